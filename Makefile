@@ -1,0 +1,30 @@
+# llmsim — the two Quick-start commands (README) and a few helpers.
+# Each target first installs what a fresh Debian machine with the Swift toolchain lacks.
+
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+.PHONY: deps run test bench clean
+
+deps:
+	@dpkg -s libgsl-dev libsqlite3-dev pkg-config >/dev/null 2>&1 || \
+	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libgsl-dev libsqlite3-dev pkg-config)
+
+# The main job. For now: the DeepSeek-V3 model accounting and its training cluster.
+run: deps
+	swift build -c release
+	.build/release/llmsim model deepseek-v3
+	@echo
+	.build/release/llmsim topology Topologies/deepseek-v3-mpft.yaml
+
+# The whole test suite (unit, golden, bad-input and end-to-end CLI tests).
+test: deps
+	swift build
+	swift test
+
+# Engine benchmark (release build); results are recorded in BENCHMARKS.md.
+bench: deps
+	swift build -c release
+	.build/release/llmsim bench
+
+clean:
+	rm -rf .build

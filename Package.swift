@@ -1,0 +1,57 @@
+// swift-tools-version: 6.0
+// llmsim — a discrete-event simulator and cost model of large-scale LLM training.
+// Targets are layered as ../shared/DESIGN.md describes; dependencies point down only.
+import PackageDescription
+
+let package = Package(
+    name: "llmsim",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "llmsim", targets: ["llmsim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+    ],
+    targets: [
+        // C libraries, one system-library target each; each is imported by exactly one Swift target.
+        .systemLibrary(name: "CGSL", path: "Sources/CGSL", pkgConfig: "gsl",
+                       providers: [.apt(["libgsl-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
+
+        // Bottom layer: engine and numerics, no knowledge of GPUs.
+        // The event loop touches a handful of class properties per event; Swift's dynamic
+        // exclusivity checks on them cost more than the heap itself (measured with `llmsim bench`:
+        // 3.7M vs 10M+ events/s). The engine is single-threaded by design, so they are off here only.
+        .target(name: "SimCore", swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
+        .target(name: "Stochastic", dependencies: ["CGSL", "SimCore"]),
+        .target(name: "ResultsDB", dependencies: ["CSQLite"]),
+        .target(name: "ConfigIO", dependencies: [.product(name: "Yams", package: "Yams")]),
+
+        // Descriptions of hardware and models.
+        .target(name: "Hardware", dependencies: ["ConfigIO"],
+                resources: [.copy("Resources/catalog.yaml")]),
+        .target(name: "Model", dependencies: ["ConfigIO"]),
+
+        // The command-line interface: a thin layer over the libraries.
+        .target(name: "LLMSimCLI", dependencies: [
+            "SimCore", "Stochastic", "Hardware", "Model", "ConfigIO",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            // swift-collections' Heap: the baseline `llmsim bench` compares the event queue with.
+            .product(name: "HeapModule", package: "swift-collections"),
+        ]),
+        .executableTarget(name: "llmsim", dependencies: ["LLMSimCLI"]),
+
+        // Tests.
+        .testTarget(name: "SimCoreTests", dependencies: [
+            "SimCore", .product(name: "HeapModule", package: "swift-collections"),
+        ]),
+        .testTarget(name: "StochasticTests", dependencies: ["Stochastic"]),
+        .testTarget(name: "ResultsDBTests", dependencies: ["ResultsDB"]),
+        .testTarget(name: "HardwareTests", dependencies: ["Hardware", "ConfigIO"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "ConfigIO"]),
+        .testTarget(name: "CLITests", dependencies: ["LLMSimCLI"]),
+    ]
+)

@@ -1,0 +1,191 @@
+import Foundation
+import Yams
+
+/// A node of a parsed YAML or JSON document that remembers its file, line and key path, so every
+/// accessor can throw a `ConfigError` that names exactly what is wrong. JSON is read by the same
+/// parser (YAML 1.2 is a superset of JSON), so Hugging Face `config.json` files get line numbers
+/// too.
+public struct ConfigValue {
+    public let node: Node
+    public let file: String
+    public let path: String
+
+    public init(node: Node, file: String, path: String = "") {
+        self.node = node
+        self.file = file
+        self.path = path
+    }
+
+    /// Parses `text`; `file` is used in error messages only.
+    public static func parse(_ text: String, file: String) throws -> ConfigValue {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw ConfigError(file: file, line: Self.line(of: error), problem: "malformed file: \(Self.summary(of: error))",
+                              fix: "check the indentation, quotes and brackets near that line")
+        }
+        guard let node else {
+            throw ConfigError(file: file, problem: "the file is empty", fix: "write a mapping of keys to values")
+        }
+        return ConfigValue(node: node, file: file)
+    }
+
+    /// Reads and parses the file at `path`.
+    public static func load(path: String) throws -> ConfigValue {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError(file: path, problem: "cannot read the file", fix: "check that the path exists and is readable")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(file: path, problem: "the file is not UTF-8 text")
+        }
+        return try parse(text, file: path)
+    }
+
+    /// 1-based line of this node in its file.
+    public var line: Int? { node.mark.map { $0.line } }
+
+    /// An error located at this node.
+    public func error(_ problem: String, fix: String? = nil) -> ConfigError {
+        ConfigError(file: file, line: line, key: path, problem: problem, fix: fix)
+    }
+
+    // MARK: Mappings
+
+    /// The keys of a mapping, in file order.
+    public func keys() throws -> [String] {
+        guard case .mapping(let mapping) = node else { throw error("expected a mapping of keys to values, found \(kindName)") }
+        return mapping.keys.compactMap { $0.string }
+    }
+
+    /// Throws if the mapping has a key outside `allowed` (with a "did you mean" suggestion).
+    public func requireKnownKeys(_ allowed: some Collection<String>) throws {
+        guard case .mapping(let mapping) = node else { throw error("expected a mapping of keys to values, found \(kindName)") }
+        for (keyNode, _) in mapping {
+            let key = keyNode.string ?? ""
+            if !allowed.contains(key) {
+                throw ConfigError(file: file, line: keyNode.mark?.line, key: child(key),
+                                  problem: "unknown key", fix: Suggestion.fix(for: key, allowed: Array(allowed)))
+            }
+        }
+    }
+
+    /// The value under `key`, or nil when absent (or explicitly null).
+    public func optional(_ key: String) throws -> ConfigValue? {
+        guard case .mapping(let mapping) = node else { throw error("expected a mapping of keys to values, found \(kindName)") }
+        guard let value = mapping[key] else { return nil }
+        if case .scalar(let s) = value, s.string == "null" || s.string == "~" { return nil }
+        return ConfigValue(node: value, file: file, path: child(key))
+    }
+
+    /// The value under `key`; throws when missing.
+    public func required(_ key: String) throws -> ConfigValue {
+        guard let value = try optional(key) else {
+            throw error("missing required key '\(key)'", fix: "add '\(key):' to \(path.isEmpty ? "the top level" : "'\(path)'")")
+        }
+        return value
+    }
+
+    // MARK: Sequences
+
+    /// The elements of a sequence.
+    public func elements() throws -> [ConfigValue] {
+        guard case .sequence(let sequence) = node else { throw error("expected a list, found \(kindName)") }
+        return sequence.enumerated().map { ConfigValue(node: $1, file: file, path: "\(path)[\($0)]") }
+    }
+
+    // MARK: Scalars
+
+    public func string() throws -> String {
+        guard case .scalar(let s) = node else { throw error("expected a text value, found \(kindName)") }
+        return s.string
+    }
+
+    public func int() throws -> Int {
+        let text = try string().replacingOccurrences(of: "_", with: "")
+        if let v = Int(text) { return v }
+        if let d = Double(text), d.rounded() == d, abs(d) < 9e18 { return Int(d) }
+        throw error("expected an integer, found '\(text)'")
+    }
+
+    public func double() throws -> Double {
+        let text = try string().replacingOccurrences(of: "_", with: "")
+        guard let v = Double(text), v.isFinite else { throw error("expected a number, found '\(text)'") }
+        return v
+    }
+
+    public func bool() throws -> Bool {
+        switch try string().lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        case let other: throw error("expected true or false, found '\(other)'")
+        }
+    }
+
+    // MARK: Validated accessors
+
+    /// An integer under `key` that must be > 0 (or ≥ 0 with `allowZero`).
+    public func positiveInt(_ key: String, allowZero: Bool = false) throws -> Int {
+        let value = try required(key)
+        let v = try value.int()
+        if v < 0 || (!allowZero && v == 0) {
+            throw value.error("must be \(allowZero ? ">= 0" : "> 0"), found \(v)")
+        }
+        return v
+    }
+
+    public func positiveInt(_ key: String, default fallback: Int, allowZero: Bool = false) throws -> Int {
+        try optional(key) == nil ? fallback : positiveInt(key, allowZero: allowZero)
+    }
+
+    /// A number under `key` that must be > 0 (or ≥ 0 with `allowZero`).
+    public func positiveDouble(_ key: String, allowZero: Bool = false) throws -> Double {
+        let value = try required(key)
+        let v = try value.double()
+        if v < 0 || (!allowZero && v == 0) {
+            throw value.error("must be \(allowZero ? ">= 0" : "> 0"), found \(v)")
+        }
+        return v
+    }
+
+    public func positiveDouble(_ key: String, default fallback: Double, allowZero: Bool = false) throws -> Double {
+        try optional(key) == nil ? fallback : positiveDouble(key, allowZero: allowZero)
+    }
+
+    /// A text value under `key` that must be one of `allowed`.
+    public func choice(_ key: String, _ allowed: [String]) throws -> String {
+        let value = try required(key)
+        let v = try value.string()
+        guard allowed.contains(v) else {
+            throw value.error("'\(v)' is not allowed", fix: Suggestion.fix(for: v, allowed: allowed))
+        }
+        return v
+    }
+
+    // MARK: Helpers
+
+    func child(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    var kindName: String {
+        switch node {
+        case .scalar(let s): return "the value '\(s.string)'"
+        case .mapping: return "a mapping"
+        case .sequence: return "a list"
+        default: return "an alias"
+        }
+    }
+
+    static func line(of error: YamlError) -> Int? {
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): return mark.line
+        default: return nil
+        }
+    }
+
+    static func summary(of error: YamlError) -> String {
+        switch error {
+        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _): return problem
+        default: return "\(error)".split(separator: "\n").first.map(String.init) ?? "cannot parse"
+        }
+    }
+}

@@ -1,0 +1,84 @@
+/// One accelerator, as data. Loaded from the catalog (`Resources/catalog.yaml`), where every
+/// figure carries its source.
+public struct Device: Codable, Sendable, Equatable {
+    /// Catalog id, e.g. `H800-SXM5-80GB`.
+    public var id: String
+    public var name: String
+    public var vendor: String
+    /// Dense tensor-core peak per format, in FLOP/s (never the 2:4-sparse figure).
+    public var peakFLOPS: [Precision: Double]
+    /// HBM capacity, bytes.
+    public var hbmBytes: Double
+    /// HBM peak bandwidth, bytes/s.
+    public var hbmBandwidth: Double
+    /// Fraction of `hbmBandwidth` that memory-bound kernels reach.
+    public var hbmAchievableFraction: Double
+    /// Streaming multiprocessors (compute units on AMD).
+    public var smCount: Int
+    /// Last-level cache, bytes.
+    public var l2Bytes: Double
+    /// Scale-up (NVLink / Infinity Fabric) bandwidth per GPU per direction, bytes/s.
+    public var scaleUpBandwidth: Double
+    /// Fraction of `scaleUpBandwidth` that large transfers reach.
+    public var scaleUpAchievableFraction: Double
+    /// True when the scale-up links join only pairs of GPUs (PCIe cards with bridges).
+    public var scaleUpPairsOnly: Bool
+    /// PCIe bandwidth per direction, bytes/s.
+    public var pcieBandwidth: Double
+    /// Thermal design power, W.
+    public var tdpWatts: Double
+    /// Source of each group of figures.
+    public var sources: [String: String]
+
+    /// Dense peak FLOP/s for `precision`, falling back to a wider format the device has.
+    /// Returns the rate and the format that actually runs.
+    public func peak(_ precision: Precision) -> (flops: Double, runsAs: Precision) {
+        var p: Precision? = precision
+        while let q = p {
+            if let rate = peakFLOPS[q] { return (rate, q) }
+            p = q.fallback
+        }
+        return (0, precision)
+    }
+
+    /// Scale-up bandwidth that large transfers reach, bytes/s per direction.
+    public var scaleUpAchievableBandwidth: Double { scaleUpBandwidth * scaleUpAchievableFraction }
+    /// HBM bandwidth that memory-bound kernels reach, bytes/s.
+    public var hbmAchievableBandwidth: Double { hbmBandwidth * hbmAchievableFraction }
+}
+
+/// How the GPUs of a node are joined.
+public enum ScaleUpKind: String, Codable, Sendable, CaseIterable {
+    /// Every GPU reaches every other at its full scale-up rate through switches (NVSwitch).
+    case nvswitch
+    /// Point-to-point links between every pair (AMD Infinity Fabric); rate split over peers.
+    case fullMesh = "full-mesh"
+    /// Bridges between pairs of cards only; other traffic crosses PCIe.
+    case pairs
+}
+
+/// A server: GPUs, their scale-up fabric and the NICs that leave it.
+public struct NodeTemplate: Codable, Sendable, Equatable {
+    public var id: String
+    public var device: Device
+    public var gpus: Int
+    public var scaleUp: ScaleUpKind
+    /// GPUs in one scale-up domain (8 on HGX; 72 on GB200 NVL72).
+    public var scaleUpDomainGPUs: Int
+    /// Compute-fabric NICs per node.
+    public var computeNICs: Int
+    /// NIC line rate per direction, bytes/s.
+    public var nicBandwidth: Double
+    /// NIC rate reached by large messages, bytes/s.
+    public var nicAchievableBandwidth: Double
+    /// Storage-fabric NICs per node (a separate plane; not part of the compute topology).
+    public var storageNICs: Int
+    /// Maximum node power, W.
+    public var maxPowerWatts: Double
+    /// Mean IT power under training load, W.
+    public var meanPowerWatts: Double
+    public var sources: [String: String]
+
+    /// Compute NIC bandwidth per GPU, bytes/s per direction.
+    public var nicBandwidthPerGPU: Double { nicBandwidth * Double(computeNICs) / Double(gpus) }
+}

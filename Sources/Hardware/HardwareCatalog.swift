@@ -1,0 +1,114 @@
+import ConfigIO
+import Foundation
+
+/// The devices and node templates llmsim knows, loaded from `Resources/catalog.yaml`.
+public struct HardwareCatalog: Sendable {
+    public var devices: [String: Device]
+    public var nodes: [String: NodeTemplate]
+
+    /// The catalog shipped with llmsim.
+    public static func builtIn() throws -> HardwareCatalog {
+        guard let url = Bundle.module.url(forResource: "catalog", withExtension: "yaml") else {
+            throw ConfigError(file: "catalog.yaml", problem: "the built-in hardware catalog is missing from the bundle",
+                              fix: "rebuild llmsim (swift build)")
+        }
+        return try load(path: url.path)
+    }
+
+    /// Loads a catalog file (same schema as the built-in one).
+    public static func load(path: String) throws -> HardwareCatalog {
+        try parse(try ConfigValue.load(path: path))
+    }
+
+    public static func parse(_ root: ConfigValue) throws -> HardwareCatalog {
+        try root.requireKnownKeys(["devices", "nodes"])
+        var devices: [String: Device] = [:]
+        let deviceMap = try root.required("devices")
+        for id in try deviceMap.keys() { devices[id] = try parseDevice(id: id, try deviceMap.required(id)) }
+        var nodes: [String: NodeTemplate] = [:]
+        let nodeMap = try root.required("nodes")
+        for id in try nodeMap.keys() { nodes[id] = try parseNode(id: id, try nodeMap.required(id), devices: devices) }
+        return HardwareCatalog(devices: devices, nodes: nodes)
+    }
+
+    /// The device with this id; the error lists the known ones.
+    public func device(_ id: String) throws -> Device {
+        guard let d = devices[id] else {
+            throw ConfigError(key: "device", problem: "unknown device '\(id)'", fix: Suggestion.fix(for: id, allowed: Array(devices.keys)))
+        }
+        return d
+    }
+
+    /// The node template with this id; the error lists the known ones.
+    public func node(_ id: String) throws -> NodeTemplate {
+        guard let n = nodes[id] else {
+            throw ConfigError(key: "node", problem: "unknown node template '\(id)'", fix: Suggestion.fix(for: id, allowed: Array(nodes.keys)))
+        }
+        return n
+    }
+
+    static let deviceKeys = ["name", "vendor", "peak_tflops", "hbm_gb", "hbm_tbps", "hbm_achievable_fraction", "sm_count",
+                             "l2_mb", "scale_up_gbps", "scale_up_achievable_fraction", "scale_up_pairs_only", "pcie_gbps",
+                             "tdp_w", "sources"]
+
+    static func parseDevice(id: String, _ v: ConfigValue) throws -> Device {
+        try v.requireKnownKeys(deviceKeys)
+        let peaks = try v.required("peak_tflops")
+        try peaks.requireKnownKeys(Precision.allCases.map(\.rawValue))
+        var peakFLOPS: [Precision: Double] = [:]
+        for key in try peaks.keys() { peakFLOPS[Precision(rawValue: key)!] = try peaks.positiveDouble(key) * 1e12 }
+        guard peakFLOPS[.bf16] != nil || peakFLOPS[.fp16] != nil else {
+            throw peaks.error("a device needs a bf16 or fp16 peak", fix: "add 'bf16: <dense TFLOPS>'")
+        }
+        return Device(
+            id: id, name: try v.required("name").string(), vendor: try v.required("vendor").string(),
+            peakFLOPS: peakFLOPS,
+            hbmBytes: try v.positiveDouble("hbm_gb") * 1e9,
+            hbmBandwidth: try v.positiveDouble("hbm_tbps") * 1e12,
+            hbmAchievableFraction: try fraction(v, "hbm_achievable_fraction"),
+            smCount: try v.positiveInt("sm_count"),
+            l2Bytes: try v.positiveDouble("l2_mb") * 1e6,
+            scaleUpBandwidth: try v.positiveDouble("scale_up_gbps") * 1e9,
+            scaleUpAchievableFraction: try fraction(v, "scale_up_achievable_fraction"),
+            scaleUpPairsOnly: try v.optional("scale_up_pairs_only")?.bool() ?? false,
+            pcieBandwidth: try v.positiveDouble("pcie_gbps") * 1e9,
+            tdpWatts: try v.positiveDouble("tdp_w"),
+            sources: try stringMap(v.required("sources")))
+    }
+
+    static let nodeKeys = ["device", "gpus", "scale_up", "scale_up_domain_gpus", "compute_nics_per_node", "nic_gbps",
+                           "nic_achievable_gbps", "storage_nics_per_node", "max_power_w", "mean_power_w", "sources"]
+
+    static func parseNode(id: String, _ v: ConfigValue, devices: [String: Device]) throws -> NodeTemplate {
+        try v.requireKnownKeys(nodeKeys)
+        let deviceValue = try v.required("device")
+        let deviceID = try deviceValue.string()
+        guard let device = devices[deviceID] else {
+            throw deviceValue.error("unknown device '\(deviceID)'", fix: Suggestion.fix(for: deviceID, allowed: Array(devices.keys)))
+        }
+        let gpus = try v.positiveInt("gpus")
+        let scaleUp = ScaleUpKind(rawValue: try v.choice("scale_up", ScaleUpKind.allCases.map(\.rawValue)))!
+        return NodeTemplate(
+            id: id, device: device, gpus: gpus, scaleUp: scaleUp,
+            scaleUpDomainGPUs: try v.positiveInt("scale_up_domain_gpus", default: gpus),
+            computeNICs: try v.positiveInt("compute_nics_per_node"),
+            nicBandwidth: try v.positiveDouble("nic_gbps") * 1e9,
+            nicAchievableBandwidth: try v.positiveDouble("nic_achievable_gbps") * 1e9,
+            storageNICs: try v.positiveInt("storage_nics_per_node", default: 0, allowZero: true),
+            maxPowerWatts: try v.positiveDouble("max_power_w"),
+            meanPowerWatts: try v.positiveDouble("mean_power_w"),
+            sources: try stringMap(v.required("sources")))
+    }
+
+    static func fraction(_ v: ConfigValue, _ key: String) throws -> Double {
+        let f = try v.positiveDouble(key)
+        if f > 1 { throw try v.required(key).error("a fraction must be in (0, 1], found \(f)") }
+        return f
+    }
+
+    static func stringMap(_ v: ConfigValue) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for key in try v.keys() { out[key] = try v.required(key).string() }
+        return out
+    }
+}

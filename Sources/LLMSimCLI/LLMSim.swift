@@ -1,0 +1,20 @@
+import ArgumentParser
+
+/// The `llmsim` command: a thin layer over the libraries.
+public struct LLMSim: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "llmsim",
+        abstract: "Simulate and cost large-scale LLM training on GPU clusters.",
+        discussion: """
+        Start with `llmsim model deepseek-v3` and `llmsim topology Topologies/deepseek-v3-mpft.yaml`.
+        Every command takes --json for machine-readable output with stable keys.
+        """,
+        version: LLMSimVersion.string,
+        subcommands: [ModelCommand.self, TopologyCommand.self, BenchCommand.self])
+
+    public init() {}
+}
+
+public enum LLMSimVersion {
+    public static let string = "0.1.0"
+}

@@ -1,0 +1,105 @@
+import ConfigIO
+
+/// Reads a Hugging Face `config.json` into a `ModelArchitecture`, strictly: every key must be
+/// one llmsim uses or one it knows to be irrelevant to cost (tokenizer ids, dtype, RoPE scaling…);
+/// anything else is an error, so a typo never becomes a silent default.
+public enum HFConfig {
+    /// Model types llmsim reads, and the family each belongs to.
+    public static let supportedModelTypes = ["deepseek_v3": "deepseek", "deepseek_v2": "deepseek",
+                                             "llama": "gqa", "qwen2": "gqa", "mistral": "gqa", "mixtral": "mixtral"]
+
+    /// Keys that do not change parameters, FLOPs or memory; accepted and ignored.
+    static let ignoredKeys: Set<String> = [
+        "architectures", "auto_map", "bos_token_id", "eos_token_id", "pad_token_id", "torch_dtype",
+        "transformers_version", "use_cache", "initializer_range", "rms_norm_eps", "hidden_act",
+        "attention_dropout", "rope_theta", "rope_scaling", "quantization_config", "pretraining_tp",
+        "ep_size", "aux_loss_alpha", "seq_aux", "max_window_layers", "sliding_window", "use_sliding_window",
+        "attention_bias", "mlp_bias", "output_router_logits", "router_aux_loss_coef", "router_jitter_noise",
+        "norm_topk_prob", "topk_method", "use_mla", "_name_or_path", "dtype",
+    ]
+    static let usedKeys: Set<String> = [
+        "model_type", "hidden_size", "num_hidden_layers", "vocab_size", "tie_word_embeddings", "intermediate_size",
+        "num_attention_heads", "num_key_value_heads", "head_dim", "max_position_embeddings",
+        "q_lora_rank", "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim",
+        "n_routed_experts", "n_shared_experts", "moe_intermediate_size", "num_experts_per_tok", "n_group", "topk_group",
+        "first_k_dense_replace", "moe_layer_freq", "scoring_func", "routed_scaling_factor", "num_nextn_predict_layers",
+        "num_local_experts",
+    ]
+
+    public static func load(path: String, name: String? = nil) throws -> ModelArchitecture {
+        try parse(try ConfigValue.load(path: path), name: name ?? defaultName(path))
+    }
+
+    public static func parse(_ v: ConfigValue, name: String) throws -> ModelArchitecture {
+        try v.requireKnownKeys(usedKeys.union(ignoredKeys))
+        let modelType = try v.choice("model_type", supportedModelTypes.keys.sorted())
+        let d = try v.positiveInt("hidden_size")
+        let layers = try v.positiveInt("num_hidden_layers")
+        let heads = try v.positiveInt("num_attention_heads")
+        let family = supportedModelTypes[modelType]!
+
+        let attention: AttentionShape
+        var moe: MoEShape?
+        var mtpDepth = 0
+        switch family {
+        case "deepseek":
+            attention = .mla(MLAShape(
+                heads: heads, qLoraRank: try v.optional("q_lora_rank") == nil ? nil : try v.positiveInt("q_lora_rank"),
+                kvLoraRank: try v.positiveInt("kv_lora_rank"), qkNopeHeadDim: try v.positiveInt("qk_nope_head_dim"),
+                qkRopeHeadDim: try v.positiveInt("qk_rope_head_dim"), vHeadDim: try v.positiveInt("v_head_dim")))
+            let scoring = try v.optional("scoring_func") == nil ? "softmax" : try v.choice("scoring_func", ["softmax", "sigmoid"])
+            moe = MoEShape(
+                routedExperts: try v.positiveInt("n_routed_experts"), sharedExperts: try v.positiveInt("n_shared_experts", default: 0, allowZero: true),
+                expertIntermediateSize: try v.positiveInt("moe_intermediate_size"), topK: try v.positiveInt("num_experts_per_tok"),
+                groups: try v.positiveInt("n_group", default: 1), topKGroups: try v.positiveInt("topk_group", default: 1),
+                firstDenseLayers: try v.positiveInt("first_k_dense_replace", default: 0, allowZero: true),
+                layerFrequency: try v.positiveInt("moe_layer_freq", default: 1),
+                scoring: RouterScoring(rawValue: scoring)!, hasRoutingBias: modelType == "deepseek_v3",
+                routedScalingFactor: try v.positiveDouble("routed_scaling_factor", default: 1))
+            mtpDepth = try v.positiveInt("num_nextn_predict_layers", default: 0, allowZero: true)
+        default:
+            let kvHeads = try v.positiveInt("num_key_value_heads", default: heads)
+            if heads % kvHeads != 0 {
+                throw try v.required("num_key_value_heads").error("\(heads) attention heads are not a multiple of \(kvHeads) KV heads",
+                                                                  fix: "use a divisor of num_attention_heads")
+            }
+            let headDim = try v.positiveInt("head_dim", default: d / heads)
+            attention = .gqa(GQAShape(heads: heads, kvHeads: kvHeads, headDim: headDim, qkvBias: modelType == "qwen2"))
+            if family == "mixtral" {
+                let experts = try v.positiveInt("num_local_experts")
+                moe = MoEShape(routedExperts: experts, sharedExperts: 0, expertIntermediateSize: try v.positiveInt("intermediate_size"),
+                               topK: try v.positiveInt("num_experts_per_tok"), groups: 1, topKGroups: 1, firstDenseLayers: 0,
+                               layerFrequency: 1, scoring: .softmax, hasRoutingBias: false, routedScalingFactor: 1)
+            }
+        }
+        if let moe {
+            let experts = try v.optional("n_routed_experts") ?? v.required("num_local_experts")
+            if moe.topK > moe.routedExperts {
+                throw try v.required("num_experts_per_tok").error("\(moe.topK) experts per token but only \(moe.routedExperts) experts",
+                                                                  fix: "num_experts_per_tok must be at most \(moe.routedExperts)")
+            }
+            if moe.routedExperts % moe.groups != 0 {
+                throw experts.error("\(moe.routedExperts) experts cannot be split into \(moe.groups) groups", fix: "n_group must divide the expert count")
+            }
+            if moe.topKGroups > moe.groups {
+                throw try v.required("topk_group").error("topk_group \(moe.topKGroups) exceeds n_group \(moe.groups)")
+            }
+            if moe.firstDenseLayers > layers {
+                throw try v.required("first_k_dense_replace").error("more dense layers (\(moe.firstDenseLayers)) than layers (\(layers))")
+            }
+        }
+        return ModelArchitecture(
+            name: name, modelType: modelType, hiddenSize: d, layers: layers,
+            vocabularySize: try v.positiveInt("vocab_size"),
+            tiedEmbeddings: try v.optional("tie_word_embeddings")?.bool() ?? false,
+            attention: attention,
+            denseIntermediateSize: try v.positiveInt("intermediate_size"),
+            moe: moe, mtpDepth: mtpDepth,
+            maxPositionEmbeddings: try v.positiveInt("max_position_embeddings"))
+    }
+
+    static func defaultName(_ path: String) -> String {
+        let file = path.split(separator: "/").last.map(String.init) ?? path
+        return file.hasSuffix(".json") ? String(file.dropLast(5)) : file
+    }
+}

@@ -1,0 +1,111 @@
+/// A Transformer language model's architecture: the shapes that decide parameters, FLOPs and
+/// memory. Read from a Hugging Face `config.json` (`HFConfig`); never holds derived figures.
+public struct ModelArchitecture: Codable, Sendable, Equatable {
+    /// Name used in reports (catalog name or file name).
+    public var name: String
+    /// Hugging Face `model_type`, e.g. `deepseek_v3`, `llama`.
+    public var modelType: String
+    public var hiddenSize: Int
+    public var layers: Int
+    public var vocabularySize: Int
+    /// Input embedding and output head share one matrix.
+    public var tiedEmbeddings: Bool
+    public var attention: AttentionShape
+    /// The FFN of dense layers (all layers of a dense model; the first few of an MoE model).
+    public var denseIntermediateSize: Int
+    /// Mixture-of-experts FFN, if any.
+    public var moe: MoEShape?
+    /// Multi-token-prediction modules (DeepSeek-V3: 1). Each is one extra Transformer block with
+    /// its own norms and a d×2d projection, sharing embedding and head with the main model.
+    public var mtpDepth: Int
+    /// Longest context the model supports, tokens.
+    public var maxPositionEmbeddings: Int
+
+    /// Number of layers whose FFN is the MoE (the rest are dense).
+    public var moeLayerCount: Int {
+        guard let moe else { return 0 }
+        return (0..<layers).filter { moe.isMoE(layer: $0) }.count
+    }
+    public var denseLayerCount: Int { layers - moeLayerCount }
+}
+
+/// The attention block's shape.
+public enum AttentionShape: Codable, Sendable, Equatable {
+    /// Multi-head Latent Attention (DeepSeek-V2/V3): low-rank query and joint KV compression
+    /// with a decoupled RoPE key shared by all heads.
+    case mla(MLAShape)
+    /// Grouped-query attention (multi-head when `kvHeads == heads`).
+    case gqa(GQAShape)
+
+    public var heads: Int {
+        switch self {
+        case .mla(let m): return m.heads
+        case .gqa(let g): return g.heads
+        }
+    }
+    /// Per-head query/key dimension used in the score product.
+    public var qkHeadDim: Int {
+        switch self {
+        case .mla(let m): return m.qkNopeHeadDim + m.qkRopeHeadDim
+        case .gqa(let g): return g.headDim
+        }
+    }
+    /// Per-head value dimension.
+    public var vHeadDim: Int {
+        switch self {
+        case .mla(let m): return m.vHeadDim
+        case .gqa(let g): return g.headDim
+        }
+    }
+}
+
+public struct MLAShape: Codable, Sendable, Equatable {
+    public var heads: Int
+    /// Query compression dim d_c′ (`q_lora_rank`); nil means a full-rank query projection (V2-Lite).
+    public var qLoraRank: Int?
+    /// KV compression dim d_c (`kv_lora_rank`).
+    public var kvLoraRank: Int
+    public var qkNopeHeadDim: Int
+    /// Decoupled RoPE dim d_h^R, shared by all heads for the key.
+    public var qkRopeHeadDim: Int
+    public var vHeadDim: Int
+}
+
+public struct GQAShape: Codable, Sendable, Equatable {
+    public var heads: Int
+    public var kvHeads: Int
+    public var headDim: Int
+    /// Bias on the q, k and v projections (Qwen2).
+    public var qkvBias: Bool
+}
+
+/// How a token's router scores experts.
+public enum RouterScoring: String, Codable, Sendable {
+    case softmax, sigmoid
+}
+
+public struct MoEShape: Codable, Sendable, Equatable {
+    public var routedExperts: Int
+    public var sharedExperts: Int
+    /// Intermediate size of one expert.
+    public var expertIntermediateSize: Int
+    /// Routed experts per token.
+    public var topK: Int
+    /// Expert groups for node-limited routing (1 = no grouping).
+    public var groups: Int
+    /// Groups a token may use.
+    public var topKGroups: Int
+    /// The first `firstDenseLayers` layers use a dense FFN.
+    public var firstDenseLayers: Int
+    /// Every `layerFrequency`-th layer after those is MoE.
+    public var layerFrequency: Int
+    public var scoring: RouterScoring
+    /// Per-expert bias for aux-loss-free balancing (DeepSeek-V3 `noaux_tc`).
+    public var hasRoutingBias: Bool
+    /// Scale applied to the normalised gate weights (V3: 2.5).
+    public var routedScalingFactor: Double
+
+    public func isMoE(layer: Int) -> Bool {
+        layer >= firstDenseLayers && (layer - firstDenseLayers) % layerFrequency == 0
+    }
+}

@@ -1,0 +1,82 @@
+/// Training FLOPs per token, computed from the architecture.
+///
+/// Convention (Narayanan et al. SC'21; Chowdhery et al. 2022 App. B; ISCA 2025 Table 2): a
+/// matrix product with a weight of `n` entries costs 2n FLOPs per token forward and 4n backward,
+/// so 6n in training; embedding lookups, norms and element-wise ops are not counted; the
+/// attention score and value products cost, per token, layer and head, 2·(d_qk + d_v)·L forward
+/// for a context of L keys. Causal attention counts the lower triangle only (L/2 on average),
+/// the FlashAttention convention DeepSeek uses for its "causal" TFLOPS; non-causal counts all L
+/// keys (the Megatron convention). Recomputation is not counted (model FLOPs, as for MFU).
+public struct TrainingFLOPs: Codable, Sendable, Equatable {
+    /// Sequence length the figures are for, tokens.
+    public var sequenceLength: Int
+    /// Forward + backward FLOPs per token of the main model, causal attention.
+    public var causal: Double
+    /// Same with non-causal attention.
+    public var noncausal: Double
+    /// The matrix-product part (independent of attention masking).
+    public var linear: Double
+    /// Attention score/value part, causal.
+    public var attentionCausal: Double
+    /// The MTP modules (reported apart), causal.
+    public var mtpCausal: Double
+    /// The MTP modules, non-causal.
+    public var mtpNoncausal: Double
+}
+
+extension ModelArchitecture {
+    /// Weights a token multiplies by in one layer (norm vectors and biases excluded).
+    public func matmulWeights(layer index: Int) -> Int {
+        let d = hiddenSize
+        var attentionMatmul: Int
+        switch attention {
+        case .mla(let m):
+            let qk = m.qkNopeHeadDim + m.qkRopeHeadDim
+            let query = m.qLoraRank.map { d * $0 + $0 * m.heads * qk } ?? d * m.heads * qk
+            attentionMatmul = query + d * (m.kvLoraRank + m.qkRopeHeadDim)
+                + m.kvLoraRank * m.heads * (m.qkNopeHeadDim + m.vHeadDim) + m.heads * m.vHeadDim * d
+        case .gqa(let g):
+            attentionMatmul = d * (g.heads + 2 * g.kvHeads) * g.headDim + g.heads * g.headDim * d
+        }
+        guard let moe, moe.isMoE(layer: index) else {
+            return attentionMatmul + swigluParameters(intermediate: denseIntermediateSize)
+        }
+        return attentionMatmul + d * moe.routedExperts
+            + swigluParameters(intermediate: moe.expertIntermediateSize) * (moe.topK + moe.sharedExperts)
+    }
+
+    /// Forward FLOPs per token of the score and value products in one layer, for `keys` keys.
+    public func attentionForwardFLOPs(keys: Double) -> Double {
+        2 * Double(attention.heads) * Double(attention.qkHeadDim + attention.vHeadDim) * keys
+    }
+
+    /// Training FLOPs per token at sequence length `seqLen`.
+    public func trainingFLOPs(sequenceLength seqLen: Int) -> TrainingFLOPs {
+        let headMatmul = Double(vocabularySize * hiddenSize)
+        var linearForward = 2 * headMatmul
+        for i in 0..<layers { linearForward += 2 * Double(matmulWeights(layer: i)) }
+        let L = Double(seqLen)
+        let attentionCausal = 3 * Double(layers) * attentionForwardFLOPs(keys: L / 2)
+        let attentionNoncausal = 3 * Double(layers) * attentionForwardFLOPs(keys: L)
+        let linear = 3 * linearForward
+        // MTP: the d×2d projection, one block and a second pass through the shared head.
+        let mtpLinear = 3 * Double(mtpDepth) * 2 * (Double(2 * hiddenSize * hiddenSize) + Double(matmulWeights(layer: layers - 1)) + headMatmul)
+        let mtpAttentionCausal = 3 * Double(mtpDepth) * attentionForwardFLOPs(keys: L / 2)
+        let mtpAttentionNoncausal = 3 * Double(mtpDepth) * attentionForwardFLOPs(keys: L)
+        return TrainingFLOPs(sequenceLength: seqLen,
+                             causal: linear + attentionCausal, noncausal: linear + attentionNoncausal,
+                             linear: linear, attentionCausal: attentionCausal,
+                             mtpCausal: mtpDepth > 0 ? mtpLinear + mtpAttentionCausal : 0,
+                             mtpNoncausal: mtpDepth > 0 ? mtpLinear + mtpAttentionNoncausal : 0)
+    }
+
+    /// Bytes of KV cache per token in BF16 (ISCA 2025 Table 1 convention, 2 B per element).
+    /// MLA caches the compressed latent and the shared RoPE key: layers·(d_c + d_h^R)·2.
+    /// GQA caches K and V of each KV head: layers·2·kv_heads·head_dim·2.
+    public var kvCacheBytesPerToken: Int {
+        switch attention {
+        case .mla(let m): return layers * (m.kvLoraRank + m.qkRopeHeadDim) * 2
+        case .gqa(let g): return layers * 2 * g.kvHeads * g.headDim * 2
+        }
+    }
+}

@@ -1,0 +1,3 @@
+import LLMSimCLI
+
+LLMSim.main()

@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+@testable import LLMSimCLI
+
+/// End-to-end: the commands as a user types them, parsed by ArgumentParser and run in-process;
+/// JSON keys are the stable interface scripts depend on.
+@Suite struct CLITests {
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    func json(_ text: String) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any]
+    }
+
+    @Test func modelDeepSeekV3Json() throws {
+        setenv("LLMSIM_HOME", Self.repo.path, 1)
+        let command = try LLMSim.parseAsRoot(["model", "deepseek-v3", "--json"]) as! ModelCommand
+        let out = try json(try command.output())
+        for key in ["total_params", "mtp_params", "activated_params", "training_flops_per_token", "kv_cache_bytes_per_token"] {
+            #expect(out[key] != nil, "missing \(key)")
+        }
+        #expect(out["kv_cache_bytes_per_token"] as? Int == 70_272)
+        let flops = out["training_flops_per_token"] as! [String: Any]
+        #expect(abs((flops["causal"] as! Double) / 250e9 - 1) < 0.03)
+        #expect(flops["noncausal"] != nil)
+    }
+
+    @Test func modelSeqLenChangesAttentionOnly() throws {
+        setenv("LLMSIM_HOME", Self.repo.path, 1)
+        let a = try json(try (LLMSim.parseAsRoot(["model", "deepseek-v3", "--json", "--seq-len", "8192"]) as! ModelCommand).output())
+        let b = try json(try (LLMSim.parseAsRoot(["model", "deepseek-v3", "--json"]) as! ModelCommand).output())
+        let fa = a["training_flops_per_token"] as! [String: Any], fb = b["training_flops_per_token"] as! [String: Any]
+        #expect(fa["linear"] as! Double == fb["linear"] as! Double)
+        #expect(abs((fa["attention_causal"] as! Double) - 2 * (fb["attention_causal"] as! Double)) < 1)
+        #expect(throws: (any Error).self) { try LLMSim.parseAsRoot(["model", "deepseek-v3", "--seq-len", "0"]) }
+    }
+
+    @Test func topologyJsonHasPublishedCounts() throws {
+        let path = Self.repo.appendingPathComponent("Topologies/deepseek-v3-mpft.yaml").path
+        let out = try json(try (LLMSim.parseAsRoot(["topology", path, "--json"]) as! TopologyCommand).output())
+        #expect(out["gpus"] as? Int == 2048)
+        #expect(out["nodes"] as? Int == 256)
+        #expect(out["planes"] as? Int == 8)
+        #expect(out["switches"] as? Int == 96)
+        #expect(out["links"] as? Int == 2048)
+    }
+
+    @Test func humanOutputHasUnits() throws {
+        setenv("LLMSIM_HOME", Self.repo.path, 1)
+        let text = try (LLMSim.parseAsRoot(["model", "deepseek-v3"]) as! ModelCommand).output()
+        #expect(text.contains("671.03 B params"))
+        #expect(text.contains("GFLOP/token"))
+        #expect(text.contains("70,272 B/token"))
+    }
+
+    /// The built binary, as the README's commands run it: bad input exits non-zero with one
+    /// clear line on stderr.
+    @Test func binaryReportsBadInputWithExitStatus2() throws {
+        let binary = Self.repo.appendingPathComponent(".build/debug/llmsim")
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            Issue.record("build llmsim first (swift build): \(binary.path) not found")
+            return
+        }
+        func run(_ args: [String]) throws -> (Int32, String) {
+            let p = Process()
+            p.executableURL = binary
+            p.arguments = args
+            p.currentDirectoryURL = Self.repo
+            let err = Pipe()
+            p.standardError = err
+            p.standardOutput = Pipe()
+            try p.run()
+            p.waitUntilExit()
+            return (p.terminationStatus, String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        }
+        let (status, message) = try run(["model", "deepseek-v4"])
+        #expect(status == 2)
+        #expect(message.hasPrefix("error: "))
+        #expect(message.contains("did you mean"))
+        let (status2, _) = try run(["topology", "/no/such/file.yaml"])
+        #expect(status2 == 2)
+        let (status3, _) = try run(["model", "deepseek-v3"])
+        #expect(status3 == 0)
+    }
+}
