@@ -33,11 +33,12 @@ let package = Package(
         // Descriptions of hardware and models.
         .target(name: "Hardware", dependencies: ["ConfigIO"],
                 resources: [.copy("Resources/catalog.yaml")]),
-        .target(name: "Model", dependencies: ["ConfigIO"]),
+        .target(name: "Kernels", dependencies: ["Stochastic", "Hardware"]),
+        .target(name: "Model", dependencies: ["ConfigIO", "Kernels"]),
 
         // The command-line interface: a thin layer over the libraries.
         .target(name: "LLMSimCLI", dependencies: [
-            "SimCore", "Stochastic", "Hardware", "Model", "ConfigIO",
+            "SimCore", "Stochastic", "Hardware", "Kernels", "Model", "ConfigIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             // swift-collections' Heap: the baseline `llmsim bench` compares the event queue with.
             .product(name: "HeapModule", package: "swift-collections"),
@@ -51,7 +52,8 @@ let package = Package(
         .testTarget(name: "StochasticTests", dependencies: ["Stochastic"]),
         .testTarget(name: "ResultsDBTests", dependencies: ["ResultsDB"]),
         .testTarget(name: "HardwareTests", dependencies: ["Hardware", "ConfigIO"]),
-        .testTarget(name: "ModelTests", dependencies: ["Model", "ConfigIO"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "ConfigIO", "Kernels"]),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Stochastic"]),
         .testTarget(name: "CLITests", dependencies: ["LLMSimCLI"]),
     ]
 )
