@@ -1,0 +1,149 @@
+/// Where the experts of an expert-parallel group live and how tokens reach them.
+public struct ExpertPlacement: Sendable, Codable, Equatable {
+    public var experts: Int
+    /// GPUs in the EP group.
+    public var ep: Int
+    public var gpusPerNode: Int
+
+    public init(experts: Int, ep: Int, gpusPerNode: Int) throws {
+        guard ep > 0, gpusPerNode > 0, experts > 0 else {
+            throw KernelError("--ep", "EP, GPUs per node and experts must be > 0", fix: "e.g. --ep 64 --gpus-per-node 8")
+        }
+        guard ep <= experts else {
+            throw KernelError("--ep", "\(ep) GPUs but only \(experts) experts", fix: "use at most \(experts) GPUs per EP group (or replicate experts with EPLB)")
+        }
+        guard experts % ep == 0 else {
+            throw KernelError("--ep", "\(experts) experts do not spread evenly over \(ep) GPUs", fix: "use an EP degree that divides \(experts)")
+        }
+        guard ep <= gpusPerNode || ep % gpusPerNode == 0 else {
+            throw KernelError("--ep", "EP \(ep) is not a whole number of \(gpusPerNode)-GPU nodes", fix: "use a multiple of \(gpusPerNode)")
+        }
+        self.experts = experts; self.ep = ep; self.gpusPerNode = gpusPerNode
+    }
+
+    public var expertsPerGPU: Int { experts / ep }
+    public var nodes: Int { max(1, ep / gpusPerNode) }
+    public var gpusPerNodeInGroup: Int { min(ep, gpusPerNode) }
+    @inlinable public func gpu(ofExpert e: Int) -> Int { e / (experts / ep) }
+    @inlinable public func node(ofGPU g: Int) -> Int { g / min(ep, gpusPerNode) }
+    @inlinable public func localIndex(ofGPU g: Int) -> Int { g % min(ep, gpusPerNode) }
+}
+
+/// Bytes of one token copy on the wire (V3 report §3.3.3; DeepEP).
+public enum TokenCopyBytes {
+    /// FP8 dispatch: `hidden` bytes plus one 4-byte scale per 128 channels
+    /// (7,168 + 56·4 = 7,392 B for DeepSeek-V3).
+    public static func dispatch(hidden: Int) -> Int { hidden + (hidden + 127) / 128 * 4 }
+    /// BF16 combine: 2 bytes per channel (14,336 B).
+    public static func combine(hidden: Int) -> Int { 2 * hidden }
+}
+
+/// The all-to-all dispatch of one micro-batch over an EP group, DeepEP-style (V3 report §3.2.2):
+/// a token bound for experts on another node crosses IB once per destination node, to the GPU
+/// with the same local index, which forwards it over NVLink to each GPU holding one of its
+/// experts; destinations on the source's own node are reached over NVLink directly. Combine
+/// retraces the same paths in reverse with BF16 copies.
+public struct DispatchPlan: Sendable {
+    public let placement: ExpertPlacement
+    public let tokensPerGPU: Int
+    /// Token copies crossing IB, `[source GPU][relay GPU]` (relay = same local index on the
+    /// destination node).
+    public var ibCopies: [[Int]]
+    /// Token copies crossing NVLink, `[from GPU][to GPU]` (direct sends and relay forwards).
+    public var nvlinkCopies: [[Int]]
+    /// Token copies delivered, `[source GPU][destination GPU]`, including those staying on the
+    /// source GPU: the "logical" traffic DeepEP's bandwidth figures count.
+    public var logicalCopies: [[Int]]
+    /// Routed token-rows per expert (grouped-GEMM M per expert).
+    public var expertLoads: [Int]
+    /// Distinct nodes each token reaches: max and mean.
+    public var maxNodesPerToken: Int
+    public var meanNodesPerToken: Double
+    /// IB copies per token (destination nodes other than the source's), mean.
+    public var meanIBCopiesPerToken: Double
+    /// Distinct GPUs each token reaches, mean.
+    public var meanGPUsPerToken: Double
+
+    /// Builds the plan from one routing per source GPU (`routings[g]` holds GPU g's tokens).
+    public init(placement: ExpertPlacement, routings: [Routing]) throws {
+        guard routings.count == placement.ep else {
+            throw KernelError("routings", "\(routings.count) routings for EP \(placement.ep)", fix: "route the tokens of every GPU of the group")
+        }
+        self.placement = placement
+        let ep = placement.ep
+        tokensPerGPU = routings.first?.tokens ?? 0
+        var ib = [[Int]](repeating: [Int](repeating: 0, count: ep), count: ep)
+        var nv = ib, logical = ib
+        var loads = [Int](repeating: 0, count: placement.experts)
+        var maxNodes = 0, nodeSum = 0, ibSum = 0, gpuSum = 0, tokenCount = 0
+        let nodes = placement.nodes
+        var gpuHit = [Bool](repeating: false, count: ep)
+        var nodeHit = [Bool](repeating: false, count: nodes)
+        for (source, routing) in routings.enumerated() {
+            let sourceNode = placement.node(ofGPU: source), local = placement.localIndex(ofGPU: source)
+            for t in 0..<routing.tokens {
+                for g in 0..<ep { gpuHit[g] = false }
+                for n in 0..<nodes { nodeHit[n] = false }
+                for i in 0..<routing.topK {
+                    let e = Int(routing.experts[t * routing.topK + i])
+                    loads[e] += 1
+                    let g = placement.gpu(ofExpert: e)
+                    gpuHit[g] = true
+                    nodeHit[placement.node(ofGPU: g)] = true
+                }
+                var tokenNodes = 0
+                for n in 0..<nodes where nodeHit[n] {
+                    tokenNodes += 1
+                    if n != sourceNode {
+                        ib[source][n * placement.gpusPerNodeInGroup + local] += 1
+                        ibSum += 1
+                    }
+                }
+                for g in 0..<ep where gpuHit[g] {
+                    gpuSum += 1
+                    logical[source][g] += 1
+                    let n = placement.node(ofGPU: g)
+                    let from = n == sourceNode ? source : n * placement.gpusPerNodeInGroup + local
+                    if from != g { nv[from][g] += 1 }
+                }
+                maxNodes = max(maxNodes, tokenNodes)
+                nodeSum += tokenNodes
+                tokenCount += 1
+            }
+        }
+        ibCopies = ib
+        nvlinkCopies = nv
+        logicalCopies = logical
+        expertLoads = loads
+        maxNodesPerToken = maxNodes
+        meanNodesPerToken = Double(nodeSum) / Double(max(tokenCount, 1))
+        meanIBCopiesPerToken = Double(ibSum) / Double(max(tokenCount, 1))
+        meanGPUsPerToken = Double(gpuSum) / Double(max(tokenCount, 1))
+    }
+
+    /// Routed token-rows landing on each GPU (sum over its local experts).
+    public var gpuLoads: [Int] {
+        (0..<placement.ep).map { g in
+            (g * placement.expertsPerGPU..<(g + 1) * placement.expertsPerGPU).reduce(0) { $0 + expertLoads[$1] }
+        }
+    }
+
+    /// Copies per node pair crossing IB, `[source node][destination node]`.
+    public var nodeIBCopies: [[Int]] {
+        var m = [[Int]](repeating: [Int](repeating: 0, count: placement.nodes), count: placement.nodes)
+        for s in 0..<placement.ep { for r in 0..<placement.ep where ibCopies[s][r] > 0 {
+            m[placement.node(ofGPU: s)][placement.node(ofGPU: r)] += ibCopies[s][r]
+        } }
+        return m
+    }
+
+    /// max / mean over the experts (1 = perfectly balanced).
+    public var maxOverMeanExpertLoad: Double { Self.maxOverMean(expertLoads) }
+    /// max / mean over the GPUs of the group.
+    public var maxOverMeanGPULoad: Double { Self.maxOverMean(gpuLoads) }
+
+    static func maxOverMean(_ xs: [Int]) -> Double {
+        let mean = Double(xs.reduce(0, +)) / Double(max(xs.count, 1))
+        return mean == 0 ? 0 : Double(xs.max() ?? 0) / mean
+    }
+}

@@ -1,0 +1,54 @@
+import Stochastic
+
+/// The `llmsim route` experiment: route every GPU's tokens of an EP group through V3's gate for
+/// a number of steps, updating the balancing bias after each, and build the dispatch plan of
+/// the last step.
+public struct RoutingExperiment: Sendable {
+    public var router: RouterConfig
+    public var hidden: Int
+    public var tokensPerGPU: Int
+    public var ep: Int
+    public var gpusPerNode: Int
+    public var skew: ExpertSkew
+    public var steps: Int
+    public var gamma: Double
+    public var seed: UInt64
+
+    public init(router: RouterConfig, hidden: Int, tokensPerGPU: Int, ep: Int, gpusPerNode: Int,
+                skew: ExpertSkew = .uniform, steps: Int = 1, gamma: Double = 0.001, seed: UInt64 = 1) {
+        self.router = router; self.hidden = hidden; self.tokensPerGPU = tokensPerGPU; self.ep = ep
+        self.gpusPerNode = gpusPerNode; self.skew = skew; self.steps = steps; self.gamma = gamma; self.seed = seed
+    }
+
+    public struct Result: Sendable {
+        public var plan: DispatchPlan
+        /// max/mean expert load after each step, before that step's bias update.
+        public var loadRatioPerStep: [Double]
+        public var finalBias: [Double]
+    }
+
+    public func run() throws -> Result {
+        guard tokensPerGPU > 0 else { throw KernelError("--tokens-per-gpu", "must be > 0", fix: "e.g. 4096") }
+        guard steps > 0 else { throw KernelError("--steps", "must be > 0", fix: "e.g. 10") }
+        guard gamma >= 0, gamma.isFinite else { throw KernelError("--gamma", "must be >= 0", fix: "V3 used 0.001") }
+        let placement = try ExpertPlacement(experts: router.experts, ep: ep, gpusPerNode: gpusPerNode)
+        var gate = try Router(config: router)
+        let root = RandomStream(seed: seed)
+        let affinities = try (0..<ep).map { try TokenAffinities(experts: router.experts, skew: .uniform, stream: root.split("tokens", index: $0)) }
+        // Every GPU shares one popularity law (from the same "popularity" stream of the root).
+        let law = try TokenAffinities(experts: router.experts, skew: skew, stream: root)
+        var ratios: [Double] = []
+        var plan: DispatchPlan?
+        for _ in 0..<steps {
+            let routings = try (0..<ep).map { g -> Routing in
+                let scores = try affinities[g].sample(tokens: tokensPerGPU, popularity: law.logPrior)
+                return gate.route(scores: scores, tokens: tokensPerGPU)
+            }
+            let stepPlan = try DispatchPlan(placement: placement, routings: routings)
+            ratios.append(stepPlan.maxOverMeanExpertLoad)
+            gate.updateBias(loads: stepPlan.expertLoads, gamma: gamma)
+            plan = stepPlan
+        }
+        return Result(plan: plan!, loadRatioPerStep: ratios, finalBias: gate.bias)
+    }
+}

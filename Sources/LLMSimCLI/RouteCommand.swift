@@ -1,0 +1,88 @@
+import ArgumentParser
+import Kernels
+import Model
+
+/// `llmsim route`: V3's node-limited router on synthetic tokens, its load balance and the
+/// DeepEP dispatch plan of an EP group.
+struct RouteCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "route",
+        abstract: "Route tokens through an MoE gate; report nodes per token, IB copies, loads and bytes.")
+
+    @Option(help: "Model name or config.json (an MoE model).") var model = "deepseek-v3"
+    @Option(name: .customLong("tokens-per-gpu"), help: "Tokens each GPU routes per step.") var tokensPerGPU = 4096
+    @Option(help: "GPUs in the expert-parallel group.") var ep = 64
+    @Option(name: .customLong("gpus-per-node"), help: "GPUs per node.") var gpusPerNode = 8
+    @Option(help: "Expert popularity: uniform, dirichlet:ALPHA or zipf:S.") var skew = "uniform"
+    @Option(help: "Steps of routing, each followed by the bias update.") var steps = 1
+    @Option(help: "Bias update speed γ (V3: 0.001).") var gamma = 0.001
+    @Option(help: "Seed.") var seed: UInt64 = 1
+    @Flag(help: "Include the GPU-pair and node-pair copy matrices in the JSON.") var matrices = false
+    @Flag(help: "Print JSON with stable keys.") var json = false
+
+    struct Report: Encodable {
+        var model: String
+        var ep: Int
+        var gpusPerNode: Int
+        var tokensPerGpu: Int
+        var skew: String
+        var steps: Int
+        var maxNodesPerToken: Int
+        var meanNodesPerToken: Double
+        var meanIbCopiesPerToken: Double
+        var meanGpusPerToken: Double
+        var dispatchBytesPerCopy: Int
+        var combineBytesPerCopy: Int
+        var maxOverMeanExpertLoad: Double
+        var maxOverMeanGpuLoad: Double
+        var loadRatioPerStep: [Double]
+        var tokensPerGpuReceived: [Int]
+        var ibSendBytesPerGpuMax: Int
+        var nvlinkSendBytesPerGpuMax: Int
+        var logicalDispatchBytesPerGpuMean: Double
+        var nodeIbCopies: [[Int]]?
+        var gpuNvlinkCopies: [[Int]]?
+        var gpuIbCopies: [[Int]]?
+    }
+
+    func run() throws { try Output.reportingErrors { print(try output()) } }
+
+    func output() throws -> String {
+        let catalog = try ModelCatalog.load(directory: try ResourceLocator.directory("Experiments/models"))
+        let (arch, _) = try catalog.resolve(model)
+        guard let router = arch.routerConfig else {
+            throw KernelError("--model", "\(arch.name) has no MoE layers", fix: "choose an MoE model, e.g. deepseek-v3 or mixtral-8x7b")
+        }
+        let result = try RoutingExperiment(router: router, hidden: arch.hiddenSize, tokensPerGPU: tokensPerGPU, ep: ep,
+                                           gpusPerNode: gpusPerNode, skew: try ExpertSkew(parsing: skew), steps: steps,
+                                           gamma: gamma, seed: seed).run()
+        let p = result.plan
+        let dispatch = TokenCopyBytes.dispatch(hidden: arch.hiddenSize), combine = TokenCopyBytes.combine(hidden: arch.hiddenSize)
+        let logicalMean = Double(p.logicalCopies.map { $0.reduce(0, +) }.reduce(0, +)) / Double(ep) * Double(dispatch)
+        let report = Report(
+            model: arch.name, ep: ep, gpusPerNode: gpusPerNode, tokensPerGpu: tokensPerGPU, skew: skew, steps: steps,
+            maxNodesPerToken: p.maxNodesPerToken, meanNodesPerToken: p.meanNodesPerToken,
+            meanIbCopiesPerToken: p.meanIBCopiesPerToken, meanGpusPerToken: p.meanGPUsPerToken,
+            dispatchBytesPerCopy: dispatch, combineBytesPerCopy: combine,
+            maxOverMeanExpertLoad: p.maxOverMeanExpertLoad, maxOverMeanGpuLoad: p.maxOverMeanGPULoad,
+            loadRatioPerStep: result.loadRatioPerStep, tokensPerGpuReceived: p.gpuLoads,
+            ibSendBytesPerGpuMax: (p.ibCopies.map { $0.reduce(0, +) }.max() ?? 0) * dispatch,
+            nvlinkSendBytesPerGpuMax: (p.nvlinkCopies.map { $0.reduce(0, +) }.max() ?? 0) * dispatch,
+            logicalDispatchBytesPerGpuMean: logicalMean,
+            nodeIbCopies: matrices ? p.nodeIBCopies : nil,
+            gpuNvlinkCopies: matrices ? p.nvlinkCopies : nil, gpuIbCopies: matrices ? p.ibCopies : nil)
+        if json { return try Output.json(report) }
+        let loads = p.gpuLoads
+        return Output.table([
+            ["routing", "\(arch.name), EP\(ep) over \(p.placement.nodes) node(s), \(tokensPerGPU) tokens/GPU, skew \(skew)"],
+            ["nodes per token (max / mean)", "\(p.maxNodesPerToken) / \(Output.fixed(p.meanNodesPerToken, 3))"],
+            ["IB copies per token (mean)", Output.fixed(p.meanIBCopiesPerToken, 3)],
+            ["GPUs per token (mean)", Output.fixed(p.meanGPUsPerToken, 3)],
+            ["bytes per copy (dispatch FP8 / combine BF16)", "\(Output.grouped(dispatch)) B / \(Output.grouped(combine)) B"],
+            ["max/mean expert load, per step", result.loadRatioPerStep.map { Output.fixed($0, 3) }.joined(separator: " ")],
+            ["token-rows per GPU (min / mean / max)", "\(Output.grouped(loads.min() ?? 0)) / \(Output.fixed(Double(loads.reduce(0, +)) / Double(ep), 0)) / \(Output.grouped(loads.max() ?? 0))"],
+            ["IB send per GPU (max)", Output.fixed(Double(report.ibSendBytesPerGpuMax) / 1e6, 2) + " MB"],
+            ["NVLink send per GPU (max)", Output.fixed(Double(report.nvlinkSendBytesPerGpuMax) / 1e6, 2) + " MB"],
+        ], rightAlignedFrom: 9)
+    }
+}

@@ -1,0 +1,90 @@
+import Testing
+@testable import Kernels
+import Stochastic
+
+@Suite struct RouterTests {
+    func experiment(ep: Int = 64, tokens: Int = 256, skew: ExpertSkew = .uniform, steps: Int = 1, gamma: Double = 0.001) -> RoutingExperiment {
+        RoutingExperiment(router: .deepSeekV3, hidden: 7168, tokensPerGPU: tokens, ep: ep, gpusPerNode: 8, skew: skew, steps: steps, gamma: gamma, seed: 7)
+    }
+
+    /// V3 report §2.1.2 / §3.2.2: node-limited routing sends each token to at most M = 4 nodes,
+    /// so at most 4 IB copies (3 when the source node is among them).
+    @Test("V3 §2.1.2: at most 4 nodes per token")
+    func nodeLimit() throws {
+        let plan = try experiment().run().plan
+        #expect(plan.maxNodesPerToken <= 4)
+        #expect(plan.meanNodesPerToken > 3.5)        // with 8 nodes and uniform affinities, nearly always 4
+        #expect(plan.meanIBCopiesPerToken <= 4)
+        for s in 0..<64 { for r in 0..<64 where plan.ibCopies[s][r] > 0 {
+            #expect(r % 8 == s % 8, "IB copies go to the GPU with the same local index")
+            #expect(r / 8 != s / 8, "IB never carries intra-node traffic")
+        } }
+    }
+
+    /// Conservation: every (token, expert) pair lands on exactly one expert; every distinct
+    /// destination GPU of a token gets exactly one logical copy.
+    @Test func copiesAndLoadsAreConserved() throws {
+        let plan = try experiment(tokens: 128).run().plan
+        #expect(plan.expertLoads.reduce(0, +) == 64 * 128 * 8)
+        let logical = plan.logicalCopies.map { $0.reduce(0, +) }.reduce(0, +)
+        #expect(Double(logical) == plan.meanGPUsPerToken * Double(64 * 128))
+        // Every logical copy to another GPU arrives over NVLink exactly once (directly or forwarded),
+        // except a relay's own experts, which arrive over IB only.
+        var offGPU = 0
+        for s in 0..<64 { for d in 0..<64 where d != s { offGPU += plan.logicalCopies[s][d] } }
+        let nvlink = plan.nvlinkCopies.map { $0.reduce(0, +) }.reduce(0, +)
+        var ibDelivered = 0
+        for s in 0..<64 { for r in 0..<64 { ibDelivered += min(plan.ibCopies[s][r], plan.logicalCopies[s][r]) } }
+        #expect(nvlink + ibDelivered == offGPU)
+    }
+
+    @Test func gateWeightsAreNormalisedAndScaled() throws {
+        let router = try Router(config: .deepSeekV3)
+        let tokens = try TokenAffinities(experts: 256, skew: .uniform, stream: RandomStream(seed: 1)).sample(tokens: 16)
+        let r = router.route(scores: tokens, tokens: 16)
+        for t in 0..<16 {
+            let w = r.weights[(t * 8)..<((t + 1) * 8)].reduce(0, +)
+            #expect(abs(w - 2.5) < 1e-12)
+            #expect(Set(r.experts[(t * 8)..<((t + 1) * 8)]).count == 8)
+        }
+    }
+
+    /// The bias only changes selection: a large bias on one expert makes every token choose it.
+    @Test func biasSteersSelection() throws {
+        var router = try Router(config: .deepSeekV3)
+        router.bias[42] = 10
+        let tokens = try TokenAffinities(experts: 256, skew: .uniform, stream: RandomStream(seed: 2)).sample(tokens: 32)
+        let r = router.route(scores: tokens, tokens: 32)
+        #expect(r.expertLoads(experts: 256)[42] == 32)
+    }
+
+    /// The auxiliary-loss-free update lowers the imbalance that a skewed popularity causes.
+    @Test func biasUpdateReducesImbalance() throws {
+        let r = try experiment(ep: 8, tokens: 256, skew: .dirichlet(alpha: 2), steps: 12, gamma: 0.05).run()
+        #expect(r.loadRatioPerStep.last! < r.loadRatioPerStep.first!)
+    }
+
+    @Test func uniformRoutingIsNearlyBalancedPerGPU() throws {
+        let plan = try experiment(tokens: 512).run().plan
+        #expect(plan.maxOverMeanGPULoad < 1.15)
+        #expect(plan.gpuLoads.reduce(0, +) == 64 * 512 * 8)
+    }
+
+    @Test func badArgumentsAreRejected() throws {
+        #expect(throws: KernelError.self) { try experiment(ep: 512).run() }          // more GPUs than experts
+        #expect(throws: KernelError.self) { try experiment(ep: 48).run() }           // 256 experts over 48 GPUs
+        #expect(throws: KernelError.self) { try experiment(tokens: 0).run() }
+        #expect(throws: KernelError.self) { try ExpertSkew(parsing: "pareto:2") }
+        #expect(throws: KernelError.self) { try ExpertSkew(parsing: "zipf") }
+        #expect(throws: KernelError.self) { try ExpertSkew(parsing: "dirichlet:-1") }
+        #expect(throws: KernelError.self) { try TokenAffinities(experts: 4, skew: .histogram([1, 2]), stream: RandomStream(seed: 1)) }
+        #expect(throws: KernelError.self) { try Router(config: RouterConfig(experts: 256, topK: 8, groups: 7, topKGroups: 4)) }
+        #expect(try ExpertSkew(parsing: "zipf:1.2") == .zipf(exponent: 1.2))
+    }
+
+    @Test("V3 §3.3.3: 7,392 B FP8 dispatch and 14,336 B BF16 combine per copy")
+    func bytesPerCopy() {
+        #expect(TokenCopyBytes.dispatch(hidden: 7168) == 7392)
+        #expect(TokenCopyBytes.combine(hidden: 7168) == 14336)
+    }
+}
