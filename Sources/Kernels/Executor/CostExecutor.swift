@@ -1,0 +1,240 @@
+import Hardware
+
+/// Records every operation the layer code asks for as an `OperationRecord` (shapes, FLOPs,
+/// bytes), without computing values. Runs the full DeepSeek-V3 shapes in microseconds.
+///
+/// FP8 casts are recorded where DeepSeek's kernels cast (V3 report §3.3.2): a Linear in FP8
+/// casts its input per 1×128 tile in forward, its output gradient in dgrad, and both operands
+/// transposed (128×1) in wgrad; a tensor already cast in a layout is not cast again.
+public struct CostExecutor: Executor {
+    public typealias Tensor = ShapeTensor
+    public typealias RouteResult = MoETraffic
+
+    public var layer = 0
+    public var block = Block.attention
+    public var pass = Pass.forward
+    public var recomputing = false
+    /// Routing of the MoE layers (one for all layers; see `MoETraffic`).
+    public var traffic: MoETraffic
+    /// Bytes per element of activations kept between kernels (BF16).
+    public var activationBytes = 2
+    public private(set) var records: [OperationRecord] = []
+    private var nextID = 0
+    private var cast: Set<Int> = [], castTransposed: Set<Int> = []
+
+    public init(traffic: MoETraffic) { self.traffic = traffic }
+
+    mutating func fresh(_ rows: Int, _ cols: Int) -> ShapeTensor {
+        nextID += 1
+        return ShapeTensor(rows: rows, cols: cols, id: nextID)
+    }
+
+    mutating func record(_ name: String, _ kind: OperationKind, flops: Double = 0, modelFLOPs: Double? = nil,
+                         read: Double, written: Double, precision: Precision, gemm: GEMMShape? = nil,
+                         attention: OperationRecord.AttentionShape? = nil, traffic: OperationRecord.Traffic? = nil) {
+        let countsAsModel = (kind == .gemm || kind == .groupedGemm || kind == .attention || kind == .attentionBackward) && !recomputing
+        records.append(OperationRecord(
+            name: "L\(layer).\(block.rawValue).\(name)", kind: kind, pass: pass, block: block, layer: layer,
+            flops: flops, modelFLOPs: countsAsModel ? (modelFLOPs ?? flops) : 0,
+            bytesRead: read, bytesWritten: written, precision: precision, gemm: gemm, attention: attention,
+            traffic: traffic, recompute: recomputing))
+    }
+
+    mutating func gemmRecord(_ name: String, m: Int, n: Int, k: Int, precision: Precision) {
+        let e = Double(precision.bytes)
+        record(name, .gemm, flops: FLOPCount.gemm(m: m, n: n, k: k),
+               read: Double(m * k) * e + Double(k * n) * e, written: Double(m * n * activationBytes), precision: precision,
+               gemm: GEMMShape(m: m, n: n, k: k, groups: 1, totalRows: m))
+    }
+
+    public mutating func castFP8(_ x: ShapeTensor, transposed: Bool) {
+        if transposed ? castTransposed.contains(x.id) : cast.contains(x.id) { return }
+        if transposed { castTransposed.insert(x.id) } else { cast.insert(x.id) }
+        let n = Double(x.rows * x.cols)
+        record(transposed ? "cast_t" : "cast", .cast, read: n * Double(activationBytes), written: n + n / 128 * 4, precision: .fp8)
+    }
+
+    public mutating func linear(_ w: Weight, _ x: ShapeTensor) -> ShapeTensor {
+        if w.precision == .fp8 { castFP8(x, transposed: false) }
+        gemmRecord("\(w.name).fprop", m: x.rows, n: w.output, k: w.input, precision: w.precision)
+        return fresh(x.rows, w.output)
+    }
+
+    public mutating func linearDgrad(_ w: Weight, _ dy: ShapeTensor) -> ShapeTensor {
+        if w.precision == .fp8 { castFP8(dy, transposed: false) }
+        gemmRecord("\(w.name).dgrad", m: dy.rows, n: w.input, k: w.output, precision: w.precision)
+        return fresh(dy.rows, w.input)
+    }
+
+    public mutating func linearWgrad(_ w: Weight, _ x: ShapeTensor, _ dy: ShapeTensor) {
+        if w.precision == .fp8 { castFP8(x, transposed: true); castFP8(dy, transposed: true) }
+        gemmRecord("\(w.name).wgrad", m: w.input, n: w.output, k: x.rows, precision: w.precision)
+    }
+
+    mutating func groupedRecord(_ name: String, rows: [Int], n: Int, k: Int, precision: Precision, rowsAreK: Bool = false) {
+        let total = rows.reduce(0, +), e = Double(precision.bytes)
+        let shape = rowsAreK ? GEMMShape(m: k, n: n, k: rows.max() ?? 0, groups: rows.count, totalRows: total)
+                             : GEMMShape(m: rows.max() ?? 0, n: n, k: k, groups: rows.count, totalRows: total)
+        let read = rowsAreK ? Double(total * (k + n)) * e : Double(total * k) * e + Double(rows.count * k * n) * e
+        let written = rowsAreK ? Double(rows.count * k * n * 4) : Double(total * n * activationBytes)
+        record(name, .groupedGemm, flops: 2 * Double(total) * Double(n) * Double(k), read: read, written: written,
+               precision: precision, gemm: shape)
+    }
+
+    public mutating func groupedLinear(_ w: Weight, _ xs: [ShapeTensor]) -> [ShapeTensor] {
+        if w.precision == .fp8 { xs.forEach { castFP8($0, transposed: false) } }
+        groupedRecord("\(w.name).fprop", rows: xs.map(\.rows), n: w.output, k: w.input, precision: w.precision)
+        return xs.map { fresh($0.rows, w.output) }
+    }
+
+    public mutating func groupedLinearDgrad(_ w: Weight, _ dys: [ShapeTensor]) -> [ShapeTensor] {
+        if w.precision == .fp8 { dys.forEach { castFP8($0, transposed: false) } }
+        groupedRecord("\(w.name).dgrad", rows: dys.map(\.rows), n: w.input, k: w.output, precision: w.precision)
+        return dys.map { fresh($0.rows, w.input) }
+    }
+
+    public mutating func groupedLinearWgrad(_ w: Weight, _ xs: [ShapeTensor], _ dys: [ShapeTensor]) {
+        if w.precision == .fp8 { (xs + dys).forEach { castFP8($0, transposed: true) } }
+        groupedRecord("\(w.name).wgrad", rows: xs.map(\.rows), n: w.output, k: w.input, precision: w.precision, rowsAreK: true)
+    }
+
+    mutating func elementwise(_ name: String, _ kind: OperationKind, elements: Int, reads: Int, writes: Int, flopsPerElement: Double) -> Void {
+        let n = Double(elements)
+        record(name, kind, flops: n * flopsPerElement, read: n * Double(reads * activationBytes),
+               written: n * Double(writes * activationBytes), precision: .bf16)
+    }
+
+    public mutating func rmsNorm(_ name: String, _ x: ShapeTensor) -> ShapeTensor {
+        elementwise("\(name).fwd", .norm, elements: x.rows * x.cols, reads: 1, writes: 1, flopsPerElement: 4)
+        return fresh(x.rows, x.cols)
+    }
+
+    public mutating func rmsNormBackward(_ name: String, _ x: ShapeTensor, _ dy: ShapeTensor) -> ShapeTensor {
+        elementwise("\(name).bwd", .norm, elements: x.rows * x.cols, reads: 2, writes: 1, flopsPerElement: 8)
+        return fresh(x.rows, x.cols)
+    }
+
+    public mutating func swiglu(_ x: ShapeTensor) -> ShapeTensor {
+        elementwise("swiglu.fwd", .elementwise, elements: x.rows * x.cols / 2, reads: 2, writes: 1, flopsPerElement: 6)
+        return fresh(x.rows, x.cols / 2)
+    }
+
+    public mutating func swigluBackward(_ x: ShapeTensor, _ dy: ShapeTensor) -> ShapeTensor {
+        elementwise("swiglu.bwd", .elementwise, elements: dy.rows * dy.cols, reads: 3, writes: 2, flopsPerElement: 12)
+        return fresh(x.rows, x.cols)
+    }
+
+    public mutating func rope(_ x: ShapeTensor, heads: Int, stride: Int, offset: Int, ropeDim: Int) -> ShapeTensor {
+        elementwise("rope", .elementwise, elements: x.rows * heads * ropeDim, reads: 1, writes: 1, flopsPerElement: 6)
+        return fresh(x.rows, x.cols)
+    }
+
+    public mutating func add(_ a: ShapeTensor, _ b: ShapeTensor) -> ShapeTensor {
+        elementwise("add", .elementwise, elements: a.rows * a.cols, reads: 2, writes: 1, flopsPerElement: 1)
+        return fresh(a.rows, a.cols)
+    }
+
+    public func columns(_ x: ShapeTensor, _ range: Range<Int>) -> ShapeTensor { ShapeTensor(rows: x.rows, cols: range.count, id: x.id) }
+
+    public func headColumns(_ x: ShapeTensor, heads: Int, stride: Int, offset: Int, width: Int) -> ShapeTensor {
+        ShapeTensor(rows: x.rows, cols: heads * width, id: x.id)
+    }
+
+    public mutating func interleave(_ perHead: ShapeTensor, width a: Int, shared: ShapeTensor, heads: Int) -> ShapeTensor {
+        elementwise("interleave", .elementwise, elements: perHead.rows * (perHead.cols + heads * shared.cols), reads: 1, writes: 1, flopsPerElement: 0)
+        return fresh(perHead.rows, perHead.cols + heads * shared.cols)
+    }
+
+    public mutating func deinterleave(_ x: ShapeTensor, width a: Int, sharedWidth b: Int, heads: Int) -> (perHead: ShapeTensor, shared: ShapeTensor) {
+        elementwise("deinterleave", .elementwise, elements: x.rows * x.cols, reads: 1, writes: 1, flopsPerElement: 0)
+        return (fresh(x.rows, heads * a), fresh(x.rows, b))
+    }
+
+    public mutating func mergeHeads(_ a: ShapeTensor, width wa: Int, _ b: ShapeTensor, width wb: Int, heads: Int) -> ShapeTensor {
+        elementwise("merge_heads", .elementwise, elements: a.rows * (a.cols + b.cols), reads: 1, writes: 1, flopsPerElement: 0)
+        return fresh(a.rows, a.cols + b.cols)
+    }
+
+    public mutating func concat(_ a: ShapeTensor, _ b: ShapeTensor) -> ShapeTensor { fresh(a.rows, a.cols + b.cols) }
+
+    public mutating func attention(_ q: ShapeTensor, _ k: ShapeTensor, _ v: ShapeTensor, heads: Int) -> ShapeTensor {
+        let qk = q.cols / heads, vd = v.cols / heads, t = q.rows
+        let bytes = Double(activationBytes)
+        record("attention.fwd", .attention, flops: FLOPCount.attentionForward(tokens: t, heads: heads, qk: qk, v: vd),
+               read: Double(t * (q.cols + k.cols + v.cols)) * bytes, written: Double(t * v.cols) * bytes, precision: .bf16,
+               attention: .init(queries: t, keys: k.rows, heads: heads, qkDim: qk, vDim: vd, causal: true))
+        return fresh(t, v.cols)
+    }
+
+    public mutating func attentionBackward(_ q: ShapeTensor, _ k: ShapeTensor, _ v: ShapeTensor, _ dO: ShapeTensor, heads: Int) -> (dq: ShapeTensor, dk: ShapeTensor, dv: ShapeTensor) {
+        let qk = q.cols / heads, vd = v.cols / heads, t = q.rows
+        let f = FLOPCount.attentionBackward(tokens: t, heads: heads, qk: qk, v: vd)
+        let bytes = Double(activationBytes)
+        record("attention.bwd", .attentionBackward, flops: f.executed, modelFLOPs: f.model,
+               read: Double(t * (q.cols + k.cols + 2 * v.cols)) * bytes, written: Double(t * (q.cols + k.cols + v.cols)) * bytes,
+               precision: .bf16, attention: .init(queries: t, keys: k.rows, heads: heads, qkDim: qk, vDim: vd, causal: true))
+        return (fresh(t, q.cols), fresh(t, k.cols), fresh(t, v.cols))
+    }
+
+    public mutating func gateScores(_ w: Weight, _ x: ShapeTensor) -> ShapeTensor {
+        gemmRecord("\(w.name).fprop", m: x.rows, n: w.output, k: w.input, precision: w.precision)
+        elementwise("gate.sigmoid_topk", .router, elements: x.rows * w.output, reads: 1, writes: 0, flopsPerElement: 8)
+        return fresh(x.rows, w.output)
+    }
+
+    public mutating func route(_ scores: ShapeTensor) -> MoETraffic {
+        tokenRows = scores.rows
+        expertCount = scores.cols
+        return traffic
+    }
+
+    mutating func permute(_ name: String, rows: Int, cols: Int) {
+        elementwise(name, .permute, elements: rows * cols, reads: 1, writes: 1, flopsPerElement: 0)
+    }
+
+    public mutating func dispatch(_ x: ShapeTensor, _ r: MoETraffic) -> [ShapeTensor] {
+        record("dispatch", .dispatch, read: 0, written: 0, precision: .fp8, traffic: r.dispatch)
+        permute("permute", rows: r.localExpertRows.reduce(0, +), cols: x.cols)
+        return r.localExpertRows.map { fresh($0, x.cols) }
+    }
+
+    public mutating func combine(_ ys: [ShapeTensor], _ r: MoETraffic) -> ShapeTensor {
+        let cols = ys.first?.cols ?? 0
+        permute("unpermute", rows: ys.reduce(0) { $0 + $1.rows }, cols: cols)
+        record("combine", .combine, read: 0, written: 0, precision: .bf16, traffic: r.combine)
+        return fresh(tokenRows, cols)
+    }
+
+    /// Tokens of the micro-batch on this GPU and experts scored, from the last `route` call.
+    var tokenRows = 0
+    var expertCount = 0
+
+    public mutating func combineBackward(_ dy: ShapeTensor, _ r: MoETraffic) -> [ShapeTensor] {
+        record("combine.bwd", .dispatch, read: 0, written: 0, precision: .fp8, traffic: r.dispatch)
+        permute("permute.bwd", rows: r.localExpertRows.reduce(0, +), cols: dy.cols)
+        return r.localExpertRows.map { fresh($0, dy.cols) }
+    }
+
+    public mutating func dispatchBackward(_ dxs: [ShapeTensor], _ r: MoETraffic) -> ShapeTensor {
+        let cols = dxs.first?.cols ?? 0
+        permute("unpermute.bwd", rows: dxs.reduce(0) { $0 + $1.rows }, cols: cols)
+        record("dispatch.bwd", .combine, read: 0, written: 0, precision: .bf16, traffic: r.combine)
+        return fresh(tokenRows, cols)
+    }
+
+    public mutating func gateScoresGrad(_ dy: ShapeTensor, _ ys: [ShapeTensor], _ r: MoETraffic) -> ShapeTensor {
+        elementwise("gate.grad", .router, elements: ys.reduce(0) { $0 + $1.rows } * dy.cols, reads: 2, writes: 0, flopsPerElement: 2)
+        return fresh(dy.rows, expertCount)
+    }
+
+    public mutating func embed(_ tokens: Int, hidden: Int, vocabulary: Int) -> ShapeTensor {
+        tokenRows = tokens
+        elementwise("embedding", .embedding, elements: tokens * hidden, reads: 1, writes: 1, flopsPerElement: 0)
+        return fresh(tokens, hidden)
+    }
+
+    public mutating func crossEntropy(_ logits: ShapeTensor) -> ShapeTensor {
+        elementwise("cross_entropy", .loss, elements: logits.rows * logits.cols, reads: 1, writes: 1, flopsPerElement: 5)
+        return fresh(logits.rows, logits.cols)
+    }
+}

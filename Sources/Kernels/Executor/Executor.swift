@@ -1,0 +1,72 @@
+/// The operations the model's layer code is written against (DESIGN.md, "one model, two
+/// executors"). `NumericExecutor` computes real values on small shapes; `CostExecutor`
+/// records shapes, FLOPs and bytes at full scale. The layer code (Model target) calls the same
+/// methods in the same order for both, so the simulated step runs the real code path.
+///
+/// Context (`layer`, `block`, `pass`, `recomputing`) is set by the layer code before each
+/// group of calls and labels the records.
+public protocol Executor {
+    associatedtype Tensor: TensorValue
+    associatedtype RouteResult
+
+    var layer: Int { get set }
+    var block: Block { get set }
+    var pass: Pass { get set }
+    var recomputing: Bool { get set }
+
+    // Linear layers: y = x·W (fprop), dx = dy·Wᵀ (dgrad), dW += xᵀ·dy (wgrad).
+    mutating func linear(_ w: Weight, _ x: Tensor) -> Tensor
+    mutating func linearDgrad(_ w: Weight, _ dy: Tensor) -> Tensor
+    mutating func linearWgrad(_ w: Weight, _ x: Tensor, _ dy: Tensor)
+    // The same for the local experts (one weight shape, one input per expert).
+    mutating func groupedLinear(_ w: Weight, _ xs: [Tensor]) -> [Tensor]
+    mutating func groupedLinearDgrad(_ w: Weight, _ dys: [Tensor]) -> [Tensor]
+    mutating func groupedLinearWgrad(_ w: Weight, _ xs: [Tensor], _ dys: [Tensor])
+
+    // Element-wise and normalisation.
+    mutating func rmsNorm(_ name: String, _ x: Tensor) -> Tensor
+    mutating func rmsNormBackward(_ name: String, _ x: Tensor, _ dy: Tensor) -> Tensor
+    mutating func swiglu(_ x: Tensor) -> Tensor
+    mutating func swigluBackward(_ x: Tensor, _ dy: Tensor) -> Tensor
+    /// Rotary embedding on `ropeDim` columns at `offset` inside each of `heads` column groups of width `stride`.
+    mutating func rope(_ x: Tensor, heads: Int, stride: Int, offset: Int, ropeDim: Int) -> Tensor
+    mutating func add(_ a: Tensor, _ b: Tensor) -> Tensor
+    /// Columns `range` of x (a view: free).
+    func columns(_ x: Tensor, _ range: Range<Int>) -> Tensor
+    /// Per head, the columns of `perHead` (width `a`) followed by all of `shared` (width b): the
+    /// MLA key [k_nope_h, k_rope] or the column-concat when heads = 1.
+    mutating func interleave(_ perHead: Tensor, width a: Int, shared: Tensor, heads: Int) -> Tensor
+    /// The inverse of `interleave` for gradients: per-head part, and the shared part summed over heads.
+    mutating func deinterleave(_ x: Tensor, width a: Int, sharedWidth b: Int, heads: Int) -> (perHead: Tensor, shared: Tensor)
+    /// Per head, columns [offset, offset+width) of each `stride`-wide group.
+    func headColumns(_ x: Tensor, heads: Int, stride: Int, offset: Int, width: Int) -> Tensor
+    /// Per head, the columns of `a` (width wa) followed by those of `b` (width wb).
+    mutating func mergeHeads(_ a: Tensor, width wa: Int, _ b: Tensor, width wb: Int, heads: Int) -> Tensor
+    /// Column-concat of two tensors of equal rows.
+    mutating func concat(_ a: Tensor, _ b: Tensor) -> Tensor
+
+    // Attention (causal, BF16): q, k are T × H·d_qk, v is T × H·d_v.
+    mutating func attention(_ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int) -> Tensor
+    mutating func attentionBackward(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ dO: Tensor, heads: Int) -> (dq: Tensor, dk: Tensor, dv: Tensor)
+
+    // FP8 casts of an activation (1×128 tiles; `transposed` for the 128×1 backward layout).
+    mutating func castFP8(_ x: Tensor, transposed: Bool)
+
+    // MoE: gate scores (FP32 GEMM + sigmoid), routing, all-to-all dispatch and combine.
+    mutating func gateScores(_ w: Weight, _ x: Tensor) -> Tensor
+    mutating func route(_ scores: Tensor) -> RouteResult
+    /// Sends each token to the GPUs of its experts; returns the rows of each local expert.
+    mutating func dispatch(_ x: Tensor, _ r: RouteResult) -> [Tensor]
+    /// Sends expert outputs back and sums them per token with the gate weights.
+    mutating func combine(_ ys: [Tensor], _ r: RouteResult) -> Tensor
+    /// Backward of combine: each token's gradient sent to its experts (a dispatch of gradients).
+    mutating func combineBackward(_ dy: Tensor, _ r: RouteResult) -> [Tensor]
+    /// Backward of dispatch: expert input gradients sent back and summed per token.
+    mutating func dispatchBackward(_ dxs: [Tensor], _ r: RouteResult) -> Tensor
+    /// Gradient of the gate scores from the output gradient and the expert outputs.
+    mutating func gateScoresGrad(_ dy: Tensor, _ ys: [Tensor], _ r: RouteResult) -> Tensor
+
+    // Embedding and loss.
+    mutating func embed(_ tokens: Int, hidden: Int, vocabulary: Int) -> Tensor
+    mutating func crossEntropy(_ logits: Tensor) -> Tensor
+}

@@ -1,0 +1,59 @@
+/// What the cost executor needs to know about one MoE layer's routing: the rows of each local
+/// expert on the GPU it models, and the all-to-all traffic. Built from a real `DispatchPlan`
+/// (routed sampled tokens), for the busiest GPU, because the all-to-all and the grouped GEMM
+/// wait for the slowest member of the EP group.
+public struct MoETraffic: Sendable, Equatable {
+    /// Token-rows of each local expert on the modelled GPU.
+    public var localExpertRows: [Int]
+    /// Traffic of one dispatch (FP8) and one combine (BF16).
+    public var dispatch: OperationRecord.Traffic
+    public var combine: OperationRecord.Traffic
+
+    public init(localExpertRows: [Int], dispatch: OperationRecord.Traffic, combine: OperationRecord.Traffic) {
+        self.localExpertRows = localExpertRows; self.dispatch = dispatch; self.combine = combine
+    }
+
+    /// From a dispatch plan: the GPU with the most routed rows is modelled; IB and NVLink bytes
+    /// are the busiest sender's.
+    public init(plan: DispatchPlan, hidden: Int) {
+        let loads = plan.gpuLoads
+        let busiest = loads.indices.max { loads[$0] < loads[$1] } ?? 0
+        let per = plan.placement.expertsPerGPU
+        localExpertRows = Array(plan.expertLoads[(busiest * per)..<((busiest + 1) * per)])
+        let ib = Double(plan.ibCopies.map { $0.reduce(0, +) }.max() ?? 0)
+        let nv = Double(plan.nvlinkCopies.map { $0.reduce(0, +) }.max() ?? 0)
+        let logical = Double(plan.logicalCopies.map { $0.reduce(0, +) }.reduce(0, +)) / Double(plan.placement.ep)
+        func traffic(_ bytes: Int) -> OperationRecord.Traffic {
+            .init(scaleOutBytes: ib * Double(bytes), scaleUpBytes: nv * Double(bytes), logicalBytes: logical * Double(bytes), groupSize: plan.placement.ep)
+        }
+        dispatch = traffic(TokenCopyBytes.dispatch(hidden: hidden))
+        combine = traffic(TokenCopyBytes.combine(hidden: hidden))
+    }
+
+    /// All experts on one GPU, no communication (EP = 1): rows split as routed.
+    public static func local(expertRows: [Int]) -> MoETraffic {
+        let none = OperationRecord.Traffic(scaleOutBytes: 0, scaleUpBytes: 0, logicalBytes: 0, groupSize: 1)
+        return MoETraffic(localExpertRows: expertRows, dispatch: none, combine: none)
+    }
+}
+
+/// FLOP formulas shared by both executors, so "what was computed" and "what is recorded" are
+/// defined once.
+public enum FLOPCount {
+    public static func gemm(m: Int, n: Int, k: Int) -> Double { 2 * Double(m) * Double(n) * Double(k) }
+
+    /// Query–key pairs of causal attention over `t` tokens: t(t+1)/2.
+    public static func causalPairs(_ t: Int) -> Double { Double(t) * Double(t + 1) / 2 }
+
+    /// Forward: S = QKᵀ and O = PV over the causal pairs.
+    public static func attentionForward(tokens t: Int, heads: Int, qk: Int, v: Int) -> Double {
+        2 * causalPairs(t) * Double(heads) * Double(qk + v)
+    }
+
+    /// Backward as FlashAttention runs it: recompute S (qk), dV = PᵀdO (v), dP = dO·Vᵀ (v),
+    /// dQ = dS·K (qk), dK = dSᵀ·Q (qk).
+    public static func attentionBackward(tokens t: Int, heads: Int, qk: Int, v: Int) -> (executed: Double, model: Double) {
+        let unit = 2 * causalPairs(t) * Double(heads)
+        return (unit * Double(3 * qk + 2 * v), unit * Double(2 * qk + 2 * v))
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+
+extension NumericExecutor {
+    /// Causal attention, per head, computing only the t(t+1)/2 unmasked pairs.
+    public mutating func attention(_ q: DenseTensor, _ k: DenseTensor, _ v: DenseTensor, heads: Int) -> DenseTensor {
+        let qk = q.cols / heads, vd = v.cols / heads, t = q.rows
+        var o = DenseTensor(zeros: t, v.cols)
+        for h in 0..<heads {
+            for i in 0..<t {
+                let p = probabilities(q, k, head: h, qk: qk, row: i)
+                for j in 0...i { for c in 0..<vd { o[i, h * vd + c] += p[j] * v[j, h * vd + c] } }
+            }
+        }
+        tally("attention.fwd", FLOPCount.attentionForward(tokens: t, heads: heads, qk: qk, v: vd))
+        return o
+    }
+
+    func probabilities(_ q: DenseTensor, _ k: DenseTensor, head h: Int, qk: Int, row i: Int) -> [Double] {
+        let scale = 1 / Double(qk).squareRoot()
+        var s = (0...i).map { j -> Double in
+            var d = 0.0
+            for c in 0..<qk { d += q[i, h * qk + c] * k[j, h * qk + c] }
+            return d * scale
+        }
+        let m = s.max() ?? 0
+        s = s.map { exp($0 - m) }
+        let total = s.reduce(0, +)
+        return s.map { $0 / total }
+    }
+
+    /// FlashAttention-style backward: recompute P, then dV = PᵀdO, dP = dO·Vᵀ,
+    /// dS = P∘(dP − rowsum(dO∘O)), dQ = dS·K, dK = dSᵀ·Q.
+    public mutating func attentionBackward(_ q: DenseTensor, _ k: DenseTensor, _ v: DenseTensor, _ dO: DenseTensor, heads: Int) -> (dq: DenseTensor, dk: DenseTensor, dv: DenseTensor) {
+        let qk = q.cols / heads, vd = v.cols / heads, t = q.rows
+        let scale = 1 / Double(qk).squareRoot()
+        var dq = DenseTensor(zeros: t, q.cols), dk = DenseTensor(zeros: t, k.cols), dv = DenseTensor(zeros: t, v.cols)
+        for h in 0..<heads {
+            for i in 0..<t {
+                let p = probabilities(q, k, head: h, qk: qk, row: i)
+                var dp = [Double](repeating: 0, count: i + 1)
+                for j in 0...i {
+                    for c in 0..<vd {
+                        dv[j, h * vd + c] += p[j] * dO[i, h * vd + c]
+                        dp[j] += dO[i, h * vd + c] * v[j, h * vd + c]
+                    }
+                }
+                let rowDot = (0...i).reduce(0.0) { $0 + p[$1] * dp[$1] }
+                for j in 0...i {
+                    let ds = p[j] * (dp[j] - rowDot) * scale
+                    for c in 0..<qk {
+                        dq[i, h * qk + c] += ds * k[j, h * qk + c]
+                        dk[j, h * qk + c] += ds * q[i, h * qk + c]
+                    }
+                }
+            }
+        }
+        tally("attention.bwd", FLOPCount.attentionBackward(tokens: t, heads: heads, qk: qk, v: vd).executed)
+        return (dq, dk, dv)
+    }
+
+    public mutating func gateScores(_ w: Weight, _ x: DenseTensor) -> DenseTensor {
+        var s = linear(w, x)
+        s.values = s.values.map { 1 / (1 + exp(-$0)) }
+        return s
+    }
+
+    public mutating func route(_ scores: DenseTensor) -> Route {
+        let routing = router.route(scores: scores.values, tokens: scores.rows)
+        var members = [[(token: Int, slot: Int)]](repeating: [], count: router.config.experts)
+        for t in 0..<routing.tokens { for i in 0..<routing.topK { members[Int(routing.experts[t * routing.topK + i])].append((t, i)) } }
+        return Route(routing: routing, members: members)
+    }
+
+    public mutating func dispatch(_ x: DenseTensor, _ r: Route) -> [DenseTensor] {
+        r.members.map { m in
+            var y = DenseTensor(zeros: m.count, x.cols)
+            for (row, member) in m.enumerated() { for c in 0..<x.cols { y[row, c] = x[member.token, c] } }
+            return y
+        }
+    }
+
+    public mutating func combine(_ ys: [DenseTensor], _ r: Route) -> DenseTensor {
+        let cols = ys.first?.cols ?? 0
+        var out = DenseTensor(zeros: r.routing.tokens, cols)
+        for (e, m) in r.members.enumerated() {
+            for (row, member) in m.enumerated() {
+                let w = r.routing.weights[member.token * r.routing.topK + member.slot]
+                for c in 0..<cols { out[member.token, c] += w * ys[e][row, c] }
+            }
+        }
+        return out
+    }
+
+    public mutating func combineBackward(_ dy: DenseTensor, _ r: Route) -> [DenseTensor] {
+        r.members.map { m in
+            var g = DenseTensor(zeros: m.count, dy.cols)
+            for (row, member) in m.enumerated() {
+                let w = r.routing.weights[member.token * r.routing.topK + member.slot]
+                for c in 0..<dy.cols { g[row, c] = w * dy[member.token, c] }
+            }
+            return g
+        }
+    }
+
+    public mutating func dispatchBackward(_ dxs: [DenseTensor], _ r: Route) -> DenseTensor {
+        let cols = dxs.first?.cols ?? 0
+        var out = DenseTensor(zeros: r.routing.tokens, cols)
+        for (e, m) in r.members.enumerated() {
+            for (row, member) in m.enumerated() { for c in 0..<cols { out[member.token, c] += dxs[e][row, c] } }
+        }
+        return out
+    }
+
+    /// ∂L/∂s for the chosen experts: ⟨dy_t, y_e,t⟩ times the gate's scale over the selected sum
+    /// (the coupling through the normalisation is left out: a first-order gradient), times the
+    /// sigmoid's derivative s(1 − s) folded in by the caller's use as pre-sigmoid gradient.
+    public mutating func gateScoresGrad(_ dy: DenseTensor, _ ys: [DenseTensor], _ r: Route) -> DenseTensor {
+        var g = DenseTensor(zeros: r.routing.tokens, r.members.count)
+        for (e, m) in r.members.enumerated() {
+            for (row, member) in m.enumerated() {
+                var d = 0.0
+                for c in 0..<dy.cols { d += dy[member.token, c] * ys[e][row, c] }
+                g[member.token, e] = d * r.routing.weights[member.token * r.routing.topK + member.slot]
+            }
+        }
+        return g
+    }
+}

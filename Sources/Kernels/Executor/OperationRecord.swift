@@ -1,0 +1,86 @@
+import Hardware
+
+/// What kind of kernel an operation is; the cost model prices each kind differently.
+public enum OperationKind: String, Sendable, Codable, CaseIterable {
+    case gemm, groupedGemm, attention, attentionBackward, norm, elementwise, cast, permute, router, embedding, loss
+    case dispatch, combine, pipelineSend, collective
+
+    /// Runs on the communication SMs / network rather than the compute SMs.
+    public var isCommunication: Bool { self == .dispatch || self == .combine || self == .pipelineSend || self == .collective }
+}
+
+/// Which pass an operation belongs to (ZeroBubble / DualPipe split of the backward).
+public enum Pass: String, Sendable, Codable, CaseIterable {
+    /// Forward.
+    case forward = "F"
+    /// Backward for inputs (activation gradients), recomputation included.
+    case backwardInput = "B"
+    /// Backward for weights.
+    case backwardWeight = "W"
+}
+
+/// The four compute blocks and two all-to-alls of a DeepSeek-V3 layer that DualPipe overlaps
+/// (V3 report §3.2.1, Fig. 4), plus the blocks outside the layers.
+public enum Block: String, Sendable, Codable, CaseIterable {
+    case attention = "attn", dispatch, mlp, combine
+    case embedding = "embed", head, loss
+}
+
+/// The shape of a GEMM: C (m×n) = A (m×k) · B (k×n), `groups` independent problems of that
+/// shape (grouped GEMM: m is the largest group's rows; `totalRows` sums them).
+public struct GEMMShape: Sendable, Codable, Equatable {
+    public var m: Int
+    public var n: Int
+    public var k: Int
+    public var groups: Int
+    public var totalRows: Int
+}
+
+/// One kernel launch as the cost executor records it: shapes, FLOPs and bytes, never values.
+/// The cost model turns a record and a device into a duration.
+public struct OperationRecord: Sendable, Codable, Equatable {
+    /// Stable name, e.g. `layer3.attn.wq_a.fprop`.
+    public var name: String
+    public var kind: OperationKind
+    public var pass: Pass
+    public var block: Block
+    public var layer: Int
+    /// FLOPs the kernel executes (recomputation included).
+    public var flops: Double
+    /// FLOPs counted as model FLOPs (MFU convention: no recomputation, attention backward = 2×
+    /// forward).
+    public var modelFLOPs: Double
+    /// HBM bytes read and written.
+    public var bytesRead: Double
+    public var bytesWritten: Double
+    /// Format the math runs in.
+    public var precision: Precision
+    public var gemm: GEMMShape?
+    /// Attention problem: query rows, key rows, heads, qk and v head dims, causal.
+    public var attention: AttentionShape?
+    /// For communication: the traffic this GPU sends, and the plan-wide maximum, bytes.
+    public var traffic: Traffic?
+    /// Part of a recomputation (V3 recomputes RMSNorm and MLA up-projections in backward).
+    public var recompute: Bool
+
+    public struct AttentionShape: Sendable, Codable, Equatable {
+        public var queries: Int
+        public var keys: Int
+        public var heads: Int
+        public var qkDim: Int
+        public var vDim: Int
+        public var causal: Bool
+    }
+
+    /// Bytes one GPU moves in an all-to-all, by link class, for the busiest GPU of the group.
+    public struct Traffic: Sendable, Codable, Equatable {
+        /// Bytes sent over the scale-out network (IB) by the busiest sender.
+        public var scaleOutBytes: Double
+        /// Bytes sent over NVLink (direct and forwarded) by the busiest sender.
+        public var scaleUpBytes: Double
+        /// Logical bytes delivered per GPU (DeepEP's bandwidth convention), mean over the group.
+        public var logicalBytes: Double
+        /// GPUs in the group.
+        public var groupSize: Int
+    }
+}
