@@ -1,0 +1,48 @@
+import Foundation
+import Testing
+@testable import LLMSimCLI
+
+/// The kernel commands as a user types them; their JSON keys are the stable interface.
+@Suite struct KernelCommandTests {
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    func json(_ args: [String]) throws -> [String: Any] {
+        setenv("LLMSIM_HOME", Self.repo.path, 1)
+        let command = try LLMSim.parseAsRoot(args)
+        let text: String
+        switch command {
+        case let c as FP8Command.GEMM: text = try c.output()
+        case let c as MLACommand.Check: text = try c.output()
+        case let c as RouteCommand: text = try c.output()
+        case let c as EPLBCommand: text = try c.output()
+        default: throw CocoaError(.featureUnsupported)
+        }
+        return try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any]
+    }
+
+    @Test func fp8GemmKeys() throws {
+        let out = try json(["fp8", "gemm", "--m", "8", "--n", "128", "--k", "512", "--accumulator", "promoted", "--json"])
+        for key in ["max_relative_error", "mean_relative_error", "quantization_relative_error"] { #expect(out[key] is Double, "\(key)") }
+        #expect(throws: (any Error).self) { try json(["fp8", "gemm", "--k", "100", "--json"]) }
+        #expect(throws: (any Error).self) { try json(["fp8", "gemm", "--accumulator", "exact", "--json"]) }
+    }
+
+    @Test func routeKeys() throws {
+        let out = try json(["route", "--tokens-per-gpu", "64", "--ep", "64", "--steps", "2", "--json"])
+        for key in ["max_nodes_per_token", "mean_nodes_per_token", "mean_ib_copies_per_token", "dispatch_bytes_per_copy",
+                    "combine_bytes_per_copy", "max_over_mean_expert_load", "load_ratio_per_step"] { #expect(out[key] != nil, "\(key)") }
+        #expect((out["max_nodes_per_token"] as! Int) <= 4)
+        #expect(out["dispatch_bytes_per_copy"] as? Int == 7392)
+        #expect((out["load_ratio_per_step"] as! [Double]).count == 2)
+        #expect(throws: (any Error).self) { try json(["route", "--skew", "lognormal:1", "--json"]) }
+        #expect(throws: (any Error).self) { try json(["route", "--ep", "512", "--json"]) }
+        #expect(throws: (any Error).self) { try json(["route", "--model", "llama-3.1-8b", "--json"]) }
+    }
+
+    @Test func eplbReadmeExample() throws {
+        let loads = Self.repo.appendingPathComponent("Experiments/data/eplb-readme-loads.json").path
+        let out = try json(["eplb", "--loads", loads, "--replicas", "16", "--groups", "4", "--nodes", "2", "--gpus", "8", "--json"])
+        #expect(out["phy2log"] as? [[Int]] == [[5, 6, 5, 7, 8, 4, 3, 4, 10, 9, 10, 2, 0, 1, 11, 1], [7, 10, 6, 8, 6, 11, 8, 9, 2, 4, 5, 1, 5, 0, 3, 1]])
+        #expect(out["log2phy"] != nil && out["logcnt"] != nil)
+    }
+}
