@@ -16,7 +16,7 @@ public enum ExpertSkew: Sendable, Equatable, CustomStringConvertible {
     /// Parses `uniform`, `dirichlet:ALPHA`, `zipf:S`.
     public init(parsing text: String) throws {
         let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
-        let fix = "use uniform, dirichlet:ALPHA (e.g. dirichlet:1.0) or zipf:S (e.g. zipf:1.1)"
+        let fix = "use uniform, dirichlet:ALPHA (e.g. dirichlet:1.0), zipf:S (e.g. zipf:1.1) or histogram:FILE"
         switch parts[0] {
         case "uniform" where parts.count == 1: self = .uniform
         case "dirichlet", "zipf":

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConfigIO
 import Kernels
 import Model
 
@@ -13,7 +14,7 @@ struct RouteCommand: ParsableCommand {
     @Option(name: .customLong("tokens-per-gpu"), help: "Tokens each GPU routes per step.") var tokensPerGPU = 4096
     @Option(help: "GPUs in the expert-parallel group.") var ep = 64
     @Option(name: .customLong("gpus-per-node"), help: "GPUs per node.") var gpusPerNode = 8
-    @Option(help: "Expert popularity: uniform, dirichlet:ALPHA or zipf:S.") var skew = "uniform"
+    @Option(help: "Expert popularity: uniform, dirichlet:ALPHA, zipf:S, or histogram:FILE (a JSON/YAML list of loads, one per expert).") var skew = "uniform"
     @Option(help: "Steps of routing, each followed by the bias update.") var steps = 1
     @Option(help: "Bias update speed γ (V3: 0.001).") var gamma = 0.001
     @Option(help: "Seed.") var seed: UInt64 = 1
@@ -47,6 +48,12 @@ struct RouteCommand: ParsableCommand {
 
     func run() throws { try Output.reportingErrors { print(try output()) } }
 
+    func parsedSkew() throws -> ExpertSkew {
+        guard skew.hasPrefix("histogram:") else { return try ExpertSkew(parsing: skew) }
+        let file = String(skew.dropFirst("histogram:".count))
+        return .histogram(try ConfigValue.load(path: file).elements().map { try $0.double() })
+    }
+
     func output() throws -> String {
         let catalog = try ModelCatalog.load(directory: try ResourceLocator.directory("Experiments/models"))
         let (arch, _) = try catalog.resolve(model)
@@ -54,7 +61,7 @@ struct RouteCommand: ParsableCommand {
             throw KernelError("--model", "\(arch.name) has no MoE layers", fix: "choose an MoE model, e.g. deepseek-v3 or mixtral-8x7b")
         }
         let result = try RoutingExperiment(router: router, hidden: arch.hiddenSize, tokensPerGPU: tokensPerGPU, ep: ep,
-                                           gpusPerNode: gpusPerNode, skew: try ExpertSkew(parsing: skew), steps: steps,
+                                           gpusPerNode: gpusPerNode, skew: try parsedSkew(), steps: steps,
                                            gamma: gamma, seed: seed).run()
         let p = result.plan
         let dispatch = TokenCopyBytes.dispatch(hidden: arch.hiddenSize), combine = TokenCopyBytes.combine(hidden: arch.hiddenSize)

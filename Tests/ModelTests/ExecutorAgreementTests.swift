@@ -74,3 +74,26 @@ import Testing
         #expect(abs(perToken / 250e9 - 1) < 0.03)
     }
 }
+
+@Suite struct MTPPassTests {
+    /// The MTP module's records equal `llmsim model`'s separate MTP FLOPs (V3 report §2.2: one
+    /// extra block, the d×2d projection and a second use of the shared head).
+    @Test func mtpRecordsMatchAccounting() throws {
+        let arch = try model("deepseek-v3")
+        let tokens = 4096
+        let last = try StagePass(arch: arch, layers: (arch.layers - 1)..<arch.layers, embedding: false, head: true, mtp: true, policy: .deepSeekFP8)
+        var cost = CostExecutor(traffic: ExecutorAgreementTests.evenTraffic(arch, tokens: tokens))
+        _ = last.run(&cost, tokens: tokens)
+        let mtp = cost.records.filter { $0.layer > arch.layers }.reduce(0) { $0 + $1.modelFLOPs } / Double(tokens)
+        #expect(abs(mtp / arch.trainingFLOPs(sequenceLength: tokens).mtpCausal - 1) < 1e-4)
+    }
+
+    @Test func numericMTPRuns() throws {
+        var tiny = ExecutorAgreementTests.tiny
+        tiny.mtpDepth = 1
+        let pass = try StagePass(arch: tiny, layers: 0..<2, embedding: true, head: true, mtp: true, policy: .bf16)
+        var numeric = try NumericExecutor(router: tiny.routerConfig!, seed: 5)
+        _ = pass.run(&numeric, tokens: 6)
+        #expect(numeric.weightGradients.keys.contains("L3.mtp.eh_proj"))
+    }
+}

@@ -4,7 +4,7 @@ extension DeepSeekLayer {
     /// Backward of one layer in DeepSeek's order (trace, reference §3.2): combine(B), mlp(B),
     /// dispatch(B), mlp(W), attn(B), attn(W). Returns the gradient of the layer input.
     public func backward<E: Executor>(_ e: inout E, _ dOut: E.Tensor, tape t: Tape<E>) -> E.Tensor {
-        e.layer = index
+        e.layer = labelIndex
         e.recomputing = false
         var dHNorm: E.Tensor
         if let gate = w.gate, let expertUp = w.expertUp, let expertDown = w.expertDown, let route = t.route, let hNorm = t.ffnIn {

@@ -10,16 +10,20 @@ import Kernels
 /// (W_UQ, W_UKV) are recomputed in backward instead of stored.
 public struct DeepSeekLayer {
     public let arch: ModelArchitecture
+    /// The layer whose shape this is.
     public let index: Int
+    /// The index records carry (differs from `index` for the MTP block, labelled L + 1 + k).
+    public let labelIndex: Int
     let mla: MLAShape
     let w: LayerWeights
 
-    public init(arch: ModelArchitecture, index: Int, policy: PrecisionPolicy) throws {
+    public init(arch: ModelArchitecture, index: Int, labelIndex: Int? = nil, policy: PrecisionPolicy) throws {
         guard case .mla(let m) = arch.attention else {
             throw KernelError("model", "\(arch.name) does not use MLA", fix: "DeepSeekLayer runs MLA models (DeepSeek-V2/V3)")
         }
         self.arch = arch
         self.index = index
+        self.labelIndex = labelIndex ?? index
         mla = m
         w = LayerWeights(arch, mla: m, layer: index, policy: policy)
     }
@@ -37,7 +41,7 @@ public struct DeepSeekLayer {
     // MARK: Forward
 
     public func forward<E: Executor>(_ e: inout E, _ x: E.Tensor) -> (out: E.Tensor, tape: Tape<E>) {
-        e.layer = index
+        e.layer = labelIndex
         e.pass = .forward
         e.recomputing = false
         e.block = .attention

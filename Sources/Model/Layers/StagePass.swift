@@ -8,9 +8,14 @@ public struct StagePass {
     public let layers: [DeepSeekLayer]
     public let embedding: Bool
     public let head: Bool
+    /// Run the multi-token-prediction modules after the head (they share embedding and head).
+    public let mtp: Bool
     let headWeight: Weight
+    let mtpProjection: Weight
+    let mtpBlocks: [DeepSeekLayer]
 
-    public init(arch: ModelArchitecture, layers range: Range<Int>, embedding: Bool, head: Bool, policy: PrecisionPolicy) throws {
+    public init(arch: ModelArchitecture, layers range: Range<Int>, embedding: Bool, head: Bool, mtp: Bool = false,
+                policy: PrecisionPolicy) throws {
         guard range.lowerBound >= 0, range.upperBound <= arch.layers else {
             throw KernelError("layers", "range \(range) outside 0..<\(arch.layers)", fix: "give layers of the model")
         }
@@ -19,6 +24,12 @@ public struct StagePass {
         self.embedding = embedding
         self.head = head
         headWeight = Weight("head", arch.hiddenSize, arch.vocabularySize, precision: policy.head)
+        self.mtp = mtp && head && arch.mtpDepth > 0
+        mtpProjection = Weight("mtp.eh_proj", 2 * arch.hiddenSize, arch.hiddenSize, precision: policy.linear)
+        // The MTP block has the shape of the last layer; it is labelled with layer index L + k.
+        mtpBlocks = try (0..<(self.mtp ? arch.mtpDepth : 0)).map {
+            try DeepSeekLayer(arch: arch, index: arch.layers - 1, labelIndex: arch.layers + 1 + $0, policy: policy)
+        }
     }
 
     /// Runs forward then backward for `tokens` tokens; `input` is the activation arriving from
@@ -55,6 +66,9 @@ public struct StagePass {
             grad = e.rmsNormBackward("final_norm", x, e.linearDgrad(headWeight, dLogits))
             e.pass = .backwardWeight
             e.linearWgrad(headWeight, normed!, dLogits)
+            for (k, block) in mtpBlocks.enumerated() {
+                grad = e.add(grad, runMTP(&e, block, depth: k, mainHidden: x, tokens: tokens))
+            }
         } else {
             grad = outputGradient ?? x
         }
@@ -62,5 +76,43 @@ public struct StagePass {
             grad = layer.backward(&e, grad, tape: tape)
         }
         return grad
+    }
+
+    /// One MTP module (V3 report §2.2): RMSNorm of the main model's last hidden state and of the
+    /// next token's embedding, concatenated and projected by M (2d → d), one Transformer block,
+    /// the shared head and the loss; forward then backward. Returns the gradient it sends into
+    /// the main model's last hidden state.
+    func runMTP<E: Executor>(_ e: inout E, _ block: DeepSeekLayer, depth k: Int, mainHidden: E.Tensor, tokens: Int) -> E.Tensor {
+        e.layer = block.labelIndex
+        e.block = .embedding
+        e.pass = .forward
+        e.recomputing = false
+        let embedded = e.embed(tokens, hidden: arch.hiddenSize, vocabulary: arch.vocabularySize)
+        e.block = .attention
+        let hNorm = e.rmsNorm("mtp.hnorm", mainHidden), eNorm = e.rmsNorm("mtp.enorm", embedded)
+        let joined = e.concat(hNorm, eNorm)
+        let projected = e.linear(mtpProjection, joined)
+        let r = block.forward(&e, projected)
+        e.layer = block.labelIndex
+        e.block = .head
+        e.pass = .forward
+        let normed = e.rmsNorm("final_norm", r.out)
+        let logits = e.linear(headWeight, normed)
+        e.block = .loss
+        let dLogits = e.crossEntropy(logits)
+        e.block = .head
+        e.pass = .backwardInput
+        let dOut = e.rmsNormBackward("final_norm", r.out, e.linearDgrad(headWeight, dLogits))
+        e.pass = .backwardWeight
+        e.linearWgrad(headWeight, normed, dLogits)
+        let dProjected = block.backward(&e, dOut, tape: r.tape)
+        e.layer = block.labelIndex
+        e.block = .attention
+        e.pass = .backwardInput
+        let dJoined = e.linearDgrad(mtpProjection, dProjected)
+        let dH = e.rmsNormBackward("mtp.hnorm", mainHidden, e.columns(dJoined, 0..<arch.hiddenSize))
+        e.pass = .backwardWeight
+        e.linearWgrad(mtpProjection, joined, dProjected)
+        return dH
     }
 }
