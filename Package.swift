@@ -35,10 +35,11 @@ let package = Package(
                 resources: [.copy("Resources/catalog.yaml")]),
         .target(name: "Kernels", dependencies: ["Stochastic", "Hardware"]),
         .target(name: "Model", dependencies: ["ConfigIO", "Kernels"]),
+        .target(name: "Schedules", dependencies: ["SimCore"]),
 
         // The command-line interface: a thin layer over the libraries.
         .target(name: "LLMSimCLI", dependencies: [
-            "SimCore", "Stochastic", "Hardware", "Kernels", "Model", "ConfigIO",
+            "SimCore", "Stochastic", "Hardware", "Kernels", "Model", "Schedules", "ConfigIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             // swift-collections' Heap: the baseline `llmsim bench` compares the event queue with.
             .product(name: "HeapModule", package: "swift-collections"),
@@ -53,6 +54,7 @@ let package = Package(
         .testTarget(name: "ResultsDBTests", dependencies: ["ResultsDB"]),
         .testTarget(name: "HardwareTests", dependencies: ["Hardware", "ConfigIO"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "ConfigIO", "Kernels"]),
+        .testTarget(name: "SchedulesTests", dependencies: ["Schedules"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Stochastic"]),
         .testTarget(name: "CLITests", dependencies: ["LLMSimCLI"]),
     ]

@@ -1,0 +1,55 @@
+/// One unit of pipeline work: a forward, a full backward, a backward for inputs only, or a
+/// backward for weights, of one micro-batch on one stage of one pipeline direction.
+public struct PipelineOp: Hashable, Sendable, Codable {
+    public enum Kind: String, Sendable, Codable {
+        case forward = "F", backward = "B", backwardInput = "Bi", backwardWeight = "W"
+    }
+    public var kind: Kind
+    /// Pipeline direction (0; DualPipe also uses 1 for the reverse direction).
+    public var pipeline: Int
+    /// Position along the pipeline, 0 = first stage.
+    public var stage: Int
+    public var microbatch: Int
+}
+
+/// What a rank executes next: one op, or a forward and a backward run overlapped (DualPipe's
+/// F&B chunk pair).
+public struct PipelineInstruction: Sendable, Codable, Equatable {
+    public var ops: [PipelineOp]
+    public var isOverlapped: Bool { ops.count == 2 }
+}
+
+/// The schedules llmsim generates.
+public enum ScheduleKind: String, Sendable, Codable, CaseIterable {
+    case gpipe, oneFOneB = "1f1b", interleaved, zb1p, dualpipe, dualpipev
+}
+
+/// A complete schedule: per-rank instruction lists and the shape of the pipeline(s).
+public struct PipelineSchedule: Sendable {
+    public var kind: ScheduleKind
+    /// Devices.
+    public var ranks: Int
+    /// Stages along each pipeline direction.
+    public var stagesPerPipeline: Int
+    public var pipelines: Int
+    /// Micro-batches per pipeline direction.
+    public var microbatchesPerPipeline: Int
+    /// `program[rank]`: the rank's instructions in order.
+    public var program: [[PipelineInstruction]]
+    /// Work of one stage relative to one of `PP` equal stages of the whole model (1, or 1/v for
+    /// interleaved virtual stages).
+    public var stageSize: Double
+
+    /// Model parameters a rank holds, in units of one of PP pipeline stages.
+    public var parameterCopies: Double {
+        let stagesPerRank = Double(stagesPerPipeline * pipelines) / Double(ranks)
+        return stagesPerRank * stageSize
+    }
+}
+
+/// Infeasible schedule requests, each with the rule it breaks and the fix.
+public struct ScheduleError: Error, CustomStringConvertible, Equatable {
+    public var problem: String
+    public var fix: String
+    public var description: String { "\(problem) — \(fix)" }
+}

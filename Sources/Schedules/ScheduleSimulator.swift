@@ -1,0 +1,162 @@
+import SimCore
+
+/// Durations of the pipeline ops of one stage, seconds (any consistent unit works).
+public struct OpDurations: Sendable, Codable, Equatable {
+    /// Forward of one micro-batch on one stage.
+    public var forward: Double
+    /// Full backward (inputs and weights).
+    public var backward: Double
+    /// The weight part of the backward (W); the input part is `backward − weight`.
+    public var weight: Double
+    /// A forward and a full backward run overlapped (DualPipe's F&B).
+    public var forwardBackward: Double
+
+    public init(forward: Double, backward: Double, weight: Double, forwardBackward: Double) {
+        self.forward = forward; self.backward = backward; self.weight = weight; self.forwardBackward = forwardBackward
+    }
+
+    func validate() throws {
+        for (name, x) in [("--f", forward), ("--b", backward), ("--w", weight), ("--fb", forwardBackward)] where !(x >= 0 && x.isFinite) {
+            throw ScheduleError(problem: "\(name) must be a finite duration >= 0, got \(x)", fix: "give seconds (or any unit) >= 0")
+        }
+        if weight > backward {
+            throw ScheduleError(problem: "W (\(weight)) exceeds the full backward B (\(backward))", fix: "W is the weight part of B: W <= B")
+        }
+    }
+}
+
+/// One executed instruction, for timelines.
+public struct ScheduleSegment: Sendable, Codable, Equatable {
+    public var rank: Int
+    public var start: Double
+    public var end: Double
+    /// F, B, Bi, W or F&B.
+    public var label: String
+    public var microbatch: Int
+}
+
+/// The outcome of running a schedule.
+public struct ScheduleResult: Sendable, Codable, Equatable {
+    public var makespan: Double
+    public var busyPerRank: [Double]
+    /// Idle time of each rank between time 0 and the makespan.
+    public var bubblePerRank: [Double]
+    public var maxBubble: Double
+    /// Peak micro-batches whose activations a rank holds, in units of one of PP stages.
+    public var peakInflightMicrobatchesPerRank: [Double]
+    public var parameterCopies: Double
+    public var segments: [ScheduleSegment]
+}
+
+/// Executes a schedule on the discrete-event engine: each rank runs its instructions in order,
+/// an instruction starting as soon as the rank is free and every op's cross-rank dependency is
+/// met (zero communication time). Bubbles come out of the run, not from a formula.
+///
+/// Dependencies: F(s, m) after F(s−1, m); a backward of (s, m) after F(s, m) and after the
+/// input gradient of (s+1, m) (a B or Bi there); W(s, m) after Bi(s, m).
+public struct ScheduleSimulator {
+    public init() {}
+
+    struct Key: Hashable { var pipeline: Int, stage: Int, microbatch: Int }
+
+    struct Runner: EventHandler {
+        let schedule: PipelineSchedule
+        let durations: OpDurations
+        var next: [Int]
+        var busy: [Bool]
+        var forwardDone = Set<Key>(), gradientReady = Set<Key>(), inputBackwardDone = Set<Key>()
+        var busyTime: [Double]
+        var inflight: [Double], peak: [Double]
+        var segments: [ScheduleSegment] = []
+        var running: [(start: SimTime, instruction: PipelineInstruction)?]
+
+        init(_ s: PipelineSchedule, _ d: OpDurations) {
+            schedule = s; durations = d
+            next = Array(repeating: 0, count: s.ranks)
+            busy = Array(repeating: false, count: s.ranks)
+            busyTime = Array(repeating: 0, count: s.ranks)
+            inflight = busyTime; peak = busyTime
+            running = Array(repeating: nil, count: s.ranks)
+        }
+
+        func ready(_ op: PipelineOp) -> Bool {
+            let k = Key(pipeline: op.pipeline, stage: op.stage, microbatch: op.microbatch)
+            switch op.kind {
+            case .forward:
+                return op.stage == 0 || forwardDone.contains(Key(pipeline: op.pipeline, stage: op.stage - 1, microbatch: op.microbatch))
+            case .backward, .backwardInput:
+                let downstream = op.stage == schedule.stagesPerPipeline - 1
+                    || gradientReady.contains(Key(pipeline: op.pipeline, stage: op.stage + 1, microbatch: op.microbatch))
+                return forwardDone.contains(k) && downstream
+            case .backwardWeight:
+                return inputBackwardDone.contains(k)
+            }
+        }
+
+        func duration(_ i: PipelineInstruction) -> Double {
+            let scale = schedule.stageSize
+            if i.isOverlapped { return durations.forwardBackward * scale }
+            switch i.ops[0].kind {
+            case .forward: return durations.forward * scale
+            case .backward: return durations.backward * scale
+            case .backwardInput: return (durations.backward - durations.weight) * scale
+            case .backwardWeight: return durations.weight * scale
+            }
+        }
+
+        mutating func tryStart(_ engine: Engine) {
+            for r in 0..<schedule.ranks where !busy[r] && next[r] < schedule.program[r].count {
+                let instruction = schedule.program[r][next[r]]
+                guard instruction.ops.allSatisfy(ready) else { continue }
+                next[r] += 1
+                busy[r] = true
+                for op in instruction.ops where op.kind == .forward {
+                    inflight[r] += schedule.stageSize
+                    peak[r] = max(peak[r], inflight[r])
+                }
+                let d = duration(instruction)
+                running[r] = (engine.now, instruction)
+                engine.schedule(after: .seconds(d), kind: 0, target: Int32(r))
+            }
+        }
+
+        mutating func handle(_ event: Event, engine: Engine) {
+            let r = Int(event.target)
+            guard let (start, instruction) = running[r] else { return }
+            busy[r] = false
+            running[r] = nil
+            busyTime[r] += (engine.now - start).seconds
+            for op in instruction.ops {
+                let k = Key(pipeline: op.pipeline, stage: op.stage, microbatch: op.microbatch)
+                switch op.kind {
+                case .forward: forwardDone.insert(k)
+                case .backward: gradientReady.insert(k); inflight[r] -= schedule.stageSize
+                case .backwardInput: gradientReady.insert(k); inputBackwardDone.insert(k)
+                case .backwardWeight: inflight[r] -= schedule.stageSize
+                }
+            }
+            let label = instruction.isOverlapped ? "F&B" : instruction.ops[0].kind.rawValue
+            segments.append(ScheduleSegment(rank: r, start: start.seconds, end: engine.now.seconds, label: label,
+                                            microbatch: instruction.ops[0].microbatch))
+            tryStart(engine)
+        }
+    }
+
+    public func run(_ schedule: PipelineSchedule, durations: OpDurations) throws -> ScheduleResult {
+        try durations.validate()
+        let engine = Engine()
+        var runner = Runner(schedule, durations)
+        runner.tryStart(engine)
+        engine.run(&runner)
+        for r in 0..<schedule.ranks where runner.next[r] < schedule.program[r].count {
+            throw ScheduleError(problem: "the \(schedule.kind.rawValue) schedule deadlocks on rank \(r) at instruction \(runner.next[r])",
+                                fix: "this is a generator bug; report the --kind, --pp and --microbatches")
+        }
+        let makespan = engine.now.seconds
+        let bubbles = runner.busyTime.map { makespan - $0 }
+        return ScheduleResult(makespan: makespan, busyPerRank: runner.busyTime, bubblePerRank: bubbles,
+                              maxBubble: bubbles.max() ?? 0, peakInflightMicrobatchesPerRank: runner.peak,
+                              parameterCopies: schedule.parameterCopies,
+                              segments: runner.segments.sorted { ($0.rank, $0.start) < ($1.rank, $1.start) })
+    }
+}

@@ -1,0 +1,78 @@
+import Testing
+@testable import Schedules
+
+/// Closed-form oracles: DeepSeek-V3 report Table 2 and the DualPipe README, with F = W = 1,
+/// B = 2 (so the input backward equals F, the usual zero-bubble assumption) and F&B = 2.5.
+@Suite struct ScheduleTests {
+    static let units = OpDurations(forward: 1, backward: 2, weight: 1, forwardBackward: 2.5)
+
+    func run(_ kind: ScheduleKind, pp: Int, n: Int, v: Int = 2, d: OpDurations = units) throws -> ScheduleResult {
+        try ScheduleSimulator().run(try ScheduleGenerator.make(kind, pp: pp, microbatches: n, virtualStages: v), durations: d)
+    }
+
+    @Test("DualPipe README / V3 Table 2: PP=8, N=20 → DualPipe 4.5, 1F1B 21, ZB1P 7")
+    func publishedExample() throws {
+        #expect(try run(.dualpipe, pp: 8, n: 20).maxBubble == 4.5)
+        #expect(try run(.oneFOneB, pp: 8, n: 20).maxBubble == 21)
+        #expect(try run(.zb1p, pp: 8, n: 20).maxBubble == 7)
+    }
+
+    /// Bubble formulas over several sizes: 1F1B and GPipe (PP−1)(F+B); ZB1P (PP−1)(F+B−2W);
+    /// DualPipe and DualPipeV (PP/2−1)(F&B+B−3W); interleaved (PP−1)(F+B)/v.
+    @Test(arguments: [(4, 8), (8, 16), (16, 32), (16, 120)])
+    func bubbleFormulas(pp: Int, n: Int) throws {
+        let f = 1.0, b = 2.0, w = 1.0, fb = 2.5
+        let p = Double(pp)
+        #expect(try run(.gpipe, pp: pp, n: n).maxBubble == (p - 1) * (f + b))
+        #expect(try run(.oneFOneB, pp: pp, n: n).maxBubble == (p - 1) * (f + b))
+        #expect(try run(.zb1p, pp: pp, n: n).maxBubble == (p - 1) * (f + b - 2 * w))
+        #expect(try run(.dualpipe, pp: pp, n: n).maxBubble == (p / 2 - 1) * (fb + b - 3 * w))
+        #expect(try run(.dualpipev, pp: pp, n: n).maxBubble == (p / 2 - 1) * (fb + b - 3 * w))
+        if n % pp == 0 { #expect(try run(.interleaved, pp: pp, n: n, v: 2).maxBubble == (p - 1) * (f + b) / 2) }
+    }
+
+    /// Memory per device in units of one of PP stages (V3 Table 2, DualPipe README): DualPipe
+    /// and DualPipeV 2× parameters and PP+1 activations; 1F1B and ZB1P 1× and PP.
+    @Test func memoryColumns() throws {
+        let dual = try run(.dualpipe, pp: 8, n: 20), v = try run(.dualpipev, pp: 8, n: 20)
+        let ofob = try run(.oneFOneB, pp: 8, n: 20), zb = try run(.zb1p, pp: 8, n: 20)
+        #expect(dual.parameterCopies == 2 && v.parameterCopies == 2)
+        #expect(dual.peakInflightMicrobatchesPerRank.max() == 9 && v.peakInflightMicrobatchesPerRank.max() == 9)
+        #expect(ofob.parameterCopies == 1 && zb.parameterCopies == 1)
+        #expect(ofob.peakInflightMicrobatchesPerRank.max() == 8 && zb.peakInflightMicrobatchesPerRank.max() == 8)
+        #expect(v.bubblePerRank.count == 4)                                      // PP/2 devices
+        #expect(try run(.gpipe, pp: 8, n: 20).peakInflightMicrobatchesPerRank.max() == 20)
+    }
+
+    /// Neither DualPipe's bubble nor its activation memory grows with the micro-batches.
+    @Test func dualPipeDoesNotGrowWithMicrobatches() throws {
+        let a = try run(.dualpipe, pp: 8, n: 20), b = try run(.dualpipe, pp: 8, n: 60)
+        #expect(a.maxBubble == b.maxBubble)
+        #expect(a.peakInflightMicrobatchesPerRank == b.peakInflightMicrobatchesPerRank)
+    }
+
+    /// Every micro-batch is forwarded and backwarded exactly once on every stage.
+    @Test(arguments: ScheduleKind.allCases)
+    func everyOpRunsOnce(kind: ScheduleKind) throws {
+        let s = try ScheduleGenerator.make(kind, pp: 4, microbatches: 8)
+        let ops = s.program.flatMap { $0.flatMap(\.ops) }
+        #expect(Set(ops).count == ops.count)
+        let forwards = ops.filter { $0.kind == .forward }.count
+        #expect(forwards == s.stagesPerPipeline * s.pipelines * s.microbatchesPerPipeline)
+        let backwardInputs = ops.filter { $0.kind == .backward || $0.kind == .backwardInput }.count
+        #expect(backwardInputs == forwards)
+        #expect(ops.filter { $0.kind == .backwardWeight }.count == ops.filter { $0.kind == .backwardInput }.count)
+    }
+
+    @Test func infeasibleRequestsAreRejected() {
+        #expect(throws: ScheduleError.self) { try ScheduleGenerator.make(.dualpipe, pp: 7, microbatches: 20) }     // odd PP
+        #expect(throws: ScheduleError.self) { try ScheduleGenerator.make(.dualpipe, pp: 8, microbatches: 21) }    // odd N
+        #expect(throws: ScheduleError.self) { try ScheduleGenerator.make(.dualpipe, pp: 8, microbatches: 14) }    // N < 2·PP
+        #expect(throws: ScheduleError.self) { try ScheduleGenerator.make(.dualpipev, pp: 8, microbatches: 6) }    // N < 2·PP/2
+        #expect(throws: ScheduleError.self) { try ScheduleGenerator.make(.interleaved, pp: 4, microbatches: 10) } // N not a multiple of PP
+        #expect(throws: ScheduleError.self) { try ScheduleGenerator.make(.interleaved, pp: 4, microbatches: 8, virtualStages: 1) }
+        #expect(throws: ScheduleError.self) { try ScheduleGenerator.make(.oneFOneB, pp: 0, microbatches: 8) }
+        #expect(throws: ScheduleError.self) { try ScheduleSimulator().run(try ScheduleGenerator.make(.zb1p, pp: 4, microbatches: 8),
+                                                                        durations: OpDurations(forward: 1, backward: 1, weight: 2, forwardBackward: 2)) }
+    }
+}
