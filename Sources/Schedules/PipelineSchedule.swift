@@ -52,4 +52,5 @@ public struct ScheduleError: Error, CustomStringConvertible, Equatable {
     public var problem: String
     public var fix: String
     public var description: String { "\(problem) — \(fix)" }
+    public init(problem: String, fix: String) { self.problem = problem; self.fix = fix }
 }

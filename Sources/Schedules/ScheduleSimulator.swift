@@ -137,7 +137,7 @@ public struct ScheduleSimulator {
             }
             let label = instruction.isOverlapped ? "F&B" : instruction.ops[0].kind.rawValue
             segments.append(ScheduleSegment(rank: r, start: start.seconds, end: engine.now.seconds, label: label,
-                                            microbatch: instruction.ops[0].microbatch))
+                                            microbatch: instruction.ops[0].microbatch + instruction.ops[0].pipeline * schedule.microbatchesPerPipeline))
             tryStart(engine)
         }
     }

@@ -46,3 +46,23 @@ import Testing
         #expect(out["log2phy"] != nil && out["logcnt"] != nil)
     }
 }
+
+@Suite struct ScheduleCommandTests {
+    @Test func scheduleJsonAndSvg() throws {
+        let svg = FileManager.default.temporaryDirectory.appendingPathComponent("llmsim-\(UUID().uuidString).svg").path
+        defer { try? FileManager.default.removeItem(atPath: svg) }
+        let c = try LLMSim.parseAsRoot(["schedule", "--kind", "dualpipe", "--pp", "8", "--microbatches", "20", "--f", "1", "--b", "2",
+                                         "--w", "1", "--fb", "2.5", "--svg", svg, "--json"]) as! ScheduleCommand
+        let out = try JSONSerialization.jsonObject(with: Data(try c.output().utf8)) as! [String: Any]
+        #expect(out["makespan"] as? Double == 59)
+        #expect(out["max_bubble"] as? Double == 4.5)
+        #expect((out["bubble_per_rank"] as! [Double]).count == 8)
+        #expect(out["peak_inflight_microbatches_per_rank"] != nil && out["parameter_copies"] as? Double == 2)
+        let text = try String(contentsOfFile: svg, encoding: .utf8)
+        #expect(text.hasPrefix("<svg") && text.contains("rank 7") && !text.contains("F&B<"))
+        let bad = try LLMSim.parseAsRoot(["schedule", "--kind", "dualpipe", "--pp", "7", "--microbatches", "20"]) as! ScheduleCommand
+        #expect(throws: (any Error).self) { try bad.output() }
+        let unknown = try LLMSim.parseAsRoot(["schedule", "--kind", "chimera", "--pp", "8", "--microbatches", "20"]) as! ScheduleCommand
+        #expect(throws: (any Error).self) { try unknown.output() }
+    }
+}

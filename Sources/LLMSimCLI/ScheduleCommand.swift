@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import Schedules
+
+/// `llmsim schedule`: run a pipeline schedule with given op durations and zero communication.
+struct ScheduleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "schedule",
+        abstract: "Run a pipeline schedule (GPipe, 1F1B, interleaved, ZB1P, DualPipe, DualPipeV) and report its bubbles.",
+        discussion: "Durations are per stage and micro-batch, in seconds (any consistent unit). B is a full backward, W its weight part, FB an overlapped forward+backward pair.")
+
+    @Option(help: "gpipe, 1f1b, interleaved, zb1p, dualpipe or dualpipev.") var kind: String
+    @Option(help: "Pipeline stages (DualPipeV puts them on PP/2 devices).") var pp: Int
+    @Option(help: "Micro-batches per step.") var microbatches: Int
+    @Option(name: .customLong("virtual-stages"), help: "Model chunks per rank for interleaved 1F1B.") var virtualStages = 2
+    @Option(help: "Forward duration F.") var f = 1.0
+    @Option(help: "Full backward duration B.") var b = 2.0
+    @Option(help: "Weight-backward duration W (part of B).") var w = 1.0
+    @Option(help: "Overlapped forward+backward duration F&B.") var fb = 2.5
+    @Option(help: "Write an SVG timeline to this file.") var svg: String?
+    @Flag(help: "Print JSON with stable keys.") var json = false
+
+    struct Report: Encodable {
+        var kind: String
+        var pp: Int
+        var ranks: Int
+        var microbatches: Int
+        var makespan: Double
+        var bubblePerRank: [Double]
+        var maxBubble: Double
+        var peakInflightMicrobatchesPerRank: [Double]
+        var parameterCopies: Double
+        var formulaBubble: Double?
+    }
+
+    func run() throws { try Output.reportingErrors { print(try output()) } }
+
+    func output() throws -> String {
+        guard let k = ScheduleKind(rawValue: kind) else {
+            throw ScheduleError(problem: "unknown schedule '\(kind)'", fix: "use one of " + ScheduleKind.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        let schedule = try ScheduleGenerator.make(k, pp: pp, microbatches: microbatches, virtualStages: virtualStages)
+        let result = try ScheduleSimulator().run(schedule, durations: OpDurations(forward: f, backward: b, weight: w, forwardBackward: fb))
+        if let svg {
+            let title = "\(k.rawValue), PP \(pp), \(microbatches) micro-batches: makespan \(TimelineSVG.fmt(result.makespan)), max bubble \(TimelineSVG.fmt(result.maxBubble))"
+            try TimelineSVG.render(result, title: title).write(toFile: svg, atomically: true, encoding: .utf8)
+        }
+        let p = Double(pp)
+        let formula: Double? = switch k {
+        case .gpipe, .oneFOneB: (p - 1) * (f + b)
+        case .zb1p: (p - 1) * (f + b - 2 * w)
+        case .dualpipe, .dualpipev: (p / 2 - 1) * (fb + b - 3 * w)
+        case .interleaved: (p - 1) * (f + b) / Double(virtualStages)
+        }
+        let report = Report(kind: k.rawValue, pp: pp, ranks: schedule.ranks, microbatches: microbatches, makespan: result.makespan,
+                            bubblePerRank: result.bubblePerRank, maxBubble: result.maxBubble,
+                            peakInflightMicrobatchesPerRank: result.peakInflightMicrobatchesPerRank,
+                            parameterCopies: result.parameterCopies, formulaBubble: formula)
+        if json { return try Output.json(report) }
+        func list(_ xs: [Double]) -> String { xs.map { TimelineSVG.fmt($0) }.joined(separator: " ") }
+        let formulaText: String = formula.map { TimelineSVG.fmt($0) } ?? "–"
+        let maxText: String = TimelineSVG.fmt(result.maxBubble) + " / " + formulaText + " s"
+        let rows: [[String]] = [
+            ["schedule", "\(k.rawValue), PP \(pp) on \(schedule.ranks) ranks, \(microbatches) micro-batches"],
+            ["makespan", TimelineSVG.fmt(result.makespan) + " s"],
+            ["bubble per rank", list(result.bubblePerRank) + " s"],
+            ["max bubble (simulated / formula)", maxText],
+            ["peak in-flight micro-batches per rank", list(result.peakInflightMicrobatchesPerRank) + " (units of one of PP stages)"],
+            ["parameter copies", TimelineSVG.fmt(result.parameterCopies) + " × one of PP stages"],
+        ]
+        return Output.table(rows, rightAlignedFrom: 9) + (svg.map { "\ntimeline written to \($0)" } ?? "")
+    }
+}
