@@ -1,0 +1,61 @@
+import ConfigIO
+import Foundation
+
+/// Measured kernel throughputs (Resources/hopper-kernels.yaml; every number has its source
+/// there). Loaded strictly: an unknown key is an error.
+public struct KernelCalibration: Sendable, Equatable {
+    public struct DenseRow: Sendable, Equatable { public var m, n, k: Int; public var tflops: Double }
+    public struct GroupedRow: Sendable, Equatable { public var groups, mPerGroup, n, k: Int; public var tflops: Double }
+
+    public var calibrationSMs: Int
+    public var fp8Dense: [DenseRow]
+    public var fp8Grouped: [GroupedRow]
+    /// TFLOPS at 112 SMs.
+    public var fp8WgradTFLOPSAt112: Double
+    public var attentionForwardTFLOPSAt112: Double
+    public var attentionBackwardTFLOPSAt112: Double
+    public var bf16GEMMEfficiency: Double
+    public var castEfficiency: Double
+    public var normEfficiency: Double
+    public var elementwiseEfficiency: Double
+    /// Seconds.
+    public var minimumKernelTime: Double
+
+    static let keys = ["calibration_sms", "fp8_dense_gemm_tflops", "fp8_grouped_gemm_tflops", "fp8_wgrad_tflops_at_112_sms",
+                       "attention_forward_tflops_at_112_sms", "attention_backward_tflops_at_112_sms", "bf16_gemm_efficiency",
+                       "memory_bound_efficiency", "minimum_kernel_us"]
+
+    /// The calibration shipped with llmsim.
+    public static func hopper() throws -> KernelCalibration {
+        guard let url = Bundle.module.url(forResource: "hopper-kernels", withExtension: "yaml") else {
+            throw ConfigError(file: "hopper-kernels.yaml", problem: "the kernel calibration is missing from the bundle", fix: "rebuild llmsim")
+        }
+        return try parse(try ConfigValue.load(path: url.path))
+    }
+
+    public static func parse(_ v: ConfigValue) throws -> KernelCalibration {
+        try v.requireKnownKeys(keys)
+        func rows(_ key: String, width: Int) throws -> [[Double]] {
+            try v.required(key).elements().map { row in
+                let values = try row.elements().map { try $0.double() }
+                if values.count != width || values.contains(where: { $0 <= 0 }) {
+                    throw row.error("expected \(width) positive numbers", fix: "see the comment above '\(key)'")
+                }
+                return values
+            }
+        }
+        let memory = try v.required("memory_bound_efficiency")
+        try memory.requireKnownKeys(["cast", "norm", "elementwise"])
+        return KernelCalibration(
+            calibrationSMs: try v.positiveInt("calibration_sms"),
+            fp8Dense: try rows("fp8_dense_gemm_tflops", width: 4).map { DenseRow(m: Int($0[0]), n: Int($0[1]), k: Int($0[2]), tflops: $0[3]) },
+            fp8Grouped: try rows("fp8_grouped_gemm_tflops", width: 5).map { GroupedRow(groups: Int($0[0]), mPerGroup: Int($0[1]), n: Int($0[2]), k: Int($0[3]), tflops: $0[4]) },
+            fp8WgradTFLOPSAt112: try v.positiveDouble("fp8_wgrad_tflops_at_112_sms"),
+            attentionForwardTFLOPSAt112: try v.positiveDouble("attention_forward_tflops_at_112_sms"),
+            attentionBackwardTFLOPSAt112: try v.positiveDouble("attention_backward_tflops_at_112_sms"),
+            bf16GEMMEfficiency: try v.positiveDouble("bf16_gemm_efficiency"),
+            castEfficiency: try memory.positiveDouble("cast"), normEfficiency: try memory.positiveDouble("norm"),
+            elementwiseEfficiency: try memory.positiveDouble("elementwise"),
+            minimumKernelTime: try v.positiveDouble("minimum_kernel_us") * 1e-6)
+    }
+}

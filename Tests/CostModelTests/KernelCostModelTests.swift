@@ -1,0 +1,51 @@
+import Testing
+import Hardware
+import Kernels
+@testable import CostModel
+
+@Suite struct KernelCostModelTests {
+    let h800: Device
+    let calibration: KernelCalibration
+    init() throws {
+        h800 = try HardwareCatalog.builtIn().device("H800-SXM5-80GB")
+        calibration = try KernelCalibration.hopper()
+    }
+
+    func gemm(_ m: Int, _ n: Int, _ k: Int, name: String = "x.fprop", precision: Precision = .fp8) -> OperationRecord {
+        OperationRecord(name: name, kind: .gemm, pass: .forward, block: .attention, layer: 0, flops: 2 * Double(m * n * k),
+                        modelFLOPs: 0, bytesRead: 0, bytesWritten: 0, precision: precision,
+                        gemm: GEMMShape(m: m, n: n, k: k, groups: 1, totalRows: m), attention: nil, traffic: nil, recompute: false)
+    }
+
+    /// On all 132 SMs a DeepGEMM table shape runs at the table's TFLOPS (DeepGEMM README).
+    @Test("DeepGEMM table: M=4096 N=7168 K=16384 at 1,358 TFLOPS on 132 SMs")
+    func reproducesTableRowsOnAllSMs() throws {
+        let m = try KernelCostModel(device: h800, calibration: calibration, communicationSMs: 0)
+        let r = gemm(4096, 7168, 16384)
+        #expect(abs(r.flops / m.duration(r) / 1e12 - 1358) < 1)
+        let small = gemm(64, 2112, 7168)
+        #expect(abs(small.flops / m.duration(small) / 1e12 - 206) < 1)
+    }
+
+    /// With 20 SMs communicating, compute throughput falls to 112/132.
+    @Test func communicationSMsSlowCompute() throws {
+        let all = try KernelCostModel(device: h800, calibration: calibration, communicationSMs: 0)
+        let some = try KernelCostModel(device: h800, calibration: calibration, communicationSMs: 20)
+        let r = gemm(4096, 4096, 7168)
+        #expect(abs(some.duration(r) / all.duration(r) - 132.0 / 112) < 1e-9)
+        #expect(throws: KernelError.self) { try KernelCostModel(device: h800, calibration: calibration, communicationSMs: 132) }
+    }
+
+    /// A100 has no FP8: FP8 GEMMs run in BF16 at the flat BF16 efficiency of 312 TFLOPS.
+    @Test func fp8FallsBackToBF16OnAmpere() throws {
+        let a100 = try HardwareCatalog.builtIn().device("A100-SXM4-80GB")
+        let m = try KernelCostModel(device: a100, calibration: calibration, communicationSMs: 0)
+        let r = gemm(4096, 4096, 4096)
+        #expect(abs(r.flops / m.duration(r) - 312e12 * 0.70) < 1e6)
+    }
+
+    @Test func tinyKernelsTakeAtLeastTheMinimum() throws {
+        let m = try KernelCostModel(device: h800, calibration: calibration, communicationSMs: 20)
+        #expect(m.duration(gemm(1, 1, 1)) == 3e-6)
+    }
+}

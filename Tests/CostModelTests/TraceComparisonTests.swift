@@ -1,0 +1,38 @@
+import Testing
+import Hardware
+import Kernels
+@testable import CostModel
+@testable import Model
+
+@Suite struct TraceComparisonTests {
+    /// Compute time of each DeepSeek phase of one V3 MoE layer (4096 tokens/GPU, EP64, balanced
+    /// routing as the trace used, 20 communication SMs), against the trace's per-layer kernel
+    /// time (reference §3.2, mean of 4 layers, µs).
+    @Test func moeLayerPhasesAgainstTheTrace() throws {
+        let catalog = try ModelCatalog.load(directory: repoRoot.appendingPathComponent("Experiments/models").path)
+        let arch = try catalog.resolve("deepseek-v3").0
+        let h800 = try HardwareCatalog.builtIn().device("H800-SXM5-80GB")
+        let model = try KernelCostModel(device: h800, calibration: try KernelCalibration.hopper(), communicationSMs: 20)
+        let layer = try DeepSeekLayer(arch: arch, index: 10, policy: .deepSeekFP8)
+        let traffic = MoETraffic.local(expertRows: [8192, 8192, 8192, 8192])
+        var cost = CostExecutor(traffic: traffic)
+        let x = ShapeTensor(rows: 4096, cols: 7168)
+        let f = layer.forward(&cost, x)
+        _ = layer.backward(&cost, ShapeTensor(rows: 4096, cols: 7168), tape: f.tape)
+        var phase: [String: Double] = [:]
+        for r in cost.records where !r.kind.isCommunication { phase["\(r.block.rawValue)(\(r.pass.rawValue))", default: 0] += model.duration(r) * 1e6 }
+        let trace: [String: Double] = ["attn(F)": 4370, "mlp(F)": 4604, "mlp(B)": 5306, "mlp(W)": 6378, "attn(B)": 9341, "attn(W)": 2388]
+        // Measured 2026-11-23: attn(F) 0.92, mlp(F) 0.88, mlp(B) 1.02, mlp(W) 1.11, attn(B) 0.94,
+        // attn(W) 1.34 of the trace; total 1.003. Wgrad and attention throughputs are themselves
+        // trace aggregates, so only the GEMM fprop/dgrad (DeepGEMM) part is independent.
+        for (k, v) in trace {
+            let ratio = (phase[k] ?? 0) / v
+            #expect(ratio > 0.75 && ratio < 1.4, "\(k): model \(phase[k] ?? 0) µs, trace \(v) µs")
+        }
+        let total = trace.keys.reduce(0) { $0 + (phase[$1] ?? 0) }, traceTotal = trace.values.reduce(0, +)
+        #expect(abs(total / traceTotal - 1) < 0.10)
+    }
+}
+
+import Foundation
+let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
