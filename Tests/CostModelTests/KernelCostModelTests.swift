@@ -1,6 +1,6 @@
 import Testing
 import Hardware
-import Kernels
+@testable import Kernels
 @testable import CostModel
 
 @Suite struct KernelCostModelTests {
