@@ -1,0 +1,81 @@
+import Hardware
+import Kernels
+
+/// The MoE all-to-all as DeepEP runs it (V3 report §3.2.2; DeepEP README), on a fluid network
+/// of per-GPU ports: NVLink out/in at the achievable scale-up rate, NIC out/in at the achievable
+/// NIC rate, a full-bisection network core (each multi-plane fat-tree plane is non-blocking).
+/// IB copies go source → relay (same local index on the destination node); NVLink carries
+/// direct intra-node sends and relay forwards, pipelined with the IB transfer (DeepEP chunks
+/// the data), so all flows run concurrently.
+///
+/// Communication SMs: DeepEP needs about 20 SMs to saturate IB and NVLink on H800 (V3 report
+/// §3.2.2); with fewer, the rates scale down in proportion (an assumption).
+public struct DeepEPAllToAll: Sendable {
+    public enum Kind: String, Sendable, Codable, CaseIterable { case dispatch, combine }
+
+    public var node: NodeTemplate
+    public var communicationSMs: Int
+    /// SMs at which DeepEP saturates the links (V3: 20).
+    public var saturationSMs = 20
+    /// End-to-end small-message latency of one hop, seconds.
+    public var hopLatency: HopLatency
+
+    public init(node: NodeTemplate, communicationSMs: Int = 20, hopLatency: HopLatency) {
+        self.node = node; self.communicationSMs = communicationSMs; self.hopLatency = hopLatency
+    }
+
+    public struct Result: Sendable, Codable, Equatable {
+        public var kind: String
+        public var timeS: Double
+        /// DeepEP's reported bandwidth: inside a node, NVLink bytes per GPU over the time; across
+        /// nodes the "logical" figure, token copies per destination node (the source's own node
+        /// included) times the bytes per copy, over the time.
+        public var logicalBandwidthGbps: Double
+        public var ibBytesPerGpuMax: Double
+        public var nvlinkBytesPerGpuMax: Double
+        public var bottleneck: String
+    }
+
+    public func run(_ plan: DispatchPlan, kind: Kind, hidden: Int) throws -> Result {
+        guard communicationSMs > 0 else {
+            throw KernelError("communication SMs", "DeepEP needs SMs to move data, got \(communicationSMs)", fix: "reserve some SMs, V3 used 20")
+        }
+        let ep = plan.placement.ep
+        let copyBytes = Double(kind == .dispatch ? TokenCopyBytes.dispatch(hidden: hidden) : TokenCopyBytes.combine(hidden: hidden))
+        let smScale = min(1, Double(communicationSMs) / Double(saturationSMs))
+        let nvRate = node.device.scaleUpAchievableBandwidth * smScale
+        let nicRate = node.nicAchievableBandwidth * Double(node.computeNICs) / Double(node.gpus) * smScale
+        var net = FluidNetwork()
+        let nvOut = (0..<ep).map { net.addLink("gpu\($0).nvlink.out", capacity: nvRate, latency: hopLatency.scaleUp) }
+        let nvIn = (0..<ep).map { net.addLink("gpu\($0).nvlink.in", capacity: nvRate) }
+        let nicOut = (0..<ep).map { net.addLink("gpu\($0).nic.out", capacity: nicRate, latency: hopLatency.crossLeaf) }
+        let nicIn = (0..<ep).map { net.addLink("gpu\($0).nic.in", capacity: nicRate) }
+        var flows: [FluidNetwork.Flow] = []
+        // Combine retraces dispatch in reverse: swap each flow's direction.
+        let reverse = kind == .combine
+        for s in 0..<ep {
+            for r in 0..<ep {
+                if plan.ibCopies[s][r] > 0 {
+                    let path = reverse ? [nicOut[r], nicIn[s]] : [nicOut[s], nicIn[r]]
+                    flows.append(.init(links: path, bytes: Double(plan.ibCopies[s][r]) * copyBytes, start: 0))
+                }
+                if plan.nvlinkCopies[s][r] > 0 {
+                    let path = reverse ? [nvOut[r], nvIn[s]] : [nvOut[s], nvIn[r]]
+                    flows.append(.init(links: path, bytes: Double(plan.nvlinkCopies[s][r]) * copyBytes, start: 0))
+                }
+            }
+        }
+        let finish = net.run(flows)
+        let time = finish.max() ?? 0
+        let ibMax = Double(plan.ibCopies.map { $0.reduce(0, +) }.max() ?? 0) * copyBytes
+        let nvMax = Double(plan.nvlinkCopies.map { $0.reduce(0, +) }.max() ?? 0) * copyBytes
+        // Inside one node DeepEP reports the NVLink bytes each GPU moves; across nodes, the
+        // copies per destination node (own node included), the "logical" RDMA bandwidth.
+        let logical = plan.placement.nodes == 1
+            ? Double(plan.nvlinkCopies.map { $0.reduce(0, +) }.reduce(0, +)) / Double(ep) * copyBytes
+            : plan.meanNodesPerToken * Double(plan.tokensPerGPU) * copyBytes
+        return Result(kind: kind.rawValue, timeS: time, logicalBandwidthGbps: time > 0 ? logical / time / 1e9 : 0,
+                      ibBytesPerGpuMax: ibMax, nvlinkBytesPerGpuMax: nvMax,
+                      bottleneck: ibMax / nicRate >= nvMax / nvRate ? "NIC (IB)" : "NVLink")
+    }
+}

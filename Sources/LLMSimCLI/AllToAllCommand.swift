@@ -1,0 +1,48 @@
+import ArgumentParser
+import Fabric
+import Hardware
+import Kernels
+import Model
+
+/// `llmsim alltoall`: DeepEP's MoE dispatch or combine on a fluid network of NVLink and NIC ports.
+struct AllToAllCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "alltoall",
+        abstract: "Time an MoE all-to-all (DeepEP dispatch or combine) for an EP group.")
+
+    @Option(help: "GPUs in the expert-parallel group.") var ep = 64
+    @Option(name: .customLong("gpus-per-node"), help: "GPUs per node.") var gpusPerNode = 8
+    @Option(name: .customLong("tokens-per-gpu"), help: "Tokens each GPU sends.") var tokensPerGPU = 4096
+    @Option(help: "dispatch (FP8) or combine (BF16).") var kind = "dispatch"
+    @Option(help: "Model (routing and hidden size).") var model = "deepseek-v3"
+    @Option(help: "Node template from the hardware catalog.") var node = "HGX-H800-8GPU"
+    @Option(name: .customLong("comm-sms"), help: "SMs given to communication.") var commSMs = 20
+    @Option(help: "Expert popularity: uniform, dirichlet:ALPHA or zipf:S.") var skew = "uniform"
+    @Option(help: "Seed.") var seed: UInt64 = 1
+    @Flag(help: "Print JSON with stable keys.") var json = false
+
+    func run() throws { try Output.reportingErrors { print(try output()) } }
+
+    func output() throws -> String {
+        guard let k = DeepEPAllToAll.Kind(rawValue: kind) else {
+            throw KernelError("--kind", "unknown kind '\(kind)'", fix: "use dispatch or combine")
+        }
+        let catalog = try ModelCatalog.load(directory: try ResourceLocator.directory("Experiments/models"))
+        let arch = try catalog.resolve(model).0
+        guard let router = arch.routerConfig else { throw KernelError("--model", "\(arch.name) has no MoE layers", fix: "choose an MoE model") }
+        let template = try HardwareCatalog.builtIn().node(node)
+        let routing = try RoutingExperiment(router: router, hidden: arch.hiddenSize, tokensPerGPU: tokensPerGPU, ep: ep,
+                                            gpusPerNode: gpusPerNode, skew: try ExpertSkew(parsing: skew), seed: seed).run()
+        let a2a = DeepEPAllToAll(node: template, communicationSMs: commSMs, hopLatency: Topology.defaultLatency)
+        let r = try a2a.run(routing.plan, kind: k, hidden: arch.hiddenSize)
+        if json { return try Output.json(r) }
+        return Output.table([
+            ["all-to-all", "\(k.rawValue), EP\(ep) (\(gpusPerNode) GPUs/node), \(tokensPerGPU) tokens/GPU, \(commSMs) SMs, \(template.id)"],
+            ["time", Output.fixed(r.timeS * 1e3, 3) + " ms"],
+            ["logical bandwidth (DeepEP convention)", Output.fixed(r.logicalBandwidthGbps, 1) + " GB/s per GPU"],
+            ["IB bytes sent by the busiest GPU", Output.fixed(r.ibBytesPerGpuMax / 1e6, 1) + " MB"],
+            ["NVLink bytes sent by the busiest GPU", Output.fixed(r.nvlinkBytesPerGpuMax / 1e6, 1) + " MB"],
+            ["bottleneck", r.bottleneck],
+        ], rightAlignedFrom: 9) + "\npublished (DeepEP, H800, 4096 tokens, 20 SMs): EP8 153/158, EP16 43/43, EP32 58/57, EP64 51/50 GB/s dispatch/combine"
+    }
+}
