@@ -9,12 +9,14 @@ deps:
 	@dpkg -s libgsl-dev libsqlite3-dev pkg-config >/dev/null 2>&1 || \
 	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libgsl-dev libsqlite3-dev pkg-config)
 
-# The main job. For now: the DeepSeek-V3 model accounting and its training cluster.
+# The main job: the DeepSeek-V3 reproduction so far (model accounting, cluster, one training step).
 run: deps
 	swift build -c release
 	.build/release/llmsim model deepseek-v3
 	@echo
 	.build/release/llmsim topology Topologies/deepseek-v3-mpft.yaml
+	@echo
+	.build/release/llmsim step Experiments/deepseek-v3.yaml
 
 # The whole test suite (unit, golden, bad-input and end-to-end CLI tests).
 test: deps

@@ -37,12 +37,13 @@ let package = Package(
         .target(name: "Model", dependencies: ["ConfigIO", "Kernels"]),
         .target(name: "Schedules", dependencies: ["SimCore"]),
         .target(name: "Fabric", dependencies: ["SimCore", "Hardware", "Kernels"]),
+        .target(name: "Training", dependencies: ["Model", "Kernels", "CostModel", "Fabric", "Schedules", "Hardware", "ConfigIO"]),
         .target(name: "CostModel", dependencies: ["Kernels", "Hardware", "ConfigIO"],
                 resources: [.copy("Resources/hopper-kernels.yaml")]),
 
         // The command-line interface: a thin layer over the libraries.
         .target(name: "LLMSimCLI", dependencies: [
-            "SimCore", "Stochastic", "Hardware", "Kernels", "Model", "Schedules", "CostModel", "Fabric", "ConfigIO",
+            "SimCore", "Stochastic", "Hardware", "Kernels", "Model", "Schedules", "CostModel", "Fabric", "Training", "ConfigIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             // swift-collections' Heap: the baseline `llmsim bench` compares the event queue with.
             .product(name: "HeapModule", package: "swift-collections"),
@@ -58,6 +59,7 @@ let package = Package(
         .testTarget(name: "HardwareTests", dependencies: ["Hardware", "ConfigIO"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "ConfigIO", "Kernels"]),
         .testTarget(name: "SchedulesTests", dependencies: ["Schedules"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Hardware", "Schedules"]),
         .testTarget(name: "FabricTests", dependencies: ["Fabric", "Kernels", "Hardware"]),
         .testTarget(name: "CostModelTests", dependencies: ["CostModel", "Model", "Kernels", "Hardware"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Stochastic"]),

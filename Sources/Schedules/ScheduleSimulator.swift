@@ -61,7 +61,8 @@ public struct ScheduleSimulator {
 
     struct Runner: EventHandler {
         let schedule: PipelineSchedule
-        let durations: OpDurations
+        /// Durations of each stage of each pipeline, `[pipeline][stage]`.
+        let durations: [[OpDurations]]
         var next: [Int]
         var busy: [Bool]
         var forwardDone = Set<Key>(), gradientReady = Set<Key>(), inputBackwardDone = Set<Key>()
@@ -70,7 +71,7 @@ public struct ScheduleSimulator {
         var segments: [ScheduleSegment] = []
         var running: [(start: SimTime, instruction: PipelineInstruction)?]
 
-        init(_ s: PipelineSchedule, _ d: OpDurations) {
+        init(_ s: PipelineSchedule, _ d: [[OpDurations]]) {
             schedule = s; durations = d
             next = Array(repeating: 0, count: s.ranks)
             busy = Array(repeating: false, count: s.ranks)
@@ -93,14 +94,18 @@ public struct ScheduleSimulator {
             }
         }
 
+        /// An overlapped pair of two different stages takes the mean of the two stages' own
+        /// F&B times (each F&B time is measured for a stage overlapping with itself).
         func duration(_ i: PipelineInstruction) -> Double {
             let scale = schedule.stageSize
-            if i.isOverlapped { return durations.forwardBackward * scale }
+            func d(_ op: PipelineOp) -> OpDurations { durations[op.pipeline][op.stage] }
+            if i.isOverlapped { return (d(i.ops[0]).forwardBackward + d(i.ops[1]).forwardBackward) / 2 * scale }
+            let x = d(i.ops[0])
             switch i.ops[0].kind {
-            case .forward: return durations.forward * scale
-            case .backward: return durations.backward * scale
-            case .backwardInput: return (durations.backward - durations.weight) * scale
-            case .backwardWeight: return durations.weight * scale
+            case .forward: return x.forward * scale
+            case .backward: return x.backward * scale
+            case .backwardInput: return (x.backward - x.weight) * scale
+            case .backwardWeight: return x.weight * scale
             }
         }
 
@@ -142,10 +147,20 @@ public struct ScheduleSimulator {
         }
     }
 
+    /// Runs with the same durations on every stage.
     public func run(_ schedule: PipelineSchedule, durations: OpDurations) throws -> ScheduleResult {
-        try durations.validate()
+        try run(schedule, stageDurations: Array(repeating: Array(repeating: durations, count: schedule.stagesPerPipeline), count: schedule.pipelines))
+    }
+
+    /// Runs with per-stage durations, `stageDurations[pipeline][stage]`.
+    public func run(_ schedule: PipelineSchedule, stageDurations: [[OpDurations]]) throws -> ScheduleResult {
+        guard stageDurations.count == schedule.pipelines, stageDurations.allSatisfy({ $0.count == schedule.stagesPerPipeline }) else {
+            throw ScheduleError(problem: "durations for \(stageDurations.map(\.count)) stages, the schedule has \(schedule.pipelines) × \(schedule.stagesPerPipeline)",
+                                fix: "give one OpDurations per stage of each pipeline")
+        }
+        for row in stageDurations { for d in row { try d.validate() } }
         let engine = Engine()
-        var runner = Runner(schedule, durations)
+        var runner = Runner(schedule, stageDurations)
         runner.tryStart(engine)
         engine.run(&runner)
         for r in 0..<schedule.ranks where runner.next[r] < schedule.program[r].count {

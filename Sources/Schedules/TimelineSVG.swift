@@ -8,6 +8,11 @@ public enum TimelineSVG {
     static let legend = [("F", "forward"), ("B", "backward"), ("Bi", "backward (inputs)"), ("W", "backward (weights)"), ("F&B", "overlapped F & B")]
 
     public static func render(_ result: ScheduleResult, title: String, unit: String = "s") -> String {
+        render(segments: result.segments, makespan: result.makespan, title: title, unit: unit)
+    }
+
+    public static func render(segments: [ScheduleSegment], makespan: Double, title: String, unit: String = "s") -> String {
+        let result = (segments: segments, makespan: makespan)
         let ranks = (result.segments.map(\.rank).max() ?? 0) + 1
         let left = 70.0, top = 50.0, rowHeight = 26.0, width = 1100.0
         let scale = (width - left - 20) / max(result.makespan, 1e-12)

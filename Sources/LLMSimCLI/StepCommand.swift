@@ -1,0 +1,47 @@
+import ArgumentParser
+import CostModel
+import Foundation
+import Hardware
+import Model
+import Schedules
+import Training
+
+/// `llmsim step EXPERIMENT.yaml`: one simulated training step.
+struct StepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "step", abstract: "Simulate one training step of an experiment (representative pipeline).")
+
+    @Argument(help: "Experiment file, e.g. Experiments/deepseek-v3.yaml.") var experiment: String
+    @Option(help: "Write an SVG timeline of the pipeline to this file.") var svg: String?
+    @Flag(help: "Print JSON with stable keys.") var json = false
+
+    func run() throws { try Output.reportingErrors { print(try output()) } }
+
+    func output() throws -> String {
+        let models = try ModelCatalog.load(directory: try ResourceLocator.directory("Experiments/models"))
+        let config = try StepExperiment.load(path: experiment, models: models, hardware: try HardwareCatalog.builtIn())
+        var r = try StepSimulation(config: config, calibration: try KernelCalibration.hopper()).run()
+        if let svg {
+            try TimelineSVG.render(segments: r.segments, makespan: r.pipelineS, title: "\(config.model.name) step: pipeline \(Output.fixed(r.pipelineS, 2)) s + optimizer \(Output.fixed(r.optimizerS, 2)) s").write(toFile: svg, atomically: true, encoding: .utf8)
+        }
+        r.segments = []
+        if json { return try Output.json(["step": r]) }
+        func s(_ x: Double) -> String { Output.fixed(x, 3) + " s" }
+        let rows: [[String]] = [
+            ["", "simulated", "published (ISCA 2025 Table 4)"],
+            ["step time", s(r.stepTimeS), "19.926 s"],
+            ["1F (forward only)", s(r.forwardOnlyS), "1.13 s"],
+            ["1F1B (overlapped)", s(r.steadyS), "13.95 s"],
+            ["1B (input backward)", s(r.backwardInputS), "1.99 s"],
+            ["1W (weight backward)", s(r.backwardWeightS), "0.48 s"],
+            ["bubble", s(r.bubbleS), "2.06 s"],
+            ["optimizer", s(r.optimizerS), "0.29 s"],
+            ["tokens per day", Output.fixed(r.tokensPerDay / 1e9, 2) + " B", "272.80 B"],
+            ["TFLOPS per GPU, causal / non-causal", Output.fixed(r.tflopsPerGpuCausal, 0) + " / " + Output.fixed(r.tflopsPerGpuNoncausal, 0), "385 / 432"],
+            ["MFU (BF16 peak), causal", Output.fixed(r.mfuCausal * 100, 2) + " %", "38.94 %"],
+            ["layers per stage", r.stageLayers.map(String.init).joined(separator: " "), ""],
+            ["all-to-all dispatch / combine", Output.fixed(r.dispatchS * 1e3, 2) + " / " + Output.fixed(r.combineS * 1e3, 2) + " ms", ""],
+        ]
+        return Output.table(rows, rightAlignedFrom: 1)
+    }
+}

@@ -1,0 +1,95 @@
+import CostModel
+import Fabric
+import Kernels
+import Model
+
+/// Seconds one layer (or the stage extras) spends in each of DeepSeek's blocks, for one
+/// micro-batch on the modelled (busiest) GPU: compute per block and pass, and the four
+/// all-to-alls. Obtained by running the real layer code on the cost executor and pricing each
+/// record; compute records issued inside the dispatch/combine blocks (permutes) count with the
+/// MoE compute of their pass.
+public struct LayerTimes: Sendable, Equatable, Codable {
+    public var attentionForward = 0.0, mlpForward = 0.0
+    public var mlpBackwardInput = 0.0, mlpBackwardWeight = 0.0
+    public var attentionBackwardInput = 0.0, attentionBackwardWeight = 0.0
+    /// Compute outside the layers (embedding, head, loss, MTP glue), forward / input-backward / weight.
+    public var otherForward = 0.0, otherBackwardInput = 0.0, otherBackwardWeight = 0.0
+    /// All-to-all seconds: forward dispatch (FP8) and combine (BF16); backward of combine
+    /// (gradients dispatched, FP8) and of dispatch (gradients combined, BF16).
+    public var dispatchForward = 0.0, combineForward = 0.0, combineBackward = 0.0, dispatchBackward = 0.0
+
+    public init() {}
+
+    public static func + (a: LayerTimes, b: LayerTimes) -> LayerTimes {
+        var r = LayerTimes()
+        r.attentionForward = a.attentionForward + b.attentionForward
+        r.mlpForward = a.mlpForward + b.mlpForward
+        r.mlpBackwardInput = a.mlpBackwardInput + b.mlpBackwardInput
+        r.mlpBackwardWeight = a.mlpBackwardWeight + b.mlpBackwardWeight
+        r.attentionBackwardInput = a.attentionBackwardInput + b.attentionBackwardInput
+        r.attentionBackwardWeight = a.attentionBackwardWeight + b.attentionBackwardWeight
+        r.otherForward = a.otherForward + b.otherForward
+        r.otherBackwardInput = a.otherBackwardInput + b.otherBackwardInput
+        r.otherBackwardWeight = a.otherBackwardWeight + b.otherBackwardWeight
+        r.dispatchForward = a.dispatchForward + b.dispatchForward
+        r.combineForward = a.combineForward + b.combineForward
+        r.combineBackward = a.combineBackward + b.combineBackward
+        r.dispatchBackward = a.dispatchBackward + b.dispatchBackward
+        return r
+    }
+
+    /// Forward alone: blocks in sequence, all-to-alls exposed.
+    public var forward: Double { attentionForward + dispatchForward + mlpForward + combineForward + otherForward }
+    /// Weight backward alone.
+    public var weight: Double { mlpBackwardWeight + attentionBackwardWeight + otherBackwardWeight }
+    /// Full backward alone (inputs and weights), all-to-alls exposed.
+    public var backward: Double {
+        combineBackward + mlpBackwardInput + dispatchBackward + attentionBackwardInput + otherBackwardInput + weight
+    }
+    /// Compute-only time of a forward plus a full backward.
+    public var compute: Double {
+        attentionForward + mlpForward + mlpBackwardInput + mlpBackwardWeight + attentionBackwardInput + attentionBackwardWeight
+            + otherForward + otherBackwardInput + otherBackwardWeight
+    }
+
+    /// A forward chunk overlapped with a backward chunk of the same shape, DeepSeek's order per
+    /// layer pair (V3 report Fig. 4; the trace): combine(B) ‖ attn(F); mlp(B) ‖ dispatch(F);
+    /// dispatch(B) ‖ mlp(W) + mlp(F); attn(B) + attn(W) ‖ combine(F). Each slot lasts the longer
+    /// of its compute and its communication. Work outside the layers is not overlapped.
+    public var overlappedForwardBackward: Double {
+        max(attentionForward, combineBackward) + max(mlpBackwardInput, dispatchForward)
+            + max(mlpBackwardWeight + mlpForward, dispatchBackward)
+            + max(attentionBackwardInput + attentionBackwardWeight, combineForward)
+            + otherForward + otherBackwardInput + otherBackwardWeight
+    }
+
+    /// Prices cost-executor records: compute by the kernel cost model, all-to-alls by the given
+    /// dispatch and combine times.
+    public static func price(_ records: [OperationRecord], kernels: KernelCostModel, dispatchTime: Double, combineTime: Double) -> LayerTimes {
+        var t = LayerTimes()
+        for r in records {
+            if r.kind.isCommunication {
+                switch (r.block, r.pass) {
+                case (.dispatch, .forward): t.dispatchForward += dispatchTime
+                case (.combine, .forward): t.combineForward += combineTime
+                case (.combine, _): t.combineBackward += dispatchTime
+                default: t.dispatchBackward += combineTime
+                }
+                continue
+            }
+            let d = kernels.duration(r)
+            switch (r.block, r.pass) {
+            case (.attention, .forward): t.attentionForward += d
+            case (.mlp, .forward), (.dispatch, .forward), (.combine, .forward): t.mlpForward += d
+            case (.mlp, .backwardInput), (.dispatch, .backwardInput), (.combine, .backwardInput): t.mlpBackwardInput += d
+            case (.mlp, .backwardWeight), (.dispatch, .backwardWeight), (.combine, .backwardWeight): t.mlpBackwardWeight += d
+            case (.attention, .backwardInput): t.attentionBackwardInput += d
+            case (.attention, .backwardWeight): t.attentionBackwardWeight += d
+            case (_, .forward): t.otherForward += d
+            case (_, .backwardInput): t.otherBackwardInput += d
+            case (_, .backwardWeight): t.otherBackwardWeight += d
+            }
+        }
+        return t
+    }
+}

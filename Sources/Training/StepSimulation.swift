@@ -1,0 +1,169 @@
+import CostModel
+import Fabric
+import Hardware
+import Kernels
+import Model
+import Schedules
+
+/// The result of one simulated training step.
+public struct StepResult: Sendable, Codable, Equatable {
+    public var stepTimeS: Double
+    /// ISCA 2025 Table 4 phases on rank 0: forward-only (1F), overlapped (1F1B), input-backward
+    /// (1B), weight-backward (1W), idle (bubble), and the optimizer.
+    public var forwardOnlyS: Double
+    public var steadyS: Double
+    public var backwardInputS: Double
+    public var backwardWeightS: Double
+    public var bubbleS: Double
+    public var optimizerS: Double
+    public var pipelineS: Double
+    public var tokensPerStep: Int
+    public var tokensPerDay: Double
+    public var tflopsPerGpuCausal: Double
+    public var tflopsPerGpuNoncausal: Double
+    /// Against the dense BF16 peak (the convention DeepSeek uses).
+    public var mfuCausal: Double
+    public var mfuNoncausal: Double
+    public var perRankUtilisation: [Double]
+    /// Layers per stage (the first stage also holds the embedding, the last the head and MTP).
+    public var stageLayers: [Int]
+    /// Per stage: forward, full backward, weight backward, overlapped F&B, seconds.
+    public var stageForwardS: [Double]
+    public var stageBackwardS: [Double]
+    public var stageWeightS: [Double]
+    public var stageForwardBackwardS: [Double]
+    /// One MoE layer's times (for comparison with the trace).
+    public var moeLayer: LayerTimes
+    public var dispatchS: Double
+    public var combineS: Double
+    public var segments: [ScheduleSegment]
+}
+
+/// One training step on the simulated cluster, at the representative-pipeline fidelity: one
+/// pipeline's ranks run the schedule on the discrete-event engine; the all-to-all of each MoE
+/// layer is timed on the fluid network of one EP group routed by the real router; the ZeRO-1
+/// gradient reduce-scatter and parameter all-gather are priced on the NICs.
+public struct StepSimulation {
+    public let config: StepConfiguration
+    public let kernels: KernelCostModel
+
+    public init(config: StepConfiguration, calibration: KernelCalibration) throws {
+        try config.validate()
+        self.config = config
+        kernels = try KernelCostModel(device: config.topology.node.device, calibration: calibration, communicationSMs: config.communicationSMs)
+    }
+
+    public func run() throws -> StepResult {
+        let c = config, arch = c.model, tokens = c.microbatchTokens
+        // 1. Routing and all-to-all of one EP group.
+        var traffic = MoETraffic.local(expertRows: [])
+        var dispatchTime = 0.0, combineTime = 0.0
+        if let router = arch.routerConfig {
+            let plan = try RoutingExperiment(router: router, hidden: arch.hiddenSize, tokensPerGPU: tokens, ep: c.ep,
+                                             gpusPerNode: c.topology.node.gpus, skew: c.routingSkew, seed: c.seed).run().plan
+            traffic = MoETraffic(plan: plan, hidden: arch.hiddenSize)
+            let a2a = DeepEPAllToAll(node: c.topology.node, communicationSMs: c.communicationSMs, hopLatency: c.topology.latency)
+            dispatchTime = try a2a.run(plan, kind: .dispatch, hidden: arch.hiddenSize).timeS
+            combineTime = try a2a.run(plan, kind: .combine, hidden: arch.hiddenSize).timeS
+        }
+        // 2. Times of a dense and an MoE layer (all layers of a kind have the same shapes).
+        func priced(_ body: (inout CostExecutor) throws -> Void) rethrows -> LayerTimes {
+            var e = CostExecutor(traffic: traffic)
+            try body(&e)
+            return LayerTimes.price(e.records, kernels: kernels, dispatchTime: dispatchTime, combineTime: combineTime)
+        }
+        let x = ShapeTensor(rows: tokens, cols: arch.hiddenSize)
+        var byKind: [Bool: LayerTimes] = [:]
+        let layerTimes = try (0..<arch.layers).map { i -> LayerTimes in
+            let moe = arch.moe?.isMoE(layer: i) ?? false
+            if let t = byKind[moe] { return t }
+            let layer = try DeepSeekLayer(arch: arch, index: i, policy: c.precision)
+            let t = priced { e in let f = layer.forward(&e, x); _ = layer.backward(&e, x, tape: f.tape) }
+            byKind[moe] = t
+            return t
+        }
+        let first = try priced { e in _ = try StagePass(arch: arch, layers: 0..<0, embedding: true, head: false, policy: c.precision).run(&e, tokens: tokens) }
+        let last = try priced { e in _ = try StagePass(arch: arch, layers: arch.layers..<arch.layers, embedding: false, head: true, mtp: true, policy: c.precision).run(&e, tokens: tokens, input: x) }
+        // 3. Stage partition balanced by forward + backward time.
+        let generated = try ScheduleGenerator.make(c.schedule, pp: c.pp, microbatches: c.microbatches, virtualStages: c.virtualStages)
+        let stages = generated.stagesPerPipeline
+        let counts = StagePartition.balance(weights: layerTimes.map { $0.forward + $0.backward }, stages: stages,
+                                            firstExtra: first.forward + first.backward, lastExtra: last.forward + last.backward)
+        var stageTimes: [LayerTimes] = []
+        var next = 0
+        for (s, n) in counts.enumerated() {
+            var t = layerTimes[next..<(next + n)].reduce(LayerTimes(), +)
+            if s == 0 { t = t + first }
+            if s == stages - 1 { t = t + last }
+            stageTimes.append(t)
+            next += n
+        }
+        let durations = stageTimes.map { OpDurations(forward: $0.forward, backward: $0.backward, weight: $0.weight, forwardBackward: $0.overlappedForwardBackward) }
+        // Interleaved stages are 1/v of a PP stage in the generator's units: undo its scaling.
+        let scaled = generated.stageSize == 1 ? durations : durations.map {
+            OpDurations(forward: $0.forward / generated.stageSize, backward: $0.backward / generated.stageSize,
+                        weight: $0.weight / generated.stageSize, forwardBackward: $0.forwardBackward / generated.stageSize)
+        }
+        // 4. The schedule on the engine.
+        let pipeline = try ScheduleSimulator().run(generated, stageDurations: Array(repeating: scaled, count: generated.pipelines))
+        // 5. Optimizer (ZeRO-1).
+        let optimizer = ZeROOptimizer(config: c).time(stageLayerCounts: counts, parameterCopies: generated.parameterCopies)
+        return summarize(pipeline: pipeline, optimizer: optimizer, counts: counts, stageTimes: stageTimes,
+                         moeLayer: byKind[true] ?? byKind[false]!, dispatch: dispatchTime, combine: combineTime)
+    }
+
+    func summarize(pipeline p: ScheduleResult, optimizer: Double, counts: [Int], stageTimes: [LayerTimes],
+                   moeLayer: LayerTimes, dispatch: Double, combine: Double) -> StepResult {
+        let c = config
+        var phase: [String: Double] = [:]
+        for s in p.segments where s.rank == 0 { phase[s.label, default: 0] += s.end - s.start }
+        let step = p.makespan + optimizer
+        let tokensPerStep = c.globalBatchTokens
+        let flops = c.model.trainingFLOPs(sequenceLength: c.microbatchTokens)
+        let perGPU = { (f: Double) in f * Double(tokensPerStep) / step / Double(c.gpus) }
+        let bf16Peak = c.topology.node.device.peak(.bf16).flops
+        return StepResult(
+            stepTimeS: step, forwardOnlyS: phase["F"] ?? 0, steadyS: phase["F&B"] ?? 0,
+            backwardInputS: (phase["B"] ?? 0) + (phase["Bi"] ?? 0), backwardWeightS: phase["W"] ?? 0,
+            bubbleS: p.bubblePerRank.first ?? 0, optimizerS: optimizer, pipelineS: p.makespan,
+            tokensPerStep: tokensPerStep, tokensPerDay: Double(tokensPerStep) * 86_400 / step,
+            tflopsPerGpuCausal: perGPU(flops.causal) / 1e12, tflopsPerGpuNoncausal: perGPU(flops.noncausal) / 1e12,
+            mfuCausal: perGPU(flops.causal) / bf16Peak, mfuNoncausal: perGPU(flops.noncausal) / bf16Peak,
+            perRankUtilisation: p.busyPerRank.map { $0 / p.makespan }, stageLayers: counts,
+            stageForwardS: stageTimes.map(\.forward), stageBackwardS: stageTimes.map(\.backward),
+            stageWeightS: stageTimes.map(\.weight), stageForwardBackwardS: stageTimes.map(\.overlappedForwardBackward),
+            moeLayer: moeLayer, dispatchS: dispatch, combineS: combine, segments: p.segments)
+    }
+}
+
+/// Contiguous partition of layers into stages minimising the slowest stage (linear partition
+/// by binary search over the bottleneck, greedy fill), with extra work on the first and last
+/// stages (embedding; head, loss and MTP).
+public enum StagePartition {
+    public static func balance(weights: [Double], stages: Int, firstExtra: Double, lastExtra: Double) -> [Int] {
+        precondition(stages >= 1 && weights.count >= stages, "need at least one layer per stage")
+        /// Greedy fill under a bottleneck `limit`: every stage but the last takes layers while
+        /// they fit and enough remain for the stages after it; the last takes the rest.
+        func fits(_ limit: Double) -> [Int]? {
+            var counts: [Int] = [], i = 0
+            for s in 0..<(stages - 1) {
+                var load = s == 0 ? firstExtra : 0, n = 0
+                while i < weights.count - (stages - 1 - s), n == 0 || load + weights[i] <= limit {
+                    load += weights[i]; i += 1; n += 1
+                }
+                if load > limit { return nil }
+                counts.append(n)
+            }
+            let lastLoad = weights[i...].reduce(0, +) + lastExtra + (stages == 1 ? firstExtra : 0)
+            if lastLoad > limit { return nil }
+            counts.append(weights.count - i)
+            return counts
+        }
+        var low = 0.0, high = weights.reduce(0, +) + firstExtra + lastExtra
+        for _ in 0..<100 {
+            let mid = (low + high) / 2
+            if fits(mid) != nil { high = mid } else { low = mid }
+        }
+        return fits(high)!
+    }
+}

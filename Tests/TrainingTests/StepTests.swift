@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+import Hardware
+import Schedules
+import CostModel
+@testable import Model
+@testable import Training
+
+let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+func deepSeekStep() throws -> StepConfiguration {
+    let models = try ModelCatalog.load(directory: repoRoot.appendingPathComponent("Experiments/models").path)
+    return try StepExperiment.load(path: repoRoot.appendingPathComponent("Experiments/deepseek-v3.yaml").path, models: models,
+                                   hardware: try HardwareCatalog.builtIn())
+}
+
+@Suite(.serialized) struct DeepSeekStepTests {
+    static let result: Result<StepResult, Error> = Result { try StepSimulation(config: try deepSeekStep(), calibration: try KernelCalibration.hopper()).run() }
+
+    /// ISCA 2025 Table 4 (MPFT): 19.926 s per step, 385 / 432 TFLOPS per GPU. Issue tolerance:
+    /// 10% for the step. Measured 2026-11-23: 20.23 s (+1.5%), 380 / 427 TFLOPS.
+    @Test("ISCA 2025 Table 4: DeepSeek-V3 step 19.926 s within 10%")
+    func stepTime() throws {
+        let r = try Self.result.get()
+        #expect(abs(r.stepTimeS / 19.926 - 1) < 0.10)
+        #expect(abs(r.tflopsPerGpuCausal / 385 - 1) < 0.10)
+        #expect(abs(r.tflopsPerGpuNoncausal / 432 - 1) < 0.10)
+        #expect(r.tokensPerStep == 15_360 * 4096)
+    }
+
+    /// Phases on rank 0 against ISCA Table 4 (1F 1.13, 1F1B 13.95, 1B 1.99 s): within 25%.
+    /// 1W (0.48 s), the bubble (2.06 s) and the optimizer (0.29 s) miss: see the note on issue 4.
+    @Test("ISCA 2025 Table 4 phases: 1F, 1F1B, 1B within 25%")
+    func phases() throws {
+        let r = try Self.result.get()
+        #expect(abs(r.forwardOnlyS / 1.13 - 1) < 0.25)
+        #expect(abs(r.steadyS / 13.95 - 1) < 0.25)
+        #expect(abs(r.backwardInputS / 1.99 - 1) < 0.25)
+        // Phases and idle add up to the pipeline time on rank 0.
+        #expect(abs(r.forwardOnlyS + r.steadyS + r.backwardInputS + r.backwardWeightS + r.bubbleS - r.pipelineS) < 1e-6)
+    }
+
+    /// DeepSeek's trace: one overlapped F&B chunk pair of 4 MoE layers at EP64 spans 129.0 ms.
+    @Test("DeepSeek trace: 4-layer F&B chunk pair ≈ 129 ms")
+    func chunkPairAgainstTrace() throws {
+        let r = try Self.result.get()
+        let chunk = 4 * r.moeLayer.overlappedForwardBackward
+        #expect(abs(chunk / 0.129 - 1) < 0.15, "chunk \(chunk) s")
+        // Compute dominates: the all-to-alls are hidden (compute ≥ 90% of the chunk).
+        #expect(4 * r.moeLayer.compute / chunk > 0.9)
+    }
+
+    @Test func deterministic() throws {
+        let again = try StepSimulation(config: try deepSeekStep(), calibration: try KernelCalibration.hopper()).run()
+        #expect(again == (try Self.result.get()))
+    }
+}
+
+@Suite struct StagePartitionTests {
+    @Test func balancesWithExtras() {
+        #expect(StagePartition.balance(weights: [1, 1, 1, 1, 1, 1], stages: 3, firstExtra: 0, lastExtra: 0) == [2, 2, 2])
+        #expect(StagePartition.balance(weights: [1, 1, 1, 1, 1, 1], stages: 3, firstExtra: 0, lastExtra: 2) == [3, 2, 1])
+        #expect(StagePartition.balance(weights: [1, 1, 1, 1], stages: 4, firstExtra: 5, lastExtra: 5) == [1, 1, 1, 1])
+    }
+}
+
+@Suite struct StepExperimentErrorTests {
+    func load(_ yaml: String) throws -> StepConfiguration {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("exp-\(UUID().uuidString).yaml").path
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let models = try ModelCatalog.load(directory: repoRoot.appendingPathComponent("Experiments/models").path)
+        return try StepExperiment.load(path: path, models: models, hardware: try HardwareCatalog.builtIn())
+    }
+    let topology = repoRoot.appendingPathComponent("Topologies/deepseek-v3-mpft.yaml").path
+
+    @Test func badPlansNameTheProblem() throws {
+        let base = "model: deepseek-v3\ntopology: \(topology)\nschedule: dualpipe\nmicrobatches: 120\nmicrobatch_tokens: 4096\nprecision: fp8\n"
+        #expect(throws: ConfigErrorLike.self) { _ = try load(base + "parallel: {pp: 15, ep: 64, tp: 1}") }      // odd PP / not dividing
+        #expect(throws: ConfigErrorLike.self) { _ = try load(base + "parallel: {pp: 16, ep: 48, tp: 1}") }      // EP not dividing experts
+        #expect(throws: ConfigErrorLike.self) { _ = try load(base + "parallel: {pp: 16, ep: 64, tp: 2}") }      // TP not modelled
+        #expect(throws: ConfigErrorLike.self) { _ = try load(base + "parallel: {pp: 16, ep: 64}\nbatch: 3") }   // unknown key
+        #expect(throws: ConfigErrorLike.self) { _ = try load(base.replacingOccurrences(of: "microbatches: 120", with: "microbatches: 20") + "parallel: {pp: 16, ep: 64}") }
+        #expect(try load(base + "parallel: {pp: 16, ep: 64}").dp == 128)
+    }
+}
+
+import ConfigIO
+typealias ConfigErrorLike = ConfigError
