@@ -13,6 +13,7 @@ struct StepCommand: ParsableCommand {
 
     @Argument(help: "Experiment file, e.g. Experiments/deepseek-v3.yaml.") var experiment: String
     @Option(help: "Write an SVG timeline of the pipeline to this file.") var svg: String?
+    @Option(help: "Write a Chrome trace-event JSON (Perfetto) of the pipeline to this file.") var trace: String?
     @Flag(help: "Print JSON with stable keys.") var json = false
 
     func run() throws { try Output.reportingErrors { print(try output()) } }
@@ -23,6 +24,9 @@ struct StepCommand: ParsableCommand {
         var r = try StepSimulation(config: config, calibration: try KernelCalibration.hopper()).run()
         if let svg {
             try TimelineSVG.render(segments: r.segments, makespan: r.pipelineS, title: "\(config.model.name) step: pipeline \(Output.fixed(r.pipelineS, 2)) s + optimizer \(Output.fixed(r.optimizerS, 2)) s").write(toFile: svg, atomically: true, encoding: .utf8)
+        }
+        if let trace {
+            try ChromeTrace.render(segments: r.segments, name: "\(config.model.name) step").write(toFile: trace, atomically: true, encoding: .utf8)
         }
         r.segments = []
         if json { return try Output.json(["step": r]) }

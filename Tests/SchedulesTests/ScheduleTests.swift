@@ -76,3 +76,16 @@ import Testing
                                                                         durations: OpDurations(forward: 1, backward: 1, weight: 2, forwardBackward: 2)) }
     }
 }
+
+@Suite struct ChromeTraceTests {
+    @Test func traceIsValidJSONWithOneProcessPerRank() throws {
+        let r = try ScheduleSimulator().run(try ScheduleGenerator.make(.dualpipe, pp: 4, microbatches: 8),
+                                             durations: OpDurations(forward: 1, backward: 2, weight: 1, forwardBackward: 2.5))
+        let text = ChromeTrace.render(segments: r.segments, name: "test")
+        let json = try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any]
+        let events = json["traceEvents"] as! [[String: Any]]
+        #expect(events.filter { $0["ph"] as? String == "X" }.count == r.segments.count)
+        #expect(Set(events.compactMap { $0["pid"] as? Int }) == [0, 1, 2, 3])
+    }
+}
+import Foundation
