@@ -17,6 +17,7 @@ struct ScheduleCommand: ParsableCommand {
     @Option(help: "Full backward duration B.") var b = 2.0
     @Option(help: "Weight-backward duration W (part of B).") var w = 1.0
     @Option(help: "Overlapped forward+backward duration F&B.") var fb = 2.5
+    @Option(help: "Send time of an activation or gradient between ranks (0 in the published formulas).") var transfer = 0.0
     @Option(help: "Write an SVG timeline to this file.") var svg: String?
     @Flag(help: "Print JSON with stable keys.") var json = false
 
@@ -40,7 +41,7 @@ struct ScheduleCommand: ParsableCommand {
             throw ScheduleError(problem: "unknown schedule '\(kind)'", fix: "use one of " + ScheduleKind.allCases.map(\.rawValue).joined(separator: ", "))
         }
         let schedule = try ScheduleGenerator.make(k, pp: pp, microbatches: microbatches, virtualStages: virtualStages)
-        let result = try ScheduleSimulator().run(schedule, durations: OpDurations(forward: f, backward: b, weight: w, forwardBackward: fb))
+        let result = try ScheduleSimulator().run(schedule, durations: OpDurations(forward: f, backward: b, weight: w, forwardBackward: fb, transfer: transfer))
         if let svg {
             let title = "\(k.rawValue), PP \(pp), \(microbatches) micro-batches: makespan \(TimelineSVG.fmt(result.makespan)), max bubble \(TimelineSVG.fmt(result.maxBubble))"
             try TimelineSVG.render(result, title: title).write(toFile: svg, atomically: true, encoding: .utf8)

@@ -10,13 +10,18 @@ public struct OpDurations: Sendable, Codable, Equatable {
     public var weight: Double
     /// A forward and a full backward run overlapped (DualPipe's F&B).
     public var forwardBackward: Double
+    /// Time for this stage's output activation (or input gradient) to reach the adjacent stage
+    /// when that stage is on another rank (pipeline-parallel send). The sending rank is not
+    /// blocked (sends run on communication SMs); the receiver waits.
+    public var transfer: Double
 
-    public init(forward: Double, backward: Double, weight: Double, forwardBackward: Double) {
+    public init(forward: Double, backward: Double, weight: Double, forwardBackward: Double, transfer: Double = 0) {
         self.forward = forward; self.backward = backward; self.weight = weight; self.forwardBackward = forwardBackward
+        self.transfer = transfer
     }
 
     func validate() throws {
-        for (name, x) in [("--f", forward), ("--b", backward), ("--w", weight), ("--fb", forwardBackward)] where !(x >= 0 && x.isFinite) {
+        for (name, x) in [("--f", forward), ("--b", backward), ("--w", weight), ("--fb", forwardBackward), ("--transfer", transfer)] where !(x >= 0 && x.isFinite) {
             throw ScheduleError(problem: "\(name) must be a finite duration >= 0, got \(x)", fix: "give seconds (or any unit) >= 0")
         }
         if weight > backward {
@@ -49,8 +54,9 @@ public struct ScheduleResult: Sendable, Codable, Equatable {
 }
 
 /// Executes a schedule on the discrete-event engine: each rank runs its instructions in order,
-/// an instruction starting as soon as the rank is free and every op's cross-rank dependency is
-/// met (zero communication time). Bubbles come out of the run, not from a formula.
+/// an instruction starting as soon as the rank is free and every op's inputs have arrived
+/// (a cross-rank input arrives `transfer` seconds after its producer finished; zero by
+/// default, the setting of the published bubble formulas). Bubbles come out of the run.
 ///
 /// Dependencies: F(s, m) after F(s−1, m); a backward of (s, m) after F(s, m) and after the
 /// input gradient of (s+1, m) (a B or Bi there); W(s, m) after Bi(s, m).
@@ -65,11 +71,16 @@ public struct ScheduleSimulator {
         let durations: [[OpDurations]]
         var next: [Int]
         var busy: [Bool]
-        var forwardDone = Set<Key>(), gradientReady = Set<Key>(), inputBackwardDone = Set<Key>()
+        /// Completion times of forwards and input gradients, and of input backwards.
+        var forwardDone: [Key: SimTime] = [:], gradientReady: [Key: SimTime] = [:]
+        var inputBackwardDone = Set<Key>()
+        /// Rank holding each (pipeline, stage).
+        var rankOf: [Key: Int] = [:]
         var busyTime: [Double]
         var inflight: [Double], peak: [Double]
         var segments: [ScheduleSegment] = []
         var running: [(start: SimTime, instruction: PipelineInstruction)?]
+        var waking: [Bool]
 
         init(_ s: PipelineSchedule, _ d: [[OpDurations]]) {
             schedule = s; durations = d
@@ -78,19 +89,33 @@ public struct ScheduleSimulator {
             busyTime = Array(repeating: 0, count: s.ranks)
             inflight = busyTime; peak = busyTime
             running = Array(repeating: nil, count: s.ranks)
+            waking = Array(repeating: false, count: s.ranks)
+            for (r, list) in s.program.enumerated() {
+                for i in list { for op in i.ops { rankOf[Key(pipeline: op.pipeline, stage: op.stage, microbatch: 0)] = r } }
+            }
         }
 
-        func ready(_ op: PipelineOp) -> Bool {
+        /// When the output of `producer` (finished at `done`) is usable on `rank`.
+        func arrival(_ producer: Key, done: SimTime, on rank: Int) -> SimTime {
+            let home = rankOf[Key(pipeline: producer.pipeline, stage: producer.stage, microbatch: 0)]
+            return home == rank ? done : done + .seconds(durations[producer.pipeline][producer.stage].transfer)
+        }
+
+        /// nil when a dependency has not finished; otherwise when the last input arrives.
+        func readyTime(_ op: PipelineOp, rank: Int) -> SimTime? {
             let k = Key(pipeline: op.pipeline, stage: op.stage, microbatch: op.microbatch)
             switch op.kind {
             case .forward:
-                return op.stage == 0 || forwardDone.contains(Key(pipeline: op.pipeline, stage: op.stage - 1, microbatch: op.microbatch))
+                if op.stage == 0 { return .zero }
+                let up = Key(pipeline: op.pipeline, stage: op.stage - 1, microbatch: op.microbatch)
+                return forwardDone[up].map { arrival(up, done: $0, on: rank) }
             case .backward, .backwardInput:
-                let downstream = op.stage == schedule.stagesPerPipeline - 1
-                    || gradientReady.contains(Key(pipeline: op.pipeline, stage: op.stage + 1, microbatch: op.microbatch))
-                return forwardDone.contains(k) && downstream
+                guard let own = forwardDone[k] else { return nil }
+                if op.stage == schedule.stagesPerPipeline - 1 { return own }
+                let down = Key(pipeline: op.pipeline, stage: op.stage + 1, microbatch: op.microbatch)
+                return gradientReady[down].map { max(own, arrival(down, done: $0, on: rank)) }
             case .backwardWeight:
-                return inputBackwardDone.contains(k)
+                return inputBackwardDone.contains(k) ? .zero : nil
             }
         }
 
@@ -112,7 +137,13 @@ public struct ScheduleSimulator {
         mutating func tryStart(_ engine: Engine) {
             for r in 0..<schedule.ranks where !busy[r] && next[r] < schedule.program[r].count {
                 let instruction = schedule.program[r][next[r]]
-                guard instruction.ops.allSatisfy(ready) else { continue }
+                let times = instruction.ops.map { readyTime($0, rank: r) }
+                guard times.allSatisfy({ $0 != nil }) else { continue }
+                let at = times.map { $0! }.max()!
+                if at > engine.now {
+                    if !waking[r] { waking[r] = true; engine.schedule(at: at, kind: 1, target: Int32(r)) }
+                    continue
+                }
                 next[r] += 1
                 busy[r] = true
                 for op in instruction.ops where op.kind == .forward {
@@ -127,6 +158,11 @@ public struct ScheduleSimulator {
 
         mutating func handle(_ event: Event, engine: Engine) {
             let r = Int(event.target)
+            if event.kind == 1 {            // an input arrived: try again
+                waking[r] = false
+                tryStart(engine)
+                return
+            }
             guard let (start, instruction) = running[r] else { return }
             busy[r] = false
             running[r] = nil
@@ -134,9 +170,9 @@ public struct ScheduleSimulator {
             for op in instruction.ops {
                 let k = Key(pipeline: op.pipeline, stage: op.stage, microbatch: op.microbatch)
                 switch op.kind {
-                case .forward: forwardDone.insert(k)
-                case .backward: gradientReady.insert(k); inflight[r] -= schedule.stageSize
-                case .backwardInput: gradientReady.insert(k); inputBackwardDone.insert(k)
+                case .forward: forwardDone[k] = engine.now
+                case .backward: gradientReady[k] = engine.now; inflight[r] -= schedule.stageSize
+                case .backwardInput: gradientReady[k] = engine.now; inputBackwardDone.insert(k)
                 case .backwardWeight: inflight[r] -= schedule.stageSize
                 }
             }

@@ -98,11 +98,18 @@ public struct StepSimulation {
             stageTimes.append(t)
             next += n
         }
-        let durations = stageTimes.map { OpDurations(forward: $0.forward, backward: $0.backward, weight: $0.weight, forwardBackward: $0.overlappedForwardBackward) }
+        // Pipeline sends: one micro-batch's BF16 activation (or gradient) crosses the NIC between
+        // stages on different nodes, plus one cross-leaf hop.
+        let node = c.topology.node
+        let transfer = Double(tokens * arch.hiddenSize * 2) / (node.nicAchievableBandwidth * Double(node.computeNICs) / Double(node.gpus))
+            + c.topology.latency.crossLeaf
+        let durations = stageTimes.map {
+            OpDurations(forward: $0.forward, backward: $0.backward, weight: $0.weight, forwardBackward: $0.overlappedForwardBackward, transfer: transfer)
+        }
         // Interleaved stages are 1/v of a PP stage in the generator's units: undo its scaling.
         let scaled = generated.stageSize == 1 ? durations : durations.map {
             OpDurations(forward: $0.forward / generated.stageSize, backward: $0.backward / generated.stageSize,
-                        weight: $0.weight / generated.stageSize, forwardBackward: $0.forwardBackward / generated.stageSize)
+                        weight: $0.weight / generated.stageSize, forwardBackward: $0.forwardBackward / generated.stageSize, transfer: $0.transfer)
         }
         // 4. The schedule on the engine.
         let pipeline = try ScheduleSimulator().run(generated, stageDurations: Array(repeating: scaled, count: generated.pipelines))

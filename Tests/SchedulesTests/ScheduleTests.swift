@@ -89,3 +89,21 @@ import Testing
     }
 }
 import Foundation
+
+@Suite struct TransferTests {
+    /// With a send time δ between stages, the first micro-batch's round trip gains 2δ per stage
+    /// boundary, so 1F1B's bubble is at least (PP−1)(F+B+2δ); the steady state's waits add more.
+    @Test func oneFOneBBubbleGrowsWithTransfers() throws {
+        let d = OpDurations(forward: 1, backward: 2, weight: 1, forwardBackward: 2.5, transfer: 0.25)
+        let r = try ScheduleSimulator().run(try ScheduleGenerator.make(.oneFOneB, pp: 8, microbatches: 20), durations: d)
+        #expect(r.maxBubble >= 7 * (3 + 0.5) - 1e-9)
+        #expect(r.busyPerRank.allSatisfy { abs($0 - 60) < 1e-9 })      // transfers never occupy the compute stream
+    }
+
+    @Test func dualPipeBubbleGrowsButStaysBelowOneFOneB() throws {
+        let none = try ScheduleSimulator().run(try ScheduleGenerator.make(.dualpipe, pp: 8, microbatches: 20), durations: OpDurations(forward: 1, backward: 2, weight: 1, forwardBackward: 2.5))
+        let some = try ScheduleSimulator().run(try ScheduleGenerator.make(.dualpipe, pp: 8, microbatches: 20), durations: OpDurations(forward: 1, backward: 2, weight: 1, forwardBackward: 2.5, transfer: 0.25))
+        #expect(some.makespan > none.makespan)
+        #expect(some.maxBubble < 21)
+    }
+}
