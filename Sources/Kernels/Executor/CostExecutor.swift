@@ -192,35 +192,31 @@ public struct CostExecutor: Executor {
         elementwise(name, .permute, elements: rows * cols, reads: 1, writes: 1, flopsPerElement: 0)
     }
 
-    public mutating func dispatch(_ x: ShapeTensor, _ r: MoETraffic) -> [ShapeTensor] {
-        record("dispatch", .dispatch, read: 0, written: 0, precision: .fp8, traffic: r.dispatch)
-        permute("permute", rows: r.localExpertRows.reduce(0, +), cols: x.cols)
-        return r.localExpertRows.map { fresh($0, x.cols) }
-    }
-
-    public mutating func combine(_ ys: [ShapeTensor], _ r: MoETraffic) -> ShapeTensor {
-        let cols = ys.first?.cols ?? 0
-        permute("unpermute", rows: ys.reduce(0) { $0 + $1.rows }, cols: cols)
-        record("combine", .combine, read: 0, written: 0, precision: .bf16, traffic: r.combine)
-        return fresh(tokenRows, cols)
-    }
-
     /// Tokens of the micro-batch on this GPU and experts scored, from the last `route` call.
     var tokenRows = 0
     var expertCount = 0
 
-    public mutating func combineBackward(_ dy: ShapeTensor, _ r: MoETraffic) -> [ShapeTensor] {
-        record("combine.bwd", .dispatch, read: 0, written: 0, precision: .fp8, traffic: r.dispatch)
-        permute("permute.bwd", rows: r.localExpertRows.reduce(0, +), cols: dy.cols)
-        return r.localExpertRows.map { fresh($0, dy.cols) }
+    /// Tokens out to the experts (dispatch, and the backward of combine): the FP8 all-to-all,
+    /// then the permute into per-expert rows.
+    mutating func scatter(_ suffix: String, cols: Int, _ r: MoETraffic) -> [ShapeTensor] {
+        record("dispatch" + suffix, .dispatch, read: 0, written: 0, precision: .fp8, traffic: r.dispatch)
+        permute("permute" + suffix, rows: r.localExpertRows.reduce(0, +), cols: cols)
+        return r.localExpertRows.map { fresh($0, cols) }
     }
 
-    public mutating func dispatchBackward(_ dxs: [ShapeTensor], _ r: MoETraffic) -> ShapeTensor {
-        let cols = dxs.first?.cols ?? 0
-        permute("unpermute.bwd", rows: dxs.reduce(0) { $0 + $1.rows }, cols: cols)
-        record("dispatch.bwd", .combine, read: 0, written: 0, precision: .bf16, traffic: r.combine)
+    /// Expert rows back to tokens (combine, and the backward of dispatch): the unpermute, then
+    /// the BF16 all-to-all.
+    mutating func gather(_ suffix: String, _ parts: [ShapeTensor], _ r: MoETraffic) -> ShapeTensor {
+        let cols = parts.first?.cols ?? 0
+        permute("unpermute" + suffix, rows: parts.reduce(0) { $0 + $1.rows }, cols: cols)
+        record("combine" + suffix, .combine, read: 0, written: 0, precision: .bf16, traffic: r.combine)
         return fresh(tokenRows, cols)
     }
+
+    public mutating func dispatch(_ x: ShapeTensor, _ r: MoETraffic) -> [ShapeTensor] { scatter("", cols: x.cols, r) }
+    public mutating func combine(_ ys: [ShapeTensor], _ r: MoETraffic) -> ShapeTensor { gather("", ys, r) }
+    public mutating func combineBackward(_ dy: ShapeTensor, _ r: MoETraffic) -> [ShapeTensor] { scatter(".bwd", cols: dy.cols, r) }
+    public mutating func dispatchBackward(_ dxs: [ShapeTensor], _ r: MoETraffic) -> ShapeTensor { gather(".bwd", dxs, r) }
 
     public mutating func gateScoresGrad(_ dy: ShapeTensor, _ ys: [ShapeTensor], _ r: MoETraffic) -> ShapeTensor {
         elementwise("gate.grad", .router, elements: ys.reduce(0) { $0 + $1.rows } * dy.cols, reads: 2, writes: 0, flopsPerElement: 2)
