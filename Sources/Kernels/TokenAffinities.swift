@@ -92,10 +92,14 @@ public struct TokenAffinities {
     /// that many GPUs share one law but draw independent tokens).
     public func sample(tokens: Int, popularity logPrior: [Double]) throws -> [Double] {
         var scores = [Double](repeating: 0, count: tokens * experts)
-        for t in 0..<tokens {
-            for e in 0..<experts {
-                let z = logPrior[e] + (try stream.normal())
-                scores[t * experts + e] = 1 / (1 + exp(-z))
+        scores.withUnsafeMutableBufferPointer { out in
+            logPrior.withUnsafeBufferPointer { prior in
+                for t in 0..<tokens {
+                    let row = t * experts
+                    for e in 0..<experts {
+                        out[row + e] = 1 / (1 + exp(-(prior[e] + stream.standardNormal())))
+                    }
+                }
             }
         }
         return scores

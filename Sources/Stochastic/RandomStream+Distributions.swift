@@ -9,6 +9,9 @@ extension RandomStream {
         return mean + gsl_ran_gaussian_ziggurat(rng, sd)
     }
 
+    /// A standard normal variate (ziggurat), without argument checks: the hot-loop form.
+    @inlinable public func standardNormal() -> Double { gsl_ran_gaussian_ziggurat(rng, 1) }
+
     /// Lognormal: `exp(N(mu, sigma))`.
     public func lognormal(mu: Double, sigma: Double) throws -> Double {
         try StochasticError.require(sigma > 0 && sigma.isFinite, "sigma", sigma, "finite and > 0")

@@ -19,17 +19,19 @@ public struct StepConfiguration: Sendable {
     /// Tokens per micro-batch on one GPU (one 4,096-token sequence for DeepSeek-V3).
     public var microbatchTokens: Int
     public var precision: PrecisionPolicy
+    /// Recomputation; nil = the model family's default (DeepSeek's for MLA, none otherwise).
+    public var recompute: RecomputePolicy?
     /// SMs DeepEP and the pipeline sends use (V3: 20 of 132).
     public var communicationSMs: Int
     public var routingSkew: ExpertSkew
     public var seed: UInt64
 
     public init(model: ModelArchitecture, topology: Topology, pp: Int, ep: Int, schedule: ScheduleKind, virtualStages: Int = 2,
-                microbatches: Int, microbatchTokens: Int, precision: PrecisionPolicy, communicationSMs: Int,
+                microbatches: Int, microbatchTokens: Int, precision: PrecisionPolicy, recompute: RecomputePolicy? = nil, communicationSMs: Int,
                 routingSkew: ExpertSkew = .uniform, seed: UInt64 = 1) {
         self.model = model; self.topology = topology; self.pp = pp; self.ep = ep; self.schedule = schedule
         self.virtualStages = virtualStages; self.microbatches = microbatches; self.microbatchTokens = microbatchTokens
-        self.precision = precision; self.communicationSMs = communicationSMs; self.routingSkew = routingSkew; self.seed = seed
+        self.precision = precision; self.recompute = recompute; self.communicationSMs = communicationSMs; self.routingSkew = routingSkew; self.seed = seed
     }
 
     public var gpus: Int { topology.gpus }

@@ -15,13 +15,14 @@ import Schedules
 /// microbatches: 120                       # per pipeline per step
 /// microbatch_tokens: 4096                 # per GPU
 /// precision: fp8                          # fp8 | bf16
+/// recompute: deepseek                     # none | deepseek | selective | full (default: deepseek for MLA, none otherwise)
 /// communication_sms: 20
 /// routing: {skew: uniform, seed: 1}
 /// ```
 /// Paths are relative to the experiment file.
 public enum StepExperiment {
     static let keys = ["model", "topology", "parallel", "schedule", "virtual_stages", "microbatches", "microbatch_tokens",
-                       "precision", "communication_sms", "routing"]
+                       "precision", "recompute", "communication_sms", "routing"]
 
     public static func load(path: String, models: ModelCatalog, hardware: HardwareCatalog) throws -> StepConfiguration {
         let v = try ConfigValue.load(path: path)
@@ -51,7 +52,9 @@ public enum StepExperiment {
             model: model, topology: topology, pp: try parallel.positiveInt("pp"), ep: try parallel.positiveInt("ep", default: 1),
             schedule: schedule, virtualStages: try v.positiveInt("virtual_stages", default: 2),
             microbatches: try v.positiveInt("microbatches"), microbatchTokens: try v.positiveInt("microbatch_tokens"),
-            precision: precision, communicationSMs: try v.positiveInt("communication_sms", default: 20),
+            precision: precision,
+            recompute: try v.optional("recompute") == nil ? nil : RecomputePolicy(rawValue: try v.choice("recompute", RecomputePolicy.allCases.map(\.rawValue)))!,
+            communicationSMs: try v.positiveInt("communication_sms", default: 20),
             routingSkew: skew, seed: seed)
         do { try config.validate() } catch let e as ScheduleError { throw ConfigError(file: path, key: "parallel", problem: e.problem, fix: e.fix) }
         do { _ = try ScheduleGenerator.make(schedule, pp: config.pp, microbatches: config.microbatches, virtualStages: config.virtualStages) }

@@ -77,13 +77,13 @@ public struct StepSimulation {
         let layerTimes = try (0..<arch.layers).map { i -> LayerTimes in
             let moe = arch.moe?.isMoE(layer: i) ?? false
             if let t = byKind[moe] { return t }
-            let layer = try DeepSeekLayer(arch: arch, index: i, policy: c.precision)
+            let layer = try TransformerLayer(arch: arch, index: i, policy: c.precision, recompute: c.recompute)
             let t = priced { e in let f = layer.forward(&e, x); _ = layer.backward(&e, x, tape: f.tape) }
             byKind[moe] = t
             return t
         }
-        let first = try priced { e in _ = try StagePass(arch: arch, layers: 0..<0, embedding: true, head: false, policy: c.precision).run(&e, tokens: tokens) }
-        let last = try priced { e in _ = try StagePass(arch: arch, layers: arch.layers..<arch.layers, embedding: false, head: true, mtp: true, policy: c.precision).run(&e, tokens: tokens, input: x) }
+        let first = try priced { e in _ = try StagePass(arch: arch, layers: 0..<0, embedding: true, head: false, policy: c.precision, recompute: c.recompute).run(&e, tokens: tokens) }
+        let last = try priced { e in _ = try StagePass(arch: arch, layers: arch.layers..<arch.layers, embedding: false, head: true, mtp: true, policy: c.precision, recompute: c.recompute).run(&e, tokens: tokens, input: x) }
         // 3. Stage partition balanced by forward + backward time.
         let generated = try ScheduleGenerator.make(c.schedule, pp: c.pp, microbatches: c.microbatches, virtualStages: c.virtualStages)
         let stages = generated.stagesPerPipeline

@@ -13,7 +13,7 @@ import Kernels
         let arch = try catalog.resolve("deepseek-v3").0
         let h800 = try HardwareCatalog.builtIn().device("H800-SXM5-80GB")
         let model = try KernelCostModel(device: h800, calibration: try KernelCalibration.hopper(), communicationSMs: 20)
-        let layer = try DeepSeekLayer(arch: arch, index: 10, policy: .deepSeekFP8)
+        let layer = try TransformerLayer(arch: arch, index: 10, policy: .deepSeekFP8)
         let traffic = MoETraffic.local(expertRows: [8192, 8192, 8192, 8192])
         var cost = CostExecutor(traffic: traffic)
         let x = ShapeTensor(rows: 4096, cols: 7168)

@@ -157,21 +157,21 @@ public struct CostExecutor: Executor {
 
     public mutating func concat(_ a: ShapeTensor, _ b: ShapeTensor) -> ShapeTensor { fresh(a.rows, a.cols + b.cols) }
 
-    public mutating func attention(_ q: ShapeTensor, _ k: ShapeTensor, _ v: ShapeTensor, heads: Int) -> ShapeTensor {
-        let qk = q.cols / heads, vd = v.cols / heads, t = q.rows
+    public mutating func attention(_ q: ShapeTensor, _ k: ShapeTensor, _ v: ShapeTensor, heads: Int, kvHeads: Int) -> ShapeTensor {
+        let qk = q.cols / heads, vd = v.cols / kvHeads, t = q.rows
         let bytes = Double(activationBytes)
         record("attention.fwd", .attention, flops: FLOPCount.attentionForward(tokens: t, heads: heads, qk: qk, v: vd),
-               read: Double(t * (q.cols + k.cols + v.cols)) * bytes, written: Double(t * v.cols) * bytes, precision: .bf16,
+               read: Double(t * (q.cols + k.cols + v.cols)) * bytes, written: Double(t * heads * vd) * bytes, precision: .bf16,
                attention: .init(queries: t, keys: k.rows, heads: heads, qkDim: qk, vDim: vd, causal: true))
-        return fresh(t, v.cols)
+        return fresh(t, heads * vd)
     }
 
-    public mutating func attentionBackward(_ q: ShapeTensor, _ k: ShapeTensor, _ v: ShapeTensor, _ dO: ShapeTensor, heads: Int) -> (dq: ShapeTensor, dk: ShapeTensor, dv: ShapeTensor) {
-        let qk = q.cols / heads, vd = v.cols / heads, t = q.rows
+    public mutating func attentionBackward(_ q: ShapeTensor, _ k: ShapeTensor, _ v: ShapeTensor, _ dO: ShapeTensor, heads: Int, kvHeads: Int) -> (dq: ShapeTensor, dk: ShapeTensor, dv: ShapeTensor) {
+        let qk = q.cols / heads, vd = v.cols / kvHeads, t = q.rows
         let f = FLOPCount.attentionBackward(tokens: t, heads: heads, qk: qk, v: vd)
         let bytes = Double(activationBytes)
         record("attention.bwd", .attentionBackward, flops: f.executed, modelFLOPs: f.model,
-               read: Double(t * (q.cols + k.cols + 2 * v.cols)) * bytes, written: Double(t * (q.cols + k.cols + v.cols)) * bytes,
+               read: Double(t * (q.cols + k.cols + v.cols + heads * vd)) * bytes, written: Double(t * (q.cols + k.cols + v.cols)) * bytes,
                precision: .bf16, attention: .init(queries: t, keys: k.rows, heads: heads, qkDim: qk, vDim: vd, causal: true))
         return (fresh(t, q.cols), fresh(t, k.cols), fresh(t, v.cols))
     }

@@ -45,9 +45,10 @@ public protocol Executor {
     /// Column-concat of two tensors of equal rows.
     mutating func concat(_ a: Tensor, _ b: Tensor) -> Tensor
 
-    // Attention (causal, BF16): q, k are T × H·d_qk, v is T × H·d_v.
-    mutating func attention(_ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int) -> Tensor
-    mutating func attentionBackward(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ dO: Tensor, heads: Int) -> (dq: Tensor, dk: Tensor, dv: Tensor)
+    // Attention (causal, BF16): q is T × H·d_qk; k and v are T × H_kv·d (H_kv divides H: grouped-
+    // query attention shares each K/V head among H/H_kv query heads; MHA and MLA have H_kv = H).
+    mutating func attention(_ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int, kvHeads: Int) -> Tensor
+    mutating func attentionBackward(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ dO: Tensor, heads: Int, kvHeads: Int) -> (dq: Tensor, dk: Tensor, dv: Tensor)
 
     // FP8 casts of an activation (1×128 tiles; `transposed` for the 128×1 backward layout).
     mutating func castFP8(_ x: Tensor, transposed: Bool)

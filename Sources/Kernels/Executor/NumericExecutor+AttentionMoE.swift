@@ -2,24 +2,25 @@ import Foundation
 
 extension NumericExecutor {
     /// Causal attention, per head, computing only the t(t+1)/2 unmasked pairs.
-    public mutating func attention(_ q: DenseTensor, _ k: DenseTensor, _ v: DenseTensor, heads: Int) -> DenseTensor {
-        let qk = q.cols / heads, vd = v.cols / heads, t = q.rows
-        var o = DenseTensor(zeros: t, v.cols)
+    public mutating func attention(_ q: DenseTensor, _ k: DenseTensor, _ v: DenseTensor, heads: Int, kvHeads: Int) -> DenseTensor {
+        let qk = q.cols / heads, vd = v.cols / kvHeads, t = q.rows, group = heads / kvHeads
+        var o = DenseTensor(zeros: t, heads * vd)
         for h in 0..<heads {
+            let g = h / group
             for i in 0..<t {
-                let p = probabilities(q, k, head: h, qk: qk, row: i)
-                for j in 0...i { for c in 0..<vd { o[i, h * vd + c] += p[j] * v[j, h * vd + c] } }
+                let p = probabilities(q, k, head: h, kvHead: g, qk: qk, row: i)
+                for j in 0...i { for c in 0..<vd { o[i, h * vd + c] += p[j] * v[j, g * vd + c] } }
             }
         }
         tally("attention.fwd", FLOPCount.attentionForward(tokens: t, heads: heads, qk: qk, v: vd))
         return o
     }
 
-    func probabilities(_ q: DenseTensor, _ k: DenseTensor, head h: Int, qk: Int, row i: Int) -> [Double] {
+    func probabilities(_ q: DenseTensor, _ k: DenseTensor, head h: Int, kvHead g: Int, qk: Int, row i: Int) -> [Double] {
         let scale = 1 / Double(qk).squareRoot()
         var s = (0...i).map { j -> Double in
             var d = 0.0
-            for c in 0..<qk { d += q[i, h * qk + c] * k[j, h * qk + c] }
+            for c in 0..<qk { d += q[i, h * qk + c] * k[j, g * qk + c] }
             return d * scale
         }
         let m = s.max() ?? 0
@@ -30,26 +31,27 @@ extension NumericExecutor {
 
     /// FlashAttention-style backward: recompute P, then dV = PᵀdO, dP = dO·Vᵀ,
     /// dS = P∘(dP − rowsum(dO∘O)), dQ = dS·K, dK = dSᵀ·Q.
-    public mutating func attentionBackward(_ q: DenseTensor, _ k: DenseTensor, _ v: DenseTensor, _ dO: DenseTensor, heads: Int) -> (dq: DenseTensor, dk: DenseTensor, dv: DenseTensor) {
-        let qk = q.cols / heads, vd = v.cols / heads, t = q.rows
+    public mutating func attentionBackward(_ q: DenseTensor, _ k: DenseTensor, _ v: DenseTensor, _ dO: DenseTensor, heads: Int, kvHeads: Int) -> (dq: DenseTensor, dk: DenseTensor, dv: DenseTensor) {
+        let qk = q.cols / heads, vd = v.cols / kvHeads, t = q.rows, group = heads / kvHeads
         let scale = 1 / Double(qk).squareRoot()
         var dq = DenseTensor(zeros: t, q.cols), dk = DenseTensor(zeros: t, k.cols), dv = DenseTensor(zeros: t, v.cols)
         for h in 0..<heads {
+            let g = h / group
             for i in 0..<t {
-                let p = probabilities(q, k, head: h, qk: qk, row: i)
+                let p = probabilities(q, k, head: h, kvHead: g, qk: qk, row: i)
                 var dp = [Double](repeating: 0, count: i + 1)
                 for j in 0...i {
                     for c in 0..<vd {
-                        dv[j, h * vd + c] += p[j] * dO[i, h * vd + c]
-                        dp[j] += dO[i, h * vd + c] * v[j, h * vd + c]
+                        dv[j, g * vd + c] += p[j] * dO[i, h * vd + c]
+                        dp[j] += dO[i, h * vd + c] * v[j, g * vd + c]
                     }
                 }
                 let rowDot = (0...i).reduce(0.0) { $0 + p[$1] * dp[$1] }
                 for j in 0...i {
                     let ds = p[j] * (dp[j] - rowDot) * scale
                     for c in 0..<qk {
-                        dq[i, h * qk + c] += ds * k[j, h * qk + c]
-                        dk[j, h * qk + c] += ds * q[i, h * qk + c]
+                        dq[i, h * qk + c] += ds * k[j, g * qk + c]
+                        dk[j, g * qk + c] += ds * q[i, h * qk + c]
                     }
                 }
             }

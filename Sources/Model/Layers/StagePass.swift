@@ -5,22 +5,22 @@ import Kernels
 /// stage). With all layers and both ends it is the whole model (MTP excluded; reported apart).
 public struct StagePass {
     public let arch: ModelArchitecture
-    public let layers: [DeepSeekLayer]
+    public let layers: [TransformerLayer]
     public let embedding: Bool
     public let head: Bool
     /// Run the multi-token-prediction modules after the head (they share embedding and head).
     public let mtp: Bool
     let headWeight: Weight
     let mtpProjection: Weight
-    let mtpBlocks: [DeepSeekLayer]
+    let mtpBlocks: [TransformerLayer]
 
     public init(arch: ModelArchitecture, layers range: Range<Int>, embedding: Bool, head: Bool, mtp: Bool = false,
-                policy: PrecisionPolicy) throws {
+                policy: PrecisionPolicy, recompute: RecomputePolicy? = nil) throws {
         guard range.lowerBound >= 0, range.upperBound <= arch.layers else {
             throw KernelError("layers", "range \(range) outside 0..<\(arch.layers)", fix: "give layers of the model")
         }
         self.arch = arch
-        layers = try range.map { try DeepSeekLayer(arch: arch, index: $0, policy: policy) }
+        layers = try range.map { try TransformerLayer(arch: arch, index: $0, policy: policy, recompute: recompute) }
         self.embedding = embedding
         self.head = head
         headWeight = Weight("head", arch.hiddenSize, arch.vocabularySize, precision: policy.head)
@@ -28,7 +28,7 @@ public struct StagePass {
         mtpProjection = Weight("mtp.eh_proj", 2 * arch.hiddenSize, arch.hiddenSize, precision: policy.linear)
         // The MTP block has the shape of the last layer; it is labelled with layer index L + k.
         mtpBlocks = try (0..<(self.mtp ? arch.mtpDepth : 0)).map {
-            try DeepSeekLayer(arch: arch, index: arch.layers - 1, labelIndex: arch.layers + 1 + $0, policy: policy)
+            try TransformerLayer(arch: arch, index: arch.layers - 1, labelIndex: arch.layers + 1 + $0, policy: policy, recompute: recompute)
         }
     }
 
@@ -45,7 +45,7 @@ public struct StagePass {
         } else {
             x = input!
         }
-        var tapes: [DeepSeekLayer.Tape<E>] = []
+        var tapes: [TransformerLayer.Tape<E>] = []
         for layer in layers {
             let r = layer.forward(&e, x)
             tapes.append(r.tape)
@@ -82,7 +82,7 @@ public struct StagePass {
     /// next token's embedding, concatenated and projected by M (2d → d), one Transformer block,
     /// the shared head and the loss; forward then backward. Returns the gradient it sends into
     /// the main model's last hidden state.
-    func runMTP<E: Executor>(_ e: inout E, _ block: DeepSeekLayer, depth k: Int, mainHidden: E.Tensor, tokens: Int) -> E.Tensor {
+    func runMTP<E: Executor>(_ e: inout E, _ block: TransformerLayer, depth k: Int, mainHidden: E.Tensor, tokens: Int) -> E.Tensor {
         e.layer = block.labelIndex
         e.block = .embedding
         e.pass = .forward

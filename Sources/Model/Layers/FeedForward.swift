@@ -1,0 +1,118 @@
+import Kernels
+
+/// The FFN of a layer: a dense SwiGLU, or an MoE (routed experts behind the all-to-all, plus
+/// shared experts) — written once for every model. Input: the normalised hidden state; output:
+/// the FFN's contribution (the caller adds the residual).
+public struct FeedForward {
+    let up: Weight?, down: Weight?
+    let gate: Weight?, expertUp: Weight?, expertDown: Weight?, sharedUp: Weight?, sharedDown: Weight?
+
+    init(_ arch: ModelArchitecture, layer: Int, policy p: PrecisionPolicy) {
+        let d = arch.hiddenSize
+        if let moe = arch.moe, moe.isMoE(layer: layer) {
+            up = nil; down = nil
+            gate = Weight("gate", d, moe.routedExperts, precision: p.gate)
+            expertUp = Weight("experts.up", d, 2 * moe.expertIntermediateSize, precision: p.linear)
+            expertDown = Weight("experts.down", moe.expertIntermediateSize, d, precision: p.linear)
+            let i = moe.sharedExperts * moe.expertIntermediateSize
+            sharedUp = i > 0 ? Weight("shared.up", d, 2 * i, precision: p.linear) : nil
+            sharedDown = i > 0 ? Weight("shared.down", i, d, precision: p.linear) : nil
+        } else {
+            up = Weight("ffn.up", d, 2 * arch.denseIntermediateSize, precision: p.linear)
+            down = Weight("ffn.down", arch.denseIntermediateSize, d, precision: p.linear)
+            gate = nil; expertUp = nil; expertDown = nil; sharedUp = nil; sharedDown = nil
+        }
+    }
+
+    public var isMoE: Bool { gate != nil }
+
+    public struct Tape<E: Executor> {
+        var input: E.Tensor
+        var up: E.Tensor?, sharedUp: E.Tensor?
+        var route: E.RouteResult?
+        var xs: [E.Tensor] = [], expertUp: [E.Tensor] = [], ys: [E.Tensor] = []
+    }
+
+    /// Forward; labels: attn (gate), dispatch, mlp, combine.
+    func forward<E: Executor>(_ e: inout E, _ x: E.Tensor) -> (out: E.Tensor, tape: Tape<E>) {
+        var tape = Tape<E>(input: x)
+        guard let gate, let expertUp, let expertDown else {
+            e.block = .mlp
+            let u = e.linear(up!, x)
+            tape.up = u
+            return (e.linear(down!, e.swiglu(u)), tape)
+        }
+        let route = e.route(e.gateScores(gate, x))           // in attn(F), as in DeepSeek's trace
+        e.block = .dispatch
+        let xs = e.dispatch(x, route)
+        e.block = .mlp
+        let ups = e.groupedLinear(expertUp, xs)
+        let ys = e.groupedLinear(expertDown, ups.map { e.swiglu($0) })
+        var shared: E.Tensor?
+        if let su = sharedUp, let sd = sharedDown {
+            let u = e.linear(su, x)
+            tape.sharedUp = u
+            shared = e.linear(sd, e.swiglu(u))
+        }
+        e.block = .combine
+        var out = e.combine(ys, route)
+        e.block = .mlp
+        if let shared { out = e.add(out, shared) }
+        tape.route = route; tape.xs = xs; tape.expertUp = ups; tape.ys = ys
+        return (out, tape)
+    }
+
+    /// Backward in DeepSeek's order: combine(B), mlp(B), dispatch(B), then mlp(W). Returns the
+    /// gradient of the FFN input; leaves the pass at backward-for-inputs.
+    func backward<E: Executor>(_ e: inout E, _ dOut: E.Tensor, tape t: Tape<E>) -> E.Tensor {
+        e.pass = .backwardInput
+        guard let gate, let expertUp, let expertDown, let route = t.route else {
+            e.block = .mlp
+            e.recomputing = true
+            let act = e.swiglu(t.up!)                        // SwiGLU output recomputed from its input
+            e.recomputing = false
+            let dUp = e.swigluBackward(t.up!, e.linearDgrad(down!, dOut))
+            let dx = e.linearDgrad(up!, dUp)
+            e.pass = .backwardWeight
+            e.linearWgrad(down!, act, dOut)
+            e.linearWgrad(up!, t.input, dUp)
+            e.pass = .backwardInput
+            return dx
+        }
+        e.block = .combine
+        let dYs = e.combineBackward(dOut, route)
+        e.block = .mlp
+        let dAct = e.groupedLinearDgrad(expertDown, dYs)
+        e.recomputing = true
+        let act = t.expertUp.map { e.swiglu($0) }
+        e.recomputing = false
+        let dUp = zip(t.expertUp, dAct).map { e.swigluBackward($0, $1) }
+        let dXs = e.groupedLinearDgrad(expertUp, dUp)
+        var dShared: E.Tensor?, sharedAct: E.Tensor?, dSharedUp: E.Tensor?
+        if let su = sharedUp, let sd = sharedDown, let u = t.sharedUp {
+            e.recomputing = true
+            sharedAct = e.swiglu(u)
+            e.recomputing = false
+            dSharedUp = e.swigluBackward(u, e.linearDgrad(sd, dOut))
+            dShared = e.linearDgrad(su, dSharedUp!)
+        }
+        let dScores = e.gateScoresGrad(dOut, t.ys, route)
+        let dGate = e.linearDgrad(gate, dScores)
+        e.block = .dispatch
+        let dRouted = e.dispatchBackward(dXs, route)
+        e.pass = .backwardWeight
+        e.block = .mlp
+        e.groupedLinearWgrad(expertDown, act, dYs)
+        e.groupedLinearWgrad(expertUp, t.xs, dUp)
+        if let su = sharedUp, let sd = sharedDown, let a = sharedAct, let du = dSharedUp {
+            e.linearWgrad(sd, a, dOut)
+            e.linearWgrad(su, t.input, du)
+        }
+        e.linearWgrad(gate, t.input, dScores)
+        e.pass = .backwardInput
+        e.block = .attention
+        var dx = e.add(dRouted, dGate)
+        if let dShared { dx = e.add(dx, dShared) }
+        return dx
+    }
+}

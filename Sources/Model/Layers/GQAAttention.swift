@@ -1,0 +1,60 @@
+import Kernels
+
+/// Grouped-query (and multi-head) attention of the Llama / Qwen / Mixtral family: RMSNorm, Q, K
+/// and V projections (biased for Qwen2), RoPE on Q and K, causal attention with H/H_kv query
+/// heads per K/V head, output projection. Returns the block's contribution.
+struct GQAAttention {
+    let g: GQAShape
+    let wq: Weight, wk: Weight, wv: Weight, wo: Weight
+
+    init(_ arch: ModelArchitecture, _ g: GQAShape, policy p: PrecisionPolicy) {
+        self.g = g
+        let d = arch.hiddenSize
+        wq = Weight("wq", d, g.heads * g.headDim, precision: p.linear)
+        wk = Weight("wk", d, g.kvHeads * g.headDim, precision: p.linear)
+        wv = Weight("wv", d, g.kvHeads * g.headDim, precision: p.linear)
+        wo = Weight("wo", g.heads * g.headDim, d, precision: p.linear)
+    }
+
+    struct Tape<E: Executor> { var x: E.Tensor, xNorm: E.Tensor, q: E.Tensor, k: E.Tensor, v: E.Tensor, o: E.Tensor }
+
+    func forward<E: Executor>(_ e: inout E, _ x: E.Tensor) -> (out: E.Tensor, tape: Tape<E>) {
+        e.block = .attention
+        let xNorm = e.rmsNorm("attn_norm", x)
+        var q = e.linear(wq, xNorm), k = e.linear(wk, xNorm)
+        let v = e.linear(wv, xNorm)
+        // Qwen2's q/k/v biases are added in the GEMM epilogue (no kernel of their own).
+        q = e.rope(q, heads: g.heads, stride: g.headDim, offset: 0, ropeDim: g.headDim)
+        k = e.rope(k, heads: g.kvHeads, stride: g.headDim, offset: 0, ropeDim: g.headDim)
+        let o = e.attention(q, k, v, heads: g.heads, kvHeads: g.kvHeads)
+        return (e.linear(wo, o), Tape(x: x, xNorm: xNorm, q: q, k: k, v: v, o: o))
+    }
+
+    func backward<E: Executor>(_ e: inout E, _ dOut: E.Tensor, tape t: Tape<E>, policy: RecomputePolicy) -> E.Tensor {
+        e.block = .attention
+        e.pass = .backwardInput
+        var o = t.o, xNorm = t.xNorm
+        if policy == .selective {
+            e.recomputing = true
+            o = e.attention(t.q, t.k, t.v, heads: g.heads, kvHeads: g.kvHeads)
+            e.recomputing = false
+        } else if policy == .deepseek {
+            e.recomputing = true
+            xNorm = e.rmsNorm("attn_norm", t.x)
+            e.recomputing = false
+        }
+        let dO = e.linearDgrad(wo, dOut)
+        let a = e.attentionBackward(t.q, t.k, t.v, dO, heads: g.heads, kvHeads: g.kvHeads)
+        let dq = e.rope(a.dq, heads: g.heads, stride: g.headDim, offset: 0, ropeDim: g.headDim)
+        let dk = e.rope(a.dk, heads: g.kvHeads, stride: g.headDim, offset: 0, ropeDim: g.headDim)
+        let dXNorm = e.add(e.add(e.linearDgrad(wq, dq), e.linearDgrad(wk, dk)), e.linearDgrad(wv, a.dv))
+        let dx = e.rmsNormBackward("attn_norm", t.x, dXNorm)
+        e.pass = .backwardWeight
+        e.linearWgrad(wo, o, dOut)
+        e.linearWgrad(wq, xNorm, dq)
+        e.linearWgrad(wk, xNorm, dk)
+        e.linearWgrad(wv, xNorm, a.dv)
+        e.pass = .backwardInput
+        return dx
+    }
+}

@@ -1,0 +1,55 @@
+import Testing
+@testable import Kernels
+@testable import Model
+
+/// The same layer code runs the dense GQA family (Llama, Qwen) and Mixtral's MoE.
+@Suite struct GQALayerTests {
+    static let tinyLlama = ModelArchitecture(
+        name: "tiny-gqa", modelType: "llama", hiddenSize: 48, layers: 2, vocabularySize: 40, tiedEmbeddings: false,
+        attention: .gqa(GQAShape(heads: 4, kvHeads: 2, headDim: 12, qkvBias: false)),
+        denseIntermediateSize: 64, moe: nil, mtpDepth: 0, maxPositionEmbeddings: 64)
+
+    func costFLOPs(_ records: [OperationRecord]) -> [String: Double] {
+        var out: [String: Double] = [:]
+        for r in records where [.gemm, .groupedGemm, .attention, .attentionBackward].contains(r.kind) { out[r.name, default: 0] += r.flops }
+        return out
+    }
+
+    @Test(arguments: RecomputePolicy.allCases)
+    func numericAndCostAgreeForGQA(recompute: RecomputePolicy) throws {
+        let pass = try StagePass(arch: Self.tinyLlama, layers: 0..<2, embedding: true, head: true, policy: .bf16, recompute: recompute)
+        var numeric = try NumericExecutor(router: .deepSeekV3, seed: 2)
+        _ = pass.run(&numeric, tokens: 10)
+        var cost = CostExecutor(traffic: .local(expertRows: []))
+        _ = pass.run(&cost, tokens: 10)
+        #expect(costFLOPs(cost.records) == numeric.executedFLOPs)
+    }
+
+    /// Recomputation adds executed FLOPs but never model FLOPs: selective reruns the attention
+    /// core, full reruns the whole forward.
+    @Test func recomputationCostsComputeNotModelFLOPs() throws {
+        func totals(_ r: RecomputePolicy) throws -> (executed: Double, model: Double) {
+            let pass = try StagePass(arch: Self.tinyLlama, layers: 0..<2, embedding: false, head: false, policy: .bf16, recompute: r)
+            var cost = CostExecutor(traffic: .local(expertRows: []))
+            _ = pass.run(&cost, tokens: 64, input: ShapeTensor(rows: 64, cols: 48), outputGradient: ShapeTensor(rows: 64, cols: 48))
+            return (cost.records.reduce(0) { $0 + $1.flops }, cost.records.reduce(0) { $0 + $1.modelFLOPs })
+        }
+        let none = try totals(.none), selective = try totals(.selective), full = try totals(.full)
+        #expect(none.model == selective.model && none.model == full.model)
+        #expect(selective.executed > none.executed && full.executed > selective.executed)
+    }
+
+    /// Full-scale passes equal the closed-form accounting of `llmsim model` (ISCA Table 2
+    /// convention) for a dense GQA model and for Mixtral's MoE.
+    @Test(arguments: [("llama-3.1-8b", 8192), ("qwen2.5-72b", 4096), ("mixtral-8x7b", 4096)])
+    func fullPassMatchesAccounting(name: String, tokens: Int) throws {
+        let arch = try model(name)
+        let pass = try StagePass(arch: arch, layers: 0..<arch.layers, embedding: true, head: true, policy: .bf16)
+        let rows: [Int]
+        if let moe = arch.moe { rows = (0..<moe.routedExperts).map { _ in tokens * moe.topK / moe.routedExperts } } else { rows = [] }
+        var cost = CostExecutor(traffic: .local(expertRows: rows))
+        _ = pass.run(&cost, tokens: tokens)
+        let perToken = cost.records.reduce(0) { $0 + $1.modelFLOPs } / Double(tokens)
+        #expect(abs(perToken / arch.trainingFLOPs(sequenceLength: tokens).causal - 1) < 1e-3, "\(name): \(perToken)")
+    }
+}
