@@ -42,8 +42,11 @@ public enum ExpertSkew: Sendable, Equatable, CustomStringConvertible {
 /// Synthetic token-to-expert affinities with controllable skew.
 ///
 /// Model: each expert e has a popularity p_e (from the skew law); a token's logit for e is
-/// z = ln(E·p_e) + ε with ε ~ N(0, 1) independent per token and expert, and its affinity is
-/// s = sigmoid(z), as V3's gate computes. Uniform popularity gives balanced routing in
+/// z = ln(E·p_e) + ε with ε ~ Logistic(0, 1) independent per token and expert (the noise of the
+/// logit choice model), and its affinity is s = sigmoid(z), as V3's gate computes. Logistic noise
+/// makes the affinity a rational function of one uniform draw u:
+/// s = 1 / (1 + c_e·(1 − u)/u) with c_e = 1/(E·p_e), so no exponential is evaluated per draw
+/// (this sampling is the cost of a simulated step). Uniform popularity gives balanced routing in
 /// expectation; a skewed law makes popular experts win more often, which the bias update then
 /// counteracts.
 public struct TokenAffinities {
@@ -92,12 +95,14 @@ public struct TokenAffinities {
     /// that many GPUs share one law but draw independent tokens).
     public func sample(tokens: Int, popularity logPrior: [Double]) throws -> [Double] {
         var scores = [Double](repeating: 0, count: tokens * experts)
+        let c = logPrior.map { exp(-$0) }
         scores.withUnsafeMutableBufferPointer { out in
-            logPrior.withUnsafeBufferPointer { prior in
+            c.withUnsafeBufferPointer { c in
                 for t in 0..<tokens {
                     let row = t * experts
                     for e in 0..<experts {
-                        out[row + e] = 1 / (1 + exp(-(prior[e] + stream.standardNormal())))
+                        let u = stream.uniformPositive()
+                        out[row + e] = u / (u + c[e] * (1 - u))
                     }
                 }
             }
