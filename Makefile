@@ -9,14 +9,13 @@ deps:
 	@dpkg -s libgsl-dev libsqlite3-dev pkg-config >/dev/null 2>&1 || \
 	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libgsl-dev libsqlite3-dev pkg-config)
 
-# The main job: the DeepSeek-V3 reproduction so far (model accounting, cluster, one training step).
+# The main job: the DeepSeek-V3 reproduction (one simulated step, then the whole run:
+# GPU-hours, dollars, energy), each figure beside the published one.
 run: deps
 	swift build -c release
-	.build/release/llmsim model deepseek-v3
-	@echo
-	.build/release/llmsim topology Topologies/deepseek-v3-mpft.yaml
-	@echo
 	.build/release/llmsim step Experiments/deepseek-v3.yaml
+	@echo
+	.build/release/llmsim run Experiments/deepseek-v3.yaml
 
 # The whole test suite (unit, golden, bad-input and end-to-end CLI tests).
 test: deps

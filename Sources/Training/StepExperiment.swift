@@ -22,7 +22,7 @@ import Schedules
 /// Paths are relative to the experiment file.
 public enum StepExperiment {
     static let keys = ["model", "topology", "parallel", "schedule", "virtual_stages", "microbatches", "microbatch_tokens",
-                       "precision", "recompute", "communication_sms", "routing"]
+                       "precision", "recompute", "communication_sms", "routing", "run"]
 
     public static func load(path: String, models: ModelCatalog, hardware: HardwareCatalog) throws -> StepConfiguration {
         let v = try ConfigValue.load(path: path)

@@ -53,18 +53,37 @@ public struct StepSimulation {
         kernels = try KernelCostModel(device: config.topology.node.device, calibration: calibration, communicationSMs: config.communicationSMs)
     }
 
-    public func run() throws -> StepResult {
+    /// Everything about a step that does not depend on the number of micro-batches: stage
+    /// durations, partition, all-to-all times, optimizer time.
+    public struct StagePlan: Sendable {
+        public var stageDurations: [OpDurations]
+        public var stageTimes: [LayerTimes]
+        public var stageLayers: [Int]
+        public var moeLayer: LayerTimes
+        public var dispatchS: Double, combineS: Double
+        public var optimizerS: Double
+    }
+
+    public func run() throws -> StepResult { try run(microbatches: config.microbatches, plan: try plan()) }
+
+    /// Prices the layers and partitions the stages (the expensive part: routing the EP group).
+    public func plan() throws -> StagePlan {
         let c = config, arch = c.model, tokens = c.microbatchTokens
         // 1. Routing and all-to-all of one EP group.
         var traffic = MoETraffic.local(expertRows: [])
         var dispatchTime = 0.0, combineTime = 0.0
         if let router = arch.routerConfig {
-            let plan = try RoutingExperiment(router: router, hidden: arch.hiddenSize, tokensPerGPU: tokens, ep: c.ep,
+            // Long sequences: route a sample of at most 4,096 tokens per GPU (a divisor of the
+            // micro-batch) and scale rows, bytes and all-to-all time linearly.
+            var sample = tokens
+            while sample > 4096, sample % 2 == 0 { sample /= 2 }
+            let factor = tokens / sample
+            let plan = try RoutingExperiment(router: router, hidden: arch.hiddenSize, tokensPerGPU: sample, ep: c.ep,
                                              gpusPerNode: c.topology.node.gpus, skew: c.routingSkew, seed: c.seed).run().plan
-            traffic = MoETraffic(plan: plan, hidden: arch.hiddenSize)
+            traffic = MoETraffic(plan: plan, hidden: arch.hiddenSize).scaled(by: factor)
             let a2a = DeepEPAllToAll(node: c.topology.node, communicationSMs: c.communicationSMs, hopLatency: c.topology.latency)
-            dispatchTime = try a2a.run(plan, kind: .dispatch, hidden: arch.hiddenSize).timeS
-            combineTime = try a2a.run(plan, kind: .combine, hidden: arch.hiddenSize).timeS
+            dispatchTime = try a2a.run(plan, kind: .dispatch, hidden: arch.hiddenSize).timeS * Double(factor)
+            combineTime = try a2a.run(plan, kind: .combine, hidden: arch.hiddenSize).timeS * Double(factor)
         }
         // 2. Times of a dense and an MoE layer (all layers of a kind have the same shapes).
         func priced(_ body: (inout CostExecutor) throws -> Void) rethrows -> LayerTimes {
@@ -103,29 +122,36 @@ public struct StepSimulation {
         let node = c.topology.node
         let transfer = Double(tokens * arch.hiddenSize * 2) / (node.nicAchievableBandwidth * Double(node.computeNICs) / Double(node.gpus))
             + c.topology.latency.crossLeaf
-        let durations = stageTimes.map {
-            OpDurations(forward: $0.forward, backward: $0.backward, weight: $0.weight, forwardBackward: $0.overlappedForwardBackward, transfer: transfer)
-        }
         // Interleaved stages are 1/v of a PP stage in the generator's units: undo its scaling.
-        let scaled = generated.stageSize == 1 ? durations : durations.map {
-            OpDurations(forward: $0.forward / generated.stageSize, backward: $0.backward / generated.stageSize,
-                        weight: $0.weight / generated.stageSize, forwardBackward: $0.forwardBackward / generated.stageSize, transfer: $0.transfer)
+        let unit = generated.stageSize
+        let durations = stageTimes.map {
+            OpDurations(forward: $0.forward / unit, backward: $0.backward / unit, weight: $0.weight / unit,
+                        forwardBackward: $0.overlappedForwardBackward / unit, transfer: transfer)
         }
-        // 4. The schedule on the engine.
-        let pipeline = try ScheduleSimulator().run(generated, stageDurations: Array(repeating: scaled, count: generated.pipelines))
-        // 5. Optimizer (ZeRO-1).
         let optimizer = ZeROOptimizer(config: c).time(stageLayerCounts: counts, parameterCopies: generated.parameterCopies)
-        return summarize(pipeline: pipeline, optimizer: optimizer, counts: counts, stageTimes: stageTimes,
-                         moeLayer: byKind[true] ?? byKind[false]!, dispatch: dispatchTime, combine: combineTime)
+        return StagePlan(stageDurations: durations, stageTimes: stageTimes, stageLayers: counts,
+                         moeLayer: byKind[true] ?? byKind[false]!, dispatchS: dispatchTime, combineS: combineTime, optimizerS: optimizer)
+    }
+
+    /// Runs the schedule with `microbatches` micro-batches per pipeline on a prepared plan.
+    public func run(microbatches: Int, plan p: StagePlan, schedule kind: ScheduleKind? = nil) throws -> StepResult {
+        let generated = try ScheduleGenerator.make(kind ?? config.schedule, pp: config.pp, microbatches: microbatches, virtualStages: config.virtualStages)
+        guard generated.stagesPerPipeline == p.stageDurations.count else {
+            throw ScheduleError(problem: "schedule \(generated.kind.rawValue) has \(generated.stagesPerPipeline) stages, the plan \(p.stageDurations.count)",
+                                fix: "use a schedule with the same number of stages")
+        }
+        let pipeline = try ScheduleSimulator().run(generated, stageDurations: Array(repeating: p.stageDurations, count: generated.pipelines))
+        return summarize(pipeline: pipeline, optimizer: p.optimizerS, counts: p.stageLayers, stageTimes: p.stageTimes,
+                         moeLayer: p.moeLayer, dispatch: p.dispatchS, combine: p.combineS, microbatches: microbatches)
     }
 
     func summarize(pipeline p: ScheduleResult, optimizer: Double, counts: [Int], stageTimes: [LayerTimes],
-                   moeLayer: LayerTimes, dispatch: Double, combine: Double) -> StepResult {
+                   moeLayer: LayerTimes, dispatch: Double, combine: Double, microbatches: Int) -> StepResult {
         let c = config
         var phase: [String: Double] = [:]
         for s in p.segments where s.rank == 0 { phase[s.label, default: 0] += s.end - s.start }
         let step = p.makespan + optimizer
-        let tokensPerStep = c.globalBatchTokens
+        let tokensPerStep = c.dp * microbatches * c.microbatchTokens
         let flops = c.model.trainingFLOPs(sequenceLength: c.microbatchTokens)
         let perGPU = { (f: Double) in f * Double(tokensPerStep) / step / Double(c.gpus) }
         let bf16Peak = c.topology.node.device.peak(.bf16).flops

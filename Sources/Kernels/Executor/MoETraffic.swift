@@ -30,6 +30,16 @@ public struct MoETraffic: Sendable, Equatable {
         combine = traffic(TokenCopyBytes.combine(hidden: hidden))
     }
 
+    /// The same routing for `factor` times as many tokens (rows and bytes scale linearly; the
+    /// imbalance of the sample is kept, which slightly overstates it for larger batches).
+    public func scaled(by factor: Int) -> MoETraffic {
+        func t(_ x: OperationRecord.Traffic) -> OperationRecord.Traffic {
+            .init(scaleOutBytes: x.scaleOutBytes * Double(factor), scaleUpBytes: x.scaleUpBytes * Double(factor),
+                  logicalBytes: x.logicalBytes * Double(factor), groupSize: x.groupSize)
+        }
+        return MoETraffic(localExpertRows: localExpertRows.map { $0 * factor }, dispatch: t(dispatch), combine: t(combine))
+    }
+
     /// All experts on one GPU, no communication (EP = 1): rows split as routed.
     public static func local(expertRows: [Int]) -> MoETraffic {
         let none = OperationRecord.Traffic(scaleOutBytes: 0, scaleUpBytes: 0, logicalBytes: 0, groupSize: 1)

@@ -1,0 +1,67 @@
+import ArgumentParser
+import CostModel
+import Foundation
+import Hardware
+import Model
+import Training
+
+/// `llmsim run EXPERIMENT.yaml`: the whole training run — every phase priced from simulated
+/// steps — and its GPU-hours, dollars, energy and carbon.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Simulate a whole training run: phases, GPU-hours, dollars, energy, CO2.")
+
+    @Argument(help: "Experiment file with a run: section, e.g. Experiments/deepseek-v3.yaml.") var experiment: String
+    @Flag(help: "Print JSON with stable keys.") var json = false
+
+    struct Report: Encodable {
+        var step: StepResult
+        var memory: String?
+        var phases: [PhaseResult]
+        var gpuHoursTotal: Double
+        var costUsd: Double
+        var energyMwh: Double
+        var co2Tonnes: Double
+        var gpuHoursPerTrillionTokens: Double
+        var assumptions: String
+    }
+
+    func run() throws { try Output.reportingErrors { print(try output()) } }
+
+    func output() throws -> String {
+        let models = try ModelCatalog.load(directory: try ResourceLocator.directory("Experiments/models"))
+        let config = try StepExperiment.load(path: experiment, models: models, hardware: try HardwareCatalog.builtIn())
+        let (phases, economics) = try RunExperiment.load(path: experiment)
+        let calibration = try KernelCalibration.hopper()
+        var step = try StepSimulation(config: config, calibration: calibration).run()
+        step.segments = []
+        let run = TrainingRun(base: config, calibration: calibration)
+        let results = try phases.map { try run.price($0) }
+        let total = results.reduce(0) { $0 + $1.gpuHours }
+        let node = config.topology.node
+        let wattsPerGPU = node.meanPowerWatts / Double(node.gpus)
+        let energyMWh = total * wattsPerGPU * economics.pue / 1e6
+        let pre = results.first { $0.tokens > 0 }
+        let report = Report(
+            step: step, memory: "not modelled yet (issue 5)", phases: results, gpuHoursTotal: total,
+            costUsd: total * economics.pricePerGPUHour, energyMwh: energyMWh, co2Tonnes: energyMWh * economics.gridKgPerKWh,
+            gpuHoursPerTrillionTokens: pre.map { $0.gpuHours / ($0.tokens / 1e12) } ?? 0,
+            assumptions: "energy = GPU-hours × node mean power per GPU (\(Int(wattsPerGPU)) W, incl. host) × PUE \(economics.pue); price $\(economics.pricePerGPUHour)/GPU-h; grid \(economics.gridKgPerKWh) kg/kWh")
+        if json { return try Output.json(report) }
+        let published = config.model.name == "deepseek-v3" && config.gpus == 2048
+        var rows: [[String]] = [["phase", "tokens", "steps", "GPU-hours", "days"] + (published ? ["published GPU-hours"] : [])]
+        let publishedHours = ["pre-training": "2,664K", "context-extension-32k": "119K (both)", "post-training": "5K"]
+        for r in results {
+            rows.append([r.name, r.tokens > 0 ? Output.fixed(r.tokens / 1e12, 3) + "T" : "–", Output.grouped(r.steps),
+                         Output.grouped(Int(r.gpuHours.rounded())), Output.fixed(r.wallDays, 1)] + (published ? [publishedHours[r.name] ?? ""] : []))
+        }
+        rows.append(["total", "", "", Output.grouped(Int(total.rounded())), Output.fixed(results.reduce(0) { $0 + $1.wallDays }, 1)] + (published ? ["2,788K"] : []))
+        var text = Output.table(rows)
+        text += "\n\nstep (full batch): \(Output.fixed(step.stepTimeS, 3)) s" + (published ? " (published 19.926 s)" : "")
+        text += "\nGPU-hours per trillion tokens (pre-training): \(Output.grouped(Int(report.gpuHoursPerTrillionTokens.rounded())))" + (published ? " (published 180K)" : "")
+        text += "\ncost: $\(Output.fixed(report.costUsd / 1e6, 3))M" + (published ? " (published $5.576M)" : "")
+        text += "\nenergy: \(Output.fixed(energyMWh, 0)) MWh, CO2: \(Output.fixed(report.co2Tonnes, 0)) t (\(report.assumptions))"
+        for r in results where !r.note.isEmpty { text += "\nnote (\(r.name)): \(r.note)" }
+        return text
+    }
+}

@@ -1,0 +1,53 @@
+import ConfigIO
+
+/// Reads the `run:` section of an experiment file (strict).
+///
+/// ```yaml
+/// run:
+///   phases:
+///     - {name: pre-training, tokens: 14.8e12, seq_len: 4096, batch: 15360, ramp_from: 3072, ramp_tokens: 469e9}
+///     - {name: context-32k, steps: 1000, seq_len: 32768, batch: 1920}
+///     - {name: post-training, gpu_hours: 5000}
+///   price_per_gpu_hour_usd: 2.0
+///   pue: 1.3
+///   grid_kg_co2_per_kwh: 0.537
+/// ```
+public enum RunExperiment {
+    static let runKeys = ["phases", "price_per_gpu_hour_usd", "pue", "grid_kg_co2_per_kwh"]
+    static let phaseKeys = ["name", "tokens", "steps", "gpu_hours", "seq_len", "batch", "ramp_from", "ramp_tokens"]
+
+    public static func load(path: String) throws -> (phases: [RunPhase], economics: RunEconomics) {
+        let root = try ConfigValue.load(path: path)
+        guard let run = try root.optional("run") else {
+            throw root.error("the experiment has no 'run:' section", fix: "add run: {phases: [...]} (see Experiments/deepseek-v3.yaml)")
+        }
+        try run.requireKnownKeys(runKeys)
+        var economics = RunEconomics()
+        economics.pricePerGPUHour = try run.positiveDouble("price_per_gpu_hour_usd", default: economics.pricePerGPUHour, allowZero: true)
+        economics.pue = try run.positiveDouble("pue", default: economics.pue)
+        economics.gridKgPerKWh = try run.positiveDouble("grid_kg_co2_per_kwh", default: economics.gridKgPerKWh, allowZero: true)
+        if economics.pue < 1 { throw try run.required("pue").error("PUE must be at least 1, got \(economics.pue)") }
+        let phases = try run.required("phases").elements().map { p -> RunPhase in
+            try p.requireKnownKeys(phaseKeys)
+            let name = try p.required("name").string()
+            let lengths = try ["tokens", "steps", "gpu_hours"].filter { try p.optional($0) != nil }
+            guard lengths.count == 1 else {
+                throw p.error("phase '\(name)' needs exactly one of tokens, steps or gpu_hours, found \(lengths.isEmpty ? "none" : lengths.joined(separator: ", "))",
+                              fix: "give tokens (with seq_len and batch), steps (with seq_len and batch), or gpu_hours")
+            }
+            if lengths[0] == "gpu_hours" {
+                return RunPhase(name: name, length: .givenGPUHours(try p.positiveDouble("gpu_hours", allowZero: true)), sequenceLength: 1, batch: 1)
+            }
+            let seq = try p.positiveInt("seq_len"), batch = try p.positiveInt("batch")
+            if lengths[0] == "steps" {
+                return RunPhase(name: name, length: .steps(try p.positiveInt("steps")), sequenceLength: seq, batch: batch)
+            }
+            let rampFrom = try p.optional("ramp_from") == nil ? nil : try p.positiveInt("ramp_from")
+            if let rampFrom, rampFrom > batch { throw try p.required("ramp_from").error("the ramp starts above the final batch (\(rampFrom) > \(batch))") }
+            return RunPhase(name: name, length: .tokens(try p.positiveDouble("tokens"), rampFrom: rampFrom,
+                                                        rampTokens: try p.positiveDouble("ramp_tokens", default: 0, allowZero: true)),
+                            sequenceLength: seq, batch: batch)
+        }
+        return (phases, economics)
+    }
+}

@@ -1,0 +1,128 @@
+import CostModel
+import Foundation
+import Schedules
+
+/// One phase of a training run.
+public struct RunPhase: Sendable, Equatable {
+    public enum Length: Sendable, Equatable {
+        /// A token budget, with an optional linear batch ramp (sequences) over its first tokens.
+        case tokens(Double, rampFrom: Int?, rampTokens: Double)
+        /// A number of steps.
+        case steps(Int)
+        /// Not simulated: GPU-hours given as an input (e.g. post-training, which nothing published
+        /// lets us derive).
+        case givenGPUHours(Double)
+    }
+    public var name: String
+    public var length: Length
+    /// Sequence length, tokens (one sequence per micro-batch per GPU).
+    public var sequenceLength: Int
+    /// Global batch, sequences.
+    public var batch: Int
+
+    public init(name: String, length: Length, sequenceLength: Int, batch: Int) {
+        self.name = name; self.length = length; self.sequenceLength = sequenceLength; self.batch = batch
+    }
+}
+
+/// Prices, energy and carbon factors of a run; each default has its source.
+public struct RunEconomics: Sendable, Equatable, Codable {
+    /// USD per GPU-hour: $2 per H800 GPU-hour (V3 report Table 1 caption).
+    public var pricePerGPUHour = 2.0
+    /// Power usage effectiveness: 1.3, a new facility (hardware.md §6.3, Uptime Institute).
+    public var pue = 1.3
+    /// kg CO₂ per kWh: 0.537, China's grid (hardware.md §6.3, MEE 2022).
+    public var gridKgPerKWh = 0.537
+    public init() {}
+}
+
+/// What a phase cost.
+public struct PhaseResult: Sendable, Codable, Equatable {
+    public var name: String
+    public var tokens: Double
+    public var steps: Int
+    public var gpuHours: Double
+    public var wallDays: Double
+    /// Distinct step shapes simulated and how they were scheduled.
+    public var distinctSteps: Int
+    public var note: String
+}
+
+/// A training run as a list of phases, each priced by simulating its distinct steps (steps with
+/// the same shape cost the same) and summing.
+public struct TrainingRun {
+    public let base: StepConfiguration
+    public let calibration: KernelCalibration
+
+    public init(base: StepConfiguration, calibration: KernelCalibration) {
+        self.base = base
+        self.calibration = calibration
+    }
+
+    /// Batch sizes are kept to multiples of this many sequences so every pipeline gets an even
+    /// number of micro-batches (DualPipe's rule).
+    func quantum(_ c: StepConfiguration) -> Int { 2 * c.dp }
+
+    public func price(_ phase: RunPhase) throws -> PhaseResult {
+        if case .givenGPUHours(let h) = phase.length {
+            return PhaseResult(name: phase.name, tokens: 0, steps: 0, gpuHours: h, wallDays: h / Double(base.gpus) / 24,
+                               distinctSteps: 0, note: "given as an input, not simulated")
+        }
+        var config = base
+        config.microbatchTokens = phase.sequenceLength
+        let simulation = try StepSimulation(config: config, calibration: calibration)
+        let plan = try simulation.plan()
+        var cache: [Int: (seconds: Double, schedule: ScheduleKind)] = [:]
+        var notes: Set<String> = [], fallback: Set<Int> = []
+        func stepTime(sequences: Int) throws -> Double {
+            let n = max(1, Int((Double(sequences) / Double(config.dp)).rounded(.up)))
+            if let hit = cache[n] { return hit.seconds }
+            var kind = config.schedule
+            if (kind == .dualpipe || kind == .dualpipev) && (n < 2 * config.devicesPerPipeline || n % 2 == 1) {
+                kind = .zb1p
+                fallback.insert(n)
+            }
+            if sequences % config.dp != 0 { notes.insert("batch \(sequences) is not a multiple of DP \(config.dp): pipelines run \(n) micro-batches, some idle") }
+            let r = try simulation.run(microbatches: n, plan: plan, schedule: kind)
+            cache[n] = (r.stepTimeS, kind)
+            return r.stepTimeS
+        }
+        var seconds = 0.0, steps = 0, tokens = 0.0
+        let tokensPerSequence = Double(phase.sequenceLength)
+        switch phase.length {
+        case .steps(let n):
+            seconds = Double(n) * (try stepTime(sequences: phase.batch))
+            steps = n
+            tokens = Double(n * phase.batch) * tokensPerSequence
+        case .tokens(let budget, let rampFrom, let rampTokens):
+            if let from = rampFrom, rampTokens > 0 {
+                // Linear in tokens from `from` to the full batch, rounded down to the quantum.
+                let q = quantum(config)
+                while tokens < min(rampTokens, budget) {
+                    let exact = Double(from) + Double(phase.batch - from) * tokens / rampTokens
+                    let b = max(from, Int(exact) / q * q)
+                    seconds += try stepTime(sequences: b)
+                    tokens += Double(b) * tokensPerSequence
+                    steps += 1
+                }
+                notes.insert("batch ramp \(from) → \(phase.batch) sequences, linear in tokens over \(Self.format(rampTokens)) tokens, in steps of \(q)")
+            }
+            let perStep = Double(phase.batch) * tokensPerSequence
+            let rest = max(0, Int(((budget - tokens) / perStep).rounded(.up)))
+            seconds += Double(rest) * (try stepTime(sequences: phase.batch))
+            steps += rest
+            tokens += Double(rest) * perStep
+        case .givenGPUHours: break
+        }
+        if !fallback.isEmpty {
+            notes.insert("steps with \(fallback.sorted().map(String.init).joined(separator: ", ")) micro-batches per pipeline are below DualPipe's minimum (2 × ranks, even) and use ZB1P")
+        }
+        let gpuHours = seconds * Double(config.gpus) / 3600
+        return PhaseResult(name: phase.name, tokens: tokens, steps: steps, gpuHours: gpuHours, wallDays: seconds / 86_400,
+                           distinctSteps: cache.count, note: notes.sorted().joined(separator: "; "))
+    }
+
+    static func format(_ x: Double) -> String {
+        x >= 1e12 ? String(format: "%.2fT", x / 1e12) : x >= 1e9 ? String(format: "%.0fB", x / 1e9) : String(format: "%.0f", x)
+    }
+}

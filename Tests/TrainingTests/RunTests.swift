@@ -1,0 +1,47 @@
+import Foundation
+import Testing
+import Hardware
+import CostModel
+@testable import Model
+@testable import Training
+
+@Suite(.serialized) struct RunTests {
+    /// V3 report Table 1: pre-training 2,664K H800 GPU-hours for 14.8T tokens (180K per
+    /// trillion). Issue tolerance 10% now, 5% the goal. Measured 2026-11-23: 2,728K (+2.4%).
+    @Test("V3 Table 1: pre-training 2,664K GPU-hours within 5%")
+    func preTraining() throws {
+        let run = TrainingRun(base: try deepSeekStep(), calibration: try KernelCalibration.hopper())
+        let phase = RunPhase(name: "pre-training", length: .tokens(14.8e12, rampFrom: 3072, rampTokens: 469e9), sequenceLength: 4096, batch: 15360)
+        let r = try run.price(phase)
+        #expect(abs(r.gpuHours / 2_664_000 - 1) < 0.05)
+        #expect(abs(r.gpuHours / (r.tokens / 1e12) / 180_000 - 1) < 0.05)
+        #expect(r.tokens >= 14.8e12 && r.tokens < 14.8e12 + 15360 * 4096)
+        // Batch ramp: 469B tokens at an average of ~9K sequences ≈ 12K steps, then 62.9M tokens a step.
+        #expect(r.steps > 240_000 && r.steps < 246_000)
+    }
+
+    @Test func givenPhasesPassThroughAndStepPhasesMultiply() throws {
+        let run = TrainingRun(base: try deepSeekStep(), calibration: try KernelCalibration.hopper())
+        #expect(try run.price(RunPhase(name: "post", length: .givenGPUHours(5000), sequenceLength: 1, batch: 1)).gpuHours == 5000)
+        let two = try run.price(RunPhase(name: "x", length: .steps(2), sequenceLength: 4096, batch: 15360))
+        let one = try run.price(RunPhase(name: "x", length: .steps(1), sequenceLength: 4096, batch: 15360))
+        #expect(abs(two.gpuHours - 2 * one.gpuHours) < 1e-6)
+        // One full-batch step on 2,048 GPUs: GPU-hours = step seconds × 2048 / 3600.
+        #expect(abs(one.gpuHours / 2048 * 3600 / 20.3 - 1) < 0.05)
+    }
+
+    @Test func runSectionErrors() throws {
+        func load(_ run: String) throws {
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("run-\(UUID().uuidString).yaml").path
+            try ("model: deepseek-v3\n" + run).write(toFile: path, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            _ = try RunExperiment.load(path: path)
+        }
+        #expect(throws: (any Error).self) { try load("") }                                                             // no run section
+        #expect(throws: (any Error).self) { try load("run: {phases: [{name: a, tokens: 1e12, steps: 3, seq_len: 4096, batch: 8}]}") } // two lengths
+        #expect(throws: (any Error).self) { try load("run: {phases: [{name: a, tokens: 1e12, seq_len: 4096}]}") }     // no batch
+        #expect(throws: (any Error).self) { try load("run: {phases: [{name: a, gpu_hours: 5}], pue: 0.9}") }           // PUE < 1
+        #expect(throws: (any Error).self) { try load("run: {phases: [{name: a, gpu_hour: 5}]}") }                      // typo
+        try load("run: {phases: [{name: a, gpu_hours: 5}]}")
+    }
+}
