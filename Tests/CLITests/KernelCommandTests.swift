@@ -66,3 +66,13 @@ import Testing
         #expect(throws: (any Error).self) { try unknown.output() }
     }
 }
+
+@Suite struct ValidateCheckTests {
+    @Test func checksCompareRelativeErrorWithTolerance() {
+        let ok = ValidateCommand.check("x", "s", published: 100, simulated: 104, unit: "", tolerance: 0.05)
+        #expect(ok.pass && abs(ok.error - 0.04) < 1e-12)
+        #expect(!ValidateCommand.check("x", "s", published: 100, simulated: 106, unit: "", tolerance: 0.05).pass)
+        #expect(ValidateCommand.check("x", "s", published: 96, simulated: 96, unit: "", tolerance: 0).pass)
+        #expect(ValidateCommand.show(70_272, "B") == "70,272 B" && ValidateCommand.show(96, "") == "96")
+    }
+}

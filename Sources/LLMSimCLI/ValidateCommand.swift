@@ -1,0 +1,115 @@
+import ArgumentParser
+import CostModel
+import Fabric
+import Foundation
+import Hardware
+import Kernels
+import Model
+import Schedules
+import Training
+
+/// `llmsim validate`: runs every published check llmsim knows and prints the evidence.
+struct ValidateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate", abstract: "Run every published check and print case, source, published, simulated, error, tolerance, pass/fail.")
+
+    @Flag(help: "Print JSON with stable keys.") var json = false
+
+    struct Case: Encodable {
+        var name: String
+        var source: String
+        var published: Double
+        var simulated: Double
+        var unit: String
+        /// Relative error (simulated / published − 1).
+        var error: Double
+        var tolerance: Double
+        var pass: Bool
+    }
+
+    func run() throws {
+        var failed = false
+        try Output.reportingErrors {
+            let cases = try Self.cases()
+            failed = cases.contains { !$0.pass }
+            if json {
+                print(try Output.json(["cases": cases]))
+            } else {
+                var rows = [["case", "source", "published", "simulated", "error", "tolerance", ""]]
+                for c in cases {
+                    rows.append([c.name, c.source, Self.show(c.published, c.unit), Self.show(c.simulated, c.unit),
+                                 String(format: "%+.1f%%", c.error * 100), (c.tolerance == 0 ? "exact" : String(format: "±%g%%", c.tolerance * 100)), c.pass ? "pass" : "FAIL"])
+                }
+                print(Output.table(rows, rightAlignedFrom: 2))
+                print("\(cases.filter(\.pass).count) passed, \(cases.filter { !$0.pass }.count) failed")
+            }
+        }
+        if failed { throw ExitCode(1) }
+    }
+
+    static func show(_ x: Double, _ unit: String) -> String {
+        let v = abs(x) >= 1000 && (abs(x) >= 1e6 || x == x.rounded()) ? Output.grouped(Int(x.rounded()))
+            : x == x.rounded() ? String(Int(x)) : (abs(x) >= 100 ? Output.fixed(x, 1) : Output.fixed(x, 3))
+        return unit.isEmpty ? v : "\(v) \(unit)"
+    }
+
+    static func check(_ name: String, _ source: String, published: Double, simulated: Double, unit: String, tolerance: Double) -> Case {
+        let error = simulated / published - 1
+        return Case(name: name, source: source, published: published, simulated: simulated, unit: unit, error: error,
+                    tolerance: tolerance, pass: abs(error) <= tolerance + 1e-12)
+    }
+
+    static func cases() throws -> [Case] {
+        var out: [Case] = []
+        let models = try ModelCatalog.load(directory: try ResourceLocator.directory("Experiments/models"))
+        let hardware = try HardwareCatalog.builtIn()
+        let v3 = try models.resolve("deepseek-v3").0
+        let p = v3.parameters, f = v3.trainingFLOPs(sequenceLength: 4096)
+        out.append(check("V3 total parameters", "V3 config count (reference §1.1)", published: 671.03e9, simulated: Double(p.total), unit: "", tolerance: 0.002))
+        out.append(check("V3 activated parameters", "V3 config count (reference §1.1)", published: 37.55e9, simulated: Double(p.activated), unit: "", tolerance: 0.002))
+        out.append(check("V3 training FLOPs per token", "ISCA 2025 Table 2", published: 250e9, simulated: f.causal, unit: "FLOP", tolerance: 0.03))
+        for (name, bytes) in [("deepseek-v3", 70_272.0), ("qwen2.5-72b", 327_680), ("llama-3.1-405b", 516_096)] {
+            out.append(check("KV cache \(name)", "ISCA 2025 Table 1", published: bytes, simulated: Double(try models.resolve(name).0.kvCacheBytesPerToken), unit: "B", tolerance: 0))
+        }
+        let topologies = try ResourceLocator.directory("Topologies")
+        for (file, switches) in [("fat-tree-2layer-2048.yaml", 96.0), ("multi-plane-16384.yaml", 768), ("fat-tree-3layer-65536.yaml", 5120)] {
+            let t = try Topology.load(path: (topologies as NSString).appendingPathComponent(file), catalog: hardware)
+            out.append(check("switches, \(t.name)", "ISCA 2025 Table 3", published: switches, simulated: Double(t.counts.switches), unit: "", tolerance: 0))
+        }
+        let units = OpDurations(forward: 1, backward: 2, weight: 1, forwardBackward: 2.5)
+        for (kind, bubble) in [(ScheduleKind.dualpipe, 4.5), (.oneFOneB, 21), (.zb1p, 7)] {
+            let r = try ScheduleSimulator().run(try ScheduleGenerator.make(kind, pp: 8, microbatches: 20), durations: units)
+            out.append(check("\(kind.rawValue) bubble, PP8 N20", "V3 Table 2 / DualPipe README", published: bubble, simulated: r.maxBubble, unit: "units", tolerance: 0))
+        }
+        let node = try hardware.node("HGX-H800-8GPU")
+        for (ep, published) in [(8, 153.0), (16, 43), (32, 58), (64, 51)] {
+            let plan = try RoutingExperiment(router: v3.routerConfig!, hidden: v3.hiddenSize, tokensPerGPU: 4096, ep: ep, gpusPerNode: 8).run().plan
+            let r = try DeepEPAllToAll(node: node, communicationSMs: 20, hopLatency: Topology.defaultLatency).run(plan, kind: .dispatch, hidden: v3.hiddenSize)
+            out.append(check("DeepEP dispatch EP\(ep)", "DeepEP README (H800)", published: published, simulated: r.logicalBandwidthGbps, unit: "GB/s", tolerance: 0.10))
+        }
+        let fp8 = try FP8GEMMExperiment(m: 256, n: 128, k: 4096, accumulation: .limited).run()
+        out.append(check("FP8 limited accumulation, K=4096, max error", "V3 report §3.3.2", published: 0.02, simulated: fp8.maxRelativeError, unit: "", tolerance: 0.5))
+        let experiment = (try ResourceLocator.directory("Experiments") as NSString).appendingPathComponent("deepseek-v3.yaml")
+        let config = try StepExperiment.load(path: experiment, models: models, hardware: hardware)
+        let calibration = try KernelCalibration.hopper()
+        let step = try StepSimulation(config: config, calibration: calibration).run()
+        out.append(check("V3 step time", "ISCA 2025 Table 4", published: 19.926, simulated: step.stepTimeS, unit: "s", tolerance: 0.10))
+        for (name, published, simulated) in [("1F", 1.13, step.forwardOnlyS), ("1F1B", 13.95, step.steadyS), ("1B", 1.99, step.backwardInputS),
+                                             ("1W", 0.48, step.backwardWeightS), ("bubble", 2.06, step.bubbleS), ("optimizer", 0.29, step.optimizerS)] {
+            out.append(check("V3 step phase \(name)", "ISCA 2025 Table 4", published: published, simulated: simulated, unit: "s", tolerance: 0.25))
+        }
+        out.append(check("V3 TFLOPS per GPU (causal)", "ISCA 2025 Table 4", published: 385, simulated: step.tflopsPerGpuCausal, unit: "TFLOPS", tolerance: 0.10))
+        out.append(check("4-layer F&B chunk pair", "DeepSeek profile trace", published: 0.129, simulated: 4 * step.moeLayer.overlappedForwardBackward, unit: "s", tolerance: 0.15))
+        let (phases, economics) = try RunExperiment.load(path: experiment)
+        let run = TrainingRun(base: config, calibration: calibration)
+        let priced = try phases.map { try run.price($0) }
+        let pre = priced[0], total = priced.reduce(0) { $0 + $1.gpuHours }
+        out.append(check("V3 pre-training GPU-hours", "V3 report Table 1", published: 2_664_000, simulated: pre.gpuHours, unit: "GPU-h", tolerance: 0.10))
+        out.append(check("V3 GPU-hours per trillion tokens", "V3 report §1", published: 180_000, simulated: pre.gpuHours / (pre.tokens / 1e12), unit: "GPU-h", tolerance: 0.10))
+        let context = priced.filter { $0.name.hasPrefix("context") }.reduce(0) { $0 + $1.gpuHours }
+        out.append(check("V3 context-extension GPU-hours", "V3 report Table 1", published: 119_000, simulated: context, unit: "GPU-h", tolerance: 0.25))
+        out.append(check("V3 total GPU-hours", "V3 report Table 1", published: 2_788_000, simulated: total, unit: "GPU-h", tolerance: 0.10))
+        out.append(check("V3 total cost", "V3 report Table 1", published: 5_576_000, simulated: total * economics.pricePerGPUHour, unit: "USD", tolerance: 0.10))
+        return out
+    }
+}
