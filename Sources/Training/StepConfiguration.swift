@@ -24,6 +24,9 @@ public struct StepConfiguration: Sendable {
     /// SMs DeepEP and the pipeline sends use (V3: 20 of 132).
     public var communicationSMs: Int
     public var routingSkew: ExpertSkew
+    /// Keys each micro-batch attends to when sequences are chunked across micro-batches
+    /// (nil: one whole sequence per micro-batch).
+    public var attentionKeys: Int?
     public var seed: UInt64
 
     public init(model: ModelArchitecture, topology: Topology, pp: Int, ep: Int, schedule: ScheduleKind, virtualStages: Int = 2,

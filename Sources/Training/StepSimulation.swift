@@ -88,6 +88,7 @@ public struct StepSimulation {
         // 2. Times of a dense and an MoE layer (all layers of a kind have the same shapes).
         func priced(_ body: (inout CostExecutor) throws -> Void) rethrows -> LayerTimes {
             var e = CostExecutor(traffic: traffic)
+            e.attentionKeys = c.attentionKeys
             try body(&e)
             return LayerTimes.price(e.records, kernels: kernels, dispatchTime: dispatchTime, combineTime: combineTime)
         }

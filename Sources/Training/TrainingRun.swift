@@ -70,19 +70,36 @@ public struct TrainingRun {
         }
         var config = base
         config.microbatchTokens = phase.sequenceLength
+        var notes: Set<String> = [], fallback: Set<Int> = []
+        // Sequences too few for the schedule (long-context phases): split each sequence into
+        // `chunks` micro-batches that attend to the cached prefix (token-level pipelining). The
+        // average chunk attends to (L + L/chunks)/2 keys, so the attention FLOPs of a sequence are
+        // unchanged. Used only for fixed-batch phases whose batch leaves fewer micro-batches per
+        // pipeline than the schedule's minimum.
+        var chunks = 1
+        if case .steps = phase.length, config.schedule == .dualpipe || config.schedule == .dualpipev {
+            let minimum = 2 * config.devicesPerPipeline
+            while Self.microbatches(phase.batch * chunks, dp: config.dp) < minimum, phase.sequenceLength % (chunks * 2) == 0 { chunks *= 2 }
+            if chunks > 1 {
+                config.microbatchTokens = phase.sequenceLength / chunks
+                config.attentionKeys = (phase.sequenceLength + config.microbatchTokens) / 2
+                notes.insert("each \(phase.sequenceLength)-token sequence is split into \(chunks) micro-batches of \(config.microbatchTokens) tokens attending to the cached prefix (assumption), so every pipeline gets at least \(minimum) micro-batches")
+            }
+        }
         let simulation = try StepSimulation(config: config, calibration: calibration)
         let plan = try simulation.plan()
         var cache: [Int: (seconds: Double, schedule: ScheduleKind)] = [:]
-        var notes: Set<String> = [], fallback: Set<Int> = []
         func stepTime(sequences: Int) throws -> Double {
-            let n = max(1, Int((Double(sequences) / Double(config.dp)).rounded(.up)))
+            let n = Self.microbatches(sequences * chunks, dp: config.dp)
             if let hit = cache[n] { return hit.seconds }
             var kind = config.schedule
             if (kind == .dualpipe || kind == .dualpipev) && (n < 2 * config.devicesPerPipeline || n % 2 == 1) {
                 kind = .zb1p
                 fallback.insert(n)
             }
-            if sequences % config.dp != 0 { notes.insert("batch \(sequences) is not a multiple of DP \(config.dp): pipelines run \(n) micro-batches, some idle") }
+            if (sequences * chunks) % config.dp != 0 {
+                notes.insert("\(sequences * chunks) micro-batches do not divide evenly over DP \(config.dp): pipelines run \(n), some partly idle")
+            }
             let r = try simulation.run(microbatches: n, plan: plan, schedule: kind)
             cache[n] = (r.stepTimeS, kind)
             return r.stepTimeS
@@ -120,6 +137,13 @@ public struct TrainingRun {
         let gpuHours = seconds * Double(config.gpus) / 3600
         return PhaseResult(name: phase.name, tokens: tokens, steps: steps, gpuHours: gpuHours, wallDays: seconds / 86_400,
                            distinctSteps: cache.count, note: notes.sorted().joined(separator: "; "))
+    }
+
+    /// Micro-batches per pipeline for `units` micro-batch units over `dp` pipelines, rounded up
+    /// to an even count (DualPipe's rule; harmless for the others).
+    static func microbatches(_ units: Int, dp: Int) -> Int {
+        let n = max(1, (units + dp - 1) / dp)
+        return n % 2 == 0 || n == 1 ? n : n + 1
     }
 
     static func format(_ x: Double) -> String {

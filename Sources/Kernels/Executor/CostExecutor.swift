@@ -18,6 +18,9 @@ public struct CostExecutor: Executor {
     public var traffic: MoETraffic
     /// Bytes per element of activations kept between kernels (BF16).
     public var activationBytes = 2
+    /// Keys each micro-batch's queries attend to, when a long sequence is split into several
+    /// micro-batches that attend to the cached prefix (nil: the micro-batch is a whole sequence).
+    public var attentionKeys: Int?
     public private(set) var records: [OperationRecord] = []
     private var nextID = 0
     private var cast: Set<Int> = [], castTransposed: Set<Int> = []
@@ -158,21 +161,21 @@ public struct CostExecutor: Executor {
     public mutating func concat(_ a: ShapeTensor, _ b: ShapeTensor) -> ShapeTensor { fresh(a.rows, a.cols + b.cols) }
 
     public mutating func attention(_ q: ShapeTensor, _ k: ShapeTensor, _ v: ShapeTensor, heads: Int, kvHeads: Int) -> ShapeTensor {
-        let qk = q.cols / heads, vd = v.cols / kvHeads, t = q.rows
+        let qk = q.cols / heads, vd = v.cols / kvHeads, t = q.rows, keys = attentionKeys ?? k.rows
         let bytes = Double(activationBytes)
-        record("attention.fwd", .attention, flops: FLOPCount.attentionForward(tokens: t, heads: heads, qk: qk, v: vd),
-               read: Double(t * (q.cols + k.cols + v.cols)) * bytes, written: Double(t * heads * vd) * bytes, precision: .bf16,
-               attention: .init(queries: t, keys: k.rows, heads: heads, qkDim: qk, vDim: vd, causal: true))
+        record("attention.fwd", .attention, flops: FLOPCount.attentionForward(tokens: t, keys: keys, heads: heads, qk: qk, v: vd),
+               read: Double(t * q.cols + keys * (k.cols + v.cols)) * bytes, written: Double(t * heads * vd) * bytes, precision: .bf16,
+               attention: .init(queries: t, keys: keys, heads: heads, qkDim: qk, vDim: vd, causal: true))
         return fresh(t, heads * vd)
     }
 
     public mutating func attentionBackward(_ q: ShapeTensor, _ k: ShapeTensor, _ v: ShapeTensor, _ dO: ShapeTensor, heads: Int, kvHeads: Int) -> (dq: ShapeTensor, dk: ShapeTensor, dv: ShapeTensor) {
-        let qk = q.cols / heads, vd = v.cols / kvHeads, t = q.rows
-        let f = FLOPCount.attentionBackward(tokens: t, heads: heads, qk: qk, v: vd)
+        let qk = q.cols / heads, vd = v.cols / kvHeads, t = q.rows, keys = attentionKeys ?? k.rows
+        let f = FLOPCount.attentionBackward(tokens: t, keys: keys, heads: heads, qk: qk, v: vd)
         let bytes = Double(activationBytes)
         record("attention.bwd", .attentionBackward, flops: f.executed, modelFLOPs: f.model,
-               read: Double(t * (q.cols + k.cols + v.cols + heads * vd)) * bytes, written: Double(t * (q.cols + k.cols + v.cols)) * bytes,
-               precision: .bf16, attention: .init(queries: t, keys: k.rows, heads: heads, qkDim: qk, vDim: vd, causal: true))
+               read: Double(t * (q.cols + heads * vd) + keys * (k.cols + v.cols)) * bytes, written: Double(t * (q.cols + k.cols + v.cols)) * bytes,
+               precision: .bf16, attention: .init(queries: t, keys: keys, heads: heads, qkDim: qk, vDim: vd, causal: true))
         return (fresh(t, q.cols), fresh(t, k.cols), fresh(t, v.cols))
     }
 

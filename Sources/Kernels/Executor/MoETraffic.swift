@@ -52,18 +52,22 @@ public struct MoETraffic: Sendable, Equatable {
 public enum FLOPCount {
     public static func gemm(m: Int, n: Int, k: Int) -> Double { 2 * Double(m) * Double(n) * Double(k) }
 
-    /// Query–key pairs of causal attention over `t` tokens: t(t+1)/2.
-    public static func causalPairs(_ t: Int) -> Double { Double(t) * Double(t + 1) / 2 }
+    /// Query–key pairs of causal attention of `q` queries that are the last `q` of `k` keys:
+    /// q·(k − q) + q(q+1)/2 (k = q: the whole sequence, t(t+1)/2).
+    public static func causalPairs(_ q: Int, keys k: Int? = nil) -> Double {
+        let k = k ?? q
+        return Double(q) * Double(k - q) + Double(q) * Double(q + 1) / 2
+    }
 
     /// Forward: S = QKᵀ and O = PV over the causal pairs.
-    public static func attentionForward(tokens t: Int, heads: Int, qk: Int, v: Int) -> Double {
-        2 * causalPairs(t) * Double(heads) * Double(qk + v)
+    public static func attentionForward(tokens t: Int, keys: Int? = nil, heads: Int, qk: Int, v: Int) -> Double {
+        2 * causalPairs(t, keys: keys) * Double(heads) * Double(qk + v)
     }
 
     /// Backward as FlashAttention runs it: recompute S (qk), dV = PᵀdO (v), dP = dO·Vᵀ (v),
     /// dQ = dS·K (qk), dK = dSᵀ·Q (qk).
-    public static func attentionBackward(tokens t: Int, heads: Int, qk: Int, v: Int) -> (executed: Double, model: Double) {
-        let unit = 2 * causalPairs(t) * Double(heads)
+    public static func attentionBackward(tokens t: Int, keys: Int? = nil, heads: Int, qk: Int, v: Int) -> (executed: Double, model: Double) {
+        let unit = 2 * causalPairs(t, keys: keys) * Double(heads)
         return (unit * Double(3 * qk + 2 * v), unit * Double(2 * qk + 2 * v))
     }
 }
