@@ -6,7 +6,8 @@ public struct LLMSim: ParsableCommand {
         commandName: "llmsim",
         abstract: "Simulate and cost large-scale LLM training on GPU clusters.",
         discussion: """
-        Start with `llmsim model deepseek-v3` and `llmsim topology Topologies/deepseek-v3-mpft.yaml`.
+        Start with the DeepSeek-V3 reproduction: `llmsim run Experiments/deepseek-v3.yaml`
+        (one step: `llmsim step …`; every published check: `llmsim validate`).
         Every command takes --json for machine-readable output with stable keys.
         """,
         version: LLMSimVersion.string,
