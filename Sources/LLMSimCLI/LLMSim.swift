@@ -11,7 +11,7 @@ public struct LLMSim: ParsableCommand {
         Every command takes --json for machine-readable output with stable keys.
         """,
         version: LLMSimVersion.string,
-        subcommands: [ModelCommand.self, TopologyCommand.self, FP8Command.self, MLACommand.self, RouteCommand.self, EPLBCommand.self, AllToAllCommand.self, ScheduleCommand.self, StepCommand.self, RunCommand.self, ValidateCommand.self, BenchCommand.self])
+        subcommands: [ModelCommand.self, TopologyCommand.self, FP8Command.self, MLACommand.self, RouteCommand.self, EPLBCommand.self, AllToAllCommand.self, ScheduleCommand.self, StepCommand.self, RunCommand.self, MemoryCommand.self, ValidateCommand.self, BenchCommand.self])
 
     public init() {}
 }

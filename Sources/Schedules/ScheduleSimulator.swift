@@ -69,6 +69,8 @@ public struct ScheduleSimulator {
         let schedule: PipelineSchedule
         /// Durations of each stage of each pipeline, `[pipeline][stage]`.
         let durations: [[OpDurations]]
+        /// Activation held per in-flight micro-batch of each stage (default: the stage size).
+        let activationWeight: [Double]
         var next: [Int]
         var busy: [Bool]
         /// Completion times of forwards and input gradients, and of input backwards.
@@ -82,8 +84,9 @@ public struct ScheduleSimulator {
         var running: [(start: SimTime, instruction: PipelineInstruction)?]
         var waking: [Bool]
 
-        init(_ s: PipelineSchedule, _ d: [[OpDurations]]) {
+        init(_ s: PipelineSchedule, _ d: [[OpDurations]], activationWeight w: [Double]?) {
             schedule = s; durations = d
+            activationWeight = w ?? Array(repeating: s.stageSize, count: s.stagesPerPipeline)
             next = Array(repeating: 0, count: s.ranks)
             busy = Array(repeating: false, count: s.ranks)
             busyTime = Array(repeating: 0, count: s.ranks)
@@ -147,7 +150,7 @@ public struct ScheduleSimulator {
                 next[r] += 1
                 busy[r] = true
                 for op in instruction.ops where op.kind == .forward {
-                    inflight[r] += schedule.stageSize
+                    inflight[r] += activationWeight[op.stage]
                     peak[r] = max(peak[r], inflight[r])
                 }
                 let d = duration(instruction)
@@ -171,9 +174,9 @@ public struct ScheduleSimulator {
                 let k = Key(pipeline: op.pipeline, stage: op.stage, microbatch: op.microbatch)
                 switch op.kind {
                 case .forward: forwardDone[k] = engine.now
-                case .backward: gradientReady[k] = engine.now; inflight[r] -= schedule.stageSize
+                case .backward: gradientReady[k] = engine.now; inflight[r] -= activationWeight[op.stage]
                 case .backwardInput: gradientReady[k] = engine.now; inputBackwardDone.insert(k)
-                case .backwardWeight: inflight[r] -= schedule.stageSize
+                case .backwardWeight: inflight[r] -= activationWeight[op.stage]
                 }
             }
             let label = instruction.isOverlapped ? "F&B" : instruction.ops[0].kind.rawValue
@@ -188,15 +191,20 @@ public struct ScheduleSimulator {
         try run(schedule, stageDurations: Array(repeating: Array(repeating: durations, count: schedule.stagesPerPipeline), count: schedule.pipelines))
     }
 
-    /// Runs with per-stage durations, `stageDurations[pipeline][stage]`.
-    public func run(_ schedule: PipelineSchedule, stageDurations: [[OpDurations]]) throws -> ScheduleResult {
+    /// Runs with per-stage durations, `stageDurations[pipeline][stage]`. With `activationWeight`
+    /// (one value per stage), the peak in-flight figure weighs each micro-batch by its stage's
+    /// activation size (bytes, say) instead of counting stage units.
+    public func run(_ schedule: PipelineSchedule, stageDurations: [[OpDurations]], activationWeight: [Double]? = nil) throws -> ScheduleResult {
         guard stageDurations.count == schedule.pipelines, stageDurations.allSatisfy({ $0.count == schedule.stagesPerPipeline }) else {
             throw ScheduleError(problem: "durations for \(stageDurations.map(\.count)) stages, the schedule has \(schedule.pipelines) × \(schedule.stagesPerPipeline)",
                                 fix: "give one OpDurations per stage of each pipeline")
         }
         for row in stageDurations { for d in row { try d.validate() } }
         let engine = Engine()
-        var runner = Runner(schedule, stageDurations)
+        if let w = activationWeight, w.count != schedule.stagesPerPipeline {
+            throw ScheduleError(problem: "\(w.count) activation weights for \(schedule.stagesPerPipeline) stages", fix: "give one per stage")
+        }
+        var runner = Runner(schedule, stageDurations, activationWeight: activationWeight)
         runner.tryStart(engine)
         engine.run(&runner)
         for r in 0..<schedule.ranks where runner.next[r] < schedule.program[r].count {

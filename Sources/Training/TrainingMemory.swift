@@ -1,0 +1,91 @@
+import Hardware
+import Model
+import Schedules
+
+/// Memory per GPU during training, by rank, and whether the plan fits.
+///
+/// Static: every parameter the rank holds (both stages under DualPipe) as BF16 weights (2 B) and
+/// FP32 gradients (4 B), plus FP32 master weights and BF16 AdamW moments (8 B) sharded by ZeRO-1
+/// over the parameter's replicas (non-expert: DP; routed experts: DP/EP) — V3 report §3.3.3.
+/// Activations: the layer inventory (`ActivationInventory`) times the peak number of in-flight
+/// micro-batches the simulated schedule reaches on the rank, in units of one stage.
+/// Reserved: DeepEP buffers and workspace (assumptions, listed in the breakdown).
+public struct TrainingMemory: Sendable, Codable, Equatable {
+    public struct Term: Sendable, Codable, Equatable { public var kind: String; public var bytes: Double }
+    public var peakBytesPerGpu: Double
+    public var peakRank: Int
+    public var breakdown: [Term]
+    public var capacityBytes: Double
+    public var fits: Bool
+    /// What the biggest term is, for the error message when the plan does not fit.
+    public var largestTerm: String
+
+    /// DeepEP's normal-mode NVLink and RDMA buffers: 1 GB each in DeepEP's test scripts (assumption).
+    public static let communicationBuffers = 2e9
+    /// CUDA context, allocator fragmentation and GEMM workspaces (assumption; hardware.md plans
+    /// with ~76 of 80 GB usable).
+    public static let workspace = 4e9
+
+    public static func compute(config c: StepConfiguration, stageLayers: [Int], deepSeekSavings: Bool, schedule: ScheduleKind) throws -> TrainingMemory {
+        let arch = c.model, p = arch.parameters
+        let generated = try ScheduleGenerator.make(schedule, pp: c.pp, microbatches: c.microbatches, virtualStages: c.virtualStages)
+        let units = OpDurations(forward: 1, backward: 2, weight: 1, forwardBackward: 2.5)
+        let durations = Array(repeating: Array(repeating: units, count: generated.stagesPerPipeline), count: generated.pipelines)
+        let counted = try ScheduleSimulator().run(generated, stageDurations: durations)
+        let expertReplicas = Double(max(c.dp / max(c.ep, 1), 1))
+        let rows = arch.moe.map { c.microbatchTokens * $0.topK } ?? 0       // balanced EP: T·K rows land on each GPU
+        // Layer index ranges of each stage.
+        var starts: [Int] = [], next = 0
+        for n in stageLayers { starts.append(next); next += n }
+        func stageParams(_ s: Int) -> (dense: Double, expert: Double) {
+            var dense = 0.0, expert = 0.0
+            for l in starts[s]..<(starts[s] + stageLayers[s]) {
+                let lp = arch.layerParameters(l).total
+                let routed = arch.moe.map { $0.isMoE(layer: l) ? $0.routedExperts * arch.swigluParameters(intermediate: $0.expertIntermediateSize) : 0 } ?? 0
+                dense += Double(lp - routed)
+                expert += Double(routed) / Double(max(c.ep, 1))
+            }
+            if s == 0 { dense += Double(p.embedding) }
+            if s == stageLayers.count - 1 {
+                // Head, final norm and the MTP modules; MTP's routed experts are sharded by EP too.
+                let mtpRouted = Double(arch.mtpDepth * (arch.moe.map { $0.routedExperts * arch.swigluParameters(intermediate: $0.expertIntermediateSize) } ?? 0))
+                dense += Double(p.head + arch.hiddenSize) + Double(p.mtp) - mtpRouted
+                expert += mtpRouted / Double(max(c.ep, 1))
+            }
+            return (dense, expert)
+        }
+        func stageActivations(_ s: Int) -> Double {
+            (starts[s]..<(starts[s] + stageLayers[s])).reduce(0) { total, l in
+                total + ActivationInventory.layer(arch, index: l, tokens: c.microbatchTokens, routedRowsOnGPU: rows, deepSeekSavings: deepSeekSavings).reduce(0) { $0 + $1.bytes }
+            }
+        }
+        // Peak activation bytes per rank: each in-flight micro-batch weighted by its stage's inventory.
+        let weights = (0..<generated.stagesPerPipeline).map { stageActivations($0 % stageLayers.count) }
+        let weighted = try ScheduleSimulator().run(generated, stageDurations: durations, activationWeight: weights)
+        var best: TrainingMemory?
+        for r in 0..<generated.ranks {
+            let stages = Set(generated.program[r].flatMap { $0.ops.map(\.stage) }).sorted()
+            var dense = 0.0, expert = 0.0
+            for s in stages {
+                let sp = stageParams(s % stageLayers.count)
+                dense += sp.dense; expert += sp.expert
+            }
+            let params = dense + expert
+            let terms = [
+                Term(kind: "weights (BF16)", bytes: params * 2),
+                Term(kind: "gradients (FP32)", bytes: params * 4),
+                Term(kind: "optimizer: FP32 master + BF16 moments, ZeRO-1 sharded", bytes: dense * 8 / Double(c.dp) + expert * 8 / expertReplicas),
+                Term(kind: "activations (up to \(Int(counted.peakInflightMicrobatchesPerRank[r])) micro-batches in flight)", bytes: weighted.peakInflightMicrobatchesPerRank[r]),
+                Term(kind: "communication buffers (DeepEP, assumed)", bytes: arch.moe == nil ? 0 : communicationBuffers),
+                Term(kind: "workspace and fragmentation (assumed)", bytes: workspace),
+            ]
+            let total = terms.reduce(0) { $0 + $1.bytes }
+            if best == nil || total > best!.peakBytesPerGpu {
+                let capacity = c.topology.node.device.hbmBytes
+                best = TrainingMemory(peakBytesPerGpu: total, peakRank: r, breakdown: terms, capacityBytes: capacity,
+                                      fits: total <= capacity, largestTerm: terms.max { $0.bytes < $1.bytes }!.kind)
+            }
+        }
+        return best!
+    }
+}
