@@ -16,7 +16,7 @@ struct RunCommand: ParsableCommand {
 
     struct Report: Encodable {
         var step: StepResult
-        var memory: String?
+        var memory: TrainingMemory
         var phases: [PhaseResult]
         var gpuHoursTotal: Double
         var costUsd: Double
@@ -33,8 +33,12 @@ struct RunCommand: ParsableCommand {
         let config = try StepExperiment.load(path: experiment, models: models, hardware: try HardwareCatalog.builtIn())
         let (phases, economics) = try RunExperiment.load(path: experiment)
         let calibration = try KernelCalibration.hopper()
-        var step = try StepSimulation(config: config, calibration: calibration).run()
+        let simulation = try StepSimulation(config: config, calibration: calibration)
+        let stagePlan = try simulation.plan()
+        var step = try simulation.run(microbatches: config.microbatches, plan: stagePlan)
         step.segments = []
+        let savings = (config.recompute ?? (config.model.mlaDimensions != nil ? .deepseek : .none)) == .deepseek
+        let memory = try TrainingMemory.compute(config: config, stageLayers: stagePlan.stageLayers, deepSeekSavings: savings, schedule: config.schedule)
         let run = TrainingRun(base: config, calibration: calibration)
         let results = try phases.map { try run.price($0) }
         let total = results.reduce(0) { $0 + $1.gpuHours }
@@ -43,7 +47,7 @@ struct RunCommand: ParsableCommand {
         let energyMWh = total * wattsPerGPU * economics.pue / 1e6
         let pre = results.first { $0.tokens > 0 }
         let report = Report(
-            step: step, memory: "not modelled yet (issue 5)", phases: results, gpuHoursTotal: total,
+            step: step, memory: memory, phases: results, gpuHoursTotal: total,
             costUsd: total * economics.pricePerGPUHour, energyMwh: energyMWh, co2Tonnes: energyMWh * economics.gridKgPerKWh,
             gpuHoursPerTrillionTokens: pre.map { $0.gpuHours / ($0.tokens / 1e12) } ?? 0,
             assumptions: "energy = GPU-hours × node mean power per GPU (\(Int(wattsPerGPU)) W, incl. host) × PUE \(economics.pue); price $\(economics.pricePerGPUHour)/GPU-h; grid \(economics.gridKgPerKWh) kg/kWh")
@@ -59,6 +63,7 @@ struct RunCommand: ParsableCommand {
         var text = Output.table(rows)
         text += "\n\nstep (full batch): \(Output.fixed(step.stepTimeS, 3)) s" + (published ? " (published 19.926 s)" : "")
         text += "\nGPU-hours per trillion tokens (pre-training): \(Output.grouped(Int(report.gpuHoursPerTrillionTokens.rounded())))" + (published ? " (published 180K)" : "")
+        text += "\nmemory: \(Output.fixed(memory.peakBytesPerGpu / 1e9, 1)) GB peak per GPU (rank \(memory.peakRank)) of \(Output.fixed(memory.capacityBytes / 1e9, 0)) GB: \(memory.fits ? "fits" : "does not fit; largest term \(memory.largestTerm)")"
         text += "\ncost: $\(Output.fixed(report.costUsd / 1e6, 3))M" + (published ? " (published $5.576M)" : "")
         text += "\nenergy: \(Output.fixed(energyMWh, 0)) MWh, CO2: \(Output.fixed(report.co2Tonnes, 0)) t (\(report.assumptions))"
         for r in results where !r.note.isEmpty { text += "\nnote (\(r.name)): \(r.note)" }
