@@ -24,6 +24,8 @@ struct ValidateCommand: ParsableCommand {
         /// Relative error (simulated / published − 1).
         var error: Double
         var tolerance: Double
+        /// The published figure is a ceiling (only exceeding it fails).
+        var atMost: Bool
         var pass: Bool
     }
 
@@ -38,7 +40,7 @@ struct ValidateCommand: ParsableCommand {
                 var rows = [["case", "source", "published", "simulated", "error", "tolerance", ""]]
                 for c in cases {
                     rows.append([c.name, c.source, Self.show(c.published, c.unit), Self.show(c.simulated, c.unit),
-                                 String(format: "%+.1f%%", c.error * 100), (c.tolerance == 0 ? "exact" : String(format: "±%g%%", c.tolerance * 100)), c.pass ? "pass" : "FAIL"])
+                                 String(format: "%+.1f%%", c.error * 100), (c.atMost ? "≤ published" : c.tolerance == 0 ? "exact" : String(format: "±%g%%", c.tolerance * 100)), c.pass ? "pass" : "FAIL"])
                 }
                 print(Output.table(rows, rightAlignedFrom: 2))
                 print("\(cases.filter(\.pass).count) passed, \(cases.filter { !$0.pass }.count) failed")
@@ -59,7 +61,7 @@ struct ValidateCommand: ParsableCommand {
         let error = simulated / published - 1
         let pass = atMost ? error <= tolerance + 1e-12 : abs(error) <= tolerance + 1e-12
         return Case(name: name, source: source, published: published, simulated: simulated, unit: unit, error: error,
-                    tolerance: tolerance, pass: pass)
+                    tolerance: tolerance, atMost: atMost, pass: pass)
     }
 
     static func cases() throws -> [Case] {
