@@ -10,13 +10,46 @@ struct MemoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "memory", abstract: "Training memory per GPU: parameters, gradients, optimizer, activations; does the plan fit?")
 
-    @Argument(help: "Experiment file.") var experiment: String
+    @Argument(help: "Experiment file (training memory).") var experiment: String?
     @Flag(help: "Plain rules instead of the experiment's: 1F1B, every activation kept in BF16, no recomputation.") var plain = false
+    @Flag(help: "Serving memory instead of training memory.") var inference = false
+    @Option(help: "Model (with --inference).") var model = "deepseek-v3"
+    @Option(help: "Weight format for serving: fp8 or bf16.") var precision = "fp8"
+    @Option(help: "Concurrent sequences (with --inference).") var batch = 1
+    @Option(help: "Context length per sequence, tokens (with --inference).") var context = 4096
     @Flag(help: "Print JSON with stable keys.") var json = false
 
     func run() throws { try Output.reportingErrors { print(try output()) } }
 
+    struct InferenceReport: Encodable {
+        var model: String
+        var precision: String
+        var memory: InferenceMemory
+        /// Whether it fits on one 8-GPU node of each device, by device id.
+        var fitsOnEightGpus: [String: Bool]
+    }
+
+    func inferenceOutput() throws -> String {
+        guard ["fp8", "bf16"].contains(precision) else { throw ValidationError("--precision must be fp8 or bf16, got \(precision)") }
+        guard batch > 0, context > 0 else { throw ValidationError("--batch and --context must be > 0") }
+        let models = try ModelCatalog.load(directory: try ResourceLocator.directory("Experiments/models"))
+        let arch = try models.resolve(model).0
+        let m = InferenceMemory.compute(arch, fp8: precision == "fp8", batch: batch, context: context)
+        let devices = try HardwareCatalog.builtIn().devices.values.sorted { $0.id < $1.id }
+        var fits: [String: Bool] = [:]
+        for d in devices { fits[d.id] = m.totalBytes <= 8 * d.hbmBytes }
+        if json { return try Output.json(InferenceReport(model: arch.name, precision: precision, memory: m, fitsOnEightGpus: fits)) }
+        var rows = [["weights (\(precision == "fp8" ? "FP8 + block scales, BF16 embedding/head/norms/gate" : "BF16"))", Output.fixed(m.weightBytes / 1e9, 1) + " GB"],
+                    ["KV cache (\(batch) × \(context) tokens × \(Output.grouped(arch.kvCacheBytesPerToken)) B)", Output.fixed(m.kvCacheBytes / 1e9, 1) + " GB"],
+                    ["workspace (5% of weights, assumed)", Output.fixed(m.workspaceBytes / 1e9, 1) + " GB"],
+                    ["total", Output.fixed(m.totalBytes / 1e9, 1) + " GB"]]
+        for d in devices { rows.append(["fits on 8 × \(d.id) (\(Output.fixed(8 * d.hbmBytes / 1e9, 0)) GB)", fits[d.id]! ? "yes" : "no"]) }
+        return Output.table(rows, rightAlignedFrom: 1)
+    }
+
     func output() throws -> String {
+        if inference { return try inferenceOutput() }
+        guard let experiment else { throw ValidationError("give an experiment file, or --inference") }
         let models = try ModelCatalog.load(directory: try ResourceLocator.directory("Experiments/models"))
         let config = try StepExperiment.load(path: experiment, models: models, hardware: try HardwareCatalog.builtIn())
         let plan = try StepSimulation(config: config, calibration: try KernelCalibration.hopper()).plan()

@@ -94,6 +94,10 @@ struct ValidateCommand: ParsableCommand {
         }
         let fp8 = try FP8GEMMExperiment(m: 256, n: 128, k: 4096, accumulation: .limited).run()
         out.append(check("FP8 limited accumulation, K=4096, max error", "V3 report §3.3.2", published: 0.02, simulated: fp8.maxRelativeError, unit: "", tolerance: 0.5))
+        let r1 = InferenceMemory.compute(v3, fp8: true, batch: 1, context: 4096)
+        out.append(check("R1 FP8 serving weights", "reference §4 (685B checkpoint, FP8)", published: 685e9, simulated: r1.weightBytes, unit: "B", tolerance: 0.01))
+        out.append(check("R1 FP8 serving fits 8 × H200", "AWS blog, 30 Jan 2025", published: 8 * (try hardware.device("H200-SXM-141GB")).hbmBytes,
+                         simulated: InferenceMemory.compute(v3, fp8: true, batch: 32, context: 32_768).totalBytes, unit: "B", tolerance: 0, atMost: true))
         let experiment = (try ResourceLocator.directory("Experiments") as NSString).appendingPathComponent("deepseek-v3.yaml")
         let config = try StepExperiment.load(path: experiment, models: models, hardware: hardware)
         let calibration = try KernelCalibration.hopper()
