@@ -24,6 +24,8 @@ struct RunCommand: ParsableCommand {
         var co2Tonnes: Double
         var gpuHoursPerTrillionTokens: Double
         var assumptions: String
+        /// Failure and checkpoint overheads, when the experiment asks for them (reported apart).
+        var overheads: RunOverheads.Result?
     }
 
     func run() throws { try Output.reportingErrors { print(try output()) } }
@@ -46,11 +48,13 @@ struct RunCommand: ParsableCommand {
         let wattsPerGPU = node.meanPowerWatts / Double(node.gpus)
         let energyMWh = total * wattsPerGPU * economics.pue / 1e6
         let pre = results.first { $0.tokens > 0 }
+        let overheads = try RunExperiment.overheads(path: experiment)?.price(wallDays: results.reduce(0) { $0 + $1.wallDays }, gpus: config.gpus)
         let report = Report(
             step: step, memory: memory, phases: results, gpuHoursTotal: total,
             costUsd: total * economics.pricePerGPUHour, energyMwh: energyMWh, co2Tonnes: energyMWh * economics.gridKgPerKWh,
             gpuHoursPerTrillionTokens: pre.map { $0.gpuHours / ($0.tokens / 1e12) } ?? 0,
-            assumptions: "energy = GPU-hours × node mean power per GPU (\(Int(wattsPerGPU)) W, incl. host) × PUE \(economics.pue); price $\(economics.pricePerGPUHour)/GPU-h; grid \(economics.gridKgPerKWh) kg/kWh")
+            assumptions: "energy = GPU-hours × node mean power per GPU (\(Int(wattsPerGPU)) W, incl. host) × PUE \(economics.pue); price $\(economics.pricePerGPUHour)/GPU-h; grid \(economics.gridKgPerKWh) kg/kWh",
+            overheads: overheads)
         if json { return try Output.json(report) }
         let published = config.model.name == "deepseek-v3" && config.gpus == 2048
         var rows: [[String]] = [["phase", "tokens", "steps", "GPU-hours", "days"] + (published ? ["published GPU-hours"] : [])]
@@ -66,6 +70,9 @@ struct RunCommand: ParsableCommand {
         text += "\nmemory: \(Output.fixed(memory.peakBytesPerGpu / 1e9, 1)) GB peak per GPU (rank \(memory.peakRank)) of \(Output.fixed(memory.capacityBytes / 1e9, 0)) GB: \(memory.fits ? "fits" : "does not fit; largest term \(memory.largestTerm)")"
         text += "\ncost: $\(Output.fixed(report.costUsd / 1e6, 3))M" + (published ? " (published $5.576M)" : "")
         text += "\nenergy: \(Output.fixed(energyMWh, 0)) MWh, CO2: \(Output.fixed(report.co2Tonnes, 0)) t (\(report.assumptions))"
+        if let o = overheads {
+            text += "\noverheads (not in the total): \(Output.fixed(o.interruptions, 1)) expected interruptions, \(Output.grouped(Int(o.failureGPUHours))) GPU-h lost to failures, \(Output.grouped(Int(o.checkpointGPUHours))) GPU-h blocked by checkpoints"
+        }
         for r in results where !r.note.isEmpty { text += "\nnote (\(r.name)): \(r.note)" }
         return text
     }

@@ -13,8 +13,14 @@ import ConfigIO
 ///   grid_kg_co2_per_kwh: 0.537
 /// ```
 public enum RunExperiment {
-    static let runKeys = ["phases", "price_per_gpu_hour_usd", "pue", "grid_kg_co2_per_kwh"]
+    static let runKeys = ["phases", "price_per_gpu_hour_usd", "pue", "grid_kg_co2_per_kwh", "overheads"]
     static let phaseKeys = ["name", "tokens", "steps", "gpu_hours", "seq_len", "batch", "ramp_from", "ramp_tokens"]
+
+    /// The optional `run.overheads` section (nil when absent: no overheads, as published).
+    public static func overheads(path: String) throws -> RunOverheads? {
+        let root = try ConfigValue.load(path: path)
+        return try root.optional("run")?.optional("overheads").map { try RunOverheads.parse($0) }
+    }
 
     public static func load(path: String) throws -> (phases: [RunPhase], economics: RunEconomics) {
         let root = try ConfigValue.load(path: path)

@@ -70,3 +70,21 @@ import CostModel
     }
 }
 import Kernels
+
+@Suite struct OverheadTests {
+    /// Hand-checked: 4.7e-4 × 2,048 GPUs × 10 days = 9.6 interruptions, each 5 + 2.5 minutes of
+    /// the whole cluster; 2,880 checkpoints of 3 s.
+    @Test func failureAndCheckpointArithmetic() {
+        let r = RunOverheads().price(wallDays: 10, gpus: 2048)
+        #expect(abs(r.interruptions - 9.6256) < 1e-9)
+        #expect(abs(r.failureGPUHours - 9.6256 * 7.5 / 60 * 2048) < 1e-6)
+        #expect(abs(r.checkpointGPUHours - 2880 * 3.0 / 3600 * 2048) < 1e-6)
+        #expect(r.totalGPUHours == r.failureGPUHours + r.checkpointGPUHours)
+    }
+
+    @Test func overheadsAreOffUnlessAsked() throws {
+        #expect(try RunExperiment.overheads(path: repoRoot.appendingPathComponent("Experiments/deepseek-v3.yaml").path) == nil)
+        let o = try RunExperiment.overheads(path: repoRoot.appendingPathComponent("Experiments/deepseek-v3-with-failures.yaml").path)
+        #expect(o?.restartMinutes == 5)
+    }
+}
