@@ -129,7 +129,7 @@ public struct StepSimulation {
             OpDurations(forward: $0.forward / unit, backward: $0.backward / unit, weight: $0.weight / unit,
                         forwardBackward: $0.overlappedForwardBackward / unit, transfer: transfer)
         }
-        let optimizer = ZeROOptimizer(config: c).time(stageLayerCounts: counts, parameterCopies: generated.parameterCopies)
+        let optimizer = ZeROOptimizer(config: c, memoryEfficiency: kernels.calibration.elementwiseEfficiency).time(stageLayerCounts: counts, parameterCopies: generated.parameterCopies)
         return StagePlan(stageDurations: durations, stageTimes: stageTimes, stageLayers: counts,
                          moeLayer: byKind[true] ?? byKind[false]!, dispatchS: dispatchTime, combineS: combineTime, optimizerS: optimizer)
     }

@@ -9,6 +9,9 @@ import Model
 /// lists the optimizer as its own phase).
 struct ZeROOptimizer {
     let config: StepConfiguration
+    /// Effective fraction of peak HBM bandwidth of a memory-bound kernel (the calibration's
+    /// element-wise figure).
+    let memoryEfficiency: Double
 
     func time(stageLayerCounts counts: [Int], parameterCopies: Double) -> Double {
         let c = config, arch = c.model, node = c.topology.node
@@ -29,7 +32,7 @@ struct ZeROOptimizer {
         let allGather = ring(dense * 2, denseReplicas) + ring(experts * 2, expertReplicas)
         // AdamW on the shard: read grad 4 + master 4 + moments 2+2, write master 4 + moments 4 + BF16 weight 2 = 22 B.
         let shard = dense / denseReplicas + experts / expertReplicas
-        let update = shard * 22 / (node.device.hbmBandwidth * 0.61)
+        let update = shard * 22 / (node.device.hbmBandwidth * memoryEfficiency)
         return reduceScatter + update + allGather
     }
 }
