@@ -27,7 +27,7 @@ struct AllToAllCommand: ParsableCommand {
         guard let k = DeepEPAllToAll.Kind(rawValue: kind) else {
             throw KernelError("--kind", "unknown kind '\(kind)'", fix: "use dispatch or combine")
         }
-        let catalog = try ModelCatalog.load(directory: try ResourceLocator.directory("Experiments/models"))
+        let catalog = try ResourceLocator.models()
         let arch = try catalog.resolve(model).0
         guard let router = arch.routerConfig else { throw KernelError("--model", "\(arch.name) has no MoE layers", fix: "choose an MoE model") }
         let template = try HardwareCatalog.builtIn().node(node)
@@ -43,6 +43,6 @@ struct AllToAllCommand: ParsableCommand {
             ["IB bytes sent by the busiest GPU", Output.fixed(r.ibBytesPerGpuMax / 1e6, 1) + " MB"],
             ["NVLink bytes sent by the busiest GPU", Output.fixed(r.nvlinkBytesPerGpuMax / 1e6, 1) + " MB"],
             ["bottleneck", r.bottleneck],
-        ], rightAlignedFrom: 9) + "\npublished (DeepEP, H800, 4096 tokens, 20 SMs): EP8 153/158, EP16 43/43, EP32 58/57, EP64 51/50 GB/s dispatch/combine"
+        ], rightAlignedFrom: Output.allLeftAligned) + "\npublished (DeepEP, H800, 4096 tokens, 20 SMs): EP8 153/158, EP16 43/43, EP32 58/57, EP64 51/50 GB/s dispatch/combine"
     }
 }

@@ -64,10 +64,7 @@ struct BenchCommand: ParsableCommand {
             static func < (a: Key, b: Key) -> Bool { a.time < b.time || (a.time == b.time && a.sequence < b.sequence) }
         }
         var rng = SplitMix64(seed: seed)
-        func delay() -> Int64 {
-            let u = (Double(rng.next() >> 11) + 0.5) * 0x1p-53
-            return max(1, Int64(-1_000_000 * log(u)))
-        }
+        func delay() -> Int64 { rng.exponentialPicoseconds(mean: 1_000_000) }
         var heap = Heap<Key>()
         var sequence: UInt64 = 0
         for _ in 0..<pending { heap.insert(Key(time: delay(), sequence: sequence)); sequence += 1 }

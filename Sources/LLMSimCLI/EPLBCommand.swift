@@ -29,6 +29,6 @@ struct EPLBCommand: ParsableCommand {
                 rows.append(["\(l)", "\(g)", map[(g * perGPU)..<((g + 1) * perGPU)].map(String.init).joined(separator: " ")])
             }
         }
-        return Output.table(rows, rightAlignedFrom: 9) + "\nreplicas per expert: " + r.logcnt.map { $0.map(String.init).joined(separator: " ") }.joined(separator: " | ")
+        return Output.table(rows, rightAlignedFrom: Output.allLeftAligned) + "\nreplicas per expert: " + r.logcnt.map { $0.map(String.init).joined(separator: " ") }.joined(separator: " | ")
     }
 }

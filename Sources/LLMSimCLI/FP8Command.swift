@@ -43,7 +43,7 @@ struct FP8Command: ParsableCommand {
                 ["mean relative error", pct(r.meanRelativeError)],
                 ["quantisation error, 1×128 / 128×128", pct(r.quantizationRelativeError)],
                 ["quantisation error, per tensor", pct(r.perTensorQuantizationRelativeError)],
-            ], rightAlignedFrom: 9) + "\nerror: \(r.errorDefinition)\npublished (V3 report §3.3.2): K = 4096, limited accumulation → max relative error nearly 2%"
+            ], rightAlignedFrom: Output.allLeftAligned) + "\nerror: \(r.errorDefinition)\npublished (V3 report §3.3.2): K = 4096, limited accumulation → max relative error nearly 2%"
         }
     }
 }

@@ -26,7 +26,7 @@ struct MLACommand: ParsableCommand {
                 ["KV cache (BF16, 61 layers)", Output.grouped(r.kvCacheBytesPerToken) + " B/token"],
                 ["prefill FLOPs per token per layer (naive, causal, \(r.context) context)", Output.fixed(r.prefillFlopsPerTokenPerLayer / 1e6, 1) + " MFLOP"],
                 ["decode FLOPs per token per layer (absorbed, \(r.context) context)", Output.fixed(r.decodeFlopsPerTokenPerLayer / 1e6, 1) + " MFLOP"],
-            ], rightAlignedFrom: 9) + "\npublished: KV cache 70,272 B/token (ISCA 2025 Table 1)"
+            ], rightAlignedFrom: Output.allLeftAligned) + "\npublished: KV cache 70,272 B/token (ISCA 2025 Table 1)"
         }
     }
 }

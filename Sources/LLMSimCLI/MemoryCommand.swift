@@ -32,7 +32,7 @@ struct MemoryCommand: ParsableCommand {
     func inferenceOutput() throws -> String {
         guard ["fp8", "bf16"].contains(precision) else { throw ValidationError("--precision must be fp8 or bf16, got \(precision)") }
         guard batch > 0, context > 0 else { throw ValidationError("--batch and --context must be > 0") }
-        let models = try ModelCatalog.load(directory: try ResourceLocator.directory("Experiments/models"))
+        let models = try ResourceLocator.models()
         let arch = try models.resolve(model).0
         let m = InferenceMemory.compute(arch, fp8: precision == "fp8", batch: batch, context: context)
         let devices = try HardwareCatalog.builtIn().devices.values.sorted { $0.id < $1.id }
@@ -50,10 +50,9 @@ struct MemoryCommand: ParsableCommand {
     func output() throws -> String {
         if inference { return try inferenceOutput() }
         guard let experiment else { throw ValidationError("give an experiment file, or --inference") }
-        let models = try ModelCatalog.load(directory: try ResourceLocator.directory("Experiments/models"))
-        let config = try StepExperiment.load(path: experiment, models: models, hardware: try HardwareCatalog.builtIn())
+        let config = try ResourceLocator.experiment(experiment)
         let plan = try StepSimulation(config: config, calibration: try KernelCalibration.hopper()).plan()
-        let savings = !plain && (config.recompute ?? (config.model.mlaDimensions != nil ? .deepseek : .none)) == .deepseek
+        let savings = !plain && config.effectiveRecompute == .deepseek
         let m = try TrainingMemory.compute(config: config, stageLayers: plan.stageLayers, deepSeekSavings: savings,
                                            schedule: plain ? .oneFOneB : config.schedule)
         if json { return try Output.json(m) }

@@ -59,7 +59,7 @@ struct ModelCommand: ParsableCommand {
 
     /// What the command prints.
     func output() throws -> String {
-        let catalog = try ModelCatalog.load(directory: try ResourceLocator.directory("Experiments/models"))
+        let catalog = try ResourceLocator.models()
         let (arch, entry) = try catalog.resolve(model)
         let report = Self.report(arch, entry: entry, seqLen: seqLen ?? entry.trainingSequenceLength)
         return json ? try Output.json(report) : Self.text(report)
@@ -94,6 +94,6 @@ struct ModelCommand: ParsableCommand {
             ["MTP training FLOPs, causal", gflop(r.mtpTrainingFlopsPerToken.causal)],
             ["KV cache (BF16)", Output.grouped(r.kvCacheBytesPerToken) + " B/token"],
         ]
-        return Output.table(rows, rightAlignedFrom: 9) + "\nsource: \(r.source)"
+        return Output.table(rows, rightAlignedFrom: Output.allLeftAligned) + "\nsource: \(r.source)"
     }
 }

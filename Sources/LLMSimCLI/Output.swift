@@ -29,7 +29,10 @@ enum Output {
         }
     }
 
-    /// A fixed-width text table for human output.
+    /// For `table`: no column right-aligned (label/value tables whose values are text).
+    static let allLeftAligned = Int.max
+
+    /// A fixed-width text table for human output; columns from `firstNumeric` on are right-aligned.
     static func table(_ rows: [[String]], rightAlignedFrom firstNumeric: Int = 1) -> String {
         guard let width = rows.map(\.count).max() else { return "" }
         var widths = [Int](repeating: 0, count: width)

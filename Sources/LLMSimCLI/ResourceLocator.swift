@@ -1,5 +1,8 @@
 import ConfigIO
 import Foundation
+import Hardware
+import Model
+import Training
 
 /// Finds llmsim's data folders (`Experiments/models`, `Topologies`) for commands that take a
 /// name rather than a path: `$LLMSIM_HOME` first, then the current directory and its parents,
@@ -20,5 +23,15 @@ enum ResourceLocator {
         }
         throw ConfigError(problem: "cannot find the folder '\(relative)'",
                           fix: "run llmsim from the llmsim checkout, or set LLMSIM_HOME to it")
+    }
+
+    /// The shipped model catalog (`Experiments/models`).
+    static func models() throws -> ModelCatalog {
+        try ModelCatalog.load(directory: try directory("Experiments/models"))
+    }
+
+    /// The step configuration of an experiment file, resolved against the shipped catalogs.
+    static func experiment(_ path: String) throws -> StepConfiguration {
+        try StepExperiment.load(path: path, models: try models(), hardware: try HardwareCatalog.builtIn())
     }
 }

@@ -55,7 +55,7 @@ struct RouteCommand: ParsableCommand {
     }
 
     func output() throws -> String {
-        let catalog = try ModelCatalog.load(directory: try ResourceLocator.directory("Experiments/models"))
+        let catalog = try ResourceLocator.models()
         let (arch, _) = try catalog.resolve(model)
         guard let router = arch.routerConfig else {
             throw KernelError("--model", "\(arch.name) has no MoE layers", fix: "choose an MoE model, e.g. deepseek-v3 or mixtral-8x7b")
@@ -90,6 +90,6 @@ struct RouteCommand: ParsableCommand {
             ["token-rows per GPU (min / mean / max)", "\(Output.grouped(loads.min() ?? 0)) / \(Output.fixed(Double(loads.reduce(0, +)) / Double(ep), 0)) / \(Output.grouped(loads.max() ?? 0))"],
             ["IB send per GPU (max)", Output.fixed(Double(report.ibSendBytesPerGpuMax) / 1e6, 2) + " MB"],
             ["NVLink send per GPU (max)", Output.fixed(Double(report.nvlinkSendBytesPerGpuMax) / 1e6, 2) + " MB"],
-        ], rightAlignedFrom: 9)
+        ], rightAlignedFrom: Output.allLeftAligned)
     }
 }

@@ -31,15 +31,14 @@ struct RunCommand: ParsableCommand {
     func run() throws { try Output.reportingErrors { print(try output()) } }
 
     func output() throws -> String {
-        let models = try ModelCatalog.load(directory: try ResourceLocator.directory("Experiments/models"))
-        let config = try StepExperiment.load(path: experiment, models: models, hardware: try HardwareCatalog.builtIn())
+        let config = try ResourceLocator.experiment(experiment)
         let (phases, economics) = try RunExperiment.load(path: experiment)
         let calibration = try KernelCalibration.hopper()
         let simulation = try StepSimulation(config: config, calibration: calibration)
         let stagePlan = try simulation.plan()
         var step = try simulation.run(microbatches: config.microbatches, plan: stagePlan)
         step.segments = []
-        let savings = (config.recompute ?? (config.model.mlaDimensions != nil ? .deepseek : .none)) == .deepseek
+        let savings = config.effectiveRecompute == .deepseek
         let memory = try TrainingMemory.compute(config: config, stageLayers: stagePlan.stageLayers, deepSeekSavings: savings, schedule: config.schedule)
         let run = TrainingRun(base: config, calibration: calibration)
         let results = try phases.map { try run.price($0) }
@@ -56,19 +55,22 @@ struct RunCommand: ParsableCommand {
             assumptions: "energy = GPU-hours × node mean power per GPU (\(Int(wattsPerGPU)) W, incl. host) × PUE \(economics.pue); price $\(economics.pricePerGPUHour)/GPU-h; grid \(economics.gridKgPerKWh) kg/kWh",
             overheads: overheads)
         if json { return try Output.json(report) }
-        let published = config.model.name == "deepseek-v3" && config.gpus == 2048
+        typealias P = PublishedDeepSeekV3
+        let published = P.describes(config)
+        func thousands(_ h: Double) -> String { Output.grouped(Int((h / 1000).rounded())) + "K" }
         var rows: [[String]] = [["phase", "tokens", "steps", "GPU-hours", "days"] + (published ? ["published GPU-hours"] : [])]
-        let publishedHours = ["pre-training": "2,664K", "context-extension-32k": "119K (both)", "post-training": "5K"]
+        let publishedHours = ["pre-training": thousands(P.preTrainingGPUHours), "context-extension-32k": thousands(P.contextExtensionGPUHours) + " (both)",
+                              "post-training": thousands(P.postTrainingGPUHours)]
         for r in results {
             rows.append([r.name, r.tokens > 0 ? Output.fixed(r.tokens / 1e12, 3) + "T" : "–", Output.grouped(r.steps),
                          Output.grouped(Int(r.gpuHours.rounded())), Output.fixed(r.wallDays, 1)] + (published ? [publishedHours[r.name] ?? ""] : []))
         }
-        rows.append(["total", "", "", Output.grouped(Int(total.rounded())), Output.fixed(results.reduce(0) { $0 + $1.wallDays }, 1)] + (published ? ["2,788K"] : []))
+        rows.append(["total", "", "", Output.grouped(Int(total.rounded())), Output.fixed(results.reduce(0) { $0 + $1.wallDays }, 1)] + (published ? [thousands(P.totalGPUHours)] : []))
         var text = Output.table(rows)
-        text += "\n\nstep (full batch): \(Output.fixed(step.stepTimeS, 3)) s" + (published ? " (published 19.926 s)" : "")
-        text += "\nGPU-hours per trillion tokens (pre-training): \(Output.grouped(Int(report.gpuHoursPerTrillionTokens.rounded())))" + (published ? " (published 180K)" : "")
+        text += "\n\nstep (full batch): \(Output.fixed(step.stepTimeS, 3)) s" + (published ? " (published \(P.stepSeconds) s)" : "")
+        text += "\nGPU-hours per trillion tokens (pre-training): \(Output.grouped(Int(report.gpuHoursPerTrillionTokens.rounded())))" + (published ? " (published \(thousands(P.gpuHoursPerTrillionTokens)))" : "")
         text += "\nmemory: \(Output.fixed(memory.peakBytesPerGpu / 1e9, 1)) GB peak per GPU (rank \(memory.peakRank)) of \(Output.fixed(memory.capacityBytes / 1e9, 0)) GB: \(memory.fits ? "fits" : "does not fit; largest term \(memory.largestTerm)")"
-        text += "\ncost: $\(Output.fixed(report.costUsd / 1e6, 3))M" + (published ? " (published $5.576M)" : "")
+        text += "\ncost: $\(Output.fixed(report.costUsd / 1e6, 3))M" + (published ? " (published $\(Output.fixed(P.costUSD / 1e6, 3))M)" : "")
         text += "\nenergy: \(Output.fixed(energyMWh, 0)) MWh, CO2: \(Output.fixed(report.co2Tonnes, 0)) t (\(report.assumptions))"
         if let o = overheads {
             text += "\noverheads (not in the total): \(Output.fixed(o.interruptions, 1)) expected interruptions, \(Output.grouped(Int(o.failureGPUHours))) GPU-h lost to failures, \(Output.grouped(Int(o.checkpointGPUHours))) GPU-h blocked by checkpoints"

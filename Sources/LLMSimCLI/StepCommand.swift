@@ -19,8 +19,7 @@ struct StepCommand: ParsableCommand {
     func run() throws { try Output.reportingErrors { print(try output()) } }
 
     func output() throws -> String {
-        let models = try ModelCatalog.load(directory: try ResourceLocator.directory("Experiments/models"))
-        let config = try StepExperiment.load(path: experiment, models: models, hardware: try HardwareCatalog.builtIn())
+        let config = try ResourceLocator.experiment(experiment)
         var r = try StepSimulation(config: config, calibration: try KernelCalibration.hopper()).run()
         if let svg {
             try TimelineSVG.render(segments: r.segments, makespan: r.pipelineS, title: "\(config.model.name) step: pipeline \(Output.fixed(r.pipelineS, 2)) s + optimizer \(Output.fixed(r.optimizerS, 2)) s").write(toFile: svg, atomically: true, encoding: .utf8)
@@ -30,24 +29,26 @@ struct StepCommand: ParsableCommand {
         }
         r.segments = []
         if json { return try Output.json(["step": r]) }
+        typealias P = PublishedDeepSeekV3
         func s(_ x: Double) -> String { Output.fixed(x, 3) + " s" }
         let rows: [[String]] = [
             ["", "simulated", "published (ISCA 2025 Table 4)"],
-            ["step time", s(r.stepTimeS), "19.926 s"],
-            ["1F (forward only)", s(r.forwardOnlyS), "1.13 s"],
-            ["1F1B (overlapped)", s(r.steadyS), "13.95 s"],
-            ["1B (input backward)", s(r.backwardInputS), "1.99 s"],
-            ["1W (weight backward)", s(r.backwardWeightS), "0.48 s"],
-            ["bubble", s(r.bubbleS), "2.06 s"],
-            ["optimizer", s(r.optimizerS), "0.29 s"],
-            ["tokens per day", Output.fixed(r.tokensPerDay / 1e9, 2) + " B", "272.80 B"],
-            ["TFLOPS per GPU, causal / non-causal", Output.fixed(r.tflopsPerGpuCausal, 0) + " / " + Output.fixed(r.tflopsPerGpuNoncausal, 0), "385 / 432"],
-            ["MFU (BF16 peak), causal", Output.fixed(r.mfuCausal * 100, 2) + " %", "38.94 %"],
+            ["step time", s(r.stepTimeS), s(P.stepSeconds)],
+            ["1F (forward only)", s(r.forwardOnlyS), s(P.forwardOnlySeconds)],
+            ["1F1B (overlapped)", s(r.steadyS), s(P.steadySeconds)],
+            ["1B (input backward)", s(r.backwardInputS), s(P.backwardInputSeconds)],
+            ["1W (weight backward)", s(r.backwardWeightS), s(P.backwardWeightSeconds)],
+            ["bubble", s(r.bubbleS), s(P.bubbleSeconds)],
+            ["optimizer", s(r.optimizerS), s(P.optimizerSeconds)],
+            ["tokens per day", Output.fixed(r.tokensPerDay / 1e9, 2) + " B", Output.fixed(P.tokensPerDay / 1e9, 2) + " B"],
+            ["TFLOPS per GPU, causal / non-causal", Output.fixed(r.tflopsPerGpuCausal, 0) + " / " + Output.fixed(r.tflopsPerGpuNoncausal, 0),
+             Output.fixed(P.tflopsCausal, 0) + " / " + Output.fixed(P.tflopsNoncausal, 0)],
+            ["MFU (BF16 peak), causal", Output.fixed(r.mfuCausal * 100, 2) + " %", Output.fixed(P.mfuCausal * 100, 2) + " %"],
             ["layers per stage", r.stageLayers.map(String.init).joined(separator: " "), ""],
             ["all-to-all dispatch / combine", Output.fixed(r.dispatchS * 1e3, 2) + " / " + Output.fixed(r.combineS * 1e3, 2) + " ms", ""],
         ]
         // The published column belongs to the DeepSeek-V3 reproduction only.
-        let published = config.model.name == "deepseek-v3" && config.gpus == 2048 && config.pp == 16
+        let published = PublishedDeepSeekV3.describes(config)
         return Output.table(published ? rows : rows.map { Array($0.prefix(2)) }, rightAlignedFrom: 1)
     }
 }

@@ -66,6 +66,6 @@ struct TopologyCommand: ParsableCommand {
             ["scale-up bandwidth per GPU", Output.fixed(r.scaleUpGbpsPerGpu, 1) + " GB/s per direction"],
             ["network cost", "$" + Output.fixed(r.networkCostUsd / 1e6, 2) + "M ($" + Output.fixed(r.networkCostPerEndpointUsd / 1e3, 2) + "K per endpoint)"],
         ]
-        return (description.isEmpty ? r.name : "\(r.name): \(description)") + "\n" + Output.table(rows, rightAlignedFrom: 9)
+        return (description.isEmpty ? r.name : "\(r.name): \(description)") + "\n" + Output.table(rows, rightAlignedFrom: Output.allLeftAligned)
     }
 }

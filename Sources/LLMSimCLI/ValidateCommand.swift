@@ -65,8 +65,9 @@ struct ValidateCommand: ParsableCommand {
     }
 
     static func cases() throws -> [Case] {
+        typealias P = PublishedDeepSeekV3
         var out: [Case] = []
-        let models = try ModelCatalog.load(directory: try ResourceLocator.directory("Experiments/models"))
+        let models = try ResourceLocator.models()
         let hardware = try HardwareCatalog.builtIn()
         let v3 = try models.resolve("deepseek-v3").0
         let p = v3.parameters, f = v3.trainingFLOPs(sequenceLength: 4096)
@@ -102,13 +103,13 @@ struct ValidateCommand: ParsableCommand {
         let config = try StepExperiment.load(path: experiment, models: models, hardware: hardware)
         let calibration = try KernelCalibration.hopper()
         let step = try StepSimulation(config: config, calibration: calibration).run()
-        out.append(check("V3 step time", "ISCA 2025 Table 4", published: 19.926, simulated: step.stepTimeS, unit: "s", tolerance: 0.10))
-        for (name, published, simulated) in [("1F", 1.13, step.forwardOnlyS), ("1F1B", 13.95, step.steadyS), ("1B", 1.99, step.backwardInputS),
-                                             ("1W", 0.48, step.backwardWeightS), ("bubble", 2.06, step.bubbleS), ("optimizer", 0.29, step.optimizerS)] {
+        out.append(check("V3 step time", "ISCA 2025 Table 4", published: P.stepSeconds, simulated: step.stepTimeS, unit: "s", tolerance: 0.10))
+        for (name, published, simulated) in [("1F", P.forwardOnlySeconds, step.forwardOnlyS), ("1F1B", P.steadySeconds, step.steadyS), ("1B", P.backwardInputSeconds, step.backwardInputS),
+                                             ("1W", P.backwardWeightSeconds, step.backwardWeightS), ("bubble", P.bubbleSeconds, step.bubbleS), ("optimizer", P.optimizerSeconds, step.optimizerS)] {
             out.append(check("V3 step phase \(name)", "ISCA 2025 Table 4", published: published, simulated: simulated, unit: "s", tolerance: 0.25))
         }
-        out.append(check("V3 TFLOPS per GPU (causal)", "ISCA 2025 Table 4", published: 385, simulated: step.tflopsPerGpuCausal, unit: "TFLOPS", tolerance: 0.10))
-        out.append(check("4-layer F&B chunk pair", "DeepSeek profile trace", published: 0.129, simulated: 4 * step.moeLayer.overlappedForwardBackward, unit: "s", tolerance: 0.15))
+        out.append(check("V3 TFLOPS per GPU (causal)", "ISCA 2025 Table 4", published: P.tflopsCausal, simulated: step.tflopsPerGpuCausal, unit: "TFLOPS", tolerance: 0.10))
+        out.append(check("4-layer F&B chunk pair", "DeepSeek profile trace", published: P.chunkPairSeconds, simulated: 4 * step.moeLayer.overlappedForwardBackward, unit: "s", tolerance: 0.15))
         let memory = try TrainingMemory.compute(config: config, stageLayers: try StepSimulation(config: config, calibration: calibration).plan().stageLayers,
                                                 deepSeekSavings: true, schedule: config.schedule)
         out.append(check("V3 peak memory per GPU fits 80 GB (no TP)", "V3 report §3.2.3", published: memory.capacityBytes, simulated: memory.peakBytesPerGpu,
@@ -117,12 +118,12 @@ struct ValidateCommand: ParsableCommand {
         let run = TrainingRun(base: config, calibration: calibration)
         let priced = try phases.map { try run.price($0) }
         let pre = priced[0], total = priced.reduce(0) { $0 + $1.gpuHours }
-        out.append(check("V3 pre-training GPU-hours", "V3 report Table 1", published: 2_664_000, simulated: pre.gpuHours, unit: "GPU-h", tolerance: 0.10))
-        out.append(check("V3 GPU-hours per trillion tokens", "V3 report §1", published: 180_000, simulated: pre.gpuHours / (pre.tokens / 1e12), unit: "GPU-h", tolerance: 0.10))
+        out.append(check("V3 pre-training GPU-hours", "V3 report Table 1", published: P.preTrainingGPUHours, simulated: pre.gpuHours, unit: "GPU-h", tolerance: 0.10))
+        out.append(check("V3 GPU-hours per trillion tokens", "V3 report §1", published: P.gpuHoursPerTrillionTokens, simulated: pre.gpuHours / (pre.tokens / 1e12), unit: "GPU-h", tolerance: 0.10))
         let context = priced.filter { $0.name.hasPrefix("context") }.reduce(0) { $0 + $1.gpuHours }
-        out.append(check("V3 context-extension GPU-hours", "V3 report Table 1", published: 119_000, simulated: context, unit: "GPU-h", tolerance: 0.25))
-        out.append(check("V3 total GPU-hours", "V3 report Table 1", published: 2_788_000, simulated: total, unit: "GPU-h", tolerance: 0.10))
-        out.append(check("V3 total cost", "V3 report Table 1", published: 5_576_000, simulated: total * economics.pricePerGPUHour, unit: "USD", tolerance: 0.10))
+        out.append(check("V3 context-extension GPU-hours", "V3 report Table 1", published: P.contextExtensionGPUHours, simulated: context, unit: "GPU-h", tolerance: 0.25))
+        out.append(check("V3 total GPU-hours", "V3 report Table 1", published: P.totalGPUHours, simulated: total, unit: "GPU-h", tolerance: 0.10))
+        out.append(check("V3 total cost", "V3 report Table 1", published: P.costUSD, simulated: total * economics.pricePerGPUHour, unit: "USD", tolerance: 0.10))
         return out
     }
 }

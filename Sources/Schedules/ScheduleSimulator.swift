@@ -72,7 +72,6 @@ public struct ScheduleSimulator {
         /// Activation held per in-flight micro-batch of each stage (default: the stage size).
         let activationWeight: [Double]
         var next: [Int]
-        var busy: [Bool]
         /// Completion times of forwards and input gradients, and of input backwards.
         var forwardDone: [Key: SimTime] = [:], gradientReady: [Key: SimTime] = [:]
         var inputBackwardDone = Set<Key>()
@@ -88,7 +87,6 @@ public struct ScheduleSimulator {
             schedule = s; durations = d
             activationWeight = w ?? Array(repeating: s.stageSize, count: s.stagesPerPipeline)
             next = Array(repeating: 0, count: s.ranks)
-            busy = Array(repeating: false, count: s.ranks)
             busyTime = Array(repeating: 0, count: s.ranks)
             inflight = busyTime; peak = busyTime
             running = Array(repeating: nil, count: s.ranks)
@@ -138,7 +136,7 @@ public struct ScheduleSimulator {
         }
 
         mutating func tryStart(_ engine: Engine) {
-            for r in 0..<schedule.ranks where !busy[r] && next[r] < schedule.program[r].count {
+            for r in 0..<schedule.ranks where running[r] == nil && next[r] < schedule.program[r].count {
                 let instruction = schedule.program[r][next[r]]
                 let times = instruction.ops.map { readyTime($0, rank: r) }
                 guard times.allSatisfy({ $0 != nil }) else { continue }
@@ -148,7 +146,6 @@ public struct ScheduleSimulator {
                     continue
                 }
                 next[r] += 1
-                busy[r] = true
                 for op in instruction.ops where op.kind == .forward {
                     inflight[r] += activationWeight[op.stage]
                     peak[r] = max(peak[r], inflight[r])
@@ -167,7 +164,6 @@ public struct ScheduleSimulator {
                 return
             }
             guard let (start, instruction) = running[r] else { return }
-            busy[r] = false
             running[r] = nil
             busyTime[r] += (engine.now - start).seconds
             for op in instruction.ops {

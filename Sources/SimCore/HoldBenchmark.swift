@@ -74,7 +74,7 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     }
 
     /// An exponential variate with the given mean, in whole picoseconds (at least 1).
-    @inlinable mutating func exponentialPicoseconds(mean: Double) -> Int64 {
+    @inlinable public mutating func exponentialPicoseconds(mean: Double) -> Int64 {
         let u = (Double(next() >> 11) + 0.5) * 0x1p-53   // in (0, 1)
         return Swift.max(1, Int64(-mean * Foundation.log(u)))
     }

@@ -20,21 +20,16 @@ public struct LayerTimes: Sendable, Equatable, Codable {
 
     public init() {}
 
+    /// Every field, so that sums need not name them one by one.
+    static var fields: [WritableKeyPath<LayerTimes, Double>] { [
+        \.attentionForward, \.mlpForward, \.mlpBackwardInput, \.mlpBackwardWeight, \.attentionBackwardInput,
+        \.attentionBackwardWeight, \.otherForward, \.otherBackwardInput, \.otherBackwardWeight,
+        \.dispatchForward, \.combineForward, \.combineBackward, \.dispatchBackward,
+    ] }
+
     public static func + (a: LayerTimes, b: LayerTimes) -> LayerTimes {
-        var r = LayerTimes()
-        r.attentionForward = a.attentionForward + b.attentionForward
-        r.mlpForward = a.mlpForward + b.mlpForward
-        r.mlpBackwardInput = a.mlpBackwardInput + b.mlpBackwardInput
-        r.mlpBackwardWeight = a.mlpBackwardWeight + b.mlpBackwardWeight
-        r.attentionBackwardInput = a.attentionBackwardInput + b.attentionBackwardInput
-        r.attentionBackwardWeight = a.attentionBackwardWeight + b.attentionBackwardWeight
-        r.otherForward = a.otherForward + b.otherForward
-        r.otherBackwardInput = a.otherBackwardInput + b.otherBackwardInput
-        r.otherBackwardWeight = a.otherBackwardWeight + b.otherBackwardWeight
-        r.dispatchForward = a.dispatchForward + b.dispatchForward
-        r.combineForward = a.combineForward + b.combineForward
-        r.combineBackward = a.combineBackward + b.combineBackward
-        r.dispatchBackward = a.dispatchBackward + b.dispatchBackward
+        var r = a
+        for f in fields { r[keyPath: f] += b[keyPath: f] }
         return r
     }
 

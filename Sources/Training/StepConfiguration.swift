@@ -38,6 +38,8 @@ public struct StepConfiguration: Sendable {
     }
 
     public var gpus: Int { topology.gpus }
+    /// The recomputation in force (the model's default when the experiment names none).
+    public var effectiveRecompute: RecomputePolicy { recompute ?? model.defaultRecompute }
     /// Data-parallel degree (no tensor parallelism): GPUs / PP.
     public var dp: Int { gpus / devicesPerPipeline }
     /// GPUs one pipeline spans (PP, or PP/2 for DualPipeV).

@@ -28,3 +28,12 @@ public enum RecomputePolicy: String, Sendable, Codable, CaseIterable {
     /// Megatron "full": the whole layer's forward is recomputed in backward.
     case full
 }
+
+extension ModelArchitecture {
+    /// The recomputation a model trains with unless asked otherwise: DeepSeek's for MLA models,
+    /// none for the others.
+    public var defaultRecompute: RecomputePolicy {
+        if case .mla = attention { return .deepseek }
+        return .none
+    }
+}

@@ -26,8 +26,7 @@ public struct TransformerLayer {
         case .mla(let m): attention = .mla(MLAAttention(arch, m, policy: policy))
         case .gqa(let g): attention = .gqa(GQAAttention(arch, g, policy: policy))
         }
-        // DeepSeek's recomputation for MLA models; none for the others unless asked.
-        if case .mla = arch.attention { self.recompute = recompute ?? .deepseek } else { self.recompute = recompute ?? .none }
+        self.recompute = recompute ?? arch.defaultRecompute
         ffn = FeedForward(arch, layer: index, policy: policy)
     }
 

@@ -1,0 +1,32 @@
+/// DeepSeek-V3's published training figures, in one place for every report that prints them
+/// beside the simulated ones (`llmsim step`, `run`, `validate`). Tests keep their own literals:
+/// they are the independent oracle.
+public enum PublishedDeepSeekV3 {
+    /// ISCA 2025 Table 4 (MPFT column), seconds per full-batch step and its phases.
+    public static let stepSeconds = 19.926
+    public static let forwardOnlySeconds = 1.13
+    public static let steadySeconds = 13.95
+    public static let backwardInputSeconds = 1.99
+    public static let backwardWeightSeconds = 0.48
+    public static let bubbleSeconds = 2.06
+    public static let optimizerSeconds = 0.29
+    /// ISCA 2025 Table 4: tokens per day, TFLOPS per GPU (causal / non-causal), causal MFU.
+    public static let tokensPerDay = 272.80e9
+    public static let tflopsCausal = 385.0
+    public static let tflopsNoncausal = 432.0
+    public static let mfuCausal = 0.3894
+    /// DeepSeek's profile trace: one overlapped F&B chunk pair of 4 MoE layers, seconds.
+    public static let chunkPairSeconds = 0.129
+    /// V3 report Table 1 and §1: H800 GPU-hours and dollars.
+    public static let preTrainingGPUHours = 2_664_000.0
+    public static let contextExtensionGPUHours = 119_000.0
+    public static let postTrainingGPUHours = 5_000.0
+    public static let totalGPUHours = 2_788_000.0
+    public static let gpuHoursPerTrillionTokens = 180_000.0
+    public static let costUSD = 5_576_000.0
+
+    /// Whether a configuration is the published one, so that reports show the published column.
+    public static func describes(_ c: StepConfiguration) -> Bool {
+        c.model.name == "deepseek-v3" && c.gpus == 2048 && c.pp == 16
+    }
+}
