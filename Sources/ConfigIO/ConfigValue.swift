@@ -9,11 +9,26 @@ public struct ConfigValue {
     public let node: Node
     public let file: String
     public let path: String
+    /// Which file each key path came from, for documents assembled from several files
+    /// (`base:` inheritance, sweep points); nil for a document read from one file.
+    public let origins: ConfigOrigins?
 
-    public init(node: Node, file: String, path: String = "") {
+    public init(node: Node, file: String, path: String = "", origins: ConfigOrigins? = nil) {
         self.node = node
         self.file = file
         self.path = path
+        self.origins = origins
+    }
+
+    /// The file this node was written in (differs from `file` for inherited keys).
+    public var sourceFile: String { origins?.file(for: path) ?? file }
+
+    /// The folder relative paths in this node's value are resolved against.
+    public var sourceDirectory: String { (sourceFile as NSString).deletingLastPathComponent }
+
+    /// `relative` resolved against the folder of the file this node came from.
+    public func resolvePath(_ relative: String) -> String {
+        relative.hasPrefix("/") ? relative : (sourceDirectory as NSString).appendingPathComponent(relative)
     }
 
     /// Parses `text`; `file` is used in error messages only.
@@ -47,7 +62,7 @@ public struct ConfigValue {
 
     /// An error located at this node.
     public func error(_ problem: String, fix: String? = nil) -> ConfigError {
-        ConfigError(file: file, line: line, key: path, problem: problem, fix: fix)
+        ConfigError(file: sourceFile, line: line, key: path, problem: problem, fix: fix)
     }
 
     // MARK: Mappings
@@ -64,7 +79,7 @@ public struct ConfigValue {
         for (keyNode, _) in mapping {
             let key = keyNode.string ?? ""
             if !allowed.contains(key) {
-                throw ConfigError(file: file, line: keyNode.mark?.line, key: child(key),
+                throw ConfigError(file: origins?.file(for: child(key)) ?? file, line: keyNode.mark?.line, key: child(key),
                                   problem: "unknown key", fix: Suggestion.fix(for: key, allowed: Array(allowed)))
             }
         }
@@ -75,7 +90,7 @@ public struct ConfigValue {
         guard case .mapping(let mapping) = node else { throw error("expected a mapping of keys to values, found \(kindName)") }
         guard let value = mapping[key] else { return nil }
         if case .scalar(let s) = value, s.string == "null" || s.string == "~" { return nil }
-        return ConfigValue(node: value, file: file, path: child(key))
+        return ConfigValue(node: value, file: file, path: child(key), origins: origins)
     }
 
     /// The value under `key`; throws when missing.
@@ -91,7 +106,7 @@ public struct ConfigValue {
     /// The elements of a sequence.
     public func elements() throws -> [ConfigValue] {
         guard case .sequence(let sequence) = node else { throw error("expected a list, found \(kindName)") }
-        return sequence.enumerated().map { ConfigValue(node: $1, file: file, path: "\(path)[\($0)]") }
+        return sequence.enumerated().map { ConfigValue(node: $1, file: file, path: "\(path)[\($0)]", origins: origins) }
     }
 
     // MARK: Scalars

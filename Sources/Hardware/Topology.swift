@@ -73,23 +73,23 @@ public struct Topology: Codable, Sendable, Equatable {
             let cap = SwitchCounts.twoLayerCapacity(radix: switchRadix)
             if per > cap {
                 throw ConfigError(file: file, key: "nodes", problem: "\(per) endpoints exceed a two-layer fat tree of \(switchRadix)-port switches (at most \(cap))",
-                                  fix: "use kind: fat-tree-3 or multi-plane-fat-tree, or fewer nodes")
+                                  fix: "use kind: fat-tree-3 or multi-plane-fat-tree, or fewer nodes", infeasible: true)
             }
         case .multiPlaneFatTree:
             if node.computeNICs % planes != 0 {
                 throw ConfigError(file: file, key: "planes", problem: "\(node.computeNICs) NICs per node cannot be spread evenly over \(planes) planes",
-                                  fix: "use a number of planes that divides \(node.computeNICs)")
+                                  fix: "use a number of planes that divides \(node.computeNICs)", infeasible: true)
             }
             let cap = SwitchCounts.twoLayerCapacity(radix: switchRadix)
             if per > cap {
                 throw ConfigError(file: file, key: "nodes", problem: "\(per) endpoints per plane exceed a two-layer fat tree of \(switchRadix)-port switches (at most \(cap))",
-                                  fix: "use more planes, larger switches or kind: fat-tree-3")
+                                  fix: "use more planes, larger switches or kind: fat-tree-3", infeasible: true)
             }
         case .fatTree3:
             let cap = SwitchCounts.threeLayerCapacity(radix: switchRadix)
             if per > cap {
                 throw ConfigError(file: file, key: "nodes", problem: "\(per) endpoints exceed a three-layer fat tree of \(switchRadix)-port switches (at most \(cap))",
-                                  fix: "use larger switches or fewer nodes")
+                                  fix: "use larger switches or fewer nodes", infeasible: true)
             }
         }
     }

@@ -34,13 +34,14 @@ struct RunCommand: ParsableCommand {
         let config = try ResourceLocator.experiment(experiment)
         let (phases, economics) = try RunExperiment.load(path: experiment)
         let calibration = try KernelCalibration.hopper()
-        let simulation = try StepSimulation(config: config, calibration: calibration)
+        let cache = RoutingCache()
+        let simulation = try StepSimulation(config: config, calibration: calibration, routingCache: cache)
         let stagePlan = try simulation.plan()
         var step = try simulation.run(microbatches: config.microbatches, plan: stagePlan)
         step.segments = []
         let savings = config.effectiveRecompute == .deepseek
         let memory = try TrainingMemory.compute(config: config, stageLayers: stagePlan.stageLayers, deepSeekSavings: savings, schedule: config.schedule)
-        let run = TrainingRun(base: config, calibration: calibration)
+        let run = TrainingRun(base: config, calibration: calibration, routingCache: cache)
         let results = try phases.map { try run.price($0) }
         let total = results.reduce(0) { $0 + $1.gpuHours }
         let node = config.topology.node

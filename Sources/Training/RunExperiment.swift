@@ -18,12 +18,21 @@ public enum RunExperiment {
 
     /// The optional `run.overheads` section (nil when absent: no overheads, as published).
     public static func overheads(path: String) throws -> RunOverheads? {
-        let root = try ConfigValue.load(path: path)
+        try overheads(try ConfigDocument.load(path: path))
+    }
+
+    public static func overheads(_ root: ConfigValue) throws -> RunOverheads? {
         return try root.optional("run")?.optional("overheads").map { try RunOverheads.parse($0) }
     }
 
     public static func load(path: String) throws -> (phases: [RunPhase], economics: RunEconomics) {
-        let root = try ConfigValue.load(path: path)
+        try parse(try ConfigDocument.load(path: path))
+    }
+
+    /// Whether the document has a `run:` section.
+    public static func hasRun(_ root: ConfigValue) throws -> Bool { try root.optional("run") != nil }
+
+    public static func parse(_ root: ConfigValue) throws -> (phases: [RunPhase], economics: RunEconomics) {
         guard let run = try root.optional("run") else {
             throw root.error("the experiment has no 'run:' section", fix: "add run: {phases: [...]} (see Experiments/deepseek-v3.yaml)")
         }

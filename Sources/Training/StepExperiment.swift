@@ -5,33 +5,45 @@ import Kernels
 import Model
 import Schedules
 
-/// Reads the step part of an experiment file (strict: unknown keys are errors).
+/// Reads the step part of an experiment file (strict: unknown keys are errors). The full key
+/// reference is `docs/experiment-schema.md`.
 ///
 /// ```yaml
+/// base: deepseek-v3.yaml                  # optional: inherit every key, override some
 /// model: deepseek-v3                      # catalog name or path to a config.json
-/// topology: ../Topologies/deepseek-v3-mpft.yaml
+/// model_overrides: {topk_group: 8}        # optional: config.json keys replaced
+/// topology: ../Topologies/deepseek-v3-mpft.yaml   # or {file: ..., nodes: 512} or inline
+/// hardware: {node: HGX-H200-8GPU, nic_gbit_s: 800, scale_up_gb_s: 450}   # optional overrides
 /// parallel: {pp: 16, ep: 64, tp: 1}
 /// schedule: dualpipe                      # gpipe 1f1b interleaved zb1p dualpipe dualpipev
 /// microbatches: 120                       # per pipeline per step
 /// microbatch_tokens: 4096                 # per GPU
 /// precision: fp8                          # fp8 | bf16
-/// recompute: deepseek                     # none | deepseek | selective | full (default: deepseek for MLA, none otherwise)
+/// recompute: deepseek                     # none | deepseek | selective | full
 /// communication_sms: 20
 /// routing: {skew: uniform, seed: 1}
 /// ```
-/// Paths are relative to the experiment file.
+/// Paths are relative to the file that wrote them.
 public enum StepExperiment {
-    static let keys = ["model", "topology", "parallel", "schedule", "virtual_stages", "microbatches", "microbatch_tokens",
-                       "precision", "recompute", "communication_sms", "routing", "run"]
+    /// Every top-level key an experiment file may have (the step's, `run`, `sweep`, `outputs`).
+    public static let keys = ["base", "model", "model_overrides", "topology", "hardware", "parallel", "schedule", "virtual_stages",
+                              "microbatches", "microbatch_tokens", "precision", "recompute", "communication_sms", "routing",
+                              "run", "sweep", "outputs"]
+    static let hardwareKeys = ["node", "device", "nic_gbit_s", "scale_up_gb_s"]
 
     public static func load(path: String, models: ModelCatalog, hardware: HardwareCatalog) throws -> StepConfiguration {
-        let v = try ConfigValue.load(path: path)
+        try parse(try ConfigDocument.load(path: path), models: models, hardware: hardware)
+    }
+
+    /// Parses an assembled experiment document (bases merged, sweep values set).
+    public static func parse(_ v: ConfigValue, models: ModelCatalog, hardware: HardwareCatalog) throws -> StepConfiguration {
         try v.requireKnownKeys(keys)
-        let directory = (path as NSString).deletingLastPathComponent
-        func resolve(_ p: String) -> String { p.hasPrefix("/") ? p : (directory as NSString).appendingPathComponent(p) }
-        let modelName = try v.required("model").string()
-        let model = try models.resolve(modelName.hasSuffix(".json") ? resolve(modelName) : modelName).0
-        let topology = try Topology.load(path: resolve(try v.required("topology").string()), catalog: hardware)
+        let model = try parseModel(v, models: models)
+        var topology = try parseTopology(try v.required("topology"), hardware: hardware)
+        if let h = try v.optional("hardware") {
+            topology.node = try parseHardware(h, node: topology.node, catalog: hardware)
+            try topology.validate(file: h.sourceFile)
+        }
         let parallel = try v.required("parallel")
         try parallel.requireKnownKeys(["pp", "ep", "tp"])
         let tp = try parallel.positiveInt("tp", default: 1)
@@ -39,7 +51,10 @@ public enum StepExperiment {
             throw try parallel.required("tp").error("tensor parallelism is not modelled yet (got tp: \(tp))", fix: "use tp: 1 (DeepSeek-V3 trains without TP)")
         }
         let schedule = ScheduleKind(rawValue: try v.choice("schedule", ScheduleKind.allCases.map(\.rawValue)))!
-        let precision = try v.choice("precision", ["fp8", "bf16"]) == "fp8" ? PrecisionPolicy.deepSeekFP8 : .bf16
+        let precisionValue = try v.choice("precision", ["fp8", "bf16"])
+        if precisionValue == "fp8", topology.node.device.peakFLOPS[.fp8] == nil {
+            throw try v.required("precision").error("\(topology.node.device.name) has no FP8 tensor cores", fix: "use precision: bf16 on this device").markedInfeasible
+        }
         var skew = ExpertSkew.uniform, seed: UInt64 = 1
         if let routing = try v.optional("routing") {
             try routing.requireKnownKeys(["skew", "seed"])
@@ -52,13 +67,84 @@ public enum StepExperiment {
             model: model, topology: topology, pp: try parallel.positiveInt("pp"), ep: try parallel.positiveInt("ep", default: 1),
             schedule: schedule, virtualStages: try v.positiveInt("virtual_stages", default: 2),
             microbatches: try v.positiveInt("microbatches"), microbatchTokens: try v.positiveInt("microbatch_tokens"),
-            precision: precision,
+            precision: precisionValue == "fp8" ? PrecisionPolicy.deepSeekFP8 : .bf16,
             recompute: try v.optional("recompute") == nil ? nil : RecomputePolicy(rawValue: try v.choice("recompute", RecomputePolicy.allCases.map(\.rawValue)))!,
             communicationSMs: try v.positiveInt("communication_sms", default: 20),
             routingSkew: skew, seed: seed)
-        do { try config.validate() } catch let e as ScheduleError { throw ConfigError(file: path, key: "parallel", problem: e.problem, fix: e.fix) }
+        do { try config.validate() } catch let e as ScheduleError { throw try v.required("parallel").error(e.problem, fix: e.fix).markedInfeasible }
         do { _ = try ScheduleGenerator.make(schedule, pp: config.pp, microbatches: config.microbatches, virtualStages: config.virtualStages) }
-        catch let e as ScheduleError { throw ConfigError(file: path, key: "schedule", problem: e.problem, fix: e.fix) }
+        catch let e as ScheduleError { throw try v.required("schedule").error(e.problem, fix: e.fix).markedInfeasible }
         return config
+    }
+
+    /// `model:` (catalog name or config.json path) with optional `model_overrides:` merged over
+    /// the config.json keys (checked by the same strict reader).
+    static func parseModel(_ v: ConfigValue, models: ModelCatalog) throws -> ModelArchitecture {
+        let nameValue = try v.required("model")
+        let name = try nameValue.string()
+        let isPath = name.hasSuffix(".json")
+        let entry: ModelCatalog.Entry
+        do { entry = try models.resolve(isPath ? nameValue.resolvePath(name) : name).1 }
+        catch let e as ConfigError where e.file == nil { throw nameValue.error(e.problem, fix: e.fix) }
+        guard let overrides = try v.optional("model_overrides") else {
+            return try HFConfig.load(path: entry.configPath, name: isPath ? nil : entry.name)
+        }
+        let keys = try overrides.keys()
+        let base = try ConfigValue.load(path: entry.configPath)
+        let merged = ConfigDocument.merge(base.node, over: overrides.node)
+        var files = ["": entry.configPath]
+        for k in keys { files[k] = overrides.sourceFile }
+        let label = keys.map { "\($0)=\((try? overrides.required($0).string()) ?? "…")" }.joined(separator: ",")
+        return try HFConfig.parse(ConfigValue(node: merged, file: entry.configPath, origins: ConfigOrigins(files: files)),
+                                  name: "\(entry.name) (\(label))")
+    }
+
+    /// `topology:` as a file path, a mapping `{file: PATH, KEY: override…}`, or an inline
+    /// description with the keys of a topology file.
+    public static func parseTopology(_ t: ConfigValue, hardware: HardwareCatalog) throws -> Topology {
+        if case .scalar = t.node {
+            let path = t.resolvePath(try t.string())
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw t.error("the topology file '\(path)' does not exist", fix: "give a path relative to the experiment file, e.g. ../Topologies/deepseek-v3-mpft.yaml")
+            }
+            return try Topology.load(path: path, catalog: hardware)
+        }
+        guard let fileValue = try t.optional("file") else {
+            return try Topology.parse(t, catalog: hardware)
+        }
+        let path = fileValue.resolvePath(try fileValue.string())
+        let base = try ConfigValue.load(path: path)
+        let overrides = t.removing("file")
+        var files = ["": path]
+        for k in try overrides.keys() { files[k] = t.sourceFile }
+        return try Topology.parse(ConfigValue(node: ConfigDocument.merge(base.node, over: overrides.node), file: path, origins: ConfigOrigins(files: files)),
+                                  catalog: hardware)
+    }
+
+    /// `hardware:` overrides of the topology's node: another node template, another GPU in the
+    /// same node, the NIC line rate (Gb/s, as marketed) or the scale-up bandwidth (GB/s per
+    /// direction). Achievable rates keep the template's achievable fraction.
+    public static func parseHardware(_ h: ConfigValue, node: NodeTemplate, catalog: HardwareCatalog) throws -> NodeTemplate {
+        try h.requireKnownKeys(hardwareKeys)
+        var node = node
+        if let n = try h.optional("node") {
+            let id = try n.string()
+            guard let template = catalog.nodes[id] else { throw n.error("unknown node template '\(id)'", fix: Suggestion.fix(for: id, allowed: Array(catalog.nodes.keys))) }
+            node = template
+        }
+        if let d = try h.optional("device") {
+            let id = try d.string()
+            guard let device = catalog.devices[id] else { throw d.error("unknown device '\(id)'", fix: Suggestion.fix(for: id, allowed: Array(catalog.devices.keys))) }
+            node.device = device
+        }
+        if try h.optional("nic_gbit_s") != nil {
+            let bytes = try h.positiveDouble("nic_gbit_s") * 1e9 / 8
+            node.nicAchievableBandwidth *= bytes / node.nicBandwidth
+            node.nicBandwidth = bytes
+        }
+        if try h.optional("scale_up_gb_s") != nil {
+            node.device.scaleUpBandwidth = try h.positiveDouble("scale_up_gb_s") * 1e9
+        }
+        return node
     }
 }

@@ -46,10 +46,13 @@ public struct StepResult: Sendable, Codable, Equatable {
 public struct StepSimulation {
     public let config: StepConfiguration
     public let kernels: KernelCostModel
+    /// Routed plans shared with other simulations (a run's phases, a sweep's points).
+    public let routingCache: RoutingCache
 
-    public init(config: StepConfiguration, calibration: KernelCalibration) throws {
+    public init(config: StepConfiguration, calibration: KernelCalibration, routingCache: RoutingCache = RoutingCache()) throws {
         try config.validate()
         self.config = config
+        self.routingCache = routingCache
         kernels = try KernelCostModel(device: config.topology.node.device, calibration: calibration, communicationSMs: config.communicationSMs)
     }
 
@@ -78,8 +81,8 @@ public struct StepSimulation {
             var sample = tokens
             while sample > 4096, sample % 2 == 0 { sample /= 2 }
             let factor = tokens / sample
-            let plan = try RoutingExperiment(router: router, hidden: arch.hiddenSize, tokensPerGPU: sample, ep: c.ep,
-                                             gpusPerNode: c.topology.node.gpus, skew: c.routingSkew, seed: c.seed).run().plan
+            let plan = try routingCache.plan(for: RoutingExperiment(router: router, hidden: arch.hiddenSize, tokensPerGPU: sample, ep: c.ep,
+                                                                    gpusPerNode: c.topology.node.gpus, skew: c.routingSkew, seed: c.seed))
             traffic = MoETraffic(plan: plan, hidden: arch.hiddenSize).scaled(by: factor)
             let a2a = DeepEPAllToAll(node: c.topology.node, communicationSMs: c.communicationSMs, hopLatency: c.topology.latency)
             dispatchTime = try a2a.run(plan, kind: .dispatch, hidden: arch.hiddenSize).timeS * Double(factor)

@@ -53,10 +53,12 @@ public struct PhaseResult: Sendable, Codable, Equatable {
 public struct TrainingRun {
     public let base: StepConfiguration
     public let calibration: KernelCalibration
+    public let routingCache: RoutingCache
 
-    public init(base: StepConfiguration, calibration: KernelCalibration) {
+    public init(base: StepConfiguration, calibration: KernelCalibration, routingCache: RoutingCache = RoutingCache()) {
         self.base = base
         self.calibration = calibration
+        self.routingCache = routingCache
     }
 
     /// Batch sizes are kept to multiples of this many sequences so every pipeline gets an even
@@ -86,7 +88,7 @@ public struct TrainingRun {
                 notes.insert("each \(phase.sequenceLength)-token sequence is split into \(chunks) micro-batches of \(config.microbatchTokens) tokens attending to the cached prefix (assumption), so every pipeline gets at least \(minimum) micro-batches")
             }
         }
-        let simulation = try StepSimulation(config: config, calibration: calibration)
+        let simulation = try StepSimulation(config: config, calibration: calibration, routingCache: routingCache)
         let plan = try simulation.plan()
         var cache: [Int: (seconds: Double, schedule: ScheduleKind)] = [:]
         func stepTime(sequences: Int) throws -> Double {
