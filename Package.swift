@@ -41,9 +41,13 @@ let package = Package(
         .target(name: "CostModel", dependencies: ["Kernels", "Hardware", "ConfigIO"],
                 resources: [.copy("Resources/hopper-kernels.yaml")]),
 
+        // Experiment files, sweeps, the results database, plots and notebooks.
+        .target(name: "Experiments", dependencies: ["Training", "ResultsDB", "ConfigIO", "Hardware", "Model", "CostModel",
+                                                    .product(name: "Yams", package: "Yams")]),
+
         // The command-line interface: a thin layer over the libraries.
         .target(name: "LLMSimCLI", dependencies: [
-            "SimCore", "Stochastic", "Hardware", "Kernels", "Model", "Schedules", "CostModel", "Fabric", "Training", "ConfigIO",
+            "SimCore", "Stochastic", "Hardware", "Kernels", "Model", "Schedules", "CostModel", "Fabric", "Training", "ConfigIO", "Experiments", "ResultsDB",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             // swift-collections' Heap: the baseline `llmsim bench` compares the event queue with.
             .product(name: "HeapModule", package: "swift-collections"),
@@ -64,5 +68,6 @@ let package = Package(
         .testTarget(name: "CostModelTests", dependencies: ["CostModel", "Model", "Kernels", "Hardware"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Stochastic"]),
         .testTarget(name: "CLITests", dependencies: ["LLMSimCLI"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "ConfigIO", "Training", "ResultsDB", "Hardware"]),
     ]
 )

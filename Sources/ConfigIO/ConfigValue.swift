@@ -5,7 +5,10 @@ import Yams
 /// accessor can throw a `ConfigError` that names exactly what is wrong. JSON is read by the same
 /// parser (YAML 1.2 is a superset of JSON), so Hugging Face `config.json` files get line numbers
 /// too.
-public struct ConfigValue {
+///
+/// `@unchecked Sendable`: Yams' `Node` is a value type whose only reference members are its
+/// `Tag`s, which nothing mutates after parsing; sweep points are read from many threads.
+public struct ConfigValue: @unchecked Sendable {
     public let node: Node
     public let file: String
     public let path: String

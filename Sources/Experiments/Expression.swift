@@ -15,9 +15,13 @@ public struct Expression: Sendable, Equatable {
 
     /// Evaluates with `lookup` for names (nil: unknown name).
     public func evaluate(_ lookup: (String) throws -> Double?) throws -> Double {
-        var parser = Parser(tokens: try Self.tokenize(text), lookup: lookup, text: text)
-        let value = try parser.sum()
-        guard parser.position == parser.tokens.count else { throw Failure(problem: "unexpected '\(parser.tokens[parser.position])' in '\(text)'") }
+        let tokens = try Self.tokenize(text)
+        let value: Double = try withoutActuallyEscaping(lookup) { lookup in
+            var parser = Parser(tokens: tokens, lookup: lookup, text: text)
+            let value = try parser.sum()
+            guard parser.position == parser.tokens.count else { throw Failure(problem: "unexpected '\(parser.tokens[parser.position])' in '\(text)'") }
+            return value
+        }
         guard value.isFinite else { throw Failure(problem: "'\(text)' is not a finite number (division by zero?)") }
         return value
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Experiments
 
 /// The `llmsim` command: a thin layer over the libraries.
 public struct LLMSim: ParsableCommand {
@@ -10,12 +11,8 @@ public struct LLMSim: ParsableCommand {
         (one step: `llmsim step …`; every published check: `llmsim validate`).
         Every command takes --json for machine-readable output with stable keys.
         """,
-        version: LLMSimVersion.string,
-        subcommands: [ModelCommand.self, TopologyCommand.self, FP8Command.self, MLACommand.self, RouteCommand.self, EPLBCommand.self, AllToAllCommand.self, ScheduleCommand.self, StepCommand.self, RunCommand.self, MemoryCommand.self, ValidateCommand.self, BenchCommand.self])
+        version: LLMSimVersion.current,
+        subcommands: [ModelCommand.self, TopologyCommand.self, FP8Command.self, MLACommand.self, RouteCommand.self, EPLBCommand.self, AllToAllCommand.self, ScheduleCommand.self, StepCommand.self, RunCommand.self, ResultsCommand.self, ReportCommand.self, MemoryCommand.self, ValidateCommand.self, BenchCommand.self])
 
     public init() {}
-}
-
-public enum LLMSimVersion {
-    public static let string = "0.1.0"
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConfigIO
+import Experiments
 import Foundation
 
 /// Shared output helpers: deterministic JSON (sorted keys, snake_case), and error reporting
@@ -34,15 +35,7 @@ enum Output {
 
     /// A fixed-width text table for human output; columns from `firstNumeric` on are right-aligned.
     static func table(_ rows: [[String]], rightAlignedFrom firstNumeric: Int = 1) -> String {
-        guard let width = rows.map(\.count).max() else { return "" }
-        var widths = [Int](repeating: 0, count: width)
-        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
-        return rows.map { row in
-            row.enumerated().map { i, cell in
-                let pad = String(repeating: " ", count: widths[i] - cell.count)
-                return i >= firstNumeric ? pad + cell : cell + pad
-            }.joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
-        }.joined(separator: "\n")
+        TextTable.render(rows, rightAlignedFrom: firstNumeric)
     }
 
     /// `1234567` → `"1,234,567"`.

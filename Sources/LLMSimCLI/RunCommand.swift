@@ -1,82 +1,96 @@
 import ArgumentParser
+import ConfigIO
 import CostModel
+import Experiments
 import Foundation
 import Hardware
-import Model
+import Schedules
 import Training
 
-/// `llmsim run EXPERIMENT.yaml`: the whole training run — every phase priced from simulated
-/// steps — and its GPU-hours, dollars, energy and carbon.
+/// `llmsim run EXPERIMENT.yaml`: every point of the experiment (one, or the points of its
+/// `sweep:`), simulated in parallel, stored in a SQLite results database, summarised in a
+/// table. A single experiment with a `run:` section prints the whole-run report instead.
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "run", abstract: "Simulate a whole training run: phases, GPU-hours, dollars, energy, CO2.")
+        commandName: "run", abstract: "Run an experiment: its sweep points in parallel, results in SQLite, GPU-hours, dollars, energy.")
 
-    @Argument(help: "Experiment file with a run: section, e.g. Experiments/deepseek-v3.yaml.") var experiment: String
+    @Argument(help: "Experiment file, e.g. Experiments/deepseek-v3.yaml or Experiments/cluster-size.yaml.") var experiment: String
+    @Option(help: "Results database (default: results/<experiment name>.sqlite).") var db: String?
+    @Flag(help: "Finish an interrupted run: keep the points already in the database, run the missing ones.") var resume = false
+    @Option(help: "Concurrent simulations (default: all cores).") var workers: Int?
+    @Option(name: .customLong("trace"), help: "Write the step timeline of this point (see --svg, --chrome) instead of running the sweep.") var tracePoint: Int?
+    @Option(help: "With --trace: SVG timeline file.") var svg: String?
+    @Option(help: "With --trace: Chrome trace-event JSON file (open in Perfetto).") var chrome: String?
     @Flag(help: "Print JSON with stable keys.") var json = false
-
-    struct Report: Encodable {
-        var step: StepResult
-        var memory: TrainingMemory
-        var phases: [PhaseResult]
-        var gpuHoursTotal: Double
-        var costUsd: Double
-        var energyMwh: Double
-        var co2Tonnes: Double
-        var gpuHoursPerTrillionTokens: Double
-        var assumptions: String
-        /// Failure and checkpoint overheads, when the experiment asks for them (reported apart).
-        var overheads: RunOverheads.Result?
-    }
+    @Flag(help: "Do not write a results database.") var noDb = false
+    @Option(help: .hidden) var pointDelayMs = 0
 
     func run() throws { try Output.reportingErrors { print(try output()) } }
 
     func output() throws -> String {
-        let config = try ResourceLocator.experiment(experiment)
-        let (phases, economics) = try RunExperiment.load(path: experiment)
-        let calibration = try KernelCalibration.hopper()
-        let cache = RoutingCache()
-        let simulation = try StepSimulation(config: config, calibration: calibration, routingCache: cache)
-        let stagePlan = try simulation.plan()
-        var step = try simulation.run(microbatches: config.microbatches, plan: stagePlan)
-        step.segments = []
-        let savings = config.effectiveRecompute == .deepseek
-        let memory = try TrainingMemory.compute(config: config, stageLayers: stagePlan.stageLayers, deepSeekSavings: savings, schedule: config.schedule)
-        let run = TrainingRun(base: config, calibration: calibration, routingCache: cache)
-        let results = try phases.map { try run.price($0) }
-        let total = results.reduce(0) { $0 + $1.gpuHours }
-        let node = config.topology.node
-        let wattsPerGPU = node.meanPowerWatts / Double(node.gpus)
-        let energyMWh = total * wattsPerGPU * economics.pue / 1e6
-        let pre = results.first { $0.tokens > 0 }
-        let overheads = try RunExperiment.overheads(path: experiment)?.price(wallDays: results.reduce(0) { $0 + $1.wallDays }, gpus: config.gpus)
-        let report = Report(
-            step: step, memory: memory, phases: results, gpuHoursTotal: total,
-            costUsd: total * economics.pricePerGPUHour, energyMwh: energyMWh, co2Tonnes: energyMWh * economics.gridKgPerKWh,
-            gpuHoursPerTrillionTokens: pre.map { $0.gpuHours / ($0.tokens / 1e12) } ?? 0,
-            assumptions: "energy = GPU-hours × node mean power per GPU (\(Int(wattsPerGPU)) W, incl. host) × PUE \(economics.pue); price $\(economics.pricePerGPUHour)/GPU-h; grid \(economics.gridKgPerKWh) kg/kWh",
-            overheads: overheads)
-        if json { return try Output.json(report) }
-        typealias P = PublishedDeepSeekV3
-        let published = P.describes(config)
-        func thousands(_ h: Double) -> String { Output.grouped(Int((h / 1000).rounded())) + "K" }
-        var rows: [[String]] = [["phase", "tokens", "steps", "GPU-hours", "days"] + (published ? ["published GPU-hours"] : [])]
-        let publishedHours = ["pre-training": thousands(P.preTrainingGPUHours), "context-extension-32k": thousands(P.contextExtensionGPUHours) + " (both)",
-                              "post-training": thousands(P.postTrainingGPUHours)]
-        for r in results {
-            rows.append([r.name, r.tokens > 0 ? Output.fixed(r.tokens / 1e12, 3) + "T" : "–", Output.grouped(r.steps),
-                         Output.grouped(Int(r.gpuHours.rounded())), Output.fixed(r.wallDays, 1)] + (published ? [publishedHours[r.name] ?? ""] : []))
+        let file = try ExperimentFile.load(path: experiment)
+        let hardware = try HardwareCatalog.builtIn()
+        let evaluator = PointEvaluator(models: try ResourceLocator.models(), hardware: hardware, calibration: try KernelCalibration.hopper())
+        let points = try file.points(hardware: hardware)
+        if let tracePoint { return try trace(points, tracePoint, evaluator) }
+        if file.sweep.isSingle, let document = points.first?.document, try RunExperiment.hasRun(document) {
+            return try single(file, points[0], document, evaluator)
         }
-        rows.append(["total", "", "", Output.grouped(Int(total.rounded())), Output.fixed(results.reduce(0) { $0 + $1.wallDays }, 1)] + (published ? [thousands(P.totalGPUHours)] : []))
-        var text = Output.table(rows)
-        text += "\n\nstep (full batch): \(Output.fixed(step.stepTimeS, 3)) s" + (published ? " (published \(P.stepSeconds) s)" : "")
-        text += "\nGPU-hours per trillion tokens (pre-training): \(Output.grouped(Int(report.gpuHoursPerTrillionTokens.rounded())))" + (published ? " (published \(thousands(P.gpuHoursPerTrillionTokens)))" : "")
-        text += "\nmemory: \(Output.fixed(memory.peakBytesPerGpu / 1e9, 1)) GB peak per GPU (rank \(memory.peakRank)) of \(Output.fixed(memory.capacityBytes / 1e9, 0)) GB: \(memory.fits ? "fits" : "does not fit; largest term \(memory.largestTerm)")"
-        text += "\ncost: $\(Output.fixed(report.costUsd / 1e6, 3))M" + (published ? " (published $\(Output.fixed(P.costUSD / 1e6, 3))M)" : "")
-        text += "\nenergy: \(Output.fixed(energyMWh, 0)) MWh, CO2: \(Output.fixed(report.co2Tonnes, 0)) t (\(report.assumptions))"
-        if let o = overheads {
-            text += "\noverheads (not in the total): \(Output.fixed(o.interruptions, 1)) expected interruptions, \(Output.grouped(Int(o.failureGPUHours))) GPU-h lost to failures, \(Output.grouped(Int(o.checkpointGPUHours))) GPU-h blocked by checkpoints"
+        return try sweep(file, points, evaluator)
+    }
+
+    var databasePath: String { db ?? "results/\(((experiment as NSString).lastPathComponent as NSString).deletingPathExtension).sqlite" }
+
+    /// One experiment with a run: the whole-run report (published figures beside it for the
+    /// reproduction), stored as one point.
+    func single(_ file: ExperimentFile, _ point: Sweep.Point, _ document: ConfigValue, _ evaluator: PointEvaluator) throws -> String {
+        let config = try evaluator.configuration(document)
+        let (phases, economics) = try RunExperiment.parse(document)
+        let e = try Evaluation.evaluate(config: config, phases: phases, economics: economics, overheads: try RunExperiment.overheads(document),
+                                        calibration: evaluator.calibration, routingCache: evaluator.routingCache)
+        if !noDb {
+            let store = try ResultsStore(path: databasePath)
+            let id = try store.begin(file, points: 1, parameterKeys: [], resume: false).id
+            try store.record(experimentID: id, point: point, outcome: PointOutcome(e))
         }
-        for r in results where !r.note.isEmpty { text += "\nnote (\(r.name)): \(r.note)" }
+        return try RunReport.render(e, json: json)
+    }
+
+    /// The points of a sweep, in parallel, each committed to the database as it finishes.
+    func sweep(_ file: ExperimentFile, _ points: [Sweep.Point], _ evaluator: PointEvaluator) throws -> String {
+        let runner = SweepRunner(evaluator: evaluator, workers: workers ?? ProcessInfo.processInfo.activeProcessorCount, delayPerPointMs: pointDelayMs)
+        try runner.preflight(points)
+        let store = try ResultsStore(path: noDb ? ":memory:" : databasePath)
+        let keys = points.first?.parameters.map(\.key) ?? []
+        let (id, finished) = try store.begin(file, points: points.count, parameterKeys: keys, resume: resume)
+        let progress = Progress(total: points.count, alreadyDone: finished.count, label: file.name)
+        try runner.run(points, skip: finished) { point, outcome in
+            try store.record(experimentID: id, point: point, outcome: outcome)
+            progress.advance(point: point.index, outcome: outcome)
+        }
+        progress.finish(database: noDb ? nil : databasePath)
+        let rows = try store.rows(experiment: file.name)
+        if json { return ResultsFormat.json(rows) }
+        let outputs = file.outputs ?? OutputCatalog.defaultSummary.filter { name in rows.contains { $0.outputs.contains { $0.name == name } } }
+        let (table, numericFrom, notes) = ResultsFormat.table(rows, outputs: outputs)
+        var text = Output.table(table, rightAlignedFrom: numericFrom)
+        if !notes.isEmpty { text += "\n\n" + notes.joined(separator: "\n") }
         return text
+    }
+
+    /// The step timeline of one point (SVG and/or Chrome trace).
+    func trace(_ points: [Sweep.Point], _ index: Int, _ evaluator: PointEvaluator) throws -> String {
+        guard points.indices.contains(index) else {
+            throw ValidationError("--trace \(index): the experiment has points 0 to \(points.count - 1)")
+        }
+        guard svg != nil || chrome != nil else { throw ValidationError("--trace needs --svg FILE and/or --chrome FILE") }
+        let point = points[index]
+        guard let document = point.document else { throw point.infeasible ?? ConfigError(problem: "point \(index) cannot be built") }
+        let config = try evaluator.configuration(document)
+        let step = try StepSimulation(config: config, calibration: evaluator.calibration, routingCache: evaluator.routingCache).run()
+        let title = "\(config.model.name), point \(index) (\(point.parameters.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))): pipeline \(Output.fixed(step.pipelineS, 2)) s + optimizer \(Output.fixed(step.optimizerS, 2)) s"
+        if let svg { try TimelineSVG.render(segments: step.segments, makespan: step.pipelineS, title: title).write(toFile: svg, atomically: true, encoding: .utf8) }
+        if let chrome { try ChromeTrace.render(segments: step.segments, name: title).write(toFile: chrome, atomically: true, encoding: .utf8) }
+        return "point \(index): step \(Output.fixed(step.stepTimeS, 3)) s; wrote " + [svg, chrome].compactMap { $0 }.joined(separator: " and ")
     }
 }

@@ -1,0 +1,68 @@
+import ConfigIO
+import Foundation
+import Hardware
+import Training
+import Yams
+
+/// An experiment file as a user wrote it: its own text, the document after `base:` inheritance,
+/// its sweep, and the outputs its summary shows.
+public struct ExperimentFile: Sendable {
+    /// The path as given.
+    public var path: String
+    /// File name without extension (`cluster-size`).
+    public var name: String
+    /// The file's own text (stored with the results).
+    public var text: String
+    /// The assembled document without `sweep:` and `outputs:`.
+    public var document: ConfigValue
+    public var sweep: Sweep
+    /// Output names the summary table shows (all outputs are stored); nil: a default set.
+    public var outputs: [String]?
+    /// FNV-1a 64 of the assembled document and sweep, hex: identifies the experiment in a
+    /// results database (a rerun with `--resume` must match it).
+    public var hash: String
+
+    public static func load(path: String) throws -> ExperimentFile {
+        let full = try ConfigDocument.load(path: path)
+        try full.requireKnownKeys(StepExperiment.keys)
+        let sweep = try full.optional("sweep").map { try Sweep.parse($0, topLevelKeys: StepExperiment.keys) } ?? .single
+        var outputs: [String]?
+        if let o = try full.optional("outputs") {
+            outputs = try o.elements().map { e in
+                let name = try e.string()
+                guard OutputCatalog.isKnown(name) else {
+                    throw e.error("unknown output '\(name)'", fix: Suggestion.fix(for: name, allowed: OutputCatalog.all.map(\.name)))
+                }
+                return name
+            }
+        }
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        let serialized = (try? Yams.serialize(node: full.node)) ?? text
+        return ExperimentFile(path: path, name: ((path as NSString).lastPathComponent as NSString).deletingPathExtension, text: text,
+                              document: full.removing("sweep").removing("outputs"), sweep: sweep, outputs: outputs,
+                              hash: Self.fnv1a(serialized))
+    }
+
+    /// The points of the sweep (one point when there is none).
+    public func points(hardware: HardwareCatalog) throws -> [Sweep.Point] {
+        try sweep.points(of: document) { try Self.builtins(of: $0, hardware: hardware) }
+    }
+
+    /// Names every derived expression may use: `gpus`, `nodes`, `gpus_per_node`, `dp`.
+    static func builtins(of doc: ConfigValue, hardware: HardwareCatalog) throws -> [String: Double] {
+        var topology = try StepExperiment.parseTopology(try doc.required("topology"), hardware: hardware)
+        if let h = try doc.optional("hardware") { topology.node = try StepExperiment.parseHardware(h, node: topology.node, catalog: hardware) }
+        var names: [String: Double] = ["gpus": Double(topology.gpus), "nodes": Double(topology.nodes), "gpus_per_node": Double(topology.node.gpus)]
+        if let pp = try doc.value(at: "parallel.pp").map({ try $0.int() }), pp > 0 {
+            let perPipeline = (try doc.optional("schedule")?.string()) == "dualpipev" ? max(pp / 2, 1) : pp
+            names["dp"] = Double(topology.gpus / perPipeline)
+        }
+        return names
+    }
+
+    static func fnv1a(_ text: String) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return String(h, radix: 16)
+    }
+}
