@@ -7,8 +7,12 @@ public struct Device: Codable, Sendable, Equatable {
     public var vendor: String
     /// Dense tensor-core peak per format, in FLOP/s (never the 2:4-sparse figure).
     public var peakFLOPS: [Precision: Double]
-    /// HBM capacity, bytes.
+    /// HBM capacity as marketed, bytes (decimal GB × 10⁹).
     public var hbmBytes: Double
+    /// HBM the CUDA driver offers a process (`totalGlobalMem`), bytes: what training memory must
+    /// fit in. "80 GB" Hopper parts carry 80 GiB of HBM3, of which 79.1 GiB are reported.
+    /// Equal to `hbmBytes` where no measurement is catalogued (conservative).
+    public var hbmUsableBytes: Double
     /// HBM peak bandwidth, bytes/s.
     public var hbmBandwidth: Double
     /// Fraction of `hbmBandwidth` that memory-bound kernels reach.

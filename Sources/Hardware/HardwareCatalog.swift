@@ -47,7 +47,7 @@ public struct HardwareCatalog: Sendable {
         return n
     }
 
-    static let deviceKeys = ["name", "vendor", "peak_tflops", "hbm_gb", "hbm_tbps", "hbm_achievable_fraction", "sm_count",
+    static let deviceKeys = ["name", "vendor", "peak_tflops", "hbm_gb", "hbm_usable_bytes", "hbm_tbps", "hbm_achievable_fraction", "sm_count",
                              "l2_mb", "scale_up_gbps", "scale_up_achievable_fraction", "scale_up_pairs_only", "pcie_gbps",
                              "tdp_w", "sources"]
 
@@ -64,6 +64,7 @@ public struct HardwareCatalog: Sendable {
             id: id, name: try v.required("name").string(), vendor: try v.required("vendor").string(),
             peakFLOPS: peakFLOPS,
             hbmBytes: try v.positiveDouble("hbm_gb") * 1e9,
+            hbmUsableBytes: try v.optional("hbm_usable_bytes") == nil ? try v.positiveDouble("hbm_gb") * 1e9 : try v.positiveDouble("hbm_usable_bytes"),
             hbmBandwidth: try v.positiveDouble("hbm_tbps") * 1e12,
             hbmAchievableFraction: try fraction(v, "hbm_achievable_fraction"),
             smCount: try v.positiveInt("sm_count"),

@@ -48,6 +48,11 @@ public struct Topology: Codable, Sendable, Equatable {
     /// Compute NICs in the cluster: the endpoints of the network.
     public var endpoints: Int { nodes * node.computeNICs }
 
+    /// Small-message latency between GPUs on different nodes that a collective spanning many
+    /// nodes waits on: across the spines of a two-layer tree (ISCA Table 5), across the core of
+    /// a three-layer one (the endpoints of a large group sit in different pods).
+    public var interNodeLatency: Double { kind == .fatTree3 ? latency.crossCore : latency.crossLeaf }
+
     /// Switch and link counts of the whole network.
     public var counts: SwitchCounts {
         switch kind {

@@ -37,13 +37,13 @@ struct MemoryCommand: ParsableCommand {
         let m = InferenceMemory.compute(arch, fp8: precision == "fp8", batch: batch, context: context)
         let devices = try HardwareCatalog.builtIn().devices.values.sorted { $0.id < $1.id }
         var fits: [String: Bool] = [:]
-        for d in devices { fits[d.id] = m.totalBytes <= 8 * d.hbmBytes }
+        for d in devices { fits[d.id] = m.totalBytes <= 8 * d.hbmUsableBytes }
         if json { return try Output.json(InferenceReport(model: arch.name, precision: precision, memory: m, fitsOnEightGpus: fits)) }
         var rows = [["weights (\(precision == "fp8" ? "FP8 + block scales, BF16 embedding/head/norms/gate" : "BF16"))", Output.fixed(m.weightBytes / 1e9, 1) + " GB"],
                     ["KV cache (\(batch) × \(context) tokens × \(Output.grouped(arch.kvCacheBytesPerToken)) B)", Output.fixed(m.kvCacheBytes / 1e9, 1) + " GB"],
                     ["workspace (5% of weights, assumed)", Output.fixed(m.workspaceBytes / 1e9, 1) + " GB"],
                     ["total", Output.fixed(m.totalBytes / 1e9, 1) + " GB"]]
-        for d in devices { rows.append(["fits on 8 × \(d.id) (\(Output.fixed(8 * d.hbmBytes / 1e9, 0)) GB)", fits[d.id]! ? "yes" : "no"]) }
+        for d in devices { rows.append(["fits on 8 × \(d.id) (\(Output.fixed(8 * d.hbmUsableBytes / 1e9, 0)) GB)", fits[d.id]! ? "yes" : "no"]) }
         return Output.table(rows, rightAlignedFrom: 1)
     }
 
@@ -57,7 +57,7 @@ struct MemoryCommand: ParsableCommand {
                                            schedule: plain ? .oneFOneB : config.schedule)
         if json { return try Output.json(m) }
         var rows = m.breakdown.map { [$0.kind, Output.fixed($0.bytes / 1e9, 2) + " GB"] }
-        rows.append(["peak per GPU (rank \(m.peakRank))", Output.fixed(m.peakBytesPerGpu / 1e9, 2) + " GB of " + Output.fixed(m.capacityBytes / 1e9, 0) + " GB"])
+        rows.append(["peak per GPU (rank \(m.peakRank))", Output.fixed(m.peakBytesPerGpu / 1e9, 2) + " GB of " + Output.fixed(m.capacityBytes / 1e9, 1) + " GB usable"])
         let verdict = m.fits
             ? "fits, with \(Output.fixed((m.capacityBytes - m.peakBytesPerGpu) / 1e9, 1)) GB to spare"
             : "does NOT fit: \(Output.fixed((m.peakBytesPerGpu - m.capacityBytes) / 1e9, 1)) GB over; the largest term is \(m.largestTerm)"

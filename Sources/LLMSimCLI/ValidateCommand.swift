@@ -112,7 +112,7 @@ struct ValidateCommand: ParsableCommand {
         out.append(check("4-layer F&B chunk pair", "DeepSeek profile trace", published: P.chunkPairSeconds, simulated: 4 * step.moeLayer.overlappedForwardBackward, unit: "s", tolerance: 0.15))
         let memory = try TrainingMemory.compute(config: config, stageLayers: try StepSimulation(config: config, calibration: calibration).plan().stageLayers,
                                                 deepSeekSavings: true, schedule: config.schedule)
-        out.append(check("V3 peak memory per GPU fits 80 GB (no TP)", "V3 report §3.2.3", published: memory.capacityBytes, simulated: memory.peakBytesPerGpu,
+        out.append(check("V3 peak memory per GPU fits 80 GB H800 (79.1 GiB usable, no TP)", "V3 report §3.2.3", published: memory.capacityBytes, simulated: memory.peakBytesPerGpu,
                          unit: "B", tolerance: 0, atMost: true))
         let (phases, economics) = try RunExperiment.load(path: experiment)
         let run = TrainingRun(base: config, calibration: calibration)

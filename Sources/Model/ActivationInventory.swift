@@ -2,19 +2,29 @@
 /// item. DeepSeek-V3's savings (report §3.2.3, §3.3.3): RMSNorm outputs and MLA up-projections
 /// are recomputed, Wgrad inputs are cached in FP8 (1 B + a 4-B scale per 128 values), the
 /// attention-output Linear input is kept in E5M6 (12 bits = 1.5 B), SwiGLU inputs are cached
-/// in FP8 and their outputs recomputed. With `deepSeekSavings` off, every tensor is kept in BF16
-/// and nothing is recomputed (the plain rule).
+/// in FP8 and their outputs recomputed. The two halves are separate switches: `recompute` (the
+/// recomputed norms, up-projections and SwiGLU outputs) and `lowPrecisionCache` (FP8 and E5M6
+/// caches, which only an FP8 recipe has; in BF16 training those tensors are kept in BF16). With
+/// both off, every tensor is kept in BF16 and nothing is recomputed (the plain rule).
 public struct ActivationInventory: Sendable {
     public struct Item: Sendable, Codable, Equatable {
         public var name: String
         public var bytes: Double
     }
 
+    /// Both of DeepSeek's savings on (`true`) or off.
     public static func layer(_ arch: ModelArchitecture, index: Int, tokens t: Int, routedRowsOnGPU rows: Int,
                              deepSeekSavings savings: Bool) -> [Item] {
+        layer(arch, index: index, tokens: t, routedRowsOnGPU: rows, recompute: savings, lowPrecisionCache: savings)
+    }
+
+    public static func layer(_ arch: ModelArchitecture, index: Int, tokens t: Int, routedRowsOnGPU rows: Int,
+                             recompute savings: Bool, lowPrecisionCache low: Bool) -> [Item] {
         let T = Double(t), d = Double(arch.hiddenSize), R = Double(rows)
-        let fp8 = { (n: Double) in n * (1 + 4.0 / 128) }       // FP8 values + per-128 scales
         let bf16 = { (n: Double) in n * 2 }
+        // FP8 values + per-128 scales, or BF16 without the FP8 recipe.
+        let fp8 = { (n: Double) in low ? n * (1 + 4.0 / 128) : bf16(n) }
+        let cached = low ? "FP8" : "BF16"
         var items: [Item] = [Item(name: "layer input (BF16)", bytes: bf16(T * d))]
         let heads = Double(arch.attention.heads)
         switch arch.attention {
@@ -23,7 +33,7 @@ public struct ActivationInventory: Sendable {
             let qk = Double(m.qkNopeHeadDim + m.qkRopeHeadDim), v = Double(m.vHeadDim)
             items.append(Item(name: "MLA down-projections c_Q, c_KV (BF16)", bytes: bf16(T * (qLora + kv))))
             if savings {
-                items.append(Item(name: "attention output, W_O input (E5M6)", bytes: T * heads * v * 1.5))
+                items.append(Item(name: low ? "attention output, W_O input (E5M6)" : "attention output, W_O input (BF16)", bytes: T * heads * v * (low ? 1.5 : 2)))
             } else {
                 items.append(Item(name: "norm outputs x̂, ĉ_Q, ĉ_KV (BF16)", bytes: bf16(T * (d + qLora + Double(m.kvLoraRank)))))
                 items.append(Item(name: "Q, K, V (BF16)", bytes: bf16(T * heads * (2 * qk + v))))
@@ -41,17 +51,18 @@ public struct ActivationInventory: Sendable {
         if let moe = arch.moe, moe.isMoE(layer: index) {
             let i = Double(moe.expertIntermediateSize), k = Double(moe.topK)
             items.append(Item(name: "routing indices and weights", bytes: T * k * 8))
-            items.append(Item(name: savings ? "dispatched expert inputs (FP8)" : "dispatched expert inputs (BF16)", bytes: savings ? fp8(R * d) : bf16(R * d)))
-            items.append(Item(name: savings ? "SwiGLU inputs (FP8)" : "SwiGLU inputs (BF16)", bytes: savings ? fp8(R * 2 * i) : bf16(R * 2 * i)))
+            items.append(Item(name: "dispatched expert inputs (\(cached))", bytes: fp8(R * d)))
+            items.append(Item(name: "SwiGLU inputs (\(cached))", bytes: fp8(R * 2 * i)))
             if !savings { items.append(Item(name: "SwiGLU outputs (BF16)", bytes: bf16(R * i))) }
             if moe.sharedExperts > 0 {
                 let s = Double(moe.sharedExperts) * i
-                items.append(Item(name: savings ? "shared SwiGLU input (FP8)" : "shared SwiGLU input and output (BF16)",
-                                  bytes: savings ? fp8(T * 2 * s) : bf16(T * 3 * s)))
+                items.append(Item(name: "shared SwiGLU input (\(cached))", bytes: fp8(T * 2 * s)))
+                if !savings { items.append(Item(name: "shared SwiGLU output (BF16)", bytes: bf16(T * s))) }
             }
         } else {
             let i = Double(arch.denseIntermediateSize)
-            items.append(Item(name: savings ? "SwiGLU input (FP8)" : "SwiGLU input and output (BF16)", bytes: savings ? fp8(T * 2 * i) : bf16(T * 3 * i)))
+            items.append(Item(name: "SwiGLU input (\(cached))", bytes: fp8(T * 2 * i)))
+            if !savings { items.append(Item(name: "SwiGLU output (BF16)", bytes: bf16(T * i))) }
         }
         return items.filter { $0.bytes > 0 }
     }

@@ -84,7 +84,9 @@ public struct StepSimulation {
             let plan = try routingCache.plan(for: RoutingExperiment(router: router, hidden: arch.hiddenSize, tokensPerGPU: sample, ep: c.ep,
                                                                     gpusPerNode: c.topology.node.gpus, skew: c.routingSkew, seed: c.seed))
             traffic = MoETraffic(plan: plan, hidden: arch.hiddenSize).scaled(by: factor)
-            let a2a = DeepEPAllToAll(node: c.topology.node, communicationSMs: c.communicationSMs, hopLatency: c.topology.latency)
+            var hops = c.topology.latency
+            hops.crossLeaf = c.topology.interNodeLatency
+            let a2a = DeepEPAllToAll(node: c.topology.node, communicationSMs: c.communicationSMs, hopLatency: hops)
             dispatchTime = try a2a.run(plan, kind: .dispatch, hidden: arch.hiddenSize).timeS * Double(factor)
             combineTime = try a2a.run(plan, kind: .combine, hidden: arch.hiddenSize).timeS * Double(factor)
         }
@@ -125,7 +127,7 @@ public struct StepSimulation {
         // stages on different nodes, plus one cross-leaf hop.
         let node = c.topology.node
         let transfer = Double(tokens * arch.hiddenSize * 2) / (node.nicAchievableBandwidth * Double(node.computeNICs) / Double(node.gpus))
-            + c.topology.latency.crossLeaf
+            + c.topology.interNodeLatency
         // Interleaved stages are 1/v of a PP stage in the generator's units: undo its scaling.
         let unit = generated.stageSize
         let durations = stageTimes.map {

@@ -56,7 +56,8 @@ public struct TrainingMemory: Sendable, Codable, Equatable {
         }
         func stageActivations(_ s: Int) -> Double {
             (starts[s]..<(starts[s] + stageLayers[s])).reduce(0) { total, l in
-                total + ActivationInventory.layer(arch, index: l, tokens: c.microbatchTokens, routedRowsOnGPU: rows, deepSeekSavings: deepSeekSavings).reduce(0) { $0 + $1.bytes }
+                total + ActivationInventory.layer(arch, index: l, tokens: c.microbatchTokens, routedRowsOnGPU: rows,
+                                                    recompute: deepSeekSavings, lowPrecisionCache: deepSeekSavings && c.precision.linear == .fp8).reduce(0) { $0 + $1.bytes }
             }
         }
         // Peak activation bytes per rank: each in-flight micro-batch weighted by its stage's inventory.
@@ -81,7 +82,7 @@ public struct TrainingMemory: Sendable, Codable, Equatable {
             ]
             let total = terms.reduce(0) { $0 + $1.bytes }
             if best == nil || total > best!.peakBytesPerGpu {
-                let capacity = c.topology.node.device.hbmBytes
+                let capacity = c.topology.node.device.hbmUsableBytes
                 best = TrainingMemory(peakBytesPerGpu: total, peakRank: r, breakdown: terms, capacityBytes: capacity,
                                       fits: total <= capacity, largestTerm: terms.max { $0.bytes < $1.bytes }!.kind)
             }

@@ -26,7 +26,7 @@ struct ZeROOptimizer {
         let denseReplicas = Double(c.dp), expertReplicas = Double(max(c.dp / max(c.ep, 1), 1))
         let nic = node.nicAchievableBandwidth * Double(node.computeNICs) / Double(node.gpus)
         func ring(_ bytes: Double, _ p: Double) -> Double {
-            p <= 1 ? 0 : (p - 1) / p * bytes / nic + (p - 1) * c.topology.latency.crossLeaf
+            p <= 1 ? 0 : (p - 1) / p * bytes / nic + (p - 1) * c.topology.interNodeLatency
         }
         let reduceScatter = ring(dense * 4, denseReplicas) + ring(experts * 4, expertReplicas)
         let allGather = ring(dense * 2, denseReplicas) + ring(experts * 2, expertReplicas)
