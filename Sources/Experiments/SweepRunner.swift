@@ -1,6 +1,7 @@
 import ConfigIO
 import Dispatch
 import Foundation
+import Training
 
 /// Runs the points of a sweep on all cores: independent simulations, one per worker at a time,
 /// each result handed to `record` (under one lock, in completion order) the moment it is done.
@@ -20,11 +21,39 @@ public struct SweepRunner: Sendable {
     /// Checks every point's document before any simulation runs, so a malformed value (an
     /// unknown key, a wrong type, a bad choice) stops the sweep at once with its file and line;
     /// impossible plans are left for the run to record as infeasible.
-    public func preflight(_ points: [Sweep.Point]) throws {
+    /// Returns the configuration of each buildable point, by point index.
+    @discardableResult
+    public func preflight(_ points: [Sweep.Point]) throws -> [Int: StepConfiguration] {
+        var configs: [Int: StepConfiguration] = [:]
         for p in points {
             guard let doc = p.document else { continue }
-            do { _ = try evaluator.configuration(doc) } catch let e as ConfigError where e.infeasible { continue }
+            do { configs[p.index] = try evaluator.configuration(doc) } catch let e as ConfigError where e.infeasible { continue }
         }
+        return configs
+    }
+
+    /// Routes and times the distinct all-to-alls of `configs` before the points run: each
+    /// routing uses every core (its GPUs route in parallel), then the all-to-alls are timed in
+    /// parallel with each other. Without this, workers that need the same routing wait for
+    /// one another, one core busy.
+    public func warm(_ configs: [StepConfiguration]) throws {
+        var seen = Set<String>()
+        var found: [StepSimulation] = []
+        for c in configs {
+            guard let s = try? StepSimulation(config: c, calibration: evaluator.calibration, routingCache: evaluator.routingCache),
+                  let r = s.routingExperiment() else { continue }
+            if seen.insert("\(RoutingCache.key(r.experiment))|\(c.topology.node.id)|\(c.topology.node.nicBandwidth)|\(c.topology.node.device.scaleUpBandwidth)|\(c.communicationSMs)|\(c.topology.kind)").inserted {
+                found.append(s)
+            }
+        }
+        let distinct = found
+        for s in distinct { _ = try evaluator.routingCache.plan(for: s.routingExperiment()!.experiment) }
+        final class Failure: @unchecked Sendable { var error: Error?; let lock = NSLock() }
+        let failure = Failure()
+        DispatchQueue.concurrentPerform(iterations: distinct.count) { i in
+            do { _ = try distinct[i].allToAll() } catch { failure.lock.withLock { if failure.error == nil { failure.error = error } } }
+        }
+        if let e = failure.error { throw e }
     }
 
     /// Evaluates `points` except those in `skip`; `record` is called once per finished point,

@@ -53,18 +53,27 @@ public struct FluidNetwork {
         var unfrozenCount = crossing.map(\.count)
         var left = paths.count
         for (f, path) in paths.enumerated() where path.isEmpty { rate[f] = .infinity; frozen[f] = true; left -= 1 }
+        // Progressive filling. Every link whose fair share ties the minimum (to 1e-12, relative)
+        // is a bottleneck of the same level and is frozen in the same round: exact, because
+        // freezing flows at the level's share never lowers another link's share below it, and
+        // it turns the symmetric all-to-alls (hundreds of tied links) into a few rounds.
+        var level: [Int] = []
         while left > 0 {
-            var bottleneck = -1, share = Double.infinity
+            var share = Double.infinity
+            level.removeAll(keepingCapacity: true)
             for l in links.indices where unfrozenCount[l] > 0 {
                 let s = remaining[l] / Double(unfrozenCount[l])
-                if s < share { share = s; bottleneck = l }
+                if s < share * (1 - 1e-12) { share = s; level.removeAll(keepingCapacity: true); level.append(l) }
+                else if s <= share * (1 + 1e-12) { level.append(l) }
             }
-            guard bottleneck >= 0 else { break }
-            for f in crossing[bottleneck] where !frozen[f] {
-                frozen[f] = true
-                rate[f] = share
-                left -= 1
-                for l in paths[f] { remaining[l] -= share; unfrozenCount[l] -= 1 }
+            guard !level.isEmpty else { break }
+            for bottleneck in level {
+                for f in crossing[bottleneck] where !frozen[f] {
+                    frozen[f] = true
+                    rate[f] = share
+                    left -= 1
+                    for l in paths[f] { remaining[l] -= share; unfrozenCount[l] -= 1 }
+                }
             }
         }
         return rate
@@ -94,7 +103,9 @@ public struct FluidNetwork {
             now += dt
             for (i, f) in order.enumerated() {
                 remaining[f] -= rates[i] * dt.seconds
-                if remaining[f] <= 1e-6 {
+                // Done when less than a picosecond of transfer is left (integer time: it would
+                // finish within the same tick), so tied flows finish in one event.
+                if remaining[f] <= max(1e-6, rates[i] * 1e-12) {
                     active.remove(f)
                     finish[f] = now.seconds + latency(f)
                 }

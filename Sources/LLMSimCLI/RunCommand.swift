@@ -59,10 +59,11 @@ struct RunCommand: ParsableCommand {
     /// The points of a sweep, in parallel, each committed to the database as it finishes.
     func sweep(_ file: ExperimentFile, _ points: [Sweep.Point], _ evaluator: PointEvaluator) throws -> String {
         let runner = SweepRunner(evaluator: evaluator, workers: workers ?? ProcessInfo.processInfo.activeProcessorCount, delayPerPointMs: pointDelayMs)
-        try runner.preflight(points)
+        let configs = try runner.preflight(points)
         let store = try ResultsStore(path: noDb ? ":memory:" : databasePath)
         let keys = points.first?.parameters.map(\.key) ?? []
         let (id, finished) = try store.begin(file, points: points.count, parameterKeys: keys, resume: resume)
+        try runner.warm(configs.sorted { $0.key < $1.key }.filter { !finished.contains($0.key) }.map(\.value))
         let progress = Progress(total: points.count, alreadyDone: finished.count, label: file.name)
         try runner.run(points, skip: finished) { point, outcome in
             try store.record(experimentID: id, point: point, outcome: outcome)

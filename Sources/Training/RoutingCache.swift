@@ -1,29 +1,52 @@
 import Foundation
 import Kernels
 
-/// Dispatch plans already routed, shared by the steps of a run and the points of a sweep:
-/// routing an EP group through the real gate is most of a step's simulation time, and steps
-/// with the same router, tokens, EP layout, skew and seed route identically (the router is
-/// deterministic given its seed). Thread-safe; entries are immutable once stored.
+/// Dispatch plans already routed, and their all-to-all times, shared by the steps of a run and
+/// the points of a sweep: routing an EP group through the real gate and timing its all-to-all on
+/// the fluid network are most of a step's simulation time, and steps with the same router,
+/// tokens, EP layout, skew and seed route identically (the router is deterministic given its
+/// seed). Thread-safe: a key being computed by one thread is waited for, not computed twice.
 public final class RoutingCache: @unchecked Sendable {
     private var plans: [String: DispatchPlan] = [:]
+    private var allToAll: [String: (dispatch: Double, combine: Double)] = [:]
+    private var keyLocks: [String: NSLock] = [:]
     private let lock = NSLock()
 
     public init() {}
 
     /// The plan of `experiment`, routed once per distinct input.
     public func plan(for experiment: RoutingExperiment) throws -> DispatchPlan {
-        let key = "\(experiment.router)|\(experiment.hidden)|\(experiment.tokensPerGPU)|\(experiment.ep)|\(experiment.gpusPerNode)|\(experiment.skew)|\(experiment.steps)|\(experiment.gamma)|\(experiment.seed)"
-        lock.lock()
-        if let hit = plans[key] { lock.unlock(); return hit }
-        lock.unlock()
-        // Routed outside the lock: two threads may route the same key once each; both results
-        // are identical, so whichever lands last is harmless.
-        let plan = try experiment.run().plan
-        lock.lock(); plans[key] = plan; lock.unlock()
-        return plan
+        try memo(Self.key(experiment), in: \.plans) { try experiment.run().plan }
+    }
+
+    /// Dispatch and combine times of `experiment`'s plan on `fabric` (a description of the node,
+    /// SMs and latencies that time it), computed once per distinct pair.
+    public func allToAllTimes(for experiment: RoutingExperiment, fabric: String,
+                              compute: (DispatchPlan) throws -> (dispatch: Double, combine: Double)) throws -> (dispatch: Double, combine: Double) {
+        try memo(Self.key(experiment) + "|" + fabric, in: \.allToAll) { try compute(try plan(for: experiment)) }
     }
 
     /// Distinct plans held.
-    public var count: Int { lock.lock(); defer { lock.unlock() }; return plans.count }
+    public var count: Int { lock.withLock { plans.count } }
+
+    /// The identity of a routing experiment (equal keys route identically).
+    public static func key(_ e: RoutingExperiment) -> String {
+        "\(e.router)|\(e.hidden)|\(e.tokensPerGPU)|\(e.ep)|\(e.gpusPerNode)|\(e.skew)|\(e.steps)|\(e.gamma)|\(e.seed)"
+    }
+
+    /// The value under `key` in `table`, computing it at most once: the first thread to ask
+    /// holds the key's own lock while it computes; others wait on that lock, then read.
+    private func memo<Value>(_ key: String, in table: ReferenceWritableKeyPath<RoutingCache, [String: Value]>,
+                             compute: () throws -> Value) throws -> Value {
+        let keyLock: NSLock = lock.withLock {
+            if let l = keyLocks[key] { return l }
+            let l = NSLock(); keyLocks[key] = l; return l
+        }
+        keyLock.lock()
+        defer { keyLock.unlock() }
+        if let hit = lock.withLock({ self[keyPath: table][key] }) { return hit }
+        let value = try compute()
+        lock.withLock { self[keyPath: table][key] = value }
+        return value
+    }
 }

@@ -43,7 +43,7 @@ public struct StepResult: Sendable, Codable, Equatable {
 /// pipeline's ranks run the schedule on the discrete-event engine; the all-to-all of each MoE
 /// layer is timed on the fluid network of one EP group routed by the real router; the ZeRO-1
 /// gradient reduce-scatter and parameter all-gather are priced on the NICs.
-public struct StepSimulation {
+public struct StepSimulation: Sendable {
     public let config: StepConfiguration
     public let kernels: KernelCostModel
     /// Routed plans shared with other simulations (a run's phases, a sweep's points).
@@ -73,23 +73,7 @@ public struct StepSimulation {
     public func plan() throws -> StagePlan {
         let c = config, arch = c.model, tokens = c.microbatchTokens
         // 1. Routing and all-to-all of one EP group.
-        var traffic = MoETraffic.local(expertRows: [])
-        var dispatchTime = 0.0, combineTime = 0.0
-        if let router = arch.routerConfig {
-            // Long sequences: route a sample of at most 4,096 tokens per GPU (a divisor of the
-            // micro-batch) and scale rows, bytes and all-to-all time linearly.
-            var sample = tokens
-            while sample > 4096, sample % 2 == 0 { sample /= 2 }
-            let factor = tokens / sample
-            let plan = try routingCache.plan(for: RoutingExperiment(router: router, hidden: arch.hiddenSize, tokensPerGPU: sample, ep: c.ep,
-                                                                    gpusPerNode: c.topology.node.gpus, skew: c.routingSkew, seed: c.seed))
-            traffic = MoETraffic(plan: plan, hidden: arch.hiddenSize).scaled(by: factor)
-            var hops = c.topology.latency
-            hops.crossLeaf = c.topology.interNodeLatency
-            let a2a = DeepEPAllToAll(node: c.topology.node, communicationSMs: c.communicationSMs, hopLatency: hops)
-            dispatchTime = try a2a.run(plan, kind: .dispatch, hidden: arch.hiddenSize).timeS * Double(factor)
-            combineTime = try a2a.run(plan, kind: .combine, hidden: arch.hiddenSize).timeS * Double(factor)
-        }
+        let (traffic, dispatchTime, combineTime) = try allToAll()
         // 2. Times of a dense and an MoE layer (all layers of a kind have the same shapes).
         func priced(_ body: (inout CostExecutor) throws -> Void) rethrows -> LayerTimes {
             var e = CostExecutor(traffic: traffic)
@@ -137,6 +121,33 @@ public struct StepSimulation {
         let optimizer = ZeROOptimizer(config: c, memoryEfficiency: kernels.calibration.elementwiseEfficiency).time(stageLayerCounts: counts, parameterCopies: generated.parameterCopies)
         return StagePlan(stageDurations: durations, stageTimes: stageTimes, stageLayers: counts,
                          moeLayer: byKind[true] ?? byKind[false]!, dispatchS: dispatchTime, combineS: combineTime, optimizerS: optimizer)
+    }
+
+    /// The routing experiment of one EP group (nil for a dense model). Long sequences route a
+    /// sample of at most 4,096 tokens per GPU (a divisor of the micro-batch); `factor` scales
+    /// rows, bytes and all-to-all time linearly back to the micro-batch.
+    public func routingExperiment() -> (experiment: RoutingExperiment, factor: Int)? {
+        guard let router = config.model.routerConfig else { return nil }
+        var sample = config.microbatchTokens
+        while sample > 4096, sample % 2 == 0 { sample /= 2 }
+        return (RoutingExperiment(router: router, hidden: config.model.hiddenSize, tokensPerGPU: sample, ep: config.ep,
+                                  gpusPerNode: config.topology.node.gpus, skew: config.routingSkew, seed: config.seed),
+                config.microbatchTokens / sample)
+    }
+
+    /// The MoE traffic of one micro-batch and its dispatch and combine times, seconds (routed
+    /// and timed once per distinct input, through the shared cache).
+    public func allToAll() throws -> (traffic: MoETraffic, dispatch: Double, combine: Double) {
+        guard let (routing, factor) = routingExperiment() else { return (MoETraffic.local(expertRows: []), 0, 0) }
+        let c = config, hidden = c.model.hiddenSize
+        let traffic = MoETraffic(plan: try routingCache.plan(for: routing), hidden: hidden).scaled(by: factor)
+        var hops = c.topology.latency
+        hops.crossLeaf = c.topology.interNodeLatency
+        let a2a = DeepEPAllToAll(node: c.topology.node, communicationSMs: c.communicationSMs, hopLatency: hops)
+        let times = try routingCache.allToAllTimes(for: routing, fabric: "\(c.topology.node)|\(c.communicationSMs)|\(hops)") { plan in
+            (try a2a.run(plan, kind: .dispatch, hidden: hidden).timeS, try a2a.run(plan, kind: .combine, hidden: hidden).timeS)
+        }
+        return (traffic, times.dispatch * Double(factor), times.combine * Double(factor))
     }
 
     /// Runs the schedule with `microbatches` micro-batches per pipeline on a prepared plan.
