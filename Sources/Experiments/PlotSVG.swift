@@ -21,7 +21,10 @@ public enum PlotSVG {
     /// Renders `series` against x. A line plot uses a numeric x axis when every x is a number
     /// (log-scaled with `logX`), otherwise categories; a bar plot always uses categories.
     public static func render(series: [Series], kind: Kind, title: String, xLabel: String, yLabel: String, logX: Bool = false) -> String {
-        let width = 760.0, height = 460.0, left = 84.0, right = 190.0, top = 48.0, bottom = 64.0
+        // The legend sits right of the plot; its width follows the longest name (≈7 px a character).
+        let longest = Double(series.map(\.name.count).max() ?? 10)
+        let right = max(150, 46 + 7 * longest)
+        let width = 570.0 + right, height = 460.0, left = 84.0, top = 48.0, bottom = 64.0
         let plotW = width - left - right, plotH = height - top - bottom
         let allX = orderedCategories(series)
         let numericX = kind == .line && allX.allSatisfy { Double($0) != nil }
@@ -133,8 +136,8 @@ public enum PlotSVG {
 
     static func fmtTick(_ v: Double) -> String {
         if v == 0 { return "0" }
+        if v.rounded() == v, abs(v) < 1e15 { return ResultsFormat.cell("", v).replacingOccurrences(of: ".000", with: "") }
         if abs(v) >= 1e6 || abs(v) < 1e-3 { return String(format: "%.3g", v) }
-        if v.rounded() == v { return ResultsFormat.cell("", v).replacingOccurrences(of: ".000", with: "") }
         var t = String(format: "%.3f", v)
         while t.hasSuffix("0") { t.removeLast() }
         return t

@@ -11,7 +11,7 @@ public enum ResultsFormat {
     public static func cell(_ name: String, _ value: Double) -> String {
         let digits = OutputCatalog.spec(name)?.digits ?? 3
         let text = String(format: "%.\(digits)f", value)
-        guard abs(value) >= 10_000 else { return text }
+        guard abs(value) >= 1_000 else { return text }
         let parts = text.split(separator: ".", maxSplits: 1)
         var intPart = String(parts[0]), sign = ""
         if intPart.hasPrefix("-") { sign = "-"; intPart.removeFirst() }

@@ -69,6 +69,6 @@ struct ScheduleCommand: ParsableCommand {
             ["peak in-flight micro-batches per rank", list(result.peakInflightMicrobatchesPerRank) + " (units of one of PP stages)"],
             ["parameter copies", TimelineSVG.fmt(result.parameterCopies) + " × one of PP stages"],
         ]
-        return Output.table(rows, rightAlignedFrom: Output.allLeftAligned) + (svg.map { "\ntimeline written to \($0)" } ?? "")
+        return Output.table(rows, rightAlignedFrom: Output.allLeftAligned) + (svg.map { "\nwrote \($0)" } ?? "")
     }
 }
