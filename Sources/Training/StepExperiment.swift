@@ -113,6 +113,9 @@ public enum StepExperiment {
             return try Topology.parse(t, catalog: hardware)
         }
         let path = fileValue.resolvePath(try fileValue.string())
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw fileValue.error("the topology file '\(path)' does not exist", fix: "give a path relative to the experiment file, e.g. ../Topologies/deepseek-v3-mpft.yaml")
+        }
         let base = try ConfigValue.load(path: path)
         let overrides = t.removing("file")
         var files = ["": path]

@@ -1,0 +1,109 @@
+import ConfigIO
+import Foundation
+import Hardware
+import Testing
+@testable import Experiments
+
+/// Every bad-input case of issue 6: the error names the file, the line, the key and what is
+/// allowed; impossible plans are marked infeasible (a sweep records them), malformed input not.
+@Suite struct ExperimentFileTests {
+    /// Loads `body` (over the Llama base) and parses its single point.
+    func parse(_ body: String, base: String = llamaBase) throws -> PointOutcome {
+        let dir = try scratchDirectory("schema")
+        let file = try ExperimentFile.load(path: try write("base: \(base)\n" + body, "bad.yaml", in: dir))
+        let point = try #require(try file.points(hardware: try HardwareCatalog.builtIn()).first)
+        return try evaluator().evaluate(point)
+    }
+
+    func expectError(_ body: String, _ fragments: [String], line: Int?, infeasible: Bool = false, base: String = llamaBase) {
+        do {
+            let outcome = try parse(body, base: base)
+            if infeasible {
+                #expect(outcome.status == .infeasible, "\(body)")
+                for f in fragments { #expect(outcome.reason.contains(f), "\(outcome.reason)") }
+            } else {
+                Issue.record("no error for:\n\(body)")
+            }
+        } catch let e as ConfigError {
+            #expect(!infeasible, "malformed-input error for an infeasible case: \(e)")
+            for f in fragments { #expect(e.description.contains(f), "\(e)") }
+            if let line { #expect(e.line == line, "\(e)") }
+            #expect(e.file != nil)
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+    }
+
+    @Test func unknownKeyWithSuggestion() {
+        expectError("microbatch: 16\n", ["bad.yaml:2", "key 'microbatch'", "unknown key", "did you mean 'microbatches'"], line: 2)
+        expectError("parallel: {pp: 4, ep: 1, tpp: 1}\n", ["key 'parallel.tpp'", "Allowed: ep, pp, tp"], line: 2)
+        expectError("hardware: {nic_gbps: 400}\n", ["hardware.nic_gbps", "nic_gbit_s"], line: 2)
+        expectError("topology: {file: ../../x.yaml, nodez: 4}\n", ["does not exist"], line: 2)
+    }
+
+    @Test func wrongTypeAndOutOfRange() {
+        expectError("microbatches: many\n", ["key 'microbatches'", "expected an integer, found 'many'"], line: 2)
+        expectError("microbatches: -4\n", ["must be > 0, found -4"], line: 2)
+        expectError("schedule: dualpip\n", ["'dualpip' is not allowed", "did you mean 'dualpipe'"], line: 2)
+        expectError("precision: fp4\n", ["'fp4' is not allowed"], line: 2)
+        expectError("hardware: {node: HGX-H900-8GPU}\n", ["unknown node template 'HGX-H900-8GPU'", "HGX-H800-8GPU"], line: 2)
+        expectError("model: llama-9\n", ["unknown model 'llama-9'"], line: 2)
+        expectError("run: {phases: [{name: x, tokens: 1e12, steps: 3, seq_len: 8192, batch: 1024}]}\n", ["exactly one of tokens, steps or gpu_hours"], line: 2)
+    }
+
+    @Test("impossible plans are infeasible, with the rule and the fix")
+    func impossiblePlans() {
+        // More pipeline stages than layers (Llama 3.1 8B has 32 layers).
+        expectError("parallel: {pp: 64, ep: 1, tp: 1}\nmicrobatches: 128\n", ["64 pipeline stages for 32 layers", "at most 32"], line: nil, infeasible: true)
+        // DualPipe needs an even PP.
+        expectError("parallel: {pp: 3, ep: 1, tp: 1}\nschedule: dualpipe\nmicrobatches: 12\n", ["even"], line: nil, infeasible: true)
+        // PP must divide the GPUs (3,072 on Selene): 7 does not.
+        expectError("parallel: {pp: 7, ep: 1, tp: 1}\n", ["not a multiple of the 7 GPUs"], line: nil, infeasible: true)
+        // A device without FP8.
+        expectError("precision: fp8\n", ["no FP8 tensor cores", "bf16"], line: nil, infeasible: true)
+    }
+
+    @Test("EP larger than the experts, and a plan that does not fit in memory, are infeasible")
+    func moePlans() {
+        let v3 = repoRoot.appendingPathComponent("Experiments/deepseek-v3.yaml").path
+        expectError("parallel: {pp: 16, ep: 512, tp: 1}\nrun: ~\n", ["EP 512 must divide the 256 experts"], line: nil, infeasible: true, base: v3)
+        // BF16 without DeepSeek's FP8 caches: 103 GB on rank 0 against 84.9 GB usable.
+        expectError("precision: bf16\nrun: ~\n", ["does not fit in memory", "84.9 GB"], line: nil, infeasible: true, base: v3)
+    }
+
+    @Test("an error in an inherited key names the base file; bases cannot form a cycle")
+    func inheritance() throws {
+        let dir = try scratchDirectory("base")
+        let base = try write("base: \(llamaBase)\nmicrobatches: lots\n", "base.yaml", in: dir)
+        let child = try write("base: base.yaml\nschedule: zb1p\n", "child.yaml", in: dir)
+        #expect { _ = try evaluator().evaluate(try #require(try ExperimentFile.load(path: child).points(hardware: try HardwareCatalog.builtIn()).first)) } throws: { e in
+            guard let e = e as? ConfigError else { return false }
+            return e.file == base && e.line == 2 && e.key == "microbatches"
+        }
+        try write("base: b.yaml\n", "a.yaml", in: dir)
+        try write("base: a.yaml\n", "b.yaml", in: dir)
+        #expect { _ = try ExperimentFile.load(path: (dir as NSString).appendingPathComponent("a.yaml")) } throws: { e in
+            "\(e)".contains("cycle")
+        }
+    }
+
+    @Test("overrides: a child replaces only what it names; topology and hardware overrides apply")
+    func overrides() throws {
+        let dir = try scratchDirectory("override")
+        let path = try write("""
+            base: \(repoRoot.appendingPathComponent("Experiments/deepseek-v3.yaml").path)
+            topology: {file: \(repoRoot.appendingPathComponent("Topologies/deepseek-v3-mpft.yaml").path), nodes: 128}
+            hardware: {node: HGX-H200-8GPU, nic_gbit_s: 800}
+            model_overrides: {topk_group: 8}
+            microbatches: 240
+            """, "o.yaml", in: dir)
+        let doc = try #require(try ExperimentFile.load(path: path).points(hardware: try HardwareCatalog.builtIn()).first?.document)
+        let config = try evaluator().configuration(doc)
+        #expect(config.gpus == 1024)
+        #expect(config.dp == 64)
+        #expect(config.topology.node.device.id == "H200-SXM-141GB")
+        #expect(config.topology.node.nicBandwidth == 100e9)
+        #expect(config.model.moe?.topKGroups == 8)
+        #expect(config.ep == 64 && config.pp == 16 && config.schedule == .dualpipe)   // inherited
+    }
+}
