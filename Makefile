@@ -3,7 +3,7 @@
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: deps run test bench clean
+.PHONY: deps run test bench notebooks check-notebooks clean
 
 deps:
 	@dpkg -s libgsl-dev libsqlite3-dev pkg-config >/dev/null 2>&1 || \
@@ -21,6 +21,16 @@ run: deps
 test: deps
 	swift build
 	swift test
+
+# The markdown notebooks (notebooks-md/): refresh their outputs, or check them byte for byte
+# against a fresh run (release build: the debug build takes minutes). CI runs the check.
+notebooks: deps
+	swift build -c release
+	.build/release/llmsim notebook run notebooks-md/*.md
+
+check-notebooks: deps
+	swift build -c release
+	.build/release/llmsim notebook check notebooks-md/*.md
 
 # Engine benchmark (release build); results are recorded in BENCHMARKS.md.
 bench: deps

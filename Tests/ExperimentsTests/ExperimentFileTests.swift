@@ -2,6 +2,7 @@ import ConfigIO
 import Foundation
 import Hardware
 import Testing
+import Training
 @testable import Experiments
 
 /// Every bad-input case of issue 6: the error names the file, the line, the key and what is
@@ -105,5 +106,18 @@ import Testing
         #expect(config.topology.node.nicBandwidth == 100e9)
         #expect(config.model.moe?.topKGroups == 8)
         #expect(config.ep == 64 && config.pp == 16 && config.schedule == .dualpipe)   // inherited
+    }
+}
+
+/// The reference page lists every key the reader accepts and every output a point stores.
+@Suite struct SchemaDocumentTests {
+    @Test func everyKeyAndOutputIsDocumented() throws {
+        let doc = try String(contentsOf: repoRoot.appendingPathComponent("docs/experiment-schema.md"), encoding: .utf8)
+        for key in StepExperiment.keys { #expect(doc.contains("| `\(key)` |"), "top-level key \(key)") }
+        for key in ["node", "device", "nic_gbit_s", "scale_up_gb_s", "phases", "price_per_gpu_hour_usd", "pue", "grid_kg_co2_per_kwh",
+                    "overheads", "grid", "zip", "derive", "nodes", "planes", "latency_us", "prices"] {
+            #expect(doc.contains("| `\(key)` |"), "key \(key)")
+        }
+        for output in OutputCatalog.all { #expect(doc.contains("| `\(output.name)` | \(output.unit) |"), "output \(output.name)") }
     }
 }
