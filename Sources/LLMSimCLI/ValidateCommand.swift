@@ -50,7 +50,7 @@ struct ValidateCommand: ParsableCommand {
     }
 
     static func show(_ x: Double, _ unit: String) -> String {
-        let v = abs(x) >= 1000 && (abs(x) >= 1e6 || x == x.rounded()) ? Output.grouped(Int(x.rounded()))
+        let v = abs(x) >= 1000 ? Output.grouped(Int(x.rounded()))
             : x == x.rounded() ? String(Int(x)) : (abs(x) >= 100 ? Output.fixed(x, 1) : Output.fixed(x, 3))
         return unit.isEmpty ? v : "\(v) \(unit)"
     }
@@ -101,8 +101,10 @@ struct ValidateCommand: ParsableCommand {
                          simulated: InferenceMemory.compute(v3, fp8: true, batch: 32, context: 32_768).totalBytes, unit: "B", tolerance: 0, atMost: true))
         let experiment = (try ResourceLocator.directory("Experiments") as NSString).appendingPathComponent("deepseek-v3.yaml")
         let config = try StepExperiment.load(path: experiment, models: models, hardware: hardware)
-        let calibration = try KernelCalibration.hopper()
-        let step = try StepSimulation(config: config, calibration: calibration).run()
+        let (phases, economics) = try RunExperiment.load(path: experiment)
+        // One evaluation (step, memory, run) with one routing cache, as `llmsim run` does.
+        let evaluation = try Evaluation.evaluate(config: config, phases: phases, economics: economics, calibration: try KernelCalibration.hopper())
+        let step = evaluation.step, memory = evaluation.memory, priced = evaluation.run!.phases
         out.append(check("V3 step time", "ISCA 2025 Table 4", published: P.stepSeconds, simulated: step.stepTimeS, unit: "s", tolerance: 0.10))
         for (name, published, simulated) in [("1F", P.forwardOnlySeconds, step.forwardOnlyS), ("1F1B", P.steadySeconds, step.steadyS), ("1B", P.backwardInputSeconds, step.backwardInputS),
                                              ("1W", P.backwardWeightSeconds, step.backwardWeightS), ("bubble", P.bubbleSeconds, step.bubbleS), ("optimizer", P.optimizerSeconds, step.optimizerS)] {
@@ -110,13 +112,8 @@ struct ValidateCommand: ParsableCommand {
         }
         out.append(check("V3 TFLOPS per GPU (causal)", "ISCA 2025 Table 4", published: P.tflopsCausal, simulated: step.tflopsPerGpuCausal, unit: "TFLOPS", tolerance: 0.10))
         out.append(check("4-layer F&B chunk pair", "DeepSeek profile trace", published: P.chunkPairSeconds, simulated: 4 * step.moeLayer.overlappedForwardBackward, unit: "s", tolerance: 0.15))
-        let memory = try TrainingMemory.compute(config: config, stageLayers: try StepSimulation(config: config, calibration: calibration).plan().stageLayers,
-                                                deepSeekSavings: true, schedule: config.schedule)
         out.append(check("V3 peak memory per GPU fits 80 GB H800 (79.1 GiB usable, no TP)", "V3 report §3.2.3", published: memory.capacityBytes, simulated: memory.peakBytesPerGpu,
                          unit: "B", tolerance: 0, atMost: true))
-        let (phases, economics) = try RunExperiment.load(path: experiment)
-        let run = TrainingRun(base: config, calibration: calibration)
-        let priced = try phases.map { try run.price($0) }
         let pre = priced[0], total = priced.reduce(0) { $0 + $1.gpuHours }
         out.append(check("V3 pre-training GPU-hours", "V3 report Table 1", published: P.preTrainingGPUHours, simulated: pre.gpuHours, unit: "GPU-h", tolerance: 0.10))
         out.append(check("V3 GPU-hours per trillion tokens", "V3 report §1", published: P.gpuHoursPerTrillionTokens, simulated: pre.gpuHours / (pre.tokens / 1e12), unit: "GPU-h", tolerance: 0.10))
