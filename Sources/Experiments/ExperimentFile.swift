@@ -48,14 +48,16 @@ public struct ExperimentFile: Sendable {
         try sweep.points(of: document) { try Self.builtins(of: $0, hardware: hardware) }
     }
 
-    /// Names every derived expression may use: `gpus`, `nodes`, `gpus_per_node`, `dp`.
+    /// Names every derived expression may use: `gpus`, `nodes`, `gpus_per_node`, `dp`
+    /// (GPUs ÷ (GPUs per pipeline × TP)).
     static func builtins(of doc: ConfigValue, hardware: HardwareCatalog) throws -> [String: Double] {
         var topology = try StepExperiment.parseTopology(try doc.required("topology"), hardware: hardware)
         if let h = try doc.optional("hardware") { topology.node = try StepExperiment.parseHardware(h, node: topology.node, catalog: hardware) }
         var names: [String: Double] = ["gpus": Double(topology.gpus), "nodes": Double(topology.nodes), "gpus_per_node": Double(topology.node.gpus)]
         if let pp = try doc.value(at: "parallel.pp").map({ try $0.int() }), pp > 0 {
+            let tp = try doc.value(at: "parallel.tp").map { try $0.int() } ?? 1
             let perPipeline = (try doc.optional("schedule")?.string()) == "dualpipev" ? max(pp / 2, 1) : pp
-            names["dp"] = Double(topology.gpus / perPipeline)
+            names["dp"] = Double(topology.gpus / max(perPipeline * tp, 1))
         }
         return names
     }

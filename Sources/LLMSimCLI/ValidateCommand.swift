@@ -105,6 +105,15 @@ struct ValidateCommand: ParsableCommand {
         // One evaluation (step, memory, run) with one routing cache, as `llmsim run` does.
         let evaluation = try Evaluation.evaluate(config: config, phases: phases, economics: economics, calibration: try KernelCalibration.hopper())
         let step = evaluation.step, memory = evaluation.memory, priced = evaluation.run!.phases
+        // A dense Megatron run on A100s: tensor parallelism, full recomputation, no FP8.
+        let megatronPath = (try ResourceLocator.directory("Experiments") as NSString).appendingPathComponent("megatron-1t-a100.yaml")
+        var megatron = try StepExperiment.load(path: megatronPath, models: models, hardware: hardware)
+        for kind in [ScheduleKind.oneFOneB, .interleaved] {
+            megatron.schedule = kind
+            let m = try StepSimulation(config: megatron, calibration: try KernelCalibration.hopper()).run()
+            out.append(check("Megatron 1T step, 3,072 A100, TP8 PP64 \(kind.rawValue)", "Narayanan et al. SC'21 (502 PFLOP/s)", published: PublishedMegatron1T.stepSeconds,
+                             simulated: m.stepTimeS, unit: "s", tolerance: 0.10))
+        }
         out.append(check("V3 step time", "ISCA 2025 Table 4", published: P.stepSeconds, simulated: step.stepTimeS, unit: "s", tolerance: 0.10))
         for (name, published, simulated) in [("1F", P.forwardOnlySeconds, step.forwardOnlyS), ("1F1B", P.steadySeconds, step.steadyS), ("1B", P.backwardInputSeconds, step.backwardInputS),
                                              ("1W", P.backwardWeightSeconds, step.backwardWeightS), ("bubble", P.bubbleSeconds, step.bubbleS), ("optimizer", P.optimizerSeconds, step.optimizerS)] {

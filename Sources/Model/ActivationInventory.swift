@@ -18,14 +18,18 @@ public struct ActivationInventory: Sendable {
         layer(arch, index: index, tokens: t, routedRowsOnGPU: rows, recompute: savings, lowPrecisionCache: savings)
     }
 
+    /// `sequenceSplit`: with tensor and sequence parallelism, the activations of full hidden
+    /// width (layer input, norm outputs, residual) are split along the sequence over the TP
+    /// group (Korthikanti et al. 2022); `arch` is then the TP shard.
     public static func layer(_ arch: ModelArchitecture, index: Int, tokens t: Int, routedRowsOnGPU rows: Int,
-                             recompute savings: Bool, lowPrecisionCache low: Bool) -> [Item] {
-        let T = Double(t), d = Double(arch.hiddenSize), R = Double(rows)
+                             recompute savings: Bool, lowPrecisionCache low: Bool, sequenceSplit: Int = 1) -> [Item] {
+        let T = Double(t), R = Double(rows)
+        let d = Double(arch.hiddenSize), dSeq = d / Double(sequenceSplit)
         let bf16 = { (n: Double) in n * 2 }
         // FP8 values + per-128 scales, or BF16 without the FP8 recipe.
         let fp8 = { (n: Double) in low ? n * (1 + 4.0 / 128) : bf16(n) }
         let cached = low ? "FP8" : "BF16"
-        var items: [Item] = [Item(name: "layer input (BF16)", bytes: bf16(T * d))]
+        var items: [Item] = [Item(name: "layer input (BF16)", bytes: bf16(T * dSeq))]
         let heads = Double(arch.attention.heads)
         switch arch.attention {
         case .mla(let m):
@@ -35,19 +39,19 @@ public struct ActivationInventory: Sendable {
             if savings {
                 items.append(Item(name: low ? "attention output, W_O input (E5M6)" : "attention output, W_O input (BF16)", bytes: T * heads * v * (low ? 1.5 : 2)))
             } else {
-                items.append(Item(name: "norm outputs x̂, ĉ_Q, ĉ_KV (BF16)", bytes: bf16(T * (d + qLora + Double(m.kvLoraRank)))))
+                items.append(Item(name: "norm outputs x̂, ĉ_Q, ĉ_KV (BF16)", bytes: bf16(T * (dSeq + qLora + Double(m.kvLoraRank)))))
                 items.append(Item(name: "Q, K, V (BF16)", bytes: bf16(T * heads * (2 * qk + v))))
                 items.append(Item(name: "attention output (BF16)", bytes: bf16(T * heads * v)))
             }
         case .gqa(let g):
             let h = Double(g.headDim), kvh = Double(g.kvHeads)
-            items.append(Item(name: "norm output x̂ (BF16)", bytes: savings ? 0 : bf16(T * d)))
+            items.append(Item(name: "norm output x̂ (BF16)", bytes: savings ? 0 : bf16(T * dSeq)))
             items.append(Item(name: "Q, K, V (BF16)", bytes: bf16(T * (heads + 2 * kvh) * h)))
             items.append(Item(name: "attention output (BF16)", bytes: bf16(T * heads * h)))
         }
         items.append(Item(name: "softmax statistics (FP32)", bytes: T * heads * 4))
-        items.append(Item(name: "post-attention residual h (BF16)", bytes: bf16(T * d)))
-        if !savings { items.append(Item(name: "FFN norm output (BF16)", bytes: bf16(T * d))) }
+        items.append(Item(name: "post-attention residual h (BF16)", bytes: bf16(T * dSeq)))
+        if !savings { items.append(Item(name: "FFN norm output (BF16)", bytes: bf16(T * dSeq))) }
         if let moe = arch.moe, moe.isMoE(layer: index) {
             let i = Double(moe.expertIntermediateSize), k = Double(moe.topK)
             items.append(Item(name: "routing indices and weights", bytes: T * k * 8))

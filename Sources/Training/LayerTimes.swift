@@ -17,6 +17,9 @@ public struct LayerTimes: Sendable, Equatable, Codable {
     /// All-to-all seconds: forward dispatch (FP8) and combine (BF16); backward of combine
     /// (gradients dispatched, FP8) and of dispatch (gradients combined, BF16).
     public var dispatchForward = 0.0, combineForward = 0.0, combineBackward = 0.0, dispatchBackward = 0.0
+    /// Tensor-parallel collectives (exposed: Megatron runs them on the critical path), forward
+    /// and backward (input) seconds.
+    public var tensorParallelForward = 0.0, tensorParallelBackward = 0.0
 
     public init() {}
 
@@ -25,6 +28,7 @@ public struct LayerTimes: Sendable, Equatable, Codable {
         \.attentionForward, \.mlpForward, \.mlpBackwardInput, \.mlpBackwardWeight, \.attentionBackwardInput,
         \.attentionBackwardWeight, \.otherForward, \.otherBackwardInput, \.otherBackwardWeight,
         \.dispatchForward, \.combineForward, \.combineBackward, \.dispatchBackward,
+        \.tensorParallelForward, \.tensorParallelBackward,
     ] }
 
     public static func + (a: LayerTimes, b: LayerTimes) -> LayerTimes {
@@ -34,12 +38,12 @@ public struct LayerTimes: Sendable, Equatable, Codable {
     }
 
     /// Forward alone: blocks in sequence, all-to-alls exposed.
-    public var forward: Double { attentionForward + dispatchForward + mlpForward + combineForward + otherForward }
+    public var forward: Double { attentionForward + dispatchForward + mlpForward + combineForward + otherForward + tensorParallelForward }
     /// Weight backward alone.
     public var weight: Double { mlpBackwardWeight + attentionBackwardWeight + otherBackwardWeight }
     /// Full backward alone (inputs and weights), all-to-alls exposed.
     public var backward: Double {
-        combineBackward + mlpBackwardInput + dispatchBackward + attentionBackwardInput + otherBackwardInput + weight
+        combineBackward + mlpBackwardInput + dispatchBackward + attentionBackwardInput + otherBackwardInput + weight + tensorParallelBackward
     }
     /// Compute-only time of a forward plus a full backward.
     public var compute: Double {
@@ -55,7 +59,7 @@ public struct LayerTimes: Sendable, Equatable, Codable {
         max(attentionForward, combineBackward) + max(mlpBackwardInput, dispatchForward)
             + max(mlpBackwardWeight + mlpForward, dispatchBackward)
             + max(attentionBackwardInput + attentionBackwardWeight, combineForward)
-            + otherForward + otherBackwardInput + otherBackwardWeight
+            + otherForward + otherBackwardInput + otherBackwardWeight + tensorParallelForward + tensorParallelBackward
     }
 
     /// Prices cost-executor records: compute by the kernel cost model, all-to-alls by the given

@@ -11,6 +11,11 @@ public struct StepConfiguration: Sendable {
     public var pp: Int
     /// Expert-parallel group size (GPUs).
     public var ep: Int
+    /// Tensor-parallel group size (GPUs of one node).
+    public var tp: Int = 1
+    /// With TP: sequence parallelism (Korthikanti et al. 2022): norms and residual activations
+    /// split along the sequence, all-reduces replaced by reduce-scatter + all-gather.
+    public var sequenceParallel = true
     public var schedule: ScheduleKind
     /// Virtual stages per rank for interleaved 1F1B.
     public var virtualStages: Int
@@ -40,8 +45,10 @@ public struct StepConfiguration: Sendable {
     public var gpus: Int { topology.gpus }
     /// The recomputation in force (the model's default when the experiment names none).
     public var effectiveRecompute: RecomputePolicy { recompute ?? model.defaultRecompute }
-    /// Data-parallel degree (no tensor parallelism): GPUs / PP.
-    public var dp: Int { gpus / devicesPerPipeline }
+    /// Data-parallel degree: GPUs / (GPUs of one pipeline × TP).
+    public var dp: Int { gpus / (devicesPerPipeline * tp) }
+    /// The model one GPU computes: the TP shard (the model itself for TP 1).
+    public var layerModel: ModelArchitecture { (try? model.tensorParallelShard(tp)) ?? model }
     /// GPUs one pipeline spans (PP, or PP/2 for DualPipeV).
     public var devicesPerPipeline: Int { schedule == .dualpipev ? pp / 2 : pp }
     /// Sequences per step across the cluster.
@@ -51,8 +58,12 @@ public struct StepConfiguration: Sendable {
     public func validate() throws {
         func fail(_ problem: String, _ fix: String) -> ScheduleError { ScheduleError(problem: problem, fix: fix) }
         guard pp >= 1, microbatches >= 1, microbatchTokens >= 1 else { throw fail("pp, micro-batches and tokens must be >= 1", "check the plan") }
-        guard gpus % devicesPerPipeline == 0 else {
-            throw fail("\(gpus) GPUs are not a multiple of the \(devicesPerPipeline) GPUs of one pipeline", "choose PP dividing the GPU count")
+        guard tp >= 1, tp <= topology.node.scaleUpDomainGPUs, topology.node.scaleUpDomainGPUs % tp == 0 else {
+            throw fail("tp \(tp) does not fit the \(topology.node.scaleUpDomainGPUs)-GPU NVLink domain of a node", "use a tp dividing \(topology.node.scaleUpDomainGPUs) (tensor parallelism stays inside NVLink)")
+        }
+        do { _ = try model.tensorParallelShard(tp) } catch let e as ModelArchitecture.TensorParallelError { throw fail(e.problem, e.fix) }
+        guard gpus % (devicesPerPipeline * tp) == 0 else {
+            throw fail("\(gpus) GPUs are not a multiple of the \(devicesPerPipeline * tp) GPUs of one pipeline (PP × TP)", "choose PP × TP dividing the GPU count")
         }
         let stages = schedule == .interleaved ? pp * virtualStages : pp
         guard stages <= model.layers else {

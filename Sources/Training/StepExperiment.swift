@@ -14,7 +14,7 @@ import Schedules
 /// model_overrides: {topk_group: 8}        # optional: config.json keys replaced
 /// topology: ../Topologies/deepseek-v3-mpft.yaml   # or {file: ..., nodes: 512} or inline
 /// hardware: {node: HGX-H200-8GPU, nic_gbit_s: 800, scale_up_gb_s: 450}   # optional overrides
-/// parallel: {pp: 16, ep: 64, tp: 1}
+/// parallel: {pp: 16, ep: 64, tp: 1}        # tp: GPUs of a node; sp: sequence parallelism (default true)
 /// schedule: dualpipe                      # gpipe 1f1b interleaved zb1p dualpipe dualpipev
 /// microbatches: 120                       # per pipeline per step
 /// microbatch_tokens: 4096                 # per GPU
@@ -45,11 +45,8 @@ public enum StepExperiment {
             try topology.validate(file: h.sourceFile)
         }
         let parallel = try v.required("parallel")
-        try parallel.requireKnownKeys(["pp", "ep", "tp"])
+        try parallel.requireKnownKeys(["pp", "ep", "tp", "sp"])
         let tp = try parallel.positiveInt("tp", default: 1)
-        if tp != 1 {
-            throw try parallel.required("tp").error("tensor parallelism is not modelled yet (got tp: \(tp))", fix: "use tp: 1 (DeepSeek-V3 trains without TP)")
-        }
         let schedule = ScheduleKind(rawValue: try v.choice("schedule", ScheduleKind.allCases.map(\.rawValue)))!
         let precisionValue = try v.choice("precision", ["fp8", "bf16"])
         if precisionValue == "fp8", topology.node.device.peakFLOPS[.fp8] == nil {
@@ -63,7 +60,7 @@ public enum StepExperiment {
             }
             seed = UInt64(try routing.positiveInt("seed", default: 1, allowZero: true))
         }
-        let config = StepConfiguration(
+        var config = StepConfiguration(
             model: model, topology: topology, pp: try parallel.positiveInt("pp"), ep: try parallel.positiveInt("ep", default: 1),
             schedule: schedule, virtualStages: try v.positiveInt("virtual_stages", default: 2),
             microbatches: try v.positiveInt("microbatches"), microbatchTokens: try v.positiveInt("microbatch_tokens"),
@@ -71,6 +68,8 @@ public enum StepExperiment {
             recompute: try v.optional("recompute") == nil ? nil : RecomputePolicy(rawValue: try v.choice("recompute", RecomputePolicy.allCases.map(\.rawValue)))!,
             communicationSMs: try v.positiveInt("communication_sms", default: 20),
             routingSkew: skew, seed: seed)
+        config.tp = tp
+        config.sequenceParallel = try parallel.optional("sp")?.bool() ?? true
         do { try config.validate() } catch let e as ScheduleError { throw try v.required("parallel").error(e.problem, fix: e.fix).markedInfeasible }
         do { _ = try ScheduleGenerator.make(schedule, pp: config.pp, microbatches: config.microbatches, virtualStages: config.virtualStages) }
         catch let e as ScheduleError { throw try v.required("schedule").error(e.problem, fix: e.fix).markedInfeasible }

@@ -71,7 +71,7 @@ public struct StepSimulation: Sendable {
 
     /// Prices the layers and partitions the stages (the expensive part: routing the EP group).
     public func plan() throws -> StagePlan {
-        let c = config, arch = c.model, tokens = c.microbatchTokens
+        let c = config, arch = c.layerModel, tokens = c.microbatchTokens
         // 1. Routing and all-to-all of one EP group.
         let (traffic, dispatchTime, combineTime) = try allToAll()
         // 2. Times of a dense and an MoE layer (all layers of a kind have the same shapes).
@@ -87,12 +87,21 @@ public struct StepSimulation: Sendable {
             let moe = arch.moe?.isMoE(layer: i) ?? false
             if let t = byKind[moe] { return t }
             let layer = try TransformerLayer(arch: arch, index: i, policy: c.precision, recompute: c.recompute)
-            let t = priced { e in let f = layer.forward(&e, x); _ = layer.backward(&e, x, tape: f.tape) }
+            var t = priced { e in let f = layer.forward(&e, x); _ = layer.backward(&e, x, tape: f.tape) }
+            // Tensor parallelism: one all-reduce (or reduce-scatter + all-gather) after the
+            // attention and one after a dense FFN, in the forward and again in the backward;
+            // a full recomputation repeats the forward's. Experts are not TP-split (EP).
+            let collectives = Double(moe ? 1 : 2)
+            t.tensorParallelForward = collectives * tensorParallelCollective
+            t.tensorParallelBackward = collectives * tensorParallelCollective * (c.effectiveRecompute == .full ? 2 : 1)
             byKind[moe] = t
             return t
         }
-        let first = try priced { e in _ = try StagePass(arch: arch, layers: 0..<0, embedding: true, head: false, policy: c.precision, recompute: c.recompute).run(&e, tokens: tokens) }
-        let last = try priced { e in _ = try StagePass(arch: arch, layers: arch.layers..<arch.layers, embedding: false, head: true, mtp: true, policy: c.precision, recompute: c.recompute).run(&e, tokens: tokens, input: x) }
+        var first = try priced { e in _ = try StagePass(arch: arch, layers: 0..<0, embedding: true, head: false, policy: c.precision, recompute: c.recompute).run(&e, tokens: tokens) }
+        var last = try priced { e in _ = try StagePass(arch: arch, layers: arch.layers..<arch.layers, embedding: false, head: true, mtp: true, policy: c.precision, recompute: c.recompute).run(&e, tokens: tokens, input: x) }
+        // Vocab-parallel embedding: its output is all-reduced; the head's input gradient too.
+        first.tensorParallelForward = tensorParallelCollective
+        last.tensorParallelBackward = tensorParallelCollective
         // 3. Stage partition balanced by forward + backward time.
         let generated = try ScheduleGenerator.make(c.schedule, pp: c.pp, microbatches: c.microbatches, virtualStages: c.virtualStages)
         let stages = generated.stagesPerPipeline
@@ -110,7 +119,8 @@ public struct StepSimulation: Sendable {
         // Pipeline sends: one micro-batch's BF16 activation (or gradient) crosses the NIC between
         // stages on different nodes, plus one cross-leaf hop.
         let node = c.topology.node
-        let transfer = Double(tokens * arch.hiddenSize * 2) / (node.nicAchievableBandwidth * Double(node.computeNICs) / Double(node.gpus))
+        // With TP each GPU of the group sends its 1/TP slice (Megatron's scatter-gather).
+        let transfer = Double(tokens * arch.hiddenSize * 2) / Double(c.tp) / (node.nicAchievableBandwidth * Double(node.computeNICs) / Double(node.gpus))
             + c.topology.interNodeLatency
         // Interleaved stages are 1/v of a PP stage in the generator's units: undo its scaling.
         let unit = generated.stageSize
@@ -121,6 +131,16 @@ public struct StepSimulation: Sendable {
         let optimizer = ZeROOptimizer(config: c, memoryEfficiency: kernels.calibration.elementwiseEfficiency).time(stageLayerCounts: counts, parameterCopies: generated.parameterCopies)
         return StagePlan(stageDurations: durations, stageTimes: stageTimes, stageLayers: counts,
                          moeLayer: byKind[true] ?? byKind[false]!, dispatchS: dispatchTime, combineS: combineTime, optimizerS: optimizer)
+    }
+
+    /// One tensor-parallel all-reduce of a micro-batch's BF16 activations over the TP group on
+    /// NVLink, seconds (ring: 2(p−1)/p of the bytes per GPU, 2(p−1) hop latencies; with
+    /// sequence parallelism the reduce-scatter + all-gather pair moves the same bytes). 0 at TP 1.
+    var tensorParallelCollective: Double {
+        let c = config, p = Double(c.tp)
+        guard c.tp > 1 else { return 0 }
+        let bytes = Double(c.microbatchTokens * c.model.hiddenSize * 2)
+        return 2 * (p - 1) / p * bytes / c.topology.node.device.scaleUpAchievableBandwidth + 2 * (p - 1) * c.topology.latency.scaleUp
     }
 
     /// The routing experiment of one EP group (nil for a dense model). Long sequences route a

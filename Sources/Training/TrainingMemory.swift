@@ -27,7 +27,7 @@ public struct TrainingMemory: Sendable, Codable, Equatable {
     public static let workspace = 4e9
 
     public static func compute(config c: StepConfiguration, stageLayers: [Int], deepSeekSavings: Bool, schedule: ScheduleKind) throws -> TrainingMemory {
-        let arch = c.model, p = arch.parameters
+        let arch = c.layerModel, p = arch.parameters
         let generated = try ScheduleGenerator.make(schedule, pp: c.pp, microbatches: c.microbatches, virtualStages: c.virtualStages)
         let units = OpDurations(forward: 1, backward: 2, weight: 1, forwardBackward: 2.5)
         let durations = Array(repeating: Array(repeating: units, count: generated.stagesPerPipeline), count: generated.pipelines)
@@ -54,10 +54,16 @@ public struct TrainingMemory: Sendable, Codable, Equatable {
             }
             return (dense, expert)
         }
+        let split = c.tp > 1 && c.sequenceParallel ? c.tp : 1
         func stageActivations(_ s: Int) -> Double {
-            (starts[s]..<(starts[s] + stageLayers[s])).reduce(0) { total, l in
+            // Full recomputation keeps only each layer's input (the layer is re-run in backward).
+            if c.effectiveRecompute == .full {
+                return Double(stageLayers[s] * c.microbatchTokens * arch.hiddenSize * 2 / split)
+            }
+            return (starts[s]..<(starts[s] + stageLayers[s])).reduce(0) { total, l in
                 total + ActivationInventory.layer(arch, index: l, tokens: c.microbatchTokens, routedRowsOnGPU: rows,
-                                                    recompute: deepSeekSavings, lowPrecisionCache: deepSeekSavings && c.precision.linear == .fp8).reduce(0) { $0 + $1.bytes }
+                                                    recompute: deepSeekSavings, lowPrecisionCache: deepSeekSavings && c.precision.linear == .fp8,
+                                                    sequenceSplit: split).reduce(0) { $0 + $1.bytes }
             }
         }
         // Peak activation bytes per rank: each in-flight micro-batch weighted by its stage's inventory.

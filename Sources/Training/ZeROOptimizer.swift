@@ -14,7 +14,7 @@ struct ZeROOptimizer {
     let memoryEfficiency: Double
 
     func time(stageLayerCounts counts: [Int], parameterCopies: Double) -> Double {
-        let c = config, arch = c.model, node = c.topology.node
+        let c = config, arch = c.layerModel, node = c.topology.node
         // Parameters on one GPU: its stages' layers (the largest stage), experts sharded by EP.
         let maxLayers = Double(counts.max() ?? 0)
         // Average parameters per layer, split into routed experts and the rest.

@@ -78,7 +78,8 @@ func deepSeekStep() throws -> StepConfiguration {
         let base = "model: deepseek-v3\ntopology: \(topology)\nschedule: dualpipe\nmicrobatches: 120\nmicrobatch_tokens: 4096\nprecision: fp8\n"
         #expect(throws: ConfigErrorLike.self) { _ = try load(base + "parallel: {pp: 15, ep: 64, tp: 1}") }      // odd PP / not dividing
         #expect(throws: ConfigErrorLike.self) { _ = try load(base + "parallel: {pp: 16, ep: 48, tp: 1}") }      // EP not dividing experts
-        #expect(throws: ConfigErrorLike.self) { _ = try load(base + "parallel: {pp: 16, ep: 64, tp: 2}") }      // TP not modelled
+        #expect(throws: ConfigErrorLike.self) { _ = try load(base + "parallel: {pp: 16, ep: 64, tp: 16}") }     // TP beyond the 8-GPU NVLink domain
+        #expect(try load(base + "parallel: {pp: 16, ep: 64, tp: 2}").dp == 64)
         #expect(throws: ConfigErrorLike.self) { _ = try load(base + "parallel: {pp: 16, ep: 64}\nbatch: 3") }   // unknown key
         #expect(throws: ConfigErrorLike.self) { _ = try load(base.replacingOccurrences(of: "microbatches: 120", with: "microbatches: 20") + "parallel: {pp: 16, ep: 64}") }
         #expect(try load(base + "parallel: {pp: 16, ep: 64}").dp == 128)
