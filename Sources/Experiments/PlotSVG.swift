@@ -24,7 +24,11 @@ public enum PlotSVG {
         // The legend sits right of the plot; its width follows the longest name (≈7 px a character).
         let longest = Double(series.map(\.name.count).max() ?? 10)
         let right = max(150, 46 + 7 * longest)
-        let width = 570.0 + right, height = 460.0, left = 84.0, top = 48.0, bottom = 64.0
+        let width = 570.0 + right, left = 84.0, top = 48.0
+        // Room under the axis for slanted labels (sin 30° of the longest one).
+        let longestX = Double(orderedCategories(series).map(\.count).max() ?? 0)
+        let bottom = max(64.0, 64 + longestX * 7 * 0.5)
+        let height = 396.0 + bottom
         let plotW = width - left - right, plotH = height - top - bottom
         let allX = orderedCategories(series)
         let numericX = kind == .line && allX.allSatisfy { Double($0) != nil }
@@ -70,7 +74,9 @@ public enum PlotSVG {
         }
         s += "<line x1=\"\(f(left))\" y1=\"\(f(top))\" x2=\"\(f(left))\" y2=\"\(f(top + plotH))\" stroke=\"black\"/>\n"
         s += "<line x1=\"\(f(left))\" y1=\"\(f(top + plotH))\" x2=\"\(f(left + plotW))\" y2=\"\(f(top + plotH))\" stroke=\"black\"/>\n"
-        let rotate = !numericX && allX.count > 6
+        // Category labels that would overlap (≈7 px a character) are slanted.
+        let slot = plotW / Double(max(allX.count, 1))
+        let rotate = !numericX && Double(allX.map(\.count).max() ?? 0) * 7 > slot * 0.95
         for t in xTicks {
             s += "<line x1=\"\(f(t.x))\" y1=\"\(f(top + plotH))\" x2=\"\(f(t.x))\" y2=\"\(f(top + plotH + 5))\" stroke=\"black\"/>"
             if rotate {
