@@ -38,5 +38,23 @@ final class Progress: @unchecked Sendable {
         write("\(label): \(done) of \(total) points\(infeasible > 0 ? ", \(infeasible) infeasible" : "")\(database.map { ", results in \($0)" } ?? "")\n")
     }
 
+    private var signalSources: [DispatchSourceSignal] = []
+
+    /// On Ctrl-C (SIGINT) or SIGTERM: say how many points are safely stored and how to finish,
+    /// then exit 130. Finished points are already committed; the ones in flight are redone by
+    /// `--resume`.
+    func exitOnInterrupt(resumeCommand: String?) {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [self] in
+                write("\n\(label): interrupted; \(done) of \(total) points are stored" + (resumeCommand.map { ". Finish with: \($0)" } ?? "") + "\n")
+                exit(130)
+            }
+            source.resume()
+            signalSources.append(source)
+        }
+    }
+
     private func write(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
 }

@@ -63,8 +63,9 @@ struct RunCommand: ParsableCommand {
         let store = try ResultsStore(path: noDb ? ":memory:" : databasePath)
         let keys = points.first?.parameters.map(\.key) ?? []
         let (id, finished) = try store.begin(file, points: points.count, parameterKeys: keys, resume: resume)
-        try runner.warm(configs.sorted { $0.key < $1.key }.filter { !finished.contains($0.key) }.map(\.value))
         let progress = Progress(total: points.count, alreadyDone: finished.count, label: file.name)
+        progress.exitOnInterrupt(resumeCommand: noDb ? nil : "llmsim run \(experiment) --db \(databasePath) --resume")
+        try runner.warm(configs.sorted { $0.key < $1.key }.filter { !finished.contains($0.key) }.map(\.value))
         try runner.run(points, skip: finished) { point, outcome in
             try store.record(experimentID: id, point: point, outcome: outcome)
             progress.advance(point: point.index, outcome: outcome)
