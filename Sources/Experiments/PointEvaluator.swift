@@ -30,6 +30,9 @@ public struct PointOutcome: Sendable, Equatable {
         if !e.memory.fits {
             status = .infeasible
             reason = "does not fit in memory: \(PointEvaluator.gb(e.memory.peakBytesPerGpu)) GB peak on rank \(e.memory.peakRank) > \(PointEvaluator.gb(e.memory.capacityBytes)) GB (largest term: \(e.memory.largestTerm))"
+        } else if let phase = e.run?.phases.first(where: { !$0.memoryFits }) {
+            status = .infeasible
+            reason = "phase \(phase.name) does not fit in memory: \(PointEvaluator.gb(phase.memoryPeakBytes)) GB > \(PointEvaluator.gb(e.memory.capacityBytes)) GB"
         }
     }
 }

@@ -30,14 +30,16 @@ enum RunReport {
         typealias P = PublishedDeepSeekV3
         let published = P.describes(e.config)
         func thousands(_ h: Double) -> String { Output.grouped(Int((h / 1000).rounded())) + "K" }
-        var rows: [[String]] = [["phase", "tokens", "steps", "GPU-hours", "days"] + (published ? ["published GPU-hours"] : [])]
+        var rows: [[String]] = [["phase", "tokens", "steps", "GPU-hours", "days", "peak memory"] + (published ? ["published GPU-hours"] : [])]
         let publishedHours = ["pre-training": thousands(P.preTrainingGPUHours), "context-extension-32k": thousands(P.contextExtensionGPUHours) + " (both)",
                               "post-training": thousands(P.postTrainingGPUHours)]
         for r in results {
             rows.append([r.name, r.tokens > 0 ? Output.fixed(r.tokens / 1e12, 3) + "T" : "–", Output.grouped(r.steps),
-                         Output.grouped(Int(r.gpuHours.rounded())), Output.fixed(r.wallDays, 1)] + (published ? [publishedHours[r.name] ?? ""] : []))
+                         Output.grouped(Int(r.gpuHours.rounded())), Output.fixed(r.wallDays, 1),
+                         r.memoryPeakBytes > 0 ? Output.fixed(r.memoryPeakBytes / 1e9, 1) + " GB" + (r.memoryFits ? "" : " (over)") : "–"]
+                + (published ? [publishedHours[r.name] ?? ""] : []))
         }
-        rows.append(["total", "", "", Output.grouped(Int(total.rounded())), Output.fixed(run.wallDays, 1)] + (published ? [thousands(P.totalGPUHours)] : []))
+        rows.append(["total", "", "", Output.grouped(Int(total.rounded())), Output.fixed(run.wallDays, 1), ""] + (published ? [thousands(P.totalGPUHours)] : []))
         var text = Output.table(rows)
         text += "\n\nstep (full batch): \(Output.fixed(step.stepTimeS, 3)) s" + (published ? " (published \(P.stepSeconds) s)" : "")
         text += "\nGPU-hours per trillion tokens (pre-training): \(Output.grouped(Int(report.gpuHoursPerTrillionTokens.rounded())))" + (published ? " (published \(thousands(P.gpuHoursPerTrillionTokens)))" : "")
@@ -45,7 +47,7 @@ enum RunReport {
         text += "\ncost: $\(Output.fixed(report.costUsd / 1e6, 3))M" + (published ? " (published $\(Output.fixed(P.costUSD / 1e6, 3))M)" : "")
         text += "\nenergy: \(Output.fixed(run.energyMwh, 0)) MWh, CO2: \(Output.fixed(report.co2Tonnes, 0)) t (\(report.assumptions))"
         if let o = run.overheads {
-            text += "\noverheads (not in the total): \(Output.fixed(o.interruptions, 1)) expected interruptions, \(Output.grouped(Int(o.failureGPUHours))) GPU-h lost to failures, \(Output.grouped(Int(o.checkpointGPUHours))) GPU-h blocked by checkpoints"
+            text += "\noverheads (not in the total): \(Output.fixed(o.interruptions, 1)) expected interruptions, \(Output.grouped(Int(o.failureGPUHours))) GPU-h lost to failures, \(Output.grouped(Int(o.checkpointGPUHours))) GPU-h blocked by checkpoints, \(Output.grouped(Int(o.maintenanceGPUHours))) GPU-h of planned maintenance, \(Output.grouped(Int(o.evaluationGPUHours))) GPU-h of evaluation; total \(Output.grouped(Int(o.totalGPUHours))) GPU-h"
         }
         for r in results where !r.note.isEmpty { text += "\nnote (\(r.name)): \(r.note)" }
         return text

@@ -17,6 +17,13 @@ public struct RunOverheads: Sendable, Codable, Equatable {
     /// Blocking time of one asynchronous checkpoint, seconds: 3 (3FS at >10 GiB/s per node,
     /// ≈3.3 GB per GPU; hardware.md §6.3).
     public var checkpointBlockingSeconds = 3.0
+    /// Planned maintenance interruptions per GPU per day: 47 planned in 54 days on 16,384 GPUs
+    /// (Llama 3 §3.3.4; hardware.md §5) = 5.3e-5. Each costs a restart, no lost work (a
+    /// checkpoint is taken first).
+    public var maintenanceRatePerGPUDay = 47.0 / (54 * 16_384)
+    /// Share of the training wall time spent on evaluation: no published figure, so 0 unless
+    /// the experiment gives one.
+    public var evaluationFraction = 0.0
 
     public init() {}
 
@@ -24,6 +31,8 @@ public struct RunOverheads: Sendable, Codable, Equatable {
         public var interruptions: Double
         public var failureGPUHours: Double
         public var checkpointGPUHours: Double
+        public var maintenanceGPUHours: Double
+        public var evaluationGPUHours: Double
         public var totalGPUHours: Double
     }
 
@@ -34,10 +43,15 @@ public struct RunOverheads: Sendable, Codable, Equatable {
         let failures = interruptions * lostHoursEach * Double(gpus)
         let checkpoints = wallDays * 24 * 60 / checkpointIntervalMinutes
         let blocking = checkpoints * checkpointBlockingSeconds / 3600 * Double(gpus)
-        return Result(interruptions: interruptions, failureGPUHours: failures, checkpointGPUHours: blocking, totalGPUHours: failures + blocking)
+        let maintenance = maintenanceRatePerGPUDay * Double(gpus) * wallDays * restartMinutes / 60 * Double(gpus)
+        let evaluation = evaluationFraction * wallDays * 24 * Double(gpus)
+        return Result(interruptions: interruptions, failureGPUHours: failures, checkpointGPUHours: blocking,
+                      maintenanceGPUHours: maintenance, evaluationGPUHours: evaluation,
+                      totalGPUHours: failures + blocking + maintenance + evaluation)
     }
 
-    static let keys = ["failure_rate_per_gpu_day", "restart_minutes", "checkpoint_interval_minutes", "checkpoint_blocking_seconds"]
+    static let keys = ["failure_rate_per_gpu_day", "restart_minutes", "checkpoint_interval_minutes", "checkpoint_blocking_seconds",
+                       "maintenance_rate_per_gpu_day", "evaluation_percent"]
 
     /// Reads `run.overheads` (any key omitted keeps its sourced default).
     public static func parse(_ v: ConfigValue) throws -> RunOverheads {
@@ -47,6 +61,10 @@ public struct RunOverheads: Sendable, Codable, Equatable {
         o.restartMinutes = try v.positiveDouble("restart_minutes", default: o.restartMinutes, allowZero: true)
         o.checkpointIntervalMinutes = try v.positiveDouble("checkpoint_interval_minutes", default: o.checkpointIntervalMinutes)
         o.checkpointBlockingSeconds = try v.positiveDouble("checkpoint_blocking_seconds", default: o.checkpointBlockingSeconds, allowZero: true)
+        o.maintenanceRatePerGPUDay = try v.positiveDouble("maintenance_rate_per_gpu_day", default: o.maintenanceRatePerGPUDay, allowZero: true)
+        let evaluation = try v.positiveDouble("evaluation_percent", default: 0, allowZero: true)
+        if evaluation >= 100 { throw try v.required("evaluation_percent").error("must be below 100, found \(evaluation)") }
+        o.evaluationFraction = evaluation / 100
         return o
     }
 }

@@ -66,6 +66,11 @@ public struct TrainingMemory: Sendable, Codable, Equatable {
                                                     sequenceSplit: split).reduce(0) { $0 + $1.bytes }
             }
         }
+        // Chunked long sequences: each in-flight chunk's layers keep the K/V (MLA: latent) of the
+        // keys it attends to, on average `attentionKeys` per chunk, for its backward.
+        let kvPerTokenPerLayer = Double(c.layerModel.kvCacheBytesPerToken) / Double(arch.layers)
+        let maxStageLayers = Double(stageLayers.max() ?? 0)
+        let prefixKeysPerMicrobatch = Double(c.attentionKeys ?? 0) * kvPerTokenPerLayer * maxStageLayers
         // Peak activation bytes per rank: each in-flight micro-batch weighted by its stage's inventory.
         let weights = (0..<generated.stagesPerPipeline).map { stageActivations($0 % stageLayers.count) }
         let weighted = try ScheduleSimulator().run(generated, stageDurations: durations, activationWeight: weights)
@@ -78,11 +83,13 @@ public struct TrainingMemory: Sendable, Codable, Equatable {
                 dense += sp.dense; expert += sp.expert
             }
             let params = dense + expert
+            let prefixKeys = prefixKeysPerMicrobatch * counted.peakInflightMicrobatchesPerRank[r]
             let terms = [
                 Term(kind: "weights (BF16)", bytes: params * 2),
                 Term(kind: "gradients (FP32)", bytes: params * 4),
                 Term(kind: "optimizer: FP32 master + BF16 moments, ZeRO-1 sharded", bytes: dense * 8 / Double(c.dp) + expert * 8 / expertReplicas),
                 Term(kind: "activations (up to \(Int(counted.peakInflightMicrobatchesPerRank[r])) micro-batches in flight)", bytes: weighted.peakInflightMicrobatchesPerRank[r]),
+                Term(kind: "cached prefix keys of chunked sequences (BF16 KV cache)", bytes: prefixKeys),
                 Term(kind: "communication buffers (DeepEP, assumed)", bytes: arch.moe == nil ? 0 : communicationBuffers),
                 Term(kind: "workspace and fragmentation (assumed)", bytes: workspace),
             ]

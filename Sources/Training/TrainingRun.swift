@@ -45,6 +45,10 @@ public struct PhaseResult: Sendable, Codable, Equatable {
     public var wallDays: Double
     /// Distinct step shapes simulated and how they were scheduled.
     public var distinctSteps: Int
+    /// Peak memory per GPU of the phase's full-batch step (its micro-batch size, schedule and
+    /// cached prefix keys), bytes; 0 for a given phase.
+    public var memoryPeakBytes: Double
+    public var memoryFits: Bool
     public var note: String
 }
 
@@ -68,28 +72,41 @@ public struct TrainingRun {
     public func price(_ phase: RunPhase) throws -> PhaseResult {
         if case .givenGPUHours(let h) = phase.length {
             return PhaseResult(name: phase.name, tokens: 0, steps: 0, gpuHours: h, wallDays: h / Double(base.gpus) / 24,
-                               distinctSteps: 0, note: "given as an input, not simulated")
+                               distinctSteps: 0, memoryPeakBytes: 0, memoryFits: true, note: "given as an input, not simulated")
         }
         var config = base
         config.microbatchTokens = phase.sequenceLength
         var notes: Set<String> = [], fallback: Set<Int> = []
-        // Sequences too few for the schedule (long-context phases): split each sequence into
-        // `chunks` micro-batches that attend to the cached prefix (token-level pipelining). The
-        // average chunk attends to (L + L/chunks)/2 keys, so the attention FLOPs of a sequence are
-        // unchanged. Used only for fixed-batch phases whose batch leaves fewer micro-batches per
-        // pipeline than the schedule's minimum.
+        // Sequences longer than the base plan's micro-batch (long-context phases): split each
+        // sequence into `chunks` micro-batches that attend to the cached prefix (token-level
+        // pipelining), halving until a micro-batch holds no more tokens than the base plan's —
+        // whose activations are known to fit — and every pipeline has at least the schedule's
+        // minimum of micro-batches. The average chunk attends to (L + L/chunks)/2 keys, so the
+        // attention FLOPs of a sequence are unchanged. Only for fixed-batch phases.
         var chunks = 1
-        if case .steps = phase.length, config.schedule == .dualpipe || config.schedule == .dualpipev {
-            let minimum = 2 * config.devicesPerPipeline
-            while Self.microbatches(phase.batch * chunks, dp: config.dp) < minimum, phase.sequenceLength % (chunks * 2) == 0 { chunks *= 2 }
+        if case .steps = phase.length, phase.sequenceLength > base.microbatchTokens {
+            let minimum = config.schedule == .dualpipe || config.schedule == .dualpipev ? 2 * config.devicesPerPipeline : 1
+            while phase.sequenceLength % (chunks * 2) == 0,
+                  phase.sequenceLength / chunks > base.microbatchTokens || Self.microbatches(phase.batch * chunks, dp: config.dp) < minimum {
+                chunks *= 2
+            }
             if chunks > 1 {
                 config.microbatchTokens = phase.sequenceLength / chunks
                 config.attentionKeys = (phase.sequenceLength + config.microbatchTokens) / 2
-                notes.insert("each \(phase.sequenceLength)-token sequence is split into \(chunks) micro-batches of \(config.microbatchTokens) tokens attending to the cached prefix (assumption), so every pipeline gets at least \(minimum) micro-batches")
+                notes.insert("each \(phase.sequenceLength)-token sequence is split into \(chunks) micro-batches of \(config.microbatchTokens) tokens attending to the cached prefix (assumption: the pre-training micro-batch size, whose activations fit)")
             }
         }
         let simulation = try StepSimulation(config: config, calibration: calibration, routingCache: routingCache)
         let plan = try simulation.plan()
+        var phaseConfig = config
+        phaseConfig.microbatches = Self.microbatches(phase.batch * chunks, dp: config.dp)
+        if phaseConfig.microbatches < 2 * config.devicesPerPipeline || phaseConfig.microbatches % 2 == 1,
+           config.schedule == .dualpipe || config.schedule == .dualpipev { phaseConfig.schedule = .zb1p }
+        let memory = try TrainingMemory.compute(config: phaseConfig, stageLayers: plan.stageLayers,
+                                                deepSeekSavings: config.effectiveRecompute == .deepseek, schedule: phaseConfig.schedule)
+        if !memory.fits {
+            notes.insert("does NOT fit in memory at the full batch: \(String(format: "%.1f", memory.peakBytesPerGpu / 1e9)) GB > \(String(format: "%.1f", memory.capacityBytes / 1e9)) GB (largest term: \(memory.largestTerm))")
+        }
         var cache: [Int: (seconds: Double, schedule: ScheduleKind)] = [:]
         func stepTime(sequences: Int) throws -> Double {
             let n = Self.microbatches(sequences * chunks, dp: config.dp)
@@ -138,7 +155,8 @@ public struct TrainingRun {
         }
         let gpuHours = seconds * Double(config.gpus) / 3600
         return PhaseResult(name: phase.name, tokens: tokens, steps: steps, gpuHours: gpuHours, wallDays: seconds / 86_400,
-                           distinctSteps: cache.count, note: notes.sorted().joined(separator: "; "))
+                           distinctSteps: cache.count, memoryPeakBytes: memory.peakBytesPerGpu, memoryFits: memory.fits,
+                           note: notes.sorted().joined(separator: "; "))
     }
 
     /// Micro-batches per pipeline for `units` micro-batch units over `dp` pipelines, rounded up

@@ -47,16 +47,20 @@ import CostModel
 }
 
 @Suite struct ContextExtensionTests {
-    /// V3 report Table 1: context extension 119K GPU-hours (issue tolerance 25%), with the
-    /// sequence chunking assumption of Experiments/deepseek-v3.yaml. Measured 2026-11-23: 93.6K.
-    @Test("V3 Table 1: context extension 119K GPU-hours within 25%")
+    /// Context extension with long sequences chunked into micro-batches of the pre-training size
+    /// (4,096 tokens), the largest whose activations fit: 8,192-token chunks need 121 GB.
+    /// V3 report Table 1 publishes 119K GPU-hours; this plan costs 85.9K (−28%, outside the
+    /// issue's 25%: a known miss, shown by `llmsim validate` and explained in the issue-5 note).
+    /// This is a regression test of that value, not a golden test.
+    @Test("context extension: memory-feasible chunks, 85.9K GPU-hours (regression; published 119K)")
     func contextExtension() throws {
         let run = TrainingRun(base: try deepSeekStep(), calibration: try KernelCalibration.hopper())
         let a = try run.price(RunPhase(name: "32k", length: .steps(1000), sequenceLength: 32_768, batch: 1920))
         let b = try run.price(RunPhase(name: "128k", length: .steps(1000), sequenceLength: 131_072, batch: 480))
-        #expect(abs((a.gpuHours + b.gpuHours) / 119_000 - 1) < 0.25)
+        #expect(abs((a.gpuHours + b.gpuHours) / 85_900 - 1) < 0.02)
+        #expect(a.memoryFits && b.memoryFits)
         #expect(b.gpuHours > a.gpuHours)                 // attention grows with the context
-        #expect(a.note.contains("4 micro-batches of 8192") && b.note.contains("16 micro-batches of 8192"))
+        #expect(a.note.contains("8 micro-batches of 4096") && b.note.contains("32 micro-batches of 4096"))
         #expect(abs(a.tokens - 1000 * 1920 * 32_768) < 1)
     }
 
@@ -79,7 +83,14 @@ import Kernels
         #expect(abs(r.interruptions - 9.6256) < 1e-9)
         #expect(abs(r.failureGPUHours - 9.6256 * 7.5 / 60 * 2048) < 1e-6)
         #expect(abs(r.checkpointGPUHours - 2880 * 3.0 / 3600 * 2048) < 1e-6)
-        #expect(r.totalGPUHours == r.failureGPUHours + r.checkpointGPUHours)
+        // Planned maintenance, Llama 3's 47 in 54 days on 16,384 GPUs: 47/54 × 2048/16384 × 10 days
+        // = 1.088 restarts of 5 minutes of the whole cluster. Evaluation off by default.
+        #expect(abs(r.maintenanceGPUHours - 47.0 / 54 * 2048 / 16_384 * 10 * 5 / 60 * 2048) < 1e-6)
+        #expect(r.evaluationGPUHours == 0)
+        #expect(abs(r.totalGPUHours - (r.failureGPUHours + r.checkpointGPUHours + r.maintenanceGPUHours)) < 1e-6)
+        var withEvaluation = RunOverheads()
+        withEvaluation.evaluationFraction = 0.01
+        #expect(abs(withEvaluation.price(wallDays: 10, gpus: 2048).evaluationGPUHours - 0.01 * 240 * 2048) < 1e-6)
     }
 
     @Test func overheadsAreOffUnlessAsked() throws {
