@@ -3,6 +3,9 @@
 // Targets are layered as ../shared/DESIGN.md describes; dependencies point down only.
 import PackageDescription
 
+/// `-O` for the debug configuration of the hot targets (release builds are optimised anyway).
+let optimisedInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
 let package = Package(
     name: "llmsim",
     platforms: [.macOS(.v13)],
@@ -33,10 +36,12 @@ let package = Package(
         // Descriptions of hardware and models.
         .target(name: "Hardware", dependencies: ["ConfigIO"],
                 resources: [.copy("Resources/catalog.yaml")]),
-        .target(name: "Kernels", dependencies: ["Stochastic", "Hardware"]),
+        // The hot loops (routing every token through the gate, the fluid network, the schedule
+        // engine) are optimised even in debug builds, so the test suite stays fast on 2 cores.
+        .target(name: "Kernels", dependencies: ["Stochastic", "Hardware"], swiftSettings: optimisedInDebug),
         .target(name: "Model", dependencies: ["ConfigIO", "Kernels"]),
-        .target(name: "Schedules", dependencies: ["SimCore"]),
-        .target(name: "Fabric", dependencies: ["SimCore", "Hardware", "Kernels"]),
+        .target(name: "Schedules", dependencies: ["SimCore"], swiftSettings: optimisedInDebug),
+        .target(name: "Fabric", dependencies: ["SimCore", "Hardware", "Kernels"], swiftSettings: optimisedInDebug),
         .target(name: "Training", dependencies: ["Model", "Kernels", "CostModel", "Fabric", "Schedules", "Hardware", "ConfigIO"]),
         .target(name: "CostModel", dependencies: ["Kernels", "Hardware", "ConfigIO"],
                 resources: [.copy("Resources/hopper-kernels.yaml")]),
