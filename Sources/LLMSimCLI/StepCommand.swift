@@ -14,13 +14,21 @@ struct StepCommand: ParsableCommand {
     @Argument(help: "Experiment file, e.g. Experiments/deepseek-v3.yaml.") var experiment: String
     @Option(help: "Write an SVG timeline of the pipeline to this file.") var svg: String?
     @Option(help: "Write a Chrome trace-event JSON (Perfetto) of the pipeline to this file.") var trace: String?
+    @Option(help: "representative (one pipeline; default: the experiment's) or whole-cluster (every stage of every EP group routed).") var fidelity: String?
     @Flag(help: "Print JSON with stable keys.") var json = false
 
     func run() throws { try Output.reportingErrors { print(try output()) } }
 
     func output() throws -> String {
-        let config = try ResourceLocator.experiment(experiment)
-        var r = try StepSimulation(config: config, calibration: try KernelCalibration.hopper()).run()
+        var config = try ResourceLocator.experiment(experiment)
+        if let fidelity {
+            guard let f = StepFidelity(rawValue: fidelity) else { throw ValidationError("--fidelity must be representative or whole-cluster, not '\(fidelity)'") }
+            config.fidelity = f
+        }
+        let simulation = try StepSimulation(config: config, calibration: try KernelCalibration.hopper())
+        var whole: WholeClusterStep.Result?
+        if config.fidelity == .wholeCluster { whole = try WholeClusterStep(simulation: simulation).run() }
+        var r = try whole?.step ?? simulation.run()
         if let svg {
             try TimelineSVG.render(segments: r.segments, makespan: r.pipelineS, title: "\(config.model.name) step: pipeline \(Output.fixed(r.pipelineS, 2)) s + optimizer \(Output.fixed(r.optimizerS, 2)) s").write(toFile: svg, atomically: true, encoding: .utf8)
         }
@@ -29,6 +37,9 @@ struct StepCommand: ParsableCommand {
         }
         r.segments = []
         if json { return try Output.json(["step": r]) }
+        let fidelityNote = whole.map { w in
+            "\nwhole cluster: \(w.groups) EP group(s) per stage, \(w.routings) routings; group steps " + w.groupStepS.map { Output.fixed($0, 3) + " s" }.joined(separator: ", ")
+        } ?? ""
         typealias P = PublishedDeepSeekV3
         func s(_ x: Double) -> String { Output.fixed(x, 3) + " s" }
         let rows: [[String]] = [
@@ -49,6 +60,6 @@ struct StepCommand: ParsableCommand {
         ]
         // The published column belongs to the DeepSeek-V3 reproduction only.
         let published = PublishedDeepSeekV3.describes(config)
-        return Output.table(published ? rows : rows.map { Array($0.prefix(2)) }, rightAlignedFrom: 1)
+        return Output.table(published ? rows : rows.map { Array($0.prefix(2)) }, rightAlignedFrom: 1) + fidelityNote
     }
 }

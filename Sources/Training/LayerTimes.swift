@@ -37,6 +37,18 @@ public struct LayerTimes: Sendable, Equatable, Codable {
         return r
     }
 
+    public static func - (a: LayerTimes, b: LayerTimes) -> LayerTimes {
+        var r = a
+        for f in fields { r[keyPath: f] -= b[keyPath: f] }
+        return r
+    }
+
+    public static func * (a: LayerTimes, k: Double) -> LayerTimes {
+        var r = a
+        for f in fields { r[keyPath: f] *= k }
+        return r
+    }
+
     /// Forward alone: blocks in sequence, all-to-alls exposed.
     public var forward: Double { attentionForward + dispatchForward + mlpForward + combineForward + otherForward + tensorParallelForward }
     /// Weight backward alone.

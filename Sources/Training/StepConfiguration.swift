@@ -3,6 +3,14 @@ import Kernels
 import Model
 import Schedules
 
+/// How much of the cluster a step simulates.
+public enum StepFidelity: String, Sendable, Codable, CaseIterable {
+    /// One pipeline, one EP group's routing for every MoE layer: fast, for sweeps.
+    case representative
+    /// Every stage of every EP group routed on its own; the slowest group sets the step.
+    case wholeCluster = "whole-cluster"
+}
+
 /// Everything one simulated training step depends on.
 public struct StepConfiguration: Sendable {
     public var model: ModelArchitecture
@@ -16,6 +24,7 @@ public struct StepConfiguration: Sendable {
     /// With TP: sequence parallelism (Korthikanti et al. 2022): norms and residual activations
     /// split along the sequence, all-reduces replaced by reduce-scatter + all-gather.
     public var sequenceParallel = true
+    public var fidelity = StepFidelity.representative
     public var schedule: ScheduleKind
     /// Virtual stages per rank for interleaved 1F1B.
     public var virtualStages: Int

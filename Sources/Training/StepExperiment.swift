@@ -28,7 +28,7 @@ public enum StepExperiment {
     /// Every top-level key an experiment file may have (the step's, `run`, `sweep`, `outputs`).
     public static let keys = ["base", "model", "model_overrides", "topology", "hardware", "parallel", "schedule", "virtual_stages",
                               "microbatches", "microbatch_tokens", "precision", "recompute", "communication_sms", "routing",
-                              "run", "sweep", "outputs"]
+                              "fidelity", "run", "sweep", "outputs"]
     static let hardwareKeys = ["node", "device", "nic_gbit_s", "scale_up_gb_s"]
 
     public static func load(path: String, models: ModelCatalog, hardware: HardwareCatalog) throws -> StepConfiguration {
@@ -70,6 +70,9 @@ public enum StepExperiment {
             routingSkew: skew, seed: seed)
         config.tp = tp
         config.sequenceParallel = try parallel.optional("sp")?.bool() ?? true
+        if try v.optional("fidelity") != nil {
+            config.fidelity = StepFidelity(rawValue: try v.choice("fidelity", StepFidelity.allCases.map(\.rawValue)))!
+        }
         do { try config.validate() } catch let e as ScheduleError { throw try v.required("parallel").error(e.problem, fix: e.fix).markedInfeasible }
         do { _ = try ScheduleGenerator.make(schedule, pp: config.pp, microbatches: config.microbatches, virtualStages: config.virtualStages) }
         catch let e as ScheduleError { throw try v.required("schedule").error(e.problem, fix: e.fix).markedInfeasible }

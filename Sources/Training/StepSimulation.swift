@@ -65,6 +65,21 @@ public struct StepSimulation: Sendable {
         public var moeLayer: LayerTimes
         public var dispatchS: Double, combineS: Double
         public var optimizerS: Double
+        /// Send time of one activation between stages, seconds.
+        public var transferS: Double
+        /// Work of one generator stage relative to a PP stage (1/v when interleaved).
+        public var stageSize: Double
+
+        /// The plan with other stage times (a stage's MoE layers routed differently).
+        public func replacingStageTimes(_ times: [LayerTimes]) -> StagePlan {
+            var p = self
+            p.stageTimes = times
+            p.stageDurations = times.map {
+                OpDurations(forward: $0.forward / stageSize, backward: $0.backward / stageSize, weight: $0.weight / stageSize,
+                            forwardBackward: $0.overlappedForwardBackward / stageSize, transfer: transferS)
+            }
+            return p
+        }
     }
 
     public func run() throws -> StepResult { try run(microbatches: config.microbatches, plan: try plan()) }
@@ -123,14 +138,10 @@ public struct StepSimulation: Sendable {
         let transfer = Double(tokens * arch.hiddenSize * 2) / Double(c.tp) / (node.nicAchievableBandwidth * Double(node.computeNICs) / Double(node.gpus))
             + c.topology.interNodeLatency
         // Interleaved stages are 1/v of a PP stage in the generator's units: undo its scaling.
-        let unit = generated.stageSize
-        let durations = stageTimes.map {
-            OpDurations(forward: $0.forward / unit, backward: $0.backward / unit, weight: $0.weight / unit,
-                        forwardBackward: $0.overlappedForwardBackward / unit, transfer: transfer)
-        }
         let optimizer = ZeROOptimizer(config: c, memoryEfficiency: kernels.calibration.elementwiseEfficiency).time(stageLayerCounts: counts, parameterCopies: generated.parameterCopies)
-        return StagePlan(stageDurations: durations, stageTimes: stageTimes, stageLayers: counts,
-                         moeLayer: byKind[true] ?? byKind[false]!, dispatchS: dispatchTime, combineS: combineTime, optimizerS: optimizer)
+        return StagePlan(stageDurations: [], stageTimes: [], stageLayers: counts,
+                         moeLayer: byKind[true] ?? byKind[false]!, dispatchS: dispatchTime, combineS: combineTime, optimizerS: optimizer,
+                         transferS: transfer, stageSize: generated.stageSize).replacingStageTimes(stageTimes)
     }
 
     /// One tensor-parallel all-reduce of a micro-batch's BF16 activations over the TP group on
