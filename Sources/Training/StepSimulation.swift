@@ -117,11 +117,18 @@ public struct StepSimulation: Sendable {
         // Vocab-parallel embedding: its output is all-reduced; the head's input gradient too.
         first.tensorParallelForward = tensorParallelCollective
         last.tensorParallelBackward = tensorParallelCollective
-        // 3. Stage partition balanced by forward + backward time.
+        // 3. Stage partition balanced by the busiest rank's time.
         let generated = try ScheduleGenerator.make(c.schedule, pp: c.pp, microbatches: c.microbatches, virtualStages: c.virtualStages)
         let stages = generated.stagesPerPipeline
-        let counts = StagePartition.balance(weights: layerTimes.map { $0.forward + $0.backward }, stages: stages,
-                                            firstExtra: first.forward + first.backward, lastExtra: last.forward + last.backward)
+        // Ranks that hold several stages (DualPipe: s and PP−1−s; interleaved: v stages) are
+        // balanced on the sum of their stages, which is what the schedule waits on.
+        let rankStages = generated.program.map { Array(Set($0.flatMap { $0.ops.map(\.stage) })).sorted() }
+        // The weight of a layer is what the schedule's steady state runs: DualPipe overlaps a
+        // forward and a backward chunk (all-to-alls hidden), the others run them apart.
+        let overlapped = c.schedule == .dualpipe || c.schedule == .dualpipev
+        let weight = { (t: LayerTimes) in overlapped ? t.overlappedForwardBackward : t.forward + t.backward }
+        let counts = StagePartition.balance(weights: layerTimes.map(weight), stages: stages,
+                                            firstExtra: weight(first), lastExtra: weight(last), rankStages: rankStages)
         var stageTimes: [LayerTimes] = []
         var next = 0
         for (s, n) in counts.enumerated() {
@@ -246,5 +253,40 @@ public enum StagePartition {
             if fits(mid) != nil { high = mid } else { low = mid }
         }
         return fits(high)!
+    }
+
+    /// The stage partition that minimises the busiest rank's load when ranks hold several
+    /// stages (`rankStages[r]`): starts from the per-stage balance and moves one layer across
+    /// a stage boundary at a time while that lowers (busiest rank, then sum of squared rank
+    /// loads). Deterministic; equal to `balance` when every rank holds one stage.
+    public static func balance(weights: [Double], stages: Int, firstExtra: Double, lastExtra: Double, rankStages: [[Int]]) -> [Int] {
+        var counts = balance(weights: weights, stages: stages, firstExtra: firstExtra, lastExtra: lastExtra)
+        guard rankStages.contains(where: { $0.count > 1 }) else { return counts }
+        func cost(_ counts: [Int]) -> (Double, Double) {
+            var loads = [Double](repeating: 0, count: stages), next = 0
+            for (s, n) in counts.enumerated() {
+                loads[s] = weights[next..<(next + n)].reduce(0, +) + (s == 0 ? firstExtra : 0) + (s == stages - 1 ? lastExtra : 0)
+                next += n
+            }
+            let ranks = rankStages.map { $0.reduce(0) { $0 + loads[$1] } }
+            return (ranks.max() ?? 0, ranks.reduce(0) { $0 + $1 * $1 })
+        }
+        var best = cost(counts)
+        for _ in 0..<(10 * weights.count) {
+            var improved = false
+            for i in 0..<(stages - 1) {
+                for delta in [-1, 1] {
+                    var trial = counts
+                    trial[i] += delta; trial[i + 1] -= delta
+                    guard trial[i] >= 1, trial[i + 1] >= 1 else { continue }
+                    let c = cost(trial)
+                    if c.0 < best.0 * (1 - 1e-12) || (c.0 <= best.0 * (1 + 1e-12) && c.1 < best.1 * (1 - 1e-12)) {
+                        counts = trial; best = c; improved = true
+                    }
+                }
+            }
+            if !improved { break }
+        }
+        return counts
     }
 }

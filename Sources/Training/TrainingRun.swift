@@ -84,26 +84,43 @@ public struct TrainingRun {
         // minimum of micro-batches. The average chunk attends to (L + L/chunks)/2 keys, so the
         // attention FLOPs of a sequence are unchanged. Only for fixed-batch phases.
         var chunks = 1
-        if case .steps = phase.length, phase.sequenceLength > base.microbatchTokens {
+        let chunked: Bool
+        if case .steps = phase.length, phase.sequenceLength > base.microbatchTokens { chunked = true } else { chunked = false }
+        if chunked {
             let minimum = config.schedule == .dualpipe || config.schedule == .dualpipev ? 2 * config.devicesPerPipeline : 1
             while phase.sequenceLength % (chunks * 2) == 0,
                   phase.sequenceLength / chunks > base.microbatchTokens || Self.microbatches(phase.batch * chunks, dp: config.dp) < minimum {
                 chunks *= 2
             }
+        }
+        /// The phase's plan and memory at `chunks` micro-batches per sequence.
+        func prepare(_ chunks: Int) throws -> (StepConfiguration, StepSimulation, StepSimulation.StagePlan, TrainingMemory) {
+            var config = config
             if chunks > 1 {
                 config.microbatchTokens = phase.sequenceLength / chunks
                 config.attentionKeys = (phase.sequenceLength + config.microbatchTokens) / 2
-                notes.insert("each \(phase.sequenceLength)-token sequence is split into \(chunks) micro-batches of \(config.microbatchTokens) tokens attending to the cached prefix (assumption: the pre-training micro-batch size, whose activations fit)")
             }
+            let simulation = try StepSimulation(config: config, calibration: calibration, routingCache: routingCache)
+            let plan = try simulation.plan()
+            var full = config
+            full.microbatches = Self.microbatches(phase.batch * chunks, dp: config.dp)
+            if full.microbatches < 2 * config.devicesPerPipeline || full.microbatches % 2 == 1,
+               config.schedule == .dualpipe || config.schedule == .dualpipev { full.schedule = .zb1p }
+            let memory = try TrainingMemory.compute(config: full, stageLayers: plan.stageLayers,
+                                                    deepSeekSavings: config.effectiveRecompute == .deepseek, schedule: full.schedule)
+            return (config, simulation, plan, memory)
         }
-        let simulation = try StepSimulation(config: config, calibration: calibration, routingCache: routingCache)
-        let plan = try simulation.plan()
-        var phaseConfig = config
-        phaseConfig.microbatches = Self.microbatches(phase.batch * chunks, dp: config.dp)
-        if phaseConfig.microbatches < 2 * config.devicesPerPipeline || phaseConfig.microbatches % 2 == 1,
-           config.schedule == .dualpipe || config.schedule == .dualpipev { phaseConfig.schedule = .zb1p }
-        let memory = try TrainingMemory.compute(config: phaseConfig, stageLayers: plan.stageLayers,
-                                                deepSeekSavings: config.effectiveRecompute == .deepseek, schedule: phaseConfig.schedule)
+        var (prepared, simulation, plan, memory) = try prepare(chunks)
+        // Long sequences: halve the chunks further while the activations and the cached prefix
+        // keys do not fit (down to 512-token micro-batches).
+        while chunked, !memory.fits, phase.sequenceLength % (chunks * 2) == 0, phase.sequenceLength / (chunks * 2) >= 512 {
+            chunks *= 2
+            (prepared, simulation, plan, memory) = try prepare(chunks)
+        }
+        config = prepared
+        if chunks > 1 {
+            notes.insert("each \(phase.sequenceLength)-token sequence is split into \(chunks) micro-batches of \(config.microbatchTokens) tokens attending to the cached prefix (assumption: the largest power-of-two split, at most the pre-training micro-batch, that fits in memory)")
+        }
         if !memory.fits {
             notes.insert("does NOT fit in memory at the full batch: \(String(format: "%.1f", memory.peakBytesPerGpu / 1e9)) GB > \(String(format: "%.1f", memory.capacityBytes / 1e9)) GB (largest term: \(memory.largestTerm))")
         }
