@@ -44,7 +44,8 @@ public struct Evaluation: Sendable {
         let node = config.topology.node
         let watts = node.meanPowerWatts / Double(node.gpus)
         let energy = total * watts * economics.pue / 1e6
-        let pre = results.first { $0.tokens > 0 && $0.distinctSteps > 0 }
+        // The first phase with a token budget (pre-training); none when every phase is fixed-step.
+        let pre = zip(phases, results).first { if case .tokens = $0.0.length { return true } else { return false } }?.1
         return Evaluation(config: config, step: step, memory: memory, run: RunTotals(
             phases: results, gpuHoursTotal: total, wallDays: days, costUsd: total * economics.pricePerGPUHour,
             energyMwh: energy, co2Tonnes: energy * economics.gridKgPerKWh,

@@ -1,4 +1,5 @@
 import ConfigIO
+import Schedules
 
 /// Reads the `run:` section of an experiment file (strict).
 ///
@@ -14,7 +15,7 @@ import ConfigIO
 /// ```
 public enum RunExperiment {
     static let runKeys = ["phases", "price_per_gpu_hour_usd", "pue", "grid_kg_co2_per_kwh", "overheads"]
-    static let phaseKeys = ["name", "tokens", "steps", "gpu_hours", "seq_len", "batch", "ramp_from", "ramp_tokens"]
+    static let phaseKeys = ["name", "tokens", "steps", "gpu_hours", "seq_len", "batch", "ramp_from", "ramp_tokens", "parallel", "schedule"]
 
     /// The optional `run.overheads` section (nil when absent: no overheads, as published).
     public static func overheads(path: String) throws -> RunOverheads? {
@@ -54,14 +55,25 @@ public enum RunExperiment {
                 return RunPhase(name: name, length: .givenGPUHours(try p.positiveDouble("gpu_hours", allowZero: true)), sequenceLength: 1, batch: 1)
             }
             let seq = try p.positiveInt("seq_len"), batch = try p.positiveInt("batch")
+            var plan: RunPhase.PlanOverride?
+            if let parallel = try p.optional("parallel") {
+                try parallel.requireKnownKeys(["pp", "ep", "tp"])
+                plan = RunPhase.PlanOverride(pp: try parallel.optional("pp") == nil ? nil : try parallel.positiveInt("pp"),
+                                             ep: try parallel.optional("ep") == nil ? nil : try parallel.positiveInt("ep"),
+                                             tp: try parallel.optional("tp") == nil ? nil : try parallel.positiveInt("tp"))
+            }
+            if try p.optional("schedule") != nil {
+                if plan == nil { plan = RunPhase.PlanOverride() }
+                plan?.schedule = ScheduleKind(rawValue: try p.choice("schedule", ScheduleKind.allCases.map(\.rawValue)))!
+            }
             if lengths[0] == "steps" {
-                return RunPhase(name: name, length: .steps(try p.positiveInt("steps")), sequenceLength: seq, batch: batch)
+                return RunPhase(name: name, length: .steps(try p.positiveInt("steps")), sequenceLength: seq, batch: batch, plan: plan)
             }
             let rampFrom = try p.optional("ramp_from") == nil ? nil : try p.positiveInt("ramp_from")
             if let rampFrom, rampFrom > batch { throw try p.required("ramp_from").error("the ramp starts above the final batch (\(rampFrom) > \(batch))") }
             return RunPhase(name: name, length: .tokens(try p.positiveDouble("tokens"), rampFrom: rampFrom,
                                                         rampTokens: try p.positiveDouble("ramp_tokens", default: 0, allowZero: true)),
-                            sequenceLength: seq, batch: batch)
+                            sequenceLength: seq, batch: batch, plan: plan)
         }
         return (phases, economics)
     }

@@ -1,3 +1,4 @@
+import ConfigIO
 import CostModel
 import Foundation
 import Schedules
@@ -19,9 +20,20 @@ public struct RunPhase: Sendable, Equatable {
     public var sequenceLength: Int
     /// Global batch, sequences.
     public var batch: Int
+    /// The phase's own parallel plan, when it differs from the experiment's (nil: inherit).
+    public var plan: PlanOverride?
 
-    public init(name: String, length: Length, sequenceLength: Int, batch: Int) {
-        self.name = name; self.length = length; self.sequenceLength = sequenceLength; self.batch = batch
+    /// Pipeline, expert and tensor parallelism and schedule of one phase.
+    public struct PlanOverride: Sendable, Equatable {
+        public var pp: Int?, ep: Int?, tp: Int?
+        public var schedule: ScheduleKind?
+        public init(pp: Int? = nil, ep: Int? = nil, tp: Int? = nil, schedule: ScheduleKind? = nil) {
+            self.pp = pp; self.ep = ep; self.tp = tp; self.schedule = schedule
+        }
+    }
+
+    public init(name: String, length: Length, sequenceLength: Int, batch: Int, plan: PlanOverride? = nil) {
+        self.name = name; self.length = length; self.sequenceLength = sequenceLength; self.batch = batch; self.plan = plan
     }
 }
 
@@ -74,9 +86,19 @@ public struct TrainingRun {
             return PhaseResult(name: phase.name, tokens: 0, steps: 0, gpuHours: h, wallDays: h / Double(base.gpus) / 24,
                                distinctSteps: 0, memoryPeakBytes: 0, memoryFits: true, note: "given as an input, not simulated")
         }
+        var notes: Set<String> = [], fallback: Set<Int> = []
         var config = base
         config.microbatchTokens = phase.sequenceLength
-        var notes: Set<String> = [], fallback: Set<Int> = []
+        if let plan = phase.plan {
+            config.pp = plan.pp ?? config.pp
+            config.ep = plan.ep ?? config.ep
+            config.tp = plan.tp ?? config.tp
+            config.schedule = plan.schedule ?? config.schedule
+            do { try config.validate() } catch let e as ScheduleError {
+                throw ConfigError(key: "run.phases", problem: "phase '\(phase.name)': \(e.problem)", fix: e.fix, infeasible: true)
+            }
+            notes.insert("own plan: PP \(config.pp), EP \(config.ep), TP \(config.tp), \(config.schedule.rawValue), DP \(config.dp)")
+        }
         // Sequences longer than the base plan's micro-batch (long-context phases): split each
         // sequence into `chunks` micro-batches that attend to the cached prefix (token-level
         // pipelining), halving until a micro-batch holds no more tokens than the base plan's —

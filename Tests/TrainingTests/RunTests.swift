@@ -75,6 +75,7 @@ import CostModel
     }
 }
 import Kernels
+import ConfigIO
 
 @Suite struct OverheadTests {
     /// Hand-checked: 4.7e-4 × 2,048 GPUs × 10 days = 9.6 interruptions, each 5 + 2.5 minutes of
@@ -98,5 +99,21 @@ import Kernels
         #expect(try RunExperiment.overheads(path: repoRoot.appendingPathComponent("Experiments/deepseek-v3.yaml").path) == nil)
         let o = try RunExperiment.overheads(path: repoRoot.appendingPathComponent("Experiments/deepseek-v3-with-failures.yaml").path)
         #expect(o?.restartMinutes == 5)
+    }
+}
+
+@Suite struct PhasePlanTests {
+    /// A phase may run its own plan (issue 5: "each with its own … parallel plan"): the 128K
+    /// phase on PP 8 with ZB1P gets DP 256, and a plan that cannot be built is infeasible.
+    @Test func phasesCanChangeThePlan() throws {
+        let run = TrainingRun(base: try deepSeekStep(), calibration: try KernelCalibration.hopper())
+        let own = try run.price(RunPhase(name: "128k", length: .steps(10), sequenceLength: 131_072, batch: 480,
+                                         plan: RunPhase.PlanOverride(pp: 8, schedule: .zb1p)))
+        #expect(own.note.contains("own plan: PP 8, EP 64, TP 1, zb1p, DP 256"))
+        #expect(own.memoryFits)
+        #expect { _ = try run.price(RunPhase(name: "bad", length: .steps(10), sequenceLength: 4096, batch: 15_360,
+                                              plan: RunPhase.PlanOverride(pp: 7))) } throws: { e in
+            (e as? ConfigError)?.infeasible == true && "\(e)".contains("phase 'bad'")
+        }
     }
 }
