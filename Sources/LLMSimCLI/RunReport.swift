@@ -42,7 +42,9 @@ enum RunReport {
         rows.append(["total", "", "", Output.grouped(Int(total.rounded())), Output.fixed(run.wallDays, 1), ""] + (published ? [thousands(P.totalGPUHours)] : []))
         var text = Output.table(rows)
         text += "\n\nstep (full batch): \(Output.fixed(step.stepTimeS, 3)) s" + (published ? " (published \(P.stepSeconds) s)" : "")
-        text += "\nGPU-hours per trillion tokens (pre-training): \(Output.grouped(Int(report.gpuHoursPerTrillionTokens.rounded())))" + (published ? " (published \(thousands(P.gpuHoursPerTrillionTokens)))" : "")
+        if report.gpuHoursPerTrillionTokens > 0 {
+            text += "\nGPU-hours per trillion tokens (pre-training): \(Output.grouped(Int(report.gpuHoursPerTrillionTokens.rounded())))" + (published ? " (published \(thousands(P.gpuHoursPerTrillionTokens)))" : "")
+        }
         text += "\nmemory: \(Output.fixed(memory.peakBytesPerGpu / 1e9, 1)) GB peak per GPU (rank \(memory.peakRank)) of \(Output.fixed(memory.capacityBytes / 1e9, 1)) GB usable: \(memory.fits ? "fits" : "does not fit; largest term \(memory.largestTerm)")"
         text += "\ncost: $\(Output.fixed(report.costUsd / 1e6, 3))M" + (published ? " (published $\(Output.fixed(P.costUSD / 1e6, 3))M)" : "")
         text += "\nenergy: \(Output.fixed(run.energyMwh, 0)) MWh, CO2: \(Output.fixed(report.co2Tonnes, 0)) t (\(report.assumptions))"
