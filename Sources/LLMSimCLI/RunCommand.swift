@@ -23,11 +23,18 @@ struct RunCommand: ParsableCommand {
     @Option(help: "With --trace: Chrome trace-event JSON file (open in Perfetto).") var chrome: String?
     @Flag(help: "Print JSON with stable keys.") var json = false
     @Flag(help: "Do not write a results database.") var noDb = false
+    @Flag(help: "Print nothing (results go to the database; see llmsim results).") var quiet = false
     @Option(help: .hidden) var pointDelayMs = 0
 
-    func run() throws { try Output.reportingErrors { print(try output()) } }
+    func run() throws {
+        try Output.reportingErrors {
+            let text = try output()
+            if !quiet { print(text) }
+        }
+    }
 
     func output() throws -> String {
+        if quiet && noDb { throw ValidationError("--quiet with --no-db would keep nothing; drop one of them") }
         let file = try ExperimentFile.load(path: experiment)
         let hardware = try HardwareCatalog.builtIn()
         let evaluator = PointEvaluator(models: try ResourceLocator.models(), hardware: hardware, calibration: try KernelCalibration.hopper())
