@@ -13,7 +13,7 @@ struct StepCommand: ParsableCommand {
 
     @Argument(help: "Experiment file, e.g. Experiments/deepseek-v3.yaml.") var experiment: String
     @Option(help: "Write an SVG timeline of the pipeline to this file.") var svg: String?
-    @Option(help: "Write a Chrome trace-event JSON (Perfetto) of the pipeline to this file.") var trace: String?
+    @Option(help: "Write a Chrome trace-event JSON (Perfetto) of the step to this file: a process per rank, a thread per stream (compute, communication).") var trace: String?
     @Option(help: "representative (one pipeline; default: the experiment's) or whole-cluster (every stage of every EP group routed).") var fidelity: String?
     @Flag(help: "Print JSON with stable keys.") var json = false
 
@@ -28,12 +28,14 @@ struct StepCommand: ParsableCommand {
         let simulation = try StepSimulation(config: config, calibration: try KernelCalibration.hopper())
         var whole: WholeClusterStep.Result?
         if config.fidelity == .wholeCluster { whole = try WholeClusterStep(simulation: simulation).run() }
-        var r = try whole?.step ?? simulation.run()
+        let plan = try simulation.plan()
+        var r = try whole?.step ?? simulation.run(microbatches: config.microbatches, plan: plan)
         if let svg {
             try TimelineSVG.render(segments: r.segments, makespan: r.pipelineS, title: "\(config.model.name) step: pipeline \(Output.fixed(r.pipelineS, 2)) s + optimizer \(Output.fixed(r.optimizerS, 2)) s").write(toFile: svg, atomically: true, encoding: .utf8)
         }
         if let trace {
-            try ChromeTrace.render(segments: r.segments, name: "\(config.model.name) step").write(toFile: trace, atomically: true, encoding: .utf8)
+            try StepTrace.render(segments: r.segments, stageTimes: plan.stageTimes, stageLayers: plan.stageLayers, name: "\(config.model.name) step")
+                .write(toFile: trace, atomically: true, encoding: .utf8)
         }
         r.segments = []
         if json { return try Output.json(["step": r]) }

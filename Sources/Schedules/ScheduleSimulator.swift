@@ -38,6 +38,12 @@ public struct ScheduleSegment: Sendable, Codable, Equatable {
     /// F, B, Bi, W or F&B.
     public var label: String
     public var microbatch: Int
+    /// The stage of each op of the instruction (F&B: the forward's, then the backward's).
+    public var stages: [Int] = []
+
+    public init(rank: Int, start: Double, end: Double, label: String, microbatch: Int, stages: [Int] = []) {
+        self.rank = rank; self.start = start; self.end = end; self.label = label; self.microbatch = microbatch; self.stages = stages
+    }
 }
 
 /// The outcome of running a schedule.
@@ -177,7 +183,8 @@ public struct ScheduleSimulator {
             }
             let label = instruction.isOverlapped ? "F&B" : instruction.ops[0].kind.rawValue
             segments.append(ScheduleSegment(rank: r, start: start.seconds, end: engine.now.seconds, label: label,
-                                            microbatch: instruction.ops[0].microbatch + instruction.ops[0].pipeline * schedule.microbatchesPerPipeline))
+                                            microbatch: instruction.ops[0].microbatch + instruction.ops[0].pipeline * schedule.microbatchesPerPipeline,
+                                            stages: instruction.ops.map(\.stage)))
             tryStart(engine)
         }
     }

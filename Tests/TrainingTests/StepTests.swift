@@ -107,3 +107,26 @@ typealias ConfigErrorLike = ConfigError
         #expect(WholeClusterStep.seed(1, stage: 0, group: 0) != WholeClusterStep.seed(1, stage: 0, group: 1))
     }
 }
+
+/// Issue 4: the Chrome trace has one process per rank and a thread per stream; an overlapped
+/// F&B instruction is laid out in DeepSeek's four slots per layer.
+@Suite struct StepTraceTests {
+    @Test func streamsAndSlots() throws {
+        var t = LayerTimes()
+        t.attentionForward = 1; t.mlpForward = 2; t.dispatchForward = 0.5; t.combineForward = 0.5
+        t.mlpBackwardInput = 2; t.mlpBackwardWeight = 1; t.attentionBackwardInput = 1; t.attentionBackwardWeight = 1
+        t.combineBackward = 0.5; t.dispatchBackward = 0.5
+        // Slots per layer: max(1, .5) + max(2, .5) + max(1 + 2, .5) + max(1 + 1, .5) = 8.
+        let segment = ScheduleSegment(rank: 3, start: 10, end: 26, label: "F&B", microbatch: 7, stages: [0, 1])
+        let json = StepTrace.render(segments: [segment], stageTimes: [t, t], stageLayers: [2, 2], name: "test")
+        let parsed = try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any]
+        let events = (parsed["traceEvents"] as! [[String: Any]]).filter { $0["ph"] as? String == "X" }
+        let compute = events.filter { $0["tid"] as? Int == 0 }, comm = events.filter { $0["tid"] as? Int == 1 }
+        #expect(compute.count == 2 * 6 && comm.count == 2 * 4)           // two layers
+        #expect(compute.map { $0["name"] as! String }.prefix(6) == ["attn F", "mlp B", "mlp W", "mlp F", "attn B", "attn W"])
+        // The blocks fill the instruction's 16 s span exactly (2 layers × 8 s of slots).
+        let starts = compute.map { ($0["ts"] as! Double) / 1e6 }, ends = compute.map { (($0["ts"] as! Double) + ($0["dur"] as! Double)) / 1e6 }
+        #expect(abs(starts.min()! - 10) < 1e-6 && abs(ends.max()! - 26) < 1e-6)
+        #expect((parsed["traceEvents"] as! [[String: Any]]).contains { ($0["args"] as? [String: Any])?["name"] as? String == "communication stream" })
+    }
+}
