@@ -98,23 +98,19 @@ public struct ResultFilter: Sendable, Equatable {
 
     public func matches(_ row: ResultRow) -> Bool {
         guard let field = row.field(key) else { return false }
-        if let a = row.number(key) ?? Double(field), let b = Double(value) {
-            switch op {
-            case "=": return a == b
-            case "!=": return a != b
-            case "<": return a < b
-            case "<=": return a <= b
-            case ">": return a > b
-            default: return a >= b
-            }
-        }
+        if let a = row.number(key) ?? Double(field), let b = Double(value) { return compare(a, b) }
+        return compare(field, value)
+    }
+
+    /// `a op b`, for numbers or text.
+    func compare<T: Comparable>(_ a: T, _ b: T) -> Bool {
         switch op {
-        case "=": return field == value
-        case "!=": return field != value
-        case "<": return field < value
-        case "<=": return field <= value
-        case ">": return field > value
-        default: return field >= value
+        case "=": return a == b
+        case "!=": return a != b
+        case "<": return a < b
+        case "<=": return a <= b
+        case ">": return a > b
+        default: return a >= b
         }
     }
 
