@@ -142,8 +142,9 @@ public struct StepSimulation: Sendable {
         // stages on different nodes, plus one cross-leaf hop.
         let node = c.topology.node
         // With TP each GPU of the group sends its 1/TP slice (Megatron's scatter-gather).
-        let transfer = Double(tokens * arch.hiddenSize * 2) / Double(c.tp) / (node.nicAchievableBandwidth * Double(node.computeNICs) / Double(node.gpus))
-            + c.topology.interNodeLatency
+        let transfer = Collective.pointToPoint(bytes: Double(tokens * arch.hiddenSize * 2) / Double(c.tp),
+                                               bandwidth: node.nicAchievableBandwidth * Double(node.computeNICs) / Double(node.gpus),
+                                               latency: c.topology.interNodeLatency)
         // Interleaved stages are 1/v of a PP stage in the generator's units: undo its scaling.
         let optimizer = ZeROOptimizer(config: c, memoryEfficiency: kernels.calibration.elementwiseEfficiency).time(stageLayerCounts: counts, parameterCopies: generated.parameterCopies)
         return StagePlan(stageDurations: [], stageTimes: [], stageLayers: counts,
@@ -155,10 +156,9 @@ public struct StepSimulation: Sendable {
     /// NVLink, seconds (ring: 2(p−1)/p of the bytes per GPU, 2(p−1) hop latencies; with
     /// sequence parallelism the reduce-scatter + all-gather pair moves the same bytes). 0 at TP 1.
     var tensorParallelCollective: Double {
-        let c = config, p = Double(c.tp)
-        guard c.tp > 1 else { return 0 }
-        let bytes = Double(c.microbatchTokens * c.model.hiddenSize * 2)
-        return 2 * (p - 1) / p * bytes / c.topology.node.device.scaleUpAchievableBandwidth + 2 * (p - 1) * c.topology.latency.scaleUp
+        let c = config
+        return Collective.allReduce(bytes: Double(c.microbatchTokens * c.model.hiddenSize * 2), participants: c.tp,
+                                    bandwidth: c.topology.node.device.scaleUpAchievableBandwidth, latency: c.topology.latency.scaleUp)
     }
 
     /// The routing experiment of one EP group (nil for a dense model). Long sequences route a

@@ -1,3 +1,4 @@
+import Fabric
 import Hardware
 import Model
 
@@ -25,11 +26,11 @@ struct ZeROOptimizer {
         let experts = routedPerLayer * maxLayers * parameterCopies / Double(max(c.ep, 1))
         let denseReplicas = Double(c.dp), expertReplicas = Double(max(c.dp / max(c.ep, 1), 1))
         let nic = node.nicAchievableBandwidth * Double(node.computeNICs) / Double(node.gpus)
-        func ring(_ bytes: Double, _ p: Double) -> Double {
-            p <= 1 ? 0 : (p - 1) / p * bytes / nic + (p - 1) * c.topology.interNodeLatency
-        }
-        let reduceScatter = ring(dense * 4, denseReplicas) + ring(experts * 4, expertReplicas)
-        let allGather = ring(dense * 2, denseReplicas) + ring(experts * 2, expertReplicas)
+        let latency = c.topology.interNodeLatency
+        func rs(_ bytes: Double, _ p: Double) -> Double { Collective.reduceScatter(bytes: bytes, participants: Int(p), bandwidth: nic, latency: latency) }
+        func ag(_ bytes: Double, _ p: Double) -> Double { Collective.allGather(bytes: bytes, participants: Int(p), bandwidth: nic, latency: latency) }
+        let reduceScatter = rs(dense * 4, denseReplicas) + rs(experts * 4, expertReplicas)
+        let allGather = ag(dense * 2, denseReplicas) + ag(experts * 2, expertReplicas)
         // AdamW on the shard: read grad 4 + master 4 + moments 2+2, write master 4 + moments 4 + BF16 weight 2 = 22 B.
         let shard = dense / denseReplicas + experts / expertReplicas
         let update = shard * 22 / (node.device.hbmBandwidth * memoryEfficiency)

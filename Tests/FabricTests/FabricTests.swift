@@ -68,3 +68,35 @@ import Kernels
         #expect(throws: KernelError.self) { try DeepEPAllToAll(node: node, communicationSMs: 0, hopLatency: Topology.defaultLatency).run(plan, kind: .dispatch, hidden: 7168) }
     }
 }
+
+/// The collectives' closed forms against the fluid network run step by step.
+@Suite struct CollectiveTests {
+    /// A ring reduce-scatter is p − 1 steps in which every GPU sends bytes/p to its neighbour on
+    /// its own link: the fluid network, stepped, must give the closed form.
+    @Test func ringMatchesTheFluidNetwork() {
+        let p = 8, bytes = 64e6, bandwidth = 160e9, latency = 3.33e-6
+        var net = FluidNetwork()
+        let links = (0..<p).map { net.addLink("gpu\($0).out", capacity: bandwidth, latency: latency) }
+        var stepped = 0.0
+        for _ in 0..<(p - 1) {
+            let finish = net.run((0..<p).map { FluidNetwork.Flow(links: [links[$0]], bytes: bytes / Double(p), start: 0) })
+            stepped += finish.max()!
+        }
+        let closed = Collective.reduceScatter(bytes: bytes, participants: p, bandwidth: bandwidth, latency: latency)
+        #expect(abs(stepped / closed - 1) < 1e-6)
+        #expect(Collective.allGather(bytes: bytes, participants: p, bandwidth: bandwidth, latency: latency) == closed)
+        #expect(Collective.allReduce(bytes: bytes, participants: p, bandwidth: bandwidth, latency: latency) == 2 * closed)
+        #expect(abs(Collective.pointToPoint(bytes: bytes, bandwidth: bandwidth, latency: latency) - net.alphaBeta(path: [links[0]], bytes: bytes)) < 1e-15)
+    }
+
+    /// Trees win small buffers over many GPUs (log p latency hops instead of 2(p − 1)); rings win
+    /// large buffers (2(p − 1)/p of the bytes instead of 2×).
+    @Test func treeAgainstRing() {
+        let small = Collective.bestAllReduce(bytes: 1e4, participants: 1024, bandwidth: 46e9, latency: 3.7e-6)
+        let large = Collective.bestAllReduce(bytes: 1e9, participants: 8, bandwidth: 46e9, latency: 3.7e-6)
+        #expect(small.algorithm == .tree && large.algorithm == .ring)
+        #expect(Collective.allReduce(bytes: 1e9, participants: 1, bandwidth: 1, latency: 1) == 0)
+        // Tree: 2 × 1e4 / 46e9 + 2 × 10 hops × 3.7 µs.
+        #expect(abs(small.seconds - (2e4 / 46e9 + 20 * 3.7e-6)) < 1e-15)
+    }
+}
