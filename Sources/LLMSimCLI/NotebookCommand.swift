@@ -2,6 +2,13 @@ import ArgumentParser
 import Experiments
 import Foundation
 
+/// What `notebook run` or `check` did to one file (the `--json` output).
+struct NotebookStatus: Encodable {
+    var file: String
+    var figures: [String]
+    var differences: [String]
+}
+
 /// `llmsim notebook run|check FILE…`: refresh or verify the live outputs of markdown notebooks.
 struct NotebookCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -33,15 +40,19 @@ struct NotebookCommand: ParsableCommand {
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Run every llmsim block and write its output back into the notebook.")
         @Argument(help: "Notebook files, e.g. notebooks-md/deepseek-v3-reproduction.md.") var files: [String]
+        @Flag(help: "Print JSON with stable keys.") var json = false
 
         func run() throws {
             try Output.reportingErrors {
+                var report: [NotebookStatus] = []
                 for file in files {
                     let notebook = try Notebook(path: file)
                     let fresh = try notebook.rendered(run: NotebookCommand.runner)
                     try fresh.text.write(toFile: file, atomically: true, encoding: .utf8)
-                    print("\(file): outputs refreshed (\(fresh.figures.count) figure\(fresh.figures.count == 1 ? "" : "s"))")
+                    report.append(NotebookStatus(file: file, figures: fresh.figures.map(\.declared), differences: []))
+                    if !json { print("\(file): outputs refreshed (\(fresh.figures.count) figure\(fresh.figures.count == 1 ? "" : "s"))") }
                 }
+                if json { print(try Output.json(report)) }
             }
         }
     }
@@ -49,17 +60,21 @@ struct NotebookCommand: ParsableCommand {
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Fail if a notebook's stored outputs differ from a fresh run.")
         @Argument(help: "Notebook files.") var files: [String]
+        @Flag(help: "Print JSON with stable keys.") var json = false
 
         func run() throws {
             try Output.reportingErrors {
                 var problems: [String] = []
+                var report: [NotebookStatus] = []
                 for file in files {
                     let scratch = (NSTemporaryDirectory() as NSString).appendingPathComponent("llmsim-notebook-\(ProcessInfo.processInfo.processIdentifier)")
                     defer { try? FileManager.default.removeItem(atPath: scratch) }
                     let found = try Notebook(path: file).check(run: NotebookCommand.runner, scratch: scratch)
                     problems += found
-                    print("\(file): \(found.isEmpty ? "up to date" : "\(found.count) difference(s)")")
+                    report.append(NotebookStatus(file: file, figures: [], differences: found))
+                    if !json { print("\(file): \(found.isEmpty ? "up to date" : "\(found.count) difference(s)")") }
                 }
+                if json { print(try Output.json(report)) }
                 if !problems.isEmpty {
                     FileHandle.standardError.write(Data((problems.joined(separator: "\n") + "\nrefresh with: llmsim notebook run FILE\n").utf8))
                     throw ExitCode(1)

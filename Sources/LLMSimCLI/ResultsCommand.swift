@@ -73,11 +73,12 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Write the plot to this SVG file.") var svg: String?
     @Flag(help: "Print a markdown table of x, series and y instead of (or besides) the plot.") var markdown = false
     @Flag(help: "Include infeasible points (their outputs are kept when they could be computed).") var includeInfeasible = false
+    @Flag(help: "Print the plotted series as JSON (x, y per series).") var json = false
 
     func run() throws { try Output.reportingErrors { print(try output()) } }
 
     func output() throws -> String {
-        guard svg != nil || markdown else { throw ValidationError("give --svg FILE for a plot, or --markdown for a table") }
+        guard svg != nil || markdown || json else { throw ValidationError("give --svg FILE for a plot, --markdown for a table, or --json for the series") }
         var rows = try ResultsSource.rows(database: database, experiment: experiment, filters: filters)
         if !includeInfeasible { rows = rows.filter { $0.status == "ok" } }
         guard !rows.isEmpty else { throw ValidationError("no stored points to report (infeasible ones are left out unless --include-infeasible)") }
@@ -105,6 +106,16 @@ struct ReportCommand: ParsableCommand {
         } else { plotKind = numeric ? .line : .bar }
         let yLabel = ys.count == 1 ? ResultsFormat.header(ys[0]) : ys.map(ResultsFormat.header).joined(separator: ", ")
         let plotTitle = title ?? "\(ys.joined(separator: ", ")) against \(x)"
+        if json {
+            struct SeriesJSON: Encodable { var name: String; var x: [String]; var y: [Double] }
+            struct PlotJSON: Encodable { var title: String; var xLabel: String; var yLabel: String; var series: [SeriesJSON] }
+            if let svg {
+                try PlotSVG.render(series: plotted, kind: plotKind, title: plotTitle, xLabel: ResultsFormat.header(x), yLabel: yLabel, logX: logX)
+                    .write(toFile: svg, atomically: true, encoding: .utf8)
+            }
+            return try Output.json(PlotJSON(title: plotTitle, xLabel: ResultsFormat.header(x), yLabel: yLabel,
+                                            series: plotted.map { SeriesJSON(name: $0.name, x: $0.points.map(\.x), y: $0.points.map(\.y)) }))
+        }
         var text: [String] = []
         if let svg {
             try PlotSVG.render(series: plotted, kind: plotKind, title: plotTitle, xLabel: ResultsFormat.header(x), yLabel: yLabel, logX: logX)

@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+@testable import LLMSimCLI
+
+/// The experiment commands as a user types them: a sweep run into a database, then listed,
+/// filtered, plotted; bad input gets a clear error.
+@Suite(.serialized) struct ExperimentCommandTests {
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    func scratch() throws -> String {
+        let dir = (NSTemporaryDirectory() as NSString).appendingPathComponent("llmsim-cli-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    @Test func runResultsReport() throws {
+        setenv("LLMSIM_HOME", Self.repo.path, 1)
+        let dir = try scratch()
+        let experiment = (dir as NSString).appendingPathComponent("pp.yaml")
+        try """
+            base: \(Self.repo.appendingPathComponent("Experiments/llama-3.1-8b-a100.yaml").path)
+            sweep:
+              grid:
+                parallel.pp: [2, 4, 8]
+              derive:
+                microbatches: "4 * parallel.pp"
+            """.write(toFile: experiment, atomically: true, encoding: .utf8)
+        let db = (dir as NSString).appendingPathComponent("r.sqlite")
+        let table = try (LLMSim.parseAsRoot(["run", experiment, "--db", db, "--workers", "2"]) as! RunCommand).output()
+        #expect(table.contains("step_time_s [s]") && table.contains("parallel.pp"))
+        let rows = try JSONSerialization.jsonObject(with: Data(try (LLMSim.parseAsRoot(["results", db, "--json"]) as! ResultsCommand).output().utf8)) as! [[String: Any]]
+        #expect(rows.count == 3)
+        #expect((rows[2]["parameters"] as! [String: Any])["microbatches"] as? Int == 32)
+        let filtered = try (LLMSim.parseAsRoot(["results", db, "--where", "parallel.pp>=4", "--csv"]) as! ResultsCommand).output()
+        #expect(filtered.split(separator: "\n").count == 3)          // header + 2 points
+        let svg = (dir as NSString).appendingPathComponent("p.svg")
+        let plot = try (LLMSim.parseAsRoot(["report", db, "--x", "parallel.pp", "--y", "step_time_s,pipeline_s", "--svg", svg]) as! ReportCommand).output()
+        #expect(plot.contains("2 series, 6 points"))
+        #expect(try String(contentsOfFile: svg, encoding: .utf8).contains("parallel.pp"))
+    }
+
+    @Test func badInputIsNamed() throws {
+        setenv("LLMSIM_HOME", Self.repo.path, 1)
+        let missing = "/nonexistent/r.sqlite"
+        #expect { _ = try (LLMSim.parseAsRoot(["results", missing]) as! ResultsCommand).output() } throws: { "\($0)".contains("no results database") }
+        #expect { _ = try (LLMSim.parseAsRoot(["results", missing, "--columns", "bogus"]) as! ResultsCommand).output() } throws: { "\($0)".contains("no results database") }
+        let dir = try scratch(), db = (dir as NSString).appendingPathComponent("e.sqlite")
+        _ = try (LLMSim.parseAsRoot(["run", Self.repo.appendingPathComponent("Experiments/llama-3.1-8b-a100.yaml").path, "--db", db]) as! RunCommand).output()
+        #expect { _ = try (LLMSim.parseAsRoot(["results", db, "--columns", "step_tme_s"]) as! ResultsCommand).output() } throws: { "\($0)".contains("unknown output 'step_tme_s'") }
+        #expect { _ = try (LLMSim.parseAsRoot(["report", db, "--x", "gpus", "--y", "speed"]) as! ReportCommand).output() } throws: { "\($0)".contains("--svg") }
+        #expect { _ = try (LLMSim.parseAsRoot(["report", db, "--x", "gpus", "--y", "speed", "--markdown"]) as! ReportCommand).output() } throws: { "\($0)".contains("'speed'") }
+        #expect { _ = try (LLMSim.parseAsRoot(["run", Self.repo.appendingPathComponent("Experiments/llama-3.1-8b-a100.yaml").path, "--trace", "3", "--svg", "x.svg"]) as! RunCommand).output() } throws: { "\($0)".contains("points 0 to 0") }
+    }
+}
