@@ -84,6 +84,18 @@ struct RunCommand: ParsableCommand {
         let (table, numericFrom, notes) = ResultsFormat.table(rows, outputs: outputs)
         var text = Output.table(table, rightAlignedFrom: numericFrom)
         if !notes.isEmpty { text += "\n\n" + notes.joined(separator: "\n") }
+        // The best feasible points of a sweep, by step time and by the run's GPU-hours.
+        let feasible = rows.filter { $0.status == "ok" }
+        if rows.count > 1 {
+            var best: [String] = []
+            for (output, what) in [("step_time_s", "fastest step"), ("gpu_hours_total", "fewest GPU-hours")] {
+                guard let row = feasible.filter({ $0.number(output) != nil }).min(by: { $0.number(output)! < $1.number(output)! }) else { continue }
+                let parameters = row.parameters.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+                best.append("\(what): point \(row.point) (\(parameters)): \(ResultsFormat.cell(output, row.number(output)!)) \(OutputCatalog.spec(output)!.unit)")
+            }
+            if !best.isEmpty { text += "\n\n" + best.joined(separator: "\n") }
+            if feasible.isEmpty { text += "\n\nno feasible point" }
+        }
         return text
     }
 
