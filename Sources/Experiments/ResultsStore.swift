@@ -115,9 +115,9 @@ public final class ResultsStore: @unchecked Sendable {
         let outputs = Self.jsonObject(outcome.outputs.map { ($0.name, Self.jsonNumber($0.value)) })
         try lock.withLock {
             try database.transaction {
-                try database.query("INSERT INTO points(experiment_id, point, status, reason, parameters, outputs) VALUES (?, ?, ?, ?, ?, ?)",
-                                   [.integer(Int64(experimentID)), .integer(Int64(point.index)), .text(outcome.status.rawValue),
-                                    .text(outcome.reason), .text(parameters), .text(outputs)])
+                _ = try database.query("INSERT INTO points(experiment_id, point, status, reason, parameters, outputs) VALUES (?, ?, ?, ?, ?, ?)",
+                                       [.integer(Int64(experimentID)), .integer(Int64(point.index)), .text(outcome.status.rawValue),
+                                        .text(outcome.reason), .text(parameters), .text(outputs)])
             }
         }
     }
