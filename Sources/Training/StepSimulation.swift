@@ -64,7 +64,6 @@ public struct StepSimulation: Sendable {
         public var stageLayers: [Int]
         public var moeLayer: LayerTimes
         public var dispatchS: Double, combineS: Double
-        public var optimizerS: Double
         /// Send time of one activation between stages, seconds.
         public var transferS: Double
         /// Work of one generator stage relative to a PP stage (1/v when interleaved).
@@ -146,9 +145,8 @@ public struct StepSimulation: Sendable {
                                                bandwidth: node.nicAchievableBandwidth * Double(node.computeNICs) / Double(node.gpus),
                                                latency: c.topology.interNodeLatency)
         // Interleaved stages are 1/v of a PP stage in the generator's units: undo its scaling.
-        let optimizer = ZeROOptimizer(config: c, memoryEfficiency: kernels.calibration.elementwiseEfficiency).time(stageLayerCounts: counts, parameterCopies: generated.parameterCopies)
         return StagePlan(stageDurations: [], stageTimes: [], stageLayers: counts,
-                         moeLayer: byKind[true] ?? byKind[false]!, dispatchS: dispatchTime, combineS: combineTime, optimizerS: optimizer,
+                         moeLayer: byKind[true] ?? byKind[false]!, dispatchS: dispatchTime, combineS: combineTime,
                          transferS: transfer, stageSize: generated.stageSize).replacingStageTimes(stageTimes)
     }
 
@@ -196,7 +194,14 @@ public struct StepSimulation: Sendable {
                                 fix: "use a schedule with the same number of stages")
         }
         let pipeline = try ScheduleSimulator().run(generated, stageDurations: Array(repeating: p.stageDurations, count: generated.pipelines))
-        return summarize(pipeline: pipeline, optimizer: p.optimizerS, counts: p.stageLayers, stageTimes: p.stageTimes,
+        // Each rank's ZeRO-1 step starts when its own last instruction ends; the step ends with
+        // the last rank's. The optimizer phase is what sticks out past the pipeline.
+        let parameters = RankParameters.perRank(config, stageLayers: p.stageLayers, schedule: generated)
+        let zero = ZeROOptimizer(config: config, memoryEfficiency: kernels.calibration.elementwiseEfficiency)
+        var ends = [Double](repeating: 0, count: generated.ranks)
+        for segment in pipeline.segments { ends[segment.rank] = max(ends[segment.rank], segment.end) }
+        let finish = (0..<generated.ranks).map { ends[$0] + zero.time(parameters[$0]) }.max() ?? pipeline.makespan
+        return summarize(pipeline: pipeline, optimizer: max(0, finish - pipeline.makespan), counts: p.stageLayers, stageTimes: p.stageTimes,
                          moeLayer: p.moeLayer, dispatch: p.dispatchS, combine: p.combineS, microbatches: microbatches)
     }
 

@@ -27,7 +27,7 @@ public struct TrainingMemory: Sendable, Codable, Equatable {
     public static let workspace = 4e9
 
     public static func compute(config c: StepConfiguration, stageLayers: [Int], deepSeekSavings: Bool, schedule: ScheduleKind) throws -> TrainingMemory {
-        let arch = c.layerModel, p = arch.parameters
+        let arch = c.layerModel
         let generated = try ScheduleGenerator.make(schedule, pp: c.pp, microbatches: c.microbatches, virtualStages: c.virtualStages)
         let units = OpDurations(forward: 1, backward: 2, weight: 1, forwardBackward: 2.5)
         let durations = Array(repeating: Array(repeating: units, count: generated.stagesPerPipeline), count: generated.pipelines)
@@ -37,23 +37,6 @@ public struct TrainingMemory: Sendable, Codable, Equatable {
         // Layer index ranges of each stage.
         var starts: [Int] = [], next = 0
         for n in stageLayers { starts.append(next); next += n }
-        func stageParams(_ s: Int) -> (dense: Double, expert: Double) {
-            var dense = 0.0, expert = 0.0
-            for l in starts[s]..<(starts[s] + stageLayers[s]) {
-                let lp = arch.layerParameters(l).total
-                let routed = arch.moe.map { $0.isMoE(layer: l) ? $0.routedExperts * arch.swigluParameters(intermediate: $0.expertIntermediateSize) : 0 } ?? 0
-                dense += Double(lp - routed)
-                expert += Double(routed) / Double(max(c.ep, 1))
-            }
-            if s == 0 { dense += Double(p.embedding) }
-            if s == stageLayers.count - 1 {
-                // Head, final norm and the MTP modules; MTP's routed experts are sharded by EP too.
-                let mtpRouted = Double(arch.mtpDepth * (arch.moe.map { $0.routedExperts * arch.swigluParameters(intermediate: $0.expertIntermediateSize) } ?? 0))
-                dense += Double(p.head + arch.hiddenSize) + Double(p.mtp) - mtpRouted
-                expert += mtpRouted / Double(max(c.ep, 1))
-            }
-            return (dense, expert)
-        }
         let split = c.tp > 1 && c.sequenceParallel ? c.tp : 1
         func stageActivations(_ s: Int) -> Double {
             // Full recomputation keeps only each layer's input (the layer is re-run in backward).
@@ -75,14 +58,9 @@ public struct TrainingMemory: Sendable, Codable, Equatable {
         let weights = (0..<generated.stagesPerPipeline).map { stageActivations($0 % stageLayers.count) }
         let weighted = try ScheduleSimulator().run(generated, stageDurations: durations, activationWeight: weights)
         var best: TrainingMemory?
+        let rankParameters = RankParameters.perRank(c, stageLayers: stageLayers, schedule: generated)
         for r in 0..<generated.ranks {
-            let stages = Set(generated.program[r].flatMap { $0.ops.map(\.stage) }).sorted()
-            var dense = 0.0, expert = 0.0
-            for s in stages {
-                let sp = stageParams(s % stageLayers.count)
-                dense += sp.dense; expert += sp.expert
-            }
-            let params = dense + expert
+            let dense = rankParameters[r].dense, expert = rankParameters[r].expert, params = rankParameters[r].total
             let prefixKeys = prefixKeysPerMicrobatch * counted.peakInflightMicrobatchesPerRank[r]
             let terms = [
                 Term(kind: "weights (BF16)", bytes: params * 2),
