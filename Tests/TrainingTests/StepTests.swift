@@ -92,7 +92,7 @@ typealias ConfigErrorLike = ConfigError
 /// Issue 4: "Two fidelity levels: the whole cluster and a representative pipeline; a test keeps
 /// them within 3% on the DeepSeek-V3 step." Measured 2026-11-23: 20.313 s whole-cluster
 /// (32 routings: 16 stages × 2 EP groups) against 20.309 s representative; after the rank-balanced
-/// partition 18.887 s against 18.895 s.
+/// partition 18.887 s against 18.895 s; with the per-rank optimizer 19.126 s against 19.134 s.
 @Suite struct FidelityTests {
     @Test("whole-cluster and representative DeepSeek-V3 steps agree within 3%")
     func wholeClusterAgrees() throws {
