@@ -38,16 +38,16 @@ let package = Package(
                 resources: [.copy("Resources/catalog.yaml")]),
         // The hot loops (routing every token through the gate, the fluid network, the schedule
         // engine) are optimised even in debug builds, so the test suite stays fast on 2 cores.
-        .target(name: "Kernels", dependencies: ["Stochastic", "Hardware"], swiftSettings: optimisedInDebug),
+        .target(name: "Kernels", dependencies: ["SimCore", "Stochastic", "Hardware"], swiftSettings: optimisedInDebug),
         .target(name: "Model", dependencies: ["ConfigIO", "Kernels"]),
         .target(name: "Schedules", dependencies: ["SimCore"], swiftSettings: optimisedInDebug),
         .target(name: "Fabric", dependencies: ["SimCore", "Hardware", "Kernels"], swiftSettings: optimisedInDebug),
-        .target(name: "Training", dependencies: ["Model", "Kernels", "CostModel", "Fabric", "Schedules", "Hardware", "ConfigIO"]),
+        .target(name: "Training", dependencies: ["SimCore", "Model", "Kernels", "CostModel", "Fabric", "Schedules", "Hardware", "ConfigIO"]),
         .target(name: "CostModel", dependencies: ["Kernels", "Hardware", "ConfigIO"],
                 resources: [.copy("Resources/hopper-kernels.yaml")]),
 
         // Experiment files, sweeps, the results database, plots and notebooks.
-        .target(name: "Experiments", dependencies: ["Training", "ResultsDB", "ConfigIO", "Hardware", "Model", "CostModel",
+        .target(name: "Experiments", dependencies: ["SimCore", "Training", "ResultsDB", "ConfigIO", "Hardware", "Model", "CostModel",
                                                     .product(name: "Yams", package: "Yams")]),
 
         // The command-line interface: a thin layer over the libraries.

@@ -85,6 +85,15 @@ public enum ConfigDocument {
         return ConfigValue(node: merged, file: path, origins: ConfigOrigins(files: mergedFiles))
     }
 
+    /// The file at `path` with the keys of `overrides` merged over it; errors in an overridden
+    /// key name the overriding file, errors elsewhere the file at `path`.
+    public static func overlay(_ overrides: ConfigValue, onFile path: String) throws -> ConfigValue {
+        let base = try ConfigValue.load(path: path)
+        var files = ["": path]
+        for key in try overrides.keys() { files[key] = overrides.sourceFile }
+        return ConfigValue(node: merge(base.node, over: overrides.node), file: path, origins: ConfigOrigins(files: files))
+    }
+
     /// `over` merged onto `base`: mappings key by key (recursively), anything else replaced.
     public static func merge(_ base: Node, over: Node) -> Node {
         guard case .mapping(var result) = base, case .mapping(let top) = over else { return over }
@@ -171,7 +180,4 @@ extension ConfigValue {
     public func removing(_ key: String) -> ConfigValue {
         ConfigValue(node: ConfigDocument.without(key, in: node), file: file, path: path, origins: origins)
     }
-
-    /// A scalar node for `text` (a sweep value or a derived number).
-    public static func scalar(_ text: String) -> Node { Node(text) }
 }

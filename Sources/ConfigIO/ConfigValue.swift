@@ -170,6 +170,16 @@ public struct ConfigValue: @unchecked Sendable {
         try optional(key) == nil ? fallback : positiveDouble(key, allowZero: allowZero)
     }
 
+    /// `positiveInt(key)` when the key is present, nil when it is absent.
+    public func positiveIntIfPresent(_ key: String) throws -> Int? {
+        try optional(key) == nil ? nil : positiveInt(key)
+    }
+
+    /// `choice(key, allowed)` when the key is present, nil when it is absent.
+    public func choiceIfPresent(_ key: String, _ allowed: [String]) throws -> String? {
+        try optional(key) == nil ? nil : choice(key, allowed)
+    }
+
     /// A text value under `key` that must be one of `allowed`.
     public func choice(_ key: String, _ allowed: [String]) throws -> String {
         let value = try required(key)

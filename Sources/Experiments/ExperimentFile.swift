@@ -1,6 +1,7 @@
 import ConfigIO
 import Foundation
 import Hardware
+import SimCore
 import Training
 import Yams
 
@@ -40,7 +41,7 @@ public struct ExperimentFile: Sendable {
         let serialized = (try? Yams.serialize(node: full.node)) ?? text
         return ExperimentFile(path: path, name: ((path as NSString).lastPathComponent as NSString).deletingPathExtension, text: text,
                               document: full.removing("sweep").removing("outputs"), sweep: sweep, outputs: outputs,
-                              hash: Self.fnv1a(serialized))
+                              hash: String(FNV1a.hash(serialized), radix: 16))
     }
 
     /// The points of the sweep (one point when there is none).
@@ -51,8 +52,7 @@ public struct ExperimentFile: Sendable {
     /// Names every derived expression may use: `gpus`, `nodes`, `gpus_per_node`, `dp`
     /// (GPUs ÷ (GPUs per pipeline × TP)).
     static func builtins(of doc: ConfigValue, hardware: HardwareCatalog) throws -> [String: Double] {
-        var topology = try StepExperiment.parseTopology(try doc.required("topology"), hardware: hardware)
-        if let h = try doc.optional("hardware") { topology.node = try StepExperiment.parseHardware(h, node: topology.node, catalog: hardware) }
+        let topology = try StepExperiment.parseCluster(doc, hardware: hardware)
         var names: [String: Double] = ["gpus": Double(topology.gpus), "nodes": Double(topology.nodes), "gpus_per_node": Double(topology.node.gpus)]
         if let pp = try doc.value(at: "parallel.pp").map({ try $0.int() }), pp > 0 {
             let tp = try doc.value(at: "parallel.tp").map { try $0.int() } ?? 1
@@ -60,11 +60,5 @@ public struct ExperimentFile: Sendable {
             names["dp"] = Double(topology.gpus / max(perPipeline * tp, 1))
         }
         return names
-    }
-
-    static func fnv1a(_ text: String) -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return String(h, radix: 16)
     }
 }

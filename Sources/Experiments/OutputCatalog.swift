@@ -47,4 +47,9 @@ public enum OutputCatalog {
 
     /// Columns a summary table shows when the experiment names none.
     public static let defaultSummary = ["step_time_s", "bubble_percent", "mfu_percent", "memory_peak_gb", "gpu_hours_total", "run_days", "cost_musd"]
+
+    /// The default summary columns that some of `rows` have.
+    public static func defaultSummary(for rows: [ResultRow]) -> [String] {
+        defaultSummary.filter { name in rows.contains { $0.outputs.contains { $0.name == name } } }
+    }
 }

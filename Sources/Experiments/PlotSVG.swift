@@ -142,7 +142,7 @@ public enum PlotSVG {
 
     static func fmtTick(_ v: Double) -> String {
         if v == 0 { return "0" }
-        if v.rounded() == v, abs(v) < 1e15 { return ResultsFormat.cell("", v).replacingOccurrences(of: ".000", with: "") }
+        if v.rounded() == v, abs(v) < 1e15 { return TextTable.grouped(String(Int64(v))) }
         if abs(v) >= 1e6 || abs(v) < 1e-3 { return String(format: "%.3g", v) }
         var t = String(format: "%.3f", v)
         while t.hasSuffix("0") { t.removeLast() }

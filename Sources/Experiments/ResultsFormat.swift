@@ -11,13 +11,7 @@ public enum ResultsFormat {
     public static func cell(_ name: String, _ value: Double) -> String {
         let digits = OutputCatalog.spec(name)?.digits ?? 3
         let text = String(format: "%.\(digits)f", value)
-        guard abs(value) >= 1_000 else { return text }
-        let parts = text.split(separator: ".", maxSplits: 1)
-        var intPart = String(parts[0]), sign = ""
-        if intPart.hasPrefix("-") { sign = "-"; intPart.removeFirst() }
-        var grouped = ""
-        for (i, ch) in intPart.reversed().enumerated() { if i > 0, i % 3 == 0 { grouped.append(",") }; grouped.append(ch) }
-        return sign + String(grouped.reversed()) + (parts.count > 1 ? "." + parts[1] : "")
+        return abs(value) >= 1_000 ? TextTable.grouped(text) : text
     }
 
     /// A stored value as a label: numbers without trailing ".0".

@@ -99,14 +99,13 @@ public struct Sweep: Sendable {
         var result: [Point] = []
         for index in 0..<count {
             var rest = index
-            var choices: [(Axis, ConfigValue)] = []
             var gridChoices: [(Axis, ConfigValue)] = []
             for axis in grid.reversed() {
                 gridChoices.insert((axis, axis.values[rest % axis.values.count]), at: 0)
                 rest /= axis.values.count
             }
             let z = rest % zipCount
-            choices = zip.map { ($0, $0.values[z]) } + gridChoices
+            let choices = zip.map { ($0, $0.values[z]) } + gridChoices
             var doc = document
             var parameters: [(String, String)] = []
             for (axis, value) in choices {
@@ -114,33 +113,31 @@ public struct Sweep: Sendable {
                 parameters.append((axis.key, Self.text(value)))
             }
             var infeasible: ConfigError?
-            if !derive.isEmpty {
-                do {
-                    for (key, expression, source) in derive {
-                        let names = try builtins(doc)
-                        let value: Double
-                        do {
-                            value = try expression.evaluate { name in
-                                if let b = names[name] { return b }
-                                guard let v = try doc.value(at: name) else { return nil }
-                                return try v.double()
-                            }
-                        } catch let f as Expression.Failure {
-                            throw source.error(f.problem, fix: "names: key paths of the experiment or \(names.keys.sorted().joined(separator: ", "))")
-                        }
-                        let text = value.rounded() == value && abs(value) < 1e15 ? String(Int(value)) : String(value)
-                        var node = Node(text)
-                        if case .scalar(var s) = node { s.mark = source.node.mark; node = .scalar(s) }
-                        doc = try doc.setting(key, to: node, origin: source.sourceFile)
-                        parameters.append((key, text))
-                    }
-                } catch let e as ConfigError where e.infeasible {
-                    infeasible = e
-                }
-            }
+            do { try applyDerive(to: &doc, parameters: &parameters, builtins: builtins) } catch let e as ConfigError where e.infeasible { infeasible = e }
             result.append(Point(index: index, parameters: parameters, document: infeasible == nil ? doc : nil, infeasible: infeasible))
         }
         return result
+    }
+
+    /// Sets every derived key of one point, in order, each from the document so far.
+    func applyDerive(to doc: inout ConfigValue, parameters: inout [(String, String)], builtins: (ConfigValue) throws -> [String: Double]) throws {
+        for (key, expression, source) in derive {
+            let names = try builtins(doc)
+            let value: Double
+            do {
+                value = try expression.evaluate { name in
+                    if let b = names[name] { return b }
+                    return try doc.value(at: name)?.double()
+                }
+            } catch let f as Expression.Failure {
+                throw source.error(f.problem, fix: "names: key paths of the experiment or \(names.keys.sorted().joined(separator: ", "))")
+            }
+            let text = ResultRow.format(value)
+            var node = Node(text)
+            if case .scalar(var s) = node { s.mark = source.node.mark; node = .scalar(s) }
+            doc = try doc.setting(key, to: node, origin: source.sourceFile)
+            parameters.append((key, text))
+        }
     }
 
     /// A swept value as text (scalars as written, lists and mappings in flow style).

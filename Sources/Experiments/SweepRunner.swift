@@ -1,6 +1,7 @@
 import ConfigIO
 import Dispatch
 import Foundation
+import SimCore
 import Training
 
 /// Runs the points of a sweep on all cores: independent simulations, one per worker at a time,
@@ -38,22 +39,14 @@ public struct SweepRunner: Sendable {
     /// one another, one core busy.
     public func warm(_ configs: [StepConfiguration]) throws {
         var seen = Set<String>()
-        var found: [StepSimulation] = []
+        var distinct: [StepSimulation] = []
         for c in configs {
             guard let s = try? StepSimulation(config: c, calibration: evaluator.calibration, routingCache: evaluator.routingCache),
-                  let r = s.routingExperiment() else { continue }
-            if seen.insert("\(RoutingCache.key(r.experiment))|\(c.topology.node.id)|\(c.topology.node.nicBandwidth)|\(c.topology.node.device.scaleUpBandwidth)|\(c.communicationSMs)|\(c.topology.kind)").inserted {
-                found.append(s)
-            }
+                  let key = s.allToAllKey, seen.insert(key).inserted else { continue }
+            distinct.append(s)
         }
-        let distinct = found
         for s in distinct { _ = try evaluator.routingCache.plan(for: s.routingExperiment()!.experiment) }
-        final class Failure: @unchecked Sendable { var error: Error?; let lock = NSLock() }
-        let failure = Failure()
-        DispatchQueue.concurrentPerform(iterations: distinct.count) { i in
-            do { _ = try distinct[i].allToAll() } catch { failure.lock.withLock { if failure.error == nil { failure.error = error } } }
-        }
-        if let e = failure.error { throw e }
+        _ = try Parallel.map(distinct.count) { try distinct[$0].allToAll() }
     }
 
     /// Evaluates `points` except those in `skip`; `record` is called once per finished point,

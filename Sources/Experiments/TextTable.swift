@@ -23,6 +23,20 @@ public enum TextTable {
         return ([line(header), rule] + rows.dropFirst().map(line)).joined(separator: "\n")
     }
 
+    /// A formatted number with its integer digits grouped by thousands: "-1234567.25" →
+    /// "-1,234,567.25".
+    public static func grouped(_ number: String) -> String {
+        var integer = Substring(number), sign = "", fraction = Substring("")
+        if integer.hasPrefix("-") { sign = "-"; integer = integer.dropFirst() }
+        if let dot = integer.firstIndex(of: ".") { fraction = integer[dot...]; integer = integer[..<dot] }
+        var out = ""
+        for (i, ch) in integer.reversed().enumerated() {
+            if i > 0, i % 3 == 0 { out.append(",") }
+            out.append(ch)
+        }
+        return sign + String(out.reversed()) + fraction
+    }
+
     /// RFC 4180 CSV.
     public static func csv(_ rows: [[String]]) -> String {
         rows.map { row in

@@ -1,4 +1,4 @@
-import Dispatch
+import SimCore
 import Stochastic
 
 /// The `llmsim route` experiment: route every GPU's tokens of an EP group through V3's gate for
@@ -43,39 +43,14 @@ public struct RoutingExperiment: Sendable {
         for _ in 0..<steps {
             // GPUs route independently (each from its own stream), so they run on all cores;
             // results land by GPU index, so the plan does not depend on the thread count.
-            let work = PerGPUWork(affinities: affinities, gate: gate, prior: law.logPrior, tokens: tokensPerGPU)
-            DispatchQueue.concurrentPerform(iterations: ep) { work.route(gpu: $0) }
-            let routings = try work.results.map { try $0!.get() }
+            let routings = try Parallel.map(ep) { [gate] g in
+                gate.route(scores: try affinities[g].sample(tokens: tokensPerGPU, popularity: law.logPrior), tokens: tokensPerGPU)
+            }
             let stepPlan = try DispatchPlan(placement: placement, routings: routings)
             ratios.append(stepPlan.maxOverMeanExpertLoad)
             gate.updateBias(loads: stepPlan.expertLoads, gamma: gamma)
             plan = stepPlan
         }
         return Result(plan: plan!, loadRatioPerStep: ratios, finalBias: gate.bias)
-    }
-}
-
-/// One step's routing work, GPU by GPU. `@unchecked Sendable`: GPU g touches only its own
-/// affinity stream and result slot; the gate and prior are read-only while it runs.
-private final class PerGPUWork: @unchecked Sendable {
-    let affinities: [TokenAffinities]
-    let gate: Router
-    let prior: [Double]
-    let tokens: Int
-    /// One slot per GPU, written by that GPU's iteration only.
-    let slots: UnsafeMutableBufferPointer<Swift.Result<Routing, Error>?>
-
-    init(affinities: [TokenAffinities], gate: Router, prior: [Double], tokens: Int) {
-        self.affinities = affinities; self.gate = gate; self.prior = prior; self.tokens = tokens
-        slots = .allocate(capacity: affinities.count)
-        slots.initialize(repeating: nil)
-    }
-
-    deinit { slots.deinitialize(); slots.deallocate() }
-
-    var results: [Swift.Result<Routing, Error>?] { Array(slots) }
-
-    func route(gpu g: Int) {
-        slots[g] = Swift.Result { gate.route(scores: try affinities[g].sample(tokens: tokens, popularity: prior), tokens: tokens) }
     }
 }

@@ -46,7 +46,7 @@ struct ResultsCommand: ParsableCommand {
                 }
                 return n
             }
-        } ?? OutputCatalog.defaultSummary.filter { name in rows.contains { $0.outputs.contains { $0.name == name } } }
+        } ?? OutputCatalog.defaultSummary(for: rows)
         let experiments = Set(rows.map(\.experiment))
         let (table, numericFrom, notes) = ResultsFormat.table(rows, outputs: outputs, withExperiment: experiments.count > 1)
         var text = markdown ? TextTable.markdown(table, rightAlignedFrom: numericFrom) : Output.table(table, rightAlignedFrom: numericFrom)

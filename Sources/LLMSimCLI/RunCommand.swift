@@ -80,7 +80,7 @@ struct RunCommand: ParsableCommand {
         progress.finish(database: noDb ? nil : databasePath)
         let rows = try store.rows(experiment: file.name)
         if json { return ResultsFormat.json(rows) }
-        let outputs = file.outputs ?? OutputCatalog.defaultSummary.filter { name in rows.contains { $0.outputs.contains { $0.name == name } } }
+        let outputs = file.outputs ?? OutputCatalog.defaultSummary(for: rows)
         let (table, numericFrom, notes) = ResultsFormat.table(rows, outputs: outputs)
         var text = Output.table(table, rightAlignedFrom: numericFrom)
         if !notes.isEmpty { text += "\n\n" + notes.joined(separator: "\n") }

@@ -26,9 +26,9 @@ struct StepCommand: ParsableCommand {
             config.fidelity = f
         }
         let simulation = try StepSimulation(config: config, calibration: try KernelCalibration.hopper())
-        var whole: WholeClusterStep.Result?
-        if config.fidelity == .wholeCluster { whole = try WholeClusterStep(simulation: simulation).run() }
         let plan = try simulation.plan()
+        var whole: WholeClusterStep.Result?
+        if config.fidelity == .wholeCluster { whole = try WholeClusterStep(simulation: simulation).run(plan: plan) }
         var r = try whole?.step ?? simulation.run(microbatches: config.microbatches, plan: plan)
         if let svg {
             try TimelineSVG.render(segments: r.segments, makespan: r.pipelineS, title: "\(config.model.name) step: pipeline \(Output.fixed(r.pipelineS, 2)) s + optimizer \(Output.fixed(r.optimizerS, 2)) s").write(toFile: svg, atomically: true, encoding: .utf8)

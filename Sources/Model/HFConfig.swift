@@ -44,10 +44,10 @@ public enum HFConfig {
         switch family {
         case "deepseek":
             attention = .mla(MLAShape(
-                heads: heads, qLoraRank: try v.optional("q_lora_rank") == nil ? nil : try v.positiveInt("q_lora_rank"),
+                heads: heads, qLoraRank: try v.positiveIntIfPresent("q_lora_rank"),
                 kvLoraRank: try v.positiveInt("kv_lora_rank"), qkNopeHeadDim: try v.positiveInt("qk_nope_head_dim"),
                 qkRopeHeadDim: try v.positiveInt("qk_rope_head_dim"), vHeadDim: try v.positiveInt("v_head_dim")))
-            let scoring = try v.optional("scoring_func") == nil ? "softmax" : try v.choice("scoring_func", ["softmax", "sigmoid"])
+            let scoring = try v.choiceIfPresent("scoring_func", ["softmax", "sigmoid"]) ?? "softmax"
             moe = MoEShape(
                 routedExperts: try v.positiveInt("n_routed_experts"), sharedExperts: try v.positiveInt("n_shared_experts", default: 0, allowZero: true),
                 expertIntermediateSize: try v.positiveInt("moe_intermediate_size"), topK: try v.positiveInt("num_experts_per_tok"),

@@ -40,6 +40,11 @@ public struct PipelineSchedule: Sendable {
     /// interleaved virtual stages).
     public var stageSize: Double
 
+    /// The distinct stages each rank runs, ascending (DualPipe: r and PP−1−r; interleaved: v).
+    public var rankStages: [[Int]] {
+        program.map { Set($0.flatMap { $0.ops.map(\.stage) }).sorted() }
+    }
+
     /// Model parameters a rank holds, in units of one of PP pipeline stages.
     public var parameterCopies: Double {
         let stagesPerRank = Double(stagesPerPipeline * pipelines) / Double(ranks)

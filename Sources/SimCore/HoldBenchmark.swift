@@ -58,24 +58,3 @@ public struct HoldBenchmark: Sendable {
         }
     }
 }
-
-/// SplitMix64 (Steele, Lea and Flood, OOPSLA 2014): a tiny, fast 64-bit generator, used where a
-/// dependency on GSL would be out of place (this benchmark, seed derivation).
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    public var state: UInt64
-    public init(seed: UInt64) { state = seed }
-
-    @inlinable public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// An exponential variate with the given mean, in whole picoseconds (at least 1).
-    @inlinable public mutating func exponentialPicoseconds(mean: Double) -> Int64 {
-        let u = (Double(next() >> 11) + 0.5) * 0x1p-53   // in (0, 1)
-        return Swift.max(1, Int64(-mean * Foundation.log(u)))
-    }
-}

@@ -39,9 +39,7 @@ public final class RandomStream {
     /// The child seed for a label: FNV-1a of the label's UTF-8 bytes, mixed with the parent seed
     /// through two rounds of SplitMix64. Stable across platforms and releases.
     public static func derive(seed: UInt64, label: String) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in label.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        var mixer = SplitMix64(seed: seed ^ hash)
+        var mixer = SplitMix64(seed: seed ^ FNV1a.hash(label))
         _ = mixer.next()
         return mixer.next()
     }

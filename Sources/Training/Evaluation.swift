@@ -31,7 +31,7 @@ public struct Evaluation: Sendable {
                                 routingCache: RoutingCache = RoutingCache(), keepSegments: Bool = false) throws -> Evaluation {
         let simulation = try StepSimulation(config: config, calibration: calibration, routingCache: routingCache)
         let plan = try simulation.plan()
-        var step = config.fidelity == .wholeCluster ? try WholeClusterStep(simulation: simulation).run().step
+        var step = config.fidelity == .wholeCluster ? try WholeClusterStep(simulation: simulation).run(plan: plan).step
             : try simulation.run(microbatches: config.microbatches, plan: plan)
         if !keepSegments { step.segments = [] }
         let memory = try TrainingMemory.compute(config: config, stageLayers: plan.stageLayers,

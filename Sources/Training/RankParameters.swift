@@ -37,8 +37,8 @@ public struct RankParameters: Sendable, Equatable {
     /// Per rank of a generated schedule: the sum over the distinct stages the rank runs.
     public static func perRank(_ c: StepConfiguration, stageLayers: [Int], schedule: PipelineSchedule) -> [RankParameters] {
         let stages = perStage(c, stageLayers: stageLayers)
-        return schedule.program.map { program in
-            Set(program.flatMap { $0.ops.map(\.stage) }).reduce(RankParameters(dense: 0, expert: 0)) { sum, s in
+        return schedule.rankStages.map { rankStages in
+            rankStages.reduce(RankParameters(dense: 0, expert: 0)) { sum, s in
                 let sp = stages[s % stages.count]
                 return RankParameters(dense: sum.dense + sp.dense, expert: sum.expert + sp.expert)
             }

@@ -26,9 +26,6 @@ public final class RoutingCache: @unchecked Sendable {
         try memo(Self.key(experiment) + "|" + fabric, in: \.allToAll) { try compute(try plan(for: experiment)) }
     }
 
-    /// Distinct plans held.
-    public var count: Int { lock.withLock { plans.count } }
-
     /// The identity of a routing experiment (equal keys route identically).
     public static func key(_ e: RoutingExperiment) -> String {
         "\(e.router)|\(e.hidden)|\(e.tokensPerGPU)|\(e.ep)|\(e.gpusPerNode)|\(e.skew)|\(e.steps)|\(e.gamma)|\(e.seed)"

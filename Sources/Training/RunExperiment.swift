@@ -58,18 +58,17 @@ public enum RunExperiment {
             var plan: RunPhase.PlanOverride?
             if let parallel = try p.optional("parallel") {
                 try parallel.requireKnownKeys(["pp", "ep", "tp"])
-                plan = RunPhase.PlanOverride(pp: try parallel.optional("pp") == nil ? nil : try parallel.positiveInt("pp"),
-                                             ep: try parallel.optional("ep") == nil ? nil : try parallel.positiveInt("ep"),
-                                             tp: try parallel.optional("tp") == nil ? nil : try parallel.positiveInt("tp"))
+                plan = RunPhase.PlanOverride(pp: try parallel.positiveIntIfPresent("pp"), ep: try parallel.positiveIntIfPresent("ep"),
+                                             tp: try parallel.positiveIntIfPresent("tp"))
             }
-            if try p.optional("schedule") != nil {
+            if let schedule = try p.choiceIfPresent("schedule", ScheduleKind.allCases.map(\.rawValue)) {
                 if plan == nil { plan = RunPhase.PlanOverride() }
-                plan?.schedule = ScheduleKind(rawValue: try p.choice("schedule", ScheduleKind.allCases.map(\.rawValue)))!
+                plan?.schedule = ScheduleKind(rawValue: schedule)!
             }
             if lengths[0] == "steps" {
                 return RunPhase(name: name, length: .steps(try p.positiveInt("steps")), sequenceLength: seq, batch: batch, plan: plan)
             }
-            let rampFrom = try p.optional("ramp_from") == nil ? nil : try p.positiveInt("ramp_from")
+            let rampFrom = try p.positiveIntIfPresent("ramp_from")
             if let rampFrom, rampFrom > batch { throw try p.required("ramp_from").error("the ramp starts above the final batch (\(rampFrom) > \(batch))") }
             return RunPhase(name: name, length: .tokens(try p.positiveDouble("tokens"), rampFrom: rampFrom,
                                                         rampTokens: try p.positiveDouble("ramp_tokens", default: 0, allowZero: true)),

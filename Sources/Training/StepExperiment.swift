@@ -39,11 +39,7 @@ public enum StepExperiment {
     public static func parse(_ v: ConfigValue, models: ModelCatalog, hardware: HardwareCatalog) throws -> StepConfiguration {
         try v.requireKnownKeys(keys)
         let model = try parseModel(v, models: models)
-        var topology = try parseTopology(try v.required("topology"), hardware: hardware)
-        if let h = try v.optional("hardware") {
-            topology.node = try parseHardware(h, node: topology.node, catalog: hardware)
-            try topology.validate(file: h.sourceFile)
-        }
+        let topology = try parseCluster(v, hardware: hardware)
         let parallel = try v.required("parallel")
         try parallel.requireKnownKeys(["pp", "ep", "tp", "sp"])
         let tp = try parallel.positiveInt("tp", default: 1)
@@ -65,18 +61,26 @@ public enum StepExperiment {
             schedule: schedule, virtualStages: try v.positiveInt("virtual_stages", default: 2),
             microbatches: try v.positiveInt("microbatches"), microbatchTokens: try v.positiveInt("microbatch_tokens"),
             precision: precisionValue == "fp8" ? PrecisionPolicy.deepSeekFP8 : .bf16,
-            recompute: try v.optional("recompute") == nil ? nil : RecomputePolicy(rawValue: try v.choice("recompute", RecomputePolicy.allCases.map(\.rawValue)))!,
+            recompute: try v.choiceIfPresent("recompute", RecomputePolicy.allCases.map(\.rawValue)).map { RecomputePolicy(rawValue: $0)! },
             communicationSMs: try v.positiveInt("communication_sms", default: 20),
             routingSkew: skew, seed: seed)
         config.tp = tp
         config.sequenceParallel = try parallel.optional("sp")?.bool() ?? true
-        if try v.optional("fidelity") != nil {
-            config.fidelity = StepFidelity(rawValue: try v.choice("fidelity", StepFidelity.allCases.map(\.rawValue)))!
-        }
+        if let fidelity = try v.choiceIfPresent("fidelity", StepFidelity.allCases.map(\.rawValue)) { config.fidelity = StepFidelity(rawValue: fidelity)! }
         do { try config.validate() } catch let e as ScheduleError { throw try v.required("parallel").error(e.problem, fix: e.fix).markedInfeasible }
         do { _ = try ScheduleGenerator.make(schedule, pp: config.pp, microbatches: config.microbatches, virtualStages: config.virtualStages) }
         catch let e as ScheduleError { throw try v.required("schedule").error(e.problem, fix: e.fix).markedInfeasible }
         return config
+    }
+
+    /// The cluster: `topology:` with the node as `hardware:` overrides it, checked buildable.
+    public static func parseCluster(_ v: ConfigValue, hardware: HardwareCatalog) throws -> Topology {
+        var topology = try parseTopology(try v.required("topology"), hardware: hardware)
+        if let h = try v.optional("hardware") {
+            topology.node = try parseHardware(h, node: topology.node, catalog: hardware)
+            try topology.validate(file: h.sourceFile)
+        }
+        return topology
     }
 
     /// `model:` (catalog name or config.json path) with optional `model_overrides:` merged over
@@ -91,39 +95,24 @@ public enum StepExperiment {
         guard let overrides = try v.optional("model_overrides") else {
             return try HFConfig.load(path: entry.configPath, name: isPath ? nil : entry.name)
         }
-        let keys = try overrides.keys()
-        let base = try ConfigValue.load(path: entry.configPath)
-        let merged = ConfigDocument.merge(base.node, over: overrides.node)
-        var files = ["": entry.configPath]
-        for k in keys { files[k] = overrides.sourceFile }
-        let label = keys.map { "\($0)=\((try? overrides.required($0).string()) ?? "…")" }.joined(separator: ",")
-        return try HFConfig.parse(ConfigValue(node: merged, file: entry.configPath, origins: ConfigOrigins(files: files)),
-                                  name: "\(entry.name) (\(label))")
+        let label = try overrides.keys().map { "\($0)=\((try? overrides.required($0).string()) ?? "…")" }.joined(separator: ",")
+        return try HFConfig.parse(try ConfigDocument.overlay(overrides, onFile: entry.configPath), name: "\(entry.name) (\(label))")
     }
 
     /// `topology:` as a file path, a mapping `{file: PATH, KEY: override…}`, or an inline
     /// description with the keys of a topology file.
     public static func parseTopology(_ t: ConfigValue, hardware: HardwareCatalog) throws -> Topology {
-        if case .scalar = t.node {
-            let path = t.resolvePath(try t.string())
+        /// The path a value names, which must exist.
+        func existing(_ value: ConfigValue) throws -> String {
+            let path = value.resolvePath(try value.string())
             guard FileManager.default.fileExists(atPath: path) else {
-                throw t.error("the topology file '\(path)' does not exist", fix: "give a path relative to the experiment file, e.g. ../Topologies/deepseek-v3-mpft.yaml")
+                throw value.error("the topology file '\(path)' does not exist", fix: "give a path relative to the experiment file, e.g. ../Topologies/deepseek-v3-mpft.yaml")
             }
-            return try Topology.load(path: path, catalog: hardware)
+            return path
         }
-        guard let fileValue = try t.optional("file") else {
-            return try Topology.parse(t, catalog: hardware)
-        }
-        let path = fileValue.resolvePath(try fileValue.string())
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw fileValue.error("the topology file '\(path)' does not exist", fix: "give a path relative to the experiment file, e.g. ../Topologies/deepseek-v3-mpft.yaml")
-        }
-        let base = try ConfigValue.load(path: path)
-        let overrides = t.removing("file")
-        var files = ["": path]
-        for k in try overrides.keys() { files[k] = t.sourceFile }
-        return try Topology.parse(ConfigValue(node: ConfigDocument.merge(base.node, over: overrides.node), file: path, origins: ConfigOrigins(files: files)),
-                                  catalog: hardware)
+        if case .scalar = t.node { return try Topology.load(path: try existing(t), catalog: hardware) }
+        guard let fileValue = try t.optional("file") else { return try Topology.parse(t, catalog: hardware) }
+        return try Topology.parse(try ConfigDocument.overlay(t.removing("file"), onFile: try existing(fileValue)), catalog: hardware)
     }
 
     /// `hardware:` overrides of the topology's node: another node template, another GPU in the

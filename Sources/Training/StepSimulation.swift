@@ -121,13 +121,12 @@ public struct StepSimulation: Sendable {
         let stages = generated.stagesPerPipeline
         // Ranks that hold several stages (DualPipe: s and PP−1−s; interleaved: v stages) are
         // balanced on the sum of their stages, which is what the schedule waits on.
-        let rankStages = generated.program.map { Array(Set($0.flatMap { $0.ops.map(\.stage) })).sorted() }
         // The weight of a layer is what the schedule's steady state runs: DualPipe overlaps a
         // forward and a backward chunk (all-to-alls hidden), the others run them apart.
         let overlapped = c.schedule == .dualpipe || c.schedule == .dualpipev
         let weight = { (t: LayerTimes) in overlapped ? t.overlappedForwardBackward : t.forward + t.backward }
         let counts = StagePartition.balance(weights: layerTimes.map(weight), stages: stages,
-                                            firstExtra: weight(first), lastExtra: weight(last), rankStages: rankStages)
+                                            firstExtra: weight(first), lastExtra: weight(last), rankStages: generated.rankStages)
         var stageTimes: [LayerTimes] = []
         var next = 0
         for (s, n) in counts.enumerated() {
@@ -171,16 +170,27 @@ public struct StepSimulation: Sendable {
                 config.microbatchTokens / sample)
     }
 
+    /// Hop latencies the all-to-all pays: inter-node hops at the topology's inter-node latency.
+    var allToAllHops: HopLatency {
+        var hops = config.topology.latency
+        hops.crossLeaf = config.topology.interNodeLatency
+        return hops
+    }
+
+    /// What times an all-to-all besides its routing: the node, the communication SMs, the hops.
+    var fabricKey: String { "\(config.topology.node)|\(config.communicationSMs)|\(allToAllHops)" }
+
+    /// The identity of this step's all-to-all in the routing cache (nil for a dense model).
+    public var allToAllKey: String? { routingExperiment().map { RoutingCache.key($0.experiment) + "|" + fabricKey } }
+
     /// The MoE traffic of one micro-batch and its dispatch and combine times, seconds (routed
     /// and timed once per distinct input, through the shared cache).
     public func allToAll() throws -> (traffic: MoETraffic, dispatch: Double, combine: Double) {
         guard let (routing, factor) = routingExperiment() else { return (MoETraffic.local(expertRows: []), 0, 0) }
         let c = config, hidden = c.model.hiddenSize
         let traffic = MoETraffic(plan: try routingCache.plan(for: routing), hidden: hidden).scaled(by: factor)
-        var hops = c.topology.latency
-        hops.crossLeaf = c.topology.interNodeLatency
-        let a2a = DeepEPAllToAll(node: c.topology.node, communicationSMs: c.communicationSMs, hopLatency: hops)
-        let times = try routingCache.allToAllTimes(for: routing, fabric: "\(c.topology.node)|\(c.communicationSMs)|\(hops)") { plan in
+        let a2a = DeepEPAllToAll(node: c.topology.node, communicationSMs: c.communicationSMs, hopLatency: allToAllHops)
+        let times = try routingCache.allToAllTimes(for: routing, fabric: fabricKey) { plan in
             (try a2a.run(plan, kind: .dispatch, hidden: hidden).timeS, try a2a.run(plan, kind: .combine, hidden: hidden).timeS)
         }
         return (traffic, times.dispatch * Double(factor), times.combine * Double(factor))

@@ -106,10 +106,10 @@ public struct TrainingRun {
         // minimum of micro-batches. The average chunk attends to (L + L/chunks)/2 keys, so the
         // attention FLOPs of a sequence are unchanged. Only for fixed-batch phases.
         var chunks = 1
-        let chunked: Bool
-        if case .steps = phase.length, phase.sequenceLength > base.microbatchTokens { chunked = true } else { chunked = false }
+        var chunked = false
+        if case .steps = phase.length { chunked = phase.sequenceLength > base.microbatchTokens }
         if chunked {
-            let minimum = config.schedule == .dualpipe || config.schedule == .dualpipev ? 2 * config.devicesPerPipeline : 1
+            let minimum = Self.isDualPipe(config.schedule) ? 2 * config.devicesPerPipeline : 1
             while phase.sequenceLength % (chunks * 2) == 0,
                   phase.sequenceLength / chunks > base.microbatchTokens || Self.microbatches(phase.batch * chunks, dp: config.dp) < minimum {
                 chunks *= 2
@@ -126,16 +126,15 @@ public struct TrainingRun {
             let plan = try simulation.plan()
             var full = config
             full.microbatches = Self.microbatches(phase.batch * chunks, dp: config.dp)
-            if full.microbatches < 2 * config.devicesPerPipeline || full.microbatches % 2 == 1,
-               config.schedule == .dualpipe || config.schedule == .dualpipev { full.schedule = .zb1p }
+            full.schedule = Self.schedule(config, microbatches: full.microbatches)
             let memory = try TrainingMemory.compute(config: full, stageLayers: plan.stageLayers,
                                                     deepSeekSavings: config.effectiveRecompute == .deepseek, schedule: full.schedule)
             return (config, simulation, plan, memory)
         }
         var (prepared, simulation, plan, memory) = try prepare(chunks)
         // Long sequences: halve the chunks further while the activations and the cached prefix
-        // keys do not fit (down to 512-token micro-batches).
-        while chunked, !memory.fits, phase.sequenceLength % (chunks * 2) == 0, phase.sequenceLength / (chunks * 2) >= 512 {
+        // keys do not fit, down to `minimumChunkTokens`.
+        while chunked, !memory.fits, phase.sequenceLength % (chunks * 2) == 0, phase.sequenceLength / (chunks * 2) >= Self.minimumChunkTokens {
             chunks *= 2
             (prepared, simulation, plan, memory) = try prepare(chunks)
         }
@@ -146,20 +145,17 @@ public struct TrainingRun {
         if !memory.fits {
             notes.insert("does NOT fit in memory at the full batch: \(String(format: "%.1f", memory.peakBytesPerGpu / 1e9)) GB > \(String(format: "%.1f", memory.capacityBytes / 1e9)) GB (largest term: \(memory.largestTerm))")
         }
-        var cache: [Int: (seconds: Double, schedule: ScheduleKind)] = [:]
+        var cache: [Int: Double] = [:]
         func stepTime(sequences: Int) throws -> Double {
             let n = Self.microbatches(sequences * chunks, dp: config.dp)
-            if let hit = cache[n] { return hit.seconds }
-            var kind = config.schedule
-            if (kind == .dualpipe || kind == .dualpipev) && (n < 2 * config.devicesPerPipeline || n % 2 == 1) {
-                kind = .zb1p
-                fallback.insert(n)
-            }
+            if let hit = cache[n] { return hit }
+            let kind = Self.schedule(config, microbatches: n)
+            if kind != config.schedule { fallback.insert(n) }
             if (sequences * chunks) % config.dp != 0 {
                 notes.insert("\(sequences * chunks) micro-batches do not divide evenly over DP \(config.dp): pipelines run \(n), some partly idle")
             }
             let r = try simulation.run(microbatches: n, plan: plan, schedule: kind)
-            cache[n] = (r.stepTimeS, kind)
+            cache[n] = r.stepTimeS
             return r.stepTimeS
         }
         var seconds = 0.0, steps = 0, tokens = 0.0
@@ -196,6 +192,20 @@ public struct TrainingRun {
         return PhaseResult(name: phase.name, tokens: tokens, steps: steps, gpuHours: gpuHours, wallDays: seconds / 86_400,
                            distinctSteps: cache.count, memoryPeakBytes: memory.peakBytesPerGpu, memoryFits: memory.fits,
                            note: notes.sorted().joined(separator: "; "))
+    }
+
+    /// The smallest micro-batch a long sequence is split into, tokens: a floor for the search,
+    /// not a physical limit. Halving a chunk halves its activations but not the cached prefix
+    /// keys it attends to, so below a few hundred tokens splitting stops helping a plan fit (at
+    /// 512 tokens a 128K sequence is already 256 micro-batches).
+    static let minimumChunkTokens = 512
+
+    static func isDualPipe(_ kind: ScheduleKind) -> Bool { kind == .dualpipe || kind == .dualpipev }
+
+    /// The schedule a step with `n` micro-batches per pipeline runs: the plan's, except that
+    /// DualPipe(V) needs an even count of at least 2 × ranks and falls back to ZB1P below it.
+    static func schedule(_ c: StepConfiguration, microbatches n: Int) -> ScheduleKind {
+        isDualPipe(c.schedule) && (n < 2 * c.devicesPerPipeline || n % 2 == 1) ? .zb1p : c.schedule
     }
 
     /// Micro-batches per pipeline for `units` micro-batch units over `dp` pipelines, rounded up

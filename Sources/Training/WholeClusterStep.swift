@@ -1,7 +1,6 @@
 import CostModel
-import Dispatch
-import Foundation
 import Model
+import SimCore
 
 /// The whole-cluster fidelity of a step: every GPU is accounted for, not one representative
 /// pipeline. Each pipeline stage of each EP group routes its own tokens (its own random
@@ -30,15 +29,13 @@ public struct WholeClusterStep: Sendable {
     /// The routing seed of stage `s` in EP group `g`: distinct for every pair, and from the
     /// experiment's seed (same input, same output).
     static func seed(_ base: UInt64, stage s: Int, group g: Int) -> UInt64 {
-        var z = base &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(s * 65_536 + g + 1)
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        SplitMix64.output(seed: base, index: UInt64(s * 65_536 + g + 1))
     }
 
-    public func run() throws -> Result {
+    /// The whole-cluster step; `plan` is the representative plan when the caller has it.
+    public func run(plan representative: StepSimulation.StagePlan? = nil) throws -> Result {
         let c = simulation.config
-        let plan = try simulation.plan()
+        let plan = try representative ?? simulation.plan()
         guard let moe = c.model.moe, c.ep > 1 else {
             let step = try simulation.run(microbatches: c.microbatches, plan: plan)
             return Result(step: step, groupStepS: [step.stepTimeS], groups: 1, routings: 0)
@@ -50,31 +47,18 @@ public struct WholeClusterStep: Sendable {
         let moeCounts = plan.stageLayers.indices.map { s in (starts[s]..<(starts[s] + plan.stageLayers[s])).filter { moe.isMoE(layer: $0) }.count }
         let pairs = plan.stageLayers.indices.filter { moeCounts[$0] > 0 }.flatMap { s in (0..<groups).map { (s, $0) } }
         // Route and price the MoE layer of every (stage, group), pairs in parallel.
-        final class Slots: @unchecked Sendable {
-            var times: [LayerTimes?]
-            var error: Error?
-            let lock = NSLock()
-            init(_ n: Int) { times = Array(repeating: nil, count: n) }
-        }
-        let slots = Slots(pairs.count)
         let simulation = self.simulation
-        DispatchQueue.concurrentPerform(iterations: pairs.count) { i in
+        let moeLayers = try Parallel.map(pairs.count) { i in
             var config = c
             config.seed = Self.seed(c.seed, stage: pairs[i].0, group: pairs[i].1)
-            do {
-                let moeLayer = try StepSimulation(config: config, calibration: simulation.kernels.calibration, routingCache: simulation.routingCache).plan().moeLayer
-                slots.lock.withLock { slots.times[i] = moeLayer }
-            } catch {
-                slots.lock.withLock { if slots.error == nil { slots.error = error } }
-            }
+            return try StepSimulation(config: config, calibration: simulation.kernels.calibration, routingCache: simulation.routingCache).plan().moeLayer
         }
-        if let e = slots.error { throw e }
         var results: [StepResult] = []
         for g in 0..<groups {
             var times = plan.stageTimes
             for (i, pair) in pairs.enumerated() where pair.1 == g {
                 let n = Double(moeCounts[pair.0])
-                times[pair.0] = times[pair.0] + (slots.times[i]! - plan.moeLayer) * n
+                times[pair.0] = times[pair.0] + (moeLayers[i] - plan.moeLayer) * n
             }
             results.append(try simulation.run(microbatches: c.microbatches, plan: plan.replacingStageTimes(times)))
         }
