@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Hardware", "Schedules"]),
         .testTarget(name: "FabricTests", dependencies: ["Fabric", "Kernels", "Hardware"]),
         .testTarget(name: "CostModelTests", dependencies: ["CostModel", "Model", "Kernels", "Hardware"]),
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Stochastic"]),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Stochastic", "SimCore"]),
         .testTarget(name: "CLITests", dependencies: ["LLMSimCLI"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "ConfigIO", "Training", "ResultsDB", "Hardware"]),
     ]

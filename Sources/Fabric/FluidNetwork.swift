@@ -45,37 +45,9 @@ public struct FluidNetwork {
 
     /// Max-min fair rates of the given flows (bytes/s), each crossing `paths[i]`.
     public func maxMinRates(_ paths: [[Int]]) -> [Double] {
-        var remaining = links.map(\.capacity)
+        var solver = MaxMinSolver(capacities: links.map(\.capacity), paths: paths)
         var rate = [Double](repeating: 0, count: paths.count)
-        var frozen = [Bool](repeating: false, count: paths.count)
-        var crossing = [[Int]](repeating: [], count: links.count)
-        for (f, path) in paths.enumerated() { for l in path { crossing[l].append(f) } }
-        var unfrozenCount = crossing.map(\.count)
-        var left = paths.count
-        for (f, path) in paths.enumerated() where path.isEmpty { rate[f] = .infinity; frozen[f] = true; left -= 1 }
-        // Progressive filling. Every link whose fair share ties the minimum (to 1e-12, relative)
-        // is a bottleneck of the same level and is frozen in the same round: exact, because
-        // freezing flows at the level's share never lowers another link's share below it, and
-        // it turns the symmetric all-to-alls (hundreds of tied links) into a few rounds.
-        var level: [Int] = []
-        while left > 0 {
-            var share = Double.infinity
-            level.removeAll(keepingCapacity: true)
-            for l in links.indices where unfrozenCount[l] > 0 {
-                let s = remaining[l] / Double(unfrozenCount[l])
-                if s < share * (1 - 1e-12) { share = s; level.removeAll(keepingCapacity: true); level.append(l) }
-                else if s <= share * (1 + 1e-12) { level.append(l) }
-            }
-            guard !level.isEmpty else { break }
-            for bottleneck in level {
-                for f in crossing[bottleneck] where !frozen[f] {
-                    frozen[f] = true
-                    rate[f] = share
-                    left -= 1
-                    for l in paths[f] { remaining[l] -= share; unfrozenCount[l] -= 1 }
-                }
-            }
-        }
+        solver.solve(active: Array(paths.indices), rates: &rate)
         return rate
     }
 
@@ -83,32 +55,37 @@ public struct FluidNetwork {
     public func run(_ flows: [Flow]) -> [Double] {
         var remaining = flows.map(\.bytes)
         var finish = [Double](repeating: 0, count: flows.count)
-        var active = Set<Int>()
-        var pending = flows.indices.sorted { flows[$0].start < flows[$1].start }
+        var rate = [Double](repeating: 0, count: flows.count)
+        var solver = MaxMinSolver(capacities: links.map(\.capacity), paths: flows.map(\.links))
+        // Active flows in ascending index order (the order rates are filled and times summed in).
+        var active: [Int] = []
+        let pending = flows.indices.sorted { flows[$0].start < flows[$1].start }
+        var nextPending = 0
         var now = SimTime.zero
         func latency(_ f: Int) -> Double { flows[f].links.reduce(0) { $0 + links[$1].latency } }
-        while !active.isEmpty || !pending.isEmpty {
-            while let f = pending.first, SimTime.seconds(flows[f].start) <= now {
-                pending.removeFirst()
-                if remaining[f] <= 0 { finish[f] = now.seconds + latency(f) } else { active.insert(f) }
+        while !active.isEmpty || nextPending < pending.count {
+            var started = false
+            while nextPending < pending.count, SimTime.seconds(flows[pending[nextPending]].start) <= now {
+                let f = pending[nextPending]
+                nextPending += 1
+                if remaining[f] <= 0 { finish[f] = now.seconds + latency(f) } else { active.append(f); started = true }
             }
-            let order = active.sorted()
-            let rates = maxMinRates(order.map { flows[$0].links })
+            if started { active.sort() }
+            solver.solve(active: active, rates: &rate)
             // Next event: a flow finishing, or a flow starting.
             var step = Double.infinity
-            for (i, f) in order.enumerated() where rates[i] > 0 { step = min(step, remaining[f] / rates[i]) }
-            if let f = pending.first { step = min(step, flows[f].start - now.seconds) }
+            for f in active where rate[f] > 0 { step = min(step, remaining[f] / rate[f]) }
+            if nextPending < pending.count { step = min(step, flows[pending[nextPending]].start - now.seconds) }
             guard step.isFinite else { break }
             let dt = SimTime(picoseconds: max(1, Int64((step * 1e12).rounded(.up))))
             now += dt
-            for (i, f) in order.enumerated() {
-                remaining[f] -= rates[i] * dt.seconds
+            active.removeAll { f in
+                remaining[f] -= rate[f] * dt.seconds
                 // Done when less than a picosecond of transfer is left (integer time: it would
                 // finish within the same tick), so tied flows finish in one event.
-                if remaining[f] <= max(1e-6, rates[i] * 1e-12) {
-                    active.remove(f)
-                    finish[f] = now.seconds + latency(f)
-                }
+                guard remaining[f] <= max(1e-6, rate[f] * 1e-12) else { return false }
+                finish[f] = now.seconds + latency(f)
+                return true
             }
         }
         return finish
@@ -118,5 +95,75 @@ public struct FluidNetwork {
     /// oracle the fluid model must match when flows do not share links.
     public func alphaBeta(path: [Int], bytes: Double) -> Double {
         path.reduce(0) { $0 + links[$1].latency } + bytes / (path.map { links[$0].capacity }.min() ?? .infinity)
+    }
+}
+
+/// Progressive filling over a fixed set of flows, of which any subset may be active: the flows
+/// crossing each link are indexed once (ascending flow index), so each allocation costs
+/// O(links · levels + active path lengths) without rebuilding anything.
+struct MaxMinSolver {
+    let capacities: [Double]
+    let paths: [[Int]]
+    /// Flows crossing link l: `crossing[crossingStart[l]..<crossingStart[l + 1]]`, ascending.
+    let crossingStart: [Int]
+    let crossing: [Int]
+    var remaining: [Double]
+    var unfrozenCount: [Int]
+    var frozen: [Bool]
+    var isActive: [Bool]
+    var level: [Int] = []
+
+    init(capacities: [Double], paths: [[Int]]) {
+        self.capacities = capacities
+        self.paths = paths
+        var start = [Int](repeating: 0, count: capacities.count + 1)
+        for path in paths { for l in path { start[l + 1] += 1 } }
+        for l in 0..<capacities.count { start[l + 1] += start[l] }
+        var fill = start
+        var crossing = [Int](repeating: 0, count: start[capacities.count])
+        for (f, path) in paths.enumerated() { for l in path { crossing[fill[l]] = f; fill[l] += 1 } }
+        crossingStart = start
+        self.crossing = crossing
+        remaining = capacities
+        unfrozenCount = [Int](repeating: 0, count: capacities.count)
+        frozen = [Bool](repeating: false, count: paths.count)
+        isActive = frozen
+    }
+
+    /// Max-min fair rates (bytes/s) of the `active` flows (ascending indices) into `rates`.
+    mutating func solve(active: [Int], rates rate: inout [Double]) {
+        for l in capacities.indices { remaining[l] = capacities[l]; unfrozenCount[l] = 0 }
+        for f in isActive.indices { isActive[f] = false }
+        var left = active.count
+        for f in active {
+            isActive[f] = true
+            frozen[f] = false
+            for l in paths[f] { unfrozenCount[l] += 1 }
+            if paths[f].isEmpty { rate[f] = .infinity; frozen[f] = true; left -= 1 }
+        }
+        // Progressive filling. Every link whose fair share ties the minimum (to 1e-12, relative)
+        // is a bottleneck of the same level and is frozen in the same round: exact, because
+        // freezing flows at the level's share never lowers another link's share below it, and
+        // it turns the symmetric all-to-alls (hundreds of tied links) into a few rounds.
+        while left > 0 {
+            var share = Double.infinity
+            level.removeAll(keepingCapacity: true)
+            for l in capacities.indices where unfrozenCount[l] > 0 {
+                let s = remaining[l] / Double(unfrozenCount[l])
+                if s < share * (1 - 1e-12) { share = s; level.removeAll(keepingCapacity: true); level.append(l) }
+                else if s <= share * (1 + 1e-12) { level.append(l) }
+            }
+            guard !level.isEmpty else { break }
+            for bottleneck in level {
+                for k in crossingStart[bottleneck]..<crossingStart[bottleneck + 1] {
+                    let f = crossing[k]
+                    guard isActive[f], !frozen[f] else { continue }
+                    frozen[f] = true
+                    rate[f] = share
+                    left -= 1
+                    for l in paths[f] { remaining[l] -= share; unfrozenCount[l] -= 1 }
+                }
+            }
+        }
     }
 }

@@ -72,48 +72,63 @@ public struct DispatchPlan: Sendable {
         self.placement = placement
         let ep = placement.ep
         tokensPerGPU = routings.first?.tokens ?? 0
-        var ib = [[Int]](repeating: [Int](repeating: 0, count: ep), count: ep)
+        // Flat row-major matrices while counting (one array each, no nested copy-on-write).
+        var ib = [Int](repeating: 0, count: ep * ep)
         var nv = ib, logical = ib
         var loads = [Int](repeating: 0, count: placement.experts)
         var maxNodes = 0, nodeSum = 0, ibSum = 0, gpuSum = 0, tokenCount = 0
-        let nodes = placement.nodes
-        var gpuHit = [Bool](repeating: false, count: ep)
-        var nodeHit = [Bool](repeating: false, count: nodes)
+        let perGPU = placement.expertsPerGPU, inGroup = placement.gpusPerNodeInGroup
+        let topK = routings.first?.topK ?? 0
+        // A token's distinct destination GPUs and nodes (at most top-K of each).
+        let gpus = UnsafeMutablePointer<Int>.allocate(capacity: max(topK, 1))
+        let nodesHit = UnsafeMutablePointer<Int>.allocate(capacity: max(topK, 1))
+        defer { gpus.deallocate(); nodesHit.deallocate() }
+        @inline(__always) func insertDistinct(_ x: Int, into list: UnsafeMutablePointer<Int>, count: inout Int) {
+            for k in 0..<count where list[k] == x { return }
+            list[count] = x; count += 1
+        }
+        ib.withUnsafeMutableBufferPointer { ib in
+        nv.withUnsafeMutableBufferPointer { nv in
+        logical.withUnsafeMutableBufferPointer { logical in
+        loads.withUnsafeMutableBufferPointer { loads in
         for (source, routing) in routings.enumerated() {
             let sourceNode = placement.node(ofGPU: source), local = placement.localIndex(ofGPU: source)
+            routing.experts.withUnsafeBufferPointer { experts in
             for t in 0..<routing.tokens {
-                for g in 0..<ep { gpuHit[g] = false }
-                for n in 0..<nodes { nodeHit[n] = false }
+                var gpuCount = 0, nodeCount = 0
                 for i in 0..<routing.topK {
-                    let e = Int(routing.experts[t * routing.topK + i])
+                    let e = Int(experts[t * routing.topK + i])
                     loads[e] += 1
-                    let g = placement.gpu(ofExpert: e)
-                    gpuHit[g] = true
-                    nodeHit[placement.node(ofGPU: g)] = true
+                    let g = e / perGPU
+                    insertDistinct(g, into: gpus, count: &gpuCount)
+                    insertDistinct(g / inGroup, into: nodesHit, count: &nodeCount)
                 }
-                var tokenNodes = 0
-                for n in 0..<nodes where nodeHit[n] {
-                    tokenNodes += 1
-                    if n != sourceNode {
-                        ib[source][n * placement.gpusPerNodeInGroup + local] += 1
-                        ibSum += 1
-                    }
+                for k in 0..<nodeCount where nodesHit[k] != sourceNode {
+                    ib[source * ep + nodesHit[k] * inGroup + local] += 1
+                    ibSum += 1
                 }
-                for g in 0..<ep where gpuHit[g] {
-                    gpuSum += 1
-                    logical[source][g] += 1
-                    let n = placement.node(ofGPU: g)
-                    let from = n == sourceNode ? source : n * placement.gpusPerNodeInGroup + local
-                    if from != g { nv[from][g] += 1 }
+                for k in 0..<gpuCount {
+                    let g = gpus[k]
+                    logical[source * ep + g] += 1
+                    let n = g / inGroup
+                    let from = n == sourceNode ? source : n * inGroup + local
+                    if from != g { nv[from * ep + g] += 1 }
                 }
-                maxNodes = max(maxNodes, tokenNodes)
-                nodeSum += tokenNodes
+                gpuSum += gpuCount
+                maxNodes = max(maxNodes, nodeCount)
+                nodeSum += nodeCount
                 tokenCount += 1
             }
+            }
         }
-        ibCopies = ib
-        nvlinkCopies = nv
-        logicalCopies = logical
+        }
+        }
+        }
+        }
+        func square(_ flat: [Int]) -> [[Int]] { (0..<ep).map { Array(flat[($0 * ep)..<(($0 + 1) * ep)]) } }
+        ibCopies = square(ib)
+        nvlinkCopies = square(nv)
+        logicalCopies = square(logical)
         expertLoads = loads
         maxNodesPerToken = maxNodes
         meanNodesPerToken = Double(nodeSum) / Double(max(tokenCount, 1))

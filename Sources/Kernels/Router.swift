@@ -41,7 +41,8 @@ public struct Routing: Sendable {
     public let topK: Int
     /// Chosen experts, `tokens × topK`, row-major.
     public var experts: [Int32]
-    /// Gate weights of the chosen experts (normalised, scaled), same layout.
+    /// Gate weights of the chosen experts (normalised, scaled), same layout; empty when the
+    /// caller only needs the choices (the dispatch plan of a simulated step).
     public var weights: [Double]
 
     /// Tokens routed to each expert.
@@ -67,17 +68,22 @@ public struct Router: Sendable {
         bias = [Double](repeating: 0, count: config.experts)
     }
 
-    /// Routes `tokens` tokens whose sigmoid affinities are `scores` (`tokens × experts`).
-    public func route(scores: [Double], tokens: Int) -> Routing {
+    /// Routes `tokens` tokens whose sigmoid affinities are `scores` (`tokens × experts`, `Float`
+    /// as the gate computes them, or `Double`). This is the reference form of the gate; the
+    /// synthetic router (`SampledGate`) must choose exactly the same experts from the same scores.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public func route<T: BinaryFloatingPoint>(scores: [T], tokens: Int) -> Routing {
         let c = config
         let groupSize = c.experts / c.groups
         var chosen = [Int32](repeating: 0, count: tokens * c.topK)
         var weights = [Double](repeating: 0, count: tokens * c.topK)
-        var biased = [Double](repeating: 0, count: c.experts)
-        var groupScore = [Double](repeating: 0, count: c.groups)
-        var top = [Double](repeating: 0, count: c.expertsPerGroupScore)
+        var biased = [T](repeating: 0, count: c.experts)
+        let bias = self.bias.map { T($0) }
+        var groupScore = [T](repeating: 0, count: c.groups)
+        var top = [T](repeating: 0, count: c.expertsPerGroupScore)
         var allowed = [Bool](repeating: false, count: c.groups)
-        var best = [(score: Double, expert: Int)](repeating: (0, 0), count: c.topK)
+        let best = TopKList<T>(capacity: c.topK)
         for t in 0..<tokens {
             let row = t * c.experts
             for e in 0..<c.experts { biased[e] = scores[row + e] + bias[e] }
@@ -94,35 +100,44 @@ public struct Router: Sendable {
                 }
                 groupScore[g] = top.reduce(0, +)
             }
-            // Keep the best `topKGroups` groups (ties: lower index).
-            for g in 0..<c.groups { allowed[g] = false }
-            for _ in 0..<c.topKGroups {
-                var pick = -1
-                for g in 0..<c.groups where !allowed[g] && (pick < 0 || groupScore[g] > groupScore[pick]) { pick = g }
-                allowed[pick] = true
-            }
-            // Top-K experts by biased affinity inside the allowed groups (insertion into a sorted list).
-            var filled = 0
+            Self.keepBestGroups(scores: groupScore, count: c.topKGroups, into: &allowed)
+            // Top-K experts by biased affinity inside the allowed groups.
+            best.removeAll()
             for g in 0..<c.groups where allowed[g] {
-                for e in (g * groupSize)..<((g + 1) * groupSize) {
-                    let v = biased[e]
-                    if filled < c.topK || v > best[c.topK - 1].score {
-                        var i = filled < c.topK ? filled : c.topK - 1
-                        if filled < c.topK { filled += 1 }
-                        while i > 0, best[i - 1].score < v { best[i] = best[i - 1]; i -= 1 }
-                        best[i] = (v, e)
-                    }
-                }
+                for e in (g * groupSize)..<((g + 1) * groupSize) { best.offer(biased[e], expert: e) }
             }
-            // Gate weights from the unbiased affinities, normalised and scaled.
-            var total = 0.0
-            for i in 0..<c.topK { total += scores[row + best[i].expert] }
-            for i in 0..<c.topK {
-                chosen[t * c.topK + i] = Int32(best[i].expert)
-                weights[t * c.topK + i] = total > 0 ? scores[row + best[i].expert] / total * c.routedScalingFactor : 0
+            chosen.withUnsafeMutableBufferPointer { chosen in
+                weights.withUnsafeMutableBufferPointer { weights in
+                    Self.writeChoice(best, scores: { scores[row + $0] }, scale: c.routedScalingFactor,
+                                     experts: chosen, weights: weights, at: t * c.topK)
+                }
             }
         }
         return Routing(tokens: tokens, topK: c.topK, experts: chosen, weights: weights)
+    }
+
+    /// Marks the `count` groups with the highest scores (ties: the lower index).
+    @inlinable
+    static func keepBestGroups<T: Comparable>(scores: [T], count: Int, into allowed: inout [Bool]) {
+        for g in allowed.indices { allowed[g] = false }
+        for _ in 0..<count {
+            var pick = -1
+            for g in scores.indices where !allowed[g] && (pick < 0 || scores[g] > scores[pick]) { pick = g }
+            allowed[pick] = true
+        }
+    }
+
+    /// Writes a token's chosen experts and their gate weights: the unbiased affinities of the
+    /// chosen experts, normalised over them (summed in `Double`, in choice order) and scaled.
+    @inlinable
+    static func writeChoice<T: BinaryFloatingPoint>(_ best: TopKList<T>, scores: (Int) -> T, scale: Double,
+                                                    experts: UnsafeMutableBufferPointer<Int32>,
+                                                    weights: UnsafeMutableBufferPointer<Double>, at offset: Int) {
+        for i in 0..<best.count { experts[offset + i] = Int32(best.experts[i]) }
+        guard weights.count > 0 else { return }
+        var total = 0.0
+        for i in 0..<best.count { total += Double(scores(best.experts[i])) }
+        for i in 0..<best.count { weights[offset + i] = total > 0 ? Double(scores(best.experts[i])) / total * scale : 0 }
     }
 
     /// The auxiliary-loss-free update (V3 report §2.1.2): after a step, lower the bias of each
@@ -133,5 +148,48 @@ public struct Router: Sendable {
             let load = Double(loads[e])
             if load > mean { bias[e] -= gamma } else if load < mean { bias[e] += gamma }
         }
+    }
+}
+
+/// The K best (value, expert) pairs offered so far, best first, where a pair is better when its
+/// value is larger or, at equal values, its expert index is lower. That total order makes the
+/// result independent of the order in which pairs are offered, so the reference gate (which
+/// scans experts in order) and the synthetic router (which offers only candidates) agree exactly.
+/// A scratch object reused for every token (fixed storage: no copy-on-write checks in the
+/// router's inner loop).
+@usableFromInline
+final class TopKList<T: Comparable> {
+    @usableFromInline let values: UnsafeMutablePointer<T>
+    @usableFromInline let experts: UnsafeMutablePointer<Int>
+    @usableFromInline var count = 0
+    @usableFromInline let capacity: Int
+
+    @inlinable init(capacity: Int) {
+        self.capacity = capacity
+        values = .allocate(capacity: capacity)
+        experts = .allocate(capacity: capacity)
+    }
+
+    deinit { values.deallocate(); experts.deallocate() }
+
+    @inlinable func removeAll() { count = 0 }
+
+    @inlinable @inline(__always)
+    static func better(_ v: T, _ e: Int, than w: T, _ f: Int) -> Bool { v > w || (v == w && e < f) }
+
+    @inlinable @inline(__always)
+    func offer(_ v: T, expert e: Int) {
+        var i: Int
+        if count < capacity {
+            i = count; count += 1
+        } else if Self.better(v, e, than: values[capacity - 1], experts[capacity - 1]) {
+            i = capacity - 1
+        } else {
+            return
+        }
+        while i > 0, Self.better(v, e, than: values[i - 1], experts[i - 1]) {
+            values[i] = values[i - 1]; experts[i] = experts[i - 1]; i -= 1
+        }
+        values[i] = v; experts[i] = e
     }
 }

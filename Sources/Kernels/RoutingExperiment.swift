@@ -35,18 +35,23 @@ public struct RoutingExperiment: Sendable {
         let placement = try ExpertPlacement(experts: router.experts, ep: ep, gpusPerNode: gpusPerNode)
         var gate = try Router(config: router)
         let root = RandomStream(seed: seed)
-        let affinities = try (0..<ep).map { try TokenAffinities(experts: router.experts, skew: .uniform, stream: root.split("tokens", index: $0)) }
-        // Every GPU shares one popularity law (from the same "popularity" stream of the root).
+        // Every GPU shares one popularity law (from the same "popularity" stream of the root)
+        // and draws its own tokens from its own generator.
         let law = try TokenAffinities(experts: router.experts, skew: skew, stream: root)
+        var generators = (0..<ep).map { LaneRandom(seed: RandomStream.derive(seed: RandomStream.derive(seed: seed, label: "tokens"), label: String($0))) }
         var ratios: [Double] = []
         var plan: DispatchPlan?
         for _ in 0..<steps {
-            // GPUs route independently (each from its own stream), so they run on all cores;
+            // GPUs route independently (each from its own generator), so they run on all cores;
             // results land by GPU index, so the plan does not depend on the thread count.
-            let routings = try Parallel.map(ep) { [gate] g in
-                gate.route(scores: try affinities[g].sample(tokens: tokensPerGPU, popularity: law.logPrior), tokens: tokensPerGPU)
+            let sampled = try SampledGate(router: gate, logPrior: law.logPrior)
+            let results = try Parallel.map(ep) { [generators] g in
+                var random = generators[g]
+                let routing = sampled.route(tokens: tokensPerGPU, random: &random, gateWeights: false)
+                return (routing, random)
             }
-            let stepPlan = try DispatchPlan(placement: placement, routings: routings)
+            generators = results.map(\.1)
+            let stepPlan = try DispatchPlan(placement: placement, routings: results.map(\.0))
             ratios.append(stepPlan.maxOverMeanExpertLoad)
             gate.updateBias(loads: stepPlan.expertLoads, gamma: gamma)
             plan = stepPlan

@@ -46,19 +46,17 @@ public enum ExpertSkew: Sendable, Equatable, CustomStringConvertible {
 /// logit choice model), and its affinity is s = sigmoid(z), as V3's gate computes. Logistic noise
 /// makes the affinity a rational function of one uniform draw u:
 /// s = 1 / (1 + c_e·(1 − u)/u) with c_e = 1/(E·p_e), so no exponential is evaluated per draw
-/// (this sampling is the cost of a simulated step). Uniform popularity gives balanced routing in
-/// expectation; a skewed law makes popular experts win more often, which the bias update then
-/// counteracts.
+/// (this sampling is the cost of a simulated step; `SampledGate` draws and routes in one pass).
+/// Uniform popularity gives balanced routing in expectation; a skewed law makes popular experts
+/// win more often, which the bias update then counteracts. This type holds the law.
 public struct TokenAffinities {
     public let experts: Int
     public let popularity: [Double]
     public let logPrior: [Double]
-    let stream: RandomStream
 
     public init(experts: Int, skew: ExpertSkew, stream: RandomStream) throws {
         guard experts > 0 else { throw KernelError("experts", "must be > 0", fix: "check the model") }
         self.experts = experts
-        self.stream = stream
         let lawStream = stream.split("popularity")
         var p: [Double]
         switch skew {
@@ -86,27 +84,5 @@ public struct TokenAffinities {
         popularity = p
         // Floor at 1e-12 so that an expert with zero popularity gets a very low, finite logit.
         logPrior = p.map { log(max(Double(experts) * $0, 1e-12)) }
-    }
-
-    /// Affinities of `tokens` fresh tokens, `tokens × experts`.
-    public func sample(tokens: Int) throws -> [Double] { try sample(tokens: tokens, popularity: logPrior) }
-
-    /// Affinities drawn from this stream's noise around another law's log-popularities (so
-    /// that many GPUs share one law but draw independent tokens).
-    public func sample(tokens: Int, popularity logPrior: [Double]) throws -> [Double] {
-        var scores = [Double](repeating: 0, count: tokens * experts)
-        let c = logPrior.map { exp(-$0) }
-        scores.withUnsafeMutableBufferPointer { out in
-            c.withUnsafeBufferPointer { c in
-                for t in 0..<tokens {
-                    let row = t * experts
-                    for e in 0..<experts {
-                        let u = stream.uniformPositive()
-                        out[row + e] = u / (u + c[e] * (1 - u))
-                    }
-                }
-            }
-        }
-        return scores
     }
 }
