@@ -79,6 +79,9 @@ public struct DispatchPlan: Sendable {
         var maxNodes = 0, nodeSum = 0, ibSum = 0, gpuSum = 0, tokenCount = 0
         let perGPU = placement.expertsPerGPU, inGroup = placement.gpusPerNodeInGroup
         let topK = routings.first?.topK ?? 0
+        // Lookup tables instead of integer divisions in the per-copy loop.
+        let gpuOfExpert = (0..<placement.experts).map { $0 / perGPU }
+        let nodeOfGPU = (0..<ep).map { $0 / inGroup }
         // A token's distinct destination GPUs and nodes (at most top-K of each).
         let gpus = UnsafeMutablePointer<Int>.allocate(capacity: max(topK, 1))
         let nodesHit = UnsafeMutablePointer<Int>.allocate(capacity: max(topK, 1))
@@ -99,9 +102,9 @@ public struct DispatchPlan: Sendable {
                 for i in 0..<routing.topK {
                     let e = Int(experts[t * routing.topK + i])
                     loads[e] += 1
-                    let g = e / perGPU
+                    let g = gpuOfExpert[e]
                     insertDistinct(g, into: gpus, count: &gpuCount)
-                    insertDistinct(g / inGroup, into: nodesHit, count: &nodeCount)
+                    insertDistinct(nodeOfGPU[g], into: nodesHit, count: &nodeCount)
                 }
                 for k in 0..<nodeCount where nodesHit[k] != sourceNode {
                     ib[source * ep + nodesHit[k] * inGroup + local] += 1
@@ -110,7 +113,7 @@ public struct DispatchPlan: Sendable {
                 for k in 0..<gpuCount {
                     let g = gpus[k]
                     logical[source * ep + g] += 1
-                    let n = g / inGroup
+                    let n = nodeOfGPU[g]
                     let from = n == sourceNode ? source : n * inGroup + local
                     if from != g { nv[from * ep + g] += 1 }
                 }
