@@ -41,7 +41,7 @@ public enum StepExperiment {
         let model = try parseModel(v, models: models)
         let topology = try parseCluster(v, hardware: hardware)
         let parallel = try v.required("parallel")
-        try parallel.requireKnownKeys(["pp", "ep", "tp", "sp"])
+        try parallel.requireKnownKeys(["pp", "ep", "tp", "sp", "overlap_grad_reduce"])
         let tp = try parallel.positiveInt("tp", default: 1)
         let schedule = ScheduleKind(rawValue: try v.choice("schedule", ScheduleKind.allCases.map(\.rawValue)))!
         let precisionValue = try v.choice("precision", ["fp8", "bf16"])
@@ -66,6 +66,7 @@ public enum StepExperiment {
             routingSkew: skew, seed: seed)
         config.tp = tp
         config.sequenceParallel = try parallel.optional("sp")?.bool() ?? true
+        config.overlapGradReduce = try parallel.optional("overlap_grad_reduce")?.bool() ?? false
         if let fidelity = try v.choiceIfPresent("fidelity", StepFidelity.allCases.map(\.rawValue)) { config.fidelity = StepFidelity(rawValue: fidelity)! }
         do { try config.validate() } catch let e as ScheduleError { throw try v.required("parallel").error(e.problem, fix: e.fix).markedInfeasible }
         do { _ = try ScheduleGenerator.make(schedule, pp: config.pp, microbatches: config.microbatches, virtualStages: config.virtualStages) }

@@ -206,11 +206,11 @@ public struct StepSimulation: Sendable {
         let pipeline = try ScheduleSimulator().run(generated, stageDurations: Array(repeating: p.stageDurations, count: generated.pipelines))
         // Each rank's ZeRO-1 step starts when its own last instruction ends; the step ends with
         // the last rank's. The optimizer phase is what sticks out past the pipeline.
-        let parameters = RankParameters.perRank(config, stageLayers: p.stageLayers, schedule: generated)
         let zero = ZeROOptimizer(config: config, memoryEfficiency: kernels.calibration.elementwiseEfficiency)
-        var ends = [Double](repeating: 0, count: generated.ranks)
-        for segment in pipeline.segments { ends[segment.rank] = max(ends[segment.rank], segment.end) }
-        let finish = (0..<generated.ranks).map { ends[$0] + zero.time(parameters[$0]) }.max() ?? pipeline.makespan
+        let nicShare = p.stageTimes.map { t in t.backward > 0 ? (t.combineBackward + t.dispatchBackward) / t.backward : 0 }
+        let finish = zero.finishTimes(segments: pipeline.segments, rankStages: generated.rankStages,
+                                      stageParameters: RankParameters.perStage(config, stageLayers: p.stageLayers),
+                                      nicShare: nicShare).max() ?? pipeline.makespan
         return summarize(pipeline: pipeline, optimizer: max(0, finish - pipeline.makespan), counts: p.stageLayers, stageTimes: p.stageTimes,
                          moeLayer: p.moeLayer, dispatch: p.dispatchS, combine: p.combineS, microbatches: microbatches)
     }

@@ -54,6 +54,21 @@ func deepSeekStep() throws -> StepConfiguration {
         let again = try StepSimulation(config: try deepSeekStep(), calibration: try KernelCalibration.hopper()).run()
         #expect(again == (try Self.result.get()))
     }
+
+    /// Overlapping the ZeRO-1 reduce-scatter with the drain changes only what sticks out past the
+    /// pipeline: the pipeline and its phases are the same; the optimizer phase shrinks, but not
+    /// below the update and all-gather of rank 0 (whose stage-0 gradients are final only at its
+    /// very end), and never below zero.
+    @Test func gradientReduceOverlapsTheDrain() throws {
+        var config = try deepSeekStep()
+        config.overlapGradReduce = true
+        let overlapped = try StepSimulation(config: config, calibration: try KernelCalibration.hopper()).run()
+        let plain = try Self.result.get()
+        #expect(overlapped.pipelineS == plain.pipelineS)
+        #expect(overlapped.backwardWeightS == plain.backwardWeightS)
+        #expect(overlapped.optimizerS < plain.optimizerS - 0.05, "\(overlapped.optimizerS) vs \(plain.optimizerS)")
+        #expect(overlapped.optimizerS > 0.2 * plain.optimizerS)
+    }
 }
 
 @Suite struct StagePartitionTests {
