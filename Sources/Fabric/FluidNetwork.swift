@@ -100,7 +100,7 @@ public struct FluidNetwork {
 
 /// Progressive filling over a fixed set of flows, of which any subset may be active: the flows
 /// crossing each link are indexed once (ascending flow index), so each allocation costs
-/// O(links · levels + active path lengths) without rebuilding anything.
+/// O(links · levels + flows + active path lengths) without rebuilding anything.
 struct MaxMinSolver {
     let capacities: [Double]
     let paths: [[Int]]

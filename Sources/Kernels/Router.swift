@@ -84,6 +84,8 @@ public struct Router: Sendable {
         var top = [T](repeating: 0, count: c.expertsPerGroupScore)
         var allowed = [Bool](repeating: false, count: c.groups)
         let best = TopKList<T>(capacity: c.topK)
+        chosen.withUnsafeMutableBufferPointer { chosen in
+        weights.withUnsafeMutableBufferPointer { weights in
         for t in 0..<tokens {
             let row = t * c.experts
             for e in 0..<c.experts { biased[e] = scores[row + e] + bias[e] }
@@ -106,12 +108,10 @@ public struct Router: Sendable {
             for g in 0..<c.groups where allowed[g] {
                 for e in (g * groupSize)..<((g + 1) * groupSize) { best.offer(biased[e], expert: e) }
             }
-            chosen.withUnsafeMutableBufferPointer { chosen in
-                weights.withUnsafeMutableBufferPointer { weights in
-                    Self.writeChoice(best, scores: { scores[row + $0] }, scale: c.routedScalingFactor,
-                                     experts: chosen, weights: weights, at: t * c.topK)
-                }
-            }
+            Self.writeChoice(best, scores: { scores[row + $0] }, scale: c.routedScalingFactor,
+                             experts: chosen, weights: weights, at: t * c.topK)
+        }
+        }
         }
         return Routing(tokens: tokens, topK: c.topK, experts: chosen, weights: weights)
     }

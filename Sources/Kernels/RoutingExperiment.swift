@@ -38,7 +38,7 @@ public struct RoutingExperiment: Sendable {
         // Every GPU shares one popularity law (from the same "popularity" stream of the root)
         // and draws its own tokens from its own generator.
         let law = try TokenAffinities(experts: router.experts, skew: skew, stream: root)
-        var generators = (0..<ep).map { LaneRandom(seed: RandomStream.derive(seed: RandomStream.derive(seed: seed, label: "tokens"), label: String($0))) }
+        var generators = (0..<ep).map { LaneRandom(seed: RandomStream.derive(seed: seed, label: "tokens", index: $0)) }
         var ratios: [Double] = []
         var plan: DispatchPlan?
         for _ in 0..<steps {

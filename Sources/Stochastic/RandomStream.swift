@@ -33,7 +33,13 @@ public final class RandomStream {
 
     /// An independent child stream for the `index`-th member of a family (rank, link…).
     public func split(_ label: String, index: Int) -> RandomStream {
-        RandomStream(seed: Self.derive(seed: Self.derive(seed: seed, label: label), label: String(index)))
+        RandomStream(seed: Self.derive(seed: seed, label: label, index: index))
+    }
+
+    /// The seed of the `index`-th child of the family `label` (what `split(_:index:)` seeds),
+    /// for generators other than this one.
+    public static func derive(seed: UInt64, label: String, index: Int) -> UInt64 {
+        derive(seed: derive(seed: seed, label: label), label: String(index))
     }
 
     /// The child seed for a label: FNV-1a of the label's UTF-8 bytes, mixed with the parent seed

@@ -57,6 +57,9 @@ public struct LayerTimes: Sendable, Equatable, Codable {
     public var backward: Double {
         combineBackward + mlpBackwardInput + dispatchBackward + attentionBackwardInput + otherBackwardInput + weight + tensorParallelBackward
     }
+    /// Fraction of a stand-alone backward during which the NIC carries its all-to-alls (what a
+    /// gradient reduce-scatter overlapping the drain cannot use); 0 without a backward.
+    public var backwardAllToAllShare: Double { backward > 0 ? (combineBackward + dispatchBackward) / backward : 0 }
     /// Compute-only time of a forward plus a full backward.
     public var compute: Double {
         attentionForward + mlpForward + mlpBackwardInput + mlpBackwardWeight + attentionBackwardInput + attentionBackwardWeight

@@ -10,6 +10,11 @@ public struct RankParameters: Sendable, Equatable {
     public var expert: Double
     public var total: Double { dense + expert }
 
+    public static let zero = RankParameters(dense: 0, expert: 0)
+    public static func + (a: RankParameters, b: RankParameters) -> RankParameters {
+        RankParameters(dense: a.dense + b.dense, expert: a.expert + b.expert)
+    }
+
     /// Per stage of a partition (`stageLayers[s]` layers each), for the TP shard one GPU holds.
     public static func perStage(_ c: StepConfiguration, stageLayers: [Int]) -> [RankParameters] {
         let arch = c.layerModel, p = arch.parameters, ep = Double(max(c.ep, 1))
@@ -37,11 +42,6 @@ public struct RankParameters: Sendable, Equatable {
     /// Per rank of a generated schedule: the sum over the distinct stages the rank runs.
     public static func perRank(_ c: StepConfiguration, stageLayers: [Int], schedule: PipelineSchedule) -> [RankParameters] {
         let stages = perStage(c, stageLayers: stageLayers)
-        return schedule.rankStages.map { rankStages in
-            rankStages.reduce(RankParameters(dense: 0, expert: 0)) { sum, s in
-                let sp = stages[s % stages.count]
-                return RankParameters(dense: sum.dense + sp.dense, expert: sum.expert + sp.expert)
-            }
-        }
+        return schedule.rankStages.map { $0.map { stages[$0 % stages.count] }.reduce(.zero, +) }
     }
 }

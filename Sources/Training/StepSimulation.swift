@@ -204,13 +204,13 @@ public struct StepSimulation: Sendable {
                                 fix: "use a schedule with the same number of stages")
         }
         let pipeline = try ScheduleSimulator().run(generated, stageDurations: Array(repeating: p.stageDurations, count: generated.pipelines))
-        // Each rank's ZeRO-1 step starts when its own last instruction ends; the step ends with
-        // the last rank's. The optimizer phase is what sticks out past the pipeline.
+        // Each rank's ZeRO-1 step runs on its own (after its last instruction, or overlapping its
+        // drain); the step ends with the last rank's. The optimizer phase is what sticks out
+        // past the pipeline.
         let zero = ZeROOptimizer(config: config, memoryEfficiency: kernels.calibration.elementwiseEfficiency)
-        let nicShare = p.stageTimes.map { t in t.backward > 0 ? (t.combineBackward + t.dispatchBackward) / t.backward : 0 }
         let finish = zero.finishTimes(segments: pipeline.segments, rankStages: generated.rankStages,
                                       stageParameters: RankParameters.perStage(config, stageLayers: p.stageLayers),
-                                      nicShare: nicShare).max() ?? pipeline.makespan
+                                      nicShare: p.stageTimes.map(\.backwardAllToAllShare)).max() ?? pipeline.makespan
         return summarize(pipeline: pipeline, optimizer: max(0, finish - pipeline.makespan), counts: p.stageLayers, stageTimes: p.stageTimes,
                          moeLayer: p.moeLayer, dispatch: p.dispatchS, combine: p.combineS, microbatches: microbatches)
     }

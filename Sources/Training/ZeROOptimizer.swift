@@ -37,12 +37,6 @@ struct ZeROOptimizer {
                      allGather: ag(params.dense * 2, denseReplicas) + ag(params.expert * 2, expertReplicas))
     }
 
-    /// Seconds of one rank's optimizer step after its pipeline work, without overlap.
-    func time(_ params: RankParameters) -> Double {
-        let p = parts(params)
-        return p.reduceScatter + p.update + p.allGather
-    }
-
     /// When each rank's optimizer step ends, seconds from the start of the step.
     /// - Parameters:
     ///   - segments: the simulated pipeline's instructions.
@@ -68,11 +62,8 @@ struct ZeROOptimizer {
             if let b = backwardStage { ready[s.rank][b % stageCount] = max(ready[s.rank][b % stageCount] ?? 0, s.end) }
         }
         return rankStages.indices.map { r in
-            let stages = Array(Set(rankStages[r].map { $0 % stageCount })).sorted()
-            let total = stages.reduce(RankParameters(dense: 0, expert: 0)) {
-                RankParameters(dense: $0.dense + stageParameters[$1].dense, expert: $0.expert + stageParameters[$1].expert)
-            }
-            let whole = parts(total)
+            let stages = rankStages[r].map { $0 % stageCount }
+            let whole = parts(stages.map { stageParameters[$0] }.reduce(.zero, +))
             guard config.overlapGradReduce else { return end[r] + whole.reduceScatter + whole.update + whole.allGather }
             // Reduce-scatter chunk by chunk in the order their gradients become final; before
             // the rank's last instruction the NIC is shared with the drain's all-to-alls.

@@ -106,7 +106,7 @@ import SimCore
         RouterConfig(experts: 256, topK: 8, groups: 8, topKGroups: 8),
         RouterConfig(experts: 64, topK: 6, groups: 1, topKGroups: 1),
         RouterConfig(experts: 160, topK: 6, groups: 8, topKGroups: 3, expertsPerGroupScore: 1),
-        RouterConfig(experts: 60, topK: 4, groups: 1, topKGroups: 1),      // not lane-shaped: reference path
+        RouterConfig(experts: 60, topK: 4, groups: 1, topKGroups: 1),      // not lane-shaped: the fallback must consume the same draws
     ])
     func sampledGateMatchesReference(config: RouterConfig) throws {
         var router = try Router(config: config)
