@@ -5,7 +5,15 @@ import Hardware
 ///
 /// FP8 casts are recorded where DeepSeek's kernels cast (V3 report §3.3.2): a Linear in FP8
 /// casts its input per 1×128 tile in forward, its output gradient in dgrad, and both operands
-/// transposed (128×1) in wgrad; a tensor already cast in a layout is not cast again.
+/// transposed (128×1) for wgrad; a tensor already cast in a layout is not cast again.
+///
+/// The transposed casts count in the input-backward pass (B), not in the weight pass (W), except
+/// for tokens that arrived by the dispatch all-to-all: that is where DeepSeek's trace runs them
+/// (`../shared/data/deepseek-profile-train.json`, kernels grouped by the annotation they were
+/// launched in, µs per layer: `per_channel_cast_and_transpose` 534 in attn(B) and 394 in
+/// mlp(B) beside the dgrad GEMMs, none in attn(W), and in mlp(W) only the 578 that re-lay out
+/// the routed experts' FP8 inputs). Counting them all in W put ≈1 ms per V3 layer into the
+/// W chunks that DualPipe runs on their own.
 public struct CostExecutor: Executor {
     public typealias Tensor = ShapeTensor
     public typealias RouteResult = MoETraffic
@@ -24,6 +32,8 @@ public struct CostExecutor: Executor {
     public private(set) var records: [OperationRecord] = []
     private var nextID = 0
     private var cast: Set<Int> = [], castTransposed: Set<Int> = []
+    /// Tensors received by an all-to-all (held in FP8 row-wise; re-laid out by their wgrad).
+    private var arrivedByAllToAll: Set<Int> = []
 
     public init(traffic: MoETraffic) { self.traffic = traffic }
 
@@ -54,7 +64,10 @@ public struct CostExecutor: Executor {
         if transposed ? castTransposed.contains(x.id) : cast.contains(x.id) { return }
         if transposed { castTransposed.insert(x.id) } else { cast.insert(x.id) }
         let n = Double(x.rows * x.cols)
+        let issuedIn = pass
+        if transposed && pass == .backwardWeight && !arrivedByAllToAll.contains(x.id) { pass = .backwardInput }
         record(transposed ? "cast_t" : "cast", .cast, read: n * Double(activationBytes), written: n + n / 128 * 4, precision: .fp8)
+        pass = issuedIn
     }
 
     public mutating func linear(_ w: Weight, _ x: ShapeTensor) -> ShapeTensor {
@@ -204,7 +217,9 @@ public struct CostExecutor: Executor {
     mutating func scatter(_ suffix: String, cols: Int, _ r: MoETraffic) -> [ShapeTensor] {
         record("dispatch" + suffix, .dispatch, read: 0, written: 0, precision: .fp8, traffic: r.dispatch)
         permute("permute" + suffix, rows: r.localExpertRows.reduce(0, +), cols: cols)
-        return r.localExpertRows.map { fresh($0, cols) }
+        let parts = r.localExpertRows.map { fresh($0, cols) }
+        arrivedByAllToAll.formUnion(parts.map(\.id))
+        return parts
     }
 
     /// Expert rows back to tokens (combine, and the backward of dispatch): the unpermute, then
