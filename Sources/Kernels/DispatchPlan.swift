@@ -82,15 +82,18 @@ public struct DispatchPlan: Sendable {
         // Lookup tables instead of integer divisions in the per-copy loop.
         let gpuOfExpert = (0..<placement.experts).map { $0 / perGPU }
         let nodeOfGPU = (0..<ep).map { $0 / inGroup }
-        // A token's distinct destination GPUs and nodes (at most top-K of each).
+        // A token's distinct destination GPUs and nodes (at most top-K of each), found with
+        // stamps: a GPU or node is new for token number `stamp` unless it already carries that
+        // stamp (constant time per choice, any EP size).
         // Scratch lists as raw storage: as arrays they cost 7% of `llmsim route` (uniqueness checks).
         let gpus = UnsafeMutablePointer<Int>.allocate(capacity: max(topK, 1))
         let nodesHit = UnsafeMutablePointer<Int>.allocate(capacity: max(topK, 1))
-        defer { gpus.deallocate(); nodesHit.deallocate() }
-        @inline(__always) func insertDistinct(_ x: Int, into list: UnsafeMutablePointer<Int>, count: inout Int) {
-            for k in 0..<count where list[k] == x { return }
-            list[count] = x; count += 1
-        }
+        let gpuStamp = UnsafeMutablePointer<Int>.allocate(capacity: ep)
+        let nodeStamp = UnsafeMutablePointer<Int>.allocate(capacity: placement.nodes)
+        gpuStamp.initialize(repeating: -1, count: ep)
+        nodeStamp.initialize(repeating: -1, count: placement.nodes)
+        defer { gpus.deallocate(); nodesHit.deallocate(); gpuStamp.deallocate(); nodeStamp.deallocate() }
+        var stamp = 0
         for (source, routing) in routings.enumerated() {
             let sourceNode = placement.node(ofGPU: source), local = placement.localIndex(ofGPU: source)
             for t in 0..<routing.tokens {
@@ -99,9 +102,13 @@ public struct DispatchPlan: Sendable {
                     let e = Int(routing.experts[t * routing.topK + i])
                     loads[e] += 1
                     let g = gpuOfExpert[e]
-                    insertDistinct(g, into: gpus, count: &gpuCount)
-                    insertDistinct(nodeOfGPU[g], into: nodesHit, count: &nodeCount)
+                    if gpuStamp[g] != stamp {
+                        gpuStamp[g] = stamp; gpus[gpuCount] = g; gpuCount += 1
+                        let n = nodeOfGPU[g]
+                        if nodeStamp[n] != stamp { nodeStamp[n] = stamp; nodesHit[nodeCount] = n; nodeCount += 1 }
+                    }
                 }
+                stamp += 1
                 for k in 0..<nodeCount where nodesHit[k] != sourceNode {
                     ib[source * ep + nodesHit[k] * inGroup + local] += 1
                     ibSum += 1

@@ -24,11 +24,15 @@ public struct SampledGate: Sendable {
     let bias: [SIMD8<Float>]
     /// Every c_e is 1 (uniform popularity): then s = u exactly and the division is skipped.
     let unitCosts: Bool
+    /// The shortcut for exchangeable affinities (uniform popularity, zero bias), when allowed.
+    let orderStatistics: OrderStatisticGate?
 
     /// - Parameters:
     ///   - router: the gate (its configuration and current bias).
     ///   - logPrior: ln(E·p_e) per expert, from `TokenAffinities`.
-    public init(router: Router, logPrior: [Double]) throws {
+    ///   - orderStatistics: route exchangeable affinities through `OrderStatisticGate` (same
+    ///     law, far fewer draws); false draws every affinity.
+    public init(router: Router, logPrior: [Double], orderStatistics: Bool = true) throws {
         let c = router.config
         guard logPrior.count == c.experts else {
             throw KernelError("popularity", "\(logPrior.count) values for \(c.experts) experts", fix: "give one popularity per expert")
@@ -44,6 +48,7 @@ public struct SampledGate: Sendable {
         costs = cost
         bias = b
         unitCosts = cost.allSatisfy { $0 == SIMD8(repeating: 1) }
+        self.orderStatistics = orderStatistics ? OrderStatisticGate(router: router, logPrior: logPrior) : nil
     }
 
     /// Whether the lane-wise path applies: experts fill the lanes exactly, each group is a whole
@@ -77,6 +82,7 @@ public struct SampledGate: Sendable {
     /// Draws `tokens` tokens' affinities and routes them; without `gateWeights` the routing
     /// carries only the choices (what a dispatch plan needs).
     public func route(tokens: Int, random: inout LaneRandom, gateWeights: Bool = true) -> Routing {
+        if let orderStatistics { return orderStatistics.route(tokens: tokens, random: &random, gateWeights: gateWeights) }
         guard lanesAreGroups else {
             var routing = router.route(scores: affinities(tokens: tokens, random: &random), tokens: tokens)
             if !gateWeights { routing.weights = [] }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Kernels
 import Stochastic
@@ -136,5 +137,78 @@ import SimCore
         let first = again.next()
         #expect(first != other.next())
         #expect(Set((0..<8).map { first[$0] }).count == 8)  // lanes are independent streams
+    }
+
+    /// LaneMath's log and exp against libm over the ranges the order-statistic gate uses
+    /// (uniforms in (0, 1) and beyond; exponents down to −20).
+    @Test func laneMathMatchesLibm() {
+        var random = LaneRandom(seed: 12)
+        var worstLog = 0.0, worstExp = 0.0
+        for i in 0..<20_000 {
+            let u = random.nextUniformPositive() * (i % 2 == 0 ? 1 : 1000)
+            let l = LaneMath.log(u), x = u * -20 / (i % 2 == 0 ? 1 : 1000) + 2
+            let e = LaneMath.exp(x)
+            for j in 0..<8 {
+                let exactLog = Foundation.log(Double(u[j]))
+                worstLog = max(worstLog, abs(Double(l[j]) - exactLog) / max(1, abs(exactLog)))
+                let exactExp = Foundation.exp(Double(x[j]))
+                worstExp = max(worstExp, abs(Double(e[j]) - exactExp) / exactExp)
+            }
+        }
+        // Measured 2026-11-23: log 1.3e-7, exp 1.9e-7 (Float's half-ulp is 6e-8).
+        #expect(worstLog < 3e-7, "log: \(worstLog)")
+        #expect(worstExp < 3e-7, "exp: \(worstExp)")
+        var again = LaneRandom(seed: 3)
+        #expect(again.nextExponential().min() > 0)
+    }
+
+    /// With uniform popularity and no bias, `OrderStatisticGate` draws only the order statistics
+    /// the gate looks at; its choices must have the law of the full draw (all `experts`
+    /// affinities through the gate). Compared on V3's layout, a top-1 group score (V2-like) and
+    /// no group limit: how a token's K picks spread over groups (the merge's work), which groups
+    /// are kept (the node limit's), the largest gate weight (the values'), and the experts
+    /// (distinct, every expert equally loaded).
+    @Test(arguments: [
+        RouterConfig.deepSeekV3,
+        RouterConfig(experts: 160, topK: 6, groups: 8, topKGroups: 3, expertsPerGroupScore: 1),
+        RouterConfig(experts: 256, topK: 8, groups: 8, topKGroups: 8),
+    ])
+    func orderStatisticGateHasTheFullDrawsLaw(config: RouterConfig) throws {
+        let router = try Router(config: config)
+        let prior = [Double](repeating: 0, count: config.experts)
+        let tokens = 16_384, n = config.experts / config.groups
+        func statistics(_ orderStatistics: Bool) throws -> (spread: [String: Double], groupKept: [Double], topWeight: [Double], loads: [Int]) {
+            let gate = try SampledGate(router: router, logPrior: prior, orderStatistics: orderStatistics)
+            #expect((gate.orderStatistics != nil) == orderStatistics)
+            var random = LaneRandom(seed: orderStatistics ? 21 : 22)
+            let r = gate.route(tokens: tokens, random: &random)
+            var spread: [String: Double] = [:], kept = [Double](repeating: 0, count: config.groups), top: [Double] = []
+            for t in 0..<tokens {
+                let picks = r.experts[(t * config.topK)..<((t + 1) * config.topK)].map(Int.init)
+                #expect(Set(picks).count == config.topK)
+                var perGroup = [Int](repeating: 0, count: config.groups)
+                for e in picks { perGroup[e / n] += 1 }
+                spread[perGroup.filter { $0 > 0 }.sorted(by: >).map(String.init).joined(separator: "+"), default: 0] += 1 / Double(tokens)
+                for g in 0..<config.groups where perGroup[g] > 0 { kept[g] += 1 / Double(tokens) }
+                top.append(r.weights[(t * config.topK)..<((t + 1) * config.topK)].max()!)
+            }
+            return (spread, kept, top, r.expertLoads(experts: config.experts))
+        }
+        let fast = try statistics(true), full = try statistics(false)
+        // Frequencies agree within 5 standard errors of their difference.
+        func close(_ p: Double, _ q: Double) -> Bool {
+            let mean = (p + q) / 2
+            return abs(p - q) <= 5 * (2 * mean * (1 - mean) / Double(tokens)).squareRoot() + 1e-9
+        }
+        for key in Set(fast.spread.keys).union(full.spread.keys) {
+            #expect(close(fast.spread[key] ?? 0, full.spread[key] ?? 0), "spread \(key): \(fast.spread[key] ?? 0) vs \(full.spread[key] ?? 0)")
+        }
+        for g in 0..<config.groups { #expect(close(fast.groupKept[g], full.groupKept[g]), "group \(g)") }
+        let a = try Summary(fast.topWeight), b = try Summary(full.topWeight)
+        let spread = (a.standardDeviation * a.standardDeviation + b.standardDeviation * b.standardDeviation) / Double(tokens)
+        #expect(abs(a.mean - b.mean) <= 5 * spread.squareRoot(), "top weight \(a.mean) vs \(b.mean)")
+        // Every expert equally loaded in expectation: loads within 6σ of the mean (binomial).
+        let mean = Double(tokens * config.topK) / Double(config.experts)
+        #expect(fast.loads.allSatisfy { abs(Double($0) - mean) < 6 * mean.squareRoot() })
     }
 }
