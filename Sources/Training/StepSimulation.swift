@@ -16,6 +16,14 @@ public struct StepResult: Sendable, Codable, Equatable {
     public var backwardWeightS: Double
     public var bubbleS: Double
     public var optimizerS: Double
+    /// Per rank: its ZeRO-1 step past its own last pipeline instruction, seconds (ranks whose
+    /// pipeline work ends early hide part of theirs in the others' drain; `optimizerS` is what
+    /// the last rank adds to the step).
+    public var optimizerPerRankS: [Double]
+    /// The median rank's ZeRO-1 step (the upper median for an even count), seconds; 0 if none.
+    public var optimizerMedianRankS: Double {
+        optimizerPerRankS.isEmpty ? 0 : optimizerPerRankS.sorted()[optimizerPerRankS.count / 2]
+    }
     public var pipelineS: Double
     public var tokensPerStep: Int
     public var tokensPerDay: Double
@@ -208,11 +216,14 @@ public struct StepSimulation: Sendable {
         // drain); the step ends with the last rank's. The optimizer phase is what sticks out
         // past the pipeline.
         let zero = ZeROOptimizer(config: config, memoryEfficiency: kernels.calibration.elementwiseEfficiency)
-        let finish = zero.finishTimes(segments: pipeline.segments, rankStages: generated.rankStages,
-                                      stageParameters: RankParameters.perStage(config, stageLayers: p.stageLayers),
-                                      nicShare: p.stageTimes.map(\.backwardAllToAllShare)).max() ?? pipeline.makespan
-        return summarize(pipeline: pipeline, optimizer: max(0, finish - pipeline.makespan), counts: p.stageLayers, stageTimes: p.stageTimes,
-                         moeLayer: p.moeLayer, dispatch: p.dispatchS, combine: p.combineS, microbatches: microbatches)
+        let ranks = zero.finishTimes(segments: pipeline.segments, rankStages: generated.rankStages,
+                                     stageParameters: RankParameters.perStage(config, stageLayers: p.stageLayers),
+                                     nicShare: p.stageTimes.map(\.backwardAllToAllShare))
+        let finish = ranks.map(\.finish).max() ?? pipeline.makespan
+        var result = summarize(pipeline: pipeline, optimizer: max(0, finish - pipeline.makespan), counts: p.stageLayers, stageTimes: p.stageTimes,
+                               moeLayer: p.moeLayer, dispatch: p.dispatchS, combine: p.combineS, microbatches: microbatches)
+        result.optimizerPerRankS = ranks.map(\.own)
+        return result
     }
 
     func summarize(pipeline p: ScheduleResult, optimizer: Double, counts: [Int], stageTimes: [LayerTimes],
@@ -228,7 +239,7 @@ public struct StepSimulation: Sendable {
         return StepResult(
             stepTimeS: step, forwardOnlyS: phase["F"] ?? 0, steadyS: phase["F&B"] ?? 0,
             backwardInputS: (phase["B"] ?? 0) + (phase["Bi"] ?? 0), backwardWeightS: phase["W"] ?? 0,
-            bubbleS: p.bubblePerRank.first ?? 0, optimizerS: optimizer, pipelineS: p.makespan,
+            bubbleS: p.bubblePerRank.first ?? 0, optimizerS: optimizer, optimizerPerRankS: [], pipelineS: p.makespan,
             tokensPerStep: tokensPerStep, tokensPerDay: Double(tokensPerStep) * 86_400 / step,
             tflopsPerGpuCausal: perGPU(flops.causal) / 1e12, tflopsPerGpuNoncausal: perGPU(flops.noncausal) / 1e12,
             mfuCausal: perGPU(flops.causal) / bf16Peak, mfuNoncausal: perGPU(flops.noncausal) / bf16Peak,

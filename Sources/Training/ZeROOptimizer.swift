@@ -37,7 +37,16 @@ struct ZeROOptimizer {
                      allGather: ag(params.dense * 2, denseReplicas) + ag(params.expert * 2, expertReplicas))
     }
 
-    /// When each rank's optimizer step ends, seconds from the start of the step.
+    /// One rank's end of pipeline work and end of its optimizer step, seconds from the start
+    /// of the step.
+    struct RankFinish: Equatable {
+        var pipelineEnd: Double
+        var finish: Double
+        /// The rank's ZeRO-1 step past its own last instruction.
+        var own: Double { finish - pipelineEnd }
+    }
+
+    /// When each rank's pipeline work and optimizer step end.
     /// - Parameters:
     ///   - segments: the simulated pipeline's instructions.
     ///   - rankStages: the stages each rank holds.
@@ -45,7 +54,7 @@ struct ZeROOptimizer {
     ///   - nicShare: per stage, the fraction of its backward chunk during which the NIC carries
     ///     its all-to-alls (what an overlapped reduce-scatter cannot use).
     func finishTimes(segments: [ScheduleSegment], rankStages: [[Int]], stageParameters: [RankParameters],
-                     nicShare: [Double]) -> [Double] {
+                     nicShare: [Double]) -> [RankFinish] {
         let stageCount = stageParameters.count
         var end = [Double](repeating: 0, count: rankStages.count)
         // Per (rank, stage): when the stage's gradients on the rank are final (its last full
@@ -64,7 +73,9 @@ struct ZeROOptimizer {
         return rankStages.indices.map { r in
             let stages = rankStages[r].map { $0 % stageCount }
             let whole = parts(stages.map { stageParameters[$0] }.reduce(.zero, +))
-            guard config.overlapGradReduce else { return end[r] + whole.reduceScatter + whole.update + whole.allGather }
+            guard config.overlapGradReduce else {
+                return RankFinish(pipelineEnd: end[r], finish: end[r] + whole.reduceScatter + whole.update + whole.allGather)
+            }
             // Reduce-scatter chunk by chunk in the order their gradients become final; before
             // the rank's last instruction the NIC is shared with the drain's all-to-alls.
             let share = stages.map { nicShare[$0] }.max() ?? 0
@@ -80,7 +91,7 @@ struct ZeROOptimizer {
                 }
                 nicFree = t + work
             }
-            return max(nicFree, end[r]) + whole.update + whole.allGather
+            return RankFinish(pipelineEnd: end[r], finish: max(nicFree, end[r]) + whole.update + whole.allGather)
         }
     }
 }

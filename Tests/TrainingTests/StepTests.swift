@@ -18,7 +18,7 @@ func deepSeekStep() throws -> StepConfiguration {
     static let result: Result<StepResult, Error> = Result { try StepSimulation(config: try deepSeekStep(), calibration: try KernelCalibration.hopper()).run() }
 
     /// ISCA 2025 Table 4 (MPFT): 19.926 s per step, 385 / 432 TFLOPS per GPU. Issue tolerance:
-    /// 10% for the step. Measured 2026-11-23: 20.23 s (+1.5%), 380 / 427 TFLOPS.
+    /// 10% for the step. Measured 2026-11-23: 19.20 s (−3.6%), 401 / 450 TFLOPS.
     @Test("ISCA 2025 Table 4: DeepSeek-V3 step 19.926 s within 10%")
     func stepTime() throws {
         let r = try Self.result.get()
@@ -28,14 +28,17 @@ func deepSeekStep() throws -> StepConfiguration {
         #expect(r.tokensPerStep == 15_360 * 4096)
     }
 
-    /// Phases on rank 0 against ISCA Table 4 (1F 1.13, 1F1B 13.95, 1B 1.99 s): within 25%.
-    /// 1W (0.48 s), the bubble (2.06 s) and the optimizer (0.29 s) miss: see the note on issue 4.
-    @Test("ISCA 2025 Table 4 phases: 1F, 1F1B, 1B within 25%")
+    /// Phases on rank 0 against ISCA Table 4 (1F 1.13, 1F1B 13.95, 1B 1.99, 1W 0.48, bubble
+    /// 2.06 s): within 25%. Measured 2026-11-23: 1.068, 13.321, 1.966, 0.596 (+24%), 1.643 s
+    /// (−20%). The optimizer (0.29 s) misses: see the note on issue 4 and `optimizerPerRank`.
+    @Test("ISCA 2025 Table 4 phases: 1F, 1F1B, 1B, 1W, bubble within 25%")
     func phases() throws {
         let r = try Self.result.get()
         #expect(abs(r.forwardOnlyS / 1.13 - 1) < 0.25)
         #expect(abs(r.steadyS / 13.95 - 1) < 0.25)
         #expect(abs(r.backwardInputS / 1.99 - 1) < 0.25)
+        #expect(abs(r.backwardWeightS / 0.48 - 1) < 0.25)
+        #expect(abs(r.bubbleS / 2.06 - 1) < 0.25)
         // Phases and idle add up to the pipeline time on rank 0.
         #expect(abs(r.forwardOnlyS + r.steadyS + r.backwardInputS + r.backwardWeightS + r.bubbleS - r.pipelineS) < 1e-6)
     }
@@ -53,6 +56,19 @@ func deepSeekStep() throws -> StepConfiguration {
     @Test func deterministic() throws {
         let again = try StepSimulation(config: try deepSeekStep(), calibration: try KernelCalibration.hopper()).run()
         #expect(again == (try Self.result.get()))
+    }
+
+    /// Each rank's ZeRO-1 step past its own pipeline work. Rank 0 holds the embedding, the
+    /// dense layers, the head and MTP (4.4B non-expert parameters reduce-scattered over 128
+    /// replicas) and finishes last; a middle rank holds 1.86B non-expert and 1.41B expert
+    /// parameters: FP32 reduce-scatter 0.16 + 0.06 s, BF16 all-gather 0.08 + 0.03 s at 46 GB/s
+    /// per NIC, update 7 ms. Measured 2026-11-23: rank 0 0.609 s, median 0.342 s.
+    @Test func optimizerPerRank() throws {
+        let r = try Self.result.get()
+        #expect(r.optimizerPerRankS.count == 16)
+        #expect(r.optimizerPerRankS.allSatisfy { $0 > 0 })
+        #expect(abs(r.optimizerPerRankS[0] - r.optimizerS) < 1e-9, "rank 0 ends its pipeline work last and its ZeRO step sticks out")
+        #expect(abs(r.optimizerMedianRankS / 0.342 - 1) < 0.05, "\(r.optimizerMedianRankS)")
     }
 
     /// Overlapping the ZeRO-1 reduce-scatter with the drain changes only what sticks out past the
