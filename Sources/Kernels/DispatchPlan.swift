@@ -72,65 +72,74 @@ public struct DispatchPlan: Sendable {
         self.placement = placement
         let ep = placement.ep
         tokensPerGPU = routings.first?.tokens ?? 0
-        // Flat row-major matrices while counting, squared at the end.
-        var ib = [Int](repeating: 0, count: ep * ep)
-        var nv = ib, logical = ib
-        var loads = [Int](repeating: 0, count: placement.experts)
+        // Flat row-major counters in raw storage while counting (array checks in this loop
+        // cost a fifth of it), squared into arrays at the end.
+        let counters = UnsafeMutablePointer<Int>.allocate(capacity: 3 * ep * ep + placement.experts)
+        counters.initialize(repeating: 0, count: 3 * ep * ep + placement.experts)
+        defer { counters.deallocate() }
+        let ib = counters, nv = counters + ep * ep, logical = counters + 2 * ep * ep, loads = counters + 3 * ep * ep
         var maxNodes = 0, nodeSum = 0, ibSum = 0, gpuSum = 0, tokenCount = 0
         let perGPU = placement.expertsPerGPU, inGroup = placement.gpusPerNodeInGroup
-        let topK = routings.first?.topK ?? 0
         // Lookup tables instead of integer divisions in the per-copy loop.
-        let gpuOfExpert = (0..<placement.experts).map { $0 / perGPU }
-        let nodeOfGPU = (0..<ep).map { $0 / inGroup }
-        // A token's distinct destination GPUs and nodes (at most top-K of each), found with
-        // stamps: a GPU or node is new for token number `stamp` unless it already carries that
-        // stamp (constant time per choice, any EP size).
-        // Scratch lists as raw storage: as arrays they cost 7% of `llmsim route` (uniqueness checks).
-        let gpus = UnsafeMutablePointer<Int>.allocate(capacity: max(topK, 1))
-        let nodesHit = UnsafeMutablePointer<Int>.allocate(capacity: max(topK, 1))
-        let gpuStamp = UnsafeMutablePointer<Int>.allocate(capacity: ep)
-        let nodeStamp = UnsafeMutablePointer<Int>.allocate(capacity: placement.nodes)
-        gpuStamp.initialize(repeating: -1, count: ep)
-        nodeStamp.initialize(repeating: -1, count: placement.nodes)
-        defer { gpus.deallocate(); nodesHit.deallocate(); gpuStamp.deallocate(); nodeStamp.deallocate() }
-        var stamp = 0
+        let gpuOfExpert = UnsafeMutablePointer<Int>.allocate(capacity: placement.experts)
+        let nodeOfGPU = UnsafeMutablePointer<Int>.allocate(capacity: ep)
+        for e in 0..<placement.experts { gpuOfExpert[e] = e / perGPU }
+        for g in 0..<ep { nodeOfGPU[g] = g / inGroup }
+        defer { gpuOfExpert.deallocate(); nodeOfGPU.deallocate() }
+        // A token's distinct destination GPUs and nodes as bit sets (one bit per GPU, per node):
+        // no data-dependent branch per choice. With stamps or list searches instead, the
+        // "already seen?" branch mispredicted on about half the choices (measured: 30% slower).
+        let gpuWords = (ep + 63) / 64, nodeWords = (placement.nodes + 63) / 64
+        let gpuBits = UnsafeMutablePointer<UInt64>.allocate(capacity: gpuWords)
+        let nodeBits = UnsafeMutablePointer<UInt64>.allocate(capacity: nodeWords)
+        defer { gpuBits.deallocate(); nodeBits.deallocate() }
         for (source, routing) in routings.enumerated() {
             let sourceNode = placement.node(ofGPU: source), local = placement.localIndex(ofGPU: source)
+            routing.experts.withUnsafeBufferPointer { experts in
             for t in 0..<routing.tokens {
-                var gpuCount = 0, nodeCount = 0
+                gpuBits.update(repeating: 0, count: gpuWords)
+                nodeBits.update(repeating: 0, count: nodeWords)
                 for i in 0..<routing.topK {
-                    let e = Int(routing.experts[t * routing.topK + i])
+                    let e = Int(experts[t * routing.topK + i])
                     loads[e] += 1
-                    let g = gpuOfExpert[e]
-                    if gpuStamp[g] != stamp {
-                        gpuStamp[g] = stamp; gpus[gpuCount] = g; gpuCount += 1
-                        let n = nodeOfGPU[g]
-                        if nodeStamp[n] != stamp { nodeStamp[n] = stamp; nodesHit[nodeCount] = n; nodeCount += 1 }
+                    let g = gpuOfExpert[e], n = nodeOfGPU[g]
+                    gpuBits[g >> 6] |= 1 << UInt64(g & 63)
+                    nodeBits[n >> 6] |= 1 << UInt64(n & 63)
+                }
+                var nodeCount = 0, gpuCount = 0
+                for w in 0..<nodeWords {
+                    var bits = nodeBits[w]
+                    nodeCount += bits.nonzeroBitCount
+                    while bits != 0 {
+                        let n = w << 6 | bits.trailingZeroBitCount
+                        bits &= bits - 1
+                        if n != sourceNode { ib[source * ep + n * inGroup + local] += 1; ibSum += 1 }
                     }
                 }
-                stamp += 1
-                for k in 0..<nodeCount where nodesHit[k] != sourceNode {
-                    ib[source * ep + nodesHit[k] * inGroup + local] += 1
-                    ibSum += 1
-                }
-                for k in 0..<gpuCount {
-                    let g = gpus[k]
-                    logical[source * ep + g] += 1
-                    let n = nodeOfGPU[g]
-                    let from = n == sourceNode ? source : n * inGroup + local
-                    if from != g { nv[from * ep + g] += 1 }
+                for w in 0..<gpuWords {
+                    var bits = gpuBits[w]
+                    gpuCount += bits.nonzeroBitCount
+                    while bits != 0 {
+                        let g = w << 6 | bits.trailingZeroBitCount
+                        bits &= bits - 1
+                        logical[source * ep + g] += 1
+                        let n = nodeOfGPU[g]
+                        let from = n == sourceNode ? source : n * inGroup + local
+                        if from != g { nv[from * ep + g] += 1 }
+                    }
                 }
                 gpuSum += gpuCount
                 maxNodes = max(maxNodes, nodeCount)
                 nodeSum += nodeCount
                 tokenCount += 1
             }
+            }
         }
-        func square(_ flat: [Int]) -> [[Int]] { (0..<ep).map { Array(flat[($0 * ep)..<(($0 + 1) * ep)]) } }
+        func square(_ flat: UnsafeMutablePointer<Int>) -> [[Int]] { (0..<ep).map { Array(UnsafeBufferPointer(start: flat + $0 * ep, count: ep)) } }
         ibCopies = square(ib)
         nvlinkCopies = square(nv)
         logicalCopies = square(logical)
-        expertLoads = loads
+        expertLoads = Array(UnsafeBufferPointer(start: loads, count: placement.experts))
         maxNodesPerToken = maxNodes
         meanNodesPerToken = Double(nodeSum) / Double(max(tokenCount, 1))
         meanIBCopiesPerToken = Double(ibSum) / Double(max(tokenCount, 1))
