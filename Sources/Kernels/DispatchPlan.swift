@@ -106,27 +106,14 @@ public struct DispatchPlan: Sendable {
                     gpuBits[g >> 6] |= 1 << UInt64(g & 63)
                     nodeBits[n >> 6] |= 1 << UInt64(n & 63)
                 }
-                var nodeCount = 0, gpuCount = 0
-                for w in 0..<nodeWords {
-                    var bits = nodeBits[w]
-                    nodeCount += bits.nonzeroBitCount
-                    while bits != 0 {
-                        let n = w << 6 | bits.trailingZeroBitCount
-                        bits &= bits - 1
-                        if n != sourceNode { ib[source * ep + n * inGroup + local] += 1; ibSum += 1 }
-                    }
+                let nodeCount = Self.forEachMember(of: nodeBits, words: nodeWords) { n in
+                    if n != sourceNode { ib[source * ep + n * inGroup + local] += 1; ibSum += 1 }
                 }
-                for w in 0..<gpuWords {
-                    var bits = gpuBits[w]
-                    gpuCount += bits.nonzeroBitCount
-                    while bits != 0 {
-                        let g = w << 6 | bits.trailingZeroBitCount
-                        bits &= bits - 1
-                        logical[source * ep + g] += 1
-                        let n = nodeOfGPU[g]
-                        let from = n == sourceNode ? source : n * inGroup + local
-                        if from != g { nv[from * ep + g] += 1 }
-                    }
+                let gpuCount = Self.forEachMember(of: gpuBits, words: gpuWords) { g in
+                    logical[source * ep + g] += 1
+                    let n = nodeOfGPU[g]
+                    let from = n == sourceNode ? source : n * inGroup + local
+                    if from != g { nv[from * ep + g] += 1 }
                 }
                 gpuSum += gpuCount
                 maxNodes = max(maxNodes, nodeCount)
@@ -144,6 +131,21 @@ public struct DispatchPlan: Sendable {
         meanNodesPerToken = Double(nodeSum) / Double(max(tokenCount, 1))
         meanIBCopiesPerToken = Double(ibSum) / Double(max(tokenCount, 1))
         meanGPUsPerToken = Double(gpuSum) / Double(max(tokenCount, 1))
+    }
+
+    /// Calls `body` with each member of a bit set (ascending); returns how many there are.
+    @inline(__always)
+    static func forEachMember(of set: UnsafeMutablePointer<UInt64>, words: Int, _ body: (Int) -> Void) -> Int {
+        var count = 0
+        for w in 0..<words {
+            var bits = set[w]
+            count += bits.nonzeroBitCount
+            while bits != 0 {
+                body(w << 6 | bits.trailingZeroBitCount)
+                bits &= bits - 1
+            }
+        }
+        return count
     }
 
     /// Routed token-rows landing on each GPU (sum over its local experts).

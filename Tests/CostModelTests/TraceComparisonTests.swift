@@ -5,26 +5,33 @@ import Kernels
 @testable import Model
 
 @Suite struct TraceComparisonTests {
-    /// Compute time of each DeepSeek phase of one V3 MoE layer (4096 tokens/GPU, EP64, balanced
-    /// routing as the trace used, 20 communication SMs), against the trace's per-layer kernel
-    /// time (reference §3.2, mean of 4 layers, µs).
-    @Test func moeLayerPhasesAgainstTheTrace() throws {
+    /// One V3 MoE layer (4,096 tokens per GPU, EP64, balanced routing as the trace used: 8,192
+    /// rows on each of a GPU's 4 experts) run forward and backward on the cost executor, and the
+    /// H800 cost model with 20 communication SMs that prices it.
+    static func moeLayer() throws -> (CostExecutor, KernelCostModel) {
         let catalog = try ModelCatalog.load(directory: repoRoot.appendingPathComponent("Experiments/models").path)
         let arch = try catalog.resolve("deepseek-v3").0
         let h800 = try HardwareCatalog.builtIn().device("H800-SXM5-80GB")
         let model = try KernelCostModel(device: h800, calibration: try KernelCalibration.hopper(), communicationSMs: 20)
         let layer = try TransformerLayer(arch: arch, index: 10, policy: .deepSeekFP8)
-        let traffic = MoETraffic.local(expertRows: [8192, 8192, 8192, 8192])
-        var cost = CostExecutor(traffic: traffic)
-        let x = ShapeTensor(rows: 4096, cols: 7168)
-        let f = layer.forward(&cost, x)
+        var cost = CostExecutor(traffic: MoETraffic.local(expertRows: [8192, 8192, 8192, 8192]))
+        let f = layer.forward(&cost, ShapeTensor(rows: 4096, cols: 7168))
         _ = layer.backward(&cost, ShapeTensor(rows: 4096, cols: 7168), tape: f.tape)
+        return (cost, model)
+    }
+
+    /// Compute time of each DeepSeek phase of one V3 MoE layer (4096 tokens/GPU, EP64, balanced
+    /// routing as the trace used, 20 communication SMs), against the trace's per-layer kernel
+    /// time (reference §3.2, mean of 4 layers, µs).
+    @Test func moeLayerPhasesAgainstTheTrace() throws {
+        let (cost, model) = try Self.moeLayer()
         var phase: [String: Double] = [:]
         for r in cost.records where !r.kind.isCommunication { phase["\(r.block.rawValue)(\(r.pass.rawValue))", default: 0] += model.duration(r) * 1e6 }
         let trace: [String: Double] = ["attn(F)": 4370, "mlp(F)": 4604, "mlp(B)": 5306, "mlp(W)": 6378, "attn(B)": 9341, "attn(W)": 2388]
         // Measured 2026-11-23 (transposed casts in B as the trace runs them): attn(F) 0.92,
-        // mlp(F) 0.88, mlp(B) 1.10, mlp(W) 1.05, attn(B) 1.00, attn(W) 1.11 of the trace; total 1.003. Wgrad and attention throughputs are themselves
-        // trace aggregates, so only the GEMM fprop/dgrad (DeepGEMM) part is independent.
+        // mlp(F) 0.88, mlp(B) 1.10, mlp(W) 1.05, attn(B) 1.00, attn(W) 1.11 of the trace; total
+        // 1.003. Wgrad and attention throughputs are themselves trace aggregates, so only the
+        // GEMM fprop/dgrad (DeepGEMM) part is independent.
         for (k, v) in trace {
             let ratio = (phase[k] ?? 0) / v
             #expect(ratio > 0.75 && ratio < 1.4, "\(k): model \(phase[k] ?? 0) µs, trace \(v) µs")
@@ -38,14 +45,7 @@ import Kernels
     /// attn(B) and mlp(B); none in attn(W); in mlp(W) only the re-layout of the tokens that
     /// arrived by all-to-all (578 µs).
     @Test func transposedCastsRunWhereTheTraceRunsThem() throws {
-        let catalog = try ModelCatalog.load(directory: repoRoot.appendingPathComponent("Experiments/models").path)
-        let arch = try catalog.resolve("deepseek-v3").0
-        let h800 = try HardwareCatalog.builtIn().device("H800-SXM5-80GB")
-        let model = try KernelCostModel(device: h800, calibration: try KernelCalibration.hopper(), communicationSMs: 20)
-        let layer = try TransformerLayer(arch: arch, index: 10, policy: .deepSeekFP8)
-        var cost = CostExecutor(traffic: MoETraffic.local(expertRows: [8192, 8192, 8192, 8192]))
-        let f = layer.forward(&cost, ShapeTensor(rows: 4096, cols: 7168))
-        _ = layer.backward(&cost, ShapeTensor(rows: 4096, cols: 7168), tape: f.tape)
+        let (cost, model) = try Self.moeLayer()
         var casts: [String: Double] = [:]
         for r in cost.records where r.kind == .cast { casts["\(r.block.rawValue)(\(r.pass.rawValue))", default: 0] += model.duration(r) * 1e6 }
         // Measured 2026-11-23: attn(B) 978, mlp(B) 1,039, mlp(W) 697, attn(W) none.
