@@ -8,7 +8,7 @@ import Stochastic
 ///
 /// The order statistics of n independent uniforms, largest first, are exactly
 /// U₍₁₎ = V₁^(1/n), U₍ₖ₎ = U₍ₖ₋₁₎·Vₖ^(1/(n−k+1)) for independent uniforms Vₖ (Rényi's
-/// representation; Devroye, *Non-Uniform Random Variate Generation*, 1986, §V.3), i.e. in logs
+/// representation; Devroye, *Non-Uniform Random Variate Generation*, 1986, ch. V), i.e. in logs
 /// ln U₍ₖ₎ = ln U₍ₖ₋₁₎ − Eₖ/(n−k+1) with standard exponentials Eₖ. Which experts of the group hold
 /// those ranks is a uniformly random arrangement, independent of the values. So per token:
 /// 1. each group's top one or two (what the group score sums) — 2 draws per group instead of n;
