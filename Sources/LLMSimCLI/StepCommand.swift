@@ -30,14 +30,9 @@ struct StepCommand: ParsableCommand {
         var whole: WholeClusterStep.Result?
         if config.fidelity == .wholeCluster { whole = try WholeClusterStep(simulation: simulation).run(plan: plan) }
         var r = try whole?.step ?? simulation.run(microbatches: config.microbatches, plan: plan)
-        if let svg {
-            try TimelineSVG.render(segments: r.segments, makespan: r.pipelineS, title: "\(config.model.name) step: pipeline \(Output.fixed(r.pipelineS, 2)) s + optimizer \(Output.fixed(r.optimizerS, 2)) s").write(toFile: svg, atomically: true, encoding: .utf8)
-        }
-        if let trace {
-            try StepTrace.render(segments: r.segments, stageTimes: plan.stageTimes, stageLayers: plan.stageLayers, name: "\(config.model.name) step")
-                .write(toFile: trace, atomically: true, encoding: .utf8)
-        }
+        try StepTimeline.write(r, plan: plan, title: StepTimeline.title("\(config.model.name) step", r), svg: svg, trace: trace)
         r.segments = []
+        r.optimizerSegments = []
         if json { return try Output.json(["step": r]) }
         let fidelityNote = whole.map { w in
             "\nwhole cluster: \(w.groups) EP group(s) per stage, \(w.routings) routings; group steps " + w.groupStepS.map { Output.fixed($0, 3) + " s" }.joined(separator: ", ")

@@ -2,10 +2,14 @@ import Foundation
 
 /// An SVG timeline of a schedule run: one row per rank, one box per instruction, coloured by
 /// kind like the figure in the DualPipe README (forward, backward, backward for inputs,
-/// backward for weights, overlapped forward & backward; idle is the background).
+/// backward for weights, overlapped forward & backward; idle is the background). A step's
+/// timeline adds each rank's ZeRO-1 parts after its pipeline work: gradient reduce-scatter,
+/// AdamW update, parameter all-gather (segments without a micro-batch, micro-batch −1).
 public enum TimelineSVG {
-    static let colours = ["F": "#f4b183", "B": "#9dc3e6", "Bi": "#a9d18e", "W": "#c9a0dc", "F&B": "#ffd966"]
+    static let colours = ["F": "#f4b183", "B": "#9dc3e6", "Bi": "#a9d18e", "W": "#c9a0dc", "F&B": "#ffd966",
+                          "RS": "#7f7f7f", "AdamW": "#4d4d4d", "AG": "#a6a6a6"]
     static let legend = [("F", "forward"), ("B", "backward"), ("Bi", "backward (inputs)"), ("W", "backward (weights)"), ("F&B", "overlapped F & B")]
+    static let optimizerLegend = [("RS", "reduce-scatter"), ("AdamW", "AdamW"), ("AG", "all-gather")]
 
     public static func render(_ result: ScheduleResult, title: String, unit: String = "s") -> String {
         render(segments: result.segments, makespan: result.makespan, title: title, unit: unit)
@@ -16,7 +20,9 @@ public enum TimelineSVG {
         let ranks = (result.segments.map(\.rank).max() ?? 0) + 1
         let left = 70.0, top = 50.0, rowHeight = 26.0, width = 1100.0
         let scale = (width - left - 20) / max(result.makespan, 1e-12)
-        let height = top + Double(ranks) * rowHeight + 70
+        let labels = Set(result.segments.map(\.label))
+        let optimizer = optimizerLegend.filter { labels.contains($0.0) }
+        let height = top + Double(ranks) * rowHeight + 70 + (optimizer.isEmpty ? 0 : 18)
         var s = """
         <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="Helvetica, Arial, sans-serif" font-size="11">
         <rect width="100%" height="100%" fill="white"/>
@@ -31,8 +37,9 @@ public enum TimelineSVG {
         for seg in result.segments {
             let x = left + seg.start * scale, w = max((seg.end - seg.start) * scale, 0.5)
             let y = top + Double(seg.rank) * rowHeight
-            s += "<rect x=\"\(fmt(x))\" y=\"\(fmt(y))\" width=\"\(fmt(w))\" height=\"\(fmt(rowHeight - 4))\" fill=\"\(colours[seg.label] ?? "#999")\" stroke=\"white\" stroke-width=\"0.5\"><title>\(escape(seg.label)) micro-batch \(seg.microbatch): \(fmt(seg.start))–\(fmt(seg.end)) \(unit)</title></rect>\n"
-            if w > 14 { s += "<text x=\"\(fmt(x + w / 2))\" y=\"\(fmt(y + rowHeight / 2 + 2))\" text-anchor=\"middle\" font-size=\"9\">\(seg.microbatch)</text>\n" }
+            let what = seg.microbatch >= 0 ? "\(escape(seg.label)) micro-batch \(seg.microbatch)" : escape(seg.label)
+            s += "<rect x=\"\(fmt(x))\" y=\"\(fmt(y))\" width=\"\(fmt(w))\" height=\"\(fmt(rowHeight - 4))\" fill=\"\(colours[seg.label] ?? "#999")\" stroke=\"white\" stroke-width=\"0.5\"><title>\(what): \(fmt(seg.start))–\(fmt(seg.end)) \(unit)</title></rect>\n"
+            if w > 14, seg.microbatch >= 0 { s += "<text x=\"\(fmt(x + w / 2))\" y=\"\(fmt(y + rowHeight / 2 + 2))\" text-anchor=\"middle\" font-size=\"9\">\(seg.microbatch)</text>\n" }
         }
         let axisY = top + Double(ranks) * rowHeight + 4
         s += "<line x1=\"\(left)\" y1=\"\(fmt(axisY))\" x2=\"\(fmt(left + result.makespan * scale))\" y2=\"\(fmt(axisY))\" stroke=\"black\"/>\n"
@@ -43,11 +50,16 @@ public enum TimelineSVG {
         }
         var lx = left
         let ly = axisY + 36
+        func entry(_ colour: String, _ name: String, _ x: Double, _ y: Double) -> String {
+            "<rect x=\"\(fmt(x))\" y=\"\(fmt(y - 9))\" width=\"12\" height=\"12\" fill=\"\(colour)\"/><text x=\"\(fmt(x + 16))\" y=\"\(fmt(y + 1))\">\(escape(name))</text>\n"
+        }
         for (key, name) in legend {
-            s += "<rect x=\"\(fmt(lx))\" y=\"\(fmt(ly - 9))\" width=\"12\" height=\"12\" fill=\"\(colours[key]!)\"/><text x=\"\(fmt(lx + 16))\" y=\"\(fmt(ly + 1))\">\(escape(name))</text>\n"
+            s += entry(colours[key]!, name, lx, ly)
             lx += 150
         }
-        s += "<rect x=\"\(fmt(lx))\" y=\"\(fmt(ly - 9))\" width=\"12\" height=\"12\" fill=\"#eeeeee\"/><text x=\"\(fmt(lx + 16))\" y=\"\(fmt(ly + 1))\">idle</text>\n"
+        s += entry("#eeeeee", "idle", lx, ly)
+        // The optimizer's parts, when the timeline has them, on a second line.
+        for (i, (key, name)) in optimizer.enumerated() { s += entry(colours[key]!, name, left + Double(i) * 150, ly + 18) }
         return s + "</svg>\n"
     }
 

@@ -33,7 +33,7 @@ public struct Evaluation: Sendable {
         let plan = try simulation.plan()
         var step = config.fidelity == .wholeCluster ? try WholeClusterStep(simulation: simulation).run(plan: plan).step
             : try simulation.run(microbatches: config.microbatches, plan: plan)
-        if !keepSegments { step.segments = [] }
+        if !keepSegments { step.segments = []; step.optimizerSegments = [] }
         let memory = try TrainingMemory.compute(config: config, stageLayers: plan.stageLayers,
                                                 deepSeekSavings: config.effectiveRecompute == .deepseek, schedule: config.schedule)
         guard let phases else { return Evaluation(config: config, step: step, memory: memory, run: nil) }

@@ -25,6 +25,8 @@ public struct StepResult: Sendable, Codable, Equatable {
         optimizerPerRankS.isEmpty ? 0 : optimizerPerRankS.sorted()[optimizerPerRankS.count / 2]
     }
     public var pipelineS: Double
+    /// Per rank, its ZeRO-1 parts as timeline segments ("RS", "AdamW", "AG"; micro-batch −1).
+    public var optimizerSegments: [ScheduleSegment]
     public var tokensPerStep: Int
     public var tokensPerDay: Double
     public var tflopsPerGpuCausal: Double
@@ -223,6 +225,7 @@ public struct StepSimulation: Sendable {
         var result = summarize(pipeline: pipeline, optimizer: max(0, finish - pipeline.makespan), counts: p.stageLayers, stageTimes: p.stageTimes,
                                moeLayer: p.moeLayer, dispatch: p.dispatchS, combine: p.combineS, microbatches: microbatches)
         result.optimizerPerRankS = ranks.map(\.own)
+        result.optimizerSegments = ranks.enumerated().flatMap { $1.segments(rank: $0) }
         return result
     }
 
@@ -239,7 +242,7 @@ public struct StepSimulation: Sendable {
         return StepResult(
             stepTimeS: step, forwardOnlyS: phase["F"] ?? 0, steadyS: phase["F&B"] ?? 0,
             backwardInputS: (phase["B"] ?? 0) + (phase["Bi"] ?? 0), backwardWeightS: phase["W"] ?? 0,
-            bubbleS: p.bubblePerRank.first ?? 0, optimizerS: optimizer, optimizerPerRankS: [], pipelineS: p.makespan,
+            bubbleS: p.bubblePerRank.first ?? 0, optimizerS: optimizer, optimizerPerRankS: [], pipelineS: p.makespan, optimizerSegments: [],
             tokensPerStep: tokensPerStep, tokensPerDay: Double(tokensPerStep) * 86_400 / step,
             tflopsPerGpuCausal: perGPU(flops.causal) / 1e12, tflopsPerGpuNoncausal: perGPU(flops.noncausal) / 1e12,
             mfuCausal: perGPU(flops.causal) / bf16Peak, mfuNoncausal: perGPU(flops.noncausal) / bf16Peak,

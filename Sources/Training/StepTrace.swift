@@ -13,6 +13,8 @@ public enum StepTrace {
     struct Block { var name: String; var compute: Bool; var seconds: Double }
     /// One time slot: compute blocks (in order) alongside communication blocks (in order).
     struct Slot { var compute: [Block] = []; var comm: [Block] = [] }
+    /// Segments outside the stages that are communication (the ZeRO-1 reduce-scatter and all-gather).
+    static let communicationLabels: Set = ["RS", "AG"]
 
     public static func render(segments: [ScheduleSegment], stageTimes: [LayerTimes], stageLayers: [Int], name: String) -> String {
         var lines: [String] = []
@@ -43,7 +45,12 @@ public enum StepTrace {
 
     /// The slots of one instruction.
     static func slots(_ s: ScheduleSegment, stageTimes: [LayerTimes], stageLayers: [Int]) -> [Slot] {
-        guard let first = s.stages.first, first < stageTimes.count else { return [Slot(compute: [Block(name: s.label, compute: true, seconds: s.end - s.start)])] }
+        guard let first = s.stages.first, first < stageTimes.count else {
+            // Work outside the schedule's stages: the ZeRO-1 collectives run on the
+            // communication stream, anything else (the AdamW update) on the compute stream.
+            let block = Block(name: s.label, compute: !communicationLabels.contains(s.label), seconds: s.end - s.start)
+            return [block.compute ? Slot(compute: [block]) : Slot(comm: [block])]
+        }
         let f = stageTimes[first], nF = max(stageLayers[first % stageLayers.count], 1)
         func share(_ x: Double, _ n: Int) -> Double { x / Double(n) }
         switch s.label {

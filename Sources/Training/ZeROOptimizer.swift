@@ -41,9 +41,19 @@ struct ZeROOptimizer {
     /// of the step.
     struct RankFinish: Equatable {
         var pipelineEnd: Double
+        /// When its first reduce-scatter starts (its last instruction's end without overlap),
+        /// when the AdamW update starts (the last reduce-scatter's end) and the all-gather.
+        var reduceScatterStart: Double, updateStart: Double, allGatherStart: Double
         var finish: Double
         /// The rank's ZeRO-1 step past its own last instruction.
         var own: Double { finish - pipelineEnd }
+
+        /// The three parts as timeline segments of rank `rank`: "RS" (gradient
+        /// reduce-scatter), "AdamW", "AG" (parameter all-gather).
+        func segments(rank: Int) -> [ScheduleSegment] {
+            [("RS", reduceScatterStart, updateStart), ("AdamW", updateStart, allGatherStart), ("AG", allGatherStart, finish)]
+                .map { ScheduleSegment(rank: rank, start: $0.1, end: $0.2, label: $0.0, microbatch: -1) }
+        }
     }
 
     /// When each rank's pipeline work and optimizer step end.
@@ -74,15 +84,18 @@ struct ZeROOptimizer {
             let stages = rankStages[r].map { $0 % stageCount }
             let whole = parts(stages.map { stageParameters[$0] }.reduce(.zero, +))
             guard config.overlapGradReduce else {
-                return RankFinish(pipelineEnd: end[r], finish: end[r] + whole.reduceScatter + whole.update + whole.allGather)
+                let update = end[r] + whole.reduceScatter
+                return RankFinish(pipelineEnd: end[r], reduceScatterStart: end[r], updateStart: update,
+                                  allGatherStart: update + whole.update, finish: update + whole.update + whole.allGather)
             }
             // Reduce-scatter chunk by chunk in the order their gradients become final; before
             // the rank's last instruction the NIC is shared with the drain's all-to-alls.
             let share = stages.map { nicShare[$0] }.max() ?? 0
-            var nicFree = 0.0
+            var nicFree = 0.0, firstStart = Double.infinity
             for s in stages.sorted(by: { (ready[r][$0] ?? end[r], $0) < (ready[r][$1] ?? end[r], $1) }) {
                 var work = parts(stageParameters[s]).reduceScatter
                 var t = max(nicFree, ready[r][s] ?? end[r])
+                firstStart = min(firstStart, t)
                 if t < end[r], share < 1 {
                     let before = (end[r] - t) * (1 - share)
                     if work <= before { nicFree = t + work / (1 - share); continue }
@@ -91,7 +104,9 @@ struct ZeROOptimizer {
                 }
                 nicFree = t + work
             }
-            return RankFinish(pipelineEnd: end[r], finish: max(nicFree, end[r]) + whole.update + whole.allGather)
+            let update = max(nicFree, end[r])
+            return RankFinish(pipelineEnd: end[r], reduceScatterStart: min(firstStart, update), updateStart: update,
+                              allGatherStart: update + whole.update, finish: update + whole.update + whole.allGather)
         }
     }
 }

@@ -161,3 +161,26 @@ typealias ConfigErrorLike = ConfigError
         #expect((parsed["traceEvents"] as! [[String: Any]]).contains { ($0["args"] as? [String: Any])?["name"] as? String == "communication stream" })
     }
 }
+
+@Suite struct OptimizerTimelineTests {
+    /// Each rank's ZeRO-1 parts follow its pipeline work in order (reduce-scatter, AdamW,
+    /// all-gather) and the last one ends the step; in the trace the collectives run on the
+    /// communication stream and the update on the compute stream.
+    @Test func optimizerPartsFollowEachRanksPipeline() throws {
+        let r = try DeepSeekStepTests.result.get()
+        #expect(r.optimizerSegments.count == 3 * 16)
+        for rank in 0..<16 {
+            let parts = r.optimizerSegments.filter { $0.rank == rank }
+            let pipelineEnd = r.segments.filter { $0.rank == rank }.map(\.end).max()!
+            #expect(parts.map(\.label) == ["RS", "AdamW", "AG"])
+            #expect(abs(parts[0].start - pipelineEnd) < 1e-9, "without overlap the reduce-scatter waits for the rank's last instruction")
+            #expect(parts[0].end == parts[1].start && parts[1].end == parts[2].start)
+            #expect(abs(parts[2].end - parts[0].start - r.optimizerPerRankS[rank]) < 1e-9)
+        }
+        #expect(abs(r.optimizerSegments.map(\.end).max()! - r.stepTimeS) < 1e-9)
+        let json = StepTrace.render(segments: r.optimizerSegments.filter { $0.rank == 0 }, stageTimes: [], stageLayers: [], name: "test")
+        let events = ((try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any])["traceEvents"] as! [[String: Any]])
+            .filter { $0["ph"] as? String == "X" }
+        #expect(events.map { "\($0["name"]!)@\($0["tid"]!)" } == ["RS@1", "AdamW@0", "AG@1"])
+    }
+}
