@@ -37,14 +37,55 @@ public struct DeepEPAllToAll: Sendable {
     }
 
     public func run(_ plan: DispatchPlan, kind: Kind, hidden: Int) throws -> Result {
+        let copyBytes = Double(kind == .dispatch ? TokenCopyBytes.dispatch(hidden: hidden) : TokenCopyBytes.combine(hidden: hidden))
+        let (net, flows) = try network(plan, kind: kind, copyBytes: copyBytes)
+        let ep = plan.placement.ep
+        let finish = net.run(flows)
+        let time = finish.max() ?? 0
+        let ibMax = Double(plan.ibCopies.map { $0.reduce(0, +) }.max() ?? 0) * copyBytes
+        let nvMax = Double(plan.nvlinkCopies.map { $0.reduce(0, +) }.max() ?? 0) * copyBytes
+        // Inside one node DeepEP reports the NVLink bytes each GPU moves; across nodes, the
+        // copies per destination node (own node included), the "logical" RDMA bandwidth.
+        let logical = plan.placement.nodes == 1
+            ? Double(plan.nvlinkCopies.map { $0.reduce(0, +) }.reduce(0, +)) / Double(ep) * copyBytes
+            : plan.meanNodesPerToken * Double(plan.tokensPerGPU) * copyBytes
+        return Result(kind: kind.rawValue, timeS: time, logicalBandwidthGbps: time > 0 ? logical / time / 1e9 : 0,
+                      ibBytesPerGpuMax: ibMax, nvlinkBytesPerGpuMax: nvMax,
+                      bottleneck: ibMax / nicRate >= nvMax / nvRate ? "NIC (IB)" : "NVLink")
+    }
+
+    /// Dispatch and combine times of one plan, seconds, from one fluid run. Combine retraces
+    /// dispatch's flows in reverse, and every port has the same rate in both directions, so
+    /// its max-min allocation is dispatch's mirrored (each flow's link set maps onto the other
+    /// direction's ports of equal capacity). With every flow's bytes scaled by the same factor
+    /// (BF16 over FP8 copies), each flow's transfer time scales by it, and its path latency is
+    /// the same: combine finish = latency + factor × (dispatch finish − latency). Exact up to
+    /// the fluid network's picosecond event grid; a test checks it against a combine run.
+    public func times(_ plan: DispatchPlan, hidden: Int) throws -> (dispatch: Double, combine: Double) {
+        let dispatchBytes = Double(TokenCopyBytes.dispatch(hidden: hidden))
+        let factor = Double(TokenCopyBytes.combine(hidden: hidden)) / dispatchBytes
+        let (net, flows) = try network(plan, kind: .dispatch, copyBytes: dispatchBytes)
+        let finish = net.run(flows)
+        var dispatch = 0.0, combine = 0.0
+        for (f, end) in finish.enumerated() {
+            let latency = flows[f].links.reduce(0) { $0 + net.links[$1].latency }
+            dispatch = max(dispatch, end)
+            combine = max(combine, latency + factor * (end - latency))
+        }
+        return (dispatch, combine)
+    }
+
+    /// Per-direction NVLink and NIC rates (bytes/s) with the communication SMs given.
+    var nvRate: Double { node.device.scaleUpAchievableBandwidth * smScale }
+    var nicRate: Double { node.nicAchievableBandwidth * Double(node.computeNICs) / Double(node.gpus) * smScale }
+    var smScale: Double { min(1, Double(communicationSMs) / Double(saturationSMs)) }
+
+    /// The fluid network of the group's ports and the flows of one all-to-all.
+    func network(_ plan: DispatchPlan, kind: Kind, copyBytes: Double) throws -> (FluidNetwork, [FluidNetwork.Flow]) {
         guard communicationSMs > 0 else {
             throw KernelError("communication SMs", "DeepEP needs SMs to move data, got \(communicationSMs)", fix: "reserve some SMs, V3 used 20")
         }
         let ep = plan.placement.ep
-        let copyBytes = Double(kind == .dispatch ? TokenCopyBytes.dispatch(hidden: hidden) : TokenCopyBytes.combine(hidden: hidden))
-        let smScale = min(1, Double(communicationSMs) / Double(saturationSMs))
-        let nvRate = node.device.scaleUpAchievableBandwidth * smScale
-        let nicRate = node.nicAchievableBandwidth * Double(node.computeNICs) / Double(node.gpus) * smScale
         var net = FluidNetwork()
         let nvOut = (0..<ep).map { net.addLink("gpu\($0).nvlink.out", capacity: nvRate, latency: hopLatency.scaleUp) }
         let nvIn = (0..<ep).map { net.addLink("gpu\($0).nvlink.in", capacity: nvRate) }
@@ -65,17 +106,6 @@ public struct DeepEPAllToAll: Sendable {
                 }
             }
         }
-        let finish = net.run(flows)
-        let time = finish.max() ?? 0
-        let ibMax = Double(plan.ibCopies.map { $0.reduce(0, +) }.max() ?? 0) * copyBytes
-        let nvMax = Double(plan.nvlinkCopies.map { $0.reduce(0, +) }.max() ?? 0) * copyBytes
-        // Inside one node DeepEP reports the NVLink bytes each GPU moves; across nodes, the
-        // copies per destination node (own node included), the "logical" RDMA bandwidth.
-        let logical = plan.placement.nodes == 1
-            ? Double(plan.nvlinkCopies.map { $0.reduce(0, +) }.reduce(0, +)) / Double(ep) * copyBytes
-            : plan.meanNodesPerToken * Double(plan.tokensPerGPU) * copyBytes
-        return Result(kind: kind.rawValue, timeS: time, logicalBandwidthGbps: time > 0 ? logical / time / 1e9 : 0,
-                      ibBytesPerGpuMax: ibMax, nvlinkBytesPerGpuMax: nvMax,
-                      bottleneck: ibMax / nicRate >= nvMax / nvRate ? "NIC (IB)" : "NVLink")
+        return (net, flows)
     }
 }

@@ -201,7 +201,7 @@ public struct StepSimulation: Sendable {
         let traffic = MoETraffic(plan: try routingCache.plan(for: routing), hidden: hidden).scaled(by: factor)
         let a2a = DeepEPAllToAll(node: c.topology.node, communicationSMs: c.communicationSMs, hopLatency: allToAllHops)
         let times = try routingCache.allToAllTimes(for: routing, fabric: fabricKey) { plan in
-            (try a2a.run(plan, kind: .dispatch, hidden: hidden).timeS, try a2a.run(plan, kind: .combine, hidden: hidden).timeS)
+            try a2a.times(plan, hidden: hidden)
         }
         return (traffic, times.dispatch * Double(factor), times.combine * Double(factor))
     }

@@ -59,6 +59,20 @@ import Kernels
         #expect(abs(c.timeS / d.timeS - 14336.0 / 7392.0) < 0.05)
     }
 
+    /// `times` derives combine from dispatch by mirror symmetry (same port rates both ways,
+    /// bytes scaled by 14,336 / 7,392); it must agree with a combine run, and on an asymmetric
+    /// plan too (EP16 is NVLink-bound, EP64 NIC-bound), with fewer SMs as well.
+    @Test(arguments: [(16, 20), (64, 20), (32, 10)])
+    func combineMirrorsDispatch(ep: Int, sms: Int) throws {
+        let plan = try RoutingExperiment(router: .deepSeekV3, hidden: 7168, tokensPerGPU: 512, ep: ep, gpusPerNode: 8, seed: 3).run().plan
+        let a2a = DeepEPAllToAll(node: try HardwareCatalog.builtIn().node("HGX-H800-8GPU"), communicationSMs: sms, hopLatency: Topology.defaultLatency)
+        let both = try a2a.times(plan, hidden: 7168)
+        #expect(both.dispatch == (try a2a.run(plan, kind: .dispatch, hidden: 7168)).timeS)
+        let combine = try a2a.run(plan, kind: .combine, hidden: 7168).timeS
+        // Picosecond event grid: at most 1 ps per event apart.
+        #expect(abs(both.combine - combine) < 1e-12 * Double(plan.placement.ep * plan.placement.ep), "\(both.combine) vs \(combine)")
+    }
+
     @Test func fewerSMsSlowItDown() throws {
         let plan = try RoutingExperiment(router: .deepSeekV3, hidden: 7168, tokensPerGPU: 256, ep: 16, gpusPerNode: 8).run().plan
         let node = try HardwareCatalog.builtIn().node("HGX-H800-8GPU")
