@@ -14,11 +14,15 @@ public struct RoutingExperiment: Sendable {
     public var steps: Int
     public var gamma: Double
     public var seed: UInt64
+    /// Draw every affinity even where `OrderStatisticGate` applies (same law, another stream,
+    /// about twice the time): to check the shortcut.
+    public var fullDraw: Bool
 
     public init(router: RouterConfig, hidden: Int, tokensPerGPU: Int, ep: Int, gpusPerNode: Int,
-                skew: ExpertSkew = .uniform, steps: Int = 1, gamma: Double = 0.001, seed: UInt64 = 1) {
+                skew: ExpertSkew = .uniform, steps: Int = 1, gamma: Double = 0.001, seed: UInt64 = 1, fullDraw: Bool = false) {
         self.router = router; self.hidden = hidden; self.tokensPerGPU = tokensPerGPU; self.ep = ep
         self.gpusPerNode = gpusPerNode; self.skew = skew; self.steps = steps; self.gamma = gamma; self.seed = seed
+        self.fullDraw = fullDraw
     }
 
     public struct Result: Sendable {
@@ -44,7 +48,7 @@ public struct RoutingExperiment: Sendable {
         for _ in 0..<steps {
             // GPUs route independently (each from its own generator), so they run on all cores;
             // results land by GPU index, so the plan does not depend on the thread count.
-            let sampled = try SampledGate(router: gate, logPrior: law.logPrior)
+            let sampled = try SampledGate(router: gate, logPrior: law.logPrior, orderStatistics: !fullDraw)
             let results = try Parallel.map(ep) { [generators] g in
                 var random = generators[g]
                 let routing = sampled.route(tokens: tokensPerGPU, random: &random, gateWeights: false)

@@ -18,6 +18,7 @@ struct RouteCommand: ParsableCommand {
     @Option(help: "Steps of routing, each followed by the bias update.") var steps = 1
     @Option(help: "Bias update speed γ (V3: 0.001).") var gamma = 0.001
     @Option(help: "Seed.") var seed: UInt64 = 1
+    @Flag(help: "Draw every token's affinity for every expert even when popularity is uniform and the bias zero (by default those draw only the order statistics the gate reads: same law, another random stream, half the time).") var fullDraw = false
     @Flag(help: "Include the GPU-pair and node-pair copy matrices in the JSON.") var matrices = false
     @Flag(help: "Print JSON with stable keys.") var json = false
 
@@ -62,7 +63,7 @@ struct RouteCommand: ParsableCommand {
         }
         let result = try RoutingExperiment(router: router, hidden: arch.hiddenSize, tokensPerGPU: tokensPerGPU, ep: ep,
                                            gpusPerNode: gpusPerNode, skew: try parsedSkew(), steps: steps,
-                                           gamma: gamma, seed: seed).run()
+                                           gamma: gamma, seed: seed, fullDraw: fullDraw).run()
         let p = result.plan
         let dispatch = TokenCopyBytes.dispatch(hidden: arch.hiddenSize), combine = TokenCopyBytes.combine(hidden: arch.hiddenSize)
         let logicalMean = Double(p.logicalCopies.map { $0.reduce(0, +) }.reduce(0, +)) / Double(ep) * Double(dispatch)
@@ -81,7 +82,7 @@ struct RouteCommand: ParsableCommand {
         if json { return try Output.json(report) }
         let loads = p.gpuLoads
         return Output.table([
-            ["routing", "\(arch.name), EP\(ep) over \(p.placement.nodes) node(s), \(tokensPerGPU) tokens/GPU, skew \(skew)"],
+            ["routing", "\(arch.name), EP\(ep) over \(p.placement.nodes) node(s), \(tokensPerGPU) tokens/GPU, skew \(skew)" + (fullDraw ? ", every affinity drawn" : "")],
             ["nodes per token (max / mean)", "\(p.maxNodesPerToken) / \(Output.fixed(p.meanNodesPerToken, 3))"],
             ["IB copies per token (mean)", Output.fixed(p.meanIBCopiesPerToken, 3)],
             ["GPUs per token (mean)", Output.fixed(p.meanGPUsPerToken, 3)],

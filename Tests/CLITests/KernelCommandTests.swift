@@ -39,6 +39,16 @@ import Testing
         #expect(throws: (any Error).self) { try json(["route", "--model", "llama-3.1-8b", "--json"]) }
     }
 
+    /// `--full-draw` routes through every affinity: another stream with the same law, so the
+    /// token statistics agree (mean nodes per token over 64 × 512 tokens: σ ≈ 0.002) but the
+    /// loads differ.
+    @Test func routeFullDraw() throws {
+        let fast = try json(["route", "--tokens-per-gpu", "512", "--json"])
+        let full = try json(["route", "--tokens-per-gpu", "512", "--full-draw", "--json"])
+        #expect(abs((fast["mean_nodes_per_token"] as! Double) - (full["mean_nodes_per_token"] as! Double)) < 0.02)
+        #expect(fast["tokens_per_gpu_received"] as! [Int] != full["tokens_per_gpu_received"] as! [Int])
+    }
+
     @Test func eplbReadmeExample() throws {
         let loads = Self.repo.appendingPathComponent("Experiments/data/eplb-readme-loads.json").path
         let out = try json(["eplb", "--loads", loads, "--replicas", "16", "--groups", "4", "--nodes", "2", "--gpus", "8", "--json"])
