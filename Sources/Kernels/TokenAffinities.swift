@@ -83,6 +83,8 @@ public struct TokenAffinities {
         }
         popularity = p
         // Floor at 1e-12 so that an expert with zero popularity gets a very low, finite logit.
-        logPrior = p.map { log(max(Double(experts) * $0, 1e-12)) }
+        // Uniform popularity is exactly 0 (E · (1/E) rounds below 1 for some E, e.g. 49 or 98,
+        // which would cost those layouts the exchangeable-affinity shortcuts).
+        logPrior = skew == .uniform ? [Double](repeating: 0, count: experts) : p.map { log(max(Double(experts) * $0, 1e-12)) }
     }
 }

@@ -211,4 +211,13 @@ import SimCore
         let mean = Double(tokens * config.topK) / Double(config.experts)
         #expect(fast.loads.allSatisfy { abs(Double($0) - mean) < 6 * mean.squareRoot() })
     }
+
+    /// Uniform popularity gives every expert a log-prior of exactly 0, whatever the expert count
+    /// (E · (1/E) rounds below 1 for E = 49), so the exchangeable shortcut applies.
+    @Test func uniformPriorIsExactlyZero() throws {
+        let law = try TokenAffinities(experts: 49, skew: .uniform, stream: RandomStream(seed: 1))
+        #expect(law.logPrior.allSatisfy { $0 == 0 })
+        let router = try Router(config: RouterConfig(experts: 49, topK: 6, groups: 7, topKGroups: 3, expertsPerGroupScore: 2))
+        #expect(OrderStatisticGate(router: router, logPrior: law.logPrior) != nil)
+    }
 }
