@@ -3,12 +3,19 @@ import Foundation
 import HeapModule
 import SimCore
 
-/// `llmsim bench`: engine speed on the hold model, with swift-collections' `Heap` as baseline.
+/// `llmsim bench`: engine speed on the hold model, with swift-collections' `Heap` as baseline;
+/// with `--step EXPERIMENT`, the parts of a simulated training step timed one by one.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure the discrete-event engine (hold model) in events per second.",
-        discussion: "Build in release mode first (swift build -c release); debug builds are 10–50× slower.")
+        abstract: "Measure the discrete-event engine (hold model) in events per second, or the parts of a training step.",
+        discussion: "Build in release mode first (swift build -c release); debug builds are 10–50× slower. For one core, run under `taskset -c 0`.")
+
+    @Option(help: "Time the parts of this experiment's step instead (routing, dispatch plan, all-to-all, schedule, whole step), e.g. Experiments/deepseek-v3.yaml.")
+    var step: String?
+
+    @Option(help: "With --step: rounds per part (the best is reported).")
+    var rounds = 3
 
     @Option(help: "Pop-push operations timed per case.")
     var operations = 1_000_000
@@ -34,6 +41,10 @@ struct BenchCommand: ParsableCommand {
         #else
         let build = "release"
         #endif
+        if let step {
+            try Output.reportingErrors { print(try stepReport(step, build: build)) }
+            return
+        }
         let cases = [1_000, 100_000, 1_000_000].map {
             HoldBenchmark(pending: $0, operations: operations, seed: seed).run()
         }
@@ -53,6 +64,22 @@ struct BenchCommand: ParsableCommand {
             print("swift-collections Heap, 10^5 pending: \(Output.grouped(Int(baseline))) events/s; engine speed-up \(Output.fixed(main / baseline, 2))×")
             if build == "debug" { print("note: debug build; run `swift build -c release` and .build/release/llmsim bench for real figures") }
         }
+    }
+
+    struct StepReport: Encodable {
+        var experiment: String
+        var build: String
+        var rounds: Int
+        var parts: [StepBenchmark.Part]
+    }
+
+    func stepReport(_ path: String, build: String) throws -> String {
+        guard rounds > 0 else { throw ValidationError("--rounds must be > 0") }
+        let parts = try StepBenchmark(config: try ResourceLocator.experiment(path), rounds: rounds).run()
+        if json { return try Output.json(StepReport(experiment: path, build: build, rounds: rounds, parts: parts)) }
+        var rows = [["part", "seconds", "ns per token"]]
+        for p in parts { rows.append([p.name, Output.fixed(p.seconds, 4) + " s", p.nanosecondsPerToken.map { Output.fixed($0, 0) + " ns" } ?? ""]) }
+        return "\(path), best of \(rounds) (\(build) build)\n" + Output.table(rows, rightAlignedFrom: 1)
     }
 
     /// The same hold loop on swift-collections' `Heap` of (time, sequence) keys, without the

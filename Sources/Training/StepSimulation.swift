@@ -187,6 +187,11 @@ public struct StepSimulation: Sendable {
         return hops
     }
 
+    /// The MoE all-to-all of this step's node, communication SMs and hops.
+    public var deepEP: DeepEPAllToAll {
+        DeepEPAllToAll(node: config.topology.node, communicationSMs: config.communicationSMs, hopLatency: allToAllHops)
+    }
+
     /// What times an all-to-all besides its routing: the node, the communication SMs, the hops.
     var fabricKey: String { "\(config.topology.node)|\(config.communicationSMs)|\(allToAllHops)" }
 
@@ -199,7 +204,7 @@ public struct StepSimulation: Sendable {
         guard let (routing, factor) = routingExperiment() else { return (MoETraffic.local(expertRows: []), 0, 0) }
         let c = config, hidden = c.model.hiddenSize
         let traffic = MoETraffic(plan: try routingCache.plan(for: routing), hidden: hidden).scaled(by: factor)
-        let a2a = DeepEPAllToAll(node: c.topology.node, communicationSMs: c.communicationSMs, hopLatency: allToAllHops)
+        let a2a = deepEP
         let times = try routingCache.allToAllTimes(for: routing, fabric: fabricKey) { plan in
             try a2a.times(plan, hidden: hidden)
         }

@@ -13,6 +13,29 @@ import Testing
         return dir
     }
 
+    /// `llmsim bench --step` times the parts of an MoE step (no timing is asserted: only that
+    /// each part ran and reports seconds, and the routing parts nanoseconds per token).
+    @Test func benchStepParts() throws {
+        setenv("LLMSIM_HOME", Self.repo.path, 1)
+        let dir = try scratch()
+        let experiment = (dir as NSString).appendingPathComponent("small.yaml")
+        try """
+            base: \(Self.repo.appendingPathComponent("Experiments/deepseek-v3.yaml").path)
+            microbatches: 32
+            microbatch_tokens: 256
+            run: ~
+            """.write(toFile: experiment, atomically: true, encoding: .utf8)
+        let command = try LLMSim.parseAsRoot(["bench", "--step", experiment, "--rounds", "1", "--json"]) as! BenchCommand
+        let report = try JSONSerialization.jsonObject(with: Data(try command.stepReport(experiment, build: "test").utf8)) as! [String: Any]
+        let parts = report["parts"] as! [[String: Any]]
+        #expect(parts.count == 6)
+        #expect(parts.allSatisfy { ($0["seconds"] as! Double) > 0 })
+        #expect(parts.filter { $0["nanoseconds_per_token"] != nil }.count == 3)
+        let dense = (dir as NSString).appendingPathComponent("dense.yaml")
+        try "base: \(Self.repo.appendingPathComponent("Experiments/llama-3.1-8b-a100.yaml").path)\n".write(toFile: dense, atomically: true, encoding: .utf8)
+        #expect(throws: (any Error).self) { try command.stepReport(dense, build: "test") }
+    }
+
     @Test func runResultsReport() throws {
         setenv("LLMSIM_HOME", Self.repo.path, 1)
         let dir = try scratch()

@@ -1,0 +1,70 @@
+import CostModel
+import Dispatch
+import Fabric
+import Kernels
+import Stochastic
+import Training
+
+/// The parts of one simulated training step timed one by one (`llmsim bench --step`): routing
+/// one EP group through the gate (the order-statistic shortcut and the full draw), building
+/// the dispatch plan, timing the all-to-all on the fluid network, running the schedule and the
+/// optimizer on a prepared plan, and the whole step from a cold routing cache. Every part runs
+/// on the calling thread except the whole step (which routes the group's GPUs on all cores;
+/// pin the process with `taskset -c 0` for one core). Each is the best of `rounds`.
+struct StepBenchmark {
+    let config: StepConfiguration
+    let rounds: Int
+
+    struct Part: Encodable {
+        var name: String
+        var seconds: Double
+        /// Nanoseconds per routed token where the part routes tokens, else nil.
+        var nanosecondsPerToken: Double?
+    }
+
+    func run() throws -> [Part] {
+        let simulation = try StepSimulation(config: config, calibration: try KernelCalibration.hopper())
+        guard let (experiment, _) = simulation.routingExperiment() else {
+            throw KernelError("experiment", "\(config.model.name) has no MoE layers", fix: "benchmark an MoE model's step, e.g. Experiments/deepseek-v3.yaml")
+        }
+        let tokens = experiment.ep * experiment.tokensPerGPU
+        let router = try Router(config: experiment.router)
+        let law = try TokenAffinities(experts: experiment.router.experts, skew: experiment.skew, stream: RandomStream(seed: experiment.seed))
+        func route(orderStatistics: Bool) throws -> [Routing] {
+            let gate = try SampledGate(router: router, logPrior: law.logPrior, orderStatistics: orderStatistics)
+            return (0..<experiment.ep).map { g in
+                var random = LaneRandom(seed: RandomStream.derive(seed: experiment.seed, label: "tokens", index: g))
+                return gate.route(tokens: experiment.tokensPerGPU, random: &random, gateWeights: false)
+            }
+        }
+        var parts: [Part] = []
+        var routings: [Routing] = []
+        let shortcut = try time { routings = try route(orderStatistics: true) }
+        parts.append(Part(name: "gate, order statistics (one EP group)", seconds: shortcut, nanosecondsPerToken: shortcut / Double(tokens) * 1e9))
+        let full = try time { _ = try route(orderStatistics: false) }
+        parts.append(Part(name: "gate, every affinity drawn", seconds: full, nanosecondsPerToken: full / Double(tokens) * 1e9))
+        let placement = try ExpertPlacement(experts: experiment.router.experts, ep: experiment.ep, gpusPerNode: experiment.gpusPerNode)
+        var plan: DispatchPlan?
+        let planning = try time { plan = try DispatchPlan(placement: placement, routings: routings) }
+        parts.append(Part(name: "dispatch plan", seconds: planning, nanosecondsPerToken: planning / Double(tokens) * 1e9))
+        parts.append(Part(name: "all-to-all on the fluid network (dispatch, combine mirrored)",
+                          seconds: try time { _ = try simulation.deepEP.times(plan!, hidden: config.model.hiddenSize) }))
+        let stagePlan = try simulation.plan()
+        parts.append(Part(name: "schedule and optimizer on a prepared plan",
+                          seconds: try time { _ = try simulation.run(microbatches: config.microbatches, plan: stagePlan) }))
+        parts.append(Part(name: "whole step, cold routing cache",
+                          seconds: try time { _ = try StepSimulation(config: config, calibration: try KernelCalibration.hopper()).run() }))
+        return parts
+    }
+
+    /// Best of `rounds` wall-clock seconds of `body`.
+    func time(_ body: () throws -> Void) throws -> Double {
+        var best = Double.infinity
+        for _ in 0..<max(rounds, 1) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+        }
+        return best
+    }
+}
