@@ -7,6 +7,15 @@ import Testing
 @Suite(.serialized) struct ExperimentCommandTests {
     static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
+    /// Writes `name` in `dir`: `base:` one of the shipped experiments, then `body`. Points the
+    /// CLI at this checkout. Returns the file's path.
+    func write(_ dir: String, _ name: String, base: String, _ body: String) throws -> String {
+        setenv("LLMSIM_HOME", Self.repo.path, 1)
+        let path = (dir as NSString).appendingPathComponent(name)
+        try ("base: " + Self.repo.appendingPathComponent("Experiments/" + base).path + "\n" + body).write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
     func scratch() throws -> String {
         let dir = (NSTemporaryDirectory() as NSString).appendingPathComponent("llmsim-cli-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -16,38 +25,27 @@ import Testing
     /// `llmsim bench --step` times the parts of an MoE step (no timing is asserted: only that
     /// each part ran and reports seconds, and the routing parts nanoseconds per token).
     @Test func benchStepParts() throws {
-        setenv("LLMSIM_HOME", Self.repo.path, 1)
         let dir = try scratch()
-        let experiment = (dir as NSString).appendingPathComponent("small.yaml")
-        try """
-            base: \(Self.repo.appendingPathComponent("Experiments/deepseek-v3.yaml").path)
-            microbatches: 32
-            microbatch_tokens: 256
-            run: ~
-            """.write(toFile: experiment, atomically: true, encoding: .utf8)
+        let experiment = try write(dir, "small.yaml", base: "deepseek-v3.yaml", "microbatches: 32\nmicrobatch_tokens: 256\nrun: ~\n")
         let command = try LLMSim.parseAsRoot(["bench", "--step", experiment, "--rounds", "1", "--json"]) as! BenchCommand
         let report = try JSONSerialization.jsonObject(with: Data(try command.stepReport(experiment, build: "test").utf8)) as! [String: Any]
         let parts = report["parts"] as! [[String: Any]]
         #expect(parts.count == 6)
         #expect(parts.allSatisfy { ($0["seconds"] as! Double) > 0 })
         #expect(parts.filter { $0["nanoseconds_per_token"] != nil }.count == 3)
-        let dense = (dir as NSString).appendingPathComponent("dense.yaml")
-        try "base: \(Self.repo.appendingPathComponent("Experiments/llama-3.1-8b-a100.yaml").path)\n".write(toFile: dense, atomically: true, encoding: .utf8)
+        let dense = try write(dir, "dense.yaml", base: "llama-3.1-8b-a100.yaml", "")
         #expect(throws: (any Error).self) { try command.stepReport(dense, build: "test") }
     }
 
     @Test func runResultsReport() throws {
-        setenv("LLMSIM_HOME", Self.repo.path, 1)
         let dir = try scratch()
-        let experiment = (dir as NSString).appendingPathComponent("pp.yaml")
-        try """
-            base: \(Self.repo.appendingPathComponent("Experiments/llama-3.1-8b-a100.yaml").path)
+        let experiment = try write(dir, "pp.yaml", base: "llama-3.1-8b-a100.yaml", """
             sweep:
               grid:
                 parallel.pp: [2, 4, 8]
               derive:
                 microbatches: "4 * parallel.pp"
-            """.write(toFile: experiment, atomically: true, encoding: .utf8)
+            """)
         let db = (dir as NSString).appendingPathComponent("r.sqlite")
         let table = try (LLMSim.parseAsRoot(["run", experiment, "--db", db, "--workers", "2"]) as! RunCommand).output()
         #expect(table.contains("step_time_s [s]") && table.contains("parallel.pp"))
