@@ -80,6 +80,12 @@ public struct OrderStatisticGate: Sendable {
         let slotGroup = integers + groups, slotTaken = slotGroup + slots
         // Per pick: the group and the ln of the value picked.
         let pickLog = slotSecond + slots, pickGroup = slotTaken + slots
+        // Single lanes are read and written through untyped loads and stores (vector v, lane j
+        // at byte 4·(8v + j)), which is defined whatever type the memory is bound to.
+        let raw = UnsafeMutableRawPointer(floats)
+        @inline(__always) func copyLane(_ lane: Int, from v: Int, to w: Int) {
+            raw.storeBytes(of: raw.load(fromByteOffset: 4 * (8 * v + lane), as: Float.self), toByteOffset: 4 * (8 * w + lane), as: Float.self)
+        }
         let inverseN = Float(1) / Float(n), inverseNMinus1 = n > 1 ? Float(1) / Float(n - 1) : 0
         let groupSizeLanes = SIMD8<Int32>(repeating: Int32(n)), one = SIMD8<Int32>(repeating: 1)
         let minusInfinity = SIMD8<Float>(repeating: -.infinity)
@@ -109,13 +115,15 @@ public struct OrderStatisticGate: Sendable {
             }
             for r in 0..<slots {
                 let slot = SIMD8<Int32>(repeating: Int32(r))
-                for g in 0..<groups {
-                    let here = rank[g] .== slot
-                    slotGroup[r].replace(with: Int32(g), where: here)
-                    slotHead[r].replace(with: first[g], where: here)
-                    slotSecond[r].replace(with: second[g], where: here)
-                }
+                for g in 0..<groups { slotGroup[r].replace(with: Int32(g), where: rank[g] .== slot) }
                 slotTaken[r] = .zero
+                // Each lane's slot values, gathered from its group (scalar loads: blending all
+                // groups' values into every slot cost 13 ms of the 69 ms gate, measured).
+                for lane in 0..<8 {
+                    let g = Int(slotGroup[r][lane])
+                    copyLane(lane, from: g, to: 3 * groups + r)                      // first → slotHead
+                    copyLane(lane, from: groups + g, to: 3 * groups + slots + r)     // second → slotSecond
+                }
             }
             // 3. Merge the slots' descending sequences, all eight tokens in step: take the
             //    highest head, then replace it by its group's next order statistic (the second
