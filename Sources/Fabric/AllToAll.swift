@@ -68,7 +68,7 @@ public struct DeepEPAllToAll: Sendable {
         let finish = net.run(flows)
         var dispatch = 0.0, combine = 0.0
         for (f, end) in finish.enumerated() {
-            let latency = flows[f].links.reduce(0) { $0 + net.links[$1].latency }
+            let latency = net.latency(of: flows[f].links)
             dispatch = max(dispatch, end)
             combine = max(combine, latency + factor * (end - latency))
         }

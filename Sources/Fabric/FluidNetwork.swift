@@ -62,7 +62,7 @@ public struct FluidNetwork {
         let pending = flows.indices.sorted { flows[$0].start < flows[$1].start }
         var nextPending = 0
         var now = SimTime.zero
-        func latency(_ f: Int) -> Double { flows[f].links.reduce(0) { $0 + links[$1].latency } }
+        func latency(_ f: Int) -> Double { self.latency(of: flows[f].links) }
         while !active.isEmpty || nextPending < pending.count {
             var started = false
             while nextPending < pending.count, SimTime.seconds(flows[pending[nextPending]].start) <= now {
@@ -91,10 +91,13 @@ public struct FluidNetwork {
         return finish
     }
 
+    /// Seconds a path adds to a flow's completion: the sum of its links' latencies.
+    public func latency(of path: [Int]) -> Double { path.reduce(0) { $0 + links[$1].latency } }
+
     /// The alpha-beta time of one uncontended flow: path latency + bytes / slowest link. The
     /// oracle the fluid model must match when flows do not share links.
     public func alphaBeta(path: [Int], bytes: Double) -> Double {
-        path.reduce(0) { $0 + links[$1].latency } + bytes / (path.map { links[$0].capacity }.min() ?? .infinity)
+        latency(of: path) + bytes / (path.map { links[$0].capacity }.min() ?? .infinity)
     }
 }
 

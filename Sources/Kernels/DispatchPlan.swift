@@ -72,8 +72,8 @@ public struct DispatchPlan: Sendable {
         self.placement = placement
         let ep = placement.ep
         tokensPerGPU = routings.first?.tokens ?? 0
-        // Flat row-major counters in raw storage while counting (array checks in this loop
-        // cost a fifth of it), squared into arrays at the end.
+        // Flat row-major counters in raw storage while counting (as arrays, their checks made
+        // `llmsim route` 0.123 s instead of 0.115 s on one core), squared into arrays at the end.
         let counters = UnsafeMutablePointer<Int>.allocate(capacity: 3 * ep * ep + placement.experts)
         counters.initialize(repeating: 0, count: 3 * ep * ep + placement.experts)
         defer { counters.deallocate() }
@@ -87,8 +87,8 @@ public struct DispatchPlan: Sendable {
         for g in 0..<ep { nodeOfGPU[g] = g / inGroup }
         defer { gpuOfExpert.deallocate(); nodeOfGPU.deallocate() }
         // A token's distinct destination GPUs and nodes as bit sets (one bit per GPU, per node):
-        // no data-dependent branch per choice. With stamps or list searches instead, the
-        // "already seen?" branch mispredicted on about half the choices (measured: 30% slower).
+        // no data-dependent branch per choice. With stamps instead, whose "already seen?" branch
+        // mispredicts often, `llmsim route` took 0.115 s instead of 0.110 s on one core.
         let gpuWords = (ep + 63) / 64, nodeWords = (placement.nodes + 63) / 64
         let gpuBits = UnsafeMutablePointer<UInt64>.allocate(capacity: gpuWords)
         let nodeBits = UnsafeMutablePointer<UInt64>.allocate(capacity: nodeWords)

@@ -38,11 +38,8 @@ public struct RoutingExperiment: Sendable {
         guard gamma >= 0, gamma.isFinite else { throw KernelError("--gamma", "must be >= 0", fix: "V3 used 0.001") }
         let placement = try ExpertPlacement(experts: router.experts, ep: ep, gpusPerNode: gpusPerNode)
         var gate = try Router(config: router)
-        let root = RandomStream(seed: seed)
-        // Every GPU shares one popularity law (from the same "popularity" stream of the root)
-        // and draws its own tokens from its own generator.
-        let law = try TokenAffinities(experts: router.experts, skew: skew, stream: root)
-        var generators = (0..<ep).map { LaneRandom(seed: RandomStream.derive(seed: seed, label: "tokens", index: $0)) }
+        let law = try tokenLaw()
+        var generators = tokenGenerators()
         var ratios: [Double] = []
         var plan: DispatchPlan?
         for _ in 0..<steps {
@@ -61,5 +58,16 @@ public struct RoutingExperiment: Sendable {
             plan = stepPlan
         }
         return Result(plan: plan!, loadRatioPerStep: ratios, finalBias: gate.bias)
+    }
+
+    /// The popularity law every GPU of the group shares (from the root stream's "popularity"
+    /// child).
+    public func tokenLaw() throws -> TokenAffinities {
+        try TokenAffinities(experts: router.experts, skew: skew, stream: RandomStream(seed: seed))
+    }
+
+    /// Each GPU's own token generator, as the first step starts.
+    public func tokenGenerators() -> [LaneRandom] {
+        (0..<ep).map { LaneRandom(seed: RandomStream.derive(seed: seed, label: "tokens", index: $0)) }
     }
 }

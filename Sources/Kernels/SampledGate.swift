@@ -11,7 +11,9 @@ import Stochastic
 /// Node-limited selection and the top-K then read the token's 256 values from L1. Groups that
 /// split the eight lanes evenly (1, 2, 4, 8) take this path; any other layout materialises the
 /// same draws and goes through the reference `Router.route` (so both give the same choices,
-/// which a test checks on the fast path).
+/// which a test checks on the fast path). With uniform popularity and a zero bias, `route`
+/// hands over to `OrderStatisticGate`, which draws only the values the gate reads (same law,
+/// another stream) unless built with `orderStatistics: false`.
 public struct SampledGate: Sendable {
     /// The gate: its configuration and the bias it had when this was built.
     public let router: Router

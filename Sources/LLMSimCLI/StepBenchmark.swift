@@ -2,7 +2,6 @@ import CostModel
 import Dispatch
 import Fabric
 import Kernels
-import Stochastic
 import Training
 
 /// The parts of one simulated training step timed one by one (`llmsim bench --step`): routing
@@ -29,11 +28,12 @@ struct StepBenchmark {
         }
         let tokens = experiment.ep * experiment.tokensPerGPU
         let router = try Router(config: experiment.router)
-        let law = try TokenAffinities(experts: experiment.router.experts, skew: experiment.skew, stream: RandomStream(seed: experiment.seed))
+        let law = try experiment.tokenLaw()
+        // The experiment's first step, GPU after GPU on this thread.
         func route(orderStatistics: Bool) throws -> [Routing] {
             let gate = try SampledGate(router: router, logPrior: law.logPrior, orderStatistics: orderStatistics)
-            return (0..<experiment.ep).map { g in
-                var random = LaneRandom(seed: RandomStream.derive(seed: experiment.seed, label: "tokens", index: g))
+            return experiment.tokenGenerators().map { generator in
+                var random = generator
                 return gate.route(tokens: experiment.tokensPerGPU, random: &random, gateWeights: false)
             }
         }

@@ -7,9 +7,9 @@ import Foundation
 /// AdamW update, parameter all-gather (segments without a micro-batch, micro-batch −1).
 public enum TimelineSVG {
     static let colours = ["F": "#f4b183", "B": "#9dc3e6", "Bi": "#a9d18e", "W": "#c9a0dc", "F&B": "#ffd966",
-                          "RS": "#7f7f7f", "AdamW": "#4d4d4d", "AG": "#a6a6a6"]
+                          OptimizerPart.reduceScatter.rawValue: "#7f7f7f", OptimizerPart.update.rawValue: "#4d4d4d",
+                          OptimizerPart.allGather.rawValue: "#a6a6a6"]
     static let legend = [("F", "forward"), ("B", "backward"), ("Bi", "backward (inputs)"), ("W", "backward (weights)"), ("F&B", "overlapped F & B")]
-    static let optimizerLegend = [("RS", "reduce-scatter"), ("AdamW", "AdamW"), ("AG", "all-gather")]
 
     public static func render(_ result: ScheduleResult, title: String, unit: String = "s") -> String {
         render(segments: result.segments, makespan: result.makespan, title: title, unit: unit)
@@ -21,7 +21,7 @@ public enum TimelineSVG {
         let left = 70.0, top = 50.0, rowHeight = 26.0, width = 1100.0
         let scale = (width - left - 20) / max(result.makespan, 1e-12)
         let labels = Set(result.segments.map(\.label))
-        let optimizer = optimizerLegend.filter { labels.contains($0.0) }
+        let optimizer = OptimizerPart.allCases.filter { labels.contains($0.rawValue) }.map { ($0.rawValue, $0.name) }
         let height = top + Double(ranks) * rowHeight + 70 + (optimizer.isEmpty ? 0 : 18)
         var s = """
         <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="Helvetica, Arial, sans-serif" font-size="11">

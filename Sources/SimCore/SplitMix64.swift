@@ -1,7 +1,8 @@
 import Foundation
 
 /// SplitMix64 (Steele, Lea and Flood, OOPSLA 2014): a tiny, fast 64-bit generator, used where a
-/// dependency on GSL would be out of place (this benchmark, seed derivation).
+/// dependency on GSL would be out of place: the engine's hold benchmark, seed derivation
+/// (`RandomStream.derive`) and seeding the router's `LaneRandom` lanes.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     public var state: UInt64
     public init(seed: UInt64) { state = seed }

@@ -13,8 +13,6 @@ public enum StepTrace {
     struct Block { var name: String; var compute: Bool; var seconds: Double }
     /// One time slot: compute blocks (in order) alongside communication blocks (in order).
     struct Slot { var compute: [Block] = []; var comm: [Block] = [] }
-    /// Segments outside the stages that are communication (the ZeRO-1 reduce-scatter and all-gather).
-    static let communicationLabels: Set = ["RS", "AG"]
 
     public static func render(segments: [ScheduleSegment], stageTimes: [LayerTimes], stageLayers: [Int], name: String) -> String {
         var lines: [String] = []
@@ -48,7 +46,7 @@ public enum StepTrace {
         guard let first = s.stages.first, first < stageTimes.count else {
             // Work outside the schedule's stages: the ZeRO-1 collectives run on the
             // communication stream, anything else (the AdamW update) on the compute stream.
-            let block = Block(name: s.label, compute: !communicationLabels.contains(s.label), seconds: s.end - s.start)
+            let block = Block(name: s.label, compute: !(OptimizerPart(rawValue: s.label)?.isCommunication ?? false), seconds: s.end - s.start)
             return [block.compute ? Slot(compute: [block]) : Slot(comm: [block])]
         }
         let f = stageTimes[first], nF = max(stageLayers[first % stageLayers.count], 1)

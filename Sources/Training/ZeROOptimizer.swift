@@ -41,18 +41,20 @@ struct ZeROOptimizer {
     /// of the step.
     struct RankFinish: Equatable {
         var pipelineEnd: Double
-        /// When its first reduce-scatter starts (its last instruction's end without overlap),
-        /// when the AdamW update starts (the last reduce-scatter's end) and the all-gather.
-        var reduceScatterStart: Double, updateStart: Double, allGatherStart: Double
-        var finish: Double
+        /// When its first reduce-scatter starts (its last instruction's end without overlap)
+        /// and when the AdamW update starts (the last reduce-scatter's end).
+        var reduceScatterStart: Double, updateStart: Double
+        /// The update's and the all-gather's seconds (they run back to back after it).
+        var update: Double, allGather: Double
+        var allGatherStart: Double { updateStart + update }
+        var finish: Double { allGatherStart + allGather }
         /// The rank's ZeRO-1 step past its own last instruction.
         var own: Double { finish - pipelineEnd }
 
-        /// The three parts as timeline segments of rank `rank`: "RS" (gradient
-        /// reduce-scatter), "AdamW", "AG" (parameter all-gather).
+        /// The three parts as timeline segments of rank `rank`.
         func segments(rank: Int) -> [ScheduleSegment] {
-            [("RS", reduceScatterStart, updateStart), ("AdamW", updateStart, allGatherStart), ("AG", allGatherStart, finish)]
-                .map { ScheduleSegment(rank: rank, start: $0.1, end: $0.2, label: $0.0, microbatch: -1) }
+            [(OptimizerPart.reduceScatter, reduceScatterStart, updateStart), (.update, updateStart, allGatherStart), (.allGather, allGatherStart, finish)]
+                .map { ScheduleSegment(rank: rank, start: $0.1, end: $0.2, label: $0.0.rawValue, microbatch: -1) }
         }
     }
 
@@ -84,9 +86,8 @@ struct ZeROOptimizer {
             let stages = rankStages[r].map { $0 % stageCount }
             let whole = parts(stages.map { stageParameters[$0] }.reduce(.zero, +))
             guard config.overlapGradReduce else {
-                let update = end[r] + whole.reduceScatter
-                return RankFinish(pipelineEnd: end[r], reduceScatterStart: end[r], updateStart: update,
-                                  allGatherStart: update + whole.update, finish: update + whole.update + whole.allGather)
+                return RankFinish(pipelineEnd: end[r], reduceScatterStart: end[r], updateStart: end[r] + whole.reduceScatter,
+                                  update: whole.update, allGather: whole.allGather)
             }
             // Reduce-scatter chunk by chunk in the order their gradients become final; before
             // the rank's last instruction the NIC is shared with the drain's all-to-alls.
@@ -104,9 +105,9 @@ struct ZeROOptimizer {
                 }
                 nicFree = t + work
             }
-            let update = max(nicFree, end[r])
-            return RankFinish(pipelineEnd: end[r], reduceScatterStart: min(firstStart, update), updateStart: update,
-                              allGatherStart: update + whole.update, finish: update + whole.update + whole.allGather)
+            let updateStart = max(nicFree, end[r])
+            return RankFinish(pipelineEnd: end[r], reduceScatterStart: min(firstStart, updateStart), updateStart: updateStart,
+                              update: whole.update, allGather: whole.allGather)
         }
     }
 }

@@ -42,12 +42,13 @@ public struct CostExecutor: Executor {
         return ShapeTensor(rows: rows, cols: cols, id: nextID)
     }
 
+    /// Appends one record, counted in `pass` (the current pass unless given).
     mutating func record(_ name: String, _ kind: OperationKind, flops: Double = 0, modelFLOPs: Double? = nil,
                          read: Double, written: Double, precision: Precision, gemm: GEMMShape? = nil,
-                         attention: OperationRecord.AttentionShape? = nil, traffic: OperationRecord.Traffic? = nil) {
+                         attention: OperationRecord.AttentionShape? = nil, traffic: OperationRecord.Traffic? = nil, pass: Pass? = nil) {
         let countsAsModel = (kind == .gemm || kind == .groupedGemm || kind == .attention || kind == .attentionBackward) && !recomputing
         records.append(OperationRecord(
-            name: "L\(layer).\(block.rawValue).\(name)", kind: kind, pass: pass, block: block, layer: layer,
+            name: "L\(layer).\(block.rawValue).\(name)", kind: kind, pass: pass ?? self.pass, block: block, layer: layer,
             flops: flops, modelFLOPs: countsAsModel ? (modelFLOPs ?? flops) : 0,
             bytesRead: read, bytesWritten: written, precision: precision, gemm: gemm, attention: attention,
             traffic: traffic, recompute: recomputing))
@@ -64,10 +65,10 @@ public struct CostExecutor: Executor {
         if transposed ? castTransposed.contains(x.id) : cast.contains(x.id) { return }
         if transposed { castTransposed.insert(x.id) } else { cast.insert(x.id) }
         let n = Double(x.rows * x.cols)
-        let issuedIn = pass
-        if transposed && pass == .backwardWeight && !arrivedByAllToAll.contains(x.id) { pass = .backwardInput }
-        record(transposed ? "cast_t" : "cast", .cast, read: n * Double(activationBytes), written: n + n / 128 * 4, precision: .fp8)
-        pass = issuedIn
+        let inB = transposed && pass == .backwardWeight && !arrivedByAllToAll.contains(x.id)
+        // FP8 output plus one 4-byte scale per 1×128 (or 128×1) tile (V3 report §3.3.2).
+        record(transposed ? "cast_t" : "cast", .cast, read: n * Double(activationBytes), written: n + n / 128 * 4, precision: .fp8,
+               pass: inB ? .backwardInput : nil)
     }
 
     public mutating func linear(_ w: Weight, _ x: ShapeTensor) -> ShapeTensor {
