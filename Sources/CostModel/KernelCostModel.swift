@@ -9,7 +9,9 @@ import Kernels
 ///   beyond M = 4096 treated as M = 4096 (throughput saturates); weight-gradient GEMMs use the
 ///   trace's wgrad throughput. Grouped GEMMs use the nearest DeepGEMM grouped row by (N, K),
 ///   or the dense table with M per group when groups are small.
-/// - BF16/FP32 GEMMs: a flat efficiency (no first-party table).
+/// - BF16/FP32 GEMMs: a flat efficiency (no first-party table), but never faster than
+///   streaming their operands and output at the element-wise HBM efficiency (the batched
+///   GEMMs of a materialized attention, small-M GEMMs).
 /// - Attention: the trace's FlashAttention throughput, scaled by the device's BF16 peak.
 /// - Memory-bound kernels: bytes / (peak HBM bandwidth × measured efficiency).
 /// Compute throughput scales linearly with the SMs the kernel runs on (`computeSMs`).
@@ -40,7 +42,11 @@ public struct KernelCostModel: Sendable {
         guard !r.kind.isCommunication else { return 0 }
         let t: Double
         switch r.kind {
-        case .gemm, .groupedGemm: t = r.flops / gemmRate(r)
+        case .gemm, .groupedGemm:
+            t = r.flops / gemmRate(r)
+            // Shape-blind BF16/FP32 efficiency: at least the time to stream the operands (the
+            // FP8 rows are measured kernels, memory effects included).
+            if device.peak(r.precision).runsAs != .fp8 { return max(t, bytes(r) / (device.hbmBandwidth * calibration.elementwiseEfficiency), calibration.minimumKernelTime) }
         case .attention:
             t = r.flops / (calibration.attentionForwardTFLOPSAt112 * 1e12 / 989.4e12 * device.peak(.bf16).flops * smFraction / traceFraction)
         case .attentionBackward:

@@ -10,7 +10,9 @@ public enum ResultsFormat {
     /// A number as a table shows it (the output's digits, thousands grouped).
     public static func cell(_ name: String, _ value: Double) -> String {
         let digits = OutputCatalog.spec(name)?.digits ?? 3
-        let text = String(format: "%.\(digits)f", value)
+        var text = String(format: "%.\(digits)f", value)
+        // Rounding noise below the shown digits (a bubble of −4e-16 s) reads as zero, unsigned.
+        if text.hasPrefix("-"), text.dropFirst().allSatisfy({ $0 == "0" || $0 == "." }) { text.removeFirst() }
         return abs(value) >= 1_000 ? TextTable.grouped(text) : text
     }
 

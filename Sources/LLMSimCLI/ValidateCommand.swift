@@ -1,5 +1,6 @@
 import ArgumentParser
 import CostModel
+import Experiments
 import Fabric
 import Foundation
 import Hardware
@@ -121,6 +122,16 @@ struct ValidateCommand: ParsableCommand {
             let m = try StepSimulation(config: megatron, calibration: try KernelCalibration.hopper()).run()
             out.append(check("Megatron 1T step, 3,072 A100, TP8 PP64 \(kind.rawValue)", "Narayanan et al. SC'21 (502 PFLOP/s)", published: PublishedMegatron1T.stepSeconds,
                              simulated: m.stepTimeS, unit: "s", tolerance: 0.10))
+        }
+        // Megatron-LM's weak-scaling series (SC'21 Table 1) as the shipped sweep; the 1T row is above.
+        let scaling = try ExperimentFile.load(path: (try ResourceLocator.directory("Experiments") as NSString).appendingPathComponent("megatron-weak-scaling.yaml"))
+        for (point, row) in zip(try scaling.points(hardware: hardware), PublishedMegatronScaling.rows) where row.gpus < PublishedMegatron1T.gpus {
+            guard let document = point.document else { throw ValidationError("megatron-weak-scaling.yaml point \(point.index) is infeasible: \(point.infeasible?.problem ?? "")") }
+            let c = try StepExperiment.parse(document, models: models, hardware: hardware)
+            guard PublishedMegatronScaling.matches(row, c) else { throw ValidationError("megatron-weak-scaling.yaml point \(point.index) is not Table 1's \(row.billions)B row") }
+            let m = try StepSimulation(config: c, calibration: try KernelCalibration.hopper()).run()
+            out.append(check("Megatron \(ResultRow.format(row.billions))B step, \(row.gpus) A100, TP\(row.tp) PP\(row.pp)", "Narayanan et al. SC'21 Table 1 (\(Int(row.tflopsPerGPU)) TFLOP/s)",
+                             published: row.stepSeconds, simulated: m.stepTimeS, unit: "s", tolerance: 0.10))
         }
         out.append(check("V3 step time", "ISCA 2025 Table 4", published: P.stepSeconds, simulated: step.stepTimeS, unit: "s", tolerance: 0.10))
         for (name, published, simulated) in [("1F", P.forwardOnlySeconds, step.forwardOnlyS), ("1F1B", P.steadySeconds, step.steadyS), ("1B", P.backwardInputSeconds, step.backwardInputS),

@@ -21,8 +21,14 @@ public struct ActivationInventory: Sendable {
     /// `sequenceSplit`: with tensor and sequence parallelism, the activations of full hidden
     /// width (layer input, norm outputs, residual) are split along the sequence over the TP
     /// group (Korthikanti et al. 2022); `arch` is then the TP shard.
+    ///
+    /// `materializedScores`: the attention core ran with its scores in HBM (no FlashAttention)
+    /// over `keys` keys per query and is not recomputed; its backward then needs the softmax
+    /// output (BF16) and, with attention dropout, the dropout mask (1 B) and the dropped
+    /// probabilities (BF16): Korthikanti et al. 2022's 5·a·s²·b bytes per layer.
     public static func layer(_ arch: ModelArchitecture, index: Int, tokens t: Int, routedRowsOnGPU rows: Int,
-                             recompute savings: Bool, lowPrecisionCache low: Bool, sequenceSplit: Int = 1) -> [Item] {
+                             recompute savings: Bool, lowPrecisionCache low: Bool, sequenceSplit: Int = 1,
+                             materializedScores: (keys: Int, dropout: Bool)? = nil) -> [Item] {
         let T = Double(t), R = Double(rows)
         let d = Double(arch.hiddenSize), dSeq = d / Double(sequenceSplit)
         let bf16 = { (n: Double) in n * 2 }
@@ -49,7 +55,13 @@ public struct ActivationInventory: Sendable {
             items.append(Item(name: "Q, K, V (BF16)", bytes: bf16(T * (heads + 2 * kvh) * h)))
             items.append(Item(name: "attention output (BF16)", bytes: bf16(T * heads * h)))
         }
-        items.append(Item(name: "softmax statistics (FP32)", bytes: T * heads * 4))
+        if let m = materializedScores {
+            let scores = T * Double(m.keys) * heads
+            items.append(Item(name: "attention probabilities (BF16)", bytes: bf16(scores)))
+            if m.dropout { items.append(Item(name: "attention dropout mask and output (1 B + BF16)", bytes: scores * 3)) }
+        } else {
+            items.append(Item(name: "softmax statistics (FP32)", bytes: T * heads * 4))
+        }
         items.append(Item(name: "post-attention residual h (BF16)", bytes: bf16(T * dSeq)))
         if !savings { items.append(Item(name: "FFN norm output (BF16)", bytes: bf16(T * dSeq))) }
         if let moe = arch.moe, moe.isMoE(layer: index) {

@@ -95,7 +95,16 @@ public enum HFConfig {
             attention: attention,
             denseIntermediateSize: try v.positiveInt("intermediate_size"),
             moe: moe, mtpDepth: mtpDepth,
-            maxPositionEmbeddings: try v.positiveInt("max_position_embeddings"))
+            maxPositionEmbeddings: try v.positiveInt("max_position_embeddings"),
+            attentionDropout: try attentionDropout(v))
+    }
+
+    /// `attention_dropout`, a probability in [0, 1).
+    static func attentionDropout(_ v: ConfigValue) throws -> Double {
+        guard let value = try v.optional("attention_dropout") else { return 0 }
+        let p = try value.double()
+        guard p >= 0, p < 1 else { throw value.error("attention_dropout \(p) is not a probability below 1", fix: "use a value in [0, 1), e.g. 0.1 (Megatron-LM's GPT default) or 0.0") }
+        return p
     }
 
     static func defaultName(_ path: String) -> String {

@@ -20,6 +20,10 @@ public struct ModelArchitecture: Codable, Sendable, Equatable {
     public var mtpDepth: Int
     /// Longest context the model supports, tokens.
     public var maxPositionEmbeddings: Int
+    /// Dropout probability on the attention probabilities in training (`attention_dropout`;
+    /// Megatron-LM's GPT default is 0.1, Llama-family configs publish 0.0). Costs a kernel of
+    /// its own only when the attention scores are materialized (`AttentionKernel.unfused`).
+    public var attentionDropout: Double = 0
 
     /// Number of layers whose FFN is the MoE (the rest are dense).
     public var moeLayerCount: Int {

@@ -45,6 +45,9 @@ public struct StepConfiguration: Sendable {
     /// Keys each micro-batch attends to when sequences are chunked across micro-batches
     /// (nil: one whole sequence per micro-batch).
     public var attentionKeys: Int?
+    /// How the attention core runs: FlashAttention (default) or materialized scores
+    /// (Megatron-LM before FlashAttention, 2021–2022).
+    public var attentionKernel = AttentionKernel.flash
     public var seed: UInt64
 
     public init(model: ModelArchitecture, topology: Topology, pp: Int, ep: Int, schedule: ScheduleKind, virtualStages: Int = 2,

@@ -20,6 +20,7 @@ import Schedules
 /// microbatch_tokens: 4096                 # per GPU
 /// precision: fp8                          # fp8 | bf16
 /// recompute: deepseek                     # none | deepseek | selective | full
+/// attention_kernel: flash                 # flash | unfused (scores materialized, pre-2022 Megatron)
 /// communication_sms: 20
 /// routing: {skew: uniform, seed: 1}
 /// ```
@@ -27,7 +28,7 @@ import Schedules
 public enum StepExperiment {
     /// Every top-level key an experiment file may have (the step's, `run`, `sweep`, `outputs`).
     public static let keys = ["base", "model", "model_overrides", "topology", "hardware", "parallel", "schedule", "virtual_stages",
-                              "microbatches", "microbatch_tokens", "precision", "recompute", "communication_sms", "routing",
+                              "microbatches", "microbatch_tokens", "precision", "recompute", "attention_kernel", "communication_sms", "routing",
                               "fidelity", "run", "sweep", "outputs"]
     static let hardwareKeys = ["node", "device", "nic_gbit_s", "scale_up_gb_s"]
 
@@ -65,6 +66,7 @@ public enum StepExperiment {
             communicationSMs: try v.positiveInt("communication_sms", default: 20),
             routingSkew: skew, seed: seed)
         config.tp = tp
+        if let kernel = try v.choiceIfPresent("attention_kernel", AttentionKernel.allCases.map(\.rawValue)) { config.attentionKernel = AttentionKernel(rawValue: kernel)! }
         config.sequenceParallel = try parallel.optional("sp")?.bool() ?? true
         config.overlapGradReduce = try parallel.optional("overlap_grad_reduce")?.bool() ?? false
         if let fidelity = try v.choiceIfPresent("fidelity", StepFidelity.allCases.map(\.rawValue)) { config.fidelity = StepFidelity(rawValue: fidelity)! }

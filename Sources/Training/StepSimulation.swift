@@ -102,6 +102,8 @@ public struct StepSimulation: Sendable {
         func priced(_ body: (inout CostExecutor) throws -> Void) rethrows -> LayerTimes {
             var e = CostExecutor(traffic: traffic)
             e.attentionKeys = c.attentionKeys
+            e.attentionKernel = c.attentionKernel
+            e.attentionDropout = c.model.attentionDropout > 0
             try body(&e)
             return LayerTimes.price(e.records, kernels: kernels, dispatchTime: dispatchTime, combineTime: combineTime)
         }

@@ -38,6 +38,9 @@ public struct TrainingMemory: Sendable, Codable, Equatable {
         var starts: [Int] = [], next = 0
         for n in stageLayers { starts.append(next); next += n }
         let split = c.tp > 1 && c.sequenceParallel ? c.tp : 1
+        // Materialized attention scores are kept for the backward unless the core is recomputed.
+        let scores = c.attentionKernel == .unfused && c.effectiveRecompute != .selective
+            ? (keys: c.attentionKeys ?? c.microbatchTokens, dropout: c.model.attentionDropout > 0) : nil
         func stageActivations(_ s: Int) -> Double {
             // Full recomputation keeps only each layer's input (the layer is re-run in backward).
             if c.effectiveRecompute == .full {
@@ -46,7 +49,7 @@ public struct TrainingMemory: Sendable, Codable, Equatable {
             return (starts[s]..<(starts[s] + stageLayers[s])).reduce(0) { total, l in
                 total + ActivationInventory.layer(arch, index: l, tokens: c.microbatchTokens, routedRowsOnGPU: rows,
                                                     recompute: deepSeekSavings, lowPrecisionCache: deepSeekSavings && c.precision.linear == .fp8,
-                                                    sequenceSplit: split).reduce(0) { $0 + $1.bytes }
+                                                    sequenceSplit: split, materializedScores: scores).reduce(0) { $0 + $1.bytes }
             }
         }
         // Chunked long sequences: each in-flight chunk's layers keep the K/V (MLA: latent) of the

@@ -23,6 +23,19 @@ import Testing
 
     @Test func validConfigParses() throws {
         #expect(try parse(llama).layers == 32)
+        #expect(try parse(llama).attentionDropout == 0)
+    }
+
+    /// `attention_dropout` is read (Megatron's GPT trains with 0.1) and must be a probability.
+    @Test func attentionDropoutIsAProbability() throws {
+        let with = { (p: String) in self.llama.replacingOccurrences(of: "\"vocab_size\"", with: "\"attention_dropout\": \(p),\n  \"vocab_size\"") }
+        #expect(try parse(with("0.1")).attentionDropout == 0.1)
+        do {
+            _ = try parse(with("1.5"))
+            Issue.record("expected an error")
+        } catch let e as ConfigError {
+            #expect(e.key == "attention_dropout" && e.description.contains("probability"))
+        }
     }
 
     @Test func misspeltKeyIsNamedWithLineAndSuggestion() {

@@ -29,6 +29,11 @@ public struct CostExecutor: Executor {
     /// Keys each micro-batch's queries attend to, when a long sequence is split into several
     /// micro-batches that attend to the cached prefix (nil: the micro-batch is a whole sequence).
     public var attentionKeys: Int?
+    /// How the attention core runs (FlashAttention unless asked otherwise).
+    public var attentionKernel = AttentionKernel.flash
+    /// The model trains with dropout on the attention probabilities (a kernel of its own when
+    /// the scores are materialized).
+    public var attentionDropout = false
     public private(set) var records: [OperationRecord] = []
     private var nextID = 0
     private var cast: Set<Int> = [], castTransposed: Set<Int> = []
@@ -177,9 +182,25 @@ public struct CostExecutor: Executor {
     public mutating func attention(_ q: ShapeTensor, _ k: ShapeTensor, _ v: ShapeTensor, heads: Int, kvHeads: Int) -> ShapeTensor {
         let qk = q.cols / heads, vd = v.cols / kvHeads, t = q.rows, keys = attentionKeys ?? k.rows
         let bytes = Double(activationBytes)
-        record("attention.fwd", .attention, flops: FLOPCount.attentionForward(tokens: t, keys: keys, heads: heads, qk: qk, v: vd),
-               read: Double(t * q.cols + keys * (k.cols + v.cols)) * bytes, written: Double(t * heads * vd) * bytes, precision: .bf16,
-               attention: .init(queries: t, keys: keys, heads: heads, qkDim: qk, vDim: vd, causal: true))
+        let modelFLOPs = FLOPCount.attentionForward(tokens: t, keys: keys, heads: heads, qk: qk, v: vd)
+        guard attentionKernel == .unfused else {
+            record("attention.fwd", .attention, flops: modelFLOPs,
+                   read: Double(t * q.cols + keys * (k.cols + v.cols)) * bytes, written: Double(t * heads * vd) * bytes, precision: .bf16,
+                   attention: .init(queries: t, keys: keys, heads: heads, qkDim: qk, vDim: vd, causal: true))
+            return fresh(t, heads * vd)
+        }
+        // Materialized scores: every (query, key) pair is computed, the causal mask is applied
+        // by the softmax; the model FLOPs stay the causal count.
+        let scores = Double(t) * Double(keys) * Double(heads), share = Double(qk) / Double(qk + vd)
+        record("attention.scores", .gemm, flops: 2 * scores * Double(qk), modelFLOPs: modelFLOPs * share,
+               read: Double(t * q.cols + keys * k.cols) * bytes, written: scores * bytes, precision: .bf16,
+               gemm: GEMMShape(m: t, n: keys, k: qk, groups: heads, totalRows: t * heads))
+        record("attention.softmax", .elementwise, flops: 5 * scores, read: scores * bytes, written: scores * bytes, precision: .bf16)
+        // Dropout writes the kept probabilities and a one-byte mask.
+        if attentionDropout { record("attention.dropout", .elementwise, flops: scores, read: scores * bytes, written: scores * (bytes + 1), precision: .bf16) }
+        record("attention.context", .gemm, flops: 2 * scores * Double(vd), modelFLOPs: modelFLOPs * (1 - share),
+               read: scores * bytes + Double(keys * v.cols) * bytes, written: Double(t * heads * vd) * bytes, precision: .bf16,
+               gemm: GEMMShape(m: t, n: vd, k: keys, groups: heads, totalRows: t * heads))
         return fresh(t, heads * vd)
     }
 
@@ -187,9 +208,28 @@ public struct CostExecutor: Executor {
         let qk = q.cols / heads, vd = v.cols / kvHeads, t = q.rows, keys = attentionKeys ?? k.rows
         let f = FLOPCount.attentionBackward(tokens: t, keys: keys, heads: heads, qk: qk, v: vd)
         let bytes = Double(activationBytes)
-        record("attention.bwd", .attentionBackward, flops: f.executed, modelFLOPs: f.model,
-               read: Double(t * (q.cols + heads * vd) + keys * (k.cols + v.cols)) * bytes, written: Double(t * (q.cols + k.cols + v.cols)) * bytes,
-               precision: .bf16, attention: .init(queries: t, keys: keys, heads: heads, qkDim: qk, vDim: vd, causal: true))
+        guard attentionKernel == .unfused else {
+            record("attention.bwd", .attentionBackward, flops: f.executed, modelFLOPs: f.model,
+                   read: Double(t * (q.cols + heads * vd) + keys * (k.cols + v.cols)) * bytes, written: Double(t * (q.cols + k.cols + v.cols)) * bytes,
+                   precision: .bf16, attention: .init(queries: t, keys: keys, heads: heads, qkDim: qk, vDim: vd, causal: true))
+            return (fresh(t, q.cols), fresh(t, k.cols), fresh(t, v.cols))
+        }
+        // The four GEMMs of the stored probabilities P, each over every (query, key) pair:
+        // dP = dO·Vᵀ and dV = Pᵀ·dO, then dQ = dS·K and dK = dSᵀ·Q around the softmax backward.
+        let scores = Double(t) * Double(keys) * Double(heads)
+        let valueShare = Double(vd) / Double(qk + vd) / 2, keyShare = Double(qk) / Double(qk + vd) / 2
+        let out = Double(t * heads * vd) * bytes, values = Double(keys * v.cols) * bytes
+        let queries = Double(t * q.cols) * bytes, keysBytes = Double(keys * k.cols) * bytes
+        record("attention.dP", .gemm, flops: 2 * scores * Double(vd), modelFLOPs: f.model * valueShare,
+               read: out + values, written: scores * bytes, precision: .bf16, gemm: GEMMShape(m: t, n: keys, k: vd, groups: heads, totalRows: t * heads))
+        record("attention.dV", .gemm, flops: 2 * scores * Double(vd), modelFLOPs: f.model * valueShare,
+               read: scores * bytes + out, written: values, precision: .bf16, gemm: GEMMShape(m: keys, n: vd, k: t, groups: heads, totalRows: keys * heads))
+        if attentionDropout { record("attention.dropout.bwd", .elementwise, flops: scores, read: scores * (bytes + 1), written: scores * bytes, precision: .bf16) }
+        record("attention.softmax.bwd", .elementwise, flops: 4 * scores, read: 2 * scores * bytes, written: scores * bytes, precision: .bf16)
+        record("attention.dQ", .gemm, flops: 2 * scores * Double(qk), modelFLOPs: f.model * keyShare,
+               read: scores * bytes + keysBytes, written: queries, precision: .bf16, gemm: GEMMShape(m: t, n: qk, k: keys, groups: heads, totalRows: t * heads))
+        record("attention.dK", .gemm, flops: 2 * scores * Double(qk), modelFLOPs: f.model * keyShare,
+               read: scores * bytes + queries, written: keysBytes, precision: .bf16, gemm: GEMMShape(m: keys, n: qk, k: t, groups: heads, totalRows: keys * heads))
         return (fresh(t, q.cols), fresh(t, k.cols), fresh(t, v.cols))
     }
 

@@ -1,0 +1,72 @@
+import Testing
+import Hardware
+@testable import Kernels
+@testable import Model
+@testable import CostModel
+
+/// The attention core before FlashAttention (Megatron-LM 2021): scores in HBM.
+@Suite struct UnfusedAttentionTests {
+    /// A GPT layer of Megatron's 1.7B row (Narayanan et al. SC'21 Table 1: hidden 2,304, 24
+    /// heads of 96), one 2,048-token sequence, attention dropout 0.1 (Megatron's default).
+    static let gpt = ModelArchitecture(
+        name: "gpt-1.7b", modelType: "llama", hiddenSize: 2304, layers: 1, vocabularySize: 51_200, tiedEmbeddings: true,
+        attention: .gqa(GQAShape(heads: 24, kvHeads: 24, headDim: 96, qkvBias: false)),
+        denseIntermediateSize: 6144, moe: nil, mtpDepth: 0, maxPositionEmbeddings: 2048, attentionDropout: 0.1)
+
+    func layerRecords(_ kernel: AttentionKernel, dropout: Bool = true) throws -> [OperationRecord] {
+        let pass = try StagePass(arch: Self.gpt, layers: 0..<1, embedding: false, head: false, policy: .bf16, recompute: RecomputePolicy.none)
+        var cost = CostExecutor(traffic: .local(expertRows: []))
+        cost.attentionKernel = kernel
+        cost.attentionDropout = dropout
+        _ = pass.run(&cost, tokens: 2048, input: ShapeTensor(rows: 2048, cols: 2304), outputGradient: ShapeTensor(rows: 2048, cols: 2304))
+        return cost.records
+    }
+
+    @Test("unfused: the kernels stream the 24 × 2,048² scores; model FLOPs unchanged, executed FLOPs cover every pair")
+    func scoresGoThroughMemory() throws {
+        let unfused = try layerRecords(.unfused), flash = try layerRecords(.flash)
+        let scores = 24.0 * 2048 * 2048
+        func named(_ suffix: String) -> OperationRecord? { unfused.first { $0.name.hasSuffix(suffix) } }
+        // Q·Kᵀ writes the scores; softmax reads and writes them; dropout adds a 1-byte mask.
+        #expect(named("attention.scores")?.bytesWritten == scores * 2)
+        #expect(named("attention.softmax")?.bytesRead == scores * 2 && named("attention.softmax")?.bytesWritten == scores * 2)
+        #expect(named("attention.dropout")?.bytesWritten == scores * 3)
+        #expect(named("attention.softmax.bwd")?.bytesRead == scores * 4)
+        #expect(named("attention.dropout.bwd") != nil && named("attention.fwd") == nil)
+        // The model's work is the kernel-independent causal count; the unfused GEMMs compute
+        // all s² pairs: forward 2·s²·heads·(qk + v) against the causal ≈ half of it.
+        let model = { (r: [OperationRecord]) in r.reduce(0) { $0 + $1.modelFLOPs } }
+        #expect(abs(model(unfused) / model(flash) - 1) < 1e-12)
+        let forwardCore = unfused.filter { $0.name.hasSuffix("attention.scores") || $0.name.hasSuffix("attention.context") }.reduce(0) { $0 + $1.flops }
+        #expect(forwardCore == 2 * scores * (96 + 96))
+        // Without attention dropout there is no dropout kernel.
+        #expect(try layerRecords(.unfused, dropout: false).allSatisfy { !$0.name.contains("dropout") })
+    }
+
+    @Test("on an A100 the unfused core is HBM-bound: softmax at the element-wise bandwidth, the core several times FlashAttention's")
+    func unfusedCoreIsMemoryBound() throws {
+        let a100 = try HardwareCatalog.builtIn().device("A100-SXM4-80GB"), calibration = try KernelCalibration.hopper()
+        let model = try KernelCostModel(device: a100, calibration: calibration, communicationSMs: 0)
+        let unfused = try layerRecords(.unfused), flash = try layerRecords(.flash)
+        let softmax = try #require(unfused.first { $0.name.hasSuffix("attention.softmax") })
+        #expect(abs(model.duration(softmax) - 4 * 24.0 * 2048 * 2048 / (a100.hbmBandwidth * calibration.elementwiseEfficiency)) < 1e-12)
+        // The Q·Kᵀ batched GEMM (K = 96) is priced by its bytes, not its FLOPs.
+        let scores = try #require(unfused.first { $0.name.hasSuffix("attention.scores") })
+        #expect(model.duration(scores) > scores.flops / model.gemmRate(scores))
+        let core = { (r: [OperationRecord]) in r.filter { $0.name.contains("attention.") }.reduce(0) { $0 + model.duration($1) } }
+        #expect(core(unfused) > 4 * core(flash))
+    }
+
+    /// Korthikanti et al. 2022 (§4.1): the attention core keeps 5·a·s²·b bytes per layer (softmax
+    /// output 2, dropout mask 1, dropout output 2) unless it is recomputed.
+    @Test("memory: materialized scores keep 5·a·s²·b bytes per layer (Korthikanti et al. 2022)")
+    func materializedScoresMemory() {
+        let plain = ActivationInventory.layer(Self.gpt, index: 0, tokens: 2048, routedRowsOnGPU: 0, recompute: false, lowPrecisionCache: false)
+        let kept = ActivationInventory.layer(Self.gpt, index: 0, tokens: 2048, routedRowsOnGPU: 0, recompute: false, lowPrecisionCache: false,
+                                             materializedScores: (keys: 2048, dropout: true))
+        let sum = { (items: [ActivationInventory.Item]) in items.reduce(0) { $0 + $1.bytes } }
+        // FlashAttention's softmax statistics (4 B per query and head) are replaced.
+        let scores: Double = 24 * 2048 * 2048, statistics: Double = 2048 * 24 * 4
+        #expect(sum(kept) - sum(plain) == 5 * scores - statistics)
+    }
+}
