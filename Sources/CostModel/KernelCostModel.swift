@@ -43,22 +43,25 @@ public struct KernelCostModel: Sendable {
         let t: Double
         switch r.kind {
         case .gemm, .groupedGemm:
-            t = r.flops / gemmRate(r)
-            // Shape-blind BF16/FP32 efficiency: at least the time to stream the operands (the
-            // FP8 rows are measured kernels, memory effects included).
-            if device.peak(r.precision).runsAs != .fp8 { return max(t, bytes(r) / (device.hbmBandwidth * calibration.elementwiseEfficiency), calibration.minimumKernelTime) }
+            // The shape-blind BF16/FP32 efficiency needs at least the time to stream the
+            // operands; the FP8 rows are measured kernels, memory effects included.
+            let compute = r.flops / gemmRate(r)
+            t = device.peak(r.precision).runsAs == .fp8 ? compute : max(compute, streaming(r))
         case .attention:
             t = r.flops / (calibration.attentionForwardTFLOPSAt112 * 1e12 / 989.4e12 * device.peak(.bf16).flops * smFraction / traceFraction)
         case .attentionBackward:
             t = r.flops / (calibration.attentionBackwardTFLOPSAt112 * 1e12 / 989.4e12 * device.peak(.bf16).flops * smFraction / traceFraction)
         case .cast: t = bytes(r) / (device.hbmBandwidth * calibration.castEfficiency)
         case .norm: t = bytes(r) / (device.hbmBandwidth * calibration.normEfficiency)
-        default: t = bytes(r) / (device.hbmBandwidth * calibration.elementwiseEfficiency)
+        default: t = streaming(r)
         }
         return max(t, calibration.minimumKernelTime)
     }
 
     func bytes(_ r: OperationRecord) -> Double { r.bytesRead + r.bytesWritten }
+
+    /// Seconds to stream the record's bytes at the element-wise HBM efficiency.
+    func streaming(_ r: OperationRecord) -> Double { bytes(r) / (device.hbmBandwidth * calibration.elementwiseEfficiency) }
 
     /// FLOP/s of a GEMM record.
     public func gemmRate(_ r: OperationRecord) -> Double {

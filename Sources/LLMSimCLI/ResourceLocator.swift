@@ -30,6 +30,11 @@ enum ResourceLocator {
         try ModelCatalog.load(directory: try directory("Experiments/models"))
     }
 
+    /// The path of a shipped experiment file (`Experiments/NAME`).
+    static func shippedExperiment(_ name: String) throws -> String {
+        (try directory("Experiments") as NSString).appendingPathComponent(name)
+    }
+
     /// The step configuration of an experiment file, resolved against the shipped catalogs.
     static func experiment(_ path: String) throws -> StepConfiguration {
         try StepExperiment.load(path: path, models: try models(), hardware: try HardwareCatalog.builtIn())

@@ -108,14 +108,14 @@ struct ValidateCommand: ParsableCommand {
         out.append(check("R1 FP8 serving weights", "reference §4 (685B checkpoint, FP8)", published: 685e9, simulated: r1.weightBytes, unit: "B", tolerance: 0.01))
         out.append(check("R1 FP8 serving fits 8 × H200", "AWS blog, 30 Jan 2025", published: 8 * (try hardware.device("H200-SXM-141GB")).hbmBytes,
                          simulated: InferenceMemory.compute(v3, fp8: true, batch: 32, context: 32_768).totalBytes, unit: "B", tolerance: 0, atMost: true))
-        let experiment = (try ResourceLocator.directory("Experiments") as NSString).appendingPathComponent("deepseek-v3.yaml")
+        let experiment = try ResourceLocator.shippedExperiment("deepseek-v3.yaml")
         let config = try StepExperiment.load(path: experiment, models: models, hardware: hardware)
         let (phases, economics) = try RunExperiment.load(path: experiment)
         // One evaluation (step, memory, run) with one routing cache, as `llmsim run` does.
         let evaluation = try Evaluation.evaluate(config: config, phases: phases, economics: economics, calibration: try KernelCalibration.hopper())
         let step = evaluation.step, memory = evaluation.memory, priced = evaluation.run!.phases
         // A dense Megatron run on A100s: tensor parallelism, full recomputation, no FP8.
-        let megatronPath = (try ResourceLocator.directory("Experiments") as NSString).appendingPathComponent("megatron-1t-a100.yaml")
+        let megatronPath = try ResourceLocator.shippedExperiment("megatron-1t-a100.yaml")
         var megatron = try StepExperiment.load(path: megatronPath, models: models, hardware: hardware)
         for kind in [ScheduleKind.oneFOneB, .interleaved] {
             megatron.schedule = kind
@@ -124,8 +124,8 @@ struct ValidateCommand: ParsableCommand {
                              simulated: m.stepTimeS, unit: "s", tolerance: 0.10))
         }
         // Megatron-LM's weak-scaling series (SC'21 Table 1) as the shipped sweep; the 1T row is above.
-        let scaling = try ExperimentFile.load(path: (try ResourceLocator.directory("Experiments") as NSString).appendingPathComponent("megatron-weak-scaling.yaml"))
-        for (point, row) in zip(try scaling.points(hardware: hardware), PublishedMegatronScaling.rows) where row.gpus < PublishedMegatron1T.gpus {
+        let scaling = try ExperimentFile.load(path: try ResourceLocator.shippedExperiment("megatron-weak-scaling.yaml"))
+        for (point, row) in zip(try scaling.points(hardware: hardware), PublishedMegatronScaling.rows) where row != PublishedMegatron1T.row {
             guard let document = point.document else { throw ValidationError("megatron-weak-scaling.yaml point \(point.index) is infeasible: \(point.infeasible?.problem ?? "")") }
             let c = try StepExperiment.parse(document, models: models, hardware: hardware)
             guard PublishedMegatronScaling.matches(row, c) else { throw ValidationError("megatron-weak-scaling.yaml point \(point.index) is not Table 1's \(row.billions)B row") }

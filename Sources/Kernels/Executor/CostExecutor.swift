@@ -66,6 +66,15 @@ public struct CostExecutor: Executor {
                gemm: GEMMShape(m: m, n: n, k: k, groups: 1, totalRows: m))
     }
 
+    /// One BF16 GEMM per head over all query–key pairs of a materialized attention
+    /// (`AttentionKernel.unfused`); its model FLOPs are the `causalShare` of them, so the model's
+    /// count does not depend on the kernel.
+    mutating func batchedGemm(_ name: String, m: Int, n: Int, k: Int, heads: Int, causalShare: Double, read: Double, written: Double) {
+        let flops = FLOPCount.gemm(m: m, n: n, k: k) * Double(heads)
+        record(name, .gemm, flops: flops, modelFLOPs: flops * causalShare, read: read, written: written, precision: .bf16,
+               gemm: GEMMShape(m: m, n: n, k: k, groups: heads, totalRows: m * heads))
+    }
+
     public mutating func castFP8(_ x: ShapeTensor, transposed: Bool) {
         if transposed ? castTransposed.contains(x.id) : cast.contains(x.id) { return }
         if transposed { castTransposed.insert(x.id) } else { cast.insert(x.id) }
@@ -182,33 +191,30 @@ public struct CostExecutor: Executor {
     public mutating func attention(_ q: ShapeTensor, _ k: ShapeTensor, _ v: ShapeTensor, heads: Int, kvHeads: Int) -> ShapeTensor {
         let qk = q.cols / heads, vd = v.cols / kvHeads, t = q.rows, keys = attentionKeys ?? k.rows
         let bytes = Double(activationBytes)
-        let modelFLOPs = FLOPCount.attentionForward(tokens: t, keys: keys, heads: heads, qk: qk, v: vd)
         guard attentionKernel == .unfused else {
-            record("attention.fwd", .attention, flops: modelFLOPs,
+            record("attention.fwd", .attention, flops: FLOPCount.attentionForward(tokens: t, keys: keys, heads: heads, qk: qk, v: vd),
                    read: Double(t * q.cols + keys * (k.cols + v.cols)) * bytes, written: Double(t * heads * vd) * bytes, precision: .bf16,
                    attention: .init(queries: t, keys: keys, heads: heads, qkDim: qk, vDim: vd, causal: true))
             return fresh(t, heads * vd)
         }
         // Materialized scores: every (query, key) pair is computed, the causal mask is applied
-        // by the softmax; the model FLOPs stay the causal count.
-        let scores = Double(t) * Double(keys) * Double(heads), share = Double(qk) / Double(qk + vd)
-        record("attention.scores", .gemm, flops: 2 * scores * Double(qk), modelFLOPs: modelFLOPs * share,
-               read: Double(t * q.cols + keys * k.cols) * bytes, written: scores * bytes, precision: .bf16,
-               gemm: GEMMShape(m: t, n: keys, k: qk, groups: heads, totalRows: t * heads))
+        // by the softmax.
+        let scores = Double(t) * Double(keys) * Double(heads), causal = FLOPCount.causalPairs(t, keys: keys) / (Double(t) * Double(keys))
+        batchedGemm("attention.scores", m: t, n: keys, k: qk, heads: heads, causalShare: causal,
+                    read: Double(t * q.cols + keys * k.cols) * bytes, written: scores * bytes)
         record("attention.softmax", .elementwise, flops: 5 * scores, read: scores * bytes, written: scores * bytes, precision: .bf16)
         // Dropout writes the kept probabilities and a one-byte mask.
         if attentionDropout { record("attention.dropout", .elementwise, flops: scores, read: scores * bytes, written: scores * (bytes + 1), precision: .bf16) }
-        record("attention.context", .gemm, flops: 2 * scores * Double(vd), modelFLOPs: modelFLOPs * (1 - share),
-               read: scores * bytes + Double(keys * v.cols) * bytes, written: Double(t * heads * vd) * bytes, precision: .bf16,
-               gemm: GEMMShape(m: t, n: vd, k: keys, groups: heads, totalRows: t * heads))
+        batchedGemm("attention.context", m: t, n: vd, k: keys, heads: heads, causalShare: causal,
+                    read: scores * bytes + Double(keys * v.cols) * bytes, written: Double(t * heads * vd) * bytes)
         return fresh(t, heads * vd)
     }
 
     public mutating func attentionBackward(_ q: ShapeTensor, _ k: ShapeTensor, _ v: ShapeTensor, _ dO: ShapeTensor, heads: Int, kvHeads: Int) -> (dq: ShapeTensor, dk: ShapeTensor, dv: ShapeTensor) {
         let qk = q.cols / heads, vd = v.cols / kvHeads, t = q.rows, keys = attentionKeys ?? k.rows
-        let f = FLOPCount.attentionBackward(tokens: t, keys: keys, heads: heads, qk: qk, v: vd)
         let bytes = Double(activationBytes)
         guard attentionKernel == .unfused else {
+            let f = FLOPCount.attentionBackward(tokens: t, keys: keys, heads: heads, qk: qk, v: vd)
             record("attention.bwd", .attentionBackward, flops: f.executed, modelFLOPs: f.model,
                    read: Double(t * (q.cols + heads * vd) + keys * (k.cols + v.cols)) * bytes, written: Double(t * (q.cols + k.cols + v.cols)) * bytes,
                    precision: .bf16, attention: .init(queries: t, keys: keys, heads: heads, qkDim: qk, vDim: vd, causal: true))
@@ -216,20 +222,15 @@ public struct CostExecutor: Executor {
         }
         // The four GEMMs of the stored probabilities P, each over every (query, key) pair:
         // dP = dO·Vᵀ and dV = Pᵀ·dO, then dQ = dS·K and dK = dSᵀ·Q around the softmax backward.
-        let scores = Double(t) * Double(keys) * Double(heads)
-        let valueShare = Double(vd) / Double(qk + vd) / 2, keyShare = Double(qk) / Double(qk + vd) / 2
+        let scores = Double(t) * Double(keys) * Double(heads), causal = FLOPCount.causalPairs(t, keys: keys) / (Double(t) * Double(keys))
         let out = Double(t * heads * vd) * bytes, values = Double(keys * v.cols) * bytes
         let queries = Double(t * q.cols) * bytes, keysBytes = Double(keys * k.cols) * bytes
-        record("attention.dP", .gemm, flops: 2 * scores * Double(vd), modelFLOPs: f.model * valueShare,
-               read: out + values, written: scores * bytes, precision: .bf16, gemm: GEMMShape(m: t, n: keys, k: vd, groups: heads, totalRows: t * heads))
-        record("attention.dV", .gemm, flops: 2 * scores * Double(vd), modelFLOPs: f.model * valueShare,
-               read: scores * bytes + out, written: values, precision: .bf16, gemm: GEMMShape(m: keys, n: vd, k: t, groups: heads, totalRows: keys * heads))
+        batchedGemm("attention.dP", m: t, n: keys, k: vd, heads: heads, causalShare: causal, read: out + values, written: scores * bytes)
+        batchedGemm("attention.dV", m: keys, n: vd, k: t, heads: heads, causalShare: causal, read: scores * bytes + out, written: values)
         if attentionDropout { record("attention.dropout.bwd", .elementwise, flops: scores, read: scores * (bytes + 1), written: scores * bytes, precision: .bf16) }
         record("attention.softmax.bwd", .elementwise, flops: 4 * scores, read: 2 * scores * bytes, written: scores * bytes, precision: .bf16)
-        record("attention.dQ", .gemm, flops: 2 * scores * Double(qk), modelFLOPs: f.model * keyShare,
-               read: scores * bytes + keysBytes, written: queries, precision: .bf16, gemm: GEMMShape(m: t, n: qk, k: keys, groups: heads, totalRows: t * heads))
-        record("attention.dK", .gemm, flops: 2 * scores * Double(qk), modelFLOPs: f.model * keyShare,
-               read: scores * bytes + queries, written: keysBytes, precision: .bf16, gemm: GEMMShape(m: keys, n: qk, k: t, groups: heads, totalRows: keys * heads))
+        batchedGemm("attention.dQ", m: t, n: qk, k: keys, heads: heads, causalShare: causal, read: scores * bytes + keysBytes, written: queries)
+        batchedGemm("attention.dK", m: keys, n: qk, k: t, heads: heads, causalShare: causal, read: scores * bytes + queries, written: keysBytes)
         return (fresh(t, q.cols), fresh(t, k.cols), fresh(t, v.cols))
     }
 

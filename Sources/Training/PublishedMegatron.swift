@@ -1,29 +1,12 @@
-/// The published Megatron-LM 1T-parameter GPT run (Narayanan et al., "Efficient Large-Scale
-/// Language Model Training on GPU Clusters Using Megatron-LM", SC 2021): 502 PFLOP/s on 3,072
-/// A100s, 52% of peak (abstract); Table 1's row: 128 layers, hidden 25,600, 160 heads,
-/// vocabulary 51,200, sequence 2,048, TP 8, PP 64, batch 3,072. Used by `llmsim validate` and
-/// beside `Experiments/megatron-1t-a100.yaml`; tests keep their own literals.
-public enum PublishedMegatron1T {
-    public static let aggregateFLOPS = 502e15
-    public static let gpus = 3072
-    public static let batch = 3072.0, sequence = 2048.0, layers = 128.0, hidden = 25_600.0, vocabulary = 51_200.0
-
-    /// FLOPs per iteration as the paper counts them (its Eq. 3, with activation recomputation:
-    /// 96·B·s·l·h²·(1 + s/6h + V/16lh)).
-    public static var iterationFLOPs: Double {
-        96 * batch * sequence * layers * hidden * hidden * (1 + sequence / (6 * hidden) + vocabulary / (16 * layers * hidden))
-    }
-
-    /// The step time the published throughput implies, seconds (≈102.4 s).
-    public static var stepSeconds: Double { iterationFLOPs / aggregateFLOPS }
-}
-
 /// Narayanan et al., SC 2021, Table 1: Megatron-LM's weak-scaling series of GPT models on
 /// Selene's A100s, from 1.7B on 32 GPUs to 1T on 3,072, all with vocabulary 51,200 and
 /// sequence 2,048, TP up to 8 (the node), then PP; the achieved TFLOP/s per GPU is counted
 /// with the paper's Eq. 3 (recomputation included). `Experiments/megatron-weak-scaling.yaml`
 /// is the same series as a sweep; `llmsim validate` checks each row.
 public enum PublishedMegatronScaling {
+    /// Sequence length (tokens) and vocabulary of every row.
+    public static let sequence = 2048.0, vocabulary = 51_200.0
+
     public struct Row: Sendable, Equatable {
         /// Parameters, billions (as the table labels the row).
         public var billions: Double
@@ -36,7 +19,7 @@ public enum PublishedMegatronScaling {
 
         /// The paper's Eq. 3 FLOPs of one iteration: 96·B·s·l·h²·(1 + s/6h + V/16lh).
         public var iterationFLOPs: Double {
-            let s = PublishedMegatron1T.sequence, v = PublishedMegatron1T.vocabulary
+            let s = PublishedMegatronScaling.sequence, v = PublishedMegatronScaling.vocabulary
             let h = Double(hidden), l = Double(layers)
             return 96 * Double(batch) * s * l * h * h * (1 + s / (6 * h) + v / (16 * l * h))
         }
@@ -61,6 +44,19 @@ public enum PublishedMegatronScaling {
     /// Whether a step configuration is this row's plan (model shape, TP, PP, GPUs, batch).
     public static func matches(_ row: Row, _ c: StepConfiguration) -> Bool {
         c.model.hiddenSize == row.hidden && c.model.layers == row.layers && c.model.attention.heads == row.heads
-            && c.tp == row.tp && c.pp == row.pp && c.gpus == row.gpus && c.dp * c.microbatches * (c.microbatchTokens / 2048) == row.batch
+            && c.tp == row.tp && c.pp == row.pp && c.gpus == row.gpus && Double(c.dp * c.microbatches * c.microbatchTokens) == Double(row.batch) * sequence
     }
+}
+
+/// The published Megatron-LM 1T-parameter GPT run (Narayanan et al., "Efficient Large-Scale
+/// Language Model Training on GPU Clusters Using Megatron-LM", SC 2021): 502 PFLOP/s on 3,072
+/// A100s, 52% of peak (abstract); its shape and plan are Table 1's last row. Used by
+/// `llmsim validate` and beside `Experiments/megatron-1t-a100.yaml`; tests keep their own literals.
+public enum PublishedMegatron1T {
+    public static let row = PublishedMegatronScaling.rows.last!
+    public static let aggregateFLOPS = 502e15
+
+    /// The step time the abstract's aggregate throughput implies, seconds (≈102.4 s; the
+    /// table's rounded 163 TFLOP/s per GPU implies 102.6 s).
+    public static var stepSeconds: Double { row.iterationFLOPs / aggregateFLOPS }
 }
