@@ -77,7 +77,7 @@ public struct DeepEPAllToAll: Sendable {
 
     /// Per-direction NVLink and NIC rates (bytes/s) with the communication SMs given.
     var nvRate: Double { node.device.scaleUpAchievableBandwidth * smScale }
-    var nicRate: Double { node.nicAchievableBandwidth * Double(node.computeNICs) / Double(node.gpus) * smScale }
+    var nicRate: Double { node.nicAchievableBandwidthPerGPU * smScale }
     var smScale: Double { min(1, Double(communicationSMs) / Double(saturationSMs)) }
 
     /// The fluid network of the group's ports and the flows of one all-to-all.

@@ -24,6 +24,19 @@ public enum Collective {
         return (n - 1) / n * bytes / bandwidth + (n - 1) * latency
     }
 
+    /// Ring reduce-scatter over participants placed on the cluster (`RingLayout`): p − 1 steps
+    /// of one chunk (bytes/p) each.
+    public static func reduceScatter(bytes: Double, over ring: RingLayout) -> Double {
+        let p = ring.participants
+        guard p > 1, bytes > 0 else { return 0 }
+        return Double(p - 1) * ring.stepSeconds(chunk: bytes / Double(p))
+    }
+
+    /// Ring all-gather over participants placed on the cluster: the same cost.
+    public static func allGather(bytes: Double, over ring: RingLayout) -> Double {
+        reduceScatter(bytes: bytes, over: ring)
+    }
+
     /// Ring all-gather of a `bytes` buffer (each GPU starts with bytes/p): the same cost.
     public static func allGather(bytes: Double, participants p: Int, bandwidth: Double, latency: Double) -> Double {
         reduceScatter(bytes: bytes, participants: p, bandwidth: bandwidth, latency: latency)

@@ -85,4 +85,20 @@ public struct NodeTemplate: Codable, Sendable, Equatable {
 
     /// Compute NIC bandwidth per GPU, bytes/s per direction.
     public var nicBandwidthPerGPU: Double { nicBandwidth * Double(computeNICs) / Double(gpus) }
+    /// Achievable compute NIC bandwidth per GPU, bytes/s per direction.
+    public var nicAchievableBandwidthPerGPU: Double { nicAchievableBandwidth * Double(computeNICs) / Double(gpus) }
+
+    /// Achievable per-GPU rate of a ring over `members` GPUs of one scale-up domain, bytes/s
+    /// per direction. Through NVSwitch every GPU reaches any other at its full rate; on a full
+    /// mesh the rate is split over point-to-point links and only the links to the other
+    /// members carry the ring (RCCL runs rings over every such link); with bridges between card
+    /// pairs a ring of more than two crosses PCIe.
+    public func ringScaleUpBandwidth(members: Int) -> Double {
+        let d = device
+        switch scaleUp {
+        case .nvswitch: return d.scaleUpAchievableBandwidth
+        case .fullMesh: return d.scaleUpAchievableBandwidth * min(1, Double(max(members - 1, 1)) / Double(max(scaleUpDomainGPUs - 1, 1)))
+        case .pairs: return members <= 2 ? d.scaleUpAchievableBandwidth : d.pcieBandwidth
+        }
+    }
 }

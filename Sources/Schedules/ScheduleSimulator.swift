@@ -46,15 +46,22 @@ public struct ScheduleSegment: Sendable, Codable, Equatable {
     }
 }
 
-/// The parts of a rank's ZeRO-1 optimizer step as timeline segments after its pipeline work
+/// The parts of a rank's data-parallel optimizer step as timeline segments after its pipeline work
 /// (their labels; micro-batch −1).
 public enum OptimizerPart: String, CaseIterable, Sendable {
-    case reduceScatter = "RS", update = "AdamW", allGather = "AG"
+    case reduceScatter = "RS", allReduce = "AR", update = "AdamW", allGather = "AG"
 
     /// Runs on the communication stream (the collectives) rather than the compute stream.
     public var isCommunication: Bool { self != .update }
     /// Its name in a legend.
-    public var name: String { self == .reduceScatter ? "reduce-scatter" : self == .update ? "AdamW" : "all-gather" }
+    public var name: String {
+        switch self {
+        case .reduceScatter: return "reduce-scatter"
+        case .allReduce: return "gradient all-reduce"
+        case .update: return "AdamW"
+        case .allGather: return "all-gather"
+        }
+    }
 }
 
 /// The outcome of running a schedule.

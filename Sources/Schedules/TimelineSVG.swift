@@ -3,11 +3,12 @@ import Foundation
 /// An SVG timeline of a schedule run: one row per rank, one box per instruction, coloured by
 /// kind like the figure in the DualPipe README (forward, backward, backward for inputs,
 /// backward for weights, overlapped forward & backward; idle is the background). A step's
-/// timeline adds each rank's ZeRO-1 parts after its pipeline work: gradient reduce-scatter,
-/// AdamW update, parameter all-gather (segments without a micro-batch, micro-batch −1).
+/// timeline adds each rank's optimizer parts after its pipeline work: gradient reduce-scatter
+/// (or all-reduce), AdamW update, parameter all-gather (segments without a micro-batch,
+/// micro-batch −1).
 public enum TimelineSVG {
     static let colours = ["F": "#f4b183", "B": "#9dc3e6", "Bi": "#a9d18e", "W": "#c9a0dc", "F&B": "#ffd966",
-                          OptimizerPart.reduceScatter.rawValue: "#7f7f7f", OptimizerPart.update.rawValue: "#4d4d4d",
+                          OptimizerPart.reduceScatter.rawValue: "#7f7f7f", OptimizerPart.allReduce.rawValue: "#7f7f7f", OptimizerPart.update.rawValue: "#4d4d4d",
                           OptimizerPart.allGather.rawValue: "#a6a6a6"]
     static let legend = [("F", "forward"), ("B", "backward"), ("Bi", "backward (inputs)"), ("W", "backward (weights)"), ("F&B", "overlapped F & B")]
 

@@ -24,10 +24,12 @@ public struct StepConfiguration: Sendable {
     /// With TP: sequence parallelism (Korthikanti et al. 2022): norms and residual activations
     /// split along the sequence, all-reduces replaced by reduce-scatter + all-gather.
     public var sequenceParallel = true
-    /// ZeRO-1 gradient reduce-scatter of a stage chunk starts when the chunk's last backward on
-    /// the rank has run, overlapping the pipeline drain (`ZeROOptimizer`); off: after the
+    /// The gradient reduction of a stage chunk starts when the chunk's last backward on the
+    /// rank has run, overlapping the pipeline drain (`DataParallelOptimizer`); off: after the
     /// rank's last instruction.
     public var overlapGradReduce = false
+    /// How data parallelism keeps the AdamW states (V3: ZeRO-1, BF16 moments, FP32 gradients).
+    public var optimizer = OptimizerStates.deepSeekV3
     public var fidelity = StepFidelity.representative
     public var schedule: ScheduleKind
     /// Virtual stages per rank for interleaved 1F1B.

@@ -28,7 +28,7 @@ import Schedules
 public enum StepExperiment {
     /// Every top-level key an experiment file may have (the step's, `run`, `sweep`, `outputs`).
     public static let keys = ["base", "model", "model_overrides", "topology", "hardware", "parallel", "schedule", "virtual_stages",
-                              "microbatches", "microbatch_tokens", "precision", "recompute", "attention_kernel", "communication_sms", "routing",
+                              "microbatches", "microbatch_tokens", "precision", "optimizer", "recompute", "attention_kernel", "communication_sms", "routing",
                               "fidelity", "run", "sweep", "outputs"]
     static let hardwareKeys = ["node", "device", "nic_gbit_s", "scale_up_gb_s"]
 
@@ -69,11 +69,24 @@ public enum StepExperiment {
         if let kernel = try v.choiceIfPresent("attention_kernel", AttentionKernel.allCases.map(\.rawValue)) { config.attentionKernel = AttentionKernel(rawValue: kernel)! }
         config.sequenceParallel = try parallel.optional("sp")?.bool() ?? true
         config.overlapGradReduce = try parallel.optional("overlap_grad_reduce")?.bool() ?? false
+        if let o = try v.optional("optimizer") { config.optimizer = try parseOptimizer(o) }
         if let fidelity = try v.choiceIfPresent("fidelity", StepFidelity.allCases.map(\.rawValue)) { config.fidelity = StepFidelity(rawValue: fidelity)! }
         do { try config.validate() } catch let e as ScheduleError { throw try v.required("parallel").error(e.problem, fix: e.fix).markedInfeasible }
         do { _ = try ScheduleGenerator.make(schedule, pp: config.pp, microbatches: config.microbatches, virtualStages: config.virtualStages) }
         catch let e as ScheduleError { throw try v.required("schedule").error(e.problem, fix: e.fix).markedInfeasible }
         return config
+    }
+
+    /// `optimizer:` — `distributed` (ZeRO-1, default true), `moments` and `gradients` (`fp32`,
+    /// `bf16` or `fp16`; defaults V3's BF16 moments and FP32 gradients).
+    static func parseOptimizer(_ o: ConfigValue) throws -> OptimizerStates {
+        try o.requireKnownKeys(OptimizerStates.keys)
+        let names = OptimizerStates.formats.map(\.rawValue).sorted()
+        var states = OptimizerStates.deepSeekV3
+        states.distributed = try o.optional("distributed")?.bool() ?? true
+        if let m = try o.choiceIfPresent("moments", names) { states.moments = Precision(rawValue: m)! }
+        if let g = try o.choiceIfPresent("gradients", names) { states.gradients = Precision(rawValue: g)! }
+        return states
     }
 
     /// The cluster: `topology:` with the node as `hardware:` overrides it, checked buildable.

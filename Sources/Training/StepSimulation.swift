@@ -16,11 +16,11 @@ public struct StepResult: Sendable, Codable, Equatable {
     public var backwardWeightS: Double
     public var bubbleS: Double
     public var optimizerS: Double
-    /// Per rank: its ZeRO-1 step past its own last pipeline instruction, seconds (ranks whose
+    /// Per rank: its optimizer step past its own last pipeline instruction, seconds (ranks whose
     /// pipeline work ends early hide part of theirs in the others' drain; `optimizerS` is what
     /// the last rank adds to the step).
     public var optimizerPerRankS: [Double]
-    /// The median rank's ZeRO-1 step (the upper median for an even count), seconds; 0 if none.
+    /// The median rank's optimizer step (the upper median for an even count), seconds; 0 if none.
     public var optimizerMedianRankS: Double {
         optimizerPerRankS.isEmpty ? 0 : optimizerPerRankS.sorted()[optimizerPerRankS.count / 2]
     }
@@ -153,7 +153,7 @@ public struct StepSimulation: Sendable {
         let node = c.topology.node
         // With TP each GPU of the group sends its 1/TP slice (Megatron's scatter-gather).
         let transfer = Collective.pointToPoint(bytes: Double(tokens * arch.hiddenSize * 2) / Double(c.tp),
-                                               bandwidth: node.nicAchievableBandwidth * Double(node.computeNICs) / Double(node.gpus),
+                                               bandwidth: node.nicAchievableBandwidthPerGPU,
                                                latency: c.topology.interNodeLatency)
         // Interleaved stages are 1/v of a PP stage in the generator's units: undo its scaling.
         return StagePlan(stageDurations: [], stageTimes: [], stageLayers: counts,
@@ -167,7 +167,7 @@ public struct StepSimulation: Sendable {
     var tensorParallelCollective: Double {
         let c = config
         return Collective.allReduce(bytes: Double(c.microbatchTokens * c.model.hiddenSize * 2), participants: c.tp,
-                                    bandwidth: c.topology.node.device.scaleUpAchievableBandwidth, latency: c.topology.latency.scaleUp)
+                                    bandwidth: c.topology.node.ringScaleUpBandwidth(members: c.tp), latency: c.topology.latency.scaleUp)
     }
 
     /// The routing experiment of one EP group (nil for a dense model). Long sequences route a
@@ -221,10 +221,10 @@ public struct StepSimulation: Sendable {
                                 fix: "use a schedule with the same number of stages")
         }
         let pipeline = try ScheduleSimulator().run(generated, stageDurations: Array(repeating: p.stageDurations, count: generated.pipelines))
-        // Each rank's ZeRO-1 step runs on its own (after its last instruction, or overlapping its
+        // Each rank's optimizer step runs on its own (after its last instruction, or overlapping its
         // drain); the step ends with the last rank's. The optimizer phase is what sticks out
         // past the pipeline.
-        let zero = ZeROOptimizer(config: config, memoryEfficiency: kernels.calibration.elementwiseEfficiency)
+        let zero = DataParallelOptimizer(config: config, memoryEfficiency: kernels.calibration.elementwiseEfficiency)
         let ranks = zero.finishTimes(segments: pipeline.segments, rankStages: generated.rankStages,
                                      stageParameters: RankParameters.perStage(config, stageLayers: p.stageLayers),
                                      nicShare: p.stageTimes.map(\.backwardAllToAllShare))

@@ -5,8 +5,10 @@ import Schedules
 /// Memory per GPU during training, by rank, and whether the plan fits.
 ///
 /// Static: every parameter the rank holds (both stages under DualPipe) as BF16 weights (2 B) and
-/// FP32 gradients (4 B), plus FP32 master weights and BF16 AdamW moments (8 B) sharded by ZeRO-1
-/// over the parameter's replicas (non-expert: DP; routed experts: DP/EP) — V3 report §3.3.3.
+/// gradients (FP32, 4 B, in V3), plus FP32 master weights and the AdamW moments (BF16, 8 B in
+/// all, in V3) sharded by ZeRO-1 over the parameter's replicas (non-expert: DP; routed experts:
+/// DP/EP) — V3 report §3.3.3 — or whole on every replica without the distributed optimizer
+/// (`OptimizerStates`).
 /// Activations: the layer inventory (`ActivationInventory`) times the peak number of in-flight
 /// micro-batches the simulated schedule reaches on the rank, in units of one stage.
 /// Reserved: DeepEP buffers and workspace (assumptions, listed in the breakdown).
@@ -32,7 +34,8 @@ public struct TrainingMemory: Sendable, Codable, Equatable {
         let units = OpDurations(forward: 1, backward: 2, weight: 1, forwardBackward: 2.5)
         let durations = Array(repeating: Array(repeating: units, count: generated.stagesPerPipeline), count: generated.pipelines)
         let counted = try ScheduleSimulator().run(generated, stageDurations: durations)
-        let expertReplicas = Double(max(c.dp / max(c.ep, 1), 1))
+        let o = c.optimizer
+        let denseShards = o.distributed ? Double(c.dp) : 1, expertShards = o.distributed ? Double(max(c.dp / max(c.ep, 1), 1)) : 1
         let rows = arch.moe.map { c.microbatchTokens * $0.topK } ?? 0       // balanced EP: T·K rows land on each GPU
         // Layer index ranges of each stage.
         var starts: [Int] = [], next = 0
@@ -67,8 +70,9 @@ public struct TrainingMemory: Sendable, Codable, Equatable {
             let prefixKeys = prefixKeysPerMicrobatch * counted.peakInflightMicrobatchesPerRank[r]
             let terms = [
                 Term(kind: "weights (BF16)", bytes: params * 2),
-                Term(kind: "gradients (FP32)", bytes: params * 4),
-                Term(kind: "optimizer: FP32 master + BF16 moments, ZeRO-1 sharded", bytes: dense * 8 / Double(c.dp) + expert * 8 / expertReplicas),
+                Term(kind: "gradients (\(o.gradients.rawValue.uppercased()))", bytes: params * Double(o.gradients.bytes)),
+                Term(kind: "optimizer: FP32 master + \(o.moments.rawValue.uppercased()) moments, \(o.distributed ? "ZeRO-1 sharded" : "not sharded")",
+                     bytes: dense * Double(o.stateBytes) / denseShards + expert * Double(o.stateBytes) / expertShards),
                 Term(kind: "activations (up to \(Int(counted.peakInflightMicrobatchesPerRank[r])) micro-batches in flight)", bytes: weighted.peakInflightMicrobatchesPerRank[r]),
                 Term(kind: "cached prefix keys of chunked sequences (BF16 KV cache)", bytes: prefixKeys),
                 Term(kind: "communication buffers (DeepEP, assumed)", bytes: arch.moe == nil ? 0 : communicationBuffers),

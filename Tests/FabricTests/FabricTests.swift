@@ -103,6 +103,49 @@ import Kernels
         #expect(abs(Collective.pointToPoint(bytes: bytes, bandwidth: bandwidth, latency: latency) - net.alphaBeta(path: [links[0]], bytes: bytes)) < 1e-15)
     }
 
+    /// A ring over 2 nodes × 4 GPUs run as NCCL runs it: 4 channels, each an intra-node order
+    /// rotated so that it leaves every node through a different GPU's NIC; p − 1 steps in which
+    /// every channel's every member sends bytes/(p·channels) to its successor. NVLink out-links
+    /// carry 3 channels' hops, each NIC one. The stepped fluid network must give `RingLayout`'s
+    /// closed form, in both regimes (NVLink-bound and NIC-bound).
+    @Test(arguments: [(160e9, 100e9), (160e9, 46e9)])
+    func ringAcrossNodesMatchesTheFluidNetwork(nvlink: Double, nic: Double) {
+        let nodes = 2, g = 4, p = nodes * g, bytes = 96e6, nvlinkLatency = 3.33e-6, nicLatency = 3.7e-6
+        var net = FluidNetwork()
+        let out = (0..<p).map { net.addLink("gpu\($0).nvlink", capacity: nvlink, latency: nvlinkLatency) }
+        let nics = (0..<p).map { net.addLink("gpu\($0).nic", capacity: nic, latency: nicLatency) }
+        // Channel c visits each node's GPUs in the order c, c+1, …, c+g−1 (mod g) and leaves the
+        // node from the last of them.
+        let rings = (0..<g).map { c in (0..<nodes).flatMap { n in (0..<g).map { n * g + (c + $0) % g } } }
+        var stepped = 0.0
+        for _ in 0..<(p - 1) {
+            var flows: [FluidNetwork.Flow] = []
+            for ring in rings {
+                for (i, gpu) in ring.enumerated() {
+                    let next = ring[(i + 1) % p]
+                    flows.append(.init(links: [next / g == gpu / g ? out[gpu] : nics[gpu]], bytes: bytes / Double(p * g), start: 0))
+                }
+            }
+            stepped += net.run(flows).max()!
+        }
+        let ring = RingLayout(participants: p, perDomain: g, scaleUpBandwidth: nvlink, scaleOutBandwidth: nic,
+                              scaleUpLatency: nvlinkLatency, scaleOutLatency: nicLatency)
+        #expect(abs(stepped / Collective.reduceScatter(bytes: bytes, over: ring) - 1) < 1e-6, "\(stepped)")
+        // NVLink-bound (3 chunks at 160 GB/s against 1 at 100) or NIC-bound (1 at 46): the
+        // hierarchical ring beats the ring that sends every chunk over the NIC.
+        #expect(Collective.reduceScatter(bytes: bytes, over: ring) < Collective.reduceScatter(bytes: bytes, participants: p, bandwidth: nic, latency: nicLatency) / 2)
+    }
+
+    /// The layout's limits: one member per node is the plain NIC ring, a ring inside one node the
+    /// plain NVLink ring.
+    @Test func ringLayoutLimits() {
+        let oneEach = RingLayout(participants: 16, perDomain: 1, scaleUpBandwidth: 160e9, scaleOutBandwidth: 46e9, scaleUpLatency: 3.33e-6, scaleOutLatency: 3.7e-6)
+        #expect(abs(Collective.reduceScatter(bytes: 1e9, over: oneEach) / Collective.reduceScatter(bytes: 1e9, participants: 16, bandwidth: 46e9, latency: 3.7e-6) - 1) < 1e-12)
+        let inside = RingLayout(participants: 8, perDomain: 8, scaleUpBandwidth: 160e9, scaleOutBandwidth: 46e9, scaleUpLatency: 3.33e-6, scaleOutLatency: 3.7e-6)
+        #expect(abs(Collective.allGather(bytes: 1e9, over: inside) / Collective.reduceScatter(bytes: 1e9, participants: 8, bandwidth: 160e9, latency: 3.33e-6) - 1) < 1e-12)
+        #expect(inside.domains == 1 && oneEach.domains == 16)
+    }
+
     /// Trees win small buffers over many GPUs (log p latency hops instead of 2(p − 1)); rings win
     /// large buffers (2(p − 1)/p of the bytes instead of 2×).
     @Test func treeAgainstRing() {

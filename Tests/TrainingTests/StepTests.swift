@@ -18,7 +18,7 @@ func deepSeekStep() throws -> StepConfiguration {
     static let result: Result<StepResult, Error> = Result { try StepSimulation(config: try deepSeekStep(), calibration: try KernelCalibration.hopper()).run() }
 
     /// ISCA 2025 Table 4 (MPFT): 19.926 s per step, 385 / 432 TFLOPS per GPU. Issue tolerance:
-    /// 10% for the step. Measured 2026-11-23: 19.20 s (−3.6%), 401 / 450 TFLOPS.
+    /// 10% for the step. Measured 2026-11-23: 18.78 s (−5.8%), 410 / 460 TFLOPS.
     @Test("ISCA 2025 Table 4: DeepSeek-V3 step 19.926 s within 10%")
     func stepTime() throws {
         let r = try Self.result.get()
@@ -30,7 +30,8 @@ func deepSeekStep() throws -> StepConfiguration {
 
     /// Phases on rank 0 against ISCA Table 4 (1F 1.13, 1F1B 13.95, 1B 1.99, 1W 0.48, bubble
     /// 2.06 s): within 25%. Measured 2026-11-23: 1.068, 13.321, 1.966, 0.596 (+24%), 1.643 s
-    /// (−20%). The optimizer (0.29 s) misses: see the note on issue 4 and `optimizerPerRank`.
+    /// (−20%). The optimizer (0.29 s; 0.182 s simulated) misses: see the note on issue 4 and
+    /// `optimizerPerRank`.
     @Test("ISCA 2025 Table 4 phases: 1F, 1F1B, 1B, 1W, bubble within 25%")
     func phases() throws {
         let r = try Self.result.get()
@@ -58,23 +59,27 @@ func deepSeekStep() throws -> StepConfiguration {
         #expect(again == (try Self.result.get()))
     }
 
-    /// Each rank's ZeRO-1 step past its own pipeline work. Rank 0 holds the embedding, the
-    /// dense layers, the head and MTP (4.4B non-expert parameters reduce-scattered over 128
-    /// replicas) and finishes last; a middle rank holds 1.86B non-expert and 1.41B expert
-    /// parameters: FP32 reduce-scatter 0.16 + 0.06 s, BF16 all-gather 0.08 + 0.03 s at 46 GB/s
-    /// per NIC, update 7 ms. Measured 2026-11-23: rank 0 0.609 s, median 0.342 s.
+    /// Each rank's ZeRO-1 step past its own pipeline work. A middle rank holds 1.86B non-expert
+    /// parameters, reduce-scattered over the 128 replicas of their stage — the 8 GPUs of each of
+    /// 16 nodes, so the ring passes 7 of 8 chunks over NVLink (160 GB/s) and 1 over a NIC
+    /// (46 GB/s), NVLink-bound: 0.041 s in FP32, 0.020 s for the BF16 all-gather — and 1.41B
+    /// expert parameters over 2 replicas on different nodes (over the NIC: 0.061 + 0.031 s);
+    /// the update of its 0.72B-parameter shard at 22 B each takes 8 ms. Rank 0 (and 15, its
+    /// DualPipe twin) adds the embedding, the 3 dense layers, the head and MTP. Measured
+    /// 2026-11-23: rank 0 0.182 s, median 0.161 s (0.609 and 0.342 s when every chunk crossed
+    /// the NIC).
     @Test func optimizerPerRank() throws {
         let r = try Self.result.get()
         #expect(r.optimizerPerRankS.count == 16)
         #expect(r.optimizerPerRankS.allSatisfy { $0 > 0 })
         #expect(abs(r.optimizerPerRankS[0] - r.optimizerS) < 1e-9, "rank 0 ends its pipeline work last and its ZeRO step sticks out")
-        #expect(abs(r.optimizerMedianRankS / 0.342 - 1) < 0.05, "\(r.optimizerMedianRankS)")
+        #expect(abs(r.optimizerMedianRankS / 0.161 - 1) < 0.05, "\(r.optimizerMedianRankS)")
     }
 
     /// Overlapping the ZeRO-1 reduce-scatter with the drain changes only what sticks out past the
     /// pipeline: the pipeline and its phases are the same; the optimizer phase shrinks, but not
     /// below the update and all-gather of rank 0 (whose stage-0 gradients are final only at its
-    /// very end), and never below zero.
+    /// very end), and never below zero. Measured 2026-11-23: 0.134 s against 0.182 s.
     @Test func gradientReduceOverlapsTheDrain() throws {
         var config = try deepSeekStep()
         config.overlapGradReduce = true
@@ -82,7 +87,7 @@ func deepSeekStep() throws -> StepConfiguration {
         let plain = try Self.result.get()
         #expect(overlapped.pipelineS == plain.pipelineS)
         #expect(overlapped.backwardWeightS == plain.backwardWeightS)
-        #expect(overlapped.optimizerS < plain.optimizerS - 0.05, "\(overlapped.optimizerS) vs \(plain.optimizerS)")
+        #expect(overlapped.optimizerS < 0.8 * plain.optimizerS, "\(overlapped.optimizerS) vs \(plain.optimizerS)")
         #expect(overlapped.optimizerS > 0.2 * plain.optimizerS)
     }
 }

@@ -1,0 +1,143 @@
+import Fabric
+import Hardware
+import Model
+import Schedules
+
+/// Data parallelism at the end of a step. With the distributed optimizer (ZeRO-1; V3 report
+/// §3.2, §3.3.3): gradients reduce-scattered over each parameter's data-parallel replicas, the
+/// AdamW step on the local shard, the updated BF16 parameters all-gathered. Without it
+/// (Megatron-LM 2021): gradients all-reduced, AdamW on every parameter, nothing to gather.
+/// Bytes per piece come from `OptimizerStates`. Collectives are rings over the replicas as
+/// they sit on the cluster (`RingLayout`). Each rank works on its own (its DP peers run the same
+/// program and finish with it); the step ends with the last rank.
+///
+/// With `overlapGradReduce` (Megatron-LM's `--overlap-grad-reduce`, DeepSpeed's `overlap_comm`)
+/// a stage chunk's gradients are reduced as soon as the chunk's last backward on the rank has
+/// run — during the pipeline drain — while the rank's remaining backward chunks use the same
+/// NIC for their all-to-alls; the update and the all-gather follow the last reduction. Without
+/// it everything waits for the rank's last instruction.
+struct DataParallelOptimizer {
+    let config: StepConfiguration
+    /// Effective fraction of peak HBM bandwidth of a memory-bound kernel (the calibration's
+    /// element-wise figure).
+    let memoryEfficiency: Double
+
+    /// Seconds of the three parts for the given parameters (at full NIC bandwidth): the
+    /// gradient reduction (a reduce-scatter, or an all-reduce without the distributed
+    /// optimizer), the update, the parameter all-gather (0 without the distributed optimizer).
+    struct Parts { var reduceScatter: Double, update: Double, allGather: Double }
+
+    /// The ring over the data-parallel replicas of a parameter. Ranks are numbered as
+    /// Megatron-LM numbers them (TP innermost, then DP with each EP group a block of consecutive
+    /// DP indices, PP outermost; the all-to-all's placement assumes the same), so a dense
+    /// parameter's replicas sit `tp` GPUs apart and an expert's `tp·ep` apart: those that share
+    /// a scale-up domain pass their chunks over NVLink (`RingLayout`). V3: the 8 GPUs of a node
+    /// are dense replicas of each other; an expert's 2 replicas sit on different nodes.
+    func ring(replicas: Int, apart stride: Int) -> RingLayout {
+        let c = config, node = c.topology.node
+        let perDomain = Self.gcd(replicas, max(1, node.scaleUpDomainGPUs / stride))
+        return RingLayout(participants: replicas, perDomain: perDomain, scaleUpBandwidth: node.ringScaleUpBandwidth(members: perDomain),
+                          scaleOutBandwidth: node.nicAchievableBandwidthPerGPU,
+                          scaleUpLatency: c.topology.latency.scaleUp, scaleOutLatency: c.topology.interNodeLatency)
+    }
+
+    func parts(_ params: RankParameters) -> Parts {
+        let c = config, o = c.optimizer, ep = max(c.ep, 1)
+        let denseReplicas = c.dp, expertReplicas = max(c.dp / ep, 1)
+        let dense = ring(replicas: denseReplicas, apart: c.tp), expert = ring(replicas: expertReplicas, apart: c.tp * ep)
+        let gradient = Double(o.gradients.bytes)
+        func reduceScatter(_ bytesPerParameter: Double) -> Double {
+            Collective.reduceScatter(bytes: params.dense * bytesPerParameter, over: dense) + Collective.reduceScatter(bytes: params.expert * bytesPerParameter, over: expert)
+        }
+        let hbm = c.topology.node.device.hbmBandwidth * memoryEfficiency
+        guard o.distributed else {
+            // A ring all-reduce is a reduce-scatter and an all-gather of the gradients.
+            return Parts(reduceScatter: 2 * reduceScatter(gradient), update: params.total * Double(o.updateBytes) / hbm, allGather: 0)
+        }
+        let shard = params.dense / Double(denseReplicas) + params.expert / Double(expertReplicas)
+        // The all-gather costs what a reduce-scatter of the BF16 parameters costs.
+        return Parts(reduceScatter: reduceScatter(gradient), update: shard * Double(o.updateBytes) / hbm, allGather: reduceScatter(2))
+    }
+
+    static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
+
+    /// One rank's end of pipeline work and end of its optimizer step, seconds from the start
+    /// of the step.
+    struct RankFinish: Equatable {
+        var pipelineEnd: Double
+        /// When its first reduce-scatter starts (its last instruction's end without overlap)
+        /// and when the AdamW update starts (the last reduce-scatter's end).
+        var reduceScatterStart: Double, updateStart: Double
+        /// The update's and the all-gather's seconds (they run back to back after it).
+        var update: Double, allGather: Double
+        var allGatherStart: Double { updateStart + update }
+        var finish: Double { allGatherStart + allGather }
+        /// The gradient reduction's kind: a reduce-scatter, or an all-reduce without the
+        /// distributed optimizer.
+        var reduction = OptimizerPart.reduceScatter
+        /// The rank's optimizer step past its own last instruction.
+        var own: Double { finish - pipelineEnd }
+
+        /// The parts as timeline segments of rank `rank` (no all-gather without the distributed
+        /// optimizer).
+        func segments(rank: Int) -> [ScheduleSegment] {
+            [(reduction, reduceScatterStart, updateStart), (.update, updateStart, allGatherStart), (.allGather, allGatherStart, finish)]
+                .filter { $0.0 != .allGather || allGather > 0 }
+                .map { ScheduleSegment(rank: rank, start: $0.1, end: $0.2, label: $0.0.rawValue, microbatch: -1) }
+        }
+    }
+
+    /// When each rank's pipeline work and optimizer step end.
+    /// - Parameters:
+    ///   - segments: the simulated pipeline's instructions.
+    ///   - rankStages: the stages each rank holds.
+    ///   - stageParameters: parameters of each stage.
+    ///   - nicShare: per stage, the fraction of its backward chunk during which the NIC carries
+    ///     its all-to-alls (what an overlapped reduce-scatter cannot use).
+    func finishTimes(segments: [ScheduleSegment], rankStages: [[Int]], stageParameters: [RankParameters],
+                     nicShare: [Double]) -> [RankFinish] {
+        let stageCount = stageParameters.count
+        var end = [Double](repeating: 0, count: rankStages.count)
+        // Per (rank, stage): when the stage's gradients on the rank are final (its last full
+        // backward, weight-gradient or the backward half of an overlapped pair).
+        var ready = [[Int: Double]](repeating: [:], count: rankStages.count)
+        for s in segments {
+            end[s.rank] = max(end[s.rank], s.end)
+            let backwardStage: Int?
+            switch s.label {
+            case "B", "W": backwardStage = s.stages.first
+            case "F&B": backwardStage = s.stages.last
+            default: backwardStage = nil
+            }
+            if let b = backwardStage { ready[s.rank][b % stageCount] = max(ready[s.rank][b % stageCount] ?? 0, s.end) }
+        }
+        let reduction: OptimizerPart = config.optimizer.distributed ? .reduceScatter : .allReduce
+        return rankStages.indices.map { r in
+            let stages = rankStages[r].map { $0 % stageCount }
+            let whole = parts(stages.map { stageParameters[$0] }.reduce(.zero, +))
+            guard config.overlapGradReduce else {
+                return RankFinish(pipelineEnd: end[r], reduceScatterStart: end[r], updateStart: end[r] + whole.reduceScatter,
+                                  update: whole.update, allGather: whole.allGather, reduction: reduction)
+            }
+            // Reduce-scatter chunk by chunk in the order their gradients become final; before
+            // the rank's last instruction the NIC is shared with the drain's all-to-alls.
+            let share = stages.map { nicShare[$0] }.max() ?? 0
+            var nicFree = 0.0, firstStart = Double.infinity
+            for s in stages.sorted(by: { (ready[r][$0] ?? end[r], $0) < (ready[r][$1] ?? end[r], $1) }) {
+                var work = parts(stageParameters[s]).reduceScatter
+                var t = max(nicFree, ready[r][s] ?? end[r])
+                firstStart = min(firstStart, t)
+                if t < end[r], share < 1 {
+                    let before = (end[r] - t) * (1 - share)
+                    if work <= before { nicFree = t + work / (1 - share); continue }
+                    work -= before
+                    t = end[r]
+                }
+                nicFree = t + work
+            }
+            let updateStart = max(nicFree, end[r])
+            return RankFinish(pipelineEnd: end[r], reduceScatterStart: min(firstStart, updateStart), updateStart: updateStart,
+                              update: whole.update, allGather: whole.allGather, reduction: reduction)
+        }
+    }
+}

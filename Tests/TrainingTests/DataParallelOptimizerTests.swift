@@ -1,0 +1,62 @@
+import CostModel
+import Hardware
+import Schedules
+import Testing
+@testable import Model
+@testable import Training
+
+/// The optimizer step's data-parallel collectives and states (`DataParallelOptimizer`,
+/// `OptimizerStates`).
+@Suite struct DataParallelOptimizerTests {
+    func optimizer(_ c: StepConfiguration) -> DataParallelOptimizer { DataParallelOptimizer(config: c, memoryEfficiency: 0.6) }
+
+    /// Megatron-LM's rank order (TP innermost, then DP, PP outermost) places a dense
+    /// parameter's replicas `tp` GPUs apart: V3 (TP 1) has all 8 GPUs of a node in one ring,
+    /// and an expert's 2 replicas (64 GPUs apart) on different nodes; Megatron 1T (TP 8) one
+    /// replica per node; TP 2 four per node.
+    @Test func ringsFollowTheRankOrder() throws {
+        let v3 = try deepSeekStep()
+        #expect(optimizer(v3).ring(replicas: v3.dp, apart: v3.tp).perDomain == 8)
+        #expect(optimizer(v3).ring(replicas: v3.dp / v3.ep, apart: v3.tp * v3.ep).perDomain == 1)
+        var megatron = try megatronStep()
+        #expect(optimizer(megatron).ring(replicas: megatron.dp, apart: megatron.tp).perDomain == 1)
+        megatron.tp = 2
+        #expect(optimizer(megatron).ring(replicas: megatron.dp, apart: megatron.tp).perDomain == 4)
+        // 12 replicas, 4 per node at TP 2 → 3 nodes; 6 replicas at TP 8 do not share a node.
+        #expect(optimizer(megatron).ring(replicas: 12, apart: 2).domains == 3)
+    }
+
+    /// Without the distributed optimizer the gradients are all-reduced (a reduce-scatter and an
+    /// all-gather of the gradient bytes), nothing is gathered afterwards, and every replica
+    /// updates every parameter instead of its 1/DP shard.
+    @Test func withoutTheDistributedOptimizer() throws {
+        var c = try deepSeekStep()
+        let params = RankParameters(dense: 1.86e9, expert: 0)
+        let sharded = optimizer(c).parts(params)
+        c.optimizer.distributed = false
+        let whole = optimizer(c).parts(params)
+        #expect(whole.allGather == 0)
+        #expect(abs(whole.reduceScatter / (2 * sharded.reduceScatter) - 1) < 1e-12)
+        #expect(abs(whole.update / sharded.update - Double(c.dp)) < 1e-9)
+        // The timeline: the all-reduce, then AdamW, and no all-gather.
+        let segment = ScheduleSegment(rank: 0, start: 0, end: 1, label: "F", microbatch: 0, stages: [0])
+        let finish = optimizer(c).finishTimes(segments: [segment], rankStages: [[0]], stageParameters: [params], nicShare: [0])
+        #expect(finish[0].segments(rank: 0).map(\.label) == ["AR", "AdamW"])
+        #expect(abs(finish[0].own - whole.reduceScatter - whole.update) < 1e-12)
+    }
+
+    /// Bytes per parameter. V3 (§3.3.3): AdamW moves 22 B per updated parameter; the states are
+    /// 4 + 2 + 2 B. Megatron-LM 2021 (FP16 weights and gradients, FP32 master and moments):
+    /// 2 + 2 + 12 = 16 B per parameter on every replica — the mixed-precision Adam count of
+    /// Rajbhandari et al., ZeRO (SC 2020) §3.1 (K = 12).
+    @Test func bytesPerParameter() throws {
+        #expect(OptimizerStates.deepSeekV3.updateBytes == 22 && OptimizerStates.deepSeekV3.stateBytes == 8)
+        let c = try megatronStep()
+        #expect(c.optimizer == OptimizerStates(distributed: false, moments: .fp32, gradients: .fp16))
+        let layers = Array(repeating: 2, count: 64)
+        let m = try TrainingMemory.compute(config: c, stageLayers: layers, deepSeekSavings: false, schedule: c.schedule)
+        func term(_ prefix: String) throws -> Double { try #require(m.breakdown.first { $0.kind.hasPrefix(prefix) }).bytes }
+        let weights = try term("weights"), gradients = try term("gradients (FP16)"), states = try term("optimizer: FP32 master + FP32 moments, not sharded")
+        #expect(abs((weights + gradients + states) / (weights / 2) - 16) < 1e-9)
+    }
+}
