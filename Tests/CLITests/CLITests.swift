@@ -11,6 +11,14 @@ import Testing
         try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any]
     }
 
+    /// A 64-stage partition prints as one short token, not 64 numbers.
+    @Test func stagePartitionIsRunLengthEncoded() {
+        #expect(StepCommand.runLengths([4, 4, 4, 1]) == "4×3 1")
+        #expect(StepCommand.runLengths(Array(repeating: 2, count: 64)) == "2×64")
+        #expect(StepCommand.runLengths([1, 2, 2, 3]) == "1 2×2 3")
+        #expect(StepCommand.runLengths([]) == "")
+    }
+
     @Test func modelDeepSeekV3Json() throws {
         setenv("LLMSIM_HOME", Self.repo.path, 1)
         let command = try LLMSim.parseAsRoot(["model", "deepseek-v3", "--json"]) as! ModelCommand
