@@ -25,7 +25,7 @@ struct DataParallelOptimizer {
     /// Seconds of the three parts for the given parameters (at full NIC bandwidth): the
     /// gradient reduction (a reduce-scatter, or an all-reduce without the distributed
     /// optimizer), the update, the parameter all-gather (0 without the distributed optimizer).
-    struct Parts { var reduceScatter: Double, update: Double, allGather: Double }
+    struct Parts { var reduction: Double, update: Double, allGather: Double }
 
     /// The ring over the data-parallel replicas of a parameter. Ranks are numbered as
     /// Megatron-LM numbers them (TP innermost, then DP with each EP group a block of consecutive
@@ -52,11 +52,11 @@ struct DataParallelOptimizer {
         let hbm = c.topology.node.device.hbmBandwidth * memoryEfficiency
         guard o.distributed else {
             // A ring all-reduce is a reduce-scatter and an all-gather of the gradients.
-            return Parts(reduceScatter: 2 * reduceScatter(gradient), update: params.total * Double(o.updateBytes) / hbm, allGather: 0)
+            return Parts(reduction: 2 * reduceScatter(gradient), update: params.total * Double(o.updateBytes) / hbm, allGather: 0)
         }
         let shard = params.dense / Double(denseReplicas) + params.expert / Double(expertReplicas)
         // The all-gather costs what a reduce-scatter of the BF16 parameters costs.
-        return Parts(reduceScatter: reduceScatter(gradient), update: shard * Double(o.updateBytes) / hbm, allGather: reduceScatter(2))
+        return Parts(reduction: reduceScatter(gradient), update: shard * Double(o.updateBytes) / hbm, allGather: reduceScatter(2))
     }
 
     static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
@@ -65,23 +65,23 @@ struct DataParallelOptimizer {
     /// of the step.
     struct RankFinish: Equatable {
         var pipelineEnd: Double
-        /// When its first reduce-scatter starts (its last instruction's end without overlap)
-        /// and when the AdamW update starts (the last reduce-scatter's end).
-        var reduceScatterStart: Double, updateStart: Double
+        /// When its gradient reduction starts (its last instruction's end without overlap) and
+        /// when the AdamW update starts (the last reduction's end).
+        var reductionStart: Double, updateStart: Double
         /// The update's and the all-gather's seconds (they run back to back after it).
         var update: Double, allGather: Double
         var allGatherStart: Double { updateStart + update }
         var finish: Double { allGatherStart + allGather }
         /// The gradient reduction's kind: a reduce-scatter, or an all-reduce without the
         /// distributed optimizer.
-        var reduction = OptimizerPart.reduceScatter
+        var reductionKind = OptimizerPart.reduceScatter
         /// The rank's optimizer step past its own last instruction.
         var own: Double { finish - pipelineEnd }
 
         /// The parts as timeline segments of rank `rank` (no all-gather without the distributed
         /// optimizer).
         func segments(rank: Int) -> [ScheduleSegment] {
-            [(reduction, reduceScatterStart, updateStart), (.update, updateStart, allGatherStart), (.allGather, allGatherStart, finish)]
+            [(reductionKind, reductionStart, updateStart), (.update, updateStart, allGatherStart), (.allGather, allGatherStart, finish)]
                 .filter { $0.0 != .allGather || allGather > 0 }
                 .map { ScheduleSegment(rank: rank, start: $0.1, end: $0.2, label: $0.0.rawValue, microbatch: -1) }
         }
@@ -111,20 +111,20 @@ struct DataParallelOptimizer {
             }
             if let b = backwardStage { ready[s.rank][b % stageCount] = max(ready[s.rank][b % stageCount] ?? 0, s.end) }
         }
-        let reduction: OptimizerPart = config.optimizer.distributed ? .reduceScatter : .allReduce
+        let kind: OptimizerPart = config.optimizer.distributed ? .reduceScatter : .allReduce
         return rankStages.indices.map { r in
             let stages = rankStages[r].map { $0 % stageCount }
             let whole = parts(stages.map { stageParameters[$0] }.reduce(.zero, +))
             guard config.overlapGradReduce else {
-                return RankFinish(pipelineEnd: end[r], reduceScatterStart: end[r], updateStart: end[r] + whole.reduceScatter,
-                                  update: whole.update, allGather: whole.allGather, reduction: reduction)
+                return RankFinish(pipelineEnd: end[r], reductionStart: end[r], updateStart: end[r] + whole.reduction,
+                                  update: whole.update, allGather: whole.allGather, reductionKind: kind)
             }
             // Reduce-scatter chunk by chunk in the order their gradients become final; before
             // the rank's last instruction the NIC is shared with the drain's all-to-alls.
             let share = stages.map { nicShare[$0] }.max() ?? 0
             var nicFree = 0.0, firstStart = Double.infinity
             for s in stages.sorted(by: { (ready[r][$0] ?? end[r], $0) < (ready[r][$1] ?? end[r], $1) }) {
-                var work = parts(stageParameters[s]).reduceScatter
+                var work = parts(stageParameters[s]).reduction
                 var t = max(nicFree, ready[r][s] ?? end[r])
                 firstStart = min(firstStart, t)
                 if t < end[r], share < 1 {
@@ -136,8 +136,8 @@ struct DataParallelOptimizer {
                 nicFree = t + work
             }
             let updateStart = max(nicFree, end[r])
-            return RankFinish(pipelineEnd: end[r], reduceScatterStart: min(firstStart, updateStart), updateStart: updateStart,
-                              update: whole.update, allGather: whole.allGather, reduction: reduction)
+            return RankFinish(pipelineEnd: end[r], reductionStart: min(firstStart, updateStart), updateStart: updateStart,
+                              update: whole.update, allGather: whole.allGather, reductionKind: kind)
         }
     }
 }

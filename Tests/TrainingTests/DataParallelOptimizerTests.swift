@@ -36,13 +36,13 @@ import Testing
         c.optimizer.distributed = false
         let whole = optimizer(c).parts(params)
         #expect(whole.allGather == 0)
-        #expect(abs(whole.reduceScatter / (2 * sharded.reduceScatter) - 1) < 1e-12)
+        #expect(abs(whole.reduction / (2 * sharded.reduction) - 1) < 1e-12)
         #expect(abs(whole.update / sharded.update - Double(c.dp)) < 1e-9)
         // The timeline: the all-reduce, then AdamW, and no all-gather.
         let segment = ScheduleSegment(rank: 0, start: 0, end: 1, label: "F", microbatch: 0, stages: [0])
         let finish = optimizer(c).finishTimes(segments: [segment], rankStages: [[0]], stageParameters: [params], nicShare: [0])
         #expect(finish[0].segments(rank: 0).map(\.label) == ["AR", "AdamW"])
-        #expect(abs(finish[0].own - whole.reduceScatter - whole.update) < 1e-12)
+        #expect(abs(finish[0].own - whole.reduction - whole.update) < 1e-12)
     }
 
     /// Bytes per parameter. V3 (§3.3.3): AdamW moves 22 B per updated parameter; the states are
