@@ -56,7 +56,8 @@ struct MemoryCommand: ParsableCommand {
         let m = try TrainingMemory.compute(config: config, stageLayers: plan.stageLayers, deepSeekSavings: savings,
                                            schedule: plain ? .oneFOneB : config.schedule)
         if json { return try Output.json(m) }
-        var rows = m.breakdown.map { [$0.kind, Output.fixed($0.bytes / 1e9, 2) + " GB"] }
+        // Terms that do not apply to this plan (no chunked sequences, no DeepEP) stay in the JSON only.
+        var rows = m.breakdown.filter { $0.bytes > 0 }.map { [$0.kind, Output.fixed($0.bytes / 1e9, 2) + " GB"] }
         rows.append(["peak per GPU (rank \(m.peakRank))", Output.fixed(m.peakBytesPerGpu / 1e9, 2) + " GB of " + Output.fixed(m.capacityBytes / 1e9, 1) + " GB usable"])
         let verdict = m.fits
             ? "fits, with \(Output.fixed((m.capacityBytes - m.peakBytesPerGpu) / 1e9, 1)) GB to spare"

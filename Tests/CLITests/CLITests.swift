@@ -52,6 +52,19 @@ import Testing
         #expect(out["links"] as? Int == 2048)
     }
 
+    /// Megatron 2021's data parallelism in the memory table: half-precision gradients, FP32
+    /// master and moments on every replica (16 B per parameter with the weights); terms that do
+    /// not apply to a dense plan (DeepEP buffers, chunked prefix keys) are left out.
+    @Test func memoryTableOfADensePlan() throws {
+        setenv("LLMSIM_HOME", Self.repo.path, 1)
+        let path = Self.repo.appendingPathComponent("Experiments/megatron-1t-a100.yaml").path
+        let text = try (LLMSim.parseAsRoot(["memory", path]) as! MemoryCommand).output()
+        #expect(text.contains("gradients (FP16)"))
+        #expect(text.contains("optimizer: FP32 master + FP32 moments, not sharded"))
+        #expect(!text.contains("DeepEP") && !text.contains("prefix keys"))
+        #expect(text.contains("fits, with"))
+    }
+
     @Test func humanOutputHasUnits() throws {
         setenv("LLMSIM_HOME", Self.repo.path, 1)
         let text = try (LLMSim.parseAsRoot(["model", "deepseek-v3"]) as! ModelCommand).output()
