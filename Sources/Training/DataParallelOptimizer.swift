@@ -42,21 +42,19 @@ struct DataParallelOptimizer {
     }
 
     func parts(_ params: RankParameters) -> Parts {
-        let c = config, o = c.optimizer, ep = max(c.ep, 1)
-        let denseReplicas = c.dp, expertReplicas = max(c.dp / ep, 1)
-        let dense = ring(replicas: denseReplicas, apart: c.tp), expert = ring(replicas: expertReplicas, apart: c.tp * ep)
-        let gradient = Double(o.gradients.bytes)
-        func reduceScatter(_ bytesPerParameter: Double) -> Double {
-            Collective.reduceScatter(bytes: params.dense * bytesPerParameter, over: dense) + Collective.reduceScatter(bytes: params.expert * bytesPerParameter, over: expert)
+        let c = config, o = c.optimizer
+        let dense = ring(replicas: c.dp, apart: c.tp), expert = ring(replicas: c.expertReplicas, apart: c.tp * max(c.ep, 1))
+        // A ring all-gather costs what a ring reduce-scatter of the same bytes costs.
+        func reduceScatter(_ format: Precision) -> Double {
+            let b = Double(format.bytes)
+            return Collective.reduceScatter(bytes: params.dense * b, over: dense) + Collective.reduceScatter(bytes: params.expert * b, over: expert)
         }
-        let hbm = c.topology.node.device.hbmBandwidth * memoryEfficiency
-        guard o.distributed else {
-            // A ring all-reduce is a reduce-scatter and an all-gather of the gradients.
-            return Parts(reduction: 2 * reduceScatter(gradient), update: params.total * Double(o.updateBytes) / hbm, allGather: 0)
-        }
-        let shard = params.dense / Double(denseReplicas) + params.expert / Double(expertReplicas)
-        // The all-gather costs what a reduce-scatter of the BF16 parameters costs.
-        return Parts(reduction: reduceScatter(gradient), update: shard * Double(o.updateBytes) / hbm, allGather: reduceScatter(2))
+        let update = c.optimizerShard(params) * Double(o.updateBytes) / (c.topology.node.device.hbmBandwidth * memoryEfficiency)
+        // Without the distributed optimizer the gradients are all-reduced (a ring reduce-scatter
+        // and all-gather of them) and nothing is gathered after the update.
+        return o.distributed
+            ? Parts(reduction: reduceScatter(o.gradients), update: update, allGather: reduceScatter(OptimizerStates.weights))
+            : Parts(reduction: 2 * reduceScatter(o.gradients), update: update, allGather: 0)
     }
 
     static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }

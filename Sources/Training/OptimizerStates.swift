@@ -23,15 +23,27 @@ public struct OptimizerStates: Sendable, Equatable {
     /// DeepSeek-V3's: ZeRO-1, BF16 moments, FP32 gradients.
     public static let deepSeekV3 = OptimizerStates()
 
+    /// The working copy of the weights the update writes and the all-gather moves: BF16 (V3
+    /// §3.3.3; FP8 GEMMs cast from it), 2 B.
+    public static let weights = Precision.bf16
+
     /// Bytes per parameter of the FP32 master weight and the two moments.
     public var stateBytes: Int { 4 + 2 * moments.bytes }
 
     /// HBM bytes AdamW moves per parameter it updates: reads the gradient, the master weight
-    /// and the moments, writes the master weight, the moments and the BF16 weight (2 B).
+    /// and the moments, writes the master weight, the moments and the working weight.
     /// V3: 4 + 4 + 2·2 read, 4 + 2·2 + 2 written = 22 B.
-    public var updateBytes: Int { gradients.bytes + 2 * stateBytes + 2 }
+    public var updateBytes: Int { gradients.bytes + 2 * stateBytes + Self.weights.bytes }
+}
 
-    /// `optimizer:` in an experiment: `distributed` (bool), `moments` and `gradients`.
-    static let keys = ["distributed", "moments", "gradients"]
-    static let formats: [Precision] = [.fp32, .bf16, .fp16]
+extension StepConfiguration {
+    /// Data-parallel replicas of a routed expert (one per EP group of a stage): DP / EP, at
+    /// least 1. A non-expert parameter has DP replicas.
+    public var expertReplicas: Int { max(dp / max(ep, 1), 1) }
+
+    /// Parameters of `p` whose optimizer states and update one GPU owns: 1/replicas of each
+    /// with the distributed optimizer, all of them without.
+    func optimizerShard(_ p: RankParameters) -> Double {
+        optimizer.distributed ? p.dense / Double(dp) + p.expert / Double(expertReplicas) : p.total
+    }
 }

@@ -31,6 +31,9 @@ public enum StepExperiment {
                               "microbatches", "microbatch_tokens", "precision", "optimizer", "recompute", "attention_kernel", "communication_sms", "routing",
                               "fidelity", "run", "sweep", "outputs"]
     static let hardwareKeys = ["node", "device", "nic_gbit_s", "scale_up_gb_s"]
+    static let optimizerKeys = ["distributed", "moments", "gradients"]
+    /// Formats `optimizer.moments` and `optimizer.gradients` accept.
+    static let optimizerFormats: [Precision] = [.fp32, .bf16, .fp16]
 
     public static func load(path: String, models: ModelCatalog, hardware: HardwareCatalog) throws -> StepConfiguration {
         try parse(try ConfigDocument.load(path: path), models: models, hardware: hardware)
@@ -80,10 +83,10 @@ public enum StepExperiment {
     /// `optimizer:` — `distributed` (ZeRO-1, default true), `moments` and `gradients` (`fp32`,
     /// `bf16` or `fp16`; defaults V3's BF16 moments and FP32 gradients).
     static func parseOptimizer(_ o: ConfigValue) throws -> OptimizerStates {
-        try o.requireKnownKeys(OptimizerStates.keys)
-        let names = OptimizerStates.formats.map(\.rawValue).sorted()
+        try o.requireKnownKeys(optimizerKeys)
+        let names = optimizerFormats.map(\.rawValue).sorted()
         var states = OptimizerStates.deepSeekV3
-        states.distributed = try o.optional("distributed")?.bool() ?? true
+        states.distributed = try o.optional("distributed")?.bool() ?? states.distributed
         if let m = try o.choiceIfPresent("moments", names) { states.moments = Precision(rawValue: m)! }
         if let g = try o.choiceIfPresent("gradients", names) { states.gradients = Precision(rawValue: g)! }
         return states

@@ -25,7 +25,8 @@ public struct StepResult: Sendable, Codable, Equatable {
         optimizerPerRankS.isEmpty ? 0 : optimizerPerRankS.sorted()[optimizerPerRankS.count / 2]
     }
     public var pipelineS: Double
-    /// Per rank, its ZeRO-1 parts as timeline segments ("RS", "AdamW", "AG"; micro-batch −1).
+    /// Per rank, its optimizer parts as timeline segments (`OptimizerPart` labels: "RS" or "AR",
+    /// "AdamW", "AG"; micro-batch −1).
     public var optimizerSegments: [ScheduleSegment]
     public var tokensPerStep: Int
     public var tokensPerDay: Double

@@ -35,7 +35,6 @@ public struct TrainingMemory: Sendable, Codable, Equatable {
         let durations = Array(repeating: Array(repeating: units, count: generated.stagesPerPipeline), count: generated.pipelines)
         let counted = try ScheduleSimulator().run(generated, stageDurations: durations)
         let o = c.optimizer
-        let denseShards = o.distributed ? Double(c.dp) : 1, expertShards = o.distributed ? Double(max(c.dp / max(c.ep, 1), 1)) : 1
         let rows = arch.moe.map { c.microbatchTokens * $0.topK } ?? 0       // balanced EP: T·K rows land on each GPU
         // Layer index ranges of each stage.
         var starts: [Int] = [], next = 0
@@ -66,13 +65,13 @@ public struct TrainingMemory: Sendable, Codable, Equatable {
         var best: TrainingMemory?
         let rankParameters = RankParameters.perRank(c, stageLayers: stageLayers, schedule: generated)
         for r in 0..<generated.ranks {
-            let dense = rankParameters[r].dense, expert = rankParameters[r].expert, params = rankParameters[r].total
+            let params = rankParameters[r].total
             let prefixKeys = prefixKeysPerMicrobatch * counted.peakInflightMicrobatchesPerRank[r]
             let terms = [
-                Term(kind: "weights (BF16)", bytes: params * 2),
+                Term(kind: "weights (\(OptimizerStates.weights.rawValue.uppercased()))", bytes: params * Double(OptimizerStates.weights.bytes)),
                 Term(kind: "gradients (\(o.gradients.rawValue.uppercased()))", bytes: params * Double(o.gradients.bytes)),
                 Term(kind: "optimizer: FP32 master + \(o.moments.rawValue.uppercased()) moments, \(o.distributed ? "ZeRO-1 sharded" : "not sharded")",
-                     bytes: dense * Double(o.stateBytes) / denseShards + expert * Double(o.stateBytes) / expertShards),
+                     bytes: c.optimizerShard(rankParameters[r]) * Double(o.stateBytes)),
                 Term(kind: "activations (up to \(Int(counted.peakInflightMicrobatchesPerRank[r])) micro-batches in flight)", bytes: weighted.peakInflightMicrobatchesPerRank[r]),
                 Term(kind: "cached prefix keys of chunked sequences (BF16 KV cache)", bytes: prefixKeys),
                 Term(kind: "communication buffers (DeepEP, assumed)", bytes: arch.moe == nil ? 0 : communicationBuffers),
