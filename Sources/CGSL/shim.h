@@ -8,3 +8,4 @@
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_blas.h>
 #include <gsl/gsl_matrix.h>
+#include <gsl/gsl_integration.h>

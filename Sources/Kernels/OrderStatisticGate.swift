@@ -34,38 +34,13 @@ public struct OrderStatisticGate: Sendable {
         groupSize = c.experts / c.groups
     }
 
-    /// Uniform integers in 0..<n, exactly (Lemire's multiply-shift with rejection, ACM TOMS
-    /// 2019), taken one at a time from eight-lane draws; vectors are drawn from the same
-    /// generator in between.
-    struct Draws {
-        var random: LaneRandom
-        let bound: UInt64, threshold: UInt64
-        var bits = SIMD8<UInt32>(), bitsLeft = 0
-
-        init(random: LaneRandom, below n: Int) {
-            self.random = random
-            bound = UInt64(n)
-            threshold = UInt64((0 &- UInt32(n)) % UInt32(n))   // 2³² mod n
-        }
-
-        @inline(__always)
-        mutating func integer() -> Int {
-            while true {
-                if bitsLeft == 0 { bits = random.next(); bitsLeft = 8 }
-                bitsLeft -= 1
-                let product = UInt64(bits[bitsLeft]) * bound
-                if product & 0xFFFF_FFFF >= threshold { return Int(product >> 32) }
-            }
-        }
-    }
-
     /// Routes `tokens` tokens drawn from `random`; without `gateWeights` only the choices.
     public func route(tokens: Int, random: inout LaneRandom, gateWeights: Bool = true) -> Routing {
         let c = config, n = groupSize, groups = c.groups, slots = c.topKGroups
         let scoreTwo = c.expertsPerGroupScore == 2
         var chosen = [Int32](repeating: 0, count: tokens * c.topK)
         var weights = [Double](repeating: 0, count: gateWeights ? tokens * c.topK : 0)
-        var source = Draws(random: random, below: n)
+        var source = LaneWords(random: random)
         // Eight tokens per vector, in raw storage (see `scratch`): one block of float vectors
         // and one of integer vectors, cut into these.
         let floats = Self.scratch(SIMD8<Float>.zero, count: 3 * groups + 2 * slots + c.topK)
@@ -161,7 +136,7 @@ public struct OrderStatisticGate: Sendable {
                     let base = Int(pickGroup[k][lane]) * n
                     var e: Int32
                     repeat {
-                        e = Int32(base + source.integer())
+                        e = Int32(base + source.integer(below: n))
                     } while Self.contains(chosen.baseAddress! + row, count: k, e)
                     chosen[row + k] = e
                 }

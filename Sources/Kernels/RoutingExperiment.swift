@@ -32,7 +32,9 @@ public struct RoutingExperiment: Sendable {
         public var finalBias: [Double]
     }
 
-    public func run() throws -> Result {
+    /// Routes and plans; `compositionLaw` is the router's `GateCompositionLaw` when the caller
+    /// keeps one across experiments (it only depends on the router's layout).
+    public func run(compositionLaw: GateCompositionLaw? = nil) throws -> Result {
         guard tokensPerGPU > 0 else { throw KernelError("--tokens-per-gpu", "must be > 0", fix: "e.g. 4096") }
         guard steps > 0 else { throw KernelError("--steps", "must be > 0", fix: "e.g. 10") }
         guard gamma >= 0, gamma.isFinite else { throw KernelError("--gamma", "must be >= 0", fix: "V3 used 0.001") }
@@ -45,7 +47,7 @@ public struct RoutingExperiment: Sendable {
         for _ in 0..<steps {
             // GPUs route independently (each from its own generator), so they run on all cores;
             // results land by GPU index, so the plan does not depend on the thread count.
-            let sampled = try SampledGate(router: gate, logPrior: law.logPrior, orderStatistics: !fullDraw)
+            let sampled = try SampledGate(router: gate, logPrior: law.logPrior, orderStatistics: !fullDraw, compositionLaw: compositionLaw)
             let results = try Parallel.map(ep) { [generators] g in
                 var random = generators[g]
                 let routing = sampled.route(tokens: tokensPerGPU, random: &random, gateWeights: false)

@@ -12,8 +12,10 @@ import Stochastic
 /// split the eight lanes evenly (1, 2, 4, 8) take this path; any other layout materialises the
 /// same draws and goes through the reference `Router.route` (so both give the same choices,
 /// which a test checks on the fast path). With uniform popularity and a zero bias, `route`
-/// hands over to `OrderStatisticGate`, which draws only the values the gate reads (same law,
-/// another stream) unless built with `orderStatistics: false`.
+/// hands over to a shortcut with the same law (another stream) unless built with
+/// `orderStatistics: false`: `CompositionGate`, which draws no affinity at all, when only the
+/// choices are wanted, and `OrderStatisticGate`, which draws only the values the gate reads,
+/// when the gate weights are too.
 public struct SampledGate: Sendable {
     /// The gate: its configuration and the bias it had when this was built.
     public let router: Router
@@ -26,15 +28,17 @@ public struct SampledGate: Sendable {
     let bias: [SIMD8<Float>]
     /// Every c_e is 1 (uniform popularity): then s = u exactly and the division is skipped.
     let unitCosts: Bool
-    /// The shortcut for exchangeable affinities (uniform popularity, zero bias), when allowed.
+    /// The shortcuts for exchangeable affinities (uniform popularity, zero bias), when allowed.
     let orderStatistics: OrderStatisticGate?
+    let composition: CompositionGate?
 
     /// - Parameters:
     ///   - router: the gate (its configuration and current bias).
     ///   - logPrior: ln(E·p_e) per expert, from `TokenAffinities`.
-    ///   - orderStatistics: route exchangeable affinities through `OrderStatisticGate` (same
-    ///     law, far fewer draws); false draws every affinity.
-    public init(router: Router, logPrior: [Double], orderStatistics: Bool = true) throws {
+    ///   - orderStatistics: route exchangeable affinities through `CompositionGate` or
+    ///     `OrderStatisticGate` (same law, far fewer draws); false draws every affinity.
+    ///   - compositionLaw: the router's `GateCompositionLaw`, when the caller keeps one.
+    public init(router: Router, logPrior: [Double], orderStatistics: Bool = true, compositionLaw: GateCompositionLaw? = nil) throws {
         let c = router.config
         guard logPrior.count == c.experts else {
             throw KernelError("popularity", "\(logPrior.count) values for \(c.experts) experts", fix: "give one popularity per expert")
@@ -51,6 +55,7 @@ public struct SampledGate: Sendable {
         bias = b
         unitCosts = cost.allSatisfy { $0 == SIMD8(repeating: 1) }
         self.orderStatistics = orderStatistics ? OrderStatisticGate(router: router, logPrior: logPrior) : nil
+        composition = orderStatistics ? CompositionGate(router: router, logPrior: logPrior, law: compositionLaw) : nil
     }
 
     /// Whether the lane-wise path applies: experts fill the lanes exactly, each group is a whole
@@ -84,6 +89,7 @@ public struct SampledGate: Sendable {
     /// Draws `tokens` tokens' affinities and routes them; without `gateWeights` the routing
     /// carries only the choices (what a dispatch plan needs).
     public func route(tokens: Int, random: inout LaneRandom, gateWeights: Bool = true) -> Routing {
+        if !gateWeights, let composition { return composition.route(tokens: tokens, random: &random) }
         if let orderStatistics { return orderStatistics.route(tokens: tokens, random: &random, gateWeights: gateWeights) }
         guard lanesAreGroups else {
             var routing = router.route(scores: affinities(tokens: tokens, random: &random), tokens: tokens)

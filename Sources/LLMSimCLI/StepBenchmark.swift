@@ -2,6 +2,7 @@ import CostModel
 import Dispatch
 import Fabric
 import Kernels
+import Stochastic
 import Training
 
 /// The parts of one simulated training step timed one by one (`llmsim bench --step`): routing
@@ -30,19 +31,30 @@ struct StepBenchmark {
         let router = try Router(config: experiment.router)
         let law = try experiment.tokenLaw()
         // The experiment's first step, GPU after GPU on this thread.
-        func route(orderStatistics: Bool) throws -> [Routing] {
-            let gate = try SampledGate(router: router, logPrior: law.logPrior, orderStatistics: orderStatistics)
-            return experiment.tokenGenerators().map { generator in
+        func route(_ gate: (inout LaneRandom) -> Routing) -> [Routing] {
+            experiment.tokenGenerators().map { generator in
                 var random = generator
-                return gate.route(tokens: experiment.tokensPerGPU, random: &random, gateWeights: false)
+                return gate(&random)
             }
         }
         var parts: [Part] = []
         var routings: [Routing] = []
-        let shortcut = try time { routings = try route(orderStatistics: true) }
-        parts.append(Part(name: "gate, order statistics (one EP group)", seconds: shortcut, nanosecondsPerToken: shortcut / Double(tokens) * 1e9))
-        let full = try time { _ = try route(orderStatistics: false) }
-        parts.append(Part(name: "gate, every affinity drawn", seconds: full, nanosecondsPerToken: full / Double(tokens) * 1e9))
+        func perToken(_ seconds: Double) -> Double { seconds / Double(tokens) * 1e9 }
+        parts.append(Part(name: "gate composition law, integrated", seconds: try time { _ = GateCompositionLaw(config: experiment.router) }))
+        if let composition = CompositionGate(router: router, logPrior: law.logPrior) {
+            let seconds = try time { routings = route { composition.route(tokens: experiment.tokensPerGPU, random: &$0) } }
+            parts.append(Part(name: "gate, composition law (one EP group)", seconds: seconds, nanosecondsPerToken: perToken(seconds)))
+        }
+        if let orderStatistics = OrderStatisticGate(router: router, logPrior: law.logPrior) {
+            let seconds = try time { _ = route { orderStatistics.route(tokens: experiment.tokensPerGPU, random: &$0, gateWeights: false) } }
+            parts.append(Part(name: "gate, order statistics", seconds: seconds, nanosecondsPerToken: perToken(seconds)))
+        }
+        let full = try SampledGate(router: router, logPrior: law.logPrior, orderStatistics: false)
+        let fullSeconds = try time {
+            let drawn = route { full.route(tokens: experiment.tokensPerGPU, random: &$0, gateWeights: false) }
+            if routings.isEmpty { routings = drawn }
+        }
+        parts.append(Part(name: "gate, every affinity drawn", seconds: fullSeconds, nanosecondsPerToken: perToken(fullSeconds)))
         let placement = try ExpertPlacement(experts: experiment.router.experts, ep: experiment.ep, gpusPerNode: experiment.gpusPerNode)
         var plan: DispatchPlan?
         let planning = try time { plan = try DispatchPlan(placement: placement, routings: routings) }

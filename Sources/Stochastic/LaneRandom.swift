@@ -48,3 +48,57 @@ public struct LaneRandom: Sendable {
         return (SIMD8<Float>(bits) + 0.5) * 0x1p-23
     }
 }
+
+/// 32-bit words taken one at a time from a `LaneRandom`'s eight-lane draws (lane 7 first), and
+/// uniform bits and integers made from them.
+public struct LaneWords: Sendable {
+    public var random: LaneRandom
+    @usableFromInline var lanes = SIMD8<UInt32>()
+    @usableFromInline var left = 0
+    /// Unused random bits, lowest first, and how many.
+    @usableFromInline var reservoir: UInt64 = 0
+    @usableFromInline var reservoirBits = 0
+
+    public init(random: LaneRandom) { self.random = random }
+
+    @inlinable @inline(__always)
+    public mutating func word() -> UInt32 {
+        if left == 0 { lanes = random.next(); left = 8 }
+        left -= 1
+        return lanes[left]
+    }
+
+    /// `k` uniform bits (0 ≤ k ≤ 24) as an integer below 2^k. Only the top 24 bits of each word
+    /// are used: xoshiro128+'s lowest bits have low linear complexity (Blackman and Vigna §10),
+    /// so they are dropped, as for floating-point values.
+    @inlinable @inline(__always)
+    public mutating func bits(_ k: Int) -> UInt64 {
+        if reservoirBits < k {
+            reservoir |= UInt64(word() >> 8) << UInt64(reservoirBits)
+            reservoirBits += 24
+        }
+        let value = reservoir & ((1 << UInt64(k)) &- 1)
+        reservoir >>= UInt64(k)
+        reservoirBits -= k
+        return value
+    }
+
+    /// A uniform integer in 0..<n (n ≥ 1), exactly: for a power of two up to 2²⁴, log₂ n bits;
+    /// otherwise Lemire's multiply-shift on a whole word, rejecting the low products that would
+    /// bias it (ACM TOMS 2019; the threshold 2³² mod n, always < n, is only computed when the
+    /// low word falls below n).
+    @inlinable @inline(__always)
+    public mutating func integer(below n: Int) -> Int {
+        n & (n &- 1) == 0 && n <= 1 << 24 ? Int(bits(n.trailingZeroBitCount)) : multiplyShift(below: n)
+    }
+
+    @inlinable
+    public mutating func multiplyShift(below n: Int) -> Int {
+        let bound = UInt32(truncatingIfNeeded: n)
+        while true {
+            let product = UInt64(word()) * UInt64(bound)
+            let low = UInt32(truncatingIfNeeded: product)
+            if low >= bound || low >= (0 &- bound) % bound { return Int(product >> 32) }
+        }
+    }
+}

@@ -9,6 +9,7 @@ import Kernels
 public final class RoutingCache: @unchecked Sendable {
     private var plans: [String: DispatchPlan] = [:]
     private var allToAll: [String: (dispatch: Double, combine: Double)] = [:]
+    private var compositionLaws: [String: GateCompositionLaw?] = [:]
     private var keyLocks: [String: NSLock] = [:]
     private let lock = NSLock()
 
@@ -16,7 +17,13 @@ public final class RoutingCache: @unchecked Sendable {
 
     /// The plan of `experiment`, routed once per distinct input.
     public func plan(for experiment: RoutingExperiment) throws -> DispatchPlan {
-        try memo(Self.key(experiment), in: \.plans) { try experiment.run().plan }
+        try memo(Self.key(experiment), in: \.plans) { try experiment.run(compositionLaw: try compositionLaw(experiment.router)).plan }
+    }
+
+    /// The gate's composition law for a router layout (nil where it is not integrated),
+    /// integrated once: every EP group and stage of a whole-cluster step shares it.
+    func compositionLaw(_ router: RouterConfig) throws -> GateCompositionLaw? {
+        try memo("\(router)", in: \.compositionLaws) { GateCompositionLaw(config: router) }
     }
 
     /// Dispatch and combine times of `experiment`'s plan on `fabric` (a description of the node,

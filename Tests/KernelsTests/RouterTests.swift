@@ -176,40 +176,30 @@ import SimCore
     func orderStatisticGateHasTheFullDrawsLaw(config: RouterConfig) throws {
         let router = try Router(config: config)
         let prior = [Double](repeating: 0, count: config.experts)
-        let tokens = 16_384, n = config.experts / config.groups
-        func statistics(_ orderStatistics: Bool) throws -> (spread: [String: Double], groupKept: [Double], topWeight: [Double], loads: [Int]) {
+        let tokens = 16_384
+        func statistics(_ orderStatistics: Bool) throws -> (choices: ChoiceStatistics, topWeight: [Double]) {
             let gate = try SampledGate(router: router, logPrior: prior, orderStatistics: orderStatistics)
             #expect((gate.orderStatistics != nil) == orderStatistics)
             var random = LaneRandom(seed: orderStatistics ? 21 : 22)
             let r = gate.route(tokens: tokens, random: &random)
-            var spread: [String: Double] = [:], kept = [Double](repeating: 0, count: config.groups), top: [Double] = []
-            for t in 0..<tokens {
-                let picks = r.experts[(t * config.topK)..<((t + 1) * config.topK)].map(Int.init)
-                #expect(Set(picks).count == config.topK)
-                var perGroup = [Int](repeating: 0, count: config.groups)
-                for e in picks { perGroup[e / n] += 1 }
-                spread[perGroup.filter { $0 > 0 }.sorted(by: >).map(String.init).joined(separator: "+"), default: 0] += 1 / Double(tokens)
-                for g in 0..<config.groups where perGroup[g] > 0 { kept[g] += 1 / Double(tokens) }
-                top.append(r.weights[(t * config.topK)..<((t + 1) * config.topK)].max()!)
-            }
-            return (spread, kept, top, r.expertLoads(experts: config.experts))
+            let top = (0..<tokens).map { t in r.weights[(t * config.topK)..<((t + 1) * config.topK)].max()! }
+            return (ChoiceStatistics(r, config: config), top)
         }
         let fast = try statistics(true), full = try statistics(false)
         // Frequencies agree within 5 standard errors of their difference.
-        func close(_ p: Double, _ q: Double) -> Bool {
-            let mean = (p + q) / 2
-            return abs(p - q) <= 5 * (2 * mean * (1 - mean) / Double(tokens)).squareRoot() + 1e-9
+        for key in Set(fast.choices.spread.keys).union(full.choices.spread.keys) {
+            let p = fast.choices.spread[key] ?? 0, q = full.choices.spread[key] ?? 0
+            #expect(ChoiceStatistics.close(p, q, tokens: tokens), "spread \(key): \(p) vs \(q)")
         }
-        for key in Set(fast.spread.keys).union(full.spread.keys) {
-            #expect(close(fast.spread[key] ?? 0, full.spread[key] ?? 0), "spread \(key): \(fast.spread[key] ?? 0) vs \(full.spread[key] ?? 0)")
+        for g in 0..<config.groups {
+            #expect(ChoiceStatistics.close(fast.choices.groupUsed[g], full.choices.groupUsed[g], tokens: tokens), "group \(g)")
         }
-        for g in 0..<config.groups { #expect(close(fast.groupKept[g], full.groupKept[g]), "group \(g)") }
         let a = try Summary(fast.topWeight), b = try Summary(full.topWeight)
         let spread = (a.standardDeviation * a.standardDeviation + b.standardDeviation * b.standardDeviation) / Double(tokens)
         #expect(abs(a.mean - b.mean) <= 5 * spread.squareRoot(), "top weight \(a.mean) vs \(b.mean)")
         // Every expert equally loaded in expectation: loads within 6σ of the mean (binomial).
         let mean = Double(tokens * config.topK) / Double(config.experts)
-        #expect(fast.loads.allSatisfy { abs(Double($0) - mean) < 6 * mean.squareRoot() })
+        #expect(fast.choices.loads.allSatisfy { abs(Double($0) - mean) < 6 * mean.squareRoot() })
     }
 
     /// Uniform popularity gives every expert a log-prior of exactly 0, whatever the expert count
