@@ -33,6 +33,22 @@ import Kernels
         let finish = net.run((0..<8).map { _ in FluidNetwork.Flow(links: [l], bytes: 1e6, start: 0) })
         #expect(finish.allSatisfy { abs($0 - 8e-3) < 1e-9 })
     }
+
+    /// Flows that share no link are simulated as separate groups, with the finish times of one
+    /// run: A and B split link 0 (A done at 2 s, then B alone at 10 B/s: 4 s); D is held to
+    /// 1 B/s by link 2 and leaves C 3 B/s on link 1 until it ends at 2 s, then C gets all 4 B/s
+    /// (2.5 s); E crosses no link and is done at once.
+    @Test func disjointFlowGroupsRunApart() {
+        var net = FluidNetwork()
+        let l0 = net.addLink("l0", capacity: 10), l1 = net.addLink("l1", capacity: 4), l2 = net.addLink("l2", capacity: 1)
+        let flows: [FluidNetwork.Flow] = [
+            .init(links: [l0], bytes: 10, start: 0), .init(links: [l1], bytes: 8, start: 0), .init(links: [l0], bytes: 30, start: 0),
+            .init(links: [l2, l1], bytes: 2, start: 0), .init(links: [], bytes: 5, start: 0),
+        ]
+        #expect(FluidNetwork.connectedGroups(flows, links: 3) == [[0, 2], [1, 3], [4]])
+        let finish = net.run(flows)
+        for (got, want) in zip(finish, [2.0, 2.5, 4.0, 2.0, 0.0]) { #expect(abs(got - want) < 1e-9, "\(finish)") }
+    }
 }
 
 @Suite struct DeepEPTests {
