@@ -92,13 +92,22 @@ public struct LaneWords: Sendable {
         n & (n &- 1) == 0 && n <= 1 << 24 ? Int(bits(n.trailingZeroBitCount)) : multiplyShift(below: n)
     }
 
-    @inlinable
+    /// Lemire's multiply-shift alone (any n ≥ 1, one word per draw unless rejected).
+    @inlinable @inline(__always)
     public mutating func multiplyShift(below n: Int) -> Int {
         let bound = UInt32(truncatingIfNeeded: n)
-        while true {
-            let product = UInt64(word()) * UInt64(bound)
-            let low = UInt32(truncatingIfNeeded: product)
-            if low >= bound || low >= (0 &- bound) % bound { return Int(product >> 32) }
-        }
+        let product = UInt64(word()) * UInt64(bound)
+        // A low word at or above n is never in the biased range (2³² mod n < n): the usual case.
+        if UInt32(truncatingIfNeeded: product) >= bound { return Int(product >> 32) }
+        return multiplyShiftChecked(product: product, bound: bound)
+    }
+
+    /// The rare case of `multiplyShift`: compare with 2³² mod n, drawing again while biased.
+    @inlinable @inline(never)
+    mutating func multiplyShiftChecked(product first: UInt64, bound: UInt32) -> Int {
+        let threshold = (0 &- bound) % bound
+        var product = first
+        while UInt32(truncatingIfNeeded: product) < threshold { product = UInt64(word()) * UInt64(bound) }
+        return Int(product >> 32)
     }
 }
