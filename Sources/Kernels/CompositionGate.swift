@@ -56,17 +56,17 @@ public struct CompositionGate: Sendable {
     /// the processor could not predict (the rejection version took 90 ns per token, measured).
     public func route(tokens: Int, random: inout LaneRandom) -> Routing {
         let c = config, n = groupSize, k = c.topK, slots = c.topKGroups
-        var chosen = [Int32](repeating: 0, count: tokens * k)
         var words = LaneWords(random: random)
         let expertOrder = UnsafeMutablePointer<Int32>.allocate(capacity: c.experts)
         let groupOrder = UnsafeMutablePointer<Int>.allocate(capacity: c.groups)
         for e in 0..<c.experts { expertOrder[e] = Int32(e) }
         for g in 0..<c.groups { groupOrder[g] = g }
         defer { expertOrder.deallocate(); groupOrder.deallocate() }
-        chosen.withUnsafeMutableBufferPointer { chosen in
+        // Every entry is written below, so the array is not zeroed first.
+        let chosen = [Int32](unsafeUninitializedCapacity: tokens * k) { buffer, initialized in
         pickPart.withUnsafeBufferPointer { pickPart in
         pickRank.withUnsafeBufferPointer { pickRank in
-            let out = chosen.baseAddress!
+            let out = buffer.baseAddress!
             for token in 0..<tokens {
                 let row = out + token * k
                 guard let table = partitionTable else {
@@ -82,6 +82,7 @@ public struct CompositionGate: Sendable {
             }
         }
         }
+            initialized = tokens * k
         }
         random = words.random
         return Routing(tokens: tokens, topK: k, experts: chosen, weights: [])
