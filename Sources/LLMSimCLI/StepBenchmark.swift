@@ -6,7 +6,8 @@ import Stochastic
 import Training
 
 /// The parts of one simulated training step timed one by one (`llmsim bench --step`): routing
-/// one EP group through the gate (the order-statistic shortcut and the full draw), building
+/// one EP group through the gate (the integrated composition law, the order-statistic
+/// shortcut and the full draw), building
 /// the dispatch plan, timing the all-to-all on the fluid network, running the schedule and the
 /// optimizer on a prepared plan, and the whole step from a cold routing cache. Every part runs
 /// on the calling thread except the whole step (which routes the group's GPUs on all cores;
