@@ -10,12 +10,8 @@ import Training
 enum ResourceLocator {
     static func directory(_ relative: String) throws -> String {
         let fm = FileManager.default
-        var candidates: [String] = []
-        if let home = ProcessInfo.processInfo.environment["LLMSIM_HOME"] { candidates.append(home) }
-        var dir = fm.currentDirectoryPath
-        for _ in 0..<6 { candidates.append(dir); dir = (dir as NSString).deletingLastPathComponent }
-        var exe = (CommandLine.arguments[0] as NSString).resolvingSymlinksInPath
-        for _ in 0..<6 { exe = (exe as NSString).deletingLastPathComponent; candidates.append(exe) }
+        let candidates = searchPaths(home: ProcessInfo.processInfo.environment["LLMSIM_HOME"],
+                                     currentDirectory: fm.currentDirectoryPath, executable: CommandLine.arguments[0])
         for base in candidates {
             let path = (base as NSString).appendingPathComponent(relative)
             var isDir: ObjCBool = false
@@ -23,6 +19,25 @@ enum ResourceLocator {
         }
         throw ConfigError(problem: "cannot find the folder '\(relative)'",
                           fix: "run llmsim from the llmsim checkout, or set LLMSIM_HOME to it")
+    }
+
+    /// Where to look, in order: `home`, the current directory and up to five of its parents, and
+    /// up to six folders above the executable. Paths are made absolute first (an executable
+    /// given as `./.build/release/llmsim` otherwise runs out of components, and Foundation traps
+    /// on the parent of an empty path) and the climb stops at the root.
+    static func searchPaths(home: String?, currentDirectory: String, executable: String) -> [String] {
+        let cwd = URL(fileURLWithPath: currentDirectory, isDirectory: true)
+        func ancestors(of url: URL, count: Int) -> [String] {
+            var out: [String] = [], dir = url.standardizedFileURL
+            for _ in 0..<count {
+                out.append(dir.path)
+                guard dir.path != "/" else { break }
+                dir = dir.deletingLastPathComponent().standardizedFileURL
+            }
+            return out
+        }
+        let exe = URL(fileURLWithPath: executable, relativeTo: cwd).absoluteURL.resolvingSymlinksInPath()
+        return (home.map { [$0] } ?? []) + ancestors(of: cwd, count: 6) + ancestors(of: exe.deletingLastPathComponent(), count: 6)
     }
 
     /// The shipped model catalog (`Experiments/models`).
