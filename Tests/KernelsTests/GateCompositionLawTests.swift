@@ -34,6 +34,21 @@ struct ChoiceStatistics {
         return abs(p - q) <= 5 * (2 * mean * (1 - mean) / Double(tokens)).squareRoot() + 1e-9
     }
 
+    /// These statistics and `other`'s (the full draw's) agree: every partition's and every
+    /// group's frequency within 5 standard errors of their difference, and every expert's load
+    /// here within 6σ of the mean (binomial).
+    func expectSameLaw(as other: ChoiceStatistics, topK: Int, sourceLocation: SourceLocation = #_sourceLocation) {
+        for key in Set(spread.keys).union(other.spread.keys) {
+            let p = spread[key] ?? 0, q = other.spread[key] ?? 0
+            #expect(Self.close(p, q, tokens: tokens), "spread \(key): \(p) vs \(q)", sourceLocation: sourceLocation)
+        }
+        for g in groupUsed.indices {
+            #expect(Self.close(groupUsed[g], other.groupUsed[g], tokens: tokens), "group \(g)", sourceLocation: sourceLocation)
+        }
+        let mean = Double(tokens * topK) / Double(loads.count)
+        #expect(loads.allSatisfy { abs(Double($0) - mean) < 6 * mean.squareRoot() }, sourceLocation: sourceLocation)
+    }
+
     /// A frequency over `tokens` draws agrees with a probability within 5 standard errors.
     static func matches(_ frequency: Double, _ p: Double, tokens: Int) -> Bool {
         abs(frequency - p) <= 5 * (p * (1 - p) / Double(tokens)).squareRoot() + 1e-9
@@ -113,12 +128,7 @@ struct ChoiceStatistics {
         var again = LaneRandom(seed: 32)
         let full = ChoiceStatistics(try SampledGate(router: router, logPrior: prior, orderStatistics: false)
             .route(tokens: tokens, random: &again, gateWeights: false), config: config)
-        for key in Set(fast.spread.keys).union(full.spread.keys) {
-            #expect(ChoiceStatistics.close(fast.spread[key] ?? 0, full.spread[key] ?? 0, tokens: tokens), "spread \(key): \(fast.spread[key] ?? 0) vs \(full.spread[key] ?? 0)")
-        }
-        for g in 0..<config.groups { #expect(ChoiceStatistics.close(fast.groupUsed[g], full.groupUsed[g], tokens: tokens), "group \(g)") }
-        let mean = Double(tokens * config.topK) / Double(config.experts)
-        #expect(fast.loads.allSatisfy { abs(Double($0) - mean) < 6 * mean.squareRoot() })
+        fast.expectSameLaw(as: full, topK: config.topK)
     }
 
     /// The shortcut only stands in where it is exact in law: not with a bias, a skewed

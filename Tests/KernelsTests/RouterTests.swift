@@ -186,20 +186,10 @@ import SimCore
             return (ChoiceStatistics(r, config: config), top)
         }
         let fast = try statistics(true), full = try statistics(false)
-        // Frequencies agree within 5 standard errors of their difference.
-        for key in Set(fast.choices.spread.keys).union(full.choices.spread.keys) {
-            let p = fast.choices.spread[key] ?? 0, q = full.choices.spread[key] ?? 0
-            #expect(ChoiceStatistics.close(p, q, tokens: tokens), "spread \(key): \(p) vs \(q)")
-        }
-        for g in 0..<config.groups {
-            #expect(ChoiceStatistics.close(fast.choices.groupUsed[g], full.choices.groupUsed[g], tokens: tokens), "group \(g)")
-        }
+        fast.choices.expectSameLaw(as: full.choices, topK: config.topK)
         let a = try Summary(fast.topWeight), b = try Summary(full.topWeight)
         let spread = (a.standardDeviation * a.standardDeviation + b.standardDeviation * b.standardDeviation) / Double(tokens)
         #expect(abs(a.mean - b.mean) <= 5 * spread.squareRoot(), "top weight \(a.mean) vs \(b.mean)")
-        // Every expert equally loaded in expectation: loads within 6σ of the mean (binomial).
-        let mean = Double(tokens * config.topK) / Double(config.experts)
-        #expect(fast.choices.loads.allSatisfy { abs(Double($0) - mean) < 6 * mean.squareRoot() })
     }
 
     /// Uniform popularity gives every expert a log-prior of exactly 0, whatever the expert count
