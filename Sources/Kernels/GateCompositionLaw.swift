@@ -22,11 +22,12 @@ import Stochastic
 /// where F is the law of a score (the G − M other groups score below t), group j scores exactly
 /// t, group h holds the affinity at x, and T_g is, by role: P(s > t, c_g values above x);
 /// the density of s at t with c_g above x; the density of an affinity at x with c_g − 1 above
-/// it and s > t; or both densities. Each is a one-dimensional integral over b of a polynomial
+/// it and s > t; or both densities. A partition's probability is that integral for one of its
+/// orderings times C(G, M) kept sets times its distinct orderings over the kept groups. Each is a one-dimensional integral over b of a polynomial
 /// (b^(n−2), or binomial terms (b − x)^r x^(n−2−r), times a linear length in a), taken in closed
 /// form on the pieces where the max(b, t − b) and comparisons with x do not switch. The outer
 /// (t, x) integral is 12-point Gauss–Legendre on panels graded toward the top (t → 2, x → 1,
-/// where the mass is; the finest as wide as 1/(n·M) of the range) and cut at the integrand's
+/// where the mass is; the finest about 1/(n·M) of the range) and cut at the integrand's
 /// kinks (x = t/2, t − 1, t); panels far below the mass are left out once they add less than
 /// 10⁻¹⁵ of what was summed. V3's law takes about 5 000 nodes (4.5 ms, `llmsim bench --step`)
 /// and its probabilities sum to 1 within 10⁻¹⁴ (`normalisationError`; 10 points per panel gave

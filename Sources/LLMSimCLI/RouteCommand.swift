@@ -18,7 +18,7 @@ struct RouteCommand: ParsableCommand {
     @Option(help: "Steps of routing, each followed by the bias update.") var steps = 1
     @Option(help: "Bias update speed γ (V3: 0.001).") var gamma = 0.001
     @Option(help: "Seed.") var seed: UInt64 = 1
-    @Flag(help: "Draw every token's affinity for every expert even when popularity is uniform and the bias zero (by default those draw no affinity: the gate's choices come from its integrated law, GateCompositionLaw, with distinct groups and experts drawn uniformly: same law, another random stream, a tenth of the time).") var fullDraw = false
+    @Flag(help: "Draw every token's affinity for every expert even when popularity is uniform and the bias zero (by default those draw no affinity: the gate's choices come from its integrated law, GateCompositionLaw, with distinct groups and experts drawn uniformly: same law, another random stream, a tenth of the gate's time).") var fullDraw = false
     @Flag(help: "Include the GPU-pair and node-pair copy matrices in the JSON.") var matrices = false
     @Flag(help: "Print JSON with stable keys.") var json = false
 
