@@ -15,9 +15,8 @@ import Stochastic
 public struct CompositionGate: Sendable {
     public let config: RouterConfig
     let groupSize: Int
-    /// The partitions of K, and the alias table that draws one by its probability; empty
-    /// without a node limit.
-    let partitions: [[Int]]
+    /// The alias table that draws a partition of K by its probability (`GateCompositionLaw`'s
+    /// order); nil without a node limit.
     let partitionTable: AliasTable?
     /// Per partition (row of K): the part each pick belongs to, and its rank within the part.
     let pickPart: [Int32], pickRank: [Int32]
@@ -27,16 +26,17 @@ public struct CompositionGate: Sendable {
     /// when the caller already has it (integrating it takes a few milliseconds).
     public init?(router: Router, logPrior: [Double], law known: GateCompositionLaw? = nil) {
         let c = router.config
-        guard logPrior.count == c.experts, logPrior.allSatisfy({ $0 == 0 }), router.bias.allSatisfy({ $0 == 0 }) else { return nil }
+        guard router.seesExchangeableAffinities(logPrior: logPrior) else { return nil }
         config = c
         groupSize = c.experts / c.groups
         guard c.topKGroups < c.groups else {
-            partitions = []; partitionTable = nil; pickPart = []; pickRank = []
+            partitionTable = nil; pickPart = []; pickRank = []
             return
         }
+        // A law whose probabilities do not sum to 1 within 10⁻⁹ (V3's: 10⁻¹⁴) means the
+        // quadrature did not resolve this layout; the sampled gates then route it.
         guard let law = known?.config == c ? known : GateCompositionLaw(config: c), law.normalisationError < 1e-9,
               let table = try? AliasTable(weights: law.probabilities) else { return nil }
-        partitions = law.partitions
         partitionTable = table
         var part = [Int32](), rank = [Int32]()
         for parts in law.partitions {
@@ -92,7 +92,7 @@ public struct CompositionGate: Sendable {
     /// uniform position in j..<size and returns the element now at j.
     @inline(__always)
     static func shuffleStep<T>(_ order: UnsafeMutablePointer<T>, at j: Int, size: Int, words: inout LaneWords) -> T {
-        let r = j + words.multiplyShift(below: size - j)
+        let r = j + words.integer(below: size - j)
         let picked = order[r]
         order[r] = order[j]
         order[j] = picked

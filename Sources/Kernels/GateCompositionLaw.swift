@@ -58,10 +58,7 @@ public struct GateCompositionLaw: Sendable, Equatable {
         let vectors = parts.map { $0 + [Int](repeating: 0, count: c.topKGroups - $0.count) }
         let integrals = Self.integrate(vectors: vectors, groups: c.groups, kept: c.topKGroups, integrand: integrand)
         let subsets = Self.binomial(c.groups, c.topKGroups)
-        var p = [Double]()
-        for (v, integral) in zip(vectors, integrals) {
-            p.append(subsets * Self.arrangements(v) * integral)
-        }
+        let p = zip(vectors, integrals).map { subsets * Self.arrangements($0) * $1 }
         config = c
         partitions = parts
         probabilities = p
@@ -76,7 +73,7 @@ public struct GateCompositionLaw: Sendable, Equatable {
         // Panels toward the top: score t ∈ (0, 2), affinity x ∈ (0, 1).
         let tEdges = gradedEdges(top: 2, depth: depth, extra: [1])
         var totals = [Double](repeating: 0, count: vectors.count)
-        var terms = GroupIntegrals.Terms(maxCount: integrand.maxCount)
+        var terms = integrand.makeTerms()
         var tSum = 0.0
         for tPanel in stride(from: tEdges.count - 1, to: 0, by: -1) {
             var tPanelSum = 0.0
@@ -137,6 +134,7 @@ public struct GateCompositionLaw: Sendable, Equatable {
 
     static func factorial(_ k: Int) -> Double { (1...max(k, 1)).reduce(1.0) { $0 * Double($1) } }
 
+    /// C(n, k) as the product Π (n − i)/(i + 1); 0 when k > n ≥ 0.
     static func binomial(_ n: Int, _ k: Int) -> Double {
         (0..<k).reduce(1.0) { $0 * Double(n - $1) / Double($1 + 1) }
     }

@@ -31,17 +31,12 @@ struct GroupIntegrals: Sendable {
         self.maxCount = maxCount
         rest = n - 2
         scale = Double(n * (n - 1))
-        func row(_ m: Int) -> [Double] {
-            var out = [Double](), c = 1.0
-            for r in 0...maxCount {
-                out.append(r <= m ? c : 0)
-                c = c * Double(m - r) / Double(r + 1)
-            }
-            return out
-        }
-        binomialRest = row(n - 2)
-        binomialRestLessOne = row(max(n - 3, 0))
+        binomialRest = (0...maxCount).map { GateCompositionLaw.binomial(n - 2, $0) }
+        binomialRestLessOne = (0...maxCount).map { GateCompositionLaw.binomial(max(n - 3, 0), $0) }
     }
+
+    /// Scratch for `fill`, sized for this group.
+    func makeTerms() -> Terms { Terms(maxCount: maxCount, rest: rest) }
 
     /// The four role terms for counts 0…K, and the product over a composition's groups.
     struct Terms {
@@ -49,10 +44,10 @@ struct GroupIntegrals: Sendable {
         /// x^k for k = 0…N.
         var xPowers: [Double]
 
-        init(maxCount: Int) {
+        init(maxCount: Int, rest: Int) {
             kept = [Double](repeating: 0, count: maxCount + 1)
             atScore = kept; atPick = kept; atBoth = kept
-            xPowers = []
+            xPowers = [Double](repeating: 1, count: rest + 1)
         }
 
         mutating func clear() {
@@ -140,8 +135,7 @@ struct GroupIntegrals: Sendable {
     func fill(_ terms: inout Terms, t: Double, x: Double) {
         terms.clear()
         let K = maxCount, N = Double(rest)
-        if terms.xPowers.count != rest + 1 { terms.xPowers = [Double](repeating: 1, count: rest + 1) }
-        for k in 1...max(rest, 1) where k <= rest { terms.xPowers[k] = terms.xPowers[k - 1] * x }
+        for k in stride(from: 1, through: rest, by: 1) { terms.xPowers[k] = terms.xPowers[k - 1] * x }
         let xPowers = terms.xPowers
         let low = max(0, t - 1)   // b > t − 1, or a = t − b would exceed 1
         let half = t / 2

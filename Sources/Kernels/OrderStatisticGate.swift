@@ -28,8 +28,7 @@ public struct OrderStatisticGate: Sendable {
     /// group score over more than two experts.
     public init?(router: Router, logPrior: [Double]) {
         let c = router.config
-        guard logPrior.count == c.experts, logPrior.allSatisfy({ $0 == 0 }), router.bias.allSatisfy({ $0 == 0 }),
-              c.expertsPerGroupScore <= 2 else { return nil }
+        guard router.seesExchangeableAffinities(logPrior: logPrior), c.expertsPerGroupScore <= 2 else { return nil }
         config = c
         groupSize = c.experts / c.groups
     }

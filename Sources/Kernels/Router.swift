@@ -62,6 +62,14 @@ public struct Router: Sendable {
     /// The balancing bias b_e, one per expert.
     public var bias: [Double]
 
+    /// Whether tokens drawn with these log-priors (`TokenAffinities`) reach the gate with
+    /// exchangeable affinities: uniform popularity and no balancing bias. Then every expert's
+    /// affinity has the same law, which the shortcut gates (`CompositionGate`,
+    /// `OrderStatisticGate`) rely on.
+    public func seesExchangeableAffinities(logPrior: [Double]) -> Bool {
+        logPrior.count == config.experts && logPrior.allSatisfy { $0 == 0 } && bias.allSatisfy { $0 == 0 }
+    }
+
     public init(config: RouterConfig) throws {
         try config.validate()
         self.config = config

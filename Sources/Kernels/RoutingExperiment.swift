@@ -14,8 +14,8 @@ public struct RoutingExperiment: Sendable {
     public var steps: Int
     public var gamma: Double
     public var seed: UInt64
-    /// Draw every affinity even where `OrderStatisticGate` applies (same law, another stream,
-    /// about twice the time): to check the shortcut.
+    /// Draw every affinity even where a shortcut gate applies (`CompositionGate`: same law,
+    /// another stream, a tenth of the gate's time): to check the shortcut.
     public var fullDraw: Bool
 
     public init(router: RouterConfig, hidden: Int, tokensPerGPU: Int, ep: Int, gpusPerNode: Int,
@@ -47,7 +47,7 @@ public struct RoutingExperiment: Sendable {
         for _ in 0..<steps {
             // GPUs route independently (each from its own generator), so they run on all cores;
             // results land by GPU index, so the plan does not depend on the thread count.
-            let sampled = try SampledGate(router: gate, logPrior: law.logPrior, orderStatistics: !fullDraw, compositionLaw: compositionLaw)
+            let sampled = try SampledGate(router: gate, logPrior: law.logPrior, shortcuts: !fullDraw, compositionLaw: compositionLaw)
             let results = try Parallel.map(ep) { [generators] g in
                 var random = generators[g]
                 let routing = sampled.route(tokens: tokensPerGPU, random: &random, gateWeights: false)

@@ -13,7 +13,7 @@ import Stochastic
 /// same draws and goes through the reference `Router.route` (so both give the same choices,
 /// which a test checks on the fast path). With uniform popularity and a zero bias, `route`
 /// hands over to a shortcut with the same law (another stream) unless built with
-/// `orderStatistics: false`: `CompositionGate`, which draws no affinity at all, when only the
+/// `shortcuts: false`: `CompositionGate`, which draws no affinity at all, when only the
 /// choices are wanted, and `OrderStatisticGate`, which draws only the values the gate reads,
 /// when the gate weights are too.
 public struct SampledGate: Sendable {
@@ -35,10 +35,10 @@ public struct SampledGate: Sendable {
     /// - Parameters:
     ///   - router: the gate (its configuration and current bias).
     ///   - logPrior: ln(E·p_e) per expert, from `TokenAffinities`.
-    ///   - orderStatistics: route exchangeable affinities through `CompositionGate` or
+    ///   - shortcuts: route exchangeable affinities through `CompositionGate` or
     ///     `OrderStatisticGate` (same law, far fewer draws); false draws every affinity.
     ///   - compositionLaw: the router's `GateCompositionLaw`, when the caller keeps one.
-    public init(router: Router, logPrior: [Double], orderStatistics: Bool = true, compositionLaw: GateCompositionLaw? = nil) throws {
+    public init(router: Router, logPrior: [Double], shortcuts: Bool = true, compositionLaw: GateCompositionLaw? = nil) throws {
         let c = router.config
         guard logPrior.count == c.experts else {
             throw KernelError("popularity", "\(logPrior.count) values for \(c.experts) experts", fix: "give one popularity per expert")
@@ -54,8 +54,8 @@ public struct SampledGate: Sendable {
         costs = cost
         bias = b
         unitCosts = cost.allSatisfy { $0 == SIMD8(repeating: 1) }
-        self.orderStatistics = orderStatistics ? OrderStatisticGate(router: router, logPrior: logPrior) : nil
-        composition = orderStatistics ? CompositionGate(router: router, logPrior: logPrior, law: compositionLaw) : nil
+        orderStatistics = shortcuts ? OrderStatisticGate(router: router, logPrior: logPrior) : nil
+        composition = shortcuts ? CompositionGate(router: router, logPrior: logPrior, law: compositionLaw) : nil
     }
 
     /// Whether the lane-wise path applies: experts fill the lanes exactly, each group is a whole

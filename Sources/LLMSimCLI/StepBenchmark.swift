@@ -50,7 +50,7 @@ struct StepBenchmark {
             let seconds = try time { _ = route { orderStatistics.route(tokens: experiment.tokensPerGPU, random: &$0, gateWeights: false) } }
             parts.append(Part(name: "gate, order statistics", seconds: seconds, nanosecondsPerToken: perToken(seconds)))
         }
-        let full = try SampledGate(router: router, logPrior: law.logPrior, orderStatistics: false)
+        let full = try SampledGate(router: router, logPrior: law.logPrior, shortcuts: false)
         let fullSeconds = try time {
             let drawn = route { full.route(tokens: experiment.tokensPerGPU, random: &$0, gateWeights: false) }
             if routings.isEmpty { routings = drawn }
@@ -59,7 +59,7 @@ struct StepBenchmark {
         let placement = try ExpertPlacement(experts: experiment.router.experts, ep: experiment.ep, gpusPerNode: experiment.gpusPerNode)
         var plan: DispatchPlan?
         let planning = try time { plan = try DispatchPlan(placement: placement, routings: routings) }
-        parts.append(Part(name: "dispatch plan", seconds: planning, nanosecondsPerToken: planning / Double(tokens) * 1e9))
+        parts.append(Part(name: "dispatch plan", seconds: planning, nanosecondsPerToken: perToken(planning)))
         parts.append(Part(name: "all-to-all on the fluid network (dispatch, combine mirrored)",
                           seconds: try time { _ = try simulation.deepEP.times(plan!, hidden: config.model.hiddenSize) }))
         let stagePlan = try simulation.plan()

@@ -34,7 +34,9 @@ public struct AliasTable: Sendable {
     @inlinable @inline(__always)
     public func draw(_ words: inout LaneWords) -> Int {
         let column = words.integer(below: keep.count)
-        let fraction = words.bits(24) << 24 | words.bits(24)
+        // 48 bits from the top 24 of two words: xoshiro128+'s lowest bits have low linear
+        // complexity (Blackman and Vigna §10), so they are dropped, as for floating-point values.
+        let fraction = UInt64(words.word() >> 8) << 24 | UInt64(words.word() >> 8)
         return fraction < keep[column] ? column : Int(alias[column])
     }
 }

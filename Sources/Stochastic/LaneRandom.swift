@@ -50,14 +50,11 @@ public struct LaneRandom: Sendable {
 }
 
 /// 32-bit words taken one at a time from a `LaneRandom`'s eight-lane draws (lane 7 first), and
-/// uniform bits and integers made from them.
+/// uniform integers made from them.
 public struct LaneWords: Sendable {
     public var random: LaneRandom
     @usableFromInline var lanes = SIMD8<UInt32>()
     @usableFromInline var left = 0
-    /// Unused random bits, lowest first, and how many.
-    @usableFromInline var reservoir: UInt64 = 0
-    @usableFromInline var reservoirBits = 0
 
     public init(random: LaneRandom) { self.random = random }
 
@@ -68,43 +65,21 @@ public struct LaneWords: Sendable {
         return lanes[left]
     }
 
-    /// `k` uniform bits (0 ≤ k ≤ 24) as an integer below 2^k. Only the top 24 bits of each word
-    /// are used: xoshiro128+'s lowest bits have low linear complexity (Blackman and Vigna §10),
-    /// so they are dropped, as for floating-point values.
-    @inlinable @inline(__always)
-    public mutating func bits(_ k: Int) -> UInt64 {
-        if reservoirBits < k {
-            reservoir |= UInt64(word() >> 8) << UInt64(reservoirBits)
-            reservoirBits += 24
-        }
-        let value = reservoir & ((1 << UInt64(k)) &- 1)
-        reservoir >>= UInt64(k)
-        reservoirBits -= k
-        return value
-    }
-
-    /// A uniform integer in 0..<n (n ≥ 1), exactly: for a power of two up to 2²⁴, log₂ n bits;
-    /// otherwise Lemire's multiply-shift on a whole word, rejecting the low products that would
-    /// bias it (ACM TOMS 2019; the threshold 2³² mod n, always < n, is only computed when the
-    /// low word falls below n).
+    /// A uniform integer in 0..<n (n ≥ 1), exactly: Lemire's multiply-shift on one word,
+    /// rejecting the low products that would bias it (ACM TOMS 2019). A low word at or above n is
+    /// never in the biased range (2³² mod n < n), so the threshold is only computed, out of line,
+    /// in the rare other case.
     @inlinable @inline(__always)
     public mutating func integer(below n: Int) -> Int {
-        n & (n &- 1) == 0 && n <= 1 << 24 ? Int(bits(n.trailingZeroBitCount)) : multiplyShift(below: n)
-    }
-
-    /// Lemire's multiply-shift alone (any n ≥ 1, one word per draw unless rejected).
-    @inlinable @inline(__always)
-    public mutating func multiplyShift(below n: Int) -> Int {
         let bound = UInt32(truncatingIfNeeded: n)
         let product = UInt64(word()) * UInt64(bound)
-        // A low word at or above n is never in the biased range (2³² mod n < n): the usual case.
         if UInt32(truncatingIfNeeded: product) >= bound { return Int(product >> 32) }
-        return multiplyShiftChecked(product: product, bound: bound)
+        return integerChecked(product: product, bound: bound)
     }
 
-    /// The rare case of `multiplyShift`: compare with 2³² mod n, drawing again while biased.
+    /// The rare case of `integer(below:)`: compare with 2³² mod n, drawing again while biased.
     @inlinable @inline(never)
-    mutating func multiplyShiftChecked(product first: UInt64, bound: UInt32) -> Int {
+    mutating func integerChecked(product first: UInt64, bound: UInt32) -> Int {
         let threshold = (0 &- bound) % bound
         var product = first
         while UInt32(truncatingIfNeeded: product) < threshold { product = UInt64(word()) * UInt64(bound) }

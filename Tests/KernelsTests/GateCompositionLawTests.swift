@@ -82,7 +82,7 @@ struct ChoiceStatistics {
     @Test(arguments: [(RouterConfig.deepSeekV3, 65_536), (RouterConfig(experts: 6, topK: 2, groups: 3, topKGroups: 2), 200_000)])
     func lawMatchesTheFullDraw(config: RouterConfig, tokens: Int) throws {
         let law = try #require(GateCompositionLaw(config: config))
-        let gate = try SampledGate(router: try Router(config: config), logPrior: [Double](repeating: 0, count: config.experts), orderStatistics: false)
+        let gate = try SampledGate(router: try Router(config: config), logPrior: [Double](repeating: 0, count: config.experts), shortcuts: false)
         var random = LaneRandom(seed: 5)
         let full = ChoiceStatistics(gate.route(tokens: tokens, random: &random, gateWeights: false), config: config)
         for (parts, p) in zip(law.partitions, law.probabilities) {
@@ -92,9 +92,9 @@ struct ChoiceStatistics {
         #expect(Set(full.spread.keys).isSubset(of: law.partitions.map(ChoiceStatistics.key)))
     }
 
-    /// V3's law as a second implementation computed it (a Python prototype of the same integral
-    /// with Gauss–Legendre quadrature over b in place of the closed forms, 8 points per panel,
-    /// run while building this type): the two agree to 10⁻⁹.
+    /// V3's law as a second implementation computes it (`docs/checks/gate_composition_law.py`:
+    /// the same integral with Gauss–Legendre quadrature over b in place of the closed forms, 8
+    /// points per panel, and a Monte Carlo of the gate beside it): the two agree to 10⁻⁹.
     @Test func v3LawAgreesWithAnIndependentQuadrature() throws {
         let law = try #require(GateCompositionLaw(config: .deepSeekV3))
         let p = Dictionary(uniqueKeysWithValues: zip(law.partitions.map(ChoiceStatistics.key), law.probabilities))
@@ -126,7 +126,7 @@ struct ChoiceStatistics {
         var random = LaneRandom(seed: 31)
         let fast = ChoiceStatistics(gate.route(tokens: tokens, random: &random), config: config)
         var again = LaneRandom(seed: 32)
-        let full = ChoiceStatistics(try SampledGate(router: router, logPrior: prior, orderStatistics: false)
+        let full = ChoiceStatistics(try SampledGate(router: router, logPrior: prior, shortcuts: false)
             .route(tokens: tokens, random: &again, gateWeights: false), config: config)
         fast.expectSameLaw(as: full, topK: config.topK)
     }

@@ -177,10 +177,10 @@ import SimCore
         let router = try Router(config: config)
         let prior = [Double](repeating: 0, count: config.experts)
         let tokens = 16_384
-        func statistics(_ orderStatistics: Bool) throws -> (choices: ChoiceStatistics, topWeight: [Double]) {
-            let gate = try SampledGate(router: router, logPrior: prior, orderStatistics: orderStatistics)
-            #expect((gate.orderStatistics != nil) == orderStatistics)
-            var random = LaneRandom(seed: orderStatistics ? 21 : 22)
+        func statistics(_ shortcuts: Bool) throws -> (choices: ChoiceStatistics, topWeight: [Double]) {
+            let gate = try SampledGate(router: router, logPrior: prior, shortcuts: shortcuts)
+            #expect((gate.orderStatistics != nil) == shortcuts)
+            var random = LaneRandom(seed: shortcuts ? 21 : 22)
             let r = gate.route(tokens: tokens, random: &random)
             let top = (0..<tokens).map { t in r.weights[(t * config.topK)..<((t + 1) * config.topK)].max()! }
             return (ChoiceStatistics(r, config: config), top)
