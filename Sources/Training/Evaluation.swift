@@ -34,8 +34,7 @@ public struct Evaluation: Sendable {
         var step = config.fidelity == .wholeCluster ? try WholeClusterStep(simulation: simulation).run(plan: plan).step
             : try simulation.run(microbatches: config.microbatches, plan: plan)
         if !keepSegments { step.segments = []; step.optimizerSegments = [] }
-        let memory = try TrainingMemory.compute(config: config, stageLayers: plan.stageLayers,
-                                                deepSeekSavings: config.effectiveRecompute == .deepseek, schedule: config.schedule)
+        let memory = plan.memory
         guard let phases else { return Evaluation(config: config, step: step, memory: memory, run: nil) }
         let run = TrainingRun(base: config, calibration: calibration, routingCache: routingCache)
         let results = try phases.map { try run.price($0) }

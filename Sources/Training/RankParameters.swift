@@ -15,27 +15,44 @@ public struct RankParameters: Sendable, Equatable {
         RankParameters(dense: a.dense + b.dense, expert: a.expert + b.expert)
     }
 
+    /// Per layer of the model, for the TP shard one GPU holds (routed experts: 1/EP of them).
+    public static func perLayer(_ c: StepConfiguration) -> [RankParameters] {
+        let arch = c.layerModel, ep = Double(max(c.ep, 1)), routed = routedPerMoELayer(c)
+        return (0..<arch.layers).map { l in
+            let r = (arch.moe?.isMoE(layer: l) ?? false) ? routed : 0
+            return RankParameters(dense: Double(arch.layerParameters(l).total) - r, expert: r / ep)
+        }
+    }
+
+    /// What the first stage holds besides its layers: the embedding.
+    public static func firstStageExtra(_ c: StepConfiguration) -> RankParameters {
+        RankParameters(dense: Double(c.layerModel.parameters.embedding), expert: 0)
+    }
+
+    /// What the last stage holds besides its layers: the head, the final norm and the MTP
+    /// modules (MTP's routed experts sharded by EP too).
+    public static func lastStageExtra(_ c: StepConfiguration) -> RankParameters {
+        let arch = c.layerModel, p = arch.parameters
+        let mtpRouted = Double(arch.mtpDepth) * routedPerMoELayer(c)
+        return RankParameters(dense: Double(p.head + arch.hiddenSize) + Double(p.mtp) - mtpRouted, expert: mtpRouted / Double(max(c.ep, 1)))
+    }
+
+    /// Routed-expert parameters of one MoE layer, all experts; 0 for a dense model.
+    static func routedPerMoELayer(_ c: StepConfiguration) -> Double {
+        let arch = c.layerModel
+        return Double(arch.moe.map { $0.routedExperts * arch.swigluParameters(intermediate: $0.expertIntermediateSize) } ?? 0)
+    }
+
     /// Per stage of a partition (`stageLayers[s]` layers each), for the TP shard one GPU holds.
     public static func perStage(_ c: StepConfiguration, stageLayers: [Int]) -> [RankParameters] {
-        let arch = c.layerModel, p = arch.parameters, ep = Double(max(c.ep, 1))
-        let routedPerMoELayer = Double(arch.moe.map { $0.routedExperts * arch.swigluParameters(intermediate: $0.expertIntermediateSize) } ?? 0)
+        let layers = perLayer(c), first = firstStageExtra(c), last = lastStageExtra(c)
         var next = 0
         return stageLayers.enumerated().map { s, n in
-            var dense = 0.0, expert = 0.0
-            for l in next..<(next + n) {
-                let routed = (arch.moe?.isMoE(layer: l) ?? false) ? routedPerMoELayer : 0
-                dense += Double(arch.layerParameters(l).total) - routed
-                expert += routed / ep
-            }
+            var total = layers[next..<(next + n)].reduce(.zero, +)
             next += n
-            if s == 0 { dense += Double(p.embedding) }
-            if s == stageLayers.count - 1 {
-                // Head, final norm and the MTP modules; MTP's routed experts are sharded by EP too.
-                let mtpRouted = Double(arch.mtpDepth) * routedPerMoELayer
-                dense += Double(p.head + arch.hiddenSize) + Double(p.mtp) - mtpRouted
-                expert += mtpRouted / ep
-            }
-            return RankParameters(dense: dense, expert: expert)
+            if s == 0 { total = total + first }
+            if s == stageLayers.count - 1 { total = total + last }
+            return total
         }
     }
 

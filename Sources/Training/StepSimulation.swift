@@ -79,6 +79,8 @@ public struct StepSimulation: Sendable {
         public var transferS: Double
         /// Work of one generator stage relative to a PP stage (1/v when interleaved).
         public var stageSize: Double
+        /// The memory of the busiest rank under this partition.
+        public var memory: TrainingMemory
 
         /// The plan with other stage times (a stage's MoE layers routed differently).
         public func replacingStageTimes(_ times: [LayerTimes]) -> StagePlan {
@@ -95,7 +97,10 @@ public struct StepSimulation: Sendable {
     public func run() throws -> StepResult { try run(microbatches: config.microbatches, plan: try plan()) }
 
     /// Prices the layers and partitions the stages (the expensive part: routing the EP group).
-    public func plan() throws -> StagePlan {
+    /// The partition balances the busiest rank's time among those that fit in memory
+    /// (`StagePartition.fitting`), with memory counted for `memoryConfig` (default: this step's
+    /// configuration; a run's phase passes its full batch and schedule).
+    public func plan(memoryConfig: StepConfiguration? = nil) throws -> StagePlan {
         let c = config, arch = c.layerModel, tokens = c.microbatchTokens
         // 1. Routing and all-to-all of one EP group.
         let (traffic, dispatchTime, combineTime) = try allToAll()
@@ -138,8 +143,14 @@ public struct StepSimulation: Sendable {
         // forward and a backward chunk (all-to-alls hidden), the others run them apart.
         let overlapped = c.schedule == .dualpipe || c.schedule == .dualpipev
         let weight = { (t: LayerTimes) in overlapped ? t.overlappedForwardBackward : t.forward + t.backward }
-        let counts = StagePartition.balance(weights: layerTimes.map(weight), stages: stages,
+        var counts = StagePartition.balance(weights: layerTimes.map(weight), stages: stages,
                                             firstExtra: weight(first), lastExtra: weight(last), rankStages: generated.rankStages)
+        let m = memoryConfig ?? c
+        let memory = try StageMemoryModel(config: m, deepSeekSavings: m.effectiveRecompute == .deepseek, schedule: m.schedule)
+        if let fitting = StagePartition.fitting(weights: layerTimes.map(weight), stages: stages, firstExtra: weight(first), lastExtra: weight(last),
+                                                rankStages: generated.rankStages, memory: memory, start: counts) {
+            counts = fitting
+        }
         var stageTimes: [LayerTimes] = []
         var next = 0
         for (s, n) in counts.enumerated() {
@@ -159,7 +170,8 @@ public struct StepSimulation: Sendable {
         // Interleaved stages are 1/v of a PP stage in the generator's units: undo its scaling.
         return StagePlan(stageDurations: [], stageTimes: [], stageLayers: counts,
                          moeLayer: byKind[true] ?? byKind[false]!, dispatchS: dispatchTime, combineS: combineTime,
-                         transferS: transfer, stageSize: generated.stageSize).replacingStageTimes(stageTimes)
+                         transferS: transfer, stageSize: generated.stageSize,
+                         memory: TrainingMemory.compute(model: memory, stageLayers: counts)).replacingStageTimes(stageTimes)
     }
 
     /// One tensor-parallel all-reduce of a micro-batch's BF16 activations over the TP group on
@@ -258,72 +270,5 @@ public struct StepSimulation: Sendable {
             stageForwardS: stageTimes.map(\.forward), stageBackwardS: stageTimes.map(\.backward),
             stageWeightS: stageTimes.map(\.weight), stageForwardBackwardS: stageTimes.map(\.overlappedForwardBackward),
             moeLayer: moeLayer, dispatchS: dispatch, combineS: combine, segments: p.segments)
-    }
-}
-
-/// Contiguous partition of layers into stages minimising the slowest stage (linear partition
-/// by binary search over the bottleneck, greedy fill), with extra work on the first and last
-/// stages (embedding; head, loss and MTP).
-public enum StagePartition {
-    public static func balance(weights: [Double], stages: Int, firstExtra: Double, lastExtra: Double) -> [Int] {
-        precondition(stages >= 1 && weights.count >= stages, "need at least one layer per stage")
-        /// Greedy fill under a bottleneck `limit`: every stage but the last takes layers while
-        /// they fit and enough remain for the stages after it; the last takes the rest.
-        func fits(_ limit: Double) -> [Int]? {
-            var counts: [Int] = [], i = 0
-            for s in 0..<(stages - 1) {
-                var load = s == 0 ? firstExtra : 0, n = 0
-                while i < weights.count - (stages - 1 - s), n == 0 || load + weights[i] <= limit {
-                    load += weights[i]; i += 1; n += 1
-                }
-                if load > limit { return nil }
-                counts.append(n)
-            }
-            let lastLoad = weights[i...].reduce(0, +) + lastExtra + (stages == 1 ? firstExtra : 0)
-            if lastLoad > limit { return nil }
-            counts.append(weights.count - i)
-            return counts
-        }
-        var low = 0.0, high = weights.reduce(0, +) + firstExtra + lastExtra
-        for _ in 0..<100 {
-            let mid = (low + high) / 2
-            if fits(mid) != nil { high = mid } else { low = mid }
-        }
-        return fits(high)!
-    }
-
-    /// The stage partition that minimises the busiest rank's load when ranks hold several
-    /// stages (`rankStages[r]`): starts from the per-stage balance and moves one layer across
-    /// a stage boundary at a time while that lowers (busiest rank, then sum of squared rank
-    /// loads). Deterministic; equal to `balance` when every rank holds one stage.
-    public static func balance(weights: [Double], stages: Int, firstExtra: Double, lastExtra: Double, rankStages: [[Int]]) -> [Int] {
-        var counts = balance(weights: weights, stages: stages, firstExtra: firstExtra, lastExtra: lastExtra)
-        guard rankStages.contains(where: { $0.count > 1 }) else { return counts }
-        func cost(_ counts: [Int]) -> (Double, Double) {
-            var loads = [Double](repeating: 0, count: stages), next = 0
-            for (s, n) in counts.enumerated() {
-                loads[s] = weights[next..<(next + n)].reduce(0, +) + (s == 0 ? firstExtra : 0) + (s == stages - 1 ? lastExtra : 0)
-                next += n
-            }
-            let ranks = rankStages.map { $0.reduce(0) { $0 + loads[$1] } }
-            return (ranks.max() ?? 0, ranks.reduce(0) { $0 + $1 * $1 })
-        }
-        var best = cost(counts)
-        for _ in 0..<(10 * weights.count) {
-            var improved = false
-            for i in 0..<(stages - 1) {
-                for delta in [-1, 1] {
-                    var trial = counts
-                    trial[i] += delta; trial[i + 1] -= delta
-                    guard trial[i] >= 1, trial[i + 1] >= 1 else { continue }
-                    let c = cost(trial)
-                    if c.0 < best.0 * (1 - 1e-12) || (c.0 <= best.0 * (1 + 1e-12) && c.1 < best.1 * (1 - 1e-12)) {
-                        counts = trial; best = c; improved = true
-                    }
-                }
-            }
-            if !improved { break }
-        }
-        return counts
     }
 }

@@ -123,13 +123,11 @@ public struct TrainingRun {
                 config.attentionKeys = (phase.sequenceLength + config.microbatchTokens) / 2
             }
             let simulation = try StepSimulation(config: config, calibration: calibration, routingCache: routingCache)
-            let plan = try simulation.plan()
             var full = config
             full.microbatches = Self.microbatches(phase.batch * chunks, dp: config.dp)
             full.schedule = Self.schedule(config, microbatches: full.microbatches)
-            let memory = try TrainingMemory.compute(config: full, stageLayers: plan.stageLayers,
-                                                    deepSeekSavings: config.effectiveRecompute == .deepseek, schedule: full.schedule)
-            return (config, simulation, plan, memory)
+            let plan = try simulation.plan(memoryConfig: full)
+            return (config, simulation, plan, plan.memory)
         }
         var (prepared, simulation, plan, memory) = try prepare(chunks)
         // Long sequences: halve the chunks further while the activations and the cached prefix

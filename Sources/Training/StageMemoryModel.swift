@@ -1,0 +1,120 @@
+import Hardware
+import Model
+import Schedules
+
+/// The memory of every rank as a function of the stage partition. Everything that does not
+/// depend on the partition is taken once: the schedule's in-flight profile (`InflightProfile`,
+/// from program order), each layer's parameters and activation bytes, the fixed reserves. A
+/// partition is then priced by sums, fast enough for the stage partitioner to try many
+/// (`StagePartition.fitting`); `TrainingMemory` reports one with its breakdown.
+///
+/// Terms per rank (see `TrainingMemory` for the sources): BF16 weights and the gradients of
+/// every parameter it holds; the optimizer states of its ZeRO-1 shard; the activations of each
+/// in-flight micro-batch of each of its stages, plus the cached prefix K/V of chunked long
+/// sequences (each in-flight chunk keeps, for each layer of its stage, the keys it attends
+/// to); DeepEP buffers and workspace.
+public struct StageMemoryModel: Sendable {
+    public let schedule: PipelineSchedule
+    public let profile: InflightProfile
+    /// Per layer: parameters on one GPU, and what one micro-batch keeps for the backward, bytes.
+    let layerParameters: [RankParameters]
+    let layerActivationBytes: [Double]
+    /// Cached prefix K/V one in-flight micro-batch keeps per layer, bytes (0 unless chunked).
+    let prefixKeyBytesPerLayer: Double
+    let firstExtra: RankParameters, lastExtra: RankParameters
+    let optimizer: OptimizerStates
+    /// For the optimizer shard (ZeRO-1 over DP or DP/EP replicas, or none).
+    let config: StepConfiguration
+    let communicationBuffers: Double
+    public let capacityBytes: Double
+
+    /// DeepEP's normal-mode NVLink and RDMA buffers: 1 GB each in DeepEP's test scripts (assumption).
+    public static let communicationBuffers = 2e9
+    /// CUDA context, allocator fragmentation and GEMM workspaces (assumption; hardware.md plans
+    /// with ~76 of 80 GB usable).
+    public static let workspace = 4e9
+
+    /// `deepSeekSavings`: V3's recomputation and FP8 activation caches (`ActivationInventory`).
+    public init(config c: StepConfiguration, deepSeekSavings: Bool, schedule kind: ScheduleKind) throws {
+        let arch = c.layerModel
+        schedule = try ScheduleGenerator.make(kind, pp: c.pp, microbatches: c.microbatches, virtualStages: c.virtualStages)
+        profile = InflightProfile(schedule)
+        let rows = arch.moe.map { c.microbatchTokens * $0.topK } ?? 0       // balanced EP: T·K rows land on each GPU
+        let split = c.tp > 1 && c.sequenceParallel ? c.tp : 1
+        // Materialized attention scores are kept for the backward unless the core is recomputed.
+        let scores = c.attentionKernel == .unfused && c.effectiveRecompute != .selective
+            ? (keys: c.attentionKeys ?? c.microbatchTokens, dropout: c.model.attentionDropout > 0) : nil
+        layerActivationBytes = (0..<arch.layers).map { l in
+            // Full recomputation keeps only each layer's input (the layer is re-run in backward).
+            if c.effectiveRecompute == .full { return Double(c.microbatchTokens * arch.hiddenSize * 2 / split) }
+            return ActivationInventory.layer(arch, index: l, tokens: c.microbatchTokens, routedRowsOnGPU: rows,
+                                             recompute: deepSeekSavings, lowPrecisionCache: deepSeekSavings && c.precision.linear == .fp8,
+                                             sequenceSplit: split, materializedScores: scores).reduce(0) { $0 + $1.bytes }
+        }
+        prefixKeyBytesPerLayer = Double(c.attentionKeys ?? 0) * Double(arch.kvCacheBytesPerToken) / Double(arch.layers)
+        layerParameters = RankParameters.perLayer(c)
+        firstExtra = RankParameters.firstStageExtra(c)
+        lastExtra = RankParameters.lastStageExtra(c)
+        optimizer = c.optimizer
+        config = c
+        communicationBuffers = arch.moe == nil ? 0 : Self.communicationBuffers
+        capacityBytes = c.topology.node.device.hbmUsableBytes
+    }
+
+    /// One rank's terms under a partition (`stageLayers[s]` layers per stage), bytes, in the
+    /// order `TrainingMemory` reports them.
+    public func terms(rank r: Int, stageLayers: [Int]) -> [TrainingMemory.Term] {
+        var starts: [Int] = [], next = 0
+        for n in stageLayers { starts.append(next); next += n }
+        /// The stage of the partition a generated stage maps to (the same unless the memory's
+        /// schedule has other stages than the plan's).
+        func layers(_ s: Int) -> Range<Int> { let k = s % stageLayers.count; return starts[k]..<(starts[k] + stageLayers[k]) }
+        func activation(_ s: Int) -> Double { layers(s).reduce(0) { $0 + layerActivationBytes[$1] } }
+        func prefixKeys(_ s: Int) -> Double { prefixKeyBytesPerLayer * Double(layers(s).count) }
+        let params = profile.rankStages[r].map { s -> RankParameters in
+            let k = s % stageLayers.count
+            var stage = layerParameters[layers(s)].reduce(.zero, +)
+            if k == 0 { stage = stage + firstExtra }
+            if k == stageLayers.count - 1 { stage = stage + lastExtra }
+            return stage
+        }.reduce(.zero, +)
+        // The peak of everything in-flight micro-batches keep, then its two parts at that peak.
+        let held = profile.peak(rank: r) { activation($0) + prefixKeys($0) }.counts
+        let stages = profile.rankStages[r]
+        let weighted = { (w: (Int) -> Double) in zip(stages, held).reduce(0.0) { $0 + w($1.0) * Double($1.1) } }
+        let inFlight = Int(profile.peak(rank: r) { _ in schedule.stageSize }.value)
+        return [
+            .init(kind: "weights (\(OptimizerStates.weights.rawValue.uppercased()))", bytes: params.total * Double(OptimizerStates.weights.bytes)),
+            .init(kind: "gradients (\(optimizer.gradients.rawValue.uppercased()))", bytes: params.total * Double(optimizer.gradients.bytes)),
+            .init(kind: "optimizer: FP32 master + \(optimizer.moments.rawValue.uppercased()) moments, \(optimizer.distributed ? "ZeRO-1 sharded" : "not sharded")",
+                  bytes: config.optimizerShard(params) * Double(optimizer.stateBytes)),
+            .init(kind: "activations (up to \(inFlight) micro-batches in flight)", bytes: weighted(activation)),
+            .init(kind: "cached prefix keys of chunked sequences (BF16 KV cache)", bytes: weighted(prefixKeys)),
+            .init(kind: "communication buffers (DeepEP, assumed)", bytes: communicationBuffers),
+            .init(kind: "workspace and fragmentation (assumed)", bytes: Self.workspace),
+        ]
+    }
+
+    /// Every rank's total under a partition, bytes.
+    public func rankBytes(stageLayers: [Int]) -> [Double] {
+        (0..<schedule.ranks).map { terms(rank: $0, stageLayers: stageLayers).reduce(0) { $0 + $1.bytes } }
+    }
+
+    /// Bytes above the capacity, summed over ranks (0 when the partition fits).
+    public func overflow(stageLayers: [Int]) -> Double {
+        rankBytes(stageLayers: stageLayers).reduce(0) { $0 + max(0, $1 - capacityBytes) }
+    }
+
+    /// For ranks that run a single stage: the rank's bytes as a sum over its stage's layers,
+    /// `perLayer[l]`, plus `first` (embedding) or `last` (head, MTP) when its stage is an end, plus
+    /// `fixed`. nil when the rank runs several stages (the sum then is not separable).
+    public func separableBytes(rank r: Int) -> (perLayer: [Double], first: Double, last: Double, fixed: Double)? {
+        guard profile.rankStages[r].count == 1, let held = profile.peakCounts[r].first?.first else { return nil }
+        let perParameters = Double(OptimizerStates.weights.bytes + optimizer.gradients.bytes)
+        let bytes = { (p: RankParameters) in p.total * perParameters + config.optimizerShard(p) * Double(optimizer.stateBytes) }
+        let perLayer = layerParameters.indices.map {
+            bytes(layerParameters[$0]) + Double(held) * (layerActivationBytes[$0] + prefixKeyBytesPerLayer)
+        }
+        return (perLayer, bytes(firstExtra), bytes(lastExtra), communicationBuffers + Self.workspace)
+    }
+}
