@@ -54,25 +54,16 @@ struct StepCommand: ParsableCommand {
             ["TFLOPS per GPU, causal / non-causal", Output.fixed(r.tflopsPerGpuCausal, 0) + " / " + Output.fixed(r.tflopsPerGpuNoncausal, 0),
              Output.fixed(P.tflopsCausal, 0) + " / " + Output.fixed(P.tflopsNoncausal, 0)],
             ["MFU (BF16 peak), causal", Output.fixed(r.mfuCausal * 100, 2) + " %", Output.fixed(P.mfuCausal * 100, 2) + " %"],
-            ["layers per stage", Self.runLengths(r.stageLayers), ""],
+            ["layers per stage", StagePartition.runLengths(r.stageLayers) + (plan.movedForMemory.map {
+                " (moved to fit; the load balance " + StagePartition.runLengths($0.loadBalance) + " needs " + Output.fixed($0.peakBytes / 1e9, 1) + " GB)"
+            } ?? ""), ""],
+            ["memory per GPU, peak (rank \(plan.memory.peakRank))",
+             Output.fixed(plan.memory.peakBytesPerGpu / 1e9, 2) + " GB of " + Output.fixed(plan.memory.capacityBytes / 1e9, 1) + (plan.memory.fits ? " GB" : " GB: does NOT fit"), ""],
         ] + (config.model.moe == nil ? [] : [
             ["all-to-all dispatch / combine", Output.fixed(r.dispatchS * 1e3, 2) + " / " + Output.fixed(r.combineS * 1e3, 2) + " ms", ""],
         ])
         // The published column belongs to the DeepSeek-V3 reproduction only.
         let published = PublishedDeepSeekV3.describes(config)
         return Output.table(published ? rows : rows.map { Array($0.prefix(2)) }, rightAlignedFrom: 1) + fidelityNote
-    }
-
-    /// A list with its runs of equal values shortened: [4, 4, 4, 1] → "4×3 1", so a 64-stage
-    /// partition stays one short line.
-    static func runLengths(_ values: [Int]) -> String {
-        var parts: [String] = [], i = 0
-        while i < values.count {
-            var j = i
-            while j + 1 < values.count, values[j + 1] == values[i] { j += 1 }
-            parts.append(j == i ? "\(values[i])" : "\(values[i])×\(j - i + 1)")
-            i = j + 1
-        }
-        return parts.joined(separator: " ")
     }
 }

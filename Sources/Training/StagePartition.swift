@@ -2,6 +2,19 @@
 /// by binary search over the bottleneck, greedy fill), with extra work on the first and last
 /// stages (embedding; head, loss and MTP).
 public enum StagePartition {
+    /// A list with its runs of equal values shortened: [4, 4, 4, 1] → "4×3 1", so a 64-stage
+    /// partition stays one short line.
+    public static func runLengths(_ values: [Int]) -> String {
+        var parts: [String] = [], i = 0
+        while i < values.count {
+            var j = i
+            while j + 1 < values.count, values[j + 1] == values[i] { j += 1 }
+            parts.append(j == i ? "\(values[i])" : "\(values[i])×\(j - i + 1)")
+            i = j + 1
+        }
+        return parts.joined(separator: " ")
+    }
+
     public static func balance(weights: [Double], stages: Int, firstExtra: Double, lastExtra: Double) -> [Int] {
         precondition(stages >= 1 && weights.count >= stages, "need at least one layer per stage")
         /// Greedy fill under a bottleneck `limit`: every stage but the last takes layers while

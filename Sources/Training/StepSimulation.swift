@@ -81,6 +81,9 @@ public struct StepSimulation: Sendable {
         public var stageSize: Double
         /// The memory of the busiest rank under this partition.
         public var memory: TrainingMemory
+        /// When the load balance did not fit and layers were moved until every rank fits: the
+        /// balance, and its busiest rank's bytes. nil when the balance is the partition.
+        public var movedForMemory: (loadBalance: [Int], peakBytes: Double)?
 
         /// The plan with other stage times (a stage's MoE layers routed differently).
         public func replacingStageTimes(_ times: [LayerTimes]) -> StagePlan {
@@ -147,8 +150,10 @@ public struct StepSimulation: Sendable {
                                             firstExtra: weight(first), lastExtra: weight(last), rankStages: generated.rankStages)
         let m = memoryConfig ?? c
         let memory = try StageMemoryModel(config: m, deepSeekSavings: m.effectiveRecompute == .deepseek, schedule: m.schedule)
+        var moved: (loadBalance: [Int], peakBytes: Double)?
         if let fitting = StagePartition.fitting(weights: layerTimes.map(weight), stages: stages, firstExtra: weight(first), lastExtra: weight(last),
-                                                rankStages: generated.rankStages, memory: memory, start: counts) {
+                                                rankStages: generated.rankStages, memory: memory, start: counts), fitting != counts {
+            moved = (counts, TrainingMemory.compute(model: memory, stageLayers: counts).peakBytesPerGpu)
             counts = fitting
         }
         var stageTimes: [LayerTimes] = []
@@ -171,7 +176,7 @@ public struct StepSimulation: Sendable {
         return StagePlan(stageDurations: [], stageTimes: [], stageLayers: counts,
                          moeLayer: byKind[true] ?? byKind[false]!, dispatchS: dispatchTime, combineS: combineTime,
                          transferS: transfer, stageSize: generated.stageSize,
-                         memory: TrainingMemory.compute(model: memory, stageLayers: counts)).replacingStageTimes(stageTimes)
+                         memory: TrainingMemory.compute(model: memory, stageLayers: counts), movedForMemory: moved).replacingStageTimes(stageTimes)
     }
 
     /// One tensor-parallel all-reduce of a micro-batch's BF16 activations over the TP group on

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import LLMSimCLI
+import Training
 
 /// End-to-end: the commands as a user types them, parsed by ArgumentParser and run in-process;
 /// JSON keys are the stable interface scripts depend on.
@@ -13,10 +14,10 @@ import Testing
 
     /// A 64-stage partition prints as one short token, not 64 numbers.
     @Test func stagePartitionIsRunLengthEncoded() {
-        #expect(StepCommand.runLengths([4, 4, 4, 1]) == "4×3 1")
-        #expect(StepCommand.runLengths(Array(repeating: 2, count: 64)) == "2×64")
-        #expect(StepCommand.runLengths([1, 2, 2, 3]) == "1 2×2 3")
-        #expect(StepCommand.runLengths([]) == "")
+        #expect(StagePartition.runLengths([4, 4, 4, 1]) == "4×3 1")
+        #expect(StagePartition.runLengths(Array(repeating: 2, count: 64)) == "2×64")
+        #expect(StagePartition.runLengths([1, 2, 2, 3]) == "1 2×2 3")
+        #expect(StagePartition.runLengths([]) == "")
     }
 
     @Test func modelDeepSeekV3Json() throws {
