@@ -87,8 +87,6 @@ public struct ScheduleResult: Sendable, Codable, Equatable {
 public struct ScheduleSimulator {
     public init() {}
 
-    struct Key: Hashable { var pipeline: Int, stage: Int, microbatch: Int }
-
     struct Runner: EventHandler {
         let schedule: PipelineSchedule
         /// Durations of each stage of each pipeline, `[pipeline][stage]`.
@@ -96,11 +94,12 @@ public struct ScheduleSimulator {
         /// Activation held per in-flight micro-batch of each stage (default: the stage size).
         let activationWeight: [Double]
         var next: [Int]
-        /// Completion times of forwards and input gradients, and of input backwards.
-        var forwardDone: [Key: SimTime] = [:], gradientReady: [Key: SimTime] = [:]
-        var inputBackwardDone = Set<Key>()
-        /// Rank holding each (pipeline, stage).
-        var rankOf: [Key: Int] = [:]
+        /// Completion times of forwards and input gradients, and whether the input backward
+        /// ran, per (pipeline, stage, micro-batch) at `slot(_:)`; `SimTime.never` until done.
+        var forwardDone: [SimTime], gradientReady: [SimTime]
+        var inputBackwardDone: [Bool]
+        /// Rank holding each (pipeline, stage), at `pipeline × stages + stage`.
+        var rankOf: [Int]
         var busyTime: [Double]
         var inflight: [Double], peak: [Double]
         var segments: [ScheduleSegment] = []
@@ -115,32 +114,42 @@ public struct ScheduleSimulator {
             inflight = busyTime; peak = busyTime
             running = Array(repeating: nil, count: s.ranks)
             waking = Array(repeating: false, count: s.ranks)
+            let slots = s.pipelines * s.stagesPerPipeline * s.microbatchesPerPipeline
+            forwardDone = Array(repeating: .never, count: slots)
+            gradientReady = forwardDone
+            inputBackwardDone = Array(repeating: false, count: slots)
+            rankOf = Array(repeating: -1, count: s.pipelines * s.stagesPerPipeline)
             for (r, list) in s.program.enumerated() {
-                for i in list { for op in i.ops { rankOf[Key(pipeline: op.pipeline, stage: op.stage, microbatch: 0)] = r } }
+                for i in list { for op in i.ops { rankOf[op.pipeline * s.stagesPerPipeline + op.stage] = r } }
             }
         }
 
-        /// When the output of `producer` (finished at `done`) is usable on `rank`.
-        func arrival(_ producer: Key, done: SimTime, on rank: Int) -> SimTime {
-            let home = rankOf[Key(pipeline: producer.pipeline, stage: producer.stage, microbatch: 0)]
-            return home == rank ? done : done + .seconds(durations[producer.pipeline][producer.stage].transfer)
+        /// The index of (pipeline, stage, micro-batch) in the completion arrays.
+        @inline(__always) func slot(pipeline: Int, stage: Int, microbatch: Int) -> Int {
+            (pipeline * schedule.stagesPerPipeline + stage) * schedule.microbatchesPerPipeline + microbatch
+        }
+
+        /// When the output of (`pipeline`, `stage`), finished at `done`, is usable on `rank`.
+        func arrival(pipeline: Int, stage: Int, done: SimTime, on rank: Int) -> SimTime {
+            rankOf[pipeline * schedule.stagesPerPipeline + stage] == rank ? done : done + .seconds(durations[pipeline][stage].transfer)
         }
 
         /// nil when a dependency has not finished; otherwise when the last input arrives.
         func readyTime(_ op: PipelineOp, rank: Int) -> SimTime? {
-            let k = Key(pipeline: op.pipeline, stage: op.stage, microbatch: op.microbatch)
+            let k = slot(pipeline: op.pipeline, stage: op.stage, microbatch: op.microbatch)
             switch op.kind {
             case .forward:
                 if op.stage == 0 { return .zero }
-                let up = Key(pipeline: op.pipeline, stage: op.stage - 1, microbatch: op.microbatch)
-                return forwardDone[up].map { arrival(up, done: $0, on: rank) }
+                let up = forwardDone[k - schedule.microbatchesPerPipeline]
+                return up == .never ? nil : arrival(pipeline: op.pipeline, stage: op.stage - 1, done: up, on: rank)
             case .backward, .backwardInput:
-                guard let own = forwardDone[k] else { return nil }
+                let own = forwardDone[k]
+                guard own != .never else { return nil }
                 if op.stage == schedule.stagesPerPipeline - 1 { return own }
-                let down = Key(pipeline: op.pipeline, stage: op.stage + 1, microbatch: op.microbatch)
-                return gradientReady[down].map { max(own, arrival(down, done: $0, on: rank)) }
+                let down = gradientReady[k + schedule.microbatchesPerPipeline]
+                return down == .never ? nil : max(own, arrival(pipeline: op.pipeline, stage: op.stage + 1, done: down, on: rank))
             case .backwardWeight:
-                return inputBackwardDone.contains(k) ? .zero : nil
+                return inputBackwardDone[k] ? .zero : nil
             }
         }
 
@@ -191,11 +200,11 @@ public struct ScheduleSimulator {
             running[r] = nil
             busyTime[r] += (engine.now - start).seconds
             for op in instruction.ops {
-                let k = Key(pipeline: op.pipeline, stage: op.stage, microbatch: op.microbatch)
+                let k = slot(pipeline: op.pipeline, stage: op.stage, microbatch: op.microbatch)
                 switch op.kind {
                 case .forward: forwardDone[k] = engine.now
                 case .backward: gradientReady[k] = engine.now; inflight[r] -= activationWeight[op.stage]
-                case .backwardInput: gradientReady[k] = engine.now; inputBackwardDone.insert(k)
+                case .backwardInput: gradientReady[k] = engine.now; inputBackwardDone[k] = true
                 case .backwardWeight: inflight[r] -= activationWeight[op.stage]
                 }
             }
