@@ -72,11 +72,25 @@ struct GroupIntegrals: Sendable {
     /// A linear function c0 + c1·b of b.
     struct Linear { var c0: Double, c1: Double }
 
+    /// x^n for n ≥ 0 by repeated squaring: within a few ulps of `pow` and several times faster
+    /// (with `pow` the V3 law took 4.5 ms instead of 3.1 ms).
+    @inline(__always)
+    static func power(_ x: Double, _ n: Int) -> Double {
+        var result = 1.0, base = x, e = n
+        while e > 0 {
+            if e & 1 == 1 { result *= base }
+            base *= base
+            e >>= 1
+        }
+        return result
+    }
+
     /// ∫ₚ^q b^N (c0 + c1·b) db.
     @inline(__always)
     func powerIntegral(_ p: Double, _ q: Double, _ f: Linear) -> Double {
         let N = Double(rest)
-        return f.c0 * (pow(q, N + 1) - pow(p, N + 1)) / (N + 1) + f.c1 * (pow(q, N + 2) - pow(p, N + 2)) / (N + 2)
+        let p1 = Self.power(p, rest + 1), q1 = Self.power(q, rest + 1)
+        return f.c0 * (q1 - p1) / (N + 1) + f.c1 * (q1 * q - p1 * p) / (N + 2)
     }
 
     /// Adds scale·factor·∫ₚ^q C(M, r)(b − x)^r x^(M−r) (c0 + c1·b) db to `into[r + offset]` for
@@ -135,7 +149,8 @@ struct GroupIntegrals: Sendable {
     func fill(_ terms: inout Terms, t: Double, x: Double) {
         terms.clear()
         let K = maxCount, N = Double(rest)
-        for k in stride(from: 1, through: rest, by: 1) { terms.xPowers[k] = terms.xPowers[k - 1] * x }
+        var power = 1.0   // carried in a register: through the array the chain waited on each store
+        for k in stride(from: 1, through: rest, by: 1) { power *= x; terms.xPowers[k] = power }
         let xPowers = terms.xPowers
         let low = max(0, t - 1)   // b > t − 1, or a = t − b would exceed 1
         let half = t / 2
@@ -168,7 +183,7 @@ struct GroupIntegrals: Sendable {
         }
         // atPick, the affinity at x being a (b between t − x and x, nothing else above x) …
         let bFloor = max(0, t - x)
-        if x > bFloor { terms.atPick[1] += scale * (pow(x, N + 1) - pow(bFloor, N + 1)) / (N + 1) }
+        if x > bFloor { terms.atPick[1] += scale * (xPowers[rest] * x - Self.power(bFloor, rest + 1)) / (N + 1) }
         // … or b (a above x and t − x) …
         let aLength = 1 - max(x, t - x)
         if aLength > 0 && K >= 2 { terms.atPick[2] += scale * xPowers[rest] * aLength }
@@ -181,7 +196,7 @@ struct GroupIntegrals: Sendable {
             }
         }
         // atBoth: the same three cases with a = t − b.
-        if t - x > 0 && t - x < x { terms.atBoth[1] += scale * pow(t - x, N) }
+        if t - x > 0 && t - x < x { terms.atBoth[1] += scale * Self.power(t - x, rest) }
         if t - x > x && t - x < 1 && K >= 2 { terms.atBoth[2] += scale * xPowers[rest] }
         if rest >= 1 && min(half, 1) > max(x, low) {
             addBinomialIntegrals(max(x, low), min(half, 1), x: x, Linear(c0: 1, c1: 0), lessOne: true, offset: 3,
