@@ -8,8 +8,9 @@ import Training
 /// The parts of one simulated training step timed one by one (`llmsim bench --step`): routing
 /// one EP group through the gate (the integrated composition law, the order-statistic
 /// shortcut and the full draw), building
-/// the dispatch plan, timing the all-to-all on the fluid network, running the schedule and the
-/// optimizer on a prepared plan, and the whole step from a cold routing cache. Every part runs
+/// the dispatch plan, timing the all-to-all on the fluid network, loading the kernel
+/// calibration, pricing the layers and partitioning the stages on cached routing, running the
+/// schedule and the optimizer on a prepared plan, and the whole step from a cold routing cache. Every part runs
 /// on the calling thread except the whole step (which routes the group's GPUs on all cores;
 /// pin the process with `taskset -c 0` for one core). Each is the best of `rounds`.
 struct StepBenchmark {
@@ -62,6 +63,8 @@ struct StepBenchmark {
         parts.append(Part(name: "dispatch plan", seconds: planning, nanosecondsPerToken: perToken(planning)))
         parts.append(Part(name: "all-to-all on the fluid network (dispatch, combine mirrored)",
                           seconds: try time { _ = try simulation.deepEP.times(plan!, hidden: config.model.hiddenSize) }))
+        parts.append(Part(name: "kernel calibration loaded", seconds: try time { _ = try KernelCalibration.hopper() }))
+        parts.append(Part(name: "layers priced, stages partitioned (routing cached)", seconds: try time { _ = try simulation.plan() }))
         let stagePlan = try simulation.plan()
         parts.append(Part(name: "schedule and optimizer on a prepared plan",
                           seconds: try time { _ = try simulation.run(microbatches: config.microbatches, plan: stagePlan) }))

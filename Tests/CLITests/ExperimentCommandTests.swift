@@ -33,6 +33,7 @@ import Testing
         #expect(parts.map { $0["name"] as! String } == [
             "gate composition law, integrated", "gate, composition law (one EP group)", "gate, order statistics",
             "gate, every affinity drawn", "dispatch plan", "all-to-all on the fluid network (dispatch, combine mirrored)",
+            "kernel calibration loaded", "layers priced, stages partitioned (routing cached)",
             "schedule and optimizer on a prepared plan", "whole step, cold routing cache"])
         #expect(parts.allSatisfy { ($0["seconds"] as! Double) > 0 })
         #expect(parts.filter { $0["nanoseconds_per_token"] != nil }.count == 4)

@@ -201,3 +201,53 @@ import SimCore
         #expect(OrderStatisticGate(router: router, logPrior: law.logPrior) != nil)
     }
 }
+
+@Suite struct DispatchPlanTests {
+    /// The plan derives its NVLink and IB copies from the per-token destinations after the
+    /// fact; here a token-by-token reading of the DeepEP rules (direct NVLink on the source's
+    /// node; one IB copy per other node to the relay of the source's local index, which forwards
+    /// over NVLink) must give the same matrices, on a group of 16 GPUs (one word per token's
+    /// set) and of 128 (two words).
+    @Test(arguments: [16, 128])
+    func derivedCopiesMatchTokenByTokenRules(ep: Int) throws {
+        let placement = try ExpertPlacement(experts: 256, ep: ep, gpusPerNode: 8)
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        let tokens = 64, k = 8
+        let routings = (0..<ep).map { _ in
+            Routing(tokens: tokens, topK: k, experts: (0..<tokens).flatMap { _ -> [Int32] in
+                var chosen: [Int32] = []
+                while chosen.count < k { let e = Int32(next(256)); if !chosen.contains(e) { chosen.append(e) } }
+                return chosen
+            }, weights: [])
+        }
+        let plan = try DispatchPlan(placement: placement, routings: routings)
+        var ib = [[Int]](repeating: [Int](repeating: 0, count: ep), count: ep), nv = ib, logical = ib
+        var loads = [Int](repeating: 0, count: 256), maxNodes = 0
+        for (s, routing) in routings.enumerated() {
+            let sourceNode = placement.node(ofGPU: s), local = placement.localIndex(ofGPU: s)
+            for t in 0..<tokens {
+                let experts = routing.experts[(t * k)..<((t + 1) * k)].map(Int.init)
+                for e in experts { loads[e] += 1 }
+                let gpus = Set(experts.map(placement.gpu(ofExpert:))), nodes = Set(gpus.map(placement.node(ofGPU:)))
+                maxNodes = max(maxNodes, nodes.count)
+                for n in nodes where n != sourceNode { ib[s][n * placement.gpusPerNodeInGroup + local] += 1 }
+                for g in gpus {
+                    logical[s][g] += 1
+                    let n = placement.node(ofGPU: g)
+                    let from = n == sourceNode ? s : n * placement.gpusPerNodeInGroup + local
+                    if from != g { nv[from][g] += 1 }
+                }
+            }
+        }
+        #expect(plan.ibCopies == ib)
+        #expect(plan.nvlinkCopies == nv)
+        #expect(plan.logicalCopies == logical)
+        #expect(plan.expertLoads == loads)
+        #expect(plan.maxNodesPerToken == maxNodes)
+        #expect(abs(plan.meanIBCopiesPerToken * Double(ep * tokens) - Double(ib.joined().reduce(0, +))) < 1e-6)
+    }
+}
