@@ -39,6 +39,7 @@ public struct RoutingExperiment: Sendable {
         guard steps > 0 else { throw KernelError("--steps", "must be > 0", fix: "e.g. 10") }
         guard gamma >= 0, gamma.isFinite else { throw KernelError("--gamma", "must be >= 0", fix: "V3 used 0.001") }
         let placement = try ExpertPlacement(experts: router.experts, ep: ep, gpusPerNode: gpusPerNode)
+        let lookup = SourceCounts.Lookup(placement)
         var gate = try Router(config: router)
         let law = try tokenLaw()
         var generators = tokenGenerators()
@@ -46,15 +47,17 @@ public struct RoutingExperiment: Sendable {
         var plan: DispatchPlan?
         for _ in 0..<steps {
             // GPUs route independently (each from its own generator), so they run on all cores;
-            // results land by GPU index, so the plan does not depend on the thread count.
+            // results land by GPU index, so the plan does not depend on the thread count. Each
+            // GPU's routing is counted as soon as it is drawn and dropped: the group's routings
+            // kept together (8 MB for V3) cost more in fresh pages than the counting itself.
             let sampled = try SampledGate(router: gate, logPrior: law.logPrior, shortcuts: !fullDraw, compositionLaw: compositionLaw)
             let results = try Parallel.map(ep) { [generators] g in
                 var random = generators[g]
                 let routing = sampled.route(tokens: tokensPerGPU, random: &random, gateWeights: false)
-                return (routing, random)
+                return (SourceCounts(source: g, routing: routing, lookup: lookup), random)
             }
             generators = results.map(\.1)
-            let stepPlan = try DispatchPlan(placement: placement, routings: results.map(\.0))
+            let stepPlan = try DispatchPlan(placement: placement, sources: results.map(\.0))
             ratios.append(stepPlan.maxOverMeanExpertLoad)
             gate.updateBias(loads: stepPlan.expertLoads, gamma: gamma)
             plan = stepPlan
