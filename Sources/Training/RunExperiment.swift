@@ -7,7 +7,7 @@ import Schedules
 /// run:
 ///   phases:
 ///     - {name: pre-training, tokens: 14.8e12, seq_len: 4096, batch: 15360, ramp_from: 3072, ramp_tokens: 469e9}
-///     - {name: context-32k, steps: 1000, seq_len: 32768, batch: 1920}
+///     - {name: context-32k, steps: 1000, seq_len: 32768, batch: 1920}   # chunk_tokens: 4096 pins the split
 ///     - {name: post-training, gpu_hours: 5000}
 ///   price_per_gpu_hour_usd: 2.0
 ///   pue: 1.3
@@ -15,7 +15,7 @@ import Schedules
 /// ```
 public enum RunExperiment {
     static let runKeys = ["phases", "price_per_gpu_hour_usd", "pue", "grid_kg_co2_per_kwh", "overheads"]
-    static let phaseKeys = ["name", "tokens", "steps", "gpu_hours", "seq_len", "batch", "ramp_from", "ramp_tokens", "parallel", "schedule"]
+    static let phaseKeys = ["name", "tokens", "steps", "gpu_hours", "seq_len", "batch", "ramp_from", "ramp_tokens", "parallel", "schedule", "chunk_tokens"]
 
     /// The optional `run.overheads` section (nil when absent: no overheads, as published).
     public static func overheads(path: String) throws -> RunOverheads? {
@@ -65,8 +65,19 @@ public enum RunExperiment {
                 if plan == nil { plan = RunPhase.PlanOverride() }
                 plan?.schedule = ScheduleKind(rawValue: schedule)!
             }
+            let chunkTokens = try p.positiveIntIfPresent("chunk_tokens")
+            if let chunkTokens {
+                guard lengths[0] == "steps" else {
+                    throw try p.required("chunk_tokens").error("chunk_tokens applies to fixed-step phases, where long sequences are split into micro-batches",
+                                                             fix: "give the phase steps: instead of tokens:, or drop chunk_tokens")
+                }
+                guard chunkTokens <= seq, seq % chunkTokens == 0 else {
+                    throw try p.required("chunk_tokens").error("chunk_tokens \(chunkTokens) does not divide seq_len \(seq) into whole micro-batches",
+                                                             fix: "use a divisor of \(seq), e.g. \(seq >= 4096 && seq % 4096 == 0 ? 4096 : seq)")
+                }
+            }
             if lengths[0] == "steps" {
-                return RunPhase(name: name, length: .steps(try p.positiveInt("steps")), sequenceLength: seq, batch: batch, plan: plan)
+                return RunPhase(name: name, length: .steps(try p.positiveInt("steps")), sequenceLength: seq, batch: batch, plan: plan, chunkTokens: chunkTokens)
             }
             let rampFrom = try p.positiveIntIfPresent("ramp_from")
             if let rampFrom, rampFrom > batch { throw try p.required("ramp_from").error("the ramp starts above the final batch (\(rampFrom) > \(batch))") }

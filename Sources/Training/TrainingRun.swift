@@ -22,6 +22,9 @@ public struct RunPhase: Sendable, Equatable {
     public var batch: Int
     /// The phase's own parallel plan, when it differs from the experiment's (nil: inherit).
     public var plan: PlanOverride?
+    /// Tokens per micro-batch when a fixed-step phase's sequences are split (nil: llmsim picks
+    /// the split with the shortest step among those that fit in memory).
+    public var chunkTokens: Int?
 
     /// Pipeline, expert and tensor parallelism and schedule of one phase.
     public struct PlanOverride: Sendable, Equatable {
@@ -32,8 +35,9 @@ public struct RunPhase: Sendable, Equatable {
         }
     }
 
-    public init(name: String, length: Length, sequenceLength: Int, batch: Int, plan: PlanOverride? = nil) {
+    public init(name: String, length: Length, sequenceLength: Int, batch: Int, plan: PlanOverride? = nil, chunkTokens: Int? = nil) {
         self.name = name; self.length = length; self.sequenceLength = sequenceLength; self.batch = batch; self.plan = plan
+        self.chunkTokens = chunkTokens
     }
 }
 
@@ -108,7 +112,10 @@ public struct TrainingRun {
         var chunks = 1
         var chunked = false
         if case .steps = phase.length { chunked = phase.sequenceLength > base.microbatchTokens }
-        if chunked {
+        if let pinned = phase.chunkTokens {
+            chunks = phase.sequenceLength / pinned
+            chunked = false     // the user's split: neither halved to fit nor searched
+        } else if chunked {
             let minimum = Self.isDualPipe(config.schedule) ? 2 * config.devicesPerPipeline : 1
             while phase.sequenceLength % (chunks * 2) == 0,
                   phase.sequenceLength / chunks > base.microbatchTokens || Self.microbatches(phase.batch * chunks, dp: config.dp) < minimum {
@@ -130,15 +137,42 @@ public struct TrainingRun {
             return (config, simulation, plan, plan.memory)
         }
         var (prepared, simulation, plan, memory) = try prepare(chunks)
+        /// Whether the chunks can be halved again without going below `minimumChunkTokens`.
+        func canHalve(_ chunks: Int) -> Bool {
+            phase.sequenceLength % (chunks * 2) == 0 && phase.sequenceLength / (chunks * 2) >= Self.minimumChunkTokens
+        }
         // Long sequences: halve the chunks further while the activations and the cached prefix
         // keys do not fit, down to `minimumChunkTokens`.
-        while chunked, !memory.fits, phase.sequenceLength % (chunks * 2) == 0, phase.sequenceLength / (chunks * 2) >= Self.minimumChunkTokens {
+        while chunked, !memory.fits, canHalve(chunks) {
             chunks *= 2
             (prepared, simulation, plan, memory) = try prepare(chunks)
         }
+        // Of the splits that fit, the one with the shortest full-batch step: smaller chunks
+        // shrink the pipeline's fill and drain relative to its work and may need no layers
+        // moved for memory; larger ones run larger, more efficient kernels. Halve while the
+        // step gets shorter.
+        if chunked, memory.fits {
+            func fullBatchStep(_ c: StepConfiguration, _ s: StepSimulation, _ p: StepSimulation.StagePlan, chunks: Int) throws -> Double {
+                let n = Self.microbatches(phase.batch * chunks, dp: c.dp)
+                return try s.run(microbatches: n, plan: p, schedule: Self.schedule(c, microbatches: n)).stepTimeS
+            }
+            var best = try fullBatchStep(prepared, simulation, plan, chunks: chunks)
+            while canHalve(chunks) {
+                let candidate = try prepare(chunks * 2)
+                guard candidate.3.fits else { break }
+                let time = try fullBatchStep(candidate.0, candidate.1, candidate.2, chunks: chunks * 2)
+                guard time < best else { break }
+                best = time
+                chunks *= 2
+                (prepared, simulation, plan, memory) = candidate
+            }
+        }
         config = prepared
         if chunks > 1 {
-            notes.insert("each \(phase.sequenceLength)-token sequence is split into \(chunks) micro-batches of \(config.microbatchTokens) tokens attending to the cached prefix (assumption: the largest power-of-two split, at most the pre-training micro-batch, that fits in memory)")
+            let why = phase.chunkTokens == nil
+                ? "assumption: of the power-of-two splits into at most the pre-training micro-batch that fit in memory, the one with the shortest step; chunk_tokens pins it"
+                : "as chunk_tokens asks"
+            notes.insert("each \(phase.sequenceLength)-token sequence is split into \(chunks) micro-batches of \(config.microbatchTokens) tokens attending to the cached prefix (\(why))")
         }
         if let moved = plan.movedForMemory {
             notes.insert("layers per stage \(StagePartition.runLengths(plan.stageLayers)): moved off the load balance (\(StagePartition.runLengths(moved.loadBalance)), \(String(format: "%.1f", moved.peakBytes / 1e9)) GB) to fit in memory")
