@@ -33,7 +33,7 @@ struct StepCommand: ParsableCommand {
         try StepTimeline.write(r, plan: plan, title: StepTimeline.title("\(config.model.name) step", r), svg: svg, trace: trace)
         r.segments = []
         r.optimizerSegments = []
-        if json { return try Output.json(["step": r]) }
+        if json { return try Output.json(Report(step: r, memory: plan.memory)) }
         let fidelityNote = whole.map { w in
             "\nwhole cluster: \(w.groups) EP group(s) per stage, \(w.routings) routings; group steps " + w.groupStepS.map { Output.fixed($0, 3) + " s" }.joined(separator: ", ")
         } ?? ""
@@ -64,6 +64,21 @@ struct StepCommand: ParsableCommand {
         ])
         // The published column belongs to the DeepSeek-V3 reproduction only.
         let published = PublishedDeepSeekV3.describes(config)
-        return Output.table(published ? rows : rows.map { Array($0.prefix(2)) }, rightAlignedFrom: 1) + fidelityNote
+        return Output.table(published ? rows : rows.map { Array($0.prefix(2)) }, rightAlignedFrom: 1) + fidelityNote + Self.memoryWarning(plan.memory)
+    }
+
+    /// The JSON of `llmsim step --json`: the step and the memory of its plan.
+    struct Report: Encodable {
+        var step: StepResult
+        var memory: TrainingMemory
+    }
+
+    /// A plan that does not fit is still timed (what-if), but said loudly, with what to change.
+    static func memoryWarning(_ m: TrainingMemory) -> String {
+        guard !m.fits else { return "" }
+        return "\nwarning: the plan does NOT fit in memory: " + Output.fixed(m.peakBytesPerGpu / 1e9, 1) + " GB on rank \(m.peakRank) > "
+            + Output.fixed(m.capacityBytes / 1e9, 1) + " GB usable (largest term: \(m.largestTerm)), even with layers moved off the load balance"
+            + " — use a deeper pipeline (parallel.pp), more GPUs per EP group (parallel.ep), recomputation (recompute) or FP8;"
+            + " `llmsim memory` lists the terms"
     }
 }

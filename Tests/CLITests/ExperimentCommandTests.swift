@@ -22,6 +22,27 @@ import Testing
         return dir
     }
 
+    /// `llmsim step --json` prints the keys and the plan's memory; a plan that does not
+    /// fit is still timed, and says so with what to change.
+    @Test func stepReportsItsKeysAndMemory() throws {
+        let dir = try scratch()
+        let fits = try write(dir, "fits.yaml", base: "deepseek-v3.yaml", "microbatches: 32\nmicrobatch_tokens: 256\nrun: ~\n")
+        let command = try LLMSim.parseAsRoot(["step", fits, "--json"]) as! StepCommand
+        let report = try JSONSerialization.jsonObject(with: Data(try command.output().utf8)) as! [String: Any]
+        let step = report["step"] as! [String: Any], memory = report["memory"] as! [String: Any]
+        #expect((step["step_time_s"] as! Double) > 0)
+        for key in ["forward_only_s", "steady_s", "backward_input_s", "backward_weight_s", "bubble_s", "optimizer_s",
+                    "tokens_per_day", "tflops_per_gpu_causal", "tflops_per_gpu_noncausal", "mfu_causal", "per_rank_utilisation"] {
+            #expect(step[key] != nil, "\(key)")
+        }
+        #expect(memory["fits"] as? Bool == true)
+        #expect((memory["peak_bytes_per_gpu"] as! Double) < (memory["capacity_bytes"] as! Double))
+        let over = try write(dir, "over.yaml", base: "deepseek-v3.yaml", "parallel: {pp: 8, ep: 64}\nmicrobatches: 60\nrun: ~\n")
+        let text = try (LLMSim.parseAsRoot(["step", over]) as! StepCommand).output()
+        #expect(text.contains("GB: does NOT fit"))
+        #expect(text.contains("warning: the plan does NOT fit in memory") && text.contains("parallel.pp"))
+    }
+
     /// `llmsim bench --step` times the parts of an MoE step (no timing is asserted: only that
     /// each part ran and reports seconds, and the routing parts nanoseconds per token).
     @Test func benchStepParts() throws {
