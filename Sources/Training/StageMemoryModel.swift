@@ -61,9 +61,19 @@ public struct StageMemoryModel: Sendable {
         capacityBytes = c.topology.node.device.hbmUsableBytes
     }
 
-    /// One rank's terms under a partition (`stageLayers[s]` layers per stage), bytes, in the
-    /// order `TrainingMemory` reports them.
-    public func terms(rank r: Int, stageLayers: [Int]) -> [TrainingMemory.Term] {
+    /// One rank's bytes under a partition, by term; `inFlight` is the peak count of micro-batches
+    /// held, in units of one PP stage.
+    struct Parts {
+        var weights = 0.0, gradients = 0.0, optimizer = 0.0, activations = 0.0, prefixKeys = 0.0
+        var communication = 0.0, workspace = 0.0
+        var inFlight = 0
+        /// In the order `TrainingMemory` lists them (so that both sum alike).
+        var inOrder: [Double] { [weights, gradients, optimizer, activations, prefixKeys, communication, workspace] }
+        var total: Double { inOrder.reduce(0, +) }
+    }
+
+    /// One rank's parts under a partition (`stageLayers[s]` layers per stage).
+    func parts(rank r: Int, stageLayers: [Int]) -> Parts {
         var starts: [Int] = [], next = 0
         for n in stageLayers { starts.append(next); next += n }
         /// The stage of the partition a generated stage maps to (the same unless the memory's
@@ -82,22 +92,32 @@ public struct StageMemoryModel: Sendable {
         let held = profile.peak(rank: r) { activation($0) + prefixKeys($0) }.counts
         let stages = profile.rankStages[r]
         let weighted = { (w: (Int) -> Double) in zip(stages, held).reduce(0.0) { $0 + w($1.0) * Double($1.1) } }
-        let inFlight = Int(profile.peak(rank: r) { _ in schedule.stageSize }.value)
-        return [
-            .init(kind: "weights (\(OptimizerStates.weights.rawValue.uppercased()))", bytes: params.total * Double(OptimizerStates.weights.bytes)),
-            .init(kind: "gradients (\(optimizer.gradients.rawValue.uppercased()))", bytes: params.total * Double(optimizer.gradients.bytes)),
-            .init(kind: "optimizer: FP32 master + \(optimizer.moments.rawValue.uppercased()) moments, \(optimizer.distributed ? "ZeRO-1 sharded" : "not sharded")",
-                  bytes: config.optimizerShard(params) * Double(optimizer.stateBytes)),
-            .init(kind: "activations (up to \(inFlight) micro-batches in flight)", bytes: weighted(activation)),
-            .init(kind: "cached prefix keys of chunked sequences (BF16 KV cache)", bytes: weighted(prefixKeys)),
-            .init(kind: "communication buffers (DeepEP, assumed)", bytes: communicationBuffers),
-            .init(kind: "workspace and fragmentation (assumed)", bytes: Self.workspace),
-        ]
+        return Parts(weights: params.total * Double(OptimizerStates.weights.bytes),
+                     gradients: params.total * Double(optimizer.gradients.bytes),
+                     optimizer: config.optimizerShard(params) * Double(optimizer.stateBytes),
+                     activations: weighted(activation), prefixKeys: weighted(prefixKeys),
+                     communication: communicationBuffers, workspace: Self.workspace,
+                     inFlight: Int(profile.peak(rank: r) { _ in schedule.stageSize }.value))
     }
 
-    /// Every rank's total under a partition, bytes.
+    /// One rank's terms under a partition, bytes, labelled, in the order `TrainingMemory` reports them.
+    public func terms(rank r: Int, stageLayers: [Int]) -> [TrainingMemory.Term] {
+        let p = parts(rank: r, stageLayers: stageLayers)
+        let labels = [
+            "weights (\(OptimizerStates.weights.rawValue.uppercased()))",
+            "gradients (\(optimizer.gradients.rawValue.uppercased()))",
+            "optimizer: FP32 master + \(optimizer.moments.rawValue.uppercased()) moments, \(optimizer.distributed ? "ZeRO-1 sharded" : "not sharded")",
+            "activations (up to \(p.inFlight) micro-batches in flight)",
+            "cached prefix keys of chunked sequences (BF16 KV cache)",
+            "communication buffers (DeepEP, assumed)",
+            "workspace and fragmentation (assumed)",
+        ]
+        return zip(labels, p.inOrder).map { TrainingMemory.Term(kind: $0, bytes: $1) }
+    }
+
+    /// Every rank's total under a partition, bytes (equal to the sum of its `terms`).
     public func rankBytes(stageLayers: [Int]) -> [Double] {
-        (0..<schedule.ranks).map { terms(rank: $0, stageLayers: stageLayers).reduce(0) { $0 + $1.bytes } }
+        (0..<schedule.ranks).map { parts(rank: $0, stageLayers: stageLayers).total }
     }
 
     /// Bytes above the capacity, summed over ranks (0 when the partition fits).

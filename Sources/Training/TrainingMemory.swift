@@ -9,8 +9,10 @@ import Schedules
 /// all, in V3) sharded by ZeRO-1 over the parameter's replicas (non-expert: DP; routed experts:
 /// DP/EP) — V3 report §3.3.3 — or whole on every replica without the distributed optimizer
 /// (`OptimizerStates`).
-/// Activations: the layer inventory (`ActivationInventory`) times the peak number of in-flight
-/// micro-batches the simulated schedule reaches on the rank, in units of one stage.
+/// Activations: each layer's inventory (`ActivationInventory`) for every micro-batch the rank
+/// holds in flight, stage by stage, at its peak (`InflightProfile`, from the schedule's program
+/// order), plus the cached prefix K/V of chunked long sequences.
+/// The terms are priced by `StageMemoryModel`, which the stage partitioner also uses.
 /// Reserved: DeepEP buffers and workspace (assumptions, listed in the breakdown).
 public struct TrainingMemory: Sendable, Codable, Equatable {
     public struct Term: Sendable, Codable, Equatable { public var kind: String; public var bytes: Double }
