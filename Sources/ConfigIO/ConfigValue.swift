@@ -7,7 +7,10 @@ import Yams
 /// too.
 ///
 /// `@unchecked Sendable`: Yams' `Node` is a value type whose only reference members are its
-/// `Tag`s, which nothing mutates after parsing; sweep points are read from many threads.
+/// `Tag`s. A `Tag` resolves itself lazily — it writes its own name the first time a node is
+/// hashed or compared — so two threads reading one document (sweep points) raced on those
+/// writes and corrupted memory. Every document is therefore settled when it is made
+/// (`settled`: one hash resolves every tag) and only read after that.
 public struct ConfigValue: @unchecked Sendable {
     public let node: Node
     public let file: String
@@ -16,11 +19,26 @@ public struct ConfigValue: @unchecked Sendable {
     /// (`base:` inheritance, sweep points); nil for a document read from one file.
     public let origins: ConfigOrigins?
 
+    /// A document (or a document assembled from others) over `node`, settled for reading from
+    /// any thread.
     public init(node: Node, file: String, path: String = "", origins: ConfigOrigins? = nil) {
+        self.init(child: Self.settled(node), file: file, path: path, origins: origins)
+    }
+
+    /// A part of a settled document (already settled with it).
+    init(child node: Node, file: String, path: String, origins: ConfigOrigins?) {
         self.node = node
         self.file = file
         self.path = path
         self.origins = origins
+    }
+
+    /// `node` with every tag resolved: hashing a node resolves its tag and, for mappings and
+    /// sequences, all of theirs. After this, reading the node writes nothing.
+    static func settled(_ node: Node) -> Node {
+        var hasher = Hasher()
+        node.hash(into: &hasher)
+        return node
     }
 
     /// The file this node was written in (differs from `file` for inherited keys).
@@ -96,7 +114,7 @@ public struct ConfigValue: @unchecked Sendable {
         guard case .mapping(let mapping) = node else { throw error("expected a mapping of keys to values, found \(kindName)") }
         guard let value = mapping[key] else { return nil }
         if case .scalar(let s) = value, s.string == "null" || s.string == "~" { return nil }
-        return ConfigValue(node: value, file: file, path: child(key), origins: origins)
+        return ConfigValue(child: value, file: file, path: child(key), origins: origins)
     }
 
     /// The value under `key`; throws when missing.
@@ -112,7 +130,7 @@ public struct ConfigValue: @unchecked Sendable {
     /// The elements of a sequence.
     public func elements() throws -> [ConfigValue] {
         guard case .sequence(let sequence) = node else { throw error("expected a list, found \(kindName)") }
-        return sequence.enumerated().map { ConfigValue(node: $1, file: file, path: "\(path)[\($0)]", origins: origins) }
+        return sequence.enumerated().map { ConfigValue(child: $1, file: file, path: "\(path)[\($0)]", origins: origins) }
     }
 
     // MARK: Scalars

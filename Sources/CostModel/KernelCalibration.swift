@@ -18,6 +18,7 @@ public struct KernelCalibration: Sendable, Equatable {
     public var castEfficiency: Double
     public var normEfficiency: Double
     public var elementwiseEfficiency: Double
+    public var permuteEfficiency: Double
     /// Seconds.
     public var minimumKernelTime: Double
 
@@ -45,7 +46,7 @@ public struct KernelCalibration: Sendable, Equatable {
             }
         }
         let memory = try v.required("memory_bound_efficiency")
-        try memory.requireKnownKeys(["cast", "norm", "elementwise"])
+        try memory.requireKnownKeys(["cast", "norm", "elementwise", "permute"])
         return KernelCalibration(
             calibrationSMs: try v.positiveInt("calibration_sms"),
             fp8Dense: try rows("fp8_dense_gemm_tflops", width: 4).map { DenseRow(m: Int($0[0]), n: Int($0[1]), k: Int($0[2]), tflops: $0[3]) },
@@ -55,7 +56,7 @@ public struct KernelCalibration: Sendable, Equatable {
             attentionBackwardTFLOPSAt112: try v.positiveDouble("attention_backward_tflops_at_112_sms"),
             bf16GEMMEfficiency: try v.positiveDouble("bf16_gemm_efficiency"),
             castEfficiency: try memory.positiveDouble("cast"), normEfficiency: try memory.positiveDouble("norm"),
-            elementwiseEfficiency: try memory.positiveDouble("elementwise"),
+            elementwiseEfficiency: try memory.positiveDouble("elementwise"), permuteEfficiency: try memory.positiveDouble("permute"),
             minimumKernelTime: try v.positiveDouble("minimum_kernel_us") * 1e-6)
     }
 }

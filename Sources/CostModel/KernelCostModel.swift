@@ -53,6 +53,7 @@ public struct KernelCostModel: Sendable {
             t = r.flops / (calibration.attentionBackwardTFLOPSAt112 * 1e12 / 989.4e12 * device.peak(.bf16).flops * smFraction / traceFraction)
         case .cast: t = bytes(r) / (device.hbmBandwidth * calibration.castEfficiency)
         case .norm: t = bytes(r) / (device.hbmBandwidth * calibration.normEfficiency)
+        case .permute: t = bytes(r) / (device.hbmBandwidth * calibration.permuteEfficiency)
         default: t = streaming(r)
         }
         return max(t, calibration.minimumKernelTime)

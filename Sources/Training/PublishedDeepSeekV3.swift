@@ -15,8 +15,16 @@ public enum PublishedDeepSeekV3 {
     public static let tflopsCausal = 385.0
     public static let tflopsNoncausal = 432.0
     public static let mfuCausal = 0.3894
-    /// DeepSeek's profile trace: one overlapped F&B chunk pair of 4 MoE layers, seconds.
+    /// DeepSeek's profile trace (`train.json`, perfectly balanced simulated routing, EP64, 4,096
+    /// tokens per GPU; reference §3.2, validation case 11): one overlapped F&B chunk pair of 4
+    /// MoE layers, seconds; the share of it the compute streams are busy (at least); one
+    /// layer's forward and backward (input + weight) compute, seconds (the trace's per-layer
+    /// kernel time: attn(F) 4.370 + mlp(F) 4.604 ms; mlp(B) 5.306 + mlp(W) 6.378 + attn(B) 9.341
+    /// + attn(W) 2.388 ms).
     public static let chunkPairSeconds = 0.129
+    public static let chunkComputeBusy = 0.90
+    public static let layerForwardComputeSeconds = 0.0090
+    public static let layerBackwardComputeSeconds = 0.0234
     /// V3 report Table 1 and §1: H800 GPU-hours and dollars.
     public static let preTrainingGPUHours = 2_664_000.0
     public static let contextExtensionGPUHours = 119_000.0

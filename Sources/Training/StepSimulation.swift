@@ -109,20 +109,14 @@ public struct StepSimulation: Sendable {
         let (traffic, dispatchTime, combineTime) = try allToAll()
         // 2. Times of a dense and an MoE layer (all layers of a kind have the same shapes).
         func priced(_ body: (inout CostExecutor) throws -> Void) rethrows -> LayerTimes {
-            var e = CostExecutor(traffic: traffic)
-            e.attentionKeys = c.attentionKeys
-            e.attentionKernel = c.attentionKernel
-            e.attentionDropout = c.model.attentionDropout > 0
-            try body(&e)
-            return LayerTimes.price(e.records, kernels: kernels, dispatchTime: dispatchTime, combineTime: combineTime)
+            try price(traffic: traffic, dispatch: dispatchTime, combine: combineTime, body)
         }
         let x = ShapeTensor(rows: tokens, cols: arch.hiddenSize)
         var byKind: [Bool: LayerTimes] = [:]
         let layerTimes = try (0..<arch.layers).map { i -> LayerTimes in
             let moe = arch.moe?.isMoE(layer: i) ?? false
             if let t = byKind[moe] { return t }
-            let layer = try TransformerLayer(arch: arch, index: i, policy: c.precision, recompute: c.recompute)
-            var t = priced { e in let f = layer.forward(&e, x); _ = layer.backward(&e, x, tape: f.tape) }
+            var t = try layerForwardBackward(i, traffic: traffic, dispatch: dispatchTime, combine: combineTime)
             // Tensor parallelism: one all-reduce (or reduce-scatter + all-gather) after the
             // attention and one after a dense FFN, in the forward and again in the backward;
             // a full recomputation repeats the forward's. Experts are not TP-split (EP).
@@ -177,6 +171,40 @@ public struct StepSimulation: Sendable {
                          moeLayer: byKind[true] ?? byKind[false]!, dispatchS: dispatchTime, combineS: combineTime,
                          transferS: transfer, stageSize: generated.stageSize,
                          memory: TrainingMemory.compute(model: memory, stageLayers: counts), movedForMemory: moved).replacingStageTimes(stageTimes)
+    }
+
+    /// Runs `body` on a cost executor set up for this step and prices its records.
+    func price(traffic: MoETraffic, dispatch: Double, combine: Double, _ body: (inout CostExecutor) throws -> Void) rethrows -> LayerTimes {
+        var e = CostExecutor(traffic: traffic)
+        e.attentionKeys = config.attentionKeys
+        e.attentionKernel = config.attentionKernel
+        e.attentionDropout = config.model.attentionDropout > 0
+        try body(&e)
+        return LayerTimes.price(e.records, kernels: kernels, dispatchTime: dispatch, combineTime: combine)
+    }
+
+    /// Layer `index`'s forward and full backward on one micro-batch.
+    func layerForwardBackward(_ index: Int, traffic: MoETraffic, dispatch: Double, combine: Double) throws -> LayerTimes {
+        let c = config, arch = c.layerModel
+        let layer = try TransformerLayer(arch: arch, index: index, policy: c.precision, recompute: c.recompute)
+        let x = ShapeTensor(rows: c.microbatchTokens, cols: arch.hiddenSize)
+        return try price(traffic: traffic, dispatch: dispatch, combine: combine) { e in
+            let f = layer.forward(&e, x); _ = layer.backward(&e, x, tape: f.tape)
+        }
+    }
+
+    /// One MoE layer under perfectly balanced routing, as DeepSeek's profile trace was taken
+    /// (reference §3.2; validation case 11): every local expert of the GPU holds the mean
+    /// tokens × K / experts-per-GPU rows; the all-to-alls are the routed group's. nil for a
+    /// dense model.
+    public func balancedMoELayer() throws -> LayerTimes? {
+        let arch = config.layerModel
+        guard let moe = arch.moe, let index = (0..<arch.layers).first(where: { moe.isMoE(layer: $0) }) else { return nil }
+        let (routed, dispatch, combine) = try allToAll()
+        let perGPU = routed.localExpertRows.count
+        let rows = config.microbatchTokens * moe.topK / max(perGPU, 1)
+        let balanced = MoETraffic(localExpertRows: Array(repeating: rows, count: perGPU), dispatch: routed.dispatch, combine: routed.combine)
+        return try layerForwardBackward(index, traffic: balanced, dispatch: dispatch, combine: combine)
     }
 
     /// One tensor-parallel all-reduce of a micro-batch's BF16 activations over the TP group on

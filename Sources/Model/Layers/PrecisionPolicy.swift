@@ -9,7 +9,7 @@ public struct PrecisionPolicy: Sendable, Codable, Equatable {
     public var head: Precision
     public var gate: Precision
 
-    public init(linear: Precision, head: Precision = .bf16, gate: Precision = .fp32) {
+    public init(linear: Precision, head: Precision = .bf16, gate: Precision = .bf16) {
         self.linear = linear; self.head = head; self.gate = gate
     }
 
