@@ -15,6 +15,8 @@ public enum StagePartition {
         return parts.joined(separator: " ")
     }
 
+    /// The split whose slowest stage (summed `weights`, plus `firstExtra` on the first stage and
+    /// `lastExtra` on the last) is as fast as possible.
     public static func balance(weights: [Double], stages: Int, firstExtra: Double, lastExtra: Double) -> [Int] {
         precondition(stages >= 1 && weights.count >= stages, "need at least one layer per stage")
         /// Greedy fill under a bottleneck `limit`: every stage but the last takes layers while
