@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Kernels
 @testable import Model
@@ -95,5 +96,51 @@ import Testing
         var numeric = try NumericExecutor(router: tiny.routerConfig!, seed: 5)
         _ = pass.run(&numeric, tokens: 6)
         #expect(numeric.weightGradients.keys.contains("L3.mtp.eh_proj"))
+    }
+}
+
+/// The gate weight applied inside the SwiGLU (DeepSeek's kernels): the numeric backward must be
+/// the derivative of the numeric forward, checked by central differences.
+@Suite struct WeightedSwiGLUTests {
+    @Test func backwardIsTheForwardsDerivative() throws {
+        var e = try NumericExecutor(router: RouterConfig(experts: 4, topK: 2, groups: 2, topKGroups: 2, routedScalingFactor: 1.5), seed: 5)
+        let tokens = 3
+        var scores = DenseTensor(zeros: tokens, 4)
+        for i in scores.values.indices { scores.values[i] = 0.2 + 0.15 * Double((i * 7) % 5) }
+        let route = e.route(scores)
+        func tensor(_ rows: Int, _ cols: Int, _ seed: Int) -> DenseTensor {
+            DenseTensor(rows: rows, cols: cols, values: (0..<(rows * cols)).map { sin(Double($0 * 13 + seed)) })
+        }
+        let ups = route.members.enumerated().map { tensor($1.count, 6, $0) }           // I = 3
+        let dHs = route.members.enumerated().map { tensor($1.count, 3, 40 + $0) }
+        /// L = Σ ⟨dH, weightedSwiglu(u)⟩, whose gradients the backward gives.
+        func loss(_ ups: [DenseTensor], _ route: NumericExecutor.Route) -> Double {
+            var e2 = e
+            var total = 0.0
+            for (out, dh) in zip(e2.weightedSwiglu(ups, route), dHs) { for (a, b) in zip(out.values, dh.values) { total += a * b } }
+            return total
+        }
+        let (hs, dUps, dScores) = e.weightedSwigluBackward(ups, dHs, route)
+        #expect(zip(hs, e.weightedSwiglu(ups, route)).allSatisfy { $0.values == $1.values })
+        let step = 1e-6
+        for (x, u) in ups.enumerated() {
+            for i in u.values.indices {
+                var plus = ups, minus = ups
+                plus[x].values[i] += step; minus[x].values[i] -= step
+                let numeric = (loss(plus, route) - loss(minus, route)) / (2 * step)
+                #expect(abs(numeric - dUps[x].values[i]) < 1e-7, "du[\(x)][\(i)]")
+            }
+        }
+        // dScores[t, e] = (∂L/∂w of that row) × w.
+        for (x, members) in route.members.enumerated() {
+            for member in members {
+                let k = member.token * route.routing.topK + member.slot
+                let w = route.routing.weights[k]
+                var plus = route, minus = route
+                plus.routing.weights[k] += step; minus.routing.weights[k] -= step
+                let dw = (loss(ups, plus) - loss(ups, minus)) / (2 * step)
+                #expect(abs(dw * w - dScores[member.token, x]) < 1e-7, "expert \(x), token \(member.token)")
+            }
+        }
     }
 }

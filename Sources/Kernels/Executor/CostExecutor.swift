@@ -278,9 +278,20 @@ public struct CostExecutor: Executor {
     public mutating func combineBackward(_ dy: ShapeTensor, _ r: MoETraffic) -> [ShapeTensor] { scatter(".bwd", cols: dy.cols, r) }
     public mutating func dispatchBackward(_ dxs: [ShapeTensor], _ r: MoETraffic) -> ShapeTensor { gather(".bwd", dxs, r) }
 
-    public mutating func gateScoresGrad(_ dy: ShapeTensor, _ ys: [ShapeTensor], _ r: MoETraffic) -> ShapeTensor {
-        elementwise("gate.grad", .router, elements: ys.reduce(0) { $0 + $1.rows } * dy.cols, reads: 2, writes: 0, flopsPerElement: 2)
-        return fresh(dy.rows, expertCount)
+    /// The weight is fused into the SwiGLU kernel: the same cost as `swiglu`.
+    public mutating func weightedSwiglu(_ ups: [ShapeTensor], _ r: MoETraffic) -> [ShapeTensor] { ups.map { swiglu($0) } }
+
+    /// One fused pass per expert reads u (2I wide) and dH (I), writes the recomputed weighted
+    /// output (I) and dU (2I); then the weights' gradient reads the SwiGLU output and dH.
+    /// DeepSeek's trace: 332 + 105 µs per layer for 32.5K rows of I = 2,048.
+    public mutating func weightedSwigluBackward(_ ups: [ShapeTensor], _ dHs: [ShapeTensor], _ r: MoETraffic) -> (hs: [ShapeTensor], dUps: [ShapeTensor], dScores: ShapeTensor) {
+        let hs = zip(ups, dHs).map { u, dh -> ShapeTensor in
+            elementwise("swiglu.recompute_bwd", .elementwise, elements: dh.rows * dh.cols, reads: 3, writes: 3, flopsPerElement: 18)
+            return fresh(u.rows, u.cols / 2)
+        }
+        let dUps = ups.map { fresh($0.rows, $0.cols) }
+        elementwise("gate.grad", .router, elements: dHs.reduce(0) { $0 + $1.rows * $1.cols }, reads: 2, writes: 0, flopsPerElement: 2)
+        return (hs, dUps, fresh(tokenRows, expertCount))
     }
 
     public mutating func embed(_ tokens: Int, hidden: Int, vocabulary: Int) -> ShapeTensor {

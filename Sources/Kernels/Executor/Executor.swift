@@ -58,14 +58,24 @@ public protocol Executor {
     mutating func route(_ scores: Tensor) -> RouteResult
     /// Sends each token to the GPUs of its experts; returns the rows of each local expert.
     mutating func dispatch(_ x: Tensor, _ r: RouteResult) -> [Tensor]
-    /// Sends expert outputs back and sums them per token with the gate weights.
+    /// Sends expert outputs back and sums them per token (each row already carries its gate
+    /// weight, from `weightedSwiglu`).
     mutating func combine(_ ys: [Tensor], _ r: RouteResult) -> Tensor
     /// Backward of combine: each token's gradient sent to its experts (a dispatch of gradients).
     mutating func combineBackward(_ dy: Tensor, _ r: RouteResult) -> [Tensor]
     /// Backward of dispatch: expert input gradients sent back and summed per token.
     mutating func dispatchBackward(_ dxs: [Tensor], _ r: RouteResult) -> Tensor
-    /// Gradient of the gate scores from the output gradient and the expert outputs.
-    mutating func gateScoresGrad(_ dy: Tensor, _ ys: [Tensor], _ r: RouteResult) -> Tensor
+    /// Each local expert's SwiGLU output with every row scaled by its token's gate weight, as
+    /// DeepSeek's kernels apply it (`swiglu_forward_with_weight…` in the profile trace): the down
+    /// projection is linear, so weighting its input equals weighting the expert's output.
+    mutating func weightedSwiglu(_ ups: [Tensor], _ r: RouteResult) -> [Tensor]
+    /// Backward of `weightedSwiglu` from the gradients of its outputs: the up projections' output
+    /// gradients, the gate scores' gradient (per row, ⟨dH, SwiGLU output⟩ times the weight: the
+    /// weight's gradient over the intermediate width, DeepSeek's
+    /// `swiglu_weight_backward_with_weight`), and the weighted output recomputed in the same
+    /// pass (the down projection's weight-gradient input; DeepSeek's fused
+    /// `swiglu_forward_backward_with_weight`).
+    mutating func weightedSwigluBackward(_ ups: [Tensor], _ dHs: [Tensor], _ r: RouteResult) -> (hs: [Tensor], dUps: [Tensor], dScores: Tensor)
 
     // Embedding and loss.
     mutating func embed(_ tokens: Int, hidden: Int, vocabulary: Int) -> Tensor

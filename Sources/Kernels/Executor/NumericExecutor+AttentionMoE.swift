@@ -85,10 +85,7 @@ extension NumericExecutor {
         let cols = ys.first?.cols ?? 0
         var out = DenseTensor(zeros: r.routing.tokens, cols)
         for (e, m) in r.members.enumerated() {
-            for (row, member) in m.enumerated() {
-                let w = r.routing.weights[member.token * r.routing.topK + member.slot]
-                for c in 0..<cols { out[member.token, c] += w * ys[e][row, c] }
-            }
+            for (row, member) in m.enumerated() { for c in 0..<cols { out[member.token, c] += ys[e][row, c] } }
         }
         return out
     }
@@ -96,12 +93,51 @@ extension NumericExecutor {
     public mutating func combineBackward(_ dy: DenseTensor, _ r: Route) -> [DenseTensor] {
         r.members.map { m in
             var g = DenseTensor(zeros: m.count, dy.cols)
-            for (row, member) in m.enumerated() {
-                let w = r.routing.weights[member.token * r.routing.topK + member.slot]
-                for c in 0..<dy.cols { g[row, c] = w * dy[member.token, c] }
-            }
+            for (row, member) in m.enumerated() { for c in 0..<dy.cols { g[row, c] = dy[member.token, c] } }
             return g
         }
+    }
+
+    /// The gate weight of expert `e`'s row `row`.
+    func weight(_ r: Route, expert e: Int, row: Int) -> Double {
+        let member = r.members[e][row]
+        return r.routing.weights[member.token * r.routing.topK + member.slot]
+    }
+
+    public mutating func weightedSwiglu(_ ups: [DenseTensor], _ r: Route) -> [DenseTensor] {
+        ups.enumerated().map { e, u in
+            var h = swiglu(u)
+            for row in 0..<h.rows {
+                let w = weight(r, expert: e, row: row)
+                for c in 0..<h.cols { h[row, c] *= w }
+            }
+            return h
+        }
+    }
+
+    /// ∂L/∂s for the chosen experts: ⟨dH, SwiGLU(u)⟩ of the row (equal to ⟨dy_t, y_e,t⟩ for the
+    /// unweighted expert output) times the gate's weight (the coupling through the
+    /// normalisation is left out: a first-order gradient).
+    public mutating func weightedSwigluBackward(_ ups: [DenseTensor], _ dHs: [DenseTensor], _ r: Route) -> (hs: [DenseTensor], dUps: [DenseTensor], dScores: DenseTensor) {
+        var scores = DenseTensor(zeros: r.routing.tokens, r.members.count)
+        var hs: [DenseTensor] = [], dUps: [DenseTensor] = []
+        for (e, u) in ups.enumerated() {
+            let act = swiglu(u)
+            var h = act, dAct = dHs[e]
+            for row in 0..<act.rows {
+                let w = weight(r, expert: e, row: row)
+                var d = 0.0
+                for c in 0..<act.cols {
+                    d += dHs[e][row, c] * act[row, c]
+                    h[row, c] *= w
+                    dAct[row, c] *= w
+                }
+                scores[r.members[e][row].token, e] = d * w
+            }
+            hs.append(h)
+            dUps.append(swigluBackward(u, dAct))
+        }
+        return (hs, dUps, scores)
     }
 
     public mutating func dispatchBackward(_ dxs: [DenseTensor], _ r: Route) -> DenseTensor {
@@ -111,20 +147,5 @@ extension NumericExecutor {
             for (row, member) in m.enumerated() { for c in 0..<cols { out[member.token, c] += dxs[e][row, c] } }
         }
         return out
-    }
-
-    /// ∂L/∂s for the chosen experts: ⟨dy_t, y_e,t⟩ times the gate's scale over the selected sum
-    /// (the coupling through the normalisation is left out: a first-order gradient), times the
-    /// sigmoid's derivative s(1 − s) folded in by the caller's use as pre-sigmoid gradient.
-    public mutating func gateScoresGrad(_ dy: DenseTensor, _ ys: [DenseTensor], _ r: Route) -> DenseTensor {
-        var g = DenseTensor(zeros: r.routing.tokens, r.members.count)
-        for (e, m) in r.members.enumerated() {
-            for (row, member) in m.enumerated() {
-                var d = 0.0
-                for c in 0..<dy.cols { d += dy[member.token, c] * ys[e][row, c] }
-                g[member.token, e] = d * r.routing.weights[member.token * r.routing.topK + member.slot]
-            }
-        }
-        return g
     }
 }

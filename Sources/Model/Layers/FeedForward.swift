@@ -30,7 +30,7 @@ public struct FeedForward {
         var input: E.Tensor
         var up: E.Tensor?, sharedUp: E.Tensor?
         var route: E.RouteResult?
-        var xs: [E.Tensor] = [], expertUp: [E.Tensor] = [], ys: [E.Tensor] = []
+        var xs: [E.Tensor] = [], expertUp: [E.Tensor] = []
     }
 
     /// Forward; labels: attn (gate), dispatch, mlp, combine.
@@ -47,7 +47,7 @@ public struct FeedForward {
         let xs = e.dispatch(x, route)
         e.block = .mlp
         let ups = e.groupedLinear(expertUp, xs)
-        let ys = e.groupedLinear(expertDown, ups.map { e.swiglu($0) })
+        let ys = e.groupedLinear(expertDown, e.weightedSwiglu(ups, route))   // gate weights applied here
         var shared: E.Tensor?
         if let su = sharedUp, let sd = sharedDown {
             let u = e.linear(su, x)
@@ -58,7 +58,7 @@ public struct FeedForward {
         var out = e.combine(ys, route)
         e.block = .mlp
         if let shared { out = e.add(out, shared) }
-        tape.route = route; tape.xs = xs; tape.expertUp = ups; tape.ys = ys
+        tape.route = route; tape.xs = xs; tape.expertUp = ups
         return (out, tape)
     }
 
@@ -82,11 +82,10 @@ public struct FeedForward {
         e.block = .combine
         let dYs = e.combineBackward(dOut, route)
         e.block = .mlp
-        let dAct = e.groupedLinearDgrad(expertDown, dYs)
-        e.recomputing = true
-        let act = t.expertUp.map { e.swiglu($0) }
-        e.recomputing = false
-        let dUp = zip(t.expertUp, dAct).map { e.swigluBackward($0, $1) }
+        let dH = e.groupedLinearDgrad(expertDown, dYs)
+        // The weighted SwiGLU output is recomputed in the same pass as its backward (the down
+        // projection's weight-gradient input), and the gate weights' gradient taken there.
+        let (act, dUp, dScores) = e.weightedSwigluBackward(t.expertUp, dH, route)
         let dXs = e.groupedLinearDgrad(expertUp, dUp)
         var dShared: E.Tensor?, sharedAct: E.Tensor?, dSharedUp: E.Tensor?
         if let su = sharedUp, let sd = sharedDown, let u = t.sharedUp {
@@ -96,7 +95,6 @@ public struct FeedForward {
             dSharedUp = e.swigluBackward(u, e.linearDgrad(sd, dOut))
             dShared = e.linearDgrad(su, dSharedUp!)
         }
-        let dScores = e.gateScoresGrad(dOut, t.ys, route)
         let dGate = e.linearDgrad(gate, dScores)
         e.block = .dispatch
         let dRouted = e.dispatchBackward(dXs, route)
