@@ -151,8 +151,8 @@ struct ValidateCommand: ParsableCommand {
             let forward = layer.attentionForward + layer.mlpForward
             let backward = layer.mlpBackwardInput + layer.mlpBackwardWeight + layer.attentionBackwardInput + layer.attentionBackwardWeight
             out.append(check("4-layer F&B chunk pair, balanced routing", "DeepSeek profile trace", published: P.chunkPairSeconds, simulated: chunk, unit: "s", tolerance: 0.15))
-            out.append(check("4-layer F&B chunk pair, compute streams busy", "DeepSeek profile trace", published: P.chunkComputeBusy,
-                             simulated: 4 * layer.compute / chunk, unit: "", tolerance: 0, atLeast: true))
+            out.append(check("4-layer F&B chunk pair, compute streams busy", "DeepSeek profile trace", published: 100 * P.chunkComputeBusy,
+                             simulated: 100 * 4 * layer.compute / chunk, unit: "%", tolerance: 0, atLeast: true))
             out.append(check("MoE layer forward compute", "DeepSeek profile trace", published: P.layerForwardComputeSeconds, simulated: forward, unit: "s", tolerance: 0.20))
             out.append(check("MoE layer backward compute (input + weight)", "DeepSeek profile trace", published: P.layerBackwardComputeSeconds, simulated: backward, unit: "s", tolerance: 0.20))
         }
