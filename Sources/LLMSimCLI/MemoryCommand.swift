@@ -59,9 +59,7 @@ struct MemoryCommand: ParsableCommand {
         // Terms that do not apply to this plan (no chunked sequences, no DeepEP) stay in the JSON only.
         var rows = m.breakdown.filter { $0.bytes > 0 }.map { [$0.kind, Output.fixed($0.bytes / 1e9, 2) + " GB"] }
         rows.append(["peak per GPU (rank \(m.peakRank))", Output.fixed(m.peakBytesPerGpu / 1e9, 2) + " GB of " + Output.fixed(m.capacityBytes / 1e9, 1) + " GB usable"])
-        rows.append(["layers per stage", StagePartition.runLengths(plan.stageLayers) + (plan.movedForMemory.map {
-            " (moved to fit; the load balance " + StagePartition.runLengths($0.loadBalance) + " needs " + Output.fixed($0.peakBytes / 1e9, 1) + " GB)"
-        } ?? "")])
+        rows.append(["layers per stage", plan.layersDescription])
         let verdict = m.fits
             ? "fits, with \(Output.fixed((m.capacityBytes - m.peakBytesPerGpu) / 1e9, 1)) GB to spare"
             : "does NOT fit: \(Output.fixed((m.peakBytesPerGpu - m.capacityBytes) / 1e9, 1)) GB over; the largest term is \(m.largestTerm)"

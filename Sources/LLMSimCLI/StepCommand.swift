@@ -54,9 +54,7 @@ struct StepCommand: ParsableCommand {
             ["TFLOPS per GPU, causal / non-causal", Output.fixed(r.tflopsPerGpuCausal, 0) + " / " + Output.fixed(r.tflopsPerGpuNoncausal, 0),
              Output.fixed(P.tflopsCausal, 0) + " / " + Output.fixed(P.tflopsNoncausal, 0)],
             ["MFU (BF16 peak), causal", Output.fixed(r.mfuCausal * 100, 2) + " %", Output.fixed(P.mfuCausal * 100, 2) + " %"],
-            ["layers per stage", StagePartition.runLengths(r.stageLayers) + (plan.movedForMemory.map {
-                " (moved to fit; the load balance " + StagePartition.runLengths($0.loadBalance) + " needs " + Output.fixed($0.peakBytes / 1e9, 1) + " GB)"
-            } ?? ""), ""],
+            ["layers per stage", plan.layersDescription, ""],
             ["memory per GPU, peak (rank \(plan.memory.peakRank))",
              Output.fixed(plan.memory.peakBytesPerGpu / 1e9, 2) + " GB of " + Output.fixed(plan.memory.capacityBytes / 1e9, 1) + (plan.memory.fits ? " GB" : " GB: does NOT fit"), ""],
         ] + (config.model.moe == nil ? [] : [

@@ -22,11 +22,14 @@ public struct StageMemoryModel: Sendable {
     /// Cached prefix K/V one in-flight micro-batch keeps per layer, bytes (0 unless chunked).
     let prefixKeyBytesPerLayer: Double
     let firstExtra: RankParameters, lastExtra: RankParameters
-    let optimizer: OptimizerStates
-    /// For the optimizer shard (ZeRO-1 over DP or DP/EP replicas, or none).
+    /// For the optimizer states and their shard (ZeRO-1 over DP or DP/EP replicas, or none),
+    /// the DeepEP buffers (MoE only) and the device's usable HBM.
     let config: StepConfiguration
-    let communicationBuffers: Double
-    public let capacityBytes: Double
+
+    var optimizer: OptimizerStates { config.optimizer }
+    /// DeepEP's buffers, bytes: only an MoE model has them.
+    var communicationBytes: Double { config.layerModel.moe == nil ? 0 : Self.communicationBuffers }
+    public var capacityBytes: Double { config.topology.node.device.hbmUsableBytes }
 
     /// DeepEP's normal-mode NVLink and RDMA buffers: 1 GB each in DeepEP's test scripts (assumption).
     public static let communicationBuffers = 2e9
@@ -55,10 +58,7 @@ public struct StageMemoryModel: Sendable {
         layerParameters = RankParameters.perLayer(c)
         firstExtra = RankParameters.firstStageExtra(c)
         lastExtra = RankParameters.lastStageExtra(c)
-        optimizer = c.optimizer
         config = c
-        communicationBuffers = arch.moe == nil ? 0 : Self.communicationBuffers
-        capacityBytes = c.topology.node.device.hbmUsableBytes
     }
 
     /// One rank's bytes under a partition, by term; `inFlight` is the peak count of micro-batches
@@ -96,7 +96,7 @@ public struct StageMemoryModel: Sendable {
                      gradients: params.total * Double(optimizer.gradients.bytes),
                      optimizer: config.optimizerShard(params) * Double(optimizer.stateBytes),
                      activations: weighted(activation), prefixKeys: weighted(prefixKeys),
-                     communication: communicationBuffers, workspace: Self.workspace,
+                     communication: communicationBytes, workspace: Self.workspace,
                      inFlight: Int(profile.peak(rank: r) { _ in schedule.stageSize }.value))
     }
 
@@ -135,6 +135,6 @@ public struct StageMemoryModel: Sendable {
         let perLayer = layerParameters.indices.map {
             bytes(layerParameters[$0]) + Double(held) * (layerActivationBytes[$0] + prefixKeyBytesPerLayer)
         }
-        return (perLayer, bytes(firstExtra), bytes(lastExtra), communicationBuffers + Self.workspace)
+        return (perLayer, bytes(firstExtra), bytes(lastExtra), communicationBytes + Self.workspace)
     }
 }

@@ -52,7 +52,7 @@ public enum StagePartition {
         let counts = balance(weights: weights, stages: stages, firstExtra: firstExtra, lastExtra: lastExtra)
         guard rankStages.contains(where: { $0.count > 1 }) else { return counts }
         let cost = RankLoads(weights: weights, stages: stages, firstExtra: firstExtra, lastExtra: lastExtra, rankStages: rankStages)
-        return descend(from: counts, stages: stages) { [cost.busiest($0), cost.squares($0)] }
+        return descend(from: counts, stages: stages) { cost.busiestAndSquares($0) }
     }
 }
 
@@ -64,8 +64,8 @@ extension StagePartition {
     /// Why: the balance is blind to memory. Under 1F1B or ZB1P rank r holds PP − r micro-batches
     /// in flight, so the first ranks run out of memory first, and moving a layer off them is
     /// what a user does by hand (Megatron-LM's `--decoder-first-pipeline-num-layers`). Without
-    /// this, a sub-percent change in layer times can flip a plan between fitting and not
-    /// (PP 8, EP 32, ZB1P: "8×7 5" fits, "9 8×6 4" does not).
+    /// this, a sub-percent change in layer times could flip a plan between fitting and not
+    /// (PP 8, EP 32, ZB1P on 2026-11-24: "8×7 5" fit, "9 8×6 4" did not).
     ///
     /// Ranks that run one stage: exact, by dynamic programming over (stage, layers used) with
     /// each stage's bytes a sum over its layers (`StageMemoryModel.separableBytes`); ties on
@@ -82,7 +82,7 @@ extension StagePartition {
             found = separable(weights: weights, stages: stages, firstExtra: firstExtra, lastExtra: lastExtra, rankStages: rankStages, memory: memory)
         } else {
             let cost = RankLoads(weights: weights, stages: stages, firstExtra: firstExtra, lastExtra: lastExtra, rankStages: rankStages)
-            found = descend(from: start, stages: stages) { [memory.overflow(stageLayers: $0), cost.busiest($0), cost.squares($0)] }
+            found = descend(from: start, stages: stages) { [memory.overflow(stageLayers: $0)] + cost.busiestAndSquares($0) }
         }
         guard let found, memory.overflow(stageLayers: found) == 0 else { return nil }
         return found
@@ -171,6 +171,9 @@ struct RankLoads {
         }
         return rankStages.map { $0.reduce(0) { $0 + loads[$1] } }
     }
-    func busiest(_ counts: [Int]) -> Double { ranks(counts).max() ?? 0 }
-    func squares(_ counts: [Int]) -> Double { ranks(counts).reduce(0) { $0 + $1 * $1 } }
+    /// The busiest rank's load, then the sum of squared rank loads (the local search's order).
+    func busiestAndSquares(_ counts: [Int]) -> [Double] {
+        let loads = ranks(counts)
+        return [loads.max() ?? 0, loads.reduce(0) { $0 + $1 * $1 }]
+    }
 }

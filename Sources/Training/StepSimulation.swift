@@ -85,6 +85,14 @@ public struct StepSimulation: Sendable {
         /// balance, and its busiest rank's bytes. nil when the balance is the partition.
         public var movedForMemory: (loadBalance: [Int], peakBytes: Double)?
 
+        /// The layers per stage in short (`StagePartition.runLengths`), and, when they were moved
+        /// to fit, the load balance and what it would need.
+        public var layersDescription: String {
+            StagePartition.runLengths(stageLayers) + (movedForMemory.map {
+                " (moved to fit; the load balance " + StagePartition.runLengths($0.loadBalance) + " needs " + String(format: "%.1f", $0.peakBytes / 1e9) + " GB)"
+            } ?? "")
+        }
+
         /// The plan with other stage times (a stage's MoE layers routed differently).
         public func replacingStageTimes(_ times: [LayerTimes]) -> StagePlan {
             var p = self
@@ -140,12 +148,13 @@ public struct StepSimulation: Sendable {
         // forward and a backward chunk (all-to-alls hidden), the others run them apart.
         let overlapped = c.schedule == .dualpipe || c.schedule == .dualpipev
         let weight = { (t: LayerTimes) in overlapped ? t.overlappedForwardBackward : t.forward + t.backward }
-        var counts = StagePartition.balance(weights: layerTimes.map(weight), stages: stages,
-                                            firstExtra: weight(first), lastExtra: weight(last), rankStages: generated.rankStages)
+        let weights = layerTimes.map(weight), firstExtra = weight(first), lastExtra = weight(last)
+        var counts = StagePartition.balance(weights: weights, stages: stages, firstExtra: firstExtra, lastExtra: lastExtra,
+                                            rankStages: generated.rankStages)
         let m = memoryConfig ?? c
         let memory = try StageMemoryModel(config: m, deepSeekSavings: m.effectiveRecompute == .deepseek, schedule: m.schedule)
         var moved: (loadBalance: [Int], peakBytes: Double)?
-        if let fitting = StagePartition.fitting(weights: layerTimes.map(weight), stages: stages, firstExtra: weight(first), lastExtra: weight(last),
+        if let fitting = StagePartition.fitting(weights: weights, stages: stages, firstExtra: firstExtra, lastExtra: lastExtra,
                                                 rankStages: generated.rankStages, memory: memory, start: counts), fitting != counts {
             moved = (counts, TrainingMemory.compute(model: memory, stageLayers: counts).peakBytesPerGpu)
             counts = fitting

@@ -122,8 +122,9 @@ public struct TrainingRun {
                 chunks *= 2
             }
         }
-        /// The phase's plan and memory at `chunks` micro-batches per sequence.
-        func prepare(_ chunks: Int) throws -> (StepConfiguration, StepSimulation, StepSimulation.StagePlan, TrainingMemory) {
+        /// The phase's configuration, simulation and plan (with its memory) at `chunks`
+        /// micro-batches per sequence.
+        func prepare(_ chunks: Int) throws -> (config: StepConfiguration, simulation: StepSimulation, plan: StepSimulation.StagePlan) {
             var config = config
             if chunks > 1 {
                 config.microbatchTokens = phase.sequenceLength / chunks
@@ -133,25 +134,24 @@ public struct TrainingRun {
             var full = config
             full.microbatches = Self.microbatches(phase.batch * chunks, dp: config.dp)
             full.schedule = Self.schedule(config, microbatches: full.microbatches)
-            let plan = try simulation.plan(memoryConfig: full)
-            return (config, simulation, plan, plan.memory)
+            return (config, simulation, try simulation.plan(memoryConfig: full))
         }
-        var (prepared, simulation, plan, memory) = try prepare(chunks)
+        var (prepared, simulation, plan) = try prepare(chunks)
         /// Whether the chunks can be halved again without going below `minimumChunkTokens`.
         func canHalve(_ chunks: Int) -> Bool {
             phase.sequenceLength % (chunks * 2) == 0 && phase.sequenceLength / (chunks * 2) >= Self.minimumChunkTokens
         }
         // Long sequences: halve the chunks further while the activations and the cached prefix
         // keys do not fit, down to `minimumChunkTokens`.
-        while chunked, !memory.fits, canHalve(chunks) {
+        while chunked, !plan.memory.fits, canHalve(chunks) {
             chunks *= 2
-            (prepared, simulation, plan, memory) = try prepare(chunks)
+            (prepared, simulation, plan) = try prepare(chunks)
         }
         // Of the splits that fit, the one with the shortest full-batch step: smaller chunks
         // shrink the pipeline's fill and drain relative to its work and may need no layers
         // moved for memory; larger ones run larger, more efficient kernels. Halve while the
         // step gets shorter.
-        if chunked, memory.fits {
+        if chunked, plan.memory.fits {
             func fullBatchStep(_ c: StepConfiguration, _ s: StepSimulation, _ p: StepSimulation.StagePlan, chunks: Int) throws -> Double {
                 let n = Self.microbatches(phase.batch * chunks, dp: c.dp)
                 return try s.run(microbatches: n, plan: p, schedule: Self.schedule(c, microbatches: n)).stepTimeS
@@ -159,15 +159,16 @@ public struct TrainingRun {
             var best = try fullBatchStep(prepared, simulation, plan, chunks: chunks)
             while canHalve(chunks) {
                 let candidate = try prepare(chunks * 2)
-                guard candidate.3.fits else { break }
-                let time = try fullBatchStep(candidate.0, candidate.1, candidate.2, chunks: chunks * 2)
+                guard candidate.plan.memory.fits else { break }
+                let time = try fullBatchStep(candidate.config, candidate.simulation, candidate.plan, chunks: chunks * 2)
                 guard time < best else { break }
                 best = time
                 chunks *= 2
-                (prepared, simulation, plan, memory) = candidate
+                (prepared, simulation, plan) = candidate
             }
         }
         config = prepared
+        let memory = plan.memory
         if chunks > 1 {
             let why = phase.chunkTokens == nil
                 ? "assumption: of the power-of-two splits into at most the pre-training micro-batch that fit in memory, the one with the shortest step; chunk_tokens pins it"

@@ -53,7 +53,8 @@ public protocol Executor {
     // FP8 casts of an activation (1×128 tiles; `transposed` for the 128×1 backward layout).
     mutating func castFP8(_ x: Tensor, transposed: Bool)
 
-    // MoE: gate scores (FP32 GEMM + sigmoid), routing, all-to-all dispatch and combine.
+    // MoE: gate scores (a GEMM in the policy's gate precision + sigmoid), routing, all-to-all
+    // dispatch and combine.
     mutating func gateScores(_ w: Weight, _ x: Tensor) -> Tensor
     mutating func route(_ scores: Tensor) -> RouteResult
     /// Sends each token to the GPUs of its experts; returns the rows of each local expert.

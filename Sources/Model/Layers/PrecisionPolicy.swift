@@ -3,7 +3,8 @@ import Kernels
 
 /// The precisions DeepSeek-V3 trains in (report §3.3.1, §1.7 of the reference): FP8 for the
 /// Linears of attention and FFN in all three GEMMs; BF16 for embedding, output head and core
-/// attention; FP32 for the MoE gate.
+/// attention and the MoE gate's GEMM (DeepSeek's training trace runs the router's fprop, dgrad
+/// and wgrad as cuBLAS BF16 tensor-core kernels; the report allows "BF16 or FP32").
 public struct PrecisionPolicy: Sendable, Codable, Equatable {
     public var linear: Precision
     public var head: Precision
