@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 import Schedules
 
-/// `llmsim schedule`: run a pipeline schedule with given op durations and zero communication.
+/// `llmsim schedule`: run a pipeline schedule with given op durations (and, optionally, a send
+/// time between ranks).
 struct ScheduleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "schedule",
@@ -18,11 +19,13 @@ struct ScheduleCommand: ParsableCommand {
     @Option(help: "Weight-backward duration W (part of B).") var w = 1.0
     @Option(help: "Overlapped forward+backward duration F&B.") var fb = 2.5
     @Option(help: "Send time of an activation or gradient between ranks (0 in the published formulas).") var transfer = 0.0
+    @Option(help: "batched (sends and receives issued and waited for between instructions, as DualPipe and Megatron-LM's 1F1B do) or overlapped (the sender never waits). Default: the schedule's reference implementation's.") var sends: String?
     @Option(help: "Write an SVG timeline to this file.") var svg: String?
     @Flag(help: "Print JSON with stable keys.") var json = false
 
     struct Report: Encodable {
         var kind: String
+        var sends: String
         var pp: Int
         var ranks: Int
         var microbatches: Int
@@ -40,8 +43,14 @@ struct ScheduleCommand: ParsableCommand {
         guard let k = ScheduleKind(rawValue: kind) else {
             throw ScheduleError(problem: "unknown schedule '\(kind)'", fix: "use one of " + ScheduleKind.allCases.map(\.rawValue).joined(separator: ", "))
         }
+        let mode = try sends.map { name in
+            guard let m = PipelineSends(rawValue: name) else {
+                throw ScheduleError(problem: "unknown --sends '\(name)'", fix: "use one of " + PipelineSends.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            return m
+        } ?? k.defaultSends
         let schedule = try ScheduleGenerator.make(k, pp: pp, microbatches: microbatches, virtualStages: virtualStages)
-        let result = try ScheduleSimulator().run(schedule, durations: OpDurations(forward: f, backward: b, weight: w, forwardBackward: fb, transfer: transfer))
+        let result = try ScheduleSimulator(sends: mode).run(schedule, durations: OpDurations(forward: f, backward: b, weight: w, forwardBackward: fb, transfer: transfer))
         if let svg {
             let title = "\(k.rawValue), PP \(pp), \(microbatches) micro-batches: makespan \(TimelineSVG.fmt(result.makespan)), max bubble \(TimelineSVG.fmt(result.maxBubble))"
             try TimelineSVG.render(result, title: title).write(toFile: svg, atomically: true, encoding: .utf8)
@@ -53,7 +62,7 @@ struct ScheduleCommand: ParsableCommand {
         case .dualpipe, .dualpipev: (p / 2 - 1) * (fb + b - 3 * w)
         case .interleaved: (p - 1) * (f + b) / Double(virtualStages)
         }
-        let report = Report(kind: k.rawValue, pp: pp, ranks: schedule.ranks, microbatches: microbatches, makespan: result.makespan,
+        let report = Report(kind: k.rawValue, sends: mode.rawValue, pp: pp, ranks: schedule.ranks, microbatches: microbatches, makespan: result.makespan,
                             bubblePerRank: result.bubblePerRank, maxBubble: result.maxBubble,
                             peakInflightMicrobatchesPerRank: result.peakInflightMicrobatchesPerRank,
                             parameterCopies: result.parameterCopies, formulaBubble: formula)
@@ -62,7 +71,7 @@ struct ScheduleCommand: ParsableCommand {
         let formulaText: String = formula.map { TimelineSVG.fmt($0) } ?? "–"
         let maxText: String = TimelineSVG.fmt(result.maxBubble) + " / " + formulaText + " s"
         let rows: [[String]] = [
-            ["schedule", "\(k.rawValue), PP \(pp) on \(schedule.ranks) ranks, \(microbatches) micro-batches"],
+            ["schedule", "\(k.rawValue), PP \(pp) on \(schedule.ranks) ranks, \(microbatches) micro-batches, \(mode.rawValue) sends"],
             ["makespan", TimelineSVG.fmt(result.makespan) + " s"],
             ["bubble per rank", list(result.bubblePerRank) + " s"],
             ["max bubble (simulated / formula)", maxText],

@@ -10,6 +10,14 @@
 /// deferred, one deferred W, F1); the main loop of overlapped (F0 & B1), (F1 & B0) pairs; n−h−1
 /// of (B1, F1 & B0); h+1 pairs (B1, B0), the later half deferring W; n−h−1 of (W, B0 with W
 /// deferred); then the remaining W's.
+///
+/// Under batched sends the boundaries follow `dualpipe.py`: in step 2 each phase-0 forward but
+/// the first has its input received at the boundary before the preceding phase-1 forward, and
+/// off the middle ranks its output is sent one boundary late (after that phase-1 forward); the
+/// first main-step phase-0 forward has its input received back at step 2's last phase-1
+/// forward; step 3's phase-1 forward has its input received before the deferred W; on the
+/// middle ranks the last step-2 phase-1 forward and the first main-step phase-0 forward send
+/// their outputs after the non-overlapped B that follows.
 enum DualPipeGenerator {
     static func make(_ kind: ScheduleKind, pp: Int, microbatches n: Int) throws -> PipelineSchedule {
         let v = kind == .dualpipev
@@ -59,18 +67,24 @@ enum DualPipeGenerator {
             if zeroBubble { deferred.append(PipelineOp(kind: .backwardWeight, pipeline: p, stage: s, microbatch: mb)) }
             return PipelineOp(kind: zeroBubble ? .backwardInput : .backward, pipeline: p, stage: s, microbatch: mb)
         }
-        func F(_ phase: Int) { list.append(PipelineInstruction(ops: [forwardOp(phase)])) }
+        func F(_ phase: Int, sendDelay: Int = 1, lead: Int = 0) {
+            list.append(PipelineInstruction(ops: [forwardOp(phase)], sendDelay: sendDelay, forwardReceiveLead: lead))
+        }
         func B(_ phase: Int, zb: Bool = false) { list.append(PipelineInstruction(ops: [backwardOp(phase, zeroBubble: zb)])) }
         func W() { list.append(PipelineInstruction(ops: [deferred.removeFirst()])) }
-        func FB(_ f: Int, _ b: Int) {
-            list.append(PipelineInstruction(ops: [forwardOp(f), backwardOp(b, zeroBubble: false)]))
+        func FB(_ f: Int, _ b: Int, lead: Int = 0) {
+            list.append(PipelineInstruction(ops: [forwardOp(f), backwardOp(b, zeroBubble: false)], forwardReceiveLead: lead))
         }
 
         for _ in 0..<(2 * (halves - half - 1)) { F(0) }                       // 1: nF0
-        for _ in 0..<(half + 1) { F(0); F(1) }                                  // 2: nF0F1
-        for _ in 0..<(halves - half - 1) { B(1, zb: true); W(); F(1) }          // 3: nB1W1F1
+        for i in 0...half {                                                     // 2: nF0F1
+            F(0, sendDelay: isMiddle ? 1 : 2, lead: i == 0 ? 0 : 1)
+            F(1, sendDelay: isMiddle && i == half ? 2 : 1)
+        }
+        for _ in 0..<(halves - half - 1) { B(1, zb: true); W(); F(1, lead: 1) } // 3: nB1W1F1
+        let firstMainLead = 3 * (halves - half - 1) + 1
         for i in 0..<mainSteps {                                                // 4: nF0B1F1B0
-            if i == 0 && isMiddle { F(0); B(1) } else { FB(0, 1) }
+            if i == 0 && isMiddle { F(0, sendDelay: 2, lead: firstMainLead); B(1) } else { FB(0, 1, lead: i == 0 ? firstMainLead : 0) }
             FB(1, 0)
         }
         for _ in 0..<(halves - half - 1) { B(1); FB(1, 0) }                     // 5: nB1F1B0

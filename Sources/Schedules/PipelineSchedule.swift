@@ -16,12 +16,36 @@ public struct PipelineOp: Hashable, Sendable, Codable {
 /// F&B chunk pair).
 public struct PipelineInstruction: Sendable, Codable, Equatable {
     public var ops: [PipelineOp]
+    /// Under batched sends (`PipelineSends.batched`): the boundary, counted in instructions
+    /// after this one, at which the rank sends this instruction's outputs (1: before its next
+    /// instruction; DualPipe holds some back one more).
+    public var sendDelay = 1
+    /// Under batched sends: how many boundaries before this one the rank issues the receive of
+    /// its forward input (0: just before it; DualPipe posts some earlier).
+    public var forwardReceiveLead = 0
+
+    public init(ops: [PipelineOp], sendDelay: Int = 1, forwardReceiveLead: Int = 0) {
+        self.ops = ops; self.sendDelay = sendDelay; self.forwardReceiveLead = forwardReceiveLead
+    }
     public var isOverlapped: Bool { ops.count == 2 }
 }
 
 /// The schedules llmsim generates.
 public enum ScheduleKind: String, Sendable, Codable, CaseIterable {
     case gpipe, oneFOneB = "1f1b", interleaved, zb1p, dualpipe, dualpipev
+
+    /// How its reference implementation issues the sends between ranks: batched at instruction
+    /// boundaries for GPipe and 1F1B (Megatron-LM's schedule without interleaving) and for
+    /// DualPipe and DualPipeV (deepseek-ai/DualPipe); overlapped for interleaved 1F1B
+    /// (Megatron-Core's `overlap_p2p_comm`, on by default for it) and for ZB1P, whose
+    /// implementation schedules its sends and receives as nodes of their own, ahead of need
+    /// (sail-sg/zero-bubble-pipeline-parallelism).
+    public var defaultSends: PipelineSends {
+        switch self {
+        case .gpipe, .oneFOneB, .dualpipe, .dualpipev: return .batched
+        case .interleaved, .zb1p: return .overlapped
+        }
+    }
 }
 
 /// A complete schedule: per-rank instruction lists and the shape of the pipeline(s).

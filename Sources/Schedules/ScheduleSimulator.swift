@@ -10,9 +10,9 @@ public struct OpDurations: Sendable, Codable, Equatable {
     public var weight: Double
     /// A forward and a full backward run overlapped (DualPipe's F&B).
     public var forwardBackward: Double
-    /// Time for this stage's output activation (or input gradient) to reach the adjacent stage
-    /// when that stage is on another rank (pipeline-parallel send). The sending rank is not
-    /// blocked (sends run on communication SMs); the receiver waits.
+    /// Time for this stage's output activation (or input gradient) to cross to the adjacent
+    /// stage when that stage is on another rank (pipeline-parallel send). Who waits for it is
+    /// the framework's choice (`PipelineSends`).
     public var transfer: Double
 
     public init(forward: Double, backward: Double, weight: Double, forwardBackward: Double, transfer: Double = 0) {
@@ -75,17 +75,27 @@ public struct ScheduleResult: Sendable, Codable, Equatable {
     public var peakInflightMicrobatchesPerRank: [Double]
     public var parameterCopies: Double
     public var segments: [ScheduleSegment]
+    /// When each rank is done with the pipeline: its last instruction's end, or under batched
+    /// sends the completion of the sends it issues after it.
+    public var pipelineEndPerRank: [Double]
 }
 
 /// Executes a schedule on the discrete-event engine: each rank runs its instructions in order,
-/// an instruction starting as soon as the rank is free and every op's inputs have arrived
-/// (a cross-rank input arrives `transfer` seconds after its producer finished; zero by
-/// default, the setting of the published bubble formulas). Bubbles come out of the run.
+/// an instruction starting as soon as the rank is free and every op's inputs have arrived.
+/// Cross-rank inputs cross in `transfer` seconds: under batched sends (the default) at the
+/// boundaries where sender and receiver both issued them, which both wait for
+/// (`BatchedSends`); under overlapped sends as soon as the producer finishes, the receiver
+/// alone waiting. With zero transfers the published bubble formulas hold under both. Bubbles
+/// come out of the run.
 ///
 /// Dependencies: F(s, m) after F(s−1, m); a backward of (s, m) after F(s, m) and after the
 /// input gradient of (s+1, m) (a B or Bi there); W(s, m) after Bi(s, m).
 public struct ScheduleSimulator {
-    public init() {}
+    /// How the ranks issue their sends and receives (nil: as the schedule's reference
+    /// implementation does, `ScheduleKind.defaultSends`).
+    public var sends: PipelineSends?
+
+    public init(sends: PipelineSends? = nil) { self.sends = sends }
 
     struct Runner: EventHandler {
         let schedule: PipelineSchedule
@@ -105,8 +115,12 @@ public struct ScheduleSimulator {
         var segments: [ScheduleSegment] = []
         var running: [(start: SimTime, instruction: PipelineInstruction)?]
         var waking: [Bool]
+        /// Batched sends' bookkeeping (nil under overlapped sends).
+        var book: BatchedSends?
+        /// Per rank: when it reached its current boundary, whether it is done, and when.
+        var boundaryTime: [SimTime], finished: [Bool], pipelineEnd: [SimTime]
 
-        init(_ s: PipelineSchedule, _ d: [[OpDurations]], activationWeight w: [Double]?) {
+        init(_ s: PipelineSchedule, _ d: [[OpDurations]], activationWeight w: [Double]?, sends: PipelineSends) {
             schedule = s; durations = d
             activationWeight = w ?? Array(repeating: s.stageSize, count: s.stagesPerPipeline)
             next = Array(repeating: 0, count: s.ranks)
@@ -122,6 +136,13 @@ public struct ScheduleSimulator {
             for (r, list) in s.program.enumerated() {
                 for i in list { for op in i.ops { rankOf[op.pipeline * s.stagesPerPipeline + op.stage] = r } }
             }
+            boundaryTime = Array(repeating: .zero, count: s.ranks)
+            finished = Array(repeating: false, count: s.ranks)
+            pipelineEnd = boundaryTime
+            if sends == .batched {
+                book = BatchedSends(s, rankOf: rankOf, durations: d)
+                for r in 0..<s.ranks { book!.issue(rank: r, boundary: 0, at: .zero) }
+            }
         }
 
         /// The index of (pipeline, stage, micro-batch) in the completion arrays.
@@ -129,9 +150,10 @@ public struct ScheduleSimulator {
             (pipeline * schedule.stagesPerPipeline + stage) * schedule.microbatchesPerPipeline + microbatch
         }
 
-        /// When the output of (`pipeline`, `stage`), finished at `done`, is usable on `rank`.
+        /// When the output of (`pipeline`, `stage`), finished at `done`, is usable on `rank`
+        /// (under batched sends the boundaries' messages carry the transfer).
         func arrival(pipeline: Int, stage: Int, done: SimTime, on rank: Int) -> SimTime {
-            rankOf[pipeline * schedule.stagesPerPipeline + stage] == rank ? done : done + .seconds(durations[pipeline][stage].transfer)
+            book != nil || rankOf[pipeline * schedule.stagesPerPipeline + stage] == rank ? done : done + .seconds(durations[pipeline][stage].transfer)
         }
 
         /// nil when a dependency has not finished; otherwise when the last input arrives.
@@ -169,11 +191,25 @@ public struct ScheduleSimulator {
         }
 
         mutating func tryStart(_ engine: Engine) {
-            for r in 0..<schedule.ranks where running[r] == nil && next[r] < schedule.program[r].count {
+            for r in 0..<schedule.ranks where running[r] == nil && !finished[r] {
+                var at = boundaryTime[r]
+                if let book {
+                    guard let sent = book.completed(rank: r, boundary: next[r]) else { continue }
+                    at = max(at, sent)
+                }
+                guard next[r] < schedule.program[r].count else {       // the rank's last boundary
+                    if at > engine.now {
+                        if !waking[r] { waking[r] = true; engine.schedule(at: at, kind: 1, target: Int32(r)) }
+                        continue
+                    }
+                    finished[r] = true
+                    pipelineEnd[r] = at
+                    continue
+                }
                 let instruction = schedule.program[r][next[r]]
                 let times = instruction.ops.map { readyTime($0, rank: r) }
                 guard times.allSatisfy({ $0 != nil }) else { continue }
-                let at = times.map { $0! }.max()!
+                at = max(at, times.map { $0! }.max()!)
                 if at > engine.now {
                     if !waking[r] { waking[r] = true; engine.schedule(at: at, kind: 1, target: Int32(r)) }
                     continue
@@ -212,6 +248,8 @@ public struct ScheduleSimulator {
             segments.append(ScheduleSegment(rank: r, start: start.seconds, end: engine.now.seconds, label: label,
                                             microbatch: instruction.ops[0].microbatch + instruction.ops[0].pipeline * schedule.microbatchesPerPipeline,
                                             stages: instruction.ops.map(\.stage)))
+            boundaryTime[r] = engine.now
+            book?.issue(rank: r, boundary: next[r], at: engine.now)
             tryStart(engine)
         }
     }
@@ -234,18 +272,24 @@ public struct ScheduleSimulator {
         if let w = activationWeight, w.count != schedule.stagesPerPipeline {
             throw ScheduleError(problem: "\(w.count) activation weights for \(schedule.stagesPerPipeline) stages", fix: "give one per stage")
         }
-        var runner = Runner(schedule, stageDurations, activationWeight: activationWeight)
+        let sends = self.sends ?? schedule.kind.defaultSends
+        if sends == .batched, schedule.kind == .interleaved {
+            throw ScheduleError(problem: "batched sends are not modelled for the interleaved schedule (Megatron-LM pairs each send with the receive of another model chunk, which llmsim's instruction boundaries do not express)",
+                                fix: "use overlapped sends, Megatron-Core's default for it")
+        }
+        var runner = Runner(schedule, stageDurations, activationWeight: activationWeight, sends: sends)
         runner.tryStart(engine)
         engine.run(&runner)
-        for r in 0..<schedule.ranks where runner.next[r] < schedule.program[r].count {
-            throw ScheduleError(problem: "the \(schedule.kind.rawValue) schedule deadlocks on rank \(r) at instruction \(runner.next[r])",
+        for r in 0..<schedule.ranks where !runner.finished[r] {
+            throw ScheduleError(problem: "the \(schedule.kind.rawValue) schedule deadlocks on rank \(r) at instruction \(runner.next[r]) (\(sends.rawValue) sends)",
                                 fix: "this is a generator bug; report the --kind, --pp and --microbatches")
         }
-        let makespan = engine.now.seconds
+        let makespan = (runner.pipelineEnd.max() ?? .zero).seconds
         let bubbles = runner.busyTime.map { makespan - $0 }
         return ScheduleResult(makespan: makespan, busyPerRank: runner.busyTime, bubblePerRank: bubbles,
                               maxBubble: bubbles.max() ?? 0, peakInflightMicrobatchesPerRank: runner.peak,
                               parameterCopies: schedule.parameterCopies,
-                              segments: runner.segments.sorted { ($0.rank, $0.start) < ($1.rank, $1.start) })
+                              segments: runner.segments.sorted { ($0.rank, $0.start) < ($1.rank, $1.start) },
+                              pipelineEndPerRank: runner.pipelineEnd.map(\.seconds))
     }
 }

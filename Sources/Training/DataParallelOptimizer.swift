@@ -88,19 +88,19 @@ struct DataParallelOptimizer {
     /// When each rank's pipeline work and optimizer step end.
     /// - Parameters:
     ///   - segments: the simulated pipeline's instructions.
+    ///   - pipelineEnds: when each rank is done with the pipeline (its sends included).
     ///   - rankStages: the stages each rank holds.
     ///   - stageParameters: parameters of each stage.
     ///   - nicShare: per stage, the fraction of its backward chunk during which the NIC carries
     ///     its all-to-alls (what an overlapped reduce-scatter cannot use).
-    func finishTimes(segments: [ScheduleSegment], rankStages: [[Int]], stageParameters: [RankParameters],
+    func finishTimes(segments: [ScheduleSegment], pipelineEnds: [Double], rankStages: [[Int]], stageParameters: [RankParameters],
                      nicShare: [Double]) -> [RankFinish] {
         let stageCount = stageParameters.count
-        var end = [Double](repeating: 0, count: rankStages.count)
+        var end = pipelineEnds
         // Per (rank, stage): when the stage's gradients on the rank are final (its last full
         // backward, weight-gradient or the backward half of an overlapped pair).
         var ready = [[Int: Double]](repeating: [:], count: rankStages.count)
         for s in segments {
-            end[s.rank] = max(end[s.rank], s.end)
             let backwardStage: Int?
             switch s.label {
             case "B", "W": backwardStage = s.stages.first

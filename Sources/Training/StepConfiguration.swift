@@ -28,6 +28,9 @@ public struct StepConfiguration: Sendable {
     /// rank has run, overlapping the pipeline drain (`DataParallelOptimizer`); off: after the
     /// rank's last instruction.
     public var overlapGradReduce = false
+    /// How the pipeline sends between stages are issued (nil: as the schedule's reference
+    /// implementation does, `ScheduleKind.defaultSends`: batched for DualPipe and 1F1B).
+    public var pipelineSends: PipelineSends?
     /// How data parallelism keeps the AdamW states (V3: ZeRO-1, BF16 moments, FP32 gradients).
     public var optimizer = OptimizerStates.deepSeekV3
     public var fidelity = StepFidelity.representative
@@ -92,6 +95,9 @@ public struct StepConfiguration: Sendable {
                 throw fail("EP \(ep) must divide the \(moe.routedExperts) experts", "use a divisor of \(moe.routedExperts) (V3: 64)")
             }
             guard dp % ep == 0 else { throw fail("EP \(ep) does not divide the data-parallel degree \(dp)", "EP groups are formed inside DP; use a divisor of \(dp)") }
+        }
+        if pipelineSends == .batched, schedule == .interleaved {
+            throw fail("batched pipeline sends are not modelled for the interleaved schedule", "use pipeline_sends: overlapped (Megatron-Core's default for interleaving) or leave it out")
         }
         guard communicationSMs > 0, communicationSMs < topology.node.device.smCount else {
             throw fail("\(communicationSMs) communication SMs of \(topology.node.device.smCount)", "V3 used 20")

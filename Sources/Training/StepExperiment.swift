@@ -45,7 +45,7 @@ public enum StepExperiment {
         let model = try parseModel(v, models: models)
         let topology = try parseCluster(v, hardware: hardware)
         let parallel = try v.required("parallel")
-        try parallel.requireKnownKeys(["pp", "ep", "tp", "sp", "overlap_grad_reduce"])
+        try parallel.requireKnownKeys(["pp", "ep", "tp", "sp", "overlap_grad_reduce", "pipeline_sends"])
         let tp = try parallel.positiveInt("tp", default: 1)
         let schedule = ScheduleKind(rawValue: try v.choice("schedule", ScheduleKind.allCases.map(\.rawValue)))!
         let precisionValue = try v.choice("precision", ["fp8", "bf16"])
@@ -72,6 +72,7 @@ public enum StepExperiment {
         if let kernel = try v.choiceIfPresent("attention_kernel", AttentionKernel.allCases.map(\.rawValue)) { config.attentionKernel = AttentionKernel(rawValue: kernel)! }
         config.sequenceParallel = try parallel.optional("sp")?.bool() ?? true
         config.overlapGradReduce = try parallel.optional("overlap_grad_reduce")?.bool() ?? false
+        if let sends = try parallel.choiceIfPresent("pipeline_sends", PipelineSends.allCases.map(\.rawValue)) { config.pipelineSends = PipelineSends(rawValue: sends)! }
         if let o = try v.optional("optimizer") { config.optimizer = try parseOptimizer(o) }
         if let fidelity = try v.choiceIfPresent("fidelity", StepFidelity.allCases.map(\.rawValue)) { config.fidelity = StepFidelity(rawValue: fidelity)! }
         do { try config.validate() } catch let e as ScheduleError { throw try v.required("parallel").error(e.problem, fix: e.fix).markedInfeasible }

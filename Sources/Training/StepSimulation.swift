@@ -275,12 +275,12 @@ public struct StepSimulation: Sendable {
             throw ScheduleError(problem: "schedule \(generated.kind.rawValue) has \(generated.stagesPerPipeline) stages, the plan \(p.stageDurations.count)",
                                 fix: "use a schedule with the same number of stages")
         }
-        let pipeline = try ScheduleSimulator().run(generated, stageDurations: Array(repeating: p.stageDurations, count: generated.pipelines))
+        let pipeline = try ScheduleSimulator(sends: config.pipelineSends).run(generated, stageDurations: Array(repeating: p.stageDurations, count: generated.pipelines))
         // Each rank's optimizer step runs on its own (after its last instruction, or overlapping its
         // drain); the step ends with the last rank's. The optimizer phase is what sticks out
         // past the pipeline.
         let zero = DataParallelOptimizer(config: config, memoryEfficiency: kernels.calibration.elementwiseEfficiency)
-        let ranks = zero.finishTimes(segments: pipeline.segments, rankStages: generated.rankStages,
+        let ranks = zero.finishTimes(segments: pipeline.segments, pipelineEnds: pipeline.pipelineEndPerRank, rankStages: generated.rankStages,
                                      stageParameters: RankParameters.perStage(config, stageLayers: p.stageLayers),
                                      nicShare: p.stageTimes.map(\.backwardAllToAllShare))
         let finish = ranks.map(\.finish).max() ?? pipeline.makespan

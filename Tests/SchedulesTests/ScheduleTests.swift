@@ -6,8 +6,8 @@ import Testing
 @Suite struct ScheduleTests {
     static let units = OpDurations(forward: 1, backward: 2, weight: 1, forwardBackward: 2.5)
 
-    func run(_ kind: ScheduleKind, pp: Int, n: Int, v: Int = 2, d: OpDurations = units) throws -> ScheduleResult {
-        try ScheduleSimulator().run(try ScheduleGenerator.make(kind, pp: pp, microbatches: n, virtualStages: v), durations: d)
+    func run(_ kind: ScheduleKind, pp: Int, n: Int, v: Int = 2, d: OpDurations = units, sends: PipelineSends? = nil) throws -> ScheduleResult {
+        try ScheduleSimulator(sends: sends).run(try ScheduleGenerator.make(kind, pp: pp, microbatches: n, virtualStages: v), durations: d)
     }
 
     @Test("DualPipe README / V3 Table 2: PP=8, N=20 → DualPipe 4.5, 1F1B 21, ZB1P 7")
@@ -18,17 +18,20 @@ import Testing
     }
 
     /// Bubble formulas over several sizes: 1F1B and GPipe (PP−1)(F+B); ZB1P (PP−1)(F+B−2W);
-    /// DualPipe and DualPipeV (PP/2−1)(F&B+B−3W); interleaved (PP−1)(F+B)/v.
-    @Test(arguments: [(4, 8), (8, 16), (16, 32), (16, 120)])
-    func bubbleFormulas(pp: Int, n: Int) throws {
-        let f = 1.0, b = 2.0, w = 1.0, fb = 2.5
+    /// DualPipe and DualPipeV (PP/2−1)(F&B+B−3W); interleaved (PP−1)(F+B)/v. Free transfers:
+    /// they hold under overlapped sends, and under the batched sends of GPipe, 1F1B and
+    /// DualPipe(V) (their reference implementations' boundaries wait for nothing then).
+    @Test(arguments: [(4, 8), (8, 16), (16, 32), (16, 120)], [PipelineSends.overlapped, .batched])
+    func bubbleFormulas(size: (pp: Int, n: Int), sends: PipelineSends) throws {
+        let (pp, n) = size, f = 1.0, b = 2.0, w = 1.0, fb = 2.5
         let p = Double(pp)
-        #expect(try run(.gpipe, pp: pp, n: n).maxBubble == (p - 1) * (f + b))
-        #expect(try run(.oneFOneB, pp: pp, n: n).maxBubble == (p - 1) * (f + b))
-        #expect(try run(.zb1p, pp: pp, n: n).maxBubble == (p - 1) * (f + b - 2 * w))
-        #expect(try run(.dualpipe, pp: pp, n: n).maxBubble == (p / 2 - 1) * (fb + b - 3 * w))
-        #expect(try run(.dualpipev, pp: pp, n: n).maxBubble == (p / 2 - 1) * (fb + b - 3 * w))
-        if n % pp == 0 { #expect(try run(.interleaved, pp: pp, n: n, v: 2).maxBubble == (p - 1) * (f + b) / 2) }
+        #expect(try run(.gpipe, pp: pp, n: n, sends: sends).maxBubble == (p - 1) * (f + b))
+        #expect(try run(.oneFOneB, pp: pp, n: n, sends: sends).maxBubble == (p - 1) * (f + b))
+        #expect(try run(.dualpipe, pp: pp, n: n, sends: sends).maxBubble == (p / 2 - 1) * (fb + b - 3 * w))
+        #expect(try run(.dualpipev, pp: pp, n: n, sends: sends).maxBubble == (p / 2 - 1) * (fb + b - 3 * w))
+        guard sends == .overlapped else { return }
+        #expect(try run(.zb1p, pp: pp, n: n, sends: sends).maxBubble == (p - 1) * (f + b - 2 * w))
+        if n % pp == 0 { #expect(try run(.interleaved, pp: pp, n: n, v: 2, sends: sends).maxBubble == (p - 1) * (f + b) / 2) }
     }
 
     /// Memory per device in units of one of PP stages (V3 Table 2, DualPipe README): DualPipe
@@ -74,6 +77,7 @@ import Testing
         #expect(throws: ScheduleError.self) { try ScheduleGenerator.make(.oneFOneB, pp: 0, microbatches: 8) }
         #expect(throws: ScheduleError.self) { try ScheduleSimulator().run(try ScheduleGenerator.make(.zb1p, pp: 4, microbatches: 8),
                                                                         durations: OpDurations(forward: 1, backward: 1, weight: 2, forwardBackward: 2)) }
+        #expect(throws: ScheduleError.self) { try run(.interleaved, pp: 4, n: 8, sends: .batched) }            // not modelled
     }
 }
 
@@ -98,6 +102,49 @@ import Foundation
         let r = try ScheduleSimulator().run(try ScheduleGenerator.make(.oneFOneB, pp: 8, microbatches: 20), durations: d)
         #expect(r.maxBubble >= 7 * (3 + 0.5) - 1e-9)
         #expect(r.busyPerRank.allSatisfy { abs($0 - 60) < 1e-9 })      // transfers never occupy the compute stream
+    }
+
+    /// 1F1B on PP 2 with 2 micro-batches, F = 1, B = 2, send time t, worked by hand. Overlapped:
+    /// rank 1 waits for each input, 9 + 2t. Batched: rank 0's second forward also waits for its
+    /// first send to cross (1 + t), and the last gradient leaves only at rank 1's final
+    /// boundary, 9 + 3t.
+    @Test func batchedSendsMakeTheSenderWait() throws {
+        let t = 0.25, d = OpDurations(forward: 1, backward: 2, weight: 1, forwardBackward: 2.5, transfer: t)
+        let schedule = try ScheduleGenerator.make(.oneFOneB, pp: 2, microbatches: 2)
+        #expect(abs(try ScheduleSimulator(sends: .overlapped).run(schedule, durations: d).makespan - (9 + 2 * t)) < 1e-9)
+        let batched = try ScheduleSimulator(sends: .batched).run(schedule, durations: d)
+        #expect(abs(batched.makespan - (9 + 3 * t)) < 1e-9)
+        #expect(abs(batched.pipelineEndPerRank[1] - (7 + 3 * t)) < 1e-9)      // rank 1 waits for its last send to cross
+        #expect(batched.segments.filter { $0.rank == 0 }.map(\.start) == [0, 1 + t, 4 + 2 * t, 7 + 3 * t])
+    }
+
+    /// DualPipe's boundaries as `dualpipe.py` places them, on PP 8 (n = 4 ranks a side): rank 0
+    /// (h = 0) and middle rank 3 (h = 3).
+    @Test func dualPipeBoundariesFollowTheReference() throws {
+        let s = try ScheduleGenerator.make(.dualpipe, pp: 8, microbatches: 20)
+        let rank0 = s.program[0], middle = s.program[3]
+        // Rank 0: 6 warm-up F0; step 2: F0 sent one boundary late, F1; step 3: 3 × (B1, W, F1
+        // received before W); the first main F&B received back at step 2's F1 (3·3 + 1).
+        #expect(rank0[6].sendDelay == 2 && rank0[6].forwardReceiveLead == 0 && rank0[7].sendDelay == 1)
+        #expect([10, 13, 16].allSatisfy { rank0[$0].forwardReceiveLead == 1 && rank0[$0 - 1].ops[0].kind == .backwardWeight })
+        #expect(rank0[17].isOverlapped && rank0[17].forwardReceiveLead == 10)
+        // Middle rank: 4 × (F0, F1), later F0 received a boundary early; the last F1 and the first
+        // main-step F0 (not overlapped) send after the B1 that follows.
+        #expect(middle[0].forwardReceiveLead == 0 && [2, 4, 6].allSatisfy { middle[$0].forwardReceiveLead == 1 })
+        #expect(middle[7].sendDelay == 2 && middle[8].sendDelay == 2 && middle[8].forwardReceiveLead == 1)
+        #expect(!middle[8].isOverlapped && middle[9].ops[0].kind == .backward)
+    }
+
+    /// Batched sends never deadlock DualPipe or DualPipeV, and cost time when transfers do.
+    @Test(arguments: [(2, 4), (4, 8), (6, 14), (8, 20), (16, 120)])
+    func batchedDualPipeRuns(pp: Int, n: Int) throws {
+        for kind in [ScheduleKind.dualpipe, .dualpipev] {
+            let schedule = try ScheduleGenerator.make(kind, pp: pp, microbatches: n)
+            let d = OpDurations(forward: 1, backward: 2, weight: 1, forwardBackward: 2.5, transfer: 0.1)
+            let batched = try ScheduleSimulator(sends: .batched).run(schedule, durations: d)
+            let overlapped = try ScheduleSimulator(sends: .overlapped).run(schedule, durations: d)
+            #expect(batched.makespan >= overlapped.makespan - 1e-9)
+        }
     }
 
     @Test func dualPipeBubbleGrowsButStaysBelowOneFOneB() throws {

@@ -40,7 +40,7 @@ import Testing
         #expect(abs(whole.update / sharded.update - Double(c.dp)) < 1e-9)
         // The timeline: the all-reduce, then AdamW, and no all-gather.
         let segment = ScheduleSegment(rank: 0, start: 0, end: 1, label: "F", microbatch: 0, stages: [0])
-        let finish = optimizer(c).finishTimes(segments: [segment], rankStages: [[0]], stageParameters: [params], nicShare: [0])
+        let finish = optimizer(c).finishTimes(segments: [segment], pipelineEnds: [segment.end], rankStages: [[0]], stageParameters: [params], nicShare: [0])
         #expect(finish[0].segments(rank: 0).map(\.label) == ["AR", "AdamW"])
         #expect(abs(finish[0].own - whole.reduction - whole.update) < 1e-12)
     }
