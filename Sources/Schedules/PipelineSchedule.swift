@@ -34,6 +34,10 @@ public struct PipelineInstruction: Sendable, Codable, Equatable {
 public enum ScheduleKind: String, Sendable, Codable, CaseIterable {
     case gpipe, oneFOneB = "1f1b", interleaved, zb1p, dualpipe, dualpipev
 
+    /// Whether it can run sequences split into chunks across micro-batches (a sequence's
+    /// backwards last chunk first; `ScheduleGenerator.make`).
+    public var runsSequenceChunks: Bool { self == .gpipe || self == .oneFOneB || self == .zb1p }
+
     /// How its reference implementation issues the sends between ranks: batched at instruction
     /// boundaries for GPipe and 1F1B (Megatron-LM's schedule without interleaving) and for
     /// DualPipe and DualPipeV (deepseek-ai/DualPipe); overlapped for interleaved 1F1B
@@ -63,6 +67,10 @@ public struct PipelineSchedule: Sendable {
     /// Work of one stage relative to one of `PP` equal stages of the whole model (1, or 1/v for
     /// interleaved virtual stages).
     public var stageSize: Double
+    /// Micro-batches per sequence: every this many consecutive micro-batches are the chunks of
+    /// one sequence, a chunk's backward waiting for the next chunk's on the same stage (1: each
+    /// micro-batch stands alone).
+    public var sequenceChunks = 1
 
     /// The distinct stages each rank runs, ascending (DualPipe: r and PP−1−r; interleaved: v).
     public var rankStages: [[Int]] {

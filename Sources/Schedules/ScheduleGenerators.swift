@@ -3,45 +3,64 @@
 public enum ScheduleGenerator {
     /// Builds the schedule of `kind` for `pp` pipeline stages (devices, except DualPipeV which
     /// puts them on pp/2 devices) and `microbatches` micro-batches; `virtualStages` is v for
-    /// interleaved 1F1B.
-    public static func make(_ kind: ScheduleKind, pp: Int, microbatches n: Int, virtualStages v: Int = 2) throws -> PipelineSchedule {
+    /// interleaved 1F1B. With `sequenceChunks` c > 1 every c consecutive micro-batches are the
+    /// chunks of one sequence, each attending to the ones before it: a chunk's backward needs
+    /// the key and value gradients of every later chunk, so a rank must run a sequence's
+    /// backwards last chunk first (Seq1F1B, Sun et al., NAACL 2025). GPipe, 1F1B and ZB1P do
+    /// so, the last two warming up with c − 1 more forwards so that a sequence's chunks are
+    /// all forwarded before its first backward.
+    public static func make(_ kind: ScheduleKind, pp: Int, microbatches n: Int, virtualStages v: Int = 2, sequenceChunks c: Int = 1) throws -> PipelineSchedule {
         guard pp >= 1 else { throw ScheduleError(problem: "PP must be at least 1, got \(pp)", fix: "use --pp 1 or more") }
         guard n >= 1 else { throw ScheduleError(problem: "at least one micro-batch is needed, got \(n)", fix: "use --microbatches 1 or more") }
-        switch kind {
-        case .gpipe: return linear(kind, pp: pp, n: n, program: gpipe)
-        case .oneFOneB: return linear(kind, pp: pp, n: n, program: oneFOneB)
-        case .zb1p: return linear(kind, pp: pp, n: n, program: zb1p)
-        case .interleaved: return try interleaved(pp: pp, n: n, v: v)
-        case .dualpipe, .dualpipev: return try DualPipeGenerator.make(kind, pp: pp, microbatches: n)
+        guard c >= 1, n % c == 0 else {
+            throw ScheduleError(problem: "\(n) micro-batches are not whole sequences of \(c) chunks", fix: "use a multiple of \(c) micro-batches")
         }
+        guard c == 1 || kind.runsSequenceChunks else {
+            throw ScheduleError(problem: "\(kind.rawValue) cannot run a sequence split into \(c) chunks: it backpropagates micro-batches first in, first out, and a chunk's backward needs every later chunk's",
+                                fix: "use gpipe, 1f1b or zb1p (Seq1F1B order), or do not split sequences")
+        }
+        var schedule: PipelineSchedule
+        switch kind {
+        case .gpipe: schedule = linear(kind, pp: pp, n: n, chunks: c, program: gpipe)
+        case .oneFOneB: schedule = linear(kind, pp: pp, n: n, chunks: c, program: oneFOneB)
+        case .zb1p: schedule = linear(kind, pp: pp, n: n, chunks: c, program: zb1p)
+        case .interleaved: schedule = try interleaved(pp: pp, n: n, v: v)
+        case .dualpipe, .dualpipev: schedule = try DualPipeGenerator.make(kind, pp: pp, microbatches: n)
+        }
+        schedule.sequenceChunks = c
+        return schedule
     }
 
-    typealias RankProgram = (_ rank: Int, _ pp: Int, _ n: Int) -> [PipelineInstruction]
+    typealias RankProgram = (_ rank: Int, _ pp: Int, _ n: Int, _ chunks: Int) -> [PipelineInstruction]
+
+    /// The micro-batch of the i-th backward a rank runs when every `chunks` micro-batches are one
+    /// sequence: sequences in order, each one's chunks last to first.
+    static func backwardOrder(_ i: Int, chunks c: Int) -> Int { (i / c) * c + (c - 1 - i % c) }
 
     static func op(_ kind: PipelineOp.Kind, _ stage: Int, _ mb: Int, pipeline: Int = 0) -> PipelineInstruction {
         PipelineInstruction(ops: [PipelineOp(kind: kind, pipeline: pipeline, stage: stage, microbatch: mb)])
     }
 
-    static func linear(_ kind: ScheduleKind, pp: Int, n: Int, program: RankProgram) -> PipelineSchedule {
+    static func linear(_ kind: ScheduleKind, pp: Int, n: Int, chunks: Int, program: RankProgram) -> PipelineSchedule {
         PipelineSchedule(kind: kind, ranks: pp, stagesPerPipeline: pp, pipelines: 1, microbatchesPerPipeline: n,
-                         program: (0..<pp).map { program($0, pp, n) }, stageSize: 1)
+                         program: (0..<pp).map { program($0, pp, n, chunks) }, stageSize: 1)
     }
 
     /// GPipe (Huang et al. 2019): all forwards, then all backwards.
-    static func gpipe(rank r: Int, pp: Int, n: Int) -> [PipelineInstruction] {
-        (0..<n).map { op(.forward, r, $0) } + (0..<n).map { op(.backward, r, $0) }
+    static func gpipe(rank r: Int, pp: Int, n: Int, chunks c: Int) -> [PipelineInstruction] {
+        (0..<n).map { op(.forward, r, $0) } + (0..<n).map { op(.backward, r, backwardOrder($0, chunks: c)) }
     }
 
     /// 1F1B (PipeDream-Flush, Narayanan et al. 2021): pp−r−1 warm-up forwards, then one
     /// forward and one backward alternately, then the remaining backwards.
-    static func oneFOneB(rank r: Int, pp: Int, n: Int) -> [PipelineInstruction] {
-        let warmup = min(pp - r - 1, n)
+    static func oneFOneB(rank r: Int, pp: Int, n: Int, chunks c: Int) -> [PipelineInstruction] {
+        let warmup = min(pp - r - 1 + c - 1, n)
         var list = (0..<warmup).map { op(.forward, r, $0) }
         for i in 0..<(n - warmup) {
             list.append(op(.forward, r, warmup + i))
-            list.append(op(.backward, r, i))
+            list.append(op(.backward, r, backwardOrder(i, chunks: c)))
         }
-        for i in (n - warmup)..<n { list.append(op(.backward, r, i)) }
+        for i in (n - warmup)..<n { list.append(op(.backward, r, backwardOrder(i, chunks: c))) }
         return list
     }
 
@@ -50,8 +69,8 @@ public enum ScheduleGenerator {
     /// gradients postponed (the last rank, which has no warm-up, the most), so the input
     /// backwards travel back up the pipeline without waiting behind W; peak activations stay
     /// those of 1F1B (pp on every rank at most).
-    static func zb1p(rank r: Int, pp: Int, n: Int) -> [PipelineInstruction] {
-        let warmup = min(pp - r - 1, n)
+    static func zb1p(rank r: Int, pp: Int, n: Int, chunks c: Int) -> [PipelineInstruction] {
+        let warmup = min(pp - r - 1 + c - 1, n)
         let postponed = min(r, n)
         var list = (0..<warmup).map { op(.forward, r, $0) }
         var pending: [Int] = []
@@ -62,9 +81,9 @@ public enum ScheduleGenerator {
         }
         for i in 0..<(n - warmup) {
             list.append(op(.forward, r, warmup + i))
-            backward(i)
+            backward(backwardOrder(i, chunks: c))
         }
-        for i in (n - warmup)..<n { backward(i) }
+        for i in (n - warmup)..<n { backward(backwardOrder(i, chunks: c)) }
         for mb in pending { list.append(op(.backwardWeight, r, mb)) }
         return list
     }

@@ -89,7 +89,8 @@ public struct ScheduleResult: Sendable, Codable, Equatable {
 /// come out of the run.
 ///
 /// Dependencies: F(s, m) after F(s−1, m); a backward of (s, m) after F(s, m) and after the
-/// input gradient of (s+1, m) (a B or Bi there); W(s, m) after Bi(s, m).
+/// input gradient of (s+1, m) (a B or Bi there), and, when m is a chunk of a longer sequence,
+/// after the backward of (s, m+1), its next chunk; W(s, m) after Bi(s, m).
 public struct ScheduleSimulator {
     /// How the ranks issue their sends and receives (nil: as the schedule's reference
     /// implementation does, `ScheduleKind.defaultSends`).
@@ -167,6 +168,8 @@ public struct ScheduleSimulator {
             case .backward, .backwardInput:
                 let own = forwardDone[k]
                 guard own != .never else { return nil }
+                // A sequence's chunk waits for the key and value gradients of the next chunk.
+                if schedule.sequenceChunks > 1, (op.microbatch + 1) % schedule.sequenceChunks != 0, gradientReady[k + 1] == .never { return nil }
                 if op.stage == schedule.stagesPerPipeline - 1 { return own }
                 let down = gradientReady[k + schedule.microbatchesPerPipeline]
                 return down == .never ? nil : max(own, arrival(pipeline: op.pipeline, stage: op.stage + 1, done: down, on: rank))

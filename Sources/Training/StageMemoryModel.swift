@@ -19,7 +19,8 @@ public struct StageMemoryModel: Sendable {
     /// Per layer: parameters on one GPU, and what one micro-batch keeps for the backward, bytes.
     let layerParameters: [RankParameters]
     let layerActivationBytes: [Double]
-    /// Cached prefix K/V one in-flight micro-batch keeps per layer, bytes (0 unless chunked).
+    /// Cached K/V one in-flight chunk of a split sequence keeps per layer for the later chunks,
+    /// bytes (0 unless sequences are split).
     let prefixKeyBytesPerLayer: Double
     let firstExtra: RankParameters, lastExtra: RankParameters
     /// For the optimizer states and their shard (ZeRO-1 over DP or DP/EP replicas, or none),
@@ -40,7 +41,7 @@ public struct StageMemoryModel: Sendable {
     /// `deepSeekSavings`: V3's recomputation and FP8 activation caches (`ActivationInventory`).
     public init(config c: StepConfiguration, deepSeekSavings: Bool, schedule kind: ScheduleKind) throws {
         let arch = c.layerModel
-        schedule = try ScheduleGenerator.make(kind, pp: c.pp, microbatches: c.microbatches, virtualStages: c.virtualStages)
+        schedule = try ScheduleGenerator.make(kind, pp: c.pp, microbatches: c.microbatches, virtualStages: c.virtualStages, sequenceChunks: c.sequenceChunks)
         profile = InflightProfile(schedule)
         let rows = arch.moe.map { c.microbatchTokens * $0.topK } ?? 0       // balanced EP: T·K rows land on each GPU
         let split = c.tp > 1 && c.sequenceParallel ? c.tp : 1
@@ -54,7 +55,10 @@ public struct StageMemoryModel: Sendable {
                                              recompute: deepSeekSavings, lowPrecisionCache: deepSeekSavings && c.precision.linear == .fp8,
                                              sequenceSplit: split, materializedScores: scores).reduce(0) { $0 + $1.bytes }
         }
-        prefixKeyBytesPerLayer = Double(c.attentionKeys ?? 0) * Double(arch.kvCacheBytesPerToken) / Double(arch.layers)
+        // A split sequence's later chunks attend to the keys and values of its earlier chunks,
+        // which are all still in flight (they are backpropagated last), so each in-flight
+        // chunk keeps its own tokens' cached K/V for the others.
+        prefixKeyBytesPerLayer = c.sequenceChunks > 1 ? Double(c.microbatchTokens) * Double(arch.kvCacheBytesPerToken) / Double(arch.layers) : 0
         layerParameters = RankParameters.perLayer(c)
         firstExtra = RankParameters.firstStageExtra(c)
         lastExtra = RankParameters.lastStageExtra(c)

@@ -50,6 +50,10 @@ public struct StepConfiguration: Sendable {
     /// Keys each micro-batch attends to when sequences are chunked across micro-batches
     /// (nil: one whole sequence per micro-batch).
     public var attentionKeys: Int?
+    /// Micro-batches per sequence when long sequences are split across micro-batches (1: none);
+    /// the schedule then runs each sequence's chunks backward last first
+    /// (`ScheduleGenerator.make`).
+    public var sequenceChunks = 1
     /// How the attention core runs: FlashAttention (default) or materialized scores
     /// (Megatron-LM before FlashAttention, 2021–2022).
     public var attentionKernel = AttentionKernel.flash
@@ -95,6 +99,9 @@ public struct StepConfiguration: Sendable {
                 throw fail("EP \(ep) must divide the \(moe.routedExperts) experts", "use a divisor of \(moe.routedExperts) (V3: 64)")
             }
             guard dp % ep == 0 else { throw fail("EP \(ep) does not divide the data-parallel degree \(dp)", "EP groups are formed inside DP; use a divisor of \(dp)") }
+        }
+        if sequenceChunks > 1, !schedule.runsSequenceChunks {
+            throw fail("\(schedule.rawValue) cannot run sequences split into \(sequenceChunks) micro-batches (it backpropagates first in, first out)", "use gpipe, 1f1b or zb1p")
         }
         if pipelineSends == .batched, schedule == .interleaved {
             throw fail("batched pipeline sends are not modelled for the interleaved schedule", "use pipeline_sends: overlapped (Megatron-Core's default for interleaving) or leave it out")

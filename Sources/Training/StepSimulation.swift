@@ -140,7 +140,7 @@ public struct StepSimulation: Sendable {
         first.tensorParallelForward = tensorParallelCollective
         last.tensorParallelBackward = tensorParallelCollective
         // 3. Stage partition balanced by the busiest rank's time.
-        let generated = try ScheduleGenerator.make(c.schedule, pp: c.pp, microbatches: c.microbatches, virtualStages: c.virtualStages)
+        let generated = try ScheduleGenerator.make(c.schedule, pp: c.pp, microbatches: c.microbatches, virtualStages: c.virtualStages, sequenceChunks: c.sequenceChunks)
         let stages = generated.stagesPerPipeline
         // Ranks that hold several stages (DualPipe: s and PP−1−s; interleaved: v stages) are
         // balanced on the sum of their stages, which is what the schedule waits on.
@@ -270,7 +270,7 @@ public struct StepSimulation: Sendable {
 
     /// Runs the schedule with `microbatches` micro-batches per pipeline on a prepared plan.
     public func run(microbatches: Int, plan p: StagePlan, schedule kind: ScheduleKind? = nil) throws -> StepResult {
-        let generated = try ScheduleGenerator.make(kind ?? config.schedule, pp: config.pp, microbatches: microbatches, virtualStages: config.virtualStages)
+        let generated = try ScheduleGenerator.make(kind ?? config.schedule, pp: config.pp, microbatches: microbatches, virtualStages: config.virtualStages, sequenceChunks: config.sequenceChunks)
         guard generated.stagesPerPipeline == p.stageDurations.count else {
             throw ScheduleError(problem: "schedule \(generated.kind.rawValue) has \(generated.stagesPerPipeline) stages, the plan \(p.stageDurations.count)",
                                 fix: "use a schedule with the same number of stages")

@@ -105,10 +105,12 @@ public struct TrainingRun {
         }
         // Sequences longer than the base plan's micro-batch (long-context phases): split each
         // sequence into `chunks` micro-batches that attend to the cached prefix (token-level
-        // pipelining), halving until a micro-batch holds no more tokens than the base plan's —
-        // whose activations are known to fit — and every pipeline has at least the schedule's
-        // minimum of micro-batches. The average chunk attends to (L + L/chunks)/2 keys, so the
-        // attention FLOPs of a sequence are unchanged. Only for fixed-batch phases.
+        // pipelining, Seq1F1B), halving until a micro-batch holds no more tokens than the base
+        // plan's — whose activations are known to fit. The average chunk attends to
+        // (L + L/chunks)/2 keys, so the attention FLOPs of a sequence are unchanged. A
+        // sequence's chunks stay in one pipeline and are backpropagated last first, which
+        // DualPipe and interleaving cannot do: such a plan runs the phase with ZB1P in that
+        // order. Only for fixed-batch phases.
         var chunks = 1
         var chunked = false
         if case .steps = phase.length { chunked = phase.sequenceLength > base.microbatchTokens }
@@ -116,49 +118,53 @@ public struct TrainingRun {
             chunks = phase.sequenceLength / pinned
             chunked = false     // the user's split: neither halved to fit nor searched
         } else if chunked {
-            let minimum = Self.isDualPipe(config.schedule) ? 2 * config.devicesPerPipeline : 1
-            while phase.sequenceLength % (chunks * 2) == 0,
-                  phase.sequenceLength / chunks > base.microbatchTokens || Self.microbatches(phase.batch * chunks, dp: config.dp) < minimum {
-                chunks *= 2
-            }
+            while phase.sequenceLength % (chunks * 2) == 0, phase.sequenceLength / chunks > base.microbatchTokens { chunks *= 2 }
+        }
+        if chunks > 1, !config.schedule.runsSequenceChunks {
+            notes.insert("\(config.schedule.rawValue) backpropagates micro-batches first in, first out, but a chunk's backward needs the key and value gradients of every later chunk of its sequence: the phase runs ZB1P with each sequence's chunks backpropagated last first (Seq1F1B order; assumption)")
+            config.schedule = .zb1p
         }
         /// The phase's configuration, simulation and plan (with its memory) at `chunks`
         /// micro-batches per sequence.
-        func prepare(_ chunks: Int) throws -> (config: StepConfiguration, simulation: StepSimulation, plan: StepSimulation.StagePlan) {
+        func prepare(_ config: StepConfiguration, _ chunks: Int) throws -> (config: StepConfiguration, simulation: StepSimulation, plan: StepSimulation.StagePlan) {
             var config = config
             if chunks > 1 {
                 config.microbatchTokens = phase.sequenceLength / chunks
                 config.attentionKeys = (phase.sequenceLength + config.microbatchTokens) / 2
+                config.sequenceChunks = chunks
+                config.microbatches = Self.microbatches(sequences: phase.batch, chunks: chunks, dp: config.dp)
             }
             let simulation = try StepSimulation(config: config, calibration: calibration, routingCache: routingCache)
             var full = config
-            full.microbatches = Self.microbatches(phase.batch * chunks, dp: config.dp)
+            full.microbatches = Self.microbatches(sequences: phase.batch, chunks: chunks, dp: config.dp)
             full.schedule = Self.schedule(config, microbatches: full.microbatches)
             return (config, simulation, try simulation.plan(memoryConfig: full))
         }
-        var (prepared, simulation, plan) = try prepare(chunks)
         /// Whether the chunks can be halved again without going below `minimumChunkTokens`.
         func canHalve(_ chunks: Int) -> Bool {
             phase.sequenceLength % (chunks * 2) == 0 && phase.sequenceLength / (chunks * 2) >= Self.minimumChunkTokens
         }
-        // Long sequences: halve the chunks further while the activations and the cached prefix
-        // keys do not fit, down to `minimumChunkTokens`.
-        while chunked, !plan.memory.fits, canHalve(chunks) {
-            chunks *= 2
-            (prepared, simulation, plan) = try prepare(chunks)
-        }
-        // Of the splits that fit, the one with the shortest full-batch step: smaller chunks
-        // shrink the pipeline's fill and drain relative to its work and may need no layers
-        // moved for memory; larger ones run larger, more efficient kernels. Halve while the
-        // step gets shorter.
-        if chunked, plan.memory.fits {
+        /// The split of a long sequence for `config`, from `chunks` micro-batches per sequence:
+        /// halved further while the activations and the cached prefix keys do not fit, down to
+        /// `minimumChunkTokens`; then, of the splits that fit, the one with the shortest
+        /// full-batch step (smaller chunks shrink the fill and drain relative to the work and may
+        /// need no layers moved for memory; larger ones run larger, more efficient kernels),
+        /// halving while the step gets shorter.
+        func split(_ config: StepConfiguration, from start: Int) throws -> (chunks: Int, config: StepConfiguration, simulation: StepSimulation, plan: StepSimulation.StagePlan) {
+            var chunks = start
+            var (prepared, simulation, plan) = try prepare(config, chunks)
+            while chunked, !plan.memory.fits, canHalve(chunks) {
+                chunks *= 2
+                (prepared, simulation, plan) = try prepare(config, chunks)
+            }
+            guard chunked, plan.memory.fits else { return (chunks, prepared, simulation, plan) }
             func fullBatchStep(_ c: StepConfiguration, _ s: StepSimulation, _ p: StepSimulation.StagePlan, chunks: Int) throws -> Double {
-                let n = Self.microbatches(phase.batch * chunks, dp: c.dp)
+                let n = Self.microbatches(sequences: phase.batch, chunks: chunks, dp: c.dp)
                 return try s.run(microbatches: n, plan: p, schedule: Self.schedule(c, microbatches: n)).stepTimeS
             }
             var best = try fullBatchStep(prepared, simulation, plan, chunks: chunks)
             while canHalve(chunks) {
-                let candidate = try prepare(chunks * 2)
+                let candidate = try prepare(config, chunks * 2)
                 guard candidate.plan.memory.fits else { break }
                 let time = try fullBatchStep(candidate.config, candidate.simulation, candidate.plan, chunks: chunks * 2)
                 guard time < best else { break }
@@ -166,7 +172,22 @@ public struct TrainingRun {
                 chunks *= 2
                 (prepared, simulation, plan) = candidate
             }
+            return (chunks, prepared, simulation, plan)
         }
+        var (found, prepared, simulation, plan) = try split(config, from: chunks)
+        // A split sequence is held whole on every stage until its last chunk's backward, so at
+        // 128K no split fits with the selective recomputation: recompute every layer in the
+        // backward instead, as long-context training commonly does.
+        if found > 1, !plan.memory.fits, config.effectiveRecompute != .full {
+            var full = config
+            full.recompute = .full
+            let retry = try split(full, from: chunks)
+            if retry.plan.memory.fits {
+                (found, prepared, simulation, plan) = retry
+                notes.insert("no split fits with \(config.effectiveRecompute.rawValue) recomputation: the phase recomputes every layer in the backward (full recomputation; assumption)")
+            }
+        }
+        chunks = found
         config = prepared
         let memory = plan.memory
         if chunks > 1 {
@@ -183,12 +204,12 @@ public struct TrainingRun {
         }
         var cache: [Int: Double] = [:]
         func stepTime(sequences: Int) throws -> Double {
-            let n = Self.microbatches(sequences * chunks, dp: config.dp)
+            let n = Self.microbatches(sequences: sequences, chunks: chunks, dp: config.dp)
             if let hit = cache[n] { return hit }
             let kind = Self.schedule(config, microbatches: n)
             if kind != config.schedule { fallback.insert(n) }
-            if (sequences * chunks) % config.dp != 0 {
-                notes.insert("\(sequences * chunks) micro-batches do not divide evenly over DP \(config.dp): pipelines run \(n), some partly idle")
+            if sequences % config.dp != 0 {
+                notes.insert("\(sequences) sequences do not divide evenly over DP \(config.dp): pipelines run \(n) micro-batches, some partly idle")
             }
             let r = try simulation.run(microbatches: n, plan: plan, schedule: kind)
             cache[n] = r.stepTimeS
@@ -244,11 +265,14 @@ public struct TrainingRun {
         isDualPipe(c.schedule) && (n < 2 * c.devicesPerPipeline || n % 2 == 1) ? .zb1p : c.schedule
     }
 
-    /// Micro-batches per pipeline for `units` micro-batch units over `dp` pipelines, rounded up
-    /// to an even count (DualPipe's rule; harmless for the others).
-    static func microbatches(_ units: Int, dp: Int) -> Int {
-        let n = max(1, (units + dp - 1) / dp)
-        return n % 2 == 0 || n == 1 ? n : n + 1
+    /// Micro-batches per pipeline for `sequences` sequences of `chunks` micro-batches each over
+    /// `dp` pipelines: whole sequences per pipeline (a sequence's chunks share its cached
+    /// prefix), the busiest pipeline's count; unsplit sequences are rounded up to an even count
+    /// (DualPipe's rule; harmless for the others).
+    static func microbatches(sequences: Int, chunks: Int, dp: Int) -> Int {
+        let perPipeline = max(1, (sequences + dp - 1) / dp)
+        if chunks > 1 { return perPipeline * chunks }
+        return perPipeline % 2 == 0 || perPipeline == 1 ? perPipeline : perPipeline + 1
     }
 
     static func format(_ x: Double) -> String {

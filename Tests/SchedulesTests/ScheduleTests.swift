@@ -147,6 +147,25 @@ import Foundation
         }
     }
 
+    /// Sequences split into chunks (Seq1F1B): every rank backpropagates each sequence's chunks
+    /// last first, after all of them were forwarded; FIFO schedules refuse a split.
+    @Test(arguments: [ScheduleKind.gpipe, .oneFOneB, .zb1p])
+    func sequenceChunksRunLastFirst(kind: ScheduleKind) throws {
+        let c = 4, schedule = try ScheduleGenerator.make(kind, pp: 4, microbatches: 12, sequenceChunks: c)
+        for list in schedule.program {
+            let backwards = list.flatMap(\.ops).filter { $0.kind == .backward || $0.kind == .backwardInput }.map(\.microbatch)
+            #expect(backwards == (0..<12).map { ($0 / c) * c + (c - 1 - $0 % c) })
+        }
+        let r = try ScheduleSimulator().run(schedule, durations: OpDurations(forward: 1, backward: 2, weight: 1, forwardBackward: 2.5, transfer: 0.1))
+        #expect(r.busyPerRank.allSatisfy { abs($0 - 36) < 1e-9 })
+        // 1F1B warms up with c − 1 more forwards: rank 0 holds PP + c − 1 chunks.
+        if kind == .oneFOneB { #expect(r.peakInflightMicrobatchesPerRank[0] == 7) }
+        for fifo in [ScheduleKind.dualpipe, .dualpipev, .interleaved] {
+            #expect(throws: ScheduleError.self) { try ScheduleGenerator.make(fifo, pp: 4, microbatches: 16, sequenceChunks: c) }
+        }
+        #expect(throws: ScheduleError.self) { try ScheduleGenerator.make(kind, pp: 4, microbatches: 10, sequenceChunks: c) }   // not whole sequences
+    }
+
     @Test func dualPipeBubbleGrowsButStaysBelowOneFOneB() throws {
         let none = try ScheduleSimulator().run(try ScheduleGenerator.make(.dualpipe, pp: 8, microbatches: 20), durations: OpDurations(forward: 1, backward: 2, weight: 1, forwardBackward: 2.5))
         let some = try ScheduleSimulator().run(try ScheduleGenerator.make(.dualpipe, pp: 8, microbatches: 20), durations: OpDurations(forward: 1, backward: 2, weight: 1, forwardBackward: 2.5, transfer: 0.25))
