@@ -57,7 +57,9 @@ struct StepCommand: ParsableCommand {
             ["layers per stage", plan.layersDescription, ""],
             ["memory per GPU, peak (rank \(plan.memory.peakRank))",
              Output.fixed(plan.memory.peakBytesPerGpu / 1e9, 2) + " GB of " + Output.fixed(plan.memory.capacityBytes / 1e9, 1) + (plan.memory.fits ? " GB" : " GB: does NOT fit"), ""],
-        ] + (config.model.moe == nil ? [] : [
+        ] + (config.pp == 1 ? [] : [
+            ["pipeline send between stages", Output.fixed(plan.transferS * 1e3, 2) + " ms, " + (config.pipelineSends ?? config.schedule.defaultSends).rawValue, ""],
+        ]) + (config.model.moe == nil ? [] : [
             ["all-to-all dispatch / combine", Output.fixed(r.dispatchS * 1e3, 2) + " / " + Output.fixed(r.combineS * 1e3, 2) + " ms", ""],
         ])
         // The published column belongs to the DeepSeek-V3 reproduction only.

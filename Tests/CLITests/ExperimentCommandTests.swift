@@ -41,6 +41,18 @@ import Testing
         let text = try (LLMSim.parseAsRoot(["step", over]) as! StepCommand).output()
         #expect(text.contains("GB: does NOT fit"))
         #expect(text.contains("warning: the plan does NOT fit in memory") && text.contains("parallel.pp"))
+        #expect(text.contains("pipeline send between stages") && text.contains("ms, batched"))
+        // Overlapped sends (the sender never waits) leave no more bubble than batched ones.
+        let overlapped = try write(dir, "overlapped.yaml", base: "deepseek-v3.yaml",
+                                   "parallel: {pp: 16, ep: 64, pipeline_sends: overlapped}\nmicrobatches: 32\nmicrobatch_tokens: 256\nrun: ~\n")
+        let o = try LLMSim.parseAsRoot(["step", overlapped, "--json"]) as! StepCommand
+        let oStep = (try JSONSerialization.jsonObject(with: Data(try o.output().utf8)) as! [String: Any])["step"] as! [String: Any]
+        #expect((oStep["bubble_s"] as! Double) < (step["bubble_s"] as! Double))
+        #expect(try (LLMSim.parseAsRoot(["step", overlapped]) as! StepCommand).output().contains("ms, overlapped"))
+        let interleaved = try write(dir, "interleaved.yaml", base: "deepseek-v3.yaml",
+                                    "parallel: {pp: 16, ep: 64, pipeline_sends: batched}\nschedule: interleaved\nmicrobatches: 128\nrun: ~\n")
+        do { _ = try (LLMSim.parseAsRoot(["step", interleaved]) as! StepCommand).output(); Issue.record("batched sends with interleaving must be refused") }
+        catch { #expect("\(error)".contains("batched pipeline sends are not modelled for the interleaved schedule")) }
     }
 
     /// `llmsim bench --step` times the parts of an MoE step (no timing is asserted: only that
