@@ -39,16 +39,17 @@ struct ScheduleCommand: ParsableCommand {
 
     func run() throws { try Output.reportingErrors { print(try output()) } }
 
-    func output() throws -> String {
-        guard let k = ScheduleKind(rawValue: kind) else {
-            throw ScheduleError(problem: "unknown schedule '\(kind)'", fix: "use one of " + ScheduleKind.allCases.map(\.rawValue).joined(separator: ", "))
+    /// The case named `value`, or an error that lists the allowed names.
+    static func choice<T: RawRepresentable & CaseIterable>(_ value: String, _ what: String) throws -> T where T.RawValue == String {
+        guard let c = T(rawValue: value) else {
+            throw ScheduleError(problem: "unknown \(what) '\(value)'", fix: "use one of " + T.allCases.map(\.rawValue).joined(separator: ", "))
         }
-        let mode = try sends.map { name in
-            guard let m = PipelineSends(rawValue: name) else {
-                throw ScheduleError(problem: "unknown --sends '\(name)'", fix: "use one of " + PipelineSends.allCases.map(\.rawValue).joined(separator: ", "))
-            }
-            return m
-        } ?? k.defaultSends
+        return c
+    }
+
+    func output() throws -> String {
+        let k: ScheduleKind = try Self.choice(kind, "schedule")
+        let mode: PipelineSends = try sends.map { try Self.choice($0, "--sends") } ?? k.defaultSends
         let schedule = try ScheduleGenerator.make(k, pp: pp, microbatches: microbatches, virtualStages: virtualStages)
         let result = try ScheduleSimulator(sends: mode).run(schedule, durations: OpDurations(forward: f, backward: b, weight: w, forwardBackward: fb, transfer: transfer))
         if let svg {

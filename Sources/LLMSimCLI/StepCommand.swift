@@ -58,7 +58,7 @@ struct StepCommand: ParsableCommand {
             ["memory per GPU, peak (rank \(plan.memory.peakRank))",
              Output.fixed(plan.memory.peakBytesPerGpu / 1e9, 2) + " GB of " + Output.fixed(plan.memory.capacityBytes / 1e9, 1) + (plan.memory.fits ? " GB" : " GB: does NOT fit"), ""],
         ] + (config.pp == 1 ? [] : [
-            ["pipeline send between stages", Output.fixed(plan.transferS * 1e3, 2) + " ms, " + (config.pipelineSends ?? config.schedule.defaultSends).rawValue, ""],
+            ["pipeline send between stages", Output.fixed(plan.transferS * 1e3, 2) + " ms, " + config.effectivePipelineSends.rawValue, ""],
         ]) + (config.model.moe == nil ? [] : [
             ["all-to-all dispatch / combine", Output.fixed(r.dispatchS * 1e3, 2) + " / " + Output.fixed(r.combineS * 1e3, 2) + " ms", ""],
         ])

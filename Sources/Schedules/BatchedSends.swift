@@ -39,38 +39,35 @@ struct BatchedSends {
     var egressFree: [SimTime], ingressFree: [SimTime]
 
     /// The message index of an activation (`gradient` false) or input gradient consumed by
-    /// slot `slot` (`ScheduleSimulator.Runner.slot`).
+    /// slot `slot` (`PipelineSchedule.slot`).
     @inline(__always) static func message(slot: Int, gradient: Bool) -> Int { 2 * slot + (gradient ? 1 : 0) }
 
     init(_ s: PipelineSchedule, rankOf: [Int], durations: [[OpDurations]]) {
-        let stages = s.stagesPerPipeline, mbs = s.microbatchesPerPipeline
-        let count = 2 * s.pipelines * stages * mbs
+        let stages = s.stagesPerPipeline
+        let count = 2 * s.pipelines * stages * s.microbatchesPerPipeline
         var sender = [Int](repeating: -1, count: count), receiver = sender
         var transfer = [SimTime](repeating: .zero, count: count)
-        func slot(_ p: Int, _ stage: Int, _ m: Int) -> Int { (p * stages + stage) * mbs + m }
-        func rank(_ p: Int, _ stage: Int) -> Int { rankOf[p * stages + stage] }
         boundaries = s.program.enumerated().map { r, list in
             var at = [[Int]](repeating: [], count: list.count + 1)
             for (i, instruction) in list.enumerated() {
-                let sendAt = min(i + max(instruction.sendDelay, 1), list.count)
-                for op in instruction.ops {
-                    let (p, st, m) = (op.pipeline, op.stage, op.microbatch)
-                    switch op.kind {
-                    case .forward:
-                        if st > 0, rank(p, st - 1) != r { at[max(i - instruction.forwardReceiveLead, 0)].append(Self.message(slot: slot(p, st, m), gradient: false)) }
-                        if st < stages - 1, rank(p, st + 1) != r {
-                            let k = Self.message(slot: slot(p, st + 1, m), gradient: false)
-                            at[sendAt].append(k)
-                            (sender[k], receiver[k], transfer[k]) = (r, rank(p, st + 1), .seconds(durations[p][st].transfer))
-                        }
-                    case .backward, .backwardInput:
-                        if st < stages - 1, rank(p, st + 1) != r { at[i].append(Self.message(slot: slot(p, st, m), gradient: true)) }
-                        if st > 0, rank(p, st - 1) != r {
-                            let k = Self.message(slot: slot(p, st - 1, m), gradient: true)
-                            at[sendAt].append(k)
-                            (sender[k], receiver[k], transfer[k]) = (r, rank(p, st - 1), .seconds(durations[p][st].transfer))
-                        }
-                    case .backwardWeight: break
+                for op in instruction.ops where op.kind != .backwardWeight {
+                    // A forward takes its activation from the stage before and passes it on; a
+                    // backward takes its input gradient from the stage after and passes it back.
+                    let gradient = op.kind != .forward
+                    let (from, to) = gradient ? (op.stage + 1, op.stage - 1) : (op.stage - 1, op.stage + 1)
+                    func remote(_ stage: Int) -> Int? {
+                        guard stage >= 0, stage < stages else { return nil }
+                        let other = rankOf[op.pipeline * stages + stage]
+                        return other == r ? nil : other
+                    }
+                    if remote(from) != nil {
+                        let k = Self.message(slot: s.slot(pipeline: op.pipeline, stage: op.stage, microbatch: op.microbatch), gradient: gradient)
+                        at[gradient ? i : max(i - instruction.forwardReceiveLead, 0)].append(k)
+                    }
+                    if let peer = remote(to) {
+                        let k = Self.message(slot: s.slot(pipeline: op.pipeline, stage: to, microbatch: op.microbatch), gradient: gradient)
+                        at[min(i + max(instruction.sendDelay, 1), list.count)].append(k)
+                        (sender[k], receiver[k], transfer[k]) = (r, peer, .seconds(durations[op.pipeline][op.stage].transfer))
                     }
                 }
             }

@@ -38,6 +38,24 @@ public enum ScheduleKind: String, Sendable, Codable, CaseIterable {
     /// backwards last chunk first; `ScheduleGenerator.make`).
     public var runsSequenceChunks: Bool { self == .gpipe || self == .oneFOneB || self == .zb1p }
 
+    /// Throws unless it can run sequences split into `chunks` micro-batches each.
+    public func checkSequenceChunks(_ chunks: Int) throws {
+        guard chunks == 1 || runsSequenceChunks else {
+            throw ScheduleError(problem: "\(rawValue) cannot run a sequence split into \(chunks) chunks: it backpropagates micro-batches first in, first out, and a chunk's backward needs every later chunk's",
+                                fix: "use gpipe, 1f1b or zb1p (Seq1F1B order), or do not split sequences")
+        }
+    }
+
+    /// Throws unless llmsim models `sends` for it: its instruction boundaries cannot express
+    /// interleaved 1F1B's batched sends (Megatron-LM pairs each send with the receive of
+    /// another model chunk).
+    public func checkSends(_ sends: PipelineSends) throws {
+        guard sends == .overlapped || self != .interleaved else {
+            throw ScheduleError(problem: "batched pipeline sends are not modelled for the interleaved schedule (Megatron-LM pairs each send with the receive of another model chunk, which llmsim's instruction boundaries do not express)",
+                                fix: "use overlapped sends (pipeline_sends: overlapped, --sends overlapped), Megatron-Core's default for interleaving")
+        }
+    }
+
     /// How its reference implementation issues the sends between ranks: batched at instruction
     /// boundaries for GPipe and 1F1B (Megatron-LM's schedule without interleaving) and for
     /// DualPipe and DualPipeV (deepseek-ai/DualPipe); overlapped for interleaved 1F1B
@@ -71,6 +89,11 @@ public struct PipelineSchedule: Sendable {
     /// one sequence, a chunk's backward waiting for the next chunk's on the same stage (1: each
     /// micro-batch stands alone).
     public var sequenceChunks = 1
+
+    /// The index of (pipeline, stage, micro-batch) in per-op arrays: micro-batches innermost.
+    @inline(__always) func slot(pipeline: Int, stage: Int, microbatch: Int) -> Int {
+        (pipeline * stagesPerPipeline + stage) * microbatchesPerPipeline + microbatch
+    }
 
     /// The distinct stages each rank runs, ascending (DualPipe: r and PP−1−r; interleaved: v).
     public var rankStages: [[Int]] {

@@ -15,10 +15,7 @@ public enum ScheduleGenerator {
         guard c >= 1, n % c == 0 else {
             throw ScheduleError(problem: "\(n) micro-batches are not whole sequences of \(c) chunks", fix: "use a multiple of \(c) micro-batches")
         }
-        guard c == 1 || kind.runsSequenceChunks else {
-            throw ScheduleError(problem: "\(kind.rawValue) cannot run a sequence split into \(c) chunks: it backpropagates micro-batches first in, first out, and a chunk's backward needs every later chunk's",
-                                fix: "use gpipe, 1f1b or zb1p (Seq1F1B order), or do not split sequences")
-        }
+        try kind.checkSequenceChunks(c)
         var schedule: PipelineSchedule
         switch kind {
         case .gpipe: schedule = linear(kind, pp: pp, n: n, chunks: c, program: gpipe)
@@ -37,6 +34,10 @@ public enum ScheduleGenerator {
     /// sequence: sequences in order, each one's chunks last to first.
     static func backwardOrder(_ i: Int, chunks c: Int) -> Int { (i / c) * c + (c - 1 - i % c) }
 
+    /// Forwards rank r of 1F1B and ZB1P runs before its first backward: pp − r − 1, and c − 1
+    /// more when sequences are split into c chunks (all of a sequence forwarded first).
+    static func warmup(rank r: Int, pp: Int, n: Int, chunks c: Int) -> Int { min(pp - r - 1 + c - 1, n) }
+
     static func op(_ kind: PipelineOp.Kind, _ stage: Int, _ mb: Int, pipeline: Int = 0) -> PipelineInstruction {
         PipelineInstruction(ops: [PipelineOp(kind: kind, pipeline: pipeline, stage: stage, microbatch: mb)])
     }
@@ -54,7 +55,7 @@ public enum ScheduleGenerator {
     /// 1F1B (PipeDream-Flush, Narayanan et al. 2021): pp−r−1 warm-up forwards, then one
     /// forward and one backward alternately, then the remaining backwards.
     static func oneFOneB(rank r: Int, pp: Int, n: Int, chunks c: Int) -> [PipelineInstruction] {
-        let warmup = min(pp - r - 1 + c - 1, n)
+        let warmup = warmup(rank: r, pp: pp, n: n, chunks: c)
         var list = (0..<warmup).map { op(.forward, r, $0) }
         for i in 0..<(n - warmup) {
             list.append(op(.forward, r, warmup + i))
@@ -70,7 +71,7 @@ public enum ScheduleGenerator {
     /// backwards travel back up the pipeline without waiting behind W; peak activations stay
     /// those of 1F1B (pp on every rank at most).
     static func zb1p(rank r: Int, pp: Int, n: Int, chunks c: Int) -> [PipelineInstruction] {
-        let warmup = min(pp - r - 1 + c - 1, n)
+        let warmup = warmup(rank: r, pp: pp, n: n, chunks: c)
         let postponed = min(r, n)
         var list = (0..<warmup).map { op(.forward, r, $0) }
         var pending: [Int] = []

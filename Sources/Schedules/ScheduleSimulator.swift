@@ -148,7 +148,7 @@ public struct ScheduleSimulator {
 
         /// The index of (pipeline, stage, micro-batch) in the completion arrays.
         @inline(__always) func slot(pipeline: Int, stage: Int, microbatch: Int) -> Int {
-            (pipeline * schedule.stagesPerPipeline + stage) * schedule.microbatchesPerPipeline + microbatch
+            schedule.slot(pipeline: pipeline, stage: stage, microbatch: microbatch)
         }
 
         /// When the output of (`pipeline`, `stage`), finished at `done`, is usable on `rank`
@@ -200,21 +200,19 @@ public struct ScheduleSimulator {
                     guard let sent = book.completed(rank: r, boundary: next[r]) else { continue }
                     at = max(at, sent)
                 }
-                guard next[r] < schedule.program[r].count else {       // the rank's last boundary
-                    if at > engine.now {
-                        if !waking[r] { waking[r] = true; engine.schedule(at: at, kind: 1, target: Int32(r)) }
-                        continue
-                    }
-                    finished[r] = true
-                    pipelineEnd[r] = at
-                    continue
+                let instruction = next[r] < schedule.program[r].count ? schedule.program[r][next[r]] : nil   // nil: the last boundary
+                if let instruction {
+                    let times = instruction.ops.map { readyTime($0, rank: r) }
+                    guard times.allSatisfy({ $0 != nil }) else { continue }
+                    at = max(at, times.map { $0! }.max()!)
                 }
-                let instruction = schedule.program[r][next[r]]
-                let times = instruction.ops.map { readyTime($0, rank: r) }
-                guard times.allSatisfy({ $0 != nil }) else { continue }
-                at = max(at, times.map { $0! }.max()!)
                 if at > engine.now {
                     if !waking[r] { waking[r] = true; engine.schedule(at: at, kind: 1, target: Int32(r)) }
+                    continue
+                }
+                guard let instruction else {
+                    finished[r] = true
+                    pipelineEnd[r] = at
                     continue
                 }
                 next[r] += 1
@@ -276,10 +274,7 @@ public struct ScheduleSimulator {
             throw ScheduleError(problem: "\(w.count) activation weights for \(schedule.stagesPerPipeline) stages", fix: "give one per stage")
         }
         let sends = self.sends ?? schedule.kind.defaultSends
-        if sends == .batched, schedule.kind == .interleaved {
-            throw ScheduleError(problem: "batched sends are not modelled for the interleaved schedule (Megatron-LM pairs each send with the receive of another model chunk, which llmsim's instruction boundaries do not express)",
-                                fix: "use overlapped sends, Megatron-Core's default for it")
-        }
+        try schedule.kind.checkSends(sends)
         var runner = Runner(schedule, stageDurations, activationWeight: activationWeight, sends: sends)
         runner.tryStart(engine)
         engine.run(&runner)

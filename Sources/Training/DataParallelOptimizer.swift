@@ -96,7 +96,7 @@ struct DataParallelOptimizer {
     func finishTimes(segments: [ScheduleSegment], pipelineEnds: [Double], rankStages: [[Int]], stageParameters: [RankParameters],
                      nicShare: [Double]) -> [RankFinish] {
         let stageCount = stageParameters.count
-        var end = pipelineEnds
+        let end = pipelineEnds
         // Per (rank, stage): when the stage's gradients on the rank are final (its last full
         // backward, weight-gradient or the backward half of an overlapped pair).
         var ready = [[Int: Double]](repeating: [:], count: rankStages.count)

@@ -31,6 +31,8 @@ public struct StepConfiguration: Sendable {
     /// How the pipeline sends between stages are issued (nil: as the schedule's reference
     /// implementation does, `ScheduleKind.defaultSends`: batched for DualPipe and 1F1B).
     public var pipelineSends: PipelineSends?
+    /// The pipeline sends in force (the schedule's default when the experiment names none).
+    public var effectivePipelineSends: PipelineSends { pipelineSends ?? schedule.defaultSends }
     /// How data parallelism keeps the AdamW states (V3: ZeRO-1, BF16 moments, FP32 gradients).
     public var optimizer = OptimizerStates.deepSeekV3
     public var fidelity = StepFidelity.representative
@@ -100,12 +102,8 @@ public struct StepConfiguration: Sendable {
             }
             guard dp % ep == 0 else { throw fail("EP \(ep) does not divide the data-parallel degree \(dp)", "EP groups are formed inside DP; use a divisor of \(dp)") }
         }
-        if sequenceChunks > 1, !schedule.runsSequenceChunks {
-            throw fail("\(schedule.rawValue) cannot run sequences split into \(sequenceChunks) micro-batches (it backpropagates first in, first out)", "use gpipe, 1f1b or zb1p")
-        }
-        if pipelineSends == .batched, schedule == .interleaved {
-            throw fail("batched pipeline sends are not modelled for the interleaved schedule", "use pipeline_sends: overlapped (Megatron-Core's default for interleaving) or leave it out")
-        }
+        try schedule.checkSequenceChunks(sequenceChunks)
+        try schedule.checkSends(effectivePipelineSends)
         guard communicationSMs > 0, communicationSMs < topology.node.device.smCount else {
             throw fail("\(communicationSMs) communication SMs of \(topology.node.device.smCount)", "V3 used 20")
         }

@@ -197,7 +197,7 @@ public struct StepSimulation: Sendable {
         let c = config, arch = c.layerModel
         let layer = try TransformerLayer(arch: arch, index: index, policy: c.precision, recompute: c.recompute)
         let x = ShapeTensor(rows: c.microbatchTokens, cols: arch.hiddenSize)
-        return try price(traffic: traffic, dispatch: dispatch, combine: combine) { e in
+        return price(traffic: traffic, dispatch: dispatch, combine: combine) { e in
             let f = layer.forward(&e, x); _ = layer.backward(&e, x, tape: f.tape)
         }
     }

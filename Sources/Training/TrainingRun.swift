@@ -128,15 +128,16 @@ public struct TrainingRun {
         /// micro-batches per sequence.
         func prepare(_ config: StepConfiguration, _ chunks: Int) throws -> (config: StepConfiguration, simulation: StepSimulation, plan: StepSimulation.StagePlan) {
             var config = config
+            let fullBatch = Self.microbatches(sequences: phase.batch, chunks: chunks, dp: config.dp)
             if chunks > 1 {
                 config.microbatchTokens = phase.sequenceLength / chunks
                 config.attentionKeys = (phase.sequenceLength + config.microbatchTokens) / 2
                 config.sequenceChunks = chunks
-                config.microbatches = Self.microbatches(sequences: phase.batch, chunks: chunks, dp: config.dp)
+                config.microbatches = fullBatch
             }
             let simulation = try StepSimulation(config: config, calibration: calibration, routingCache: routingCache)
             var full = config
-            full.microbatches = Self.microbatches(sequences: phase.batch, chunks: chunks, dp: config.dp)
+            full.microbatches = fullBatch
             full.schedule = Self.schedule(config, microbatches: full.microbatches)
             return (config, simulation, try simulation.plan(memoryConfig: full))
         }
@@ -150,44 +151,44 @@ public struct TrainingRun {
         /// full-batch step (smaller chunks shrink the fill and drain relative to the work and may
         /// need no layers moved for memory; larger ones run larger, more efficient kernels),
         /// halving while the step gets shorter.
-        func split(_ config: StepConfiguration, from start: Int) throws -> (chunks: Int, config: StepConfiguration, simulation: StepSimulation, plan: StepSimulation.StagePlan) {
+        func split(_ config: StepConfiguration, from start: Int) throws -> (config: StepConfiguration, simulation: StepSimulation, plan: StepSimulation.StagePlan) {
             var chunks = start
             var (prepared, simulation, plan) = try prepare(config, chunks)
             while chunked, !plan.memory.fits, canHalve(chunks) {
                 chunks *= 2
                 (prepared, simulation, plan) = try prepare(config, chunks)
             }
-            guard chunked, plan.memory.fits else { return (chunks, prepared, simulation, plan) }
-            func fullBatchStep(_ c: StepConfiguration, _ s: StepSimulation, _ p: StepSimulation.StagePlan, chunks: Int) throws -> Double {
-                let n = Self.microbatches(sequences: phase.batch, chunks: chunks, dp: c.dp)
-                return try s.run(microbatches: n, plan: p, schedule: Self.schedule(c, microbatches: n)).stepTimeS
+            guard chunked, plan.memory.fits else { return (prepared, simulation, plan) }
+            /// A split's full-batch step (a split's configuration holds the full batch's micro-batches).
+            func fullBatchStep(_ c: StepConfiguration, _ s: StepSimulation, _ p: StepSimulation.StagePlan) throws -> Double {
+                try s.run(microbatches: c.microbatches, plan: p, schedule: Self.schedule(c, microbatches: c.microbatches)).stepTimeS
             }
-            var best = try fullBatchStep(prepared, simulation, plan, chunks: chunks)
+            var best = try fullBatchStep(prepared, simulation, plan)
             while canHalve(chunks) {
                 let candidate = try prepare(config, chunks * 2)
                 guard candidate.plan.memory.fits else { break }
-                let time = try fullBatchStep(candidate.config, candidate.simulation, candidate.plan, chunks: chunks * 2)
+                let time = try fullBatchStep(candidate.config, candidate.simulation, candidate.plan)
                 guard time < best else { break }
                 best = time
                 chunks *= 2
                 (prepared, simulation, plan) = candidate
             }
-            return (chunks, prepared, simulation, plan)
+            return (prepared, simulation, plan)
         }
-        var (found, prepared, simulation, plan) = try split(config, from: chunks)
+        var (prepared, simulation, plan) = try split(config, from: chunks)
         // A split sequence is held whole on every stage until its last chunk's backward, so at
         // 128K no split fits with the selective recomputation: recompute every layer in the
         // backward instead, as long-context training commonly does.
-        if found > 1, !plan.memory.fits, config.effectiveRecompute != .full {
+        if prepared.sequenceChunks > 1, !plan.memory.fits, config.effectiveRecompute != .full {
             var full = config
             full.recompute = .full
             let retry = try split(full, from: chunks)
             if retry.plan.memory.fits {
-                (found, prepared, simulation, plan) = retry
+                (prepared, simulation, plan) = retry
                 notes.insert("no split fits with \(config.effectiveRecompute.rawValue) recomputation: the phase recomputes every layer in the backward (full recomputation; assumption)")
             }
         }
-        chunks = found
+        chunks = prepared.sequenceChunks
         config = prepared
         let memory = plan.memory
         if chunks > 1 {
