@@ -283,7 +283,9 @@ public struct ScheduleSimulator {
                                 fix: "this is a generator bug; report the --kind, --pp and --microbatches")
         }
         let makespan = (runner.pipelineEnd.max() ?? .zero).seconds
-        let bubbles = runner.busyTime.map { makespan - $0 }
+        // Busy time is a sum of seconds, the makespan integer time: a rank that is never idle
+        // may come out a rounding error below zero.
+        let bubbles = runner.busyTime.map { max(0, makespan - $0) }
         return ScheduleResult(makespan: makespan, busyPerRank: runner.busyTime, bubblePerRank: bubbles,
                               maxBubble: bubbles.max() ?? 0, peakInflightMicrobatchesPerRank: runner.peak,
                               parameterCopies: schedule.parameterCopies,

@@ -11,11 +11,14 @@ import Schedules
 /// they sit on the cluster (`RingLayout`). Each rank works on its own (its DP peers run the same
 /// program and finish with it); the step ends with the last rank.
 ///
-/// With `overlapGradReduce` (Megatron-LM's `--overlap-grad-reduce`, DeepSpeed's `overlap_comm`)
-/// a stage chunk's gradients are reduced as soon as the chunk's last backward on the rank has
-/// run — during the pipeline drain — while the rank's remaining backward chunks use the same
-/// NIC for their all-to-alls; the update and the all-gather follow the last reduction. Without
-/// it everything waits for the rank's last instruction.
+/// With `overlapGradReduce` (Megatron-LM's `--overlap-grad-reduce`, DeepSpeed's `overlap_comm`,
+/// PyTorch DDP's gradient buckets) gradients are reduced bucket by bucket, one layer to a
+/// bucket, as the last backward of their stage chunk on the rank makes them final: the
+/// chunk's buckets become ready evenly across that backward (`RankParameters.gradientBuckets`
+/// gives their order), so the reduction runs under the rest of the backward and the pipeline
+/// drain, sharing the NIC with the remaining backward chunks' all-to-alls; the update and the
+/// all-gather follow the last reduction. Without it everything waits for the rank's last
+/// instruction.
 struct DataParallelOptimizer {
     let config: StepConfiguration
     /// Effective fraction of peak HBM bandwidth of a memory-bound kernel (the calibration's
@@ -90,16 +93,18 @@ struct DataParallelOptimizer {
     ///   - segments: the simulated pipeline's instructions.
     ///   - pipelineEnds: when each rank is done with the pipeline (its sends included).
     ///   - rankStages: the stages each rank holds.
-    ///   - stageParameters: parameters of each stage.
+    ///   - stageBuckets: each stage's parameters as gradient buckets, in the order its backward
+    ///     makes them final (`RankParameters.gradientBuckets`).
     ///   - nicShare: per stage, the fraction of its backward chunk during which the NIC carries
     ///     its all-to-alls (what an overlapped reduce-scatter cannot use).
-    func finishTimes(segments: [ScheduleSegment], pipelineEnds: [Double], rankStages: [[Int]], stageParameters: [RankParameters],
+    func finishTimes(segments: [ScheduleSegment], pipelineEnds: [Double], rankStages: [[Int]], stageBuckets: [[RankParameters]],
                      nicShare: [Double]) -> [RankFinish] {
-        let stageCount = stageParameters.count
+        let stageCount = stageBuckets.count
         let end = pipelineEnds
-        // Per (rank, stage): when the stage's gradients on the rank are final (its last full
-        // backward, weight-gradient or the backward half of an overlapped pair).
-        var ready = [[Int: Double]](repeating: [:], count: rankStages.count)
+        // Per (rank, stage): the stage's last backward on the rank (full backward, weight
+        // gradient or the backward half of an overlapped pair), during which its gradients
+        // become final.
+        var last = [[Int: (start: Double, end: Double)]](repeating: [:], count: rankStages.count)
         for s in segments {
             let backwardStage: Int?
             switch s.label {
@@ -107,23 +112,33 @@ struct DataParallelOptimizer {
             case "F&B": backwardStage = s.stages.last
             default: backwardStage = nil
             }
-            if let b = backwardStage { ready[s.rank][b % stageCount] = max(ready[s.rank][b % stageCount] ?? 0, s.end) }
+            guard let b = backwardStage.map({ $0 % stageCount }) else { continue }
+            if s.end > last[s.rank][b]?.end ?? -.infinity { last[s.rank][b] = (s.start, s.end) }
         }
         let kind: OptimizerPart = config.optimizer.distributed ? .reduceScatter : .allReduce
         return rankStages.indices.map { r in
             let stages = rankStages[r].map { $0 % stageCount }
-            let whole = parts(stages.map { stageParameters[$0] }.reduce(.zero, +))
+            let whole = parts(stages.flatMap { stageBuckets[$0] }.reduce(.zero, +))
             guard config.overlapGradReduce else {
                 return RankFinish(pipelineEnd: end[r], reductionStart: end[r], updateStart: end[r] + whole.reduction,
                                   update: whole.update, allGather: whole.allGather, reductionKind: kind)
             }
-            // Reduce-scatter chunk by chunk in the order their gradients become final; before
-            // the rank's last instruction the NIC is shared with the drain's all-to-alls.
+            // Reduce bucket by bucket in the order the gradients become final (bucket i of a
+            // chunk's n at (i+1)/n of its last backward); before the rank's last instruction the
+            // NIC is shared with the drain's all-to-alls.
             let share = stages.map { nicShare[$0] }.max() ?? 0
+            var buckets: [(ready: Double, stage: Int, index: Int, parameters: RankParameters)] = []
+            for s in stages {
+                let window = last[r][s] ?? (end[r], end[r]), n = stageBuckets[s].count
+                for (i, p) in stageBuckets[s].enumerated() {
+                    buckets.append((window.start + (window.end - window.start) * Double(i + 1) / Double(n), s, i, p))
+                }
+            }
+            buckets.sort { ($0.ready, $0.stage, $0.index) < ($1.ready, $1.stage, $1.index) }
             var nicFree = 0.0, firstStart = Double.infinity
-            for s in stages.sorted(by: { (ready[r][$0] ?? end[r], $0) < (ready[r][$1] ?? end[r], $1) }) {
-                var work = parts(stageParameters[s]).reduction
-                var t = max(nicFree, ready[r][s] ?? end[r])
+            for bucket in buckets {
+                var work = parts(bucket.parameters).reduction
+                var t = max(nicFree, bucket.ready)
                 firstStart = min(firstStart, t)
                 if t < end[r], share < 1 {
                     let before = (end[r] - t) * (1 - share)

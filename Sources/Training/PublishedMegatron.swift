@@ -1,7 +1,9 @@
 /// Narayanan et al., SC 2021, Table 1: Megatron-LM's weak-scaling series of GPT models on
 /// Selene's A100s, from 1.7B on 32 GPUs to 1T on 3,072, all with vocabulary 51,200 and
 /// sequence 2,048, TP up to 8 (the node), then PP; the achieved TFLOP/s per GPU is counted
-/// with the paper's Eq. 3 (recomputation included). `Experiments/megatron-weak-scaling.yaml`
+/// with the paper's Eq. 3 (recomputation included). Each row's micro-batch size, schedule and
+/// data-parallel implementation are those of the paper's own launch script
+/// (NVIDIA/Megatron-LM `examples/sc21/run_table_1.sh`). `Experiments/megatron-weak-scaling.yaml`
 /// is the same series as a sweep; `llmsim validate` checks each row.
 public enum PublishedMegatronScaling {
     /// Sequence length (tokens) and vocabulary of every row.
@@ -16,6 +18,16 @@ public enum PublishedMegatronScaling {
         public var batch: Int
         /// Achieved TFLOP/s per GPU.
         public var tflopsPerGPU: Double
+        /// Sequences per micro-batch (`MBS` of run_table_1.sh).
+        public var microbatchSequences: Int
+        /// Layers per virtual pipeline stage for the interleaved schedule
+        /// (`--num-layers-per-virtual-pipeline-stage`); nil: 1F1B.
+        public var layersPerVirtualStage: Int? = nil
+        /// PyTorch DDP (`DDP=torch`: the gradient all-reduce overlaps the last backward) rather
+        /// than Megatron's local DDP (all-reduce after the backward).
+        public var torchDDP = false
+        /// Model chunks per rank of the interleaved schedule.
+        public var virtualStages: Int? { layersPerVirtualStage.map { layers / pp / $0 } }
 
         /// The paper's Eq. 3 FLOPs of one iteration: 96·B·s·l·h²·(1 + s/6h + V/16lh).
         public var iterationFLOPs: Double {
@@ -29,22 +41,26 @@ public enum PublishedMegatronScaling {
     }
 
     public static let rows: [Row] = [
-        Row(billions: 1.7, heads: 24, hidden: 2304, layers: 24, tp: 1, pp: 1, gpus: 32, batch: 512, tflopsPerGPU: 137),
-        Row(billions: 3.6, heads: 32, hidden: 3072, layers: 30, tp: 2, pp: 1, gpus: 64, batch: 512, tflopsPerGPU: 138),
-        Row(billions: 7.5, heads: 32, hidden: 4096, layers: 36, tp: 4, pp: 1, gpus: 128, batch: 512, tflopsPerGPU: 142),
-        Row(billions: 18.4, heads: 48, hidden: 6144, layers: 40, tp: 8, pp: 1, gpus: 256, batch: 1024, tflopsPerGPU: 135),
-        Row(billions: 39.1, heads: 64, hidden: 8192, layers: 48, tp: 8, pp: 2, gpus: 512, batch: 1536, tflopsPerGPU: 138),
-        Row(billions: 76.1, heads: 80, hidden: 10240, layers: 60, tp: 8, pp: 4, gpus: 1024, batch: 1792, tflopsPerGPU: 140),
-        Row(billions: 145.6, heads: 96, hidden: 12288, layers: 80, tp: 8, pp: 8, gpus: 1536, batch: 2304, tflopsPerGPU: 148),
-        Row(billions: 310.1, heads: 128, hidden: 16384, layers: 96, tp: 8, pp: 16, gpus: 1920, batch: 2160, tflopsPerGPU: 155),
-        Row(billions: 529.6, heads: 128, hidden: 20480, layers: 105, tp: 8, pp: 35, gpus: 2520, batch: 2520, tflopsPerGPU: 163),
-        Row(billions: 1008.0, heads: 160, hidden: 25600, layers: 128, tp: 8, pp: 64, gpus: 3072, batch: 3072, tflopsPerGPU: 163),
+        Row(billions: 1.7, heads: 24, hidden: 2304, layers: 24, tp: 1, pp: 1, gpus: 32, batch: 512, tflopsPerGPU: 137, microbatchSequences: 16, torchDDP: true),
+        Row(billions: 3.6, heads: 32, hidden: 3072, layers: 30, tp: 2, pp: 1, gpus: 64, batch: 512, tflopsPerGPU: 138, microbatchSequences: 16, torchDDP: true),
+        Row(billions: 7.5, heads: 32, hidden: 4096, layers: 36, tp: 4, pp: 1, gpus: 128, batch: 512, tflopsPerGPU: 142, microbatchSequences: 16, torchDDP: true),
+        Row(billions: 18.4, heads: 48, hidden: 6144, layers: 40, tp: 8, pp: 1, gpus: 256, batch: 1024, tflopsPerGPU: 135, microbatchSequences: 8, torchDDP: true),
+        Row(billions: 39.1, heads: 64, hidden: 8192, layers: 48, tp: 8, pp: 2, gpus: 512, batch: 1536, tflopsPerGPU: 138, microbatchSequences: 4),
+        Row(billions: 76.1, heads: 80, hidden: 10240, layers: 60, tp: 8, pp: 4, gpus: 1024, batch: 1792, tflopsPerGPU: 140, microbatchSequences: 2, layersPerVirtualStage: 5),
+        Row(billions: 145.6, heads: 96, hidden: 12288, layers: 80, tp: 8, pp: 8, gpus: 1536, batch: 2304, tflopsPerGPU: 148, microbatchSequences: 2, layersPerVirtualStage: 5),
+        Row(billions: 310.1, heads: 128, hidden: 16384, layers: 96, tp: 8, pp: 16, gpus: 1920, batch: 2160, tflopsPerGPU: 155, microbatchSequences: 1, layersPerVirtualStage: 3),
+        Row(billions: 529.6, heads: 128, hidden: 20480, layers: 105, tp: 8, pp: 35, gpus: 2520, batch: 2520, tflopsPerGPU: 163, microbatchSequences: 1, layersPerVirtualStage: 1),
+        Row(billions: 1008.0, heads: 160, hidden: 25600, layers: 128, tp: 8, pp: 64, gpus: 3072, batch: 3072, tflopsPerGPU: 163, microbatchSequences: 1),
     ]
 
-    /// Whether a step configuration is this row's plan (model shape, TP, PP, GPUs, batch).
+    /// Whether a step configuration is this row's plan (model shape, TP, PP, GPUs, batch,
+    /// micro-batch size, schedule, gradient overlap).
     public static func matches(_ row: Row, _ c: StepConfiguration) -> Bool {
-        c.model.hiddenSize == row.hidden && c.model.layers == row.layers && c.model.attention.heads == row.heads
+        let schedule = row.virtualStages.map { c.schedule == .interleaved && c.virtualStages == $0 } ?? (c.schedule == .oneFOneB)
+        return c.model.hiddenSize == row.hidden && c.model.layers == row.layers && c.model.attention.heads == row.heads
             && c.tp == row.tp && c.pp == row.pp && c.gpus == row.gpus && Double(c.dp * c.microbatches * c.microbatchTokens) == Double(row.batch) * sequence
+            && c.microbatchSequences == row.microbatchSequences && c.sequenceTokens == Int(sequence) && schedule
+            && c.overlapGradReduce == row.torchDDP
     }
 }
 

@@ -45,14 +45,22 @@ public struct RankParameters: Sendable, Equatable {
 
     /// Per stage of a partition (`stageLayers[s]` layers each), for the TP shard one GPU holds.
     public static func perStage(_ c: StepConfiguration, stageLayers: [Int]) -> [RankParameters] {
+        gradientBuckets(c, stageLayers: stageLayers).map { $0.reduce(.zero, +) }
+    }
+
+    /// Per stage, its parameters in the order a backward pass makes their gradients final: the
+    /// last stage's head, final norm and MTP first, then the layers from the last to the first,
+    /// the first stage's embedding last. One bucket per layer, as a gradient-reduction overlap
+    /// launches them (`DataParallelOptimizer`).
+    public static func gradientBuckets(_ c: StepConfiguration, stageLayers: [Int]) -> [[RankParameters]] {
         let layers = perLayer(c), first = firstStageExtra(c), last = lastStageExtra(c)
         var next = 0
         return stageLayers.enumerated().map { s, n in
-            var total = layers[next..<(next + n)].reduce(.zero, +)
+            var buckets = Array(layers[next..<(next + n)].reversed())
             next += n
-            if s == 0 { total = total + first }
-            if s == stageLayers.count - 1 { total = total + last }
-            return total
+            if s == stageLayers.count - 1 { buckets.insert(last, at: 0) }
+            if s == 0 { buckets.append(first) }
+            return buckets
         }
     }
 

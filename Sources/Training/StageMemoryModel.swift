@@ -47,7 +47,7 @@ public struct StageMemoryModel: Sendable {
         let split = c.tp > 1 && c.sequenceParallel ? c.tp : 1
         // Materialized attention scores are kept for the backward unless the core is recomputed.
         let scores = c.attentionKernel == .unfused && c.effectiveRecompute != .selective
-            ? (keys: c.attentionKeys ?? c.microbatchTokens, dropout: c.model.attentionDropout > 0) : nil
+            ? (keys: c.attentionKeys ?? c.sequenceTokens, dropout: c.model.attentionDropout > 0) : nil
         layerActivationBytes = (0..<arch.layers).map { l in
             // Full recomputation keeps only each layer's input (the layer is re-run in backward).
             if c.effectiveRecompute == .full { return Double(c.microbatchTokens * arch.hiddenSize * 2 / split) }

@@ -43,6 +43,12 @@ public struct StepConfiguration: Sendable {
     public var microbatches: Int
     /// Tokens per micro-batch on one GPU (one 4,096-token sequence for DeepSeek-V3).
     public var microbatchTokens: Int
+    /// Independent sequences in one micro-batch (Megatron-LM's `--micro-batch-size`; 1 for
+    /// DeepSeek-V3): each is `sequenceTokens` long and attends only to itself, while the
+    /// linears see all `microbatchTokens` rows at once.
+    public var microbatchSequences = 1
+    /// Tokens of one sequence of a micro-batch (or of one chunk of a split sequence).
+    public var sequenceTokens: Int { microbatchTokens / max(microbatchSequences, 1) }
     public var precision: PrecisionPolicy
     /// Recomputation; nil = the model family's default (DeepSeek's for MLA, none otherwise).
     public var recompute: RecomputePolicy?
@@ -85,6 +91,12 @@ public struct StepConfiguration: Sendable {
     public func validate() throws {
         func fail(_ problem: String, _ fix: String) -> ScheduleError { ScheduleError(problem: problem, fix: fix) }
         guard pp >= 1, microbatches >= 1, microbatchTokens >= 1 else { throw fail("pp, micro-batches and tokens must be >= 1", "check the plan") }
+        guard microbatchSequences >= 1, microbatchTokens % microbatchSequences == 0 else {
+            throw fail("\(microbatchTokens) tokens per micro-batch do not split into \(microbatchSequences) sequences", "make microbatch_tokens a multiple of microbatch_sequences (tokens per micro-batch = sequences × sequence length)")
+        }
+        guard microbatchSequences == 1 || sequenceChunks == 1 else {
+            throw fail("a micro-batch of \(microbatchSequences) sequences cannot also be a chunk of a split sequence", "split long sequences with one sequence per micro-batch")
+        }
         guard tp >= 1, tp <= topology.node.scaleUpDomainGPUs, topology.node.scaleUpDomainGPUs % tp == 0 else {
             throw fail("tp \(tp) does not fit the \(topology.node.scaleUpDomainGPUs)-GPU NVLink domain of a node", "use a tp dividing \(topology.node.scaleUpDomainGPUs) (tensor parallelism stays inside NVLink)")
         }

@@ -18,6 +18,7 @@ import Schedules
 /// schedule: dualpipe                      # gpipe 1f1b interleaved zb1p dualpipe dualpipev
 /// microbatches: 120                       # per pipeline per step
 /// microbatch_tokens: 4096                 # per GPU
+/// microbatch_sequences: 1                 # sequences in those tokens (Megatron's micro-batch size)
 /// precision: fp8                          # fp8 | bf16
 /// recompute: deepseek                     # none | deepseek | selective | full
 /// attention_kernel: flash                 # flash | unfused (scores materialized, pre-2022 Megatron)
@@ -28,7 +29,7 @@ import Schedules
 public enum StepExperiment {
     /// Every top-level key an experiment file may have (the step's, `run`, `sweep`, `outputs`).
     public static let keys = ["base", "model", "model_overrides", "topology", "hardware", "parallel", "schedule", "virtual_stages",
-                              "microbatches", "microbatch_tokens", "precision", "optimizer", "recompute", "attention_kernel", "communication_sms", "routing",
+                              "microbatches", "microbatch_tokens", "microbatch_sequences", "precision", "optimizer", "recompute", "attention_kernel", "communication_sms", "routing",
                               "fidelity", "run", "sweep", "outputs"]
     static let hardwareKeys = ["node", "device", "nic_gbit_s", "scale_up_gb_s"]
     static let optimizerKeys = ["distributed", "moments", "gradients"]
@@ -69,6 +70,13 @@ public enum StepExperiment {
             communicationSMs: try v.positiveInt("communication_sms", default: 20),
             routingSkew: skew, seed: seed)
         config.tp = tp
+        if let sequences = try v.optional("microbatch_sequences") {
+            config.microbatchSequences = try v.positiveInt("microbatch_sequences")
+            guard config.microbatchTokens % config.microbatchSequences == 0 else {
+                throw sequences.error("\(config.microbatchTokens) tokens per micro-batch do not split into \(config.microbatchSequences) sequences",
+                                      fix: "set microbatch_tokens to sequences × sequence length (e.g. \(config.microbatchSequences) × 2048 = \(config.microbatchSequences * 2048))")
+            }
+        }
         if let kernel = try v.choiceIfPresent("attention_kernel", AttentionKernel.allCases.map(\.rawValue)) { config.attentionKernel = AttentionKernel(rawValue: kernel)! }
         config.sequenceParallel = try parallel.optional("sp")?.bool() ?? true
         config.overlapGradReduce = try parallel.optional("overlap_grad_reduce")?.bool() ?? false

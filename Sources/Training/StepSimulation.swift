@@ -186,6 +186,7 @@ public struct StepSimulation: Sendable {
     func price(traffic: MoETraffic, dispatch: Double, combine: Double, _ body: (inout CostExecutor) throws -> Void) rethrows -> LayerTimes {
         var e = CostExecutor(traffic: traffic)
         e.attentionKeys = config.attentionKeys
+        e.attentionSequences = config.microbatchSequences
         e.attentionKernel = config.attentionKernel
         e.attentionDropout = config.model.attentionDropout > 0
         try body(&e)
@@ -281,7 +282,7 @@ public struct StepSimulation: Sendable {
         // past the pipeline.
         let zero = DataParallelOptimizer(config: config, memoryEfficiency: kernels.calibration.elementwiseEfficiency)
         let ranks = zero.finishTimes(segments: pipeline.segments, pipelineEnds: pipeline.pipelineEndPerRank, rankStages: generated.rankStages,
-                                     stageParameters: RankParameters.perStage(config, stageLayers: p.stageLayers),
+                                     stageBuckets: RankParameters.gradientBuckets(config, stageLayers: p.stageLayers),
                                      nicShare: p.stageTimes.map(\.backwardAllToAllShare))
         let finish = ranks.map(\.finish).max() ?? pipeline.makespan
         var result = summarize(pipeline: pipeline, optimizer: max(0, finish - pipeline.makespan), counts: p.stageLayers, stageTimes: p.stageTimes,
@@ -298,7 +299,7 @@ public struct StepSimulation: Sendable {
         for s in p.segments where s.rank == 0 { phase[s.label, default: 0] += s.end - s.start }
         let step = p.makespan + optimizer
         let tokensPerStep = c.dp * microbatches * c.microbatchTokens
-        let flops = c.model.trainingFLOPs(sequenceLength: c.microbatchTokens)
+        let flops = c.model.trainingFLOPs(sequenceLength: c.sequenceTokens)
         let perGPU = { (f: Double) in f * Double(tokensPerStep) / step / Double(c.gpus) }
         let bf16Peak = c.topology.node.device.peak(.bf16).flops
         return StepResult(

@@ -92,7 +92,10 @@ public struct TrainingRun {
         }
         var notes: Set<String> = [], fallback: Set<Int> = []
         var config = base
-        config.microbatchTokens = phase.sequenceLength
+        // Sequences no longer than the base plan's micro-batch are packed as many to a
+        // micro-batch as keep its token count (whose activations are known to fit).
+        config.microbatchSequences = max(1, base.microbatchTokens / phase.sequenceLength)
+        config.microbatchTokens = phase.sequenceLength * config.microbatchSequences
         if let plan = phase.plan {
             config.pp = plan.pp ?? config.pp
             config.ep = plan.ep ?? config.ep
@@ -128,8 +131,9 @@ public struct TrainingRun {
         /// micro-batches per sequence.
         func prepare(_ config: StepConfiguration, _ chunks: Int) throws -> (config: StepConfiguration, simulation: StepSimulation, plan: StepSimulation.StagePlan) {
             var config = config
-            let fullBatch = Self.microbatches(sequences: phase.batch, chunks: chunks, dp: config.dp)
+            let fullBatch = Self.microbatches(sequences: phase.batch, chunks: chunks, dp: config.dp, perMicrobatch: config.microbatchSequences)
             if chunks > 1 {
+                config.microbatchSequences = 1
                 config.microbatchTokens = phase.sequenceLength / chunks
                 config.attentionKeys = (phase.sequenceLength + config.microbatchTokens) / 2
                 config.sequenceChunks = chunks
@@ -205,7 +209,7 @@ public struct TrainingRun {
         }
         var cache: [Int: Double] = [:]
         func stepTime(sequences: Int) throws -> Double {
-            let n = Self.microbatches(sequences: sequences, chunks: chunks, dp: config.dp)
+            let n = Self.microbatches(sequences: sequences, chunks: chunks, dp: config.dp, perMicrobatch: config.microbatchSequences)
             if let hit = cache[n] { return hit }
             let kind = Self.schedule(config, microbatches: n)
             if kind != config.schedule { fallback.insert(n) }
@@ -266,14 +270,16 @@ public struct TrainingRun {
         isDualPipe(c.schedule) && (n < 2 * c.devicesPerPipeline || n % 2 == 1) ? .zb1p : c.schedule
     }
 
-    /// Micro-batches per pipeline for `sequences` sequences of `chunks` micro-batches each over
-    /// `dp` pipelines: whole sequences per pipeline (a sequence's chunks share its cached
-    /// prefix), the busiest pipeline's count; unsplit sequences are rounded up to an even count
-    /// (DualPipe's rule; harmless for the others).
-    static func microbatches(sequences: Int, chunks: Int, dp: Int) -> Int {
+    /// Micro-batches per pipeline for `sequences` sequences of `chunks` micro-batches each
+    /// (or `perMicrobatch` sequences to a micro-batch) over `dp` pipelines: whole sequences
+    /// per pipeline (a sequence's chunks share its cached prefix), the busiest pipeline's
+    /// count; unsplit micro-batches are rounded up to an even count (DualPipe's rule; harmless
+    /// for the others).
+    static func microbatches(sequences: Int, chunks: Int, dp: Int, perMicrobatch: Int = 1) -> Int {
         let perPipeline = max(1, (sequences + dp - 1) / dp)
         if chunks > 1 { return perPipeline * chunks }
-        return perPipeline % 2 == 0 || perPipeline == 1 ? perPipeline : perPipeline + 1
+        let n = (perPipeline + perMicrobatch - 1) / perMicrobatch
+        return n % 2 == 0 || n == 1 ? n : n + 1
     }
 
     static func format(_ x: Double) -> String {

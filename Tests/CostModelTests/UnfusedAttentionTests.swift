@@ -13,13 +13,33 @@ import Hardware
         attention: .gqa(GQAShape(heads: 24, kvHeads: 24, headDim: 96, qkvBias: false)),
         denseIntermediateSize: 6144, moe: nil, mtpDepth: 0, maxPositionEmbeddings: 2048, attentionDropout: 0.1)
 
-    func layerRecords(_ kernel: AttentionKernel, dropout: Bool = true) throws -> [OperationRecord] {
+    /// One layer's forward and backward on a micro-batch of `sequences` 2,048-token sequences.
+    func layerRecords(_ kernel: AttentionKernel, dropout: Bool = true, sequences: Int = 1) throws -> [OperationRecord] {
         let pass = try StagePass(arch: Self.gpt, layers: 0..<1, embedding: false, head: false, policy: .bf16, recompute: RecomputePolicy.none)
         var cost = CostExecutor(traffic: .local(expertRows: []))
         cost.attentionKernel = kernel
         cost.attentionDropout = dropout
-        _ = pass.run(&cost, tokens: 2048, input: ShapeTensor(rows: 2048, cols: 2304), outputGradient: ShapeTensor(rows: 2048, cols: 2304))
+        cost.attentionSequences = sequences
+        let rows = 2048 * sequences
+        _ = pass.run(&cost, tokens: rows, input: ShapeTensor(rows: rows, cols: 2304), outputGradient: ShapeTensor(rows: rows, cols: 2304))
         return cost.records
+    }
+
+    /// Megatron's micro-batch of several sequences (SC'21's 1.7B row runs 16): every record does
+    /// 16 times the one-sequence record's work — the linears' rows, the attention's (query,
+    /// key) pairs — and the attention core moves 16 times its bytes (the scores of each
+    /// sequence), because each sequence attends only to itself. One 32,768-token sequence would
+    /// have 16 times the pairs per token. (A GEMM reads its weights once either way.)
+    @Test("a micro-batch of 16 sequences: attention per sequence, 16 × one sequence's work", arguments: [AttentionKernel.flash, .unfused])
+    func packedSequencesAttendToThemselves(kernel: AttentionKernel) throws {
+        let one = try layerRecords(kernel), packed = try layerRecords(kernel, sequences: 16)
+        #expect(one.map(\.name) == packed.map(\.name))
+        func sixteenfold(_ a: Double, _ b: Double) -> Bool { abs(b - 16 * a) <= 1e-12 * 16 * a }
+        for (a, b) in zip(one, packed) {
+            #expect(sixteenfold(a.flops, b.flops) && sixteenfold(a.modelFLOPs, b.modelFLOPs), "\(a.name)")
+            if a.name.contains("attention.") { #expect(sixteenfold(a.bytesRead + a.bytesWritten, b.bytesRead + b.bytesWritten), "\(a.name)") }
+        }
+        #expect(one.contains { $0.name.contains("attention.") })
     }
 
     @Test("unfused: the kernels stream the 24 × 2,048² scores; model FLOPs unchanged, executed FLOPs cover every pair")

@@ -47,6 +47,7 @@ import Training
     @Test func wrongTypeAndOutOfRange() {
         expectError("microbatches: many\n", ["key 'microbatches'", "expected an integer, found 'many'"], line: 2)
         expectError("microbatches: -4\n", ["must be > 0, found -4"], line: 2)
+        expectError("microbatch_sequences: 3\n", ["key 'microbatch_sequences'", "do not split into 3 sequences", "microbatch_tokens to sequences × sequence length"], line: 2)
         expectError("schedule: dualpip\n", ["'dualpip' is not allowed", "did you mean 'dualpipe'"], line: 2)
         expectError("precision: fp4\n", ["'fp4' is not allowed"], line: 2)
         expectError("hardware: {node: HGX-H900-8GPU}\n", ["unknown node template 'HGX-H900-8GPU'", "HGX-H800-8GPU"], line: 2)

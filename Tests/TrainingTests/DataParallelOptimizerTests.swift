@@ -40,9 +40,47 @@ import Testing
         #expect(abs(whole.update / sharded.update - Double(c.dp)) < 1e-9)
         // The timeline: the all-reduce, then AdamW, and no all-gather.
         let segment = ScheduleSegment(rank: 0, start: 0, end: 1, label: "F", microbatch: 0, stages: [0])
-        let finish = optimizer(c).finishTimes(segments: [segment], pipelineEnds: [segment.end], rankStages: [[0]], stageParameters: [params], nicShare: [0])
+        let finish = optimizer(c).finishTimes(segments: [segment], pipelineEnds: [segment.end], rankStages: [[0]], stageBuckets: [[params]], nicShare: [0])
         #expect(finish[0].segments(rank: 0).map(\.label) == ["AR", "AdamW"])
         #expect(abs(finish[0].own - whole.reduction - whole.update) < 1e-12)
+    }
+
+    /// Gradient buckets (PyTorch DDP, Megatron's `--overlap-grad-reduce`): a stage whose last
+    /// backward runs from 0 to 1 s makes its three equal layer buckets final at 1/3, 2/3 and 1 s;
+    /// each bucket's all-reduce (w seconds, w < 1/3) runs as soon as it is ready, so only the
+    /// last one sticks out past the pipeline. Without the overlap the whole all-reduce waits
+    /// for the end.
+    @Test func bucketsReduceUnderTheBackward() throws {
+        var c = try megatronStep()
+        c.overlapGradReduce = true
+        let bucket = RankParameters(dense: 1e8, expert: 0)
+        let w = optimizer(c).parts(bucket).reduction
+        #expect(w > 0 && w < 1.0 / 3)
+        let segment = ScheduleSegment(rank: 0, start: 0, end: 1, label: "B", microbatch: 0, stages: [0])
+        func finish(_ c: StepConfiguration) -> DataParallelOptimizer.RankFinish {
+            optimizer(c).finishTimes(segments: [segment], pipelineEnds: [1], rankStages: [[0]], stageBuckets: [[bucket, bucket, bucket]], nicShare: [0])[0]
+        }
+        let overlapped = finish(c)
+        #expect(abs(overlapped.reductionStart - 1.0 / 3) < 1e-12)
+        #expect(abs(overlapped.updateStart - (1 + w)) < 1e-12)
+        c.overlapGradReduce = false
+        let plain = finish(c)
+        #expect(plain.reductionStart == 1)
+        #expect(abs(plain.updateStart - (1 + optimizer(c).parts(RankParameters(dense: 3e8, expert: 0)).reduction)) < 1e-12)
+    }
+
+    /// A stage's buckets in backward order: the last stage's head first, its layers last to
+    /// first, the first stage's embedding last; together they are the stage's parameters.
+    @Test func gradientBucketsInBackwardOrder() throws {
+        let c = try deepSeekStep()
+        let layers = [4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 1]
+        let buckets = RankParameters.gradientBuckets(c, stageLayers: layers), stages = RankParameters.perStage(c, stageLayers: layers)
+        #expect(buckets.map(\.count) == [5] + Array(repeating: 4, count: 14) + [2])
+        #expect(buckets[0].last == RankParameters.firstStageExtra(c))
+        #expect(buckets[15].first == RankParameters.lastStageExtra(c))
+        // Stage 0 holds the 3 dense layers then an MoE layer: the MoE layer's bucket comes first.
+        #expect(buckets[0][0].expert > 0 && buckets[0][1].expert == 0)
+        #expect(zip(buckets, stages).allSatisfy { $0.reduce(.zero, +) == $1 })
     }
 
     /// Bytes per parameter. V3 (§3.3.3): AdamW moves 22 B per updated parameter; the states are

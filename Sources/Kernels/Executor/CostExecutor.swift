@@ -29,6 +29,10 @@ public struct CostExecutor: Executor {
     /// Keys each micro-batch's queries attend to, when a long sequence is split into several
     /// micro-batches that attend to the cached prefix (nil: the micro-batch is a whole sequence).
     public var attentionKeys: Int?
+    /// Independent sequences the micro-batch's rows hold (Megatron's micro-batch size): each
+    /// attends only to its own tokens, so the attention core runs as `sequences × heads`
+    /// problems of `rows / sequences` queries.
+    public var attentionSequences = 1
     /// How the attention core runs (FlashAttention unless asked otherwise).
     public var attentionKernel = AttentionKernel.flash
     /// The model trains with dropout on the attention probabilities (a kernel of its own when
@@ -189,49 +193,54 @@ public struct CostExecutor: Executor {
     public mutating func concat(_ a: ShapeTensor, _ b: ShapeTensor) -> ShapeTensor { fresh(a.rows, a.cols + b.cols) }
 
     public mutating func attention(_ q: ShapeTensor, _ k: ShapeTensor, _ v: ShapeTensor, heads: Int, kvHeads: Int) -> ShapeTensor {
-        let qk = q.cols / heads, vd = v.cols / kvHeads, t = q.rows, keys = attentionKeys ?? k.rows
+        let qk = q.cols / heads, vd = v.cols / kvHeads, n = attentionSequences
+        // Per sequence: t queries over `keys` keys; the micro-batch runs n × heads of them.
+        let t = q.rows / n, keys = attentionKeys ?? k.rows / n, problems = heads * n
         let bytes = Double(activationBytes)
+        let queries = Double(q.rows * q.cols) * bytes, keyBytes = Double(n * keys * k.cols) * bytes, values = Double(n * keys * v.cols) * bytes
+        let out = Double(q.rows * heads * vd) * bytes
         guard attentionKernel == .unfused else {
-            record("attention.fwd", .attention, flops: FLOPCount.attentionForward(tokens: t, keys: keys, heads: heads, qk: qk, v: vd),
-                   read: Double(t * q.cols + keys * (k.cols + v.cols)) * bytes, written: Double(t * heads * vd) * bytes, precision: .bf16,
-                   attention: .init(queries: t, keys: keys, heads: heads, qkDim: qk, vDim: vd, causal: true))
-            return fresh(t, heads * vd)
+            record("attention.fwd", .attention, flops: FLOPCount.attentionForward(tokens: t, keys: keys, heads: problems, qk: qk, v: vd),
+                   read: queries + keyBytes + values, written: out, precision: .bf16,
+                   attention: .init(queries: t, keys: keys, heads: problems, qkDim: qk, vDim: vd, causal: true))
+            return fresh(q.rows, heads * vd)
         }
         // Materialized scores: every (query, key) pair is computed, the causal mask is applied
         // by the softmax.
-        let scores = Double(t) * Double(keys) * Double(heads), causal = FLOPCount.causalPairs(t, keys: keys) / (Double(t) * Double(keys))
-        batchedGemm("attention.scores", m: t, n: keys, k: qk, heads: heads, causalShare: causal,
-                    read: Double(t * q.cols + keys * k.cols) * bytes, written: scores * bytes)
+        let scores = Double(t) * Double(keys) * Double(problems), causal = FLOPCount.causalPairs(t, keys: keys) / (Double(t) * Double(keys))
+        batchedGemm("attention.scores", m: t, n: keys, k: qk, heads: problems, causalShare: causal,
+                    read: queries + keyBytes, written: scores * bytes)
         record("attention.softmax", .elementwise, flops: 5 * scores, read: scores * bytes, written: scores * bytes, precision: .bf16)
         // Dropout writes the kept probabilities and a one-byte mask.
         if attentionDropout { record("attention.dropout", .elementwise, flops: scores, read: scores * bytes, written: scores * (bytes + 1), precision: .bf16) }
-        batchedGemm("attention.context", m: t, n: vd, k: keys, heads: heads, causalShare: causal,
-                    read: scores * bytes + Double(keys * v.cols) * bytes, written: Double(t * heads * vd) * bytes)
-        return fresh(t, heads * vd)
+        batchedGemm("attention.context", m: t, n: vd, k: keys, heads: problems, causalShare: causal,
+                    read: scores * bytes + values, written: out)
+        return fresh(q.rows, heads * vd)
     }
 
     public mutating func attentionBackward(_ q: ShapeTensor, _ k: ShapeTensor, _ v: ShapeTensor, _ dO: ShapeTensor, heads: Int, kvHeads: Int) -> (dq: ShapeTensor, dk: ShapeTensor, dv: ShapeTensor) {
-        let qk = q.cols / heads, vd = v.cols / kvHeads, t = q.rows, keys = attentionKeys ?? k.rows
+        let qk = q.cols / heads, vd = v.cols / kvHeads, n = attentionSequences
+        let t = q.rows / n, keys = attentionKeys ?? k.rows / n, problems = heads * n
         let bytes = Double(activationBytes)
+        let out = Double(q.rows * heads * vd) * bytes, values = Double(n * keys * v.cols) * bytes
+        let queries = Double(q.rows * q.cols) * bytes, keysBytes = Double(n * keys * k.cols) * bytes
         guard attentionKernel == .unfused else {
-            let f = FLOPCount.attentionBackward(tokens: t, keys: keys, heads: heads, qk: qk, v: vd)
+            let f = FLOPCount.attentionBackward(tokens: t, keys: keys, heads: problems, qk: qk, v: vd)
             record("attention.bwd", .attentionBackward, flops: f.executed, modelFLOPs: f.model,
-                   read: Double(t * (q.cols + heads * vd) + keys * (k.cols + v.cols)) * bytes, written: Double(t * (q.cols + k.cols + v.cols)) * bytes,
-                   precision: .bf16, attention: .init(queries: t, keys: keys, heads: heads, qkDim: qk, vDim: vd, causal: true))
-            return (fresh(t, q.cols), fresh(t, k.cols), fresh(t, v.cols))
+                   read: queries + out + keysBytes + values, written: Double(q.rows * (q.cols + k.cols + v.cols)) * bytes,
+                   precision: .bf16, attention: .init(queries: t, keys: keys, heads: problems, qkDim: qk, vDim: vd, causal: true))
+            return (fresh(q.rows, q.cols), fresh(q.rows, k.cols), fresh(q.rows, v.cols))
         }
         // The four GEMMs of the stored probabilities P, each over every (query, key) pair:
         // dP = dO·Vᵀ and dV = Pᵀ·dO, then dQ = dS·K and dK = dSᵀ·Q around the softmax backward.
-        let scores = Double(t) * Double(keys) * Double(heads), causal = FLOPCount.causalPairs(t, keys: keys) / (Double(t) * Double(keys))
-        let out = Double(t * heads * vd) * bytes, values = Double(keys * v.cols) * bytes
-        let queries = Double(t * q.cols) * bytes, keysBytes = Double(keys * k.cols) * bytes
-        batchedGemm("attention.dP", m: t, n: keys, k: vd, heads: heads, causalShare: causal, read: out + values, written: scores * bytes)
-        batchedGemm("attention.dV", m: keys, n: vd, k: t, heads: heads, causalShare: causal, read: scores * bytes + out, written: values)
+        let scores = Double(t) * Double(keys) * Double(problems), causal = FLOPCount.causalPairs(t, keys: keys) / (Double(t) * Double(keys))
+        batchedGemm("attention.dP", m: t, n: keys, k: vd, heads: problems, causalShare: causal, read: out + values, written: scores * bytes)
+        batchedGemm("attention.dV", m: keys, n: vd, k: t, heads: problems, causalShare: causal, read: scores * bytes + out, written: values)
         if attentionDropout { record("attention.dropout.bwd", .elementwise, flops: scores, read: scores * (bytes + 1), written: scores * bytes, precision: .bf16) }
         record("attention.softmax.bwd", .elementwise, flops: 4 * scores, read: 2 * scores * bytes, written: scores * bytes, precision: .bf16)
-        batchedGemm("attention.dQ", m: t, n: qk, k: keys, heads: heads, causalShare: causal, read: scores * bytes + keysBytes, written: queries)
-        batchedGemm("attention.dK", m: keys, n: qk, k: t, heads: heads, causalShare: causal, read: scores * bytes + queries, written: keysBytes)
-        return (fresh(t, q.cols), fresh(t, k.cols), fresh(t, v.cols))
+        batchedGemm("attention.dQ", m: t, n: qk, k: keys, heads: problems, causalShare: causal, read: scores * bytes + keysBytes, written: queries)
+        batchedGemm("attention.dK", m: keys, n: qk, k: t, heads: problems, causalShare: causal, read: scores * bytes + queries, written: keysBytes)
+        return (fresh(q.rows, q.cols), fresh(q.rows, k.cols), fresh(q.rows, v.cols))
     }
 
     public mutating func gateScores(_ w: Weight, _ x: ShapeTensor) -> ShapeTensor {
