@@ -121,6 +121,37 @@ import ConfigIO
     }
 }
 
+@Suite struct PackedMicrobatchTests {
+    /// Micro-batches per pipeline when each holds several sequences (Megatron's micro-batch
+    /// size): SC'21's 18B row, 1,024 sequences over DP 32 in micro-batches of 8, runs 4; an
+    /// uneven count rounds up, then up to even (DualPipe's rule).
+    @Test func microbatchesPerPipeline() {
+        #expect(TrainingRun.microbatches(sequences: 1024, chunks: 1, dp: 32, perMicrobatch: 8) == 4)
+        #expect(TrainingRun.microbatches(sequences: 512, chunks: 1, dp: 32, perMicrobatch: 16) == 1)
+        #expect(TrainingRun.microbatches(sequences: 100, chunks: 1, dp: 8, perMicrobatch: 4) == 4)     // 13 sequences → 4 micro-batches
+        #expect(TrainingRun.microbatches(sequences: 100, chunks: 1, dp: 8, perMicrobatch: 2) == 8)     // 13 → 7 → 8
+    }
+
+    /// A run's phase keeps the plan's micro-batch of several sequences: the 1T plan with
+    /// micro-batches of 4 sequences (8,192 tokens) prices a 3,072-sequence phase step as the
+    /// step simulation's 128 micro-batches; a phase of half-length sequences packs 8 to a
+    /// micro-batch, so its step has the same micro-batches and twice the sequences.
+    @Test func phasesKeepThePackedMicrobatch() throws {
+        var base = try megatronStep()
+        base.microbatchSequences = 4
+        base.microbatchTokens = 8192
+        base.microbatches = 128
+        let calibration = try KernelCalibration.hopper()
+        let run = TrainingRun(base: base, calibration: calibration)
+        let phase = try run.price(RunPhase(name: "x", length: .steps(1), sequenceLength: 2048, batch: 3072))
+        let step = try StepSimulation(config: base, calibration: calibration).run()
+        #expect(abs(phase.gpuHours - step.stepTimeS * Double(base.gpus) / 3600) < 1e-9)
+        let half = try run.price(RunPhase(name: "y", length: .steps(1), sequenceLength: 1024, batch: 6144))
+        #expect(half.tokens == phase.tokens)
+        #expect(half.gpuHours < phase.gpuHours, "shorter sequences: fewer attention pairs per token")
+    }
+}
+
 @Suite struct PhasePlanTests {
     /// A phase may run its own plan (issue 5: "each with its own … parallel plan"): the 128K
     /// phase on PP 8 with ZB1P gets DP 256, and a plan that cannot be built is infeasible.
