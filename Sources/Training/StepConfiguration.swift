@@ -24,9 +24,9 @@ public struct StepConfiguration: Sendable {
     /// With TP: sequence parallelism (Korthikanti et al. 2022): norms and residual activations
     /// split along the sequence, all-reduces replaced by reduce-scatter + all-gather.
     public var sequenceParallel = true
-    /// The gradient reduction of a stage chunk starts when the chunk's last backward on the
-    /// rank has run, overlapping the pipeline drain (`DataParallelOptimizer`); off: after the
-    /// rank's last instruction.
+    /// Gradients are reduced layer bucket by layer bucket as the last backward of their stage
+    /// chunk on the rank makes them final, under the rest of the backward and the pipeline
+    /// drain (`DataParallelOptimizer`); off: after the rank's last instruction.
     public var overlapGradReduce = false
     /// How the pipeline sends between stages are issued (nil: as the schedule's reference
     /// implementation does, `ScheduleKind.defaultSends`: batched for DualPipe and 1F1B).
