@@ -138,6 +138,20 @@ struct ValidateCommand: ParsableCommand {
             out.append(check("Megatron \(ResultRow.format(row.billions))B step, \(row.gpus) A100, TP\(row.tp) PP\(row.pp)", "Narayanan et al. SC'21 Table 1 (\(Int(row.tflopsPerGPU)) TFLOP/s)",
                              published: row.stepSeconds, simulated: m.stepTimeS, unit: "s", tolerance: 0.10))
         }
+        // Sequence parallelism and selective recomputation (Korthikanti et al. 2022, Table 5) as
+        // the shipped sweep: the four full-recomputation runs, then the four others.
+        let selective = try ExperimentFile.load(path: try ResourceLocator.shippedExperiment("megatron-selective-recompute.yaml"))
+        let selectivePoints = try selective.points(hardware: hardware)
+        let selectiveRows = PublishedMegatronSelective.rows
+        guard selectivePoints.count == 2 * selectiveRows.count else { throw ValidationError("megatron-selective-recompute.yaml has \(selectivePoints.count) points, not \(2 * selectiveRows.count)") }
+        for (point, (row, full)) in zip(selectivePoints, selectiveRows.map { ($0, true) } + selectiveRows.map { ($0, false) }) {
+            guard let document = point.document else { throw ValidationError("megatron-selective-recompute.yaml point \(point.index) is infeasible: \(point.infeasible?.problem ?? "")") }
+            let c = try StepExperiment.parse(document, models: models, hardware: hardware)
+            guard PublishedMegatronSelective.matches(row, full: full, c) else { throw ValidationError("megatron-selective-recompute.yaml point \(point.index) is not Table 5's \(row.billions)B run") }
+            let m = try StepSimulation(config: c, calibration: try KernelCalibration.hopper()).run()
+            out.append(check("Megatron \(ResultRow.format(row.billions))B, \(row.gpus) A100, \(full ? "full recompute" : "SP + selective")", "Korthikanti et al. 2022 Table 5",
+                             published: full ? row.fullRecomputeSeconds : row.presentWorkSeconds, simulated: m.stepTimeS, unit: "s", tolerance: 0.10))
+        }
         out.append(check("V3 step time", "ISCA 2025 Table 4", published: P.stepSeconds, simulated: step.stepTimeS, unit: "s", tolerance: 0.10))
         for (name, published, simulated) in [("1F", P.forwardOnlySeconds, step.forwardOnlyS), ("1F1B", P.steadySeconds, step.steadyS), ("1B", P.backwardInputSeconds, step.backwardInputS),
                                              ("1W", P.backwardWeightSeconds, step.backwardWeightS), ("bubble", P.bubbleSeconds, step.bubbleS), ("optimizer", P.optimizerSeconds, step.optimizerS)] {

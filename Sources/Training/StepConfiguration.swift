@@ -24,6 +24,9 @@ public struct StepConfiguration: Sendable {
     /// With TP: sequence parallelism (Korthikanti et al. 2022): norms and residual activations
     /// split along the sequence, all-reduces replaced by reduce-scatter + all-gather.
     public var sequenceParallel = true
+    /// With TP: whether the backward's collectives hide under the column-parallel linears'
+    /// weight gradients (Megatron-LM since 2022) or all run exposed (2021).
+    public var tensorParallelOverlap = TensorParallelOverlap.backward
     /// Gradients are reduced layer bucket by layer bucket as the last backward of their stage
     /// chunk on the rank makes them final, under the rest of the backward and the pipeline
     /// drain (`DataParallelOptimizer`); off: after the rank's last instruction.

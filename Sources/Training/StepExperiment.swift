@@ -14,7 +14,7 @@ import Schedules
 /// model_overrides: {topk_group: 8}        # optional: config.json keys replaced
 /// topology: ../Topologies/deepseek-v3-mpft.yaml   # or {file: ..., nodes: 512} or inline
 /// hardware: {node: HGX-H200-8GPU, nic_gbit_s: 800, scale_up_gb_s: 450}   # optional overrides
-/// parallel: {pp: 16, ep: 64, tp: 1}        # tp: GPUs of a node; sp: sequence parallelism (default true)
+/// parallel: {pp: 16, ep: 64, tp: 1}        # tp: GPUs of a node; sp: sequence parallelism (default true); tp_overlap: none | backward
 /// schedule: dualpipe                      # gpipe 1f1b interleaved zb1p dualpipe dualpipev
 /// microbatches: 120                       # per pipeline per step
 /// microbatch_tokens: 4096                 # per GPU
@@ -46,7 +46,7 @@ public enum StepExperiment {
         let model = try parseModel(v, models: models)
         let topology = try parseCluster(v, hardware: hardware)
         let parallel = try v.required("parallel")
-        try parallel.requireKnownKeys(["pp", "ep", "tp", "sp", "overlap_grad_reduce", "pipeline_sends"])
+        try parallel.requireKnownKeys(["pp", "ep", "tp", "sp", "tp_overlap", "overlap_grad_reduce", "pipeline_sends"])
         let tp = try parallel.positiveInt("tp", default: 1)
         let schedule = ScheduleKind(rawValue: try v.choice("schedule", ScheduleKind.allCases.map(\.rawValue)))!
         let precisionValue = try v.choice("precision", ["fp8", "bf16"])
@@ -79,6 +79,9 @@ public enum StepExperiment {
         }
         if let kernel = try v.choiceIfPresent("attention_kernel", AttentionKernel.allCases.map(\.rawValue)) { config.attentionKernel = AttentionKernel(rawValue: kernel)! }
         config.sequenceParallel = try parallel.optional("sp")?.bool() ?? true
+        if let overlap = try parallel.choiceIfPresent("tp_overlap", TensorParallelOverlap.allCases.map(\.rawValue)) {
+            config.tensorParallelOverlap = TensorParallelOverlap(rawValue: overlap)!
+        }
         config.overlapGradReduce = try parallel.optional("overlap_grad_reduce")?.bool() ?? false
         if let sends = try parallel.choiceIfPresent("pipeline_sends", PipelineSends.allCases.map(\.rawValue)) { config.pipelineSends = PipelineSends(rawValue: sends)! }
         if let o = try v.optional("optimizer") { config.optimizer = try parseOptimizer(o) }

@@ -116,29 +116,37 @@ public struct StepSimulation: Sendable {
         // 1. Routing and all-to-all of one EP group.
         let (traffic, dispatchTime, combineTime) = try allToAll()
         // 2. Times of a dense and an MoE layer (all layers of a kind have the same shapes).
-        func priced(_ body: (inout CostExecutor) throws -> Void) rethrows -> LayerTimes {
-            try price(traffic: traffic, dispatch: dispatchTime, combine: combineTime, body)
+        func priced(_ body: (inout CostExecutor) throws -> Void) rethrows -> (times: LayerTimes, records: [OperationRecord]) {
+            let r = try records(traffic: traffic, body)
+            return (LayerTimes.price(r, kernels: kernels, dispatchTime: dispatchTime, combineTime: combineTime), r)
         }
         let x = ShapeTensor(rows: tokens, cols: arch.hiddenSize)
+        // Tensor parallelism: one all-reduce (or reduce-scatter + all-gather) after the
+        // attention and one after a dense FFN, in the forward and again in the backward, where
+        // it may hide under the column-parallel linears' weight gradients
+        // (`TensorParallelOverlap`); a full recomputation repeats the forward's. Experts are not
+        // TP-split (EP).
+        let collective = tensorParallelCollective, overlap = c.tensorParallelOverlap
         var byKind: [Bool: LayerTimes] = [:]
         let layerTimes = try (0..<arch.layers).map { i -> LayerTimes in
             let moe = arch.moe?.isMoE(layer: i) ?? false
             if let t = byKind[moe] { return t }
-            var t = try layerForwardBackward(i, traffic: traffic, dispatch: dispatchTime, combine: combineTime)
-            // Tensor parallelism: one all-reduce (or reduce-scatter + all-gather) after the
-            // attention and one after a dense FFN, in the forward and again in the backward;
-            // a full recomputation repeats the forward's. Experts are not TP-split (EP).
+            let layer = try TransformerLayer(arch: arch, index: i, policy: c.precision, recompute: c.recompute)
+            var (t, records) = priced { e in let f = layer.forward(&e, x); _ = layer.backward(&e, x, tape: f.tape) }
+            let window = TensorParallelOverlap.windows(records, kernels: kernels)
             let collectives = Double(moe ? 1 : 2)
-            t.tensorParallelForward = collectives * tensorParallelCollective
-            t.tensorParallelBackward = collectives * tensorParallelCollective * (c.effectiveRecompute == .full ? 2 : 1)
+            t.tensorParallelForward = collectives * collective
+            t.tensorParallelBackward = overlap.exposed(collective, window: window.attention) + (moe ? 0 : overlap.exposed(collective, window: window.mlp))
+                + (c.effectiveRecompute == .full ? collectives * collective : 0)
             byKind[moe] = t
             return t
         }
-        var first = try priced { e in _ = try StagePass(arch: arch, layers: 0..<0, embedding: true, head: false, policy: c.precision, recompute: c.recompute).run(&e, tokens: tokens) }
-        var last = try priced { e in _ = try StagePass(arch: arch, layers: arch.layers..<arch.layers, embedding: false, head: true, mtp: true, policy: c.precision, recompute: c.recompute).run(&e, tokens: tokens, input: x) }
+        var first = try priced { e in _ = try StagePass(arch: arch, layers: 0..<0, embedding: true, head: false, policy: c.precision, recompute: c.recompute).run(&e, tokens: tokens) }.times
+        let (lastTimes, lastRecords) = try priced { e in _ = try StagePass(arch: arch, layers: arch.layers..<arch.layers, embedding: false, head: true, mtp: true, policy: c.precision, recompute: c.recompute).run(&e, tokens: tokens, input: x) }
+        var last = lastTimes
         // Vocab-parallel embedding: its output is all-reduced; the head's input gradient too.
-        first.tensorParallelForward = tensorParallelCollective
-        last.tensorParallelBackward = tensorParallelCollective
+        first.tensorParallelForward = collective
+        last.tensorParallelBackward = overlap.exposed(collective, window: TensorParallelOverlap.windows(lastRecords, kernels: kernels).other)
         // 3. Stage partition balanced by the busiest rank's time.
         let generated = try ScheduleGenerator.make(c.schedule, pp: c.pp, microbatches: c.microbatches, virtualStages: c.virtualStages, sequenceChunks: c.sequenceChunks)
         let stages = generated.stagesPerPipeline
@@ -184,13 +192,19 @@ public struct StepSimulation: Sendable {
 
     /// Runs `body` on a cost executor set up for this step and prices its records.
     func price(traffic: MoETraffic, dispatch: Double, combine: Double, _ body: (inout CostExecutor) throws -> Void) rethrows -> LayerTimes {
+        LayerTimes.price(try records(traffic: traffic, body), kernels: kernels, dispatchTime: dispatch, combineTime: combine)
+    }
+
+    /// The records `body` issues on a cost executor set up for this step.
+    func records(traffic: MoETraffic, _ body: (inout CostExecutor) throws -> Void) rethrows -> [OperationRecord] {
         var e = CostExecutor(traffic: traffic)
         e.attentionKeys = config.attentionKeys
         e.attentionSequences = config.microbatchSequences
+        if config.tp > 1, config.sequenceParallel { e.sequenceParallel = (config.tp, config.model.hiddenSize) }
         e.attentionKernel = config.attentionKernel
         e.attentionDropout = config.model.attentionDropout > 0
         try body(&e)
-        return LayerTimes.price(e.records, kernels: kernels, dispatchTime: dispatch, combineTime: combine)
+        return e.records
     }
 
     /// Layer `index`'s forward and full backward on one micro-batch.

@@ -33,6 +33,10 @@ public struct CostExecutor: Executor {
     /// attends only to its own tokens, so the attention core runs as `sequences × heads`
     /// problems of `rows / sequences` queries.
     public var attentionSequences = 1
+    /// Sequence parallelism (Korthikanti et al. 2022): the residual stream (`width` columns,
+    /// the model's hidden size) is split along the sequence over `split` GPUs, so its norms
+    /// run on 1/split of the rows. nil: no split.
+    public var sequenceParallel: (split: Int, width: Int)?
     /// How the attention core runs (FlashAttention unless asked otherwise).
     public var attentionKernel = AttentionKernel.flash
     /// The model trains with dropout on the attention probabilities (a kernel of its own when
@@ -140,13 +144,19 @@ public struct CostExecutor: Executor {
     }
 
     public mutating func rmsNorm(_ name: String, _ x: ShapeTensor) -> ShapeTensor {
-        elementwise("\(name).fwd", .norm, elements: x.rows * x.cols, reads: 1, writes: 1, flopsPerElement: 4)
+        elementwise("\(name).fwd", .norm, elements: normRows(x) * x.cols, reads: 1, writes: 1, flopsPerElement: 4)
         return fresh(x.rows, x.cols)
     }
 
     public mutating func rmsNormBackward(_ name: String, _ x: ShapeTensor, _ dy: ShapeTensor) -> ShapeTensor {
-        elementwise("\(name).bwd", .norm, elements: x.rows * x.cols, reads: 2, writes: 1, flopsPerElement: 8)
+        elementwise("\(name).bwd", .norm, elements: normRows(x) * x.cols, reads: 2, writes: 1, flopsPerElement: 8)
         return fresh(x.rows, x.cols)
+    }
+
+    /// Rows a norm of `x` runs on: a 1/split share of a sequence-parallel residual stream.
+    func normRows(_ x: ShapeTensor) -> Int {
+        guard let sp = sequenceParallel, x.cols == sp.width else { return x.rows }
+        return (x.rows + sp.split - 1) / sp.split
     }
 
     public mutating func swiglu(_ x: ShapeTensor) -> ShapeTensor {
