@@ -90,3 +90,20 @@ import Hardware
         #expect(sum(kept) - sum(plain) == 5 * scores - statistics)
     }
 }
+
+/// Sequence parallelism's compute (Korthikanti et al. 2022 §4.2.2, Table 4: the forward of a
+/// 22B layer 7.7 → 7.2 ms "from the layer-norm and dropout layers being performed on 1/t of
+/// the data"): norms of the residual stream run on 1/TP of the rows; norms of narrower tensors
+/// (MLA's latent q/kv norms) do not.
+@Suite struct SequenceParallelNormTests {
+    @Test func residualNormsRunOnAShareOfTheRows() {
+        var e = CostExecutor(traffic: .local(expertRows: []))
+        e.sequenceParallel = (split: 8, width: 6144)
+        _ = e.rmsNorm("attn_norm", ShapeTensor(rows: 8192, cols: 6144))
+        _ = e.rmsNormBackward("attn_norm", ShapeTensor(rows: 8192, cols: 6144), ShapeTensor(rows: 8192, cols: 6144))
+        _ = e.rmsNorm("q_norm", ShapeTensor(rows: 8192, cols: 1536))
+        #expect(e.records[0].bytesRead == 1024 * 6144 * 2 && e.records[0].bytesWritten == 1024 * 6144 * 2)
+        #expect(e.records[1].bytesRead == 2 * 1024 * 6144 * 2)
+        #expect(e.records[2].bytesRead == 8192 * 1536 * 2)
+    }
+}

@@ -83,4 +83,32 @@ func megatronStep() throws -> StepConfiguration {
         #expect(input(without) == 4096 * 8192 * 2)
         #expect(input(with) == input(without) / 8)
     }
+
+    /// Megatron-LM since 2022 reduces a column-parallel linear's input gradient while its
+    /// weight gradient is computed (Korthikanti et al. 2022 §6.2). On the 22B layer of their
+    /// Table 4 (TP 8, 4 sequences of 2,048) the Q/K/V and gate/up weight gradients outlast the
+    /// two all-reduces, so the backward's collectives vanish; 2021's Megatron (`none`) keeps
+    /// both on the critical path, and a full recomputation's forward collectives stay either way.
+    @Test func backwardCollectivesHideUnderWeightGradients() throws {
+        var c = try megatronStep()
+        c.model.hiddenSize = 6144; c.model.layers = 2; c.model.denseIntermediateSize = 16384
+        c.model.attention = .gqa(GQAShape(heads: 64, kvHeads: 64, headDim: 96, qkvBias: false))
+        c.pp = 1; c.microbatches = 1; c.microbatchSequences = 4; c.microbatchTokens = 8192
+        c.topology.nodes = 1; c.recompute = RecomputePolicy.none
+        func layer(_ overlap: TensorParallelOverlap, _ recompute: RecomputePolicy) throws -> LayerTimes {
+            var k = c
+            k.tensorParallelOverlap = overlap; k.recompute = recompute
+            return try StepSimulation(config: k, calibration: try KernelCalibration.hopper()).plan().stageTimes[0]
+        }
+        let sim = try StepSimulation(config: c, calibration: try KernelCalibration.hopper())
+        let collective = sim.tensorParallelCollective
+        #expect(collective > 0)
+        // Two layers: two collectives each in the forward and the backward, plus the embedding's
+        // forward and the head's backward one.
+        #expect(abs(try layer(.none, .none).tensorParallelBackward - 5 * collective) < 1e-12)
+        #expect(try layer(.backward, .none).tensorParallelBackward == 0)
+        #expect(abs(try layer(.backward, .full).tensorParallelBackward - 4 * collective) < 1e-12)
+        #expect(abs(try layer(.none, .full).tensorParallelBackward - 9 * collective) < 1e-12)
+        #expect(try layer(.backward, .none).tensorParallelForward == layer(.none, .none).tensorParallelForward)
+    }
 }
