@@ -17,16 +17,12 @@ import CostModel
     /// all-reduce after the backward) the 7.5B and 18.4B rows were +11.7 and +12.4 %.
     @Test("Narayanan et al. SC'21 Table 1: the sweep is the table's plans as the paper's script runs them; every row within 10%")
     func weakScaling() throws {
-        let path = repoRoot.appendingPathComponent("Experiments/megatron-weak-scaling.yaml").path
-        let file = try ExperimentFile.load(path: path)
-        let hardware = try HardwareCatalog.builtIn()
-        let models = try ModelCatalog.load(directory: repoRoot.appendingPathComponent("Experiments/models").path)
-        let points = try file.points(hardware: hardware)
+        let points = try shippedSweep("megatron-weak-scaling.yaml")
         #expect(points.count == PublishedMegatronScaling.rows.count)
         // Every second row (the 1T row is `megatronOneTrillion`'s).
-        for (point, row) in zip(points, PublishedMegatronScaling.rows) where point.index % 2 == 0 && row.gpus < 3072 {
-            let c = try StepExperiment.parse(try #require(point.document), models: models, hardware: hardware)
-            #expect(PublishedMegatronScaling.matches(row, c), "point \(point.index)")
+        for (index, (point, row)) in zip(points, PublishedMegatronScaling.rows).enumerated() where index % 2 == 0 && row.gpus < 3072 {
+            let c = try #require(point)
+            #expect(PublishedMegatronScaling.matches(row, c), "point \(index)")
             #expect(c.attentionKernel == .unfused && c.model.attentionDropout == 0.1)
             let r = try StepSimulation(config: c, calibration: try KernelCalibration.hopper()).run()
             let error = r.stepTimeS / row.stepSeconds - 1

@@ -16,17 +16,13 @@ import CostModel
     /// plus all-gather slower than one all-reduce gave back).
     @Test("Korthikanti et al. 2022 Table 5: the sweep is Table 3's plans; within 12% (10% with SP + selective), speed-ups 1.25-1.45×")
     func selectiveRecompute() throws {
-        let path = repoRoot.appendingPathComponent("Experiments/megatron-selective-recompute.yaml").path
-        let file = try ExperimentFile.load(path: path)
-        let hardware = try HardwareCatalog.builtIn()
-        let models = try ModelCatalog.load(directory: repoRoot.appendingPathComponent("Experiments/models").path)
-        let points = try file.points(hardware: hardware)
+        let points = try shippedSweep("megatron-selective-recompute.yaml")
         let rows = PublishedMegatronSelective.rows
         #expect(points.count == 2 * rows.count)
         // The 22B and 175B pairs (the larger ones are `llmsim validate`'s).
         for (i, row) in rows.enumerated() where row.gpus <= 64 {
             func time(_ point: Int, full: Bool) throws -> Double {
-                let c = try StepExperiment.parse(try #require(points[point].document), models: models, hardware: hardware)
+                let c = try #require(points[point])
                 #expect(PublishedMegatronSelective.matches(row, full: full, c), "point \(point)")
                 return try StepSimulation(config: c, calibration: try KernelCalibration.hopper()).run().stepTimeS
             }

@@ -3,6 +3,7 @@ import CostModel
 import Foundation
 import Hardware
 import Model
+import Training
 @testable import Experiments
 
 let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -28,4 +29,15 @@ let llamaBase = repoRoot.appendingPathComponent("Experiments/llama-3.1-8b-a100.y
 func evaluator() throws -> PointEvaluator {
     PointEvaluator(models: try ModelCatalog.load(directory: repoRoot.appendingPathComponent("Experiments/models").path),
                    hardware: try HardwareCatalog.builtIn(), calibration: try KernelCalibration.hopper())
+}
+
+/// The step configurations of a shipped sweep (`Experiments/<name>`), point by point; nil for
+/// an infeasible point.
+func shippedSweep(_ name: String) throws -> [StepConfiguration?] {
+    let file = try ExperimentFile.load(path: repoRoot.appendingPathComponent("Experiments/\(name)").path)
+    let hardware = try HardwareCatalog.builtIn()
+    let models = try ModelCatalog.load(directory: repoRoot.appendingPathComponent("Experiments/models").path)
+    return try file.points(hardware: hardware).map { point in
+        try point.document.map { try StepExperiment.parse($0, models: models, hardware: hardware) }
+    }
 }
