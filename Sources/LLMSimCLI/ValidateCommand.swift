@@ -128,26 +128,31 @@ struct ValidateCommand: ParsableCommand {
             out.append(check("Megatron 1T step, 3,072 A100, TP8 PP64 \(kind.rawValue)", "Narayanan et al. SC'21 (502 PFLOP/s)", published: PublishedMegatron1T.stepSeconds,
                              simulated: m.stepTimeS, unit: "s", tolerance: 0.10))
         }
+        /// A shipped sweep's step configurations, each checked to be the published plan it
+        /// stands for (`isPublished(point, configuration)`).
+        func publishedSweep(_ name: String, points count: Int, _ isPublished: (Int, StepConfiguration) -> Bool) throws -> [StepConfiguration] {
+            let points = try ExperimentFile.load(path: try ResourceLocator.shippedExperiment(name)).points(hardware: hardware)
+            guard points.count == count else { throw ValidationError("\(name) has \(points.count) points, not the published \(count)") }
+            return try points.map { point in
+                guard let document = point.document else { throw ValidationError("\(name) point \(point.index) is infeasible: \(point.infeasible?.problem ?? "")") }
+                let c = try StepExperiment.parse(document, models: models, hardware: hardware)
+                guard isPublished(point.index, c) else { throw ValidationError("\(name) point \(point.index) is not the published plan") }
+                return c
+            }
+        }
         // Megatron-LM's weak-scaling series (SC'21 Table 1) as the shipped sweep; the 1T row is above.
-        let scaling = try ExperimentFile.load(path: try ResourceLocator.shippedExperiment("megatron-weak-scaling.yaml"))
-        for (point, row) in zip(try scaling.points(hardware: hardware), PublishedMegatronScaling.rows) where row != PublishedMegatron1T.row {
-            guard let document = point.document else { throw ValidationError("megatron-weak-scaling.yaml point \(point.index) is infeasible: \(point.infeasible?.problem ?? "")") }
-            let c = try StepExperiment.parse(document, models: models, hardware: hardware)
-            guard PublishedMegatronScaling.matches(row, c) else { throw ValidationError("megatron-weak-scaling.yaml point \(point.index) is not Table 1's \(row.billions)B row") }
+        let rows = PublishedMegatronScaling.rows
+        let scaling = try publishedSweep("megatron-weak-scaling.yaml", points: rows.count) { PublishedMegatronScaling.matches(rows[$0], $1) }
+        for (c, row) in zip(scaling, rows) where row != PublishedMegatron1T.row {
             let m = try StepSimulation(config: c, calibration: try KernelCalibration.hopper()).run()
             out.append(check("Megatron \(ResultRow.format(row.billions))B step, \(row.gpus) A100, TP\(row.tp) PP\(row.pp)", "Narayanan et al. SC'21 Table 1 (\(Int(row.tflopsPerGPU)) TFLOP/s)",
                              published: row.stepSeconds, simulated: m.stepTimeS, unit: "s", tolerance: 0.10))
         }
         // Sequence parallelism and selective recomputation (Korthikanti et al. 2022, Table 5) as
         // the shipped sweep: the four full-recomputation runs, then the four others.
-        let selective = try ExperimentFile.load(path: try ResourceLocator.shippedExperiment("megatron-selective-recompute.yaml"))
-        let selectivePoints = try selective.points(hardware: hardware)
-        let selectiveRows = PublishedMegatronSelective.rows
-        guard selectivePoints.count == 2 * selectiveRows.count else { throw ValidationError("megatron-selective-recompute.yaml has \(selectivePoints.count) points, not \(2 * selectiveRows.count)") }
-        for (point, (row, full)) in zip(selectivePoints, selectiveRows.map { ($0, true) } + selectiveRows.map { ($0, false) }) {
-            guard let document = point.document else { throw ValidationError("megatron-selective-recompute.yaml point \(point.index) is infeasible: \(point.infeasible?.problem ?? "")") }
-            let c = try StepExperiment.parse(document, models: models, hardware: hardware)
-            guard PublishedMegatronSelective.matches(row, full: full, c) else { throw ValidationError("megatron-selective-recompute.yaml point \(point.index) is not Table 5's \(row.billions)B run") }
+        let runs = PublishedMegatronSelective.rows.map { ($0, true) } + PublishedMegatronSelective.rows.map { ($0, false) }
+        let selective = try publishedSweep("megatron-selective-recompute.yaml", points: runs.count) { PublishedMegatronSelective.matches(runs[$0].0, full: runs[$0].1, $1) }
+        for (c, (row, full)) in zip(selective, runs) {
             let m = try StepSimulation(config: c, calibration: try KernelCalibration.hopper()).run()
             out.append(check("Megatron \(ResultRow.format(row.billions))B, \(row.gpus) A100, \(full ? "full recompute" : "SP + selective")", "Korthikanti et al. 2022 Table 5",
                              published: full ? row.fullRecomputeSeconds : row.presentWorkSeconds, simulated: m.stepTimeS, unit: "s", tolerance: 0.10))

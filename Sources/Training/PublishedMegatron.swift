@@ -56,11 +56,21 @@ public enum PublishedMegatronScaling {
     /// Whether a step configuration is this row's plan (model shape, TP, PP, GPUs, batch,
     /// micro-batch size, schedule, gradient overlap).
     public static func matches(_ row: Row, _ c: StepConfiguration) -> Bool {
-        let schedule = row.virtualStages.map { c.schedule == .interleaved && c.virtualStages == $0 } ?? (c.schedule == .oneFOneB)
-        return c.model.hiddenSize == row.hidden && c.model.layers == row.layers && c.model.attention.heads == row.heads
-            && c.tp == row.tp && c.pp == row.pp && c.gpus == row.gpus && Double(c.dp * c.microbatches * c.microbatchTokens) == Double(row.batch) * sequence
-            && c.microbatchSequences == row.microbatchSequences && c.sequenceTokens == Int(sequence) && schedule
+        runsPlan(c, hidden: row.hidden, layers: row.layers, heads: row.heads, tp: row.tp, pp: row.pp, gpus: row.gpus, batch: row.batch,
+                 microbatchSequences: row.microbatchSequences, virtualStages: row.virtualStages)
             && c.overlapGradReduce == row.torchDDP
+    }
+
+    /// Whether `c` runs a published Megatron GPT plan: the model's shape, TP, PP, GPUs, a
+    /// global batch of `batch` sequences of 2,048 tokens in micro-batches of
+    /// `microbatchSequences`, and the schedule (interleaved with `virtualStages` model chunks
+    /// per rank, 1F1B without).
+    static func runsPlan(_ c: StepConfiguration, hidden: Int, layers: Int, heads: Int, tp: Int, pp: Int, gpus: Int, batch: Int,
+                         microbatchSequences: Int, virtualStages: Int?) -> Bool {
+        let schedule = virtualStages.map { c.schedule == .interleaved && c.virtualStages == $0 } ?? (c.schedule == .oneFOneB)
+        return c.model.hiddenSize == hidden && c.model.layers == layers && c.model.attention.heads == heads
+            && c.tp == tp && c.pp == pp && c.gpus == gpus && Double(c.dp * c.microbatches * c.microbatchTokens) == Double(batch) * sequence
+            && c.microbatchSequences == microbatchSequences && c.sequenceTokens == Int(sequence) && schedule
     }
 }
 

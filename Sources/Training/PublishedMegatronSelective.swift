@@ -36,11 +36,9 @@ public enum PublishedMegatronSelective {
     /// Whether a step configuration is this row's plan, with full recomputation (`full`) or
     /// sequence parallelism and selective recomputation.
     public static func matches(_ row: Row, full: Bool, _ c: StepConfiguration) -> Bool {
-        let schedule = row.virtualStages.map { c.schedule == .interleaved && c.virtualStages == $0 } ?? (c.schedule == .oneFOneB)
         let technique = full ? c.effectiveRecompute == .full && !c.sequenceParallel : c.effectiveRecompute == .selective && c.sequenceParallel
-        return c.model.hiddenSize == row.hidden && c.model.layers == row.layers && c.model.attention.heads == row.heads
-            && c.tp == tp && c.pp == row.pp && c.gpus == row.gpus && c.dp == 1 && c.microbatches * c.microbatchSequences == row.batch
-            && c.microbatchSequences == row.microbatchSequences && c.sequenceTokens == 2048 && schedule && technique
-            && c.tensorParallelOverlap == .backward && c.attentionKernel == .unfused
+        return PublishedMegatronScaling.runsPlan(c, hidden: row.hidden, layers: row.layers, heads: row.heads, tp: tp, pp: row.pp, gpus: row.gpus,
+                                                 batch: row.batch, microbatchSequences: row.microbatchSequences, virtualStages: row.virtualStages)
+            && c.dp == 1 && technique && c.tensorParallelOverlap == .backward && c.attentionKernel == .unfused
     }
 }

@@ -90,13 +90,19 @@ public struct StepConfiguration: Sendable {
     /// Sequences per step across the cluster.
     public var globalBatchTokens: Int { dp * microbatches * microbatchTokens }
 
+    /// The micro-batch's tokens split evenly into its sequences.
+    public func checkMicrobatchSequences() throws {
+        guard microbatchSequences >= 1, microbatchTokens % microbatchSequences == 0 else {
+            throw ScheduleError(problem: "\(microbatchTokens) tokens per micro-batch do not split into \(microbatchSequences) sequences",
+                                fix: "set microbatch_tokens to sequences × sequence length (e.g. \(microbatchSequences) × 2048 = \(microbatchSequences * 2048))")
+        }
+    }
+
     /// Checks the plan; throws with the rule broken and the fix.
     public func validate() throws {
         func fail(_ problem: String, _ fix: String) -> ScheduleError { ScheduleError(problem: problem, fix: fix) }
         guard pp >= 1, microbatches >= 1, microbatchTokens >= 1 else { throw fail("pp, micro-batches and tokens must be >= 1", "check the plan") }
-        guard microbatchSequences >= 1, microbatchTokens % microbatchSequences == 0 else {
-            throw fail("\(microbatchTokens) tokens per micro-batch do not split into \(microbatchSequences) sequences", "make microbatch_tokens a multiple of microbatch_sequences (tokens per micro-batch = sequences × sequence length)")
-        }
+        try checkMicrobatchSequences()
         guard microbatchSequences == 1 || sequenceChunks == 1 else {
             throw fail("a micro-batch of \(microbatchSequences) sequences cannot also be a chunk of a split sequence", "split long sequences with one sequence per micro-batch")
         }

@@ -72,10 +72,7 @@ public enum StepExperiment {
         config.tp = tp
         if let sequences = try v.optional("microbatch_sequences") {
             config.microbatchSequences = try v.positiveInt("microbatch_sequences")
-            guard config.microbatchTokens % config.microbatchSequences == 0 else {
-                throw sequences.error("\(config.microbatchTokens) tokens per micro-batch do not split into \(config.microbatchSequences) sequences",
-                                      fix: "set microbatch_tokens to sequences × sequence length (e.g. \(config.microbatchSequences) × 2048 = \(config.microbatchSequences * 2048))")
-            }
+            do { try config.checkMicrobatchSequences() } catch let e as ScheduleError { throw sequences.error(e.problem, fix: e.fix) }
         }
         if let kernel = try v.choiceIfPresent("attention_kernel", AttentionKernel.allCases.map(\.rawValue)) { config.attentionKernel = AttentionKernel(rawValue: kernel)! }
         config.sequenceParallel = try parallel.optional("sp")?.bool() ?? true

@@ -116,9 +116,8 @@ public struct StepSimulation: Sendable {
         // 1. Routing and all-to-all of one EP group.
         let (traffic, dispatchTime, combineTime) = try allToAll()
         // 2. Times of a dense and an MoE layer (all layers of a kind have the same shapes).
-        func priced(_ body: (inout CostExecutor) throws -> Void) rethrows -> (times: LayerTimes, records: [OperationRecord]) {
-            let r = try records(traffic: traffic, body)
-            return (LayerTimes.price(r, kernels: kernels, dispatchTime: dispatchTime, combineTime: combineTime), r)
+        func priced(_ records: [OperationRecord]) -> LayerTimes {
+            LayerTimes.price(records, kernels: kernels, dispatchTime: dispatchTime, combineTime: combineTime)
         }
         let x = ShapeTensor(rows: tokens, cols: arch.hiddenSize)
         // Tensor parallelism: one all-reduce (or reduce-scatter + all-gather) after the
@@ -131,8 +130,8 @@ public struct StepSimulation: Sendable {
         let layerTimes = try (0..<arch.layers).map { i -> LayerTimes in
             let moe = arch.moe?.isMoE(layer: i) ?? false
             if let t = byKind[moe] { return t }
-            let layer = try TransformerLayer(arch: arch, index: i, policy: c.precision, recompute: c.recompute)
-            var (t, records) = priced { e in let f = layer.forward(&e, x); _ = layer.backward(&e, x, tape: f.tape) }
+            let records = try layerRecords(i, traffic: traffic)
+            var t = priced(records)
             let window = TensorParallelOverlap.windows(records, kernels: kernels)
             let collectives = Double(moe ? 1 : 2)
             t.tensorParallelForward = collectives * collective
@@ -141,9 +140,13 @@ public struct StepSimulation: Sendable {
             byKind[moe] = t
             return t
         }
-        var first = try priced { e in _ = try StagePass(arch: arch, layers: 0..<0, embedding: true, head: false, policy: c.precision, recompute: c.recompute).run(&e, tokens: tokens) }.times
-        let (lastTimes, lastRecords) = try priced { e in _ = try StagePass(arch: arch, layers: arch.layers..<arch.layers, embedding: false, head: true, mtp: true, policy: c.precision, recompute: c.recompute).run(&e, tokens: tokens, input: x) }
-        var last = lastTimes
+        var first = priced(try records(traffic: traffic) { e in
+            _ = try StagePass(arch: arch, layers: 0..<0, embedding: true, head: false, policy: c.precision, recompute: c.recompute).run(&e, tokens: tokens)
+        })
+        let lastRecords = try records(traffic: traffic) { e in
+            _ = try StagePass(arch: arch, layers: arch.layers..<arch.layers, embedding: false, head: true, mtp: true, policy: c.precision, recompute: c.recompute).run(&e, tokens: tokens, input: x)
+        }
+        var last = priced(lastRecords)
         // Vocab-parallel embedding: its output is all-reduced; the head's input gradient too.
         first.tensorParallelForward = collective
         last.tensorParallelBackward = overlap.exposed(collective, window: TensorParallelOverlap.windows(lastRecords, kernels: kernels).other)
@@ -190,11 +193,6 @@ public struct StepSimulation: Sendable {
                          memory: TrainingMemory.compute(model: memory, stageLayers: counts), movedForMemory: moved).replacingStageTimes(stageTimes)
     }
 
-    /// Runs `body` on a cost executor set up for this step and prices its records.
-    func price(traffic: MoETraffic, dispatch: Double, combine: Double, _ body: (inout CostExecutor) throws -> Void) rethrows -> LayerTimes {
-        LayerTimes.price(try records(traffic: traffic, body), kernels: kernels, dispatchTime: dispatch, combineTime: combine)
-    }
-
     /// The records `body` issues on a cost executor set up for this step.
     func records(traffic: MoETraffic, _ body: (inout CostExecutor) throws -> Void) rethrows -> [OperationRecord] {
         var e = CostExecutor(traffic: traffic)
@@ -209,12 +207,15 @@ public struct StepSimulation: Sendable {
 
     /// Layer `index`'s forward and full backward on one micro-batch.
     func layerForwardBackward(_ index: Int, traffic: MoETraffic, dispatch: Double, combine: Double) throws -> LayerTimes {
+        LayerTimes.price(try layerRecords(index, traffic: traffic), kernels: kernels, dispatchTime: dispatch, combineTime: combine)
+    }
+
+    /// The records of layer `index`'s forward and full backward on one micro-batch.
+    func layerRecords(_ index: Int, traffic: MoETraffic) throws -> [OperationRecord] {
         let c = config, arch = c.layerModel
         let layer = try TransformerLayer(arch: arch, index: index, policy: c.precision, recompute: c.recompute)
         let x = ShapeTensor(rows: c.microbatchTokens, cols: arch.hiddenSize)
-        return price(traffic: traffic, dispatch: dispatch, combine: combine) { e in
-            let f = layer.forward(&e, x); _ = layer.backward(&e, x, tape: f.tape)
-        }
+        return records(traffic: traffic) { e in let f = layer.forward(&e, x); _ = layer.backward(&e, x, tape: f.tape) }
     }
 
     /// One MoE layer under perfectly balanced routing, as DeepSeek's profile trace was taken

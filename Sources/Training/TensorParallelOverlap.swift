@@ -14,17 +14,15 @@ public enum TensorParallelOverlap: String, Sendable, CaseIterable, Codable {
     /// stay exposed.
     case backward
 
-    /// Weights whose input gradient is reduced over the TP group in the backward.
-    static let columnParallel: Set<String> = ["wq", "wk", "wv", "wq_b", "wkv_b", "ffn.up", "head"]
+    /// Weight-gradient records of the weights whose input gradient is reduced over the TP
+    /// group in the backward (record names end in `.<weight>.wgrad`).
+    static let columnParallelSuffixes = ["wq", "wk", "wv", "wq_b", "wkv_b", "ffn.up", "head"].map { ".\($0).wgrad" }
 
     /// Seconds the column-parallel weight-gradient GEMMs of `records` take, by block: the
     /// window a backward collective of that block can hide under.
     static func windows(_ records: [OperationRecord], kernels: KernelCostModel) -> (attention: Double, mlp: Double, other: Double) {
         var w = (attention: 0.0, mlp: 0.0, other: 0.0)
-        for r in records where r.pass == .backwardWeight && r.name.hasSuffix(".wgrad") {
-            // Record names are "L<layer>.<block>.<weight>.wgrad".
-            let weight = r.name.dropLast(".wgrad".count).split(separator: ".", maxSplits: 2).dropFirst(2).first.map(String.init) ?? ""
-            guard columnParallel.contains(weight) else { continue }
+        for r in records where r.pass == .backwardWeight && columnParallelSuffixes.contains(where: r.name.hasSuffix) {
             switch r.block {
             case .attention: w.attention += kernels.duration(r)
             case .mlp: w.mlp += kernels.duration(r)

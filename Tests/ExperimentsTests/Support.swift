@@ -35,9 +35,6 @@ func evaluator() throws -> PointEvaluator {
 /// an infeasible point.
 func shippedSweep(_ name: String) throws -> [StepConfiguration?] {
     let file = try ExperimentFile.load(path: repoRoot.appendingPathComponent("Experiments/\(name)").path)
-    let hardware = try HardwareCatalog.builtIn()
-    let models = try ModelCatalog.load(directory: repoRoot.appendingPathComponent("Experiments/models").path)
-    return try file.points(hardware: hardware).map { point in
-        try point.document.map { try StepExperiment.parse($0, models: models, hardware: hardware) }
-    }
+    let evaluator = try evaluator()
+    return try file.points(hardware: evaluator.hardware).map { point in try point.document.map(evaluator.configuration) }
 }
