@@ -36,12 +36,15 @@ public enum StagePartition {
             counts.append(weights.count - i)
             return counts
         }
+        // Any split fits an infinite bottleneck; the search keeps the last split that fitted (the
+        // total as a first bound could miss by a rounding of its summation order).
+        guard var best = fits(.infinity) else { preconditionFailure("stage weights must be finite numbers") }
         var low = 0.0, high = weights.reduce(0, +) + firstExtra + lastExtra
         for _ in 0..<100 {
             let mid = (low + high) / 2
-            if fits(mid) != nil { high = mid } else { low = mid }
+            if let split = fits(mid) { high = mid; best = split } else { low = mid }
         }
-        return fits(high)!
+        return best
     }
 
     /// The stage partition that minimises the busiest rank's load when ranks hold several

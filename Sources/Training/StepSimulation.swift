@@ -120,12 +120,11 @@ public struct StepSimulation: Sendable {
             LayerTimes.price(records, kernels: kernels, dispatchTime: dispatchTime, combineTime: combineTime)
         }
         let x = ShapeTensor(rows: tokens, cols: arch.hiddenSize)
-        // Tensor parallelism: one all-reduce (or reduce-scatter + all-gather) after the
-        // attention and one after a dense FFN, in the forward and again in the backward, where
-        // it may hide under the column-parallel linears' weight gradients
-        // (`TensorParallelOverlap`); a full recomputation repeats the forward's. Experts are not
-        // TP-split (EP).
-        let collective = tensorParallelCollective, overlap = c.tensorParallelOverlap
+        // Tensor parallelism: each attention block and dense FFN moves its activations over the
+        // TP group in the forward and again in the backward, where parts may hide under the
+        // column-parallel linears' GEMMs (`TensorParallelCollectives`); a full recomputation
+        // repeats the forward's. Experts are not TP-split (EP).
+        let tpCollectives = tensorParallelCollectives
         var byKind: [Bool: LayerTimes] = [:]
         let layerTimes = try (0..<arch.layers).map { i -> LayerTimes in
             let moe = arch.moe?.isMoE(layer: i) ?? false
@@ -133,10 +132,11 @@ public struct StepSimulation: Sendable {
             let records = try layerRecords(i, traffic: traffic)
             var t = priced(records)
             let window = TensorParallelOverlap.windows(records, kernels: kernels)
-            let collectives = Double(moe ? 1 : 2)
-            t.tensorParallelForward = collectives * collective
-            t.tensorParallelBackward = overlap.exposed(collective, window: window.attention) + (moe ? 0 : overlap.exposed(collective, window: window.mlp))
-                + (c.effectiveRecompute == .full ? collectives * collective : 0)
+            let blocks = Double(moe ? 1 : 2)
+            t.tensorParallelForward = blocks * tpCollectives.blockForward
+            t.tensorParallelBackward = tpCollectives.blockBackward(window: window.attention)
+                + (moe ? 0 : tpCollectives.blockBackward(window: window.mlp))
+                + (c.effectiveRecompute == .full ? blocks * tpCollectives.blockForward : 0)
             byKind[moe] = t
             return t
         }
@@ -147,9 +147,11 @@ public struct StepSimulation: Sendable {
             _ = try StagePass(arch: arch, layers: arch.layers..<arch.layers, embedding: false, head: true, mtp: true, policy: c.precision, recompute: c.recompute).run(&e, tokens: tokens, input: x)
         }
         var last = priced(lastRecords)
-        // Vocab-parallel embedding: its output is all-reduced; the head's input gradient too.
-        first.tensorParallelForward = collective
-        last.tensorParallelBackward = overlap.exposed(collective, window: TensorParallelOverlap.windows(lastRecords, kernels: kernels).other)
+        // The vocabulary-parallel embedding and head.
+        first.tensorParallelForward = tpCollectives.embeddingForward
+        first.tensorParallelBackward = tpCollectives.embeddingBackward
+        last.tensorParallelForward = tpCollectives.headForward
+        last.tensorParallelBackward = tpCollectives.headBackward(window: TensorParallelOverlap.windows(lastRecords, kernels: kernels).other)
         // 3. Stage partition balanced by the busiest rank's time.
         let generated = try ScheduleGenerator.make(c.schedule, pp: c.pp, microbatches: c.microbatches, virtualStages: c.virtualStages, sequenceChunks: c.sequenceChunks)
         let stages = generated.stagesPerPipeline
@@ -232,13 +234,19 @@ public struct StepSimulation: Sendable {
         return try layerForwardBackward(index, traffic: balanced, dispatch: dispatch, combine: combine)
     }
 
-    /// One tensor-parallel all-reduce of a micro-batch's BF16 activations over the TP group on
-    /// NVLink, seconds (ring: 2(p−1)/p of the bytes per GPU, 2(p−1) hop latencies; with
-    /// sequence parallelism the reduce-scatter + all-gather pair moves the same bytes). 0 at TP 1.
-    var tensorParallelCollective: Double {
+    /// One tensor-parallel reduce-scatter (or all-gather) of a micro-batch's BF16 activations
+    /// over the TP group on NVLink, seconds (ring: (p−1)/p of the bytes per GPU, p−1 hop
+    /// latencies; an all-reduce is two). 0 at TP 1.
+    var tensorParallelHalfCollective: Double {
         let c = config
-        return Collective.allReduce(bytes: Double(c.microbatchTokens * c.model.hiddenSize * 2), participants: c.tp,
-                                    bandwidth: c.topology.node.ringScaleUpBandwidth(members: c.tp), latency: c.topology.latency.scaleUp)
+        return Collective.reduceScatter(bytes: Double(c.microbatchTokens * c.model.hiddenSize * 2), participants: c.tp,
+                                        bandwidth: c.topology.node.ringScaleUpBandwidth(members: c.tp), latency: c.topology.latency.scaleUp)
+    }
+
+    /// The TP collectives' placement for this step.
+    var tensorParallelCollectives: TensorParallelCollectives {
+        TensorParallelCollectives(half: tensorParallelHalfCollective, sequenceParallel: config.tp > 1 && config.sequenceParallel,
+                                  overlap: config.tensorParallelOverlap)
     }
 
     /// The routing experiment of one EP group (nil for a dense model). Long sequences route a

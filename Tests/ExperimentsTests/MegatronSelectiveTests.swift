@@ -10,10 +10,9 @@ import CostModel
 /// Tables 3 and 5) as the shipped sweep `Experiments/megatron-selective-recompute.yaml`.
 @Suite struct MegatronSelectiveTests {
     /// Measured 2026-11-24: full recomputation 1.523, 18.894, 52.481, 105.2 s (+7.2, +4.2, +7.0,
-    /// +11.4 %); sequence parallelism with selective recomputation 1.109, 13.691, 38.685,
-    /// 78.083 s (+0.8, −0.4, +2.3, +9.2 %). The published speed-ups are 1.29–1.32×; llmsim's
-    /// 1.35–1.38× (its sequence-parallel backward gains what the paper says a reduce-scatter
-    /// plus all-gather slower than one all-reduce gave back).
+    /// +11.4 %); sequence parallelism with selective recomputation 1.147, 14.032, 39.342,
+    /// 79.224 s (+4.3, +2.1, +4.0, +10.8 %). The published speed-ups are 1.29–1.32×; llmsim's
+    /// 1.33–1.35×.
     @Test("Korthikanti et al. 2022 Table 5: the sweep is Table 3's plans; within 12% (10% with SP + selective), speed-ups 1.25-1.45×")
     func selectiveRecompute() throws {
         let points = try shippedSweep("megatron-selective-recompute.yaml")

@@ -110,6 +110,13 @@ func deepSeekStep() throws -> StepConfiguration {
         #expect(StagePartition.balance(weights: [1, 1, 1, 1, 1, 1], stages: 3, firstExtra: 0, lastExtra: 2) == [3, 2, 1])
         #expect(StagePartition.balance(weights: [1, 1, 1, 1], stages: 4, firstExtra: 5, lastExtra: 5) == [1, 1, 1, 1])
     }
+
+    /// One stage whose loads, summed in a different order, round above the search's first
+    /// bound (0.6 + 0.11 + 0.3 = 1.01 but 0.6 + 0.3 + 0.11 = 1.0100000000000002): it crashed
+    /// until 2026-11-24.
+    @Test func oneStageSurvivesRounding() {
+        #expect(StagePartition.balance(weights: [0.1, 0.2, 0.3], stages: 1, firstExtra: 0.11, lastExtra: 0.3) == [3])
+    }
 }
 
 @Suite struct StepExperimentErrorTests {

@@ -41,15 +41,16 @@ func megatronStep() throws -> StepConfiguration {
         try c.validate()
     }
 
-    @Test("the TP collective is a ring all-reduce on NVLink: 2(p−1)/p of the bytes plus 2(p−1) hops")
+    @Test("a TP reduce-scatter is a ring on NVLink: (p−1)/p of the bytes plus p−1 hops; a block's forward is two")
     func collectiveTime() throws {
         let c = try megatronStep()
         let s = try StepSimulation(config: c, calibration: try KernelCalibration.hopper())
         let bytes = 2048.0 * 25_600 * 2
-        let expected = 2 * 7.0 / 8 * bytes / (300e9 * 0.8) + 14 * 3.33e-6
-        #expect(abs(s.tensorParallelCollective / expected - 1) < 1e-9)
+        let expected = 7.0 / 8 * bytes / (300e9 * 0.8) + 7 * 3.33e-6
+        #expect(abs(s.tensorParallelHalfCollective / expected - 1) < 1e-9)
+        #expect(abs(s.tensorParallelCollectives.blockForward / (2 * expected) - 1) < 1e-9)
         var one = c; one.tp = 1
-        #expect(try StepSimulation(config: one, calibration: try KernelCalibration.hopper()).tensorParallelCollective == 0)
+        #expect(try StepSimulation(config: one, calibration: try KernelCalibration.hopper()).tensorParallelHalfCollective == 0)
     }
 
     /// Narayanan et al., SC 2021: a 1T GPT on 3,072 A100 at 502 PFLOP/s (abstract), TP 8, PP 64,
@@ -90,25 +91,54 @@ func megatronStep() throws -> StepConfiguration {
     /// two all-reduces, so the backward's collectives vanish; 2021's Megatron (`none`) keeps
     /// both on the critical path, and a full recomputation's forward collectives stay either way.
     @Test func backwardCollectivesHideUnderWeightGradients() throws {
-        var c = try megatronStep()
-        c.model.hiddenSize = 6144; c.model.layers = 2; c.model.denseIntermediateSize = 16384
-        c.model.attention = .gqa(GQAShape(heads: 64, kvHeads: 64, headDim: 96, qkvBias: false))
-        c.pp = 1; c.microbatches = 1; c.microbatchSequences = 4; c.microbatchTokens = 8192
-        c.topology.nodes = 1; c.recompute = RecomputePolicy.none
+        let c = try korthikanti22BLayers()
         func layer(_ overlap: TensorParallelOverlap, _ recompute: RecomputePolicy) throws -> LayerTimes {
             var k = c
             k.tensorParallelOverlap = overlap; k.recompute = recompute
             return try StepSimulation(config: k, calibration: try KernelCalibration.hopper()).plan().stageTimes[0]
         }
-        let sim = try StepSimulation(config: c, calibration: try KernelCalibration.hopper())
-        let collective = sim.tensorParallelCollective
-        #expect(collective > 0)
-        // Two layers: two collectives each in the forward and the backward, plus the embedding's
-        // forward and the head's backward one.
-        #expect(abs(try layer(.none, .none).tensorParallelBackward - 5 * collective) < 1e-12)
+        let half = try StepSimulation(config: c, calibration: try KernelCalibration.hopper()).tensorParallelHalfCollective
+        #expect(half > 0)
+        // Two layers: two all-reduces (four halves) each in the forward and the backward, plus
+        // the embedding's forward one (two halves) and the head's backward one (two halves).
+        #expect(abs(try layer(.none, .none).tensorParallelBackward - 10 * half) < 1e-12)
+        #expect(abs(try layer(.none, .none).tensorParallelForward - 10 * half) < 1e-12)
         #expect(try layer(.backward, .none).tensorParallelBackward == 0)
-        #expect(abs(try layer(.backward, .full).tensorParallelBackward - 4 * collective) < 1e-12)
-        #expect(abs(try layer(.none, .full).tensorParallelBackward - 9 * collective) < 1e-12)
+        #expect(abs(try layer(.backward, .full).tensorParallelBackward - 8 * half) < 1e-12)
+        #expect(abs(try layer(.none, .full).tensorParallelBackward - 18 * half) < 1e-12)
         #expect(try layer(.backward, .none).tensorParallelForward == layer(.none, .none).tensorParallelForward)
     }
+
+    /// Sequence parallelism (Korthikanti et al. 2022 §4.2.2, Fig. 5): the forward moves the same
+    /// bytes (all-gather + reduce-scatter per block), but the backward moves three halves per
+    /// block: the row-parallel output gradient's all-gather (exposed), the column-parallel input
+    /// gradient's reduce-scatter (under the weight gradient) and the re-gather of the saved
+    /// input slice (under the input gradient). On the 22B layers the last two hide, so each
+    /// block leaves one all-gather exposed; the embedding's backward all-gathers its output
+    /// gradient and the head's forward its input.
+    @Test func sequenceParallelBackwardKeepsTheRowParallelGathers() throws {
+        var c = try korthikanti22BLayers()
+        c.sequenceParallel = true; c.tensorParallelOverlap = .backward
+        let sim = try StepSimulation(config: c, calibration: try KernelCalibration.hopper())
+        let half = sim.tensorParallelHalfCollective, t = try sim.plan().stageTimes[0]
+        // Forward: 2 layers × 2 blocks × 2 halves, embedding 1, head 1.
+        #expect(abs(t.tensorParallelForward - 10 * half) < 1e-12)
+        // Backward: 2 layers × 2 blocks × 1 exposed all-gather, embedding 1, head 0 (hidden).
+        #expect(abs(t.tensorParallelBackward - 5 * half) < 1e-12)
+        var none = c; none.tensorParallelOverlap = .none
+        // Nothing hidden: 2 × 2 × 3 halves, embedding 1, head 2.
+        #expect(abs(try StepSimulation(config: none, calibration: try KernelCalibration.hopper()).plan().stageTimes[0].tensorParallelBackward
+                    - 15 * half) < 1e-12)
+    }
+}
+
+/// Two layers of Korthikanti et al.'s 22B model (Table 3: h 6,144, 64 heads, TP 8, micro-batch
+/// 4 sequences of 2,048) on one DGX A100, no recomputation, no sequence parallelism.
+private func korthikanti22BLayers() throws -> StepConfiguration {
+    var c = try megatronStep()
+    c.model.hiddenSize = 6144; c.model.layers = 2; c.model.denseIntermediateSize = 16384
+    c.model.attention = .gqa(GQAShape(heads: 64, kvHeads: 64, headDim: 96, qkvBias: false))
+    c.pp = 1; c.microbatches = 1; c.microbatchSequences = 4; c.microbatchTokens = 8192
+    c.topology.nodes = 1; c.recompute = RecomputePolicy.none
+    return c
 }
