@@ -19,19 +19,10 @@
 /// middle ranks the last step-2 phase-1 forward and the first main-step phase-0 forward send
 /// their outputs after the non-overlapped B that follows.
 enum DualPipeGenerator {
-    static func make(_ kind: ScheduleKind, pp: Int, microbatches n: Int) throws -> PipelineSchedule {
+    /// Needs an even PP and an even n ≥ 2 × ranks (`ScheduleKind.checkPlan`).
+    static func make(_ kind: ScheduleKind, pp: Int, microbatches n: Int) -> PipelineSchedule {
         let v = kind == .dualpipev
-        guard pp % 2 == 0 else {
-            throw ScheduleError(problem: "\(kind.rawValue) needs an even number of pipeline stages, got \(pp)", fix: "use an even --pp")
-        }
-        guard n % 2 == 0 else {
-            throw ScheduleError(problem: "\(kind.rawValue) needs an even number of micro-batches, got \(n)", fix: "use \(n + 1) micro-batches")
-        }
         let devices = v ? pp / 2 : pp
-        guard n >= 2 * devices else {
-            throw ScheduleError(problem: "\(kind.rawValue) needs at least \(2 * devices) micro-batches (2 × \(devices) ranks), got \(n)",
-                                fix: "use at least \(2 * devices) micro-batches")
-        }
         let program = (0..<devices).map { rank(r: $0, devices: devices, chunks: n, v: v) }
         return PipelineSchedule(kind: kind, ranks: devices, stagesPerPipeline: pp, pipelines: v ? 1 : 2,
                                 microbatchesPerPipeline: v ? n : n / 2, program: program, stageSize: 1)

@@ -10,19 +10,14 @@ public enum ScheduleGenerator {
     /// so, the last two warming up with c − 1 more forwards so that a sequence's chunks are
     /// all forwarded before its first backward.
     public static func make(_ kind: ScheduleKind, pp: Int, microbatches n: Int, virtualStages v: Int = 2, sequenceChunks c: Int = 1) throws -> PipelineSchedule {
-        guard pp >= 1 else { throw ScheduleError(problem: "PP must be at least 1, got \(pp)", fix: "use --pp 1 or more") }
-        guard n >= 1 else { throw ScheduleError(problem: "at least one micro-batch is needed, got \(n)", fix: "use --microbatches 1 or more") }
-        guard c >= 1, n % c == 0 else {
-            throw ScheduleError(problem: "\(n) micro-batches are not whole sequences of \(c) chunks", fix: "use a multiple of \(c) micro-batches")
-        }
-        try kind.checkSequenceChunks(c)
+        try kind.checkPlan(pp: pp, microbatches: n, virtualStages: v, sequenceChunks: c)
         var schedule: PipelineSchedule
         switch kind {
         case .gpipe: schedule = linear(kind, pp: pp, n: n, chunks: c, program: gpipe)
         case .oneFOneB: schedule = linear(kind, pp: pp, n: n, chunks: c, program: oneFOneB)
         case .zb1p: schedule = linear(kind, pp: pp, n: n, chunks: c, program: zb1p)
-        case .interleaved: schedule = try interleaved(pp: pp, n: n, v: v)
-        case .dualpipe, .dualpipev: schedule = try DualPipeGenerator.make(kind, pp: pp, microbatches: n)
+        case .interleaved: schedule = interleaved(pp: pp, n: n, v: v)
+        case .dualpipe, .dualpipev: schedule = DualPipeGenerator.make(kind, pp: pp, microbatches: n)
         }
         schedule.sequenceChunks = c
         return schedule
@@ -91,11 +86,8 @@ public enum ScheduleGenerator {
 
     /// Interleaved 1F1B (Narayanan et al., SC'21): each rank holds v model chunks (stage c·pp + r
     /// for chunk c); micro-batches go through in groups of pp. Needs n to be a multiple of pp.
-    static func interleaved(pp: Int, n: Int, v: Int) throws -> PipelineSchedule {
-        guard v >= 2 else { throw ScheduleError(problem: "interleaving needs at least 2 virtual stages, got \(v)", fix: "use --virtual-stages 2 or more, or --kind 1f1b") }
-        guard n % pp == 0 else {
-            throw ScheduleError(problem: "interleaved 1F1B needs the micro-batches (\(n)) to be a multiple of PP (\(pp))", fix: "use \(((n + pp - 1) / pp) * pp) micro-batches")
-        }
+    /// Needs v ≥ 2 and n a multiple of pp (`ScheduleKind.checkPlan`).
+    static func interleaved(pp: Int, n: Int, v: Int) -> PipelineSchedule {
         let total = n * v
         func forwardOp(_ k: Int, rank r: Int) -> PipelineInstruction {
             let chunk = (k / pp) % v, mb = (k / (pp * v)) * pp + k % pp

@@ -76,13 +76,25 @@ public enum RunExperiment {
                                                              fix: "use a divisor of \(seq), e.g. \(seq >= 4096 && seq % 4096 == 0 ? 4096 : seq)")
                 }
             }
+            let maxSteps = RunPhase.maxSteps
             if lengths[0] == "steps" {
-                return RunPhase(name: name, length: .steps(try p.positiveInt("steps")), sequenceLength: seq, batch: batch, plan: plan, chunkTokens: chunkTokens)
+                let steps = try p.positiveInt("steps")
+                guard steps <= maxSteps else {
+                    throw try p.required("steps").error("phase '\(name)' has \(steps) steps, more than the \(maxSteps) llmsim simulates",
+                                                      fix: "give at most \(maxSteps) steps")
+                }
+                return RunPhase(name: name, length: .steps(steps), sequenceLength: seq, batch: batch, plan: plan, chunkTokens: chunkTokens)
             }
             let rampFrom = try p.positiveIntIfPresent("ramp_from")
             if let rampFrom, rampFrom > batch { throw try p.required("ramp_from").error("the ramp starts above the final batch (\(rampFrom) > \(batch))") }
-            return RunPhase(name: name, length: .tokens(try p.positiveDouble("tokens"), rampFrom: rampFrom,
-                                                        rampTokens: try p.positiveDouble("ramp_tokens", default: 0, allowZero: true)),
+            let budget = try p.positiveDouble("tokens"), rampTokens = try p.positiveDouble("ramp_tokens", default: 0, allowZero: true)
+            // Steps at the full batch, plus at most the ramp's tokens at its smallest batch.
+            let steps = budget / (Double(batch) * Double(seq)) + (rampFrom.map { min(rampTokens, budget) / (Double($0) * Double(seq)) } ?? 0)
+            guard steps <= Double(maxSteps) else {
+                throw try p.required("tokens").error(String(format: "phase '%@' would take about %.3g steps (tokens ÷ (batch × seq_len)), more than the %d llmsim simulates", name, steps, maxSteps),
+                                                   fix: "check the budget's units (14.8T tokens is 14.8e12) and the batch")
+            }
+            return RunPhase(name: name, length: .tokens(budget, rampFrom: rampFrom, rampTokens: rampTokens),
                             sequenceLength: seq, batch: batch, plan: plan)
         }
         return (phases, economics)

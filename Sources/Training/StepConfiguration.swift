@@ -103,6 +103,7 @@ public struct StepConfiguration: Sendable {
         func fail(_ problem: String, _ fix: String) -> ScheduleError { ScheduleError(problem: problem, fix: fix) }
         guard pp >= 1, microbatches >= 1, microbatchTokens >= 1 else { throw fail("pp, micro-batches and tokens must be >= 1", "check the plan") }
         try checkMicrobatchSequences()
+        try schedule.checkPlan(pp: pp, microbatches: microbatches, virtualStages: virtualStages, sequenceChunks: sequenceChunks)
         guard microbatchSequences == 1 || sequenceChunks == 1 else {
             throw fail("a micro-batch of \(microbatchSequences) sequences cannot also be a chunk of a split sequence", "split long sequences with one sequence per micro-batch")
         }
@@ -123,7 +124,6 @@ public struct StepConfiguration: Sendable {
             }
             guard dp % ep == 0 else { throw fail("EP \(ep) does not divide the data-parallel degree \(dp)", "EP groups are formed inside DP; use a divisor of \(dp)") }
         }
-        try schedule.checkSequenceChunks(sequenceChunks)
         try schedule.checkSends(effectivePipelineSends)
         guard communicationSMs > 0, communicationSMs < topology.node.device.smCount else {
             throw fail("\(communicationSMs) communication SMs of \(topology.node.device.smCount)", "V3 used 20")

@@ -26,6 +26,11 @@ public struct RunPhase: Sendable, Equatable {
     /// the split with the shortest step among those that fit in memory).
     public var chunkTokens: Int?
 
+    /// The most steps a phase may take: 100 million, about 400 times DeepSeek-V3's
+    /// pre-training (243K steps) — a bound on the simulation's loop and on integer token
+    /// counts, far above any real run; a budget beyond it is almost surely a unit slip.
+    public static let maxSteps = 100_000_000
+
     /// Pipeline, expert and tensor parallelism and schedule of one phase.
     public struct PlanOverride: Sendable, Equatable {
         public var pp: Int?, ep: Int?, tp: Int?
@@ -213,8 +218,10 @@ public struct TrainingRun {
             if let hit = cache[n] { return hit }
             let kind = Self.schedule(config, microbatches: n)
             if kind != config.schedule { fallback.insert(n) }
-            if sequences % config.dp != 0 {
-                notes.insert("\(sequences) sequences do not divide evenly over DP \(config.dp): pipelines run \(n) micro-batches, some partly idle")
+            if sequences < config.dp {
+                notes.insert("a batch of \(sequences) sequences leaves \(config.dp - sequences) of the DP \(config.dp) pipelines idle (charged all the same)")
+            } else if sequences % config.dp != 0 {
+                notes.insert("\(sequences) sequences do not divide evenly over DP \(config.dp): pipelines run \(n) micro-batch\(n == 1 ? "" : "es"), some partly idle")
             }
             let r = try simulation.run(microbatches: n, plan: plan, schedule: kind)
             cache[n] = r.stepTimeS
@@ -226,7 +233,7 @@ public struct TrainingRun {
         case .steps(let n):
             seconds = Double(n) * (try stepTime(sequences: phase.batch))
             steps = n
-            tokens = Double(n * phase.batch) * tokensPerSequence
+            tokens = Double(n) * Double(phase.batch) * tokensPerSequence
         case .tokens(let budget, let rampFrom, let rampTokens):
             if let from = rampFrom, rampTokens > 0 {
                 // Linear in tokens from `from` to the full batch, rounded down to the quantum.

@@ -47,6 +47,11 @@ import CostModel
         #expect(throws: (any Error).self) { try load("run: {phases: [{name: a, gpu_hour: 5}]}") }                      // typo
         #expect(throws: (any Error).self) { try load("run: {phases: [{name: a, steps: 9, seq_len: 32768, batch: 8, chunk_tokens: 3000}]}") } // not a divisor
         #expect(throws: (any Error).self) { try load("run: {phases: [{name: a, tokens: 1e9, seq_len: 32768, batch: 8, chunk_tokens: 4096}]}") } // token budget
+        // Budgets beyond RunPhase.maxSteps (a 1e30 budget overflowed an integer until 2026-11-24).
+        #expect(throws: (any Error).self) { try load("run: {phases: [{name: a, tokens: 1e30, seq_len: 4096, batch: 15360}]}") }
+        #expect(throws: (any Error).self) { try load("run: {phases: [{name: a, steps: 9000000000000000000, seq_len: 4096, batch: 8}]}") }
+        #expect(throws: (any Error).self) { try load("run: {phases: [{name: a, tokens: 1e15, seq_len: 4096, batch: 15360, ramp_from: 1, ramp_tokens: 1e15}]}") }
+        try load("run: {phases: [{name: a, tokens: 14.8e12, seq_len: 4096, batch: 15360, ramp_from: 3072, ramp_tokens: 469e9}]}")
         try load("run: {phases: [{name: a, steps: 9, seq_len: 32768, batch: 8, chunk_tokens: 4096}]}")
         try load("run: {phases: [{name: a, gpu_hours: 5}]}")
     }

@@ -139,6 +139,20 @@ func deepSeekStep() throws -> StepConfiguration {
         #expect(throws: ConfigErrorLike.self) { _ = try load(base.replacingOccurrences(of: "microbatches: 120", with: "microbatches: 20") + "parallel: {pp: 16, ep: 64}") }
         #expect(try load(base + "parallel: {pp: 16, ep: 64}").dp == 128)
     }
+
+    /// DualPipeV on one stage has no rank to fold onto (PP/2 = 0): the plan's GPUs per pipeline
+    /// divided by zero until 2026-11-24; the schedule's rules are now checked first.
+    @Test func scheduleRulesComeBeforeTheGPUArithmetic() throws {
+        let base = "model: llama-3.1-8b\ntopology: \(topology)\nmicrobatches: 8\nmicrobatch_tokens: 4096\nprecision: bf16\n"
+        do {
+            _ = try load(base + "schedule: dualpipev\nparallel: {pp: 1, ep: 1, tp: 1}")
+            Issue.record("a one-stage DualPipeV plan loaded")
+        } catch let error as ConfigError {
+            #expect("\(error)".contains("even number of pipeline stages"), "\(error)")
+        }
+        #expect(throws: ConfigErrorLike.self) { _ = try load(base + "schedule: interleaved\nparallel: {pp: 3, ep: 1, tp: 1}") }
+        #expect(try load(base + "schedule: dualpipev\nparallel: {pp: 2, ep: 1, tp: 1}").devicesPerPipeline == 1)
+    }
 }
 
 import ConfigIO

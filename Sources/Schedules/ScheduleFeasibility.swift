@@ -1,0 +1,37 @@
+/// The rules a schedule puts on a plan, checked without generating it, so a step
+/// configuration can refuse an impossible plan before anything divides by its sizes.
+extension ScheduleKind {
+    /// Throws with the rule broken and the fix unless `pp` stages, `microbatches` micro-batches
+    /// (`virtualStages` model chunks per rank for interleaving, sequences split into
+    /// `sequenceChunks` micro-batches) make a schedule of this kind.
+    public func checkPlan(pp: Int, microbatches n: Int, virtualStages v: Int = 2, sequenceChunks c: Int = 1) throws {
+        guard pp >= 1 else { throw ScheduleError(problem: "PP must be at least 1, got \(pp)", fix: "use --pp 1 or more") }
+        guard n >= 1 else { throw ScheduleError(problem: "at least one micro-batch is needed, got \(n)", fix: "use --microbatches 1 or more") }
+        guard c >= 1, n % c == 0 else {
+            throw ScheduleError(problem: "\(n) micro-batches are not whole sequences of \(c) chunks", fix: "use a multiple of \(c) micro-batches")
+        }
+        try checkSequenceChunks(c)
+        switch self {
+        case .gpipe, .oneFOneB, .zb1p: return
+        case .interleaved:
+            guard v >= 2 else { throw ScheduleError(problem: "interleaving needs at least 2 virtual stages, got \(v)", fix: "use --virtual-stages 2 or more, or --kind 1f1b") }
+            guard n % pp == 0 else {
+                throw ScheduleError(problem: "interleaved 1F1B needs the micro-batches (\(n)) to be a multiple of PP (\(pp))", fix: "use \(((n + pp - 1) / pp) * pp) micro-batches")
+            }
+        case .dualpipe, .dualpipev:
+            // DualPipe runs stage s and PP−1−s on rank s (two directions); DualPipeV folds PP
+            // stages onto PP/2 ranks: both need stages in pairs.
+            guard pp % 2 == 0 else {
+                throw ScheduleError(problem: "\(rawValue) needs an even number of pipeline stages, got \(pp)", fix: "use an even --pp (2 or more)")
+            }
+            guard n % 2 == 0 else {
+                throw ScheduleError(problem: "\(rawValue) needs an even number of micro-batches, got \(n)", fix: "use \(n + 1) micro-batches")
+            }
+            let devices = self == .dualpipev ? pp / 2 : pp
+            guard n >= 2 * devices else {
+                throw ScheduleError(problem: "\(rawValue) needs at least \(2 * devices) micro-batches (2 × \(devices) ranks), got \(n)",
+                                    fix: "use at least \(2 * devices) micro-batches")
+            }
+        }
+    }
+}
