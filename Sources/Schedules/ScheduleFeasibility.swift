@@ -5,8 +5,8 @@ extension ScheduleKind {
     /// (`virtualStages` model chunks per rank for interleaving, sequences split into
     /// `sequenceChunks` micro-batches) make a schedule of this kind.
     public func checkPlan(pp: Int, microbatches n: Int, virtualStages v: Int = 2, sequenceChunks c: Int = 1) throws {
-        guard pp >= 1 else { throw ScheduleError(problem: "PP must be at least 1, got \(pp)", fix: "use --pp 1 or more") }
-        guard n >= 1 else { throw ScheduleError(problem: "at least one micro-batch is needed, got \(n)", fix: "use --microbatches 1 or more") }
+        guard pp >= 1 else { throw ScheduleError(problem: "PP must be at least 1, got \(pp)", fix: "use a PP (--pp, parallel.pp) of 1 or more") }
+        guard n >= 1 else { throw ScheduleError(problem: "at least one micro-batch is needed, got \(n)", fix: "use 1 or more micro-batches (--microbatches, microbatches)") }
         guard c >= 1, n % c == 0 else {
             throw ScheduleError(problem: "\(n) micro-batches are not whole sequences of \(c) chunks", fix: "use a multiple of \(c) micro-batches")
         }
@@ -14,7 +14,7 @@ extension ScheduleKind {
         switch self {
         case .gpipe, .oneFOneB, .zb1p: return
         case .interleaved:
-            guard v >= 2 else { throw ScheduleError(problem: "interleaving needs at least 2 virtual stages, got \(v)", fix: "use --virtual-stages 2 or more, or --kind 1f1b") }
+            guard v >= 2 else { throw ScheduleError(problem: "interleaving needs at least 2 virtual stages, got \(v)", fix: "use 2 or more virtual stages (--virtual-stages, virtual_stages), or the 1f1b schedule") }
             guard n % pp == 0 else {
                 throw ScheduleError(problem: "interleaved 1F1B needs the micro-batches (\(n)) to be a multiple of PP (\(pp))", fix: "use \(((n + pp - 1) / pp) * pp) micro-batches")
             }
@@ -22,7 +22,7 @@ extension ScheduleKind {
             // DualPipe runs stage s and PP−1−s on rank s (two directions); DualPipeV folds PP
             // stages onto PP/2 ranks: both need stages in pairs.
             guard pp % 2 == 0 else {
-                throw ScheduleError(problem: "\(rawValue) needs an even number of pipeline stages, got \(pp)", fix: "use an even --pp (2 or more)")
+                throw ScheduleError(problem: "\(rawValue) needs an even number of pipeline stages, got \(pp)", fix: "use an even PP of 2 or more (--pp, parallel.pp)")
             }
             guard n % 2 == 0 else {
                 throw ScheduleError(problem: "\(rawValue) needs an even number of micro-batches, got \(n)", fix: "use \(n + 1) micro-batches")
