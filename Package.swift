@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "Model", dependencies: ["ConfigIO", "Kernels"]),
         .target(name: "Schedules", dependencies: ["SimCore"], swiftSettings: optimisedInDebug),
         .target(name: "Fabric", dependencies: ["SimCore", "Hardware", "Kernels"], swiftSettings: optimisedInDebug),
-        .target(name: "Training", dependencies: ["SimCore", "Model", "Kernels", "CostModel", "Fabric", "Schedules", "Hardware", "ConfigIO"]),
+        .target(name: "Training", dependencies: ["SimCore", "Stochastic", "Model", "Kernels", "CostModel", "Fabric", "Schedules", "Hardware", "ConfigIO"]),
         .target(name: "CostModel", dependencies: ["Kernels", "Hardware", "ConfigIO"],
                 resources: [.copy("Resources/hopper-kernels.yaml")]),
 

@@ -29,13 +29,21 @@ struct StepCommand: ParsableCommand {
         let plan = try simulation.plan()
         var whole: WholeClusterStep.Result?
         if config.fidelity == .wholeCluster { whole = try WholeClusterStep(simulation: simulation).run(plan: plan) }
-        var r = try whole?.step ?? simulation.run(microbatches: config.microbatches, plan: plan)
+        var r: StepResult, groupSteps: [Double]
+        if let whole { (r, groupSteps) = (whole.step, whole.groupStepS) }
+        else { (r, groupSteps) = try simulation.runGroups(microbatches: config.microbatches, groupPlans: [plan]) }
         try StepTimeline.write(r, plan: plan, title: StepTimeline.title("\(config.model.name) step", r), svg: svg, trace: trace)
         r.segments = []
         r.optimizerSegments = []
         if json { return try Output.json(Report(step: r, memory: plan.memory)) }
         let fidelityNote = whole.map { w in
             "\nwhole cluster: \(w.groups) EP group(s) per stage, \(w.routings) routings; group steps " + w.groupStepS.map { Output.fixed($0, 3) + " s" }.joined(separator: ", ")
+        } ?? ""
+        let speedNote = simulation.speeds.map { v in
+            let sorted = groupSteps.sorted()
+            return "\nGPU speed spread " + Output.fixed(v.spread * 100, 2) + " %: \(sorted.count) synchronisation group(s) of pipelines (DP / EP), each rank's compute"
+                + " paced by its group's slowest GPU; group steps min / median / max "
+                + [sorted.first ?? 0, sorted[sorted.count / 2], sorted.last ?? 0].map { Output.fixed($0, 3) }.joined(separator: " / ") + " s"
         } ?? ""
         typealias P = PublishedDeepSeekV3
         func s(_ x: Double) -> String { Output.fixed(x, 3) + " s" }
@@ -64,7 +72,7 @@ struct StepCommand: ParsableCommand {
         ])
         // The published column belongs to the DeepSeek-V3 reproduction only.
         let published = PublishedDeepSeekV3.describes(config)
-        return Output.table(published ? rows : rows.map { Array($0.prefix(2)) }, rightAlignedFrom: 1) + fidelityNote + Self.memoryWarning(plan.memory)
+        return Output.table(published ? rows : rows.map { Array($0.prefix(2)) }, rightAlignedFrom: 1) + fidelityNote + speedNote + Self.memoryWarning(plan.memory)
     }
 
     /// The JSON of `llmsim step --json`: the step and the memory of its plan.

@@ -100,6 +100,16 @@ public struct PipelineSchedule: Sendable {
         program.map { Set($0.flatMap { $0.ops.map(\.stage) }).sorted() }
     }
 
+    /// The rank that runs each stage of each pipeline direction: `stageRanks[pipeline][stage]`
+    /// (DualPipe: stage s on rank s in direction 0, on rank PP−1−s in direction 1).
+    public var stageRanks: [[Int]] {
+        var ranks = Array(repeating: Array(repeating: 0, count: stagesPerPipeline), count: pipelines)
+        for (rank, list) in program.enumerated() {
+            for instruction in list { for op in instruction.ops { ranks[op.pipeline][op.stage] = rank } }
+        }
+        return ranks
+    }
+
     /// Model parameters a rank holds, in units of one of PP pipeline stages.
     public var parameterCopies: Double {
         let stagesPerRank = Double(stagesPerPipeline * pipelines) / Double(ranks)

@@ -24,12 +24,9 @@ public struct LayerTimes: Sendable, Equatable, Codable {
     public init() {}
 
     /// Every field, so that sums need not name them one by one.
-    static var fields: [WritableKeyPath<LayerTimes, Double>] { [
-        \.attentionForward, \.mlpForward, \.mlpBackwardInput, \.mlpBackwardWeight, \.attentionBackwardInput,
-        \.attentionBackwardWeight, \.otherForward, \.otherBackwardInput, \.otherBackwardWeight,
-        \.dispatchForward, \.combineForward, \.combineBackward, \.dispatchBackward,
-        \.tensorParallelForward, \.tensorParallelBackward,
-    ] }
+    static var fields: [WritableKeyPath<LayerTimes, Double>] {
+        computeFields + [\.dispatchForward, \.combineForward, \.combineBackward, \.dispatchBackward, \.tensorParallelForward, \.tensorParallelBackward]
+    }
 
     public static func + (a: LayerTimes, b: LayerTimes) -> LayerTimes {
         var r = a
@@ -48,6 +45,20 @@ public struct LayerTimes: Sendable, Equatable, Codable {
         for f in fields { r[keyPath: f] *= k }
         return r
     }
+
+    /// These times with every compute block `k` times as long (a slower GPU); the all-to-alls
+    /// and tensor-parallel collectives keep theirs.
+    public func computeScaled(by k: Double) -> LayerTimes {
+        var r = self
+        for f in Self.computeFields { r[keyPath: f] *= k }
+        return r
+    }
+
+    /// The compute fields (every field but the all-to-alls and TP collectives).
+    static var computeFields: [WritableKeyPath<LayerTimes, Double>] { [
+        \.attentionForward, \.mlpForward, \.mlpBackwardInput, \.mlpBackwardWeight, \.attentionBackwardInput,
+        \.attentionBackwardWeight, \.otherForward, \.otherBackwardInput, \.otherBackwardWeight,
+    ] }
 
     /// Forward alone: blocks in sequence, all-to-alls exposed.
     public var forward: Double { attentionForward + dispatchForward + mlpForward + combineForward + otherForward + tensorParallelForward }

@@ -39,6 +39,9 @@ public struct StepConfiguration: Sendable {
     /// How data parallelism keeps the AdamW states (V3: ZeRO-1, BF16 moments, FP32 gradients).
     public var optimizer = OptimizerStates.deepSeekV3
     public var fidelity = StepFidelity.representative
+    /// GPU-to-GPU spread of sustained compute speed (`GPUSpeedVariation`): the coefficient of
+    /// variation, a fraction (0: every GPU as fast as the calibration).
+    public var gpuSpeedSpread = 0.0
     public var schedule: ScheduleKind
     /// Virtual stages per rank for interleaved 1F1B.
     public var virtualStages: Int
@@ -125,6 +128,9 @@ public struct StepConfiguration: Sendable {
             guard dp % ep == 0 else { throw fail("EP \(ep) does not divide the data-parallel degree \(dp)", "EP groups are formed inside DP; use a divisor of \(dp)") }
         }
         try schedule.checkSends(effectivePipelineSends)
+        guard gpuSpeedSpread >= 0, gpuSpeedSpread < GPUSpeedVariation.maxSpread else {
+            throw fail("a GPU speed spread of \(gpuSpeedSpread * 100)%", "give a spread from 0 to \(Int(GPUSpeedVariation.maxSpread * 100))% (coefficient of variation of GPU speed)")
+        }
         guard communicationSMs > 0, communicationSMs < topology.node.device.smCount else {
             throw fail("\(communicationSMs) communication SMs of \(topology.node.device.smCount)", "V3 used 20")
         }

@@ -30,7 +30,7 @@ public enum StepExperiment {
     /// Every top-level key an experiment file may have (the step's, `run`, `sweep`, `outputs`).
     public static let keys = ["base", "model", "model_overrides", "topology", "hardware", "parallel", "schedule", "virtual_stages",
                               "microbatches", "microbatch_tokens", "microbatch_sequences", "precision", "optimizer", "recompute", "attention_kernel", "communication_sms", "routing",
-                              "fidelity", "run", "sweep", "outputs"]
+                              "fidelity", "gpu_speed_spread_percent", "run", "sweep", "outputs"]
     static let hardwareKeys = ["node", "device", "nic_gbit_s", "scale_up_gb_s"]
     static let optimizerKeys = ["distributed", "moments", "gradients"]
     /// Formats `optimizer.moments` and `optimizer.gradients` accept.
@@ -83,6 +83,14 @@ public enum StepExperiment {
         if let sends = try parallel.choiceIfPresent("pipeline_sends", PipelineSends.allCases.map(\.rawValue)) { config.pipelineSends = PipelineSends(rawValue: sends)! }
         if let o = try v.optional("optimizer") { config.optimizer = try parseOptimizer(o) }
         if let fidelity = try v.choiceIfPresent("fidelity", StepFidelity.allCases.map(\.rawValue)) { config.fidelity = StepFidelity(rawValue: fidelity)! }
+        if let spread = try v.optional("gpu_speed_spread_percent") {
+            let percent = try v.positiveDouble("gpu_speed_spread_percent", default: 0, allowZero: true)
+            guard percent < GPUSpeedVariation.maxSpread * 100 else {
+                throw spread.error("a GPU speed spread of \(percent)% is beyond the \(Int(GPUSpeedVariation.maxSpread * 100))% llmsim accepts",
+                                   fix: "give the coefficient of variation of GPU speed in percent, e.g. 2")
+            }
+            config.gpuSpeedSpread = percent / 100
+        }
         // The schedule's own rules first, reported at its key; then the rest of the plan.
         do { try schedule.checkPlan(pp: config.pp, microbatches: config.microbatches, virtualStages: config.virtualStages, sequenceChunks: config.sequenceChunks) }
         catch let e as ScheduleError { throw try v.required("schedule").error(e.problem, fix: e.fix).markedInfeasible }

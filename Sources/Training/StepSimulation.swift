@@ -60,10 +60,14 @@ public struct StepSimulation: Sendable {
     /// Routed plans shared with other simulations (a run's phases, a sweep's points).
     public let routingCache: RoutingCache
 
+    /// Each GPU's speed when they vary (nil: all as calibrated).
+    public internal(set) var speeds: GPUSpeedVariation?
+
     public init(config: StepConfiguration, calibration: KernelCalibration, routingCache: RoutingCache = RoutingCache()) throws {
         try config.validate()
         self.config = config
         self.routingCache = routingCache
+        speeds = config.gpuSpeedSpread > 0 ? GPUSpeedVariation(spread: config.gpuSpeedSpread, gpus: config.gpus, seed: config.seed) : nil
         kernels = try KernelCostModel(device: config.topology.node.device, calibration: calibration, communicationSMs: config.communicationSMs)
     }
 
@@ -97,11 +101,14 @@ public struct StepSimulation: Sendable {
         public func replacingStageTimes(_ times: [LayerTimes]) -> StagePlan {
             var p = self
             p.stageTimes = times
-            p.stageDurations = times.map {
-                OpDurations(forward: $0.forward / stageSize, backward: $0.backward / stageSize, weight: $0.weight / stageSize,
-                            forwardBackward: $0.overlappedForwardBackward / stageSize, transfer: transferS)
-            }
+            p.stageDurations = times.map(durations)
             return p
+        }
+
+        /// The schedule's durations of a stage that takes `t` (in the generator's stage units).
+        func durations(_ t: LayerTimes) -> OpDurations {
+            OpDurations(forward: t.forward / stageSize, backward: t.backward / stageSize, weight: t.weight / stageSize,
+                        forwardBackward: t.overlappedForwardBackward / stageSize, transfer: transferS)
         }
     }
 
@@ -292,14 +299,49 @@ public struct StepSimulation: Sendable {
         return (traffic, times.dispatch * Double(factor), times.combine * Double(factor))
     }
 
-    /// Runs the schedule with `microbatches` micro-batches per pipeline on a prepared plan.
-    public func run(microbatches: Int, plan p: StagePlan, schedule kind: ScheduleKind? = nil) throws -> StepResult {
+    /// Runs the schedule with `microbatches` micro-batches per pipeline on a prepared plan: one
+    /// pipeline, or, when GPU speeds vary, one per synchronisation group (`runGroups`), the
+    /// slowest group's.
+    public func run(microbatches: Int, plan: StagePlan, schedule kind: ScheduleKind? = nil) throws -> StepResult {
+        try runGroups(microbatches: microbatches, groupPlans: [plan], schedule: kind).slowest
+    }
+
+    /// The pipelines of each synchronisation group (`StepConfiguration.synchronisationGroups`)
+    /// on `groupPlans` (one per group, or one for all), each rank's compute stretched by its
+    /// group's slowest GPU when speeds vary (`GPUSpeedVariation`); the slowest group's step and
+    /// every group's step time, seconds.
+    public func runGroups(microbatches: Int, groupPlans: [StagePlan], schedule kind: ScheduleKind? = nil) throws -> (slowest: StepResult, groupSteps: [Double]) {
+        let groups = speeds == nil ? groupPlans.count : config.synchronisationGroups
+        precondition(groupPlans.count == 1 || groupPlans.count == groups, "one plan, or one per synchronisation group")
+        var slowest: StepResult?, steps: [Double] = []
+        for g in 0..<groups {
+            let step = try runPipeline(microbatches: microbatches, plan: groupPlans[groupPlans.count == 1 ? 0 : g], schedule: kind,
+                                       group: speeds == nil ? nil : g)
+            steps.append(step.stepTimeS)
+            if step.stepTimeS > slowest?.stepTimeS ?? -.infinity { slowest = step }
+        }
+        return (slowest!, steps)
+    }
+
+    /// One pipeline on `plan`; with `group` (when GPU speeds vary) each stage's compute
+    /// stretched by the slowest GPU of that group on the rank that runs it (DualPipe runs
+    /// stage s on rank s in one direction and on rank PP−1−s in the other).
+    func runPipeline(microbatches: Int, plan p: StagePlan, schedule kind: ScheduleKind? = nil, group: Int? = nil) throws -> StepResult {
         let generated = try ScheduleGenerator.make(kind ?? config.schedule, pp: config.pp, microbatches: microbatches, virtualStages: config.virtualStages, sequenceChunks: config.sequenceChunks)
         guard generated.stagesPerPipeline == p.stageDurations.count else {
             throw ScheduleError(problem: "schedule \(generated.kind.rawValue) has \(generated.stagesPerPipeline) stages, the plan \(p.stageDurations.count)",
                                 fix: "use a schedule with the same number of stages")
         }
-        let pipeline = try ScheduleSimulator(sends: config.pipelineSends).run(generated, stageDurations: Array(repeating: p.stageDurations, count: generated.pipelines))
+        var durations = Array(repeating: p.stageDurations, count: generated.pipelines)
+        if let speeds, let group {
+            // A rank beyond the configuration's devices per pipeline (a fallback schedule on
+            // more ranks) takes the GPU of the same position modulo those devices.
+            let slowdown = (0..<generated.ranks).map { speeds.slowdown(rank: $0 % config.devicesPerPipeline, group: group, config: config) }
+            for (pipeline, ranks) in generated.stageRanks.enumerated() {
+                for (stage, rank) in ranks.enumerated() { durations[pipeline][stage] = p.durations(p.stageTimes[stage].computeScaled(by: slowdown[rank])) }
+            }
+        }
+        let pipeline = try ScheduleSimulator(sends: config.pipelineSends).run(generated, stageDurations: durations)
         // Each rank's optimizer step runs on its own (after its last instruction, or overlapping its
         // drain); the step ends with the last rank's. The optimizer phase is what sticks out
         // past the pipeline.

@@ -37,8 +37,8 @@ public struct WholeClusterStep: Sendable {
         let c = simulation.config
         let plan = try representative ?? simulation.plan()
         guard let moe = c.model.moe, c.ep > 1 else {
-            let step = try simulation.run(microbatches: c.microbatches, plan: plan)
-            return Result(step: step, groupStepS: [step.stepTimeS], groups: 1, routings: 0)
+            let (step, groupSteps) = try simulation.runGroups(microbatches: c.microbatches, groupPlans: [plan])
+            return Result(step: step, groupStepS: groupSteps, groups: groupSteps.count, routings: 0)
         }
         let groups = max(c.dp / c.ep, 1)
         // MoE layers per stage (contiguous partition; the MTP module keeps the representative routing).
@@ -53,16 +53,15 @@ public struct WholeClusterStep: Sendable {
             config.seed = Self.seed(c.seed, stage: pairs[i].0, group: pairs[i].1)
             return try StepSimulation(config: config, calibration: simulation.kernels.calibration, routingCache: simulation.routingCache).plan().moeLayer
         }
-        var results: [StepResult] = []
-        for g in 0..<groups {
+        let groupPlans = (0..<groups).map { g in
             var times = plan.stageTimes
             for (i, pair) in pairs.enumerated() where pair.1 == g {
                 let n = Double(moeCounts[pair.0])
                 times[pair.0] = times[pair.0] + (moeLayers[i] - plan.moeLayer) * n
             }
-            results.append(try simulation.run(microbatches: c.microbatches, plan: plan.replacingStageTimes(times)))
+            return plan.replacingStageTimes(times)
         }
-        let slowest = results.max { $0.stepTimeS < $1.stepTimeS }!
-        return Result(step: slowest, groupStepS: results.map(\.stepTimeS), groups: groups, routings: pairs.count)
+        let (slowest, groupSteps) = try simulation.runGroups(microbatches: c.microbatches, groupPlans: groupPlans)
+        return Result(step: slowest, groupStepS: groupSteps, groups: groups, routings: pairs.count)
     }
 }
