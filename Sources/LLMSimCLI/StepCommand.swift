@@ -39,11 +39,12 @@ struct StepCommand: ParsableCommand {
         let fidelityNote = whole.map { w in
             "\nwhole cluster: \(w.groups) EP group(s) per stage, \(w.routings) routings; group steps " + w.groupStepS.map { Output.fixed($0, 3) + " s" }.joined(separator: ", ")
         } ?? ""
+        // The whole-cluster line already lists every group's step.
         let speedNote = simulation.speeds.map { v in
             let sorted = groupSteps.sorted()
-            return "\nGPU speed spread " + Output.fixed(v.spread * 100, 2) + " %: \(sorted.count) synchronisation group(s) of pipelines (DP / EP), each rank's compute"
-                + " paced by its group's slowest GPU; group steps min / median / max "
-                + [sorted.first ?? 0, sorted[sorted.count / 2], sorted.last ?? 0].map { Output.fixed($0, 3) }.joined(separator: " / ") + " s"
+            return "\nGPU speed spread " + Output.fixed(v.spread * 100, 2) + " %: each rank's compute paced by its synchronisation group's slowest GPU"
+                + (whole != nil ? "" : "; \(sorted.count) group(s) of pipelines (DP / EP), group steps min / median / max "
+                    + [sorted.first ?? 0, sorted[sorted.count / 2], sorted.last ?? 0].map { Output.fixed($0, 3) }.joined(separator: " / ") + " s")
         } ?? ""
         typealias P = PublishedDeepSeekV3
         func s(_ x: Double) -> String { Output.fixed(x, 3) + " s" }

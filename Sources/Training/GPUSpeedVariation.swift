@@ -12,7 +12,7 @@ import Stochastic
 /// exchange data every layer wait for each other: a stage's compute on a synchronisation group
 /// (the EP group's pipelines — DP indices g·EP … g·EP + EP − 1 — and each one's TP group)
 /// stretches by the slowest GPU's 1/speed. Communication keeps its speed. Groups meet only at
-/// the gradient reduction, so the step is the slowest group's (`StepSimulation.runSlowest`).
+/// the gradient reduction, so the step is the slowest group's (`StepSimulation.runGroups`).
 /// The optimizer's update keeps the calibrated speed (a few milliseconds).
 public struct GPUSpeedVariation: Sendable, Equatable {
     /// The largest spread accepted: 30% (a coefficient of variation beyond the worst cluster
@@ -43,9 +43,4 @@ public struct GPUSpeedVariation: Sendable, Equatable {
         }
         return 1 / slowest
     }
-}
-
-extension StepConfiguration {
-    /// Groups of pipelines that run in lockstep (their all-to-alls couple them): DP / EP.
-    public var synchronisationGroups: Int { max(dp / max(ep, 1), 1) }
 }

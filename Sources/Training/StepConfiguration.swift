@@ -101,6 +101,17 @@ public struct StepConfiguration: Sendable {
         }
     }
 
+    /// The GPU speed spread within 0 ≤ spread < `GPUSpeedVariation.maxSpread`.
+    public func checkGPUSpeedSpread() throws {
+        guard gpuSpeedSpread >= 0, gpuSpeedSpread < GPUSpeedVariation.maxSpread else {
+            throw ScheduleError(problem: "a GPU speed spread of \(gpuSpeedSpread * 100)% is beyond the \(Int(GPUSpeedVariation.maxSpread * 100))% llmsim accepts",
+                                fix: "give the coefficient of variation of GPU speed in percent, from 0 to below \(Int(GPUSpeedVariation.maxSpread * 100)), e.g. 2")
+        }
+    }
+
+    /// Groups of pipelines that run in lockstep (their all-to-alls couple them): DP / EP.
+    public var synchronisationGroups: Int { max(dp / max(ep, 1), 1) }
+
     /// Checks the plan; throws with the rule broken and the fix.
     public func validate() throws {
         func fail(_ problem: String, _ fix: String) -> ScheduleError { ScheduleError(problem: problem, fix: fix) }
@@ -128,9 +139,7 @@ public struct StepConfiguration: Sendable {
             guard dp % ep == 0 else { throw fail("EP \(ep) does not divide the data-parallel degree \(dp)", "EP groups are formed inside DP; use a divisor of \(dp)") }
         }
         try schedule.checkSends(effectivePipelineSends)
-        guard gpuSpeedSpread >= 0, gpuSpeedSpread < GPUSpeedVariation.maxSpread else {
-            throw fail("a GPU speed spread of \(gpuSpeedSpread * 100)%", "give a spread from 0 to \(Int(GPUSpeedVariation.maxSpread * 100))% (coefficient of variation of GPU speed)")
-        }
+        try checkGPUSpeedSpread()
         guard communicationSMs > 0, communicationSMs < topology.node.device.smCount else {
             throw fail("\(communicationSMs) communication SMs of \(topology.node.device.smCount)", "V3 used 20")
         }

@@ -84,12 +84,8 @@ public enum StepExperiment {
         if let o = try v.optional("optimizer") { config.optimizer = try parseOptimizer(o) }
         if let fidelity = try v.choiceIfPresent("fidelity", StepFidelity.allCases.map(\.rawValue)) { config.fidelity = StepFidelity(rawValue: fidelity)! }
         if let spread = try v.optional("gpu_speed_spread_percent") {
-            let percent = try v.positiveDouble("gpu_speed_spread_percent", default: 0, allowZero: true)
-            guard percent < GPUSpeedVariation.maxSpread * 100 else {
-                throw spread.error("a GPU speed spread of \(percent)% is beyond the \(Int(GPUSpeedVariation.maxSpread * 100))% llmsim accepts",
-                                   fix: "give the coefficient of variation of GPU speed in percent, e.g. 2")
-            }
-            config.gpuSpeedSpread = percent / 100
+            config.gpuSpeedSpread = try v.positiveDouble("gpu_speed_spread_percent", default: 0, allowZero: true) / 100
+            do { try config.checkGPUSpeedSpread() } catch let e as ScheduleError { throw spread.error(e.problem, fix: e.fix) }
         }
         // The schedule's own rules first, reported at its key; then the rest of the plan.
         do { try schedule.checkPlan(pp: config.pp, microbatches: config.microbatches, virtualStages: config.virtualStages, sequenceChunks: config.sequenceChunks) }

@@ -158,7 +158,7 @@ public struct StepSimulation: Sendable {
         first.tensorParallelForward = tpCollectives.embeddingForward
         first.tensorParallelBackward = tpCollectives.embeddingBackward
         last.tensorParallelForward = tpCollectives.headForward
-        last.tensorParallelBackward = tpCollectives.headBackward(window: TensorParallelOverlap.windows(lastRecords, kernels: kernels).other)
+        last.tensorParallelBackward = tpCollectives.columnParallelBackward(window: TensorParallelOverlap.windows(lastRecords, kernels: kernels).other)
         // 3. Stage partition balanced by the busiest rank's time.
         let generated = try ScheduleGenerator.make(c.schedule, pp: c.pp, microbatches: c.microbatches, virtualStages: c.virtualStages, sequenceChunks: c.sequenceChunks)
         let stages = generated.stagesPerPipeline

@@ -81,10 +81,19 @@ struct TensorParallelCollectives {
     /// A block's forward: an all-reduce, or an all-gather and a reduce-scatter.
     var blockForward: Double { 2 * half }
 
-    /// A block's backward, the column-parallel linears' GEMMs taking `window`.
+    /// A block's backward, the column-parallel linears' GEMMs taking `window`: theirs
+    /// (`columnParallelBackward`), and with sequence parallelism the row-parallel linear's
+    /// output-gradient all-gather, exposed.
     func blockBackward(window: TensorParallelOverlap.Window) -> Double {
+        (sequenceParallel ? half : 0) + columnParallelBackward(window: window)
+    }
+
+    /// The backward collectives of column-parallel linears whose GEMMs take `window`: the input
+    /// gradient all-reduced under the weight gradient, or with sequence parallelism
+    /// reduce-scattered under it and the saved input slice re-gathered under the input gradient.
+    func columnParallelBackward(window: TensorParallelOverlap.Window) -> Double {
         guard sequenceParallel else { return overlap.exposed(2 * half, window: window.weightGradient) }
-        return half + overlap.exposed(half, window: window.weightGradient) + overlap.exposed(half, window: window.inputGradient)
+        return overlap.exposed(half, window: window.weightGradient) + overlap.exposed(half, window: window.inputGradient)
     }
 
     /// The vocabulary-parallel embedding's forward: its partial outputs all-reduced
@@ -94,11 +103,7 @@ struct TensorParallelCollectives {
     /// embedding's weight gradient; without it nothing moves.
     var embeddingBackward: Double { sequenceParallel ? half : 0 }
     /// The vocabulary-parallel head's forward: with sequence parallelism the input is
-    /// all-gathered; without it the input is already whole.
+    /// all-gathered; without it the input is already whole. Its backward is a column-parallel
+    /// linear's with no row-parallel one after it (`columnParallelBackward`).
     var headForward: Double { sequenceParallel ? half : 0 }
-    /// Its backward: a column-parallel linear with no row-parallel one after it.
-    func headBackward(window: TensorParallelOverlap.Window) -> Double {
-        guard sequenceParallel else { return overlap.exposed(2 * half, window: window.weightGradient) }
-        return overlap.exposed(half, window: window.weightGradient) + overlap.exposed(half, window: window.inputGradient)
-    }
 }

@@ -272,9 +272,11 @@ public struct TrainingRun {
     static func isDualPipe(_ kind: ScheduleKind) -> Bool { kind == .dualpipe || kind == .dualpipev }
 
     /// The schedule a step with `n` micro-batches per pipeline runs: the plan's, except that
-    /// DualPipe(V) needs an even count of at least 2 × ranks and falls back to ZB1P below it.
+    /// DualPipe(V) falls back to ZB1P where its rules (`ScheduleKind.checkPlan`: an even count
+    /// of at least 2 × ranks) refuse `n`.
     static func schedule(_ c: StepConfiguration, microbatches n: Int) -> ScheduleKind {
-        isDualPipe(c.schedule) && (n < 2 * c.devicesPerPipeline || n % 2 == 1) ? .zb1p : c.schedule
+        guard isDualPipe(c.schedule), (try? c.schedule.checkPlan(pp: c.pp, microbatches: n, sequenceChunks: c.sequenceChunks)) == nil else { return c.schedule }
+        return .zb1p
     }
 
     /// Micro-batches per pipeline for `sequences` sequences of `chunks` micro-batches each

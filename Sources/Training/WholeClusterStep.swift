@@ -40,7 +40,7 @@ public struct WholeClusterStep: Sendable {
             let (step, groupSteps) = try simulation.runGroups(microbatches: c.microbatches, groupPlans: [plan])
             return Result(step: step, groupStepS: groupSteps, groups: groupSteps.count, routings: 0)
         }
-        let groups = max(c.dp / c.ep, 1)
+        let groups = c.synchronisationGroups
         // MoE layers per stage (contiguous partition; the MTP module keeps the representative routing).
         var starts: [Int] = [], next = 0
         for n in plan.stageLayers { starts.append(next); next += n }
