@@ -8,7 +8,8 @@ import Stochastic
 /// llmsim's default is no spread; `gpu_speed_spread_percent` asks what a given spread costs.
 ///
 /// Model: GPU i keeps one sustained speed for the step, 1 + spread·zᵢ relative to the
-/// calibrated GPU, zᵢ standard normal from the experiment's seed (floored at 0.1). GPUs that
+/// calibrated GPU, zᵢ standard normal from the experiment's seed, floored at 0.1 (1 − 3σ at the
+/// largest spread accepted: a tail draw stays a slow GPU, never a stopped or negative one). GPUs that
 /// exchange data every layer wait for each other: a stage's compute on a synchronisation group
 /// (the EP group's pipelines — DP indices g·EP … g·EP + EP − 1 — and each one's TP group)
 /// stretches by the slowest GPU's 1/speed. Communication keeps its speed. Groups meet only at
