@@ -25,7 +25,8 @@ public struct StepConfiguration: Sendable {
     /// split along the sequence, all-reduces replaced by reduce-scatter + all-gather.
     public var sequenceParallel = true
     /// With TP: whether the backward's collectives hide under the column-parallel linears'
-    /// weight gradients (Megatron-LM since 2022) or all run exposed (2021).
+    /// weight gradients (Megatron-LM since 2022), all run exposed (2021), or every collective
+    /// is also pipelined with the GEMM it feeds or drains (Transformer Engine's userbuffers).
     public var tensorParallelOverlap = TensorParallelOverlap.backward
     /// Gradients are reduced layer bucket by layer bucket as the last backward of their stage
     /// chunk on the rank makes them final, under the rest of the backward and the pipeline
@@ -109,6 +110,15 @@ public struct StepConfiguration: Sendable {
         }
     }
 
+    /// Pipelined TP collectives (`TensorParallelOverlap.pipelined`) split sequence-parallel
+    /// all-gathers and reduce-scatters; without sequence parallelism there are none to split.
+    public func checkTensorParallelOverlap() throws {
+        guard tensorParallelOverlap != .pipelined || sequenceParallel || tp == 1 else {
+            throw ScheduleError(problem: "pipelined TP collectives need sequence parallelism (Transformer Engine splits its all-gathers and reduce-scatters)",
+                                fix: "set parallel.sp: true, or tp_overlap: backward")
+        }
+    }
+
     /// Groups of pipelines that run in lockstep (their all-to-alls couple them): DP / EP.
     public var synchronisationGroups: Int { max(dp / max(ep, 1), 1) }
 
@@ -140,6 +150,7 @@ public struct StepConfiguration: Sendable {
         }
         try schedule.checkSends(effectivePipelineSends)
         try checkGPUSpeedSpread()
+        try checkTensorParallelOverlap()
         guard communicationSMs > 0, communicationSMs < topology.node.device.smCount else {
             throw fail("\(communicationSMs) communication SMs of \(topology.node.device.smCount)", "V3 used 20")
         }

@@ -14,7 +14,7 @@ import Schedules
 /// model_overrides: {topk_group: 8}        # optional: config.json keys replaced
 /// topology: ../Topologies/deepseek-v3-mpft.yaml   # or {file: ..., nodes: 512} or inline
 /// hardware: {node: HGX-H200-8GPU, nic_gbit_s: 800, scale_up_gb_s: 450}   # optional overrides
-/// parallel: {pp: 16, ep: 64, tp: 1}        # tp: GPUs of a node; sp: sequence parallelism (default true); tp_overlap: none | backward
+/// parallel: {pp: 16, ep: 64, tp: 1}        # tp: GPUs of a node; sp: sequence parallelism (default true); tp_overlap: none | backward | pipelined
 /// schedule: dualpipe                      # gpipe 1f1b interleaved zb1p dualpipe dualpipev
 /// microbatches: 120                       # per pipeline per step
 /// microbatch_tokens: 4096                 # per GPU
@@ -78,6 +78,7 @@ public enum StepExperiment {
         config.sequenceParallel = try parallel.optional("sp")?.bool() ?? true
         if let overlap = try parallel.choiceIfPresent("tp_overlap", TensorParallelOverlap.allCases.map(\.rawValue)) {
             config.tensorParallelOverlap = TensorParallelOverlap(rawValue: overlap)!
+            do { try config.checkTensorParallelOverlap() } catch let e as ScheduleError { throw try parallel.required("tp_overlap").error(e.problem, fix: e.fix) }
         }
         config.overlapGradReduce = try parallel.optional("overlap_grad_reduce")?.bool() ?? false
         if let sends = try parallel.choiceIfPresent("pipeline_sends", PipelineSends.allCases.map(\.rawValue)) { config.pipelineSends = PipelineSends(rawValue: sends)! }

@@ -139,11 +139,11 @@ public struct StepSimulation: Sendable {
             let records = try layerRecords(i, traffic: traffic)
             var t = priced(records)
             let window = TensorParallelOverlap.windows(records, kernels: kernels)
-            let blocks = Double(moe ? 1 : 2)
-            t.tensorParallelForward = blocks * tpCollectives.blockForward
+            let forward = tpCollectives.blockForward(window: window.attention) + (moe ? 0 : tpCollectives.blockForward(window: window.mlp))
+            t.tensorParallelForward = forward
             t.tensorParallelBackward = tpCollectives.blockBackward(window: window.attention)
                 + (moe ? 0 : tpCollectives.blockBackward(window: window.mlp))
-                + (c.effectiveRecompute == .full ? blocks * tpCollectives.blockForward : 0)
+                + (c.effectiveRecompute == .full ? forward : 0)
             byKind[moe] = t
             return t
         }
@@ -157,8 +157,9 @@ public struct StepSimulation: Sendable {
         // The vocabulary-parallel embedding and head.
         first.tensorParallelForward = tpCollectives.embeddingForward
         first.tensorParallelBackward = tpCollectives.embeddingBackward
-        last.tensorParallelForward = tpCollectives.headForward
-        last.tensorParallelBackward = tpCollectives.columnParallelBackward(window: TensorParallelOverlap.windows(lastRecords, kernels: kernels).other)
+        let headWindow = TensorParallelOverlap.windows(lastRecords, kernels: kernels).other
+        last.tensorParallelForward = tpCollectives.headForward(window: headWindow)
+        last.tensorParallelBackward = tpCollectives.columnParallelBackward(window: headWindow)
         // 3. Stage partition balanced by the busiest rank's time.
         let generated = try ScheduleGenerator.make(c.schedule, pp: c.pp, microbatches: c.microbatches, virtualStages: c.virtualStages, sequenceChunks: c.sequenceChunks)
         let stages = generated.stagesPerPipeline
@@ -253,7 +254,7 @@ public struct StepSimulation: Sendable {
     /// The TP collectives' placement for this step.
     var tensorParallelCollectives: TensorParallelCollectives {
         TensorParallelCollectives(half: tensorParallelHalfCollective, sequenceParallel: config.tp > 1 && config.sequenceParallel,
-                                  overlap: config.tensorParallelOverlap)
+                                  overlap: config.tensorParallelOverlap, group: config.tp)
     }
 
     /// The routing experiment of one EP group (nil for a dense model). Long sequences route a

@@ -16,33 +16,59 @@ public enum TensorParallelOverlap: String, Sendable, CaseIterable, Codable {
     /// collectives, the row-parallel linears' backward all-gathers and a full recomputation's
     /// forward collectives stay exposed.
     case backward
+    /// `backward`, and every collective that feeds or drains a GEMM split into TP chunks and
+    /// pipelined with it, chunk i's GEMM running while chunk i+1 moves: the forward's
+    /// all-gather with the column-parallel linears, its reduce-scatter with the row-parallel
+    /// one, and the backward's all-gather of the row-parallel output gradient with that
+    /// linear's input-gradient GEMM — Transformer Engine's userbuffers (Megatron-LM and NeMo's
+    /// `tp_comm_overlap`, on in NeMo's H100 recipes; the decomposition of Wang et al., ASPLOS
+    /// 2023). Needs sequence parallelism. The embedding's reduce-scatter feeds no GEMM and
+    /// stays exposed; the GEMMs keep their speed (the ring exchange runs on copy engines).
+    case pipelined
 
     /// The column-parallel linears' weights (record names end in `.<weight>.wgrad` and
     /// `.<weight>.dgrad`): their input gradient is reduced over the TP group in the backward.
     static let columnParallelWeights = ["wq", "wk", "wv", "wq_b", "wkv_b", "ffn.up", "head"]
+    /// The row-parallel linears' weights: their output is reduced over the TP group in the
+    /// forward, and their output gradient gathered in the backward.
+    static let rowParallelWeights = ["wo", "ffn.down"]
 
-    /// Seconds of the column-parallel linears' GEMMs of one block in the backward: the windows
-    /// its backward collectives can hide under.
+    /// Seconds of one block's tensor-parallel GEMMs: the windows its collectives can hide under.
     struct Window: Equatable {
-        /// Weight-gradient GEMMs (under which the input gradient is reduced).
+        /// Column-parallel weight-gradient GEMMs (under which the input gradient is reduced).
         var weightGradient = 0.0
-        /// Input-gradient GEMMs (under which sequence parallelism re-gathers the saved input).
+        /// Column-parallel input-gradient GEMMs (under which sequence parallelism re-gathers
+        /// the saved input).
         var inputGradient = 0.0
+        /// Column-parallel forward GEMMs (which consume the forward's all-gather).
+        var columnForward = 0.0
+        /// Row-parallel forward GEMMs (which produce the forward's reduce-scatter).
+        var rowForward = 0.0
+        /// Row-parallel input-gradient GEMMs (which consume the output gradient's all-gather).
+        var rowInputGradient = 0.0
     }
 
-    /// The column-parallel windows of `records`, by block (attention, MLP, and the rest: the
-    /// vocabulary-parallel head).
+    /// The windows of `records`, by block (attention, MLP, and the rest: the
+    /// vocabulary-parallel head). A full recomputation's forward GEMMs (named `fprop`, run in
+    /// the backward) are not windows of the forward.
     static func windows(_ records: [OperationRecord], kernels: KernelCostModel) -> (attention: Window, mlp: Window, other: Window) {
         var w = (attention: Window(), mlp: Window(), other: Window())
         for r in records {
-            let path: WritableKeyPath<Window, Double>
+            let column: WritableKeyPath<Window, Double>, row: WritableKeyPath<Window, Double>?
             switch r.pass {
-            case .backwardWeight: path = \.weightGradient
-            case .backwardInput: path = \.inputGradient
-            default: continue
+            case .backwardWeight: (column, row) = (\.weightGradient, nil)
+            case .backwardInput: (column, row) = (\.inputGradient, \.rowInputGradient)
+            case .forward: (column, row) = (\.columnForward, \.rowForward)
             }
-            let suffix = r.pass == .backwardWeight ? "wgrad" : "dgrad"
-            guard columnParallelWeights.contains(where: { r.name.hasSuffix(".\($0).\(suffix)") }) else { continue }
+            let suffix = r.pass == .backwardWeight ? "wgrad" : r.pass == .forward ? "fprop" : "dgrad"
+            let path: WritableKeyPath<Window, Double>
+            if columnParallelWeights.contains(where: { r.name.hasSuffix(".\($0).\(suffix)") }) {
+                path = column
+            } else if let row, rowParallelWeights.contains(where: { r.name.hasSuffix(".\($0).\(suffix)") }) {
+                path = row
+            } else {
+                continue
+            }
             switch r.block {
             case .attention: w.attention[keyPath: path] += kernels.duration(r)
             case .mlp: w.mlp[keyPath: path] += kernels.duration(r)
@@ -53,8 +79,20 @@ public enum TensorParallelOverlap: String, Sendable, CaseIterable, Codable {
     }
 
     /// Seconds a backward collective of `seconds` adds to the critical path when the GEMMs it
-    /// can hide under take `window` seconds.
+    /// can hide under (as a whole, beside it) take `window` seconds.
     func exposed(_ seconds: Double, window: Double) -> Double { self == .none ? seconds : max(0, seconds - window) }
+
+    /// Seconds a collective of `seconds` over `group` GPUs adds to a GEMM of `gemm` seconds it
+    /// feeds or drains when both are split into `group` chunks and pipelined (`pipelined`;
+    /// otherwise the whole collective): a ring moves `group − 1` chunks, each of
+    /// `seconds / (group − 1)`, each beside one of the GEMM's chunks but the first (an
+    /// all-gather starts on the local chunk) or the last (a reduce-scatter ends on the rank's
+    /// own), so the pair takes `gemm/group + (group − 1)·max(gemm/group, seconds/(group − 1))`
+    /// and the collective adds `max(0, seconds − gemm·(group − 1)/group)`.
+    func pipelinedExposed(_ seconds: Double, gemm: Double, group: Int) -> Double {
+        guard self == .pipelined, group > 1 else { return seconds }
+        return max(0, seconds - gemm * Double(group - 1) / Double(group))
+    }
 }
 
 /// The seconds a micro-batch's tensor-parallel collectives add to the critical path, per
@@ -77,15 +115,24 @@ struct TensorParallelCollectives {
     var half: Double
     var sequenceParallel: Bool
     var overlap: TensorParallelOverlap
+    /// GPUs of the TP group (the chunks of a pipelined collective).
+    var group: Int
 
-    /// A block's forward: an all-reduce, or an all-gather and a reduce-scatter.
-    var blockForward: Double { 2 * half }
+    /// A block's forward, its GEMMs taking `window`: an all-reduce, or an all-gather into the
+    /// column-parallel linears and a reduce-scatter out of the row-parallel one (pipelined
+    /// with them under `pipelined`).
+    func blockForward(window: TensorParallelOverlap.Window) -> Double {
+        guard sequenceParallel else { return 2 * half }
+        return overlap.pipelinedExposed(half, gemm: window.columnForward, group: group)
+            + overlap.pipelinedExposed(half, gemm: window.rowForward, group: group)
+    }
 
-    /// A block's backward, the column-parallel linears' GEMMs taking `window`: theirs
+    /// A block's backward, its GEMMs taking `window`: the column-parallel linears'
     /// (`columnParallelBackward`), and with sequence parallelism the row-parallel linear's
-    /// output-gradient all-gather, exposed.
+    /// output-gradient all-gather (exposed, or pipelined with that linear's input gradient).
     func blockBackward(window: TensorParallelOverlap.Window) -> Double {
-        (sequenceParallel ? half : 0) + columnParallelBackward(window: window)
+        (sequenceParallel ? overlap.pipelinedExposed(half, gemm: window.rowInputGradient, group: group) : 0)
+            + columnParallelBackward(window: window)
     }
 
     /// The backward collectives of column-parallel linears whose GEMMs take `window`: the input
@@ -102,8 +149,11 @@ struct TensorParallelCollectives {
     /// Its backward: with sequence parallelism the output gradient is all-gathered for the
     /// embedding's weight gradient; without it nothing moves.
     var embeddingBackward: Double { sequenceParallel ? half : 0 }
-    /// The vocabulary-parallel head's forward: with sequence parallelism the input is
-    /// all-gathered; without it the input is already whole. Its backward is a column-parallel
+    /// The vocabulary-parallel head's forward, its GEMM taking `window`: with sequence
+    /// parallelism the input is all-gathered (pipelined with the head's GEMM under
+    /// `pipelined`); without it the input is already whole. Its backward is a column-parallel
     /// linear's with no row-parallel one after it (`columnParallelBackward`).
-    var headForward: Double { sequenceParallel ? half : 0 }
+    func headForward(window: TensorParallelOverlap.Window) -> Double {
+        sequenceParallel ? overlap.pipelinedExposed(half, gemm: window.columnForward, group: group) : 0
+    }
 }
