@@ -6,8 +6,9 @@ import Kernels
 /// efficiency that depends on the kernel, its shape, its precision and the SMs it gets.
 ///
 /// - FP8 dense GEMM: efficiency of the nearest DeepGEMM row in (log M, log N, log K), rows
-///   beyond M = 4096 treated as M = 4096 (throughput saturates); weight-gradient GEMMs use the
-///   trace's wgrad throughput. Grouped GEMMs use the nearest DeepGEMM grouped row by (N, K),
+///   beyond M = 4096 treated as M = 4096 (throughput saturates); weight-gradient GEMMs with
+///   DeepSeek's tile scaling use the trace's wgrad throughput, those with one scale per tensor
+///   (Transformer Engine) are plain FP8 GEMMs and use the dense rows like the others. Grouped GEMMs use the nearest DeepGEMM grouped row by (N, K),
 ///   or the dense table with M per group when groups are small.
 /// - BF16/FP32 GEMMs: a flat efficiency (no first-party table), but never faster than
 ///   streaming their operands and output at the element-wise HBM efficiency (the batched
@@ -72,7 +73,7 @@ public struct KernelCostModel: Sendable {
         }
         let fp8Peak = 1978.9e12        // the calibration GPU's dense FP8 peak (H800/H100 SXM)
         let efficiency: Double
-        if r.name.hasSuffix(".wgrad") {
+        if r.name.hasSuffix(".wgrad"), !g.tensorScaled {
             efficiency = calibration.fp8WgradTFLOPSAt112 * 1e12 / fp8Peak / traceFraction
         } else if r.kind == .groupedGemm, g.groups > 1 {
             let perGroup = max(1, g.totalRows / g.groups)

@@ -49,8 +49,8 @@ public enum StepExperiment {
         try parallel.requireKnownKeys(["pp", "ep", "tp", "sp", "tp_overlap", "overlap_grad_reduce", "pipeline_sends"])
         let tp = try parallel.positiveInt("tp", default: 1)
         let schedule = ScheduleKind(rawValue: try v.choice("schedule", ScheduleKind.allCases.map(\.rawValue)))!
-        let precisionValue = try v.choice("precision", ["fp8", "bf16"])
-        if precisionValue == "fp8", topology.node.device.peakFLOPS[.fp8] == nil {
+        let precisionValue = try v.choice("precision", ["fp8", "fp8-tensor", "bf16"])
+        if precisionValue.hasPrefix("fp8"), topology.node.device.peakFLOPS[.fp8] == nil {
             throw try v.required("precision").error("\(topology.node.device.name) has no FP8 tensor cores", fix: "use precision: bf16 on this device").markedInfeasible
         }
         var skew = ExpertSkew.uniform, seed: UInt64 = 1
@@ -65,7 +65,7 @@ public enum StepExperiment {
             model: model, topology: topology, pp: try parallel.positiveInt("pp"), ep: try parallel.positiveInt("ep", default: 1),
             schedule: schedule, virtualStages: try v.positiveInt("virtual_stages", default: 2),
             microbatches: try v.positiveInt("microbatches"), microbatchTokens: try v.positiveInt("microbatch_tokens"),
-            precision: precisionValue == "fp8" ? PrecisionPolicy.deepSeekFP8 : .bf16,
+            precision: ["fp8": PrecisionPolicy.deepSeekFP8, "fp8-tensor": .tensorScaledFP8][precisionValue] ?? .bf16,
             recompute: try v.choiceIfPresent("recompute", RecomputePolicy.allCases.map(\.rawValue)).map { RecomputePolicy(rawValue: $0)! },
             communicationSMs: try v.positiveInt("communication_sms", default: 20),
             routingSkew: skew, seed: seed)

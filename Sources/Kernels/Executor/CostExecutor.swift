@@ -42,6 +42,8 @@ public struct CostExecutor: Executor {
     /// The model trains with dropout on the attention probabilities (a kernel of its own when
     /// the scores are materialized).
     public var attentionDropout = false
+    /// How FP8 GEMM inputs are scaled (`PrecisionPolicy.fp8Scaling`): per tile, or per tensor.
+    public var fp8Scaling = ScalingGranularity.tile1x128
     public private(set) var records: [OperationRecord] = []
     private var nextID = 0
     private var cast: Set<Int> = [], castTransposed: Set<Int> = []
@@ -71,7 +73,7 @@ public struct CostExecutor: Executor {
         let e = Double(precision.bytes)
         record(name, .gemm, flops: FLOPCount.gemm(m: m, n: n, k: k),
                read: Double(m * k) * e + Double(k * n) * e, written: Double(m * n * activationBytes), precision: precision,
-               gemm: GEMMShape(m: m, n: n, k: k, groups: 1, totalRows: m))
+               gemm: GEMMShape(m: m, n: n, k: k, groups: 1, totalRows: m, tensorScaled: precision == .fp8 && fp8Scaling == .perTensor))
     }
 
     /// One BF16 GEMM per head over all query–key pairs of a materialized attention
@@ -88,8 +90,10 @@ public struct CostExecutor: Executor {
         if transposed { castTransposed.insert(x.id) } else { cast.insert(x.id) }
         let n = Double(x.rows * x.cols)
         let inB = transposed && pass == .backwardWeight && !arrivedByAllToAll.contains(x.id)
-        // FP8 output plus one 4-byte scale per 1×128 (or 128×1) tile (V3 report §3.3.2).
-        record(transposed ? "cast_t" : "cast", .cast, read: n * Double(activationBytes), written: n + n / 128 * 4, precision: .fp8,
+        // FP8 output plus one 4-byte scale per 1×128 (or 128×1) tile (V3 report §3.3.2), or
+        // one per tensor.
+        let scales = fp8Scaling == .perTensor ? 4 : n / 128 * 4
+        record(transposed ? "cast_t" : "cast", .cast, read: n * Double(activationBytes), written: n + scales, precision: .fp8,
                pass: inB ? .backwardInput : nil)
     }
 
@@ -112,8 +116,9 @@ public struct CostExecutor: Executor {
 
     mutating func groupedRecord(_ name: String, rows: [Int], n: Int, k: Int, precision: Precision, rowsAreK: Bool = false) {
         let total = rows.reduce(0, +), e = Double(precision.bytes)
-        let shape = rowsAreK ? GEMMShape(m: k, n: n, k: rows.max() ?? 0, groups: rows.count, totalRows: total)
+        var shape = rowsAreK ? GEMMShape(m: k, n: n, k: rows.max() ?? 0, groups: rows.count, totalRows: total)
                              : GEMMShape(m: rows.max() ?? 0, n: n, k: k, groups: rows.count, totalRows: total)
+        shape.tensorScaled = precision == .fp8 && fp8Scaling == .perTensor
         let read = rowsAreK ? Double(total * (k + n)) * e : Double(total * k) * e + Double(rows.count * k * n) * e
         let written = rowsAreK ? Double(rows.count * k * n * 4) : Double(total * n * activationBytes)
         record(name, .groupedGemm, flops: 2 * Double(total) * Double(n) * Double(k), read: read, written: written,

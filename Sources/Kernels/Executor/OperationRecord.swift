@@ -34,6 +34,8 @@ public struct GEMMShape: Sendable, Codable, Equatable {
     public var k: Int
     public var groups: Int
     public var totalRows: Int
+    /// FP8 inputs scaled once per tensor (Transformer Engine) rather than per tile (DeepSeek).
+    public var tensorScaled = false
 }
 
 /// One kernel launch as the cost executor records it: shapes, FLOPs and bytes, never values.

@@ -9,12 +9,21 @@ public struct PrecisionPolicy: Sendable, Codable, Equatable {
     public var linear: Precision
     public var head: Precision
     public var gate: Precision
+    /// How FP8 GEMM inputs are scaled: DeepSeek's tiles (1×128 activations, 128×128 weights;
+    /// V3 report §3.3.2) or one scale per tensor (Transformer Engine's recipes, as NeMo and
+    /// Megatron-LM train on Hopper). It decides how the weight-gradient GEMM runs: with tiles
+    /// along the token dimension it needs DeepSeek's own kernels (the trace's wgrad rate);
+    /// per tensor it is a plain FP8 GEMM.
+    public var fp8Scaling: ScalingGranularity
 
-    public init(linear: Precision, head: Precision = .bf16, gate: Precision = .bf16) {
-        self.linear = linear; self.head = head; self.gate = gate
+    public init(linear: Precision, head: Precision = .bf16, gate: Precision = .bf16, fp8Scaling: ScalingGranularity = .tile1x128) {
+        self.linear = linear; self.head = head; self.gate = gate; self.fp8Scaling = fp8Scaling
     }
 
     public static let deepSeekFP8 = PrecisionPolicy(linear: .fp8)
+    /// Transformer Engine's FP8 (delayed or current per-tensor scaling): every Linear's three
+    /// GEMMs in FP8 with one scale per tensor; embedding, head, core attention in BF16.
+    public static let tensorScaledFP8 = PrecisionPolicy(linear: .fp8, fp8Scaling: .perTensor)
     public static let bf16 = PrecisionPolicy(linear: .bf16)
 }
 
