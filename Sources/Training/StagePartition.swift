@@ -64,7 +64,7 @@ extension StagePartition {
     /// (the first and last stages carry the embedding and the head): 80 over 40 → 2×40.
     public static func uniform(layers: Int, stages: Int) -> [Int] {
         let base = layers / stages, extra = layers % stages
-        return (0..<stages).map { base + ($0 >= 1 && $0 <= extra ? 1 : 0) + (stages == 1 ? extra : 0) }
+        return (0..<stages).map { base + ($0 >= 1 && $0 <= extra ? 1 : 0) }
     }
 
     /// The partition with the least busiest-rank load among those on which every rank fits in

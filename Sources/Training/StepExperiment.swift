@@ -33,6 +33,8 @@ public enum StepExperiment {
                               "fidelity", "gpu_speed_spread_percent", "run", "sweep", "outputs"]
     static let hardwareKeys = ["node", "device", "nic_gbit_s", "scale_up_gb_s"]
     static let optimizerKeys = ["distributed", "moments", "gradients"]
+    /// The values of `precision` and the recipes they name.
+    static let precisions: [(name: String, policy: PrecisionPolicy)] = [("fp8", .deepSeekFP8), ("fp8-tensor", .tensorScaledFP8), ("bf16", .bf16)]
     /// Formats `optimizer.moments` and `optimizer.gradients` accept.
     static let optimizerFormats: [Precision] = [.fp32, .bf16, .fp16]
 
@@ -49,8 +51,9 @@ public enum StepExperiment {
         try parallel.requireKnownKeys(["pp", "ep", "tp", "sp", "tp_overlap", "overlap_grad_reduce", "pipeline_sends"])
         let tp = try parallel.positiveInt("tp", default: 1)
         let schedule = ScheduleKind(rawValue: try v.choice("schedule", ScheduleKind.allCases.map(\.rawValue)))!
-        let precisionValue = try v.choice("precision", ["fp8", "fp8-tensor", "bf16"])
-        if precisionValue.hasPrefix("fp8"), topology.node.device.peakFLOPS[.fp8] == nil {
+        let precisionName = try v.choice("precision", precisions.map(\.name))
+        let precision = precisions.first { $0.name == precisionName }!.policy
+        if precision.linear == .fp8, topology.node.device.peakFLOPS[.fp8] == nil {
             throw try v.required("precision").error("\(topology.node.device.name) has no FP8 tensor cores", fix: "use precision: bf16 on this device").markedInfeasible
         }
         var skew = ExpertSkew.uniform, seed: UInt64 = 1
@@ -65,7 +68,7 @@ public enum StepExperiment {
             model: model, topology: topology, pp: try parallel.positiveInt("pp"), ep: try parallel.positiveInt("ep", default: 1),
             schedule: schedule, virtualStages: try v.positiveInt("virtual_stages", default: 2),
             microbatches: try v.positiveInt("microbatches"), microbatchTokens: try v.positiveInt("microbatch_tokens"),
-            precision: ["fp8": PrecisionPolicy.deepSeekFP8, "fp8-tensor": .tensorScaledFP8][precisionValue] ?? .bf16,
+            precision: precision,
             recompute: try v.choiceIfPresent("recompute", RecomputePolicy.allCases.map(\.rawValue)).map { RecomputePolicy(rawValue: $0)! },
             communicationSMs: try v.positiveInt("communication_sms", default: 20),
             routingSkew: skew, seed: seed)

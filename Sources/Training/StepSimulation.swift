@@ -85,15 +85,17 @@ public struct StepSimulation: Sendable {
         public var stageSize: Double
         /// The memory of the busiest rank under this partition.
         public var memory: TrainingMemory
-        /// When the load balance did not fit and layers were moved until every rank fits: the
-        /// balance, and its busiest rank's bytes. nil when the balance is the partition.
-        public var movedForMemory: (loadBalance: [Int], peakBytes: Double)?
+        /// When the fastest split did not fit and layers were moved until every rank fits: that
+        /// split (the busiest-rank balance, or under interleaving the uniform split when its
+        /// simulated pipeline is faster), and its busiest rank's bytes. nil when it is the
+        /// partition. (Printed as "the load balance".)
+        public var movedForMemory: (fastest: [Int], peakBytes: Double)?
 
         /// The layers per stage in short (`StagePartition.runLengths`), and, when they were moved
         /// to fit, the load balance and what it would need.
         public var layersDescription: String {
             StagePartition.runLengths(stageLayers) + (movedForMemory.map {
-                " (moved to fit; the load balance " + StagePartition.runLengths($0.loadBalance) + " needs " + String(format: "%.1f", $0.peakBytes / 1e9) + " GB)"
+                " (moved to fit; the load balance " + StagePartition.runLengths($0.fastest) + " needs " + String(format: "%.1f", $0.peakBytes / 1e9) + " GB)"
             } ?? "")
         }
 
@@ -209,7 +211,7 @@ public struct StepSimulation: Sendable {
         }
         let m = memoryConfig ?? c
         let memory = try StageMemoryModel(config: m, deepSeekSavings: m.effectiveRecompute == .deepseek, schedule: m.schedule)
-        var moved: (loadBalance: [Int], peakBytes: Double)?
+        var moved: (fastest: [Int], peakBytes: Double)?
         if let fitting = StagePartition.fitting(weights: weights, stages: stages, firstExtra: firstExtra, lastExtra: lastExtra,
                                                 rankStages: generated.rankStages, memory: memory, start: counts), fitting != counts {
             moved = (counts, TrainingMemory.compute(model: memory, stageLayers: counts).peakBytesPerGpu)

@@ -54,21 +54,14 @@ public enum TensorParallelOverlap: String, Sendable, CaseIterable, Codable {
     static func windows(_ records: [OperationRecord], kernels: KernelCostModel) -> (attention: Window, mlp: Window, other: Window) {
         var w = (attention: Window(), mlp: Window(), other: Window())
         for r in records {
-            let column: WritableKeyPath<Window, Double>, row: WritableKeyPath<Window, Double>?
+            let suffix: String, column: WritableKeyPath<Window, Double>, row: WritableKeyPath<Window, Double>?
             switch r.pass {
-            case .backwardWeight: (column, row) = (\.weightGradient, nil)
-            case .backwardInput: (column, row) = (\.inputGradient, \.rowInputGradient)
-            case .forward: (column, row) = (\.columnForward, \.rowForward)
+            case .forward: (suffix, column, row) = ("fprop", \.columnForward, \.rowForward)
+            case .backwardInput: (suffix, column, row) = ("dgrad", \.inputGradient, \.rowInputGradient)
+            case .backwardWeight: (suffix, column, row) = ("wgrad", \.weightGradient, nil)
             }
-            let suffix = r.pass == .backwardWeight ? "wgrad" : r.pass == .forward ? "fprop" : "dgrad"
-            let path: WritableKeyPath<Window, Double>
-            if columnParallelWeights.contains(where: { r.name.hasSuffix(".\($0).\(suffix)") }) {
-                path = column
-            } else if let row, rowParallelWeights.contains(where: { r.name.hasSuffix(".\($0).\(suffix)") }) {
-                path = row
-            } else {
-                continue
-            }
+            let isOne = { (weights: [String]) in weights.contains { r.name.hasSuffix(".\($0).\(suffix)") } }
+            guard let path = isOne(columnParallelWeights) ? column : isOne(rowParallelWeights) ? row : nil else { continue }
             switch r.block {
             case .attention: w.attention[keyPath: path] += kernels.duration(r)
             case .mlp: w.mlp[keyPath: path] += kernels.duration(r)

@@ -207,7 +207,7 @@ public struct TrainingRun {
             notes.insert("each \(phase.sequenceLength)-token sequence is split into \(chunks) micro-batches of \(config.microbatchTokens) tokens attending to the cached prefix (\(why))")
         }
         if let moved = plan.movedForMemory {
-            notes.insert("layers per stage \(StagePartition.runLengths(plan.stageLayers)): moved off the load balance (\(StagePartition.runLengths(moved.loadBalance)), \(String(format: "%.1f", moved.peakBytes / 1e9)) GB) to fit in memory")
+            notes.insert("layers per stage \(StagePartition.runLengths(plan.stageLayers)): moved off the load balance (\(StagePartition.runLengths(moved.fastest)), \(String(format: "%.1f", moved.peakBytes / 1e9)) GB) to fit in memory")
         }
         if !memory.fits {
             notes.insert("does NOT fit in memory at the full batch: \(String(format: "%.1f", memory.peakBytesPerGpu / 1e9)) GB > \(String(format: "%.1f", memory.capacityBytes / 1e9)) GB (largest term: \(memory.largestTerm))")

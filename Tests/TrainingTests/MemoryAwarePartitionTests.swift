@@ -65,8 +65,8 @@ import CostModel
         let memory = try StageMemoryModel(config: c, deepSeekSavings: true, schedule: .oneFOneB)
         #expect(TrainingMemory.compute(model: memory, stageLayers: plan.stageLayers) == plan.memory)
         let moved = try #require(plan.movedForMemory)
-        let blind = TrainingMemory.compute(model: memory, stageLayers: moved.loadBalance)
+        let blind = TrainingMemory.compute(model: memory, stageLayers: moved.fastest)
         #expect(!blind.fits && blind.peakRank == 0 && blind.peakBytesPerGpu == moved.peakBytes)
-        #expect(plan.stageLayers[0] < moved.loadBalance[0])
+        #expect(plan.stageLayers[0] < moved.fastest[0])
     }
 }

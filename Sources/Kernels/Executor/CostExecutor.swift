@@ -44,6 +44,8 @@ public struct CostExecutor: Executor {
     public var attentionDropout = false
     /// How FP8 GEMM inputs are scaled (`PrecisionPolicy.fp8Scaling`): per tile, or per tensor.
     public var fp8Scaling = ScalingGranularity.tile1x128
+    /// Whether a GEMM in `precision` takes its inputs with one scale per tensor.
+    func tensorScaled(_ precision: Precision) -> Bool { precision == .fp8 && fp8Scaling == .perTensor }
     public private(set) var records: [OperationRecord] = []
     private var nextID = 0
     private var cast: Set<Int> = [], castTransposed: Set<Int> = []
@@ -73,7 +75,7 @@ public struct CostExecutor: Executor {
         let e = Double(precision.bytes)
         record(name, .gemm, flops: FLOPCount.gemm(m: m, n: n, k: k),
                read: Double(m * k) * e + Double(k * n) * e, written: Double(m * n * activationBytes), precision: precision,
-               gemm: GEMMShape(m: m, n: n, k: k, groups: 1, totalRows: m, tensorScaled: precision == .fp8 && fp8Scaling == .perTensor))
+               gemm: GEMMShape(m: m, n: n, k: k, groups: 1, totalRows: m, tensorScaled: tensorScaled(precision)))
     }
 
     /// One BF16 GEMM per head over all query–key pairs of a materialized attention
@@ -92,7 +94,7 @@ public struct CostExecutor: Executor {
         let inB = transposed && pass == .backwardWeight && !arrivedByAllToAll.contains(x.id)
         // FP8 output plus one 4-byte scale per 1×128 (or 128×1) tile (V3 report §3.3.2), or
         // one per tensor.
-        let scales = fp8Scaling == .perTensor ? 4 : n / 128 * 4
+        let scales = tensorScaled(.fp8) ? 4 : n / 128 * 4
         record(transposed ? "cast_t" : "cast", .cast, read: n * Double(activationBytes), written: n + scales, precision: .fp8,
                pass: inB ? .backwardInput : nil)
     }
@@ -118,7 +120,7 @@ public struct CostExecutor: Executor {
         let total = rows.reduce(0, +), e = Double(precision.bytes)
         var shape = rowsAreK ? GEMMShape(m: k, n: n, k: rows.max() ?? 0, groups: rows.count, totalRows: total)
                              : GEMMShape(m: rows.max() ?? 0, n: n, k: k, groups: rows.count, totalRows: total)
-        shape.tensorScaled = precision == .fp8 && fp8Scaling == .perTensor
+        shape.tensorScaled = tensorScaled(precision)
         let read = rowsAreK ? Double(total * (k + n)) * e : Double(total * k) * e + Double(rows.count * k * n) * e
         let written = rowsAreK ? Double(rows.count * k * n * 4) : Double(total * n * activationBytes)
         record(name, .groupedGemm, flops: 2 * Double(total) * Double(n) * Double(k), read: read, written: written,
