@@ -3,9 +3,9 @@
 /// are recomputed, Wgrad inputs are cached in FP8 (1 B + a 4-B scale per 128 values), the
 /// attention-output Linear input is kept in E5M6 (12 bits = 1.5 B), SwiGLU inputs are cached
 /// in FP8 and their outputs recomputed. The two halves are separate switches: `recompute` (the
-/// recomputed norms, up-projections and SwiGLU outputs) and `lowPrecisionCache` (FP8 and E5M6
-/// caches, which only an FP8 recipe has; in BF16 training those tensors are kept in BF16). With
-/// both off, every tensor is kept in BF16 and nothing is recomputed (the plain rule).
+/// recomputed norms, up-projections and SwiGLU outputs) and `caching` (`ActivationCaching`:
+/// DeepSeek's FP8 and E5M6 caches, Transformer Engine's FP8 Linear inputs, or BF16). With
+/// recomputation off and BF16 caching, every tensor is kept in BF16 (the plain rule).
 public struct ActivationInventory: Sendable {
     public struct Item: Sendable, Codable, Equatable {
         public var name: String
@@ -15,7 +15,7 @@ public struct ActivationInventory: Sendable {
     /// Both of DeepSeek's savings on (`true`) or off.
     public static func layer(_ arch: ModelArchitecture, index: Int, tokens t: Int, routedRowsOnGPU rows: Int,
                              deepSeekSavings savings: Bool) -> [Item] {
-        layer(arch, index: index, tokens: t, routedRowsOnGPU: rows, recompute: savings, lowPrecisionCache: savings)
+        layer(arch, index: index, tokens: t, routedRowsOnGPU: rows, recompute: savings, caching: savings ? .deepSeekFP8 : .bf16)
     }
 
     /// `sequenceSplit`: with tensor and sequence parallelism, the activations of full hidden
@@ -27,14 +27,19 @@ public struct ActivationInventory: Sendable {
     /// output (BF16) and, with attention dropout, the dropout mask (1 B) and the dropped
     /// probabilities (BF16): Korthikanti et al. 2022's 5·a·s²·b bytes per layer.
     public static func layer(_ arch: ModelArchitecture, index: Int, tokens t: Int, routedRowsOnGPU rows: Int,
-                             recompute savings: Bool, lowPrecisionCache low: Bool, sequenceSplit: Int = 1,
+                             recompute savings: Bool, caching: ActivationCaching, sequenceSplit: Int = 1,
                              materializedScores: (keys: Int, dropout: Bool)? = nil) -> [Item] {
         let T = Double(t), R = Double(rows)
         let d = Double(arch.hiddenSize), dSeq = d / Double(sequenceSplit)
         let bf16 = { (n: Double) in n * 2 }
-        // FP8 values + per-128 scales, or BF16 without the FP8 recipe.
+        let low = caching == .deepSeekFP8, te = caching == .transformerEngineFP8
+        // DeepSeek's caches: FP8 values + per-128 scales, or BF16 without them.
         let fp8 = { (n: Double) in low ? n * (1 + 4.0 / 128) : bf16(n) }
         let cached = low ? "FP8" : "BF16"
+        // A Linear's own input kept for its weight gradient: 1 B per value under Transformer
+        // Engine (one scale per tensor), else BF16.
+        let linearInput = { (n: Double) in te ? n : bf16(n) }
+        let inputFormat = te ? "FP8" : "BF16"
         var items: [Item] = [Item(name: "layer input (BF16)", bytes: bf16(T * dSeq))]
         let heads = Double(arch.attention.heads)
         switch arch.attention {
@@ -45,15 +50,17 @@ public struct ActivationInventory: Sendable {
             if savings {
                 items.append(Item(name: low ? "attention output, W_O input (E5M6)" : "attention output, W_O input (BF16)", bytes: T * heads * v * (low ? 1.5 : 2)))
             } else {
-                items.append(Item(name: "norm outputs x̂, ĉ_Q, ĉ_KV (BF16)", bytes: bf16(T * (dSeq + qLora + Double(m.kvLoraRank)))))
+                items.append(Item(name: "norm outputs x̂, ĉ_Q, ĉ_KV (\(inputFormat))", bytes: linearInput(T * (dSeq + qLora + Double(m.kvLoraRank)))))
                 items.append(Item(name: "Q, K, V (BF16)", bytes: bf16(T * heads * (2 * qk + v))))
                 items.append(Item(name: "attention output (BF16)", bytes: bf16(T * heads * v)))
+                if te { items.append(Item(name: "W_O input (FP8 copy of the attention output)", bytes: T * heads * v)) }
             }
         case .gqa(let g):
             let h = Double(g.headDim), kvh = Double(g.kvHeads)
-            items.append(Item(name: "norm output x̂ (BF16)", bytes: savings ? 0 : bf16(T * dSeq)))
+            items.append(Item(name: "norm output x̂ (\(inputFormat))", bytes: savings ? 0 : linearInput(T * dSeq)))
             items.append(Item(name: "Q, K, V (BF16)", bytes: bf16(T * (heads + 2 * kvh) * h)))
             items.append(Item(name: "attention output (BF16)", bytes: bf16(T * heads * h)))
+            if te { items.append(Item(name: "W_O input (FP8 copy of the attention output)", bytes: T * heads * h)) }
         }
         if let m = materializedScores {
             let scores = T * Double(m.keys) * heads
@@ -63,23 +70,49 @@ public struct ActivationInventory: Sendable {
             items.append(Item(name: "softmax statistics (FP32)", bytes: T * heads * 4))
         }
         items.append(Item(name: "post-attention residual h (BF16)", bytes: bf16(T * dSeq)))
-        if !savings { items.append(Item(name: "FFN norm output (BF16)", bytes: bf16(T * dSeq))) }
+        if !savings { items.append(Item(name: "FFN norm output (\(inputFormat))", bytes: linearInput(T * dSeq))) }
         if let moe = arch.moe, moe.isMoE(layer: index) {
             let i = Double(moe.expertIntermediateSize), k = Double(moe.topK)
             items.append(Item(name: "routing indices and weights", bytes: T * k * 8))
-            items.append(Item(name: "dispatched expert inputs (\(cached))", bytes: fp8(R * d)))
+            items.append(Item(name: "dispatched expert inputs (\(te ? "FP8" : cached))", bytes: te ? R * d : fp8(R * d)))
             items.append(Item(name: "SwiGLU inputs (\(cached))", bytes: fp8(R * 2 * i)))
-            if !savings { items.append(Item(name: "SwiGLU outputs (BF16)", bytes: bf16(R * i))) }
+            if !savings { items.append(Item(name: "SwiGLU outputs (\(inputFormat))", bytes: linearInput(R * i))) }
             if moe.sharedExperts > 0 {
                 let s = Double(moe.sharedExperts) * i
                 items.append(Item(name: "shared SwiGLU input (\(cached))", bytes: fp8(T * 2 * s)))
-                if !savings { items.append(Item(name: "shared SwiGLU output (BF16)", bytes: bf16(T * s))) }
+                if !savings { items.append(Item(name: "shared SwiGLU output (\(inputFormat))", bytes: linearInput(T * s))) }
             }
         } else {
             let i = Double(arch.denseIntermediateSize)
             items.append(Item(name: "SwiGLU input (\(cached))", bytes: fp8(T * 2 * i)))
-            if !savings { items.append(Item(name: "SwiGLU output (BF16)", bytes: bf16(T * i))) }
+            if !savings { items.append(Item(name: "SwiGLU output (\(inputFormat))", bytes: linearInput(T * i))) }
         }
         return items.filter { $0.bytes > 0 }
+    }
+}
+
+/// In which precision a layer keeps the tensors its backward needs.
+public enum ActivationCaching: Sendable, Equatable {
+    /// Every kept tensor in BF16 (BF16 training; also DeepSeek's tile-scaled FP8 kernels
+    /// without DeepSeek's recipe, for which no cache format is published).
+    case bf16
+    /// DeepSeek-V3's caches (report §3.3.3): Wgrad inputs and SwiGLU inputs in FP8 with a 4-B
+    /// scale per 128 values, the attention-output Linear's input in E5M6.
+    case deepSeekFP8
+    /// Transformer Engine's FP8 Linears (`transformer_engine/pytorch/module/linear.py` and
+    /// `layernorm_linear.py`: the FP8-cast input, or its transpose, is what `forward` saves for
+    /// the weight gradient): every FP8 Linear keeps its own input in FP8, 1 B per value with one
+    /// scale per tensor: the norm outputs, the SwiGLU outputs and the expert inputs. Tensors
+    /// other operations keep stay BF16: Q, K, V and the attention output for the attention
+    /// core's backward (so the output projection's FP8 input is a second copy), the SwiGLU
+    /// input for Megatron-Core's fused SwiGLU (`fused_bias_swiglu.py` saves its BF16 input).
+    case transformerEngineFP8
+
+    /// The caching a recipe has: DeepSeek's when its savings are on with FP8 Linears;
+    /// Transformer Engine's for per-tensor FP8 otherwise; BF16 for the rest.
+    public static func of(_ precision: PrecisionPolicy, deepSeekSavings: Bool) -> ActivationCaching {
+        guard precision.linear == .fp8 else { return .bf16 }
+        if deepSeekSavings { return .deepSeekFP8 }
+        return precision.fp8Scaling == .perTensor ? .transformerEngineFP8 : .bf16
     }
 }

@@ -48,11 +48,12 @@ public struct StageMemoryModel: Sendable {
         // Materialized attention scores are kept for the backward unless the core is recomputed.
         let scores = c.attentionKernel == .unfused && c.effectiveRecompute != .selective
             ? (keys: c.attentionKeys ?? c.sequenceTokens, dropout: c.model.attentionDropout > 0) : nil
+        let caching = ActivationCaching.of(c.precision, deepSeekSavings: deepSeekSavings)
         layerActivationBytes = (0..<arch.layers).map { l in
             // Full recomputation keeps only each layer's input (the layer is re-run in backward).
             if c.effectiveRecompute == .full { return Double(c.microbatchTokens * arch.hiddenSize * 2 / split) }
             return ActivationInventory.layer(arch, index: l, tokens: c.microbatchTokens, routedRowsOnGPU: rows,
-                                             recompute: deepSeekSavings, lowPrecisionCache: deepSeekSavings && c.precision.linear == .fp8,
+                                             recompute: deepSeekSavings, caching: caching,
                                              sequenceSplit: split, materializedScores: scores).reduce(0) { $0 + $1.bytes }
         }
         // A split sequence's later chunks attend to the keys and values of its earlier chunks,

@@ -81,8 +81,8 @@ import Hardware
     /// output 2, dropout mask 1, dropout output 2) unless it is recomputed.
     @Test("memory: materialized scores keep 5·a·s²·b bytes per layer (Korthikanti et al. 2022)")
     func materializedScoresMemory() {
-        let plain = ActivationInventory.layer(Self.gpt, index: 0, tokens: 2048, routedRowsOnGPU: 0, recompute: false, lowPrecisionCache: false)
-        let kept = ActivationInventory.layer(Self.gpt, index: 0, tokens: 2048, routedRowsOnGPU: 0, recompute: false, lowPrecisionCache: false,
+        let plain = ActivationInventory.layer(Self.gpt, index: 0, tokens: 2048, routedRowsOnGPU: 0, recompute: false, caching: .bf16)
+        let kept = ActivationInventory.layer(Self.gpt, index: 0, tokens: 2048, routedRowsOnGPU: 0, recompute: false, caching: .bf16,
                                              materializedScores: (keys: 2048, dropout: true))
         let sum = { (items: [ActivationInventory.Item]) in items.reduce(0) { $0 + $1.bytes } }
         // FlashAttention's softmax statistics (4 B per query and head) are replaced.

@@ -78,8 +78,8 @@ func megatronStep() throws -> StepConfiguration {
     func sequenceParallelMemory() throws {
         let models = try ModelCatalog.load(directory: repoRoot.appendingPathComponent("Experiments/models").path)
         let shard = try models.resolve("llama-3.1-70b").0.tensorParallelShard(8)
-        let with = ActivationInventory.layer(shard, index: 0, tokens: 4096, routedRowsOnGPU: 0, recompute: false, lowPrecisionCache: false, sequenceSplit: 8)
-        let without = ActivationInventory.layer(shard, index: 0, tokens: 4096, routedRowsOnGPU: 0, recompute: false, lowPrecisionCache: false)
+        let with = ActivationInventory.layer(shard, index: 0, tokens: 4096, routedRowsOnGPU: 0, recompute: false, caching: .bf16, sequenceSplit: 8)
+        let without = ActivationInventory.layer(shard, index: 0, tokens: 4096, routedRowsOnGPU: 0, recompute: false, caching: .bf16)
         let input = { (items: [ActivationInventory.Item]) in items.first { $0.name.hasPrefix("layer input") }!.bytes }
         #expect(input(without) == 4096 * 8192 * 2)
         #expect(input(with) == input(without) / 8)
