@@ -157,11 +157,15 @@ struct ValidateCommand: ParsableCommand {
             out.append(check("Megatron \(ResultRow.format(row.billions))B, \(row.gpus) A100, \(full ? "full recompute" : "SP + selective")", "Korthikanti et al. 2022 Table 5",
                              published: full ? row.fullRecomputeSeconds : row.presentWorkSeconds, simulated: m.stepTimeS, unit: "s", tolerance: 0.10))
         }
-        // Megatron-Bridge's Llama 3 70B on 64 H100 (FP8 per tensor, TP 4 with userbuffers, PP 8 × 5).
-        let nemo = try StepExperiment.load(path: try ResourceLocator.shippedExperiment("nemo-llama3-70b-h100.yaml"), models: models, hardware: hardware)
-        guard PublishedNeMoLlama3_70B.matches(nemo) else { throw ValidationError("nemo-llama3-70b-h100.yaml is not the published plan") }
-        out.append(check("Llama 3 70B step, 64 H100, FP8, TP4 PP8 VP5", "Megatron-Bridge 25.11 (1,602 tokens/s/GPU)", published: PublishedNeMoLlama3_70B.stepSeconds,
-                         simulated: try StepSimulation(config: nemo, calibration: try KernelCalibration.hopper()).run().stepTimeS, unit: "s", tolerance: 0.10))
+        // Megatron-Bridge's Llama 3 70B on 64 H100 (FP8 per tensor, TP 4 with userbuffers, PP 8 × 5)
+        // and Llama 3.1 405B on 1,024 H100 (TP 8, CP 2, PP 8 × 8).
+        for run in PublishedNeMoRun.all {
+            let c = try StepExperiment.load(path: try ResourceLocator.shippedExperiment(run.experiment), models: models, hardware: hardware)
+            guard run.matches(c) else { throw ValidationError("\(run.experiment) is not the published plan") }
+            let name = "\(run.model) step, \(Output.grouped(run.gpus)) H100, FP8, TP\(run.tp) PP\(run.pp)\(run.cp > 1 ? " CP\(run.cp)" : "") VP\(run.virtualStages)"
+            out.append(check(name, "Megatron-Bridge 25.11 (\(Output.grouped(Int(run.tokensPerSecondPerGPU))) tokens/s/GPU)", published: run.stepSeconds,
+                             simulated: try StepSimulation(config: c, calibration: try KernelCalibration.hopper()).run().stepTimeS, unit: "s", tolerance: 0.10))
+        }
         out.append(check("V3 step time", "ISCA 2025 Table 4", published: P.stepSeconds, simulated: step.stepTimeS, unit: "s", tolerance: 0.10))
         for (name, published, simulated) in [("1F", P.forwardOnlySeconds, step.forwardOnlyS), ("1F1B", P.steadySeconds, step.steadyS), ("1B", P.backwardInputSeconds, step.backwardInputS),
                                              ("1W", P.backwardWeightSeconds, step.backwardWeightS), ("bubble", P.bubbleSeconds, step.bubbleS), ("optimizer", P.optimizerSeconds, step.optimizerS)] {

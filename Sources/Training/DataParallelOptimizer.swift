@@ -31,9 +31,9 @@ struct DataParallelOptimizer {
     struct Parts { var reduction: Double, update: Double, allGather: Double }
 
     /// The ring over the data-parallel replicas of a parameter. Ranks are numbered as
-    /// Megatron-LM numbers them (TP innermost, then DP with each EP group a block of consecutive
-    /// DP indices, PP outermost; the all-to-all's placement assumes the same), so a dense
-    /// parameter's replicas sit `tp` GPUs apart and an expert's `tp·ep` apart: those that share
+    /// Megatron-LM numbers them (TP innermost, then CP, then DP with each EP group a block of
+    /// consecutive DP indices, PP outermost; the all-to-all's placement assumes the same), so a
+    /// dense parameter's DP × CP replicas sit `tp` GPUs apart and an expert's `tp·ep` apart: those that share
     /// a scale-up domain pass their chunks over NVLink (`RingLayout`). V3: the 8 GPUs of a node
     /// are dense replicas of each other; an expert's 2 replicas sit on different nodes.
     func ring(replicas: Int, apart stride: Int) -> RingLayout {
@@ -46,7 +46,7 @@ struct DataParallelOptimizer {
 
     func parts(_ params: RankParameters) -> Parts {
         let c = config, o = c.optimizer
-        let dense = ring(replicas: c.dp, apart: c.tp), expert = ring(replicas: c.expertReplicas, apart: c.tp * max(c.ep, 1))
+        let dense = ring(replicas: c.weightReplicas, apart: c.tp), expert = ring(replicas: c.expertReplicas, apart: c.tp * max(c.ep, 1))
         // A ring all-gather costs what a ring reduce-scatter of the same bytes costs.
         func reduceScatter(_ format: Precision) -> Double {
             let b = Double(format.bytes)

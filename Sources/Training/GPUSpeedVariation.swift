@@ -22,7 +22,7 @@ public struct GPUSpeedVariation: Sendable, Equatable {
     /// Coefficient of variation of a GPU's sustained speed (fraction).
     public let spread: Double
     /// Speed of each GPU relative to the calibrated one, in Megatron-LM's rank order (TP
-    /// innermost, then DP, then the pipeline rank).
+    /// innermost, then CP, then DP, then the pipeline rank).
     public let speeds: [Double]
 
     public init(spread: Double, gpus: Int, seed: UInt64) {
@@ -40,7 +40,9 @@ public struct GPUSpeedVariation: Sendable, Equatable {
         let members = max(c.ep, 1)
         var slowest = Double.infinity
         for d in (group * members)..<min((group + 1) * members, c.dp) {
-            for t in 0..<c.tp { slowest = min(slowest, speeds[(rank * c.dp + d) * c.tp + t]) }
+            // The TP × CP GPUs of a replica wait on each other (collectives, the ring).
+            let group = c.tp * c.cp
+            for t in 0..<group { slowest = min(slowest, speeds[(rank * c.dp + d) * group + t]) }
         }
         return 1 / slowest
     }

@@ -20,12 +20,16 @@ public struct LayerTimes: Sendable, Equatable, Codable {
     /// Tensor-parallel collectives (exposed: Megatron runs them on the critical path), forward
     /// and backward (input) seconds.
     public var tensorParallelForward = 0.0, tensorParallelBackward = 0.0
+    /// Context-parallel key/value ring exchange not hidden under the attention core
+    /// (`ContextParallelRing`), forward and backward seconds.
+    public var contextParallelForward = 0.0, contextParallelBackward = 0.0
 
     public init() {}
 
     /// Every field, so that sums need not name them one by one.
     static var fields: [WritableKeyPath<LayerTimes, Double>] {
-        computeFields + [\.dispatchForward, \.combineForward, \.combineBackward, \.dispatchBackward, \.tensorParallelForward, \.tensorParallelBackward]
+        computeFields + [\.dispatchForward, \.combineForward, \.combineBackward, \.dispatchBackward, \.tensorParallelForward, \.tensorParallelBackward,
+                         \.contextParallelForward, \.contextParallelBackward]
     }
 
     public static func + (a: LayerTimes, b: LayerTimes) -> LayerTimes {
@@ -47,26 +51,29 @@ public struct LayerTimes: Sendable, Equatable, Codable {
     }
 
     /// These times with every compute block `k` times as long (a slower GPU); the all-to-alls
-    /// and tensor-parallel collectives keep theirs.
+    /// and the tensor- and context-parallel exchanges keep theirs.
     public func computeScaled(by k: Double) -> LayerTimes {
         var r = self
         for f in Self.computeFields { r[keyPath: f] *= k }
         return r
     }
 
-    /// The compute fields (every field but the all-to-alls and TP collectives).
+    /// The compute fields (every field but the all-to-alls, TP collectives and CP ring).
     static var computeFields: [WritableKeyPath<LayerTimes, Double>] { [
         \.attentionForward, \.mlpForward, \.mlpBackwardInput, \.mlpBackwardWeight, \.attentionBackwardInput,
         \.attentionBackwardWeight, \.otherForward, \.otherBackwardInput, \.otherBackwardWeight,
     ] }
 
     /// Forward alone: blocks in sequence, all-to-alls exposed.
-    public var forward: Double { attentionForward + dispatchForward + mlpForward + combineForward + otherForward + tensorParallelForward }
+    public var forward: Double {
+        attentionForward + dispatchForward + mlpForward + combineForward + otherForward + tensorParallelForward + contextParallelForward
+    }
     /// Weight backward alone.
     public var weight: Double { mlpBackwardWeight + attentionBackwardWeight + otherBackwardWeight }
     /// Full backward alone (inputs and weights), all-to-alls exposed.
     public var backward: Double {
         combineBackward + mlpBackwardInput + dispatchBackward + attentionBackwardInput + otherBackwardInput + weight + tensorParallelBackward
+            + contextParallelBackward
     }
     /// Fraction of a stand-alone backward during which the NIC carries its all-to-alls (what a
     /// gradient reduce-scatter overlapping the drain cannot use); 0 without a backward.
@@ -86,6 +93,7 @@ public struct LayerTimes: Sendable, Equatable, Codable {
             + max(mlpBackwardWeight + mlpForward, dispatchBackward)
             + max(attentionBackwardInput + attentionBackwardWeight, combineForward)
             + otherForward + otherBackwardInput + otherBackwardWeight + tensorParallelForward + tensorParallelBackward
+            + contextParallelForward + contextParallelBackward
     }
 
     /// Prices cost-executor records: compute by the kernel cost model, all-to-alls by the given

@@ -38,12 +38,12 @@ public struct OptimizerStates: Sendable, Equatable {
 
 extension StepConfiguration {
     /// Data-parallel replicas of a routed expert (one per EP group of a stage): DP / EP, at
-    /// least 1. A non-expert parameter has DP replicas.
+    /// least 1. A non-expert parameter has DP × CP replicas (`weightReplicas`).
     public var expertReplicas: Int { max(dp / max(ep, 1), 1) }
 
     /// Parameters of `p` whose optimizer states and update one GPU owns: 1/replicas of each
     /// with the distributed optimizer, all of them without.
     func optimizerShard(_ p: RankParameters) -> Double {
-        optimizer.distributed ? p.dense / Double(dp) + p.expert / Double(expertReplicas) : p.total
+        optimizer.distributed ? p.dense / Double(weightReplicas) + p.expert / Double(expertReplicas) : p.total
     }
 }

@@ -43,7 +43,7 @@ public struct StageMemoryModel: Sendable {
         let arch = c.layerModel
         schedule = try ScheduleGenerator.make(kind, pp: c.pp, microbatches: c.microbatches, virtualStages: c.virtualStages, sequenceChunks: c.sequenceChunks)
         profile = InflightProfile(schedule)
-        let rows = arch.moe.map { c.microbatchTokens * $0.topK } ?? 0       // balanced EP: T·K rows land on each GPU
+        let rows = arch.moe.map { c.gpuTokens * $0.topK } ?? 0       // balanced EP: T·K rows land on each GPU
         let split = c.tp > 1 && c.sequenceParallel ? c.tp : 1
         // Materialized attention scores are kept for the backward unless the core is recomputed.
         let scores = c.attentionKernel == .unfused && c.effectiveRecompute != .selective
@@ -51,8 +51,8 @@ public struct StageMemoryModel: Sendable {
         let caching = ActivationCaching.of(c.precision, deepSeekSavings: deepSeekSavings)
         layerActivationBytes = (0..<arch.layers).map { l in
             // Full recomputation keeps only each layer's input (the layer is re-run in backward).
-            if c.effectiveRecompute == .full { return Double(c.microbatchTokens * arch.hiddenSize * 2 / split) }
-            return ActivationInventory.layer(arch, index: l, tokens: c.microbatchTokens, routedRowsOnGPU: rows,
+            if c.effectiveRecompute == .full { return Double(c.gpuTokens * arch.hiddenSize * 2 / split) }
+            return ActivationInventory.layer(arch, index: l, tokens: c.gpuTokens, routedRowsOnGPU: rows,
                                              recompute: deepSeekSavings, caching: caching,
                                              sequenceSplit: split, materializedScores: scores).reduce(0) { $0 + $1.bytes }
         }

@@ -21,6 +21,12 @@ public struct StepConfiguration: Sendable {
     public var ep: Int
     /// Tensor-parallel group size (GPUs of one node).
     public var tp: Int = 1
+    /// Context-parallel group size (Megatron-LM's `--context-parallel-size`): each sequence of
+    /// a micro-batch is cut into 2·CP chunks and GPU i of the group takes chunks i and
+    /// 2·CP − 1 − i (the causal work balanced), for every layer; attention exchanges keys and
+    /// values around the group's ring (`ContextParallelRing`). Ranks are laid out TP, then CP,
+    /// then DP (Megatron's `tp-cp-ep-dp-pp` order); weights are replicated over CP × DP.
+    public var cp = 1
     /// With TP: sequence parallelism (Korthikanti et al. 2022): norms and residual activations
     /// split along the sequence, all-reduces replaced by reduce-scatter + all-gather.
     public var sequenceParallel = true
@@ -50,6 +56,9 @@ public struct StepConfiguration: Sendable {
     public var microbatches: Int
     /// Tokens per micro-batch on one GPU (one 4,096-token sequence for DeepSeek-V3).
     public var microbatchTokens: Int
+    /// Tokens of one micro-batch that each GPU of a context-parallel group computes
+    /// (`microbatchTokens` / CP).
+    public var gpuTokens: Int { microbatchTokens / max(cp, 1) }
     /// Independent sequences in one micro-batch (Megatron-LM's `--micro-batch-size`; 1 for
     /// DeepSeek-V3): each is `sequenceTokens` long and attends only to itself, while the
     /// linears see all `microbatchTokens` rows at once.
@@ -85,8 +94,10 @@ public struct StepConfiguration: Sendable {
     public var gpus: Int { topology.gpus }
     /// The recomputation in force (the model's default when the experiment names none).
     public var effectiveRecompute: RecomputePolicy { recompute ?? model.defaultRecompute }
-    /// Data-parallel degree: GPUs / (GPUs of one pipeline × TP).
-    public var dp: Int { gpus / (devicesPerPipeline * tp) }
+    /// Data-parallel degree: GPUs / (GPUs of one pipeline × TP × CP).
+    public var dp: Int { gpus / (devicesPerPipeline * tp * cp) }
+    /// Replicas of every weight: DP × CP (what gradients are reduced over and ZeRO-1 shards on).
+    public var weightReplicas: Int { dp * cp }
     /// The model one GPU computes: the TP shard (the model itself for TP 1).
     public var layerModel: ModelArchitecture { (try? model.tensorParallelShard(tp)) ?? model }
     /// GPUs one pipeline spans (PP, or PP/2 for DualPipeV).
@@ -119,6 +130,32 @@ public struct StepConfiguration: Sendable {
         }
     }
 
+    /// Context parallelism: each sequence splits into 2·CP equal chunks; the attention core
+    /// must be FlashAttention's (the ring merges partial softmax results); a sequence is not
+    /// also split across micro-batches; MoE layers are not modelled with it.
+    public func checkContextParallel() throws {
+        guard cp > 1 else {
+            guard cp == 1 else { throw ScheduleError(problem: "cp \(cp) must be at least 1", fix: "set parallel.cp: 1 (no context parallelism) or more") }
+            return
+        }
+        guard sequenceTokens % (2 * cp) == 0 else {
+            throw ScheduleError(problem: "a \(sequenceTokens)-token sequence does not split into 2 × CP = \(2 * cp) equal chunks",
+                                fix: "use a cp with 2·cp dividing the sequence length (e.g. cp 2 for 8,192 tokens)")
+        }
+        guard attentionKernel == .flash else {
+            throw ScheduleError(problem: "context parallelism needs FlashAttention (the ring merges partial softmax results); attention_kernel is unfused",
+                                fix: "remove attention_kernel: unfused, or set parallel.cp: 1")
+        }
+        guard sequenceChunks == 1, attentionKeys == nil else {
+            throw ScheduleError(problem: "a sequence split over context-parallel GPUs cannot also be split across micro-batches",
+                                fix: "split long sequences with parallel.cp alone, or set parallel.cp: 1")
+        }
+        guard model.moe == nil else {
+            throw ScheduleError(problem: "context parallelism with MoE layers is not modelled (the EP groups would span CP × DP)",
+                                fix: "set parallel.cp: 1 for \(model.name)")
+        }
+    }
+
     /// Groups of pipelines that run in lockstep (their all-to-alls couple them): DP / EP.
     public var synchronisationGroups: Int { max(dp / max(ep, 1), 1) }
 
@@ -135,8 +172,9 @@ public struct StepConfiguration: Sendable {
             throw fail("tp \(tp) does not fit the \(topology.node.scaleUpDomainGPUs)-GPU NVLink domain of a node", "use a tp dividing \(topology.node.scaleUpDomainGPUs) (tensor parallelism stays inside NVLink)")
         }
         do { _ = try model.tensorParallelShard(tp) } catch let e as ModelArchitecture.TensorParallelError { throw fail(e.problem, e.fix) }
-        guard gpus % (devicesPerPipeline * tp) == 0 else {
-            throw fail("\(gpus) GPUs are not a multiple of the \(devicesPerPipeline * tp) GPUs of one pipeline (PP × TP)", "choose PP × TP dividing the GPU count")
+        try checkContextParallel()
+        guard gpus % (devicesPerPipeline * tp * cp) == 0 else {
+            throw fail("\(gpus) GPUs are not a multiple of the \(devicesPerPipeline * tp * cp) GPUs of one pipeline (PP × TP × CP)", "choose PP × TP × CP dividing the GPU count")
         }
         let stages = schedule == .interleaved ? pp * virtualStages : pp
         guard stages <= model.layers else {

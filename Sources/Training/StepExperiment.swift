@@ -48,7 +48,7 @@ public enum StepExperiment {
         let model = try parseModel(v, models: models)
         let topology = try parseCluster(v, hardware: hardware)
         let parallel = try v.required("parallel")
-        try parallel.requireKnownKeys(["pp", "ep", "tp", "sp", "tp_overlap", "overlap_grad_reduce", "pipeline_sends"])
+        try parallel.requireKnownKeys(["pp", "ep", "tp", "cp", "sp", "tp_overlap", "overlap_grad_reduce", "pipeline_sends"])
         let tp = try parallel.positiveInt("tp", default: 1)
         let schedule = ScheduleKind(rawValue: try v.choice("schedule", ScheduleKind.allCases.map(\.rawValue)))!
         let precisionName = try v.choice("precision", precisions.map(\.name))
@@ -78,6 +78,10 @@ public enum StepExperiment {
             do { try config.checkMicrobatchSequences() } catch let e as ScheduleError { throw sequences.error(e.problem, fix: e.fix) }
         }
         if let kernel = try v.choiceIfPresent("attention_kernel", AttentionKernel.allCases.map(\.rawValue)) { config.attentionKernel = AttentionKernel(rawValue: kernel)! }
+        if let cp = try parallel.optional("cp") {
+            config.cp = try parallel.positiveInt("cp")
+            do { try config.checkContextParallel() } catch let e as ScheduleError { throw cp.error(e.problem, fix: e.fix).markedInfeasible }
+        }
         config.sequenceParallel = try parallel.optional("sp")?.bool() ?? true
         if let overlap = try parallel.choiceIfPresent("tp_overlap", TensorParallelOverlap.allCases.map(\.rawValue)) {
             config.tensorParallelOverlap = TensorParallelOverlap(rawValue: overlap)!

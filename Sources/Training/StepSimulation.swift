@@ -123,7 +123,7 @@ public struct StepSimulation: Sendable {
     /// (`StagePartition.fitting`), with memory counted for `memoryConfig` (default: this step's
     /// configuration; a run's phase passes its full batch and schedule).
     public func plan(memoryConfig: StepConfiguration? = nil) throws -> StagePlan {
-        let c = config, arch = c.layerModel, tokens = c.microbatchTokens
+        let c = config, arch = c.layerModel, tokens = c.gpuTokens
         // 1. Routing and all-to-all of one EP group.
         let (traffic, dispatchTime, combineTime) = try allToAll()
         // 2. Times of a dense and an MoE layer (all layers of a kind have the same shapes).
@@ -136,6 +136,8 @@ public struct StepSimulation: Sendable {
         // column-parallel linears' GEMMs (`TensorParallelCollectives`); a full recomputation
         // repeats the forward's. Experts are not TP-split (EP).
         let tpCollectives = tensorParallelCollectives
+        // Context parallelism: each attention core exchanges keys and values around the CP ring.
+        let ring = ContextParallelRing(config: c)
         var byKind: [Bool: LayerTimes] = [:]
         let layerTimes = try (0..<arch.layers).map { i -> LayerTimes in
             let moe = arch.moe?.isMoE(layer: i) ?? false
@@ -148,6 +150,7 @@ public struct StepSimulation: Sendable {
             t.tensorParallelBackward = tpCollectives.blockBackward(window: window.attention)
                 + (moe ? 0 : tpCollectives.blockBackward(window: window.mlp))
                 + (c.effectiveRecompute == .full ? forward : 0)
+            (t.contextParallelForward, t.contextParallelBackward) = ring.layer(records, kernels: kernels)
             byKind[moe] = t
             return t
         }
@@ -227,6 +230,7 @@ public struct StepSimulation: Sendable {
     /// The records `body` issues on a cost executor set up for this step.
     func records(traffic: MoETraffic, _ body: (inout CostExecutor) throws -> Void) rethrows -> [OperationRecord] {
         var e = CostExecutor(traffic: traffic)
+        e.contextParallel = config.cp
         e.attentionKeys = config.attentionKeys
         e.attentionSequences = config.microbatchSequences
         if config.tp > 1, config.sequenceParallel { e.sequenceParallel = (config.tp, config.model.hiddenSize) }
@@ -246,7 +250,7 @@ public struct StepSimulation: Sendable {
     func layerRecords(_ index: Int, traffic: MoETraffic) throws -> [OperationRecord] {
         let c = config, arch = c.layerModel
         let layer = try TransformerLayer(arch: arch, index: index, policy: c.precision, recompute: c.recompute)
-        let x = ShapeTensor(rows: c.microbatchTokens, cols: arch.hiddenSize)
+        let x = ShapeTensor(rows: c.gpuTokens, cols: arch.hiddenSize)
         return records(traffic: traffic) { e in let f = layer.forward(&e, x); _ = layer.backward(&e, x, tape: f.tape) }
     }
 
@@ -269,7 +273,7 @@ public struct StepSimulation: Sendable {
     /// latencies; an all-reduce is two). 0 at TP 1.
     var tensorParallelHalfCollective: Double {
         let c = config
-        return Collective.reduceScatter(bytes: Double(c.microbatchTokens * c.model.hiddenSize * 2), participants: c.tp,
+        return Collective.reduceScatter(bytes: Double(c.gpuTokens * c.model.hiddenSize * 2), participants: c.tp,
                                         bandwidth: c.topology.node.ringScaleUpBandwidth(members: c.tp), latency: c.topology.latency.scaleUp)
     }
 

@@ -61,7 +61,8 @@ public enum StepTrace {
                                              comm: [Block(name: "combine F", compute: false, seconds: share(f.combineForward, nF))])] }
             // Sequential: a forward alone waits for its all-to-alls.
             return sequential(slots) + [Slot(compute: [Block(name: "other F", compute: true, seconds: f.otherForward)],
-                                             comm: [Block(name: "TP collectives F", compute: false, seconds: f.tensorParallelForward)])]
+                                             comm: [Block(name: "TP collectives F", compute: false, seconds: f.tensorParallelForward),
+                                                    Block(name: "CP ring F", compute: false, seconds: f.contextParallelForward)])]
         case "B", "Bi":
             let withWeight = s.label == "B"
             var slots: [Slot] = []
@@ -74,7 +75,8 @@ public enum StepTrace {
                                   + (withWeight ? [Block(name: "attn W", compute: true, seconds: share(f.attentionBackwardWeight, nF))] : [])))
             }
             return slots + [Slot(compute: [Block(name: "other B", compute: true, seconds: f.otherBackwardInput + (withWeight ? f.otherBackwardWeight : 0))],
-                                 comm: [Block(name: "TP collectives B", compute: false, seconds: f.tensorParallelBackward)])]
+                                 comm: [Block(name: "TP collectives B", compute: false, seconds: f.tensorParallelBackward),
+                                        Block(name: "CP ring B", compute: false, seconds: f.contextParallelBackward)])]
         case "W":
             return [Slot(compute: [Block(name: "mlp W", compute: true, seconds: f.mlpBackwardWeight),
                                    Block(name: "attn W", compute: true, seconds: f.attentionBackwardWeight),
@@ -96,7 +98,8 @@ public enum StepTrace {
                                   comm: [Block(name: "combine F", compute: false, seconds: share(f.combineForward, n))]))
             }
             return slots + [Slot(compute: [Block(name: "other F&B", compute: true, seconds: f.otherForward + b.otherBackwardInput + b.otherBackwardWeight)],
-                                 comm: [Block(name: "TP collectives", compute: false, seconds: f.tensorParallelForward + b.tensorParallelBackward)])]
+                                 comm: [Block(name: "TP collectives", compute: false, seconds: f.tensorParallelForward + b.tensorParallelBackward),
+                                        Block(name: "CP ring", compute: false, seconds: f.contextParallelForward + b.contextParallelBackward)])]
         }
     }
 

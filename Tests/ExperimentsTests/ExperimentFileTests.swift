@@ -37,7 +37,7 @@ import Training
 
     @Test func unknownKeyWithSuggestion() {
         expectError("microbatch: 16\n", ["bad.yaml:2", "key 'microbatch'", "unknown key", "did you mean 'microbatches'"], line: 2)
-        expectError("parallel: {pp: 4, ep: 1, tpp: 1}\n", ["key 'parallel.tpp'", "Allowed: ep, overlap_grad_reduce, pipeline_sends, pp, sp, tp"], line: 2)
+        expectError("parallel: {pp: 4, ep: 1, tpp: 1}\n", ["key 'parallel.tpp'", "Allowed: cp, ep, overlap_grad_reduce, pipeline_sends, pp, sp, tp"], line: 2)
         expectError("hardware: {nic_gbps: 400}\n", ["hardware.nic_gbps", "nic_gbit_s"], line: 2)
         expectError("topology: {file: ../../x.yaml, nodez: 4}\n", ["does not exist"], line: 2)
         expectError("optimizer: {distributed: false, moment: fp32}\n", ["key 'optimizer.moment'", "did you mean 'moments'"], line: 2)
@@ -65,12 +65,16 @@ import Training
         expectError("parallel: {pp: 7, ep: 1, tp: 1}\n", ["not a multiple of the 7 GPUs"], line: nil, infeasible: true)
         // A device without FP8.
         expectError("precision: fp8\n", ["no FP8 tensor cores", "bf16"], line: nil, infeasible: true)
+        // Context parallelism: 2·CP chunks must divide the 8,192-token sequence; not with MoE.
+        expectError("parallel: {pp: 4, ep: 1, tp: 1, cp: 3}\n", ["does not split into 2 × CP = 6 equal chunks", "cp 2"], line: nil, infeasible: true)
+        expectError("parallel: {pp: 4, ep: 1, tp: 1, cp: 2}\nattention_kernel: unfused\n", ["needs FlashAttention"], line: nil, infeasible: true)
     }
 
     @Test("EP larger than the experts, and a plan that does not fit in memory, are infeasible")
     func moePlans() {
         let v3 = repoRoot.appendingPathComponent("Experiments/deepseek-v3.yaml").path
         expectError("parallel: {pp: 16, ep: 512, tp: 1}\nrun: ~\n", ["EP 512 must divide the 256 experts"], line: nil, infeasible: true, base: v3)
+        expectError("parallel: {pp: 16, ep: 64, tp: 1, cp: 2}\nrun: ~\n", ["context parallelism with MoE layers is not modelled", "parallel.cp: 1"], line: nil, infeasible: true, base: v3)
         // BF16 without DeepSeek's FP8 caches: 103 GB on rank 0 against 84.9 GB usable.
         expectError("precision: bf16\nrun: ~\n", ["does not fit in memory", "84.9 GB"], line: nil, infeasible: true, base: v3)
     }

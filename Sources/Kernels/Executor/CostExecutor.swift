@@ -37,6 +37,10 @@ public struct CostExecutor: Executor {
     /// the model's hidden size) is split along the sequence over `split` GPUs, so its norms
     /// run on 1/split of the rows. nil: no split.
     public var sequenceParallel: (split: Int, width: Int)?
+    /// Context-parallel group size: the rows are this GPU's two chunks of each sequence (of
+    /// 2·CP), and the attention core runs once over the local keys (causal) and once per
+    /// key/value block received around the ring (`contextParallelCalls`).
+    public var contextParallel = 1
     /// How the attention core runs (FlashAttention unless asked otherwise).
     public var attentionKernel = AttentionKernel.flash
     /// The model trains with dropout on the attention probabilities (a kernel of its own when
@@ -217,9 +221,12 @@ public struct CostExecutor: Executor {
         let queries = Double(q.rows * q.cols) * bytes, keyBytes = Double(n * keys * k.cols) * bytes, values = Double(n * keys * v.cols) * bytes
         let out = Double(q.rows * heads * vd) * bytes
         guard attentionKernel == .unfused else {
-            record("attention.fwd", .attention, flops: FLOPCount.attentionForward(tokens: t, keys: keys, heads: problems, qk: qk, v: vd),
-                   read: queries + keyBytes + values, written: out, precision: .bf16,
-                   attention: .init(queries: t, keys: keys, heads: problems, qkDim: qk, vDim: vd, causal: true))
+            for call in contextParallelCalls(queries: t, keys: keys) {
+                let share = Double(call.keys) / Double(keys)
+                record("attention.fwd" + call.suffix, .attention, flops: FLOPCount.attentionForward(tokens: call.queries, keys: call.keys, heads: problems, qk: qk, v: vd, causal: call.causal),
+                       read: queries + share * (keyBytes + values), written: out, precision: .bf16,
+                       attention: .init(queries: call.queries, keys: call.keys, heads: problems, qkDim: qk, vDim: vd, causal: call.causal))
+            }
             return fresh(q.rows, heads * vd)
         }
         // Materialized scores: every (query, key) pair is computed, the causal mask is applied
@@ -235,6 +242,19 @@ public struct CostExecutor: Executor {
         return fresh(q.rows, heads * vd)
     }
 
+    /// The FlashAttention calls of one sequence's attention on this GPU (`t` queries over
+    /// `keys` keys). Without context parallelism, one causal call. With it (Transformer
+    /// Engine's ring of peer-to-peer key/value exchanges, the order of Megatron-LM's
+    /// load-balanced chunks): first the local call, the GPU's two chunks over their own keys
+    /// under the causal mask (as many pairs as a causal call of `t`); then one call per block
+    /// received from the CP − 1 others, unmasked: against an earlier GPU's block the local
+    /// queries see its first chunk, against a later one the local second chunk sees both, `t`
+    /// × `t`/2 pairs either way. Over the group the pairs add up to the whole sequence's
+    /// causal pairs, split evenly.
+    func contextParallelCalls(queries t: Int, keys: Int) -> [(suffix: String, queries: Int, keys: Int, causal: Bool)] {
+        [("", t, keys, true)] + Array(repeating: (".ring", t, keys / 2, false), count: max(contextParallel, 1) - 1)
+    }
+
     public mutating func attentionBackward(_ q: ShapeTensor, _ k: ShapeTensor, _ v: ShapeTensor, _ dO: ShapeTensor, heads: Int, kvHeads: Int) -> (dq: ShapeTensor, dk: ShapeTensor, dv: ShapeTensor) {
         let qk = q.cols / heads, vd = v.cols / kvHeads, n = attentionSequences
         let t = q.rows / n, keys = attentionKeys ?? k.rows / n, problems = heads * n
@@ -242,10 +262,13 @@ public struct CostExecutor: Executor {
         let out = Double(q.rows * heads * vd) * bytes, values = Double(n * keys * v.cols) * bytes
         let queries = Double(q.rows * q.cols) * bytes, keysBytes = Double(n * keys * k.cols) * bytes
         guard attentionKernel == .unfused else {
-            let f = FLOPCount.attentionBackward(tokens: t, keys: keys, heads: problems, qk: qk, v: vd)
-            record("attention.bwd", .attentionBackward, flops: f.executed, modelFLOPs: f.model,
-                   read: queries + out + keysBytes + values, written: Double(q.rows * (q.cols + k.cols + v.cols)) * bytes,
-                   precision: .bf16, attention: .init(queries: t, keys: keys, heads: problems, qkDim: qk, vDim: vd, causal: true))
+            for call in contextParallelCalls(queries: t, keys: keys) {
+                let share = Double(call.keys) / Double(keys)
+                let f = FLOPCount.attentionBackward(tokens: call.queries, keys: call.keys, heads: problems, qk: qk, v: vd, causal: call.causal)
+                record("attention.bwd" + call.suffix, .attentionBackward, flops: f.executed, modelFLOPs: f.model,
+                       read: queries + out + share * (keysBytes + values), written: queries + share * Double(q.rows * (k.cols + v.cols)) * bytes,
+                       precision: .bf16, attention: .init(queries: call.queries, keys: call.keys, heads: problems, qkDim: qk, vDim: vd, causal: call.causal))
+            }
             return (fresh(q.rows, q.cols), fresh(q.rows, k.cols), fresh(q.rows, v.cols))
         }
         // The four GEMMs of the stored probabilities P, each over every (query, key) pair:

@@ -59,15 +59,20 @@ public enum FLOPCount {
         return Double(q) * Double(k - q) + Double(q) * Double(q + 1) / 2
     }
 
-    /// Forward: S = QKᵀ and O = PV over the causal pairs.
-    public static func attentionForward(tokens t: Int, keys: Int? = nil, heads: Int, qk: Int, v: Int) -> Double {
-        2 * causalPairs(t, keys: keys) * Double(heads) * Double(qk + v)
+    /// Query–key pairs of `q` queries over `k` keys: causal (`causalPairs`) or every pair.
+    public static func pairs(_ q: Int, keys k: Int? = nil, causal: Bool) -> Double {
+        causal ? causalPairs(q, keys: k) : Double(q) * Double(k ?? q)
+    }
+
+    /// Forward: S = QKᵀ and O = PV over the (causal) pairs.
+    public static func attentionForward(tokens t: Int, keys: Int? = nil, heads: Int, qk: Int, v: Int, causal: Bool = true) -> Double {
+        2 * pairs(t, keys: keys, causal: causal) * Double(heads) * Double(qk + v)
     }
 
     /// Backward as FlashAttention runs it: recompute S (qk), dV = PᵀdO (v), dP = dO·Vᵀ (v),
     /// dQ = dS·K (qk), dK = dSᵀ·Q (qk).
-    public static func attentionBackward(tokens t: Int, keys: Int? = nil, heads: Int, qk: Int, v: Int) -> (executed: Double, model: Double) {
-        let unit = 2 * causalPairs(t, keys: keys) * Double(heads)
+    public static func attentionBackward(tokens t: Int, keys: Int? = nil, heads: Int, qk: Int, v: Int, causal: Bool = true) -> (executed: Double, model: Double) {
+        let unit = 2 * pairs(t, keys: keys, causal: causal) * Double(heads)
         return (unit * Double(3 * qk + 2 * v), unit * Double(2 * qk + 2 * v))
     }
 }
