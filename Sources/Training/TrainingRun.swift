@@ -31,12 +31,12 @@ public struct RunPhase: Sendable, Equatable {
     /// counts, far above any real run; a budget beyond it is almost surely a unit slip.
     public static let maxSteps = 100_000_000
 
-    /// Pipeline, expert and tensor parallelism and schedule of one phase.
+    /// Pipeline, expert, tensor and context parallelism and schedule of one phase.
     public struct PlanOverride: Sendable, Equatable {
-        public var pp: Int?, ep: Int?, tp: Int?
+        public var pp: Int?, ep: Int?, tp: Int?, cp: Int?
         public var schedule: ScheduleKind?
-        public init(pp: Int? = nil, ep: Int? = nil, tp: Int? = nil, schedule: ScheduleKind? = nil) {
-            self.pp = pp; self.ep = ep; self.tp = tp; self.schedule = schedule
+        public init(pp: Int? = nil, ep: Int? = nil, tp: Int? = nil, cp: Int? = nil, schedule: ScheduleKind? = nil) {
+            self.pp = pp; self.ep = ep; self.tp = tp; self.cp = cp; self.schedule = schedule
         }
     }
 
@@ -105,11 +105,12 @@ public struct TrainingRun {
             config.pp = plan.pp ?? config.pp
             config.ep = plan.ep ?? config.ep
             config.tp = plan.tp ?? config.tp
+            config.cp = plan.cp ?? config.cp
             config.schedule = plan.schedule ?? config.schedule
             do { try config.validate() } catch let e as ScheduleError {
                 throw ConfigError(key: "run.phases", problem: "phase '\(phase.name)': \(e.problem)", fix: e.fix, infeasible: true)
             }
-            notes.insert("own plan: PP \(config.pp), EP \(config.ep), TP \(config.tp), \(config.schedule.rawValue), DP \(config.dp)")
+            notes.insert("own plan: PP \(config.pp), EP \(config.ep), TP \(config.tp)\(config.cp > 1 ? ", CP \(config.cp)" : ""), \(config.schedule.rawValue), DP \(config.dp)")
         }
         // Sequences longer than the base plan's micro-batch (long-context phases): split each
         // sequence into `chunks` micro-batches that attend to the cached prefix (token-level
@@ -118,10 +119,11 @@ public struct TrainingRun {
         // (L + L/chunks)/2 keys, so the attention FLOPs of a sequence are unchanged. A
         // sequence's chunks stay in one pipeline and are backpropagated last first, which
         // DualPipe and interleaving cannot do: such a plan runs the phase with ZB1P in that
-        // order. Only for fixed-batch phases.
+        // order. Only for fixed-batch phases, and not under context parallelism, which splits
+        // each whole sequence over the CP group instead.
         var chunks = 1
         var chunked = false
-        if case .steps = phase.length { chunked = phase.sequenceLength > base.microbatchTokens }
+        if case .steps = phase.length { chunked = config.cp == 1 && phase.sequenceLength > base.microbatchTokens }
         if let pinned = phase.chunkTokens {
             chunks = phase.sequenceLength / pinned
             chunked = false     // the user's split: neither halved to fit nor searched

@@ -82,4 +82,19 @@ import Testing
         let r = try sim.run(microbatches: c.microbatches, plan: plan)
         #expect(abs(r.stepTimeS / published.stepSeconds - 1) < 0.10)
     }
+
+    /// A long-context phase may split its sequences over a larger CP group instead of into
+    /// micro-batches: 65,536 tokens over CP 16 leave each GPU the 4,096 tokens of the
+    /// pre-training plan, so the phase's memory is the pre-training's and nothing is chunked.
+    @Test func longContextPhaseOverAContextParallelGroup() throws {
+        let run = TrainingRun(base: try Self.plan(), calibration: try KernelCalibration.hopper())
+        let pretraining = try run.price(RunPhase(name: "8k", length: .steps(10), sequenceLength: 8192, batch: 512))
+        let long = try run.price(RunPhase(name: "64k", length: .steps(10), sequenceLength: 65_536, batch: 64,
+                                          plan: RunPhase.PlanOverride(cp: 16)))
+        #expect(long.note.contains("own plan: PP 8, EP 1, TP 8, CP 16, interleaved, DP 1"))
+        #expect(!long.note.contains("split into"))
+        #expect(long.memoryFits && long.memoryPeakBytes == pretraining.memoryPeakBytes)
+        // Same tokens per step; the longer sequences' attention costs more.
+        #expect(long.gpuHours > pretraining.gpuHours)
+    }
 }
