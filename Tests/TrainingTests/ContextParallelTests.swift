@@ -10,11 +10,7 @@ import Testing
 /// peer-to-peer ring): the sequence's 2·CP chunks over the group, the ring's exposed time, and
 /// Megatron-Bridge's Llama 3.1 405B on 1,024 H100, the published plan that uses it.
 @Suite struct ContextParallelTests {
-    static func plan() throws -> StepConfiguration {
-        let models = try ModelCatalog.load(directory: repoRoot.appendingPathComponent("Experiments/models").path)
-        return try StepExperiment.load(path: repoRoot.appendingPathComponent("Experiments/nemo-llama31-405b-h100.yaml").path, models: models,
-                                       hardware: try HardwareCatalog.builtIn())
-    }
+    static func plan() throws -> StepConfiguration { try shippedStep("nemo-llama31-405b-h100.yaml") }
 
     /// Over the group the attention calls add up to the whole sequence's causal attention:
     /// each GPU's local call has as many pairs as a causal call of its 2 chunks, and each of

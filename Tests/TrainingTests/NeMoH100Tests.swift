@@ -9,11 +9,7 @@ import Testing
 /// docs/performance-summary.md, 25.11 NeMo container, DGX-H100 table: 1,602 tokens/s per GPU,
 /// so 10.23 s per 128 × 8,192-token step), as `Experiments/nemo-llama3-70b-h100.yaml` plans it.
 @Suite struct NeMoH100Tests {
-    static func plan() throws -> StepConfiguration {
-        let models = try ModelCatalog.load(directory: repoRoot.appendingPathComponent("Experiments/models").path)
-        return try StepExperiment.load(path: repoRoot.appendingPathComponent("Experiments/nemo-llama3-70b-h100.yaml").path, models: models,
-                                       hardware: try HardwareCatalog.builtIn())
-    }
+    static func plan() throws -> StepConfiguration { try shippedStep("nemo-llama3-70b-h100.yaml") }
 
     /// Measured 2026-11-25: 10.49 s (+2.5%). The uniform 2×40 split fits (78.6 GB of 84.9 GB)
     /// because Transformer Engine keeps the Linear inputs in FP8; with them in BF16 it needed

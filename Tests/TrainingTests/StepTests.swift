@@ -8,11 +8,14 @@ import CostModel
 
 let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-func deepSeekStep() throws -> StepConfiguration {
+/// The step of a shipped experiment (`Experiments/<file>`).
+func shippedStep(_ file: String) throws -> StepConfiguration {
     let models = try ModelCatalog.load(directory: repoRoot.appendingPathComponent("Experiments/models").path)
-    return try StepExperiment.load(path: repoRoot.appendingPathComponent("Experiments/deepseek-v3.yaml").path, models: models,
+    return try StepExperiment.load(path: repoRoot.appendingPathComponent("Experiments/" + file).path, models: models,
                                    hardware: try HardwareCatalog.builtIn())
 }
+
+func deepSeekStep() throws -> StepConfiguration { try shippedStep("deepseek-v3.yaml") }
 
 @Suite(.serialized) struct DeepSeekStepTests {
     static let result: Result<StepResult, Error> = Result { try StepSimulation(config: try deepSeekStep(), calibration: try KernelCalibration.hopper()).run() }

@@ -6,11 +6,7 @@ import Testing
 @testable import Model
 @testable import Training
 
-func megatronStep() throws -> StepConfiguration {
-    let models = try ModelCatalog.load(directory: repoRoot.appendingPathComponent("Experiments/models").path)
-    return try StepExperiment.load(path: repoRoot.appendingPathComponent("Experiments/megatron-1t-a100.yaml").path, models: models,
-                                   hardware: try HardwareCatalog.builtIn())
-}
+func megatronStep() throws -> StepConfiguration { try shippedStep("megatron-1t-a100.yaml") }
 
 @Suite struct TensorParallelTests {
     @Test("a TP shard holds 1/tp of the heads, FFN and vocabulary; layer parameters divide by tp")
