@@ -54,7 +54,8 @@ public struct StepConfiguration: Sendable {
     public var virtualStages: Int
     /// Micro-batches per pipeline per step.
     public var microbatches: Int
-    /// Tokens per micro-batch on one GPU (one 4,096-token sequence for DeepSeek-V3).
+    /// Tokens per micro-batch of one pipeline (one 4,096-token sequence for DeepSeek-V3); with
+    /// context parallelism its sequences are split over the CP group (`gpuTokens` per GPU).
     public var microbatchTokens: Int
     /// Tokens of one micro-batch that each GPU of a context-parallel group computes
     /// (`microbatchTokens` / CP).
