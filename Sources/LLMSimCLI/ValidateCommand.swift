@@ -157,8 +157,7 @@ struct ValidateCommand: ParsableCommand {
             out.append(check("Megatron \(ResultRow.format(row.billions))B, \(row.gpus) A100, \(full ? "full recompute" : "SP + selective")", "Korthikanti et al. 2022 Table 5",
                              published: full ? row.fullRecomputeSeconds : row.presentWorkSeconds, simulated: m.stepTimeS, unit: "s", tolerance: 0.10))
         }
-        // Megatron-Bridge's Llama 3 70B on 64 H100 (FP8 per tensor, TP 4 with userbuffers, PP 8 × 5)
-        // and Llama 3.1 405B on 1,024 H100 (TP 8, CP 2, PP 8 × 8).
+        // Megatron-Bridge's published DGX H100 runs, each as its shipped experiment plans it.
         for run in PublishedNeMoRun.all {
             let c = try StepExperiment.load(path: try ResourceLocator.shippedExperiment(run.experiment), models: models, hardware: hardware)
             guard run.matches(c) else { throw ValidationError("\(run.experiment) is not the published plan") }

@@ -37,9 +37,9 @@ public struct ActivationInventory: Sendable {
         let fp8 = { (n: Double) in low ? n * (1 + 4.0 / 128) : bf16(n) }
         let cached = low ? "FP8" : "BF16"
         // A Linear's own input kept for its weight gradient: 1 B per value under Transformer
-        // Engine (one scale per tensor), else BF16.
-        let linearInput = { (n: Double) in te ? n : bf16(n) }
-        let inputFormat = te ? "FP8" : "BF16"
+        // Engine (one scale per tensor), DeepSeek's cache (with its scales), else BF16.
+        let linearInput = { (n: Double) in te ? n : fp8(n) }
+        let inputFormat = te || low ? "FP8" : "BF16"
         var items: [Item] = [Item(name: "layer input (BF16)", bytes: bf16(T * dSeq))]
         let heads = Double(arch.attention.heads)
         switch arch.attention {
@@ -74,7 +74,7 @@ public struct ActivationInventory: Sendable {
         if let moe = arch.moe, moe.isMoE(layer: index) {
             let i = Double(moe.expertIntermediateSize), k = Double(moe.topK)
             items.append(Item(name: "routing indices and weights", bytes: T * k * 8))
-            items.append(Item(name: "dispatched expert inputs (\(te ? "FP8" : cached))", bytes: te ? R * d : fp8(R * d)))
+            items.append(Item(name: "dispatched expert inputs (\(inputFormat))", bytes: linearInput(R * d)))
             items.append(Item(name: "SwiGLU inputs (\(cached))", bytes: fp8(R * 2 * i)))
             if !savings { items.append(Item(name: "SwiGLU outputs (\(inputFormat))", bytes: linearInput(R * i))) }
             if moe.sharedExperts > 0 {

@@ -61,6 +61,14 @@ public enum AttentionShape: Codable, Sendable, Equatable {
         case .gqa(let g): return g.headDim
         }
     }
+    /// Heads of the keys and values the attention core reads: GQA's K/V heads; every head for
+    /// MLA, whose up-projection expands the latent into per-head keys and values.
+    public var keyValueHeads: Int {
+        switch self {
+        case .mla(let m): return m.heads
+        case .gqa(let g): return g.kvHeads
+        }
+    }
 }
 
 public struct MLAShape: Codable, Sendable, Equatable {

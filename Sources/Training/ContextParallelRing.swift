@@ -28,13 +28,8 @@ public struct ContextParallelRing: Sendable, Equatable {
     /// exchanges after the up-projection), over NVLink when the TP × CP GPUs share a node's
     /// NVLink domain (ranks are laid out TP first, then CP), else over the GPU's NIC share.
     public init(config c: StepConfiguration) {
-        let arch = c.layerModel
-        let width: Int
-        switch arch.attention {
-        case .gqa(let g): width = 2 * g.kvHeads * g.headDim
-        case .mla(let m): width = arch.attention.heads * (m.qkNopeHeadDim + m.qkRopeHeadDim + m.vHeadDim)
-        }
-        let bytes = Double(c.gpuTokens * width * 2)
+        let a = c.layerModel.attention
+        let bytes = Double(c.gpuTokens * a.keyValueHeads * (a.qkHeadDim + a.vHeadDim) * 2)
         let node = c.topology.node
         let inNode = c.tp * c.cp <= node.scaleUpDomainGPUs
         transfer = c.cp > 1
@@ -46,7 +41,7 @@ public struct ContextParallelRing: Sendable, Equatable {
 
     /// Exposed seconds of a forward whose ring steps compute for `steps` seconds each (the
     /// local step first).
-    public func forwardExposed(steps: [Double]) -> Double { exposed(steps: steps, transfer: transfer) }
+    public func forwardExposed(steps: [Double]) -> Double { group > 1 ? exposed(steps: steps, transfer: transfer) : 0 }
 
     /// Exposed seconds of a backward whose ring steps compute for `steps` seconds each: blocks
     /// and gradients move together, and the last gradient returns after the last step.
@@ -54,9 +49,9 @@ public struct ContextParallelRing: Sendable, Equatable {
         group > 1 ? exposed(steps: steps, transfer: 2 * transfer) + transfer : 0
     }
 
-    func exposed(steps: [Double], transfer x: Double) -> Double {
-        guard group > 1 else { return 0 }
-        return steps.dropLast().reduce(0) { $0 + max(0, x - $1) }
+    /// `Σ_{j < last} max(0, x − steps_j)`: each step but the last hides the next block's transfer.
+    private func exposed(steps: [Double], transfer x: Double) -> Double {
+        steps.dropLast().reduce(0) { $0 + max(0, x - $1) }
     }
 
     /// The ring steps of one layer's attention core in `records`: the forward's and the

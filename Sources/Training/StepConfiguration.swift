@@ -135,10 +135,8 @@ public struct StepConfiguration: Sendable {
     /// must be FlashAttention's (the ring merges partial softmax results); a sequence is not
     /// also split across micro-batches; MoE layers are not modelled with it.
     public func checkContextParallel() throws {
-        guard cp > 1 else {
-            guard cp == 1 else { throw ScheduleError(problem: "cp \(cp) must be at least 1", fix: "set parallel.cp: 1 (no context parallelism) or more") }
-            return
-        }
+        guard cp >= 1 else { throw ScheduleError(problem: "cp \(cp) must be at least 1", fix: "set parallel.cp: 1 (no context parallelism) or more") }
+        guard cp > 1 else { return }
         guard sequenceTokens % (2 * cp) == 0 else {
             throw ScheduleError(problem: "a \(sequenceTokens)-token sequence does not split into 2 × CP = \(2 * cp) equal chunks",
                                 fix: "use a cp with 2·cp dividing the sequence length (e.g. cp 2 for 8,192 tokens)")
