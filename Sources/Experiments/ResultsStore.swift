@@ -64,7 +64,12 @@ public final class ResultsStore: @unchecked Sendable {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         database = try Database(path: path)
-        try database.execute("""
+        // In a write transaction taken up front: a deferred one that read the schema and then
+        // tried to write could fail at once (SQLite's SQLITE_BUSY_SNAPSHOT, no waiting) when
+        // another process — a sweep and a reader opening a new file together — created the
+        // tables in between.
+        try database.transaction {
+            try database.execute("""
             CREATE TABLE IF NOT EXISTS experiments(
               id INTEGER PRIMARY KEY, name TEXT NOT NULL, path TEXT NOT NULL, hash TEXT NOT NULL, text TEXT NOT NULL,
               llmsim_version TEXT NOT NULL, points INTEGER NOT NULL, parameter_keys TEXT NOT NULL);
@@ -73,6 +78,7 @@ public final class ResultsStore: @unchecked Sendable {
               status TEXT NOT NULL, reason TEXT NOT NULL, parameters TEXT NOT NULL, outputs TEXT NOT NULL,
               PRIMARY KEY(experiment_id, point));
             """)
+        }
     }
 
     public struct ResumeMismatch: Error, CustomStringConvertible {

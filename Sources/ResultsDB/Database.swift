@@ -39,12 +39,29 @@ public final class Database {
         }
         handle = db
         self.path = path
-        sqlite3_busy_timeout(db, 5000)
-        if path != ":memory:" { try execute("PRAGMA journal_mode=WAL") }
+        sqlite3_busy_timeout(db, Self.busyTimeoutMilliseconds)
+        if path != ":memory:" { try retryingWhileBusy { try execute("PRAGMA journal_mode=WAL") } }
         try execute("PRAGMA synchronous=NORMAL")
     }
 
     deinit { sqlite3_close_v2(handle) }
+
+    /// How long a statement waits for another process's lock before failing, milliseconds
+    /// (long enough for any one transaction of a sweep; short enough to report a stuck writer).
+    static let busyTimeoutMilliseconds: Int32 = 5000
+
+    /// Runs `body` again while SQLite answers SQLITE_BUSY, every 10 ms up to the busy timeout:
+    /// switching a new file to WAL needs an exclusive lock, and SQLite may refuse it at once
+    /// rather than wait when another process opens the same new file at the same moment.
+    func retryingWhileBusy(_ body: () throws -> Void) throws {
+        var waited: Int32 = 0
+        while true {
+            do { return try body() } catch let e as DatabaseError where e.code & 0xff == SQLITE_BUSY && waited < Self.busyTimeoutMilliseconds {
+                sqlite3_sleep(10)
+                waited += 10
+            }
+        }
+    }
 
     /// Runs one or more statements that return no rows.
     public func execute(_ sql: String) throws {

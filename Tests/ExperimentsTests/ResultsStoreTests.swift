@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Hardware
 import ResultsDB
 import Testing
@@ -118,5 +119,23 @@ import Testing
         fresh.standardOutput = FileHandle.nullDevice; fresh.standardError = FileHandle.nullDevice
         try fresh.run(); fresh.waitUntilExit()
         #expect(try ResultsStore(path: freshDB).rows() == after)
+    }
+}
+
+/// A sweep and a reader (`llmsim results`, or a script polling the file) that open a new results
+/// file at the same moment must both get it: the schema is created in a write transaction taken
+/// up front and the switch to WAL waits for the other's lock, so neither fails with SQLite's
+/// "database is locked".
+@Suite struct ConcurrentOpenTests {
+    @Test func openersOfANewFileAllSucceed() throws {
+        let dir = try scratchDirectory("concurrent")
+        let failures = Mutex(0)
+        for round in 0..<25 {
+            let path = (dir as NSString).appendingPathComponent("r\(round).sqlite")
+            DispatchQueue.concurrentPerform(iterations: 6) { _ in
+                do { _ = try ResultsStore(path: path).rows() } catch { failures.withLock { $0 += 1 } }
+            }
+        }
+        #expect(failures.withLock { $0 } == 0)
     }
 }
