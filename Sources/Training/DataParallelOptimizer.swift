@@ -19,6 +19,14 @@ import Schedules
 /// drain, sharing the NIC with the remaining backward chunks' all-to-alls; the update and the
 /// all-gather follow the last reduction. Without it everything waits for the rank's last
 /// instruction.
+///
+/// With `overlapParamGather` (Megatron-LM's `--overlap-param-gather`) the all-gather runs bucket
+/// by bucket, one layer to a bucket, in the order the next step's forwards use them, each due
+/// before its layer's first forward on the rank. The next step repeats this one's timeline, so
+/// with the gathers back to back from the update's end, bucket k (cumulative gather G_k, due at
+/// d_k after the step's start) holds the next step back by G_k − d_k when positive; the rank's
+/// step ends at the update's end plus the largest such delay (the first bucket, due at once on
+/// the first rank, is always exposed).
 struct DataParallelOptimizer {
     let config: StepConfiguration
     /// Effective fraction of peak HBM bandwidth of a memory-bound kernel (the calibration's
@@ -71,19 +79,22 @@ struct DataParallelOptimizer {
         var reductionStart: Double, updateStart: Double
         /// The update's and the all-gather's seconds (they run back to back after it).
         var update: Double, allGather: Double
+        /// Of the all-gather, the seconds that run under the next step's forwards
+        /// (`overlapParamGather`; 0 without it).
+        var allGatherHidden = 0.0
         var allGatherStart: Double { updateStart + update }
-        var finish: Double { allGatherStart + allGather }
+        var finish: Double { allGatherStart + allGather - allGatherHidden }
         /// The gradient reduction's kind: a reduce-scatter, or an all-reduce without the
         /// distributed optimizer.
         var reductionKind = OptimizerPart.reduceScatter
         /// The rank's optimizer step past its own last instruction.
         var own: Double { finish - pipelineEnd }
 
-        /// The parts as timeline segments of rank `rank` (no all-gather without the distributed
-        /// optimizer).
+        /// The parts as timeline segments of rank `rank` (the all-gather's exposed part; none
+        /// without the distributed optimizer).
         func segments(rank: Int) -> [ScheduleSegment] {
             [(reductionKind, reductionStart, updateStart), (.update, updateStart, allGatherStart), (.allGather, allGatherStart, finish)]
-                .filter { $0.0 != .allGather || allGather > 0 }
+                .filter { $0.0 != .allGather || finish > allGatherStart }
                 .map { ScheduleSegment(rank: rank, start: $0.1, end: $0.2, label: $0.0.rawValue, microbatch: -1) }
         }
     }
@@ -115,42 +126,84 @@ struct DataParallelOptimizer {
             guard let b = backwardStage.map({ $0 % stageCount }) else { continue }
             if s.end > last[s.rank][b]?.end ?? -.infinity { last[s.rank][b] = (s.start, s.end) }
         }
-        let kind: OptimizerPart = config.optimizer.distributed ? .reduceScatter : .allReduce
+        let firstForward = config.overlapParamGather ? Self.firstForwards(segments, ranks: rankStages.count, stageCount: stageCount) : []
         return rankStages.indices.map { r in
-            let stages = rankStages[r].map { $0 % stageCount }
-            let whole = parts(stages.flatMap { stageBuckets[$0] }.reduce(.zero, +))
-            guard config.overlapGradReduce else {
-                return RankFinish(pipelineEnd: end[r], reductionStart: end[r], updateStart: end[r] + whole.reduction,
-                                  update: whole.update, allGather: whole.allGather, reductionKind: kind)
+            var finish = reduceAndUpdate(stages: rankStages[r].map { $0 % stageCount }, pipelineEnd: end[r], lastBackward: last[r],
+                                         stageBuckets: stageBuckets, nicShare: nicShare)
+            if config.overlapParamGather {
+                finish.allGatherHidden = finish.allGather - gatherDelay(stages: rankStages[r].map { $0 % stageCount }, firstForward: firstForward[r],
+                                                                        stageBuckets: stageBuckets)
             }
-            // Reduce bucket by bucket in the order the gradients become final (bucket i of a
-            // chunk's n at (i+1)/n of its last backward); before the rank's last instruction the
-            // NIC is shared with the drain's all-to-alls.
-            let share = stages.map { nicShare[$0] }.max() ?? 0
-            var buckets: [(ready: Double, stage: Int, index: Int, parameters: RankParameters)] = []
-            for s in stages {
-                let window = last[r][s] ?? (end[r], end[r]), n = stageBuckets[s].count
-                for (i, p) in stageBuckets[s].enumerated() {
-                    buckets.append((window.start + (window.end - window.start) * Double(i + 1) / Double(n), s, i, p))
-                }
-            }
-            buckets.sort { ($0.ready, $0.stage, $0.index) < ($1.ready, $1.stage, $1.index) }
-            var nicFree = 0.0, firstStart = Double.infinity
-            for bucket in buckets {
-                var work = parts(bucket.parameters).reduction
-                var t = max(nicFree, bucket.ready)
-                firstStart = min(firstStart, t)
-                if t < end[r], share < 1 {
-                    let before = (end[r] - t) * (1 - share)
-                    if work <= before { nicFree = t + work / (1 - share); continue }
-                    work -= before
-                    t = end[r]
-                }
-                nicFree = t + work
-            }
-            let updateStart = max(nicFree, end[r])
-            return RankFinish(pipelineEnd: end[r], reductionStart: min(firstStart, updateStart), updateStart: updateStart,
+            return finish
+        }
+    }
+
+    /// Per rank and stage: the window of the stage's first forward on the rank (a forward, or
+    /// the forward half of an overlapped pair), seconds from the step's start.
+    static func firstForwards(_ segments: [ScheduleSegment], ranks: Int, stageCount: Int) -> [[Int: (start: Double, end: Double)]] {
+        var first = [[Int: (start: Double, end: Double)]](repeating: [:], count: ranks)
+        for s in segments where s.label == "F" || s.label == "F&B" {
+            guard let stage = s.stages.first.map({ $0 % stageCount }) else { continue }
+            if s.start < first[s.rank][stage]?.start ?? .infinity { first[s.rank][stage] = (s.start, s.end) }
+        }
+        return first
+    }
+
+    /// The seconds by which the rank's parameter all-gather, run bucket after bucket from the
+    /// update's end, holds back the next step: max over buckets of (gathered so far − due), at
+    /// least 0. A stage's buckets are due in forward order (the reverse of `stageBuckets`),
+    /// bucket i of n at i/n of the stage's first forward on the rank.
+    func gatherDelay(stages: [Int], firstForward: [Int: (start: Double, end: Double)], stageBuckets: [[RankParameters]]) -> Double {
+        var due: [(time: Double, stage: Int, index: Int, parameters: RankParameters)] = []
+        for s in stages {
+            let window = firstForward[s] ?? (0, 0), forwardOrder = Array(stageBuckets[s].reversed()), n = forwardOrder.count
+            for (i, p) in forwardOrder.enumerated() { due.append((window.start + (window.end - window.start) * Double(i) / Double(n), s, i, p)) }
+        }
+        due.sort { ($0.time, $0.stage, $0.index) < ($1.time, $1.stage, $1.index) }
+        var gathered = 0.0, delay = 0.0
+        for bucket in due {
+            gathered += parts(bucket.parameters).allGather
+            delay = max(delay, gathered - bucket.time)
+        }
+        return delay
+    }
+
+    /// One rank's gradient reduction and update (the all-gather not yet overlapped).
+    func reduceAndUpdate(stages: [Int], pipelineEnd: Double, lastBackward: [Int: (start: Double, end: Double)],
+                         stageBuckets: [[RankParameters]], nicShare: [Double]) -> RankFinish {
+        let end = pipelineEnd, kind: OptimizerPart = config.optimizer.distributed ? .reduceScatter : .allReduce
+        let whole = parts(stages.flatMap { stageBuckets[$0] }.reduce(.zero, +))
+        guard config.overlapGradReduce else {
+            return RankFinish(pipelineEnd: end, reductionStart: end, updateStart: end + whole.reduction,
                               update: whole.update, allGather: whole.allGather, reductionKind: kind)
         }
+        // Reduce bucket by bucket in the order the gradients become final (bucket i of a
+        // chunk's n at (i+1)/n of its last backward); before the rank's last instruction the
+        // NIC is shared with the drain's all-to-alls.
+        let share = stages.map { nicShare[$0] }.max() ?? 0
+        var buckets: [(ready: Double, stage: Int, index: Int, parameters: RankParameters)] = []
+        for s in stages {
+            let window = lastBackward[s] ?? (end, end), n = stageBuckets[s].count
+            for (i, p) in stageBuckets[s].enumerated() {
+                buckets.append((window.start + (window.end - window.start) * Double(i + 1) / Double(n), s, i, p))
+            }
+        }
+        buckets.sort { ($0.ready, $0.stage, $0.index) < ($1.ready, $1.stage, $1.index) }
+        var nicFree = 0.0, firstStart = Double.infinity
+        for bucket in buckets {
+            var work = parts(bucket.parameters).reduction
+            var t = max(nicFree, bucket.ready)
+            firstStart = min(firstStart, t)
+            if t < end, share < 1 {
+                let before = (end - t) * (1 - share)
+                if work <= before { nicFree = t + work / (1 - share); continue }
+                work -= before
+                t = end
+            }
+            nicFree = t + work
+        }
+        let updateStart = max(nicFree, end)
+        return RankFinish(pipelineEnd: end, reductionStart: min(firstStart, updateStart), updateStart: updateStart,
+                          update: whole.update, allGather: whole.allGather, reductionKind: kind)
     }
 }

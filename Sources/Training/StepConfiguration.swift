@@ -38,6 +38,12 @@ public struct StepConfiguration: Sendable {
     /// chunk on the rank makes them final, under the rest of the backward and the pipeline
     /// drain (`DataParallelOptimizer`); off: after the rank's last instruction.
     public var overlapGradReduce = false
+    /// With the distributed optimizer: the updated parameters are all-gathered bucket by bucket
+    /// under the next step's forwards, each layer's bucket before that layer's first forward
+    /// (Megatron-LM's `--overlap-param-gather`, on in Megatron-Bridge's recipes); only what the
+    /// forwards cannot hide lengthens the step (`DataParallelOptimizer`). Off: the all-gather
+    /// follows the update on the critical path.
+    public var overlapParamGather = false
     /// How the pipeline sends between stages are issued (nil: as the schedule's reference
     /// implementation does, `ScheduleKind.defaultSends`: batched for DualPipe and 1F1B).
     public var pipelineSends: PipelineSends?
@@ -134,6 +140,13 @@ public struct StepConfiguration: Sendable {
     /// Context parallelism: each sequence splits into 2·CP equal chunks; the attention core
     /// must be FlashAttention's (the ring merges partial softmax results); a sequence is not
     /// also split across micro-batches; MoE layers are not modelled with it.
+    /// A parameter all-gather to overlap exists only with the distributed optimizer.
+    public func checkParamGatherOverlap() throws {
+        guard overlapParamGather, !optimizer.distributed else { return }
+        throw ScheduleError(problem: "overlap_param_gather needs the distributed optimizer: without it every replica updates all its parameters and nothing is gathered",
+                            fix: "remove overlap_param_gather, or set optimizer: {distributed: true}")
+    }
+
     public func checkContextParallel() throws {
         guard cp >= 1 else { throw ScheduleError(problem: "cp \(cp) must be at least 1", fix: "set parallel.cp: 1 (no context parallelism) or more") }
         guard cp > 1 else { return }

@@ -48,7 +48,7 @@ public enum StepExperiment {
         let model = try parseModel(v, models: models)
         let topology = try parseCluster(v, hardware: hardware)
         let parallel = try v.required("parallel")
-        try parallel.requireKnownKeys(["pp", "ep", "tp", "cp", "sp", "tp_overlap", "overlap_grad_reduce", "pipeline_sends"])
+        try parallel.requireKnownKeys(["pp", "ep", "tp", "cp", "sp", "tp_overlap", "overlap_grad_reduce", "overlap_param_gather", "pipeline_sends"])
         let tp = try parallel.positiveInt("tp", default: 1)
         let schedule = ScheduleKind(rawValue: try v.choice("schedule", ScheduleKind.allCases.map(\.rawValue)))!
         let precisionName = try v.choice("precision", precisions.map(\.name))
@@ -90,6 +90,10 @@ public enum StepExperiment {
         config.overlapGradReduce = try parallel.optional("overlap_grad_reduce")?.bool() ?? false
         if let sends = try parallel.choiceIfPresent("pipeline_sends", PipelineSends.allCases.map(\.rawValue)) { config.pipelineSends = PipelineSends(rawValue: sends)! }
         if let o = try v.optional("optimizer") { config.optimizer = try parseOptimizer(o) }
+        if let gather = try parallel.optional("overlap_param_gather") {
+            config.overlapParamGather = try gather.bool()
+            do { try config.checkParamGatherOverlap() } catch let e as ScheduleError { throw gather.error(e.problem, fix: e.fix) }
+        }
         if let fidelity = try v.choiceIfPresent("fidelity", StepFidelity.allCases.map(\.rawValue)) { config.fidelity = StepFidelity(rawValue: fidelity)! }
         if let spread = try v.optional("gpu_speed_spread_percent") {
             config.gpuSpeedSpread = try v.positiveDouble("gpu_speed_spread_percent", default: 0, allowZero: true) / 100

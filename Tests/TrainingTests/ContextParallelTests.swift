@@ -59,7 +59,8 @@ import Testing
         #expect(a.optimizer == b.optimizer && a.optimizer > 0)
     }
 
-    /// Measured 2026-11-25: 13.34 s (−4.9%), 78.9 GB of 84.9 GB on rank 1; the ring shows only
+    /// Measured 2026-11-24: 13.08 s (−6.8%), 66.2 GB of 84.9 GB on rank 1 (BF16 gradients, the
+    /// parameter gather under the next step's forwards, as the recipe runs); the ring shows only
     /// the last key/value gradient's way home (0.05 ms per layer backward, over InfiniBand: the
     /// two GPUs of a CP pair sit on different nodes under TP 8).
     @Test("Megatron-Bridge 25.11, Llama 3.1 405B on 1,024 H100 (CP 2): within 10% of 14.03 s, and it fits")

@@ -69,6 +69,32 @@ import Testing
         #expect(abs(plain.updateStart - (1 + optimizer(c).parts(RankParameters(dense: 3e8, expert: 0)).reduction)) < 1e-12)
     }
 
+    /// Parameter buckets gathered under the next step's forwards (Megatron's
+    /// `--overlap-param-gather`): three equal buckets of w seconds each, due at 0, L/3 and 2L/3
+    /// of a first forward from 0 to L. With L = 6w only the first bucket (due at once) holds the
+    /// next step back, by w; with L = 1.5w the third is late by 3w − w = 2w. Without the
+    /// overlap the whole gather follows the update.
+    @Test func parameterGatherUnderTheNextForwards() throws {
+        var c = try megatronStep()
+        c.optimizer.distributed = true
+        let bucket = RankParameters(dense: 1e8, expert: 0)
+        let w = optimizer(c).parts(bucket).allGather
+        #expect(w > 0)
+        func finish(forward length: Double) -> DataParallelOptimizer.RankFinish {
+            let forward = ScheduleSegment(rank: 0, start: 0, end: length, label: "F", microbatch: 0, stages: [0])
+            let backward = ScheduleSegment(rank: 0, start: length, end: 2 * length, label: "B", microbatch: 0, stages: [0])
+            return optimizer(c).finishTimes(segments: [forward, backward], pipelineEnds: [2 * length], rankStages: [[0]],
+                                            stageBuckets: [[bucket, bucket, bucket]], nicShare: [0])[0]
+        }
+        c.overlapParamGather = true
+        #expect(abs(finish(forward: 6 * w).finish - finish(forward: 6 * w).allGatherStart - w) < 1e-12)
+        #expect(abs(finish(forward: 1.5 * w).finish - finish(forward: 1.5 * w).allGatherStart - 2 * w) < 1e-12)
+        #expect(finish(forward: 6 * w).segments(rank: 0).last?.label == "AG")
+        c.overlapParamGather = false
+        let plain = finish(forward: 6 * w)
+        #expect(abs(plain.finish - plain.allGatherStart - optimizer(c).parts(RankParameters(dense: 3e8, expert: 0)).allGather) < 1e-12)
+    }
+
     /// A stage's buckets in backward order: the last stage's head first, its layers last to
     /// first, the first stage's embedding last; together they are the stage's parameters.
     @Test func gradientBucketsInBackwardOrder() throws {
