@@ -161,7 +161,7 @@ struct ValidateCommand: ParsableCommand {
         for run in PublishedNeMoRun.all {
             let c = try StepExperiment.load(path: try ResourceLocator.shippedExperiment(run.experiment), models: models, hardware: hardware)
             guard run.matches(c) else { throw ValidationError("\(run.experiment) is not the published plan") }
-            let name = "\(run.model) step, \(Output.grouped(run.gpus)) H100, FP8, TP\(run.tp) PP\(run.pp)\(run.cp > 1 ? " CP\(run.cp)" : "") VP\(run.virtualStages)"
+            let name = "\(run.model) step, \(Output.grouped(run.gpus)) H100, FP8, \(run.plan)"
             out.append(check(name, "Megatron-Bridge 25.11 (\(Output.grouped(Int(run.tokensPerSecondPerGPU))) tokens/s/GPU)", published: run.stepSeconds,
                              simulated: try StepSimulation(config: c, calibration: try KernelCalibration.hopper()).run().stepTimeS, unit: "s", tolerance: 0.10))
         }

@@ -52,20 +52,30 @@ struct DataParallelOptimizer {
                           scaleUpLatency: c.topology.latency.scaleUp, scaleOutLatency: c.topology.interNodeLatency)
     }
 
+    /// Seconds of a ring reduce-scatter of `params` in `format` over their replicas (dense and
+    /// expert rings one after the other). A ring all-gather of the same bytes costs the same.
+    func reduceScatter(_ params: RankParameters, in format: Precision) -> Double {
+        let c = config, b = Double(format.bytes)
+        let dense = ring(replicas: c.weightReplicas, apart: c.tp), expert = ring(replicas: c.expertReplicas, apart: c.tp * max(c.ep, 1))
+        return Collective.reduceScatter(bytes: params.dense * b, over: dense) + Collective.reduceScatter(bytes: params.expert * b, over: expert)
+    }
+
+    /// Under FSDP, one layer's collectives per micro-batch: the gather of its BF16 weights and
+    /// the reduce-scatter of its gradients, seconds.
+    func fullyShardedCollectives(_ params: RankParameters) -> (gather: Double, reduceScatter: Double) {
+        (reduceScatter(params, in: OptimizerStates.weights), reduceScatter(params, in: config.optimizer.gradients))
+    }
+
     func parts(_ params: RankParameters) -> Parts {
         let c = config, o = c.optimizer
-        let dense = ring(replicas: c.weightReplicas, apart: c.tp), expert = ring(replicas: c.expertReplicas, apart: c.tp * max(c.ep, 1))
-        // A ring all-gather costs what a ring reduce-scatter of the same bytes costs.
-        func reduceScatter(_ format: Precision) -> Double {
-            let b = Double(format.bytes)
-            return Collective.reduceScatter(bytes: params.dense * b, over: dense) + Collective.reduceScatter(bytes: params.expert * b, over: expert)
-        }
         let update = c.optimizerShard(params) * Double(o.updateBytes) / (c.topology.node.device.hbmBandwidth * memoryEfficiency)
         // Without the distributed optimizer the gradients are all-reduced (a ring reduce-scatter
-        // and all-gather of them) and nothing is gathered after the update.
+        // and all-gather of them) and nothing is gathered after the update; under FSDP every
+        // micro-batch's layers have reduced and will gather their own (`FullyShardedLayers`).
+        if o.fullySharded { return Parts(reduction: 0, update: update, allGather: 0) }
         return o.distributed
-            ? Parts(reduction: reduceScatter(o.gradients), update: update, allGather: reduceScatter(OptimizerStates.weights))
-            : Parts(reduction: 2 * reduceScatter(o.gradients), update: update, allGather: 0)
+            ? Parts(reduction: reduceScatter(params, in: o.gradients), update: update, allGather: reduceScatter(params, in: OptimizerStates.weights))
+            : Parts(reduction: 2 * reduceScatter(params, in: o.gradients), update: update, allGather: 0)
     }
 
     static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }

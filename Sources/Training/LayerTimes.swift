@@ -23,13 +23,16 @@ public struct LayerTimes: Sendable, Equatable, Codable {
     /// Context-parallel key/value ring exchange not hidden under the attention core
     /// (`ContextParallelRing`), forward and backward seconds.
     public var contextParallelForward = 0.0, contextParallelBackward = 0.0
+    /// FSDP's per-layer parameter gathers and gradient reduce-scatters not hidden under the
+    /// compute (`FullyShardedLayers`), forward and backward seconds; set per stage chunk.
+    public var fullyShardedForward = 0.0, fullyShardedBackward = 0.0
 
     public init() {}
 
     /// Every field, so that sums need not name them one by one.
     static var fields: [WritableKeyPath<LayerTimes, Double>] {
         computeFields + [\.dispatchForward, \.combineForward, \.combineBackward, \.dispatchBackward, \.tensorParallelForward, \.tensorParallelBackward,
-                         \.contextParallelForward, \.contextParallelBackward]
+                         \.contextParallelForward, \.contextParallelBackward, \.fullyShardedForward, \.fullyShardedBackward]
     }
 
     public static func + (a: LayerTimes, b: LayerTimes) -> LayerTimes {
@@ -51,14 +54,14 @@ public struct LayerTimes: Sendable, Equatable, Codable {
     }
 
     /// These times with every compute block `k` times as long (a slower GPU); the all-to-alls
-    /// and the tensor- and context-parallel exchanges keep theirs.
+    /// and the tensor-, context- and data-parallel exchanges keep theirs.
     public func computeScaled(by k: Double) -> LayerTimes {
         var r = self
         for f in Self.computeFields { r[keyPath: f] *= k }
         return r
     }
 
-    /// The compute fields (every field but the all-to-alls, TP collectives and CP ring).
+    /// The compute fields (every field but the all-to-alls, TP collectives, CP ring and FSDP).
     static var computeFields: [WritableKeyPath<LayerTimes, Double>] { [
         \.attentionForward, \.mlpForward, \.mlpBackwardInput, \.mlpBackwardWeight, \.attentionBackwardInput,
         \.attentionBackwardWeight, \.otherForward, \.otherBackwardInput, \.otherBackwardWeight,
@@ -67,13 +70,14 @@ public struct LayerTimes: Sendable, Equatable, Codable {
     /// Forward alone: blocks in sequence, all-to-alls exposed.
     public var forward: Double {
         attentionForward + dispatchForward + mlpForward + combineForward + otherForward + tensorParallelForward + contextParallelForward
+            + fullyShardedForward
     }
     /// Weight backward alone.
     public var weight: Double { mlpBackwardWeight + attentionBackwardWeight + otherBackwardWeight }
     /// Full backward alone (inputs and weights), all-to-alls exposed.
     public var backward: Double {
         combineBackward + mlpBackwardInput + dispatchBackward + attentionBackwardInput + otherBackwardInput + weight + tensorParallelBackward
-            + contextParallelBackward
+            + contextParallelBackward + fullyShardedBackward
     }
     /// Fraction of a stand-alone backward during which the NIC carries its all-to-alls (what a
     /// gradient reduce-scatter overlapping the drain cannot use); 0 without a backward.
@@ -93,7 +97,7 @@ public struct LayerTimes: Sendable, Equatable, Codable {
             + max(mlpBackwardWeight + mlpForward, dispatchBackward)
             + max(attentionBackwardInput + attentionBackwardWeight, combineForward)
             + otherForward + otherBackwardInput + otherBackwardWeight + tensorParallelForward + tensorParallelBackward
-            + contextParallelForward + contextParallelBackward
+            + contextParallelForward + contextParallelBackward + fullyShardedForward + fullyShardedBackward
     }
 
     /// Prices cost-executor records: compute by the kernel cost model, all-to-alls by the given

@@ -15,9 +15,15 @@ public struct OptimizerStates: Sendable, Equatable {
     /// Gradients as kept and reduced: FP32 (V3 §3.3.3; Megatron-LM with BF16 and
     /// `--accumulate-allreduce-grads-in-fp32`) or FP16/BF16 (Megatron-LM's FP16 default).
     public var gradients = Precision.fp32
+    /// With the distributed optimizer: the BF16 weights and the gradients sharded too (ZeRO-3,
+    /// Rajbhandari et al. 2020; PyTorch FSDP; Megatron-FSDP's `optim_grads_params`): each
+    /// layer's parameters are gathered for its forward and backward and its gradients
+    /// reduce-scattered after its backward, every micro-batch (`FullyShardedLayers`), so
+    /// nothing is reduced or gathered at the end of the step.
+    public var fullySharded = false
 
-    public init(distributed: Bool = true, moments: Precision = .bf16, gradients: Precision = .fp32) {
-        self.distributed = distributed; self.moments = moments; self.gradients = gradients
+    public init(distributed: Bool = true, moments: Precision = .bf16, gradients: Precision = .fp32, fullySharded: Bool = false) {
+        self.distributed = distributed; self.moments = moments; self.gradients = gradients; self.fullySharded = fullySharded
     }
 
     /// DeepSeek-V3's: ZeRO-1, BF16 moments, FP32 gradients.
@@ -41,9 +47,14 @@ extension StepConfiguration {
     /// least 1. A non-expert parameter has DP × CP replicas (`weightReplicas`).
     public var expertReplicas: Int { max(dp / max(ep, 1), 1) }
 
-    /// Parameters of `p` whose optimizer states and update one GPU owns: 1/replicas of each
-    /// with the distributed optimizer, all of them without.
-    func optimizerShard(_ p: RankParameters) -> Double {
-        optimizer.distributed ? p.dense / Double(weightReplicas) + p.expert / Double(expertReplicas) : p.total
-    }
+    /// One GPU's 1/replicas of each parameter of `p`.
+    func shard(_ p: RankParameters) -> Double { p.dense / Double(weightReplicas) + p.expert / Double(expertReplicas) }
+
+    /// Parameters of `p` whose optimizer states and update one GPU owns: its shard with the
+    /// distributed optimizer, all of them without.
+    func optimizerShard(_ p: RankParameters) -> Double { optimizer.distributed ? shard(p) : p.total }
+
+    /// Parameters of `p` whose BF16 weights and gradients one GPU keeps between uses: its shard
+    /// under FSDP, all of them otherwise.
+    func weightShard(_ p: RankParameters) -> Double { optimizer.fullySharded ? shard(p) : p.total }
 }

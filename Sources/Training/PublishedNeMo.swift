@@ -1,27 +1,42 @@
 /// A pre-training throughput NVIDIA publishes for Megatron-Bridge on DGX H100, and the plan it
 /// ran (NVIDIA-NeMo/Megatron-Bridge, `docs/performance-summary.md` at commit 00b7660, "25.11 NeMo
 /// Container", DGX-H100 table): FP8-CS (Transformer Engine, per-tensor current scaling),
-/// micro-batch 1, DDP (FSDP 0), interleaved 1F1B. The shipped experiment of each is that plan;
-/// `llmsim validate` checks it.
+/// micro-batch 1; interleaved 1F1B with DDP (FSDP 0), or one stage with FSDP. The shipped
+/// experiment of each is that plan; `llmsim validate` checks it.
 public struct PublishedNeMoRun: Sendable {
     /// The model, as the table names it, and the file that plans the run.
     public var model: String, experiment: String
     public var tokensPerSecondPerGPU: Double
-    public var gpus: Int, batch: Int, sequence: Int, tp: Int, pp: Int, cp: Int, virtualStages: Int
+    /// Virtual stages of an interleaved pipeline (nil: no pipeline, PP 1); FSDP (Megatron-FSDP).
+    public var gpus: Int, batch: Int, sequence: Int, tp: Int, pp: Int, cp: Int, virtualStages: Int?, fsdp = false
     /// The model's shape, to recognise it: hidden size, layers, attention heads.
     public var hidden: Int, layers: Int, heads: Int
 
     /// The step time the published throughput implies: batch × sequence / (tokens/s/GPU × GPUs).
     public var stepSeconds: Double { Double(batch * sequence) / (tokensPerSecondPerGPU * Double(gpus)) }
 
-    /// Whether `c` runs the published plan: the model's shape, the GPUs, TP, PP, CP and
-    /// interleaved chunks, the batch in one-sequence micro-batches, FP8 with per-tensor scales.
+    /// Whether `c` runs the published plan: the model's shape, the GPUs, TP, PP, CP, the
+    /// interleaved chunks, FSDP, the batch in one-sequence micro-batches, FP8 with per-tensor scales.
     public func matches(_ c: StepConfiguration) -> Bool {
-        c.model.hiddenSize == hidden && c.model.layers == layers && c.model.attention.heads == heads
-            && c.gpus == gpus && c.tp == tp && c.pp == pp && c.cp == cp && c.schedule == .interleaved && c.virtualStages == virtualStages
+        let pipeline = virtualStages.map { c.schedule == .interleaved && c.virtualStages == $0 } ?? (c.pp == 1)
+        return c.model.hiddenSize == hidden && c.model.layers == layers && c.model.attention.heads == heads
+            && c.gpus == gpus && c.tp == tp && c.pp == pp && c.cp == cp && pipeline && c.optimizer.fullySharded == fsdp
             && c.dp * c.microbatches == batch && c.microbatchTokens == sequence && c.microbatchSequences == 1
             && c.precision == .tensorScaledFP8
     }
+
+    /// The plan in a few words: "TP4 PP8 VP5", "TP8 PP8 CP2 VP8", "FSDP".
+    public var plan: String {
+        var parts = [tp > 1 ? "TP\(tp)" : nil, pp > 1 ? "PP\(pp)" : nil, cp > 1 ? "CP\(cp)" : nil, virtualStages.map { "VP\($0)" }].compactMap { $0 }
+        if fsdp { parts.append("FSDP") }
+        return parts.joined(separator: " ")
+    }
+
+    /// Llama 3 8B on 8 H100 with FSDP: 128 × 8,192 tokens, no TP, PP or CP, GA 16: 14,451
+    /// tokens/s per GPU (744 model TFLOP/s), a step of 9.07 s.
+    public static let llama3_8B = PublishedNeMoRun(model: "Llama 3 8B", experiment: "nemo-llama3-8b-h100.yaml", tokensPerSecondPerGPU: 14451,
+                                                   gpus: 8, batch: 128, sequence: 8192, tp: 1, pp: 1, cp: 1, virtualStages: nil, fsdp: true,
+                                                   hidden: 4096, layers: 32, heads: 32)
 
     /// Llama 3 70B on 64 H100: 128 × 8,192 tokens, TP 4, PP 8, VP 5: 1,602 tokens/s per GPU
     /// (719 model TFLOP/s), a step of 10.23 s.
@@ -33,5 +48,5 @@ public struct PublishedNeMoRun: Sendable {
     public static let llama31_405B = PublishedNeMoRun(model: "Llama 3.1 405B", experiment: "nemo-llama31-405b-h100.yaml", tokensPerSecondPerGPU: 292,
                                                       gpus: 1024, batch: 512, sequence: 8192, tp: 8, pp: 8, cp: 2, virtualStages: 8,
                                                       hidden: 16384, layers: 126, heads: 128)
-    public static let all = [llama3_70B, llama31_405B]
+    public static let all = [llama3_8B, llama3_70B, llama31_405B]
 }

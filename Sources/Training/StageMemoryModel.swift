@@ -9,7 +9,8 @@ import Schedules
 /// (`StagePartition.fitting`); `TrainingMemory` reports one with its breakdown.
 ///
 /// Terms per rank (see `TrainingMemory` for the sources): BF16 weights and the gradients of
-/// every parameter it holds; the optimizer states of its ZeRO-1 shard; the activations of each
+/// every parameter it holds (under FSDP its shard of them, plus whole-layer buffers); the
+/// optimizer states of its ZeRO-1 shard; the activations of each
 /// in-flight micro-batch of each of its stages, plus the cached prefix K/V of chunked long
 /// sequences (each in-flight chunk keeps, for each layer of its stage, the keys it attends
 /// to); DeepEP buffers and workspace.
@@ -97,21 +98,31 @@ public struct StageMemoryModel: Sendable {
         let held = profile.peak(rank: r) { activation($0) + prefixKeys($0) }.counts
         let stages = profile.rankStages[r]
         let weighted = { (w: (Int) -> Double) in zip(stages, held).reduce(0.0) { $0 + w($1.0) * Double($1.1) } }
-        return Parts(weights: params.total * Double(OptimizerStates.weights.bytes),
-                     gradients: params.total * Double(optimizer.gradients.bytes),
+        let kept = config.weightShard(params)
+        return Parts(weights: kept * Double(OptimizerStates.weights.bytes) + gatheredBytes.weights,
+                     gradients: kept * Double(optimizer.gradients.bytes) + gatheredBytes.gradients,
                      optimizer: config.optimizerShard(params) * Double(optimizer.stateBytes),
                      activations: weighted(activation), prefixKeys: weighted(prefixKeys),
                      communication: communicationBytes, workspace: Self.workspace,
                      inFlight: Int(profile.peak(rank: r) { _ in schedule.stageSize }.value))
     }
 
+    /// Under FSDP, the whole-layer buffers beside the shards: the gathered BF16 weights of the
+    /// layer being computed and of the one prefetched, and one layer's gradients before their
+    /// reduce-scatter — of the largest layer (or embedding, or head), bytes; 0 otherwise.
+    var gatheredBytes: (weights: Double, gradients: Double) {
+        guard optimizer.fullySharded else { return (0, 0) }
+        let largest = (layerParameters + [firstExtra, lastExtra]).map(\.total).max() ?? 0
+        return (2 * largest * Double(OptimizerStates.weights.bytes), largest * Double(optimizer.gradients.bytes))
+    }
+
     /// One rank's terms under a partition, bytes, labelled, in the order `TrainingMemory` reports them.
     public func terms(rank r: Int, stageLayers: [Int]) -> [TrainingMemory.Term] {
         let p = parts(rank: r, stageLayers: stageLayers)
         let labels = [
-            "weights (\(OptimizerStates.weights.rawValue.uppercased()))",
-            "gradients (\(optimizer.gradients.rawValue.uppercased()))",
-            "optimizer: FP32 master + \(optimizer.moments.rawValue.uppercased()) moments, \(optimizer.distributed ? "ZeRO-1 sharded" : "not sharded")",
+            "weights (\(OptimizerStates.weights.rawValue.uppercased())\(optimizer.fullySharded ? ", FSDP shard + 2 gathered layers" : ""))",
+            "gradients (\(optimizer.gradients.rawValue.uppercased())\(optimizer.fullySharded ? ", FSDP shard + 1 layer to reduce-scatter" : ""))",
+            "optimizer: FP32 master + \(optimizer.moments.rawValue.uppercased()) moments, \(optimizer.fullySharded ? "FSDP sharded" : optimizer.distributed ? "ZeRO-1 sharded" : "not sharded")",
             "activations (up to \(p.inFlight) micro-batches in flight)",
             "cached prefix keys of chunked sequences (BF16 KV cache)",
             "communication buffers (DeepEP, assumed)",
@@ -136,10 +147,10 @@ public struct StageMemoryModel: Sendable {
     public func separableBytes(rank r: Int) -> (perLayer: [Double], first: Double, last: Double, fixed: Double)? {
         guard profile.rankStages[r].count == 1, let held = profile.peakCounts[r].first?.first else { return nil }
         let perParameters = Double(OptimizerStates.weights.bytes + optimizer.gradients.bytes)
-        let bytes = { (p: RankParameters) in p.total * perParameters + config.optimizerShard(p) * Double(optimizer.stateBytes) }
+        let bytes = { (p: RankParameters) in config.weightShard(p) * perParameters + config.optimizerShard(p) * Double(optimizer.stateBytes) }
         let perLayer = layerParameters.indices.map {
             bytes(layerParameters[$0]) + Double(held) * (layerActivationBytes[$0] + prefixKeyBytesPerLayer)
         }
-        return (perLayer, bytes(firstExtra), bytes(lastExtra), communicationBytes + Self.workspace)
+        return (perLayer, bytes(firstExtra), bytes(lastExtra), communicationBytes + Self.workspace + gatheredBytes.weights + gatheredBytes.gradients)
     }
 }

@@ -179,12 +179,16 @@ public struct StepSimulation: Sendable {
         let weights = layerTimes.map(weight), firstExtra = weight(first), lastExtra = weight(last)
         var counts = StagePartition.balance(weights: weights, stages: stages, firstExtra: firstExtra, lastExtra: lastExtra,
                                             rankStages: generated.rankStages)
+        // FSDP: each chunk gathers its layers' weights and reduce-scatters their gradients.
+        let fullySharded = c.optimizer.fullySharded
+            ? FullyShardedStages(config: c, optimizer: DataParallelOptimizer(config: c, memoryEfficiency: kernels.calibration.elementwiseEfficiency)) : nil
         func stageTimes(_ counts: [Int]) -> [LayerTimes] {
             var times: [LayerTimes] = [], next = 0
             for (s, n) in counts.enumerated() {
                 var t = layerTimes[next..<(next + n)].reduce(LayerTimes(), +)
                 if s == 0 { t = t + first }
                 if s == stages - 1 { t = t + last }
+                fullySharded?.expose(&t, range: next..<(next + n), layerTimes: layerTimes, first: s == 0 ? first : nil, last: s == stages - 1 ? last : nil)
                 times.append(t)
                 next += n
             }

@@ -42,6 +42,7 @@ import Training
         expectError("topology: {file: ../../x.yaml, nodez: 4}\n", ["does not exist"], line: 2)
         expectError("optimizer: {distributed: false, moment: fp32}\n", ["key 'optimizer.moment'", "did you mean 'moments'"], line: 2)
         expectError("optimizer: {moments: fp8}\n", ["'fp8' is not allowed", "bf16, fp16, fp32"], line: 2)
+        expectError("optimizer: {distributed: false, fsdp: true}\n", ["key 'optimizer.fsdp'", "distributed: false turns off", "remove distributed: false, or fsdp"], line: 2)
         expectError("parallel: {pp: 4, overlap_param_gather: true}\noptimizer: {distributed: false}\n",
                     ["key 'parallel.overlap_param_gather'", "needs the distributed optimizer", "optimizer: {distributed: true}"], line: 2)
     }
