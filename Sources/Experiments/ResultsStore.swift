@@ -71,7 +71,7 @@ public final class ResultsStore: @unchecked Sendable {
         try database.transaction {
             try database.execute("""
             CREATE TABLE IF NOT EXISTS experiments(
-              id INTEGER PRIMARY KEY, name TEXT NOT NULL, path TEXT NOT NULL, hash TEXT NOT NULL, text TEXT NOT NULL,
+              id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, path TEXT NOT NULL, hash TEXT NOT NULL, text TEXT NOT NULL,
               llmsim_version TEXT NOT NULL, points INTEGER NOT NULL, parameter_keys TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS points(
               experiment_id INTEGER NOT NULL REFERENCES experiments(id), point INTEGER NOT NULL,
@@ -81,7 +81,9 @@ public final class ResultsStore: @unchecked Sendable {
         }
     }
 
-    public struct ResumeMismatch: Error, CustomStringConvertible {
+    /// A store that cannot continue as asked: stored results from another version of the file
+    /// under `--resume`, or another run replacing this one's experiment.
+    public struct StoreError: Error, CustomStringConvertible {
         public var description: String
     }
 
@@ -94,7 +96,7 @@ public final class ResultsStore: @unchecked Sendable {
                 let previous = try database.query("SELECT id, hash FROM experiments WHERE name = ? ORDER BY id DESC LIMIT 1", [.text(experiment.name)])
                 if resume, let row = previous.first, case .integer(let id) = row[0], case .text(let hash) = row[1] {
                     guard hash == experiment.hash else {
-                        throw ResumeMismatch(description: "\(database.path): the stored results of '\(experiment.name)' come from a different version of the file (hash \(hash), now \(experiment.hash)) — rerun without --resume to start over")
+                        throw StoreError(description: "\(database.path): the stored results of '\(experiment.name)' come from a different version of the file (hash \(hash), now \(experiment.hash)) — rerun without --resume to start over")
                     }
                     let done = try database.query("SELECT point FROM points WHERE experiment_id = ?", [.integer(id)])
                     return (Int(id), Set(done.compactMap { if case .integer(let p) = $0[0] { return Int(p) } else { return nil } }))
@@ -104,7 +106,7 @@ public final class ResultsStore: @unchecked Sendable {
                                    [.text(experiment.name), .text(experiment.path), .text(experiment.hash), .text(experiment.text),
                                     .text(LLMSimVersion.current), .integer(Int64(points)), .text(Self.jsonArray(parameterKeys))])
                 let id = try database.query("SELECT last_insert_rowid()")
-                guard case .integer(let newID) = id[0][0] else { throw ResumeMismatch(description: "\(database.path): SQLite returned no row id") }
+                guard case .integer(let newID) = id[0][0] else { throw StoreError(description: "\(database.path): SQLite returned no row id") }
                 return (Int(newID), [])
             }
         }
@@ -121,6 +123,11 @@ public final class ResultsStore: @unchecked Sendable {
         let outputs = Self.jsonObject(outcome.outputs.map { ($0.name, Self.jsonNumber($0.value)) })
         try lock.withLock {
             try database.transaction {
+                // Another run of the same experiment on this file, started without --resume,
+                // deletes this run's experiment (its new one never reuses the id: AUTOINCREMENT).
+                guard try !database.query("SELECT 1 FROM experiments WHERE id = ?", [.integer(Int64(experimentID))]).isEmpty else {
+                    throw StoreError(description: "\(database.path): another llmsim run replaced this experiment's results while this run was writing them — run one sweep of an experiment per database at a time (give each its own --db), then finish this one with --resume")
+                }
                 _ = try database.query("INSERT INTO points(experiment_id, point, status, reason, parameters, outputs) VALUES (?, ?, ?, ?, ?, ?)",
                                        [.integer(Int64(experimentID)), .integer(Int64(point.index)), .text(outcome.status.rawValue),
                                         .text(outcome.reason), .text(parameters), .text(outputs)])

@@ -50,10 +50,34 @@ import Testing
         let store = try ResultsStore(path: db)
         #expect(try store.begin(file, points: 4, parameterKeys: ["microbatches"], resume: true).finished == [0, 2])
         let changed = try sweepFile(dir, points: 5)
-        #expect(throws: ResultsStore.ResumeMismatch.self) { _ = try store.begin(changed, points: 5, parameterKeys: ["microbatches"], resume: true) }
+        #expect(throws: ResultsStore.StoreError.self) { _ = try store.begin(changed, points: 5, parameterKeys: ["microbatches"], resume: true) }
         #expect(try store.begin(file, points: 4, parameterKeys: ["microbatches"], resume: false).finished.isEmpty)
         #expect(try store.rows().isEmpty)
         #expect(try store.experiments() == ["store"])
+    }
+
+    /// Two runs of one experiment on one file at once: the second (without --resume) replaces
+    /// the first's results, and the first then stops with an error that says so instead of
+    /// writing points under an experiment that is gone (or under the second's, with an id
+    /// reused).
+    @Test func aReplacedRunStopsWithAClearError() throws {
+        let dir = try scratchDirectory("replaced")
+        let db = (dir as NSString).appendingPathComponent("r.sqlite")
+        let file = try sweepFile(dir)
+        let points = try file.points(hardware: try HardwareCatalog.builtIn())
+        let first = try ResultsStore(path: db), second = try ResultsStore(path: db)
+        let a = try first.begin(file, points: 4, parameterKeys: ["microbatches"], resume: false).id
+        try first.record(experimentID: a, point: points[0], outcome: PointOutcome(status: .ok, reason: "", outputs: [("gpus", 1)]))
+        let b = try second.begin(file, points: 4, parameterKeys: ["microbatches"], resume: false).id
+        #expect(b != a)
+        do {
+            try first.record(experimentID: a, point: points[1], outcome: PointOutcome(status: .ok, reason: "", outputs: [("gpus", 1)]))
+            Issue.record("the replaced run wrote on")
+        } catch let e as ResultsStore.StoreError {
+            #expect(e.description.contains("another llmsim run replaced") && e.description.contains("--db"))
+        }
+        try second.record(experimentID: b, point: points[1], outcome: PointOutcome(status: .ok, reason: "", outputs: [("gpus", 1)]))
+        #expect(try second.rows().map(\.point) == [1])
     }
 
     @Test func filters() throws {
