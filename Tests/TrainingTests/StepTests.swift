@@ -17,6 +17,17 @@ func shippedStep(_ file: String) throws -> StepConfiguration {
 
 func deepSeekStep() throws -> StepConfiguration { try shippedStep("deepseek-v3.yaml") }
 
+/// A published Megatron-Bridge run's shipped experiment, checked to be the published plan and
+/// to fit, its stage plan, and its simulated step.
+func publishedNeMoStep(_ run: PublishedNeMoRun) throws -> (config: StepConfiguration, plan: StepSimulation.StagePlan, step: StepResult) {
+    let c = try shippedStep(run.experiment)
+    #expect(run.matches(c))
+    let sim = try StepSimulation(config: c, calibration: try KernelCalibration.hopper())
+    let plan = try sim.plan()
+    #expect(plan.memory.fits)
+    return (c, plan, try sim.run(microbatches: c.microbatches, plan: plan))
+}
+
 @Suite(.serialized) struct DeepSeekStepTests {
     static let result: Result<StepResult, Error> = Result { try StepSimulation(config: try deepSeekStep(), calibration: try KernelCalibration.hopper()).run() }
 

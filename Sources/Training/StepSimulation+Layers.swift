@@ -1,0 +1,109 @@
+import CostModel
+import Fabric
+import Hardware
+import Kernels
+import Model
+import Schedules
+
+/// One layer of the step on the cost executor: the records a layer issues, the routing of one
+/// EP group and its all-to-alls, and the balanced MoE layer of DeepSeek's trace.
+extension StepSimulation {
+    /// The records `body` issues on a cost executor set up for this step.
+    func records(traffic: MoETraffic, _ body: (inout CostExecutor) throws -> Void) rethrows -> [OperationRecord] {
+        var e = CostExecutor(traffic: traffic)
+        e.contextParallel = config.cp
+        e.attentionKeys = config.attentionKeys
+        e.attentionSequences = config.microbatchSequences
+        if config.tp > 1, config.sequenceParallel { e.sequenceParallel = (config.tp, config.model.hiddenSize) }
+        e.attentionKernel = config.attentionKernel
+        e.attentionDropout = config.model.attentionDropout > 0
+        e.fp8Scaling = config.precision.fp8Scaling
+        try body(&e)
+        return e.records
+    }
+
+    /// Layer `index`'s forward and full backward on one micro-batch.
+    func layerForwardBackward(_ index: Int, traffic: MoETraffic, dispatch: Double, combine: Double) throws -> LayerTimes {
+        LayerTimes.price(try layerRecords(index, traffic: traffic), kernels: kernels, dispatchTime: dispatch, combineTime: combine)
+    }
+
+    /// The records of layer `index`'s forward and full backward on one micro-batch.
+    func layerRecords(_ index: Int, traffic: MoETraffic) throws -> [OperationRecord] {
+        let c = config, arch = c.layerModel
+        let layer = try TransformerLayer(arch: arch, index: index, policy: c.precision, recompute: c.recompute)
+        let x = ShapeTensor(rows: c.gpuTokens, cols: arch.hiddenSize)
+        return records(traffic: traffic) { e in let f = layer.forward(&e, x); _ = layer.backward(&e, x, tape: f.tape) }
+    }
+
+    /// One MoE layer under perfectly balanced routing, as DeepSeek's profile trace was taken
+    /// (reference §3.2; validation case 11): every local expert of the GPU holds the mean
+    /// tokens × K / experts-per-GPU rows; the all-to-alls are the routed group's. nil for a
+    /// dense model.
+    public func balancedMoELayer() throws -> LayerTimes? {
+        let arch = config.layerModel
+        guard let moe = arch.moe, let index = (0..<arch.layers).first(where: { moe.isMoE(layer: $0) }) else { return nil }
+        let (routed, dispatch, combine) = try allToAll()
+        let perGPU = routed.localExpertRows.count
+        let rows = config.gpuTokens * moe.topK / max(perGPU, 1)
+        let balanced = MoETraffic(localExpertRows: Array(repeating: rows, count: perGPU), dispatch: routed.dispatch, combine: routed.combine)
+        return try layerForwardBackward(index, traffic: balanced, dispatch: dispatch, combine: combine)
+    }
+
+    /// One tensor-parallel reduce-scatter (or all-gather) of a micro-batch's BF16 activations
+    /// over the TP group on NVLink, seconds (ring: (p−1)/p of the bytes per GPU, p−1 hop
+    /// latencies; an all-reduce is two). 0 at TP 1.
+    var tensorParallelHalfCollective: Double {
+        let c = config
+        return Collective.reduceScatter(bytes: Double(c.gpuTokens * c.model.hiddenSize * 2), participants: c.tp,
+                                        bandwidth: c.topology.node.ringScaleUpBandwidth(members: c.tp), latency: c.topology.latency.scaleUp)
+    }
+
+    /// The TP collectives' placement for this step.
+    var tensorParallelCollectives: TensorParallelCollectives {
+        TensorParallelCollectives(half: tensorParallelHalfCollective, sequenceParallel: config.tp > 1 && config.sequenceParallel,
+                                  overlap: config.tensorParallelOverlap, group: config.tp)
+    }
+
+    /// The routing experiment of one EP group (nil for a dense model). Long sequences route a
+    /// sample of at most 4,096 tokens per GPU (a divisor of the GPU's tokens of a micro-batch,
+    /// `gpuTokens`); `factor` scales rows, bytes and all-to-all time linearly back to them.
+    public func routingExperiment() -> (experiment: RoutingExperiment, factor: Int)? {
+        guard let router = config.model.routerConfig else { return nil }
+        var sample = config.gpuTokens
+        while sample > 4096, sample % 2 == 0 { sample /= 2 }
+        return (RoutingExperiment(router: router, hidden: config.model.hiddenSize, tokensPerGPU: sample, ep: config.ep,
+                                  gpusPerNode: config.topology.node.gpus, skew: config.routingSkew, seed: config.seed),
+                config.gpuTokens / sample)
+    }
+
+    /// Hop latencies the all-to-all pays: inter-node hops at the topology's inter-node latency.
+    var allToAllHops: HopLatency {
+        var hops = config.topology.latency
+        hops.crossLeaf = config.topology.interNodeLatency
+        return hops
+    }
+
+    /// The MoE all-to-all of this step's node, communication SMs and hops.
+    public var deepEP: DeepEPAllToAll {
+        DeepEPAllToAll(node: config.topology.node, communicationSMs: config.communicationSMs, hopLatency: allToAllHops)
+    }
+
+    /// What times an all-to-all besides its routing: the node, the communication SMs, the hops.
+    var fabricKey: String { "\(config.topology.node)|\(config.communicationSMs)|\(allToAllHops)" }
+
+    /// The identity of this step's all-to-all in the routing cache (nil for a dense model).
+    public var allToAllKey: String? { routingExperiment().map { RoutingCache.key($0.experiment) + "|" + fabricKey } }
+
+    /// The MoE traffic of one micro-batch and its dispatch and combine times, seconds (routed
+    /// and timed once per distinct input, through the shared cache).
+    public func allToAll() throws -> (traffic: MoETraffic, dispatch: Double, combine: Double) {
+        guard let (routing, factor) = routingExperiment() else { return (MoETraffic.local(expertRows: []), 0, 0) }
+        let c = config, hidden = c.model.hiddenSize
+        let traffic = MoETraffic(plan: try routingCache.plan(for: routing), hidden: hidden).scaled(by: factor)
+        let a2a = deepEP
+        let times = try routingCache.allToAllTimes(for: routing, fabric: fabricKey) { plan in
+            try a2a.times(plan, hidden: hidden)
+        }
+        return (traffic, times.dispatch * Double(factor), times.combine * Double(factor))
+    }
+}
