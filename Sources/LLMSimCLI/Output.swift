@@ -42,5 +42,13 @@ enum Output {
     static func grouped(_ n: Int) -> String { TextTable.grouped(String(n)) }
 
     static func fixed(_ x: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", x) }
+
+    /// A token count with its unit: trillions ("14.800T") from 10^12, else billions ("62.9B"),
+    /// else millions ("5.2M"), so that a small phase does not read "0.000T".
+    static func tokens(_ n: Double) -> String {
+        if n >= 1e12 { return fixed(n / 1e12, 3) + "T" }
+        if n >= 1e9 { return fixed(n / 1e9, 1) + "B" }
+        return fixed(n / 1e6, 1) + "M"
+    }
 }
 

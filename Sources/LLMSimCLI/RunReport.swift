@@ -34,7 +34,7 @@ enum RunReport {
         let publishedHours = ["pre-training": thousands(P.preTrainingGPUHours), "context-extension-32k": thousands(P.contextExtensionGPUHours) + " (both)",
                               "post-training": thousands(P.postTrainingGPUHours)]
         for r in results {
-            rows.append([r.name, r.tokens > 0 ? Output.fixed(r.tokens / 1e12, 3) + "T" : "–", Output.grouped(r.steps),
+            rows.append([r.name, r.tokens > 0 ? Output.tokens(r.tokens) : "–", Output.grouped(r.steps),
                          Output.grouped(Int(r.gpuHours.rounded())), Output.fixed(r.wallDays, 1),
                          r.memoryPeakBytes > 0 ? Output.fixed(r.memoryPeakBytes / 1e9, 1) + " GB" + (r.memoryFits ? "" : " (over)") : "–"]
                 + (published ? [publishedHours[r.name] ?? ""] : []))

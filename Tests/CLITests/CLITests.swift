@@ -103,4 +103,12 @@ import Training
         let (status3, _) = try run(["model", "deepseek-v3"])
         #expect(status3 == 0)
     }
+
+    /// Token counts carry the unit that keeps digits: a 1,000-step 32K phase is 62.9B tokens,
+    /// not "0.063T".
+    @Test func tokenCountsKeepTheirDigits() {
+        #expect(Output.tokens(14.8e12) == "14.800T")
+        #expect(Output.tokens(1000 * 1920 * 32768) == "62.9B")
+        #expect(Output.tokens(5.2e6) == "5.2M")
+    }
 }
