@@ -62,7 +62,8 @@ public enum StepTrace {
             // Sequential: a forward alone waits for its all-to-alls.
             return sequential(slots) + [Slot(compute: [Block(name: "other F", compute: true, seconds: f.otherForward)],
                                              comm: [Block(name: "TP collectives F", compute: false, seconds: f.tensorParallelForward),
-                                                    Block(name: "CP ring F", compute: false, seconds: f.contextParallelForward)])]
+                                                    Block(name: "CP ring F", compute: false, seconds: f.contextParallelForward),
+                                                    Block(name: "FSDP F", compute: false, seconds: f.fullyShardedForward)])]
         case "B", "Bi":
             let withWeight = s.label == "B"
             var slots: [Slot] = []
@@ -76,7 +77,8 @@ public enum StepTrace {
             }
             return slots + [Slot(compute: [Block(name: "other B", compute: true, seconds: f.otherBackwardInput + (withWeight ? f.otherBackwardWeight : 0))],
                                  comm: [Block(name: "TP collectives B", compute: false, seconds: f.tensorParallelBackward),
-                                        Block(name: "CP ring B", compute: false, seconds: f.contextParallelBackward)])]
+                                        Block(name: "CP ring B", compute: false, seconds: f.contextParallelBackward),
+                                        Block(name: "FSDP B", compute: false, seconds: f.fullyShardedBackward)])]
         case "W":
             return [Slot(compute: [Block(name: "mlp W", compute: true, seconds: f.mlpBackwardWeight),
                                    Block(name: "attn W", compute: true, seconds: f.attentionBackwardWeight),
@@ -99,7 +101,8 @@ public enum StepTrace {
             }
             return slots + [Slot(compute: [Block(name: "other F&B", compute: true, seconds: f.otherForward + b.otherBackwardInput + b.otherBackwardWeight)],
                                  comm: [Block(name: "TP collectives", compute: false, seconds: f.tensorParallelForward + b.tensorParallelBackward),
-                                        Block(name: "CP ring", compute: false, seconds: f.contextParallelForward + b.contextParallelBackward)])]
+                                        Block(name: "CP ring", compute: false, seconds: f.contextParallelForward + b.contextParallelBackward),
+                                        Block(name: "FSDP", compute: false, seconds: f.fullyShardedForward + b.fullyShardedBackward)])]
         }
     }
 
