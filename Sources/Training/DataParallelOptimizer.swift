@@ -87,24 +87,23 @@ struct DataParallelOptimizer {
         /// When its gradient reduction starts (its last instruction's end without overlap) and
         /// when the AdamW update starts (the last reduction's end).
         var reductionStart: Double, updateStart: Double
-        /// The update's and the all-gather's seconds (they run back to back after it).
+        /// The update's seconds, and the all-gather's that follow it before the next step can
+        /// start: all of it, or under `overlapParamGather` what the next step's forwards
+        /// cannot hide.
         var update: Double, allGather: Double
-        /// Of the all-gather, the seconds that run under the next step's forwards
-        /// (`overlapParamGather`; 0 without it).
-        var allGatherHidden = 0.0
         var allGatherStart: Double { updateStart + update }
-        var finish: Double { allGatherStart + allGather - allGatherHidden }
+        var finish: Double { allGatherStart + allGather }
         /// The gradient reduction's kind: a reduce-scatter, or an all-reduce without the
         /// distributed optimizer.
         var reductionKind = OptimizerPart.reduceScatter
         /// The rank's optimizer step past its own last instruction.
         var own: Double { finish - pipelineEnd }
 
-        /// The parts as timeline segments of rank `rank` (the all-gather's exposed part; none
-        /// without the distributed optimizer).
+        /// The parts as timeline segments of rank `rank` (no all-gather without the distributed
+        /// optimizer, or when the next step's forwards hide it all).
         func segments(rank: Int) -> [ScheduleSegment] {
             [(reductionKind, reductionStart, updateStart), (.update, updateStart, allGatherStart), (.allGather, allGatherStart, finish)]
-                .filter { $0.0 != .allGather || finish > allGatherStart }
+                .filter { $0.0 != .allGather || allGather > 0 }
                 .map { ScheduleSegment(rank: rank, start: $0.1, end: $0.2, label: $0.0.rawValue, microbatch: -1) }
         }
     }
@@ -121,67 +120,78 @@ struct DataParallelOptimizer {
     func finishTimes(segments: [ScheduleSegment], pipelineEnds: [Double], rankStages: [[Int]], stageBuckets: [[RankParameters]],
                      nicShare: [Double]) -> [RankFinish] {
         let stageCount = stageBuckets.count
-        let end = pipelineEnds
         // Per (rank, stage): the stage's last backward on the rank (full backward, weight
         // gradient or the backward half of an overlapped pair), during which its gradients
-        // become final.
-        var last = [[Int: (start: Double, end: Double)]](repeating: [:], count: rankStages.count)
-        for s in segments {
-            let backwardStage: Int?
+        // become final; and its first forward (alone or the forward half of a pair), before
+        // which the next step needs its parameters.
+        let lastBackward = Self.windows(segments, ranks: rankStages.count, stageCount: stageCount, latest: true) { s in
             switch s.label {
-            case "B", "W": backwardStage = s.stages.first
-            case "F&B": backwardStage = s.stages.last
-            default: backwardStage = nil
+            case "B", "W": return s.stages.first
+            case "F&B": return s.stages.last
+            default: return nil
             }
-            guard let b = backwardStage.map({ $0 % stageCount }) else { continue }
-            if s.end > last[s.rank][b]?.end ?? -.infinity { last[s.rank][b] = (s.start, s.end) }
         }
-        let firstForward = config.overlapParamGather ? Self.firstForwards(segments, ranks: rankStages.count, stageCount: stageCount) : []
-        return rankStages.indices.map { r in
-            var finish = reduceAndUpdate(stages: rankStages[r].map { $0 % stageCount }, pipelineEnd: end[r], lastBackward: last[r],
-                                         stageBuckets: stageBuckets, nicShare: nicShare)
-            if config.overlapParamGather {
-                finish.allGatherHidden = finish.allGather - gatherDelay(stages: rankStages[r].map { $0 % stageCount }, firstForward: firstForward[r],
-                                                                        stageBuckets: stageBuckets)
+        let firstForward = config.overlapParamGather
+            ? Self.windows(segments, ranks: rankStages.count, stageCount: stageCount, latest: false) { s in
+                s.label == "F" || s.label == "F&B" ? s.stages.first : nil
             }
+            : []
+        return rankStages.indices.map { r in
+            let stages = rankStages[r].map { $0 % stageCount }
+            var finish = reduceAndUpdate(stages: stages, pipelineEnd: pipelineEnds[r], lastBackward: lastBackward[r],
+                                         stageBuckets: stageBuckets, nicShare: nicShare)
+            if config.overlapParamGather { finish.allGather = gatherDelay(stages: stages, firstForward: firstForward[r], stageBuckets: stageBuckets) }
             return finish
         }
     }
 
-    /// Per rank and stage: the window of the stage's first forward on the rank (a forward, or
-    /// the forward half of an overlapped pair), seconds from the step's start.
-    static func firstForwards(_ segments: [ScheduleSegment], ranks: Int, stageCount: Int) -> [[Int: (start: Double, end: Double)]] {
-        var first = [[Int: (start: Double, end: Double)]](repeating: [:], count: ranks)
-        for s in segments where s.label == "F" || s.label == "F&B" {
-            guard let stage = s.stages.first.map({ $0 % stageCount }) else { continue }
-            if s.start < first[s.rank][stage]?.start ?? .infinity { first[s.rank][stage] = (s.start, s.end) }
+    /// A time window of a stage chunk on a rank, seconds from the step's start.
+    typealias Window = (start: Double, end: Double)
+
+    /// Per rank and stage: the window of the latest (or earliest) segment that `stage` assigns
+    /// to the stage (nil: the segment is not one of those sought).
+    static func windows(_ segments: [ScheduleSegment], ranks: Int, stageCount: Int, latest: Bool,
+                        stage: (ScheduleSegment) -> Int?) -> [[Int: Window]] {
+        var found = [[Int: Window]](repeating: [:], count: ranks)
+        for s in segments {
+            guard let k = stage(s).map({ $0 % stageCount }) else { continue }
+            let kept = found[s.rank][k]
+            if kept == nil || (latest ? s.end > kept!.end : s.start < kept!.start) { found[s.rank][k] = (s.start, s.end) }
         }
-        return first
+        return found
+    }
+
+    /// The rank's buckets with a time each, in time order (ties by stage, then bucket): bucket
+    /// i of a stage's n, in `order` (`stageBuckets`'s or reversed), at `position(i, n)` of the
+    /// stage's window (`fallback` when the rank has none for it).
+    static func timedBuckets(stages: [Int], stageBuckets: [[RankParameters]], reversed: Bool, windows: [Int: Window], fallback: Window,
+                             position: (Int, Int) -> Double) -> [(time: Double, parameters: RankParameters)] {
+        var timed: [(time: Double, stage: Int, index: Int, parameters: RankParameters)] = []
+        for s in stages {
+            let window = windows[s] ?? fallback, order = reversed ? Array(stageBuckets[s].reversed()) : stageBuckets[s]
+            for (i, p) in order.enumerated() { timed.append((window.start + (window.end - window.start) * position(i, order.count), s, i, p)) }
+        }
+        return timed.sorted { ($0.time, $0.stage, $0.index) < ($1.time, $1.stage, $1.index) }.map { ($0.time, $0.parameters) }
     }
 
     /// The seconds by which the rank's parameter all-gather, run bucket after bucket from the
     /// update's end, holds back the next step: max over buckets of (gathered so far − due), at
     /// least 0. A stage's buckets are due in forward order (the reverse of `stageBuckets`),
     /// bucket i of n at i/n of the stage's first forward on the rank.
-    func gatherDelay(stages: [Int], firstForward: [Int: (start: Double, end: Double)], stageBuckets: [[RankParameters]]) -> Double {
-        var due: [(time: Double, stage: Int, index: Int, parameters: RankParameters)] = []
-        for s in stages {
-            let window = firstForward[s] ?? (0, 0), forwardOrder = Array(stageBuckets[s].reversed()), n = forwardOrder.count
-            for (i, p) in forwardOrder.enumerated() { due.append((window.start + (window.end - window.start) * Double(i) / Double(n), s, i, p)) }
-        }
-        due.sort { ($0.time, $0.stage, $0.index) < ($1.time, $1.stage, $1.index) }
+    func gatherDelay(stages: [Int], firstForward: [Int: Window], stageBuckets: [[RankParameters]]) -> Double {
         var gathered = 0.0, delay = 0.0
-        for bucket in due {
+        for bucket in Self.timedBuckets(stages: stages, stageBuckets: stageBuckets, reversed: true, windows: firstForward, fallback: (0, 0),
+                                        position: { i, n in Double(i) / Double(n) }) {
             gathered += parts(bucket.parameters).allGather
             delay = max(delay, gathered - bucket.time)
         }
         return delay
     }
 
-    /// One rank's gradient reduction and update (the all-gather not yet overlapped).
-    func reduceAndUpdate(stages: [Int], pipelineEnd: Double, lastBackward: [Int: (start: Double, end: Double)],
-                         stageBuckets: [[RankParameters]], nicShare: [Double]) -> RankFinish {
-        let end = pipelineEnd, kind: OptimizerPart = config.optimizer.distributed ? .reduceScatter : .allReduce
+    /// One rank's gradient reduction and update, and its whole all-gather after them.
+    func reduceAndUpdate(stages: [Int], pipelineEnd end: Double, lastBackward: [Int: Window], stageBuckets: [[RankParameters]],
+                         nicShare: [Double]) -> RankFinish {
+        let kind: OptimizerPart = config.optimizer.distributed ? .reduceScatter : .allReduce
         let whole = parts(stages.flatMap { stageBuckets[$0] }.reduce(.zero, +))
         guard config.overlapGradReduce else {
             return RankFinish(pipelineEnd: end, reductionStart: end, updateStart: end + whole.reduction,
@@ -191,18 +201,11 @@ struct DataParallelOptimizer {
         // chunk's n at (i+1)/n of its last backward); before the rank's last instruction the
         // NIC is shared with the drain's all-to-alls.
         let share = stages.map { nicShare[$0] }.max() ?? 0
-        var buckets: [(ready: Double, stage: Int, index: Int, parameters: RankParameters)] = []
-        for s in stages {
-            let window = lastBackward[s] ?? (end, end), n = stageBuckets[s].count
-            for (i, p) in stageBuckets[s].enumerated() {
-                buckets.append((window.start + (window.end - window.start) * Double(i + 1) / Double(n), s, i, p))
-            }
-        }
-        buckets.sort { ($0.ready, $0.stage, $0.index) < ($1.ready, $1.stage, $1.index) }
         var nicFree = 0.0, firstStart = Double.infinity
-        for bucket in buckets {
+        for bucket in Self.timedBuckets(stages: stages, stageBuckets: stageBuckets, reversed: false, windows: lastBackward, fallback: (end, end),
+                                        position: { i, n in Double(i + 1) / Double(n) }) {
             var work = parts(bucket.parameters).reduction
-            var t = max(nicFree, bucket.ready)
+            var t = max(nicFree, bucket.time)
             firstStart = min(firstStart, t)
             if t < end, share < 1 {
                 let before = (end - t) * (1 - share)

@@ -23,11 +23,9 @@ public enum FullyShardedLayers {
 
     /// Seconds the chunk takes beyond the sum of its compute (≥ 0).
     public static func exposed(_ steps: [Step]) -> Double {
-        guard !steps.isEmpty else { return 0 }
-        var streamFree = 0.0, computeEnd = 0.0
+        guard let firstGather = steps.first?.gather else { return 0 }
         // The gather of step 0 is issued at once.
-        var gatherEnd = steps[0].gather
-        streamFree = gatherEnd
+        var gatherEnd = firstGather, streamFree = firstGather, computeEnd = 0.0
         for (i, step) in steps.enumerated() {
             let start = max(computeEnd, gatherEnd)
             // The next step's gather is issued as this one starts.

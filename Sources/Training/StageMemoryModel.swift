@@ -24,6 +24,10 @@ public struct StageMemoryModel: Sendable {
     /// bytes (0 unless sequences are split).
     let prefixKeyBytesPerLayer: Double
     let firstExtra: RankParameters, lastExtra: RankParameters
+    /// Under FSDP, the whole-layer buffers beside the shards: the gathered BF16 weights of the
+    /// layer being computed and of the one prefetched, and one layer's gradients before their
+    /// reduce-scatter — of the largest layer (or embedding, or head), bytes; 0 otherwise.
+    let gatheredBytes: (weights: Double, gradients: Double)
     /// For the optimizer states and their shard (ZeRO-1 over DP or DP/EP replicas, or none),
     /// the DeepEP buffers (MoE only) and the device's usable HBM.
     let config: StepConfiguration
@@ -64,6 +68,8 @@ public struct StageMemoryModel: Sendable {
         layerParameters = RankParameters.perLayer(c)
         firstExtra = RankParameters.firstStageExtra(c)
         lastExtra = RankParameters.lastStageExtra(c)
+        let largest = c.optimizer.fullySharded ? (layerParameters + [firstExtra, lastExtra]).map(\.total).max() ?? 0 : 0
+        gatheredBytes = (2 * largest * Double(OptimizerStates.weights.bytes), largest * Double(c.optimizer.gradients.bytes))
         config = c
     }
 
@@ -105,15 +111,6 @@ public struct StageMemoryModel: Sendable {
                      activations: weighted(activation), prefixKeys: weighted(prefixKeys),
                      communication: communicationBytes, workspace: Self.workspace,
                      inFlight: Int(profile.peak(rank: r) { _ in schedule.stageSize }.value))
-    }
-
-    /// Under FSDP, the whole-layer buffers beside the shards: the gathered BF16 weights of the
-    /// layer being computed and of the one prefetched, and one layer's gradients before their
-    /// reduce-scatter — of the largest layer (or embedding, or head), bytes; 0 otherwise.
-    var gatheredBytes: (weights: Double, gradients: Double) {
-        guard optimizer.fullySharded else { return (0, 0) }
-        let largest = (layerParameters + [firstExtra, lastExtra]).map(\.total).max() ?? 0
-        return (2 * largest * Double(OptimizerStates.weights.bytes), largest * Double(optimizer.gradients.bytes))
     }
 
     /// One rank's terms under a partition, bytes, labelled, in the order `TrainingMemory` reports them.
