@@ -33,8 +33,14 @@ public enum PublishedDeepSeekV3 {
     public static let gpuHoursPerTrillionTokens = 180_000.0
     public static let costUSD = 5_576_000.0
 
-    /// Whether a configuration is the published one, so that reports show the published column.
+    /// Whether a configuration runs the published plan (V3 report §3.2, §4.2; reference
+    /// validation case 6: 2,048 GPUs, PP16 DualPipe, EP64, TP1, no CP, 120 micro-batches of one
+    /// 4,096-token sequence per pipeline, DeepSeek's FP8), so that reports show the published
+    /// column beside it. The cluster's network and the kernel settings may differ (a what-if on
+    /// the same plan still compares with the published step); a different plan may not.
     public static func describes(_ c: StepConfiguration) -> Bool {
-        c.model.name == "deepseek-v3" && c.gpus == 2048 && c.pp == 16
+        c.model.name == "deepseek-v3" && c.gpus == 2048 && c.pp == 16 && c.ep == 64 && c.tp == 1 && c.cp == 1
+            && c.schedule == .dualpipe && c.microbatches == 120 && c.microbatchTokens == 4096 && c.microbatchSequences == 1
+            && c.precision == .deepSeekFP8
     }
 }

@@ -201,8 +201,15 @@ public struct StepConfiguration: Sendable {
         try schedule.checkSends(effectivePipelineSends)
         try checkGPUSpeedSpread()
         try checkTensorParallelOverlap()
-        guard communicationSMs > 0, communicationSMs < topology.node.device.smCount else {
-            throw fail("\(communicationSMs) communication SMs of \(topology.node.device.smCount)", "V3 used 20")
+        try checkCommunicationSMs()
+    }
+
+    /// Communication kernels need at least one SM and must leave compute at least one.
+    public func checkCommunicationSMs() throws {
+        let sms = topology.node.device.smCount
+        guard communicationSMs > 0, communicationSMs < sms else {
+            throw ScheduleError(problem: "\(communicationSMs) communication SMs, but the \(topology.node.device.name) has \(sms) SMs in all",
+                                fix: "set communication_sms between 1 and \(sms - 1) (V3 gave 20 of 132 to DeepEP and the pipeline sends)")
         }
     }
 }

@@ -73,6 +73,11 @@ public enum StepExperiment {
             communicationSMs: try v.positiveInt("communication_sms", default: 20),
             routingSkew: skew, seed: seed)
         config.tp = tp
+        if let sms = try v.optional("communication_sms") {
+            // Infeasible rather than malformed: the limit is the device's (a sweep over GPUs may
+            // reach one with fewer SMs).
+            do { try config.checkCommunicationSMs() } catch let e as ScheduleError { throw sms.error(e.problem, fix: e.fix).markedInfeasible }
+        }
         if let sequences = try v.optional("microbatch_sequences") {
             config.microbatchSequences = try v.positiveInt("microbatch_sequences")
             do { try config.checkMicrobatchSequences() } catch let e as ScheduleError { throw sequences.error(e.problem, fix: e.fix) }

@@ -71,6 +71,9 @@ import Training
         // Context parallelism: 2·CP chunks must divide the 8,192-token sequence; not with MoE.
         expectError("parallel: {pp: 4, ep: 1, tp: 1, cp: 3}\n", ["does not split into 2 × CP = 6 equal chunks", "cp 2"], line: nil, infeasible: true)
         expectError("parallel: {pp: 4, ep: 1, tp: 1, cp: 2}\nattention_kernel: unfused\n", ["needs FlashAttention"], line: nil, infeasible: true)
+        // Communication SMs beyond the device's (an A100 has 108).
+        expectError("communication_sms: 108\n", ["key 'communication_sms'", "108 communication SMs", "A100", "108 SMs in all", "between 1 and 107"],
+                    line: nil, infeasible: true)
     }
 
     @Test("EP larger than the experts, and a plan that does not fit in memory, are infeasible")

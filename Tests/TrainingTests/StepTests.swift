@@ -154,6 +154,19 @@ func publishedNeMoStep(_ run: PublishedNeMoRun) throws -> (config: StepConfigura
         #expect(try load(base + "parallel: {pp: 16, ep: 64}").dp == 128)
     }
 
+    /// Reports print ISCA's figures beside a step only for the published plan (a network or
+    /// kernel what-if on it still compares); until 2026-11-24 any V3 plan on 2,048 GPUs with
+    /// PP16 got the column, TP2 or 32 micro-batches included.
+    @Test func publishedColumnOnlyForThePublishedPlan() throws {
+        let base = "model: deepseek-v3\ntopology: \(topology)\nschedule: dualpipe\nmicrobatch_tokens: 4096\nprecision: fp8\n"
+        #expect(PublishedDeepSeekV3.describes(try deepSeekStep()))
+        #expect(PublishedDeepSeekV3.describes(try load(base + "microbatches: 120\nparallel: {pp: 16, ep: 64}\ncommunication_sms: 24")))
+        #expect(!PublishedDeepSeekV3.describes(try load(base + "microbatches: 120\nparallel: {pp: 16, ep: 64, tp: 2}")))
+        #expect(!PublishedDeepSeekV3.describes(try load(base + "microbatches: 32\nparallel: {pp: 16, ep: 64}")))
+        #expect(!PublishedDeepSeekV3.describes(try load(base.replacingOccurrences(of: "fp8", with: "bf16") + "microbatches: 120\nparallel: {pp: 16, ep: 64}")))
+        #expect(!PublishedDeepSeekV3.describes(try load(base.replacingOccurrences(of: "dualpipe", with: "zb1p") + "microbatches: 120\nparallel: {pp: 16, ep: 64}")))
+    }
+
     /// DualPipeV on one stage has no rank to fold onto (PP/2 = 0): the plan's GPUs per pipeline
     /// divided by zero until 2026-11-24; the schedule's rules are now checked first.
     @Test func scheduleRulesComeBeforeTheGPUArithmetic() throws {
