@@ -73,7 +73,12 @@ public struct PointEvaluator: Sendable {
             let run = try RunExperiment.parse(document)
             phases = run.phases; economics = run.economics
         }
-        return PointOutcome(try Evaluation.evaluate(config: config, phases: phases, economics: economics, calibration: calibration, routingCache: routingCache))
+        // A run phase's own plan can be impossible on this point's cluster: infeasible too.
+        do {
+            return PointOutcome(try Evaluation.evaluate(config: config, phases: phases, economics: economics, calibration: calibration, routingCache: routingCache))
+        } catch let e as ConfigError where e.infeasible {
+            return PointOutcome(status: .infeasible, reason: e.description, outputs: [])
+        }
     }
 
     static func gb(_ bytes: Double) -> String { String(format: "%.1f", bytes / 1e9) }

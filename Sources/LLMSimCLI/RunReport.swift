@@ -28,7 +28,7 @@ enum RunReport {
             overheads: run.overheads)
         if json { return try Output.json(report) }
         typealias P = PublishedDeepSeekV3
-        let published = P.describes(e.config)
+        let published = P.describesRun(e.config, phases: results)
         func thousands(_ h: Double) -> String { Output.grouped(Int((h / 1000).rounded())) + "K" }
         var rows: [[String]] = [["phase", "tokens", "steps", "GPU-hours", "days", "peak memory"] + (published ? ["published GPU-hours"] : [])]
         let publishedHours = ["pre-training": thousands(P.preTrainingGPUHours), "context-extension-32k": thousands(P.contextExtensionGPUHours) + " (both)",

@@ -43,4 +43,15 @@ public enum PublishedDeepSeekV3 {
             && c.schedule == .dualpipe && c.microbatches == 120 && c.microbatchTokens == 4096 && c.microbatchSequences == 1
             && c.precision == .deepSeekFP8
     }
+
+    /// Whether a run is the published one (V3 report §4.2, §4.3, Table 1): the published plan,
+    /// a 14.8T-token pre-training, and the report's other phases by name (both context
+    /// extensions and post-training), so that the run report compares GPU-hours and dollars
+    /// with Table 1. Another budget or set of phases is a different run, even on the published
+    /// plan.
+    public static func describesRun(_ c: StepConfiguration, phases: [PhaseResult]) -> Bool {
+        guard describes(c), Set(phases.map(\.name)) == ["pre-training", "context-extension-32k", "context-extension-128k", "post-training"],
+              let pre = phases.first(where: { $0.name == "pre-training" }) else { return false }
+        return abs(pre.tokens / 14.8e12 - 1) < 1e-3
+    }
 }

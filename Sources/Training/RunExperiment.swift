@@ -43,9 +43,18 @@ public enum RunExperiment {
         economics.pue = try run.positiveDouble("pue", default: economics.pue)
         economics.gridKgPerKWh = try run.positiveDouble("grid_kg_co2_per_kwh", default: economics.gridKgPerKWh, allowZero: true)
         if economics.pue < 1 { throw try run.required("pue").error("PUE must be at least 1, got \(economics.pue)") }
-        let phases = try run.required("phases").elements().map { p -> RunPhase in
+        let phaseList = try run.required("phases")
+        guard !(try phaseList.elements()).isEmpty else {
+            throw phaseList.error("the run has no phases", fix: "give at least one phase, e.g. - {name: pre-training, tokens: 1e12, seq_len: 4096, batch: 1024}")
+        }
+        var names: Set<String> = []
+        let phases = try phaseList.elements().map { p -> RunPhase in
             try p.requireKnownKeys(phaseKeys)
             let name = try p.required("name").string()
+            // Reports, the results database and the published comparison know a phase by its name.
+            guard names.insert(name).inserted else {
+                throw try p.required("name").error("two phases are named '\(name)'", fix: "give each phase its own name")
+            }
             let lengths = try ["tokens", "steps", "gpu_hours"].filter { try p.optional($0) != nil }
             guard lengths.count == 1 else {
                 throw p.error("phase '\(name)' needs exactly one of tokens, steps or gpu_hours, found \(lengths.isEmpty ? "none" : lengths.joined(separator: ", "))",
@@ -60,9 +69,10 @@ public enum RunExperiment {
                 try parallel.requireKnownKeys(["pp", "ep", "tp", "cp"])
                 plan = RunPhase.PlanOverride(pp: try parallel.positiveIntIfPresent("pp"), ep: try parallel.positiveIntIfPresent("ep"),
                                              tp: try parallel.positiveIntIfPresent("tp"), cp: try parallel.positiveIntIfPresent("cp"))
+                plan?.origin = parallel.error("")
             }
             if let schedule = try p.choiceIfPresent("schedule", ScheduleKind.allCases.map(\.rawValue)) {
-                if plan == nil { plan = RunPhase.PlanOverride() }
+                if plan == nil { plan = RunPhase.PlanOverride(); plan?.origin = try p.required("schedule").error("") }
                 plan?.schedule = ScheduleKind(rawValue: schedule)!
             }
             let chunkTokens = try p.positiveIntIfPresent("chunk_tokens")

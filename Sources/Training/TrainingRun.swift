@@ -35,6 +35,9 @@ public struct RunPhase: Sendable, Equatable {
     public struct PlanOverride: Sendable, Equatable {
         public var pp: Int?, ep: Int?, tp: Int?, cp: Int?
         public var schedule: ScheduleKind?
+        /// Where the phase's plan is written (file, line, key), for the error when it turns out
+        /// impossible on the experiment's cluster (nil: no file).
+        public var origin: ConfigError?
         public init(pp: Int? = nil, ep: Int? = nil, tp: Int? = nil, cp: Int? = nil, schedule: ScheduleKind? = nil) {
             self.pp = pp; self.ep = ep; self.tp = tp; self.cp = cp; self.schedule = schedule
         }
@@ -108,7 +111,9 @@ public struct TrainingRun {
             config.cp = plan.cp ?? config.cp
             config.schedule = plan.schedule ?? config.schedule
             do { try config.validate() } catch let e as ScheduleError {
-                throw ConfigError(key: "run.phases", problem: "phase '\(phase.name)': \(e.problem)", fix: e.fix, infeasible: true)
+                var error = plan.origin ?? ConfigError(key: "run.phases", problem: "")
+                (error.problem, error.fix, error.infeasible) = ("phase '\(phase.name)': \(e.problem)", e.fix, true)
+                throw error
             }
             notes.insert("own plan: PP \(config.pp), EP \(config.ep), TP \(config.tp)\(config.cp > 1 ? ", CP \(config.cp)" : ""), \(config.schedule.rawValue), DP \(config.dp)")
         }

@@ -56,6 +56,8 @@ import Training
         expectError("hardware: {node: HGX-H900-8GPU}\n", ["unknown node template 'HGX-H900-8GPU'", "HGX-H800-8GPU"], line: 2)
         expectError("model: llama-9\n", ["unknown model 'llama-9'"], line: 2)
         expectError("run: {phases: [{name: x, tokens: 1e12, steps: 3, seq_len: 8192, batch: 1024}]}\n", ["exactly one of tokens, steps or gpu_hours"], line: 2)
+        expectError("run: {phases: []}\n", ["key 'run.phases'", "the run has no phases", "at least one phase"], line: 2)
+        expectError("run: {phases: [{name: x, gpu_hours: 1}, {name: x, gpu_hours: 2}]}\n", ["key 'run.phases[1].name'", "two phases are named 'x'"], line: 2)
     }
 
     @Test("impossible plans are infeasible, with the rule and the fix")
@@ -71,6 +73,10 @@ import Training
         // Context parallelism: 2·CP chunks must divide the 8,192-token sequence; not with MoE.
         expectError("parallel: {pp: 4, ep: 1, tp: 1, cp: 3}\n", ["does not split into 2 × CP = 6 equal chunks", "cp 2"], line: nil, infeasible: true)
         expectError("parallel: {pp: 4, ep: 1, tp: 1, cp: 2}\nattention_kernel: unfused\n", ["needs FlashAttention"], line: nil, infeasible: true)
+        // A phase's own plan that the cluster cannot run is reported at the phase's plan (until
+        // 2026-11-24 as '<input>', with no line).
+        expectError("run: {phases: [{name: x, tokens: 1e9, seq_len: 8192, batch: 1024, parallel: {pp: 7}}]}\n",
+                    ["bad.yaml:2", "key 'run.phases[0].parallel'", "phase 'x'", "not a multiple of the 7 GPUs"], line: nil, infeasible: true)
         // Communication SMs beyond the device's (an A100 has 108).
         expectError("communication_sms: 108\n", ["key 'communication_sms'", "108 communication SMs", "A100", "108 SMs in all", "between 1 and 107"],
                     line: nil, infeasible: true)
