@@ -33,6 +33,24 @@ import CostModel
         #expect(abs(one.gpuHours / 2048 * 3600 / step - 1) < 1e-9)
     }
 
+    /// The run report compares with Table 1 only for the published run: until 2026-11-24 any
+    /// run on the published plan (a 1B-token test, no phases at all) printed 2,788K and $5.576M
+    /// beside it.
+    @Test func publishedRunIsTheReportsRun() throws {
+        let c = try deepSeekStep()
+        func phase(_ name: String, tokens: Double) -> PhaseResult {
+            PhaseResult(name: name, tokens: tokens, steps: 1, gpuHours: 1, wallDays: 0, distinctSteps: 1, memoryPeakBytes: 0, memoryFits: true, note: "")
+        }
+        let published = [phase("pre-training", tokens: 14.8e12 + 1e6), phase("context-extension-32k", tokens: 62.9e9),
+                         phase("context-extension-128k", tokens: 62.9e9), phase("post-training", tokens: 0)]
+        #expect(PublishedDeepSeekV3.describesRun(c, phases: published))
+        #expect(!PublishedDeepSeekV3.describesRun(c, phases: [phase("pre-training", tokens: 1e9)] + published.dropFirst()))
+        #expect(!PublishedDeepSeekV3.describesRun(c, phases: Array(published.dropLast())))
+        var other = c
+        other.microbatches = 32
+        #expect(!PublishedDeepSeekV3.describesRun(other, phases: published))
+    }
+
     @Test func runSectionErrors() throws {
         func load(_ run: String) throws {
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("run-\(UUID().uuidString).yaml").path
