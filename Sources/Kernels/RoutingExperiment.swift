@@ -34,8 +34,17 @@ public struct RoutingExperiment: Sendable {
 
     /// Routes and plans; `compositionLaw` is the router's `GateCompositionLaw` when the caller
     /// keeps one across experiments (it only depends on the router's layout).
+    /// The most tokens one GPU routes in one draw: 4,194,304 (2²²), a thousand times V3's
+    /// micro-batch and 32 times a 128K-token sequence; routing time grows linearly (≈ 3.5 µs a
+    /// token on one core), so a bound keeps a unit slip (1e9 tokens) from running for hours.
+    public static let maxTokensPerGPU = 1 << 22
+
     public func run(compositionLaw: GateCompositionLaw? = nil) throws -> Result {
         guard tokensPerGPU > 0 else { throw KernelError("--tokens-per-gpu", "must be > 0", fix: "e.g. 4096") }
+        guard tokensPerGPU <= Self.maxTokensPerGPU else {
+            throw KernelError("--tokens-per-gpu", "\(tokensPerGPU) tokens per GPU is beyond the \(Self.maxTokensPerGPU) llmsim routes at once (about 15 s of routing)",
+                              fix: "a GPU routes thousands of tokens per micro-batch (V3: 4,096); check the units")
+        }
         guard steps > 0 else { throw KernelError("--steps", "must be > 0", fix: "e.g. 10") }
         guard gamma >= 0, gamma.isFinite else { throw KernelError("--gamma", "must be >= 0", fix: "V3 used 0.001") }
         let placement = try ExpertPlacement(experts: router.experts, ep: ep, gpusPerNode: gpusPerNode)

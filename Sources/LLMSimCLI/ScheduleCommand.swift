@@ -68,7 +68,12 @@ struct ScheduleCommand: ParsableCommand {
                             peakInflightMicrobatchesPerRank: result.peakInflightMicrobatchesPerRank,
                             parameterCopies: result.parameterCopies, formulaBubble: formula)
         if json { return try Output.json(report) }
-        func list(_ xs: [Double]) -> String { xs.map { TimelineSVG.fmt($0) }.joined(separator: " ") }
+        // Per-rank lists in full up to 64 ranks; beyond, the first and last 16 (--json has all).
+        func list(_ xs: [Double]) -> String {
+            let shown = xs.count <= 64 ? xs.map { TimelineSVG.fmt($0) }
+                : xs.prefix(16).map { TimelineSVG.fmt($0) } + ["… \(xs.count - 32) ranks (--json lists all) …"] + xs.suffix(16).map { TimelineSVG.fmt($0) }
+            return shown.joined(separator: " ")
+        }
         let formulaText: String = formula.map { TimelineSVG.fmt($0) } ?? "–"
         let maxText: String = TimelineSVG.fmt(result.maxBubble) + " / " + formulaText + " s"
         let rows: [[String]] = [

@@ -11,6 +11,12 @@ import SimCore
 
     let uniformPrior = [Double](repeating: 0, count: 256)
 
+    /// A unit slip (10⁸ tokens per GPU) would route for hours: refused beyond 2²² tokens.
+    @Test func tokenCountIsBounded() {
+        #expect(throws: KernelError.self) { try experiment(tokens: 100_000_000).run() }
+        #expect(throws: KernelError.self) { try experiment(tokens: RoutingExperiment.maxTokensPerGPU + 1).run() }
+    }
+
     /// V3 report §2.1.2 / §3.2.2: node-limited routing sends each token to at most M = 4 nodes,
     /// so at most 4 IB copies (3 when the source node is among them).
     @Test("V3 §2.1.2: at most 4 nodes per token")

@@ -78,6 +78,31 @@ import Testing
         #expect(throws: ScheduleError.self) { try ScheduleSimulator().run(try ScheduleGenerator.make(.zb1p, pp: 4, microbatches: 8),
                                                                         durations: OpDurations(forward: 1, backward: 1, weight: 2, forwardBackward: 2)) }
         #expect(throws: ScheduleError.self) { try run(.interleaved, pp: 4, n: 8, sends: .batched) }            // not modelled
+        // A unit slip (10⁸ micro-batches, 10⁵ stages) would exhaust memory or run for hours:
+        // refused with the bound (1,000,000 stage micro-batches), overflow included.
+        #expect(throws: ScheduleError.self) { try ScheduleGenerator.make(.oneFOneB, pp: 4, microbatches: 100_000_000) }
+        #expect(throws: ScheduleError.self) { try ScheduleGenerator.make(.interleaved, pp: 1000, microbatches: 1000, virtualStages: 2) }
+        #expect(throws: ScheduleError.self) { try ScheduleGenerator.make(.zb1p, pp: Int.max / 2, microbatches: 8) }
+        #expect(throws: Never.self) { try ScheduleKind.oneFOneB.checkPlan(pp: 1000, microbatches: 1000) }
+        // Durations beyond the integer clock (a micro-batch of 10⁹ tokens crashed the step
+        // until 2026-11-24) are refused before the clock overflows.
+        #expect(throws: ScheduleError.self) { try ScheduleSimulator().run(try ScheduleGenerator.make(.oneFOneB, pp: 4, microbatches: 8),
+                                                                        durations: OpDurations(forward: 1e12, backward: 2, weight: 1, forwardBackward: 2.5)) }
+    }
+
+    /// Ranks far from the one that finished are not re-tried after each event (only the
+    /// finished rank, its stages' neighbours and its messages' peers): a deep pipeline keeps
+    /// the closed forms, here GPipe's (PP − 1)(F + B) idle per rank and 1F1B's makespan
+    /// (N + PP − 1)(F + B), under both kinds of sends with free transfers.
+    @Test func deepPipelinesKeepTheClosedForms() throws {
+        let d = OpDurations(forward: 1, backward: 2, weight: 1, forwardBackward: 2.5)
+        for sends in [PipelineSends.overlapped, .batched] {
+            for kind in [ScheduleKind.gpipe, .oneFOneB] {
+                let r = try ScheduleSimulator(sends: sends).run(try ScheduleGenerator.make(kind, pp: 128, microbatches: 160), durations: d)
+                #expect(abs(r.makespan - Double(160 + 127) * 3) < 1e-9)
+                #expect(r.bubblePerRank.allSatisfy { abs($0 - 127 * 3) < 1e-9 })
+            }
+        }
     }
 }
 
