@@ -59,6 +59,7 @@ public struct ActivationInventory: Sendable {
             let h = Double(g.headDim), kvh = Double(g.kvHeads)
             items.append(Item(name: "norm output x̂ (\(inputFormat))", bytes: savings ? 0 : linearInput(T * dSeq)))
             items.append(Item(name: "Q, K, V (BF16)", bytes: bf16(T * (heads + 2 * kvh) * h)))
+            if g.qkNorm { items.append(Item(name: "Q, K before their per-head norms (BF16)", bytes: bf16(T * (heads + kvh) * h))) }
             items.append(Item(name: "attention output (BF16)", bytes: bf16(T * heads * h)))
             if te { items.append(Item(name: "W_O input (FP8 copy of the attention output)", bytes: T * heads * h)) }
         }

@@ -6,7 +6,8 @@ import ConfigIO
 public enum HFConfig {
     /// Model types llmsim reads, and the family each belongs to.
     public static let supportedModelTypes = ["deepseek_v3": "deepseek", "deepseek_v2": "deepseek",
-                                             "llama": "gqa", "qwen2": "gqa", "mistral": "gqa", "mixtral": "mixtral"]
+                                             "llama": "gqa", "qwen2": "gqa", "qwen3": "gqa", "mistral": "gqa", "mixtral": "mixtral",
+                                             "qwen2_moe": "qwen-moe", "qwen3_moe": "qwen-moe"]
 
     /// Keys that do not change parameters, FLOPs or memory; accepted and ignored.
     static let ignoredKeys: Set<String> = [
@@ -23,7 +24,7 @@ public enum HFConfig {
         "q_lora_rank", "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim",
         "n_routed_experts", "n_shared_experts", "moe_intermediate_size", "num_experts_per_tok", "n_group", "topk_group",
         "first_k_dense_replace", "moe_layer_freq", "scoring_func", "routed_scaling_factor", "num_nextn_predict_layers",
-        "num_local_experts",
+        "num_local_experts", "num_experts", "decoder_sparse_step", "mlp_only_layers", "shared_expert_intermediate_size",
     ]
 
     public static func load(path: String, name: String? = nil) throws -> ModelArchitecture {
@@ -64,7 +65,11 @@ public enum HFConfig {
                                                                   fix: "use a divisor of num_attention_heads")
             }
             let headDim = try v.positiveInt("head_dim", default: d / heads)
-            attention = .gqa(GQAShape(heads: heads, kvHeads: kvHeads, headDim: headDim, qkvBias: modelType == "qwen2"))
+            // Qwen2 and Qwen2-MoE bias q, k and v; Qwen3 and Qwen3-MoE drop the biases and
+            // norm each query and key head instead (transformers' Qwen3Attention q_norm, k_norm).
+            attention = .gqa(GQAShape(heads: heads, kvHeads: kvHeads, headDim: headDim, qkvBias: modelType == "qwen2" || modelType == "qwen2_moe",
+                                      qkNorm: modelType.hasPrefix("qwen3")))
+            if family == "qwen-moe" { moe = try qwenMoE(v) }
             if family == "mixtral" {
                 let experts = try v.positiveInt("num_local_experts")
                 moe = MoEShape(routedExperts: experts, sharedExperts: 0, expertIntermediateSize: try v.positiveInt("intermediate_size"),
@@ -73,7 +78,7 @@ public enum HFConfig {
             }
         }
         if let moe {
-            let experts = try v.optional("n_routed_experts") ?? v.required("num_local_experts")
+            let experts = try v.optional("n_routed_experts") ?? v.optional("num_experts") ?? v.required("num_local_experts")
             if moe.topK > moe.routedExperts {
                 throw try v.required("num_experts_per_tok").error("\(moe.topK) experts per token but only \(moe.routedExperts) experts",
                                                                   fix: "num_experts_per_tok must be at most \(moe.routedExperts)")
@@ -97,6 +102,34 @@ public enum HFConfig {
             moe: moe, mtpDepth: mtpDepth,
             maxPositionEmbeddings: try v.positiveInt("max_position_embeddings"),
             attentionDropout: try attentionDropout(v))
+    }
+
+    /// Qwen2-MoE and Qwen3-MoE (transformers' Qwen2MoeSparseMoeBlock, Qwen3MoeSparseMoeBlock):
+    /// `num_experts` routed experts of `moe_intermediate_size`, softmax top-`num_experts_per_tok`,
+    /// and for Qwen2-MoE one gated shared expert of `shared_expert_intermediate_size`, counted as
+    /// that many expert-sized shared experts (a SwiGLU of width k·m is k of width m side by side;
+    /// its one-output gate, `hidden_size` weights, is left out). Every layer MoE: the released
+    /// configs have `decoder_sparse_step` 1 and no `mlp_only_layers`; others are refused.
+    static func qwenMoE(_ v: ConfigValue) throws -> MoEShape {
+        let expertSize = try v.positiveInt("moe_intermediate_size")
+        if let step = try v.optional("decoder_sparse_step"), try step.int() != 1 {
+            throw step.error("MoE on every \(try step.int())-th layer is not modelled (llmsim reads Qwen MoE configs with an MoE block on every layer)",
+                             fix: "use decoder_sparse_step: 1")
+        }
+        if let dense = try v.optional("mlp_only_layers"), !(try dense.elements()).isEmpty {
+            throw dense.error("dense layers among MoE layers (mlp_only_layers) are not modelled", fix: "use mlp_only_layers: []")
+        }
+        var shared = 0
+        if let s = try v.positiveIntIfPresent("shared_expert_intermediate_size") {
+            guard s % expertSize == 0 else {
+                throw try v.required("shared_expert_intermediate_size").error("a shared expert of \(s) is not a whole number of \(expertSize)-wide experts",
+                                                                            fix: "llmsim counts the shared expert as moe_intermediate_size-wide experts; use a multiple of \(expertSize)")
+            }
+            shared = s / expertSize
+        }
+        return MoEShape(routedExperts: try v.positiveInt("num_experts"), sharedExperts: shared, expertIntermediateSize: expertSize,
+                        topK: try v.positiveInt("num_experts_per_tok"), groups: 1, topKGroups: 1, firstDenseLayers: 0,
+                        layerFrequency: 1, scoring: .softmax, hasRoutingBias: false, routedScalingFactor: 1)
     }
 
     /// `attention_dropout`, a probability in [0, 1).

@@ -89,6 +89,8 @@ public struct GQAShape: Codable, Sendable, Equatable {
     public var headDim: Int
     /// Bias on the q, k and v projections (Qwen2).
     public var qkvBias: Bool
+    /// RMSNorm over each head of the queries and keys before RoPE (Qwen3's q_norm, k_norm).
+    public var qkNorm = false
 }
 
 /// How a token's router scores experts.

@@ -42,7 +42,8 @@ extension ModelArchitecture {
             let q = d * g.heads * g.headDim
             let kv = 2 * d * g.kvHeads * g.headDim
             let bias = g.qkvBias ? (g.heads + 2 * g.kvHeads) * g.headDim : 0
-            return q + kv + bias + g.heads * g.headDim * d
+            let qkNorms = g.qkNorm ? 2 * g.headDim : 0
+            return q + kv + bias + qkNorms + g.heads * g.headDim * d
         }
     }
 

@@ -78,6 +78,32 @@ import Testing
         #expect(throws: ConfigError.self) { try parse(text.replacingOccurrences(of: "\"topk_group\": 4", with: "\"topk_group\": 9")) }
     }
 
+    /// Qwen MoE configs: every layer MoE is read; MoE on every k-th layer, dense layers among
+    /// them and a shared expert that is not a whole number of experts are refused at their keys.
+    /// Qwen2-MoE's shared expert (Qwen1.5-MoE-A2.7B: 5,632 = 4 × 1,408) counts as 4 experts.
+    @Test func qwenMoEConfigs() throws {
+        let path = repoRoot.appendingPathComponent("Experiments/models/qwen3-30b-a3b.config.json").path
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let q3 = try parse(text)
+        #expect(q3.moe?.routedExperts == 128 && q3.moe?.sharedExperts == 0 && q3.moe?.topK == 8)
+        guard case .gqa(let g) = q3.attention else { Issue.record("not GQA"); return }
+        #expect(g.qkNorm && !g.qkvBias && g.headDim == 128)
+        func expectError(_ json: String, _ fragment: String) {
+            do { _ = try parse(json); Issue.record("no error for \(fragment)") } catch let e as ConfigError {
+                #expect(e.description.contains(fragment), "\(e)")
+            } catch { Issue.record("wrong error \(error)") }
+        }
+        expectError(text.replacingOccurrences(of: "\"decoder_sparse_step\": 1", with: "\"decoder_sparse_step\": 2"), "key 'decoder_sparse_step'")
+        expectError(text.replacingOccurrences(of: "\"mlp_only_layers\": []", with: "\"mlp_only_layers\": [3]"), "key 'mlp_only_layers'")
+        let qwen2 = text.replacingOccurrences(of: "\"qwen3_moe\"", with: "\"qwen2_moe\"")
+        let shared = try parse(qwen2.replacingOccurrences(of: "\"moe_intermediate_size\": 768", with: "\"moe_intermediate_size\": 768, \"shared_expert_intermediate_size\": 3072"))
+        #expect(shared.moe?.sharedExperts == 4)
+        guard case .gqa(let g2) = shared.attention else { return }
+        #expect(g2.qkvBias && !g2.qkNorm)
+        expectError(qwen2.replacingOccurrences(of: "\"moe_intermediate_size\": 768", with: "\"moe_intermediate_size\": 768, \"shared_expert_intermediate_size\": 1000"),
+                    "key 'shared_expert_intermediate_size'")
+    }
+
     @Test func unknownModelNameSuggests() {
         do {
             _ = try modelCatalog.resolve("deepseek-v4")

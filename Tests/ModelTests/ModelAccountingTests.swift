@@ -61,6 +61,7 @@ func model(_ name: String) throws -> ModelArchitecture { try modelCatalog.resolv
         ("qwen2.5-72b", 72.7e9),       // Qwen2.5 model card
         ("mixtral-8x7b", 46.7e9),      // Mistral AI, "Mixtral of experts" blog/paper
         ("deepseek-v2", 236e9),        // DeepSeek-V2 paper abstract
+        ("qwen3-30b-a3b", 30.5e9),     // Qwen3-30B-A3B model card: 30.5B in total
     ])
     func totals(name: String, published: Double) throws {
         #expect(abs(Double(try model(name).parameters.total) / published - 1) < 0.005)
@@ -69,6 +70,7 @@ func model(_ name: String) throws -> ModelArchitecture { try modelCatalog.resolv
     @Test("published activated parameters of MoE models", arguments: [
         ("mixtral-8x7b", 12.9e9),      // Mixtral paper: 13B active (12.9B)
         ("deepseek-v2", 21e9),         // DeepSeek-V2 paper: 21B activated
+        ("qwen3-30b-a3b", 3.3e9),      // Qwen3-30B-A3B model card: 3.3B activated (config count 3.35B)
     ])
     func activated(name: String, published: Double) throws {
         #expect(abs(Double(try model(name).parameters.activated) / published - 1) < 0.02)

@@ -164,6 +164,18 @@ public struct CostExecutor: Executor {
         return fresh(x.rows, x.cols)
     }
 
+    /// Per-head norms read and write each value once (twice read in the backward), as the
+    /// layer's norm does; they run on every row (the projections are not sequence-split).
+    public mutating func headRMSNorm(_ name: String, _ x: ShapeTensor, heads: Int) -> ShapeTensor {
+        elementwise("\(name).fwd", .norm, elements: x.rows * x.cols, reads: 1, writes: 1, flopsPerElement: 4)
+        return fresh(x.rows, x.cols)
+    }
+
+    public mutating func headRMSNormBackward(_ name: String, _ x: ShapeTensor, _ dy: ShapeTensor, heads: Int) -> ShapeTensor {
+        elementwise("\(name).bwd", .norm, elements: x.rows * x.cols, reads: 2, writes: 1, flopsPerElement: 8)
+        return fresh(x.rows, x.cols)
+    }
+
     /// Rows a norm of `x` runs on: a 1/split share of a sequence-parallel residual stream.
     func normRows(_ x: ShapeTensor) -> Int {
         guard let sp = sequenceParallel, x.cols == sp.width else { return x.rows }

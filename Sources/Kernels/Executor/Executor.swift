@@ -26,6 +26,10 @@ public protocol Executor {
     // Element-wise and normalisation.
     mutating func rmsNorm(_ name: String, _ x: Tensor) -> Tensor
     mutating func rmsNormBackward(_ name: String, _ x: Tensor, _ dy: Tensor) -> Tensor
+    /// RMSNorm of each of `heads` column groups of x on its own (Qwen3's query and key norms
+    /// over each head's `cols / heads` values).
+    mutating func headRMSNorm(_ name: String, _ x: Tensor, heads: Int) -> Tensor
+    mutating func headRMSNormBackward(_ name: String, _ x: Tensor, _ dy: Tensor, heads: Int) -> Tensor
     mutating func swiglu(_ x: Tensor) -> Tensor
     mutating func swigluBackward(_ x: Tensor, _ dy: Tensor) -> Tensor
     /// Rotary embedding on `ropeDim` columns at `offset` inside each of `heads` column groups of width `stride`.

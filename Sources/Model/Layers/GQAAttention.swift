@@ -16,18 +16,22 @@ struct GQAAttention {
         wo = Weight("wo", g.heads * g.headDim, d, precision: p.linear)
     }
 
-    struct Tape<E: Executor> { var x: E.Tensor, xNorm: E.Tensor, q: E.Tensor, k: E.Tensor, v: E.Tensor, o: E.Tensor }
+    /// `qRaw`, `kRaw`: the projections before Qwen3's per-head norms (the norms' backward needs
+    /// them; the projections themselves without the norms).
+    struct Tape<E: Executor> { var x: E.Tensor, xNorm: E.Tensor, qRaw: E.Tensor, kRaw: E.Tensor, q: E.Tensor, k: E.Tensor, v: E.Tensor, o: E.Tensor }
 
     func forward<E: Executor>(_ e: inout E, _ x: E.Tensor) -> (out: E.Tensor, tape: Tape<E>) {
         e.block = .attention
         let xNorm = e.rmsNorm("attn_norm", x)
-        var q = e.linear(wq, xNorm), k = e.linear(wk, xNorm)
+        let qRaw = e.linear(wq, xNorm), kRaw = e.linear(wk, xNorm)
         let v = e.linear(wv, xNorm)
         // Qwen2's q/k/v biases are added in the GEMM epilogue (no kernel of their own).
+        var q = qRaw, k = kRaw
+        if g.qkNorm { q = e.headRMSNorm("q_norm", q, heads: g.heads); k = e.headRMSNorm("k_norm", k, heads: g.kvHeads) }
         q = e.rope(q, heads: g.heads, stride: g.headDim, offset: 0, ropeDim: g.headDim)
         k = e.rope(k, heads: g.kvHeads, stride: g.headDim, offset: 0, ropeDim: g.headDim)
         let o = e.attention(q, k, v, heads: g.heads, kvHeads: g.kvHeads)
-        return (e.linear(wo, o), Tape(x: x, xNorm: xNorm, q: q, k: k, v: v, o: o))
+        return (e.linear(wo, o), Tape(x: x, xNorm: xNorm, qRaw: qRaw, kRaw: kRaw, q: q, k: k, v: v, o: o))
     }
 
     func backward<E: Executor>(_ e: inout E, _ dOut: E.Tensor, tape t: Tape<E>, policy: RecomputePolicy) -> E.Tensor {
@@ -45,8 +49,12 @@ struct GQAAttention {
         }
         let dO = e.linearDgrad(wo, dOut)
         let a = e.attentionBackward(t.q, t.k, t.v, dO, heads: g.heads, kvHeads: g.kvHeads)
-        let dq = e.rope(a.dq, heads: g.heads, stride: g.headDim, offset: 0, ropeDim: g.headDim)
-        let dk = e.rope(a.dk, heads: g.kvHeads, stride: g.headDim, offset: 0, ropeDim: g.headDim)
+        var dq = e.rope(a.dq, heads: g.heads, stride: g.headDim, offset: 0, ropeDim: g.headDim)
+        var dk = e.rope(a.dk, heads: g.kvHeads, stride: g.headDim, offset: 0, ropeDim: g.headDim)
+        if g.qkNorm {
+            dq = e.headRMSNormBackward("q_norm", t.qRaw, dq, heads: g.heads)
+            dk = e.headRMSNormBackward("k_norm", t.kRaw, dk, heads: g.kvHeads)
+        }
         let dXNorm = e.add(e.add(e.linearDgrad(wq, dq), e.linearDgrad(wk, dk)), e.linearDgrad(wv, a.dv))
         let dx = e.rmsNormBackward("attn_norm", t.x, dXNorm)
         e.pass = .backwardWeight
