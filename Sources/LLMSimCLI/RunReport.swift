@@ -31,8 +31,8 @@ enum RunReport {
         let published = P.describesRun(e.config, phases: results)
         func thousands(_ h: Double) -> String { Output.grouped(Int((h / 1000).rounded())) + "K" }
         var rows: [[String]] = [["phase", "tokens", "steps", "GPU-hours", "days", "peak memory"] + (published ? ["published GPU-hours"] : [])]
-        let publishedHours = ["pre-training": thousands(P.preTrainingGPUHours), "context-extension-32k": thousands(P.contextExtensionGPUHours) + " (both)",
-                              "post-training": thousands(P.postTrainingGPUHours)]
+        let publishedHours = [P.preTraining: thousands(P.preTrainingGPUHours), P.contextExtension32K: thousands(P.contextExtensionGPUHours) + " (both)",
+                              P.postTraining: thousands(P.postTrainingGPUHours)]
         for r in results {
             rows.append([r.name, r.tokens > 0 ? Output.tokens(r.tokens) : "–", Output.grouped(r.steps),
                          Output.grouped(Int(r.gpuHours.rounded())), Output.fixed(r.wallDays, 1),

@@ -112,8 +112,8 @@ public enum HFConfig {
     /// configs have `decoder_sparse_step` 1 and no `mlp_only_layers`; others are refused.
     static func qwenMoE(_ v: ConfigValue) throws -> MoEShape {
         let expertSize = try v.positiveInt("moe_intermediate_size")
-        if let step = try v.optional("decoder_sparse_step"), try step.int() != 1 {
-            throw step.error("MoE on every \(try step.int())-th layer is not modelled (llmsim reads Qwen MoE configs with an MoE block on every layer)",
+        if let step = try v.optional("decoder_sparse_step"), case let every = try step.int(), every != 1 {
+            throw step.error("MoE on every \(every)-th layer is not modelled (llmsim reads Qwen MoE configs with an MoE block on every layer)",
                              fix: "use decoder_sparse_step: 1")
         }
         if let dense = try v.optional("mlp_only_layers"), !(try dense.elements()).isEmpty {

@@ -32,6 +32,10 @@ public enum PublishedDeepSeekV3 {
     public static let totalGPUHours = 2_788_000.0
     public static let gpuHoursPerTrillionTokens = 180_000.0
     public static let costUSD = 5_576_000.0
+    /// Table 1's phases as `Experiments/deepseek-v3.yaml` names them (the report prices both
+    /// context extensions together).
+    public static let preTraining = "pre-training", contextExtension32K = "context-extension-32k",
+                      contextExtension128K = "context-extension-128k", postTraining = "post-training"
 
     /// Whether a configuration runs the published plan (V3 report §3.2, §4.2; reference
     /// validation case 6: 2,048 GPUs, PP16 DualPipe, EP64, TP1, no CP, 120 micro-batches of one
@@ -50,8 +54,8 @@ public enum PublishedDeepSeekV3 {
     /// with Table 1. Another budget or set of phases is a different run, even on the published
     /// plan.
     public static func describesRun(_ c: StepConfiguration, phases: [PhaseResult]) -> Bool {
-        guard describes(c), Set(phases.map(\.name)) == ["pre-training", "context-extension-32k", "context-extension-128k", "post-training"],
-              let pre = phases.first(where: { $0.name == "pre-training" }) else { return false }
+        guard describes(c), Set(phases.map(\.name)) == [preTraining, contextExtension32K, contextExtension128K, postTraining],
+              let pre = phases.first(where: { $0.name == preTraining }) else { return false }
         return abs(pre.tokens / 14.8e12 - 1) < 1e-3
     }
 }

@@ -43,12 +43,12 @@ public enum RunExperiment {
         economics.pue = try run.positiveDouble("pue", default: economics.pue)
         economics.gridKgPerKWh = try run.positiveDouble("grid_kg_co2_per_kwh", default: economics.gridKgPerKWh, allowZero: true)
         if economics.pue < 1 { throw try run.required("pue").error("PUE must be at least 1, got \(economics.pue)") }
-        let phaseList = try run.required("phases")
-        guard !(try phaseList.elements()).isEmpty else {
+        let phaseList = try run.required("phases"), phaseValues = try phaseList.elements()
+        guard !phaseValues.isEmpty else {
             throw phaseList.error("the run has no phases", fix: "give at least one phase, e.g. - {name: pre-training, tokens: 1e12, seq_len: 4096, batch: 1024}")
         }
         var names: Set<String> = []
-        let phases = try phaseList.elements().map { p -> RunPhase in
+        let phases = try phaseValues.map { p -> RunPhase in
             try p.requireKnownKeys(phaseKeys)
             let name = try p.required("name").string()
             // Reports, the results database and the published comparison know a phase by its name.

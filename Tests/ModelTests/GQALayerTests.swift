@@ -32,9 +32,10 @@ import Testing
         #expect(costFLOPs(cost.records) == numeric.executedFLOPs)
     }
 
-    /// The per-head norms run in both executors (same work), hold their inputs for the backward,
-    /// and their backward is the forward's derivative (central differences on
-    /// Σ dy ⊙ norm(x), per head).
+    /// A Qwen3 layer runs in both executors with the same GEMM and attention work; the cost
+    /// executor prices the query and key norms (forward and backward, per layer); the norms add
+    /// 2 × head_dim weights per layer; and their backward is the forward's derivative (central
+    /// differences on Σ dy ⊙ norm(x), per head).
     @Test func qwen3HeadNorms() throws {
         let pass = try StagePass(arch: Self.tinyQwen3, layers: 0..<2, embedding: true, head: true, policy: .bf16, recompute: .none)
         var numeric = try NumericExecutor(router: .deepSeekV3, seed: 2)

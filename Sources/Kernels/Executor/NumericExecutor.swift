@@ -151,30 +151,20 @@ public struct NumericExecutor: Executor {
 
     /// The per-head norms apply the row norm to each head's columns.
     public mutating func headRMSNorm(_ name: String, _ x: DenseTensor, heads: Int) -> DenseTensor {
-        perHead(x, heads: heads) { e, part, _ in e.rmsNorm(name, part) }
+        perHead(x.cols, heads: heads) { e, range in e.rmsNorm(name, e.columns(x, range)) }
     }
 
     public mutating func headRMSNormBackward(_ name: String, _ x: DenseTensor, _ dy: DenseTensor, heads: Int) -> DenseTensor {
-        perHead(x, heads: heads) { e, part, range in e.rmsNormBackward(name, part, Self.slice(dy, range)) }
+        perHead(x.cols, heads: heads) { e, range in e.rmsNormBackward(name, e.columns(x, range), e.columns(dy, range)) }
     }
 
-    /// `body` on each head's columns of x, the results put back side by side.
-    mutating func perHead(_ x: DenseTensor, heads: Int, _ body: (inout Self, DenseTensor, Range<Int>) -> DenseTensor) -> DenseTensor {
-        precondition(heads > 0 && x.cols % heads == 0, "\(x.cols) columns do not split into \(heads) heads")
-        let width = x.cols / heads
-        var y = x
-        for h in 0..<heads {
-            let range = h * width..<(h + 1) * width
-            let part = body(&self, Self.slice(x, range), range)
-            for r in 0..<x.rows { for (j, c) in range.enumerated() { y[r, c] = part[r, j] } }
-        }
+    /// `body` on each head's range of `cols` columns, the results side by side (`concat`).
+    mutating func perHead(_ cols: Int, heads: Int, _ body: (inout Self, Range<Int>) -> DenseTensor) -> DenseTensor {
+        precondition(heads > 0 && cols % heads == 0, "\(cols) columns do not split into \(heads) heads")
+        let width = cols / heads
+        var y = body(&self, 0..<width)
+        for h in 1..<heads { let part = body(&self, h * width..<(h + 1) * width); y = concat(y, part) }
         return y
-    }
-
-    static func slice(_ x: DenseTensor, _ range: Range<Int>) -> DenseTensor {
-        var part = DenseTensor(zeros: x.rows, range.count)
-        for r in 0..<x.rows { for (j, c) in range.enumerated() { part[r, j] = x[r, c] } }
-        return part
     }
 
     static func silu(_ a: Double) -> Double { a / (1 + exp(-a)) }

@@ -16,8 +16,8 @@ struct GQAAttention {
         wo = Weight("wo", g.heads * g.headDim, d, precision: p.linear)
     }
 
-    /// `qRaw`, `kRaw`: the projections before Qwen3's per-head norms (the norms' backward needs
-    /// them; the projections themselves without the norms).
+    /// `qRaw`, `kRaw`: the q and k projections before Qwen3's per-head norms, which the norms'
+    /// backward needs (without the norms, the same tensors as `q` and `k` before RoPE).
     struct Tape<E: Executor> { var x: E.Tensor, xNorm: E.Tensor, qRaw: E.Tensor, kRaw: E.Tensor, q: E.Tensor, k: E.Tensor, v: E.Tensor, o: E.Tensor }
 
     func forward<E: Executor>(_ e: inout E, _ x: E.Tensor) -> (out: E.Tensor, tape: Tape<E>) {
