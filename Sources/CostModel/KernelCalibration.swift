@@ -21,10 +21,12 @@ public struct KernelCalibration: Sendable, Equatable {
     public var permuteEfficiency: Double
     /// Seconds.
     public var minimumKernelTime: Double
+    /// Host seconds to issue one cost-executor operation (`host_us_per_operation`).
+    public var hostSecondsPerOperation: Double
 
     static let keys = ["calibration_sms", "fp8_dense_gemm_tflops", "fp8_grouped_gemm_tflops", "fp8_wgrad_tflops_at_112_sms",
                        "attention_forward_tflops_at_112_sms", "attention_backward_tflops_at_112_sms", "bf16_gemm_efficiency",
-                       "memory_bound_efficiency", "minimum_kernel_us"]
+                       "memory_bound_efficiency", "minimum_kernel_us", "host_us_per_operation"]
 
     /// The calibration shipped with llmsim.
     public static func hopper() throws -> KernelCalibration {
@@ -57,6 +59,7 @@ public struct KernelCalibration: Sendable, Equatable {
             bf16GEMMEfficiency: try v.positiveDouble("bf16_gemm_efficiency"),
             castEfficiency: try memory.positiveDouble("cast"), normEfficiency: try memory.positiveDouble("norm"),
             elementwiseEfficiency: try memory.positiveDouble("elementwise"), permuteEfficiency: try memory.positiveDouble("permute"),
-            minimumKernelTime: try v.positiveDouble("minimum_kernel_us") * 1e-6)
+            minimumKernelTime: try v.positiveDouble("minimum_kernel_us") * 1e-6,
+            hostSecondsPerOperation: try v.positiveDouble("host_us_per_operation") * 1e-6)
     }
 }

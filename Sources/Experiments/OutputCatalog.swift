@@ -19,6 +19,7 @@ public enum OutputCatalog {
         OutputSpec(name: "bubble_percent", unit: "%", meaning: "bubble as a share of the pipeline time", digits: 1),
         OutputSpec(name: "optimizer_s", unit: "s", meaning: "ZeRO-1 gradient sync, AdamW update and parameter all-gather", digits: 3),
         OutputSpec(name: "optimizer_median_rank_s", unit: "s", meaning: "the median rank's optimizer step (gradient reduction, AdamW, all-gather) past its own pipeline work", digits: 3),
+        OutputSpec(name: "host_wait_s", unit: "s", meaning: "rank 0's GPU idle in its pipeline work, waiting for the host to launch operations", digits: 3),
         OutputSpec(name: "tokens_per_step", unit: "tokens", meaning: "tokens of one global batch", digits: 0),
         OutputSpec(name: "tokens_per_day_b", unit: "billion tokens/day", meaning: "training throughput", digits: 2),
         OutputSpec(name: "tflops_per_gpu", unit: "TFLOPS", meaning: "model FLOPs per GPU per second (causal attention)", digits: 1),

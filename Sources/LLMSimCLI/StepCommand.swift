@@ -57,6 +57,7 @@ struct StepCommand: ParsableCommand {
             ["1W (weight backward)", s(r.backwardWeightS), s(P.backwardWeightSeconds)],
             ["bubble", s(r.bubbleS), s(P.bubbleSeconds)],
             ["optimizer", s(r.optimizerS), s(P.optimizerSeconds)],
+            ["GPU waiting for host launches (rank 0)", s(r.hostWaitS), ""],
             ["optimizer step per rank, min / median / max",
              [r.optimizerPerRankS.min() ?? 0, r.optimizerMedianRankS, r.optimizerPerRankS.max() ?? 0].map { Output.fixed($0, 3) }.joined(separator: " / ") + " s", ""],
             ["tokens per day", Output.fixed(r.tokensPerDay / 1e9, 2) + " B", Output.fixed(P.tokensPerDay / 1e9, 2) + " B"],

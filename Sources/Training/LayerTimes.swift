@@ -26,13 +26,18 @@ public struct LayerTimes: Sendable, Equatable, Codable {
     /// FSDP's per-layer parameter gathers and gradient reduce-scatters not hidden under the
     /// compute (`FullyShardedLayers`), forward and backward seconds; set per stage chunk.
     public var fullyShardedForward = 0.0, fullyShardedBackward = 0.0
+    /// GPU seconds idle waiting for the host to launch the next operation (`HostIssue`): in a
+    /// forward alone, a backward alone, and an overlapped forward-and-backward pair; set per
+    /// stage chunk.
+    public var hostForward = 0.0, hostBackward = 0.0, hostForwardBackward = 0.0
 
     public init() {}
 
     /// Every field, so that sums need not name them one by one.
     static var fields: [WritableKeyPath<LayerTimes, Double>] {
         computeFields + [\.dispatchForward, \.combineForward, \.combineBackward, \.dispatchBackward, \.tensorParallelForward, \.tensorParallelBackward,
-                         \.contextParallelForward, \.contextParallelBackward, \.fullyShardedForward, \.fullyShardedBackward]
+                         \.contextParallelForward, \.contextParallelBackward, \.fullyShardedForward, \.fullyShardedBackward,
+                         \.hostForward, \.hostBackward, \.hostForwardBackward]
     }
 
     public static func + (a: LayerTimes, b: LayerTimes) -> LayerTimes {
@@ -61,7 +66,8 @@ public struct LayerTimes: Sendable, Equatable, Codable {
         return r
     }
 
-    /// The compute fields (every field but the all-to-alls, TP collectives, CP ring and FSDP).
+    /// The compute fields (every field but the all-to-alls, TP collectives, CP ring, FSDP and
+    /// host waits).
     static var computeFields: [WritableKeyPath<LayerTimes, Double>] { [
         \.attentionForward, \.mlpForward, \.mlpBackwardInput, \.mlpBackwardWeight, \.attentionBackwardInput,
         \.attentionBackwardWeight, \.otherForward, \.otherBackwardInput, \.otherBackwardWeight,
@@ -70,14 +76,14 @@ public struct LayerTimes: Sendable, Equatable, Codable {
     /// Forward alone: blocks in sequence, all-to-alls exposed.
     public var forward: Double {
         attentionForward + dispatchForward + mlpForward + combineForward + otherForward + tensorParallelForward + contextParallelForward
-            + fullyShardedForward
+            + fullyShardedForward + hostForward
     }
     /// Weight backward alone.
     public var weight: Double { mlpBackwardWeight + attentionBackwardWeight + otherBackwardWeight }
     /// Full backward alone (inputs and weights), all-to-alls exposed.
     public var backward: Double {
         combineBackward + mlpBackwardInput + dispatchBackward + attentionBackwardInput + otherBackwardInput + weight + tensorParallelBackward
-            + contextParallelBackward + fullyShardedBackward
+            + contextParallelBackward + fullyShardedBackward + hostBackward
     }
     /// Fraction of a stand-alone backward during which the NIC carries its all-to-alls (what a
     /// gradient reduce-scatter overlapping the drain cannot use); 0 without a backward.
@@ -91,13 +97,14 @@ public struct LayerTimes: Sendable, Equatable, Codable {
     /// A forward chunk overlapped with a backward chunk of the same shape, DeepSeek's order per
     /// layer pair (V3 report Fig. 4; the trace): combine(B) ‖ attn(F); mlp(B) ‖ dispatch(F);
     /// dispatch(B) ‖ mlp(W) + mlp(F); attn(B) + attn(W) ‖ combine(F). Each slot lasts the longer
-    /// of its compute and its communication. Work outside the layers is not overlapped.
+    /// of its compute and its communication. Work outside the layers is not overlapped; the
+    /// host's launches of both chunks can outlast the pair (`hostForwardBackward`).
     public var overlappedForwardBackward: Double {
         max(attentionForward, combineBackward) + max(mlpBackwardInput, dispatchForward)
             + max(mlpBackwardWeight + mlpForward, dispatchBackward)
             + max(attentionBackwardInput + attentionBackwardWeight, combineForward)
             + otherForward + otherBackwardInput + otherBackwardWeight + tensorParallelForward + tensorParallelBackward
-            + contextParallelForward + contextParallelBackward + fullyShardedForward + fullyShardedBackward
+            + contextParallelForward + contextParallelBackward + fullyShardedForward + fullyShardedBackward + hostForwardBackward
     }
 
     /// Prices cost-executor records: compute by the kernel cost model, all-to-alls by the given

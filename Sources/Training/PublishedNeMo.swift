@@ -1,33 +1,38 @@
 /// A pre-training throughput NVIDIA publishes for Megatron-Bridge on DGX H100, and the plan it
 /// ran (NVIDIA-NeMo/Megatron-Bridge, `docs/performance-summary.md` at commit 00b7660, "25.11 NeMo
 /// Container", DGX-H100 table): FP8-CS (Transformer Engine, per-tensor current scaling),
-/// micro-batch 1; interleaved 1F1B with DDP (FSDP 0), or one stage with FSDP. The shipped
-/// experiment of each is that plan; `llmsim validate` checks it.
+/// interleaved 1F1B with DDP (FSDP 0), or one stage with FSDP. The shipped experiment of each is
+/// that plan; `llmsim validate` checks it.
 public struct PublishedNeMoRun: Sendable {
     /// The model, as the table names it, and the file that plans the run.
     public var model: String, experiment: String
     public var tokensPerSecondPerGPU: Double
     /// Virtual stages of an interleaved pipeline (nil: no pipeline, PP 1); FSDP (Megatron-FSDP).
     public var gpus: Int, batch: Int, sequence: Int, tp: Int, pp: Int, cp: Int, virtualStages: Int?, fsdp = false
+    /// Sequences per micro-batch (MBS) and the expert-parallel group (1 for a dense model).
+    public var microbatchSequences = 1, ep = 1
     /// The model's shape, to recognise it: hidden size, layers, attention heads.
     public var hidden: Int, layers: Int, heads: Int
 
     /// The step time the published throughput implies: batch × sequence / (tokens/s/GPU × GPUs).
     public var stepSeconds: Double { Double(batch * sequence) / (tokensPerSecondPerGPU * Double(gpus)) }
 
-    /// Whether `c` runs the published plan: the model's shape, the GPUs, TP, PP, CP, the
-    /// interleaved chunks, FSDP, the batch in one-sequence micro-batches, FP8 with per-tensor scales.
+    /// Whether `c` runs the published plan: the model's shape, the GPUs, TP, PP, CP, EP, the
+    /// interleaved chunks, FSDP, the batch in micro-batches of MBS sequences, FP8 with per-tensor
+    /// scales.
     public func matches(_ c: StepConfiguration) -> Bool {
         let pipeline = virtualStages.map { c.schedule == .interleaved && c.virtualStages == $0 } ?? (c.pp == 1)
         return c.model.hiddenSize == hidden && c.model.layers == layers && c.model.attention.heads == heads
-            && c.gpus == gpus && c.tp == tp && c.pp == pp && c.cp == cp && pipeline && c.optimizer.fullySharded == fsdp
-            && c.dp * c.microbatches == batch && c.microbatchTokens == sequence && c.microbatchSequences == 1
+            && c.gpus == gpus && c.tp == tp && c.pp == pp && c.cp == cp && c.ep == ep && pipeline && c.optimizer.fullySharded == fsdp
+            && c.dp * c.microbatches * microbatchSequences == batch && c.microbatchTokens == sequence * microbatchSequences
+            && c.microbatchSequences == microbatchSequences
             && c.precision == .tensorScaledFP8
     }
 
     /// The plan in a few words: "TP4 PP8 VP5", "TP8 PP8 CP2 VP8", "FSDP".
     public var plan: String {
-        var parts = [tp > 1 ? "TP\(tp)" : nil, pp > 1 ? "PP\(pp)" : nil, cp > 1 ? "CP\(cp)" : nil, virtualStages.map { "VP\($0)" }].compactMap { $0 }
+        var parts = [tp > 1 ? "TP\(tp)" : nil, pp > 1 ? "PP\(pp)" : nil, cp > 1 ? "CP\(cp)" : nil, virtualStages.map { "VP\($0)" },
+                     ep > 1 ? "EP\(ep)" : nil].compactMap { $0 }
         if fsdp { parts.append("FSDP") }
         return parts.joined(separator: " ")
     }
@@ -48,5 +53,10 @@ public struct PublishedNeMoRun: Sendable {
     public static let llama31_405B = PublishedNeMoRun(model: "Llama 3.1 405B", experiment: "nemo-llama31-405b-h100.yaml", tokensPerSecondPerGPU: 292,
                                                       gpus: 1024, batch: 512, sequence: 8192, tp: 8, pp: 8, cp: 2, virtualStages: 8,
                                                       hidden: 16384, layers: 126, heads: 128)
-    public static let all = [llama3_8B, llama3_70B, llama31_405B]
+    /// Qwen3-30B-A3B on 16 H100: 512 × 4,096 tokens in micro-batches of 2 sequences, PP 2, VP 24,
+    /// EP 8: 5,275 tokens/s per GPU (121 model TFLOP/s), a step of 24.85 s.
+    public static let qwen3_30B_A3B = PublishedNeMoRun(model: "Qwen3-30B-A3B", experiment: "nemo-qwen3-30b-a3b-h100.yaml", tokensPerSecondPerGPU: 5275,
+                                                       gpus: 16, batch: 512, sequence: 4096, tp: 1, pp: 2, cp: 1, virtualStages: 24,
+                                                       microbatchSequences: 2, ep: 8, hidden: 2048, layers: 48, heads: 32)
+    public static let all = [llama3_8B, llama3_70B, llama31_405B, qwen3_30B_A3B]
 }

@@ -88,6 +88,9 @@ public struct StepConfiguration: Sendable {
     /// How the attention core runs: FlashAttention (default) or materialized scores
     /// (Megatron-LM before FlashAttention, 2021–2022).
     public var attentionKernel = AttentionKernel.flash
+    /// Host seconds to issue one operation (`HostIssue`; nil: the calibration's, measured on
+    /// DeepSeek's trace; 0: launches cost nothing, as under CUDA graphs).
+    public var hostSecondsPerOperation: Double?
     public var seed: UInt64
 
     public init(model: ModelArchitecture, topology: Topology, pp: Int, ep: Int, schedule: ScheduleKind, virtualStages: Int = 2,
@@ -125,6 +128,15 @@ public struct StepConfiguration: Sendable {
         guard gpuSpeedSpread >= 0, gpuSpeedSpread < GPUSpeedVariation.maxSpread else {
             throw ScheduleError(problem: "a GPU speed spread of \(gpuSpeedSpread * 100)% is beyond the \(Int(GPUSpeedVariation.maxSpread * 100))% llmsim accepts",
                                 fix: "give the coefficient of variation of GPU speed in percent, from 0 to below \(Int(GPUSpeedVariation.maxSpread * 100)), e.g. 2")
+        }
+    }
+
+    /// The host time per operation within 0 ≤ t ≤ `HostIssue.maxSecondsPerOperation`.
+    public func checkHostIssue() throws {
+        guard let t = hostSecondsPerOperation else { return }
+        guard t >= 0, t <= HostIssue.maxSecondsPerOperation else {
+            throw ScheduleError(problem: "\(t * 1e6) µs of host time per operation is beyond the \(Int(HostIssue.maxSecondsPerOperation * 1e6)) µs llmsim accepts",
+                                fix: "give host_us_per_operation in microseconds (DeepSeek's trace: 74; 0 under CUDA graphs)")
         }
     }
 
@@ -200,6 +212,7 @@ public struct StepConfiguration: Sendable {
         }
         try schedule.checkSends(effectivePipelineSends)
         try checkGPUSpeedSpread()
+        try checkHostIssue()
         try checkTensorParallelOverlap()
         try checkCommunicationSMs()
     }

@@ -30,7 +30,7 @@ public enum StepExperiment {
     /// Every top-level key an experiment file may have (the step's, `run`, `sweep`, `outputs`).
     public static let keys = ["base", "model", "model_overrides", "topology", "hardware", "parallel", "schedule", "virtual_stages",
                               "microbatches", "microbatch_tokens", "microbatch_sequences", "precision", "optimizer", "recompute", "attention_kernel", "communication_sms", "routing",
-                              "fidelity", "gpu_speed_spread_percent", "run", "sweep", "outputs"]
+                              "fidelity", "gpu_speed_spread_percent", "host_us_per_operation", "run", "sweep", "outputs"]
     static let hardwareKeys = ["node", "device", "nic_gbit_s", "scale_up_gb_s"]
     static let optimizerKeys = ["distributed", "moments", "gradients", "fsdp"]
     /// The values of `precision` and the recipes they name.
@@ -103,6 +103,10 @@ public enum StepExperiment {
         if let spread = try v.optional("gpu_speed_spread_percent") {
             config.gpuSpeedSpread = try v.positiveDouble("gpu_speed_spread_percent", default: 0, allowZero: true) / 100
             do { try config.checkGPUSpeedSpread() } catch let e as ScheduleError { throw spread.error(e.problem, fix: e.fix) }
+        }
+        if let host = try v.optional("host_us_per_operation") {
+            config.hostSecondsPerOperation = try v.positiveDouble("host_us_per_operation", default: 0, allowZero: true) * 1e-6
+            do { try config.checkHostIssue() } catch let e as ScheduleError { throw host.error(e.problem, fix: e.fix) }
         }
         // The schedule's own rules first, reported at its key; then the rest of the plan.
         do { try schedule.checkPlan(pp: config.pp, microbatches: config.microbatches, virtualStages: config.virtualStages, sequenceChunks: config.sequenceChunks) }

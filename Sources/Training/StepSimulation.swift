@@ -16,6 +16,9 @@ public struct StepResult: Sendable, Codable, Equatable {
     public var backwardWeightS: Double
     public var bubbleS: Double
     public var optimizerS: Double
+    /// Seconds rank 0's GPU waits in its pipeline instructions for the host to launch the next
+    /// operation (`HostIssue`); part of the phases above.
+    public var hostWaitS = 0.0
     /// Per rank: its optimizer step past its own last pipeline instruction, seconds (ranks whose
     /// pipeline work ends early hide part of theirs in the others' drain; `optimizerS` is what
     /// the last rank adds to the step).
@@ -139,10 +142,15 @@ public struct StepSimulation: Sendable {
         // Context parallelism: each attention core exchanges keys and values around the CP ring.
         let ring = ContextParallelRing(config: c)
         var byKind: [Bool: LayerTimes] = [:]
+        var passesByKind: [Bool: HostIssue.Passes] = [:]
+        func passes(_ records: [OperationRecord]) -> HostIssue.Passes {
+            HostIssue.passes(records, kernels: kernels, dispatch: dispatchTime, combine: combineTime)
+        }
         let layerTimes = try (0..<arch.layers).map { i -> LayerTimes in
             let moe = arch.moe?.isMoE(layer: i) ?? false
             if let t = byKind[moe] { return t }
             let records = try layerRecords(i, traffic: traffic)
+            passesByKind[moe] = passes(records)
             var t = priced(records)
             let window = TensorParallelOverlap.windows(records, kernels: kernels)
             let forward = tpCollectives.blockForward(window: window.attention) + (moe ? 0 : tpCollectives.blockForward(window: window.mlp))
@@ -154,9 +162,10 @@ public struct StepSimulation: Sendable {
             byKind[moe] = t
             return t
         }
-        var first = priced(try records(traffic: traffic) { e in
+        let firstRecords = try records(traffic: traffic) { e in
             _ = try StagePass(arch: arch, layers: 0..<0, embedding: true, head: false, policy: c.precision, recompute: c.recompute).run(&e, tokens: tokens)
-        })
+        }
+        var first = priced(firstRecords)
         let lastRecords = try records(traffic: traffic) { e in
             _ = try StagePass(arch: arch, layers: arch.layers..<arch.layers, embedding: false, head: true, mtp: true, policy: c.precision, recompute: c.recompute).run(&e, tokens: tokens, input: x)
         }
@@ -182,12 +191,17 @@ public struct StepSimulation: Sendable {
         // FSDP: each chunk gathers its layers' weights and reduce-scatters their gradients.
         let fullySharded = c.optimizer.fullySharded
             ? FullyShardedStages(config: c, optimizer: DataParallelOptimizer(config: c, memoryEfficiency: kernels.calibration.elementwiseEfficiency)) : nil
+        // The host launching each stage chunk's operations (`HostIssue`).
+        let host = HostIssue(secondsPerOperation: c.hostSecondsPerOperation ?? kernels.calibration.hostSecondsPerOperation)
+        let firstPasses = passes(firstRecords), lastPasses = passes(lastRecords)
+        let layerPasses = (0..<arch.layers).map { passesByKind[arch.moe?.isMoE(layer: $0) ?? false]! }
         func stageTimes(_ counts: [Int]) -> [LayerTimes] {
             var times: [LayerTimes] = [], next = 0
             for (s, n) in counts.enumerated() {
                 var t = layerTimes[next..<(next + n)].reduce(LayerTimes(), +)
                 if s == 0 { t = t + first }
                 if s == stages - 1 { t = t + last }
+                host.expose(&t, layers: layerPasses[next..<(next + n)], first: s == 0 ? firstPasses : nil, last: s == stages - 1 ? lastPasses : nil)
                 fullySharded?.expose(&t, range: next..<(next + n), layerTimes: layerTimes, first: s == 0 ? first : nil, last: s == stages - 1 ? last : nil)
                 times.append(t)
                 next += n
@@ -284,9 +298,27 @@ public struct StepSimulation: Sendable {
         let finish = ranks.map(\.finish).max() ?? pipeline.makespan
         var result = summarize(pipeline: pipeline, optimizer: max(0, finish - pipeline.makespan), counts: p.stageLayers, stageTimes: p.stageTimes,
                                moeLayer: p.moeLayer, dispatch: p.dispatchS, combine: p.combineS, microbatches: microbatches)
+        result.hostWaitS = Self.hostWait(pipeline.segments, rank: 0, stageTimes: p.stageTimes)
         result.optimizerPerRankS = ranks.map(\.own)
         result.optimizerSegments = ranks.enumerated().flatMap { $1.segments(rank: $0) }
         return result
+    }
+
+    /// The host waits inside `rank`'s instructions: each instruction's stage's (an overlapped
+    /// pair takes the mean of its two stages', as its duration does).
+    static func hostWait(_ segments: [ScheduleSegment], rank: Int, stageTimes: [LayerTimes]) -> Double {
+        var total = 0.0
+        for s in segments where s.rank == rank {
+            let times = s.stages.filter { $0 < stageTimes.count }.map { stageTimes[$0] }
+            guard let t = times.first else { continue }
+            switch s.label {
+            case "F": total += t.hostForward
+            case "B", "Bi": total += t.hostBackward
+            case "F&B": total += times.map(\.hostForwardBackward).reduce(0, +) / Double(times.count)
+            default: break
+            }
+        }
+        return total
     }
 
     func summarize(pipeline p: ScheduleResult, optimizer: Double, counts: [Int], stageTimes: [LayerTimes],

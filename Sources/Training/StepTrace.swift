@@ -63,7 +63,8 @@ public enum StepTrace {
             return sequential(slots) + [Slot(compute: [Block(name: "other F", compute: true, seconds: f.otherForward)],
                                              comm: [Block(name: "TP collectives F", compute: false, seconds: f.tensorParallelForward),
                                                     Block(name: "CP ring F", compute: false, seconds: f.contextParallelForward),
-                                                    Block(name: "FSDP F", compute: false, seconds: f.fullyShardedForward)])]
+                                                    Block(name: "FSDP F", compute: false, seconds: f.fullyShardedForward)]),
+                                        hostWait(f.hostForward)]
         case "B", "Bi":
             let withWeight = s.label == "B"
             var slots: [Slot] = []
@@ -78,7 +79,8 @@ public enum StepTrace {
             return slots + [Slot(compute: [Block(name: "other B", compute: true, seconds: f.otherBackwardInput + (withWeight ? f.otherBackwardWeight : 0))],
                                  comm: [Block(name: "TP collectives B", compute: false, seconds: f.tensorParallelBackward),
                                         Block(name: "CP ring B", compute: false, seconds: f.contextParallelBackward),
-                                        Block(name: "FSDP B", compute: false, seconds: f.fullyShardedBackward)])]
+                                        Block(name: "FSDP B", compute: false, seconds: f.fullyShardedBackward)]),
+                            hostWait(f.hostBackward)]
         case "W":
             return [Slot(compute: [Block(name: "mlp W", compute: true, seconds: f.mlpBackwardWeight),
                                    Block(name: "attn W", compute: true, seconds: f.attentionBackwardWeight),
@@ -102,8 +104,15 @@ public enum StepTrace {
             return slots + [Slot(compute: [Block(name: "other F&B", compute: true, seconds: f.otherForward + b.otherBackwardInput + b.otherBackwardWeight)],
                                  comm: [Block(name: "TP collectives", compute: false, seconds: f.tensorParallelForward + b.tensorParallelBackward),
                                         Block(name: "CP ring", compute: false, seconds: f.contextParallelForward + b.contextParallelBackward),
-                                        Block(name: "FSDP", compute: false, seconds: f.fullyShardedForward + b.fullyShardedBackward)])]
+                                        Block(name: "FSDP", compute: false, seconds: f.fullyShardedForward + b.fullyShardedBackward)]),
+                            hostWait((f.hostForwardBackward + b.hostForwardBackward) / 2)]
         }
+    }
+
+    /// The compute stream idle while the host launches operations (`HostIssue`), shown as one
+    /// block at the end of the instruction (the waits are spread through it).
+    static func hostWait(_ seconds: Double) -> Slot {
+        Slot(compute: [Block(name: "wait for host", compute: false, seconds: seconds)])
     }
 
     /// Slots whose compute and communication run one after the other (no overlap).
