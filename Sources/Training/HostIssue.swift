@@ -23,7 +23,7 @@ import Kernels
 public struct HostIssue: Sendable, Equatable {
     /// Host seconds to issue one operation of the cost executor.
     public var secondsPerOperation: Double
-    /// The most an experiment may set: 10 ms, 135× DeepSeek's 74 µs (a value beyond it is a
+    /// The most an experiment may set: 10 ms, 100× DeepSeek's 100 µs (a value beyond it is a
     /// unit slip: seconds or milliseconds given as microseconds).
     public static let maxSecondsPerOperation = 0.01
 
@@ -67,11 +67,18 @@ public struct HostIssue: Sendable, Equatable {
         public var backward: [Operation] = []
     }
 
+
     /// A layer's (or stage extra's) operations, priced by `kernels`; the all-to-alls at
-    /// `dispatch`/`combine` seconds, the forward dispatch a host wait.
+    /// `dispatch`/`combine` seconds, the forward dispatch a host wait. The cost executor records
+    /// per-expert work (casts, SwiGLU) once per local expert, where the kernels run all of a
+    /// GPU's experts in one launch (the trace's `swiglu_forward_with_weight…` and
+    /// `batched_transpose` cover its 4 experts at once): consecutive records of the same name
+    /// and pass are one operation for the host.
     public static func passes(_ records: [OperationRecord], kernels: KernelCostModel, dispatch: Double, combine: Double) -> Passes {
         var p = Passes()
+        var previous: (name: String, pass: Pass)?
         for r in records {
+            defer { previous = (r.name, r.pass) }
             let seconds: Double
             switch r.kind {
             // Tokens out to the experts (dispatch, combine's backward) travel in FP8, back in BF16.
@@ -80,8 +87,9 @@ public struct HostIssue: Sendable, Equatable {
             case .pipelineSend, .collective: seconds = 0
             default: seconds = kernels.duration(r)
             }
+            let sameLaunch = previous.map { $0.name == r.name && $0.pass == r.pass } ?? false
             let op = Operation(seconds: seconds, hostWaitsForGPU: r.kind == .dispatch && r.pass == .forward)
-            if r.pass == .forward { p.forward.append(op) } else { p.backward.append(op) }
+            if r.pass == .forward { p.forward.append(op, joining: sameLaunch) } else { p.backward.append(op, joining: sameLaunch) }
         }
         return p
     }
@@ -98,5 +106,12 @@ public struct HostIssue: Sendable, Equatable {
         t.hostForward = idle(forward)
         t.hostBackward = idle(backward)
         t.hostForwardBackward = max(0, issue(forward.count + backward.count) - t.overlappedForwardBackward)
+    }
+}
+
+private extension Array where Element == HostIssue.Operation {
+    /// Appends `op`, or adds its GPU time to the last operation when both are one launch.
+    mutating func append(_ op: Element, joining: Bool) {
+        if joining, !isEmpty { self[count - 1].seconds += op.seconds } else { append(op) }
     }
 }

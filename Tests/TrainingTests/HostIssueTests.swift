@@ -30,32 +30,38 @@ import Testing
         #expect(host.idle([Op(seconds: 10), Op(seconds: 2, hostWaitsForGPU: true), Op(seconds: 1)]) == 2)
     }
 
-    /// `host_us_per_operation` (74 µs) is DeepSeek's host time per overlapped layer pair
-    /// (10.62 ms, docs/checks/trace_host_time.py) over the cost executor's operations of one V3
-    /// MoE layer, 45 forward and 99 backward: if the executor issues other operations, the
-    /// calibration must be derived again.
+    /// `host_us_per_operation` (100 µs) is DeepSeek's host time per overlapped layer pair
+    /// (10.62 ms, docs/checks/trace_host_time.py) over the operations of one V3 MoE layer, 35
+    /// forward and 71 backward (the executor's 45 and 99 records, each run of per-expert records
+    /// one launch): if the executor issues other operations, the calibration must be derived
+    /// again.
     @Test func calibrationCountsTheExecutorsOperations() throws {
         let sim = try StepSimulation(config: try deepSeekStep(), calibration: try KernelCalibration.hopper())
         let (traffic, dispatch, combine) = try sim.allToAll()
         let passes = HostIssue.passes(try sim.layerRecords(10, traffic: traffic), kernels: sim.kernels, dispatch: dispatch, combine: combine)
-        #expect(passes.forward.count == 45)
-        #expect(passes.backward.count == 99)
+        #expect(passes.forward.count == 35)
+        #expect(passes.backward.count == 71)
         #expect(passes.forward.filter(\.hostWaitsForGPU).count == 1)
         #expect(passes.backward.filter(\.hostWaitsForGPU).isEmpty)
-        #expect(abs(sim.kernels.calibration.hostSecondsPerOperation - 10.62e-3 / 144) < 0.5e-6)
+        #expect(abs(sim.kernels.calibration.hostSecondsPerOperation - 10.62e-3 / 106) < 0.5e-6)
     }
 
-    /// Where launches bind: DeepSeek-V3's layers run tens of milliseconds against 10 ms of
-    /// launches per layer pair, so rank 0 waits under 0.1% of the step; Qwen3-30B-A3B's layer
-    /// of 128 narrow experts (width 768) runs about 10 ms of kernels against 16 ms of launches,
-    /// so its GPU waits for a third of the step or more. Without launch costs (CUDA graphs)
-    /// neither waits, and the steps are shorter by what they waited, or more.
-    @Test func launchesBindFineGrainedExpertsOnly() throws {
-        for (config, atLeast, atMost) in [(try deepSeekStep(), 0.0, 0.001), (try shippedStep("nemo-qwen3-30b-a3b-h100.yaml"), 0.3, 1.0)] {
+    /// Where launches bind: short kernels. DeepSeek-V3's 4,096-token micro-batches run about
+    /// 32 ms of kernels per layer pair against 10.6 ms of launches, so rank 0 waits under 0.2%
+    /// of the step (measured 2026-11-24: 16 ms of 18.25 s); at 1,024 tokens the kernels are a
+    /// quarter as long and the waits 8% (0.45 of 5.71 s); Llama 3 8B's layers at 1,024 tokens
+    /// on H100 wait 45% (1.63 of 3.62 s). Without launch costs (CUDA graphs) nothing waits, and
+    /// each step is shorter by at least most of what it waited.
+    @Test func launchesBindShortKernels() throws {
+        var v3Short = try deepSeekStep()
+        v3Short.microbatchTokens = 1024
+        var llamaShort = try shippedStep("nemo-llama3-8b-h100.yaml")
+        llamaShort.microbatchTokens = 1024
+        for (config, atLeast, atMost) in [(try deepSeekStep(), 0.0, 0.002), (v3Short, 0.04, 0.2), (llamaShort, 0.25, 0.7)] {
             let calibration = try KernelCalibration.hopper()
             let step = try StepSimulation(config: config, calibration: calibration).run()
             let share = step.hostWaitS / step.stepTimeS
-            #expect(share >= atLeast && share <= atMost, "\(config.model.name): waits \(step.hostWaitS) s of \(step.stepTimeS) s")
+            #expect(share >= atLeast && share <= atMost, "\(config.model.name), \(config.microbatchTokens) tokens: waits \(step.hostWaitS) s of \(step.stepTimeS) s")
             var graphs = config
             graphs.hostSecondsPerOperation = 0
             let free = try StepSimulation(config: graphs, calibration: calibration).run()
@@ -80,7 +86,7 @@ extension HostIssueTests {
         #expect(abs((try load("host_us_per_operation: 20").hostSecondsPerOperation ?? 0) - 20e-6) < 1e-12)
         #expect(try load("host_us_per_operation: 0").hostSecondsPerOperation == 0)
         #expect(try load("").hostSecondsPerOperation == nil)
-        for bad in ["host_us_per_operation: 0.074e6", "host_us_per_operation: -5"] {
+        for bad in ["host_us_per_operation: 0.1e6", "host_us_per_operation: -5"] {
             do {
                 _ = try load(bad)
                 Issue.record("\(bad) was accepted")
