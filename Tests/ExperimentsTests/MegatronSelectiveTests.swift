@@ -9,10 +9,10 @@ import CostModel
 /// Sequence parallelism and selective recomputation on Megatron-LM (Korthikanti et al. 2022,
 /// Tables 3 and 5) as the shipped sweep `Experiments/megatron-selective-recompute.yaml`.
 @Suite struct MegatronSelectiveTests {
-    /// Measured 2026-11-24: full recomputation 1.523, 18.894, 52.481, 105.2 s (+7.2, +4.2, +7.0,
-    /// +11.4 %); sequence parallelism with selective recomputation 1.147, 14.032, 39.342,
-    /// 79.224 s (+4.3, +2.1, +4.0, +10.8 %). The published speed-ups are 1.29–1.32×; llmsim's
-    /// 1.33–1.35×.
+    /// Measured 2026-11-24: full recomputation 1.523, 18.934, 52.656, 105.3 s (+7.2, +4.4, +7.4,
+    /// +11.5 %); sequence parallelism with selective recomputation 1.147, 14.096, 39.593,
+    /// 79.373 s (+4.3, +2.5, +4.7, +11.0 %). The published speed-ups are 1.29–1.32×; llmsim's
+    /// 1.33–1.34×.
     @Test("Korthikanti et al. 2022 Table 5: the sweep is Table 3's plans; within 12% (10% with SP + selective), speed-ups 1.25-1.45×")
     func selectiveRecompute() throws {
         let points = try shippedSweep("megatron-selective-recompute.yaml")

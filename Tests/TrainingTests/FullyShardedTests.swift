@@ -47,7 +47,7 @@ import Testing
         #expect(parts.reduction == 0 && parts.allGather == 0 && parts.update > 0)
     }
 
-    /// Measured 2026-11-24: 9.52 s (+4.9%), 54.9 GB of 84.9 GB. Without FSDP (ZeRO-1) the same
+    /// Measured 2026-11-24: 9.52 s (+5.0%), 54.9 GB of 84.9 GB. Without FSDP (ZeRO-1) the same
     /// GPUs would need 79.9 GB and run 9.44 s: over NVLink the per-layer collectives hide under
     /// the layers but for each micro-batch's first gathers (the embedding's, and the first
     /// layer's behind the embedding's little compute) and its last reduce-scatter.

@@ -97,13 +97,7 @@ import Testing
 
     @Test("the experiment key: percent, 0 to 30")
     func experimentKey() throws {
-        let models = try ModelCatalog.load(directory: repoRoot.appendingPathComponent("Experiments/models").path)
-        func load(_ extra: String) throws -> StepConfiguration {
-            let path = FileManager.default.temporaryDirectory.appendingPathComponent("speed-\(UUID().uuidString).yaml").path
-            try "base: \(repoRoot.appendingPathComponent("Experiments/llama-3.1-8b-a100.yaml").path)\n\(extra)\n".write(toFile: path, atomically: true, encoding: .utf8)
-            defer { try? FileManager.default.removeItem(atPath: path) }
-            return try StepExperiment.load(path: path, models: models, hardware: try HardwareCatalog.builtIn())
-        }
+        func load(_ extra: String) throws -> StepConfiguration { try shippedStep("llama-3.1-8b-a100.yaml", adding: extra) }
         #expect(try load("gpu_speed_spread_percent: 1.5").gpuSpeedSpread == 0.015)
         #expect(try load("").gpuSpeedSpread == 0)
         #expect(throws: (any Error).self) { _ = try load("gpu_speed_spread_percent: 45") }

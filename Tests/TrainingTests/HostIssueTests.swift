@@ -76,13 +76,7 @@ extension HostIssueTests {
     /// `host_us_per_operation`: microseconds, 0 (CUDA graphs) to 10,000; a value past that (a
     /// unit slip) or below 0 is an error at the key that says what to give.
     @Test func experimentKey() throws {
-        let models = try ModelCatalog.load(directory: repoRoot.appendingPathComponent("Experiments/models").path)
-        func load(_ extra: String) throws -> StepConfiguration {
-            let path = FileManager.default.temporaryDirectory.appendingPathComponent("host-\(UUID().uuidString).yaml").path
-            try "base: \(repoRoot.appendingPathComponent("Experiments/llama-3.1-8b-a100.yaml").path)\n\(extra)\n".write(toFile: path, atomically: true, encoding: .utf8)
-            defer { try? FileManager.default.removeItem(atPath: path) }
-            return try StepExperiment.load(path: path, models: models, hardware: try HardwareCatalog.builtIn())
-        }
+        func load(_ extra: String) throws -> StepConfiguration { try shippedStep("llama-3.1-8b-a100.yaml", adding: extra) }
         #expect(abs((try load("host_us_per_operation: 20").hostSecondsPerOperation ?? 0) - 20e-6) < 1e-12)
         #expect(try load("host_us_per_operation: 0").hostSecondsPerOperation == 0)
         #expect(try load("").hostSecondsPerOperation == nil)

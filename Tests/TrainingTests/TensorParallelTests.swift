@@ -51,8 +51,8 @@ func megatronStep() throws -> StepConfiguration { try shippedStep("megatron-1t-a
 
     /// Narayanan et al., SC 2021: a 1T GPT on 3,072 A100 at 502 PFLOP/s (abstract), TP 8, PP 64,
     /// batch 3,072 × 2,048 (Table 1); their FLOP count with recomputation gives 102.4 s per step.
-    /// Measured 2026-11-23 with the 2021 unfused attention and data parallelism (FP16 gradient
-    /// all-reduce, unsharded FP32 Adam): 107.5 s with 1F1B (+5.0%), 102.0 s interleaved (−0.3%).
+    /// Measured 2026-11-24 with the 2021 unfused attention and data parallelism (FP16 gradient
+    /// all-reduce, unsharded FP32 Adam): 107.9 s with 1F1B (+5.4%), 102.2 s interleaved (−0.1%).
     @Test("Narayanan et al. SC'21: Megatron 1T on 3,072 A100 within 10% of 102.4 s")
     func megatronOneTrillion() throws {
         let c = try megatronStep()
