@@ -67,7 +67,6 @@ public struct HostIssue: Sendable, Equatable {
         public var backward: [Operation] = []
     }
 
-
     /// A layer's (or stage extra's) operations, priced by `kernels`; the all-to-alls at
     /// `dispatch`/`combine` seconds, the forward dispatch a host wait. The cost executor records
     /// per-expert work (casts, SwiGLU) once per local expert, where the kernels run all of a
