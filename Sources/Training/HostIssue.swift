@@ -67,8 +67,8 @@ public struct HostIssue: Sendable, Equatable {
         public var backward: [Operation] = []
     }
 
-    /// A layer's (or stage extra's) operations, priced by `kernels`; the all-to-alls at
-    /// `dispatch`/`combine` seconds, the forward dispatch a host wait. The cost executor records
+    /// A layer's (or stage extra's) operations, priced as its block times are
+    /// (`LayerTimes.seconds`), the forward dispatch a host wait. The cost executor records
     /// per-expert work (casts, SwiGLU) once per local expert, where the kernels run all of a
     /// GPU's experts in one launch (the trace's `swiglu_forward_with_weight…` and
     /// `batched_transpose` cover its 4 experts at once): consecutive records of the same name
@@ -78,19 +78,26 @@ public struct HostIssue: Sendable, Equatable {
         var previous: (name: String, pass: Pass)?
         for r in records {
             defer { previous = (r.name, r.pass) }
-            let seconds: Double
-            switch r.kind {
-            // Tokens out to the experts (dispatch, combine's backward) travel in FP8, back in BF16.
-            case .dispatch: seconds = dispatch
-            case .combine: seconds = combine
-            case .pipelineSend, .collective: seconds = 0
-            default: seconds = kernels.duration(r)
-            }
+            let seconds = LayerTimes.seconds(r, kernels: kernels, dispatchTime: dispatch, combineTime: combine)
             let sameLaunch = previous.map { $0.name == r.name && $0.pass == r.pass } ?? false
             let op = Operation(seconds: seconds, hostWaitsForGPU: r.kind == .dispatch && r.pass == .forward)
             if r.pass == .forward { p.forward.append(op, joining: sameLaunch) } else { p.backward.append(op, joining: sameLaunch) }
         }
         return p
+    }
+
+    /// The host waits inside one pipeline instruction (`ScheduleSegment.label`) on its stages'
+    /// times: a forward's, a backward's (full or input), none in a weight backward; an
+    /// overlapped pair takes the mean of its two stages', as its duration does
+    /// (`ScheduleSimulator`).
+    public static func wait(instruction label: String, stages: [LayerTimes]) -> Double {
+        guard let first = stages.first else { return 0 }
+        switch label {
+        case "F": return first.hostForward
+        case "B", "Bi": return first.hostBackward
+        case "F&B": return stages.map(\.hostForwardBackward).reduce(0, +) / Double(stages.count)
+        default: return 0
+        }
     }
 
     /// Sets a stage chunk's host waits: its forward runs the first stage's extras (embedding),

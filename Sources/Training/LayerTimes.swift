@@ -107,21 +107,32 @@ public struct LayerTimes: Sendable, Equatable, Codable {
             + contextParallelForward + contextParallelBackward + fullyShardedForward + fullyShardedBackward + hostForwardBackward
     }
 
-    /// Prices cost-executor records: compute by the kernel cost model, all-to-alls by the given
-    /// dispatch and combine times.
+    /// Seconds of one cost-executor record: tokens out to the experts (the dispatch, and the
+    /// combine's backward) at `dispatchTime` (FP8), back (the combine, and the dispatch's
+    /// backward) at `combineTime` (BF16), everything else by the kernel cost model.
+    public static func seconds(_ r: OperationRecord, kernels: KernelCostModel, dispatchTime: Double, combineTime: Double) -> Double {
+        switch r.kind {
+        case .dispatch: dispatchTime
+        case .combine: combineTime
+        default: kernels.duration(r)
+        }
+    }
+
+    /// Prices cost-executor records (`seconds(_:kernels:dispatchTime:combineTime:)`) into the
+    /// blocks they belong to.
     public static func price(_ records: [OperationRecord], kernels: KernelCostModel, dispatchTime: Double, combineTime: Double) -> LayerTimes {
         var t = LayerTimes()
         for r in records {
+            let d = seconds(r, kernels: kernels, dispatchTime: dispatchTime, combineTime: combineTime)
             if r.kind.isCommunication {
                 switch (r.block, r.pass) {
-                case (.dispatch, .forward): t.dispatchForward += dispatchTime
-                case (.combine, .forward): t.combineForward += combineTime
-                case (.combine, _): t.combineBackward += dispatchTime
-                default: t.dispatchBackward += combineTime
+                case (.dispatch, .forward): t.dispatchForward += d
+                case (.combine, .forward): t.combineForward += d
+                case (.combine, _): t.combineBackward += d
+                default: t.dispatchBackward += d
                 }
                 continue
             }
-            let d = kernels.duration(r)
             switch (r.block, r.pass) {
             case (.attention, .forward): t.attentionForward += d
             case (.mlp, .forward), (.dispatch, .forward), (.combine, .forward): t.mlpForward += d

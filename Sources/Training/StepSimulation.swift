@@ -304,21 +304,11 @@ public struct StepSimulation: Sendable {
         return result
     }
 
-    /// The host waits inside `rank`'s instructions: each instruction's stage's (an overlapped
-    /// pair takes the mean of its two stages', as its duration does).
+    /// The host waits inside `rank`'s instructions (`HostIssue.wait`).
     static func hostWait(_ segments: [ScheduleSegment], rank: Int, stageTimes: [LayerTimes]) -> Double {
-        var total = 0.0
-        for s in segments where s.rank == rank {
-            let times = s.stages.filter { $0 < stageTimes.count }.map { stageTimes[$0] }
-            guard let t = times.first else { continue }
-            switch s.label {
-            case "F": total += t.hostForward
-            case "B", "Bi": total += t.hostBackward
-            case "F&B": total += times.map(\.hostForwardBackward).reduce(0, +) / Double(times.count)
-            default: break
-            }
+        segments.filter { $0.rank == rank }.reduce(0) { total, s in
+            total + HostIssue.wait(instruction: s.label, stages: s.stages.filter { $0 < stageTimes.count }.map { stageTimes[$0] })
         }
-        return total
     }
 
     func summarize(pipeline p: ScheduleResult, optimizer: Double, counts: [Int], stageTimes: [LayerTimes],
