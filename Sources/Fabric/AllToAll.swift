@@ -19,9 +19,13 @@ public struct DeepEPAllToAll: Sendable {
     public var saturationSMs = 20
     /// End-to-end small-message latency of one hop, seconds.
     public var hopLatency: HopLatency
+    /// How dispatch carries a token (combine is always BF16).
+    public var dispatchFormat: DispatchFormat
 
-    public init(node: NodeTemplate, communicationSMs: Int = 20, hopLatency: HopLatency) {
-        self.node = node; self.communicationSMs = communicationSMs; self.hopLatency = hopLatency
+    /// - Parameter dispatchFormat: FP8 by default, the setting of DeepEP's published benchmarks
+    ///   and of V3's training; a step passes its precision's (`PrecisionPolicy.dispatchFormat`).
+    public init(node: NodeTemplate, communicationSMs: Int = 20, hopLatency: HopLatency, dispatchFormat: DispatchFormat = .fp8) {
+        self.node = node; self.communicationSMs = communicationSMs; self.hopLatency = hopLatency; self.dispatchFormat = dispatchFormat
     }
 
     public struct Result: Sendable, Codable, Equatable {
@@ -37,7 +41,7 @@ public struct DeepEPAllToAll: Sendable {
     }
 
     public func run(_ plan: DispatchPlan, kind: Kind, hidden: Int) throws -> Result {
-        let copyBytes = Double(kind == .dispatch ? TokenCopyBytes.dispatch(hidden: hidden) : TokenCopyBytes.combine(hidden: hidden))
+        let copyBytes = Double(kind == .dispatch ? TokenCopyBytes.dispatch(hidden: hidden, format: dispatchFormat) : TokenCopyBytes.combine(hidden: hidden))
         let (net, flows) = try network(plan, kind: kind, copyBytes: copyBytes)
         let ep = plan.placement.ep
         let finish = net.run(flows)
@@ -58,11 +62,12 @@ public struct DeepEPAllToAll: Sendable {
     /// dispatch's flows in reverse, and every port has the same rate in both directions, so
     /// its max-min allocation is dispatch's mirrored (each flow's link set maps onto the other
     /// direction's ports of equal capacity). With every flow's bytes scaled by the same factor
-    /// (BF16 over FP8 copies), each flow's transfer time scales by it, and its path latency is
-    /// the same: combine finish = latency + factor × (dispatch finish − latency). Exact up to
-    /// the fluid network's picosecond event grid; a test checks it against a combine run.
+    /// (BF16 over FP8 copies, or 1 when dispatch is BF16 too), each flow's transfer time scales
+    /// by it, and its path latency is the same: combine finish = latency + factor × (dispatch
+    /// finish − latency). Exact up to the fluid network's picosecond event grid; a test checks
+    /// it against a combine run.
     public func times(_ plan: DispatchPlan, hidden: Int) throws -> (dispatch: Double, combine: Double) {
-        let dispatchBytes = Double(TokenCopyBytes.dispatch(hidden: hidden))
+        let dispatchBytes = Double(TokenCopyBytes.dispatch(hidden: hidden, format: dispatchFormat))
         let factor = Double(TokenCopyBytes.combine(hidden: hidden)) / dispatchBytes
         let (net, flows) = try network(plan, kind: .dispatch, copyBytes: dispatchBytes)
         let finish = net.run(flows)

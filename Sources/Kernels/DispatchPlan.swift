@@ -29,11 +29,28 @@ public struct ExpertPlacement: Sendable, Codable, Equatable {
     @inlinable public func localIndex(ofGPU g: Int) -> Int { g % min(ep, gpusPerNode) }
 }
 
+/// How the dispatch all-to-all carries a token's hidden state.
+public enum DispatchFormat: String, Sendable, Codable, CaseIterable {
+    /// FP8 with one 4-byte power-of-two scale per 128 channels: DeepSeek's FP8 recipe quantizes
+    /// the activation before the dispatch, in the 1×128 tiles its expert GEMMs read (V3 report
+    /// §3.3.3), and DeepEP's published benchmarks dispatch so.
+    case fp8
+    /// BF16, 2 bytes per channel: BF16 training, and FP8 recipes that quantize inside the
+    /// expert GEMMs (Transformer Engine's per-tensor scaling under Megatron-LM and NeMo, whose
+    /// dispatchers send the hidden states as the layer holds them).
+    case bf16
+}
+
 /// Bytes of one token copy on the wire (V3 report §3.3.3; DeepEP).
 public enum TokenCopyBytes {
-    /// FP8 dispatch: `hidden` bytes plus one 4-byte scale per 128 channels
-    /// (7,168 + 56·4 = 7,392 B for DeepSeek-V3).
-    public static func dispatch(hidden: Int) -> Int { hidden + (hidden + 127) / 128 * 4 }
+    /// Dispatch: FP8 is `hidden` bytes plus one 4-byte scale per 128 channels (7,168 + 56·4 =
+    /// 7,392 B for DeepSeek-V3); BF16 is the combine's size.
+    public static func dispatch(hidden: Int, format: DispatchFormat) -> Int {
+        switch format {
+        case .fp8: hidden + (hidden + 127) / 128 * 4
+        case .bf16: combine(hidden: hidden)
+        }
+    }
     /// BF16 combine: 2 bytes per channel (14,336 B).
     public static func combine(hidden: Int) -> Int { 2 * hidden }
 }

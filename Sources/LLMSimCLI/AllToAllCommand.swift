@@ -13,7 +13,8 @@ struct AllToAllCommand: ParsableCommand {
     @Option(help: "GPUs in the expert-parallel group.") var ep = 64
     @Option(name: .customLong("gpus-per-node"), help: "GPUs per node.") var gpusPerNode = 8
     @Option(name: .customLong("tokens-per-gpu"), help: "Tokens each GPU sends.") var tokensPerGPU = 4096
-    @Option(help: "dispatch (FP8) or combine (BF16).") var kind = "dispatch"
+    @Option(help: "dispatch or combine (BF16).") var kind = "dispatch"
+    @Option(name: .customLong("dispatch-format"), help: DispatchFormat.optionHelp) var dispatchFormat = "fp8"
     @Option(help: "Model (routing and hidden size).") var model = "deepseek-v3"
     @Option(help: "Node template from the hardware catalog.") var node = "HGX-H800-8GPU"
     @Option(name: .customLong("comm-sms"), help: "SMs given to communication.") var commSMs = 20
@@ -33,11 +34,12 @@ struct AllToAllCommand: ParsableCommand {
         let template = try HardwareCatalog.builtIn().node(node)
         let routing = try RoutingExperiment(router: router, hidden: arch.hiddenSize, tokensPerGPU: tokensPerGPU, ep: ep,
                                             gpusPerNode: gpusPerNode, skew: try ExpertSkew(parsing: skew), seed: seed).run()
-        let a2a = DeepEPAllToAll(node: template, communicationSMs: commSMs, hopLatency: Topology.defaultLatency)
+        let a2a = DeepEPAllToAll(node: template, communicationSMs: commSMs, hopLatency: Topology.defaultLatency,
+                                 dispatchFormat: try DispatchFormat(option: dispatchFormat))
         let r = try a2a.run(routing.plan, kind: k, hidden: arch.hiddenSize)
         if json { return try Output.json(r) }
         return Output.table([
-            ["all-to-all", "\(k.rawValue), EP\(ep) (\(gpusPerNode) GPUs/node), \(tokensPerGPU) tokens/GPU, \(commSMs) SMs, \(template.id)"],
+            ["all-to-all", "\(k.rawValue)\(k == .dispatch ? " (\(dispatchFormat.uppercased()))" : " (BF16)"), EP\(ep) (\(gpusPerNode) GPUs/node), \(tokensPerGPU) tokens/GPU, \(commSMs) SMs, \(template.id)"],
             ["time", Output.fixed(r.timeS * 1e3, 3) + " ms"],
             ["logical bandwidth (DeepEP convention)", Output.fixed(r.logicalBandwidthGbps, 1) + " GB/s per GPU"],
             ["IB bytes sent by the busiest GPU", Output.fixed(r.ibBytesPerGpuMax / 1e6, 1) + " MB"],

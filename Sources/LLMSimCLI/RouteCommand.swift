@@ -15,6 +15,7 @@ struct RouteCommand: ParsableCommand {
     @Option(help: "GPUs in the expert-parallel group.") var ep = 64
     @Option(name: .customLong("gpus-per-node"), help: "GPUs per node.") var gpusPerNode = 8
     @Option(help: "Expert popularity: uniform, dirichlet:ALPHA, zipf:S, or histogram:FILE (a JSON/YAML list of loads, one per expert).") var skew = "uniform"
+    @Option(name: .customLong("dispatch-format"), help: DispatchFormat.optionHelp) var dispatchFormat = "fp8"
     @Option(help: "Steps of routing, each followed by the bias update.") var steps = 1
     @Option(help: "Bias update speed γ (V3: 0.001).") var gamma = 0.001
     @Option(help: "Seed.") var seed: UInt64 = 1
@@ -65,7 +66,7 @@ struct RouteCommand: ParsableCommand {
                                            gpusPerNode: gpusPerNode, skew: try parsedSkew(), steps: steps,
                                            gamma: gamma, seed: seed, fullDraw: fullDraw).run()
         let p = result.plan
-        let dispatch = TokenCopyBytes.dispatch(hidden: arch.hiddenSize), combine = TokenCopyBytes.combine(hidden: arch.hiddenSize)
+        let dispatch = TokenCopyBytes.dispatch(hidden: arch.hiddenSize, format: try DispatchFormat(option: dispatchFormat)), combine = TokenCopyBytes.combine(hidden: arch.hiddenSize)
         let logicalMean = Double(p.logicalCopies.map { $0.reduce(0, +) }.reduce(0, +)) / Double(ep) * Double(dispatch)
         let report = Report(
             model: arch.name, ep: ep, gpusPerNode: gpusPerNode, tokensPerGpu: tokensPerGPU, skew: skew, steps: steps,

@@ -157,12 +157,13 @@ struct ValidateCommand: ParsableCommand {
             out.append(check("Megatron \(ResultRow.format(row.billions))B, \(row.gpus) A100, \(full ? "full recompute" : "SP + selective")", "Korthikanti et al. 2022 Table 5",
                              published: full ? row.fullRecomputeSeconds : row.presentWorkSeconds, simulated: m.stepTimeS, unit: "s", tolerance: 0.10))
         }
-        // Megatron-Bridge's published DGX H100 runs, each as its shipped experiment plans it.
+        // NVIDIA's published DGX H100 runs (Megatron-Bridge, NeMo AutoModel), each as its shipped
+        // experiment plans it.
         for run in PublishedNeMoRun.all {
             let c = try StepExperiment.load(path: try ResourceLocator.shippedExperiment(run.experiment), models: models, hardware: hardware)
             guard run.matches(c) else { throw ValidationError("\(run.experiment) is not the published plan") }
-            let name = "\(run.model) step, \(Output.grouped(run.gpus)) H100, FP8, \(run.plan)"
-            out.append(check(name, "Megatron-Bridge 25.11 (\(Output.grouped(Int(run.tokensPerSecondPerGPU))) tokens/s/GPU)", published: run.stepSeconds,
+            let name = "\(run.model) step, \(Output.grouped(run.gpus)) H100, \(run.precisionLabel), \(run.plan)"
+            out.append(check(name, "\(run.source) (\(Output.grouped(Int(run.tokensPerSecondPerGPU))) tokens/s/GPU)", published: run.stepSeconds,
                              simulated: try StepSimulation(config: c, calibration: try KernelCalibration.hopper()).run().stepTimeS, unit: "s", tolerance: 0.10))
         }
         out.append(check("V3 step time", "ISCA 2025 Table 4", published: P.stepSeconds, simulated: step.stepTimeS, unit: "s", tolerance: 0.10))

@@ -38,6 +38,10 @@ public enum ScheduleKind: String, Sendable, Codable, CaseIterable {
     /// backwards last chunk first; `ScheduleGenerator.make`).
     public var runsSequenceChunks: Bool { self == .gpipe || self == .oneFOneB || self == .zb1p }
 
+    /// Whether it pairs one micro-batch's forward with another's backward on a rank, so that
+    /// each chunk's communication runs beside the other's compute (DualPipe and DualPipeV).
+    public var overlapsForwardAndBackward: Bool { self == .dualpipe || self == .dualpipev }
+
     /// Throws unless it can run sequences split into `chunks` micro-batches each.
     public func checkSequenceChunks(_ chunks: Int) throws {
         guard chunks == 1 || runsSequenceChunks else {

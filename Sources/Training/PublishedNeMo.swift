@@ -1,41 +1,52 @@
-/// A pre-training throughput NVIDIA publishes for Megatron-Bridge on DGX H100, and the plan it
-/// ran (NVIDIA-NeMo/Megatron-Bridge, `docs/performance-summary.md` at commit 00b7660, "25.11 NeMo
-/// Container", DGX-H100 table): FP8-CS (Transformer Engine, per-tensor current scaling),
-/// interleaved 1F1B with DDP (FSDP 0), or one stage with FSDP. The shipped experiment of each is
-/// that plan; `llmsim validate` checks it.
+import Model
+
+/// A pre-training throughput NVIDIA publishes for its NeMo frameworks on DGX H100, and the plan
+/// it ran. Megatron-Bridge (NVIDIA-NeMo/Megatron-Bridge, `docs/performance-summary.md` at commit
+/// 00b7660, "25.11 NeMo Container", DGX-H100 table): FP8-CS (Transformer Engine, per-tensor
+/// current scaling), interleaved 1F1B with DDP (FSDP 0), or one stage with FSDP. NeMo AutoModel
+/// (`PublishedNeMoRun.autoModel`). The shipped experiment of each is that plan; `llmsim validate`
+/// checks it.
 public struct PublishedNeMoRun: Sendable {
     /// The model, as the table names it, and the file that plans the run.
     public var model: String, experiment: String
+    /// Where the figure is published, as `llmsim validate` cites it.
+    public var source = "Megatron-Bridge 25.11"
+    public var precision = PrecisionPolicy.tensorScaledFP8
+    /// The data-parallel scheme as the source names it, where llmsim plans it under another name
+    /// (nil: `fsdp` says it).
+    public var dataParallelLabel: String? = nil
     public var tokensPerSecondPerGPU: Double
     /// Virtual stages of an interleaved pipeline (nil: no pipeline, PP 1); FSDP (Megatron-FSDP).
     public var gpus: Int, batch: Int, sequence: Int, tp: Int, pp: Int, cp: Int, virtualStages: Int?, fsdp = false
     /// Sequences per micro-batch (MBS) and the expert-parallel group (1 for a dense model).
     public var microbatchSequences = 1, ep = 1
-    /// The model's shape, to recognise it: hidden size, layers, attention heads.
-    public var hidden: Int, layers: Int, heads: Int
+    /// The model's shape, to recognise it: hidden size, layers, attention heads, MTP modules.
+    public var hidden: Int, layers: Int, heads: Int, mtpDepth = 0
 
     /// The step time the published throughput implies: batch × sequence / (tokens/s/GPU × GPUs).
     public var stepSeconds: Double { Double(batch * sequence) / (tokensPerSecondPerGPU * Double(gpus)) }
 
     /// Whether `c` runs the published plan: the model's shape, the GPUs, TP, PP, CP, EP, the
-    /// interleaved chunks, FSDP, the batch in micro-batches of MBS sequences, FP8 with per-tensor
-    /// scales.
+    /// interleaved chunks, FSDP, the batch in micro-batches of MBS sequences, the precision.
     public func matches(_ c: StepConfiguration) -> Bool {
         let pipeline = virtualStages.map { c.schedule == .interleaved && c.virtualStages == $0 } ?? (c.pp == 1)
-        return c.model.hiddenSize == hidden && c.model.layers == layers && c.model.attention.heads == heads
+        return c.model.hiddenSize == hidden && c.model.layers == layers && c.model.attention.heads == heads && c.model.mtpDepth == mtpDepth
             && c.gpus == gpus && c.tp == tp && c.pp == pp && c.cp == cp && c.ep == ep && pipeline && c.optimizer.fullySharded == fsdp
             && c.dp * c.microbatches * microbatchSequences == batch && c.microbatchTokens == sequence * microbatchSequences
             && c.microbatchSequences == microbatchSequences
-            && c.precision == .tensorScaledFP8
+            && c.precision == precision
     }
 
     /// The plan in a few words: "TP4 PP8 VP5", "TP8 PP8 CP2 VP8", "FSDP".
     public var plan: String {
         var parts = [tp > 1 ? "TP\(tp)" : nil, pp > 1 ? "PP\(pp)" : nil, cp > 1 ? "CP\(cp)" : nil, virtualStages.map { "VP\($0)" },
                      ep > 1 ? "EP\(ep)" : nil].compactMap { $0 }
-        if fsdp { parts.append("FSDP") }
+        if let label = dataParallelLabel { parts.append(label) } else if fsdp { parts.append("FSDP") }
         return parts.joined(separator: " ")
     }
+
+    /// "BF16" or "FP8", as the tables name the precision.
+    public var precisionLabel: String { precision.linear == .fp8 ? "FP8" : "BF16" }
 
     /// Llama 3 8B on 8 H100 with FSDP: 128 × 8,192 tokens, no TP, PP or CP, GA 16: 14,451
     /// tokens/s per GPU (744 model TFLOP/s), a step of 9.07 s.
@@ -58,5 +69,5 @@ public struct PublishedNeMoRun: Sendable {
     public static let qwen3_30B_A3B = PublishedNeMoRun(model: "Qwen3-30B-A3B", experiment: "nemo-qwen3-30b-a3b-h100.yaml", tokensPerSecondPerGPU: 5275,
                                                        gpus: 16, batch: 512, sequence: 4096, tp: 1, pp: 2, cp: 1, virtualStages: 24,
                                                        microbatchSequences: 2, ep: 8, hidden: 2048, layers: 48, heads: 32)
-    public static let all = [llama3_8B, llama3_70B, llama31_405B, qwen3_30B_A3B]
+    public static let all = [llama3_8B, llama3_70B, llama31_405B, qwen3_30B_A3B] + autoModel
 }

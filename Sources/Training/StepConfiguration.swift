@@ -75,8 +75,17 @@ public struct StepConfiguration: Sendable {
     public var precision: PrecisionPolicy
     /// Recomputation; nil = the model family's default (DeepSeek's for MLA, none otherwise).
     public var recompute: RecomputePolicy?
-    /// SMs DeepEP and the pipeline sends use (V3: 20 of 132).
+    /// SMs communication kernels take from the compute for the whole step (V3: 20 of 132, for
+    /// DeepEP and the pipeline sends beside its overlapped GEMMs).
     public var communicationSMs: Int
+    /// SMs the MoE all-to-all kernels run on when they have the GPU to themselves (nil: the
+    /// `communicationSMs`). Frameworks that run DeepEP between the GEMMs of one micro-batch
+    /// (Megatron-LM without `--overlap-moe-expert-parallel-comm`, NeMo AutoModel) give it its
+    /// default 20 SMs while it runs and the GEMMs all SMs while they run; only schedules that
+    /// overlap the all-to-all with compute (DualPipe's pairs) must reserve them.
+    public var allToAllSMs: Int?
+    /// The SMs the MoE all-to-all is timed on.
+    public var effectiveAllToAllSMs: Int { allToAllSMs ?? communicationSMs }
     public var routingSkew: ExpertSkew
     /// Keys each micro-batch attends to when sequences are chunked across micro-batches
     /// (nil: one whole sequence per micro-batch).
@@ -215,6 +224,7 @@ public struct StepConfiguration: Sendable {
         try checkHostIssue()
         try checkTensorParallelOverlap()
         try checkCommunicationSMs()
+        try checkAllToAllSMs()
     }
 
     /// Communication kernels need at least one SM and must leave compute at least one.
@@ -223,6 +233,21 @@ public struct StepConfiguration: Sendable {
         guard communicationSMs > 0, communicationSMs < sms else {
             throw ScheduleError(problem: "\(communicationSMs) communication SMs, but the \(topology.node.device.name) has \(sms) SMs in all",
                                 fix: "set communication_sms between 1 and \(sms - 1) (V3 gave 20 of 132 to DeepEP and the pipeline sends)")
+        }
+    }
+
+    /// The all-to-all's own SMs fit the device, and exceed the reserved ones only where the
+    /// all-to-all never runs beside compute.
+    public func checkAllToAllSMs() throws {
+        guard let a2a = allToAllSMs else { return }
+        let sms = topology.node.device.smCount
+        guard a2a > 0, a2a <= sms else {
+            throw ScheduleError(problem: "\(a2a) all-to-all SMs, but the \(topology.node.device.name) has \(sms) SMs in all",
+                                fix: "set all_to_all_sms between 1 and \(sms) (DeepEP's default is 20)")
+        }
+        guard a2a <= communicationSMs || !schedule.overlapsForwardAndBackward else {
+            throw ScheduleError(problem: "\(schedule.rawValue) runs the all-to-all beside the other micro-batch's compute, so its \(a2a) SMs must come out of the \(communicationSMs) reserved from the compute",
+                                fix: "drop all_to_all_sms (it then uses communication_sms), or raise communication_sms to \(a2a)")
         }
     }
 }

@@ -29,7 +29,7 @@ import Schedules
 public enum StepExperiment {
     /// Every top-level key an experiment file may have (the step's, `run`, `sweep`, `outputs`).
     public static let keys = ["base", "model", "model_overrides", "topology", "hardware", "parallel", "schedule", "virtual_stages",
-                              "microbatches", "microbatch_tokens", "microbatch_sequences", "precision", "optimizer", "recompute", "attention_kernel", "communication_sms", "routing",
+                              "microbatches", "microbatch_tokens", "microbatch_sequences", "precision", "optimizer", "recompute", "attention_kernel", "communication_sms", "all_to_all_sms", "routing",
                               "fidelity", "gpu_speed_spread_percent", "host_us_per_operation", "run", "sweep", "outputs"]
     static let hardwareKeys = ["node", "device", "nic_gbit_s", "scale_up_gb_s"]
     static let optimizerKeys = ["distributed", "moments", "gradients", "fsdp"]
@@ -77,6 +77,10 @@ public enum StepExperiment {
             // Infeasible rather than malformed: the limit is the device's (a sweep over GPUs may
             // reach one with fewer SMs).
             do { try config.checkCommunicationSMs() } catch let e as ScheduleError { throw sms.error(e.problem, fix: e.fix).markedInfeasible }
+        }
+        if let sms = try v.optional("all_to_all_sms") {
+            config.allToAllSMs = try v.positiveInt("all_to_all_sms")
+            do { try config.checkAllToAllSMs() } catch let e as ScheduleError { throw sms.error(e.problem, fix: e.fix).markedInfeasible }
         }
         if let sequences = try v.optional("microbatch_sequences") {
             config.microbatchSequences = try v.positiveInt("microbatch_sequences")

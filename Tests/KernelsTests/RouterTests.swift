@@ -99,7 +99,8 @@ import SimCore
 
     @Test("V3 §3.3.3: 7,392 B FP8 dispatch and 14,336 B BF16 combine per copy")
     func bytesPerCopy() {
-        #expect(TokenCopyBytes.dispatch(hidden: 7168) == 7392)
+        #expect(TokenCopyBytes.dispatch(hidden: 7168, format: .fp8) == 7392)
+        #expect(TokenCopyBytes.dispatch(hidden: 7168, format: .bf16) == 14336)
         #expect(TokenCopyBytes.combine(hidden: 7168) == 14336)
     }
 

@@ -5,7 +5,7 @@
 public struct MoETraffic: Sendable, Equatable {
     /// Token-rows of each local expert on the modelled GPU.
     public var localExpertRows: [Int]
-    /// Traffic of one dispatch (FP8) and one combine (BF16).
+    /// Traffic of one dispatch (in its `DispatchFormat`) and one combine (BF16).
     public var dispatch: OperationRecord.Traffic
     public var combine: OperationRecord.Traffic
 
@@ -14,8 +14,8 @@ public struct MoETraffic: Sendable, Equatable {
     }
 
     /// From a dispatch plan: the GPU with the most routed rows is modelled; IB and NVLink bytes
-    /// are the busiest sender's.
-    public init(plan: DispatchPlan, hidden: Int) {
+    /// are the busiest sender's, dispatched in `format`.
+    public init(plan: DispatchPlan, hidden: Int, format: DispatchFormat) {
         let loads = plan.gpuLoads
         let busiest = loads.indices.max { loads[$0] < loads[$1] } ?? 0
         let per = plan.placement.expertsPerGPU
@@ -26,7 +26,7 @@ public struct MoETraffic: Sendable, Equatable {
         func traffic(_ bytes: Int) -> OperationRecord.Traffic {
             .init(scaleOutBytes: ib * Double(bytes), scaleUpBytes: nv * Double(bytes), logicalBytes: logical * Double(bytes), groupSize: plan.placement.ep)
         }
-        dispatch = traffic(TokenCopyBytes.dispatch(hidden: hidden))
+        dispatch = traffic(TokenCopyBytes.dispatch(hidden: hidden, format: format))
         combine = traffic(TokenCopyBytes.combine(hidden: hidden))
     }
 

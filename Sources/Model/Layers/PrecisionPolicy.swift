@@ -20,6 +20,13 @@ public struct PrecisionPolicy: Sendable, Codable, Equatable {
         self.linear = linear; self.head = head; self.gate = gate; self.fp8Scaling = fp8Scaling
     }
 
+    /// How the MoE dispatch carries tokens: FP8 where the recipe quantizes activations in
+    /// DeepSeek's 1×128 tiles before the dispatch (V3 report §3.3.3), BF16 otherwise (BF16
+    /// training; per-tensor FP8, which Transformer Engine quantizes inside the expert GEMMs).
+    public var dispatchFormat: DispatchFormat {
+        linear == .fp8 && fp8Scaling == .tile1x128 ? .fp8 : .bf16
+    }
+
     public static let deepSeekFP8 = PrecisionPolicy(linear: .fp8)
     /// Transformer Engine's FP8 (delayed or current per-tensor scaling): every Linear's three
     /// GEMMs in FP8 with one scale per tensor; embedding, head, core attention in BF16.

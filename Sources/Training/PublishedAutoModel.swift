@@ -1,0 +1,34 @@
+/// NeMo AutoModel's published pre-training runs on DGX H100 (NVIDIA-NeMo/Automodel,
+/// `docs/performance-summary.md`, "System: DGX-H100, Precision: BF16", last updated 2025-10-02):
+/// PyTorch with FSDP2, Transformer Engine's kernels and DeepEP, mock data, a forced-balanced
+/// router ("fake balanced gate"), no gradient clipping, the step's optimizer included. The
+/// configurations (`examples/benchmark/configs/*_te_deepep.yaml`) checkpoint every block
+/// (`activation_checkpointing: true`) and train BF16 parameters with `torch.optim.Adam`.
+///
+/// Their FSDP2 synchronises once per step: `MoEFSDPSyncMixin` turns gradient reduction and
+/// resharding off for every backward but the step's last (`set_requires_gradient_sync(False)`,
+/// `set_reshard_after_backward(False)`), and the MoE parallelizer does not reshard after the
+/// forward. So each layer's weights are gathered once, before its first forward, and kept; its
+/// gradients accumulate unsharded (in FP32, FSDP2's reduce dtype) and are reduce-scattered once,
+/// as the last backward makes them final; Adam updates the shards. llmsim plans that as the
+/// distributed optimizer with both overlaps (`overlap_grad_reduce`, `overlap_param_gather`),
+/// which moves the same bytes at the same points of the step and holds the same memory.
+extension PublishedNeMoRun {
+    /// Qwen3-30B-A3B on 8 H100: 512 × 4,096 tokens in micro-batches of 4 sequences, EP 8, FSDP
+    /// over the 8 GPUs, GA 16: 21.773 s per step (12,040 tokens/s per GPU).
+    public static let autoModelQwen3_30B_A3B = PublishedNeMoRun(
+        model: "Qwen3-30B-A3B", experiment: "automodel-qwen3-30b-a3b-h100.yaml", source: "NeMo AutoModel, 2025-10-02", precision: .bf16,
+        dataParallelLabel: "FSDP2", tokensPerSecondPerGPU: 12_040, gpus: 8, batch: 512, sequence: 4096, tp: 1, pp: 1, cp: 1, virtualStages: nil,
+        microbatchSequences: 4, ep: 8, hidden: 2048, layers: 48, heads: 32)
+
+    /// DeepSeek-V3 (no MTP module: AutoModel's `DeepseekV3ForCausalLM` has none) on 256 H100:
+    /// 512 × 4,096 tokens, one sequence per micro-batch, PP 4 with 8 virtual stages
+    /// (interleaved 1F1B), EP 64, FSDP over the 64 data-parallel GPUs, 8 micro-batches per
+    /// pipeline (GA 1): 8.18 s per step (1,002 tokens/s per GPU).
+    public static let autoModelDeepSeekV3 = PublishedNeMoRun(
+        model: "DeepSeek-V3", experiment: "automodel-deepseek-v3-h100.yaml", source: "NeMo AutoModel, 2025-10-02", precision: .bf16,
+        dataParallelLabel: "FSDP2", tokensPerSecondPerGPU: 1_002, gpus: 256, batch: 512, sequence: 4096, tp: 1, pp: 4, cp: 1, virtualStages: 8,
+        ep: 64, hidden: 7168, layers: 61, heads: 128)
+
+    public static let autoModel = [autoModelQwen3_30B_A3B, autoModelDeepSeekV3]
+}
