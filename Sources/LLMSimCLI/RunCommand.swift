@@ -112,7 +112,7 @@ struct RunCommand: ParsableCommand {
         let plan = try simulation.plan()
         let step = try simulation.run(microbatches: config.microbatches, plan: plan)
         let parameters = point.parameters.isEmpty ? "" : " (" + point.parameters.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + ")"
-        try StepTimeline.write(step, plan: plan, title: StepTimeline.title("\(config.model.name), point \(index)\(parameters)", step), svg: svg, trace: chrome)
+        try StepTimeline.write(step, plan: plan, title: StepTimeline.title("\(config.model.name), point \(index)\(parameters)", step, passes: config.pipelinePasses), svg: svg, trace: chrome)
         return "point \(index): step \(Output.fixed(step.stepTimeS, 3)) s, pipeline \(Output.fixed(step.pipelineS, 3)) s, bubble on rank 0 \(Output.fixed(step.bubbleS, 3)) s\n"
             + [svg, chrome].compactMap { $0.map { "wrote \($0)" } }.joined(separator: "\n")
     }

@@ -32,7 +32,7 @@ struct StepCommand: ParsableCommand {
         var r: StepResult, groupSteps: [Double]
         if let whole { (r, groupSteps) = (whole.step, whole.groupStepS) }
         else { (r, groupSteps) = try simulation.runGroups(microbatches: config.microbatches, groupPlans: [plan]) }
-        try StepTimeline.write(r, plan: plan, title: StepTimeline.title("\(config.model.name) step", r), svg: svg, trace: trace)
+        try StepTimeline.write(r, plan: plan, title: StepTimeline.title("\(config.model.name) step", r, passes: config.pipelinePasses), svg: svg, trace: trace)
         r.segments = []
         r.optimizerSegments = []
         if json { return try Output.json(Report(step: r, memory: plan.memory)) }
@@ -65,6 +65,9 @@ struct StepCommand: ParsableCommand {
              Output.fixed(P.tflopsCausal, 0) + " / " + Output.fixed(P.tflopsNoncausal, 0)],
             ["MFU (BF16 peak), causal", Output.fixed(r.mfuCausal * 100, 2) + " %", Output.fixed(P.mfuCausal * 100, 2) + " %"],
             ["layers per stage", plan.layersDescription, ""],
+        ] + (config.pipelinePasses == 1 ? [] : [
+            ["pipeline passes per step", "\(config.pipelinePasses) × \(config.microbatches) micro-batches, each filling and draining the pipeline", ""],
+        ]) + [
             ["memory per GPU, peak (rank \(plan.memory.peakRank))",
              Output.fixed(plan.memory.peakBytesPerGpu / 1e9, 2) + " GB of " + Output.fixed(plan.memory.capacityBytes / 1e9, 1) + (plan.memory.fits ? " GB" : " GB: does NOT fit"), ""],
         ] + (config.pp == 1 ? [] : [

@@ -18,7 +18,9 @@ enum StepTimeline {
     }
 
     /// "MODEL …: pipeline P s + optimizer O s".
-    static func title(_ name: String, _ step: StepResult) -> String {
-        "\(name): pipeline \(Output.fixed(step.pipelineS, 2)) s + optimizer \(Output.fixed(step.optimizerS, 2)) s"
+    /// With several pipeline passes per step the timeline shows the last.
+    static func title(_ name: String, _ step: StepResult, passes: Int) -> String {
+        let shown = passes == 1 ? "" : " in \(passes) passes, the last shown"
+        return "\(name): pipeline \(Output.fixed(step.pipelineS, 2)) s\(shown) + optimizer \(Output.fixed(step.optimizerS, 2)) s"
     }
 }

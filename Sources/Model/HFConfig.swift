@@ -5,7 +5,8 @@ import ConfigIO
 /// anything else is an error, so a typo never becomes a silent default.
 public enum HFConfig {
     /// Model types llmsim reads, and the family each belongs to.
-    public static let supportedModelTypes = ["deepseek_v3": "deepseek", "deepseek_v2": "deepseek",
+    /// (`kimi_k2`: Moonshot's Kimi K2, whose config declares the DeepseekV3ForCausalLM architecture.)
+    public static let supportedModelTypes = ["deepseek_v3": "deepseek", "kimi_k2": "deepseek", "deepseek_v2": "deepseek",
                                              "llama": "gqa", "qwen2": "gqa", "qwen3": "gqa", "mistral": "gqa", "mixtral": "mixtral",
                                              "qwen2_moe": "qwen-moe", "qwen3_moe": "qwen-moe"]
 
@@ -55,7 +56,7 @@ public enum HFConfig {
                 groups: try v.positiveInt("n_group", default: 1), topKGroups: try v.positiveInt("topk_group", default: 1),
                 firstDenseLayers: try v.positiveInt("first_k_dense_replace", default: 0, allowZero: true),
                 layerFrequency: try v.positiveInt("moe_layer_freq", default: 1),
-                scoring: RouterScoring(rawValue: scoring)!, hasRoutingBias: modelType == "deepseek_v3",
+                scoring: RouterScoring(rawValue: scoring)!, hasRoutingBias: modelType != "deepseek_v2",
                 routedScalingFactor: try v.positiveDouble("routed_scaling_factor", default: 1))
             mtpDepth = try v.positiveInt("num_nextn_predict_layers", default: 0, allowZero: true)
         default:

@@ -30,5 +30,21 @@ extension PublishedNeMoRun {
         dataParallelLabel: "FSDP2", tokensPerSecondPerGPU: 1_002, gpus: 256, batch: 512, sequence: 4096, tp: 1, pp: 4, cp: 1, virtualStages: 8,
         ep: 64, hidden: 7168, layers: 61, heads: 128)
 
-    public static let autoModel = [autoModelQwen3_30B_A3B, autoModelDeepSeekV3]
+    /// The same DeepSeek-V3 plan on 1,024 H100: FSDP over 256, 8,192 sequences as local batch
+    /// 8 and GA 4, so 4 passes of the schedule over 8 micro-batches per step: 37.87 s per step
+    /// (865 tokens/s per GPU).
+    public static let autoModelDeepSeekV3_1024 = PublishedNeMoRun(
+        model: "DeepSeek-V3", experiment: "automodel-deepseek-v3-1024-h100.yaml", source: "NeMo AutoModel, 2025-10-02", precision: .bf16,
+        dataParallelLabel: "FSDP2", tokensPerSecondPerGPU: 865, gpus: 1024, batch: 8192, sequence: 4096, tp: 1, pp: 4, cp: 1, virtualStages: 8,
+        ep: 64, pipelinePasses: 4, hidden: 7168, layers: 61, heads: 128)
+
+    /// Kimi K2 on 256 H100: 512 × 4,096 tokens, PP 8 with 4 virtual stages, EP 32, FSDP over the
+    /// 32 data-parallel GPUs, local batch 8 and GA 2 (2 passes of 8 micro-batches): 8.86 s per
+    /// step (924 tokens/s per GPU).
+    public static let autoModelKimiK2 = PublishedNeMoRun(
+        model: "Kimi K2", experiment: "automodel-kimi-k2-h100.yaml", source: "NeMo AutoModel, 2025-10-02", precision: .bf16,
+        dataParallelLabel: "FSDP2", tokensPerSecondPerGPU: 924, gpus: 256, batch: 512, sequence: 4096, tp: 1, pp: 8, cp: 1, virtualStages: 4,
+        ep: 32, pipelinePasses: 2, hidden: 7168, layers: 61, heads: 64)
+
+    public static let autoModel = [autoModelQwen3_30B_A3B, autoModelDeepSeekV3, autoModelDeepSeekV3_1024, autoModelKimiK2]
 }

@@ -20,6 +20,8 @@ public struct PublishedNeMoRun: Sendable {
     public var gpus: Int, batch: Int, sequence: Int, tp: Int, pp: Int, cp: Int, virtualStages: Int?, fsdp = false
     /// Sequences per micro-batch (MBS) and the expert-parallel group (1 for a dense model).
     public var microbatchSequences = 1, ep = 1
+    /// Schedule runs per step (AutoModel's GA under pipeline parallelism; 1 elsewhere).
+    public var pipelinePasses = 1
     /// The model's shape, to recognise it: hidden size, layers, attention heads, MTP modules.
     public var hidden: Int, layers: Int, heads: Int, mtpDepth = 0
 
@@ -32,7 +34,8 @@ public struct PublishedNeMoRun: Sendable {
         let pipeline = virtualStages.map { c.schedule == .interleaved && c.virtualStages == $0 } ?? (c.pp == 1)
         return c.model.hiddenSize == hidden && c.model.layers == layers && c.model.attention.heads == heads && c.model.mtpDepth == mtpDepth
             && c.gpus == gpus && c.tp == tp && c.pp == pp && c.cp == cp && c.ep == ep && pipeline && c.optimizer.fullySharded == fsdp
-            && c.dp * c.microbatches * microbatchSequences == batch && c.microbatchTokens == sequence * microbatchSequences
+            && c.pipelinePasses == pipelinePasses && c.dp * c.microbatches * pipelinePasses * microbatchSequences == batch
+            && c.microbatchTokens == sequence * microbatchSequences
             && c.microbatchSequences == microbatchSequences
             && c.precision == precision
     }
@@ -42,6 +45,7 @@ public struct PublishedNeMoRun: Sendable {
         var parts = [tp > 1 ? "TP\(tp)" : nil, pp > 1 ? "PP\(pp)" : nil, cp > 1 ? "CP\(cp)" : nil, virtualStages.map { "VP\($0)" },
                      ep > 1 ? "EP\(ep)" : nil].compactMap { $0 }
         if let label = dataParallelLabel { parts.append(label) } else if fsdp { parts.append("FSDP") }
+        if pipelinePasses > 1 { parts.append("GA\(pipelinePasses)") }
         return parts.joined(separator: " ")
     }
 

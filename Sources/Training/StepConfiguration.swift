@@ -58,8 +58,15 @@ public struct StepConfiguration: Sendable {
     public var schedule: ScheduleKind
     /// Virtual stages per rank for interleaved 1F1B.
     public var virtualStages: Int
-    /// Micro-batches per pipeline per step.
+    /// Micro-batches per pipeline per pass of the schedule.
     public var microbatches: Int
+    /// Times a step runs the pipeline schedule over its `microbatches`, filling and draining it
+    /// each time, before the optimizer step: NeMo AutoModel's gradient accumulation under
+    /// pipeline parallelism (each of GA local batches is one `schedule.step`). 1: one schedule
+    /// over every micro-batch, as Megatron-LM and DualPipe run a step.
+    public var pipelinePasses = 1
+    /// The most passes llmsim accepts (a bound on bad input, far beyond published plans).
+    public static let maxPipelinePasses = 4096
     /// Tokens per micro-batch of one pipeline (one 4,096-token sequence for DeepSeek-V3); with
     /// context parallelism its sequences are split over the CP group (`gpuTokens` per GPU).
     public var microbatchTokens: Int
@@ -122,7 +129,7 @@ public struct StepConfiguration: Sendable {
     /// GPUs one pipeline spans (PP, or PP/2 for DualPipeV).
     public var devicesPerPipeline: Int { schedule == .dualpipev ? pp / 2 : pp }
     /// Sequences per step across the cluster.
-    public var globalBatchTokens: Int { dp * microbatches * microbatchTokens }
+    public var globalBatchTokens: Int { dp * microbatches * pipelinePasses * microbatchTokens }
 
     /// The micro-batch's tokens split evenly into its sequences.
     public func checkMicrobatchSequences() throws {
@@ -137,6 +144,14 @@ public struct StepConfiguration: Sendable {
         guard gpuSpeedSpread >= 0, gpuSpeedSpread < GPUSpeedVariation.maxSpread else {
             throw ScheduleError(problem: "a GPU speed spread of \(gpuSpeedSpread * 100)% is beyond the \(Int(GPUSpeedVariation.maxSpread * 100))% llmsim accepts",
                                 fix: "give the coefficient of variation of GPU speed in percent, from 0 to below \(Int(GPUSpeedVariation.maxSpread * 100)), e.g. 2")
+        }
+    }
+
+    /// Pipeline passes within 1 … `maxPipelinePasses`.
+    public func checkPipelinePasses() throws {
+        guard pipelinePasses >= 1, pipelinePasses <= Self.maxPipelinePasses else {
+            throw ScheduleError(problem: "\(pipelinePasses) pipeline passes per step is outside 1…\(Self.maxPipelinePasses)",
+                                fix: "give the number of times a step runs the schedule (AutoModel's GA under pipeline parallelism), 1 for one schedule per step")
         }
     }
 
@@ -222,6 +237,7 @@ public struct StepConfiguration: Sendable {
         try schedule.checkSends(effectivePipelineSends)
         try checkGPUSpeedSpread()
         try checkHostIssue()
+        try checkPipelinePasses()
         try checkTensorParallelOverlap()
         try checkCommunicationSMs()
         try checkAllToAllSMs()

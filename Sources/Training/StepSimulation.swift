@@ -50,6 +50,8 @@ public struct StepResult: Sendable, Codable, Equatable {
     public var moeLayer: LayerTimes
     public var dispatchS: Double
     public var combineS: Double
+    /// The pipeline's instructions, of one pass of the schedule (the step's last, when it runs
+    /// several: `StepConfiguration.pipelinePasses`).
     public var segments: [ScheduleSegment]
 }
 
@@ -298,7 +300,7 @@ public struct StepSimulation: Sendable {
         let finish = ranks.map(\.finish).max() ?? pipeline.makespan
         var result = summarize(pipeline: pipeline, optimizer: max(0, finish - pipeline.makespan), counts: p.stageLayers, stageTimes: p.stageTimes,
                                moeLayer: p.moeLayer, dispatch: p.dispatchS, combine: p.combineS, microbatches: microbatches)
-        result.hostWaitS = Self.hostWait(pipeline.segments, rank: 0, stageTimes: p.stageTimes)
+        result.hostWaitS = Double(config.pipelinePasses) * Self.hostWait(pipeline.segments, rank: 0, stageTimes: p.stageTimes)
         result.optimizerPerRankS = ranks.map(\.own)
         result.optimizerSegments = ranks.enumerated().flatMap { $1.segments(rank: $0) }
         return result
@@ -314,17 +316,20 @@ public struct StepSimulation: Sendable {
     func summarize(pipeline p: ScheduleResult, optimizer: Double, counts: [Int], stageTimes: [LayerTimes],
                    moeLayer: LayerTimes, dispatch: Double, combine: Double, microbatches: Int) -> StepResult {
         let c = config
+        // Each of the step's pipeline passes repeats the simulated one (the last, whose
+        // backwards the gradient reduction overlaps): its phases and bubble count once per pass.
+        let passes = Double(c.pipelinePasses)
         var phase: [String: Double] = [:]
-        for s in p.segments where s.rank == 0 { phase[s.label, default: 0] += s.end - s.start }
-        let step = p.makespan + optimizer
-        let tokensPerStep = c.dp * microbatches * c.microbatchTokens
+        for s in p.segments where s.rank == 0 { phase[s.label, default: 0] += passes * (s.end - s.start) }
+        let step = passes * p.makespan + optimizer
+        let tokensPerStep = c.dp * microbatches * c.pipelinePasses * c.microbatchTokens
         let flops = c.model.trainingFLOPs(sequenceLength: c.sequenceTokens)
         let perGPU = { (f: Double) in f * Double(tokensPerStep) / step / Double(c.gpus) }
         let bf16Peak = c.topology.node.device.peak(.bf16).flops
         return StepResult(
             stepTimeS: step, forwardOnlyS: phase["F"] ?? 0, steadyS: phase["F&B"] ?? 0,
             backwardInputS: (phase["B"] ?? 0) + (phase["Bi"] ?? 0), backwardWeightS: phase["W"] ?? 0,
-            bubbleS: p.bubblePerRank.first ?? 0, optimizerS: optimizer, optimizerPerRankS: [], pipelineS: p.makespan, optimizerSegments: [],
+            bubbleS: passes * (p.bubblePerRank.first ?? 0), optimizerS: optimizer, optimizerPerRankS: [], pipelineS: passes * p.makespan, optimizerSegments: [],
             tokensPerStep: tokensPerStep, tokensPerDay: Double(tokensPerStep) * 86_400 / step,
             tflopsPerGpuCausal: perGPU(flops.causal) / 1e12, tflopsPerGpuNoncausal: perGPU(flops.noncausal) / 1e12,
             mfuCausal: perGPU(flops.causal) / bf16Peak, mfuNoncausal: perGPU(flops.noncausal) / bf16Peak,

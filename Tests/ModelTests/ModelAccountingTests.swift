@@ -67,6 +67,15 @@ func model(_ name: String) throws -> ModelArchitecture { try modelCatalog.resolv
         #expect(abs(Double(try model(name).parameters.total) / published - 1) < 0.005)
     }
 
+    /// Kimi K2 technical report (arXiv 2507.20534), abstract: "32 billion activated parameters
+    /// and 1 trillion total parameters" (rounded figures: within 3%). The catalog's config gives
+    /// 1,026.4B and 32.86B.
+    @Test func kimiK2Totals() throws {
+        let p = try model("kimi-k2").parameters
+        #expect(abs(Double(p.total) / 1e12 - 1) < 0.03)
+        #expect(abs(Double(p.activated) / 32e9 - 1) < 0.03)
+    }
+
     @Test("published activated parameters of MoE models", arguments: [
         ("mixtral-8x7b", 12.9e9),      // Mixtral paper: 13B active (12.9B)
         ("deepseek-v2", 21e9),         // DeepSeek-V2 paper: 21B activated
