@@ -21,9 +21,16 @@ public struct OptimizerStates: Sendable, Equatable {
     /// reduce-scattered after its backward, every micro-batch (`FullyShardedLayers`), so
     /// nothing is reduced or gathered at the end of the step.
     public var fullySharded = false
+    /// An FP32 master copy of the weights, which the update writes and casts to the BF16 working
+    /// copy (mixed-precision training: V3 §3.3.3, Megatron-LM, PyTorch AMP). Off: the BF16
+    /// weights are the optimizer's parameters and the update writes them in place (pure BF16
+    /// training, as NeMo AutoModel casts its models; `torch.optim.Adam` then keeps its moments
+    /// in BF16 too).
+    public var masterWeights = true
 
-    public init(distributed: Bool = true, moments: Precision = .bf16, gradients: Precision = .fp32, fullySharded: Bool = false) {
+    public init(distributed: Bool = true, moments: Precision = .bf16, gradients: Precision = .fp32, fullySharded: Bool = false, masterWeights: Bool = true) {
         self.distributed = distributed; self.moments = moments; self.gradients = gradients; self.fullySharded = fullySharded
+        self.masterWeights = masterWeights
     }
 
     /// DeepSeek-V3's: ZeRO-1, BF16 moments, FP32 gradients.
@@ -33,13 +40,19 @@ public struct OptimizerStates: Sendable, Equatable {
     /// §3.3.3; FP8 GEMMs cast from it), 2 B.
     public static let weights = Precision.bf16
 
-    /// Bytes per parameter of the FP32 master weight and the two moments.
-    public var stateBytes: Int { 4 + 2 * moments.bytes }
+    /// Bytes per parameter of the FP32 master weight (when kept) and the two moments.
+    public var stateBytes: Int { (masterWeights ? 4 : 0) + 2 * moments.bytes }
 
     /// HBM bytes AdamW moves per parameter it updates: reads the gradient, the master weight
     /// and the moments, writes the master weight, the moments and the working weight.
-    /// V3: 4 + 4 + 2·2 read, 4 + 2·2 + 2 written = 22 B.
-    public var updateBytes: Int { gradients.bytes + 2 * stateBytes + Self.weights.bytes }
+    /// V3: 4 + 4 + 2·2 read, 4 + 2·2 + 2 written = 22 B. Without a master it reads and writes
+    /// the working weight instead.
+    public var updateBytes: Int { gradients.bytes + 2 * stateBytes + (masterWeights ? 1 : 2) * Self.weights.bytes }
+
+    /// The states as `llmsim memory` names them: "FP32 master + BF16 moments".
+    public var stateDescription: String {
+        (masterWeights ? "FP32 master + " : "") + "\(moments.rawValue.uppercased()) moments"
+    }
 }
 
 extension StepConfiguration {

@@ -119,7 +119,7 @@ public struct StageMemoryModel: Sendable {
         let labels = [
             "weights (\(OptimizerStates.weights.rawValue.uppercased())\(optimizer.fullySharded ? ", FSDP shard + 2 gathered layers" : ""))",
             "gradients (\(optimizer.gradients.rawValue.uppercased())\(optimizer.fullySharded ? ", FSDP shard + 1 layer to reduce-scatter" : ""))",
-            "optimizer: FP32 master + \(optimizer.moments.rawValue.uppercased()) moments, \(optimizer.fullySharded ? "FSDP sharded" : optimizer.distributed ? "ZeRO-1 sharded" : "not sharded")",
+            "optimizer: \(optimizer.stateDescription), \(optimizer.fullySharded ? "FSDP sharded" : optimizer.distributed ? "ZeRO-1 sharded" : "not sharded")",
             "activations (up to \(p.inFlight) micro-batches in flight)",
             "cached prefix keys of chunked sequences (BF16 KV cache)",
             "communication buffers (DeepEP, assumed)",

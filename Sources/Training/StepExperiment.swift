@@ -32,7 +32,7 @@ public enum StepExperiment {
                               "microbatches", "pipeline_passes", "microbatch_tokens", "microbatch_sequences", "precision", "optimizer", "recompute", "attention_kernel", "communication_sms", "all_to_all_sms", "routing",
                               "fidelity", "gpu_speed_spread_percent", "host_us_per_operation", "run", "sweep", "outputs"]
     static let hardwareKeys = ["node", "device", "nic_gbit_s", "scale_up_gb_s"]
-    static let optimizerKeys = ["distributed", "moments", "gradients", "fsdp"]
+    static let optimizerKeys = ["distributed", "moments", "gradients", "fsdp", "master"]
     /// The values of `precision` and the recipes they name.
     static let precisions: [(name: String, policy: PrecisionPolicy)] = [("fp8", .deepSeekFP8), ("fp8-tensor", .tensorScaledFP8), ("bf16", .bf16)]
     /// Formats `optimizer.moments` and `optimizer.gradients` accept.
@@ -125,7 +125,7 @@ public enum StepExperiment {
 
     /// `optimizer:` — `distributed` (ZeRO-1, default true), `moments` and `gradients` (`fp32`,
     /// `bf16` or `fp16`; defaults V3's BF16 moments and FP32 gradients), `fsdp` (ZeRO-3, default
-    /// false).
+    /// false), `master` (`fp32`, the default, or `none` for pure BF16 training).
     static func parseOptimizer(_ o: ConfigValue) throws -> OptimizerStates {
         try o.requireKnownKeys(optimizerKeys)
         let names = optimizerFormats.map(\.rawValue).sorted()
@@ -133,6 +133,7 @@ public enum StepExperiment {
         states.distributed = try o.optional("distributed")?.bool() ?? states.distributed
         if let m = try o.choiceIfPresent("moments", names) { states.moments = Precision(rawValue: m)! }
         if let g = try o.choiceIfPresent("gradients", names) { states.gradients = Precision(rawValue: g)! }
+        if let master = try o.choiceIfPresent("master", ["fp32", "none"]) { states.masterWeights = master == "fp32" }
         if let fsdp = try o.optional("fsdp") {
             states.fullySharded = try fsdp.bool()
             if states.fullySharded, !states.distributed {
