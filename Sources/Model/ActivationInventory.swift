@@ -73,6 +73,8 @@ public struct ActivationInventory: Sendable {
         items.append(Item(name: "post-attention residual h (BF16)", bytes: bf16(T * dSeq)))
         if !savings { items.append(Item(name: "FFN norm output (\(inputFormat))", bytes: linearInput(T * dSeq))) }
         if let moe = arch.moe, moe.isMoE(layer: index) {
+            // Each GPU of a sequence-parallel TP group routes its own share of the tokens.
+            let T = T / Double(sequenceSplit)
             let i = Double(moe.expertIntermediateSize), k = Double(moe.topK)
             items.append(Item(name: "routing indices and weights", bytes: T * k * 8))
             items.append(Item(name: "dispatched expert inputs (\(inputFormat))", bytes: linearInput(R * d)))

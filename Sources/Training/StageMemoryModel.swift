@@ -48,7 +48,7 @@ public struct StageMemoryModel: Sendable {
         let arch = c.layerModel
         schedule = try ScheduleGenerator.make(kind, pp: c.pp, microbatches: c.microbatches, virtualStages: c.virtualStages, sequenceChunks: c.sequenceChunks)
         profile = InflightProfile(schedule)
-        let rows = arch.moe.map { c.gpuTokens * $0.topK } ?? 0       // balanced EP: T·K rows land on each GPU
+        let rows = arch.moe.map { c.moeTokens * $0.topK } ?? 0       // balanced EP: T·K rows land on each GPU
         let split = c.tp > 1 && c.sequenceParallel ? c.tp : 1
         // Materialized attention scores are kept for the backward unless the core is recomputed.
         let scores = c.attentionKernel == .unfused && c.effectiveRecompute != .selective

@@ -73,6 +73,10 @@ public struct StepConfiguration: Sendable {
     /// Tokens of one micro-batch that each GPU of a context-parallel group computes
     /// (`microbatchTokens` / CP).
     public var gpuTokens: Int { microbatchTokens / max(cp, 1) }
+    /// Tokens of one micro-batch that each GPU routes through an MoE layer: its sequence-parallel
+    /// share under tensor parallelism (experts are not TP-split: each GPU of a TP group routes
+    /// its own 1/TP of the tokens, Megatron-Core's expert-TP size 1), else `gpuTokens`.
+    public var moeTokens: Int { gpuTokens / max(tp, 1) }
     /// Independent sequences in one micro-batch (Megatron-LM's `--micro-batch-size`; 1 for
     /// DeepSeek-V3): each is `sequenceTokens` long and attends only to itself, while the
     /// linears see all `microbatchTokens` rows at once.
@@ -204,8 +208,9 @@ public struct StepConfiguration: Sendable {
         }
     }
 
-    /// Groups of pipelines that run in lockstep (their all-to-alls couple them): DP / EP.
-    public var synchronisationGroups: Int { max(dp / max(ep, 1), 1) }
+    /// Groups of pipelines that run in lockstep (their all-to-alls couple them): one per EP
+    /// group of a stage, TP × DP / EP (DP / EP without TP).
+    public var synchronisationGroups: Int { expertReplicas }
 
     /// Checks the plan; throws with the rule broken and the fix.
     public func validate() throws {
@@ -232,7 +237,22 @@ public struct StepConfiguration: Sendable {
             guard ep >= 1, ep <= moe.routedExperts, moe.routedExperts % ep == 0 else {
                 throw fail("EP \(ep) must divide the \(moe.routedExperts) experts", "use a divisor of \(moe.routedExperts) (V3: 64)")
             }
-            guard dp % ep == 0 else { throw fail("EP \(ep) does not divide the data-parallel degree \(dp)", "EP groups are formed inside DP; use a divisor of \(dp)") }
+            if tp > 1 {
+                // Experts are not TP-split: the EP group folds whole TP groups and DP replicas
+                // (Megatron-Core's parallel folding with expert-TP 1), each GPU routing its own
+                // sequence-parallel share of the tokens.
+                guard sequenceParallel else {
+                    throw fail("an MoE model with TP \(tp) needs sequence parallelism (each GPU of a TP group routes its own share of the tokens; Megatron-LM requires it)", "set parallel.sp: true")
+                }
+                guard ep % tp == 0, (tp * dp) % ep == 0 else {
+                    throw fail("EP \(ep) is not a whole number of TP \(tp) groups dividing the \(tp * dp) GPUs of a stage", "use an EP that is a multiple of \(tp) and divides \(tp * dp)")
+                }
+                guard gpuTokens % tp == 0 else {
+                    throw fail("\(gpuTokens) tokens per micro-batch do not split over TP \(tp)", "use a micro-batch size divisible by \(tp)")
+                }
+            } else {
+                guard dp % ep == 0 else { throw fail("EP \(ep) does not divide the data-parallel degree \(dp)", "EP groups are formed inside DP; use a divisor of \(dp)") }
+            }
         }
         try schedule.checkSends(effectivePipelineSends)
         try checkGPUSpeedSpread()

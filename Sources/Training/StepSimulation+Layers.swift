@@ -44,7 +44,7 @@ extension StepSimulation {
         guard let moe = arch.moe, let index = (0..<arch.layers).first(where: { moe.isMoE(layer: $0) }) else { return nil }
         let (routed, dispatch, combine) = try allToAll()
         let perGPU = routed.localExpertRows.count
-        let rows = config.gpuTokens * moe.topK / max(perGPU, 1)
+        let rows = config.moeTokens * moe.topK / max(perGPU, 1)
         let balanced = MoETraffic(localExpertRows: Array(repeating: rows, count: perGPU), dispatch: routed.dispatch, combine: routed.combine)
         return try layerForwardBackward(index, traffic: balanced, dispatch: dispatch, combine: combine)
     }
@@ -65,15 +65,16 @@ extension StepSimulation {
     }
 
     /// The routing experiment of one EP group (nil for a dense model). Long sequences route a
-    /// sample of at most 4,096 tokens per GPU (a divisor of the GPU's tokens of a micro-batch,
-    /// `gpuTokens`); `factor` scales rows, bytes and all-to-all time linearly back to them.
+    /// sample of at most 4,096 tokens per GPU (a divisor of the tokens each GPU routes of a
+    /// micro-batch, `moeTokens`); `factor` scales rows, bytes and all-to-all time linearly back
+    /// to them.
     public func routingExperiment() -> (experiment: RoutingExperiment, factor: Int)? {
         guard let router = config.model.routerConfig else { return nil }
-        var sample = config.gpuTokens
+        var sample = config.moeTokens
         while sample > 4096, sample % 2 == 0 { sample /= 2 }
         return (RoutingExperiment(router: router, hidden: config.model.hiddenSize, tokensPerGPU: sample, ep: config.ep,
                                   gpusPerNode: config.topology.node.gpus, skew: config.routingSkew, seed: config.seed),
-                config.gpuTokens / sample)
+                config.moeTokens / sample)
     }
 
     /// Hop latencies the all-to-all pays: inter-node hops at the topology's inter-node latency.

@@ -62,6 +62,7 @@ func model(_ name: String) throws -> ModelArchitecture { try modelCatalog.resolv
         ("mixtral-8x7b", 46.7e9),      // Mistral AI, "Mixtral of experts" blog/paper
         ("deepseek-v2", 236e9),        // DeepSeek-V2 paper abstract
         ("qwen3-30b-a3b", 30.5e9),     // Qwen3-30B-A3B model card: 30.5B in total
+        ("qwen3-235b-a22b", 235e9),    // Qwen3-235B-A22B model card: 235B in total
     ])
     func totals(name: String, published: Double) throws {
         #expect(abs(Double(try model(name).parameters.total) / published - 1) < 0.005)
@@ -80,6 +81,7 @@ func model(_ name: String) throws -> ModelArchitecture { try modelCatalog.resolv
         ("mixtral-8x7b", 12.9e9),      // Mixtral paper: 13B active (12.9B)
         ("deepseek-v2", 21e9),         // DeepSeek-V2 paper: 21B activated
         ("qwen3-30b-a3b", 3.3e9),      // Qwen3-30B-A3B model card: 3.3B activated (config count 3.35B)
+        ("qwen3-235b-a22b", 22e9),     // Qwen3-235B-A22B model card: 22B activated (config count 22.19B)
     ])
     func activated(name: String, published: Double) throws {
         #expect(abs(Double(try model(name).parameters.activated) / published - 1) < 0.02)

@@ -176,6 +176,10 @@ public struct CostExecutor: Executor {
         return fresh(x.rows, x.cols)
     }
 
+    /// A sequence-parallel GPU's share of the residual stream's rows (`normRows`), free.
+    public mutating func sequenceShard(_ x: ShapeTensor) -> ShapeTensor { fresh(normRows(x), x.cols) }
+    public mutating func sequenceUnshard(_ x: ShapeTensor, like full: ShapeTensor) -> ShapeTensor { fresh(full.rows, x.cols) }
+
     /// Rows a norm of `x` runs on: a 1/split share of a sequence-parallel residual stream.
     func normRows(_ x: ShapeTensor) -> Int {
         guard let sp = sequenceParallel, x.cols == sp.width else { return x.rows }

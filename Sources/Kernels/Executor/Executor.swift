@@ -57,6 +57,13 @@ public protocol Executor {
     // FP8 casts of an activation (1×128 tiles; `transposed` for the 128×1 backward layout).
     mutating func castFP8(_ x: Tensor, transposed: Bool)
 
+    /// The rows of `x` this GPU's MoE block works on under sequence parallelism (its 1/TP
+    /// share of the sequence: with experts not TP-split, each GPU of a TP group routes its own
+    /// tokens, as Megatron-Core does with an expert-TP size of 1), and back to the full rows of
+    /// `like` for the residual stream. Free (the stream is already split); identity elsewhere.
+    mutating func sequenceShard(_ x: Tensor) -> Tensor
+    mutating func sequenceUnshard(_ x: Tensor, like full: Tensor) -> Tensor
+
     // MoE: gate scores (a GEMM in the policy's gate precision + sigmoid), routing, all-to-all
     // dispatch and combine.
     mutating func gateScores(_ w: Weight, _ x: Tensor) -> Tensor
@@ -85,4 +92,10 @@ public protocol Executor {
     // Embedding and loss.
     mutating func embed(_ tokens: Int, hidden: Int, vocabulary: Int) -> Tensor
     mutating func crossEntropy(_ logits: Tensor) -> Tensor
+}
+
+extension Executor {
+    /// No sequence split: the MoE block sees every row.
+    public mutating func sequenceShard(_ x: Tensor) -> Tensor { x }
+    public mutating func sequenceUnshard(_ x: Tensor, like full: Tensor) -> Tensor { x }
 }

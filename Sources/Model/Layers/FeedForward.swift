@@ -34,14 +34,17 @@ public struct FeedForward {
     }
 
     /// Forward; labels: attn (gate), dispatch, mlp, combine.
-    func forward<E: Executor>(_ e: inout E, _ x: E.Tensor) -> (out: E.Tensor, tape: Tape<E>) {
-        var tape = Tape<E>(input: x)
+    func forward<E: Executor>(_ e: inout E, _ full: E.Tensor) -> (out: E.Tensor, tape: Tape<E>) {
         guard let gate, let expertUp, let expertDown else {
+            var tape = Tape<E>(input: full)
             e.block = .mlp
-            let u = e.linear(up!, x)
+            let u = e.linear(up!, full)
             tape.up = u
             return (e.linear(down!, e.swiglu(u)), tape)
         }
+        // Under sequence parallelism each GPU routes its own share of the tokens.
+        let x = e.sequenceShard(full)
+        var tape = Tape<E>(input: x)
         let route = e.route(e.gateScores(gate, x))           // in attn(F), as in DeepSeek's trace
         e.block = .dispatch
         let xs = e.dispatch(x, route)
@@ -59,14 +62,15 @@ public struct FeedForward {
         e.block = .mlp
         if let shared { out = e.add(out, shared) }
         tape.route = route; tape.xs = xs; tape.expertUp = ups
-        return (out, tape)
+        return (e.sequenceUnshard(out, like: full), tape)
     }
 
     /// Backward in DeepSeek's order: combine(B), mlp(B), dispatch(B), then mlp(W). Returns the
     /// gradient of the FFN input; leaves the pass at backward-for-inputs.
-    func backward<E: Executor>(_ e: inout E, _ dOut: E.Tensor, tape t: Tape<E>) -> E.Tensor {
+    func backward<E: Executor>(_ e: inout E, _ dFull: E.Tensor, tape t: Tape<E>) -> E.Tensor {
         e.pass = .backwardInput
         guard let gate, let expertUp, let expertDown, let route = t.route else {
+            let dOut = dFull
             e.block = .mlp
             e.recomputing = true
             let act = e.swiglu(t.up!)                        // SwiGLU output recomputed from its input
@@ -79,6 +83,7 @@ public struct FeedForward {
             e.pass = .backwardInput
             return dx
         }
+        let dOut = e.sequenceShard(dFull)
         e.block = .combine
         let dYs = e.combineBackward(dOut, route)
         e.block = .mlp
@@ -111,6 +116,6 @@ public struct FeedForward {
         e.block = .attention
         var dx = e.add(dRouted, dGate)
         if let dShared { dx = e.add(dx, dShared) }
-        return dx
+        return e.sequenceUnshard(dx, like: dFull)
     }
 }

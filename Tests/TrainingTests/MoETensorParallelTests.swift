@@ -1,0 +1,54 @@
+import ConfigIO
+import Kernels
+import CostModel
+import Foundation
+import Testing
+@testable import Model
+@testable import Training
+
+/// MoE with tensor parallelism as Megatron-Core runs it with an expert-TP size of 1 ("parallel
+/// folding"): attention is TP-split, the experts are not, and each GPU of a TP group routes its
+/// own sequence-parallel share of the tokens through an EP group made of whole TP groups.
+@Suite struct MoETensorParallelTests {
+    static func qwen(_ parallel: String) throws -> StepSimulation {
+        try StepSimulation(config: try shippedStep("automodel-qwen3-30b-a3b-h100.yaml", adding: "parallel: \(parallel)"),
+                           calibration: try KernelCalibration.hopper())
+    }
+
+    /// TP 2 on the 8 GPUs: DP 4, the EP 8 group folds the 4 TP pairs; each GPU routes half the
+    /// micro-batch's 16,384 tokens, so its experts see about half the rows and the all-to-all
+    /// carries about half the bytes; every expert still has one replica.
+    @Test func eachGPUOfATPGroupRoutesItsShare() throws {
+        let one = try Self.qwen("{pp: 1, ep: 8, tp: 1}"), two = try Self.qwen("{pp: 1, ep: 8, tp: 2}")
+        #expect(one.config.moeTokens == 16384 && two.config.moeTokens == 8192)
+        #expect(one.config.expertReplicas == 1 && two.config.expertReplicas == 1 && two.config.dp == 4)
+        let (a, b) = (try one.allToAll(), try two.allToAll())
+        let rows = { (t: MoETraffic) in Double(t.localExpertRows.reduce(0, +)) }
+        #expect(abs(rows(b.traffic) / rows(a.traffic) - 0.5) < 0.03)
+        #expect(abs(b.traffic.dispatch.logicalBytes / a.traffic.dispatch.logicalBytes - 0.5) < 0.03)
+        // The routed experts' GEMMs of one MoE layer shrink with the rows; attention's split
+        // heads shrink it too.
+        let layer = { (s: StepSimulation) in try s.balancedMoELayer()! }
+        #expect(try layer(two).mlpForward < 0.6 * layer(one).mlpForward)
+    }
+
+    /// On 16 GPUs with TP 2 and EP 8: DP 8, TP × DP = 16 GPUs per stage hold two EP groups, so
+    /// each expert has 2 replicas (ZeRO shards, gradient reduction, synchronisation groups).
+    @Test func expertReplicasCountTPGroups() throws {
+        let c = try shippedStep("automodel-qwen3-30b-a3b-h100.yaml", adding: """
+            topology: {name: dgx-h100-2, description: two DGX H100, kind: fat-tree, node: HGX-H100-8GPU, nodes: 2, switch_ports: 64}
+            parallel: {pp: 1, ep: 8, tp: 2}
+            microbatches: 8
+            """)
+        #expect(c.dp == 8 && c.expertReplicas == 2 && c.synchronisationGroups == 2)
+    }
+
+    /// Plans Megatron-LM refuses or llmsim does not model are errors naming the fix: MoE with TP
+    /// but no sequence parallelism; an EP group that is not whole TP groups.
+    @Test func impossibleFoldsAreErrors() throws {
+        for (parallel, fragment) in [("{pp: 1, ep: 8, tp: 2, sp: false}", "sequence parallelism"), ("{pp: 1, ep: 2, tp: 4}", "whole number of TP")] {
+            do { _ = try shippedStep("automodel-qwen3-30b-a3b-h100.yaml", adding: "parallel: \(parallel)"); Issue.record("accepted \(parallel)") }
+            catch let e as ConfigError { #expect(e.description.contains(fragment), "\(e)") }
+        }
+    }
+}
