@@ -1,16 +1,22 @@
 import Hardware
 import Kernels
 
-/// The MoE all-to-all as DeepEP runs it (V3 report §3.2.2; DeepEP README), on a fluid network
-/// of per-GPU ports: NVLink out/in at the achievable scale-up rate, NIC out/in at the achievable
-/// NIC rate, a full-bisection network core (each multi-plane fat-tree plane is non-blocking).
-/// IB copies go source → relay (same local index on the destination node); NVLink carries
-/// direct intra-node sends and relay forwards, pipelined with the IB transfer (DeepEP chunks
-/// the data), so all flows run concurrently.
+/// The MoE all-to-all on a fluid network of per-GPU ports: NVLink out/in at the achievable
+/// scale-up rate, NIC out/in at the achievable NIC rate, a full-bisection network core (each
+/// multi-plane fat-tree plane is non-blocking). All flows run concurrently (the dispatchers
+/// chunk the data, so relayed hops are pipelined).
 ///
-/// Communication SMs: DeepEP needs about 20 SMs to saturate IB and NVLink on H800 (V3 report
-/// §3.2.2); with fewer, the rates scale down in proportion (an assumption).
-public struct DeepEPAllToAll: Sendable {
+/// `MoEDispatcher.deepep`, as DeepEP runs it (V3 report §3.2.2; DeepEP README): IB copies go
+/// source → relay (same local index on the destination node), deduplicated per node; NVLink
+/// carries direct intra-node sends and relay forwards. Communication SMs: DeepEP needs about
+/// 20 SMs to saturate IB and NVLink on H800 (V3 report §3.2.2); with fewer, the rates scale
+/// down in proportion (an assumption).
+///
+/// `MoEDispatcher.alltoall`, as Megatron-LM's all-to-all dispatcher runs over NCCL: one row per
+/// (token, chosen expert) straight to the expert's GPU, over NVLink inside a node and, across
+/// nodes, over NVLink to the source node's GPU on the destination's rail and then its NIC
+/// (PXN). NCCL's channels are its own: the communication SMs do not scale it.
+public struct MoEAllToAll: Sendable {
     public enum Kind: String, Sendable, Codable, CaseIterable { case dispatch, combine }
 
     public var node: NodeTemplate
@@ -21,11 +27,16 @@ public struct DeepEPAllToAll: Sendable {
     public var hopLatency: HopLatency
     /// How dispatch carries a token (combine is always BF16).
     public var dispatchFormat: DispatchFormat
+    /// Which dispatcher moves the tokens.
+    public var dispatcher: MoEDispatcher
 
     /// - Parameter dispatchFormat: FP8 by default, the setting of DeepEP's published benchmarks
     ///   and of V3's training; a step passes its precision's (`PrecisionPolicy.dispatchFormat`).
-    public init(node: NodeTemplate, communicationSMs: Int = 20, hopLatency: HopLatency, dispatchFormat: DispatchFormat = .fp8) {
+    /// - Parameter dispatcher: DeepEP by default.
+    public init(node: NodeTemplate, communicationSMs: Int = 20, hopLatency: HopLatency, dispatchFormat: DispatchFormat = .fp8,
+                dispatcher: MoEDispatcher = .deepep) {
         self.node = node; self.communicationSMs = communicationSMs; self.hopLatency = hopLatency; self.dispatchFormat = dispatchFormat
+        self.dispatcher = dispatcher
     }
 
     public struct Result: Sendable, Codable, Equatable {
@@ -33,7 +44,8 @@ public struct DeepEPAllToAll: Sendable {
         public var timeS: Double
         /// DeepEP's reported bandwidth: inside a node, NVLink bytes per GPU over the time; across
         /// nodes the "logical" figure, token copies per destination node (the source's own node
-        /// included) times the bytes per copy, over the time.
+        /// included) times the bytes per copy, over the time. For the all-to-all dispatcher, the
+        /// rows a GPU sends to the others over the time.
         public var logicalBandwidthGbps: Double
         public var ibBytesPerGpuMax: Double
         public var nvlinkBytesPerGpuMax: Double
@@ -46,13 +58,23 @@ public struct DeepEPAllToAll: Sendable {
         let ep = plan.placement.ep
         let finish = net.run(flows)
         let time = finish.max() ?? 0
-        let ibMax = Double(plan.ibCopies.map { $0.reduce(0, +) }.max() ?? 0) * copyBytes
-        let nvMax = Double(plan.nvlinkCopies.map { $0.reduce(0, +) }.max() ?? 0) * copyBytes
-        // Inside one node DeepEP reports the NVLink bytes each GPU moves; across nodes, the
-        // copies per destination node (own node included), the "logical" RDMA bandwidth.
-        let logical = plan.placement.nodes == 1
-            ? Double(plan.nvlinkCopies.map { $0.reduce(0, +) }.reduce(0, +)) / Double(ep) * copyBytes
-            : plan.meanNodesPerToken * Double(plan.tokensPerGPU) * copyBytes
+        // Bytes each GPU sends on its NIC and on NVLink (the ports are numbered as `network`
+        // adds them: NVLink out, NVLink in, NIC out, NIC in, `ep` of each).
+        var sent = [Double](repeating: 0, count: 4 * ep)
+        for f in flows { for l in f.links { sent[l] += f.bytes } }
+        let nvMax = sent[0..<ep].max() ?? 0, ibMax = sent[(2 * ep)..<(3 * ep)].max() ?? 0
+        let logical: Double
+        switch dispatcher {
+        case .deepep:
+            // Inside one node DeepEP reports the NVLink bytes each GPU moves; across nodes, the
+            // copies per destination node (own node included), the "logical" RDMA bandwidth.
+            logical = plan.placement.nodes == 1
+                ? Double(plan.nvlinkCopies.map { $0.reduce(0, +) }.reduce(0, +)) / Double(ep) * copyBytes
+                : plan.meanNodesPerToken * Double(plan.tokensPerGPU) * copyBytes
+        case .alltoall:
+            // The rows each GPU sends to the others (the all-to-all's "bus" bytes).
+            logical = Double(plan.expertRows.enumerated().map { s, row in row.reduce(0, +) - row[s] }.reduce(0, +)) / Double(ep) * copyBytes
+        }
         return Result(kind: kind.rawValue, timeS: time, logicalBandwidthGbps: time > 0 ? logical / time / 1e9 : 0,
                       ibBytesPerGpuMax: ibMax, nvlinkBytesPerGpuMax: nvMax,
                       bottleneck: ibMax / nicRate >= nvMax / nvRate ? "NIC (IB)" : "NVLink")
@@ -83,7 +105,7 @@ public struct DeepEPAllToAll: Sendable {
     /// Per-direction NVLink and NIC rates (bytes/s) with the communication SMs given.
     var nvRate: Double { node.device.scaleUpAchievableBandwidth * smScale }
     var nicRate: Double { node.nicAchievableBandwidthPerGPU * smScale }
-    var smScale: Double { min(1, Double(communicationSMs) / Double(saturationSMs)) }
+    var smScale: Double { dispatcher == .alltoall ? 1 : min(1, Double(communicationSMs) / Double(saturationSMs)) }
 
     /// The fluid network of the group's ports and the flows of one all-to-all.
     func network(_ plan: DispatchPlan, kind: Kind, copyBytes: Double) throws -> (FluidNetwork, [FluidNetwork.Flow]) {
@@ -99,15 +121,34 @@ public struct DeepEPAllToAll: Sendable {
         var flows: [FluidNetwork.Flow] = []
         // Combine retraces dispatch in reverse: swap each flow's direction.
         let reverse = kind == .combine
-        for s in 0..<ep {
-            for r in 0..<ep {
-                if plan.ibCopies[s][r] > 0 {
-                    let path = reverse ? [nicOut[r], nicIn[s]] : [nicOut[s], nicIn[r]]
-                    flows.append(.init(links: path, bytes: Double(plan.ibCopies[s][r]) * copyBytes, start: 0))
+        switch dispatcher {
+        case .deepep:
+            for s in 0..<ep {
+                for r in 0..<ep {
+                    if plan.ibCopies[s][r] > 0 {
+                        let path = reverse ? [nicOut[r], nicIn[s]] : [nicOut[s], nicIn[r]]
+                        flows.append(.init(links: path, bytes: Double(plan.ibCopies[s][r]) * copyBytes, start: 0))
+                    }
+                    if plan.nvlinkCopies[s][r] > 0 {
+                        let path = reverse ? [nvOut[r], nvIn[s]] : [nvOut[s], nvIn[r]]
+                        flows.append(.init(links: path, bytes: Double(plan.nvlinkCopies[s][r]) * copyBytes, start: 0))
+                    }
                 }
-                if plan.nvlinkCopies[s][r] > 0 {
-                    let path = reverse ? [nvOut[r], nvIn[s]] : [nvOut[s], nvIn[r]]
-                    flows.append(.init(links: path, bytes: Double(plan.nvlinkCopies[s][r]) * copyBytes, start: 0))
+            }
+        case .alltoall:
+            let p = plan.placement
+            for s in 0..<ep {
+                for d in 0..<ep where d != s && plan.expertRows[s][d] > 0 {
+                    let path: [Int]
+                    if p.node(ofGPU: s) == p.node(ofGPU: d) {
+                        path = reverse ? [nvOut[d], nvIn[s]] : [nvOut[s], nvIn[d]]
+                    } else {
+                        // PXN: to the source node's GPU on the destination's rail, then its NIC.
+                        let relay = p.node(ofGPU: s) * p.gpusPerNodeInGroup + p.localIndex(ofGPU: d)
+                        let hop = relay == s ? [] : (reverse ? [nvOut[relay], nvIn[s]] : [nvOut[s], nvIn[relay]])
+                        path = reverse ? [nicOut[d], nicIn[relay]] + hop : hop + [nicOut[relay], nicIn[d]]
+                    }
+                    flows.append(.init(links: path, bytes: Double(plan.expertRows[s][d]) * copyBytes, start: 0))
                 }
             }
         }

@@ -41,6 +41,19 @@ public enum DispatchFormat: String, Sendable, Codable, CaseIterable {
     case bf16
 }
 
+/// How the MoE all-to-all moves tokens to their experts.
+public enum MoEDispatcher: String, Sendable, Codable, CaseIterable {
+    /// DeepEP (V3 report §3.2.2): a token crosses IB once per destination node, to the GPU of
+    /// its own local index there, which forwards it over NVLink to each GPU holding one of its
+    /// experts; each GPU receives a token once, whatever the number of its experts it chose.
+    case deepep
+    /// A collective all-to-all of permuted token-rows (Megatron-LM's `alltoall` token
+    /// dispatcher over NCCL): one row per (token, chosen expert), sent straight to the expert's
+    /// GPU — over NVLink inside a node; across nodes over NVLink to the GPU on the destination's
+    /// rail, then its NIC (NCCL's PXN, on by default for all-to-alls) — with no deduplication.
+    case alltoall
+}
+
 /// Bytes of one token copy on the wire (V3 report §3.3.3; DeepEP).
 public enum TokenCopyBytes {
     /// Dispatch: FP8 is `hidden` bytes plus one 4-byte scale per 128 channels (7,168 + 56·4 =
@@ -73,6 +86,9 @@ public struct DispatchPlan: Sendable {
     public var logicalCopies: [[Int]]
     /// Routed token-rows per expert (grouped-GEMM M per expert).
     public var expertLoads: [Int]
+    /// Token-rows routed `[source GPU][destination GPU]`, one per (token, chosen expert on the
+    /// destination): what a dispatcher without per-GPU deduplication sends (`MoEDispatcher.alltoall`).
+    public var expertRows: [[Int]]
     /// Distinct nodes each token reaches: max and mean.
     public var maxNodesPerToken: Int
     public var meanNodesPerToken: Double
@@ -125,6 +141,8 @@ public struct DispatchPlan: Sendable {
         nvlinkCopies = nv
         logicalCopies = sources.map(\.logical)
         expertLoads = loads
+        let per = placement.expertsPerGPU
+        expertRows = sources.map { counts in (0..<ep).map { g in counts.loads[(g * per)..<((g + 1) * per)].reduce(0, +) } }
         let tokens = Double(max(totals.tokens, 1))
         maxNodesPerToken = totals.maxNodes
         meanNodesPerToken = Double(totals.nodes) / tokens

@@ -15,6 +15,7 @@ struct AllToAllCommand: ParsableCommand {
     @Option(name: .customLong("tokens-per-gpu"), help: "Tokens each GPU sends.") var tokensPerGPU = 4096
     @Option(help: "dispatch or combine (BF16).") var kind = "dispatch"
     @Option(name: .customLong("dispatch-format"), help: DispatchFormat.optionHelp) var dispatchFormat = "fp8"
+    @Option(help: "deepep (tokens deduplicated per node and GPU, NVLink forwarding) or alltoall (one row per chosen expert, NCCL with PXN, as Megatron-LM's all-to-all dispatcher).") var dispatcher = "deepep"
     @Option(help: "Model (routing and hidden size).") var model = "deepseek-v3"
     @Option(help: "Node template from the hardware catalog.") var node = "HGX-H800-8GPU"
     @Option(name: .customLong("comm-sms"), help: "SMs given to communication.") var commSMs = 20
@@ -25,7 +26,7 @@ struct AllToAllCommand: ParsableCommand {
     func run() throws { try Output.reportingErrors { print(try output()) } }
 
     func output() throws -> String {
-        guard let k = DeepEPAllToAll.Kind(rawValue: kind) else {
+        guard let k = MoEAllToAll.Kind(rawValue: kind) else {
             throw KernelError("--kind", "unknown kind '\(kind)'", fix: "use dispatch or combine")
         }
         let catalog = try ResourceLocator.models()
@@ -34,14 +35,17 @@ struct AllToAllCommand: ParsableCommand {
         let template = try HardwareCatalog.builtIn().node(node)
         let routing = try RoutingExperiment(router: router, hidden: arch.hiddenSize, tokensPerGPU: tokensPerGPU, ep: ep,
                                             gpusPerNode: gpusPerNode, skew: try ExpertSkew(parsing: skew), seed: seed).run()
-        let a2a = DeepEPAllToAll(node: template, communicationSMs: commSMs, hopLatency: Topology.defaultLatency,
-                                 dispatchFormat: try DispatchFormat(option: dispatchFormat))
+        guard let moeDispatcher = MoEDispatcher(rawValue: dispatcher) else {
+            throw KernelError("--dispatcher", "unknown dispatcher '\(dispatcher)'", fix: "use deepep or alltoall")
+        }
+        let a2a = MoEAllToAll(node: template, communicationSMs: commSMs, hopLatency: Topology.defaultLatency,
+                              dispatchFormat: try DispatchFormat(option: dispatchFormat), dispatcher: moeDispatcher)
         let r = try a2a.run(routing.plan, kind: k, hidden: arch.hiddenSize)
         if json { return try Output.json(r) }
         return Output.table([
-            ["all-to-all", "\(k.rawValue)\(k == .dispatch ? " (\(dispatchFormat.uppercased()))" : " (BF16)"), EP\(ep) (\(gpusPerNode) GPUs/node), \(tokensPerGPU) tokens/GPU, \(commSMs) SMs, \(template.id)"],
+            ["all-to-all", "\(moeDispatcher.rawValue) \(k.rawValue)\(k == .dispatch ? " (\(dispatchFormat.uppercased()))" : " (BF16)"), EP\(ep) (\(gpusPerNode) GPUs/node), \(tokensPerGPU) tokens/GPU, \(commSMs) SMs, \(template.id)"],
             ["time", Output.fixed(r.timeS * 1e3, 3) + " ms"],
-            ["logical bandwidth (DeepEP convention)", Output.fixed(r.logicalBandwidthGbps, 1) + " GB/s per GPU"],
+            [moeDispatcher == .deepep ? "logical bandwidth (DeepEP convention)" : "rows sent to other GPUs, per second", Output.fixed(r.logicalBandwidthGbps, 1) + " GB/s per GPU"],
             ["IB bytes sent by the busiest GPU", Output.fixed(r.ibBytesPerGpuMax / 1e6, 1) + " MB"],
             ["NVLink bytes sent by the busiest GPU", Output.fixed(r.nvlinkBytesPerGpuMax / 1e6, 1) + " MB"],
             ["bottleneck", r.bottleneck],

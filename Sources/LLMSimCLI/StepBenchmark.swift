@@ -62,7 +62,7 @@ struct StepBenchmark {
         let planning = try time { plan = try DispatchPlan(placement: placement, routings: routings) }
         parts.append(Part(name: "dispatch plan", seconds: planning, nanosecondsPerToken: perToken(planning)))
         parts.append(Part(name: "all-to-all on the fluid network (dispatch, combine mirrored)",
-                          seconds: try time { _ = try simulation.deepEP.times(plan!, hidden: config.model.hiddenSize) }))
+                          seconds: try time { _ = try simulation.moeAllToAll.times(plan!, hidden: config.model.hiddenSize) }))
         parts.append(Part(name: "kernel calibration loaded", seconds: try time { _ = try KernelCalibration.hopper() }))
         parts.append(Part(name: "layers priced, stages partitioned (routing cached)", seconds: try time { _ = try simulation.plan() }))
         let stagePlan = try simulation.plan()

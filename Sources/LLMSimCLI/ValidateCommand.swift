@@ -94,15 +94,15 @@ struct ValidateCommand: ParsableCommand {
         let node = try hardware.node("HGX-H800-8GPU")
         for (ep, published) in [(8, 153.0), (16, 43), (32, 58), (64, 51)] {
             let plan = try RoutingExperiment(router: v3.routerConfig!, hidden: v3.hiddenSize, tokensPerGPU: 4096, ep: ep, gpusPerNode: 8).run().plan
-            let r = try DeepEPAllToAll(node: node, communicationSMs: 20, hopLatency: Topology.defaultLatency).run(plan, kind: .dispatch, hidden: v3.hiddenSize)
+            let r = try MoEAllToAll(node: node, communicationSMs: 20, hopLatency: Topology.defaultLatency).run(plan, kind: .dispatch, hidden: v3.hiddenSize)
             out.append(check("DeepEP dispatch EP\(ep)", "DeepEP V1 README (H800)", published: published, simulated: r.logicalBandwidthGbps, unit: "GB/s", tolerance: 0.10))
         }
         // DeepEP V2 (README, SM90 with CX7 NICs, 8,192 tokens, logical bandwidth with local-rank
         // traffic): EP 8 × 4 at 61 GB/s both ways. NIC-bound, so the GPU model does not matter;
         // V2 saturates with fewer SMs than V1's 20, which is what llmsim's SM scaling assumes.
         let v2 = try RoutingExperiment(router: v3.routerConfig!, hidden: v3.hiddenSize, tokensPerGPU: 8192, ep: 32, gpusPerNode: 8).run().plan
-        for kind in DeepEPAllToAll.Kind.allCases {
-            let r = try DeepEPAllToAll(node: node, communicationSMs: 20, hopLatency: Topology.defaultLatency).run(v2, kind: kind, hidden: v3.hiddenSize)
+        for kind in MoEAllToAll.Kind.allCases {
+            let r = try MoEAllToAll(node: node, communicationSMs: 20, hopLatency: Topology.defaultLatency).run(v2, kind: kind, hidden: v3.hiddenSize)
             out.append(check("DeepEP V2 \(kind.rawValue) EP32, 8,192 tokens", "DeepEP V2 README (SM90, CX7)", published: 61, simulated: r.logicalBandwidthGbps, unit: "GB/s", tolerance: 0.10))
         }
         let fp8 = try FP8GEMMExperiment(m: 256, n: 128, k: 4096, accumulation: .limited).run()

@@ -95,6 +95,8 @@ public struct StepConfiguration: Sendable {
     /// default 20 SMs while it runs and the GEMMs all SMs while they run; only schedules that
     /// overlap the all-to-all with compute (DualPipe's pairs) must reserve them.
     public var allToAllSMs: Int?
+    /// Which dispatcher moves MoE tokens (DeepEP unless the experiment says otherwise).
+    public var moeDispatcher = MoEDispatcher.deepep
     /// The SMs the MoE all-to-all is timed on.
     public var effectiveAllToAllSMs: Int { allToAllSMs ?? communicationSMs }
     public var routingSkew: ExpertSkew

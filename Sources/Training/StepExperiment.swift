@@ -29,7 +29,7 @@ import Schedules
 public enum StepExperiment {
     /// Every top-level key an experiment file may have (the step's, `run`, `sweep`, `outputs`).
     public static let keys = ["base", "model", "model_overrides", "topology", "hardware", "parallel", "schedule", "virtual_stages",
-                              "microbatches", "pipeline_passes", "microbatch_tokens", "microbatch_sequences", "precision", "optimizer", "recompute", "attention_kernel", "communication_sms", "all_to_all_sms", "routing",
+                              "microbatches", "pipeline_passes", "microbatch_tokens", "microbatch_sequences", "precision", "optimizer", "recompute", "attention_kernel", "communication_sms", "all_to_all_sms", "moe_dispatcher", "routing",
                               "fidelity", "gpu_speed_spread_percent", "host_us_per_operation", "run", "sweep", "outputs"]
     static let hardwareKeys = ["node", "device", "nic_gbit_s", "scale_up_gb_s"]
     static let optimizerKeys = ["distributed", "moments", "gradients", "fsdp", "master"]
@@ -81,6 +81,9 @@ public enum StepExperiment {
         if let passes = try v.optional("pipeline_passes") {
             config.pipelinePasses = try v.positiveInt("pipeline_passes")
             do { try config.checkPipelinePasses() } catch let e as ScheduleError { throw passes.error(e.problem, fix: e.fix) }
+        }
+        if let dispatcher = try v.choiceIfPresent("moe_dispatcher", MoEDispatcher.allCases.map(\.rawValue)) {
+            config.moeDispatcher = MoEDispatcher(rawValue: dispatcher)!
         }
         if let sms = try v.optional("all_to_all_sms") {
             config.allToAllSMs = try v.positiveInt("all_to_all_sms")

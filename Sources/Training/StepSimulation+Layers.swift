@@ -84,15 +84,18 @@ extension StepSimulation {
         return hops
     }
 
-    /// The MoE all-to-all of this step's node, all-to-all SMs, hops and dispatch format.
-    public var deepEP: DeepEPAllToAll {
-        DeepEPAllToAll(node: config.topology.node, communicationSMs: config.effectiveAllToAllSMs, hopLatency: allToAllHops,
-                       dispatchFormat: config.precision.dispatchFormat)
+    /// The MoE all-to-all of this step's node, all-to-all SMs, hops, dispatch format and
+    /// dispatcher.
+    public var moeAllToAll: MoEAllToAll {
+        MoEAllToAll(node: config.topology.node, communicationSMs: config.effectiveAllToAllSMs, hopLatency: allToAllHops,
+                    dispatchFormat: config.precision.dispatchFormat, dispatcher: config.moeDispatcher)
     }
 
     /// What times an all-to-all besides its routing: the node, the all-to-all SMs, the hops,
-    /// the dispatch format.
-    var fabricKey: String { "\(config.topology.node)|\(config.effectiveAllToAllSMs)|\(allToAllHops)|\(config.precision.dispatchFormat)" }
+    /// the dispatch format, the dispatcher.
+    var fabricKey: String {
+        "\(config.topology.node)|\(config.effectiveAllToAllSMs)|\(allToAllHops)|\(config.precision.dispatchFormat)|\(config.moeDispatcher)"
+    }
 
     /// The identity of this step's all-to-all in the routing cache (nil for a dense model).
     public var allToAllKey: String? { routingExperiment().map { RoutingCache.key($0.experiment) + "|" + fabricKey } }
@@ -102,8 +105,8 @@ extension StepSimulation {
     public func allToAll() throws -> (traffic: MoETraffic, dispatch: Double, combine: Double) {
         guard let (routing, factor) = routingExperiment() else { return (MoETraffic.local(expertRows: []), 0, 0) }
         let c = config, hidden = c.model.hiddenSize
-        let traffic = MoETraffic(plan: try routingCache.plan(for: routing), hidden: hidden, format: c.precision.dispatchFormat).scaled(by: factor)
-        let a2a = deepEP
+        let traffic = MoETraffic(plan: try routingCache.plan(for: routing), hidden: hidden, format: c.precision.dispatchFormat, dispatcher: c.moeDispatcher).scaled(by: factor)
+        let a2a = moeAllToAll
         let times = try routingCache.allToAllTimes(for: routing, fabric: fabricKey) { plan in
             try a2a.times(plan, hidden: hidden)
         }

@@ -52,10 +52,10 @@ import Kernels
 }
 
 @Suite struct DeepEPTests {
-    func bandwidth(ep: Int, kind: DeepEPAllToAll.Kind, tokens: Int = 1024) throws -> DeepEPAllToAll.Result {
+    func bandwidth(ep: Int, kind: MoEAllToAll.Kind, tokens: Int = 1024) throws -> MoEAllToAll.Result {
         let plan = try RoutingExperiment(router: .deepSeekV3, hidden: 7168, tokensPerGPU: tokens, ep: ep, gpusPerNode: 8, seed: 1).run().plan
         let node = try HardwareCatalog.builtIn().node("HGX-H800-8GPU")
-        return try DeepEPAllToAll(node: node, communicationSMs: 20, hopLatency: Topology.defaultLatency).run(plan, kind: kind, hidden: 7168)
+        return try MoEAllToAll(node: node, communicationSMs: 20, hopLatency: Topology.defaultLatency).run(plan, kind: kind, hidden: 7168)
     }
 
     /// DeepEP README (legacy tables, H800, 20 SMs): EP8 153/158 GB/s (NVLink), EP32 58/57, EP64
@@ -81,7 +81,7 @@ import Kernels
     @Test(arguments: [(16, 20), (64, 20), (32, 10)])
     func combineMirrorsDispatch(ep: Int, sms: Int) throws {
         let plan = try RoutingExperiment(router: .deepSeekV3, hidden: 7168, tokensPerGPU: 512, ep: ep, gpusPerNode: 8, seed: 3).run().plan
-        let a2a = DeepEPAllToAll(node: try HardwareCatalog.builtIn().node("HGX-H800-8GPU"), communicationSMs: sms, hopLatency: Topology.defaultLatency)
+        let a2a = MoEAllToAll(node: try HardwareCatalog.builtIn().node("HGX-H800-8GPU"), communicationSMs: sms, hopLatency: Topology.defaultLatency)
         let both = try a2a.times(plan, hidden: 7168)
         #expect(both.dispatch == (try a2a.run(plan, kind: .dispatch, hidden: 7168)).timeS)
         let combine = try a2a.run(plan, kind: .combine, hidden: 7168).timeS
@@ -92,10 +92,10 @@ import Kernels
     @Test func fewerSMsSlowItDown() throws {
         let plan = try RoutingExperiment(router: .deepSeekV3, hidden: 7168, tokensPerGPU: 256, ep: 16, gpusPerNode: 8).run().plan
         let node = try HardwareCatalog.builtIn().node("HGX-H800-8GPU")
-        let fast = try DeepEPAllToAll(node: node, communicationSMs: 20, hopLatency: Topology.defaultLatency).run(plan, kind: .dispatch, hidden: 7168)
-        let slow = try DeepEPAllToAll(node: node, communicationSMs: 10, hopLatency: Topology.defaultLatency).run(plan, kind: .dispatch, hidden: 7168)
+        let fast = try MoEAllToAll(node: node, communicationSMs: 20, hopLatency: Topology.defaultLatency).run(plan, kind: .dispatch, hidden: 7168)
+        let slow = try MoEAllToAll(node: node, communicationSMs: 10, hopLatency: Topology.defaultLatency).run(plan, kind: .dispatch, hidden: 7168)
         #expect(slow.timeS > 1.8 * fast.timeS)
-        #expect(throws: KernelError.self) { try DeepEPAllToAll(node: node, communicationSMs: 0, hopLatency: Topology.defaultLatency).run(plan, kind: .dispatch, hidden: 7168) }
+        #expect(throws: KernelError.self) { try MoEAllToAll(node: node, communicationSMs: 0, hopLatency: Topology.defaultLatency).run(plan, kind: .dispatch, hidden: 7168) }
     }
 }
 

@@ -120,6 +120,19 @@ import Testing
         #expect(try reserved.run().stepTimeS > (try own.run()).stepTimeS * 1.03)
     }
 
+    /// `moe_dispatcher: alltoall` times the step's all-to-all as Megatron-LM's NCCL dispatcher
+    /// (rows per chosen expert): slower than DeepEP on the same routing; an unknown name is an
+    /// error that lists the choices.
+    @Test func dispatcherKey() throws {
+        let deepEP = try StepSimulation(config: try shippedStep("automodel-qwen3-30b-a3b-h100.yaml"), calibration: try KernelCalibration.hopper())
+        let nccl = try StepSimulation(config: try shippedStep("automodel-qwen3-30b-a3b-h100.yaml", adding: "moe_dispatcher: alltoall"),
+                                      calibration: try KernelCalibration.hopper())
+        #expect(nccl.config.moeDispatcher == .alltoall)
+        #expect(try nccl.allToAll().dispatch > 1.2 * deepEP.allToAll().dispatch)
+        do { _ = try shippedStep("automodel-qwen3-30b-a3b-h100.yaml", adding: "moe_dispatcher: nccl"); Issue.record("accepted") }
+        catch let e as ConfigError { #expect(e.description.contains("alltoall") && e.description.contains("deepep")) }
+    }
+
     /// More all-to-all SMs than the compute gives up is an error under DualPipe, whose pairs run
     /// each all-to-all beside compute; the error names the key and both fixes. Past the device's
     /// SMs it is an error anywhere.
