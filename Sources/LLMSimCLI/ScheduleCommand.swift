@@ -20,6 +20,7 @@ struct ScheduleCommand: ParsableCommand {
     @Option(help: "Overlapped forward+backward duration F&B.") var fb = 2.5
     @Option(help: "Send time of an activation or gradient between ranks (0 in the published formulas).") var transfer = 0.0
     @Option(help: "batched (sends and receives issued and waited for between instructions, as DualPipe and Megatron-LM's 1F1B do) or overlapped (the sender never waits). Default: the schedule's reference implementation's.") var sends: String?
+    @Flag(name: .customLong("overlap-forward-backward"), help: "Run the steady state's forwards and backwards as overlapped pairs of duration F&B (interleaved, or 1f1b on one stage; Megatron-Core's --overlap-moe-expert-parallel-comm).") var pairs = false
     @Option(help: "Write an SVG timeline to this file.") var svg: String?
     @Flag(help: "Print JSON with stable keys.") var json = false
 
@@ -50,14 +51,15 @@ struct ScheduleCommand: ParsableCommand {
     func output() throws -> String {
         let k: ScheduleKind = try Self.choice(kind, "schedule")
         let mode: PipelineSends = try sends.map { try Self.choice($0, "--sends") } ?? k.defaultSends
-        let schedule = try ScheduleGenerator.make(k, pp: pp, microbatches: microbatches, virtualStages: virtualStages)
+        let schedule = try ScheduleGenerator.make(k, pp: pp, microbatches: microbatches, virtualStages: virtualStages, pairForwardBackward: pairs)
         let result = try ScheduleSimulator(sends: mode).run(schedule, durations: OpDurations(forward: f, backward: b, weight: w, forwardBackward: fb, transfer: transfer))
         if let svg {
             let title = "\(k.rawValue), PP \(pp), \(microbatches) micro-batches: makespan \(TimelineSVG.fmt(result.makespan)), max bubble \(TimelineSVG.fmt(result.maxBubble))"
             try TimelineSVG.render(result, title: title).write(toFile: svg, atomically: true, encoding: .utf8)
         }
         let p = Double(pp)
-        let formula: Double? = switch k {
+        // The published closed forms are for the schedules as published (no pairs added).
+        let formula: Double? = pairs ? nil : switch k {
         case .gpipe, .oneFOneB: (p - 1) * (f + b)
         case .zb1p: (p - 1) * (f + b - 2 * w)
         case .dualpipe, .dualpipev: (p / 2 - 1) * (fb + b - 3 * w)

@@ -39,8 +39,30 @@ public enum ScheduleKind: String, Sendable, Codable, CaseIterable {
     public var runsSequenceChunks: Bool { self == .gpipe || self == .oneFOneB || self == .zb1p }
 
     /// Whether it pairs one micro-batch's forward with another's backward on a rank, so that
-    /// each chunk's communication runs beside the other's compute (DualPipe and DualPipeV).
+    /// each chunk's communication runs beside the other's compute (DualPipe and DualPipeV; 1F1B
+    /// and interleaved 1F1B when asked, `ScheduleGenerator.make(pairForwardBackward:)`).
     public var overlapsForwardAndBackward: Bool { self == .dualpipe || self == .dualpipev }
+
+    /// Whether `ScheduleGenerator.make(pairForwardBackward:)` can pair its steady state on `pp`
+    /// ranks: interleaved 1F1B, whose steady state alternates model chunks, or 1F1B without a
+    /// pipeline. 1F1B on several ranks is not paired: each backward would wait for the pair
+    /// ahead of it on every later rank, a whole pair per stage instead of a backward.
+    public func canPairForwardBackward(pp: Int) -> Bool { self == .interleaved || (self == .oneFOneB && pp == 1) }
+
+    /// Throws unless its steady state can run as forward-and-backward pairs on `pp` ranks
+    /// (`canPairForwardBackward`), with whole sequences per micro-batch.
+    public func checkPairs(pp: Int, sequenceChunks c: Int) throws {
+        guard canPairForwardBackward(pp: pp) else {
+            let why = overlapsForwardAndBackward ? "it pairs them already"
+                : self == .oneFOneB ? "on \(pp) ranks each backward would wait for a whole pair per later stage; Megatron-Core pairs them under interleaving"
+                : self == .gpipe ? "it has no steady state" : "its backward is split"
+            throw ScheduleError(problem: "\(rawValue) cannot pair forwards with backwards (\(why))",
+                                fix: "pair them under interleaved (virtual_stages ≥ 2) or without a pipeline (pp 1), or drop overlap_forward_backward")
+        }
+        guard c == 1 else {
+            throw ScheduleError(problem: "sequences split across micro-batches are backpropagated last chunk first, which pairing does not follow", fix: "drop overlap_forward_backward, or do not split sequences")
+        }
+    }
 
     /// Throws unless it can run sequences split into `chunks` micro-batches each.
     public func checkSequenceChunks(_ chunks: Int) throws {

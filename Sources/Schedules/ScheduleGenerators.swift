@@ -9,8 +9,16 @@ public enum ScheduleGenerator {
     /// backwards last chunk first (Seq1F1B, Sun et al., NAACL 2025). GPipe, 1F1B and ZB1P do
     /// so, the last two warming up with c − 1 more forwards so that a sequence's chunks are
     /// all forwarded before its first backward.
-    public static func make(_ kind: ScheduleKind, pp: Int, microbatches n: Int, virtualStages v: Int = 2, sequenceChunks c: Int = 1) throws -> PipelineSchedule {
+    ///
+    /// With `pairForwardBackward` (interleaved 1F1B, or 1F1B on one rank:
+    /// `ScheduleKind.canPairForwardBackward`) each steady-state forward runs with a backward of
+    /// another micro-batch as one overlapped pair, each one's communication under the other's
+    /// compute (`pairSteadyState`): Megatron-Core's `--overlap-moe-expert-parallel-comm`, which
+    /// schedules them as DualPipe schedules its pairs.
+    public static func make(_ kind: ScheduleKind, pp: Int, microbatches n: Int, virtualStages v: Int = 2, sequenceChunks c: Int = 1,
+                            pairForwardBackward: Bool = false) throws -> PipelineSchedule {
         try kind.checkPlan(pp: pp, microbatches: n, virtualStages: v, sequenceChunks: c)
+        if pairForwardBackward { try kind.checkPairs(pp: pp, sequenceChunks: c) }
         var schedule: PipelineSchedule
         switch kind {
         case .gpipe: schedule = linear(kind, pp: pp, n: n, chunks: c, program: gpipe)
@@ -19,8 +27,29 @@ public enum ScheduleGenerator {
         case .interleaved: schedule = interleaved(pp: pp, n: n, v: v)
         case .dualpipe, .dualpipev: schedule = DualPipeGenerator.make(kind, pp: pp, microbatches: n)
         }
+        if pairForwardBackward { schedule.program = schedule.program.map(pairSteadyState) }
         schedule.sequenceChunks = c
         return schedule
+    }
+
+    /// A rank's list with its steady state run as pairs: the forwards before its first backward
+    /// stay alone (one more than the plain schedule's warm-up, so that a pair's forward and
+    /// backward are of different micro-batches: on the last rank 1F1B would otherwise pair a
+    /// micro-batch's forward with its own backward), then each next forward runs with the next
+    /// backward, both in the plain schedule's orders, and the backwards left over run alone.
+    /// Megatron-Core's combined 1F1B warms up one micro-batch more the same way.
+    static func pairSteadyState(_ list: [PipelineInstruction]) -> [PipelineInstruction] {
+        let ops = list.flatMap(\.ops)
+        let forwards = ops.filter { $0.kind == .forward }, backwards = ops.filter { $0.kind != .forward }
+        let leading = ops.firstIndex { $0.kind != .forward } ?? ops.count
+        var out = forwards.prefix(leading).map { PipelineInstruction(ops: [$0]) }
+        var f = leading, b = 0
+        while f < forwards.count, b < backwards.count {
+            out.append(PipelineInstruction(ops: [forwards[f], backwards[b]]))
+            f += 1; b += 1
+        }
+        out += forwards[f...].map { PipelineInstruction(ops: [$0]) } + backwards[b...].map { PipelineInstruction(ops: [$0]) }
+        return out
     }
 
     typealias RankProgram = (_ rank: Int, _ pp: Int, _ n: Int, _ chunks: Int) -> [PipelineInstruction]

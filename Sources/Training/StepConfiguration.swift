@@ -95,6 +95,13 @@ public struct StepConfiguration: Sendable {
     /// default 20 SMs while it runs and the GEMMs all SMs while they run; only schedules that
     /// overlap the all-to-all with compute (DualPipe's pairs) must reserve them.
     public var allToAllSMs: Int?
+    /// Each steady-state forward of 1F1B or interleaved 1F1B runs with the following backward
+    /// as one overlapped pair, each one's all-to-alls under the other's compute (Megatron-Core's
+    /// `--overlap-moe-expert-parallel-comm`, DualPipe's pairing on an ordinary pipeline).
+    public var pairsForwardBackward = false
+    /// Whether the schedule runs forwards and backwards as overlapped pairs (DualPipe, or 1F1B
+    /// with `pairsForwardBackward`): the all-to-all then runs beside compute.
+    public var overlapsForwardAndBackward: Bool { schedule.overlapsForwardAndBackward || pairsForwardBackward }
     /// Which dispatcher moves MoE tokens (DeepEP unless the experiment says otherwise).
     public var moeDispatcher = MoEDispatcher.deepep
     /// The SMs the MoE all-to-all is timed on.
@@ -257,6 +264,7 @@ public struct StepConfiguration: Sendable {
             }
         }
         try schedule.checkSends(effectivePipelineSends)
+        if pairsForwardBackward { try schedule.checkPairs(pp: pp, sequenceChunks: sequenceChunks) }
         try checkGPUSpeedSpread()
         try checkHostIssue()
         try checkPipelinePasses()
@@ -283,8 +291,8 @@ public struct StepConfiguration: Sendable {
             throw ScheduleError(problem: "\(a2a) all-to-all SMs, but the \(topology.node.device.name) has \(sms) SMs in all",
                                 fix: "set all_to_all_sms between 1 and \(sms) (DeepEP's default is 20)")
         }
-        guard a2a <= communicationSMs || !schedule.overlapsForwardAndBackward else {
-            throw ScheduleError(problem: "\(schedule.rawValue) runs the all-to-all beside the other micro-batch's compute, so its \(a2a) SMs must come out of the \(communicationSMs) reserved from the compute",
+        guard a2a <= communicationSMs || !overlapsForwardAndBackward else {
+            throw ScheduleError(problem: "\(schedule.rawValue)\(pairsForwardBackward ? " with overlapped pairs" : "") runs the all-to-all beside the other micro-batch's compute, so its \(a2a) SMs must come out of the \(communicationSMs) reserved from the compute",
                                 fix: "drop all_to_all_sms (it then uses communication_sms), or raise communication_sms to \(a2a)")
         }
     }

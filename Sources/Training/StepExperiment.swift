@@ -48,7 +48,7 @@ public enum StepExperiment {
         let model = try parseModel(v, models: models)
         let topology = try parseCluster(v, hardware: hardware)
         let parallel = try v.required("parallel")
-        try parallel.requireKnownKeys(["pp", "ep", "tp", "cp", "sp", "tp_overlap", "overlap_grad_reduce", "overlap_param_gather", "pipeline_sends"])
+        try parallel.requireKnownKeys(["pp", "ep", "tp", "cp", "sp", "tp_overlap", "overlap_grad_reduce", "overlap_param_gather", "pipeline_sends", "overlap_forward_backward"])
         let tp = try parallel.positiveInt("tp", default: 1)
         let schedule = ScheduleKind(rawValue: try v.choice("schedule", ScheduleKind.allCases.map(\.rawValue)))!
         let precisionName = try v.choice("precision", precisions.map(\.name))
@@ -104,6 +104,12 @@ public enum StepExperiment {
             do { try config.checkTensorParallelOverlap() } catch let e as ScheduleError { throw try parallel.required("tp_overlap").error(e.problem, fix: e.fix) }
         }
         config.overlapGradReduce = try parallel.optional("overlap_grad_reduce")?.bool() ?? false
+        if let pairs = try parallel.optional("overlap_forward_backward") {
+            config.pairsForwardBackward = try pairs.bool()
+            if config.pairsForwardBackward {
+                do { try config.schedule.checkPairs(pp: config.pp, sequenceChunks: config.sequenceChunks) } catch let e as ScheduleError { throw pairs.error(e.problem, fix: e.fix) }
+            }
+        }
         if let sends = try parallel.choiceIfPresent("pipeline_sends", PipelineSends.allCases.map(\.rawValue)) { config.pipelineSends = PipelineSends(rawValue: sends)! }
         if let o = try v.optional("optimizer") { config.optimizer = try parseOptimizer(o) }
         if let gather = try parallel.optional("overlap_param_gather") {

@@ -179,13 +179,14 @@ public struct StepSimulation: Sendable {
         last.tensorParallelForward = tpCollectives.headForward(window: headWindow)
         last.tensorParallelBackward = tpCollectives.columnParallelBackward(window: headWindow)
         // 3. Stage partition balanced by the busiest rank's time.
-        let generated = try ScheduleGenerator.make(c.schedule, pp: c.pp, microbatches: c.microbatches, virtualStages: c.virtualStages, sequenceChunks: c.sequenceChunks)
+        let generated = try ScheduleGenerator.make(c.schedule, pp: c.pp, microbatches: c.microbatches, virtualStages: c.virtualStages, sequenceChunks: c.sequenceChunks,
+                                                  pairForwardBackward: c.pairsForwardBackward)
         let stages = generated.stagesPerPipeline
         // Ranks that hold several stages (DualPipe: s and PP−1−s; interleaved: v stages) are
         // balanced on the sum of their stages, which is what the schedule waits on.
         // The weight of a layer is what the schedule's steady state runs: DualPipe overlaps a
         // forward and a backward chunk (all-to-alls hidden), the others run them apart.
-        let overlapped = c.schedule == .dualpipe || c.schedule == .dualpipev
+        let overlapped = c.overlapsForwardAndBackward
         let weight = { (t: LayerTimes) in overlapped ? t.overlappedForwardBackward : t.forward + t.backward }
         let weights = layerTimes.map(weight), firstExtra = weight(first), lastExtra = weight(last)
         var counts = StagePartition.balance(weights: weights, stages: stages, firstExtra: firstExtra, lastExtra: lastExtra,
@@ -275,7 +276,8 @@ public struct StepSimulation: Sendable {
     /// stretched by the slowest GPU of that group on the rank that runs it (DualPipe runs
     /// stage s on rank s in one direction and on rank PP−1−s in the other).
     func runPipeline(microbatches: Int, plan p: StagePlan, schedule kind: ScheduleKind? = nil, group: Int? = nil) throws -> StepResult {
-        let generated = try ScheduleGenerator.make(kind ?? config.schedule, pp: config.pp, microbatches: microbatches, virtualStages: config.virtualStages, sequenceChunks: config.sequenceChunks)
+        let generated = try ScheduleGenerator.make(kind ?? config.schedule, pp: config.pp, microbatches: microbatches, virtualStages: config.virtualStages, sequenceChunks: config.sequenceChunks,
+                                                  pairForwardBackward: config.pairsForwardBackward && (kind ?? config.schedule).canPairForwardBackward(pp: config.pp))
         guard generated.stagesPerPipeline == p.stageDurations.count else {
             throw ScheduleError(problem: "schedule \(generated.kind.rawValue) has \(generated.stagesPerPipeline) stages, the plan \(p.stageDurations.count)",
                                 fix: "use a schedule with the same number of stages")

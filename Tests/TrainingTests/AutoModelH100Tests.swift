@@ -133,6 +133,22 @@ import Testing
         catch let e as ConfigError { #expect(e.description.contains("alltoall") && e.description.contains("deepep")) }
     }
 
+    /// `overlap_forward_backward` on the interleaved DeepSeek-V3 plan: the steady state's pairs
+    /// hide the all-to-alls (reserving DeepEP's 20 SMs from the compute, as they must then be),
+    /// so the step is shorter; keeping DeepEP's SMs off the compute reservation is an error, as
+    /// 1F1B over several ranks is.
+    @Test func overlappedPairsHideTheAllToAlls() throws {
+        let plain = try StepSimulation(config: try shippedStep("automodel-deepseek-v3-h100.yaml"), calibration: try KernelCalibration.hopper()).run()
+        let pairedConfig = try shippedStep("automodel-deepseek-v3-h100.yaml", adding: "parallel: {overlap_forward_backward: true}\ncommunication_sms: 20")
+        #expect(pairedConfig.overlapsForwardAndBackward)
+        let paired = try StepSimulation(config: pairedConfig, calibration: try KernelCalibration.hopper()).run()
+        #expect(paired.stepTimeS < 0.95 * plain.stepTimeS && paired.steadyS > 0 && plain.steadyS == 0)
+        #expect(throws: ConfigError.self) { try shippedStep("automodel-deepseek-v3-h100.yaml", adding: "parallel: {overlap_forward_backward: true}") }
+        #expect(throws: ConfigError.self) {
+            try shippedStep("automodel-deepseek-v3-h100.yaml", adding: "schedule: 1f1b\nparallel: {overlap_forward_backward: true}\ncommunication_sms: 20")
+        }
+    }
+
     /// More all-to-all SMs than the compute gives up is an error under DualPipe, whose pairs run
     /// each all-to-all beside compute; the error names the key and both fixes. Past the device's
     /// SMs it is an error anywhere.
