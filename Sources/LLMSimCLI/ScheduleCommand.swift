@@ -58,13 +58,14 @@ struct ScheduleCommand: ParsableCommand {
             try TimelineSVG.render(result, title: title).write(toFile: svg, atomically: true, encoding: .utf8)
         }
         let p = Double(pp)
-        // The published closed forms are for the schedules as published (no pairs added).
-        let formula: Double? = pairs ? nil : switch k {
+        let published: Double = switch k {
         case .gpipe, .oneFOneB: (p - 1) * (f + b)
         case .zb1p: (p - 1) * (f + b - 2 * w)
         case .dualpipe, .dualpipev: (p / 2 - 1) * (fb + b - 3 * w)
         case .interleaved: (p - 1) * (f + b) / Double(virtualStages)
         }
+        // The published closed forms are for the schedules as published (no pairs added).
+        let formula: Double? = pairs ? nil : published
         let report = Report(kind: k.rawValue, sends: mode.rawValue, pp: pp, ranks: schedule.ranks, microbatches: microbatches, makespan: result.makespan,
                             bubblePerRank: result.bubblePerRank, maxBubble: result.maxBubble,
                             peakInflightMicrobatchesPerRank: result.peakInflightMicrobatchesPerRank,
