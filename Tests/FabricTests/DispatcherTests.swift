@@ -40,6 +40,17 @@ import Testing
         #expect(nccl.timeS > deepEP.timeS)
     }
 
+    /// Combine retraces the all-to-all's relayed paths in reverse, so `times` may mirror it from
+    /// the dispatch as it does DeepEP's (BF16 both ways: the same time, to the event grid).
+    @Test func combineMirrorsTheRelayedPaths() throws {
+        let plan = try Self.plan(ep: 16, tokens: 256)
+        let a2a = MoEAllToAll(node: try HardwareCatalog.builtIn().node("HGX-H800-8GPU"), communicationSMs: 20, hopLatency: Topology.defaultLatency,
+                              dispatchFormat: .bf16, dispatcher: .alltoall)
+        let both = try a2a.times(plan, hidden: 7168)
+        #expect(abs(both.combine - (try a2a.run(plan, kind: .combine, hidden: 7168)).timeS) < 1e-12 * 256)
+        #expect(abs(both.dispatch - both.combine) < 1e-12 * 256)
+    }
+
     /// NCCL's channels are its own: fewer communication SMs slow DeepEP, not the all-to-all.
     @Test func communicationSMsDoNotScaleNCCL() throws {
         let plan = try Self.plan(ep: 16, tokens: 256)
