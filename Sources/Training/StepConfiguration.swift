@@ -95,9 +95,10 @@ public struct StepConfiguration: Sendable {
     /// default 20 SMs while it runs and the GEMMs all SMs while they run; only schedules that
     /// overlap the all-to-all with compute (DualPipe's pairs) must reserve them.
     public var allToAllSMs: Int?
-    /// Each steady-state forward of 1F1B or interleaved 1F1B runs with the following backward
-    /// as one overlapped pair, each one's all-to-alls under the other's compute (Megatron-Core's
-    /// `--overlap-moe-expert-parallel-comm`, DualPipe's pairing on an ordinary pipeline).
+    /// Each steady-state forward of interleaved 1F1B (or of 1F1B on one rank) runs with a
+    /// backward of another micro-batch as one overlapped pair, each one's all-to-alls under the
+    /// other's compute (Megatron-Core's `--overlap-moe-expert-parallel-comm`, DualPipe's pairing
+    /// on an ordinary pipeline; `ScheduleGenerator.pairSteadyState`).
     public var pairsForwardBackward = false
     /// Whether the schedule runs forwards and backwards as overlapped pairs (DualPipe, or 1F1B
     /// with `pairsForwardBackward`): the all-to-all then runs beside compute.
