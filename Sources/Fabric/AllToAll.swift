@@ -136,19 +136,25 @@ public struct MoEAllToAll: Sendable {
                 }
             }
         case .alltoall:
+            // Rows over NVLink `[from][to]` (direct sends, and each source's rows for other nodes
+            // to the GPU of the destination's rail on its own node) and over the NICs
+            // `[rail GPU][destination]`, the hops pipelined as DeepEP's are: one flow per port
+            // pair, not one per (source, destination).
             let p = plan.placement
+            var nv = [[Int]](repeating: [Int](repeating: 0, count: ep), count: ep), ib = nv
             for s in 0..<ep {
                 for d in 0..<ep where d != s && plan.expertRows[s][d] > 0 {
-                    let path: [Int]
-                    if p.node(ofGPU: s) == p.node(ofGPU: d) {
-                        path = reverse ? [nvOut[d], nvIn[s]] : [nvOut[s], nvIn[d]]
-                    } else {
-                        // PXN: to the source node's GPU on the destination's rail, then its NIC.
-                        let relay = p.node(ofGPU: s) * p.gpusPerNodeInGroup + p.localIndex(ofGPU: d)
-                        let hop = relay == s ? [] : (reverse ? [nvOut[relay], nvIn[s]] : [nvOut[s], nvIn[relay]])
-                        path = reverse ? [nicOut[d], nicIn[relay]] + hop : hop + [nicOut[relay], nicIn[d]]
-                    }
-                    flows.append(.init(links: path, bytes: Double(plan.expertRows[s][d]) * copyBytes, start: 0))
+                    let rows = plan.expertRows[s][d]
+                    guard p.node(ofGPU: s) != p.node(ofGPU: d) else { nv[s][d] += rows; continue }
+                    let relay = p.node(ofGPU: s) * p.gpusPerNodeInGroup + p.localIndex(ofGPU: d)
+                    if relay != s { nv[s][relay] += rows }
+                    ib[relay][d] += rows
+                }
+            }
+            for a in 0..<ep {
+                for b in 0..<ep {
+                    if nv[a][b] > 0 { flows.append(.init(links: reverse ? [nvOut[b], nvIn[a]] : [nvOut[a], nvIn[b]], bytes: Double(nv[a][b]) * copyBytes, start: 0)) }
+                    if ib[a][b] > 0 { flows.append(.init(links: reverse ? [nicOut[b], nicIn[a]] : [nicOut[a], nicIn[b]], bytes: Double(ib[a][b]) * copyBytes, start: 0)) }
                 }
             }
         }
