@@ -166,6 +166,13 @@ struct ValidateCommand: ParsableCommand {
             out.append(check(name, "\(run.source) (\(Output.grouped(Int(run.tokensPerSecondPerGPU))) tokens/s/GPU)", published: run.stepSeconds,
                              simulated: try StepSimulation(config: c, calibration: try KernelCalibration.hopper()).run().stepTimeS, unit: "s", tolerance: 0.10))
         }
+        // Megatron-LM MoE runs of NVIDIA's Megatron MoE Model Zoo, each as its shipped experiment plans it.
+        for run in PublishedModelZooRun.all {
+            let c = try StepExperiment.load(path: try ResourceLocator.shippedExperiment(run.experiment), models: models, hardware: hardware)
+            guard run.matches(c) else { throw ValidationError("\(run.experiment) is not the published plan") }
+            out.append(check(run.name, "Megatron MoE Model Zoo (Qwen3 best practice)", published: run.stepSeconds,
+                             simulated: try StepSimulation(config: c, calibration: try KernelCalibration.hopper()).run().stepTimeS, unit: "s", tolerance: 0.10))
+        }
         out.append(check("V3 step time", "ISCA 2025 Table 4", published: P.stepSeconds, simulated: step.stepTimeS, unit: "s", tolerance: 0.10))
         for (name, published, simulated) in [("1F", P.forwardOnlySeconds, step.forwardOnlyS), ("1F1B", P.steadySeconds, step.steadyS), ("1B", P.backwardInputSeconds, step.backwardInputS),
                                              ("1W", P.backwardWeightSeconds, step.backwardWeightS), ("bubble", P.bubbleSeconds, step.bubbleS), ("optimizer", P.optimizerSeconds, step.optimizerS)] {

@@ -26,9 +26,14 @@ public struct ActivationInventory: Sendable {
     /// over `keys` keys per query and is not recomputed; its backward then needs the softmax
     /// output (BF16) and, with attention dropout, the dropout mask (1 B) and the dropped
     /// probabilities (BF16): Korthikanti et al. 2022's 5·a·s²·b bytes per layer.
+    ///
+    /// `modules`: Megatron-LM's recomputed modules drop what they rerun — `layernorm` the input
+    /// and pre-MLP norm outputs, `mla_up_proj` MLA's normalised latents and Q, K, V, `moe_act`
+    /// the routed experts' SwiGLU outputs (`core_attn` keeps Q, K, V and the attention output,
+    /// which the output projection needs; it only spares materialized scores, see the caller).
     public static func layer(_ arch: ModelArchitecture, index: Int, tokens t: Int, routedRowsOnGPU rows: Int,
                              recompute savings: Bool, caching: ActivationCaching, sequenceSplit: Int = 1,
-                             materializedScores: (keys: Int, dropout: Bool)? = nil) -> [Item] {
+                             materializedScores: (keys: Int, dropout: Bool)? = nil, modules: Set<RecomputeModule> = []) -> [Item] {
         let T = Double(t), R = Double(rows)
         let d = Double(arch.hiddenSize), dSeq = d / Double(sequenceSplit)
         let bf16 = { (n: Double) in n * 2 }
@@ -50,14 +55,15 @@ public struct ActivationInventory: Sendable {
             if savings {
                 items.append(Item(name: low ? "attention output, W_O input (E5M6)" : "attention output, W_O input (BF16)", bytes: T * heads * v * (low ? 1.5 : 2)))
             } else {
-                items.append(Item(name: "norm outputs x̂, ĉ_Q, ĉ_KV (\(inputFormat))", bytes: linearInput(T * (dSeq + qLora + Double(m.kvLoraRank)))))
-                items.append(Item(name: "Q, K, V (BF16)", bytes: bf16(T * heads * (2 * qk + v))))
+                let norm = modules.contains(.layernorm) ? 0 : dSeq, latents = modules.contains(.mlaUpProj) ? 0 : qLora + Double(m.kvLoraRank)
+                items.append(Item(name: "norm outputs x̂, ĉ_Q, ĉ_KV (\(inputFormat))", bytes: linearInput(T * (norm + latents))))
+                items.append(Item(name: "Q, K, V (BF16)", bytes: modules.contains(.mlaUpProj) ? 0 : bf16(T * heads * (2 * qk + v))))
                 items.append(Item(name: "attention output (BF16)", bytes: bf16(T * heads * v)))
                 if te { items.append(Item(name: "W_O input (FP8 copy of the attention output)", bytes: T * heads * v)) }
             }
         case .gqa(let g):
             let h = Double(g.headDim), kvh = Double(g.kvHeads)
-            items.append(Item(name: "norm output x̂ (\(inputFormat))", bytes: savings ? 0 : linearInput(T * dSeq)))
+            items.append(Item(name: "norm output x̂ (\(inputFormat))", bytes: savings || modules.contains(.layernorm) ? 0 : linearInput(T * dSeq)))
             items.append(Item(name: "Q, K, V (BF16)", bytes: bf16(T * (heads + 2 * kvh) * h)))
             if g.qkNorm { items.append(Item(name: "Q, K before their per-head norms (BF16)", bytes: bf16(T * (heads + kvh) * h))) }
             items.append(Item(name: "attention output (BF16)", bytes: bf16(T * heads * h)))
@@ -71,7 +77,7 @@ public struct ActivationInventory: Sendable {
             items.append(Item(name: "softmax statistics (FP32)", bytes: T * heads * 4))
         }
         items.append(Item(name: "post-attention residual h (BF16)", bytes: bf16(T * dSeq)))
-        if !savings { items.append(Item(name: "FFN norm output (\(inputFormat))", bytes: linearInput(T * dSeq))) }
+        if !savings, !modules.contains(.layernorm) { items.append(Item(name: "FFN norm output (\(inputFormat))", bytes: linearInput(T * dSeq))) }
         if let moe = arch.moe, moe.isMoE(layer: index) {
             // Each GPU of a sequence-parallel TP group routes its own share of the tokens.
             let T = T / Double(sequenceSplit)
@@ -79,7 +85,7 @@ public struct ActivationInventory: Sendable {
             items.append(Item(name: "routing indices and weights", bytes: T * k * 8))
             items.append(Item(name: "dispatched expert inputs (\(inputFormat))", bytes: linearInput(R * d)))
             items.append(Item(name: "SwiGLU inputs (\(cached))", bytes: fp8(R * 2 * i)))
-            if !savings { items.append(Item(name: "SwiGLU outputs (\(inputFormat))", bytes: linearInput(R * i))) }
+            if !savings, !modules.contains(.moeAct) { items.append(Item(name: "SwiGLU outputs (\(inputFormat))", bytes: linearInput(R * i))) }
             if moe.sharedExperts > 0 {
                 let s = Double(moe.sharedExperts) * i
                 items.append(Item(name: "shared SwiGLU input (\(cached))", bytes: fp8(T * 2 * s)))

@@ -52,7 +52,7 @@ public struct StageMemoryModel: Sendable {
         let rows = arch.moe.map { c.moeTokens * $0.topK } ?? 0       // balanced EP: T·K rows land on each GPU
         let split = c.tp > 1 && c.sequenceParallel ? c.tp : 1
         // Materialized attention scores are kept for the backward unless the core is recomputed.
-        let scores = c.attentionKernel == .unfused && c.effectiveRecompute != .selective
+        let scores = c.attentionKernel == .unfused && c.effectiveRecompute != .selective && !c.recomputeModules.contains(.coreAttn)
             ? (keys: c.attentionKeys ?? c.sequenceTokens, dropout: c.model.attentionDropout > 0) : nil
         let caching = ActivationCaching.of(c.precision, deepSeekSavings: deepSeekSavings)
         layerActivationBytes = (0..<arch.layers).map { l in
@@ -60,7 +60,7 @@ public struct StageMemoryModel: Sendable {
             if c.effectiveRecompute == .full { return Double(c.gpuTokens * arch.hiddenSize * 2 / split) }
             return ActivationInventory.layer(arch, index: l, tokens: c.gpuTokens, routedRowsOnGPU: rows,
                                              recompute: deepSeekSavings, caching: caching,
-                                             sequenceSplit: split, materializedScores: scores).reduce(0) { $0 + $1.bytes }
+                                             sequenceSplit: split, materializedScores: scores, modules: c.recomputeModules).reduce(0) { $0 + $1.bytes }
         }
         // A split sequence's later chunks attend to the keys and values of its earlier chunks,
         // which are all still in flight (they are backpropagated last), so each in-flight

@@ -86,6 +86,9 @@ public struct StepConfiguration: Sendable {
     public var precision: PrecisionPolicy
     /// Recomputation; nil = the model family's default (DeepSeek's for MLA, none otherwise).
     public var recompute: RecomputePolicy?
+    /// Megatron-LM's selective recomputation by module (`--recompute-modules`), with
+    /// `recompute` none.
+    public var recomputeModules: Set<RecomputeModule> = []
     /// SMs communication kernels take from the compute for the whole step (V3: 20 of 132, for
     /// DeepEP and the pipeline sends beside its overlapped GEMMs).
     public var communicationSMs: Int

@@ -29,7 +29,7 @@ import Schedules
 public enum StepExperiment {
     /// Every top-level key an experiment file may have (the step's, `run`, `sweep`, `outputs`).
     public static let keys = ["base", "model", "model_overrides", "topology", "hardware", "parallel", "schedule", "virtual_stages",
-                              "microbatches", "pipeline_passes", "microbatch_tokens", "microbatch_sequences", "precision", "optimizer", "recompute", "attention_kernel", "communication_sms", "all_to_all_sms", "moe_dispatcher", "routing",
+                              "microbatches", "pipeline_passes", "microbatch_tokens", "microbatch_sequences", "precision", "optimizer", "recompute", "recompute_modules", "attention_kernel", "communication_sms", "all_to_all_sms", "moe_dispatcher", "routing",
                               "fidelity", "gpu_speed_spread_percent", "host_us_per_operation", "run", "sweep", "outputs"]
     static let hardwareKeys = ["node", "device", "nic_gbit_s", "scale_up_gb_s"]
     static let optimizerKeys = ["distributed", "moments", "gradients", "fsdp", "master"]
@@ -88,6 +88,25 @@ public enum StepExperiment {
         if let sms = try v.optional("all_to_all_sms") {
             config.allToAllSMs = try v.positiveInt("all_to_all_sms")
             do { try config.checkAllToAllSMs() } catch let e as ScheduleError { throw sms.error(e.problem, fix: e.fix).markedInfeasible }
+        }
+        if let modules = try v.optional("recompute_modules") {
+            let names = RecomputeModule.allCases.map(\.rawValue)
+            var set = Set<RecomputeModule>()
+            for item in try modules.elements() {
+                let name = try item.string()
+                guard let module = RecomputeModule(rawValue: name) else {
+                    throw item.error("unknown module '\(name)'", fix: "Megatron-LM's modules llmsim models: \(names.joined(separator: ", "))")
+                }
+                set.insert(module)
+            }
+            // Megatron-LM's selective recomputation replaces the model's default; it does not
+            // combine with another recomputation.
+            if let recompute = config.recompute, recompute != RecomputePolicy.none {
+                throw modules.error("recompute_modules is Megatron-LM's selective recomputation and replaces recompute: \(recompute.rawValue)",
+                                    fix: "set recompute: none, or drop recompute_modules")
+            }
+            config.recompute = RecomputePolicy.none
+            config.recomputeModules = set
         }
         if let sequences = try v.optional("microbatch_sequences") {
             config.microbatchSequences = try v.positiveInt("microbatch_sequences")

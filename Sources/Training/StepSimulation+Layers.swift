@@ -30,7 +30,8 @@ extension StepSimulation {
     /// The records of layer `index`'s forward and full backward on one micro-batch.
     func layerRecords(_ index: Int, traffic: MoETraffic) throws -> [OperationRecord] {
         let c = config, arch = c.layerModel
-        let layer = try TransformerLayer(arch: arch, index: index, policy: c.precision, recompute: c.recompute)
+        let layer = try TransformerLayer(arch: arch, index: index, policy: c.precision, recompute: c.recompute,
+                                             recomputeModules: c.recomputeModules)
         let x = ShapeTensor(rows: c.gpuTokens, cols: arch.hiddenSize)
         return records(traffic: traffic) { e in let f = layer.forward(&e, x); _ = layer.backward(&e, x, tape: f.tape) }
     }

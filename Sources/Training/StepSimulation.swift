@@ -165,11 +165,13 @@ public struct StepSimulation: Sendable {
             return t
         }
         let firstRecords = try records(traffic: traffic) { e in
-            _ = try StagePass(arch: arch, layers: 0..<0, embedding: true, head: false, policy: c.precision, recompute: c.recompute).run(&e, tokens: tokens)
+            _ = try StagePass(arch: arch, layers: 0..<0, embedding: true, head: false, policy: c.precision, recompute: c.recompute,
+                                             recomputeModules: c.recomputeModules).run(&e, tokens: tokens)
         }
         var first = priced(firstRecords)
         let lastRecords = try records(traffic: traffic) { e in
-            _ = try StagePass(arch: arch, layers: arch.layers..<arch.layers, embedding: false, head: true, mtp: true, policy: c.precision, recompute: c.recompute).run(&e, tokens: tokens, input: x)
+            _ = try StagePass(arch: arch, layers: arch.layers..<arch.layers, embedding: false, head: true, mtp: true, policy: c.precision, recompute: c.recompute,
+                                             recomputeModules: c.recomputeModules).run(&e, tokens: tokens, input: x)
         }
         var last = priced(lastRecords)
         // The vocabulary-parallel embedding and head.

@@ -34,15 +34,19 @@ struct GQAAttention {
         return (e.linear(wo, o), Tape(x: x, xNorm: xNorm, qRaw: qRaw, kRaw: kRaw, q: q, k: k, v: v, o: o))
     }
 
-    func backward<E: Executor>(_ e: inout E, _ dOut: E.Tensor, tape t: Tape<E>, policy: RecomputePolicy) -> E.Tensor {
+    /// Gradient of the block input, recomputing per `policy` and Megatron's `modules` (the
+    /// attention core; the input norm).
+    func backward<E: Executor>(_ e: inout E, _ dOut: E.Tensor, tape t: Tape<E>, policy: RecomputePolicy,
+                               modules: Set<RecomputeModule> = []) -> E.Tensor {
         e.block = .attention
         e.pass = .backwardInput
         var o = t.o, xNorm = t.xNorm
-        if policy == .selective {
+        if policy == .selective || modules.contains(.coreAttn) {
             e.recomputing = true
             o = e.attention(t.q, t.k, t.v, heads: g.heads, kvHeads: g.kvHeads)
             e.recomputing = false
-        } else if policy == .deepseek {
+        }
+        if policy == .deepseek || modules.contains(.layernorm) {
             e.recomputing = true
             xNorm = e.rmsNorm("attn_norm", t.x)
             e.recomputing = false

@@ -49,18 +49,25 @@ struct MLAAttention {
         return (e.linear(wo, o), Tape(x: x, o: o, p: p))
     }
 
-    /// Gradient of the block input (through attn_norm), recomputing per `policy`; the weight
-    /// gradients follow in attn(W).
-    func backward<E: Executor>(_ e: inout E, _ dOut: E.Tensor, tape t: Tape<E>, policy: RecomputePolicy) -> E.Tensor {
+    /// Gradient of the block input (through attn_norm), recomputing per `policy` and Megatron's
+    /// `modules` (the up-projections rerun from the kept latents, with the input norm; the
+    /// input norm alone; the attention core); the weight gradients follow in attn(W).
+    func backward<E: Executor>(_ e: inout E, _ dOut: E.Tensor, tape t: Tape<E>, policy: RecomputePolicy,
+                               modules: Set<RecomputeModule> = []) -> E.Tensor {
         let qk = m.qkNopeHeadDim + m.qkRopeHeadDim
         e.block = .attention
         e.pass = .backwardInput
         var p = t.p, o = t.o
-        if policy == .deepseek {
+        if policy == .deepseek || modules.contains(.mlaUpProj) {
             e.recomputing = true
             p = project(&e, t.x, saved: (t.p.cqRaw, t.p.kvRaw))
             e.recomputing = false
-        } else if policy == .selective {
+        } else if modules.contains(.layernorm) {
+            e.recomputing = true
+            p.xNorm = e.rmsNorm("attn_norm", t.x)
+            e.recomputing = false
+        }
+        if policy == .selective || modules.contains(.coreAttn) {
             e.recomputing = true
             o = e.attention(p.q, p.k, p.v, heads: m.heads, kvHeads: m.heads)
             e.recomputing = false

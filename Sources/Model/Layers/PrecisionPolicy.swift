@@ -46,6 +46,23 @@ public enum RecomputePolicy: String, Sendable, Codable, CaseIterable {
     case full
 }
 
+/// A module Megatron-LM's selective recomputation reruns in the backward instead of keeping its
+/// output (`--recompute-granularity selective --recompute-modules …`).
+public enum RecomputeModule: String, Sendable, Codable, CaseIterable, Comparable {
+    /// The attention and pre-MLP RMSNorms: their outputs are not kept.
+    case layernorm
+    /// MLA's up-projections (with their query and key/value norms and RoPE): the normalised
+    /// latents and Q, K, V are not kept, only the down-projected latents.
+    case mlaUpProj = "mla_up_proj"
+    /// The routed experts' SwiGLU: its output is not kept (llmsim's executor recomputes it in the
+    /// backward in any case, as DeepSeek's fused kernels do).
+    case moeAct = "moe_act"
+    /// The attention core (Megatron's "selective" of 2022).
+    case coreAttn = "core_attn"
+
+    public static func < (a: Self, b: Self) -> Bool { allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)! }
+}
+
 extension ModelArchitecture {
     /// The recomputation a model trains with unless asked otherwise: DeepSeek's for MLA models,
     /// none for the others.

@@ -15,12 +15,12 @@ public struct StagePass {
     let mtpBlocks: [TransformerLayer]
 
     public init(arch: ModelArchitecture, layers range: Range<Int>, embedding: Bool, head: Bool, mtp: Bool = false,
-                policy: PrecisionPolicy, recompute: RecomputePolicy? = nil) throws {
+                policy: PrecisionPolicy, recompute: RecomputePolicy? = nil, recomputeModules: Set<RecomputeModule> = []) throws {
         guard range.lowerBound >= 0, range.upperBound <= arch.layers else {
             throw KernelError("layers", "range \(range) outside 0..<\(arch.layers)", fix: "give layers of the model")
         }
         self.arch = arch
-        layers = try range.map { try TransformerLayer(arch: arch, index: $0, policy: policy, recompute: recompute) }
+        layers = try range.map { try TransformerLayer(arch: arch, index: $0, policy: policy, recompute: recompute, recomputeModules: recomputeModules) }
         self.embedding = embedding
         self.head = head
         headWeight = Weight("head", arch.hiddenSize, arch.vocabularySize, precision: policy.head)
@@ -28,7 +28,8 @@ public struct StagePass {
         mtpProjection = Weight("mtp.eh_proj", 2 * arch.hiddenSize, arch.hiddenSize, precision: policy.linear)
         // The MTP block has the shape of the last layer; it is labelled with layer index L + k.
         mtpBlocks = try (0..<(self.mtp ? arch.mtpDepth : 0)).map {
-            try TransformerLayer(arch: arch, index: arch.layers - 1, labelIndex: arch.layers + 1 + $0, policy: policy, recompute: recompute)
+            try TransformerLayer(arch: arch, index: arch.layers - 1, labelIndex: arch.layers + 1 + $0, policy: policy, recompute: recompute,
+                                 recomputeModules: recomputeModules)
         }
     }
 

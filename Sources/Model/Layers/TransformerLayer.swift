@@ -10,6 +10,8 @@ public struct TransformerLayer {
     /// The index records carry (the MTP block is labelled L + 1 + k).
     public let labelIndex: Int
     public let recompute: RecomputePolicy
+    /// Megatron-LM's recomputed modules, on top of `recompute` (normally `.none`).
+    public let recomputeModules: Set<RecomputeModule>
     let attention: Attention
     let ffn: FeedForward
 
@@ -19,7 +21,7 @@ public struct TransformerLayer {
     }
 
     public init(arch: ModelArchitecture, index: Int, labelIndex: Int? = nil, policy: PrecisionPolicy,
-                recompute: RecomputePolicy? = nil) throws {
+                recompute: RecomputePolicy? = nil, recomputeModules: Set<RecomputeModule> = []) throws {
         self.index = index
         self.labelIndex = labelIndex ?? index
         switch arch.attention {
@@ -27,6 +29,7 @@ public struct TransformerLayer {
         case .gqa(let g): attention = .gqa(GQAAttention(arch, g, policy: policy))
         }
         self.recompute = recompute ?? arch.defaultRecompute
+        self.recomputeModules = recomputeModules
         ffn = FeedForward(arch, layer: index, policy: policy)
     }
 
@@ -77,8 +80,8 @@ public struct TransformerLayer {
         let dh = e.add(e.rmsNormBackward("ffn_norm", t.h, dHNorm), dOut)
         let dx: E.Tensor
         switch (attention, t.attention) {
-        case (.mla(let m), .mla(let mt)): dx = m.backward(&e, dh, tape: mt, policy: recompute)
-        case (.gqa(let g), .gqa(let gt)): dx = g.backward(&e, dh, tape: gt, policy: recompute)
+        case (.mla(let m), .mla(let mt)): dx = m.backward(&e, dh, tape: mt, policy: recompute, modules: recomputeModules)
+        case (.gqa(let g), .gqa(let gt)): dx = g.backward(&e, dh, tape: gt, policy: recompute, modules: recomputeModules)
         default: preconditionFailure("attention tape of the wrong kind")
         }
         return e.add(dx, dh)
