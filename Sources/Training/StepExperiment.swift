@@ -90,17 +90,9 @@ public enum StepExperiment {
             do { try config.checkAllToAllSMs() } catch let e as ScheduleError { throw sms.error(e.problem, fix: e.fix).markedInfeasible }
         }
         if let modules = try v.optional("recompute_modules") {
-            let names = RecomputeModule.allCases.map(\.rawValue)
-            var set = Set<RecomputeModule>()
-            for item in try modules.elements() {
-                let name = try item.string()
-                guard let module = RecomputeModule(rawValue: name) else {
-                    throw item.error("unknown module '\(name)'", fix: "Megatron-LM's modules llmsim models: \(names.joined(separator: ", "))")
-                }
-                set.insert(module)
-            }
             // Megatron-LM's selective recomputation replaces the model's default; it does not
             // combine with another recomputation.
+            let set = try parseRecomputeModules(modules)
             if let recompute = config.recompute, recompute != RecomputePolicy.none {
                 throw modules.error("recompute_modules is Megatron-LM's selective recomputation and replaces recompute: \(recompute.rawValue)",
                                     fix: "set recompute: none, or drop recompute_modules")
@@ -149,6 +141,18 @@ public enum StepExperiment {
         catch let e as ScheduleError { throw try v.required("schedule").error(e.problem, fix: e.fix).markedInfeasible }
         do { try config.validate() } catch let e as ScheduleError { throw try v.required("parallel").error(e.problem, fix: e.fix).markedInfeasible }
         return config
+    }
+
+    /// `recompute_modules:` — a list of Megatron-LM's module names (`RecomputeModule`).
+    static func parseRecomputeModules(_ modules: ConfigValue) throws -> Set<RecomputeModule> {
+        let names = RecomputeModule.allCases.map(\.rawValue)
+        return Set(try modules.elements().map { item in
+            let name = try item.string()
+            guard let module = RecomputeModule(rawValue: name) else {
+                throw item.error("unknown module '\(name)'", fix: "Megatron-LM's modules llmsim models: \(names.joined(separator: ", "))")
+            }
+            return module
+        })
     }
 
     /// `optimizer:` — `distributed` (ZeRO-1, default true), `moments` and `gradients` (`fp32`,
