@@ -48,7 +48,7 @@ public enum RecomputePolicy: String, Sendable, Codable, CaseIterable {
 
 /// A module Megatron-LM's selective recomputation reruns in the backward instead of keeping its
 /// output (`--recompute-granularity selective --recompute-modules …`).
-public enum RecomputeModule: String, Sendable, Codable, CaseIterable, Comparable {
+public enum RecomputeModule: String, Sendable, Codable, CaseIterable {
     /// The attention and pre-MLP RMSNorms: their outputs are not kept.
     case layernorm
     /// MLA's up-projections (with their query and key/value norms and RoPE): the normalised
@@ -59,8 +59,6 @@ public enum RecomputeModule: String, Sendable, Codable, CaseIterable, Comparable
     case moeAct = "moe_act"
     /// The attention core (Megatron's "selective" of 2022).
     case coreAttn = "core_attn"
-
-    public static func < (a: Self, b: Self) -> Bool { allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)! }
 }
 
 extension ModelArchitecture {
