@@ -11,7 +11,8 @@ import Stochastic
 /// calibrated GPU, zᵢ standard normal from the experiment's seed, floored at 0.1 (1 − 3σ at the
 /// largest spread accepted: a tail draw stays a slow GPU, never a stopped or negative one). GPUs that
 /// exchange data every layer wait for each other: a stage's compute on a synchronisation group
-/// (the EP group's pipelines — DP indices g·EP/TP … (g+1)·EP/TP − 1 — and each one's TP group)
+/// (the EP group's pipelines — DP indices g·EP/(TP·CP) … (g+1)·EP/(TP·CP) − 1 — and each one's
+/// TP × CP group)
 /// stretches by the slowest GPU's 1/speed. Communication keeps its speed. Groups meet only at
 /// the gradient reduction, so the step is the slowest group's (`StepSimulation.runGroups`).
 /// The optimizer's update keeps the calibrated speed (a few milliseconds).
@@ -37,8 +38,9 @@ public struct GPUSpeedVariation: Sendable, Equatable {
     /// How much the compute of pipeline rank `rank` in synchronisation group `group` stretches
     /// (≥ 1 unless every GPU of the group is faster than the calibration).
     public func slowdown(rank: Int, group: Int, config c: StepConfiguration) -> Double {
-        // An EP group is `ep` consecutive GPUs in TP-innermost order: ep / TP DP indices.
-        let members = max(c.ep / max(c.tp, 1), 1)
+        // An EP group is `ep` consecutive GPUs in TP-, then CP-innermost order: ep / (TP × CP)
+        // DP indices.
+        let members = max(c.ep / max(c.tp * c.cp, 1), 1)
         var slowest = Double.infinity
         for d in (group * members)..<min((group + 1) * members, c.dp) {
             // The TP × CP GPUs of a replica wait on each other (collectives, the ring).

@@ -215,14 +215,10 @@ public struct StepConfiguration: Sendable {
             throw ScheduleError(problem: "a sequence split over context-parallel GPUs cannot also be split across micro-batches",
                                 fix: "split long sequences with parallel.cp alone, or set parallel.cp: 1")
         }
-        guard model.moe == nil else {
-            throw ScheduleError(problem: "context parallelism with MoE layers is not modelled (the EP groups would span CP × DP)",
-                                fix: "set parallel.cp: 1 for \(model.name)")
-        }
     }
 
     /// Groups of pipelines that run in lockstep (their all-to-alls couple them): one per EP
-    /// group of a stage, TP × DP / EP (DP / EP without TP).
+    /// group of a stage, TP × CP × DP / EP (DP / EP without TP and CP).
     public var synchronisationGroups: Int { expertReplicas }
 
     /// Checks the plan; throws with the rule broken and the fix.
@@ -250,21 +246,26 @@ public struct StepConfiguration: Sendable {
             guard ep >= 1, ep <= moe.routedExperts, moe.routedExperts % ep == 0 else {
                 throw fail("EP \(ep) must divide the \(moe.routedExperts) experts", "use a divisor of \(moe.routedExperts) (V3: 64)")
             }
+            // Experts are neither TP- nor CP-split: each GPU routes its own share of the tokens
+            // (its CP chunks, and its sequence-parallel share of them under TP), and an EP group
+            // folds whole TP × CP groups and DP replicas (Megatron-Core's parallel folding with
+            // expert-TP 1).
             if tp > 1 {
-                // Experts are not TP-split: the EP group folds whole TP groups and DP replicas
-                // (Megatron-Core's parallel folding with expert-TP 1), each GPU routing its own
-                // sequence-parallel share of the tokens.
                 guard sequenceParallel else {
                     throw fail("an MoE model with TP \(tp) needs sequence parallelism (each GPU of a TP group routes its own share of the tokens; Megatron-LM requires it)", "set parallel.sp: true")
-                }
-                guard ep % tp == 0, (tp * dp) % ep == 0 else {
-                    throw fail("EP \(ep) is not a whole number of TP \(tp) groups dividing the \(tp * dp) GPUs of a stage", "use an EP that is a multiple of \(tp) and divides \(tp * dp)")
                 }
                 guard gpuTokens % tp == 0 else {
                     throw fail("\(gpuTokens) tokens per micro-batch do not split over TP \(tp)", "use a micro-batch size divisible by \(tp)")
                 }
-            } else {
+            }
+            let fold = tp * cp
+            if fold == 1 {
                 guard dp % ep == 0 else { throw fail("EP \(ep) does not divide the data-parallel degree \(dp)", "EP groups are formed inside DP; use a divisor of \(dp)") }
+            } else if ep > 1 {
+                guard ep % fold == 0, (fold * dp) % ep == 0 else {
+                    let group = cp > 1 ? "TP × CP = \(fold)" : "TP \(tp)"
+                    throw fail("EP \(ep) is not a whole number of \(group) groups dividing the \(fold * dp) GPUs of a stage", "use an EP that is a multiple of \(fold) and divides \(fold * dp)")
+                }
             }
         }
         try schedule.checkSends(effectivePipelineSends)

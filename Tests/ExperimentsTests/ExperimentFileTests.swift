@@ -86,7 +86,7 @@ import Training
     func moePlans() {
         let v3 = repoRoot.appendingPathComponent("Experiments/deepseek-v3.yaml").path
         expectError("parallel: {pp: 16, ep: 512, tp: 1}\nrun: ~\n", ["EP 512 must divide the 256 experts"], line: nil, infeasible: true, base: v3)
-        expectError("parallel: {pp: 16, ep: 64, tp: 1, cp: 2}\nrun: ~\n", ["context parallelism with MoE layers is not modelled", "parallel.cp: 1"], line: nil, infeasible: true, base: v3)
+        expectError("parallel: {pp: 16, ep: 2, tp: 1, cp: 4}\nrun: ~\n", ["EP 2 is not a whole number of TP × CP = 4 groups", "multiple of 4"], line: nil, infeasible: true, base: v3)
         // BF16 without DeepSeek's FP8 caches: 103 GB on rank 0 against 84.9 GB usable.
         expectError("precision: bf16\nrun: ~\n", ["does not fit in memory", "84.9 GB"], line: nil, infeasible: true, base: v3)
     }

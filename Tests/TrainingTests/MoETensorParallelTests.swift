@@ -43,6 +43,18 @@ import Testing
         #expect(c.dp == 8 && c.expertReplicas == 2 && c.synchronisationGroups == 2)
     }
 
+    /// Context parallelism with MoE: DeepSeek-V3 with CP 2 on 8,192-token sequences. Each GPU
+    /// routes its own 4,096 tokens (its two chunks of the sequence), so its all-to-all is the
+    /// published plan's, on EP 64 groups folding 32 CP pairs; each expert keeps its 2 replicas.
+    @Test func contextParallelGPUsRouteTheirChunks() throws {
+        let v3 = try StepSimulation(config: try deepSeekStep(), calibration: try KernelCalibration.hopper())
+        let cp = try StepSimulation(config: try shippedStep("deepseek-v3.yaml", adding: "parallel: {cp: 2}\nmicrobatch_tokens: 8192"),
+                                    calibration: try KernelCalibration.hopper())
+        #expect(cp.config.cp == 2 && cp.config.dp == 64 && cp.config.moeTokens == 4096)
+        #expect(cp.config.expertReplicas == v3.config.expertReplicas && cp.config.expertReplicas == 2)
+        #expect(try cp.allToAll().dispatch == v3.allToAll().dispatch)
+    }
+
     /// Plans Megatron-LM refuses or llmsim does not model are errors naming the fix: MoE with TP
     /// but no sequence parallelism; an EP group that is not whole TP groups.
     @Test func impossibleFoldsAreErrors() throws {
