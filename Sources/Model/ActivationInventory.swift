@@ -29,8 +29,10 @@ public struct ActivationInventory: Sendable {
     ///
     /// `modules`: Megatron-LM's recomputed modules drop what they rerun — `layernorm` the input
     /// and pre-MLP norm outputs, `mla_up_proj` MLA's normalised latents and Q, K, V, `moe_act`
-    /// the routed experts' SwiGLU outputs (`core_attn` keeps Q, K, V and the attention output,
-    /// which the output projection needs; it only spares materialized scores, see the caller).
+    /// the routed experts' SwiGLU outputs, `moe` and `mlp` everything inside the FFN (its input,
+    /// the pre-MLP norm's output, stays unless `layernorm`); `core_attn` keeps Q, K, V and the
+    /// attention output, which the output projection needs (it only spares materialized
+    /// scores, see the caller).
     public static func layer(_ arch: ModelArchitecture, index: Int, tokens t: Int, routedRowsOnGPU rows: Int,
                              recompute savings: Bool, caching: ActivationCaching, sequenceSplit: Int = 1,
                              materializedScores: (keys: Int, dropout: Bool)? = nil, modules: Set<RecomputeModule> = []) -> [Item] {
@@ -79,6 +81,8 @@ public struct ActivationInventory: Sendable {
         items.append(Item(name: "post-attention residual h (BF16)", bytes: bf16(T * dSeq)))
         if !savings, !modules.contains(.layernorm) { items.append(Item(name: "FFN norm output (\(inputFormat))", bytes: linearInput(T * dSeq))) }
         if let moe = arch.moe, moe.isMoE(layer: index) {
+            // Megatron's `moe` module reruns the whole block from its input: nothing inside kept.
+            guard !modules.contains(.moe) else { return items.filter { $0.bytes > 0 } }
             // Each GPU of a sequence-parallel TP group routes its own share of the tokens.
             let T = T / Double(sequenceSplit)
             let i = Double(moe.expertIntermediateSize), k = Double(moe.topK)
@@ -91,7 +95,7 @@ public struct ActivationInventory: Sendable {
                 items.append(Item(name: "shared SwiGLU input (\(cached))", bytes: fp8(T * 2 * s)))
                 if !savings { items.append(Item(name: "shared SwiGLU output (\(inputFormat))", bytes: linearInput(T * s))) }
             }
-        } else {
+        } else if !modules.contains(.mlp) {
             let i = Double(arch.denseIntermediateSize)
             items.append(Item(name: "SwiGLU input (\(cached))", bytes: fp8(T * 2 * i)))
             if !savings { items.append(Item(name: "SwiGLU output (\(inputFormat))", bytes: linearInput(T * i))) }

@@ -43,9 +43,24 @@ import Testing
         #expect(all.activations >= deepseek.activations && all.activations < 1.15 * deepseek.activations)
     }
 
+    /// `moe` reruns the whole MoE block, all-to-alls included: nothing inside it is kept, so
+    /// the activations drop below `moe_act`'s, and the backward pays the block's forward again
+    /// (its dispatch and combine among it).
+    @Test func moeBlockRerun() throws {
+        let act = try Self.step("recompute: none\nrecompute_modules: [layernorm, moe_act]")
+        let block = try Self.step("recompute: none\nrecompute_modules: [layernorm, moe]")
+        #expect(block.activations < 0.8 * act.activations)
+        #expect(block.time > 1.05 * act.time)
+        let sim = try StepSimulation(config: try shippedStep("automodel-qwen3-30b-a3b-h100.yaml", adding: "recompute: none\nrecompute_modules: [moe]"),
+                                     calibration: try KernelCalibration.hopper())
+        let records = try sim.layerRecords(0, traffic: try sim.allToAll().traffic)
+        #expect(records.filter { $0.kind == .dispatch && $0.recompute }.count == 1)
+        #expect(records.filter { $0.kind == .combine && $0.recompute }.count == 1)
+    }
+
     /// Unknown modules and a second recomputation are errors naming the fix.
     @Test func badModules() throws {
-        for (extra, fragment) in [("recompute_modules: [mlp_act]", "layernorm, mla_up_proj, moe_act, core_attn"),
+        for (extra, fragment) in [("recompute_modules: [mlp_act]", "layernorm, mla_up_proj, moe_act, core_attn, mlp, moe"),
                                   ("recompute: full\nrecompute_modules: [layernorm]", "recompute: none")] {
             do { _ = try shippedStep("automodel-qwen3-30b-a3b-h100.yaml", adding: extra); Issue.record("accepted \(extra)") }
             catch let e as ConfigError { #expect(e.description.contains(fragment), "\(e)") }

@@ -27,6 +27,9 @@ public struct FeedForward {
     public var isMoE: Bool { gate != nil }
 
     public struct Tape<E: Executor> {
+        /// The FFN's input as the layer passed it (`input` is this GPU's share of it under
+        /// sequence parallelism), from which a recomputation reruns the forward.
+        var source: E.Tensor
         var input: E.Tensor
         var up: E.Tensor?, sharedUp: E.Tensor?
         var route: E.RouteResult?
@@ -36,7 +39,7 @@ public struct FeedForward {
     /// Forward; labels: attn (gate), dispatch, mlp, combine.
     func forward<E: Executor>(_ e: inout E, _ full: E.Tensor) -> (out: E.Tensor, tape: Tape<E>) {
         guard let gate, let expertUp, let expertDown else {
-            var tape = Tape<E>(input: full)
+            var tape = Tape<E>(source: full, input: full)
             e.block = .mlp
             let u = e.linear(up!, full)
             tape.up = u
@@ -44,7 +47,7 @@ public struct FeedForward {
         }
         // Under sequence parallelism each GPU routes its own share of the tokens.
         let x = e.sequenceShard(full)
-        var tape = Tape<E>(input: x)
+        var tape = Tape<E>(source: full, input: x)
         let route = e.route(e.gateScores(gate, x))           // in attn(F), as in DeepSeek's trace
         e.block = .dispatch
         let xs = e.dispatch(x, route)

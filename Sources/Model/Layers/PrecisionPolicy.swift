@@ -59,6 +59,11 @@ public enum RecomputeModule: String, Sendable, Codable, CaseIterable {
     case moeAct = "moe_act"
     /// The attention core (Megatron's "selective" of 2022).
     case coreAttn = "core_attn"
+    /// A dense layer's whole MLP: rerun from its input, nothing inside it kept.
+    case mlp
+    /// An MoE layer's whole MoE block — router, dispatch, experts, combine, shared experts —
+    /// rerun from its input, all-to-alls included; nothing inside it kept.
+    case moe
 }
 
 extension ModelArchitecture {

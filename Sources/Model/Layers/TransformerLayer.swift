@@ -75,6 +75,15 @@ public struct TransformerLayer {
             e.recomputing = false
         }
         e.pass = .backwardInput
+        if recomputeModules.contains(ffn.isMoE ? .moe : .mlp) {
+            // Megatron's `moe` / `mlp` module: the FFN's forward rerun from its input (itself
+            // rerun when the `layernorm` module does not keep the pre-MLP norm's output).
+            e.recomputing = true
+            let input = recomputeModules.contains(.layernorm) ? e.rmsNorm("ffn_norm", t.h) : t.ffn.source
+            t.ffn = ffn.forward(&e, input).tape
+            e.recomputing = false
+            e.pass = .backwardInput
+        }
         let dHNorm = ffn.backward(&e, dOut, tape: t.ffn)
         e.block = .attention
         let dh = e.add(e.rmsNormBackward("ffn_norm", t.h, dHNorm), dOut)
