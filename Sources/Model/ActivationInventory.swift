@@ -30,7 +30,8 @@ public struct ActivationInventory: Sendable {
     /// `modules`: Megatron-LM's recomputed modules drop what they rerun — `layernorm` the input
     /// and pre-MLP norm outputs, `mla_up_proj` MLA's normalised latents and Q, K, V, `moe_act`
     /// the routed experts' SwiGLU outputs, `moe` and `mlp` everything inside the FFN (its input,
-    /// the pre-MLP norm's output, stays unless `layernorm`); `core_attn` keeps Q, K, V and the
+    /// the pre-MLP norm's output, stays unless `layernorm`), `shared_experts` the shared
+    /// experts' SwiGLU input and output; `core_attn` keeps Q, K, V and the
     /// attention output, which the output projection needs (it only spares materialized
     /// scores, see the caller).
     public static func layer(_ arch: ModelArchitecture, index: Int, tokens t: Int, routedRowsOnGPU rows: Int,
@@ -90,7 +91,7 @@ public struct ActivationInventory: Sendable {
             items.append(Item(name: "dispatched expert inputs (\(inputFormat))", bytes: linearInput(R * d)))
             items.append(Item(name: "SwiGLU inputs (\(cached))", bytes: fp8(R * 2 * i)))
             if !savings, !modules.contains(.moeAct) { items.append(Item(name: "SwiGLU outputs (\(inputFormat))", bytes: linearInput(R * i))) }
-            if moe.sharedExperts > 0 {
+            if moe.sharedExperts > 0, !modules.contains(.sharedExperts) {
                 let s = Double(moe.sharedExperts) * i
                 items.append(Item(name: "shared SwiGLU input (\(cached))", bytes: fp8(T * 2 * s)))
                 if !savings { items.append(Item(name: "shared SwiGLU output (\(inputFormat))", bytes: linearInput(T * s))) }

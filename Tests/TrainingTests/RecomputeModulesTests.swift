@@ -58,9 +58,20 @@ import Testing
         #expect(records.filter { $0.kind == .combine && $0.recompute }.count == 1)
     }
 
+    /// `shared_experts` on DeepSeek-V3 (one shared expert per MoE layer): its SwiGLU input and
+    /// output no longer kept, its up-projection rerun (one more recomputed GEMM per MoE layer).
+    @Test func sharedExperts() throws {
+        let file = "automodel-deepseek-v3-h100.yaml"
+        let none = try Self.step("recompute: none", file: file), shared = try Self.step("recompute: none\nrecompute_modules: [shared_experts]", file: file)
+        #expect(shared.activations < none.activations && shared.time > none.time)
+        let sim = try StepSimulation(config: try shippedStep(file, adding: "recompute: none\nrecompute_modules: [shared_experts]"), calibration: try KernelCalibration.hopper())
+        let records = try sim.layerRecords(3, traffic: try sim.allToAll().traffic)
+        #expect(records.filter { $0.kind == .gemm && $0.recompute && $0.name.contains("shared.up") }.count == 1)
+    }
+
     /// Unknown modules and a second recomputation are errors naming the fix.
     @Test func badModules() throws {
-        for (extra, fragment) in [("recompute_modules: [mlp_act]", "layernorm, mla_up_proj, moe_act, core_attn, mlp, moe"),
+        for (extra, fragment) in [("recompute_modules: [mlp_act]", "layernorm, mla_up_proj, moe_act, core_attn, mlp, moe, shared_experts"),
                                   ("recompute: full\nrecompute_modules: [layernorm]", "recompute: none")] {
             do { _ = try shippedStep("automodel-qwen3-30b-a3b-h100.yaml", adding: extra); Issue.record("accepted \(extra)") }
             catch let e as ConfigError { #expect(e.description.contains(fragment), "\(e)") }

@@ -70,7 +70,9 @@ public struct FeedForward {
 
     /// Backward in DeepSeek's order: combine(B), mlp(B), dispatch(B), then mlp(W). Returns the
     /// gradient of the FFN input; leaves the pass at backward-for-inputs.
-    func backward<E: Executor>(_ e: inout E, _ dFull: E.Tensor, tape t: Tape<E>) -> E.Tensor {
+    /// `recomputeShared`: the shared experts' up-projection is rerun first (Megatron's
+    /// `shared_experts` module) instead of read from the tape.
+    func backward<E: Executor>(_ e: inout E, _ dFull: E.Tensor, tape t: Tape<E>, recomputeShared: Bool = false) -> E.Tensor {
         e.pass = .backwardInput
         guard let gate, let expertUp, let expertDown, let route = t.route else {
             let dOut = dFull
@@ -96,8 +98,9 @@ public struct FeedForward {
         let (act, dUp, dScores) = e.weightedSwigluBackward(t.expertUp, dH, route)
         let dXs = e.groupedLinearDgrad(expertUp, dUp)
         var dShared: E.Tensor?, sharedAct: E.Tensor?, dSharedUp: E.Tensor?
-        if let su = sharedUp, let sd = sharedDown, let u = t.sharedUp {
+        if let su = sharedUp, let sd = sharedDown, var u = t.sharedUp {
             e.recomputing = true
+            if recomputeShared { u = e.linear(su, t.input) }
             sharedAct = e.swiglu(u)
             e.recomputing = false
             dSharedUp = e.swigluBackward(u, e.linearDgrad(sd, dOut))

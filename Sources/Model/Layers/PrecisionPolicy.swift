@@ -64,6 +64,9 @@ public enum RecomputeModule: String, Sendable, Codable, CaseIterable {
     /// An MoE layer's whole MoE block — router, dispatch, experts, combine, shared experts —
     /// rerun from its input, all-to-alls included; nothing inside it kept.
     case moe
+    /// An MoE layer's shared experts: their up-projection rerun, their SwiGLU input and output
+    /// not kept.
+    case sharedExperts = "shared_experts"
 }
 
 extension ModelArchitecture {

@@ -84,7 +84,7 @@ public struct TransformerLayer {
             e.recomputing = false
             e.pass = .backwardInput
         }
-        let dHNorm = ffn.backward(&e, dOut, tape: t.ffn)
+        let dHNorm = ffn.backward(&e, dOut, tape: t.ffn, recomputeShared: recomputeModules.contains(.sharedExperts))
         e.block = .attention
         let dh = e.add(e.rmsNormBackward("ffn_norm", t.h, dHNorm), dOut)
         let dx: E.Tensor
