@@ -140,9 +140,16 @@ public struct Sweep: Sendable {
         }
     }
 
-    /// A swept value as text (scalars as written, lists and mappings in flow style).
-    static func text(_ v: ConfigValue) -> String {
-        if case .scalar(let s) = v.node { return s.string }
-        return ((try? Yams.serialize(node: v.node)) ?? "?").trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "\n", with: " ")
+    /// A swept value as text (scalars as written, lists and mappings in flow style:
+    /// `[layernorm, moe_act]`, `{cp: 8}`).
+    static func text(_ v: ConfigValue) -> String { flow(v.node) }
+
+    static func flow(_ node: Node) -> String {
+        switch node {
+        case .scalar(let s): return s.string
+        case .sequence(let items): return "[" + items.map(flow).joined(separator: ", ") + "]"
+        case .mapping(let pairs): return "{" + pairs.map { "\(flow($0.key)): \(flow($0.value))" }.joined(separator: ", ") + "}"
+        case .alias: return ((try? Yams.serialize(node: node)) ?? "?").trimmingCharacters(in: .whitespacesAndNewlines)
+        }
     }
 }

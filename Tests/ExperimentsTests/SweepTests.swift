@@ -27,6 +27,19 @@ import Testing
         #expect(try doc.value(at: "parallel.ep")?.int() == 1)      // inherited from the base
     }
 
+    /// Lists and mappings swept whole show in flow style, as one would write them.
+    @Test func listAndMappingValuesInFlowStyle() throws {
+        let file = try load("""
+            sweep:
+              grid:
+                recompute_modules: [[layernorm], [layernorm, core_attn]]
+                parallel: [{pp: 2}, {pp: 4, sp: true}]
+            """)
+        let points = try file.points(hardware: try HardwareCatalog.builtIn())
+        #expect(points.map { $0.parameters.map(\.value) }.first == ["[layernorm]", "{pp: 2}"])
+        #expect(points.map { $0.parameters.map(\.value) }.last == ["[layernorm, core_attn]", "{pp: 4, sp: true}"])
+    }
+
     @Test("zip advances together (outermost); derive computes from swept values and built-ins")
     func zipAndDerive() throws {
         let file = try load("""
