@@ -42,7 +42,8 @@ struct DataParallelOptimizer {
     /// Megatron-LM numbers them (TP innermost, then CP, then DP with each EP group a block of
     /// consecutive DP indices, PP outermost; the all-to-all's placement assumes the same), so a
     /// dense parameter's DP × CP replicas sit `tp` GPUs apart and an expert's `ep` apart (an EP
-    /// group is `ep` consecutive GPUs: whole TP groups, or DP indices without TP): those that share
+    /// group is `ep` consecutive GPUs: whole TP × CP groups, or DP indices without them; with EP 1
+    /// every GPU holds every expert): those that share
     /// a scale-up domain pass their chunks over NVLink (`RingLayout`). V3: the 8 GPUs of a node
     /// are dense replicas of each other; an expert's 2 replicas sit on different nodes.
     func ring(replicas: Int, apart stride: Int) -> RingLayout {
@@ -57,7 +58,7 @@ struct DataParallelOptimizer {
     /// expert rings one after the other). A ring all-gather of the same bytes costs the same.
     func reduceScatter(_ params: RankParameters, in format: Precision) -> Double {
         let c = config, b = Double(format.bytes)
-        let dense = ring(replicas: c.weightReplicas, apart: c.tp), expert = ring(replicas: c.expertReplicas, apart: max(c.ep, c.tp))
+        let dense = ring(replicas: c.weightReplicas, apart: c.tp), expert = ring(replicas: c.expertReplicas, apart: max(c.ep, 1))
         return Collective.reduceScatter(bytes: params.dense * b, over: dense) + Collective.reduceScatter(bytes: params.expert * b, over: expert)
     }
 
