@@ -75,6 +75,18 @@ import Testing
         }
     }
 
+    /// A run prices a step of pipeline passes as `llmsim step` does: the phase's batch of 512
+    /// sequences splits over DP 32 × 2 passes into 8 micro-batches per pass, and one step's
+    /// GPU-hours are its seconds on the 256 GPUs.
+    @Test func runPricesPipelinePasses() throws {
+        let c = try shippedStep("automodel-kimi-k2-h100.yaml")
+        let step = try StepSimulation(config: c, calibration: try KernelCalibration.hopper()).run().stepTimeS
+        let run = TrainingRun(base: c, calibration: try KernelCalibration.hopper())
+        let one = try run.price(RunPhase(name: "x", length: .steps(1), sequenceLength: 4096, batch: 512))
+        #expect(abs(one.gpuHours / 256 * 3600 / step - 1) < 1e-9)
+        #expect(one.tokens == 512 * 4096)
+    }
+
     /// Pure BF16 training (`master: none`) keeps no FP32 master: AdamW's states are the two BF16
     /// moments, 4 B per parameter instead of 8, and the update moves 4 + 2·4 + 2·2 = 16 B per
     /// parameter instead of V3's 22.
