@@ -73,7 +73,8 @@ struct StepCommand: ParsableCommand {
         ] + (config.pp == 1 ? [] : [
             ["pipeline send between stages", Output.fixed(plan.transferS * 1e3, 2) + " ms, " + config.effectivePipelineSends.rawValue, ""],
         ]) + (config.model.moe == nil ? [] : [
-            ["all-to-all dispatch / combine", Output.fixed(r.dispatchS * 1e3, 2) + " / " + Output.fixed(r.combineS * 1e3, 2) + " ms", ""],
+            ["all-to-all dispatch / combine" + (config.moeDispatcher == .deepep ? "" : " (\(config.moeDispatcher.rawValue), NCCL)"),
+             Output.fixed(r.dispatchS * 1e3, 2) + " / " + Output.fixed(r.combineS * 1e3, 2) + " ms", ""],
         ])
         // The published column belongs to the DeepSeek-V3 reproduction only.
         let published = PublishedDeepSeekV3.describes(config)
