@@ -118,43 +118,17 @@ public struct MoEAllToAll: Sendable {
         let nvIn = (0..<ep).map { net.addLink("gpu\($0).nvlink.in", capacity: nvRate) }
         let nicOut = (0..<ep).map { net.addLink("gpu\($0).nic.out", capacity: nicRate, latency: hopLatency.crossLeaf) }
         let nicIn = (0..<ep).map { net.addLink("gpu\($0).nic.in", capacity: nicRate) }
+        let (nic, nvlink) = plan.portCopies(dispatcher)
         var flows: [FluidNetwork.Flow] = []
         // Combine retraces dispatch in reverse: swap each flow's direction.
         let reverse = kind == .combine
-        switch dispatcher {
-        case .deepep:
-            for s in 0..<ep {
-                for r in 0..<ep {
-                    if plan.ibCopies[s][r] > 0 {
-                        let path = reverse ? [nicOut[r], nicIn[s]] : [nicOut[s], nicIn[r]]
-                        flows.append(.init(links: path, bytes: Double(plan.ibCopies[s][r]) * copyBytes, start: 0))
-                    }
-                    if plan.nvlinkCopies[s][r] > 0 {
-                        let path = reverse ? [nvOut[r], nvIn[s]] : [nvOut[s], nvIn[r]]
-                        flows.append(.init(links: path, bytes: Double(plan.nvlinkCopies[s][r]) * copyBytes, start: 0))
-                    }
+        for a in 0..<ep {
+            for b in 0..<ep {
+                if nic[a][b] > 0 {
+                    flows.append(.init(links: reverse ? [nicOut[b], nicIn[a]] : [nicOut[a], nicIn[b]], bytes: Double(nic[a][b]) * copyBytes, start: 0))
                 }
-            }
-        case .alltoall:
-            // Rows over NVLink `[from][to]` (direct sends, and each source's rows for other nodes
-            // to the GPU of the destination's rail on its own node) and over the NICs
-            // `[rail GPU][destination]`, the hops pipelined as DeepEP's are: one flow per port
-            // pair, not one per (source, destination).
-            let p = plan.placement
-            var nv = [[Int]](repeating: [Int](repeating: 0, count: ep), count: ep), ib = nv
-            for s in 0..<ep {
-                for d in 0..<ep where d != s && plan.expertRows[s][d] > 0 {
-                    let rows = plan.expertRows[s][d]
-                    guard p.node(ofGPU: s) != p.node(ofGPU: d) else { nv[s][d] += rows; continue }
-                    let relay = p.node(ofGPU: s) * p.gpusPerNodeInGroup + p.localIndex(ofGPU: d)
-                    if relay != s { nv[s][relay] += rows }
-                    ib[relay][d] += rows
-                }
-            }
-            for a in 0..<ep {
-                for b in 0..<ep {
-                    if nv[a][b] > 0 { flows.append(.init(links: reverse ? [nvOut[b], nvIn[a]] : [nvOut[a], nvIn[b]], bytes: Double(nv[a][b]) * copyBytes, start: 0)) }
-                    if ib[a][b] > 0 { flows.append(.init(links: reverse ? [nicOut[b], nicIn[a]] : [nicOut[a], nicIn[b]], bytes: Double(ib[a][b]) * copyBytes, start: 0)) }
+                if nvlink[a][b] > 0 {
+                    flows.append(.init(links: reverse ? [nvOut[b], nvIn[a]] : [nvOut[a], nvIn[b]], bytes: Double(nvlink[a][b]) * copyBytes, start: 0))
                 }
             }
         }

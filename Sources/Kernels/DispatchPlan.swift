@@ -150,6 +150,30 @@ public struct DispatchPlan: Sendable {
         meanGPUsPerToken = Double(totals.gpus) / tokens
     }
 
+    /// Token copies each port pair carries, `[from GPU][to GPU]`, over the NICs and over NVLink:
+    /// DeepEP's as routed (`ibCopies`, `nvlinkCopies`); for the all-to-all dispatcher each
+    /// (source, destination)'s rows (`expertRows`) sent directly inside a node and, across
+    /// nodes, to the source node's GPU on the destination's rail and from its NIC (NCCL's PXN;
+    /// the hops pipelined as DeepEP's are: one flow per port pair).
+    public func portCopies(_ dispatcher: MoEDispatcher) -> (nic: [[Int]], nvlink: [[Int]]) {
+        switch dispatcher {
+        case .deepep: return (ibCopies, nvlinkCopies)
+        case .alltoall:
+            let p = placement, ep = p.ep
+            var nv = [[Int]](repeating: [Int](repeating: 0, count: ep), count: ep), ib = nv
+            for s in 0..<ep {
+                for d in 0..<ep where d != s && expertRows[s][d] > 0 {
+                    let rows = expertRows[s][d]
+                    guard p.node(ofGPU: s) != p.node(ofGPU: d) else { nv[s][d] += rows; continue }
+                    let relay = p.node(ofGPU: s) * p.gpusPerNodeInGroup + p.localIndex(ofGPU: d)
+                    if relay != s { nv[s][relay] += rows }
+                    ib[relay][d] += rows
+                }
+            }
+            return (ib, nv)
+        }
+    }
+
     /// Routed token-rows landing on each GPU (sum over its local experts).
     public var gpuLoads: [Int] {
         (0..<placement.ep).map { g in

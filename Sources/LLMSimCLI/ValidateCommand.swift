@@ -157,21 +157,22 @@ struct ValidateCommand: ParsableCommand {
             out.append(check("Megatron \(ResultRow.format(row.billions))B, \(row.gpus) A100, \(full ? "full recompute" : "SP + selective")", "Korthikanti et al. 2022 Table 5",
                              published: full ? row.fullRecomputeSeconds : row.presentWorkSeconds, simulated: m.stepTimeS, unit: "s", tolerance: 0.10))
         }
-        // NVIDIA's published DGX H100 runs (Megatron-Bridge, NeMo AutoModel), each as its shipped
-        // experiment plans it.
-        for run in PublishedNeMoRun.all {
-            let c = try StepExperiment.load(path: try ResourceLocator.shippedExperiment(run.experiment), models: models, hardware: hardware)
-            guard run.matches(c) else { throw ValidationError("\(run.experiment) is not the published plan") }
-            let name = "\(run.model) step, \(Output.grouped(run.gpus)) H100, \(run.precisionLabel), \(run.plan)"
-            out.append(check(name, "\(run.source) (\(Output.grouped(Int(run.tokensPerSecondPerGPU))) tokens/s/GPU)", published: run.stepSeconds,
+        // One published run planned by its shipped experiment: the plan checked to be the
+        // published one, then its simulated step against the published one.
+        func publishedRun(_ experiment: String, isPublished: (StepConfiguration) -> Bool, name: String, source: String, published: Double) throws {
+            let c = try StepExperiment.load(path: try ResourceLocator.shippedExperiment(experiment), models: models, hardware: hardware)
+            guard isPublished(c) else { throw ValidationError("\(experiment) is not the published plan") }
+            out.append(check(name, source, published: published,
                              simulated: try StepSimulation(config: c, calibration: try KernelCalibration.hopper()).run().stepTimeS, unit: "s", tolerance: 0.10))
         }
-        // Megatron-LM MoE runs of NVIDIA's Megatron MoE Model Zoo, each as its shipped experiment plans it.
+        // NVIDIA's published DGX H100 runs (Megatron-Bridge, NeMo AutoModel).
+        for run in PublishedNeMoRun.all {
+            try publishedRun(run.experiment, isPublished: run.matches, name: "\(run.model) step, \(Output.grouped(run.gpus)) H100, \(run.precisionLabel), \(run.plan)",
+                             source: "\(run.source) (\(Output.grouped(Int(run.tokensPerSecondPerGPU))) tokens/s/GPU)", published: run.stepSeconds)
+        }
+        // Megatron-LM MoE runs of NVIDIA's Megatron MoE Model Zoo.
         for run in PublishedModelZooRun.all {
-            let c = try StepExperiment.load(path: try ResourceLocator.shippedExperiment(run.experiment), models: models, hardware: hardware)
-            guard run.matches(c) else { throw ValidationError("\(run.experiment) is not the published plan") }
-            out.append(check(run.name, "Megatron MoE Model Zoo (Qwen3 best practice)", published: run.stepSeconds,
-                             simulated: try StepSimulation(config: c, calibration: try KernelCalibration.hopper()).run().stepTimeS, unit: "s", tolerance: 0.10))
+            try publishedRun(run.experiment, isPublished: run.matches, name: run.name, source: "Megatron MoE Model Zoo (Qwen3 best practice)", published: run.stepSeconds)
         }
         out.append(check("V3 step time", "ISCA 2025 Table 4", published: P.stepSeconds, simulated: step.stepTimeS, unit: "s", tolerance: 0.10))
         for (name, published, simulated) in [("1F", P.forwardOnlySeconds, step.forwardOnlyS), ("1F1B", P.steadySeconds, step.steadyS), ("1B", P.backwardInputSeconds, step.backwardInputS),

@@ -38,9 +38,9 @@ public enum ScheduleKind: String, Sendable, Codable, CaseIterable {
     /// backwards last chunk first; `ScheduleGenerator.make`).
     public var runsSequenceChunks: Bool { self == .gpipe || self == .oneFOneB || self == .zb1p }
 
-    /// Whether it pairs one micro-batch's forward with another's backward on a rank, so that
-    /// each chunk's communication runs beside the other's compute (DualPipe and DualPipeV; 1F1B
-    /// and interleaved 1F1B when asked, `ScheduleGenerator.make(pairForwardBackward:)`).
+    /// Whether it pairs one micro-batch's forward with another's backward on a rank by itself,
+    /// so that each chunk's communication runs beside the other's compute (DualPipe and
+    /// DualPipeV; the others that can, only when asked: `canPairForwardBackward`).
     public var overlapsForwardAndBackward: Bool { self == .dualpipe || self == .dualpipev }
 
     /// Whether `ScheduleGenerator.make(pairForwardBackward:)` can pair its steady state on `pp`

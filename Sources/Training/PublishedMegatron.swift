@@ -69,7 +69,7 @@ public enum PublishedMegatronScaling {
                          microbatchSequences: Int, virtualStages: Int?) -> Bool {
         let schedule = virtualStages.map { c.schedule == .interleaved && c.virtualStages == $0 } ?? (c.schedule == .oneFOneB)
         return c.model.hiddenSize == hidden && c.model.layers == layers && c.model.attention.heads == heads
-            && c.tp == tp && c.pp == pp && c.gpus == gpus && Double(c.dp * c.microbatches * c.microbatchTokens) == Double(batch) * sequence
+            && c.tp == tp && c.pp == pp && c.gpus == gpus && Double(c.globalBatchTokens) == Double(batch) * sequence
             && c.microbatchSequences == microbatchSequences && c.sequenceTokens == Int(sequence) && schedule
     }
 }

@@ -46,8 +46,7 @@ public struct StageMemoryModel: Sendable {
     /// `deepSeekSavings`: V3's recomputation and FP8 activation caches (`ActivationInventory`).
     public init(config c: StepConfiguration, deepSeekSavings: Bool, schedule kind: ScheduleKind) throws {
         let arch = c.layerModel
-        schedule = try ScheduleGenerator.make(kind, pp: c.pp, microbatches: c.microbatches, virtualStages: c.virtualStages, sequenceChunks: c.sequenceChunks,
-                                                  pairForwardBackward: c.pairsForwardBackward && kind.canPairForwardBackward(pp: c.pp))
+        schedule = try c.generateSchedule(kind)
         profile = InflightProfile(schedule)
         let rows = arch.moe.map { c.moeTokens * $0.topK } ?? 0       // balanced EP: T·K rows land on each GPU
         let split = c.tp > 1 && c.sequenceParallel ? c.tp : 1

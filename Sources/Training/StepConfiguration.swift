@@ -103,11 +103,21 @@ public struct StepConfiguration: Sendable {
     /// other's compute (Megatron-Core's `--overlap-moe-expert-parallel-comm`, DualPipe's pairing
     /// on an ordinary pipeline; `ScheduleGenerator.pairSteadyState`).
     public var pairsForwardBackward = false
-    /// Whether the schedule runs forwards and backwards as overlapped pairs (DualPipe, or 1F1B
-    /// with `pairsForwardBackward`): the all-to-all then runs beside compute.
+    /// Whether the schedule runs forwards and backwards as overlapped pairs (DualPipe, or
+    /// interleaved 1F1B with `pairsForwardBackward`): the all-to-all then runs beside compute.
     public var overlapsForwardAndBackward: Bool { schedule.overlapsForwardAndBackward || pairsForwardBackward }
     /// Which dispatcher moves MoE tokens (DeepEP unless the experiment says otherwise).
     public var moeDispatcher = MoEDispatcher.deepep
+    /// The schedule of `kind` (this plan's unless another is asked for: a run's fallback, the
+    /// memory check's) for `microbatches` per pass, with the plan's pipeline, virtual stages and
+    /// sequence chunks, its steady state paired when the plan asks for pairs and `kind` can
+    /// pair them.
+    public func generateSchedule(_ kind: ScheduleKind? = nil, microbatches n: Int? = nil) throws -> PipelineSchedule {
+        let kind = kind ?? schedule
+        return try ScheduleGenerator.make(kind, pp: pp, microbatches: n ?? microbatches, virtualStages: virtualStages, sequenceChunks: sequenceChunks,
+                                          pairForwardBackward: pairsForwardBackward && kind.canPairForwardBackward(pp: pp))
+    }
+
     /// The SMs the MoE all-to-all is timed on.
     public var effectiveAllToAllSMs: Int { allToAllSMs ?? communicationSMs }
     public var routingSkew: ExpertSkew
@@ -146,7 +156,9 @@ public struct StepConfiguration: Sendable {
     /// GPUs one pipeline spans (PP, or PP/2 for DualPipeV).
     public var devicesPerPipeline: Int { schedule == .dualpipev ? pp / 2 : pp }
     /// Sequences per step across the cluster.
-    public var globalBatchTokens: Int { dp * microbatches * pipelinePasses * microbatchTokens }
+    public var globalBatchTokens: Int { batchPipelines * microbatches * microbatchTokens }
+    /// The pipeline runs a step's batch is split over: DP pipelines × passes of the schedule.
+    public var batchPipelines: Int { dp * pipelinePasses }
 
     /// The micro-batch's tokens split evenly into its sequences.
     public func checkMicrobatchSequences() throws {

@@ -181,8 +181,7 @@ public struct StepSimulation: Sendable {
         last.tensorParallelForward = tpCollectives.headForward(window: headWindow)
         last.tensorParallelBackward = tpCollectives.columnParallelBackward(window: headWindow)
         // 3. Stage partition balanced by the busiest rank's time.
-        let generated = try ScheduleGenerator.make(c.schedule, pp: c.pp, microbatches: c.microbatches, virtualStages: c.virtualStages, sequenceChunks: c.sequenceChunks,
-                                                  pairForwardBackward: c.pairsForwardBackward)
+        let generated = try c.generateSchedule()
         let stages = generated.stagesPerPipeline
         // Ranks that hold several stages (DualPipe: s and PP−1−s; interleaved: v stages) are
         // balanced on the sum of their stages, which is what the schedule waits on.
@@ -278,8 +277,7 @@ public struct StepSimulation: Sendable {
     /// stretched by the slowest GPU of that group on the rank that runs it (DualPipe runs
     /// stage s on rank s in one direction and on rank PP−1−s in the other).
     func runPipeline(microbatches: Int, plan p: StagePlan, schedule kind: ScheduleKind? = nil, group: Int? = nil) throws -> StepResult {
-        let generated = try ScheduleGenerator.make(kind ?? config.schedule, pp: config.pp, microbatches: microbatches, virtualStages: config.virtualStages, sequenceChunks: config.sequenceChunks,
-                                                  pairForwardBackward: config.pairsForwardBackward && (kind ?? config.schedule).canPairForwardBackward(pp: config.pp))
+        let generated = try config.generateSchedule(kind, microbatches: microbatches)
         guard generated.stagesPerPipeline == p.stageDurations.count else {
             throw ScheduleError(problem: "schedule \(generated.kind.rawValue) has \(generated.stagesPerPipeline) stages, the plan \(p.stageDurations.count)",
                                 fix: "use a schedule with the same number of stages")
@@ -326,7 +324,7 @@ public struct StepSimulation: Sendable {
         var phase: [String: Double] = [:]
         for s in p.segments where s.rank == 0 { phase[s.label, default: 0] += passes * (s.end - s.start) }
         let step = passes * p.makespan + optimizer
-        let tokensPerStep = c.dp * microbatches * c.pipelinePasses * c.microbatchTokens
+        let tokensPerStep = c.batchPipelines * microbatches * c.microbatchTokens
         let flops = c.model.trainingFLOPs(sequenceLength: c.sequenceTokens)
         let perGPU = { (f: Double) in f * Double(tokensPerStep) / step / Double(c.gpus) }
         let bf16Peak = c.topology.node.device.peak(.bf16).flops

@@ -143,7 +143,7 @@ public struct TrainingRun {
         /// micro-batches per sequence.
         func prepare(_ config: StepConfiguration, _ chunks: Int) throws -> (config: StepConfiguration, simulation: StepSimulation, plan: StepSimulation.StagePlan) {
             var config = config
-            let fullBatch = Self.microbatches(sequences: phase.batch, chunks: chunks, dp: config.dp * config.pipelinePasses, perMicrobatch: config.microbatchSequences)
+            let fullBatch = Self.microbatches(sequences: phase.batch, chunks: chunks, dp: config.batchPipelines, perMicrobatch: config.microbatchSequences)
             if chunks > 1 {
                 config.microbatchSequences = 1
                 config.microbatchTokens = phase.sequenceLength / chunks
@@ -221,7 +221,7 @@ public struct TrainingRun {
         }
         var cache: [Int: Double] = [:]
         func stepTime(sequences: Int) throws -> Double {
-            let n = Self.microbatches(sequences: sequences, chunks: chunks, dp: config.dp * config.pipelinePasses, perMicrobatch: config.microbatchSequences)
+            let n = Self.microbatches(sequences: sequences, chunks: chunks, dp: config.batchPipelines, perMicrobatch: config.microbatchSequences)
             if let hit = cache[n] { return hit }
             let kind = Self.schedule(config, microbatches: n)
             if kind != config.schedule { fallback.insert(n) }

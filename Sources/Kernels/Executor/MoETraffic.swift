@@ -14,28 +14,19 @@ public struct MoETraffic: Sendable, Equatable {
     }
 
     /// From a dispatch plan: the GPU with the most routed rows is modelled; IB and NVLink bytes
-    /// are the busiest sender's, dispatched in `format` by `dispatcher` (DeepEP's deduplicated
-    /// copies, or one row per chosen expert sent straight to its GPU, the cross-node ones over
-    /// the NIC).
+    /// are the busiest sender's (`DispatchPlan.portCopies`), dispatched in `format` by
+    /// `dispatcher`.
     public init(plan: DispatchPlan, hidden: Int, format: DispatchFormat, dispatcher: MoEDispatcher = .deepep) {
         let loads = plan.gpuLoads
         let busiest = loads.indices.max { loads[$0] < loads[$1] } ?? 0
         let p = plan.placement, per = p.expertsPerGPU
         localExpertRows = Array(plan.expertLoads[(busiest * per)..<((busiest + 1) * per)])
-        let ib: Double, nv: Double, logical: Double
-        switch dispatcher {
-        case .deepep:
-            ib = Double(plan.ibCopies.map { $0.reduce(0, +) }.max() ?? 0)
-            nv = Double(plan.nvlinkCopies.map { $0.reduce(0, +) }.max() ?? 0)
-            logical = Double(plan.logicalCopies.map { $0.reduce(0, +) }.reduce(0, +)) / Double(p.ep)
-        case .alltoall:
-            let remote = { (s: Int, sameNode: Bool) in
-                plan.expertRows[s].enumerated().filter { $0.offset != s && (p.node(ofGPU: $0.offset) == p.node(ofGPU: s)) == sameNode }.reduce(0) { $0 + $1.element }
-            }
-            ib = Double((0..<p.ep).map { remote($0, false) }.max() ?? 0)
-            nv = Double((0..<p.ep).map { remote($0, true) }.max() ?? 0)
-            logical = Double(plan.expertRows.map { $0.reduce(0, +) }.reduce(0, +)) / Double(p.ep)
-        }
+        // The busiest sender's NIC and NVLink copies; the logical traffic of a GPU: DeepEP's
+        // delivered copies, or the all-to-all's rows.
+        let (nic, nvlink) = plan.portCopies(dispatcher)
+        let ib = Double(nic.map { $0.reduce(0, +) }.max() ?? 0), nv = Double(nvlink.map { $0.reduce(0, +) }.max() ?? 0)
+        let delivered = dispatcher == .deepep ? plan.logicalCopies : plan.expertRows
+        let logical = Double(delivered.map { $0.reduce(0, +) }.reduce(0, +)) / Double(p.ep)
         func traffic(_ bytes: Int) -> OperationRecord.Traffic {
             .init(scaleOutBytes: ib * Double(bytes), scaleUpBytes: nv * Double(bytes), logicalBytes: logical * Double(bytes), groupSize: plan.placement.ep)
         }

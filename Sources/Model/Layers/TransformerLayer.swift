@@ -82,7 +82,6 @@ public struct TransformerLayer {
             let input = recomputeModules.contains(.layernorm) ? e.rmsNorm("ffn_norm", t.h) : t.ffn.source
             t.ffn = ffn.forward(&e, input).tape
             e.recomputing = false
-            e.pass = .backwardInput
         }
         let dHNorm = ffn.backward(&e, dOut, tape: t.ffn, recomputeShared: recomputeModules.contains(.sharedExperts))
         e.block = .attention
