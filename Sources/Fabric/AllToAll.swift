@@ -54,14 +54,16 @@ public struct MoEAllToAll: Sendable {
 
     public func run(_ plan: DispatchPlan, kind: Kind, hidden: Int) throws -> Result {
         let copyBytes = Double(kind == .dispatch ? TokenCopyBytes.dispatch(hidden: hidden, format: dispatchFormat) : TokenCopyBytes.combine(hidden: hidden))
-        let (net, flows) = try network(plan, kind: kind, copyBytes: copyBytes)
         let ep = plan.placement.ep
-        let finish = net.run(flows)
-        let time = finish.max() ?? 0
+        var time = 0.0
         // Bytes each GPU sends on its NIC and on NVLink (the ports are numbered as `network`
         // adds them: NVLink out, NVLink in, NIC out, NIC in, `ep` of each).
         var sent = [Double](repeating: 0, count: 4 * ep)
-        for f in flows { for l in f.links { sent[l] += f.bytes } }
+        for phase in phases(plan) {
+            let (net, flows) = try network(phase, ep: ep, kind: kind, copyBytes: copyBytes)
+            time += net.run(flows).max() ?? 0
+            for f in flows { for l in f.links { sent[l] += f.bytes } }
+        }
         let nvMax = sent[0..<ep].max() ?? 0, ibMax = sent[(2 * ep)..<(3 * ep)].max() ?? 0
         let logical: Double
         switch dispatcher {
@@ -88,18 +90,35 @@ public struct MoEAllToAll: Sendable {
     /// by it, and its path latency is the same: combine finish = latency + factor × (dispatch
     /// finish − latency). Exact up to the fluid network's picosecond event grid; a test checks
     /// it against a combine run.
+    /// Phases run one after the other (the expert-TP all-gather after the all-to-all), each
+    /// timed so.
     public func times(_ plan: DispatchPlan, hidden: Int) throws -> (dispatch: Double, combine: Double) {
         let dispatchBytes = Double(TokenCopyBytes.dispatch(hidden: hidden, format: dispatchFormat))
         let factor = Double(TokenCopyBytes.combine(hidden: hidden)) / dispatchBytes
-        let (net, flows) = try network(plan, kind: .dispatch, copyBytes: dispatchBytes)
-        let finish = net.run(flows)
-        var dispatch = 0.0, combine = 0.0
-        for (f, end) in finish.enumerated() {
-            let latency = net.latency(of: flows[f].links)
-            dispatch = max(dispatch, end)
-            combine = max(combine, latency + factor * (end - latency))
+        var total = (dispatch: 0.0, combine: 0.0)
+        for phase in phases(plan) {
+            let (net, flows) = try network(phase, ep: plan.placement.ep, kind: .dispatch, copyBytes: dispatchBytes)
+            var dispatch = 0.0, combine = 0.0
+            for (f, end) in net.run(flows).enumerated() {
+                let latency = net.latency(of: flows[f].links)
+                dispatch = max(dispatch, end)
+                combine = max(combine, latency + factor * (end - latency))
+            }
+            total.dispatch += dispatch
+            total.combine += combine
         }
-        return (dispatch, combine)
+        return total
+    }
+
+    /// The copies of each phase of one all-to-all, `(nic, nvlink)` per port pair: one phase,
+    /// except for the all-to-all dispatcher under expert-TP, whose all-gather over the
+    /// expert-TP group (NVLink) follows the all-to-all (and, in the combine, its reduce-scatter
+    /// precedes it: the same two phases mirrored).
+    func phases(_ plan: DispatchPlan) -> [(nic: [[Int]], nvlink: [[Int]])] {
+        let copies = plan.portCopies(dispatcher)
+        guard dispatcher == .alltoall, plan.placement.tensorParallel > 1 else { return [copies] }
+        let gather = plan.tensorParallelGather
+        return [copies, (nic: gather.map { $0.map { _ in 0 } }, nvlink: gather)]
     }
 
     /// Per-direction NVLink and NIC rates (bytes/s) with the communication SMs given.
@@ -107,18 +126,17 @@ public struct MoEAllToAll: Sendable {
     var nicRate: Double { node.nicAchievableBandwidthPerGPU * smScale }
     var smScale: Double { dispatcher == .alltoall ? 1 : min(1, Double(communicationSMs) / Double(saturationSMs)) }
 
-    /// The fluid network of the group's ports and the flows of one all-to-all.
-    func network(_ plan: DispatchPlan, kind: Kind, copyBytes: Double) throws -> (FluidNetwork, [FluidNetwork.Flow]) {
+    /// The fluid network of the group's `ep` ports and the flows of one phase of an all-to-all.
+    func network(_ copies: (nic: [[Int]], nvlink: [[Int]]), ep: Int, kind: Kind, copyBytes: Double) throws -> (FluidNetwork, [FluidNetwork.Flow]) {
         guard communicationSMs > 0 else {
             throw KernelError("communication SMs", "DeepEP needs SMs to move data, got \(communicationSMs)", fix: "reserve some SMs, V3 used 20")
         }
-        let ep = plan.placement.ep
         var net = FluidNetwork()
         let nvOut = (0..<ep).map { net.addLink("gpu\($0).nvlink.out", capacity: nvRate, latency: hopLatency.scaleUp) }
         let nvIn = (0..<ep).map { net.addLink("gpu\($0).nvlink.in", capacity: nvRate) }
         let nicOut = (0..<ep).map { net.addLink("gpu\($0).nic.out", capacity: nicRate, latency: hopLatency.crossLeaf) }
         let nicIn = (0..<ep).map { net.addLink("gpu\($0).nic.in", capacity: nicRate) }
-        let (nic, nvlink) = plan.portCopies(dispatcher)
+        let (nic, nvlink) = copies
         var flows: [FluidNetwork.Flow] = []
         // Combine retraces dispatch in reverse: swap each flow's direction.
         let reverse = kind == .combine

@@ -1,11 +1,26 @@
 /// Where the experts of an expert-parallel group live and how tokens reach them.
+///
+/// With expert tensor parallelism (Megatron-Core's `--expert-tensor-parallel-size`), each
+/// expert's FFN width is split over `tensorParallel` consecutive GPUs, which hold the same
+/// experts: the group is then the TP × EP group of `ep` GPUs, and its `experts` are the
+/// router's experts times `tensorParallel` — one per (expert, slice), numbered GPU by GPU — so
+/// that a token choosing an expert is delivered to every GPU holding a slice of it
+/// (`Routing.splittingExperts`).
 public struct ExpertPlacement: Sendable, Codable, Equatable {
+    /// Experts of the group: the router's, times `tensorParallel` (one per slice).
     public var experts: Int
-    /// GPUs in the EP group.
+    /// GPUs in the EP group (the TP × EP group under expert tensor parallelism).
     public var ep: Int
     public var gpusPerNode: Int
+    /// Consecutive GPUs holding slices of the same experts (expert-TP; 1: experts whole).
+    public var tensorParallel = 1
 
-    public init(experts: Int, ep: Int, gpusPerNode: Int) throws {
+    public init(experts: Int, ep: Int, gpusPerNode: Int, tensorParallel: Int = 1) throws {
+        guard tensorParallel >= 1, ep % tensorParallel == 0, experts % tensorParallel == 0 else {
+            throw KernelError("--etp", "expert-TP \(tensorParallel) must divide the \(ep) GPUs and \(experts) expert slices of the group",
+                              fix: "use an expert-TP that divides the GPUs per node, e.g. 1, 2, 4 or 8")
+        }
+        self.tensorParallel = tensorParallel
         guard ep > 0, gpusPerNode > 0, experts > 0 else {
             throw KernelError("--ep", "EP, GPUs per node and experts must be > 0", fix: "e.g. --ep 64 --gpus-per-node 8")
         }
@@ -22,6 +37,14 @@ public struct ExpertPlacement: Sendable, Codable, Equatable {
     }
 
     public var expertsPerGPU: Int { experts / ep }
+    /// A GPU's index in its expert-TP group (0 at expert-TP 1).
+    @inlinable public func sliceIndex(ofGPU g: Int) -> Int { g % tensorParallel }
+    /// The group's expert number of slice `j` of router expert `e`: on the `j`-th GPU of the
+    /// expert-TP group holding `e` (`e` itself at expert-TP 1).
+    @inlinable public func slice(_ j: Int, ofRouterExpert e: Int) -> Int {
+        let per = expertsPerGPU
+        return ((e / per) * tensorParallel + j) * per + e % per
+    }
     public var nodes: Int { max(1, ep / gpusPerNode) }
     public var gpusPerNodeInGroup: Int { min(ep, gpusPerNode) }
     @inlinable public func gpu(ofExpert e: Int) -> Int { e / (experts / ep) }
@@ -151,7 +174,8 @@ public struct DispatchPlan: Sendable {
     }
 
     /// Token copies each port pair carries, `[from GPU][to GPU]`, over the NICs and over NVLink:
-    /// DeepEP's as routed (`ibCopies`, `nvlinkCopies`); for the all-to-all dispatcher each
+    /// DeepEP's as routed (`ibCopies`, `nvlinkCopies`; under expert-TP over the TP × EP group,
+    /// as Megatron-Core's DeepEP dispatcher runs it); for the all-to-all dispatcher each
     /// (source, destination)'s rows (`expertRows`) sent directly inside a node and, across
     /// nodes, to the source node's GPU on the destination's rail and from its NIC (NCCL's PXN;
     /// the hops pipelined as DeepEP's are: one flow per port pair).
@@ -159,10 +183,12 @@ public struct DispatchPlan: Sendable {
         switch dispatcher {
         case .deepep: return (ibCopies, nvlinkCopies)
         case .alltoall:
+            // Under expert-TP the all-to-all runs over the GPUs of one slice index; the rows
+            // reach the other slices by `tensorParallelGather` afterwards.
             let p = placement, ep = p.ep
             var nv = [[Int]](repeating: [Int](repeating: 0, count: ep), count: ep), ib = nv
             for s in 0..<ep {
-                for d in 0..<ep where d != s && expertRows[s][d] > 0 {
+                for d in 0..<ep where d != s && expertRows[s][d] > 0 && p.sliceIndex(ofGPU: s) == p.sliceIndex(ofGPU: d) {
                     let rows = expertRows[s][d]
                     guard p.node(ofGPU: s) != p.node(ofGPU: d) else { nv[s][d] += rows; continue }
                     let relay = p.node(ofGPU: s) * p.gpusPerNodeInGroup + p.localIndex(ofGPU: d)
@@ -172,6 +198,32 @@ public struct DispatchPlan: Sendable {
             }
             return (ib, nv)
         }
+    }
+
+    /// Rows of each of the router's experts (the first slice's, every slice of an expert
+    /// receiving the same rows): what the gate's balancing bias is updated on.
+    public var routerExpertLoads: [Int] {
+        let p = placement
+        guard p.tensorParallel > 1 else { return expertLoads }
+        return (0..<(p.experts / p.tensorParallel)).map { expertLoads[p.slice(0, ofRouterExpert: $0)] }
+    }
+
+    /// The all-to-all dispatcher's expert-TP all-gather, `[from GPU][to GPU]`: after the
+    /// all-to-all over the EP group (GPUs of one slice index), each GPU passes the rows it
+    /// received to the other GPUs of its expert-TP group (Megatron-Core's
+    /// `gather_from_sequence_parallel_region` over the expert-TP group); the combine's
+    /// reduce-scatter retraces it. Empty at expert-TP 1.
+    public var tensorParallelGather: [[Int]] {
+        let p = placement, t = p.tensorParallel, ep = p.ep
+        guard t > 1 else { return [] }
+        var m = [[Int]](repeating: [Int](repeating: 0, count: ep), count: ep)
+        for s in 0..<ep {
+            for d in 0..<ep where p.sliceIndex(ofGPU: s) != p.sliceIndex(ofGPU: d) {
+                // s's rows for d's experts reach d's expert-TP peer of s's slice index first.
+                m[d - p.sliceIndex(ofGPU: d) + p.sliceIndex(ofGPU: s)][d] += expertRows[s][d]
+            }
+        }
+        return m
     }
 
     /// Routed token-rows landing on each GPU (sum over its local experts).

@@ -45,6 +45,20 @@ public struct Routing: Sendable {
     /// caller only needs the choices (the dispatch plan of a simulated step).
     public var weights: [Double]
 
+    /// The same choices in a group whose experts are split over expert-TP GPUs
+    /// (`ExpertPlacement.tensorParallel`): each chosen expert becomes its slices, one per GPU
+    /// of the expert-TP group holding it, so top-K becomes top-(K × expert-TP) — Megatron-Core's
+    /// DeepEP dispatcher over the TP × EP group (`router_topk × tp_size`). Gate weights are
+    /// dropped (the plan does not need them). Itself at expert-TP 1.
+    public func splittingExperts(over placement: ExpertPlacement) -> Routing {
+        let t = placement.tensorParallel
+        guard t > 1 else { return self }
+        var split = [Int32]()
+        split.reserveCapacity(experts.count * t)
+        for e in experts { for j in 0..<t { split.append(Int32(placement.slice(j, ofRouterExpert: Int(e)))) } }
+        return Routing(tokens: tokens, topK: topK * t, experts: split, weights: [])
+    }
+
     /// Tokens routed to each expert.
     public func expertLoads(experts count: Int) -> [Int] {
         var loads = [Int](repeating: 0, count: count)

@@ -10,6 +10,10 @@ public struct RoutingExperiment: Sendable {
     public var tokensPerGPU: Int
     public var ep: Int
     public var gpusPerNode: Int
+    /// GPUs each expert's FFN width is split over (Megatron-Core's expert-TP): the group routes
+    /// the tokens of `ep` × this many GPUs, every chosen expert delivered to each of its slices
+    /// (`ExpertPlacement`). 1: experts whole.
+    public var expertTensorParallel = 1
     public var skew: ExpertSkew
     public var steps: Int
     public var gamma: Double
@@ -47,7 +51,7 @@ public struct RoutingExperiment: Sendable {
         }
         guard steps > 0 else { throw KernelError("--steps", "must be > 0", fix: "e.g. 10") }
         guard gamma >= 0, gamma.isFinite else { throw KernelError("--gamma", "must be >= 0", fix: "V3 used 0.001") }
-        let placement = try ExpertPlacement(experts: router.experts, ep: ep, gpusPerNode: gpusPerNode)
+        let placement = try placement()
         let lookup = SourceCounts.Lookup(placement)
         var gate = try Router(config: router)
         let law = try tokenLaw()
@@ -60,18 +64,25 @@ public struct RoutingExperiment: Sendable {
             // GPU's routing is counted as soon as it is drawn and dropped: the group's routings
             // kept together (8 MB for V3) cost more in fresh pages than the counting itself.
             let sampled = try SampledGate(router: gate, logPrior: law.logPrior, shortcuts: !fullDraw, compositionLaw: compositionLaw)
-            let results = try Parallel.map(ep) { [generators] g in
+            let results = try Parallel.map(placement.ep) { [generators] g in
                 var random = generators[g]
-                let routing = sampled.route(tokens: tokensPerGPU, random: &random, gateWeights: false)
+                let routing = sampled.route(tokens: tokensPerGPU, random: &random, gateWeights: false).splittingExperts(over: placement)
                 return (SourceCounts(source: g, routing: routing, lookup: lookup), random)
             }
             generators = results.map(\.1)
             let stepPlan = try DispatchPlan(placement: placement, sources: results.map(\.0))
             ratios.append(stepPlan.maxOverMeanExpertLoad)
-            gate.updateBias(loads: stepPlan.expertLoads, gamma: gamma)
+            gate.updateBias(loads: stepPlan.routerExpertLoads, gamma: gamma)
             plan = stepPlan
         }
         return Result(plan: plan!, loadRatioPerStep: ratios, finalBias: gate.bias)
+    }
+
+    /// The group's placement: `ep` GPUs (× expert-TP) over nodes of `gpusPerNode`.
+    public func placement() throws -> ExpertPlacement {
+        let t = expertTensorParallel
+        guard t >= 1 else { throw KernelError("--etp", "expert-TP \(t) must be at least 1", fix: "use 1 (experts whole) or a divisor of the GPUs per node") }
+        return try ExpertPlacement(experts: router.experts * t, ep: ep * t, gpusPerNode: gpusPerNode, tensorParallel: t)
     }
 
     /// The popularity law every GPU of the group shares (from the root stream's "popularity"
@@ -82,6 +93,6 @@ public struct RoutingExperiment: Sendable {
 
     /// Each GPU's own token generator, as the first step starts.
     public func tokenGenerators() -> [LaneRandom] {
-        (0..<ep).map { LaneRandom(seed: RandomStream.derive(seed: seed, label: "tokens", index: $0)) }
+        (0..<(ep * max(expertTensorParallel, 1))).map { LaneRandom(seed: RandomStream.derive(seed: seed, label: "tokens", index: $0)) }
     }
 }

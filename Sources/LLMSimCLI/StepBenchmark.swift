@@ -57,7 +57,7 @@ struct StepBenchmark {
             if routings.isEmpty { routings = drawn }
         }
         parts.append(Part(name: "gate, every affinity drawn", seconds: fullSeconds, nanosecondsPerToken: perToken(fullSeconds)))
-        let placement = try ExpertPlacement(experts: experiment.router.experts, ep: experiment.ep, gpusPerNode: experiment.gpusPerNode)
+        let placement = try experiment.placement()
         var plan: DispatchPlan?
         let planning = try time { plan = try DispatchPlan(placement: placement, routings: routings) }
         parts.append(Part(name: "dispatch plan", seconds: planning, nanosecondsPerToken: perToken(planning)))

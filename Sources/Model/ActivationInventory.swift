@@ -86,11 +86,13 @@ public struct ActivationInventory: Sendable {
             guard !modules.contains(.moe) else { return items.filter { $0.bytes > 0 } }
             // Each GPU of a sequence-parallel TP group routes its own share of the tokens.
             let T = T / Double(sequenceSplit)
-            let i = Double(moe.expertIntermediateSize), k = Double(moe.topK)
+            // Under expert-TP a GPU's routed rows are its expert-TP group's, each on a slice
+            // of the expert's width.
+            let i = Double(moe.expertIntermediateSize), slice = Double(moe.routedSliceIntermediateSize), k = Double(moe.topK)
             items.append(Item(name: "routing indices and weights", bytes: T * k * 8))
             items.append(Item(name: "dispatched expert inputs (\(inputFormat))", bytes: linearInput(R * d)))
-            items.append(Item(name: "SwiGLU inputs (\(cached))", bytes: fp8(R * 2 * i)))
-            if !savings, !modules.contains(.moeAct) { items.append(Item(name: "SwiGLU outputs (\(inputFormat))", bytes: linearInput(R * i))) }
+            items.append(Item(name: "SwiGLU inputs (\(cached))", bytes: fp8(R * 2 * slice)))
+            if !savings, !modules.contains(.moeAct) { items.append(Item(name: "SwiGLU outputs (\(inputFormat))", bytes: linearInput(R * slice))) }
             if moe.sharedExperts > 0, !modules.contains(.sharedExperts) {
                 let s = Double(moe.sharedExperts) * i
                 items.append(Item(name: "shared SwiGLU input (\(cached))", bytes: fp8(T * 2 * s)))

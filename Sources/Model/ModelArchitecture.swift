@@ -118,6 +118,18 @@ public struct MoEShape: Codable, Sendable, Equatable {
     public var hasRoutingBias: Bool
     /// Scale applied to the normalised gate weights (V3: 2.5).
     public var routedScalingFactor: Double
+    /// GPUs each routed expert's FFN width is split over in the shard one GPU computes
+    /// (Megatron-Core's expert tensor parallelism; `ModelArchitecture.expertTensorParallelShard`).
+    /// 1 for a whole model; not part of its description (not encoded).
+    public var expertTensorParallel = 1
+
+    /// The FFN width of the slice of one routed expert a GPU holds.
+    public var routedSliceIntermediateSize: Int { expertIntermediateSize / max(expertTensorParallel, 1) }
+
+    enum CodingKeys: String, CodingKey {
+        case routedExperts, sharedExperts, expertIntermediateSize, topK, groups, topKGroups, firstDenseLayers, layerFrequency, scoring,
+             hasRoutingBias, routedScalingFactor
+    }
 
     public func isMoE(layer: Int) -> Bool {
         layer >= firstDenseLayers && (layer - firstDenseLayers) % layerFrequency == 0

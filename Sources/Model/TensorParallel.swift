@@ -43,4 +43,20 @@ extension ModelArchitecture {
         shard.vocabularySize = (vocabularySize + tp - 1) / tp
         return shard
     }
+
+    /// The shard whose routed experts are split over `etp` GPUs (Megatron-Core's expert tensor
+    /// parallelism: each expert's up-projection column-parallel, its down-projection
+    /// row-parallel, over the expert-TP group). Shared experts are untouched (they run with the
+    /// attention's TP). Itself at 1 or for a dense model.
+    public func expertTensorParallelShard(_ etp: Int) throws -> ModelArchitecture {
+        guard etp > 1, var m = moe else { return self }
+        guard m.expertIntermediateSize % etp == 0 else {
+            throw TensorParallelError(problem: "expert-TP \(etp) does not divide the expert FFN width \(m.expertIntermediateSize)",
+                                      fix: "use an etp that divides \(m.expertIntermediateSize)")
+        }
+        var shard = self
+        m.expertTensorParallel = etp
+        shard.moe = m
+        return shard
+    }
 }

@@ -38,9 +38,9 @@ public struct GPUSpeedVariation: Sendable, Equatable {
     /// How much the compute of pipeline rank `rank` in synchronisation group `group` stretches
     /// (≥ 1 unless every GPU of the group is faster than the calibration).
     public func slowdown(rank: Int, group: Int, config c: StepConfiguration) -> Double {
-        // An EP group is `ep` consecutive GPUs in TP-, then CP-innermost order: ep / (TP × CP)
-        // DP indices.
-        let members = max(c.ep / max(c.tp * c.cp, 1), 1)
+        // A TP × EP group is `ep` × expert-TP consecutive GPUs in TP-, then CP-innermost order:
+        // ep × etp / (TP × CP) DP indices.
+        let members = max(c.ep * c.etp / max(c.tp * c.cp, 1), 1)
         var slowest = Double.infinity
         for d in (group * members)..<min((group + 1) * members, c.dp) {
             // The TP × CP GPUs of a replica wait on each other (collectives, the ring).

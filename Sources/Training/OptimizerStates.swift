@@ -56,10 +56,10 @@ public struct OptimizerStates: Sendable, Equatable {
 }
 
 extension StepConfiguration {
-    /// Data-parallel replicas of a routed expert (one per EP group of a stage): TP × CP × DP / EP
-    /// (EP groups fold whole TP × CP groups, experts split by neither), at least 1. A non-expert
-    /// parameter has DP × CP replicas (`weightReplicas`).
-    public var expertReplicas: Int { max(max(tp, 1) * max(cp, 1) * dp / max(ep, 1), 1) }
+    /// Data-parallel replicas of a routed expert's slice (one per TP × EP group of a stage):
+    /// TP × CP × DP / (EP × expert-TP) (the groups fold whole TP × CP groups), at least 1. A
+    /// non-expert parameter has DP × CP replicas (`weightReplicas`).
+    public var expertReplicas: Int { max(max(tp, 1) * max(cp, 1) * dp / (max(ep, 1) * max(etp, 1)), 1) }
 
     /// One GPU's 1/replicas of each parameter of `p`.
     func shard(_ p: RankParameters) -> Double { p.dense / Double(weightReplicas) + p.expert / Double(expertReplicas) }

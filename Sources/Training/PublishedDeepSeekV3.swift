@@ -43,7 +43,7 @@ public enum PublishedDeepSeekV3 {
     /// column beside it. The cluster's network and the kernel settings may differ (a what-if on
     /// the same plan still compares with the published step); a different plan may not.
     public static func describes(_ c: StepConfiguration) -> Bool {
-        c.model.name == "deepseek-v3" && c.gpus == 2048 && c.pp == 16 && c.ep == 64 && c.tp == 1 && c.cp == 1
+        c.model.name == "deepseek-v3" && c.gpus == 2048 && c.pp == 16 && c.ep == 64 && c.etp == 1 && c.tp == 1 && c.cp == 1
             && c.schedule == .dualpipe && c.microbatches == 120 && c.microbatchTokens == 4096 && c.microbatchSequences == 1
             && c.precision == .deepSeekFP8
     }

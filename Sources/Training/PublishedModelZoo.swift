@@ -17,7 +17,7 @@ public struct PublishedModelZooRun: Sendable {
     /// modules, the overlap.
     public func matches(_ c: StepConfiguration) -> Bool {
         c.model.hiddenSize == 4096 && c.model.layers == 94 && c.model.moe?.routedExperts == 128
-            && c.gpus == gpus && c.tp == tp && c.pp == pp && c.schedule == .interleaved && c.virtualStages == virtualStages && c.ep == ep
+            && c.gpus == gpus && c.tp == tp && c.pp == pp && c.schedule == .interleaved && c.virtualStages == virtualStages && c.ep == ep && c.etp == 1
             && c.microbatchSequences == 1 && c.microbatchTokens == 4096 && c.batchPipelines * c.microbatches == batch
             && c.precision == .bf16 && c.moeDispatcher == .deepep && c.effectiveRecompute == .none && c.recomputeModules == recomputeModules
             && c.pairsForwardBackward == overlap

@@ -33,7 +33,7 @@ public struct PublishedNeMoRun: Sendable {
     public func matches(_ c: StepConfiguration) -> Bool {
         let pipeline = virtualStages.map { c.schedule == .interleaved && c.virtualStages == $0 } ?? (c.pp == 1)
         return c.model.hiddenSize == hidden && c.model.layers == layers && c.model.attention.heads == heads && c.model.mtpDepth == mtpDepth
-            && c.gpus == gpus && c.tp == tp && c.pp == pp && c.cp == cp && c.ep == ep && pipeline && c.optimizer.fullySharded == fsdp
+            && c.gpus == gpus && c.tp == tp && c.pp == pp && c.cp == cp && c.ep == ep && c.etp == 1 && pipeline && c.optimizer.fullySharded == fsdp
             && c.pipelinePasses == pipelinePasses && c.batchPipelines * c.microbatches * microbatchSequences == batch
             && c.microbatchTokens == sequence * microbatchSequences
             && c.microbatchSequences == microbatchSequences

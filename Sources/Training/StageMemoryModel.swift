@@ -48,7 +48,7 @@ public struct StageMemoryModel: Sendable {
         let arch = c.layerModel
         schedule = try c.generateSchedule(kind)
         profile = InflightProfile(schedule)
-        let rows = arch.moe.map { c.moeTokens * $0.topK } ?? 0       // balanced EP: T·K rows land on each GPU
+        let rows = c.balancedRoutedRows
         let split = c.tp > 1 && c.sequenceParallel ? c.tp : 1
         // Materialized attention scores are kept for the backward unless the core is recomputed.
         let scores = c.attentionKernel == .unfused && c.effectiveRecompute != .selective && !c.recomputeModules.contains(.coreAttn)

@@ -21,6 +21,15 @@ public struct StepConfiguration: Sendable {
     public var ep: Int
     /// Tensor-parallel group size (GPUs of one node).
     public var tp: Int = 1
+    /// Expert tensor-parallel group size (Megatron-Core's `--expert-tensor-parallel-size`):
+    /// each routed expert's FFN width is split over this many consecutive GPUs of a node,
+    /// which hold the same experts. The EP group is then one slice index of a TP × EP group of
+    /// `etp × ep` consecutive GPUs (Megatron's `tp-ep-dp-pp` expert rank order): the NCCL
+    /// all-to-all runs over the EP group and an all-gather over the expert-TP group follows
+    /// it; DeepEP runs over the whole TP × EP group, each token to every slice of its experts.
+    /// 1 (the default): experts whole — DeepSeek-V3's plan and Megatron-Core's parallel
+    /// folding; Megatron-LM's own default is the attention's TP.
+    public var etp: Int = 1
     /// Context-parallel group size (Megatron-LM's `--context-parallel-size`): each sequence of
     /// a micro-batch is cut into 2·CP chunks and GPU i of the group takes chunks i and
     /// 2·CP − 1 − i (the causal work balanced), for every layer; attention exchanges keys and
@@ -77,6 +86,10 @@ public struct StepConfiguration: Sendable {
     /// share under tensor parallelism (experts are not TP-split: each GPU of a TP group routes
     /// its own 1/TP of the tokens, Megatron-Core's expert-TP size 1), else `gpuTokens`.
     public var moeTokens: Int { gpuTokens / max(tp, 1) }
+    /// Routed token-rows landing on each GPU under perfect balance: the tokens routed by its
+    /// TP × EP group's GPUs × top-K over the group's GPUs — `moeTokens` × K, times expert-TP
+    /// (each GPU computes its slice of the rows of its whole expert-TP group).
+    public var balancedRoutedRows: Int { model.moe.map { moeTokens * $0.topK * max(etp, 1) } ?? 0 }
     /// Independent sequences in one micro-batch (Megatron-LM's `--micro-batch-size`; 1 for
     /// DeepSeek-V3): each is `sequenceTokens` long and attends only to itself, while the
     /// linears see all `microbatchTokens` rows at once.
@@ -151,8 +164,9 @@ public struct StepConfiguration: Sendable {
     public var dp: Int { gpus / (devicesPerPipeline * tp * cp) }
     /// Replicas of every weight: DP × CP (what gradients are reduced over and ZeRO-1 shards on).
     public var weightReplicas: Int { dp * cp }
-    /// The model one GPU computes: the TP shard (the model itself for TP 1).
-    public var layerModel: ModelArchitecture { (try? model.tensorParallelShard(tp)) ?? model }
+    /// The model one GPU computes: the TP shard (the model itself for TP 1), its routed
+    /// experts split over expert-TP.
+    public var layerModel: ModelArchitecture { (try? model.tensorParallelShard(tp).expertTensorParallelShard(etp)) ?? model }
     /// GPUs one pipeline spans (PP, or PP/2 for DualPipeV).
     public var devicesPerPipeline: Int { schedule == .dualpipev ? pp / 2 : pp }
     /// Sequences per step across the cluster.
@@ -229,8 +243,8 @@ public struct StepConfiguration: Sendable {
         }
     }
 
-    /// Groups of pipelines that run in lockstep (their all-to-alls couple them): one per EP
-    /// group of a stage, TP × CP × DP / EP (DP / EP without TP and CP).
+    /// Groups of pipelines that run in lockstep (their all-to-alls couple them): one per TP × EP
+    /// group of a stage, TP × CP × DP / (EP × expert-TP) (DP / EP without TP, CP and expert-TP).
     public var synchronisationGroups: Int { expertReplicas }
 
     /// Checks the plan; throws with the rule broken and the fix.
@@ -254,10 +268,14 @@ public struct StepConfiguration: Sendable {
         guard stages <= model.layers else {
             throw fail("\(stages) pipeline stages for \(model.layers) layers", "use at most \(model.layers) stages")
         }
+        guard etp == 1 || model.moe != nil else {
+            throw fail("etp \(etp) splits routed experts, but \(model.name) is a dense model", "remove parallel.etp (or set it to 1)")
+        }
         if let moe = model.moe {
             guard ep >= 1, ep <= moe.routedExperts, moe.routedExperts % ep == 0 else {
                 throw fail("EP \(ep) must divide the \(moe.routedExperts) experts", "use a divisor of \(moe.routedExperts) (V3: 64)")
             }
+            try checkExpertTensorParallel(moe)
             // Experts are neither TP- nor CP-split: each GPU routes its own share of the tokens
             // (its CP chunks, and its sequence-parallel share of them under TP), and an EP group
             // folds whole TP × CP groups and DP replicas (Megatron-Core's parallel folding with
@@ -270,13 +288,19 @@ public struct StepConfiguration: Sendable {
                     throw fail("\(gpuTokens) tokens per micro-batch do not split over TP \(tp)", "use a micro-batch size divisible by \(tp)")
                 }
             }
-            let fold = tp * cp
+            // The TP × EP group (EP × expert-TP GPUs) folds whole TP × CP groups and divides a
+            // stage's GPUs.
+            let fold = tp * cp, group = ep * etp
             if fold == 1 {
-                guard dp % ep == 0 else { throw fail("EP \(ep) does not divide the data-parallel degree \(dp)", "EP groups are formed inside DP; use a divisor of \(dp)") }
-            } else if ep > 1 {
-                guard ep % fold == 0, (fold * dp) % ep == 0 else {
-                    let group = cp > 1 ? "TP × CP = \(fold)" : "TP \(tp)"
-                    throw fail("EP \(ep) is not a whole number of \(group) groups dividing the \(fold * dp) GPUs of a stage", "use an EP that is a multiple of \(fold) and divides \(fold * dp)")
+                guard dp % group == 0 else {
+                    let what = etp > 1 ? "EP × expert-TP = \(group)" : "EP \(ep)"
+                    throw fail("\(what) does not divide the data-parallel degree \(dp)", "EP groups are formed inside DP; use a divisor of \(dp)")
+                }
+            } else if group > 1 {
+                guard group % fold == 0, (fold * dp) % group == 0 else {
+                    let folded = cp > 1 ? "TP × CP = \(fold)" : "TP \(tp)"
+                    let what = etp > 1 ? "EP × expert-TP = \(group)" : "EP \(ep)"
+                    throw fail("\(what) is not a whole number of \(folded) groups dividing the \(fold * dp) GPUs of a stage", "use an EP\(etp > 1 ? " × expert-TP" : "") that is a multiple of \(fold) and divides \(fold * dp)")
                 }
             }
         }
@@ -288,6 +312,25 @@ public struct StepConfiguration: Sendable {
         try checkTensorParallelOverlap()
         try checkCommunicationSMs()
         try checkAllToAllSMs()
+    }
+
+    /// Expert-TP: at least 1, inside one node's NVLink domain (its all-gathers run there), the
+    /// TP × EP group a whole number of nodes or inside one, the expert width divisible.
+    func checkExpertTensorParallel(_ moe: MoEShape) throws {
+        let domain = topology.node.scaleUpDomainGPUs, perNode = topology.node.gpus
+        guard etp >= 1, etp <= domain, domain % etp == 0, perNode % etp == 0 else {
+            throw ScheduleError(problem: "etp \(etp) does not fit the \(domain)-GPU NVLink domain of a node",
+                                fix: "use an etp dividing \(min(domain, perNode)) (expert tensor parallelism stays inside NVLink)")
+        }
+        let group = ep * etp
+        guard group <= perNode || group % perNode == 0 else {
+            throw ScheduleError(problem: "the TP × EP group of EP \(ep) × expert-TP \(etp) = \(group) GPUs is not a whole number of \(perNode)-GPU nodes",
+                                fix: "choose EP × expert-TP at most \(perNode) or a multiple of it")
+        }
+        guard moe.expertIntermediateSize % etp == 0 else {
+            throw ScheduleError(problem: "expert-TP \(etp) does not divide the expert FFN width \(moe.expertIntermediateSize)",
+                                fix: "use an etp that divides \(moe.expertIntermediateSize)")
+        }
     }
 
     /// Communication kernels need at least one SM and must leave compute at least one.

@@ -48,7 +48,7 @@ public enum StepExperiment {
         let model = try parseModel(v, models: models)
         let topology = try parseCluster(v, hardware: hardware)
         let parallel = try v.required("parallel")
-        try parallel.requireKnownKeys(["pp", "ep", "tp", "cp", "sp", "tp_overlap", "overlap_grad_reduce", "overlap_param_gather", "pipeline_sends", "overlap_forward_backward"])
+        try parallel.requireKnownKeys(["pp", "ep", "etp", "tp", "cp", "sp", "tp_overlap", "overlap_grad_reduce", "overlap_param_gather", "pipeline_sends", "overlap_forward_backward"])
         let tp = try parallel.positiveInt("tp", default: 1)
         let schedule = ScheduleKind(rawValue: try v.choice("schedule", ScheduleKind.allCases.map(\.rawValue)))!
         let precisionName = try v.choice("precision", precisions.map(\.name))
@@ -73,6 +73,7 @@ public enum StepExperiment {
             communicationSMs: try v.positiveInt("communication_sms", default: 20),
             routingSkew: skew, seed: seed)
         config.tp = tp
+        config.etp = try parallel.positiveInt("etp", default: 1)
         if let sms = try v.optional("communication_sms") {
             // Infeasible rather than malformed: the limit is the device's (a sweep over GPUs may
             // reach one with fewer SMs).

@@ -45,7 +45,7 @@ extension StepSimulation {
         guard let moe = arch.moe, let index = (0..<arch.layers).first(where: { moe.isMoE(layer: $0) }) else { return nil }
         let (routed, dispatch, combine) = try allToAll()
         let perGPU = routed.localExpertRows.count
-        let rows = config.moeTokens * moe.topK / max(perGPU, 1)
+        let rows = config.balancedRoutedRows / max(perGPU, 1)
         let balanced = MoETraffic(localExpertRows: Array(repeating: rows, count: perGPU), dispatch: routed.dispatch, combine: routed.combine)
         return try layerForwardBackward(index, traffic: balanced, dispatch: dispatch, combine: combine)
     }
@@ -73,9 +73,10 @@ extension StepSimulation {
         guard let router = config.model.routerConfig else { return nil }
         var sample = config.moeTokens
         while sample > 4096, sample % 2 == 0 { sample /= 2 }
-        return (RoutingExperiment(router: router, hidden: config.model.hiddenSize, tokensPerGPU: sample, ep: config.ep,
-                                  gpusPerNode: config.topology.node.gpus, skew: config.routingSkew, seed: config.seed),
-                config.moeTokens / sample)
+        var experiment = RoutingExperiment(router: router, hidden: config.model.hiddenSize, tokensPerGPU: sample, ep: config.ep,
+                                           gpusPerNode: config.topology.node.gpus, skew: config.routingSkew, seed: config.seed)
+        experiment.expertTensorParallel = config.etp
+        return (experiment, config.moeTokens / sample)
     }
 
     /// Hop latencies the all-to-all pays: inter-node hops at the topology's inter-node latency.

@@ -34,6 +34,8 @@ public struct RunPhase: Sendable, Equatable {
     /// Pipeline, expert, tensor and context parallelism and schedule of one phase.
     public struct PlanOverride: Sendable, Equatable {
         public var pp: Int?, ep: Int?, tp: Int?, cp: Int?
+        /// Expert-TP (`StepConfiguration.etp`).
+        public var etp: Int?
         public var schedule: ScheduleKind?
         /// Where the phase's plan is written (file, line, key), for the error when it turns out
         /// impossible on the experiment's cluster (nil: no file).
@@ -109,13 +111,14 @@ public struct TrainingRun {
             config.ep = plan.ep ?? config.ep
             config.tp = plan.tp ?? config.tp
             config.cp = plan.cp ?? config.cp
+            config.etp = plan.etp ?? config.etp
             config.schedule = plan.schedule ?? config.schedule
             do { try config.validate() } catch let e as ScheduleError {
                 var error = plan.origin ?? ConfigError(key: "run.phases", problem: "")
                 (error.problem, error.fix, error.infeasible) = ("phase '\(phase.name)': \(e.problem)", e.fix, true)
                 throw error
             }
-            notes.insert("own plan: PP \(config.pp), EP \(config.ep), TP \(config.tp)\(config.cp > 1 ? ", CP \(config.cp)" : ""), \(config.schedule.rawValue), DP \(config.dp)")
+            notes.insert("own plan: PP \(config.pp), EP \(config.ep)\(config.etp > 1 ? ", expert-TP \(config.etp)" : ""), TP \(config.tp)\(config.cp > 1 ? ", CP \(config.cp)" : ""), \(config.schedule.rawValue), DP \(config.dp)")
         }
         // Sequences longer than the base plan's micro-batch (long-context phases): split each
         // sequence into `chunks` micro-batches that attend to the cached prefix (token-level

@@ -55,6 +55,41 @@ import Testing
         #expect(try cp.allToAll().dispatch == v3.allToAll().dispatch)
     }
 
+    /// Expert tensor parallelism (Megatron-Core's `--expert-tensor-parallel-size 2`): on the
+    /// same 8 GPUs with TP 2, EP 4 × expert-TP 2 holds the same expert parameters per GPU as EP
+    /// 8 (halves of 32 of the 128 experts instead of 16 whole ones), and
+    /// each GPU computes twice the rows on half the width: the same FLOPs in narrower, less
+    /// efficient GEMMs. The NCCL dispatcher's all-gather over the expert-TP pair moves each
+    /// GPU's rows again, so its dispatch takes longer than EP 8's.
+    @Test func expertTensorParallelSplitsTheExpertsWidth() throws {
+        let whole = try Self.qwen("{pp: 1, ep: 8, tp: 2}"), split = try Self.qwen("{pp: 1, ep: 4, tp: 2, etp: 2}")
+        let expert = { (s: StepSimulation) in RankParameters.perLayer(s.config).map(\.expert).reduce(0, +) }
+        #expect(abs(expert(split) / expert(whole) - 1) < 1e-12)
+        #expect(split.config.expertReplicas == 1 && split.config.synchronisationGroups == 1)
+        #expect(split.config.balancedRoutedRows == 2 * whole.config.balancedRoutedRows)
+        #expect(split.config.layerModel.moe?.routedSliceIntermediateSize == 384)
+        let rows = { (s: StepSimulation) in Double(try s.allToAll().traffic.localExpertRows.reduce(0, +)) }
+        #expect(abs(try rows(split) / rows(whole) - 2) < 0.1)
+        let layer = { (s: StepSimulation) in try s.balancedMoELayer()! }
+        #expect(try layer(split).mlpForward > layer(whole).mlpForward && layer(split).mlpForward < 2 * layer(whole).mlpForward)
+        let nccl = { (p: String) in try StepSimulation(config: try shippedStep("automodel-qwen3-30b-a3b-h100.yaml", adding: "parallel: \(p)\nmoe_dispatcher: alltoall"),
+                                                        calibration: try KernelCalibration.hopper()).allToAll().dispatch }
+        #expect(try nccl("{pp: 1, ep: 4, tp: 2, etp: 2}") > 1.5 * nccl("{pp: 1, ep: 8, tp: 2}"))
+    }
+
+    /// Expert-TP plans llmsim cannot run are errors naming the fix: beyond the NVLink domain, on
+    /// a dense model, a TP × EP group larger than a stage's GPUs, a width it does not divide.
+    @Test func impossibleExpertTensorParallelIsAnError() throws {
+        for (file, parallel, fragment) in [("automodel-qwen3-30b-a3b-h100.yaml", "{pp: 1, ep: 4, etp: 3}", "NVLink domain"),
+                                           ("nemo-llama3-8b-h100.yaml", "{etp: 2}", "dense model"),
+                                           ("automodel-qwen3-30b-a3b-h100.yaml", "{pp: 1, ep: 8, etp: 2}", "EP × expert-TP = 16 does not divide")] {
+            do { _ = try shippedStep(file, adding: "parallel: \(parallel)"); Issue.record("accepted \(parallel)") }
+            catch let e as ConfigError { #expect(e.description.contains(fragment), "\(e)") }
+        }
+        let qwen = try shippedStep("automodel-qwen3-30b-a3b-h100.yaml").model
+        #expect(throws: ModelArchitecture.TensorParallelError.self) { try qwen.expertTensorParallelShard(5) }
+    }
+
     /// Plans Megatron-LM refuses or llmsim does not model are errors naming the fix: MoE with TP
     /// but no sequence parallelism; an EP group that is not whole TP groups.
     @Test func impossibleFoldsAreErrors() throws {

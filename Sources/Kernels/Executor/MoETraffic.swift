@@ -23,8 +23,11 @@ public struct MoETraffic: Sendable, Equatable {
         localExpertRows = Array(plan.expertLoads[(busiest * per)..<((busiest + 1) * per)])
         // The busiest sender's NIC and NVLink copies; the logical traffic of a GPU: DeepEP's
         // delivered copies, or the all-to-all's rows.
+        // Under expert-TP the all-to-all dispatcher's all-gather adds NVLink copies.
         let (nic, nvlink) = plan.portCopies(dispatcher)
-        let ib = Double(nic.map { $0.reduce(0, +) }.max() ?? 0), nv = Double(nvlink.map { $0.reduce(0, +) }.max() ?? 0)
+        let gather = dispatcher == .alltoall ? plan.tensorParallelGather : []
+        let ib = Double(nic.map { $0.reduce(0, +) }.max() ?? 0)
+        let nv = Double(nvlink.indices.map { g in nvlink[g].reduce(0, +) + (gather.isEmpty ? 0 : gather[g].reduce(0, +)) }.max() ?? 0)
         let delivered = dispatcher == .deepep ? plan.logicalCopies : plan.expertRows
         let logical = Double(delivered.map { $0.reduce(0, +) }.reduce(0, +)) / Double(p.ep)
         func traffic(_ bytes: Int) -> OperationRecord.Traffic {

@@ -12,8 +12,9 @@ public struct FeedForward {
         if let moe = arch.moe, moe.isMoE(layer: layer) {
             up = nil; down = nil
             gate = Weight("gate", d, moe.routedExperts, precision: p.gate)
-            expertUp = Weight("experts.up", d, 2 * moe.expertIntermediateSize, precision: p.linear)
-            expertDown = Weight("experts.down", moe.expertIntermediateSize, d, precision: p.linear)
+            // Under expert-TP each GPU holds a slice of every local expert's width.
+            expertUp = Weight("experts.up", d, 2 * moe.routedSliceIntermediateSize, precision: p.linear)
+            expertDown = Weight("experts.down", moe.routedSliceIntermediateSize, d, precision: p.linear)
             let i = moe.sharedExperts * moe.expertIntermediateSize
             sharedUp = i > 0 ? Weight("shared.up", d, 2 * i, precision: p.linear) : nil
             sharedDown = i > 0 ? Weight("shared.down", i, d, precision: p.linear) : nil
