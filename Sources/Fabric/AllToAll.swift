@@ -16,6 +16,11 @@ import Kernels
 /// (token, chosen expert) straight to the expert's GPU, over NVLink inside a node and, across
 /// nodes, over NVLink to the source node's GPU on the destination's rail and then its NIC
 /// (PXN). NCCL's channels are its own: the communication SMs do not scale it.
+///
+/// Under expert tensor parallelism (`ExpertPlacement.tensorParallel`) DeepEP runs over the
+/// whole TP × EP group as above, each expert slice a destination; the all-to-all dispatcher runs
+/// over the GPUs of one slice index, then an all-gather over the expert-TP group on NVLink: a
+/// second phase, timed after the first (`phases`).
 public struct MoEAllToAll: Sendable {
     public enum Kind: String, Sendable, Codable, CaseIterable { case dispatch, combine }
 

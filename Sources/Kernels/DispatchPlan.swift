@@ -16,9 +16,9 @@ public struct ExpertPlacement: Sendable, Codable, Equatable {
     public var tensorParallel = 1
 
     public init(experts: Int, ep: Int, gpusPerNode: Int, tensorParallel: Int = 1) throws {
-        guard tensorParallel >= 1, ep % tensorParallel == 0, experts % tensorParallel == 0 else {
-            throw KernelError("--etp", "expert-TP \(tensorParallel) must divide the \(ep) GPUs and \(experts) expert slices of the group",
-                              fix: "use an expert-TP that divides the GPUs per node, e.g. 1, 2, 4 or 8")
+        guard tensorParallel >= 1, ep % tensorParallel == 0, experts % tensorParallel == 0, gpusPerNode % tensorParallel == 0 else {
+            throw KernelError("--etp", "expert-TP \(tensorParallel) must divide the \(gpusPerNode) GPUs of a node (an expert's slices stay on one node's NVLink)",
+                              fix: "use an expert-TP that divides \(gpusPerNode), e.g. 1, 2, 4 or 8")
         }
         self.tensorParallel = tensorParallel
         guard ep > 0, gpusPerNode > 0, experts > 0 else {

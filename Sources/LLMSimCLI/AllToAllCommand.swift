@@ -11,6 +11,7 @@ struct AllToAllCommand: ParsableCommand {
         abstract: "Time an MoE all-to-all (DeepEP dispatch or combine) for an EP group.")
 
     @Option(help: "GPUs in the expert-parallel group.") var ep = 64
+    @Option(help: "Expert tensor parallelism: GPUs each expert's width is split over (the group is then EP × ETP GPUs; DeepEP sends each token to every slice of its experts, the all-to-all dispatcher adds an all-gather over the ETP group).") var etp = 1
     @Option(name: .customLong("gpus-per-node"), help: "GPUs per node.") var gpusPerNode = 8
     @Option(name: .customLong("tokens-per-gpu"), help: "Tokens each GPU sends.") var tokensPerGPU = 4096
     @Option(help: "dispatch or combine (BF16).") var kind = "dispatch"
@@ -33,8 +34,10 @@ struct AllToAllCommand: ParsableCommand {
         let arch = try catalog.resolve(model).0
         guard let router = arch.routerConfig else { throw KernelError("--model", "\(arch.name) has no MoE layers", fix: "choose an MoE model") }
         let template = try HardwareCatalog.builtIn().node(node)
-        let routing = try RoutingExperiment(router: router, hidden: arch.hiddenSize, tokensPerGPU: tokensPerGPU, ep: ep,
-                                            gpusPerNode: gpusPerNode, skew: try ExpertSkew(parsing: skew), seed: seed).run()
+        var experiment = RoutingExperiment(router: router, hidden: arch.hiddenSize, tokensPerGPU: tokensPerGPU, ep: ep,
+                                           gpusPerNode: gpusPerNode, skew: try ExpertSkew(parsing: skew), seed: seed)
+        experiment.expertTensorParallel = etp
+        let routing = try experiment.run()
         guard let moeDispatcher = MoEDispatcher(rawValue: dispatcher) else {
             throw KernelError("--dispatcher", "unknown dispatcher '\(dispatcher)'", fix: "use deepep or alltoall")
         }
@@ -43,7 +46,7 @@ struct AllToAllCommand: ParsableCommand {
         let r = try a2a.run(routing.plan, kind: k, hidden: arch.hiddenSize)
         if json { return try Output.json(r) }
         return Output.table([
-            ["all-to-all", "\(moeDispatcher.rawValue) \(k.rawValue)\(k == .dispatch ? " (\(dispatchFormat.uppercased()))" : " (BF16)"), EP\(ep) (\(gpusPerNode) GPUs/node), \(tokensPerGPU) tokens/GPU, \(commSMs) SMs, \(template.id)"],
+            ["all-to-all", "\(moeDispatcher.rawValue) \(k.rawValue)\(k == .dispatch ? " (\(dispatchFormat.uppercased()))" : " (BF16)"), EP\(ep)\(etp > 1 ? " × ETP\(etp)" : "") (\(gpusPerNode) GPUs/node), \(tokensPerGPU) tokens/GPU, \(commSMs) SMs, \(template.id)"],
             ["time", Output.fixed(r.timeS * 1e3, 3) + " ms"],
             [moeDispatcher == .deepep ? "logical bandwidth (DeepEP convention)" : "rows sent to other GPUs, per second", Output.fixed(r.logicalBandwidthGbps, 1) + " GB/s per GPU"],
             ["IB bytes sent by the busiest GPU", Output.fixed(r.ibBytesPerGpuMax / 1e6, 1) + " MB"],
