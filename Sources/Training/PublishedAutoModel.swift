@@ -1,11 +1,12 @@
 /// NeMo AutoModel's published pre-training runs on DGX H100 (NVIDIA-NeMo/Automodel,
-/// `docs/performance-summary.md`, "System: DGX-H100, Precision: BF16", last updated 2025-10-02):
-/// PyTorch with FSDP2, Transformer Engine's kernels and DeepEP, mock data, a forced-balanced
-/// router ("fake balanced gate"), no gradient clipping, the step's optimizer included. The
-/// configurations (`examples/benchmark/configs/*_te_deepep.yaml`) checkpoint every block
+/// `docs/performance-summary.md`, "System: DGX-H100, Precision: BF16", the MoE rows as updated
+/// 2025-10-02, the Llama 3.1 70B row as of 2026-04-17): PyTorch with FSDP2, Transformer Engine's
+/// kernels and DeepEP, mock data, a forced-balanced router ("fake balanced gate"), no gradient
+/// clipping, the step's optimizer included. The MoE configurations
+/// (`examples/benchmark/configs/*_te_deepep.yaml`) checkpoint every block
 /// (`activation_checkpointing: true`) and train BF16 parameters with `torch.optim.Adam`.
 ///
-/// Their FSDP2 synchronises once per step: `MoEFSDPSyncMixin` turns gradient reduction and
+/// The MoE models' FSDP2 synchronises once per step: `MoEFSDPSyncMixin` turns gradient reduction and
 /// resharding off for every backward but the step's last (`set_requires_gradient_sync(False)`,
 /// `set_reshard_after_backward(False)`), and the MoE parallelizer does not reshard after the
 /// forward. So each layer's weights are gathered once, before its first forward, and kept; its
@@ -46,5 +47,15 @@ extension PublishedNeMoRun {
         dataParallelLabel: "FSDP2", tokensPerSecondPerGPU: 924, gpus: 256, batch: 512, sequence: 4096, tp: 1, pp: 8, cp: 1, virtualStages: 4,
         ep: 32, pipelinePasses: 2, hidden: 7168, layers: 61, heads: 64)
 
-    public static let autoModel = [autoModelQwen3_30B_A3B, autoModelDeepSeekV3, autoModelDeepSeekV3_1024, autoModelKimiK2]
+    /// Llama 3.1 70B on 64 H100 (the summary as of 2026-04-17; configuration
+    /// `examples/llm_pretrain/llama3_1_70b_pretrain_benchmark_8nodes_tp1cp2pp1.yaml`): 128 ×
+    /// 8,192 tokens, CP 2, DP 32, GA 4, FSDP2 reducing and resharding every micro-batch
+    /// (`defer_fsdp_grad_sync: false`) with prefetching, every block checkpointed: 866.77
+    /// tokens/s per GPU, 18.90 s per step. The one dense row: no all-to-all, no pipeline.
+    public static let autoModelLlama31_70B = PublishedNeMoRun(
+        model: "Llama 3.1 70B", experiment: "automodel-llama31-70b-h100.yaml", source: "NeMo AutoModel, 2026-04-17", precision: .bf16,
+        dataParallelLabel: "FSDP2", tokensPerSecondPerGPU: 866.77, gpus: 64, batch: 128, sequence: 8192, tp: 1, pp: 1, cp: 2, virtualStages: nil,
+        fsdp: true, hidden: 8192, layers: 80, heads: 64)
+
+    public static let autoModel = [autoModelQwen3_30B_A3B, autoModelDeepSeekV3, autoModelDeepSeekV3_1024, autoModelKimiK2, autoModelLlama31_70B]
 }
