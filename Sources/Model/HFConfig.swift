@@ -8,16 +8,19 @@ public enum HFConfig {
     /// (`kimi_k2`: Moonshot's Kimi K2, whose config declares the DeepseekV3ForCausalLM architecture.)
     public static let supportedModelTypes = ["deepseek_v3": "deepseek", "kimi_k2": "deepseek", "deepseek_v2": "deepseek",
                                              "llama": "gqa", "qwen2": "gqa", "qwen3": "gqa", "mistral": "gqa", "mixtral": "mixtral",
-                                             "qwen2_moe": "qwen-moe", "qwen3_moe": "qwen-moe"]
+                                             "qwen2_moe": "qwen-moe", "qwen3_moe": "qwen-moe", "gpt_oss": "gpt-oss"]
 
     /// Keys that do not change parameters, FLOPs or memory; accepted and ignored.
     static let ignoredKeys: Set<String> = [
         "architectures", "auto_map", "bos_token_id", "eos_token_id", "pad_token_id", "torch_dtype",
         "transformers_version", "use_cache", "initializer_range", "rms_norm_eps", "hidden_act",
         "attention_dropout", "rope_theta", "rope_scaling", "quantization_config", "pretraining_tp",
-        "ep_size", "aux_loss_alpha", "seq_aux", "max_window_layers", "sliding_window", "use_sliding_window",
+        "ep_size", "aux_loss_alpha", "seq_aux",
         "attention_bias", "mlp_bias", "output_router_logits", "router_aux_loss_coef", "router_jitter_noise",
         "norm_topk_prob", "topk_method", "use_mla", "_name_or_path", "dtype",
+        // GPT-OSS: the clamp of its SwiGLU, its pre-training context (max_position_embeddings
+        // is the extended one) and a duplicate of num_experts_per_tok.
+        "swiglu_limit", "initial_context_length", "experts_per_token",
     ]
     static let usedKeys: Set<String> = [
         "model_type", "hidden_size", "num_hidden_layers", "vocab_size", "tie_word_embeddings", "intermediate_size",
@@ -26,6 +29,7 @@ public enum HFConfig {
         "n_routed_experts", "n_shared_experts", "moe_intermediate_size", "num_experts_per_tok", "n_group", "topk_group",
         "first_k_dense_replace", "moe_layer_freq", "scoring_func", "routed_scaling_factor", "num_nextn_predict_layers",
         "num_local_experts", "num_experts", "decoder_sparse_step", "mlp_only_layers", "shared_expert_intermediate_size",
+        "sliding_window", "layer_types", "use_sliding_window", "max_window_layers",
     ]
 
     public static func load(path: String, name: String? = nil) throws -> ModelArchitecture {
@@ -66,12 +70,13 @@ public enum HFConfig {
                                                                   fix: "use a divisor of num_attention_heads")
             }
             let headDim = try v.positiveInt("head_dim", default: d / heads)
-            // Qwen2 and Qwen2-MoE bias q, k and v; Qwen3 and Qwen3-MoE drop the biases and
-            // norm each query and key head instead (transformers' Qwen3Attention q_norm, k_norm).
-            attention = .gqa(GQAShape(heads: heads, kvHeads: kvHeads, headDim: headDim, qkvBias: modelType == "qwen2" || modelType == "qwen2_moe",
+            // Qwen2, Qwen2-MoE and GPT-OSS bias q, k and v (GPT-OSS also o, and a per-head sink
+            // logit: not counted); Qwen3 and Qwen3-MoE drop the biases and norm each query and
+            // key head instead (transformers' Qwen3Attention q_norm, k_norm).
+            attention = .gqa(GQAShape(heads: heads, kvHeads: kvHeads, headDim: headDim, qkvBias: modelType == "qwen2" || modelType == "qwen2_moe" || modelType == "gpt_oss",
                                       qkNorm: modelType.hasPrefix("qwen3")))
             if family == "qwen-moe" { moe = try qwenMoE(v) }
-            if family == "mixtral" {
+            if family == "mixtral" || family == "gpt-oss" {
                 let experts = try v.positiveInt("num_local_experts")
                 moe = MoEShape(routedExperts: experts, sharedExperts: 0, expertIntermediateSize: try v.positiveInt("intermediate_size"),
                                topK: try v.positiveInt("num_experts_per_tok"), groups: 1, topKGroups: 1, firstDenseLayers: 0,
@@ -94,7 +99,7 @@ public enum HFConfig {
                 throw try v.required("first_k_dense_replace").error("more dense layers (\(moe.firstDenseLayers)) than layers (\(layers))")
             }
         }
-        return ModelArchitecture(
+        var arch = ModelArchitecture(
             name: name, modelType: modelType, hiddenSize: d, layers: layers,
             vocabularySize: try v.positiveInt("vocab_size"),
             tiedEmbeddings: try v.optional("tie_word_embeddings")?.bool() ?? false,
@@ -103,6 +108,49 @@ public enum HFConfig {
             moe: moe, mtpDepth: mtpDepth,
             maxPositionEmbeddings: try v.positiveInt("max_position_embeddings"),
             attentionDropout: try attentionDropout(v))
+        arch.slidingWindow = try slidingWindow(v, family: family, modelType: modelType, layers: layers)
+        return arch
+    }
+
+    /// Which layers attend through a sliding window, as transformers decides it:
+    /// - `layer_types` ("full_attention" or "sliding_attention" per layer) when the config has it
+    ///   (GPT-OSS: alternate layers, the first sliding), with `sliding_window` tokens;
+    /// - else Mistral and Mixtral: every layer when `sliding_window` is set (Mistral 7B v0.1:
+    ///   4,096), none when it is null;
+    /// - else Qwen2/Qwen3 and their MoE: layers from `max_window_layers` on, only when
+    ///   `use_sliding_window` is true (their released configs set it false);
+    /// - Llama and DeepSeek configs have no sliding window (a `sliding_window` there is ignored,
+    ///   as transformers ignores it).
+    static func slidingWindow(_ v: ConfigValue, family: String, modelType: String, layers: Int) throws -> SlidingWindow? {
+        func window() throws -> Int? { try v.optional("sliding_window").map { _ in try v.positiveInt("sliding_window") } }
+        if let types = try v.optional("layer_types") {
+            let kinds = try types.elements().map { try $0.string() }
+            guard kinds.count == layers else {
+                throw types.error("\(kinds.count) layer types for \(layers) layers", fix: "give one of full_attention or sliding_attention per layer")
+            }
+            if let other = kinds.first(where: { $0 != "full_attention" && $0 != "sliding_attention" }) {
+                throw types.error("layer type '\(other)' is not modelled (llmsim models full and sliding-window attention)",
+                                  fix: "use full_attention or sliding_attention")
+            }
+            let sliding = kinds.indices.filter { kinds[$0] == "sliding_attention" }
+            guard !sliding.isEmpty else { return nil }
+            guard let w = try window() else {
+                throw types.error("sliding_attention layers but no sliding_window", fix: "give sliding_window, the tokens a query sees")
+            }
+            return SlidingWindow(tokens: w, layers: sliding)
+        }
+        switch family {
+        case "mixtral", "gpt-oss":
+            return try window().map { SlidingWindow(tokens: $0, layers: Array(0..<layers)) }
+        case "gqa" where modelType == "mistral":
+            return try window().map { SlidingWindow(tokens: $0, layers: Array(0..<layers)) }
+        case "gqa" where modelType.hasPrefix("qwen"), "qwen-moe":
+            guard try v.optional("use_sliding_window")?.bool() ?? false, let w = try window() else { return nil }
+            let first = try v.positiveInt("max_window_layers", default: 0, allowZero: true)
+            return first < layers ? SlidingWindow(tokens: w, layers: Array(first..<layers)) : nil
+        default:
+            return nil
+        }
     }
 
     /// Qwen2-MoE and Qwen3-MoE (transformers' Qwen2MoeSparseMoeBlock, Qwen3MoeSparseMoeBlock):

@@ -24,6 +24,15 @@ public struct ModelArchitecture: Codable, Sendable, Equatable {
     /// Megatron-LM's GPT default is 0.1, Llama-family configs publish 0.0). Costs a kernel of
     /// its own only when the attention scores are materialized (`AttentionKernel.unfused`).
     public var attentionDropout: Double = 0
+    /// Sliding-window attention (Mistral 7B v0.1, GPT-OSS's alternate layers): layers whose
+    /// queries see only the last `tokens` keys; nil: every layer attends to its whole context.
+    public var slidingWindow: SlidingWindow?
+
+    /// Keys a query of layer `index` may see at most (nil: the whole context).
+    public func attentionWindow(layer index: Int) -> Int? {
+        guard let w = slidingWindow, w.layers.contains(index) else { return nil }
+        return w.tokens
+    }
 
     /// Number of layers whose FFN is the MoE (the rest are dense).
     public var moeLayerCount: Int {
@@ -31,6 +40,16 @@ public struct ModelArchitecture: Codable, Sendable, Equatable {
         return (0..<layers).filter { moe.isMoE(layer: $0) }.count
     }
     public var denseLayerCount: Int { layers - moeLayerCount }
+}
+
+/// Layers whose causal attention sees only the last `tokens` keys (the query's own included):
+/// Hugging Face's `sliding_window` with `layer_types` "sliding_attention".
+public struct SlidingWindow: Codable, Sendable, Equatable {
+    /// The window, tokens.
+    public var tokens: Int
+    /// The layers that use it, ascending.
+    public var layers: [Int]
+    public init(tokens: Int, layers: [Int]) { self.tokens = tokens; self.layers = layers }
 }
 
 /// The attention block's shape.

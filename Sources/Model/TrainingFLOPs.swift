@@ -56,8 +56,18 @@ extension ModelArchitecture {
         var linearForward = 2 * headMatmul
         for i in 0..<layers { linearForward += 2 * Double(matmulWeights(layer: i)) }
         let L = Double(seqLen)
-        let attentionCausal = 3 * Double(layers) * attentionForwardFLOPs(keys: L / 2)
-        let attentionNoncausal = 3 * Double(layers) * attentionForwardFLOPs(keys: L)
+        // Keys per token, averaged over the sequence: L/2 causal, L non-causal; in a layer with
+        // a sliding window w < L, w − w²/(2L) causal (the triangle's L²/2 convention continued:
+        // L·w − w²/2 pairs) and w non-causal.
+        var causalKeys = Double(layers) * (L / 2), noncausalKeys = Double(layers) * L
+        for i in 0..<layers {
+            guard let window = attentionWindow(layer: i), Double(window) < L else { continue }
+            let w = Double(window)
+            causalKeys += (w - w * w / (2 * L)) - L / 2
+            noncausalKeys += w - L
+        }
+        let attentionCausal = 3 * attentionForwardFLOPs(keys: causalKeys)
+        let attentionNoncausal = 3 * attentionForwardFLOPs(keys: noncausalKeys)
         let linear = 3 * linearForward
         // MTP: the d×2d projection, one block and a second pass through the shared head.
         let mtpLinear = 3 * Double(mtpDepth) * 2 * (Double(2 * hiddenSize * hiddenSize) + Double(matmulWeights(layer: layers - 1)) + headMatmul)

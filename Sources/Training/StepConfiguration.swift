@@ -216,9 +216,6 @@ public struct StepConfiguration: Sendable {
         }
     }
 
-    /// Context parallelism: each sequence splits into 2·CP equal chunks; the attention core
-    /// must be FlashAttention's (the ring merges partial softmax results); a sequence is not
-    /// also split across micro-batches; MoE layers are not modelled with it.
     /// A parameter all-gather to overlap exists only with the distributed optimizer.
     public func checkParamGatherOverlap() throws {
         guard overlapParamGather, !optimizer.distributed else { return }
@@ -226,6 +223,9 @@ public struct StepConfiguration: Sendable {
                             fix: "remove overlap_param_gather, or set optimizer: {distributed: true}")
     }
 
+    /// Context parallelism: each sequence splits into 2·CP equal chunks; the attention core
+    /// must be FlashAttention's (the ring merges partial softmax results); a sequence is not
+    /// also split across micro-batches; no layer attends through a sliding window.
     public func checkContextParallel() throws {
         guard cp >= 1 else { throw ScheduleError(problem: "cp \(cp) must be at least 1", fix: "set parallel.cp: 1 (no context parallelism) or more") }
         guard cp > 1 else { return }
@@ -240,6 +240,10 @@ public struct StepConfiguration: Sendable {
         guard sequenceChunks == 1, attentionKeys == nil else {
             throw ScheduleError(problem: "a sequence split over context-parallel GPUs cannot also be split across micro-batches",
                                 fix: "split long sequences with parallel.cp alone, or set parallel.cp: 1")
+        }
+        guard model.slidingWindow == nil else {
+            throw ScheduleError(problem: "context parallelism with sliding-window attention (\(model.name)) is not modelled: the ring's blocks would be windowed",
+                                fix: "set parallel.cp: 1")
         }
     }
 

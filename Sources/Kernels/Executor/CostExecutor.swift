@@ -229,7 +229,7 @@ public struct CostExecutor: Executor {
 
     public mutating func concat(_ a: ShapeTensor, _ b: ShapeTensor) -> ShapeTensor { fresh(a.rows, a.cols + b.cols) }
 
-    public mutating func attention(_ q: ShapeTensor, _ k: ShapeTensor, _ v: ShapeTensor, heads: Int, kvHeads: Int) -> ShapeTensor {
+    public mutating func attention(_ q: ShapeTensor, _ k: ShapeTensor, _ v: ShapeTensor, heads: Int, kvHeads: Int, window: Int?) -> ShapeTensor {
         let qk = q.cols / heads, vd = v.cols / kvHeads, n = attentionSequences
         // Per sequence: t queries over `keys` keys; the micro-batch runs n × heads of them.
         let t = q.rows / n, keys = attentionKeys ?? k.rows / n, problems = heads * n
@@ -239,15 +239,16 @@ public struct CostExecutor: Executor {
         guard attentionKernel == .unfused else {
             for call in contextParallelCalls(queries: t, keys: keys) {
                 let share = Double(call.keys) / Double(keys)
-                record("attention.fwd" + call.suffix, .attention, flops: FLOPCount.attentionForward(tokens: call.queries, keys: call.keys, heads: problems, qk: qk, v: vd, causal: call.causal),
+                record("attention.fwd" + call.suffix, .attention,
+                       flops: FLOPCount.attentionForward(tokens: call.queries, keys: call.keys, heads: problems, qk: qk, v: vd, causal: call.causal, window: window),
                        read: queries + share * (keyBytes + values), written: out, precision: .bf16,
-                       attention: .init(queries: call.queries, keys: call.keys, heads: problems, qkDim: qk, vDim: vd, causal: call.causal))
+                       attention: .init(queries: call.queries, keys: call.keys, heads: problems, qkDim: qk, vDim: vd, causal: call.causal, window: window))
             }
             return fresh(q.rows, heads * vd)
         }
-        // Materialized scores: every (query, key) pair is computed, the causal mask is applied
-        // by the softmax.
-        let scores = Double(t) * Double(keys) * Double(problems), causal = FLOPCount.causalPairs(t, keys: keys) / (Double(t) * Double(keys))
+        // Materialized scores: every (query, key) pair is computed, the causal (and window) mask
+        // is applied by the softmax.
+        let scores = Double(t) * Double(keys) * Double(problems), causal = FLOPCount.causalPairs(t, keys: keys, window: window) / (Double(t) * Double(keys))
         batchedGemm("attention.scores", m: t, n: keys, k: qk, heads: problems, causalShare: causal,
                     read: queries + keyBytes, written: scores * bytes)
         record("attention.softmax", .elementwise, flops: 5 * scores, read: scores * bytes, written: scores * bytes, precision: .bf16)
@@ -271,7 +272,8 @@ public struct CostExecutor: Executor {
         [("", t, keys, true)] + Array(repeating: (".ring", t, keys / 2, false), count: max(contextParallel, 1) - 1)
     }
 
-    public mutating func attentionBackward(_ q: ShapeTensor, _ k: ShapeTensor, _ v: ShapeTensor, _ dO: ShapeTensor, heads: Int, kvHeads: Int) -> (dq: ShapeTensor, dk: ShapeTensor, dv: ShapeTensor) {
+    public mutating func attentionBackward(_ q: ShapeTensor, _ k: ShapeTensor, _ v: ShapeTensor, _ dO: ShapeTensor, heads: Int, kvHeads: Int,
+                                           window: Int?) -> (dq: ShapeTensor, dk: ShapeTensor, dv: ShapeTensor) {
         let qk = q.cols / heads, vd = v.cols / kvHeads, n = attentionSequences
         let t = q.rows / n, keys = attentionKeys ?? k.rows / n, problems = heads * n
         let bytes = Double(activationBytes)
@@ -280,16 +282,16 @@ public struct CostExecutor: Executor {
         guard attentionKernel == .unfused else {
             for call in contextParallelCalls(queries: t, keys: keys) {
                 let share = Double(call.keys) / Double(keys)
-                let f = FLOPCount.attentionBackward(tokens: call.queries, keys: call.keys, heads: problems, qk: qk, v: vd, causal: call.causal)
+                let f = FLOPCount.attentionBackward(tokens: call.queries, keys: call.keys, heads: problems, qk: qk, v: vd, causal: call.causal, window: window)
                 record("attention.bwd" + call.suffix, .attentionBackward, flops: f.executed, modelFLOPs: f.model,
                        read: queries + out + share * (keysBytes + values), written: queries + share * Double(q.rows * (k.cols + v.cols)) * bytes,
-                       precision: .bf16, attention: .init(queries: call.queries, keys: call.keys, heads: problems, qkDim: qk, vDim: vd, causal: call.causal))
+                       precision: .bf16, attention: .init(queries: call.queries, keys: call.keys, heads: problems, qkDim: qk, vDim: vd, causal: call.causal, window: window))
             }
             return (fresh(q.rows, q.cols), fresh(q.rows, k.cols), fresh(q.rows, v.cols))
         }
         // The four GEMMs of the stored probabilities P, each over every (query, key) pair:
         // dP = dO·Vᵀ and dV = Pᵀ·dO, then dQ = dS·K and dK = dSᵀ·Q around the softmax backward.
-        let scores = Double(t) * Double(keys) * Double(problems), causal = FLOPCount.causalPairs(t, keys: keys) / (Double(t) * Double(keys))
+        let scores = Double(t) * Double(keys) * Double(problems), causal = FLOPCount.causalPairs(t, keys: keys, window: window) / (Double(t) * Double(keys))
         batchedGemm("attention.dP", m: t, n: keys, k: vd, heads: problems, causalShare: causal, read: out + values, written: scores * bytes)
         batchedGemm("attention.dV", m: keys, n: vd, k: t, heads: problems, causalShare: causal, read: scores * bytes + out, written: values)
         if attentionDropout { record("attention.dropout.bwd", .elementwise, flops: scores, read: scores * (bytes + 1), written: scores * bytes, precision: .bf16) }

@@ -51,8 +51,10 @@ public protocol Executor {
 
     // Attention (causal, BF16): q is T × H·d_qk; k and v are T × H_kv·d (H_kv divides H: grouped-
     // query attention shares each K/V head among H/H_kv query heads; MHA and MLA have H_kv = H).
-    mutating func attention(_ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int, kvHeads: Int) -> Tensor
-    mutating func attentionBackward(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ dO: Tensor, heads: Int, kvHeads: Int) -> (dq: Tensor, dk: Tensor, dv: Tensor)
+    // `window`: each query sees at most the last `window` keys, its own included (sliding-window
+    // attention); nil: all earlier keys.
+    mutating func attention(_ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int, kvHeads: Int, window: Int?) -> Tensor
+    mutating func attentionBackward(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ dO: Tensor, heads: Int, kvHeads: Int, window: Int?) -> (dq: Tensor, dk: Tensor, dv: Tensor)
 
     // FP8 casts of an activation (1×128 tiles; `transposed` for the 128×1 backward layout).
     mutating func castFP8(_ x: Tensor, transposed: Bool)
@@ -98,4 +100,14 @@ extension Executor {
     /// No sequence split: the MoE block sees every row.
     public mutating func sequenceShard(_ x: Tensor) -> Tensor { x }
     public mutating func sequenceUnshard(_ x: Tensor, like full: Tensor) -> Tensor { x }
+}
+
+extension Executor {
+    /// Attention over every earlier key (no sliding window).
+    public mutating func attention(_ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int, kvHeads: Int) -> Tensor {
+        attention(q, k, v, heads: heads, kvHeads: kvHeads, window: nil)
+    }
+    public mutating func attentionBackward(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ dO: Tensor, heads: Int, kvHeads: Int) -> (dq: Tensor, dk: Tensor, dv: Tensor) {
+        attentionBackward(q, k, v, dO, heads: heads, kvHeads: kvHeads, window: nil)
+    }
 }

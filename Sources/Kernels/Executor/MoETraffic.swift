@@ -60,26 +60,35 @@ public enum FLOPCount {
     public static func gemm(m: Int, n: Int, k: Int) -> Double { 2 * Double(m) * Double(n) * Double(k) }
 
     /// Query–key pairs of causal attention of `q` queries that are the last `q` of `k` keys:
-    /// q·(k − q) + q(q+1)/2 (k = q: the whole sequence, t(t+1)/2).
-    public static func causalPairs(_ q: Int, keys k: Int? = nil) -> Double {
+    /// q·(k − q) + q(q+1)/2 (k = q: the whole sequence, t(t+1)/2). With a sliding `window` each
+    /// query sees at most the last `window` keys, its own included: the query at position p
+    /// (0-based) sees min(p + 1, window).
+    public static func causalPairs(_ q: Int, keys k: Int? = nil, window: Int? = nil) -> Double {
         let k = k ?? q
-        return Double(q) * Double(k - q) + Double(q) * Double(q + 1) / 2
+        guard let w = window, w < k else { return Double(q) * Double(k - q) + Double(q) * Double(q + 1) / 2 }
+        // The first query sees k − q + 1 keys; those seeing fewer than w grow one by one.
+        let first = k - q + 1
+        guard first < w else { return Double(q) * Double(w) }
+        let growing = w - first
+        return Double(first + w - 1) * Double(growing) / 2 + Double(q - growing) * Double(w)
     }
 
-    /// Query–key pairs of `q` queries over `k` keys: causal (`causalPairs`) or every pair.
-    public static func pairs(_ q: Int, keys k: Int? = nil, causal: Bool) -> Double {
-        causal ? causalPairs(q, keys: k) : Double(q) * Double(k ?? q)
+    /// Query–key pairs of `q` queries over `k` keys: causal (`causalPairs`) or every pair (at
+    /// most `window` per query).
+    public static func pairs(_ q: Int, keys k: Int? = nil, causal: Bool, window: Int? = nil) -> Double {
+        causal ? causalPairs(q, keys: k, window: window) : Double(q) * Double(min(k ?? q, window ?? Int.max))
     }
 
-    /// Forward: S = QKᵀ and O = PV over the (causal) pairs.
-    public static func attentionForward(tokens t: Int, keys: Int? = nil, heads: Int, qk: Int, v: Int, causal: Bool = true) -> Double {
-        2 * pairs(t, keys: keys, causal: causal) * Double(heads) * Double(qk + v)
+    /// Forward: S = QKᵀ and O = PV over the (causal, windowed) pairs.
+    public static func attentionForward(tokens t: Int, keys: Int? = nil, heads: Int, qk: Int, v: Int, causal: Bool = true, window: Int? = nil) -> Double {
+        2 * pairs(t, keys: keys, causal: causal, window: window) * Double(heads) * Double(qk + v)
     }
 
     /// Backward as FlashAttention runs it: recompute S (qk), dV = PᵀdO (v), dP = dO·Vᵀ (v),
     /// dQ = dS·K (qk), dK = dSᵀ·Q (qk).
-    public static func attentionBackward(tokens t: Int, keys: Int? = nil, heads: Int, qk: Int, v: Int, causal: Bool = true) -> (executed: Double, model: Double) {
-        let unit = 2 * pairs(t, keys: keys, causal: causal) * Double(heads)
+    public static func attentionBackward(tokens t: Int, keys: Int? = nil, heads: Int, qk: Int, v: Int, causal: Bool = true,
+                                         window: Int? = nil) -> (executed: Double, model: Double) {
+        let unit = 2 * pairs(t, keys: keys, causal: causal, window: window) * Double(heads)
         return (unit * Double(3 * qk + 2 * v), unit * Double(2 * qk + 2 * v))
     }
 }

@@ -1,24 +1,29 @@
 import Foundation
 
 extension NumericExecutor {
-    /// Causal attention, per head, computing only the t(t+1)/2 unmasked pairs.
-    public mutating func attention(_ q: DenseTensor, _ k: DenseTensor, _ v: DenseTensor, heads: Int, kvHeads: Int) -> DenseTensor {
+    /// Causal attention, per head, computing only the unmasked pairs: t(t+1)/2, or under a
+    /// sliding `window` the last `window` keys of each query.
+    public mutating func attention(_ q: DenseTensor, _ k: DenseTensor, _ v: DenseTensor, heads: Int, kvHeads: Int, window: Int?) -> DenseTensor {
         let qk = q.cols / heads, vd = v.cols / kvHeads, t = q.rows, group = heads / kvHeads
         var o = DenseTensor(zeros: t, heads * vd)
         for h in 0..<heads {
             let g = h / group
             for i in 0..<t {
-                let p = probabilities(q, k, head: h, kvHead: g, qk: qk, row: i)
-                for j in 0...i { for c in 0..<vd { o[i, h * vd + c] += p[j] * v[j, g * vd + c] } }
+                let keys = Self.visibleKeys(row: i, window: window)
+                let p = probabilities(q, k, head: h, kvHead: g, qk: qk, row: i, keys: keys)
+                for (n, j) in keys.enumerated() { for c in 0..<vd { o[i, h * vd + c] += p[n] * v[j, g * vd + c] } }
             }
         }
-        tally("attention.fwd", FLOPCount.attentionForward(tokens: t, heads: heads, qk: qk, v: vd))
+        tally("attention.fwd", FLOPCount.attentionForward(tokens: t, heads: heads, qk: qk, v: vd, window: window))
         return o
     }
 
-    func probabilities(_ q: DenseTensor, _ k: DenseTensor, head h: Int, kvHead g: Int, qk: Int, row i: Int) -> [Double] {
+    /// The keys query `i` attends to: 0…i, or its last `window` of them.
+    static func visibleKeys(row i: Int, window: Int?) -> ClosedRange<Int> { max(0, i - (window ?? (i + 1)) + 1)...i }
+
+    func probabilities(_ q: DenseTensor, _ k: DenseTensor, head h: Int, kvHead g: Int, qk: Int, row i: Int, keys: ClosedRange<Int>) -> [Double] {
         let scale = 1 / Double(qk).squareRoot()
-        var s = (0...i).map { j -> Double in
+        var s = keys.map { j -> Double in
             var d = 0.0
             for c in 0..<qk { d += q[i, h * qk + c] * k[j, g * qk + c] }
             return d * scale
@@ -31,24 +36,26 @@ extension NumericExecutor {
 
     /// FlashAttention-style backward: recompute P, then dV = PᵀdO, dP = dO·Vᵀ,
     /// dS = P∘(dP − rowsum(dO∘O)), dQ = dS·K, dK = dSᵀ·Q.
-    public mutating func attentionBackward(_ q: DenseTensor, _ k: DenseTensor, _ v: DenseTensor, _ dO: DenseTensor, heads: Int, kvHeads: Int) -> (dq: DenseTensor, dk: DenseTensor, dv: DenseTensor) {
+    public mutating func attentionBackward(_ q: DenseTensor, _ k: DenseTensor, _ v: DenseTensor, _ dO: DenseTensor, heads: Int, kvHeads: Int,
+                                           window: Int?) -> (dq: DenseTensor, dk: DenseTensor, dv: DenseTensor) {
         let qk = q.cols / heads, vd = v.cols / kvHeads, t = q.rows, group = heads / kvHeads
         let scale = 1 / Double(qk).squareRoot()
         var dq = DenseTensor(zeros: t, q.cols), dk = DenseTensor(zeros: t, k.cols), dv = DenseTensor(zeros: t, v.cols)
         for h in 0..<heads {
             let g = h / group
             for i in 0..<t {
-                let p = probabilities(q, k, head: h, kvHead: g, qk: qk, row: i)
-                var dp = [Double](repeating: 0, count: i + 1)
-                for j in 0...i {
+                let keys = Self.visibleKeys(row: i, window: window)
+                let p = probabilities(q, k, head: h, kvHead: g, qk: qk, row: i, keys: keys)
+                var dp = [Double](repeating: 0, count: keys.count)
+                for (n, j) in keys.enumerated() {
                     for c in 0..<vd {
-                        dv[j, g * vd + c] += p[j] * dO[i, h * vd + c]
-                        dp[j] += dO[i, h * vd + c] * v[j, g * vd + c]
+                        dv[j, g * vd + c] += p[n] * dO[i, h * vd + c]
+                        dp[n] += dO[i, h * vd + c] * v[j, g * vd + c]
                     }
                 }
-                let rowDot = (0...i).reduce(0.0) { $0 + p[$1] * dp[$1] }
-                for j in 0...i {
-                    let ds = p[j] * (dp[j] - rowDot) * scale
+                let rowDot = dp.indices.reduce(0.0) { $0 + p[$1] * dp[$1] }
+                for (n, j) in keys.enumerated() {
+                    let ds = p[n] * (dp[n] - rowDot) * scale
                     for c in 0..<qk {
                         dq[i, h * qk + c] += ds * k[j, g * qk + c]
                         dk[j, g * qk + c] += ds * q[i, h * qk + c]
@@ -56,7 +63,7 @@ extension NumericExecutor {
                 }
             }
         }
-        tally("attention.bwd", FLOPCount.attentionBackward(tokens: t, heads: heads, qk: qk, v: vd).executed)
+        tally("attention.bwd", FLOPCount.attentionBackward(tokens: t, heads: heads, qk: qk, v: vd, window: window).executed)
         return (dq, dk, dv)
     }
 

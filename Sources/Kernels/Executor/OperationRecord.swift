@@ -72,6 +72,8 @@ public struct OperationRecord: Sendable, Codable, Equatable {
         public var qkDim: Int
         public var vDim: Int
         public var causal: Bool
+        /// Keys a query sees at most (sliding-window attention; nil: all).
+        public var window: Int? = nil
     }
 
     /// Bytes one GPU moves in an all-to-all, by link class, for the busiest GPU of the group.

@@ -2,13 +2,17 @@ import Kernels
 
 /// Grouped-query (and multi-head) attention of the Llama / Qwen / Mixtral family: RMSNorm, Q, K
 /// and V projections (biased for Qwen2), RoPE on Q and K, causal attention with H/H_kv query
-/// heads per K/V head, output projection. Returns the block's contribution.
+/// heads per K/V head (over the last `window` keys in a sliding-window layer), output
+/// projection. Returns the block's contribution.
 struct GQAAttention {
     let g: GQAShape
     let wq: Weight, wk: Weight, wv: Weight, wo: Weight
+    /// Keys a query sees at most (nil: every earlier key).
+    let window: Int?
 
-    init(_ arch: ModelArchitecture, _ g: GQAShape, policy p: PrecisionPolicy) {
+    init(_ arch: ModelArchitecture, _ g: GQAShape, policy p: PrecisionPolicy, window: Int? = nil) {
         self.g = g
+        self.window = window
         let d = arch.hiddenSize
         wq = Weight("wq", d, g.heads * g.headDim, precision: p.linear)
         wk = Weight("wk", d, g.kvHeads * g.headDim, precision: p.linear)
@@ -30,7 +34,7 @@ struct GQAAttention {
         if g.qkNorm { q = e.headRMSNorm("q_norm", q, heads: g.heads); k = e.headRMSNorm("k_norm", k, heads: g.kvHeads) }
         q = e.rope(q, heads: g.heads, stride: g.headDim, offset: 0, ropeDim: g.headDim)
         k = e.rope(k, heads: g.kvHeads, stride: g.headDim, offset: 0, ropeDim: g.headDim)
-        let o = e.attention(q, k, v, heads: g.heads, kvHeads: g.kvHeads)
+        let o = e.attention(q, k, v, heads: g.heads, kvHeads: g.kvHeads, window: window)
         return (e.linear(wo, o), Tape(x: x, xNorm: xNorm, qRaw: qRaw, kRaw: kRaw, q: q, k: k, v: v, o: o))
     }
 
@@ -43,7 +47,7 @@ struct GQAAttention {
         var o = t.o, xNorm = t.xNorm
         if policy == .selective || modules.contains(.coreAttn) {
             e.recomputing = true
-            o = e.attention(t.q, t.k, t.v, heads: g.heads, kvHeads: g.kvHeads)
+            o = e.attention(t.q, t.k, t.v, heads: g.heads, kvHeads: g.kvHeads, window: window)
             e.recomputing = false
         }
         if policy == .deepseek || modules.contains(.layernorm) {
@@ -52,7 +56,7 @@ struct GQAAttention {
             e.recomputing = false
         }
         let dO = e.linearDgrad(wo, dOut)
-        let a = e.attentionBackward(t.q, t.k, t.v, dO, heads: g.heads, kvHeads: g.kvHeads)
+        let a = e.attentionBackward(t.q, t.k, t.v, dO, heads: g.heads, kvHeads: g.kvHeads, window: window)
         var dq = e.rope(a.dq, heads: g.heads, stride: g.headDim, offset: 0, ropeDim: g.headDim)
         var dk = e.rope(a.dk, heads: g.kvHeads, stride: g.headDim, offset: 0, ropeDim: g.headDim)
         if g.qkNorm {

@@ -26,7 +26,7 @@ public struct TransformerLayer {
         self.labelIndex = labelIndex ?? index
         switch arch.attention {
         case .mla(let m): attention = .mla(MLAAttention(arch, m, policy: policy))
-        case .gqa(let g): attention = .gqa(GQAAttention(arch, g, policy: policy))
+        case .gqa(let g): attention = .gqa(GQAAttention(arch, g, policy: policy, window: arch.attentionWindow(layer: index)))
         }
         self.recompute = recompute ?? arch.defaultRecompute
         self.recomputeModules = recomputeModules
