@@ -3,7 +3,7 @@ import Stochastic
 
 /// The `llmsim route` experiment: route every GPU's tokens of an EP group through V3's gate for
 /// a number of steps, updating the balancing bias after each, and build the dispatch plan of
-/// the last step.
+/// the last step (or route them round-robin, `GateKind.roundRobin`).
 public struct RoutingExperiment: Sendable {
     public var router: RouterConfig
     public var hidden: Int
@@ -15,6 +15,8 @@ public struct RoutingExperiment: Sendable {
     /// (`ExpertPlacement`). 1: experts whole.
     public var expertTensorParallel = 1
     public var skew: ExpertSkew
+    /// Which gate picks each token's experts (the model's router by default).
+    public var gate = GateKind.router
     public var steps: Int
     public var gamma: Double
     public var seed: UInt64
@@ -53,6 +55,7 @@ public struct RoutingExperiment: Sendable {
         guard gamma >= 0, gamma.isFinite else { throw KernelError("--gamma", "must be >= 0", fix: "V3 used 0.001") }
         let placement = try placement()
         let lookup = SourceCounts.Lookup(placement)
+        if gate == .roundRobin { return try roundRobin(placement, lookup) }
         var gate = try Router(config: router)
         let law = try tokenLaw()
         var generators = tokenGenerators()
@@ -78,6 +81,20 @@ public struct RoutingExperiment: Sendable {
         return Result(plan: plan!, loadRatioPerStep: ratios, finalBias: gate.bias)
     }
 
+    /// The round-robin gate's plan: every GPU's tokens pick the same experts (token t: tK …
+    /// tK + K − 1 modulo E), so one routing serves the group; the loads are even and the bias
+    /// has nothing to correct.
+    func roundRobin(_ placement: ExpertPlacement, _ lookup: SourceCounts.Lookup) throws -> Result {
+        guard skew == .uniform else {
+            throw KernelError("--gate", "the round-robin gate has no expert popularity (skew \(skew))", fix: "use skew uniform with the round-robin gate")
+        }
+        let k = router.topK, e = router.experts
+        let routing = Routing(tokens: tokensPerGPU, topK: k, experts: (0..<(tokensPerGPU * k)).map { Int32($0 % e) }, weights: [])
+            .splittingExperts(over: placement)
+        let plan = try DispatchPlan(placement: placement, sources: (0..<placement.ep).map { SourceCounts(source: $0, routing: routing, lookup: lookup) })
+        return Result(plan: plan, loadRatioPerStep: Array(repeating: plan.maxOverMeanExpertLoad, count: steps), finalBias: Array(repeating: 0, count: e))
+    }
+
     /// The group's placement: `ep` GPUs (× expert-TP) over nodes of `gpusPerNode`.
     public func placement() throws -> ExpertPlacement {
         let t = expertTensorParallel
@@ -95,4 +112,17 @@ public struct RoutingExperiment: Sendable {
     public func tokenGenerators() -> [LaneRandom] {
         (0..<(ep * max(expertTensorParallel, 1))).map { LaneRandom(seed: RandomStream.derive(seed: seed, label: "tokens", index: $0)) }
     }
+}
+
+/// Which gate picks each token's experts in a routing experiment.
+public enum GateKind: String, Sendable, Codable, CaseIterable {
+    /// The model's router (V3's node-limited gate with its balancing bias) on affinities drawn
+    /// from the expert popularity (`ExpertSkew`).
+    case router
+    /// NeMo AutoModel's `FakeBalancedGate`, which its published benchmarks run
+    /// (`fake_balanced_gate: true`): token t of a GPU's micro-batch picks experts tK, tK + 1, …,
+    /// tK + K − 1 modulo E with equal weights. Every expert gets the same rows, and a token's
+    /// experts are neighbours: on one GPU, or two adjacent ones of one node, so it crosses the
+    /// network at most once — far less all-to-all traffic than a real router's.
+    case roundRobin = "round-robin"
 }

@@ -21,6 +21,7 @@ struct AllToAllCommand: ParsableCommand {
     @Option(help: "Node template from the hardware catalog.") var node = "HGX-H800-8GPU"
     @Option(name: .customLong("comm-sms"), help: "SMs given to communication.") var commSMs = 20
     @Option(help: "Expert popularity: uniform, dirichlet:ALPHA or zipf:S.") var skew = "uniform"
+    @Option(help: "router (the model's gate on sampled affinities) or round-robin (NeMo AutoModel's fake balanced gate: token t picks experts tK…tK+K−1, a token's experts neighbours).") var gate = "router"
     @Option(help: "Seed.") var seed: UInt64 = 1
     @Flag(help: "Print JSON with stable keys.") var json = false
 
@@ -37,6 +38,7 @@ struct AllToAllCommand: ParsableCommand {
         var experiment = RoutingExperiment(router: router, hidden: arch.hiddenSize, tokensPerGPU: tokensPerGPU, ep: ep,
                                            gpusPerNode: gpusPerNode, skew: try ExpertSkew(parsing: skew), seed: seed)
         experiment.expertTensorParallel = etp
+        experiment.gate = try GateKind(option: gate)
         let routing = try experiment.run()
         guard let moeDispatcher = MoEDispatcher(rawValue: dispatcher) else {
             throw KernelError("--dispatcher", "unknown dispatcher '\(dispatcher)'", fix: "use deepep or alltoall")

@@ -15,6 +15,7 @@ struct RouteCommand: ParsableCommand {
     @Option(help: "GPUs in the expert-parallel group.") var ep = 64
     @Option(name: .customLong("gpus-per-node"), help: "GPUs per node.") var gpusPerNode = 8
     @Option(help: "Expert popularity: uniform, dirichlet:ALPHA, zipf:S, or histogram:FILE (a JSON/YAML list of loads, one per expert).") var skew = "uniform"
+    @Option(help: "router (the model's gate on sampled affinities) or round-robin (NeMo AutoModel's fake balanced gate: token t picks experts tK…tK+K−1, a token's experts neighbours).") var gate = "router"
     @Option(name: .customLong("dispatch-format"), help: DispatchFormat.optionHelp) var dispatchFormat = "fp8"
     @Option(help: "Steps of routing, each followed by the bias update.") var steps = 1
     @Option(help: "Bias update speed γ (V3: 0.001).") var gamma = 0.001
@@ -62,9 +63,11 @@ struct RouteCommand: ParsableCommand {
         guard let router = arch.routerConfig else {
             throw KernelError("--model", "\(arch.name) has no MoE layers", fix: "choose an MoE model, e.g. deepseek-v3 or mixtral-8x7b")
         }
-        let result = try RoutingExperiment(router: router, hidden: arch.hiddenSize, tokensPerGPU: tokensPerGPU, ep: ep,
+        var experiment = RoutingExperiment(router: router, hidden: arch.hiddenSize, tokensPerGPU: tokensPerGPU, ep: ep,
                                            gpusPerNode: gpusPerNode, skew: try parsedSkew(), steps: steps,
-                                           gamma: gamma, seed: seed, fullDraw: fullDraw).run()
+                                           gamma: gamma, seed: seed, fullDraw: fullDraw)
+        experiment.gate = try GateKind(option: gate)
+        let result = try experiment.run()
         let p = result.plan
         let dispatch = TokenCopyBytes.dispatch(hidden: arch.hiddenSize, format: try DispatchFormat(option: dispatchFormat)), combine = TokenCopyBytes.combine(hidden: arch.hiddenSize)
         let logicalMean = Double(p.logicalCopies.map { $0.reduce(0, +) }.reduce(0, +)) / Double(ep) * Double(dispatch)

@@ -57,5 +57,22 @@ extension PublishedNeMoRun {
         dataParallelLabel: "FSDP2", tokensPerSecondPerGPU: 866.77, gpus: 64, batch: 128, sequence: 8192, tp: 1, pp: 1, cp: 2, virtualStages: nil,
         fsdp: true, hidden: 8192, layers: 80, heads: 64)
 
-    public static let autoModel = [autoModelQwen3_30B_A3B, autoModelDeepSeekV3, autoModelDeepSeekV3_1024, autoModelKimiK2, autoModelLlama31_70B]
+    /// GPT-OSS 20B on 8 H100 (the summary as of 2026-04-17; configuration
+    /// `examples/benchmark/configs/gptoss_20b_te_deepep.yaml`): 256 × 4,096 tokens in
+    /// micro-batches of 2 sequences, EP 8, FSDP over the 8, GA 16, no activation checkpointing,
+    /// FlexAttention: 13,058 tokens/s per GPU, 10.04 s per step.
+    public static let autoModelGPTOSS20B = PublishedNeMoRun(
+        model: "GPT-OSS 20B", experiment: "automodel-gpt-oss-20b-h100.yaml", source: "NeMo AutoModel, 2026-04-17", precision: .bf16,
+        dataParallelLabel: "FSDP2", tokensPerSecondPerGPU: 13_058, gpus: 8, batch: 256, sequence: 4096, tp: 1, pp: 1, cp: 1, virtualStages: nil,
+        microbatchSequences: 2, ep: 8, hidden: 2880, layers: 24, heads: 64)
+
+    /// GPT-OSS 120B on 64 H100: 512 × 4,096 tokens in micro-batches of 2 sequences, EP 64, FSDP
+    /// over the 64, GA 4: 7,626 tokens/s per GPU, 4.30 s per step.
+    public static let autoModelGPTOSS120B = PublishedNeMoRun(
+        model: "GPT-OSS 120B", experiment: "automodel-gpt-oss-120b-h100.yaml", source: "NeMo AutoModel, 2026-04-17", precision: .bf16,
+        dataParallelLabel: "FSDP2", tokensPerSecondPerGPU: 7_626, gpus: 64, batch: 512, sequence: 4096, tp: 1, pp: 1, cp: 1, virtualStages: nil,
+        microbatchSequences: 2, ep: 64, hidden: 2880, layers: 36, heads: 64)
+
+    public static let autoModel = [autoModelQwen3_30B_A3B, autoModelDeepSeekV3, autoModelDeepSeekV3_1024, autoModelKimiK2, autoModelLlama31_70B,
+                                   autoModelGPTOSS20B, autoModelGPTOSS120B]
 }

@@ -134,6 +134,8 @@ public struct StepConfiguration: Sendable {
     /// The SMs the MoE all-to-all is timed on.
     public var effectiveAllToAllSMs: Int { allToAllSMs ?? communicationSMs }
     public var routingSkew: ExpertSkew
+    /// Which gate routes the tokens (the model's router; AutoModel's benchmarks: round-robin).
+    public var routingGate = GateKind.router
     /// Keys each micro-batch attends to when sequences are chunked across micro-batches
     /// (nil: one whole sequence per micro-batch).
     public var attentionKeys: Int?

@@ -56,13 +56,19 @@ public enum StepExperiment {
         if precision.linear == .fp8, topology.node.device.peakFLOPS[.fp8] == nil {
             throw try v.required("precision").error("\(topology.node.device.name) has no FP8 tensor cores", fix: "use precision: bf16 on this device").markedInfeasible
         }
-        var skew = ExpertSkew.uniform, seed: UInt64 = 1
+        var skew = ExpertSkew.uniform, seed: UInt64 = 1, gate = GateKind.router
         if let routing = try v.optional("routing") {
-            try routing.requireKnownKeys(["skew", "seed"])
+            try routing.requireKnownKeys(["skew", "seed", "gate"])
             if let s = try routing.optional("skew") {
                 do { skew = try ExpertSkew(parsing: try s.string()) } catch let e as KernelError { throw s.error(e.problem, fix: e.fix) }
             }
             seed = UInt64(try routing.positiveInt("seed", default: 1, allowZero: true))
+            if let g = try routing.choiceIfPresent("gate", GateKind.allCases.map(\.rawValue)) {
+                gate = GateKind(rawValue: g)!
+                if gate == .roundRobin, skew != .uniform {
+                    throw try routing.required("skew").error("the round-robin gate has no expert popularity, so skew \(skew) does not apply", fix: "drop routing.skew, or use gate: router")
+                }
+            }
         }
         var config = StepConfiguration(
             model: model, topology: topology, pp: try parallel.positiveInt("pp"), ep: try parallel.positiveInt("ep", default: 1),
@@ -72,6 +78,7 @@ public enum StepExperiment {
             recompute: try v.choiceIfPresent("recompute", RecomputePolicy.allCases.map(\.rawValue)).map { RecomputePolicy(rawValue: $0)! },
             communicationSMs: try v.positiveInt("communication_sms", default: 20),
             routingSkew: skew, seed: seed)
+        config.routingGate = gate
         config.tp = tp
         config.etp = try parallel.positiveInt("etp", default: 1)
         if let sms = try v.optional("communication_sms") {

