@@ -13,6 +13,7 @@ struct RouteCommand: ParsableCommand {
     @Option(help: "Model name or config.json (an MoE model).") var model = "deepseek-v3"
     @Option(name: .customLong("tokens-per-gpu"), help: "Tokens each GPU routes per step.") var tokensPerGPU = 4096
     @Option(help: "GPUs in the expert-parallel group.") var ep = 64
+    @Option(help: "Expert tensor parallelism: GPUs each expert's width is split over (the group is then EP × ETP GPUs, each token sent to every slice of its experts).") var etp = 1
     @Option(name: .customLong("gpus-per-node"), help: "GPUs per node.") var gpusPerNode = 8
     @Option(help: "Expert popularity: uniform, dirichlet:ALPHA, zipf:S, or histogram:FILE (a JSON/YAML list of loads, one per expert).") var skew = "uniform"
     @Option(help: "router (the model's gate on sampled affinities) or round-robin (NeMo AutoModel's fake balanced gate: token t picks experts tK…tK+K−1, a token's experts neighbours).") var gate = "router"
@@ -27,6 +28,8 @@ struct RouteCommand: ParsableCommand {
     struct Report: Encodable {
         var model: String
         var ep: Int
+        var etp: Int
+        var gate: String
         var gpusPerNode: Int
         var tokensPerGpu: Int
         var skew: String
@@ -67,12 +70,15 @@ struct RouteCommand: ParsableCommand {
                                            gpusPerNode: gpusPerNode, skew: try parsedSkew(), steps: steps,
                                            gamma: gamma, seed: seed, fullDraw: fullDraw)
         experiment.gate = try GateKind(option: gate)
+        experiment.expertTensorParallel = etp
         let result = try experiment.run()
         let p = result.plan
-        let dispatch = TokenCopyBytes.dispatch(hidden: arch.hiddenSize, format: try DispatchFormat(option: dispatchFormat)), combine = TokenCopyBytes.combine(hidden: arch.hiddenSize)
-        let logicalMean = Double(p.logicalCopies.map { $0.reduce(0, +) }.reduce(0, +)) / Double(ep) * Double(dispatch)
+        let format = try DispatchFormat(option: dispatchFormat)
+        let dispatch = TokenCopyBytes.dispatch(hidden: arch.hiddenSize, format: format), combine = TokenCopyBytes.combine(hidden: arch.hiddenSize)
+        let gpus = p.placement.ep
+        let logicalMean = Double(p.logicalCopies.map { $0.reduce(0, +) }.reduce(0, +)) / Double(gpus) * Double(dispatch)
         let report = Report(
-            model: arch.name, ep: ep, gpusPerNode: gpusPerNode, tokensPerGpu: tokensPerGPU, skew: skew, steps: steps,
+            model: arch.name, ep: ep, etp: etp, gate: gate, gpusPerNode: gpusPerNode, tokensPerGpu: tokensPerGPU, skew: skew, steps: steps,
             maxNodesPerToken: p.maxNodesPerToken, meanNodesPerToken: p.meanNodesPerToken,
             meanIbCopiesPerToken: p.meanIBCopiesPerToken, meanGpusPerToken: p.meanGPUsPerToken,
             dispatchBytesPerCopy: dispatch, combineBytesPerCopy: combine,
@@ -86,13 +92,14 @@ struct RouteCommand: ParsableCommand {
         if json { return try Output.json(report) }
         let loads = p.gpuLoads
         return Output.table([
-            ["routing", "\(arch.name), EP\(ep) over \(p.placement.nodes) node(s), \(tokensPerGPU) tokens/GPU, skew \(skew)" + (fullDraw ? ", every affinity drawn" : "")],
+            ["routing", "\(arch.name), EP\(ep)\(etp > 1 ? " × ETP\(etp)" : "") over \(p.placement.nodes) node(s), \(tokensPerGPU) tokens/GPU, "
+                + (gate == GateKind.roundRobin.rawValue ? "round-robin gate" : "skew \(skew)") + (fullDraw ? ", every affinity drawn" : "")],
             ["nodes per token (max / mean)", "\(p.maxNodesPerToken) / \(Output.fixed(p.meanNodesPerToken, 3))"],
             ["IB copies per token (mean)", Output.fixed(p.meanIBCopiesPerToken, 3)],
             ["GPUs per token (mean)", Output.fixed(p.meanGPUsPerToken, 3)],
-            ["bytes per copy (dispatch FP8 / combine BF16)", "\(Output.grouped(dispatch)) B / \(Output.grouped(combine)) B"],
+            ["bytes per copy (dispatch \(format.rawValue.uppercased()) / combine BF16)", "\(Output.grouped(dispatch)) B / \(Output.grouped(combine)) B"],
             ["max/mean expert load, per step", result.loadRatioPerStep.map { Output.fixed($0, 3) }.joined(separator: " ")],
-            ["token-rows per GPU (min / mean / max)", "\(Output.grouped(loads.min() ?? 0)) / \(Output.fixed(Double(loads.reduce(0, +)) / Double(ep), 0)) / \(Output.grouped(loads.max() ?? 0))"],
+            ["token-rows per GPU (min / mean / max)", "\(Output.grouped(loads.min() ?? 0)) / \(Output.fixed(Double(loads.reduce(0, +)) / Double(gpus), 0)) / \(Output.grouped(loads.max() ?? 0))"],
             ["IB send per GPU (max)", Output.fixed(Double(report.ibSendBytesPerGpuMax) / 1e6, 2) + " MB"],
             ["NVLink send per GPU (max)", Output.fixed(Double(report.nvlinkSendBytesPerGpuMax) / 1e6, 2) + " MB"],
         ], rightAlignedFrom: Output.allLeftAligned)
