@@ -40,7 +40,7 @@ struct MemoryCommand: ParsableCommand {
         for d in devices { fits[d.id] = m.totalBytes <= 8 * d.hbmUsableBytes }
         if json { return try Output.json(InferenceReport(model: arch.name, precision: precision, memory: m, fitsOnEightGpus: fits)) }
         var rows = [["weights (\(precision == "fp8" ? "FP8 + block scales, BF16 embedding/head/norms/gate" : "BF16"))", Output.fixed(m.weightBytes / 1e9, 1) + " GB"],
-                    ["KV cache (\(batch) × \(context) tokens × \(Output.grouped(arch.kvCacheBytesPerToken)) B)", Output.fixed(m.kvCacheBytes / 1e9, 1) + " GB"],
+                    ["KV cache (\(batch) × \(context) tokens × \(Output.grouped(arch.kvCacheBytesPerToken)) B\(arch.slidingWindow.map { ", \($0.layers.count) layers keeping their last \(Output.grouped($0.tokens))" } ?? ""))", Output.fixed(m.kvCacheBytes / 1e9, 1) + " GB"],
                     ["workspace (5% of weights, assumed)", Output.fixed(m.workspaceBytes / 1e9, 1) + " GB"],
                     ["total", Output.fixed(m.totalBytes / 1e9, 1) + " GB"]]
         for d in devices { rows.append(["fits on 8 × \(d.id) (\(Output.fixed(8 * d.hbmUsableBytes / 1e9, 0)) GB)", fits[d.id]! ? "yes" : "no"]) }

@@ -5,7 +5,8 @@
 /// scale per 128×128 block (4 B per 16,384 weights); embedding, output head, norms and the MoE
 /// gate in BF16. The MTP module is part of the released checkpoint (685B = 671B + 14B, its own
 /// embedding and head copies included) and is served with it (`includeMTP`). KV cache in BF16
-/// (`kvCacheBytesPerToken`). BF16 serving keeps every weight in BF16.
+/// (`kvCacheBytesPerToken`; a sliding-window layer keeps only its window, `kvCacheBytes(context:)`).
+/// BF16 serving keeps every weight in BF16.
 public struct InferenceMemory: Sendable, Codable, Equatable {
     public var weightBytes: Double
     public var kvCacheBytes: Double
@@ -30,7 +31,7 @@ public struct InferenceMemory: Sendable, Codable, Equatable {
             bf16 += Double(arch.mtpDepth) * Double(p.embedding + p.head) + mtpNorms + Double(arch.mtpDepth * arch.gateParameters)
         }
         let weights = fp8 ? linear * (1 + 4.0 / 16_384) + bf16 * 2 : (linear + bf16) * 2
-        let kv = Double(batch) * Double(context) * Double(arch.kvCacheBytesPerToken)
+        let kv = Double(batch) * arch.kvCacheBytes(context: context)
         let workspace = weights * workspaceShare
         return InferenceMemory(weightBytes: weights, kvCacheBytes: kv, workspaceBytes: workspace, totalBytes: weights + kv + workspace)
     }

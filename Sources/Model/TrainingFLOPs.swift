@@ -83,10 +83,20 @@ extension ModelArchitecture {
     /// Bytes of KV cache per token in BF16 (ISCA 2025 Table 1 convention, 2 B per element).
     /// MLA caches the compressed latent and the shared RoPE key: layers·(d_c + d_h^R)·2.
     /// GQA caches K and V of each KV head: layers·2·kv_heads·head_dim·2.
-    public var kvCacheBytesPerToken: Int {
+    public var kvCacheBytesPerToken: Int { layers * kvCacheBytesPerTokenPerLayer }
+
+    /// One layer's share of `kvCacheBytesPerToken`.
+    public var kvCacheBytesPerTokenPerLayer: Int {
         switch attention {
-        case .mla(let m): return layers * (m.kvLoraRank + m.qkRopeHeadDim) * 2
-        case .gqa(let g): return layers * 2 * g.kvHeads * g.headDim * 2
+        case .mla(let m): return (m.kvLoraRank + m.qkRopeHeadDim) * 2
+        case .gqa(let g): return 2 * g.kvHeads * g.headDim * 2
         }
+    }
+
+    /// Bytes of KV cache one sequence of `context` tokens holds: every layer caches its keys and
+    /// values for the whole context, a sliding-window layer only for its last `window` tokens.
+    public func kvCacheBytes(context: Int) -> Double {
+        let perLayer = Double(kvCacheBytesPerTokenPerLayer)
+        return (0..<layers).reduce(0.0) { $0 + perLayer * Double(min(context, attentionWindow(layer: $1) ?? context)) }
     }
 }

@@ -69,6 +69,18 @@ import ConfigIO
         }
     }
 
+    /// Serving memory: a windowed layer caches only its window. GPT-OSS-120B at 131,072 tokens
+    /// keeps 18 full layers × 2,048 B per token (8 K/V heads × 64 × 2 × 2 B) for the whole
+    /// context and 18 for 128 tokens: 4.83 GB, not the 9.66 GB of the per-token figure.
+    @Test func kvCacheKeepsOnlyTheWindow() throws {
+        let models = try ModelCatalog.load(directory: repoRoot.appendingPathComponent("Experiments/models").path)
+        let oss = try models.resolve("gpt-oss-120b").0, v3 = try models.resolve("deepseek-v3").0
+        #expect(oss.kvCacheBytesPerToken == 36 * 2048)
+        #expect(oss.kvCacheBytes(context: 131_072) == Double(18 * 2048 * 131_072 + 18 * 2048 * 128))
+        #expect(v3.kvCacheBytes(context: 32_768) == Double(v3.kvCacheBytesPerToken * 32_768))
+        #expect(InferenceMemory.compute(oss, fp8: false, batch: 8, context: 131_072).kvCacheBytes == 8 * oss.kvCacheBytes(context: 131_072))
+    }
+
     /// Training FLOPs: a windowed layer's attention counts the window's pairs (4,096 tokens, a
     /// window of 128: 128 − 128²/8,192 = 126 keys per token against 2,048).
     @Test func trainingFLOPsCountTheWindow() throws {
