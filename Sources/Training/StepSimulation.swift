@@ -143,16 +143,19 @@ public struct StepSimulation: Sendable {
         let tpCollectives = tensorParallelCollectives
         // Context parallelism: each attention core exchanges keys and values around the CP ring.
         let ring = ContextParallelRing(config: c)
-        var byKind: [Bool: LayerTimes] = [:]
-        var passesByKind: [Bool: HostIssue.Passes] = [:]
+        // Layers of one kind (MoE or dense FFN, and the attention window) take the same time.
+        struct LayerKind: Hashable { var moe: Bool, window: Int? }
+        func kind(_ i: Int) -> LayerKind { LayerKind(moe: arch.moe?.isMoE(layer: i) ?? false, window: arch.attentionWindow(layer: i)) }
+        var byKind: [LayerKind: LayerTimes] = [:]
+        var passesByKind: [LayerKind: HostIssue.Passes] = [:]
         func passes(_ records: [OperationRecord]) -> HostIssue.Passes {
             HostIssue.passes(records, kernels: kernels, dispatch: dispatchTime, combine: combineTime)
         }
         let layerTimes = try (0..<arch.layers).map { i -> LayerTimes in
-            let moe = arch.moe?.isMoE(layer: i) ?? false
-            if let t = byKind[moe] { return t }
+            let k = kind(i), moe = k.moe
+            if let t = byKind[k] { return t }
             let records = try layerRecords(i, traffic: traffic)
-            passesByKind[moe] = passes(records)
+            passesByKind[k] = passes(records)
             var t = priced(records)
             let window = TensorParallelOverlap.windows(records, kernels: kernels)
             let forward = tpCollectives.blockForward(window: window.attention) + (moe ? 0 : tpCollectives.blockForward(window: window.mlp))
@@ -161,7 +164,7 @@ public struct StepSimulation: Sendable {
                 + (moe ? 0 : tpCollectives.blockBackward(window: window.mlp))
                 + (c.effectiveRecompute == .full ? forward : 0)
             (t.contextParallelForward, t.contextParallelBackward) = ring.layer(records, kernels: kernels)
-            byKind[moe] = t
+            byKind[k] = t
             return t
         }
         let firstRecords = try records(traffic: traffic) { e in
@@ -198,7 +201,7 @@ public struct StepSimulation: Sendable {
         // The host launching each stage chunk's operations (`HostIssue`).
         let host = HostIssue(secondsPerOperation: c.hostSecondsPerOperation ?? kernels.calibration.hostSecondsPerOperation)
         let firstPasses = passes(firstRecords), lastPasses = passes(lastRecords)
-        let layerPasses = (0..<arch.layers).map { passesByKind[arch.moe?.isMoE(layer: $0) ?? false]! }
+        let layerPasses = (0..<arch.layers).map { passesByKind[kind($0)]! }
         func stageTimes(_ counts: [Int]) -> [LayerTimes] {
             var times: [LayerTimes] = [], next = 0
             for (s, n) in counts.enumerated() {
@@ -244,7 +247,7 @@ public struct StepSimulation: Sendable {
         }
         // Interleaved stages are 1/v of a PP stage in the generator's units: undo its scaling.
         return StagePlan(stageDurations: [], stageTimes: [], stageLayers: counts,
-                         moeLayer: byKind[true] ?? byKind[false]!, dispatchS: dispatchTime, combineS: combineTime,
+                         moeLayer: byKind[kind((0..<arch.layers).first { kind($0).moe } ?? 0)]!, dispatchS: dispatchTime, combineS: combineTime,
                          transferS: transfer, stageSize: generated.stageSize,
                          memory: TrainingMemory.compute(model: memory, stageLayers: counts), movedForMemory: moved).replacingStageTimes(stageTimes(counts))
     }

@@ -68,6 +68,25 @@ import Testing
         #expect(abs(PublishedNeMoRun.autoModelKimiK2.stepSeconds - 8.866) < 0.001)
     }
 
+    /// GPT-OSS's alternate sliding-window layers are priced each as its own kind: swapping
+    /// which layers are windowed (full first instead of sliding first) leaves the one-stage
+    /// step unchanged but for the host's launch order (0.01%), a window as long as the sequence prices every layer as full attention,
+    /// and the 128-token windows make the step shorter. (Layers were priced by FFN kind alone,
+    /// every layer as the first: all GPT-OSS layers as windowed.)
+    @Test func slidingLayersArePricedByWindow() throws {
+        func step(_ extra: String = "") throws -> Double {
+            try StepSimulation(config: try shippedStep("automodel-gpt-oss-20b-h100.yaml", adding: extra), calibration: try KernelCalibration.hopper()).run().stepTimeS
+        }
+        let types = { (first: String, second: String) in "[" + (0..<12).map { _ in "\(first), \(second)" }.joined(separator: ", ") + "]" }
+        let published = try step()
+        let swapped = try step("model_overrides: {layer_types: \(types("full_attention", "sliding_attention"))}")
+        let full = try step("model_overrides: {layer_types: \(types("full_attention", "full_attention"))}")
+        let longWindow = try step("model_overrides: {sliding_window: 4096}")
+        #expect(abs(swapped / published - 1) < 1e-3)      // the host's launch order differs slightly
+        #expect(abs(longWindow / full - 1) < 1e-9)
+        #expect(published < 0.97 * full)
+    }
+
     /// A step of k pipeline passes is k times the pass plus the optimizer step that follows the
     /// last: phases, bubble and tokens k times, the optimizer once; the memory is one pass's.
     @Test func pipelinePassesRepeatTheSchedule() throws {
