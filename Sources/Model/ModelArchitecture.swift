@@ -144,6 +144,12 @@ public struct MoEShape: Codable, Sendable, Equatable {
 
     /// The FFN width of the slice of one routed expert a GPU holds.
     public var routedSliceIntermediateSize: Int { expertIntermediateSize / max(expertTensorParallel, 1) }
+    /// GPUs the shared experts' FFN width is split over in the shard one GPU computes: the
+    /// attention's TP (Megatron-Core's SharedExpertMLP is a tensor-parallel MLP). 1 for a whole
+    /// model; not part of its description (not encoded).
+    public var sharedTensorParallel = 1
+    /// The width of the shared experts' FFN, side by side, that one GPU holds.
+    public var sharedSliceIntermediateSize: Int { sharedExperts * expertIntermediateSize / max(sharedTensorParallel, 1) }
 
     enum CodingKeys: String, CodingKey {
         case routedExperts, sharedExperts, expertIntermediateSize, topK, groups, topKGroups, firstDenseLayers, layerFrequency, scoring,

@@ -65,8 +65,9 @@ extension ModelArchitecture {
             return (base + ffn, base + ffn)
         }
         let expert = swigluParameters(intermediate: moe.expertIntermediateSize)
-        let total = base + gateParameters + expert * (moe.routedExperts + moe.sharedExperts)
-        let activated = base + gateParameters + expert * (moe.topK + moe.sharedExperts)
+        let shared = swigluParameters(intermediate: moe.sharedSliceIntermediateSize)
+        let total = base + gateParameters + expert * moe.routedExperts + shared
+        let activated = base + gateParameters + expert * moe.topK + shared
         return (total, activated)
     }
 

@@ -41,6 +41,15 @@ extension ModelArchitecture {
             shard.denseIntermediateSize = denseIntermediateSize / tp
         }
         shard.vocabularySize = (vocabularySize + tp - 1) / tp
+        // Shared experts are a tensor-parallel MLP (Megatron-Core's SharedExpertMLP).
+        if var m = moe, m.sharedExperts > 0 {
+            let width = m.sharedExperts * m.expertIntermediateSize
+            guard width % tp == 0 else {
+                throw fail("tp \(tp) does not divide the shared experts' FFN width \(width)", "use a tp that divides \(width)")
+            }
+            m.sharedTensorParallel = tp
+            shard.moe = m
+        }
         return shard
     }
 

@@ -139,7 +139,8 @@ public struct StepSimulation: Sendable {
         // Tensor parallelism: each attention block and dense FFN moves its activations over the
         // TP group in the forward and again in the backward, where parts may hide under the
         // column-parallel linears' GEMMs (`TensorParallelCollectives`); a full recomputation
-        // repeats the forward's. Experts are not TP-split (EP).
+        // repeats the forward's. Routed experts are not TP-split (EP, or expert-TP); shared
+        // experts are.
         let tpCollectives = tensorParallelCollectives
         // Context parallelism: each attention core exchanges keys and values around the CP ring.
         let ring = ContextParallelRing(config: c)
@@ -158,10 +159,13 @@ public struct StepSimulation: Sendable {
             passesByKind[k] = passes(records)
             var t = priced(records)
             let window = TensorParallelOverlap.windows(records, kernels: kernels)
-            let forward = tpCollectives.blockForward(window: window.attention) + (moe ? 0 : tpCollectives.blockForward(window: window.mlp))
+            // The FFN's collectives: a dense FFN's, or an MoE layer's shared experts' (a
+            // tensor-parallel MLP); routed experts need none (they run on this GPU's share).
+            let ffnCollectives = !moe || (arch.moe?.sharedExperts ?? 0) > 0
+            let forward = tpCollectives.blockForward(window: window.attention) + (ffnCollectives ? tpCollectives.blockForward(window: window.mlp) : 0)
             t.tensorParallelForward = forward
             t.tensorParallelBackward = tpCollectives.blockBackward(window: window.attention)
-                + (moe ? 0 : tpCollectives.blockBackward(window: window.mlp))
+                + (ffnCollectives ? tpCollectives.blockBackward(window: window.mlp) : 0)
                 + (c.effectiveRecompute == .full ? forward : 0)
             (t.contextParallelForward, t.contextParallelBackward) = ring.layer(records, kernels: kernels)
             byKind[k] = t

@@ -28,10 +28,10 @@ public enum TensorParallelOverlap: String, Sendable, CaseIterable, Codable {
 
     /// The column-parallel linears' weights (record names end in `.<weight>.wgrad` and
     /// `.<weight>.dgrad`): their input gradient is reduced over the TP group in the backward.
-    static let columnParallelWeights = ["wq", "wk", "wv", "wq_b", "wkv_b", "ffn.up", "head"]
+    static let columnParallelWeights = ["wq", "wk", "wv", "wq_b", "wkv_b", "ffn.up", "shared.up", "head"]
     /// The row-parallel linears' weights: their output is reduced over the TP group in the
     /// forward, and their output gradient gathered in the backward.
-    static let rowParallelWeights = ["wo", "ffn.down"]
+    static let rowParallelWeights = ["wo", "ffn.down", "shared.down"]
 
     /// Seconds of one block's tensor-parallel GEMMs: the windows its collectives can hide under.
     struct Window: Equatable {

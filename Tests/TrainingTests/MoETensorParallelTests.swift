@@ -90,6 +90,24 @@ import Testing
         #expect(throws: ModelArchitecture.TensorParallelError.self) { try qwen.expertTensorParallelShard(5) }
     }
 
+    /// Shared experts under TP are a tensor-parallel MLP, as Megatron-Core's SharedExpertMLP:
+    /// DeepSeek-V3 with TP 2 keeps half of each shared expert's 44M weights per GPU, and its
+    /// MoE layers pay the shared block's TP collectives as a dense FFN does (at TP 1, none).
+    @Test func sharedExpertsAreTensorParallel() throws {
+        let one = try StepSimulation(config: try deepSeekStep(), calibration: try KernelCalibration.hopper())
+        let two = try StepSimulation(config: try shippedStep("deepseek-v3.yaml", adding: "parallel: {tp: 2}"), calibration: try KernelCalibration.hopper())
+        let shared = 3 * 7168 * 2048
+        #expect(one.config.layerModel.layerParameters(5).total - two.config.layerModel.layerParameters(5).total
+                == (one.config.layerModel.attentionParameters - two.config.layerModel.attentionParameters) + shared / 2)
+        let (a, b) = (try one.plan().moeLayer, try two.plan().moeLayer)
+        #expect(a.tensorParallelForward == 0 && a.tensorParallelBackward == 0)
+        // Two blocks' forward collectives (attention's and the shared experts'), each an
+        // all-gather and a reduce-scatter of the micro-batch: four halves.
+        #expect(abs(b.tensorParallelForward / (4 * two.tensorParallelHalfCollective) - 1) < 1e-9)
+        do { _ = try shippedStep("deepseek-v3.yaml", adding: "parallel: {tp: 8}\nmodel_overrides: {moe_intermediate_size: 2052}"); Issue.record("accepted") }
+        catch let e as ConfigError { #expect(e.description.contains("shared experts")) }
+    }
+
     /// Plans Megatron-LM refuses or llmsim does not model are errors naming the fix: MoE with TP
     /// but no sequence parallelism; an EP group that is not whole TP groups.
     @Test func impossibleFoldsAreErrors() throws {

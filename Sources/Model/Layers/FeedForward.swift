@@ -15,7 +15,8 @@ public struct FeedForward {
             // Under expert-TP each GPU holds a slice of every local expert's width.
             expertUp = Weight("experts.up", d, 2 * moe.routedSliceIntermediateSize, precision: p.linear)
             expertDown = Weight("experts.down", moe.routedSliceIntermediateSize, d, precision: p.linear)
-            let i = moe.sharedExperts * moe.expertIntermediateSize
+            // Shared experts are a tensor-parallel MLP: 1/TP of their width on each GPU.
+            let i = moe.sharedSliceIntermediateSize
             sharedUp = i > 0 ? Weight("shared.up", d, 2 * i, precision: p.linear) : nil
             sharedDown = i > 0 ? Weight("shared.down", i, d, precision: p.linear) : nil
         } else {
@@ -55,11 +56,15 @@ public struct FeedForward {
         e.block = .mlp
         let ups = e.groupedLinear(expertUp, xs)
         let ys = e.groupedLinear(expertDown, e.weightedSwiglu(ups, route))   // gate weights applied here
+        // The shared experts run as a tensor-parallel MLP, as Megatron-Core's SharedExpertMLP:
+        // on the whole sequence's rows (all-gathered under sequence parallelism) at 1/TP of
+        // their width, their output reduce-scattered back to this GPU's share (the TP
+        // collectives are priced with the block's, `TensorParallelCollectives`).
         var shared: E.Tensor?
         if let su = sharedUp, let sd = sharedDown {
-            let u = e.linear(su, x)
+            let u = e.linear(su, full)
             tape.sharedUp = u
-            shared = e.linear(sd, e.swiglu(u))
+            shared = e.sequenceShard(e.linear(sd, e.swiglu(u)))
         }
         e.block = .combine
         var out = e.combine(ys, route)
@@ -101,11 +106,12 @@ public struct FeedForward {
         var dShared: E.Tensor?, sharedAct: E.Tensor?, dSharedUp: E.Tensor?
         if let su = sharedUp, let sd = sharedDown, var u = t.sharedUp {
             e.recomputing = true
-            if recomputeShared { u = e.linear(su, t.input) }
+            if recomputeShared { u = e.linear(su, t.source) }
             sharedAct = e.swiglu(u)
             e.recomputing = false
-            dSharedUp = e.swigluBackward(u, e.linearDgrad(sd, dOut))
-            dShared = e.linearDgrad(su, dSharedUp!)
+            // On the whole sequence's rows, as the forward.
+            dSharedUp = e.swigluBackward(u, e.linearDgrad(sd, dFull))
+            dShared = e.sequenceShard(e.linearDgrad(su, dSharedUp!))
         }
         let dGate = e.linearDgrad(gate, dScores)
         e.block = .dispatch
@@ -115,8 +121,8 @@ public struct FeedForward {
         e.groupedLinearWgrad(expertDown, act, dYs)
         e.groupedLinearWgrad(expertUp, t.xs, dUp)
         if let su = sharedUp, let sd = sharedDown, let a = sharedAct, let du = dSharedUp {
-            e.linearWgrad(sd, a, dOut)
-            e.linearWgrad(su, t.input, du)
+            e.linearWgrad(sd, a, dFull)
+            e.linearWgrad(su, t.source, du)
         }
         e.linearWgrad(gate, t.input, dScores)
         e.pass = .backwardInput
