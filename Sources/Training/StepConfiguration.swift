@@ -121,6 +121,9 @@ public struct StepConfiguration: Sendable {
     public var overlapsForwardAndBackward: Bool { schedule.overlapsForwardAndBackward || pairsForwardBackward }
     /// Which dispatcher moves MoE tokens (DeepEP unless the experiment says otherwise).
     public var moeDispatcher = MoEDispatcher.deepep
+    /// Megatron-Core's `--moe-shared-expert-overlap`: the shared experts (and their TP
+    /// collectives) run beside the all-to-all dispatcher's communication (`SharedExpertOverlap`).
+    public var sharedExpertOverlap = false
     /// The schedule of `kind` (this plan's unless another is asked for: a run's fallback, the
     /// memory check's) for `microbatches` per pass, with the plan's pipeline, virtual stages and
     /// sequence chunks, its steady state paired when the plan asks for pairs and `kind` can
@@ -318,6 +321,24 @@ public struct StepConfiguration: Sendable {
         try checkTensorParallelOverlap()
         try checkCommunicationSMs()
         try checkAllToAllSMs()
+        try checkSharedExpertOverlap()
+    }
+
+    /// The shared-expert overlap needs shared experts, Megatron's all-to-all dispatcher (it is
+    /// not supported with DeepEP) and a schedule that does not already pair micro-batches.
+    public func checkSharedExpertOverlap() throws {
+        guard sharedExpertOverlap else { return }
+        guard (model.moe?.sharedExperts ?? 0) > 0 else {
+            throw ScheduleError(problem: "moe_shared_expert_overlap needs shared experts, and \(model.name) has none", fix: "remove moe_shared_expert_overlap")
+        }
+        guard moeDispatcher == .alltoall else {
+            throw ScheduleError(problem: "moe_shared_expert_overlap runs beside Megatron-LM's all-to-all dispatcher; Megatron does not support it with DeepEP",
+                                fix: "set moe_dispatcher: alltoall, or remove moe_shared_expert_overlap")
+        }
+        guard !overlapsForwardAndBackward else {
+            throw ScheduleError(problem: "\(schedule.rawValue)\(pairsForwardBackward ? " with overlapped pairs" : "") already runs each all-to-all beside the other micro-batch's compute",
+                                fix: "remove moe_shared_expert_overlap")
+        }
     }
 
     /// Expert-TP: at least 1, inside one node's NVLink domain (its all-gathers run there), the

@@ -29,7 +29,7 @@ import Schedules
 public enum StepExperiment {
     /// Every top-level key an experiment file may have (the step's, `run`, `sweep`, `outputs`).
     public static let keys = ["base", "model", "model_overrides", "topology", "hardware", "parallel", "schedule", "virtual_stages",
-                              "microbatches", "pipeline_passes", "microbatch_tokens", "microbatch_sequences", "precision", "optimizer", "recompute", "recompute_modules", "attention_kernel", "communication_sms", "all_to_all_sms", "moe_dispatcher", "routing",
+                              "microbatches", "pipeline_passes", "microbatch_tokens", "microbatch_sequences", "precision", "optimizer", "recompute", "recompute_modules", "attention_kernel", "communication_sms", "all_to_all_sms", "moe_dispatcher", "moe_shared_expert_overlap", "routing",
                               "fidelity", "gpu_speed_spread_percent", "host_us_per_operation", "run", "sweep", "outputs"]
     static let hardwareKeys = ["node", "device", "nic_gbit_s", "scale_up_gb_s"]
     static let optimizerKeys = ["distributed", "moments", "gradients", "fsdp", "master"]
@@ -93,6 +93,7 @@ public enum StepExperiment {
         if let dispatcher = try v.choiceIfPresent("moe_dispatcher", MoEDispatcher.allCases.map(\.rawValue)) {
             config.moeDispatcher = MoEDispatcher(rawValue: dispatcher)!
         }
+        config.sharedExpertOverlap = try v.optional("moe_shared_expert_overlap")?.bool() ?? false
         if let sms = try v.optional("all_to_all_sms") {
             config.allToAllSMs = try v.positiveInt("all_to_all_sms")
             do { try config.checkAllToAllSMs() } catch let e as ScheduleError { throw sms.error(e.problem, fix: e.fix).markedInfeasible }
@@ -143,6 +144,9 @@ public enum StepExperiment {
         if let host = try v.optional("host_us_per_operation") {
             config.hostSecondsPerOperation = try v.positiveDouble("host_us_per_operation", default: 0, allowZero: true) * 1e-6
             do { try config.checkHostIssue() } catch let e as ScheduleError { throw host.error(e.problem, fix: e.fix) }
+        }
+        if let overlap = try v.optional("moe_shared_expert_overlap") {
+            do { try config.checkSharedExpertOverlap() } catch let e as ScheduleError { throw overlap.error(e.problem, fix: e.fix) }
         }
         // The schedule's own rules first, reported at its key; then the rest of the plan.
         do { try schedule.checkPlan(pp: config.pp, microbatches: config.microbatches, virtualStages: config.virtualStages, sequenceChunks: config.sequenceChunks) }

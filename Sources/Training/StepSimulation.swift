@@ -161,11 +161,14 @@ public struct StepSimulation: Sendable {
             let window = TensorParallelOverlap.windows(records, kernels: kernels)
             // The FFN's collectives: a dense FFN's, or an MoE layer's shared experts' (a
             // tensor-parallel MLP); routed experts need none (they run on this GPU's share).
+            // With Megatron's shared-expert overlap those run beside the all-to-alls instead.
             let ffnCollectives = !moe || (arch.moe?.sharedExperts ?? 0) > 0
-            let forward = tpCollectives.blockForward(window: window.attention) + (ffnCollectives ? tpCollectives.blockForward(window: window.mlp) : 0)
+            let sideStream = moe && c.sharedExpertOverlap
+            let ffn = ffnCollectives ? (tpCollectives.blockForward(window: window.mlp), tpCollectives.blockBackward(window: window.mlp)) : (0, 0)
+            if sideStream { SharedExpertOverlap(kernels: kernels).apply(&t, records: records, forwardCollectives: ffn.0, backwardCollectives: ffn.1) }
+            let forward = tpCollectives.blockForward(window: window.attention) + (sideStream ? 0 : ffn.0)
             t.tensorParallelForward = forward
-            t.tensorParallelBackward = tpCollectives.blockBackward(window: window.attention)
-                + (ffnCollectives ? tpCollectives.blockBackward(window: window.mlp) : 0)
+            t.tensorParallelBackward = tpCollectives.blockBackward(window: window.attention) + (sideStream ? 0 : ffn.1)
                 + (c.effectiveRecompute == .full ? forward : 0)
             (t.contextParallelForward, t.contextParallelBackward) = ring.layer(records, kernels: kernels)
             byKind[k] = t

@@ -108,6 +108,30 @@ import Testing
         catch let e as ConfigError { #expect(e.description.contains("shared experts")) }
     }
 
+    /// Megatron's `--moe-shared-expert-overlap` with its all-to-all dispatcher: DeepSeek-V3's
+    /// shared expert (and, at TP 2, its TP collectives) runs beside the NCCL all-to-alls, which
+    /// are far longer, so it leaves the MoE layer's critical path: the MLP time drops by the
+    /// shared GEMMs' seconds and the TP collectives by the shared block's; the all-to-alls stay.
+    /// With DeepEP, with overlapped pairs, or without shared experts it is an error.
+    @Test func sharedExpertOverlapHidesTheSharedBlock() throws {
+        let base = "routing: {gate: router}\nmoe_dispatcher: alltoall\nparallel: {tp: 2, ep: 64}"
+        func layer(_ extra: String) throws -> LayerTimes {
+            try StepSimulation(config: try shippedStep("automodel-deepseek-v3-h100.yaml", adding: base + extra), calibration: try KernelCalibration.hopper()).plan().moeLayer
+        }
+        let off = try layer(""), on = try layer("\nmoe_shared_expert_overlap: true")
+        #expect(on.dispatchForward == off.dispatchForward && on.combineBackward == off.combineBackward)
+        #expect(on.mlpForward < off.mlpForward && on.mlpBackwardWeight < off.mlpBackwardWeight)
+        // The shared block's forward collectives (an all-gather and a reduce-scatter) are gone:
+        // half of the two blocks'.
+        #expect(abs(on.tensorParallelForward / off.tensorParallelForward - 0.5) < 1e-9)
+        for (file, extra, fragment) in [("automodel-deepseek-v3-h100.yaml", "moe_shared_expert_overlap: true", "DeepEP"),
+                                        ("automodel-qwen3-30b-a3b-h100.yaml", "moe_shared_expert_overlap: true\nmoe_dispatcher: alltoall", "shared experts"),
+                                        ("automodel-deepseek-v3-h100.yaml", "moe_shared_expert_overlap: true\nmoe_dispatcher: alltoall\nparallel: {overlap_forward_backward: true}\ncommunication_sms: 20", "pairs")] {
+            do { _ = try shippedStep(file, adding: extra); Issue.record("accepted \(extra)") }
+            catch let e as ConfigError { #expect(e.description.contains(fragment), "\(e)") }
+        }
+    }
+
     /// Plans Megatron-LM refuses or llmsim does not model are errors naming the fix: MoE with TP
     /// but no sequence parallelism; an EP group that is not whole TP groups.
     @Test func impossibleFoldsAreErrors() throws {
