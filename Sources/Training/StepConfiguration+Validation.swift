@@ -1,0 +1,208 @@
+import Hardware
+import Kernels
+import Model
+import Schedules
+
+/// The rules a plan must keep, each broken one an error naming the rule and the fix.
+extension StepConfiguration {
+    /// The micro-batch's tokens split evenly into its sequences.
+    public func checkMicrobatchSequences() throws {
+        guard microbatchSequences >= 1, microbatchTokens % microbatchSequences == 0 else {
+            throw ScheduleError(problem: "\(microbatchTokens) tokens per micro-batch do not split into \(microbatchSequences) sequences",
+                                fix: "set microbatch_tokens to sequences × sequence length (e.g. \(microbatchSequences) × 2048 = \(microbatchSequences * 2048))")
+        }
+    }
+
+    /// The GPU speed spread within 0 ≤ spread < `GPUSpeedVariation.maxSpread`.
+    public func checkGPUSpeedSpread() throws {
+        guard gpuSpeedSpread >= 0, gpuSpeedSpread < GPUSpeedVariation.maxSpread else {
+            throw ScheduleError(problem: "a GPU speed spread of \(gpuSpeedSpread * 100)% is beyond the \(Int(GPUSpeedVariation.maxSpread * 100))% llmsim accepts",
+                                fix: "give the coefficient of variation of GPU speed in percent, from 0 to below \(Int(GPUSpeedVariation.maxSpread * 100)), e.g. 2")
+        }
+    }
+
+    /// Pipeline passes within 1 … `maxPipelinePasses`.
+    public func checkPipelinePasses() throws {
+        guard pipelinePasses >= 1, pipelinePasses <= Self.maxPipelinePasses else {
+            throw ScheduleError(problem: "\(pipelinePasses) pipeline passes per step is outside 1…\(Self.maxPipelinePasses)",
+                                fix: "give the number of times a step runs the schedule (AutoModel's GA under pipeline parallelism), 1 for one schedule per step")
+        }
+    }
+
+    /// The host time per operation within 0 ≤ t ≤ `HostIssue.maxSecondsPerOperation`.
+    public func checkHostIssue() throws {
+        guard let t = hostSecondsPerOperation else { return }
+        guard t >= 0, t <= HostIssue.maxSecondsPerOperation else {
+            throw ScheduleError(problem: "\(t * 1e6) µs of host time per operation is beyond the \(Int(HostIssue.maxSecondsPerOperation * 1e6)) µs llmsim accepts",
+                                fix: "give host_us_per_operation in microseconds (DeepSeek's trace: 100; 0 under CUDA graphs)")
+        }
+    }
+
+    /// Pipelined TP collectives (`TensorParallelOverlap.pipelined`) split sequence-parallel
+    /// all-gathers and reduce-scatters; without sequence parallelism there are none to split.
+    public func checkTensorParallelOverlap() throws {
+        guard tensorParallelOverlap != .pipelined || sequenceParallel || tp == 1 else {
+            throw ScheduleError(problem: "pipelined TP collectives need sequence parallelism (Transformer Engine splits its all-gathers and reduce-scatters)",
+                                fix: "set parallel.sp: true, or tp_overlap: backward")
+        }
+    }
+
+    /// A parameter all-gather to overlap exists only with the distributed optimizer.
+    public func checkParamGatherOverlap() throws {
+        guard overlapParamGather, !optimizer.distributed else { return }
+        throw ScheduleError(problem: "overlap_param_gather needs the distributed optimizer: without it every replica updates all its parameters and nothing is gathered",
+                            fix: "remove overlap_param_gather, or set optimizer: {distributed: true}")
+    }
+
+    /// Context parallelism: each sequence splits into 2·CP equal chunks; the attention core
+    /// must be FlashAttention's (the ring merges partial softmax results); a sequence is not
+    /// also split across micro-batches; no layer attends through a sliding window.
+    public func checkContextParallel() throws {
+        guard cp >= 1 else { throw ScheduleError(problem: "cp \(cp) must be at least 1", fix: "set parallel.cp: 1 (no context parallelism) or more") }
+        guard cp > 1 else { return }
+        guard sequenceTokens % (2 * cp) == 0 else {
+            throw ScheduleError(problem: "a \(sequenceTokens)-token sequence does not split into 2 × CP = \(2 * cp) equal chunks",
+                                fix: "use a cp with 2·cp dividing the sequence length (e.g. cp 2 for 8,192 tokens)")
+        }
+        guard attentionKernel == .flash else {
+            throw ScheduleError(problem: "context parallelism needs FlashAttention (the ring merges partial softmax results); attention_kernel is unfused",
+                                fix: "remove attention_kernel: unfused, or set parallel.cp: 1")
+        }
+        guard sequenceChunks == 1, attentionKeys == nil else {
+            throw ScheduleError(problem: "a sequence split over context-parallel GPUs cannot also be split across micro-batches",
+                                fix: "split long sequences with parallel.cp alone, or set parallel.cp: 1")
+        }
+        guard model.slidingWindow == nil else {
+            throw ScheduleError(problem: "context parallelism with sliding-window attention (\(model.name)) is not modelled: the ring's blocks would be windowed",
+                                fix: "set parallel.cp: 1")
+        }
+    }
+
+    /// Checks the plan; throws with the rule broken and the fix.
+    public func validate() throws {
+        func fail(_ problem: String, _ fix: String) -> ScheduleError { ScheduleError(problem: problem, fix: fix) }
+        guard pp >= 1, microbatches >= 1, microbatchTokens >= 1 else { throw fail("pp, micro-batches and tokens must be >= 1", "check the plan") }
+        try checkMicrobatchSequences()
+        try schedule.checkPlan(pp: pp, microbatches: microbatches, virtualStages: virtualStages, sequenceChunks: sequenceChunks)
+        guard microbatchSequences == 1 || sequenceChunks == 1 else {
+            throw fail("a micro-batch of \(microbatchSequences) sequences cannot also be a chunk of a split sequence", "split long sequences with one sequence per micro-batch")
+        }
+        guard tp >= 1, tp <= topology.node.scaleUpDomainGPUs, topology.node.scaleUpDomainGPUs % tp == 0 else {
+            throw fail("tp \(tp) does not fit the \(topology.node.scaleUpDomainGPUs)-GPU NVLink domain of a node", "use a tp dividing \(topology.node.scaleUpDomainGPUs) (tensor parallelism stays inside NVLink)")
+        }
+        do { _ = try model.tensorParallelShard(tp) } catch let e as ModelArchitecture.TensorParallelError { throw fail(e.problem, e.fix) }
+        try checkContextParallel()
+        guard gpus % (devicesPerPipeline * tp * cp) == 0 else {
+            throw fail("\(gpus) GPUs are not a multiple of the \(devicesPerPipeline * tp * cp) GPUs of one pipeline (PP × TP × CP)", "choose PP × TP × CP dividing the GPU count")
+        }
+        let stages = schedule == .interleaved ? pp * virtualStages : pp
+        guard stages <= model.layers else {
+            throw fail("\(stages) pipeline stages for \(model.layers) layers", "use at most \(model.layers) stages")
+        }
+        guard etp == 1 || model.moe != nil else {
+            throw fail("etp \(etp) splits routed experts, but \(model.name) is a dense model", "remove parallel.etp (or set it to 1)")
+        }
+        if let moe = model.moe {
+            guard ep >= 1, ep <= moe.routedExperts, moe.routedExperts % ep == 0 else {
+                throw fail("EP \(ep) must divide the \(moe.routedExperts) experts", "use a divisor of \(moe.routedExperts) (V3: 64)")
+            }
+            try checkExpertTensorParallel(moe)
+            // Experts are neither TP- nor CP-split: each GPU routes its own share of the tokens
+            // (its CP chunks, and its sequence-parallel share of them under TP), and an EP group
+            // folds whole TP × CP groups and DP replicas (Megatron-Core's parallel folding with
+            // expert-TP 1).
+            if tp > 1 {
+                guard sequenceParallel else {
+                    throw fail("an MoE model with TP \(tp) needs sequence parallelism (each GPU of a TP group routes its own share of the tokens; Megatron-LM requires it)", "set parallel.sp: true")
+                }
+                guard gpuTokens % tp == 0 else {
+                    throw fail("\(gpuTokens) tokens per micro-batch do not split over TP \(tp)", "use a micro-batch size divisible by \(tp)")
+                }
+            }
+            // The TP × EP group (EP × expert-TP GPUs) folds whole TP × CP groups and divides a
+            // stage's GPUs.
+            let fold = tp * cp, group = ep * etp
+            if fold == 1 {
+                guard dp % group == 0 else {
+                    let what = etp > 1 ? "EP × expert-TP = \(group)" : "EP \(ep)"
+                    throw fail("\(what) does not divide the data-parallel degree \(dp)", "EP groups are formed inside DP; use a divisor of \(dp)")
+                }
+            } else if group > 1 {
+                guard group % fold == 0, (fold * dp) % group == 0 else {
+                    let folded = cp > 1 ? "TP × CP = \(fold)" : "TP \(tp)"
+                    let what = etp > 1 ? "EP × expert-TP = \(group)" : "EP \(ep)"
+                    throw fail("\(what) is not a whole number of \(folded) groups dividing the \(fold * dp) GPUs of a stage", "use an EP\(etp > 1 ? " × expert-TP" : "") that is a multiple of \(fold) and divides \(fold * dp)")
+                }
+            }
+        }
+        try schedule.checkSends(effectivePipelineSends)
+        if pairsForwardBackward { try schedule.checkPairs(pp: pp, sequenceChunks: sequenceChunks) }
+        try checkGPUSpeedSpread()
+        try checkHostIssue()
+        try checkPipelinePasses()
+        try checkTensorParallelOverlap()
+        try checkCommunicationSMs()
+        try checkAllToAllSMs()
+        try checkSharedExpertOverlap()
+    }
+
+    /// The shared-expert overlap needs shared experts, Megatron's all-to-all dispatcher (it is
+    /// not supported with DeepEP) and a schedule that does not already pair micro-batches.
+    public func checkSharedExpertOverlap() throws {
+        guard sharedExpertOverlap else { return }
+        guard (model.moe?.sharedExperts ?? 0) > 0 else {
+            throw ScheduleError(problem: "moe_shared_expert_overlap needs shared experts, and \(model.name) has none", fix: "remove moe_shared_expert_overlap")
+        }
+        guard moeDispatcher == .alltoall else {
+            throw ScheduleError(problem: "moe_shared_expert_overlap runs beside Megatron-LM's all-to-all dispatcher; Megatron does not support it with DeepEP",
+                                fix: "set moe_dispatcher: alltoall, or remove moe_shared_expert_overlap")
+        }
+        guard !overlapsForwardAndBackward else {
+            throw ScheduleError(problem: "\(schedule.rawValue)\(pairsForwardBackward ? " with overlapped pairs" : "") already runs each all-to-all beside the other micro-batch's compute",
+                                fix: "remove moe_shared_expert_overlap")
+        }
+    }
+
+    /// Expert-TP: at least 1, inside one node's NVLink domain (its all-gathers run there), the
+    /// TP × EP group a whole number of nodes or inside one, the expert width divisible.
+    func checkExpertTensorParallel(_ moe: MoEShape) throws {
+        let domain = topology.node.scaleUpDomainGPUs, perNode = topology.node.gpus
+        guard etp >= 1, etp <= domain, domain % etp == 0, perNode % etp == 0 else {
+            throw ScheduleError(problem: "etp \(etp) does not fit the \(domain)-GPU NVLink domain of a node",
+                                fix: "use an etp dividing \(min(domain, perNode)) (expert tensor parallelism stays inside NVLink)")
+        }
+        let group = ep * etp
+        guard group <= perNode || group % perNode == 0 else {
+            throw ScheduleError(problem: "the TP × EP group of EP \(ep) × expert-TP \(etp) = \(group) GPUs is not a whole number of \(perNode)-GPU nodes",
+                                fix: "choose EP × expert-TP at most \(perNode) or a multiple of it")
+        }
+        guard moe.expertIntermediateSize % etp == 0 else {
+            throw ScheduleError(problem: "expert-TP \(etp) does not divide the expert FFN width \(moe.expertIntermediateSize)",
+                                fix: "use an etp that divides \(moe.expertIntermediateSize)")
+        }
+    }
+
+    /// Communication kernels need at least one SM and must leave compute at least one.
+    public func checkCommunicationSMs() throws {
+        let sms = topology.node.device.smCount
+        guard communicationSMs > 0, communicationSMs < sms else {
+            throw ScheduleError(problem: "\(communicationSMs) communication SMs, but the \(topology.node.device.name) has \(sms) SMs in all",
+                                fix: "set communication_sms between 1 and \(sms - 1) (V3 gave 20 of 132 to DeepEP and the pipeline sends)")
+        }
+    }
+
+    /// The all-to-all's own SMs fit the device, and exceed the reserved ones only where the
+    /// all-to-all never runs beside compute.
+    public func checkAllToAllSMs() throws {
+        guard let a2a = allToAllSMs else { return }
+        let sms = topology.node.device.smCount
+        guard a2a > 0, a2a <= sms else {
+            throw ScheduleError(problem: "\(a2a) all-to-all SMs, but the \(topology.node.device.name) has \(sms) SMs in all",
+                                fix: "set all_to_all_sms between 1 and \(sms) (DeepEP's default is 20)")
+        }
+        guard a2a <= communicationSMs || !overlapsForwardAndBackward else {
+            throw ScheduleError(problem: "\(schedule.rawValue)\(pairsForwardBackward ? " with overlapped pairs" : "") runs the all-to-all beside the other micro-batch's compute, so its \(a2a) SMs must come out of the \(communicationSMs) reserved from the compute",
+                                fix: "drop all_to_all_sms (it then uses communication_sms), or raise communication_sms to \(a2a)")
+        }
+    }
+}
