@@ -58,7 +58,7 @@ struct DataParallelOptimizer {
     /// expert rings one after the other). A ring all-gather of the same bytes costs the same.
     func reduceScatter(_ params: RankParameters, in format: Precision) -> Double {
         let c = config, b = Double(format.bytes)
-        let dense = ring(replicas: c.weightReplicas, apart: c.tp), expert = ring(replicas: c.expertReplicas, apart: max(c.ep, 1) * max(c.etp, 1))
+        let dense = ring(replicas: c.denseShards, apart: c.tp), expert = ring(replicas: c.expertReplicas, apart: max(c.ep, 1) * max(c.etp, 1))
         return Collective.reduceScatter(bytes: params.dense * b, over: dense) + Collective.reduceScatter(bytes: params.expert * b, over: expert)
     }
 
@@ -74,7 +74,15 @@ struct DataParallelOptimizer {
         // Without the distributed optimizer the gradients are all-reduced (a ring reduce-scatter
         // and all-gather of them) and nothing is gathered after the update; under FSDP every
         // micro-batch's layers have reduced and will gather their own (`FullyShardedLayers`).
-        if o.fullySharded { return Parts(reduction: 0, update: update, allGather: 0) }
+        // Hybrid sharding: the groups holding the same shards all-reduce their FP32 (or BF16)
+        // gradient shards once per step, a ring over the groups.
+        if o.fullySharded {
+            let groups = c.shardReplicaGroups
+            guard groups > 1 else { return Parts(reduction: 0, update: update, allGather: 0) }
+            let shard = params.dense / Double(c.denseShards) * Double(o.gradients.bytes)
+            return Parts(reduction: 2 * Collective.reduceScatter(bytes: shard, over: ring(replicas: groups, apart: c.tp * c.denseShards)),
+                         update: update, allGather: 0)
+        }
         return o.distributed
             ? Parts(reduction: reduceScatter(params, in: o.gradients), update: update, allGather: reduceScatter(params, in: OptimizerStates.weights))
             : Parts(reduction: 2 * reduceScatter(params, in: o.gradients), update: update, allGather: 0)

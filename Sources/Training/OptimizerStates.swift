@@ -21,6 +21,11 @@ public struct OptimizerStates: Sendable, Equatable {
     /// reduce-scattered after its backward, every micro-batch (`FullyShardedLayers`), so
     /// nothing is reduced or gathered at the end of the step.
     public var fullySharded = false
+    /// With `fullySharded`: the replicas a parameter is sharded over, consecutive in data-
+    /// parallel order (hybrid sharding: PyTorch FSDP2's HSDP, `dp_shard` × `dp_replicate`);
+    /// the `replicas / shardGroup` groups hold the same shards and all-reduce their gradients
+    /// once per step. nil: every replica (plain FSDP).
+    public var shardGroup: Int?
     /// An FP32 master copy of the weights, which the update writes and casts to the BF16 working
     /// copy (mixed-precision training: V3 §3.3.3, Megatron-LM, PyTorch AMP). Off: the BF16
     /// weights are the optimizer's parameters and the update writes them in place (pure BF16
@@ -61,8 +66,17 @@ extension StepConfiguration {
     /// non-expert parameter has DP × CP replicas (`weightReplicas`).
     public var expertReplicas: Int { max(max(tp, 1) * max(cp, 1) * dp / (max(ep, 1) * max(etp, 1)), 1) }
 
-    /// One GPU's 1/replicas of each parameter of `p`.
-    func shard(_ p: RankParameters) -> Double { p.dense / Double(weightReplicas) + p.expert / Double(expertReplicas) }
+    /// Replicas a non-expert parameter's states are sharded over: all of them, or the hybrid
+    /// shard group.
+    public var denseShards: Int { optimizer.fullySharded ? (optimizer.shardGroup ?? weightReplicas) : weightReplicas }
+
+    /// Groups holding the same shards under hybrid sharding (1 without it): they all-reduce
+    /// their gradient shards once per step.
+    public var shardReplicaGroups: Int { weightReplicas / max(denseShards, 1) }
+
+    /// One GPU's share of each parameter of `p`: 1/shards of a non-expert one, 1/replicas of an
+    /// expert one.
+    func shard(_ p: RankParameters) -> Double { p.dense / Double(denseShards) + p.expert / Double(expertReplicas) }
 
     /// Parameters of `p` whose optimizer states and update one GPU owns: its shard with the
     /// distributed optimizer, all of them without.

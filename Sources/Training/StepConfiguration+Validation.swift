@@ -144,6 +144,7 @@ extension StepConfiguration {
         try checkCommunicationSMs()
         try checkAllToAllSMs()
         try checkSharedExpertOverlap()
+        try checkShardGroup()
     }
 
     /// The shared-expert overlap needs shared experts, Megatron's all-to-all dispatcher (it is
@@ -179,6 +180,19 @@ extension StepConfiguration {
         guard moe.expertIntermediateSize % etp == 0 else {
             throw ScheduleError(problem: "expert-TP \(etp) does not divide the expert FFN width \(moe.expertIntermediateSize)",
                                 fix: "use an etp that divides \(moe.expertIntermediateSize)")
+        }
+    }
+
+    /// Hybrid sharding: the shard group divides the replicas; MoE models are not modelled with
+    /// it (their experts' replicas follow the EP groups, not the shard groups).
+    public func checkShardGroup() throws {
+        guard let group = optimizer.shardGroup else { return }
+        guard group >= 1, weightReplicas % group == 0 else {
+            throw ScheduleError(problem: "an FSDP shard group of \(group) does not divide the \(weightReplicas) replicas of a weight (DP × CP)",
+                                fix: "use an fsdp_shard_group dividing \(weightReplicas), e.g. the GPUs of a node")
+        }
+        guard model.moe == nil else {
+            throw ScheduleError(problem: "hybrid sharding (fsdp_shard_group) of an MoE model is not modelled", fix: "remove fsdp_shard_group (plain FSDP)")
         }
     }
 

@@ -32,7 +32,7 @@ public enum StepExperiment {
                               "microbatches", "pipeline_passes", "microbatch_tokens", "microbatch_sequences", "precision", "optimizer", "recompute", "recompute_modules", "attention_kernel", "communication_sms", "all_to_all_sms", "moe_dispatcher", "moe_shared_expert_overlap", "routing",
                               "fidelity", "gpu_speed_spread_percent", "host_us_per_operation", "run", "sweep", "outputs"]
     static let hardwareKeys = ["node", "device", "nic_gbit_s", "scale_up_gb_s"]
-    static let optimizerKeys = ["distributed", "moments", "gradients", "fsdp", "master"]
+    static let optimizerKeys = ["distributed", "moments", "gradients", "fsdp", "fsdp_shard_group", "master"]
     /// The values of `precision` and the recipes they name.
     static let precisions: [(name: String, policy: PrecisionPolicy)] = [("fp8", .deepSeekFP8), ("fp8-tensor", .tensorScaledFP8), ("bf16", .bf16)]
     /// Formats `optimizer.moments` and `optimizer.gradients` accept.
@@ -131,7 +131,12 @@ public enum StepExperiment {
             }
         }
         if let sends = try parallel.choiceIfPresent("pipeline_sends", PipelineSends.allCases.map(\.rawValue)) { config.pipelineSends = PipelineSends(rawValue: sends)! }
-        if let o = try v.optional("optimizer") { config.optimizer = try parseOptimizer(o) }
+        if let o = try v.optional("optimizer") {
+            config.optimizer = try parseOptimizer(o)
+            if let group = try o.optional("fsdp_shard_group") {
+                do { try config.checkShardGroup() } catch let e as ScheduleError { throw group.error(e.problem, fix: e.fix).markedInfeasible }
+            }
+        }
         if let gather = try parallel.optional("overlap_param_gather") {
             config.overlapParamGather = try gather.bool()
             do { try config.checkParamGatherOverlap() } catch let e as ScheduleError { throw gather.error(e.problem, fix: e.fix) }
@@ -169,7 +174,8 @@ public enum StepExperiment {
 
     /// `optimizer:` — `distributed` (ZeRO-1, default true), `moments` and `gradients` (`fp32`,
     /// `bf16` or `fp16`; defaults V3's BF16 moments and FP32 gradients), `fsdp` (ZeRO-3, default
-    /// false), `master` (`fp32`, the default, or `none` for pure BF16 training).
+    /// false), `fsdp_shard_group` (hybrid sharding over that many replicas), `master` (`fp32`,
+    /// the default, or `none` for pure BF16 training).
     static func parseOptimizer(_ o: ConfigValue) throws -> OptimizerStates {
         try o.requireKnownKeys(optimizerKeys)
         let names = optimizerFormats.map(\.rawValue).sorted()
@@ -184,6 +190,12 @@ public enum StepExperiment {
                 throw fsdp.error("fsdp shards the weights and gradients on top of the distributed optimizer's states, which distributed: false turns off",
                                  fix: "remove distributed: false, or fsdp")
             }
+        }
+        if let group = try o.optional("fsdp_shard_group") {
+            guard states.fullySharded else {
+                throw group.error("fsdp_shard_group is hybrid sharding (HSDP), a form of fsdp, which is off", fix: "set fsdp: true, or remove fsdp_shard_group")
+            }
+            states.shardGroup = try o.positiveInt("fsdp_shard_group")
         }
         return states
     }
