@@ -116,10 +116,12 @@ public struct StageMemoryModel: Sendable {
     /// One rank's terms under a partition, bytes, labelled, in the order `TrainingMemory` reports them.
     public func terms(rank r: Int, stageLayers: [Int]) -> [TrainingMemory.Term] {
         let p = parts(rank: r, stageLayers: stageLayers)
+        // Hybrid sharding names its group.
+        let fsdp = optimizer.shardGroup.map { "HSDP shard over \($0)" } ?? "FSDP shard"
         let labels = [
-            "weights (\(OptimizerStates.weights.rawValue.uppercased())\(optimizer.fullySharded ? ", FSDP shard + 2 gathered layers" : ""))",
-            "gradients (\(optimizer.gradients.rawValue.uppercased())\(optimizer.fullySharded ? ", FSDP shard + 1 layer to reduce-scatter" : ""))",
-            "optimizer: \(optimizer.stateDescription), \(optimizer.fullySharded ? "FSDP sharded" : optimizer.distributed ? "ZeRO-1 sharded" : "not sharded")",
+            "weights (\(OptimizerStates.weights.rawValue.uppercased())\(optimizer.fullySharded ? ", \(fsdp) + 2 gathered layers" : ""))",
+            "gradients (\(optimizer.gradients.rawValue.uppercased())\(optimizer.fullySharded ? ", \(fsdp) + 1 layer to reduce-scatter" : ""))",
+            "optimizer: \(optimizer.stateDescription), \(optimizer.fullySharded ? (optimizer.shardGroup.map { "HSDP sharded over \($0)" } ?? "FSDP sharded") : optimizer.distributed ? "ZeRO-1 sharded" : "not sharded")",
             "activations (up to \(p.inFlight) micro-batches in flight)",
             "cached prefix keys of chunked sequences (BF16 KV cache)",
             "communication buffers (DeepEP, assumed)",
