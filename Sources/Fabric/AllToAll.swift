@@ -20,7 +20,7 @@ import Kernels
 /// Under expert tensor parallelism (`ExpertPlacement.tensorParallel`) DeepEP runs over the
 /// whole TP × EP group as above, each expert slice a destination; the all-to-all dispatcher runs
 /// over the GPUs of one slice index, then an all-gather over the expert-TP group on NVLink: a
-/// second phase, timed after the first (`phases`).
+/// second phase, timed after the first (`DispatchPlan.portCopyPhases`).
 public struct MoEAllToAll: Sendable {
     public enum Kind: String, Sendable, Codable, CaseIterable { case dispatch, combine }
 
@@ -64,7 +64,7 @@ public struct MoEAllToAll: Sendable {
         // Bytes each GPU sends on its NIC and on NVLink (the ports are numbered as `network`
         // adds them: NVLink out, NVLink in, NIC out, NIC in, `ep` of each).
         var sent = [Double](repeating: 0, count: 4 * ep)
-        for phase in phases(plan) {
+        for phase in plan.portCopyPhases(dispatcher) {
             let (net, flows) = try network(phase, ep: ep, kind: kind, copyBytes: copyBytes)
             time += net.run(flows).max() ?? 0
             for f in flows { for l in f.links { sent[l] += f.bytes } }
@@ -101,7 +101,7 @@ public struct MoEAllToAll: Sendable {
         let dispatchBytes = Double(TokenCopyBytes.dispatch(hidden: hidden, format: dispatchFormat))
         let factor = Double(TokenCopyBytes.combine(hidden: hidden)) / dispatchBytes
         var total = (dispatch: 0.0, combine: 0.0)
-        for phase in phases(plan) {
+        for phase in plan.portCopyPhases(dispatcher) {
             let (net, flows) = try network(phase, ep: plan.placement.ep, kind: .dispatch, copyBytes: dispatchBytes)
             var dispatch = 0.0, combine = 0.0
             for (f, end) in net.run(flows).enumerated() {
@@ -113,17 +113,6 @@ public struct MoEAllToAll: Sendable {
             total.combine += combine
         }
         return total
-    }
-
-    /// The copies of each phase of one all-to-all, `(nic, nvlink)` per port pair: one phase,
-    /// except for the all-to-all dispatcher under expert-TP, whose all-gather over the
-    /// expert-TP group (NVLink) follows the all-to-all (and, in the combine, its reduce-scatter
-    /// precedes it: the same two phases mirrored).
-    func phases(_ plan: DispatchPlan) -> [(nic: [[Int]], nvlink: [[Int]])] {
-        let copies = plan.portCopies(dispatcher)
-        guard dispatcher == .alltoall, plan.placement.tensorParallel > 1 else { return [copies] }
-        let gather = plan.tensorParallelGather
-        return [copies, (nic: gather.map { $0.map { _ in 0 } }, nvlink: gather)]
     }
 
     /// Per-direction NVLink and NIC rates (bytes/s) with the communication SMs given.

@@ -200,6 +200,19 @@ public struct DispatchPlan: Sendable {
         }
     }
 
+    /// The copies of each phase of one all-to-all, run one after the other, `(nic, nvlink)` per
+    /// port pair: `portCopies` alone, except for the all-to-all dispatcher under expert-TP,
+    /// whose all-gather over the expert-TP group (NVLink, `tensorParallelGather`) follows the
+    /// all-to-all (and, in the combine, its reduce-scatter precedes it: the same two phases
+    /// mirrored). The fluid network times them (`MoEAllToAll`), and a step's records carry
+    /// their bytes (`MoETraffic`).
+    public func portCopyPhases(_ dispatcher: MoEDispatcher) -> [(nic: [[Int]], nvlink: [[Int]])] {
+        let copies = portCopies(dispatcher)
+        guard dispatcher == .alltoall, placement.tensorParallel > 1 else { return [copies] }
+        let gather = tensorParallelGather
+        return [copies, (nic: gather.map { $0.map { _ in 0 } }, nvlink: gather)]
+    }
+
     /// Rows of each of the router's experts (the first slice's, every slice of an expert
     /// receiving the same rows): what the gate's balancing bias is updated on.
     public var routerExpertLoads: [Int] {

@@ -85,9 +85,7 @@ public struct RoutingExperiment: Sendable {
     /// tK + K − 1 modulo E), so one routing serves the group; the loads are even and the bias
     /// has nothing to correct.
     func roundRobin(_ placement: ExpertPlacement, _ lookup: SourceCounts.Lookup) throws -> Result {
-        guard skew == .uniform else {
-            throw KernelError("--gate", "the round-robin gate has no expert popularity (skew \(skew))", fix: "use skew uniform with the round-robin gate")
-        }
+        try gate.check(skew: skew)
         let k = router.topK, e = router.experts
         let routing = Routing(tokens: tokensPerGPU, topK: k, experts: (0..<(tokensPerGPU * k)).map { Int32($0 % e) }, weights: [])
             .splittingExperts(over: placement)
@@ -125,4 +123,13 @@ public enum GateKind: String, Sendable, Codable, CaseIterable {
     /// experts are neighbours: on one GPU, or two adjacent ones of one node, so it crosses the
     /// network at most once — far less all-to-all traffic than a real router's.
     case roundRobin = "round-robin"
+
+    /// Only the router draws from an expert popularity: the round-robin gate with a skew other
+    /// than uniform is an error.
+    public func check(skew: ExpertSkew) throws {
+        guard self == .router || skew == .uniform else {
+            throw KernelError("--gate", "the round-robin gate has no expert popularity, so skew \(skew) does not apply",
+                              fix: "drop the skew (uniform), or use the router gate")
+        }
+    }
 }

@@ -69,7 +69,8 @@ struct RouteCommand: ParsableCommand {
         var experiment = RoutingExperiment(router: router, hidden: arch.hiddenSize, tokensPerGPU: tokensPerGPU, ep: ep,
                                            gpusPerNode: gpusPerNode, skew: try parsedSkew(), steps: steps,
                                            gamma: gamma, seed: seed, fullDraw: fullDraw)
-        experiment.gate = try GateKind(option: gate)
+        let gateKind = try GateKind(option: gate)
+        experiment.gate = gateKind
         experiment.expertTensorParallel = etp
         let result = try experiment.run()
         let p = result.plan
@@ -93,7 +94,7 @@ struct RouteCommand: ParsableCommand {
         let loads = p.gpuLoads
         return Output.table([
             ["routing", "\(arch.name), EP\(ep)\(etp > 1 ? " × ETP\(etp)" : "") over \(p.placement.nodes) node(s), \(tokensPerGPU) tokens/GPU, "
-                + (gate == GateKind.roundRobin.rawValue ? "round-robin gate" : "skew \(skew)") + (fullDraw ? ", every affinity drawn" : "")],
+                + (gateKind == .roundRobin ? "round-robin gate" : "skew \(skew)") + (fullDraw ? ", every affinity drawn" : "")],
             ["nodes per token (max / mean)", "\(p.maxNodesPerToken) / \(Output.fixed(p.meanNodesPerToken, 3))"],
             ["IB copies per token (mean)", Output.fixed(p.meanIBCopiesPerToken, 3)],
             ["GPUs per token (mean)", Output.fixed(p.meanGPUsPerToken, 3)],

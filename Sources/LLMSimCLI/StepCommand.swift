@@ -74,7 +74,7 @@ struct StepCommand: ParsableCommand {
             ["pipeline send between stages", Output.fixed(plan.transferS * 1e3, 2) + " ms, " + config.effectivePipelineSends.rawValue, ""],
         ]) + (config.model.moe == nil ? [] : [
             ["all-to-all dispatch / combine" + (config.moeDispatcher == .deepep ? "" : " (\(config.moeDispatcher.rawValue), NCCL)")
-                + (config.etp > 1 ? (config.moeDispatcher == .deepep ? ", TP × EP group of \(config.ep * config.etp)" : ", + expert-TP all-gather") : "")
+                + (config.etp > 1 ? (config.moeDispatcher == .deepep ? ", TP × EP group of \(config.expertGroupSize)" : ", + expert-TP all-gather") : "")
                 + (config.routingGate == .roundRobin ? ", round-robin gate" : ""),
              Output.fixed(r.dispatchS * 1e3, 2) + " / " + Output.fixed(r.combineS * 1e3, 2) + " ms", ""],
         ])

@@ -139,18 +139,14 @@ public enum HFConfig {
             }
             return SlidingWindow(tokens: w, layers: sliding)
         }
-        switch family {
-        case "mixtral", "gpt-oss":
+        let everyLayer = family == "mixtral" || family == "gpt-oss" || modelType == "mistral"
+        if everyLayer {
             return try window().map { SlidingWindow(tokens: $0, layers: Array(0..<layers)) }
-        case "gqa" where modelType == "mistral":
-            return try window().map { SlidingWindow(tokens: $0, layers: Array(0..<layers)) }
-        case "gqa" where modelType.hasPrefix("qwen"), "qwen-moe":
-            guard try v.optional("use_sliding_window")?.bool() ?? false, let w = try window() else { return nil }
-            let first = try v.positiveInt("max_window_layers", default: 0, allowZero: true)
-            return first < layers ? SlidingWindow(tokens: w, layers: Array(first..<layers)) : nil
-        default:
-            return nil
         }
+        guard family == "qwen-moe" || (family == "gqa" && modelType.hasPrefix("qwen")) else { return nil }
+        guard try v.optional("use_sliding_window")?.bool() ?? false, let w = try window() else { return nil }
+        let first = try v.positiveInt("max_window_layers", default: 0, allowZero: true)
+        return first < layers ? SlidingWindow(tokens: w, layers: Array(first..<layers)) : nil
     }
 
     /// Qwen2-MoE and Qwen3-MoE (transformers' Qwen2MoeSparseMoeBlock, Qwen3MoeSparseMoeBlock):

@@ -58,7 +58,7 @@ struct DataParallelOptimizer {
     /// expert rings one after the other). A ring all-gather of the same bytes costs the same.
     func reduceScatter(_ params: RankParameters, in format: Precision) -> Double {
         let c = config, b = Double(format.bytes)
-        let dense = ring(replicas: c.denseShards, apart: c.tp), expert = ring(replicas: c.expertReplicas, apart: max(c.ep, 1) * max(c.etp, 1))
+        let dense = ring(replicas: c.denseShards, apart: c.tp), expert = ring(replicas: c.expertReplicas, apart: c.expertGroupSize)
         return Collective.reduceScatter(bytes: params.dense * b, over: dense) + Collective.reduceScatter(bytes: params.expert * b, over: expert)
     }
 

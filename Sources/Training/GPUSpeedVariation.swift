@@ -40,7 +40,7 @@ public struct GPUSpeedVariation: Sendable, Equatable {
     public func slowdown(rank: Int, group: Int, config c: StepConfiguration) -> Double {
         // A TP × EP group is `ep` × expert-TP consecutive GPUs in TP-, then CP-innermost order:
         // ep × etp / (TP × CP) DP indices.
-        let members = max(c.ep * c.etp / max(c.tp * c.cp, 1), 1)
+        let members = max(c.expertGroupSize / max(c.tp * c.cp, 1), 1)
         var slowest = Double.infinity
         for d in (group * members)..<min((group + 1) * members, c.dp) {
             // The TP × CP GPUs of a replica wait on each other (collectives, the ring).

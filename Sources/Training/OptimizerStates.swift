@@ -64,7 +64,7 @@ extension StepConfiguration {
     /// Data-parallel replicas of a routed expert's slice (one per TP × EP group of a stage):
     /// TP × CP × DP / (EP × expert-TP) (the groups fold whole TP × CP groups), at least 1. A
     /// non-expert parameter has DP × CP replicas (`weightReplicas`).
-    public var expertReplicas: Int { max(max(tp, 1) * max(cp, 1) * dp / (max(ep, 1) * max(etp, 1)), 1) }
+    public var expertReplicas: Int { max(max(tp, 1) * max(cp, 1) * dp / expertGroupSize, 1) }
 
     /// Replicas a non-expert parameter's states are sharded over: all of them, or the hybrid
     /// shard group.

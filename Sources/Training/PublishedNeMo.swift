@@ -1,3 +1,4 @@
+import Kernels
 import Model
 
 /// A pre-training throughput NVIDIA publishes for its NeMo frameworks on DGX H100, and the plan
@@ -22,6 +23,8 @@ public struct PublishedNeMoRun: Sendable {
     public var microbatchSequences = 1, ep = 1
     /// Schedule runs per step (AutoModel's GA under pipeline parallelism; 1 elsewhere).
     public var pipelinePasses = 1
+    /// The gate that routed the tokens of an MoE model (AutoModel's benchmarks: round-robin).
+    public var gate = GateKind.router
     /// The model's shape, to recognise it: hidden size, layers, attention heads, MTP modules.
     public var hidden: Int, layers: Int, heads: Int, mtpDepth = 0
 
@@ -29,7 +32,8 @@ public struct PublishedNeMoRun: Sendable {
     public var stepSeconds: Double { Double(batch * sequence) / (tokensPerSecondPerGPU * Double(gpus)) }
 
     /// Whether `c` runs the published plan: the model's shape, the GPUs, TP, PP, CP, EP, the
-    /// interleaved chunks, FSDP, the batch in micro-batches of MBS sequences, the precision.
+    /// interleaved chunks, FSDP, the batch in micro-batches of MBS sequences, the precision, the
+    /// gate.
     public func matches(_ c: StepConfiguration) -> Bool {
         let pipeline = virtualStages.map { c.schedule == .interleaved && c.virtualStages == $0 } ?? (c.pp == 1)
         return c.model.hiddenSize == hidden && c.model.layers == layers && c.model.attention.heads == heads && c.model.mtpDepth == mtpDepth
@@ -37,7 +41,7 @@ public struct PublishedNeMoRun: Sendable {
             && c.pipelinePasses == pipelinePasses && c.batchPipelines * c.microbatches * microbatchSequences == batch
             && c.microbatchTokens == sequence * microbatchSequences
             && c.microbatchSequences == microbatchSequences
-            && c.precision == precision
+            && c.precision == precision && (c.model.moe == nil || c.routingGate == gate)
     }
 
     /// The plan in a few words: "TP4 PP8 VP5", "TP8 PP8 CP2 VP8", "FSDP".

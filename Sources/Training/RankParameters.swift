@@ -18,10 +18,10 @@ public struct RankParameters: Sendable, Equatable {
     /// Per layer of the model, for the TP shard one GPU holds (routed experts: 1/EP of them,
     /// each a 1/expert-TP slice).
     public static func perLayer(_ c: StepConfiguration) -> [RankParameters] {
-        let arch = c.layerModel, ep = expertSplit(c), routed = routedPerMoELayer(c)
+        let arch = c.layerModel, split = Double(c.expertGroupSize), routed = routedPerMoELayer(c)
         return (0..<arch.layers).map { l in
             let r = (arch.moe?.isMoE(layer: l) ?? false) ? routed : 0
-            return RankParameters(dense: Double(arch.layerParameters(l).total) - r, expert: r / ep)
+            return RankParameters(dense: Double(arch.layerParameters(l).total) - r, expert: r / split)
         }
     }
 
@@ -35,11 +35,8 @@ public struct RankParameters: Sendable, Equatable {
     public static func lastStageExtra(_ c: StepConfiguration) -> RankParameters {
         let arch = c.layerModel, p = arch.parameters
         let mtpRouted = Double(arch.mtpDepth) * routedPerMoELayer(c)
-        return RankParameters(dense: Double(p.head + arch.hiddenSize) + Double(p.mtp) - mtpRouted, expert: mtpRouted / expertSplit(c))
+        return RankParameters(dense: Double(p.head + arch.hiddenSize) + Double(p.mtp) - mtpRouted, expert: mtpRouted / Double(c.expertGroupSize))
     }
-
-    /// GPUs one MoE layer's routed experts are split over: EP × expert-TP.
-    static func expertSplit(_ c: StepConfiguration) -> Double { Double(max(c.ep, 1) * max(c.etp, 1)) }
 
     /// Routed-expert parameters of one MoE layer, all experts; 0 for a dense model.
     static func routedPerMoELayer(_ c: StepConfiguration) -> Double {

@@ -68,8 +68,8 @@ public enum RunExperiment {
             if let parallel = try p.optional("parallel") {
                 try parallel.requireKnownKeys(["pp", "ep", "etp", "tp", "cp"])
                 plan = RunPhase.PlanOverride(pp: try parallel.positiveIntIfPresent("pp"), ep: try parallel.positiveIntIfPresent("ep"),
-                                             tp: try parallel.positiveIntIfPresent("tp"), cp: try parallel.positiveIntIfPresent("cp"))
-                plan?.etp = try parallel.positiveIntIfPresent("etp")
+                                             tp: try parallel.positiveIntIfPresent("tp"), cp: try parallel.positiveIntIfPresent("cp"),
+                                             etp: try parallel.positiveIntIfPresent("etp"))
                 plan?.origin = parallel.error("")
             }
             if let schedule = try p.choiceIfPresent("schedule", ScheduleKind.allCases.map(\.rawValue)) {

@@ -64,7 +64,7 @@ public struct StageMemoryModel: Sendable {
         // A split sequence's later chunks attend to the keys and values of its earlier chunks,
         // which are all still in flight (they are backpropagated last), so each in-flight
         // chunk keeps its own tokens' cached K/V for the others.
-        prefixKeyBytesPerLayer = c.sequenceChunks > 1 ? Double(c.microbatchTokens) * Double(arch.kvCacheBytesPerToken) / Double(arch.layers) : 0
+        prefixKeyBytesPerLayer = c.sequenceChunks > 1 ? Double(c.microbatchTokens) * Double(arch.kvCacheBytesPerTokenPerLayer) : 0
         layerParameters = RankParameters.perLayer(c)
         firstExtra = RankParameters.firstStageExtra(c)
         lastExtra = RankParameters.lastStageExtra(c)
@@ -116,12 +116,12 @@ public struct StageMemoryModel: Sendable {
     /// One rank's terms under a partition, bytes, labelled, in the order `TrainingMemory` reports them.
     public func terms(rank r: Int, stageLayers: [Int]) -> [TrainingMemory.Term] {
         let p = parts(rank: r, stageLayers: stageLayers)
-        // Hybrid sharding names its group.
-        let fsdp = optimizer.shardGroup.map { "HSDP shard over \($0)" } ?? "FSDP shard"
+        // Full sharding by its scheme: FSDP, or HSDP over its group.
+        let (scheme, over) = optimizer.shardGroup.map { ("HSDP", " over \($0)") } ?? ("FSDP", "")
         let labels = [
-            "weights (\(OptimizerStates.weights.rawValue.uppercased())\(optimizer.fullySharded ? ", \(fsdp) + 2 gathered layers" : ""))",
-            "gradients (\(optimizer.gradients.rawValue.uppercased())\(optimizer.fullySharded ? ", \(fsdp) + 1 layer to reduce-scatter" : ""))",
-            "optimizer: \(optimizer.stateDescription), \(optimizer.fullySharded ? (optimizer.shardGroup.map { "HSDP sharded over \($0)" } ?? "FSDP sharded") : optimizer.distributed ? "ZeRO-1 sharded" : "not sharded")",
+            "weights (\(OptimizerStates.weights.rawValue.uppercased())\(optimizer.fullySharded ? ", \(scheme) shard\(over) + 2 gathered layers" : ""))",
+            "gradients (\(optimizer.gradients.rawValue.uppercased())\(optimizer.fullySharded ? ", \(scheme) shard\(over) + 1 layer to reduce-scatter" : ""))",
+            "optimizer: \(optimizer.stateDescription), \(optimizer.fullySharded ? "\(scheme) sharded\(over)" : optimizer.distributed ? "ZeRO-1 sharded" : "not sharded")",
             "activations (up to \(p.inFlight) micro-batches in flight)",
             "cached prefix keys of chunked sequences (BF16 KV cache)",
             "communication buffers (DeepEP, assumed)",

@@ -90,7 +90,7 @@ extension StepConfiguration {
         guard tp >= 1, tp <= topology.node.scaleUpDomainGPUs, topology.node.scaleUpDomainGPUs % tp == 0 else {
             throw fail("tp \(tp) does not fit the \(topology.node.scaleUpDomainGPUs)-GPU NVLink domain of a node", "use a tp dividing \(topology.node.scaleUpDomainGPUs) (tensor parallelism stays inside NVLink)")
         }
-        do { _ = try model.tensorParallelShard(tp) } catch let e as ModelArchitecture.TensorParallelError { throw fail(e.problem, e.fix) }
+        do { _ = try model.tensorParallelShard(tp).expertTensorParallelShard(etp) } catch let e as ModelArchitecture.TensorParallelError { throw fail(e.problem, e.fix) }
         try checkContextParallel()
         guard gpus % (devicesPerPipeline * tp * cp) == 0 else {
             throw fail("\(gpus) GPUs are not a multiple of the \(devicesPerPipeline * tp * cp) GPUs of one pipeline (PP × TP × CP)", "choose PP × TP × CP dividing the GPU count")
@@ -106,11 +106,11 @@ extension StepConfiguration {
             guard ep >= 1, ep <= moe.routedExperts, moe.routedExperts % ep == 0 else {
                 throw fail("EP \(ep) must divide the \(moe.routedExperts) experts", "use a divisor of \(moe.routedExperts) (V3: 64)")
             }
-            try checkExpertTensorParallel(moe)
-            // Experts are neither TP- nor CP-split: each GPU routes its own share of the tokens
-            // (its CP chunks, and its sequence-parallel share of them under TP), and an EP group
-            // folds whole TP × CP groups and DP replicas (Megatron-Core's parallel folding with
-            // expert-TP 1).
+            try checkExpertTensorParallel()
+            // Routed experts are split by neither TP nor CP (only by expert-TP): each GPU routes its
+            // own share of the tokens (its CP chunks, and its sequence-parallel share of them under
+            // TP), and a TP × EP group folds whole TP × CP groups and DP replicas (Megatron-Core's
+            // parallel folding).
             if tp > 1 {
                 guard sequenceParallel else {
                     throw fail("an MoE model with TP \(tp) needs sequence parallelism (each GPU of a TP group routes its own share of the tokens; Megatron-LM requires it)", "set parallel.sp: true")
@@ -121,7 +121,7 @@ extension StepConfiguration {
             }
             // The TP × EP group (EP × expert-TP GPUs) folds whole TP × CP groups and divides a
             // stage's GPUs.
-            let fold = tp * cp, group = ep * etp
+            let fold = tp * cp, group = expertGroupSize
             if fold == 1 {
                 guard dp % group == 0 else {
                     let what = etp > 1 ? "EP × expert-TP = \(group)" : "EP \(ep)"
@@ -165,21 +165,18 @@ extension StepConfiguration {
     }
 
     /// Expert-TP: at least 1, inside one node's NVLink domain (its all-gathers run there), the
-    /// TP × EP group a whole number of nodes or inside one, the expert width divisible.
-    func checkExpertTensorParallel(_ moe: MoEShape) throws {
+    /// TP × EP group a whole number of nodes or inside one (the expert width it must divide is
+    /// the model shard's rule, `expertTensorParallelShard`).
+    func checkExpertTensorParallel() throws {
         let domain = topology.node.scaleUpDomainGPUs, perNode = topology.node.gpus
         guard etp >= 1, etp <= domain, domain % etp == 0, perNode % etp == 0 else {
             throw ScheduleError(problem: "etp \(etp) does not fit the \(domain)-GPU NVLink domain of a node",
                                 fix: "use an etp dividing \(min(domain, perNode)) (expert tensor parallelism stays inside NVLink)")
         }
-        let group = ep * etp
+        let group = expertGroupSize
         guard group <= perNode || group % perNode == 0 else {
             throw ScheduleError(problem: "the TP × EP group of EP \(ep) × expert-TP \(etp) = \(group) GPUs is not a whole number of \(perNode)-GPU nodes",
                                 fix: "choose EP × expert-TP at most \(perNode) or a multiple of it")
-        }
-        guard moe.expertIntermediateSize % etp == 0 else {
-            throw ScheduleError(problem: "expert-TP \(etp) does not divide the expert FFN width \(moe.expertIntermediateSize)",
-                                fix: "use an etp that divides \(moe.expertIntermediateSize)")
         }
     }
 

@@ -30,6 +30,9 @@ public struct StepConfiguration: Sendable {
     /// 1 (the default): experts whole — DeepSeek-V3's plan and Megatron-Core's parallel
     /// folding; Megatron-LM's own default is the attention's TP.
     public var etp: Int = 1
+    /// GPUs of a TP × EP group: EP × expert-TP consecutive GPUs, over which one MoE layer's
+    /// routed experts are split (EP alone at expert-TP 1).
+    public var expertGroupSize: Int { max(ep, 1) * max(etp, 1) }
     /// Context-parallel group size (Megatron-LM's `--context-parallel-size`): each sequence of
     /// a micro-batch is cut into 2·CP chunks and GPU i of the group takes chunks i and
     /// 2·CP − 1 − i (the causal work balanced), for every layer; attention exchanges keys and

@@ -65,9 +65,7 @@ public enum StepExperiment {
             seed = UInt64(try routing.positiveInt("seed", default: 1, allowZero: true))
             if let g = try routing.choiceIfPresent("gate", GateKind.allCases.map(\.rawValue)) {
                 gate = GateKind(rawValue: g)!
-                if gate == .roundRobin, skew != .uniform {
-                    throw try routing.required("skew").error("the round-robin gate has no expert popularity, so skew \(skew) does not apply", fix: "drop routing.skew, or use gate: router")
-                }
+                do { try gate.check(skew: skew) } catch let e as KernelError { throw try routing.required("skew").error(e.problem, fix: e.fix) }
             }
         }
         var config = StepConfiguration(
@@ -93,7 +91,6 @@ public enum StepExperiment {
         if let dispatcher = try v.choiceIfPresent("moe_dispatcher", MoEDispatcher.allCases.map(\.rawValue)) {
             config.moeDispatcher = MoEDispatcher(rawValue: dispatcher)!
         }
-        config.sharedExpertOverlap = try v.optional("moe_shared_expert_overlap")?.bool() ?? false
         if let sms = try v.optional("all_to_all_sms") {
             config.allToAllSMs = try v.positiveInt("all_to_all_sms")
             do { try config.checkAllToAllSMs() } catch let e as ScheduleError { throw sms.error(e.problem, fix: e.fix).markedInfeasible }
@@ -150,7 +147,9 @@ public enum StepExperiment {
             config.hostSecondsPerOperation = try v.positiveDouble("host_us_per_operation", default: 0, allowZero: true) * 1e-6
             do { try config.checkHostIssue() } catch let e as ScheduleError { throw host.error(e.problem, fix: e.fix) }
         }
+        // After the dispatcher and the pairs it depends on.
         if let overlap = try v.optional("moe_shared_expert_overlap") {
+            config.sharedExpertOverlap = try overlap.bool()
             do { try config.checkSharedExpertOverlap() } catch let e as ScheduleError { throw overlap.error(e.problem, fix: e.fix) }
         }
         // The schedule's own rules first, reported at its key; then the rest of the plan.

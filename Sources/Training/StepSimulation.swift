@@ -164,11 +164,12 @@ public struct StepSimulation: Sendable {
             // With Megatron's shared-expert overlap those run beside the all-to-alls instead.
             let ffnCollectives = !moe || (arch.moe?.sharedExperts ?? 0) > 0
             let sideStream = moe && c.sharedExpertOverlap
-            let ffn = ffnCollectives ? (tpCollectives.blockForward(window: window.mlp), tpCollectives.blockBackward(window: window.mlp)) : (0, 0)
-            if sideStream { SharedExpertOverlap(kernels: kernels).apply(&t, records: records, forwardCollectives: ffn.0, backwardCollectives: ffn.1) }
-            let forward = tpCollectives.blockForward(window: window.attention) + (sideStream ? 0 : ffn.0)
+            let ffn = ffnCollectives ? (forward: tpCollectives.blockForward(window: window.mlp), backward: tpCollectives.blockBackward(window: window.mlp))
+                                     : (forward: 0.0, backward: 0.0)
+            if sideStream { SharedExpertOverlap(kernels: kernels).apply(&t, records: records, forwardCollectives: ffn.forward, backwardCollectives: ffn.backward) }
+            let forward = tpCollectives.blockForward(window: window.attention) + (sideStream ? 0 : ffn.forward)
             t.tensorParallelForward = forward
-            t.tensorParallelBackward = tpCollectives.blockBackward(window: window.attention) + (sideStream ? 0 : ffn.1)
+            t.tensorParallelBackward = tpCollectives.blockBackward(window: window.attention) + (sideStream ? 0 : ffn.backward)
                 + (c.effectiveRecompute == .full ? forward : 0)
             (t.contextParallelForward, t.contextParallelBackward) = ring.layer(records, kernels: kernels)
             byKind[k] = t
@@ -252,9 +253,11 @@ public struct StepSimulation: Sendable {
             moved = (counts, TrainingMemory.compute(model: memory, stageLayers: counts).peakBytesPerGpu)
             counts = fitting
         }
+        // The layer a plan reports: the first MoE layer (the first layer of a dense model).
+        let reported = (0..<arch.layers).first { kind($0).moe } ?? 0
         // Interleaved stages are 1/v of a PP stage in the generator's units: undo its scaling.
         return StagePlan(stageDurations: [], stageTimes: [], stageLayers: counts,
-                         moeLayer: byKind[kind((0..<arch.layers).first { kind($0).moe } ?? 0)]!, dispatchS: dispatchTime, combineS: combineTime,
+                         moeLayer: byKind[kind(reported)]!, dispatchS: dispatchTime, combineS: combineTime,
                          transferS: transfer, stageSize: generated.stageSize,
                          memory: TrainingMemory.compute(model: memory, stageLayers: counts), movedForMemory: moved).replacingStageTimes(stageTimes(counts))
     }

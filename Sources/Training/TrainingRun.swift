@@ -40,8 +40,8 @@ public struct RunPhase: Sendable, Equatable {
         /// Where the phase's plan is written (file, line, key), for the error when it turns out
         /// impossible on the experiment's cluster (nil: no file).
         public var origin: ConfigError?
-        public init(pp: Int? = nil, ep: Int? = nil, tp: Int? = nil, cp: Int? = nil, schedule: ScheduleKind? = nil) {
-            self.pp = pp; self.ep = ep; self.tp = tp; self.cp = cp; self.schedule = schedule
+        public init(pp: Int? = nil, ep: Int? = nil, tp: Int? = nil, cp: Int? = nil, etp: Int? = nil, schedule: ScheduleKind? = nil) {
+            self.pp = pp; self.ep = ep; self.tp = tp; self.cp = cp; self.etp = etp; self.schedule = schedule
         }
     }
 

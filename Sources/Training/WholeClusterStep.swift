@@ -36,7 +36,7 @@ public struct WholeClusterStep: Sendable {
     public func run(plan representative: StepSimulation.StagePlan? = nil) throws -> Result {
         let c = simulation.config
         let plan = try representative ?? simulation.plan()
-        guard let moe = c.model.moe, c.ep * c.etp > 1 else {
+        guard let moe = c.model.moe, c.expertGroupSize > 1 else {
             let (step, groupSteps) = try simulation.runGroups(microbatches: c.microbatches, groupPlans: [plan])
             return Result(step: step, groupStepS: groupSteps, groups: groupSteps.count, routings: 0)
         }

@@ -66,7 +66,7 @@ import Testing
         func a2a(_ d: MoEDispatcher) -> MoEAllToAll {
             MoEAllToAll(node: node, communicationSMs: 20, hopLatency: Topology.defaultLatency, dispatchFormat: .bf16, dispatcher: d)
         }
-        #expect(a2a(.alltoall).phases(plan).count == 2 && a2a(.deepep).phases(plan).count == 1)
+        #expect(plan.portCopyPhases(.alltoall).count == 2 && plan.portCopyPhases(.deepep).count == 1)
         let both = try a2a(.alltoall).times(plan, hidden: 7168)
         let (net, flows) = try a2a(.alltoall).network(plan.portCopies(.alltoall), ep: 8, kind: .dispatch, copyBytes: 14336)
         let allToAllOnly = net.run(flows).max() ?? 0

@@ -16,20 +16,29 @@ import Testing
         attention: .gqa(GQAShape(heads: 4, kvHeads: 2, headDim: 16, qkvBias: false, qkNorm: true)),
         denseIntermediateSize: 64, moe: nil, mtpDepth: 0, maxPositionEmbeddings: 64)
 
-    func costFLOPs(_ records: [OperationRecord]) -> [String: Double] {
+    /// The cost executor's GEMM and attention FLOPs by operation name, as the numeric executor
+    /// counts its executed work.
+    static func costFLOPs(_ records: [OperationRecord]) -> [String: Double] {
         var out: [String: Double] = [:]
         for r in records where [.gemm, .groupedGemm, .attention, .attentionBackward].contains(r.kind) { out[r.name, default: 0] += r.flops }
         return out
     }
 
-    @Test(arguments: RecomputePolicy.allCases)
-    func numericAndCostAgreeForGQA(recompute: RecomputePolicy) throws {
-        let pass = try StagePass(arch: Self.tinyLlama, layers: 0..<2, embedding: true, head: true, policy: .bf16, recompute: recompute)
+    /// Both executors after one BF16 pass of `arch`'s two layers (embedding and head included)
+    /// over 10 tokens, the numeric one seeded 2.
+    static func runBothExecutors(_ arch: ModelArchitecture, recompute: RecomputePolicy = .none) throws -> (numeric: NumericExecutor, cost: CostExecutor) {
+        let pass = try StagePass(arch: arch, layers: 0..<2, embedding: true, head: true, policy: .bf16, recompute: recompute)
         var numeric = try NumericExecutor(router: .deepSeekV3, seed: 2)
         _ = pass.run(&numeric, tokens: 10)
         var cost = CostExecutor(traffic: .local(expertRows: []))
         _ = pass.run(&cost, tokens: 10)
-        #expect(costFLOPs(cost.records) == numeric.executedFLOPs)
+        return (numeric, cost)
+    }
+
+    @Test(arguments: RecomputePolicy.allCases)
+    func numericAndCostAgreeForGQA(recompute: RecomputePolicy) throws {
+        let (numeric, cost) = try Self.runBothExecutors(Self.tinyLlama, recompute: recompute)
+        #expect(Self.costFLOPs(cost.records) == numeric.executedFLOPs)
     }
 
     /// A Qwen3 layer runs in both executors with the same GEMM and attention work; the cost
@@ -37,12 +46,8 @@ import Testing
     /// 2 × head_dim weights per layer; and their backward is the forward's derivative (central
     /// differences on Σ dy ⊙ norm(x), per head).
     @Test func qwen3HeadNorms() throws {
-        let pass = try StagePass(arch: Self.tinyQwen3, layers: 0..<2, embedding: true, head: true, policy: .bf16, recompute: .none)
-        var numeric = try NumericExecutor(router: .deepSeekV3, seed: 2)
-        _ = pass.run(&numeric, tokens: 10)
-        var cost = CostExecutor(traffic: .local(expertRows: []))
-        _ = pass.run(&cost, tokens: 10)
-        #expect(costFLOPs(cost.records) == numeric.executedFLOPs)
+        let (numeric, cost) = try Self.runBothExecutors(Self.tinyQwen3)
+        #expect(Self.costFLOPs(cost.records) == numeric.executedFLOPs)
         #expect(cost.records.filter { $0.name.contains(".q_norm.") || $0.name.contains(".k_norm.") }.count == 2 * 2 * 2)   // fwd + bwd, q + k, 2 layers
         #expect(Self.tinyQwen3.layerParameters(0).total - GQALayerTests.tinyLlamaWithHeadDim16.layerParameters(0).total == 2 * 16)
 

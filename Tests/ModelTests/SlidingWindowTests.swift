@@ -43,12 +43,8 @@ import ConfigIO
     /// The numeric and cost executors agree on a model whose first layer is windowed, and the
     /// window makes that layer's attention cheaper.
     @Test func executorsAgreeOnAWindowedLayer() throws {
-        let pass = try StagePass(arch: Self.tinyWindowed, layers: 0..<2, embedding: true, head: true, policy: .bf16, recompute: .none)
-        var numeric = try NumericExecutor(router: .deepSeekV3, seed: 2)
-        _ = pass.run(&numeric, tokens: 10)
-        var cost = CostExecutor(traffic: .local(expertRows: []))
-        _ = pass.run(&cost, tokens: 10)
-        #expect(GQALayerTests().costFLOPs(cost.records) == numeric.executedFLOPs)
+        let (numeric, cost) = try GQALayerTests.runBothExecutors(Self.tinyWindowed)
+        #expect(GQALayerTests.costFLOPs(cost.records) == numeric.executedFLOPs)
         let attention = { (layer: Int) in cost.records.filter { $0.kind == .attention && $0.name.hasPrefix("L\(layer).") }.reduce(0) { $0 + $1.flops } }
         // 10 queries: 34 pairs in a window of 4, 55 causal.
         #expect(abs(attention(0) / attention(1) - 34.0 / 55.0) < 1e-12)

@@ -14,20 +14,20 @@ public struct MoETraffic: Sendable, Equatable {
     }
 
     /// From a dispatch plan: the GPU with the most routed rows is modelled; IB and NVLink bytes
-    /// are the busiest sender's (`DispatchPlan.portCopies`), dispatched in `format` by
+    /// are the busiest sender's (`DispatchPlan.portCopyPhases`), dispatched in `format` by
     /// `dispatcher`.
     public init(plan: DispatchPlan, hidden: Int, format: DispatchFormat, dispatcher: MoEDispatcher = .deepep) {
         let loads = plan.gpuLoads
         let busiest = loads.indices.max { loads[$0] < loads[$1] } ?? 0
         let p = plan.placement, per = p.expertsPerGPU
         localExpertRows = Array(plan.expertLoads[(busiest * per)..<((busiest + 1) * per)])
-        // The busiest sender's NIC and NVLink copies; the logical traffic of a GPU: DeepEP's
-        // delivered copies, or the all-to-all's rows.
-        // Under expert-TP the all-to-all dispatcher's all-gather adds NVLink copies.
-        let (nic, nvlink) = plan.portCopies(dispatcher)
-        let gather = dispatcher == .alltoall ? plan.tensorParallelGather : []
-        let ib = Double(nic.map { $0.reduce(0, +) }.max() ?? 0)
-        let nv = Double(nvlink.indices.map { g in nvlink[g].reduce(0, +) + (gather.isEmpty ? 0 : gather[g].reduce(0, +)) }.max() ?? 0)
+        // The busiest sender's NIC and NVLink copies over every phase; the logical traffic of a
+        // GPU: DeepEP's delivered copies, or the all-to-all's rows.
+        let phases = plan.portCopyPhases(dispatcher)
+        func mostSent(_ port: ((nic: [[Int]], nvlink: [[Int]])) -> [[Int]]) -> Double {
+            Double((0..<p.ep).map { g in phases.reduce(0) { $0 + port($1)[g].reduce(0, +) } }.max() ?? 0)
+        }
+        let ib = mostSent { $0.nic }, nv = mostSent { $0.nvlink }
         let delivered = dispatcher == .deepep ? plan.logicalCopies : plan.expertRows
         let logical = Double(delivered.map { $0.reduce(0, +) }.reduce(0, +)) / Double(p.ep)
         func traffic(_ bytes: Int) -> OperationRecord.Traffic {
