@@ -25,6 +25,9 @@ public struct MoEAllToAll: Sendable {
     public enum Kind: String, Sendable, Codable, CaseIterable { case dispatch, combine }
 
     public var node: NodeTemplate
+    /// SMs given to DeepEP's kernels; 20 by default, V3's training setting (V3 report §3.2.2:
+    /// 20 of the H800's 132 SMs, confirmed by the training trace's 20-CTA dispatch kernels).
+    /// The NCCL dispatcher's rates do not depend on it.
     public var communicationSMs: Int
     /// SMs at which DeepEP saturates the links (V3: 20).
     public var saturationSMs = 20
