@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Schedules
+import Training
 
 /// `llmsim schedule`: run a pipeline schedule with given op durations (and, optionally, a send
 /// time between ranks).
@@ -21,6 +22,8 @@ struct ScheduleCommand: ParsableCommand {
     @Option(help: "Send time of an activation or gradient between ranks (0 in the published formulas).") var transfer = 0.0
     @Option(help: "batched (sends and receives issued and waited for between instructions, as DualPipe and Megatron-LM's 1F1B do) or overlapped (the sender never waits). Default: the schedule's reference implementation's.") var sends: String?
     @Flag(name: .customLong("overlap-forward-backward"), help: "Run the steady state's forwards and backwards as overlapped pairs of duration F&B (interleaved, or 1f1b on one stage; Megatron-Core's --overlap-moe-expert-parallel-comm).") var pairs = false
+    @Option(help: "Run-to-run variation of each instruction's duration, percent (coefficient of variation, 0 to below 50): each instruction takes its duration times a lognormal factor of mean 1 drawn from --seed.") var jitter = 0.0
+    @Option(help: "Seed of the jitter draws.") var seed: UInt64 = 1
     @Option(help: "Write an SVG timeline to this file.") var svg: String?
     @Flag(help: "Print JSON with stable keys.") var json = false
 
@@ -36,6 +39,8 @@ struct ScheduleCommand: ParsableCommand {
         var peakInflightMicrobatchesPerRank: [Double]
         var parameterCopies: Double
         var formulaBubble: Double?
+        /// Coefficient of variation of instruction durations, % (0: none).
+        var jitterPercent: Double
     }
 
     func run() throws { try Output.reportingErrors { print(try output()) } }
@@ -52,7 +57,13 @@ struct ScheduleCommand: ParsableCommand {
         let k: ScheduleKind = try Self.choice(kind, "schedule")
         let mode: PipelineSends = try sends.map { try Self.choice($0, "--sends") } ?? k.defaultSends
         let schedule = try ScheduleGenerator.make(k, pp: pp, microbatches: microbatches, virtualStages: virtualStages, pairForwardBackward: pairs)
-        let result = try ScheduleSimulator(sends: mode).run(schedule, durations: OpDurations(forward: f, backward: b, weight: w, forwardBackward: fb, transfer: transfer))
+        guard jitter >= 0, jitter < InstructionJitter.maxCV * 100 else {
+            throw ScheduleError(problem: "--jitter \(jitter) is outside 0 to below \(Int(InstructionJitter.maxCV * 100))", fix: "give the coefficient of variation in percent, e.g. --jitter 2")
+        }
+        let durations = OpDurations(forward: f, backward: b, weight: w, forwardBackward: fb, transfer: transfer)
+        let scales = jitter > 0 ? try InstructionJitter(cv: jitter / 100, seed: seed).scales(for: schedule, group: 0) : nil
+        let result = try ScheduleSimulator(sends: mode).run(schedule, stageDurations: Array(repeating: Array(repeating: durations, count: schedule.stagesPerPipeline), count: schedule.pipelines),
+                                                             instructionScale: scales)
         if let svg {
             let title = "\(k.rawValue), PP \(pp), \(microbatches) micro-batches: makespan \(TimelineSVG.fmt(result.makespan)), max bubble \(TimelineSVG.fmt(result.maxBubble))"
             try TimelineSVG.render(result, title: title).write(toFile: svg, atomically: true, encoding: .utf8)
@@ -69,7 +80,7 @@ struct ScheduleCommand: ParsableCommand {
         let report = Report(kind: k.rawValue, sends: mode.rawValue, pp: pp, ranks: schedule.ranks, microbatches: microbatches, makespan: result.makespan,
                             bubblePerRank: result.bubblePerRank, maxBubble: result.maxBubble,
                             peakInflightMicrobatchesPerRank: result.peakInflightMicrobatchesPerRank,
-                            parameterCopies: result.parameterCopies, formulaBubble: formula)
+                            parameterCopies: result.parameterCopies, formulaBubble: formula, jitterPercent: jitter)
         if json { return try Output.json(report) }
         // Per-rank lists in full up to 64 ranks; beyond, the first and last 16 (--json has all).
         func list(_ xs: [Double]) -> String {
@@ -80,7 +91,8 @@ struct ScheduleCommand: ParsableCommand {
         let formulaText: String = formula.map { TimelineSVG.fmt($0) } ?? "–"
         let maxText: String = TimelineSVG.fmt(result.maxBubble) + " / " + formulaText + " s"
         let rows: [[String]] = [
-            ["schedule", "\(k.rawValue), PP \(pp) on \(schedule.ranks) ranks, \(microbatches) micro-batches, \(mode.rawValue) sends"],
+            ["schedule", "\(k.rawValue), PP \(pp) on \(schedule.ranks) ranks, \(microbatches) micro-batches, \(mode.rawValue) sends"
+                + (jitter > 0 ? ", \(TimelineSVG.fmt(jitter))% jitter (seed \(seed))" : "")],
             ["makespan", TimelineSVG.fmt(result.makespan) + " s"],
             ["bubble per rank", list(result.bubblePerRank) + " s"],
             ["max bubble (simulated / formula)", maxText],

@@ -40,12 +40,17 @@ struct StepCommand: ParsableCommand {
             "\nwhole cluster: \(w.groups) EP group(s) per stage, \(w.routings) routings; group steps " + w.groupStepS.map { Output.fixed($0, 3) + " s" }.joined(separator: ", ")
         } ?? ""
         // The whole-cluster line already lists every group's step.
-        let speedNote = simulation.speeds.map { v in
-            let sorted = groupSteps.sorted()
-            return "\nGPU speed spread " + Output.fixed(v.spread * 100, 2) + " %: each rank's compute paced by its synchronisation group's slowest GPU"
-                + (whole != nil ? "" : "; \(sorted.count) group(s) of pipelines (DP / EP), group steps min / median / max "
-                    + [sorted.first ?? 0, sorted[sorted.count / 2], sorted.last ?? 0].map { Output.fixed($0, 3) }.joined(separator: " / ") + " s")
-        } ?? ""
+        var variation: [String] = []
+        if let v = simulation.speeds {
+            variation.append("GPU speed spread " + Output.fixed(v.spread * 100, 2) + " %: each rank's compute paced by its synchronisation group's slowest GPU")
+        }
+        if config.instructionJitter > 0 {
+            variation.append("instruction jitter " + Output.fixed(config.instructionJitter * 100, 2) + " %: each instruction's duration times a lognormal factor of mean 1 (seed \(config.seed))")
+        }
+        let sorted = groupSteps.sorted()
+        let speedNote = variation.isEmpty ? "" : "\n" + variation.joined(separator: "; ")
+            + (whole != nil ? "" : "; \(sorted.count) group(s) of pipelines (DP / EP), group steps min / median / max "
+                + [sorted.first ?? 0, sorted[sorted.count / 2], sorted.last ?? 0].map { Output.fixed($0, 3) }.joined(separator: " / ") + " s")
         typealias P = PublishedDeepSeekV3
         func s(_ x: Double) -> String { Output.fixed(x, 3) + " s" }
         let rows: [[String]] = [

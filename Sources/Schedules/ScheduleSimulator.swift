@@ -102,6 +102,8 @@ public struct ScheduleSimulator {
         let schedule: PipelineSchedule
         /// Durations of each stage of each pipeline, `[pipeline][stage]`.
         let durations: [[OpDurations]]
+        /// Per rank and instruction, the factor its duration is multiplied by (nil: 1).
+        let instructionScale: [[Double]]?
         /// Activation held per in-flight micro-batch of each stage (default: the stage size).
         let activationWeight: [Double]
         var next: [Int]
@@ -121,8 +123,8 @@ public struct ScheduleSimulator {
         /// Per rank: when it reached its current boundary, whether it is done, and when.
         var boundaryTime: [SimTime], finished: [Bool], pipelineEnd: [SimTime]
 
-        init(_ s: PipelineSchedule, _ d: [[OpDurations]], activationWeight w: [Double]?, sends: PipelineSends) {
-            schedule = s; durations = d
+        init(_ s: PipelineSchedule, _ d: [[OpDurations]], activationWeight w: [Double]?, instructionScale: [[Double]]?, sends: PipelineSends) {
+            schedule = s; durations = d; self.instructionScale = instructionScale
             activationWeight = w ?? Array(repeating: s.stageSize, count: s.stagesPerPipeline)
             next = Array(repeating: 0, count: s.ranks)
             busyTime = Array(repeating: 0, count: s.ranks)
@@ -178,6 +180,11 @@ public struct ScheduleSimulator {
             }
         }
 
+        /// Instruction `index` of rank `r`'s program: its duration, times its factor.
+        func duration(rank r: Int, index: Int) -> Double {
+            duration(schedule.program[r][index]) * (instructionScale?[r][index] ?? 1)
+        }
+
         /// An overlapped pair of two different stages takes the mean of the two stages' own
         /// F&B times (each F&B time is measured for a stage overlapping with itself).
         func duration(_ i: PipelineInstruction) -> Double {
@@ -218,12 +225,12 @@ public struct ScheduleSimulator {
                     pipelineEnd[r] = at
                     continue
                 }
+                let d = duration(rank: r, index: next[r])
                 next[r] += 1
                 for op in instruction.ops where op.kind == .forward {
                     inflight[r] += activationWeight[op.stage]
                     peak[r] = max(peak[r], inflight[r])
                 }
-                let d = duration(instruction)
                 running[r] = (engine.now, instruction)
                 engine.schedule(after: .seconds(d), kind: 0, target: Int32(r))
             }
@@ -288,8 +295,11 @@ public struct ScheduleSimulator {
 
     /// Runs with per-stage durations, `stageDurations[pipeline][stage]`. With `activationWeight`
     /// (one value per stage), the peak in-flight figure weighs each micro-batch by its stage's
-    /// activation size (bytes, say) instead of counting stage units.
-    public func run(_ schedule: PipelineSchedule, stageDurations: [[OpDurations]], activationWeight: [Double]? = nil) throws -> ScheduleResult {
+    /// activation size (bytes, say) instead of counting stage units. With `instructionScale`
+    /// (per rank, one factor per instruction of its program, each > 0), every instruction's
+    /// duration is multiplied by its factor: run-to-run variation (`InstructionJitter`).
+    public func run(_ schedule: PipelineSchedule, stageDurations: [[OpDurations]], activationWeight: [Double]? = nil,
+                    instructionScale: [[Double]]? = nil) throws -> ScheduleResult {
         guard stageDurations.count == schedule.pipelines, stageDurations.allSatisfy({ $0.count == schedule.stagesPerPipeline }) else {
             throw ScheduleError(problem: "durations for \(stageDurations.map(\.count)) stages, the schedule has \(schedule.pipelines) × \(schedule.stagesPerPipeline)",
                                 fix: "give one OpDurations per stage of each pipeline")
@@ -301,12 +311,23 @@ public struct ScheduleSimulator {
         }
         let sends = self.sends ?? schedule.kind.defaultSends
         try schedule.kind.checkSends(sends)
-        var runner = Runner(schedule, stageDurations, activationWeight: activationWeight, sends: sends)
+        if let scale = instructionScale {
+            guard scale.map(\.count) == schedule.program.map(\.count) else {
+                throw ScheduleError(problem: "instruction factors for \(scale.map(\.count)) instructions per rank, the schedule has \(schedule.program.map(\.count))",
+                                    fix: "give one factor per instruction of each rank's program")
+            }
+            guard scale.allSatisfy({ $0.allSatisfy { $0 > 0 && $0.isFinite } }) else {
+                throw ScheduleError(problem: "an instruction factor is not a finite number > 0", fix: "scale durations by positive factors")
+            }
+        }
+        var runner = Runner(schedule, stageDurations, activationWeight: activationWeight, instructionScale: instructionScale, sends: sends)
         // Every instruction and transfer one after another bounds the makespan: it must fit the
         // integer clock.
         var serial = 0.0
-        for list in schedule.program {
-            for i in list { serial += runner.duration(i) + i.ops.reduce(0) { $0 + 2 * stageDurations[$1.pipeline][$1.stage].transfer } }
+        for (r, list) in schedule.program.enumerated() {
+            for (k, i) in list.enumerated() {
+                serial += runner.duration(rank: r, index: k) + i.ops.reduce(0) { $0 + 2 * stageDurations[$1.pipeline][$1.stage].transfer }
+            }
         }
         guard serial < Self.maxSerialSeconds else {
             throw ScheduleError(problem: String(format: "the schedule's instructions add up to %.3g s, beyond the %.0f days one simulation's integer clock covers", serial, Self.maxSerialSeconds / 86_400),

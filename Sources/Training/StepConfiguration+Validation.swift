@@ -21,6 +21,14 @@ extension StepConfiguration {
         }
     }
 
+    /// The instruction jitter within 0 ≤ cv < `InstructionJitter.maxCV`.
+    public func checkInstructionJitter() throws {
+        guard instructionJitter >= 0, instructionJitter < InstructionJitter.maxCV else {
+            throw ScheduleError(problem: "an instruction jitter of \(instructionJitter * 100)% is beyond the \(Int(InstructionJitter.maxCV * 100))% llmsim accepts",
+                                fix: "give the coefficient of variation of an instruction's duration in percent, from 0 to below \(Int(InstructionJitter.maxCV * 100)), e.g. 1.5")
+        }
+    }
+
     /// Pipeline passes within 1 … `maxPipelinePasses`.
     public func checkPipelinePasses() throws {
         guard pipelinePasses >= 1, pipelinePasses <= Self.maxPipelinePasses else {
@@ -138,6 +146,7 @@ extension StepConfiguration {
         try schedule.checkSends(effectivePipelineSends)
         if pairsForwardBackward { try schedule.checkPairs(pp: pp, sequenceChunks: sequenceChunks) }
         try checkGPUSpeedSpread()
+        try checkInstructionJitter()
         try checkHostIssue()
         try checkPipelinePasses()
         try checkTensorParallelOverlap()

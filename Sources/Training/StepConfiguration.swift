@@ -67,6 +67,9 @@ public struct StepConfiguration: Sendable {
     /// GPU-to-GPU spread of sustained compute speed (`GPUSpeedVariation`): the coefficient of
     /// variation, a fraction (0: every GPU as fast as the calibration).
     public var gpuSpeedSpread = 0.0
+    /// Run-to-run variation of each pipeline instruction's duration (`InstructionJitter`): the
+    /// coefficient of variation, a fraction (0: every instruction as simulated).
+    public var instructionJitter = 0.0
     public var schedule: ScheduleKind
     /// Virtual stages per rank for interleaved 1F1B.
     public var virtualStages: Int

@@ -30,7 +30,7 @@ public enum StepExperiment {
     /// Every top-level key an experiment file may have (the step's, `run`, `sweep`, `outputs`).
     public static let keys = ["base", "model", "model_overrides", "topology", "hardware", "parallel", "schedule", "virtual_stages",
                               "microbatches", "pipeline_passes", "microbatch_tokens", "microbatch_sequences", "precision", "optimizer", "recompute", "recompute_modules", "attention_kernel", "communication_sms", "all_to_all_sms", "moe_dispatcher", "moe_shared_expert_overlap", "routing",
-                              "fidelity", "gpu_speed_spread_percent", "host_us_per_operation", "run", "sweep", "outputs"]
+                              "fidelity", "gpu_speed_spread_percent", "instruction_jitter_percent", "host_us_per_operation", "run", "sweep", "outputs"]
     static let hardwareKeys = ["node", "device", "nic_gbit_s", "scale_up_gb_s"]
     static let optimizerKeys = ["distributed", "moments", "gradients", "fsdp", "fsdp_shard_group", "master"]
     /// The values of `precision` and the recipes they name.
@@ -142,6 +142,10 @@ public enum StepExperiment {
         if let spread = try v.optional("gpu_speed_spread_percent") {
             config.gpuSpeedSpread = try v.positiveDouble("gpu_speed_spread_percent", default: 0, allowZero: true) / 100
             do { try config.checkGPUSpeedSpread() } catch let e as ScheduleError { throw spread.error(e.problem, fix: e.fix) }
+        }
+        if let jitter = try v.optional("instruction_jitter_percent") {
+            config.instructionJitter = try v.positiveDouble("instruction_jitter_percent", default: 0, allowZero: true) / 100
+            do { try config.checkInstructionJitter() } catch let e as ScheduleError { throw jitter.error(e.problem, fix: e.fix) }
         }
         if let host = try v.optional("host_us_per_operation") {
             config.hostSecondsPerOperation = try v.positiveDouble("host_us_per_operation", default: 0, allowZero: true) * 1e-6

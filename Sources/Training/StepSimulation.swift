@@ -274,21 +274,25 @@ public struct StepSimulation: Sendable {
     /// group's slowest GPU when speeds vary (`GPUSpeedVariation`); the slowest group's step and
     /// every group's step time, seconds.
     public func runGroups(microbatches: Int, groupPlans: [StagePlan], schedule kind: ScheduleKind? = nil) throws -> (slowest: StepResult, groupSteps: [Double]) {
-        let groups = speeds == nil ? groupPlans.count : config.synchronisationGroups
+        // The groups differ when GPU speeds or instruction times vary; otherwise each plan's one
+        // pipeline stands for its groups.
+        let varies = speeds != nil || config.instructionJitter > 0
+        let groups = varies ? config.synchronisationGroups : groupPlans.count
         precondition(groupPlans.count == 1 || groupPlans.count == groups, "one plan, or one per synchronisation group")
         var slowest: StepResult?, steps: [Double] = []
         for g in 0..<groups {
             let step = try runPipeline(microbatches: microbatches, plan: groupPlans[groupPlans.count == 1 ? 0 : g], schedule: kind,
-                                       group: speeds == nil ? nil : g)
+                                       group: varies ? g : nil)
             steps.append(step.stepTimeS)
             if step.stepTimeS > slowest?.stepTimeS ?? -.infinity { slowest = step }
         }
         return (slowest!, steps)
     }
 
-    /// One pipeline on `plan`; with `group` (when GPU speeds vary) each stage's compute
+    /// One pipeline on `plan`; with `group`, when GPU speeds vary, each stage's compute
     /// stretched by the slowest GPU of that group on the rank that runs it (DualPipe runs
-    /// stage s on rank s in one direction and on rank PP−1−s in the other).
+    /// stage s on rank s in one direction and on rank PP−1−s in the other), and, under
+    /// instruction jitter, each instruction's duration scaled by the group's draw.
     func runPipeline(microbatches: Int, plan p: StagePlan, schedule kind: ScheduleKind? = nil, group: Int? = nil) throws -> StepResult {
         let generated = try config.generateSchedule(kind, microbatches: microbatches)
         guard generated.stagesPerPipeline == p.stageDurations.count else {
@@ -304,7 +308,9 @@ public struct StepSimulation: Sendable {
                 for (stage, rank) in ranks.enumerated() { durations[pipeline][stage] = p.durations(p.stageTimes[stage].computeScaled(by: slowdown[rank])) }
             }
         }
-        let pipeline = try ScheduleSimulator(sends: config.pipelineSends).run(generated, stageDurations: durations)
+        let jitter = config.instructionJitter > 0
+            ? try InstructionJitter(cv: config.instructionJitter, seed: config.seed).scales(for: generated, group: group ?? 0) : nil
+        let pipeline = try ScheduleSimulator(sends: config.pipelineSends).run(generated, stageDurations: durations, instructionScale: jitter)
         // Each rank's optimizer step runs on its own (after its last instruction, or overlapping its
         // drain); the step ends with the last rank's. The optimizer phase is what sticks out
         // past the pipeline.
