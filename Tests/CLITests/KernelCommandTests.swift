@@ -75,6 +75,24 @@ import Testing
         let unknown = try LLMSim.parseAsRoot(["schedule", "--kind", "chimera", "--pp", "8", "--microbatches", "20"]) as! ScheduleCommand
         #expect(throws: (any Error).self) { try unknown.output() }
     }
+
+    /// `--jitter`: seeded, so the same seed gives the same makespan; variation among coupled
+    /// ranks lengthens DualPipe's 59-unit makespan; out of range is an error.
+    @Test func scheduleJitter() throws {
+        func run(_ extra: [String]) throws -> [String: Any] {
+            let c = try LLMSim.parseAsRoot(["schedule", "--kind", "dualpipe", "--pp", "8", "--microbatches", "20", "--f", "1", "--b", "2",
+                                             "--w", "1", "--fb", "2.5", "--json"] + extra) as! ScheduleCommand
+            return try JSONSerialization.jsonObject(with: Data(try c.output().utf8)) as! [String: Any]
+        }
+        let a = try run(["--jitter", "5"]), b = try run(["--jitter", "5"]), other = try run(["--jitter", "5", "--seed", "2"])
+        let calm = try run([])
+        #expect(a["jitter_percent"] as? Double == 5 && calm["jitter_percent"] as? Double == 0)
+        #expect(a["makespan"] as! Double == b["makespan"] as! Double)
+        #expect(a["makespan"] as! Double != other["makespan"] as! Double)
+        #expect(a["makespan"] as! Double > 59 && a["max_bubble"] as! Double > 4.5)
+        #expect(throws: (any Error).self) { try run(["--jitter", "50"]) }
+        #expect(throws: (any Error).self) { try run(["--jitter", "-1"]) }
+    }
 }
 
 @Suite struct ValidateCheckTests {
