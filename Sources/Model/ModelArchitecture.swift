@@ -40,6 +40,18 @@ public struct ModelArchitecture: Codable, Sendable, Equatable {
         return (0..<layers).filter { moe.isMoE(layer: $0) }.count
     }
     public var denseLayerCount: Int { layers - moeLayerCount }
+
+    /// The layer that stands for the model in per-layer reports (`llmsim step`'s MoE layer, the
+    /// balanced layer of DeepSeek's trace): the first of the most common attention kind among
+    /// the MoE layers (every layer of a dense model), a tie going to full attention, whose cost
+    /// grows with the context. GPT-OSS alternates windowed and full layers: its layer 1.
+    public var representativeLayer: Int {
+        let candidates = moe.map { m in (0..<layers).filter { m.isMoE(layer: $0) } } ?? []
+        let pool = candidates.isEmpty ? Array(0..<layers) : candidates
+        let windowed = pool.filter { attentionWindow(layer: $0) != nil }
+        let full = pool.filter { attentionWindow(layer: $0) == nil }
+        return (windowed.count > full.count ? windowed.first : full.first) ?? 0
+    }
 }
 
 /// Layers whose causal attention sees only the last `tokens` keys (the query's own included):

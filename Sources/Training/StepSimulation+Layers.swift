@@ -38,11 +38,13 @@ extension StepSimulation {
 
     /// One MoE layer under perfectly balanced routing, as DeepSeek's profile trace was taken
     /// (reference §3.2; validation case 11): every local expert of the GPU holds the mean
-    /// tokens × K / experts-per-GPU rows; the all-to-alls are the routed group's. nil for a
-    /// dense model.
+    /// tokens × K / experts-per-GPU rows; the all-to-alls are the routed group's. The layer is
+    /// the model's representative MoE layer (`ModelArchitecture.representativeLayer`). nil for
+    /// a dense model.
     public func balancedMoELayer() throws -> LayerTimes? {
         let arch = config.layerModel
-        guard let moe = arch.moe, let index = (0..<arch.layers).first(where: { moe.isMoE(layer: $0) }) else { return nil }
+        guard arch.moeLayerCount > 0 else { return nil }
+        let index = arch.representativeLayer
         let (routed, dispatch, combine) = try allToAll()
         let perGPU = routed.localExpertRows.count
         let rows = config.balancedRoutedRows / max(perGPU, 1)

@@ -253,8 +253,8 @@ public struct StepSimulation: Sendable {
             moved = (counts, TrainingMemory.compute(model: memory, stageLayers: counts).peakBytesPerGpu)
             counts = fitting
         }
-        // The layer a plan reports: the first MoE layer (the first layer of a dense model).
-        let reported = (0..<arch.layers).first { kind($0).moe } ?? 0
+        // The layer a plan reports (`ModelArchitecture.representativeLayer`).
+        let reported = arch.representativeLayer
         // Interleaved stages are 1/v of a PP stage in the generator's units: undo its scaling.
         return StagePlan(stageDurations: [], stageTimes: [], stageLayers: counts,
                          moeLayer: byKind[kind(reported)]!, dispatchS: dispatchTime, combineS: combineTime,

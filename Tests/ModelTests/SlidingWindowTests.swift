@@ -77,6 +77,25 @@ import ConfigIO
         #expect(InferenceMemory.compute(oss, fp8: false, batch: 8, context: 131_072).kvCacheBytes == 8 * oss.kvCacheBytes(context: 131_072))
     }
 
+    /// The layer per-layer reports stand on: the first of the commonest attention kind among
+    /// MoE layers, ties to full attention. GPT-OSS alternates (sliding, full): layer 1; V3's
+    /// first three layers are dense: layer 3; a dense model without windows: layer 0; every
+    /// layer windowed (Mistral v0.1): layer 0.
+    @Test func representativeLayer() throws {
+        let models = try ModelCatalog.load(directory: repoRoot.appendingPathComponent("Experiments/models").path)
+        #expect(try models.resolve("gpt-oss-120b").0.representativeLayer == 1)
+        #expect(try models.resolve("deepseek-v3").0.representativeLayer == 3)
+        #expect(GQALayerTests.tinyLlama.representativeLayer == 0)
+        var mistral = GQALayerTests.tinyLlama
+        mistral.layers = 3
+        mistral.slidingWindow = SlidingWindow(tokens: 128, layers: [0, 1, 2])
+        #expect(mistral.representativeLayer == 0)
+        mistral.slidingWindow = SlidingWindow(tokens: 128, layers: [0, 1])
+        #expect(mistral.representativeLayer == 0)
+        mistral.slidingWindow = SlidingWindow(tokens: 128, layers: [0])
+        #expect(mistral.representativeLayer == 1)
+    }
+
     /// Training FLOPs: a windowed layer's attention counts the window's pairs (4,096 tokens, a
     /// window of 128: 128 − 128²/8,192 = 126 keys per token against 2,048).
     @Test func trainingFLOPsCountTheWindow() throws {
