@@ -38,6 +38,12 @@ public enum ScheduleKind: String, Sendable, Codable, CaseIterable {
     /// backwards last chunk first; `ScheduleGenerator.make`).
     public var runsSequenceChunks: Bool { self == .gpipe || self == .oneFOneB || self == .zb1p }
 
+    /// Copies of each stage's parameters in one pipeline: 2 for DualPipe, which runs stage s
+    /// on rank s for one direction's micro-batches and on rank PP−1−s for the other's (V3
+    /// report §3.2.1: DualPipe "requires keeping two copies of the model parameters"); 1 for
+    /// the others (DualPipeV cuts the pipeline in half and holds each stage once).
+    public var stageCopies: Int { self == .dualpipe ? 2 : 1 }
+
     /// Whether it pairs one micro-batch's forward with another's backward on a rank by itself,
     /// so that each chunk's communication runs beside the other's compute (DualPipe and
     /// DualPipeV; the others that can, only when asked: `canPairForwardBackward`).

@@ -44,8 +44,9 @@ struct DataParallelOptimizer {
     /// dense parameter's DP × CP replicas sit `tp` GPUs apart and an expert's `ep` apart (an EP
     /// group is `ep` consecutive GPUs: whole TP × CP groups, or DP indices without them; with EP 1
     /// every GPU holds every expert): those that share
-    /// a scale-up domain pass their chunks over NVLink (`RingLayout`). V3: the 8 GPUs of a node
-    /// are dense replicas of each other; an expert's 2 replicas sit on different nodes.
+    /// a scale-up domain pass their chunks over NVLink (`RingLayout`). Under DualPipe the ring
+    /// takes in both copies of the stage (`stageCopies`), on ranks s and PP−1−s, other nodes.
+    /// V3: a dense weight's 256 replicas sit 8 to a node; an expert's 4 on four nodes.
     func ring(replicas: Int, apart stride: Int) -> RingLayout {
         let c = config, node = c.topology.node
         let perDomain = Self.gcd(replicas, max(1, node.scaleUpDomainGPUs / stride))
@@ -58,7 +59,7 @@ struct DataParallelOptimizer {
     /// expert rings one after the other). A ring all-gather of the same bytes costs the same.
     func reduceScatter(_ params: RankParameters, in format: Precision) -> Double {
         let c = config, b = Double(format.bytes)
-        let dense = ring(replicas: c.denseShards, apart: c.tp), expert = ring(replicas: c.expertReplicas, apart: c.expertGroupSize)
+        let dense = ring(replicas: c.denseShards, apart: c.tp), expert = ring(replicas: c.expertStateReplicas, apart: c.expertGroupSize)
         return Collective.reduceScatter(bytes: params.dense * b, over: dense) + Collective.reduceScatter(bytes: params.expert * b, over: expert)
     }
 
@@ -148,8 +149,13 @@ struct DataParallelOptimizer {
             : []
         return rankStages.indices.map { r in
             let stages = rankStages[r].map { $0 % stageCount }
-            var finish = reduceAndUpdate(stages: stages, pipelineEnd: pipelineEnds[r], lastBackward: lastBackward[r],
+            // Under DualPipe the reduction spans both copies of the rank's stages: it starts
+            // when the mirror rank (PP−1−r) is done too (the schedule is symmetric, so it
+            // seldom waits).
+            let mirror = config.stageCopies > 1 ? rankStages.count - 1 - r : r
+            var finish = reduceAndUpdate(stages: stages, pipelineEnd: max(pipelineEnds[r], pipelineEnds[mirror]), lastBackward: lastBackward[r],
                                          stageBuckets: stageBuckets, nicShare: nicShare)
+            finish.pipelineEnd = pipelineEnds[r]
             if config.overlapParamGather { finish.allGather = gatherDelay(stages: stages, firstForward: firstForward[r], stageBuckets: stageBuckets) }
             return finish
         }

@@ -66,9 +66,21 @@ extension StepConfiguration {
     /// non-expert parameter has DP × CP replicas (`weightReplicas`).
     public var expertReplicas: Int { max(max(tp, 1) * max(cp, 1) * dp / expertGroupSize, 1) }
 
-    /// Replicas a non-expert parameter's states are sharded over: all of them, or the hybrid
-    /// shard group.
-    public var denseShards: Int { optimizer.fullySharded ? (optimizer.shardGroup ?? weightReplicas) : weightReplicas }
+    /// Copies of each stage's parameters in one pipeline (`ScheduleKind.stageCopies`: DualPipe's
+    /// two). The copies compute gradients of the same weights on different micro-batches, so
+    /// the gradients are summed over all of them, as over data-parallel replicas, and the
+    /// distributed optimizer shards the states over all of them.
+    public var stageCopies: Int { schedule.stageCopies }
+
+    /// Replicas of a routed expert's slice that its gradients are reduced over and the
+    /// distributed optimizer shards its states on: `expertReplicas` × `stageCopies`
+    /// (V3: 2 EP groups per stage × DualPipe's 2 copies = 4, each on another node).
+    public var expertStateReplicas: Int { expertReplicas * stageCopies }
+
+    /// Replicas a non-expert parameter's states are sharded over: all of them (DP × CP times
+    /// the stage's copies; V3: 128 × 2 = 256), or under FSDP its shard group (DualPipe with
+    /// FSDP is refused).
+    public var denseShards: Int { optimizer.fullySharded ? (optimizer.shardGroup ?? weightReplicas) : weightReplicas * stageCopies }
 
     /// Groups holding the same shards under hybrid sharding (1 without it): they all-reduce
     /// their gradient shards once per step.
@@ -76,7 +88,7 @@ extension StepConfiguration {
 
     /// One GPU's share of each parameter of `p`: 1/shards of a non-expert one, 1/replicas of an
     /// expert one.
-    func shard(_ p: RankParameters) -> Double { p.dense / Double(denseShards) + p.expert / Double(expertReplicas) }
+    func shard(_ p: RankParameters) -> Double { p.dense / Double(denseShards) + p.expert / Double(expertStateReplicas) }
 
     /// Parameters of `p` whose optimizer states and update one GPU owns: its shard with the
     /// distributed optimizer, all of them without.

@@ -70,7 +70,11 @@ public struct StageMemoryModel: Sendable {
         lastExtra = RankParameters.lastStageExtra(c)
         let largest = c.optimizer.fullySharded ? (layerParameters + [firstExtra, lastExtra]).map(\.total).max() ?? 0 : 0
         gatheredBytes = (2 * largest * Double(OptimizerStates.weights.bytes), largest * Double(c.optimizer.gradients.bytes))
-        config = c
+        // The optimizer states are sharded over the stage copies of the schedule whose memory
+        // this is (`--plain` runs a DualPipe plan as 1F1B: one copy).
+        var sharding = c
+        if kind.stageCopies != c.schedule.stageCopies { sharding.schedule = kind }
+        config = sharding
     }
 
     /// One rank's bytes under a partition, by term; `inFlight` is the peak count of micro-batches

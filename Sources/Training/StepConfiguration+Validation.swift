@@ -189,9 +189,14 @@ extension StepConfiguration {
         }
     }
 
-    /// Hybrid sharding: the shard group divides the replicas; MoE models are not modelled with
-    /// it (their experts' replicas follow the EP groups, not the shard groups).
+    /// FSDP is not modelled under DualPipe's two stage copies. Hybrid sharding: the shard group
+    /// divides the replicas; MoE models are not modelled with it (their experts' replicas follow
+    /// the EP groups, not the shard groups).
     public func checkShardGroup() throws {
+        if optimizer.fullySharded, stageCopies > 1 {
+            throw ScheduleError(problem: "FSDP with DualPipe is not modelled: each stage's two copies (ranks s and PP−1−s) would gather and reduce over their own replicas and still need their gradients summed",
+                                fix: "use the distributed optimizer (drop fsdp) with dualpipe, or another schedule (dualpipev, zb1p, 1f1b) with fsdp")
+        }
         guard let group = optimizer.shardGroup else { return }
         guard group >= 1, weightReplicas % group == 0 else {
             throw ScheduleError(problem: "an FSDP shard group of \(group) does not divide the \(weightReplicas) replicas of a weight (DP × CP)",

@@ -98,4 +98,11 @@ import Testing
             catch let e as ConfigError { #expect(e.description.contains(fragment) && e.description.contains("fsdp_shard_group"), "\(e)") }
         }
     }
+
+    /// FSDP under DualPipe, whose two copies of each stage would still need their gradients
+    /// summed, is refused with the way out.
+    @Test func noFSDPWithDualPipe() throws {
+        do { _ = try shippedStep("deepseek-v3.yaml", adding: "optimizer: {fsdp: true}"); Issue.record("accepted FSDP with DualPipe") }
+        catch { #expect("\(error)".contains("DualPipe") && "\(error)".contains("dualpipev"), "\(error)") }
+    }
 }
