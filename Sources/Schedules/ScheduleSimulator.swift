@@ -49,15 +49,16 @@ public struct ScheduleSegment: Sendable, Codable, Equatable {
 /// The parts of a rank's data-parallel optimizer step as timeline segments after its pipeline work
 /// (their labels; micro-batch −1).
 public enum OptimizerPart: String, CaseIterable, Sendable {
-    case reduceScatter = "RS", allReduce = "AR", update = "AdamW", allGather = "AG"
+    case reduceScatter = "RS", allReduce = "AR", gradientNorm = "norm", update = "AdamW", allGather = "AG"
 
     /// Runs on the communication stream (the collectives) rather than the compute stream.
-    public var isCommunication: Bool { self != .update }
+    public var isCommunication: Bool { self != .update && self != .gradientNorm }
     /// Its name in a legend.
     public var name: String {
         switch self {
         case .reduceScatter: return "reduce-scatter"
         case .allReduce: return "gradient all-reduce"
+        case .gradientNorm: return "gradient norm (clipping barrier)"
         case .update: return "AdamW"
         case .allGather: return "all-gather"
         }

@@ -4,11 +4,12 @@ import Foundation
 /// kind like the figure in the DualPipe README (forward, backward, backward for inputs,
 /// backward for weights, overlapped forward & backward; idle is the background). A step's
 /// timeline adds each rank's optimizer parts after its pipeline work: gradient reduce-scatter
-/// (or all-reduce), AdamW update, parameter all-gather (segments without a micro-batch,
+/// (or all-reduce), gradient norm (the clipping barrier), AdamW update, parameter all-gather
+/// (segments without a micro-batch,
 /// micro-batch −1).
 public enum TimelineSVG {
     static let colours = ["F": "#f4b183", "B": "#9dc3e6", "Bi": "#a9d18e", "W": "#c9a0dc", "F&B": "#ffd966",
-                          OptimizerPart.reduceScatter.rawValue: "#7f7f7f", OptimizerPart.allReduce.rawValue: "#7f7f7f", OptimizerPart.update.rawValue: "#4d4d4d",
+                          OptimizerPart.reduceScatter.rawValue: "#7f7f7f", OptimizerPart.allReduce.rawValue: "#7f7f7f", OptimizerPart.update.rawValue: "#4d4d4d", OptimizerPart.gradientNorm.rawValue: "#e6b8b7",
                           OptimizerPart.allGather.rawValue: "#a6a6a6"]
     static let legend = [("F", "forward"), ("B", "backward"), ("Bi", "backward (inputs)"), ("W", "backward (weights)"), ("F&B", "overlapped F & B")]
 

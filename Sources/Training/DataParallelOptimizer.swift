@@ -107,15 +107,57 @@ struct DataParallelOptimizer {
         /// The gradient reduction's kind: a reduce-scatter, or an all-reduce without the
         /// distributed optimizer.
         var reductionKind = OptimizerPart.reduceScatter
-        /// The rank's optimizer step past its own last instruction.
-        var own: Double { finish - pipelineEnd }
+        /// Under gradient clipping, when the rank's reduction ends and its gradient norm (the
+        /// local sum of squares, then the wait for every GPU's and their all-reduce) begins; the
+        /// update starts after it. nil without clipping.
+        var normStart: Double?
+        /// Of the norm's time, the wait at the barrier for slower ranks, seconds (0 for the
+        /// slowest, and without clipping).
+        var barrierWait = 0.0
+        /// The rank's optimizer step past its own last instruction, not counting the wait at
+        /// the clipping barrier.
+        var own: Double { finish - pipelineEnd - barrierWait }
 
-        /// The parts as timeline segments of rank `rank` (no all-gather without the distributed
-        /// optimizer, or when the next step's forwards hide it all).
+        /// The parts as timeline segments of rank `rank` (no norm without clipping, no
+        /// all-gather without the distributed optimizer or when the next step's forwards hide
+        /// it all).
         func segments(rank: Int) -> [ScheduleSegment] {
-            [(reductionKind, reductionStart, updateStart), (.update, updateStart, allGatherStart), (.allGather, allGatherStart, finish)]
-                .filter { $0.0 != .allGather || allGather > 0 }
+            [(reductionKind, reductionStart, normStart ?? updateStart), (.gradientNorm, normStart ?? updateStart, updateStart),
+             (.update, updateStart, allGatherStart), (.allGather, allGatherStart, finish)]
+                .filter { ($0.0 != .allGather || allGather > 0) && ($0.0 != .gradientNorm || normStart != nil) }
                 .map { ScheduleSegment(rank: rank, start: $0.1, end: $0.2, label: $0.0.rawValue, microbatch: -1) }
+        }
+    }
+
+    /// Seconds of a rank's gradient norm under clipping: reading the gradients it updates once
+    /// (its shard, or all of them without the distributed optimizer) at the element-wise HBM
+    /// rate.
+    func normRead(_ params: RankParameters) -> Double {
+        let c = config
+        return c.optimizerShard(params) * Double(c.optimizer.gradients.bytes) / (c.topology.node.device.hbmBandwidth * memoryEfficiency)
+    }
+
+    /// Seconds of the all-reduce of the squared norms (one FP32 number per GPU) over every GPU
+    /// of the cluster: latency-bound, NCCL's faster of ring and tree.
+    var normAllReduce: Double {
+        let c = config
+        return Collective.bestAllReduce(bytes: 4, participants: c.gpus, bandwidth: c.topology.node.nicAchievableBandwidthPerGPU,
+                                        latency: c.topology.interNodeLatency).seconds
+    }
+
+    /// Gradient clipping's barrier: no rank updates before every rank has reduced its gradients,
+    /// read them for its share of the norm and joined the all-reduce of the sums. The ranks
+    /// of the representative pipeline stand for every pipeline (they run alike).
+    func clippingBarrier(_ ranks: [RankFinish], params: [RankParameters]) -> [RankFinish] {
+        guard config.optimizer.clipsGradients, !ranks.isEmpty else { return ranks }
+        let ready = zip(ranks, params).map { $0.updateStart + normRead($1) }
+        let barrier = ready.max()! + normAllReduce
+        return zip(ranks, ready).map { r, ready in
+            var r = r
+            r.normStart = r.updateStart
+            r.updateStart = barrier
+            r.barrierWait = barrier - ready - normAllReduce
+            return r
         }
     }
 
@@ -147,7 +189,7 @@ struct DataParallelOptimizer {
                 s.label == "F" || s.label == "F&B" ? s.stages.first : nil
             }
             : []
-        return rankStages.indices.map { r in
+        let finishes = rankStages.indices.map { r in
             let stages = rankStages[r].map { $0 % stageCount }
             // Under DualPipe the reduction spans both copies of the rank's stages: it starts
             // when the mirror rank (PP−1−r) is done too (the schedule is symmetric, so it
@@ -159,6 +201,7 @@ struct DataParallelOptimizer {
             if config.overlapParamGather { finish.allGather = gatherDelay(stages: stages, firstForward: firstForward[r], stageBuckets: stageBuckets) }
             return finish
         }
+        return clippingBarrier(finishes, params: rankStages.map { $0.map { $0 % stageCount }.flatMap { stageBuckets[$0] }.reduce(.zero, +) })
     }
 
     /// A time window of a stage chunk on a rank, seconds from the step's start.

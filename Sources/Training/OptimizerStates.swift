@@ -32,6 +32,12 @@ public struct OptimizerStates: Sendable, Equatable {
     /// training, as NeMo AutoModel casts its models; `torch.optim.Adam` then keeps its moments
     /// in BF16 too).
     public var masterWeights = true
+    /// Gradient clipping by the global norm (V3 report §4.2: "gradient clipping norm to 1.0";
+    /// Megatron-LM's `--clip-grad 1.0` default; PyTorch's `clip_grad_norm_`, NeMo AutoModel's
+    /// `max_grad_norm`): every GPU sums the squares of the gradients it updates, the sums are
+    /// all-reduced over every GPU, and no GPU can update before the norm is known: a barrier
+    /// of the whole cluster between the last gradient reduction and the first update.
+    public var clipsGradients = true
 
     public init(distributed: Bool = true, moments: Precision = .bf16, gradients: Precision = .fp32, fullySharded: Bool = false, masterWeights: Bool = true) {
         self.distributed = distributed; self.moments = moments; self.gradients = gradients; self.fullySharded = fullySharded

@@ -32,7 +32,7 @@ public enum StepExperiment {
                               "microbatches", "pipeline_passes", "microbatch_tokens", "microbatch_sequences", "precision", "optimizer", "recompute", "recompute_modules", "attention_kernel", "communication_sms", "all_to_all_sms", "moe_dispatcher", "moe_shared_expert_overlap", "routing",
                               "fidelity", "gpu_speed_spread_percent", "instruction_jitter_percent", "host_us_per_operation", "run", "sweep", "outputs"]
     static let hardwareKeys = ["node", "device", "nic_gbit_s", "scale_up_gb_s"]
-    static let optimizerKeys = ["distributed", "moments", "gradients", "fsdp", "fsdp_shard_group", "master"]
+    static let optimizerKeys = ["distributed", "moments", "gradients", "fsdp", "fsdp_shard_group", "master", "clip_grad_norm"]
     /// The values of `precision` and the recipes they name.
     static let precisions: [(name: String, policy: PrecisionPolicy)] = [("fp8", .deepSeekFP8), ("fp8-tensor", .tensorScaledFP8), ("bf16", .bf16)]
     /// Formats `optimizer.moments` and `optimizer.gradients` accept.
@@ -178,7 +178,8 @@ public enum StepExperiment {
     /// `optimizer:` — `distributed` (ZeRO-1, default true), `moments` and `gradients` (`fp32`,
     /// `bf16` or `fp16`; defaults V3's BF16 moments and FP32 gradients), `fsdp` (ZeRO-3, default
     /// false), `fsdp_shard_group` (hybrid sharding over that many replicas), `master` (`fp32`,
-    /// the default, or `none` for pure BF16 training).
+    /// the default, or `none` for pure BF16 training), `clip_grad_norm` (default true: the
+    /// global-norm barrier before the update).
     static func parseOptimizer(_ o: ConfigValue) throws -> OptimizerStates {
         try o.requireKnownKeys(optimizerKeys)
         let names = optimizerFormats.map(\.rawValue).sorted()
@@ -187,6 +188,7 @@ public enum StepExperiment {
         if let m = try o.choiceIfPresent("moments", names) { states.moments = Precision(rawValue: m)! }
         if let g = try o.choiceIfPresent("gradients", names) { states.gradients = Precision(rawValue: g)! }
         if let master = try o.choiceIfPresent("master", ["fp32", "none"]) { states.masterWeights = master == "fp32" }
+        states.clipsGradients = try o.optional("clip_grad_norm")?.bool() ?? states.clipsGradients
         if let fsdp = try o.optional("fsdp") {
             states.fullySharded = try fsdp.bool()
             if states.fullySharded, !states.distributed {

@@ -26,6 +26,31 @@ import Testing
         #expect(optimizer(megatron).ring(replicas: 12, apart: 2).domains == 3)
     }
 
+    /// Gradient clipping (V3 §4.2, norm 1.0) is a barrier: two ranks whose reductions end at
+    /// 1 s and 3 s both update once the later one has read its gradients for the norm and the
+    /// norms are all-reduced over the cluster (2,048 GPUs: 2 × 11 hops of 3.7 µs by tree); the
+    /// early rank's own time leaves out its 2 s wait. Off, each updates after its own reduction.
+    @Test func clippingIsABarrier() throws {
+        var c = try deepSeekStep()
+        let params = RankParameters(dense: 1e9, expert: 1e9)
+        let segments = [0, 1].map { ScheduleSegment(rank: $0, start: 0, end: 1, label: "F", microbatch: 0, stages: [$0]) }
+        func finish(_ c: StepConfiguration) -> [DataParallelOptimizer.RankFinish] {
+            optimizer(c).finishTimes(segments: segments, pipelineEnds: [1, 3], rankStages: [[0], [1]], stageBuckets: [[params], [params]], nicShare: [0, 0])
+        }
+        c.schedule = .zb1p   // one copy per stage: each rank reduces on its own
+        let o = optimizer(c), reduction = o.parts(params).reduction
+        let clipped = finish(c)
+        #expect(abs(o.normAllReduce - 22 * 3.7e-6) < 1e-6)
+        let barrier = 3 + reduction + o.normRead(params) + o.normAllReduce
+        #expect(clipped.allSatisfy { abs($0.updateStart - barrier) < 1e-12 })
+        #expect(abs(clipped[0].barrierWait - 2) < 1e-12 && abs(clipped[1].barrierWait) < 1e-12)
+        #expect(abs(clipped[0].own - clipped[1].own) < 1e-12)
+        c.optimizer.clipsGradients = false
+        let free = finish(c)
+        #expect(abs(free[0].updateStart - (1 + reduction)) < 1e-12 && abs(free[1].updateStart - (3 + reduction)) < 1e-12)
+        #expect(try shippedStep("deepseek-v3.yaml", adding: "optimizer: {clip_grad_norm: false}").optimizer.clipsGradients == false)
+    }
+
     /// DualPipe's two copies of a stage (ranks s and PP−1−s) sum their gradients like
     /// replicas: V3's dense ring has 256 members, 8 per node; an expert's 4 sit on four nodes,
     /// so its reduce-scatter sends 3/4 of the bytes over the NIC instead of 1/2 (1.5×), and
@@ -57,11 +82,18 @@ import Testing
         #expect(whole.allGather == 0)
         #expect(abs(whole.reduction / (2 * sharded.reduction) - 1) < 1e-12)
         #expect(abs(whole.update / sharded.update - Double(2 * c.dp)) < 1e-9)
-        // The timeline: the all-reduce, then AdamW, and no all-gather.
+        // The timeline: the all-reduce, the gradient norm (clipping), then AdamW, and no
+        // all-gather; without clipping no norm.
         let segment = ScheduleSegment(rank: 0, start: 0, end: 1, label: "F", microbatch: 0, stages: [0])
-        let finish = optimizer(c).finishTimes(segments: [segment], pipelineEnds: [segment.end], rankStages: [[0]], stageBuckets: [[params]], nicShare: [0])
-        #expect(finish[0].segments(rank: 0).map(\.label) == ["AR", "AdamW"])
-        #expect(abs(finish[0].own - whole.reduction - whole.update) < 1e-12)
+        func finish(_ c: StepConfiguration) -> DataParallelOptimizer.RankFinish {
+            optimizer(c).finishTimes(segments: [segment], pipelineEnds: [segment.end], rankStages: [[0]], stageBuckets: [[params]], nicShare: [0])[0]
+        }
+        let o = optimizer(c)
+        #expect(finish(c).segments(rank: 0).map(\.label) == ["AR", "norm", "AdamW"])
+        #expect(abs(finish(c).own - whole.reduction - o.normRead(params) - o.normAllReduce - whole.update) < 1e-12)
+        c.optimizer.clipsGradients = false
+        #expect(finish(c).segments(rank: 0).map(\.label) == ["AR", "AdamW"])
+        #expect(abs(finish(c).own - whole.reduction - whole.update) < 1e-12)
     }
 
     /// Gradient buckets (PyTorch DDP, Megatron's `--overlap-grad-reduce`): a stage whose last
@@ -72,6 +104,7 @@ import Testing
     @Test func bucketsReduceUnderTheBackward() throws {
         var c = try megatronStep()
         c.overlapGradReduce = true
+        c.optimizer.clipsGradients = false
         let bucket = RankParameters(dense: 1e8, expert: 0)
         let w = optimizer(c).parts(bucket).reduction
         #expect(w > 0 && w < 1.0 / 3)

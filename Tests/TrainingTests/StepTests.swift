@@ -101,14 +101,17 @@ func publishedNeMoStep(_ run: PublishedNeMoRun) throws -> (config: StepConfigura
     /// 0.041 s in FP32, 0.020 s for the BF16 all-gather — and 1.41B expert parameters over 4
     /// replicas on four nodes (over the NIC: 0.092 + 0.046 s); the update of its 0.36B-parameter
     /// shard at 22 B each takes 4 ms. Rank 0 (and 15, its DualPipe twin) adds the embedding,
-    /// the 3 dense layers, the head and MTP, and has fewer experts. Measured 2026-11-24: rank 0
-    /// 0.199 s, median 0.204 s (0.182 and 0.161 s before the two copies' gradients were summed;
-    /// 0.609 and 0.342 s when every chunk crossed the NIC).
+    /// the 3 dense layers, the head and MTP, and has fewer experts. Each adds under 1 ms for
+    /// the gradient norm of V3's clipping. Measured 2026-11-24: rank 0 0.199 s, median
+    /// 0.205 s (0.182 and 0.161 s before the two copies' gradients were summed; 0.609 and
+    /// 0.342 s when every chunk crossed the NIC).
     @Test func optimizerPerRank() throws {
         let r = try Self.result.get()
         #expect(r.optimizerPerRankS.count == 16)
         #expect(r.optimizerPerRankS.allSatisfy { $0 > 0 })
-        #expect(abs(r.optimizerPerRankS[0] - r.optimizerS) < 1e-9, "rank 0 ends its pipeline work last and its ZeRO step sticks out")
+        // Rank 0 ends its pipeline work last and reaches the clipping barrier last; after it
+        // rank 1's larger update and all-gather (more experts) end the step 3 ms later.
+        #expect(r.optimizerS >= r.optimizerPerRankS[0] && r.optimizerS - r.optimizerPerRankS[0] < 0.005, "\(r.optimizerS) \(r.optimizerPerRankS[0])")
         #expect(abs(r.optimizerMedianRankS / 0.204 - 1) < 0.05, "\(r.optimizerMedianRankS)")
     }
 
@@ -239,24 +242,29 @@ typealias ConfigErrorLike = ConfigError
 }
 
 @Suite struct OptimizerTimelineTests {
-    /// Each rank's ZeRO-1 parts follow its pipeline work in order (reduce-scatter, AdamW,
-    /// all-gather) and the last one ends the step; in the trace the collectives run on the
-    /// communication stream and the update on the compute stream.
+    /// Each rank's ZeRO-1 parts follow its pipeline work in order (reduce-scatter, the gradient
+    /// norm of V3's clipping, AdamW, all-gather) and the last one ends the step. The norm is a
+    /// barrier: every rank's update starts at once, and a rank's own optimizer time leaves out
+    /// its wait there (rank 0, ending its pipeline last, does not wait). In the trace the
+    /// collectives run on the communication stream, the norm and the update on the compute
+    /// stream.
     @Test func optimizerPartsFollowEachRanksPipeline() throws {
         let r = try DeepSeekStepTests.result.get()
-        #expect(r.optimizerSegments.count == 3 * 16)
+        #expect(r.optimizerSegments.count == 4 * 16)
         for rank in 0..<16 {
             let parts = r.optimizerSegments.filter { $0.rank == rank }
             let pipelineEnd = r.segments.filter { $0.rank == rank }.map(\.end).max()!
-            #expect(parts.map(\.label) == ["RS", "AdamW", "AG"])
+            #expect(parts.map(\.label) == ["RS", "norm", "AdamW", "AG"])
             #expect(abs(parts[0].start - pipelineEnd) < 1e-9, "without overlap the reduce-scatter waits for the rank's last instruction")
-            #expect(parts[0].end == parts[1].start && parts[1].end == parts[2].start)
-            #expect(abs(parts[2].end - parts[0].start - r.optimizerPerRankS[rank]) < 1e-9)
+            #expect(parts[0].end == parts[1].start && parts[1].end == parts[2].start && parts[2].end == parts[3].start)
+            #expect(parts[3].end - parts[0].start >= r.optimizerPerRankS[rank] - 1e-9)
+            if rank == 0 { #expect(abs(parts[3].end - parts[0].start - r.optimizerPerRankS[rank]) < 1e-9) }
         }
+        #expect(Set(r.optimizerSegments.filter { $0.label == "AdamW" }.map(\.start)).count == 1)
         #expect(abs(r.optimizerSegments.map(\.end).max()! - r.stepTimeS) < 1e-9)
         let json = StepTrace.render(segments: r.optimizerSegments.filter { $0.rank == 0 }, stageTimes: [], stageLayers: [], name: "test")
         let events = ((try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any])["traceEvents"] as! [[String: Any]])
             .filter { $0["ph"] as? String == "X" }
-        #expect(events.map { "\($0["name"]!)@\($0["tid"]!)" } == ["RS@1", "AdamW@0", "AG@1"])
+        #expect(events.map { "\($0["name"]!)@\($0["tid"]!)" } == ["RS@1", "norm@0", "AdamW@0", "AG@1"])
     }
 }
