@@ -58,7 +58,7 @@ public enum OptimizerPart: String, CaseIterable, Sendable {
         switch self {
         case .reduceScatter: return "reduce-scatter"
         case .allReduce: return "gradient all-reduce"
-        case .gradientNorm: return "gradient norm (clipping barrier)"
+        case .gradientNorm: return "gradient norm"
         case .update: return "AdamW"
         case .allGather: return "all-gather"
         }
