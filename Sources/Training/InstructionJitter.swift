@@ -20,8 +20,9 @@ import Stochastic
 /// successive starts of the same kernel on the compute stream, is 31.46, 31.33, 32.45 ms
 /// (FlashAttention forward), 30.93, 32.38, 32.75 ms (FlashAttention backward) and 31.51,
 /// 32.56, 34.01 ms (the forward dispatch): a coefficient of variation of 2.9% per layer pair,
-/// so about 1.5% for a 4-layer chunk pair if layers vary independently. Three periods per
-/// anchor make this a rough figure, and the trace's balanced routing leaves out the
+/// so about 1.5% for a 4-layer chunk pair if layers vary independently (`python3
+/// docs/checks/trace_layer_periods.py ../shared/data/deepseek-profile-train.json`). Three
+/// periods per anchor make this a rough figure, and the trace's balanced routing leaves out the
 /// micro-batch-to-micro-batch imbalance of real routing; hence llmsim's default is no jitter
 /// and `instruction_jitter_percent` asks what a given variation costs.
 public struct InstructionJitter: Sendable, Equatable {
