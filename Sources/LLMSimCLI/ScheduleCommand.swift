@@ -57,12 +57,9 @@ struct ScheduleCommand: ParsableCommand {
         let k: ScheduleKind = try Self.choice(kind, "schedule")
         let mode: PipelineSends = try sends.map { try Self.choice($0, "--sends") } ?? k.defaultSends
         let schedule = try ScheduleGenerator.make(k, pp: pp, microbatches: microbatches, virtualStages: virtualStages, pairForwardBackward: pairs)
-        guard jitter >= 0, jitter < InstructionJitter.maxCV * 100 else {
-            throw ScheduleError(problem: "--jitter \(jitter) is outside 0 to below \(Int(InstructionJitter.maxCV * 100))", fix: "give the coefficient of variation in percent, e.g. --jitter 2")
-        }
-        let durations = OpDurations(forward: f, backward: b, weight: w, forwardBackward: fb, transfer: transfer)
+        try InstructionJitter.check(cv: jitter / 100)
         let scales = jitter > 0 ? try InstructionJitter(cv: jitter / 100, seed: seed).scales(for: schedule, group: 0) : nil
-        let result = try ScheduleSimulator(sends: mode).run(schedule, stageDurations: Array(repeating: Array(repeating: durations, count: schedule.stagesPerPipeline), count: schedule.pipelines),
+        let result = try ScheduleSimulator(sends: mode).run(schedule, durations: OpDurations(forward: f, backward: b, weight: w, forwardBackward: fb, transfer: transfer),
                                                              instructionScale: scales)
         if let svg {
             let title = "\(k.rawValue), PP \(pp), \(microbatches) micro-batches: makespan \(TimelineSVG.fmt(result.makespan)), max bubble \(TimelineSVG.fmt(result.maxBubble))"

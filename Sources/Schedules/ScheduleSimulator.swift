@@ -289,9 +289,11 @@ public struct ScheduleSimulator {
     /// minutes; more is a unit slip, which would otherwise overflow the clock).
     public static let maxSerialSeconds = 100 * 86_400.0
 
-    /// Runs with the same durations on every stage.
-    public func run(_ schedule: PipelineSchedule, durations: OpDurations) throws -> ScheduleResult {
-        try run(schedule, stageDurations: Array(repeating: Array(repeating: durations, count: schedule.stagesPerPipeline), count: schedule.pipelines))
+    /// Runs with the same durations on every stage (and, with `instructionScale`, each
+    /// instruction's duration times its factor).
+    public func run(_ schedule: PipelineSchedule, durations: OpDurations, instructionScale: [[Double]]? = nil) throws -> ScheduleResult {
+        try run(schedule, stageDurations: Array(repeating: Array(repeating: durations, count: schedule.stagesPerPipeline), count: schedule.pipelines),
+                instructionScale: instructionScale)
     }
 
     /// Runs with per-stage durations, `stageDurations[pipeline][stage]`. With `activationWeight`

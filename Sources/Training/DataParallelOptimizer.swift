@@ -71,7 +71,7 @@ struct DataParallelOptimizer {
 
     func parts(_ params: RankParameters) -> Parts {
         let c = config, o = c.optimizer
-        let update = c.optimizerShard(params) * Double(o.updateBytes) / (c.topology.node.device.hbmBandwidth * memoryEfficiency)
+        let update = shardPass(params, bytesPerParameter: o.updateBytes)
         // Without the distributed optimizer the gradients are all-reduced (a ring reduce-scatter
         // and all-gather of them) and nothing is gathered after the update; under FSDP every
         // micro-batch's layers have reduced and will gather their own (`FullyShardedLayers`).
@@ -129,13 +129,17 @@ struct DataParallelOptimizer {
         }
     }
 
-    /// Seconds of a rank's gradient norm under clipping: reading the gradients it updates once
-    /// (its shard, or all of them without the distributed optimizer) at the element-wise HBM
-    /// rate.
-    func normRead(_ params: RankParameters) -> Double {
+    /// Seconds of a memory-bound pass over the parameters of `params` whose update this GPU
+    /// owns (its shard, or all of them without the distributed optimizer), moving
+    /// `bytesPerParameter` through HBM at the element-wise rate: the AdamW update, the
+    /// clipping norm's read.
+    func shardPass(_ params: RankParameters, bytesPerParameter: Int) -> Double {
         let c = config
-        return c.optimizerShard(params) * Double(c.optimizer.gradients.bytes) / (c.topology.node.device.hbmBandwidth * memoryEfficiency)
+        return c.optimizerShard(params) * Double(bytesPerParameter) / (c.topology.node.device.hbmBandwidth * memoryEfficiency)
     }
+
+    /// Seconds of a rank's gradient norm under clipping: reading the gradients it updates once.
+    func normRead(_ params: RankParameters) -> Double { shardPass(params, bytesPerParameter: config.optimizer.gradients.bytes) }
 
     /// Seconds of the all-reduce of the squared norms (one FP32 number per GPU) over every GPU
     /// of the cluster: latency-bound, NCCL's faster of ring and tree.
@@ -195,9 +199,8 @@ struct DataParallelOptimizer {
             // when the mirror rank (PP−1−r) is done too (the schedule is symmetric, so it
             // seldom waits).
             let mirror = config.stageCopies > 1 ? rankStages.count - 1 - r : r
-            var finish = reduceAndUpdate(stages: stages, pipelineEnd: max(pipelineEnds[r], pipelineEnds[mirror]), lastBackward: lastBackward[r],
-                                         stageBuckets: stageBuckets, nicShare: nicShare)
-            finish.pipelineEnd = pipelineEnds[r]
+            var finish = reduceAndUpdate(stages: stages, pipelineEnd: pipelineEnds[r], ready: max(pipelineEnds[r], pipelineEnds[mirror]),
+                                         lastBackward: lastBackward[r], stageBuckets: stageBuckets, nicShare: nicShare)
             if config.overlapParamGather { finish.allGather = gatherDelay(stages: stages, firstForward: firstForward[r], stageBuckets: stageBuckets) }
             return finish
         }
@@ -248,12 +251,14 @@ struct DataParallelOptimizer {
     }
 
     /// One rank's gradient reduction and update, and its whole all-gather after them.
-    func reduceAndUpdate(stages: [Int], pipelineEnd end: Double, lastBackward: [Int: Window], stageBuckets: [[RankParameters]],
+    /// `ready`: when every copy of the rank's stages is done with the pipeline (its own end,
+    /// or under DualPipe the later of its and its mirror's).
+    func reduceAndUpdate(stages: [Int], pipelineEnd end: Double, ready: Double, lastBackward: [Int: Window], stageBuckets: [[RankParameters]],
                          nicShare: [Double]) -> RankFinish {
         let kind: OptimizerPart = config.optimizer.distributed ? .reduceScatter : .allReduce
         let whole = parts(stages.flatMap { stageBuckets[$0] }.reduce(.zero, +))
         guard config.overlapGradReduce else {
-            return RankFinish(pipelineEnd: end, reductionStart: end, updateStart: end + whole.reduction,
+            return RankFinish(pipelineEnd: end, reductionStart: ready, updateStart: ready + whole.reduction,
                               update: whole.update, allGather: whole.allGather, reductionKind: kind)
         }
         // Reduce bucket by bucket in the order the gradients become final (bucket i of a
@@ -274,7 +279,7 @@ struct DataParallelOptimizer {
             }
             nicFree = t + work
         }
-        let updateStart = max(nicFree, end)
+        let updateStart = max(nicFree, ready)
         return RankFinish(pipelineEnd: end, reductionStart: min(firstStart, updateStart), updateStart: updateStart,
                           update: whole.update, allGather: whole.allGather, reductionKind: kind)
     }

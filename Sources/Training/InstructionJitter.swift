@@ -35,6 +35,12 @@ public struct InstructionJitter: Sendable, Equatable {
 
     public init(cv: Double, seed: UInt64) { self.cv = cv; self.seed = seed }
 
+    /// A jitter within 0 ≤ cv < `maxCV` (0: none), or an error that asks for percent in range
+    /// (the experiment key's and `llmsim schedule --jitter`'s rule).
+    public static func check(cv: Double) throws {
+        try StepConfiguration.checkVariation(cv, below: maxCV, named: "an instruction jitter", of: "an instruction's duration", example: "1.5")
+    }
+
     /// Per rank and instruction of `schedule`, the factor its duration is multiplied by, for
     /// synchronisation group `group` (each group draws its own).
     public func scales(for schedule: PipelineSchedule, group: Int) throws -> [[Double]] {

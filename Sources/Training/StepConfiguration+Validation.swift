@@ -1,3 +1,4 @@
+import Foundation
 import Hardware
 import Kernels
 import Model
@@ -15,17 +16,19 @@ extension StepConfiguration {
 
     /// The GPU speed spread within 0 ≤ spread < `GPUSpeedVariation.maxSpread`.
     public func checkGPUSpeedSpread() throws {
-        guard gpuSpeedSpread >= 0, gpuSpeedSpread < GPUSpeedVariation.maxSpread else {
-            throw ScheduleError(problem: "a GPU speed spread of \(gpuSpeedSpread * 100)% is beyond the \(Int(GPUSpeedVariation.maxSpread * 100))% llmsim accepts",
-                                fix: "give the coefficient of variation of GPU speed in percent, from 0 to below \(Int(GPUSpeedVariation.maxSpread * 100)), e.g. 2")
-        }
+        try Self.checkVariation(gpuSpeedSpread, below: GPUSpeedVariation.maxSpread, named: "a GPU speed spread", of: "GPU speed", example: "2")
     }
 
     /// The instruction jitter within 0 ≤ cv < `InstructionJitter.maxCV`.
-    public func checkInstructionJitter() throws {
-        guard instructionJitter >= 0, instructionJitter < InstructionJitter.maxCV else {
-            throw ScheduleError(problem: "an instruction jitter of \(instructionJitter * 100)% is beyond the \(Int(InstructionJitter.maxCV * 100))% llmsim accepts",
-                                fix: "give the coefficient of variation of an instruction's duration in percent, from 0 to below \(Int(InstructionJitter.maxCV * 100)), e.g. 1.5")
+    public func checkInstructionJitter() throws { try InstructionJitter.check(cv: instructionJitter) }
+
+    /// A coefficient of variation (fraction) within 0 ≤ cv < `limit`, the error naming the
+    /// setting and asking for percent: the rule the GPU speed spread and the instruction jitter
+    /// share.
+    static func checkVariation(_ cv: Double, below limit: Double, named name: String, of quantity: String, example: String) throws {
+        guard cv >= 0, cv < limit else {
+            throw ScheduleError(problem: "\(name) of \(String(format: "%g", cv * 100))% is beyond the \(Int(limit * 100))% llmsim accepts",
+                                fix: "give the coefficient of variation of \(quantity) in percent, from 0 to below \(Int(limit * 100)), e.g. \(example)")
         }
     }
 

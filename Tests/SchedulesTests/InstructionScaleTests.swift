@@ -7,8 +7,7 @@ import Testing
     static let units = OpDurations(forward: 1, backward: 2, weight: 1, forwardBackward: 2.5)
 
     func run(_ s: PipelineSchedule, _ scale: [[Double]]?, sends: PipelineSends? = nil) throws -> ScheduleResult {
-        try ScheduleSimulator(sends: sends).run(s, stageDurations: Array(repeating: Array(repeating: Self.units, count: s.stagesPerPipeline), count: s.pipelines),
-                                                instructionScale: scale)
+        try ScheduleSimulator(sends: sends).run(s, durations: Self.units, instructionScale: scale)
     }
 
     func factors(_ s: PipelineSchedule, _ value: Double) -> [[Double]] { s.program.map { Array(repeating: value, count: $0.count) } }
