@@ -19,6 +19,12 @@ public struct RoutingExperiment: Sendable {
     public var gate = GateKind.router
     public var steps: Int
     public var gamma: Double
+    /// How strongly a sequence's tokens share a preference for some experts
+    /// (`SequencePopularity`); nil: every token draws independently from the group's popularity.
+    public var sequenceConcentration: Double?
+    /// Sequences among the tokens each GPU routes (they split `tokensPerGPU` evenly); each draws
+    /// its own popularity when `sequenceConcentration` is set.
+    public var sequencesPerGPU = 1
     public var seed: UInt64
     /// Draw every affinity even where a shortcut gate applies (`CompositionGate`: same law,
     /// another stream, a tenth of the gate's time): to check the shortcut.
@@ -35,6 +41,9 @@ public struct RoutingExperiment: Sendable {
         public var plan: DispatchPlan
         /// max/mean expert load after each step, before that step's bias update.
         public var loadRatioPerStep: [Double]
+        /// max/mean token-rows per GPU of each step (the straggler the group's expert GEMMs
+        /// wait for).
+        public var gpuLoadRatioPerStep: [Double] = []
         public var finalBias: [Double]
     }
 
@@ -53,13 +62,14 @@ public struct RoutingExperiment: Sendable {
         }
         guard steps > 0 else { throw KernelError("--steps", "must be > 0", fix: "e.g. 10") }
         guard gamma >= 0, gamma.isFinite else { throw KernelError("--gamma", "must be >= 0", fix: "V3 used 0.001") }
+        let sequences = try sequencePopularity()
         let placement = try placement()
         let lookup = SourceCounts.Lookup(placement)
         if gate == .roundRobin { return try roundRobin(placement, lookup) }
         var gate = try Router(config: router)
         let law = try tokenLaw()
         var generators = tokenGenerators()
-        var ratios: [Double] = []
+        var ratios: [Double] = [], gpuRatios: [Double] = []
         var plan: DispatchPlan?
         for _ in 0..<steps {
             // GPUs route independently (each from its own generator), so they run on all cores;
@@ -67,18 +77,25 @@ public struct RoutingExperiment: Sendable {
             // GPU's routing is counted as soon as it is drawn and dropped: the group's routings
             // kept together (8 MB for V3) cost more in fresh pages than the counting itself.
             let sampled = try SampledGate(router: gate, logPrior: law.logPrior, shortcuts: !fullDraw, compositionLaw: compositionLaw)
-            let results = try Parallel.map(placement.ep) { [generators] g in
+            let step = ratios.count
+            let results = try Parallel.map(placement.ep) { [generators, gate] g in
                 var random = generators[g]
-                let routing = sampled.route(tokens: tokensPerGPU, random: &random, gateWeights: false).splittingExperts(over: placement)
-                return (SourceCounts(source: g, routing: routing, lookup: lookup), random)
+                let routing: Routing
+                if let sequences {
+                    routing = try sequences.route(gpu: g, step: step, tokens: tokensPerGPU, router: gate, law: law, random: &random)
+                } else {
+                    routing = sampled.route(tokens: tokensPerGPU, random: &random, gateWeights: false)
+                }
+                return (SourceCounts(source: g, routing: routing.splittingExperts(over: placement), lookup: lookup), random)
             }
             generators = results.map(\.1)
             let stepPlan = try DispatchPlan(placement: placement, sources: results.map(\.0))
             ratios.append(stepPlan.maxOverMeanExpertLoad)
+            gpuRatios.append(stepPlan.maxOverMeanGPULoad)
             gate.updateBias(loads: stepPlan.routerExpertLoads, gamma: gamma)
             plan = stepPlan
         }
-        return Result(plan: plan!, loadRatioPerStep: ratios, finalBias: gate.bias)
+        return Result(plan: plan!, loadRatioPerStep: ratios, gpuLoadRatioPerStep: gpuRatios, finalBias: gate.bias)
     }
 
     /// The round-robin gate's plan: every GPU's tokens pick the same experts (token t: tK …
@@ -86,11 +103,20 @@ public struct RoutingExperiment: Sendable {
     /// has nothing to correct.
     func roundRobin(_ placement: ExpertPlacement, _ lookup: SourceCounts.Lookup) throws -> Result {
         try gate.check(skew: skew)
+        try gate.check(sequenceConcentration: sequenceConcentration)
         let k = router.topK, e = router.experts
         let routing = Routing(tokens: tokensPerGPU, topK: k, experts: (0..<(tokensPerGPU * k)).map { Int32($0 % e) }, weights: [])
             .splittingExperts(over: placement)
         let plan = try DispatchPlan(placement: placement, sources: (0..<placement.ep).map { SourceCounts(source: $0, routing: routing, lookup: lookup) })
-        return Result(plan: plan, loadRatioPerStep: Array(repeating: plan.maxOverMeanExpertLoad, count: steps), finalBias: Array(repeating: 0, count: e))
+        return Result(plan: plan, loadRatioPerStep: Array(repeating: plan.maxOverMeanExpertLoad, count: steps),
+                      gpuLoadRatioPerStep: Array(repeating: plan.maxOverMeanGPULoad, count: steps), finalBias: Array(repeating: 0, count: e))
+    }
+
+    /// The per-sequence popularity law, when tokens of a sequence share one (nil otherwise).
+    func sequencePopularity() throws -> SequencePopularity? {
+        guard let beta = sequenceConcentration else { return nil }
+        return try SequencePopularity(concentration: beta, sequencesPerGPU: sequencesPerGPU, tokensPerGPU: tokensPerGPU,
+                                      seed: seed, gpus: ep * max(expertTensorParallel, 1))
     }
 
     /// The group's placement: `ep` GPUs (× expert-TP) over nodes of `gpusPerNode`.
@@ -130,6 +156,15 @@ public enum GateKind: String, Sendable, Codable, CaseIterable {
         guard self == .router || skew == .uniform else {
             throw KernelError("--gate", "the round-robin gate has no expert popularity, so skew \(skew) does not apply",
                               fix: "drop the skew (uniform), or use the router gate")
+        }
+    }
+
+    /// Only the router sees per-sequence popularities: the round-robin gate with a sequence
+    /// concentration is an error.
+    public func check(sequenceConcentration: Double?) throws {
+        guard self == .router || sequenceConcentration == nil else {
+            throw KernelError("--gate", "the round-robin gate routes by token position, so a sequence concentration does not apply",
+                              fix: "drop the sequence concentration, or use the router gate")
         }
     }
 }

@@ -49,7 +49,7 @@ public enum ExpertSkew: Sendable, Equatable, CustomStringConvertible {
 /// (this sampling is the cost of a simulated step; `SampledGate` draws and routes in one pass).
 /// Uniform popularity gives balanced routing in expectation; a skewed law makes popular experts
 /// win more often, which the bias update then counteracts. This type holds the law.
-public struct TokenAffinities {
+public struct TokenAffinities: Sendable {
     public let experts: Int
     public let popularity: [Double]
     public let logPrior: [Double]

@@ -18,6 +18,8 @@ struct RouteCommand: ParsableCommand {
     @Option(help: "Expert popularity: uniform, dirichlet:ALPHA, zipf:S, or histogram:FILE (a JSON/YAML list of loads, one per expert).") var skew = "uniform"
     @Option(help: "router (the model's gate on sampled affinities) or round-robin (NeMo AutoModel's fake balanced gate: token t picks experts tK…tK+K−1, a token's experts neighbours).") var gate = "router"
     @Option(name: .customLong("dispatch-format"), help: DispatchFormat.optionHelp) var dispatchFormat = "fp8"
+    @Option(name: .customLong("sequence-concentration"), help: "β: each sequence draws its own expert popularity, Dirichlet(β·E·p) around the group's p (an expert's per-sequence popularity varies by about 1/√β); omit for independent tokens.") var sequenceConcentration: Double?
+    @Option(name: .customLong("sequences-per-gpu"), help: "Sequences among each GPU's tokens (each draws its own popularity under --sequence-concentration).") var sequencesPerGPU = 1
     @Option(help: "Steps of routing, each followed by the bias update.") var steps = 1
     @Option(help: "Bias update speed γ (V3: 0.001).") var gamma = 0.001
     @Option(help: "Seed.") var seed: UInt64 = 1
@@ -33,6 +35,8 @@ struct RouteCommand: ParsableCommand {
         var gpusPerNode: Int
         var tokensPerGpu: Int
         var skew: String
+        var sequenceConcentration: Double?
+        var sequencesPerGpu: Int
         var steps: Int
         var maxNodesPerToken: Int
         var meanNodesPerToken: Double
@@ -43,6 +47,7 @@ struct RouteCommand: ParsableCommand {
         var maxOverMeanExpertLoad: Double
         var maxOverMeanGpuLoad: Double
         var loadRatioPerStep: [Double]
+        var gpuLoadRatioPerStep: [Double]
         var tokensPerGpuReceived: [Int]
         var ibSendBytesPerGpuMax: Int
         var nvlinkSendBytesPerGpuMax: Int
@@ -72,6 +77,8 @@ struct RouteCommand: ParsableCommand {
         let gateKind = try GateKind(option: gate)
         experiment.gate = gateKind
         experiment.expertTensorParallel = etp
+        experiment.sequenceConcentration = sequenceConcentration
+        experiment.sequencesPerGPU = sequencesPerGPU
         let result = try experiment.run()
         let p = result.plan
         let format = try DispatchFormat(option: dispatchFormat)
@@ -79,12 +86,13 @@ struct RouteCommand: ParsableCommand {
         let gpus = p.placement.ep
         let logicalMean = Double(p.logicalCopies.map { $0.reduce(0, +) }.reduce(0, +)) / Double(gpus) * Double(dispatch)
         let report = Report(
-            model: arch.name, ep: ep, etp: etp, gate: gate, gpusPerNode: gpusPerNode, tokensPerGpu: tokensPerGPU, skew: skew, steps: steps,
+            model: arch.name, ep: ep, etp: etp, gate: gate, gpusPerNode: gpusPerNode, tokensPerGpu: tokensPerGPU, skew: skew,
+            sequenceConcentration: sequenceConcentration, sequencesPerGpu: sequencesPerGPU, steps: steps,
             maxNodesPerToken: p.maxNodesPerToken, meanNodesPerToken: p.meanNodesPerToken,
             meanIbCopiesPerToken: p.meanIBCopiesPerToken, meanGpusPerToken: p.meanGPUsPerToken,
             dispatchBytesPerCopy: dispatch, combineBytesPerCopy: combine,
             maxOverMeanExpertLoad: p.maxOverMeanExpertLoad, maxOverMeanGpuLoad: p.maxOverMeanGPULoad,
-            loadRatioPerStep: result.loadRatioPerStep, tokensPerGpuReceived: p.gpuLoads,
+            loadRatioPerStep: result.loadRatioPerStep, gpuLoadRatioPerStep: result.gpuLoadRatioPerStep, tokensPerGpuReceived: p.gpuLoads,
             ibSendBytesPerGpuMax: (p.ibCopies.map { $0.reduce(0, +) }.max() ?? 0) * dispatch,
             nvlinkSendBytesPerGpuMax: (p.nvlinkCopies.map { $0.reduce(0, +) }.max() ?? 0) * dispatch,
             logicalDispatchBytesPerGpuMean: logicalMean,
@@ -94,12 +102,14 @@ struct RouteCommand: ParsableCommand {
         let loads = p.gpuLoads
         return Output.table([
             ["routing", "\(arch.name), EP\(ep)\(etp > 1 ? " × ETP\(etp)" : "") over \(p.placement.nodes) node(s), \(tokensPerGPU) tokens/GPU, "
-                + (gateKind == .roundRobin ? "round-robin gate" : "skew \(skew)") + (fullDraw ? ", every affinity drawn" : "")],
+                + (gateKind == .roundRobin ? "round-robin gate" : "skew \(skew)") + (fullDraw ? ", every affinity drawn" : "")
+                + (sequenceConcentration.map { ", sequence concentration β = \(String(format: "%g", $0)) over \(sequencesPerGPU) sequence(s)/GPU" } ?? "")],
             ["nodes per token (max / mean)", "\(p.maxNodesPerToken) / \(Output.fixed(p.meanNodesPerToken, 3))"],
             ["IB copies per token (mean)", Output.fixed(p.meanIBCopiesPerToken, 3)],
             ["GPUs per token (mean)", Output.fixed(p.meanGPUsPerToken, 3)],
             ["bytes per copy (dispatch \(format.rawValue.uppercased()) / combine BF16)", "\(Output.grouped(dispatch)) B / \(Output.grouped(combine)) B"],
             ["max/mean expert load, per step", result.loadRatioPerStep.map { Output.fixed($0, 3) }.joined(separator: " ")],
+            ["max/mean GPU load, per step", result.gpuLoadRatioPerStep.map { Output.fixed($0, 3) }.joined(separator: " ")],
             ["token-rows per GPU (min / mean / max)", "\(Output.grouped(loads.min() ?? 0)) / \(Output.fixed(Double(loads.reduce(0, +)) / Double(gpus), 0)) / \(Output.grouped(loads.max() ?? 0))"],
             ["IB send per GPU (max)", Output.fixed(Double(report.ibSendBytesPerGpuMax) / 1e6, 2) + " MB"],
             ["NVLink send per GPU (max)", Output.fixed(Double(report.nvlinkSendBytesPerGpuMax) / 1e6, 2) + " MB"],

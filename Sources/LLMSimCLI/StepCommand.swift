@@ -47,6 +47,12 @@ struct StepCommand: ParsableCommand {
         if config.instructionJitter > 0 {
             variation.append("instruction jitter " + Output.fixed(config.instructionJitter * 100, 2) + " %: each instruction's duration times a lognormal factor of mean 1 (seed \(config.seed))")
         }
+        if let draws = r.moeLayerDrawsS, let low = draws.min(), let high = draws.max() {
+            let ms = { (x: Double) in Output.fixed(x * 1e3, 2) }
+            variation.append("micro-batch routing: \(draws.count) draws" + (config.sequenceConcentration.map { " with sequence concentration β = \(String(format: "%g", $0))" } ?? " of independent tokens")
+                + ", MoE layer \(config.overlapsForwardAndBackward ? "F&B pair" : "forward + backward") min / mean / max "
+                + [low, draws.reduce(0, +) / Double(draws.count), high].map(ms).joined(separator: " / ") + " ms (seed \(config.seed))")
+        }
         let sorted = groupSteps.sorted()
         let speedNote = variation.isEmpty ? "" : "\n" + variation.joined(separator: "; ")
             + (whole != nil ? "" : "; \(sorted.count) group(s) of pipelines (DP / EP), group steps min / median / max "

@@ -186,19 +186,8 @@ public struct ScheduleSimulator {
             duration(schedule.program[r][index]) * (instructionScale?[r][index] ?? 1)
         }
 
-        /// An overlapped pair of two different stages takes the mean of the two stages' own
-        /// F&B times (each F&B time is measured for a stage overlapping with itself).
         func duration(_ i: PipelineInstruction) -> Double {
-            let scale = schedule.stageSize
-            func d(_ op: PipelineOp) -> OpDurations { durations[op.pipeline][op.stage] }
-            if i.isOverlapped { return (d(i.ops[0]).forwardBackward + d(i.ops[1]).forwardBackward) / 2 * scale }
-            let x = d(i.ops[0])
-            switch i.ops[0].kind {
-            case .forward: return x.forward * scale
-            case .backward: return x.backward * scale
-            case .backwardInput: return (x.backward - x.weight) * scale
-            case .backwardWeight: return x.weight * scale
-            }
+            ScheduleSimulator.duration(of: i, stageSize: schedule.stageSize) { durations[$0.pipeline][$0.stage] }
         }
 
         /// Starts every rank among `ranks` (all when nil) that is idle and whose next
@@ -288,6 +277,21 @@ public struct ScheduleSimulator {
     /// days, inside the ±106 days of `SimTime`'s picoseconds (a step lasts seconds to
     /// minutes; more is a unit slip, which would otherwise overflow the clock).
     public static let maxSerialSeconds = 100 * 86_400.0
+
+    /// The duration of instruction `i` when each of its ops runs with `durations(op)`, in the
+    /// schedule's stage units (`stageSize`). An overlapped pair of two different stages takes
+    /// the mean of the two stages' own F&B times (each F&B time is measured for a stage
+    /// overlapping with itself); B_input is the full backward less its weight part.
+    public static func duration(of i: PipelineInstruction, stageSize scale: Double, durations d: (PipelineOp) -> OpDurations) -> Double {
+        if i.isOverlapped { return (d(i.ops[0]).forwardBackward + d(i.ops[1]).forwardBackward) / 2 * scale }
+        let x = d(i.ops[0])
+        switch i.ops[0].kind {
+        case .forward: return x.forward * scale
+        case .backward: return x.backward * scale
+        case .backwardInput: return (x.backward - x.weight) * scale
+        case .backwardWeight: return x.weight * scale
+        }
+    }
 
     /// Runs with the same durations on every stage (and, with `instructionScale`, each
     /// instruction's duration times its factor).

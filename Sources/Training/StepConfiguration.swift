@@ -145,6 +145,13 @@ public struct StepConfiguration: Sendable {
     public var routingSkew: ExpertSkew
     /// Which gate routes the tokens (the model's router; AutoModel's benchmarks: round-robin).
     public var routingGate = GateKind.router
+    /// β of `SequencePopularity`: each sequence's tokens share an expert popularity drawn around
+    /// the group's (nil: every token draws independently).
+    public var sequenceConcentration: Double?
+    /// Distinct routings the step draws for its micro-batches (`MicrobatchRouting`): 1, every
+    /// micro-batch routes as the representative draw; more, each (micro-batch, MoE layer) of
+    /// each synchronisation group takes one of them.
+    public var microbatchRoutings = 1
     /// Keys each micro-batch attends to when sequences are chunked across micro-batches
     /// (nil: one whole sequence per micro-batch).
     public var attentionKeys: Int?

@@ -23,7 +23,7 @@ import Schedules
 /// recompute: deepseek                     # none | deepseek | selective | full
 /// attention_kernel: flash                 # flash | unfused (scores materialized, pre-2022 Megatron)
 /// communication_sms: 20
-/// routing: {skew: uniform, seed: 1}
+/// routing: {skew: uniform, seed: 1}       # also gate, sequence_concentration (β), microbatch_routings
 /// ```
 /// Paths are relative to the file that wrote them.
 public enum StepExperiment {
@@ -57,8 +57,9 @@ public enum StepExperiment {
             throw try v.required("precision").error("\(topology.node.device.name) has no FP8 tensor cores", fix: "use precision: bf16 on this device").markedInfeasible
         }
         var skew = ExpertSkew.uniform, seed: UInt64 = 1, gate = GateKind.router
+        var sequenceConcentration: Double?, microbatchRoutings = 1
         if let routing = try v.optional("routing") {
-            try routing.requireKnownKeys(["skew", "seed", "gate"])
+            try routing.requireKnownKeys(["skew", "seed", "gate", "sequence_concentration", "microbatch_routings"])
             if let s = try routing.optional("skew") {
                 do { skew = try ExpertSkew(parsing: try s.string()) } catch let e as KernelError { throw s.error(e.problem, fix: e.fix) }
             }
@@ -66,6 +67,24 @@ public enum StepExperiment {
             if let g = try routing.choiceIfPresent("gate", GateKind.allCases.map(\.rawValue)) {
                 gate = GateKind(rawValue: g)!
                 do { try gate.check(skew: skew) } catch let e as KernelError { throw try routing.required("skew").error(e.problem, fix: e.fix) }
+            }
+            if let beta = try routing.optional("sequence_concentration") {
+                let value = try routing.positiveDouble("sequence_concentration")
+                guard SequencePopularity.range.contains(value) else {
+                    throw beta.error("sequence concentration \(value) is outside \(SequencePopularity.range.lowerBound)…\(SequencePopularity.range.upperBound)",
+                                     fix: "β is about 1/CV² of an expert's per-sequence popularity (e.g. 4 for a 50% CV); leave the key out for independent tokens")
+                }
+                do { try gate.check(sequenceConcentration: value) } catch let e as KernelError { throw beta.error(e.problem, fix: e.fix) }
+                sequenceConcentration = value
+            }
+            if let draws = try routing.optional("microbatch_routings") {
+                microbatchRoutings = try routing.positiveInt("microbatch_routings")
+                guard microbatchRoutings <= MicrobatchRouting.maxDraws else {
+                    throw draws.error("\(microbatchRoutings) routings per step is more than the \(MicrobatchRouting.maxDraws) llmsim draws",
+                                      fix: "16 draws already sample the spread of a layer's time; use at most \(MicrobatchRouting.maxDraws)")
+                }
+            } else if sequenceConcentration != nil {
+                microbatchRoutings = MicrobatchRouting.defaultDraws
             }
         }
         var config = StepConfiguration(
@@ -77,6 +96,8 @@ public enum StepExperiment {
             communicationSMs: try v.positiveInt("communication_sms", default: 20),
             routingSkew: skew, seed: seed)
         config.routingGate = gate
+        config.sequenceConcentration = sequenceConcentration
+        config.microbatchRoutings = microbatchRoutings
         config.tp = tp
         config.etp = try parallel.positiveInt("etp", default: 1)
         if let sms = try v.optional("communication_sms") {

@@ -79,7 +79,19 @@ extension StepSimulation {
                                            gpusPerNode: config.topology.node.gpus, skew: config.routingSkew, seed: config.seed)
         experiment.expertTensorParallel = config.etp
         experiment.gate = config.routingGate
+        experiment.sequenceConcentration = config.sequenceConcentration
+        experiment.sequencesPerGPU = Self.sequencesRouted(moeTokens: config.moeTokens, sequenceTokens: config.sequenceTokens, sample: sample)
         return (experiment, config.moeTokens / sample)
+    }
+
+    /// Whole sequences among the `sample` tokens a GPU routes of its `moeTokens`: the GPU's
+    /// sequences (at least one; a sequence longer than the GPU's tokens, split by CP or TP,
+    /// counts as one) shrunk with the sample, and a divisor of the sample.
+    static func sequencesRouted(moeTokens: Int, sequenceTokens: Int, sample: Int) -> Int {
+        let perGPU = max(1, moeTokens / max(sequenceTokens, 1))
+        var n = max(1, perGPU / max(moeTokens / sample, 1))
+        while sample % n != 0 { n -= 1 }
+        return n
     }
 
     /// Hop latencies the all-to-all pays: inter-node hops at the topology's inter-node latency.

@@ -50,6 +50,10 @@ public struct StepResult: Sendable, Codable, Equatable {
     public var moeLayer: LayerTimes
     public var dispatchS: Double
     public var combineS: Double
+    /// With micro-batch routings (`MicrobatchRouting`): the MoE layer's time under each draw
+    /// (overlapped F&B when the schedule pairs them, else forward + backward), seconds; draw 0
+    /// is `moeLayer`'s. nil without.
+    public var moeLayerDrawsS: [Double]? = nil
     /// The pipeline's instructions, of one pass of the schedule (the step's last, when it runs
     /// several: `StepConfiguration.pipelinePasses`).
     public var segments: [ScheduleSegment]
@@ -276,16 +280,18 @@ public struct StepSimulation: Sendable {
     public func runGroups(microbatches: Int, groupPlans: [StagePlan], schedule kind: ScheduleKind? = nil) throws -> (slowest: StepResult, groupSteps: [Double]) {
         // The groups differ when GPU speeds or instruction times vary; otherwise each plan's one
         // pipeline stands for its groups.
-        let varies = speeds != nil || config.instructionJitter > 0
+        let routing = config.microbatchRoutings > 1 && config.model.moe != nil ? try MicrobatchRouting(simulation: self, plan: groupPlans[0]) : nil
+        let varies = speeds != nil || config.instructionJitter > 0 || routing != nil
         let groups = varies ? config.synchronisationGroups : groupPlans.count
         precondition(groupPlans.count == 1 || groupPlans.count == groups, "one plan, or one per synchronisation group")
         var slowest: StepResult?, steps: [Double] = []
         for g in 0..<groups {
             let step = try runPipeline(microbatches: microbatches, plan: groupPlans[groupPlans.count == 1 ? 0 : g], schedule: kind,
-                                       group: varies ? g : nil)
+                                       group: varies ? g : nil, routing: routing)
             steps.append(step.stepTimeS)
             if step.stepTimeS > slowest?.stepTimeS ?? -.infinity { slowest = step }
         }
+        slowest!.moeLayerDrawsS = routing?.layerTimes(overlapped: config.overlapsForwardAndBackward)
         return (slowest!, steps)
     }
 
@@ -293,7 +299,8 @@ public struct StepSimulation: Sendable {
     /// stretched by the slowest GPU of that group on the rank that runs it (DualPipe runs
     /// stage s on rank s in one direction and on rank PP−1−s in the other), and, under
     /// instruction jitter, each instruction's duration scaled by the group's draw.
-    func runPipeline(microbatches: Int, plan p: StagePlan, schedule kind: ScheduleKind? = nil, group: Int? = nil) throws -> StepResult {
+    func runPipeline(microbatches: Int, plan p: StagePlan, schedule kind: ScheduleKind? = nil, group: Int? = nil,
+                     routing: MicrobatchRouting? = nil) throws -> StepResult {
         let generated = try config.generateSchedule(kind, microbatches: microbatches)
         guard generated.stagesPerPipeline == p.stageDurations.count else {
             throw ScheduleError(problem: "schedule \(generated.kind.rawValue) has \(generated.stagesPerPipeline) stages, the plan \(p.stageDurations.count)",
@@ -310,7 +317,9 @@ public struct StepSimulation: Sendable {
         }
         let jitter = config.instructionJitter > 0
             ? try InstructionJitter(cv: config.instructionJitter, seed: config.seed).scales(for: generated, group: group ?? 0) : nil
-        let pipeline = try ScheduleSimulator(sends: config.pipelineSends).run(generated, stageDurations: durations, instructionScale: jitter)
+        let routed = routing?.scales(for: generated, plan: p, moeLayers: p.moeLayersPerStage(config.layerModel), group: group ?? 0)
+        let scale = Self.product(jitter, routed)
+        let pipeline = try ScheduleSimulator(sends: config.pipelineSends).run(generated, stageDurations: durations, instructionScale: scale)
         // Each rank's optimizer step runs on its own (after its last instruction, or overlapping its
         // drain); the step ends with the last rank's. The optimizer phase is what sticks out
         // past the pipeline.
@@ -325,6 +334,12 @@ public struct StepSimulation: Sendable {
         result.optimizerPerRankS = ranks.map(\.own)
         result.optimizerSegments = ranks.enumerated().flatMap { $1.segments(rank: $0) }
         return result
+    }
+
+    /// Element-wise product of two per-rank, per-instruction factor grids (either may be absent).
+    static func product(_ a: [[Double]]?, _ b: [[Double]]?) -> [[Double]]? {
+        guard let a, let b else { return a ?? b }
+        return zip(a, b).map { zip($0, $1).map(*) }
     }
 
     /// The host waits inside `rank`'s instructions (`HostIssue.wait`).

@@ -36,15 +36,16 @@ public struct WholeClusterStep: Sendable {
     public func run(plan representative: StepSimulation.StagePlan? = nil) throws -> Result {
         let c = simulation.config
         let plan = try representative ?? simulation.plan()
-        guard let moe = c.model.moe, c.expertGroupSize > 1 else {
+        // With micro-batch routings every MoE layer of every micro-batch already takes its own
+        // draw (`MicrobatchRouting`), which supersedes one routing per stage and group.
+        guard c.model.moe != nil, c.expertGroupSize > 1, c.microbatchRoutings == 1 else {
             let (step, groupSteps) = try simulation.runGroups(microbatches: c.microbatches, groupPlans: [plan])
-            return Result(step: step, groupStepS: groupSteps, groups: groupSteps.count, routings: 0)
+            return Result(step: step, groupStepS: groupSteps, groups: groupSteps.count,
+                          routings: c.model.moe != nil && c.microbatchRoutings > 1 ? c.microbatchRoutings : 0)
         }
         let groups = c.synchronisationGroups
         // MoE layers per stage (contiguous partition; the MTP module keeps the representative routing).
-        var starts: [Int] = [], next = 0
-        for n in plan.stageLayers { starts.append(next); next += n }
-        let moeCounts = plan.stageLayers.indices.map { s in (starts[s]..<(starts[s] + plan.stageLayers[s])).filter { moe.isMoE(layer: $0) }.count }
+        let moeCounts = plan.moeLayersPerStage(c.model)
         let pairs = plan.stageLayers.indices.filter { moeCounts[$0] > 0 }.flatMap { s in (0..<groups).map { (s, $0) } }
         // Route and price the MoE layer of every (stage, group), pairs in parallel.
         let simulation = self.simulation
