@@ -15,6 +15,7 @@ public enum OutputCatalog {
         OutputSpec(name: "dp", unit: "pipelines", meaning: "data-parallel degree (pipelines)", digits: 0),
         OutputSpec(name: "step_time_s", unit: "s", meaning: "one full-batch training step, pipeline and optimizer", digits: 3),
         OutputSpec(name: "pipeline_s", unit: "s", meaning: "the pipeline part of the step (makespan of the schedule)", digits: 3),
+        OutputSpec(name: "steady_s", unit: "s", meaning: "rank 0's overlapped forward-and-backward time (ISCA 2025 Table 4's 1F1B phase)", digits: 3),
         OutputSpec(name: "bubble_s", unit: "s", meaning: "idle time of rank 0 during the pipeline", digits: 3),
         OutputSpec(name: "bubble_percent", unit: "%", meaning: "bubble as a share of the pipeline time", digits: 1),
         OutputSpec(name: "optimizer_s", unit: "s", meaning: "ZeRO-1 gradient sync, AdamW update and parameter all-gather", digits: 3),

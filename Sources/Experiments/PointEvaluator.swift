@@ -88,7 +88,7 @@ public struct PointEvaluator: Sendable {
         let s = e.step, c = e.config
         var o: [(String, Double)] = [
             ("gpus", Double(c.gpus)), ("dp", Double(c.dp)), ("step_time_s", s.stepTimeS), ("pipeline_s", s.pipelineS),
-            ("bubble_s", s.bubbleS), ("bubble_percent", s.pipelineS > 0 ? 100 * s.bubbleS / s.pipelineS : 0), ("optimizer_s", s.optimizerS),
+            ("steady_s", s.steadyS), ("bubble_s", s.bubbleS), ("bubble_percent", s.pipelineS > 0 ? 100 * s.bubbleS / s.pipelineS : 0), ("optimizer_s", s.optimizerS),
             ("optimizer_median_rank_s", s.optimizerMedianRankS), ("host_wait_s", s.hostWaitS),
             ("tokens_per_step", Double(s.tokensPerStep)), ("tokens_per_day_b", s.tokensPerDay / 1e9), ("tflops_per_gpu", s.tflopsPerGpuCausal),
             ("mfu_percent", 100 * s.mfuCausal), ("memory_peak_gb", e.memory.peakBytesPerGpu / 1e9), ("memory_capacity_gb", e.memory.capacityBytes / 1e9),

@@ -49,6 +49,21 @@ import Testing
         #expect(fast["tokens_per_gpu_received"] as! [Int] != full["tokens_per_gpu_received"] as! [Int])
     }
 
+    /// `--sequence-concentration`: each GPU's sequences share their own expert popularity, so
+    /// the GPUs of one node load far less evenly than under independent tokens (EP 8, 2,048
+    /// tokens per GPU, β = 0.5); the JSON names β and the per-step GPU load ratio.
+    @Test func routeSequenceConcentration() throws {
+        let base = ["route", "--ep", "8", "--tokens-per-gpu", "2048", "--seed", "5", "--json"]
+        let independent = try json(base), skewed = try json(base + ["--sequence-concentration", "0.5", "--sequences-per-gpu", "2"])
+        #expect(independent["sequence_concentration"] == nil && skewed["sequence_concentration"] as? Double == 0.5)
+        #expect(skewed["sequences_per_gpu"] as? Int == 2)
+        let ratio = { (o: [String: Any]) in (o["gpu_load_ratio_per_step"] as! [Double])[0] }
+        #expect(ratio(skewed) > ratio(independent) + 0.03)
+        #expect(throws: (any Error).self) { try json(base + ["--sequence-concentration", "0"]) }
+        #expect(throws: (any Error).self) { try json(base + ["--sequence-concentration", "1", "--sequences-per-gpu", "3"]) }
+        #expect(throws: (any Error).self) { try json(base + ["--sequence-concentration", "1", "--gate", "round-robin"]) }
+    }
+
     @Test func eplbReadmeExample() throws {
         let loads = Self.repo.appendingPathComponent("Experiments/data/eplb-readme-loads.json").path
         let out = try json(["eplb", "--loads", loads, "--replicas", "16", "--groups", "4", "--nodes", "2", "--gpus", "8", "--json"])
