@@ -31,11 +31,16 @@ public struct SequencePopularity: Sendable {
     /// tokens at any micro-batch size llmsim routes.
     public static let range = 0.01...1e6
 
-    public init(concentration: Double, sequencesPerGPU: Int, tokensPerGPU: Int, seed: UInt64, gpus: Int) throws {
-        guard Self.range.contains(concentration) else {
-            throw KernelError("sequence concentration", "\(concentration) is outside \(Self.range.lowerBound)…\(Self.range.upperBound)",
-                              fix: "give β > 0: about 1/CV² of an expert's per-sequence popularity (e.g. 4 for a 50% CV); leave it out for independent tokens")
+    /// β within `range`, or an error that says what β means.
+    public static func check(concentration: Double) throws {
+        guard range.contains(concentration) else {
+            throw KernelError("sequence concentration", "\(concentration) is outside \(range.lowerBound)…\(range.upperBound)",
+                              fix: "β is about 1/CV² of an expert's per-sequence popularity (e.g. 4 for a 50% CV); leave it out for independent tokens")
         }
+    }
+
+    public init(concentration: Double, sequencesPerGPU: Int, tokensPerGPU: Int, seed: UInt64, gpus: Int) throws {
+        try Self.check(concentration: concentration)
         guard sequencesPerGPU >= 1, tokensPerGPU % sequencesPerGPU == 0 else {
             throw KernelError("sequences per GPU", "\(tokensPerGPU) tokens do not split into \(sequencesPerGPU) equal sequences",
                               fix: "route a whole number of tokens per sequence")

@@ -52,9 +52,8 @@ public struct MicrobatchRouting: Sendable {
     }
 
     /// The draw that MoE layer `layer` (counted within its stage) of `op`'s micro-batch takes in
-    /// synchronisation group `group`.
-    func draw(_ op: PipelineOp, layer: Int, group: Int, stages: Int, microbatches: Int, layersPerStage: Int) -> Int {
-        let groupSeed = RandomStream.derive(seed: seed, label: "microbatch-routing-choice", index: group)
+    /// the synchronisation group whose choices `groupSeed` seeds.
+    func draw(_ op: PipelineOp, layer: Int, groupSeed: UInt64, stages: Int, microbatches: Int, layersPerStage: Int) -> Int {
         let key = ((op.pipeline * microbatches + op.microbatch) * stages + op.stage) * layersPerStage + layer
         return Int(SplitMix64.output(seed: groupSeed, index: UInt64(key)) % UInt64(layers.count))
     }
@@ -64,11 +63,12 @@ public struct MicrobatchRouting: Sendable {
     /// layers.
     public func scales(for schedule: PipelineSchedule, plan: StepSimulation.StagePlan, moeLayers: [Int], group: Int) -> [[Double]] {
         let stages = plan.stageTimes.count, perStage = max(moeLayers.max() ?? 1, 1)
+        let groupSeed = RandomStream.derive(seed: seed, label: "microbatch-routing-choice", index: group)
         let microbatches = (schedule.program.flatMap { $0.flatMap { $0.ops.map(\.microbatch) } }.max() ?? 0) + 1
         func varied(_ op: PipelineOp) -> OpDurations {
             var t = plan.stageTimes[op.stage]
             for l in 0..<moeLayers[op.stage] {
-                let d = draw(op, layer: l, group: group, stages: stages, microbatches: microbatches, layersPerStage: perStage)
+                let d = draw(op, layer: l, groupSeed: groupSeed, stages: stages, microbatches: microbatches, layersPerStage: perStage)
                 if d != 0 { t = t + (layers[d] - layers[0]) }
             }
             return plan.durations(t)

@@ -70,11 +70,10 @@ public enum StepExperiment {
             }
             if let beta = try routing.optional("sequence_concentration") {
                 let value = try routing.positiveDouble("sequence_concentration")
-                guard SequencePopularity.range.contains(value) else {
-                    throw beta.error("sequence concentration \(value) is outside \(SequencePopularity.range.lowerBound)…\(SequencePopularity.range.upperBound)",
-                                     fix: "β is about 1/CV² of an expert's per-sequence popularity (e.g. 4 for a 50% CV); leave the key out for independent tokens")
-                }
-                do { try gate.check(sequenceConcentration: value) } catch let e as KernelError { throw beta.error(e.problem, fix: e.fix) }
+                do {
+                    try SequencePopularity.check(concentration: value)
+                    try gate.check(sequenceConcentration: value)
+                } catch let e as KernelError { throw beta.error(e.problem, fix: e.fix) }
                 sequenceConcentration = value
             }
             if let draws = try routing.optional("microbatch_routings") {
