@@ -71,21 +71,17 @@ public struct RoutingExperiment: Sendable {
         var generators = tokenGenerators()
         var ratios: [Double] = [], gpuRatios: [Double] = []
         var plan: DispatchPlan?
-        for _ in 0..<steps {
+        for step in 0..<steps {
             // GPUs route independently (each from its own generator), so they run on all cores;
             // results land by GPU index, so the plan does not depend on the thread count. Each
             // GPU's routing is counted as soon as it is drawn and dropped: the group's routings
             // kept together (8 MB for V3) cost more in fresh pages than the counting itself.
-            let sampled = try SampledGate(router: gate, logPrior: law.logPrior, shortcuts: !fullDraw, compositionLaw: compositionLaw)
-            let step = ratios.count
+            let sampled = sequences == nil ? try SampledGate(router: gate, logPrior: law.logPrior, shortcuts: !fullDraw, compositionLaw: compositionLaw) : nil
             let results = try Parallel.map(placement.ep) { [generators, gate] g in
                 var random = generators[g]
-                let routing: Routing
-                if let sequences {
-                    routing = try sequences.route(gpu: g, step: step, tokens: tokensPerGPU, router: gate, law: law, random: &random)
-                } else {
-                    routing = sampled.route(tokens: tokensPerGPU, random: &random, gateWeights: false)
-                }
+                // One gate for the whole group, or (with per-sequence popularities) one per sequence.
+                let routing = try sampled?.route(tokens: tokensPerGPU, random: &random, gateWeights: false)
+                    ?? sequences!.route(gpu: g, step: step, router: gate, law: law, random: &random)
                 return (SourceCounts(source: g, routing: routing.splittingExperts(over: placement), lookup: lookup), random)
             }
             generators = results.map(\.1)
@@ -116,7 +112,7 @@ public struct RoutingExperiment: Sendable {
     func sequencePopularity() throws -> SequencePopularity? {
         guard let beta = sequenceConcentration else { return nil }
         return try SequencePopularity(concentration: beta, sequencesPerGPU: sequencesPerGPU, tokensPerGPU: tokensPerGPU,
-                                      seed: seed, gpus: ep * max(expertTensorParallel, 1))
+                                      seed: seed, gpus: groupGPUs)
     }
 
     /// The group's placement: `ep` GPUs (× expert-TP) over nodes of `gpusPerNode`.
@@ -132,9 +128,12 @@ public struct RoutingExperiment: Sendable {
         try TokenAffinities(experts: router.experts, skew: skew, stream: RandomStream(seed: seed))
     }
 
+    /// GPUs that route: the EP group's, times expert-TP.
+    var groupGPUs: Int { ep * max(expertTensorParallel, 1) }
+
     /// Each GPU's own token generator, as the first step starts.
     public func tokenGenerators() -> [LaneRandom] {
-        (0..<(ep * max(expertTensorParallel, 1))).map { LaneRandom(seed: RandomStream.derive(seed: seed, label: "tokens", index: $0)) }
+        (0..<groupGPUs).map { LaneRandom(seed: RandomStream.derive(seed: seed, label: "tokens", index: $0)) }
     }
 }
 

@@ -58,17 +58,17 @@ public struct SequencePopularity: Sendable {
         return try stream.dirichlet(alpha: mean.map { max(concentration * e * $0, 1e-9) })
     }
 
-    /// GPU `gpu`'s tokens in step `step`: its sequences one after another, each through `router`
-    /// with its own prior, from the GPU's generator. Only the choices are kept.
-    public func route(gpu: Int, step: Int, tokens: Int, router: Router, law: TokenAffinities, random: inout LaneRandom) throws -> Routing {
-        let perSequence = tokens / sequencesPerGPU, e = Double(law.experts)
+    /// GPU `gpu`'s `tokensPerGPU` tokens in step `step`: its sequences one after another, each
+    /// through `router` with its own prior, from the GPU's generator. Only the choices are kept.
+    public func route(gpu: Int, step: Int, router: Router, law: TokenAffinities, random: inout LaneRandom) throws -> Routing {
+        let perSequence = tokensPerGPU / sequencesPerGPU, e = Double(law.experts)
         var experts: [Int32] = []
-        experts.reserveCapacity(tokens * router.config.topK)
+        experts.reserveCapacity(tokensPerGPU * router.config.topK)
         for q in 0..<sequencesPerGPU {
             let p = try popularity(gpu: gpu, sequence: q, step: step, around: law.popularity)
             let gate = try SampledGate(router: router, logPrior: p.map { log(max(e * $0, 1e-12)) }, shortcuts: false)
             experts += gate.route(tokens: perSequence, random: &random, gateWeights: false).experts
         }
-        return Routing(tokens: tokens, topK: router.config.topK, experts: experts, weights: [])
+        return Routing(tokens: tokensPerGPU, topK: router.config.topK, experts: experts, weights: [])
     }
 }

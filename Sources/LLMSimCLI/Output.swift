@@ -43,6 +43,9 @@ enum Output {
 
     static func fixed(_ x: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", x) }
 
+    /// The shortest plain form of a parameter the user gave: `1`, `0.5`, `1e+06`.
+    static func general(_ x: Double) -> String { String(format: "%g", x) }
+
     /// A token count with its unit: trillions ("14.800T") from 10^12, else billions ("62.9B"),
     /// else millions ("5.2M"), so that a small phase does not read "0.000T".
     static func tokens(_ n: Double) -> String {

@@ -103,7 +103,7 @@ struct RouteCommand: ParsableCommand {
         return Output.table([
             ["routing", "\(arch.name), EP\(ep)\(etp > 1 ? " × ETP\(etp)" : "") over \(p.placement.nodes) node(s), \(tokensPerGPU) tokens/GPU, "
                 + (gateKind == .roundRobin ? "round-robin gate" : "skew \(skew)") + (fullDraw ? ", every affinity drawn" : "")
-                + (sequenceConcentration.map { ", sequence concentration β = \(String(format: "%g", $0)) over \(sequencesPerGPU) sequence(s)/GPU" } ?? "")],
+                + (sequenceConcentration.map { ", sequence concentration β = \(Output.general($0)) over \(sequencesPerGPU) sequence(s)/GPU" } ?? "")],
             ["nodes per token (max / mean)", "\(p.maxNodesPerToken) / \(Output.fixed(p.meanNodesPerToken, 3))"],
             ["IB copies per token (mean)", Output.fixed(p.meanIBCopiesPerToken, 3)],
             ["GPUs per token (mean)", Output.fixed(p.meanGPUsPerToken, 3)],

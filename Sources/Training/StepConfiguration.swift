@@ -152,6 +152,8 @@ public struct StepConfiguration: Sendable {
     /// micro-batch routes as the representative draw; more, each (micro-batch, MoE layer) of
     /// each synchronisation group takes one of them.
     public var microbatchRoutings = 1
+    /// Whether the step draws routings per micro-batch: more than one draw, of an MoE model.
+    public var routesEachMicrobatch: Bool { microbatchRoutings > 1 && model.moe != nil }
     /// Keys each micro-batch attends to when sequences are chunked across micro-batches
     /// (nil: one whole sequence per micro-batch).
     public var attentionKeys: Int?

@@ -127,6 +127,15 @@ public struct StepSimulation: Sendable {
 
     public func run() throws -> StepResult { try run(microbatches: config.microbatches, plan: try plan()) }
 
+    /// The representative MoE layer's times when the EP group routes with `seed` instead of the
+    /// configuration's (through the shared routing cache): the whole-cluster step's per-stage
+    /// routings and `MicrobatchRouting`'s draws.
+    public func moeLayer(routedWith seed: UInt64) throws -> LayerTimes {
+        var other = config
+        other.seed = seed
+        return try StepSimulation(config: other, calibration: kernels.calibration, routingCache: routingCache).plan().moeLayer
+    }
+
     /// Prices the layers and partitions the stages (the expensive part: routing the EP group).
     /// The partition balances the busiest rank's time among those that fit in memory
     /// (`StagePartition.fitting`), with memory counted for `memoryConfig` (default: this step's
@@ -278,9 +287,9 @@ public struct StepSimulation: Sendable {
     /// group's slowest GPU when speeds vary (`GPUSpeedVariation`); the slowest group's step and
     /// every group's step time, seconds.
     public func runGroups(microbatches: Int, groupPlans: [StagePlan], schedule kind: ScheduleKind? = nil) throws -> (slowest: StepResult, groupSteps: [Double]) {
-        // The groups differ when GPU speeds or instruction times vary; otherwise each plan's one
-        // pipeline stands for its groups.
-        let routing = config.microbatchRoutings > 1 && config.model.moe != nil ? try MicrobatchRouting(simulation: self, plan: groupPlans[0]) : nil
+        // The groups differ when GPU speeds, instruction times or micro-batch routings vary;
+        // otherwise each plan's one pipeline stands for its groups.
+        let routing = config.routesEachMicrobatch ? try MicrobatchRouting(simulation: self, plan: groupPlans[0]) : nil
         let varies = speeds != nil || config.instructionJitter > 0 || routing != nil
         let groups = varies ? config.synchronisationGroups : groupPlans.count
         precondition(groupPlans.count == 1 || groupPlans.count == groups, "one plan, or one per synchronisation group")
@@ -297,8 +306,9 @@ public struct StepSimulation: Sendable {
 
     /// One pipeline on `plan`; with `group`, when GPU speeds vary, each stage's compute
     /// stretched by the slowest GPU of that group on the rank that runs it (DualPipe runs
-    /// stage s on rank s in one direction and on rank PP−1−s in the other), and, under
-    /// instruction jitter, each instruction's duration scaled by the group's draw.
+    /// stage s on rank s in one direction and on rank PP−1−s in the other), and each
+    /// instruction's duration scaled by the group's jitter draw and by its micro-batch's
+    /// routing draws (`MicrobatchRouting`).
     func runPipeline(microbatches: Int, plan p: StagePlan, schedule kind: ScheduleKind? = nil, group: Int? = nil,
                      routing: MicrobatchRouting? = nil) throws -> StepResult {
         let generated = try config.generateSchedule(kind, microbatches: microbatches)
@@ -317,7 +327,7 @@ public struct StepSimulation: Sendable {
         }
         let jitter = config.instructionJitter > 0
             ? try InstructionJitter(cv: config.instructionJitter, seed: config.seed).scales(for: generated, group: group ?? 0) : nil
-        let routed = routing?.scales(for: generated, plan: p, moeLayers: p.moeLayersPerStage(config.layerModel), group: group ?? 0)
+        let routed = routing?.scales(for: generated, plan: p, moeLayers: p.moeLayersPerStage(config.model), group: group ?? 0)
         let scale = Self.product(jitter, routed)
         let pipeline = try ScheduleSimulator(sends: config.pipelineSends).run(generated, stageDurations: durations, instructionScale: scale)
         // Each rank's optimizer step runs on its own (after its last instruction, or overlapping its

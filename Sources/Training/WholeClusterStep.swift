@@ -38,10 +38,9 @@ public struct WholeClusterStep: Sendable {
         let plan = try representative ?? simulation.plan()
         // With micro-batch routings every MoE layer of every micro-batch already takes its own
         // draw (`MicrobatchRouting`), which supersedes one routing per stage and group.
-        guard c.model.moe != nil, c.expertGroupSize > 1, c.microbatchRoutings == 1 else {
+        guard c.model.moe != nil, c.expertGroupSize > 1, !c.routesEachMicrobatch else {
             let (step, groupSteps) = try simulation.runGroups(microbatches: c.microbatches, groupPlans: [plan])
-            return Result(step: step, groupStepS: groupSteps, groups: groupSteps.count,
-                          routings: c.model.moe != nil && c.microbatchRoutings > 1 ? c.microbatchRoutings : 0)
+            return Result(step: step, groupStepS: groupSteps, groups: groupSteps.count, routings: c.routesEachMicrobatch ? c.microbatchRoutings : 0)
         }
         let groups = c.synchronisationGroups
         // MoE layers per stage (contiguous partition; the MTP module keeps the representative routing).
@@ -50,9 +49,7 @@ public struct WholeClusterStep: Sendable {
         // Route and price the MoE layer of every (stage, group), pairs in parallel.
         let simulation = self.simulation
         let moeLayers = try Parallel.map(pairs.count) { i in
-            var config = c
-            config.seed = Self.seed(c.seed, stage: pairs[i].0, group: pairs[i].1)
-            return try StepSimulation(config: config, calibration: simulation.kernels.calibration, routingCache: simulation.routingCache).plan().moeLayer
+            try simulation.moeLayer(routedWith: Self.seed(c.seed, stage: pairs[i].0, group: pairs[i].1))
         }
         let groupPlans = (0..<groups).map { g in
             var times = plan.stageTimes
