@@ -85,11 +85,13 @@ public struct PointEvaluator: Sendable {
 
     /// The outputs of an evaluation, in `OutputCatalog` order (phases last).
     public static func outputs(_ e: Evaluation) -> [(name: String, value: Double)] {
-        let s = e.step, c = e.config
+        let s = e.step, c = e.config, rank0 = s.timeBreakdownPerRank.first ?? StepTimeBreakdown()
         var o: [(String, Double)] = [
             ("gpus", Double(c.gpus)), ("dp", Double(c.dp)), ("step_time_s", s.stepTimeS), ("pipeline_s", s.pipelineS),
             ("steady_s", s.steadyS), ("bubble_s", s.bubbleS), ("bubble_percent", s.pipelineS > 0 ? 100 * s.bubbleS / s.pipelineS : 0), ("optimizer_s", s.optimizerS),
-            ("optimizer_median_rank_s", s.optimizerMedianRankS), ("host_wait_s", s.hostWaitS),
+            ("optimizer_median_rank_s", s.optimizerMedianRankS),
+            ("compute_s", rank0.computeS), ("exposed_communication_s", rank0.exposedCommunicationS), ("exposed_all_to_all_s", rank0.allToAllS),
+            ("host_wait_s", s.hostWaitS),
             ("tokens_per_step", Double(s.tokensPerStep)), ("tokens_per_day_b", s.tokensPerDay / 1e9), ("tflops_per_gpu", s.tflopsPerGpuCausal),
             ("mfu_percent", 100 * s.mfuCausal), ("memory_peak_gb", e.memory.peakBytesPerGpu / 1e9), ("memory_capacity_gb", e.memory.capacityBytes / 1e9),
             ("memory_fits", e.memory.fits ? 1 : 0), ("network_cost_musd", c.topology.networkCostUSD / 1e6),

@@ -15,6 +15,7 @@ struct StepCommand: ParsableCommand {
     @Option(help: "Write an SVG timeline of the pipeline to this file.") var svg: String?
     @Option(help: "Write a Chrome trace-event JSON (Perfetto) of the step to this file: a process per rank, a thread per stream (compute, communication).") var trace: String?
     @Option(help: "representative (one pipeline; default: the experiment's) or whole-cluster (every stage of every EP group routed).") var fidelity: String?
+    @Flag(help: "Also print where each rank's step time goes: compute by block, exposed communication, host waits, bubble, optimizer parts, waits (rank 0 and min / mean / max over the pipeline's ranks).") var breakdown = false
     @Flag(help: "Print JSON with stable keys.") var json = false
 
     func run() throws { try Output.reportingErrors { print(try output()) } }
@@ -69,6 +70,9 @@ struct StepCommand: ParsableCommand {
             ["bubble", s(r.bubbleS), s(P.bubbleSeconds)],
             ["optimizer", s(r.optimizerS), s(P.optimizerSeconds)],
             ["GPU waiting for host launches (rank 0)", s(r.hostWaitS), ""],
+        ] + (r.timeBreakdownPerRank.first.map { b in [
+            ["compute / exposed communication (rank 0)", Output.fixed(b.computeS, 3) + " / " + Output.fixed(b.exposedCommunicationS, 3) + " s", ""],
+        ] } ?? []) + [
             ["optimizer step per rank, min / median / max",
              [r.optimizerPerRankS.min() ?? 0, r.optimizerMedianRankS, r.optimizerPerRankS.max() ?? 0].map { Output.fixed($0, 3) }.joined(separator: " / ") + " s", ""],
             ["tokens per day", Output.fixed(r.tokensPerDay / 1e9, 2) + " B", Output.fixed(P.tokensPerDay / 1e9, 2) + " B"],
@@ -92,6 +96,30 @@ struct StepCommand: ParsableCommand {
         // The published column belongs to the DeepSeek-V3 reproduction only.
         let published = PublishedDeepSeekV3.describes(config)
         return Output.table(published ? rows : rows.map { Array($0.prefix(2)) }, rightAlignedFrom: 1) + fidelityNote + speedNote + Self.memoryWarning(plan.memory)
+            + (breakdown ? "\n\n" + Self.breakdownTable(r) : "")
+    }
+
+    /// `--breakdown`: each part of the step time on rank 0, with its share, and its min / mean
+    /// / max over the ranks of the pipeline; parts zero on every rank are left out.
+    static func breakdownTable(_ r: StepResult) -> String {
+        let ranks = r.timeBreakdownPerRank
+        guard let first = ranks.first else { return "" }
+        func s(_ x: Double) -> String { Output.fixed(x, 3) }
+        var rows: [[String]] = [["where the step time goes", "rank 0", "share", "ranks min / mean / max"]]
+        for part in StepTimeBreakdown.parts {
+            let values = ranks.map { $0[keyPath: part.key] }
+            guard values.contains(where: { $0 != 0 }) else { continue }
+            let mean = values.reduce(0, +) / Double(values.count)
+            rows.append([part.label, s(first[keyPath: part.key]) + " s", Output.fixed(100 * first[keyPath: part.key] / r.stepTimeS, 1) + " %",
+                         [values.min()!, mean, values.max()!].map(s).joined(separator: " / ") + " s"])
+        }
+        rows.append(["total: the step time", s(first.total) + " s", "100.0 %", ""])
+        let recomputation = ranks.map(\.recomputationS)
+        if recomputation.contains(where: { $0 != 0 }) {
+            rows.append(["of the compute, recomputation", s(first.recomputationS) + " s", Output.fixed(100 * first.recomputationS / r.stepTimeS, 1) + " %",
+                         [recomputation.min()!, recomputation.reduce(0, +) / Double(recomputation.count), recomputation.max()!].map(s).joined(separator: " / ") + " s"])
+        }
+        return Output.table(rows, rightAlignedFrom: 1)
     }
 
     /// The JSON of `llmsim step --json`: the step and the memory of its plan.

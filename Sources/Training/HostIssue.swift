@@ -86,20 +86,6 @@ public struct HostIssue: Sendable, Equatable {
         return p
     }
 
-    /// The host waits inside one pipeline instruction (`ScheduleSegment.label`) on its stages'
-    /// times: a forward's, a backward's (full or input), none in a weight backward; an
-    /// overlapped pair takes the mean of its two stages', as its duration does
-    /// (`ScheduleSimulator`).
-    public static func wait(instruction label: String, stages: [LayerTimes]) -> Double {
-        guard let first = stages.first else { return 0 }
-        switch label {
-        case "F": return first.hostForward
-        case "B", "Bi": return first.hostBackward
-        case "F&B": return stages.map(\.hostForwardBackward).reduce(0, +) / Double(stages.count)
-        default: return 0
-        }
-    }
-
     /// Sets a stage chunk's host waits: its forward runs the first stage's extras (embedding),
     /// then `layers` in order, then the last stage's (head, loss, MTP); its backward the reverse.
     /// Each starts with the host and the GPU in step. In an overlapped pair the other chunk's

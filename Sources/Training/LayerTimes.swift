@@ -30,6 +30,9 @@ public struct LayerTimes: Sendable, Equatable, Codable {
     /// forward alone, a backward alone, and an overlapped forward-and-backward pair; set per
     /// stage chunk.
     public var hostForward = 0.0, hostBackward = 0.0, hostForwardBackward = 0.0
+    /// Of the compute above, the seconds that recompute the forward in the backward
+    /// (activation recomputation); already in the blocks' times, added to no duration.
+    public var recomputation = 0.0
 
     public init() {}
 
@@ -67,10 +70,10 @@ public struct LayerTimes: Sendable, Equatable, Codable {
     }
 
     /// The compute fields (every field but the all-to-alls, TP collectives, CP ring, FSDP and
-    /// host waits).
+    /// host waits), and the recomputation share of them.
     static var computeFields: [WritableKeyPath<LayerTimes, Double>] { [
         \.attentionForward, \.mlpForward, \.mlpBackwardInput, \.mlpBackwardWeight, \.attentionBackwardInput,
-        \.attentionBackwardWeight, \.otherForward, \.otherBackwardInput, \.otherBackwardWeight,
+        \.attentionBackwardWeight, \.otherForward, \.otherBackwardInput, \.otherBackwardWeight, \.recomputation,
     ] }
 
     /// Forward alone: blocks in sequence, all-to-alls exposed.
@@ -133,6 +136,7 @@ public struct LayerTimes: Sendable, Equatable, Codable {
                 }
                 continue
             }
+            if r.recompute { t.recomputation += d }
             switch (r.block, r.pass) {
             case (.attention, .forward): t.attentionForward += d
             case (.mlp, .forward), (.dispatch, .forward), (.combine, .forward): t.mlpForward += d

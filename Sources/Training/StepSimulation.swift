@@ -54,6 +54,8 @@ public struct StepResult: Sendable, Codable, Equatable {
     /// (overlapped F&B when the schedule pairs them, else forward + backward), seconds; draw 0
     /// is `moeLayer`'s. nil without.
     public var moeLayerDrawsS: [Double]? = nil
+    /// Where each rank's step time goes (`StepTimeBreakdown`; the parts sum to `stepTimeS`).
+    public var timeBreakdownPerRank: [StepTimeBreakdown] = []
     /// The pipeline's instructions, of one pass of the schedule (the step's last, when it runs
     /// several: `StepConfiguration.pipelinePasses`).
     public var segments: [ScheduleSegment]
@@ -342,6 +344,8 @@ public struct StepSimulation: Sendable {
                                moeLayer: p.moeLayer, dispatch: p.dispatchS, combine: p.combineS, microbatches: microbatches)
         result.hostWaitS = Double(config.pipelinePasses) * Self.hostWait(pipeline.segments, rank: 0, stageTimes: p.stageTimes)
         result.optimizerPerRankS = ranks.map(\.own)
+        result.timeBreakdownPerRank = StepTimeBreakdown.perRank(pipeline: pipeline, stageTimes: p.stageTimes, optimizer: ranks,
+                                                                end: max(finish, pipeline.makespan), passes: config.pipelinePasses)
         result.optimizerSegments = ranks.enumerated().flatMap { $1.segments(rank: $0) }
         return result
     }
@@ -352,10 +356,11 @@ public struct StepSimulation: Sendable {
         return zip(a, b).map { zip($0, $1).map(*) }
     }
 
-    /// The host waits inside `rank`'s instructions (`HostIssue.wait`).
+    /// The host waits inside `rank`'s instructions at their nominal durations
+    /// (`StepTimeBreakdown.instruction(_:stages:)`).
     static func hostWait(_ segments: [ScheduleSegment], rank: Int, stageTimes: [LayerTimes]) -> Double {
         segments.filter { $0.rank == rank }.reduce(0) { total, s in
-            total + HostIssue.wait(instruction: s.label, stages: s.stages.filter { $0 < stageTimes.count }.map { stageTimes[$0] })
+            total + StepTimeBreakdown.instruction(s.label, stages: s.stages.filter { $0 < stageTimes.count }.map { stageTimes[$0] }).hostS
         }
     }
 

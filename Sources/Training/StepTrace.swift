@@ -64,7 +64,7 @@ public enum StepTrace {
                                              comm: [Block(name: "TP collectives F", compute: false, seconds: f.tensorParallelForward),
                                                     Block(name: "CP ring F", compute: false, seconds: f.contextParallelForward),
                                                     Block(name: "FSDP F", compute: false, seconds: f.fullyShardedForward)]),
-                                        hostWait(HostIssue.wait(instruction: s.label, stages: [f]))]
+                                        hostWait(StepTimeBreakdown.instruction(s.label, stages: [f]).hostS)]
         case "B", "Bi":
             let withWeight = s.label == "B"
             var slots: [Slot] = []
@@ -80,7 +80,7 @@ public enum StepTrace {
                                  comm: [Block(name: "TP collectives B", compute: false, seconds: f.tensorParallelBackward),
                                         Block(name: "CP ring B", compute: false, seconds: f.contextParallelBackward),
                                         Block(name: "FSDP B", compute: false, seconds: f.fullyShardedBackward)]),
-                            hostWait(HostIssue.wait(instruction: s.label, stages: [f]))]
+                            hostWait(StepTimeBreakdown.instruction(s.label, stages: [f]).hostS)]
         case "W":
             return [Slot(compute: [Block(name: "mlp W", compute: true, seconds: f.mlpBackwardWeight),
                                    Block(name: "attn W", compute: true, seconds: f.attentionBackwardWeight),
@@ -105,7 +105,7 @@ public enum StepTrace {
                                  comm: [Block(name: "TP collectives", compute: false, seconds: f.tensorParallelForward + b.tensorParallelBackward),
                                         Block(name: "CP ring", compute: false, seconds: f.contextParallelForward + b.contextParallelBackward),
                                         Block(name: "FSDP", compute: false, seconds: f.fullyShardedForward + b.fullyShardedBackward)]),
-                            hostWait(HostIssue.wait(instruction: s.label, stages: [f, b]))]
+                            hostWait(StepTimeBreakdown.instruction(s.label, stages: [f, b]).hostS)]
         }
     }
 
