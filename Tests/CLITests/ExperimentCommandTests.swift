@@ -37,6 +37,15 @@ import Testing
         }
         #expect(memory["fits"] as? Bool == true)
         #expect((memory["peak_bytes_per_gpu"] as! Double) < (memory["capacity_bytes"] as! Double))
+        // Where the time goes: one breakdown per rank of the pipeline, its parts summing to the step.
+        let breakdown = step["time_breakdown_per_rank"] as! [[String: Double]]
+        #expect(breakdown.count == 16)
+        let parts = breakdown[0].filter { $0.key != "recomputation_s" }
+        #expect(parts.count == 14 && abs(parts.values.reduce(0, +) - (step["step_time_s"] as! Double)) < 1e-9)
+        let table = try (LLMSim.parseAsRoot(["step", fits, "--breakdown"]) as! StepCommand).output()
+        #expect(table.contains("compute / exposed communication (rank 0)"))
+        #expect(table.contains("where the step time goes") && table.contains("exposed MoE all-to-all") && table.contains("total: the step time"))
+        #expect(!(try (LLMSim.parseAsRoot(["step", fits]) as! StepCommand).output()).contains("where the step time goes"))
         let over = try write(dir, "over.yaml", base: "deepseek-v3.yaml", "parallel: {pp: 8, ep: 64}\nmicrobatches: 60\nrun: ~\n")
         let text = try (LLMSim.parseAsRoot(["step", over]) as! StepCommand).output()
         #expect(text.contains("GB: does NOT fit"))

@@ -139,4 +139,22 @@ import Training
         }
         for output in OutputCatalog.all { #expect(doc.contains("| `\(output.name)` | \(output.unit) |"), "output \(output.name)") }
     }
+
+    /// A point stores rank 0's compute and exposed communication (`StepTimeBreakdown`): for the
+    /// dense Llama 3.1 8B plan on A100 (PP 4, no TP), compute is most of the step, no all-to-all,
+    /// nothing exposed inside the instructions; with TP 2 the tensor-parallel collectives show.
+    @Test func pointStoresComputeAndExposedCommunication() throws {
+        func parse(_ body: String) throws -> PointOutcome {
+            let dir = try scratchDirectory("breakdown")
+            let file = try ExperimentFile.load(path: try write("base: \(llamaBase)\n" + body, "point.yaml", in: dir))
+            return try evaluator().evaluate(try #require(try file.points(hardware: try HardwareCatalog.builtIn()).first))
+        }
+        let plain = try parse("run: ~\n")
+        let step = try #require(plain.value("step_time_s")), compute = try #require(plain.value("compute_s"))
+        #expect(compute > 0.7 * step && compute < step)
+        #expect(plain.value("exposed_all_to_all_s") == 0 && plain.value("exposed_communication_s") == 0)
+        let tp = try parse("parallel: {pp: 4, tp: 2}\nrun: ~\n")
+        #expect(try #require(tp.value("exposed_communication_s")) > 0)
+        #expect(tp.value("exposed_all_to_all_s") == 0)
+    }
 }
