@@ -187,7 +187,8 @@ extension StepTimeBreakdown {
             switch OptimizerPart(rawValue: s.label) {
             case .reduceScatter, .allReduce: b.gradientReductionS += own
             case .gradientNorm:
-                let waited = min(barrierWait, own)
+                // (The barrier's wait is a difference of times: keep rounding from making it negative.)
+                let waited = max(0, min(barrierWait, own))
                 own -= waited
                 b.waitS += waited
                 b.gradientNormS += own
