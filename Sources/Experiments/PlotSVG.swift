@@ -1,10 +1,12 @@
 import Foundation
 
-/// Line and bar plots of stored results as standalone SVG: a title, axes with their units and
+/// Line, bar and stacked-bar plots of stored results as standalone SVG: a title, axes with their units and
 /// "nice" ticks, one colour per series and a legend. Deterministic text (fixed number format),
 /// so notebooks can check plots byte for byte.
 public enum PlotSVG {
-    public enum Kind: String, Sendable, CaseIterable { case line, bar }
+    /// `stacked`: one bar per x, the series stacked in order (parts of a whole, such as
+    /// `StepTimeBreakdown`'s); negative values are drawn from zero downwards.
+    public enum Kind: String, Sendable, CaseIterable { case line, bar, stacked }
 
     public struct Series: Sendable, Equatable {
         public var name: String
@@ -19,7 +21,7 @@ public enum PlotSVG {
     static let palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
 
     /// Renders `series` against x. A line plot uses a numeric x axis when every x is a number
-    /// (log-scaled with `logX`), otherwise categories; a bar plot always uses categories.
+    /// (log-scaled with `logX`), otherwise categories; bar plots always use categories.
     public static func render(series: [Series], kind: Kind, title: String, xLabel: String, yLabel: String, logX: Bool = false) -> String {
         // The legend sits right of the plot; its width follows the longest name (≈7 px a character).
         let longest = Double(series.map(\.name.count).max() ?? 10)
@@ -32,7 +34,13 @@ public enum PlotSVG {
         let plotW = width - left - right, plotH = height - top - bottom
         let allX = orderedCategories(series)
         let numericX = kind == .line && allX.allSatisfy { Double($0) != nil }
-        let ys = series.flatMap { $0.points.map(\.y) }
+        var ys = series.flatMap { $0.points.map(\.y) }
+        if kind == .stacked {
+            // The axis spans each x's stack: the sum of its positive parts, and of its negative ones.
+            var up: [String: Double] = [:], down: [String: Double] = [:]
+            for serie in series { for p in serie.points { if p.y > 0 { up[p.x, default: 0] += p.y } else { down[p.x, default: 0] += p.y } } }
+            ys = Array(up.values) + Array(down.values)
+        }
         let (yMin, yMax, yTicks) = niceScale(min: min(0, ys.min() ?? 0), max: max(ys.max() ?? 1, 0))
         func yPos(_ y: Double) -> Double { top + plotH - (y - yMin) / max(yMax - yMin, 1e-300) * plotH }
 
@@ -91,6 +99,8 @@ public enum PlotSVG {
         // Data.
         let groupWidth = plotW / Double(max(allX.count, 1)) * 0.8
         let barWidth = groupWidth / Double(max(series.count, 1))
+        // Stacked bars: where each x's next part starts, above and below zero.
+        var stackUp: [String: Double] = [:], stackDown: [String: Double] = [:]
         for (i, serie) in series.enumerated() {
             let colour = palette[i % palette.count]
             switch kind {
@@ -107,6 +117,13 @@ public enum PlotSVG {
                     let x = xPos(p.x) - groupWidth / 2 + Double(i) * barWidth
                     let y0 = yPos(0), y1 = yPos(p.y)
                     s += "<rect x=\"\(f(x))\" y=\"\(f(min(y0, y1)))\" width=\"\(f(barWidth * 0.92))\" height=\"\(f(abs(y1 - y0)))\" fill=\"\(colour)\"><title>\(escape(serie.name)) \(escape(p.x)): \(fmtTick(p.y))</title></rect>\n"
+                }
+            case .stacked:
+                for p in serie.points where p.y != 0 {
+                    let base = p.y > 0 ? stackUp[p.x, default: 0] : stackDown[p.x, default: 0]
+                    if p.y > 0 { stackUp[p.x] = base + p.y } else { stackDown[p.x] = base + p.y }
+                    let y0 = yPos(base), y1 = yPos(base + p.y)
+                    s += "<rect x=\"\(f(xPos(p.x) - groupWidth / 2))\" y=\"\(f(min(y0, y1)))\" width=\"\(f(groupWidth))\" height=\"\(f(abs(y1 - y0)))\" fill=\"\(colour)\"><title>\(escape(serie.name)) \(escape(p.x)): \(fmtTick(p.y))</title></rect>\n"
                 }
             }
         }

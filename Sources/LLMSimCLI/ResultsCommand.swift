@@ -59,7 +59,7 @@ struct ResultsCommand: ParsableCommand {
 /// markdown table) of stored results.
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "report", abstract: "Plot stored results (SVG line or bar chart) or tabulate them (markdown).")
+        commandName: "report", abstract: "Plot stored results (SVG line, bar or stacked-bar chart) or tabulate them (markdown).")
 
     @Argument(help: "Results database written by llmsim run.") var database: String
     @Option(help: "Only this experiment (by name).") var experiment: String?
@@ -67,7 +67,7 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Output(s) on the y axis, comma-separated.") var y: String
     @Option(help: "Key whose values make one series each.") var series: String?
     @Option(name: .customLong("where"), help: "Filter, repeatable (see llmsim results).") var filters: [String] = []
-    @Option(help: "line or bar (default: line when x is numeric, bar otherwise).") var kind: String?
+    @Option(help: "line, bar or stacked (default: line when x is numeric, bar otherwise); stacked draws one bar per x with the --y outputs stacked, e.g. --y compute_s,exposed_communication_s,bubble_s,optimizer_s.") var kind: String?
     @Flag(help: "Logarithmic x axis.") var logX = false
     @Option(help: "Plot title (default: y against x).") var title: String?
     @Option(help: "Write the plot to this SVG file.") var svg: String?
@@ -101,9 +101,15 @@ struct ReportCommand: ParsableCommand {
         let numeric = rows.allSatisfy { $0.number(x) != nil }
         let plotKind: PlotSVG.Kind
         if let kind {
-            guard let k = PlotSVG.Kind(rawValue: kind) else { throw ValidationError("--kind must be line or bar, not '\(kind)'") }
+            guard let k = PlotSVG.Kind(rawValue: kind) else { throw ValidationError("--kind must be line, bar or stacked, not '\(kind)'") }
             plotKind = k
         } else { plotKind = numeric ? .line : .bar }
+        if plotKind == .stacked, series != nil {
+            throw ValidationError("--kind stacked stacks the --y outputs of each x; it takes no --series (filter with --where instead)")
+        }
+        if plotKind == .stacked, let serie = plotted.first, Set(serie.points.map(\.x)).count < serie.points.count {
+            throw ValidationError("--kind stacked needs one point per x, but several stored points share an x of \(x); choose an x that tells them apart (e.g. point) or filter with --where")
+        }
         let yLabel = ys.count == 1 ? ResultsFormat.header(ys[0]) : ys.map(ResultsFormat.header).joined(separator: ", ")
         let plotTitle = title ?? "\(ys.joined(separator: ", ")) against \(x)"
         if json {

@@ -104,6 +104,16 @@ import Testing
         let plot = try (LLMSim.parseAsRoot(["report", db, "--x", "parallel.pp", "--y", "step_time_s,pipeline_s", "--svg", svg]) as! ReportCommand).output()
         #expect(plot.contains("2 series, 6 points"))
         #expect(try String(contentsOfFile: svg, encoding: .utf8).contains("parallel.pp"))
+        // Rank 0's parts stacked per point; a series, or an x that several points share, is refused.
+        let stacked = try (LLMSim.parseAsRoot(["report", db, "--x", "parallel.pp", "--y", "compute_s,bubble_s,optimizer_s", "--kind", "stacked", "--svg", svg]) as! ReportCommand).output()
+        #expect(stacked.contains("3 series, 9 points"))
+        #expect(throws: (any Error).self) {
+            try (LLMSim.parseAsRoot(["report", db, "--x", "parallel.pp", "--y", "compute_s", "--series", "microbatches", "--kind", "stacked", "--svg", svg]) as! ReportCommand).output()
+        }
+        do {
+            _ = try (LLMSim.parseAsRoot(["report", db, "--x", "gpus", "--y", "compute_s", "--kind", "stacked", "--svg", svg]) as! ReportCommand).output()
+            Issue.record("points sharing an x must be refused when stacked")
+        } catch { #expect("\(error)".contains("one point per x")) }
     }
 
     @Test func badInputIsNamed() throws {

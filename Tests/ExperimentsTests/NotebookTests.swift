@@ -100,6 +100,21 @@ import Testing
         #expect(bars.components(separatedBy: "<rect").count == 1 + 1 + 6 + 2)   // background, 6 bars, 2 legend keys
     }
 
+    /// Stacked bars: one bar per x, each series a layer on the one before, the axis spanning
+    /// the tallest stack (7.3 + 6.7 = 14 → ticks to 15), zero parts left out.
+    @Test func stackedPlot() {
+        let parts = [PlotSVG.Series(name: "compute_s", points: [("0", 7.3), ("1", 7.6)]),
+                     PlotSVG.Series(name: "bubble_s", points: [("0", 6.7), ("1", 0)])]
+        let svg = PlotSVG.render(series: parts, kind: .stacked, title: "t", xLabel: "point", yLabel: "s")
+        #expect(svg.components(separatedBy: "<rect").count == 1 + 1 + 3 + 2)   // background, 3 parts, 2 legend keys
+        #expect(svg.contains(">15<") && !svg.contains(">20<"))
+        // The second layer of x = 0 starts where the first ends: y of 7.3 on a 0…15 axis.
+        let plotH = 396.0 + 64 - 48 - 64, top = 48.0
+        let y73 = top + plotH - 7.3 / 15 * plotH
+        #expect(svg.contains("y=\"\(PlotSVG.f(top + plotH - 14 / 15 * plotH))\""))
+        #expect(svg.contains("height=\"\(PlotSVG.f(y73 - (top + plotH - 14 / 15 * plotH)))\""))
+    }
+
     @Test func niceTicks() {
         let (lo, hi, ticks) = PlotSVG.niceScale(min: 0, max: 8.3)
         #expect(lo == 0 && hi == 10 && ticks == [0, 2, 4, 6, 8, 10])
