@@ -105,20 +105,18 @@ struct StepCommand: ParsableCommand {
         let ranks = r.timeBreakdownPerRank
         guard let first = ranks.first else { return "" }
         func s(_ x: Double) -> String { Output.fixed(x, 3) }
-        var rows: [[String]] = [["where the step time goes", "rank 0", "share", "ranks min / mean / max"]]
-        for part in StepTimeBreakdown.parts {
-            let values = ranks.map { $0[keyPath: part.key] }
-            guard values.contains(where: { $0 != 0 }) else { continue }
+        // A row: rank 0's seconds and share, and the spread over the ranks (nil: zero on every rank).
+        func row(_ label: String, _ key: KeyPath<StepTimeBreakdown, Double>) -> [String]? {
+            let values = ranks.map { $0[keyPath: key] }
+            guard values.contains(where: { $0 != 0 }) else { return nil }
             let mean = values.reduce(0, +) / Double(values.count)
-            rows.append([part.label, s(first[keyPath: part.key]) + " s", Output.fixed(100 * first[keyPath: part.key] / r.stepTimeS, 1) + " %",
-                         [values.min()!, mean, values.max()!].map(s).joined(separator: " / ") + " s"])
+            return [label, s(first[keyPath: key]) + " s", Output.fixed(100 * first[keyPath: key] / r.stepTimeS, 1) + " %",
+                    [values.min()!, mean, values.max()!].map(s).joined(separator: " / ") + " s"]
         }
-        rows.append(["total: the step time", s(first.total) + " s", "100.0 %", ""])
-        let recomputation = ranks.map(\.recomputationS)
-        if recomputation.contains(where: { $0 != 0 }) {
-            rows.append(["of the compute, recomputation", s(first.recomputationS) + " s", Output.fixed(100 * first.recomputationS / r.stepTimeS, 1) + " %",
-                         [recomputation.min()!, recomputation.reduce(0, +) / Double(recomputation.count), recomputation.max()!].map(s).joined(separator: " / ") + " s"])
-        }
+        let rows: [[String]] = [["where the step time goes", "rank 0", "share", "ranks min / mean / max"]]
+            + StepTimeBreakdown.parts.compactMap { row($0.label, $0.key) }
+            + [["total: the step time", s(first.total) + " s", "100.0 %", ""]]
+            + [row("of the compute, recomputation", \.recomputationS)].compactMap { $0 }
         return Output.table(rows, rightAlignedFrom: 1)
     }
 
