@@ -110,7 +110,10 @@ struct ReportCommand: ParsableCommand {
         if plotKind == .stacked, let serie = plotted.first, Set(serie.points.map(\.x)).count < serie.points.count {
             throw ValidationError("--kind stacked needs one point per x, but several stored points share an x of \(x); choose an x that tells them apart (e.g. point) or filter with --where")
         }
-        let yLabel = ys.count == 1 ? ResultsFormat.header(ys[0]) : ys.map(ResultsFormat.header).joined(separator: ", ")
+        // Several outputs of one unit (a stack of seconds): the legend names them, the axis its unit.
+        let units = Set(ys.map { OutputCatalog.spec($0)?.unit ?? "" })
+        let yLabel = ys.count == 1 ? ResultsFormat.header(ys[0])
+            : units.count == 1 && !units.first!.isEmpty ? "\(ys.count) outputs [\(units.first!)]" : ys.map(ResultsFormat.header).joined(separator: ", ")
         let plotTitle = title ?? "\(ys.joined(separator: ", ")) against \(x)"
         if json {
             struct SeriesJSON: Encodable { var name: String; var x: [String]; var y: [Double] }

@@ -107,6 +107,7 @@ import Testing
         // Rank 0's parts stacked per point; a series, or an x that several points share, is refused.
         let stacked = try (LLMSim.parseAsRoot(["report", db, "--x", "parallel.pp", "--y", "compute_s,bubble_s,optimizer_s", "--kind", "stacked", "--svg", svg]) as! ReportCommand).output()
         #expect(stacked.contains("3 series, 9 points"))
+        #expect(try String(contentsOfFile: svg, encoding: .utf8).contains(">3 outputs [s]<"))   // one unit: the axis says it once
         #expect(throws: (any Error).self) {
             try (LLMSim.parseAsRoot(["report", db, "--x", "parallel.pp", "--y", "compute_s", "--series", "microbatches", "--kind", "stacked", "--svg", svg]) as! ReportCommand).output()
         }
