@@ -49,6 +49,19 @@ import Testing
         #expect(abs(mixed.allToAllS - (3 + 12) / 2) < 1e-12)
     }
 
+    /// The written-out arithmetic covers every field: with every field distinct, b + b is b × 2
+    /// field by field, each part doubled, and `total` is the sum of the listed parts.
+    @Test func arithmeticCoversEveryField() {
+        var b = StepTimeBreakdown()
+        for (i, part) in StepTimeBreakdown.parts.enumerated() { b[keyPath: part.key] = Double(i + 1) }
+        b.recomputationS = 100
+        #expect(b.total == Double((1...14).reduce(0, +)))
+        let doubled = b + b
+        #expect(doubled == b * 2)
+        for part in StepTimeBreakdown.parts { #expect(doubled[keyPath: part.key] == 2 * b[keyPath: part.key], "\(part.name)") }
+        #expect(doubled.recomputationS == 200)
+    }
+
     /// One rank's timeline by hand: F on [0, 1] and B on [2, 3] at their nominal durations
     /// scaled to 1 s each; the reduce-scatter on [2.5, 4] is hidden by B up to 3; the norm on
     /// [4, 4.5] waited 0.2 s at the barrier; AdamW [4.5, 4.6]; the all-gather [4.6, 5]; the
