@@ -103,12 +103,17 @@ public struct LayerTimes: Sendable, Equatable, Codable {
     /// of its compute and its communication. Work outside the layers is not overlapped; the
     /// host's launches of both chunks can outlast the pair (`hostForwardBackward`).
     public var overlappedForwardBackward: Double {
-        max(attentionForward, combineBackward) + max(mlpBackwardInput, dispatchForward)
-            + max(mlpBackwardWeight + mlpForward, dispatchBackward)
-            + max(attentionBackwardInput + attentionBackwardWeight, combineForward)
+        overlapSlots.reduce(0) { $0 + max($1.compute, $1.communication) }
             + otherForward + otherBackwardInput + otherBackwardWeight + tensorParallelForward + tensorParallelBackward
             + contextParallelForward + contextParallelBackward + fullyShardedForward + fullyShardedBackward + hostForwardBackward
     }
+
+    /// The four slots of an overlapped pair in DeepSeek's order (`overlappedForwardBackward`):
+    /// each slot's compute and the all-to-all that runs beside it, seconds.
+    var overlapSlots: [(compute: Double, communication: Double)] { [
+        (attentionForward, combineBackward), (mlpBackwardInput, dispatchForward),
+        (mlpBackwardWeight + mlpForward, dispatchBackward), (attentionBackwardInput + attentionBackwardWeight, combineForward),
+    ] }
 
     /// Seconds of one cost-executor record: tokens out to the experts (the dispatch, and the
     /// combine's backward) at `dispatchTime` (FP8), back (the combine, and the dispatch's

@@ -360,7 +360,7 @@ public struct StepSimulation: Sendable {
     /// (`StepTimeBreakdown.instruction(_:stages:)`).
     static func hostWait(_ segments: [ScheduleSegment], rank: Int, stageTimes: [LayerTimes]) -> Double {
         segments.filter { $0.rank == rank }.reduce(0) { total, s in
-            total + StepTimeBreakdown.instruction(s.label, stages: s.stages.filter { $0 < stageTimes.count }.map { stageTimes[$0] }).hostS
+            total + StepTimeBreakdown.instruction(s, stageTimes: stageTimes).hostS
         }
     }
 

@@ -133,9 +133,7 @@ public struct StepTimeBreakdown: Sendable, Codable, Equatable {
         b.attentionS = t.attentionForward + t.attentionBackwardInput + t.attentionBackwardWeight
         b.mlpS = t.mlpForward + t.mlpBackwardInput + t.mlpBackwardWeight
         b.otherComputeS = t.otherForward + t.otherBackwardInput + t.otherBackwardWeight
-        b.allToAllS = max(0, t.combineBackward - t.attentionForward) + max(0, t.dispatchForward - t.mlpBackwardInput)
-            + max(0, t.dispatchBackward - (t.mlpBackwardWeight + t.mlpForward))
-            + max(0, t.combineForward - (t.attentionBackwardInput + t.attentionBackwardWeight))
+        b.allToAllS = t.overlapSlots.reduce(0) { $0 + max(0, $1.communication - $1.compute) }
         b.tensorParallelS = t.tensorParallelForward + t.tensorParallelBackward
         b.contextParallelS = t.contextParallelForward + t.contextParallelBackward
         b.fullyShardedS = t.fullyShardedForward + t.fullyShardedBackward
@@ -146,19 +144,29 @@ public struct StepTimeBreakdown: Sendable, Codable, Equatable {
 }
 
 extension StepTimeBreakdown {
+    /// The split of the schedule instruction `s` on its stages' times (`stageTimes`, one per
+    /// stage of the pipeline; a stage index beyond them wraps, as the optimizer's and the
+    /// trace's lookups do).
+    static func instruction(_ s: ScheduleSegment, stageTimes: [LayerTimes]) -> Self {
+        instruction(s.label, stages: s.stages.map { stageTimes[$0 % stageTimes.count] })
+    }
+
     /// Each rank's breakdown of a step of `passes` passes of `pipeline` (its instructions timed
     /// on stages of `stageTimes`) whose last pass ends with the optimizer steps `optimizer`
-    /// (one per rank) and the step at `end` ≥ the makespan, seconds.
+    /// (one per rank) and the step at `end` ≥ the makespan, seconds. An earlier pass is the
+    /// same instructions with the rest of the makespan as bubble.
     static func perRank(pipeline: ScheduleResult, stageTimes: [LayerTimes], optimizer: [DataParallelOptimizer.RankFinish], end: Double,
                         passes: Int) -> [Self] {
         var instructions = [[ScheduleSegment]](repeating: [], count: optimizer.count)
         for s in pipeline.segments where s.rank < instructions.count { instructions[s.rank].append(s) }
         return optimizer.enumerated().map { r, finish in
             let own = instructions[r].sorted { $0.start < $1.start }
-            let last = rank(own, stageTimes: stageTimes, optimizer: finish.segments(rank: r), barrierWait: finish.barrierWait,
-                            makespan: pipeline.makespan, end: end)
+            let (work, busy) = executed(own, stageTimes: stageTimes)
+            let last = work + outside(own, busy: busy, optimizer: finish.segments(rank: r), barrierWait: finish.barrierWait,
+                                      makespan: pipeline.makespan, end: end)
             guard passes > 1 else { return last }
-            let earlier = rank(own, stageTimes: stageTimes, optimizer: [], barrierWait: 0, makespan: pipeline.makespan, end: pipeline.makespan)
+            var earlier = work
+            earlier.bubbleS = max(0, pipeline.makespan - busy)
             return last + earlier * Double(passes - 1)
         }
     }
@@ -169,13 +177,27 @@ extension StepTimeBreakdown {
     /// `makespan` and waiting after it.
     static func rank(_ instructions: [ScheduleSegment], stageTimes: [LayerTimes], optimizer: [ScheduleSegment], barrierWait: Double,
                      makespan: Double, end: Double) -> Self {
-        var b = Self(), busy = 0.0
+        let (work, busy) = executed(instructions, stageTimes: stageTimes)
+        return work + outside(instructions, busy: busy, optimizer: optimizer, barrierWait: barrierWait, makespan: makespan, end: end)
+    }
+
+    /// The rank's `instructions` split and scaled to the time each ran, and that time's sum.
+    static func executed(_ instructions: [ScheduleSegment], stageTimes: [LayerTimes]) -> (work: Self, busy: Double) {
+        var work = Self(), busy = 0.0
         for s in instructions {
-            let parts = instruction(s.label, stages: s.stages.map { stageTimes[$0 % stageTimes.count] })
+            let parts = instruction(s, stageTimes: stageTimes)
             let nominal = parts.total, ran = s.end - s.start
             busy += ran
-            if nominal > 0 { b = b + parts * (ran / nominal) }
+            if nominal > 0 { work = work + parts * (ran / nominal) }
         }
+        return (work, busy)
+    }
+
+    /// What the rank does outside its `instructions` (`busy` seconds of them): the optimizer
+    /// parts, the bubble and the waits.
+    static func outside(_ instructions: [ScheduleSegment], busy: Double, optimizer: [ScheduleSegment], barrierWait: Double,
+                        makespan: Double, end: Double) -> Self {
+        var b = Self()
         // Seconds of [from, to] that no instruction covers.
         func uncovered(_ from: Double, _ to: Double) -> Double {
             guard to > from else { return 0 }
