@@ -86,12 +86,13 @@ public enum ConfigDocument {
     }
 
     /// The file at `path` with the keys of `overrides` merged over it; errors in an overridden
-    /// key name the overriding file, errors elsewhere the file at `path`.
-    public static func overlay(_ overrides: ConfigValue, onFile path: String) throws -> ConfigValue {
+    /// key name the overriding file, errors elsewhere the file at `path`. With `keyPath`, errors
+    /// name keys under it (`calibration.bf16_gemm_efficiency`), as the experiment wrote them.
+    public static func overlay(_ overrides: ConfigValue, onFile path: String, keyPath: String = "") throws -> ConfigValue {
         let base = try ConfigValue.load(path: path)
-        var files = ["": path]
-        for key in try overrides.keys() { files[key] = overrides.sourceFile }
-        return ConfigValue(node: merge(base.node, over: overrides.node), file: path, origins: ConfigOrigins(files: files))
+        var files = [keyPath: path]
+        for key in try overrides.keys() { files[keyPath.isEmpty ? key : "\(keyPath).\(key)"] = overrides.sourceFile }
+        return ConfigValue(node: merge(base.node, over: overrides.node), file: path, path: keyPath, origins: ConfigOrigins(files: files))
     }
 
     /// `over` merged onto `base`: mappings key by key (recursively), anything else replaced.

@@ -24,16 +24,21 @@ public struct KernelCalibration: Sendable, Equatable {
     /// Host seconds to issue one cost-executor operation (`host_us_per_operation`).
     public var hostSecondsPerOperation: Double
 
-    static let keys = ["calibration_sms", "fp8_dense_gemm_tflops", "fp8_grouped_gemm_tflops", "fp8_wgrad_tflops_at_112_sms",
+    public static let keys = ["calibration_sms", "fp8_dense_gemm_tflops", "fp8_grouped_gemm_tflops", "fp8_wgrad_tflops_at_112_sms",
                        "attention_forward_tflops_at_112_sms", "attention_backward_tflops_at_112_sms", "bf16_gemm_efficiency",
                        "memory_bound_efficiency", "minimum_kernel_us", "host_us_per_operation"]
 
     /// The calibration shipped with llmsim.
     public static func hopper() throws -> KernelCalibration {
+        try parse(try ConfigValue.load(path: try shippedPath()))
+    }
+
+    /// The path of the shipped calibration file (Resources/hopper-kernels.yaml in the bundle).
+    public static func shippedPath() throws -> String {
         guard let url = Bundle.module.url(forResource: "hopper-kernels", withExtension: "yaml") else {
             throw ConfigError(file: "hopper-kernels.yaml", problem: "the kernel calibration is missing from the bundle", fix: "rebuild llmsim")
         }
-        return try parse(try ConfigValue.load(path: url.path))
+        return url.path
     }
 
     public static func parse(_ v: ConfigValue) throws -> KernelCalibration {
@@ -49,6 +54,12 @@ public struct KernelCalibration: Sendable, Equatable {
         }
         let memory = try v.required("memory_bound_efficiency")
         try memory.requireKnownKeys(["cast", "norm", "elementwise", "permute"])
+        /// A fraction of a peak: above 1 the kernel would outrun the roofline.
+        func fraction(_ m: ConfigValue, _ key: String) throws -> Double {
+            let f = try m.positiveDouble(key)
+            if f > 1 { throw try m.required(key).error("a fraction of the device's peak must be at most 1, found \(f)", fix: "give the measured throughput over the peak, e.g. 0.7") }
+            return f
+        }
         return KernelCalibration(
             calibrationSMs: try v.positiveInt("calibration_sms"),
             fp8Dense: try rows("fp8_dense_gemm_tflops", width: 4).map { DenseRow(m: Int($0[0]), n: Int($0[1]), k: Int($0[2]), tflops: $0[3]) },
@@ -56,9 +67,9 @@ public struct KernelCalibration: Sendable, Equatable {
             fp8WgradTFLOPSAt112: try v.positiveDouble("fp8_wgrad_tflops_at_112_sms"),
             attentionForwardTFLOPSAt112: try v.positiveDouble("attention_forward_tflops_at_112_sms"),
             attentionBackwardTFLOPSAt112: try v.positiveDouble("attention_backward_tflops_at_112_sms"),
-            bf16GEMMEfficiency: try v.positiveDouble("bf16_gemm_efficiency"),
-            castEfficiency: try memory.positiveDouble("cast"), normEfficiency: try memory.positiveDouble("norm"),
-            elementwiseEfficiency: try memory.positiveDouble("elementwise"), permuteEfficiency: try memory.positiveDouble("permute"),
+            bf16GEMMEfficiency: try fraction(v, "bf16_gemm_efficiency"),
+            castEfficiency: try fraction(memory, "cast"), normEfficiency: try fraction(memory, "norm"),
+            elementwiseEfficiency: try fraction(memory, "elementwise"), permuteEfficiency: try fraction(memory, "permute"),
             minimumKernelTime: try v.positiveDouble("minimum_kernel_us") * 1e-6,
             hostSecondsPerOperation: try v.positiveDouble("host_us_per_operation") * 1e-6)
     }

@@ -16,6 +16,8 @@ struct StepCommand: ParsableCommand {
     @Option(help: "Write a Chrome trace-event JSON (Perfetto) of the step to this file: a process per rank, a thread per stream (compute, communication).") var trace: String?
     @Option(help: "representative (one pipeline; default: the experiment's) or whole-cluster (every stage of every EP group routed).") var fidelity: String?
     @Flag(help: "Also print where each rank's step time goes: compute by block, exposed communication, host waits, bubble, optimizer parts, waits (rank 0 and min / mean / max over the pipeline's ranks).") var breakdown = false
+    @Flag(help: "Also re-run the step with each kernel-calibration and fabric figure moved by ± --perturbation, and print how much each moves the step time, largest first.") var sensitivity = false
+    @Option(help: "With --sensitivity: how far each figure moves, per cent (default 10).") var perturbation: Double = 10
     @Flag(help: "Print JSON with stable keys.") var json = false
 
     func run() throws { try Output.reportingErrors { print(try output()) } }
@@ -36,7 +38,9 @@ struct StepCommand: ParsableCommand {
         try StepTimeline.write(r, plan: plan, title: StepTimeline.title("\(config.model.name) step", r, passes: config.pipelinePasses), svg: svg, trace: trace)
         r.segments = []
         r.optimizerSegments = []
-        if json { return try Output.json(Report(step: r, memory: plan.memory)) }
+        let sensitivity = sensitivity ? try StepSensitivity.run(config: config, calibration: try KernelCalibration.hopper(), perturbation: perturbation / 100,
+                                                                routingCache: simulation.routingCache) : nil
+        if json { return try Output.json(Report(step: r, memory: plan.memory, sensitivity: sensitivity)) }
         let fidelityNote = whole.map { w in
             "\nwhole cluster: \(w.groups) EP group(s) per stage, \(w.routings) routings; group steps " + w.groupStepS.map { Output.fixed($0, 3) + " s" }.joined(separator: ", ")
         } ?? ""
@@ -96,7 +100,7 @@ struct StepCommand: ParsableCommand {
         // The published column belongs to the DeepSeek-V3 reproduction only.
         let published = PublishedDeepSeekV3.describes(config)
         return Output.table(published ? rows : rows.map { Array($0.prefix(2)) }, rightAlignedFrom: 1) + fidelityNote + speedNote + Self.memoryWarning(plan.memory)
-            + (breakdown ? "\n\n" + Self.breakdownTable(r) : "")
+            + (breakdown ? "\n\n" + Self.breakdownTable(r) : "") + (sensitivity.map { "\n\n" + StepSensitivityTable.render($0) } ?? "")
     }
 
     /// `--breakdown`: each part of the step time on rank 0, with its share, and its min / mean
@@ -124,6 +128,8 @@ struct StepCommand: ParsableCommand {
     struct Report: Encodable {
         var step: StepResult
         var memory: TrainingMemory
+        /// With `--sensitivity`.
+        var sensitivity: StepSensitivity?
     }
 
     /// A plan that does not fit is still timed (what-if), but said loudly, with what to change.

@@ -1,3 +1,4 @@
+import CostModel
 import Hardware
 import Kernels
 import Model
@@ -167,6 +168,10 @@ public struct StepConfiguration: Sendable {
     /// Host seconds to issue one operation (`HostIssue`; nil: the calibration's, measured on
     /// DeepSeek's trace; 0: launches cost nothing, as under CUDA graphs).
     public var hostSecondsPerOperation: Double?
+    /// The kernel calibration this experiment prices its operations with (`calibration:`, the
+    /// shipped file with some figures replaced, or a file of the user's own measurements); nil:
+    /// the one the caller passes, normally the shipped Hopper file.
+    public var calibration: KernelCalibration?
     public var seed: UInt64
 
     public init(model: ModelArchitecture, topology: Topology, pp: Int, ep: Int, schedule: ScheduleKind, virtualStages: Int = 2,

@@ -24,13 +24,14 @@ import Schedules
 /// attention_kernel: flash                 # flash | unfused (scores materialized, pre-2022 Megatron)
 /// communication_sms: 20
 /// routing: {skew: uniform, seed: 1}       # also gate, sequence_concentration (β), microbatch_routings
+/// calibration: {bf16_gemm_efficiency: 0.6} # optional: kernel figures replaced, or a file of your own
 /// ```
 /// Paths are relative to the file that wrote them.
 public enum StepExperiment {
     /// Every top-level key an experiment file may have (the step's, `run`, `sweep`, `outputs`).
     public static let keys = ["base", "model", "model_overrides", "topology", "hardware", "parallel", "schedule", "virtual_stages",
                               "microbatches", "pipeline_passes", "microbatch_tokens", "microbatch_sequences", "precision", "optimizer", "recompute", "recompute_modules", "attention_kernel", "communication_sms", "all_to_all_sms", "moe_dispatcher", "moe_shared_expert_overlap", "routing",
-                              "fidelity", "gpu_speed_spread_percent", "instruction_jitter_percent", "host_us_per_operation", "run", "sweep", "outputs"]
+                              "fidelity", "gpu_speed_spread_percent", "instruction_jitter_percent", "host_us_per_operation", "calibration", "run", "sweep", "outputs"]
     static let hardwareKeys = ["node", "device", "nic_gbit_s", "scale_up_gb_s"]
     static let optimizerKeys = ["distributed", "moments", "gradients", "fsdp", "fsdp_shard_group", "master", "clip_grad_norm"]
     /// The values of `precision` and the recipes they name.
@@ -171,6 +172,7 @@ public enum StepExperiment {
             config.hostSecondsPerOperation = try v.positiveDouble("host_us_per_operation", default: 0, allowZero: true) * 1e-6
             do { try config.checkHostIssue() } catch let e as ScheduleError { throw host.error(e.problem, fix: e.fix) }
         }
+        if let calibration = try v.optional("calibration") { config.calibration = try parseCalibration(calibration) }
         // After the dispatcher and the pairs it depends on.
         if let overlap = try v.optional("moe_shared_expert_overlap") {
             config.sharedExpertOverlap = try overlap.bool()

@@ -79,7 +79,7 @@ public struct StepSimulation: Sendable {
         self.config = config
         self.routingCache = routingCache
         speeds = config.gpuSpeedSpread > 0 ? GPUSpeedVariation(spread: config.gpuSpeedSpread, gpus: config.gpus, seed: config.seed) : nil
-        kernels = try KernelCostModel(device: config.topology.node.device, calibration: calibration, communicationSMs: config.communicationSMs)
+        kernels = try KernelCostModel(device: config.topology.node.device, calibration: config.calibration ?? calibration, communicationSMs: config.communicationSMs)
     }
 
     /// Everything about a step that does not depend on the number of micro-batches: stage

@@ -64,6 +64,27 @@ import Testing
         catch { #expect("\(error)".contains("batched pipeline sends are not modelled for the interleaved schedule")) }
     }
 
+    /// `llmsim step --sensitivity`: a row per figure with its key, source, value and the step's
+    /// change at ± the perturbation, the figures that do not move the step named on one line;
+    /// `--json` carries the same rows; a perturbation of 100 % is refused.
+    @Test func stepSensitivity() throws {
+        let dir = try scratch()
+        let small = try write(dir, "small.yaml", base: "llama-3.1-8b-a100.yaml", "run: ~\n")
+        let table = try (LLMSim.parseAsRoot(["step", small, "--sensitivity", "--perturbation", "5"]) as! StepCommand).output()
+        #expect(table.contains("each moved by ±5 %") && table.contains("step at −5 %"))
+        #expect(table.contains("BF16 / FP32 GEMMs, of peak (calibration.bf16_gemm_efficiency)") && table.contains("placeholder"))
+        #expect(table.contains("no effect on this step: calibration.fp8_dense_gemm_tflops"))
+        let json = try (LLMSim.parseAsRoot(["step", small, "--sensitivity", "--json"]) as! StepCommand).output()
+        let sensitivity = (try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any])["sensitivity"] as! [String: Any]
+        #expect(sensitivity["perturbation"] as? Double == 0.1)
+        let rows = sensitivity["rows"] as! [[String: Any]]
+        #expect(rows.count == 15 && rows[0]["key"] as? String == "calibration.bf16_gemm_efficiency")
+        for key in ["label", "unit", "value", "evidence", "step_lower_s", "step_higher_s", "elasticity"] { #expect(rows[0][key] != nil, "\(key)") }
+        #expect(!(try (LLMSim.parseAsRoot(["step", small, "--json"]) as! StepCommand).output()).contains("sensitivity"))
+        do { _ = try (LLMSim.parseAsRoot(["step", small, "--sensitivity", "--perturbation", "100"]) as! StepCommand).output(); Issue.record("100 % accepted") }
+        catch { #expect("\(error)".contains("less than 100 %")) }
+    }
+
     /// `llmsim bench --step` times the parts of an MoE step (no timing is asserted: only that
     /// each part ran and reports seconds, and the routing parts nanoseconds per token).
     @Test func benchStepParts() throws {
