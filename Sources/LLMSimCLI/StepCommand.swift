@@ -64,15 +64,23 @@ struct StepCommand: ParsableCommand {
                 + [sorted.first ?? 0, sorted[sorted.count / 2], sorted.last ?? 0].map { Output.fixed($0, 3) }.joined(separator: " / ") + " s")
         typealias P = PublishedDeepSeekV3
         func s(_ x: Double) -> String { Output.fixed(x, 3) + " s" }
-        let rows: [[String]] = [
-            ["", "simulated", "published (ISCA 2025 Table 4)"],
-            ["step time", s(r.stepTimeS), s(P.stepSeconds)],
-            ["1F (forward only)", s(r.forwardOnlyS), s(P.forwardOnlySeconds)],
-            ["1F1B (overlapped)", s(r.steadyS), s(P.steadySeconds)],
-            ["1B (input backward)", s(r.backwardInputS), s(P.backwardInputSeconds)],
-            ["1W (weight backward)", s(r.backwardWeightS), s(P.backwardWeightSeconds)],
-            ["bubble", s(r.bubbleS), s(P.bubbleSeconds)],
-            ["optimizer", s(r.optimizerS), s(P.optimizerSeconds)],
+        // A phase over the pipeline's ranks, min – max ("" on one rank).
+        func spread(_ key: KeyPath<RankPhases, Double>) -> String {
+            let values = r.phasesPerRank.map { $0[keyPath: key] }
+            guard values.count > 1, let low = values.min(), let high = values.max() else { return "" }
+            return Output.fixed(low, 3) + " – " + Output.fixed(high, 3) + " s"
+        }
+        let phaseRows: [[String]] = [
+            ["", "simulated (rank 0)", r.phasesPerRank.count > 1 ? "ranks min – max" : "", "published (ISCA 2025 Table 4)"],
+            ["step time", s(r.stepTimeS), "", s(P.stepSeconds)],
+            ["1F (forward only)", s(r.forwardOnlyS), spread(\.forwardOnlyS), s(P.forwardOnlySeconds)],
+            ["1F1B (overlapped)", s(r.steadyS), spread(\.steadyS), s(P.steadySeconds)],
+            ["1B (input backward)", s(r.backwardInputS), spread(\.backwardInputS), s(P.backwardInputSeconds)],
+            ["1W (weight backward)", s(r.backwardWeightS), spread(\.backwardWeightS), s(P.backwardWeightSeconds)],
+            ["bubble", s(r.bubbleS), spread(\.bubbleS), s(P.bubbleSeconds)],
+            ["optimizer", s(r.optimizerS), "", s(P.optimizerSeconds)],
+        ]
+        let otherRows: [[String]] = [
             ["GPU waiting for host launches (rank 0)", s(r.hostWaitS), ""],
         ] + (r.timeBreakdownPerRank.first.map { b in [
             ["compute / exposed communication (rank 0)", Output.fixed(b.computeS, 3) + " / " + Output.fixed(b.exposedCommunicationS, 3) + " s", ""],
@@ -97,9 +105,12 @@ struct StepCommand: ParsableCommand {
                 + (config.routingGate == .roundRobin ? ", round-robin gate" : ""),
              Output.fixed(r.dispatchS * 1e3, 2) + " / " + Output.fixed(r.combineS * 1e3, 2) + " ms", ""],
         ])
-        // The published column belongs to the DeepSeek-V3 reproduction only.
-        let published = PublishedDeepSeekV3.describes(config)
-        return Output.table(published ? rows : rows.map { Array($0.prefix(2)) }, rightAlignedFrom: 1) + fidelityNote + speedNote + Self.memoryWarning(plan.memory)
+        // The other rows have no spread over ranks; the published column belongs to the
+        // DeepSeek-V3 reproduction only, the spread to pipelines of several ranks.
+        let rows = phaseRows + otherRows.map { [$0[0], $0[1], "", $0[2]] }
+        let published = PublishedDeepSeekV3.describes(config), spreads = r.phasesPerRank.count > 1
+        let columns = [true, true, spreads, published]
+        return Output.table(rows.map { row in row.indices.filter { columns[$0] }.map { row[$0] } }, rightAlignedFrom: 1) + fidelityNote + speedNote + Self.memoryWarning(plan.memory)
             + (breakdown ? "\n\n" + Self.breakdownTable(r) : "") + (sensitivity.map { "\n\n" + StepSensitivityTable.render($0) } ?? "")
     }
 

@@ -5,6 +5,17 @@ import Kernels
 import Model
 import Schedules
 
+/// One rank's ISCA 2025 Table 4 phases of the pipeline, seconds: its forward-only (1F),
+/// overlapped (1F1B), input-backward (1B), weight-backward (1W) instructions and its idle time.
+/// ISCA does not say which rank its table measured; `StepResult`'s phases are rank 0's.
+public struct RankPhases: Sendable, Codable, Equatable {
+    public var forwardOnlyS: Double
+    public var steadyS: Double
+    public var backwardInputS: Double
+    public var backwardWeightS: Double
+    public var bubbleS: Double
+}
+
 /// The result of one simulated training step.
 public struct StepResult: Sendable, Codable, Equatable {
     public var stepTimeS: Double
@@ -16,6 +27,8 @@ public struct StepResult: Sendable, Codable, Equatable {
     public var backwardWeightS: Double
     public var bubbleS: Double
     public var optimizerS: Double
+    /// Every rank's phases (rank 0's are the fields above).
+    public var phasesPerRank: [RankPhases] = []
     /// Seconds rank 0's GPU waits in its pipeline instructions for the host to launch the next
     /// operation (`HostIssue`); part of the phases above.
     public var hostWaitS = 0.0
@@ -370,17 +383,22 @@ public struct StepSimulation: Sendable {
         // Each of the step's pipeline passes repeats the simulated one (the last, whose
         // backwards the gradient reduction overlaps): its phases and bubble count once per pass.
         let passes = Double(c.pipelinePasses)
-        var phase: [String: Double] = [:]
-        for s in p.segments where s.rank == 0 { phase[s.label, default: 0] += passes * (s.end - s.start) }
+        var phase = [[String: Double]](repeating: [:], count: p.bubblePerRank.count)
+        for s in p.segments { phase[s.rank][s.label, default: 0] += passes * (s.end - s.start) }
+        let ranks = phase.indices.map { r in
+            RankPhases(forwardOnlyS: phase[r]["F"] ?? 0, steadyS: phase[r]["F&B"] ?? 0, backwardInputS: (phase[r]["B"] ?? 0) + (phase[r]["Bi"] ?? 0),
+                       backwardWeightS: phase[r]["W"] ?? 0, bubbleS: passes * p.bubblePerRank[r])
+        }
+        let rank0 = ranks[0]
         let step = passes * p.makespan + optimizer
         let tokensPerStep = c.batchPipelines * microbatches * c.microbatchTokens
         let flops = c.model.trainingFLOPs(sequenceLength: c.sequenceTokens)
         let perGPU = { (f: Double) in f * Double(tokensPerStep) / step / Double(c.gpus) }
         let bf16Peak = c.topology.node.device.peak(.bf16).flops
         return StepResult(
-            stepTimeS: step, forwardOnlyS: phase["F"] ?? 0, steadyS: phase["F&B"] ?? 0,
-            backwardInputS: (phase["B"] ?? 0) + (phase["Bi"] ?? 0), backwardWeightS: phase["W"] ?? 0,
-            bubbleS: passes * (p.bubblePerRank.first ?? 0), optimizerS: optimizer, optimizerPerRankS: [], pipelineS: passes * p.makespan, optimizerSegments: [],
+            stepTimeS: step, forwardOnlyS: rank0.forwardOnlyS, steadyS: rank0.steadyS, backwardInputS: rank0.backwardInputS,
+            backwardWeightS: rank0.backwardWeightS, bubbleS: rank0.bubbleS, optimizerS: optimizer, phasesPerRank: ranks,
+            optimizerPerRankS: [], pipelineS: passes * p.makespan, optimizerSegments: [],
             tokensPerStep: tokensPerStep, tokensPerDay: Double(tokensPerStep) * 86_400 / step,
             tflopsPerGpuCausal: perGPU(flops.causal) / 1e12, tflopsPerGpuNoncausal: perGPU(flops.noncausal) / 1e12,
             mfuCausal: perGPU(flops.causal) / bf16Peak, mfuNoncausal: perGPU(flops.noncausal) / bf16Peak,

@@ -42,7 +42,11 @@ import Testing
         #expect(breakdown.count == 16)
         let parts = breakdown[0].filter { $0.key != "recomputation_s" }
         #expect(parts.count == 14 && abs(parts.values.reduce(0, +) - (step["step_time_s"] as! Double)) < 1e-9)
+        // Every rank's ISCA phases; the table gives their spread beside rank 0's.
+        let phases = step["phases_per_rank"] as! [[String: Double]]
+        #expect(phases.count == 16 && phases[0]["steady_s"] == step["steady_s"] as? Double)
         let table = try (LLMSim.parseAsRoot(["step", fits, "--breakdown"]) as! StepCommand).output()
+        #expect(table.contains("simulated (rank 0)") && table.contains("ranks min – max"))
         #expect(table.contains("compute / exposed communication (rank 0)"))
         #expect(table.contains("where the step time goes") && table.contains("exposed MoE all-to-all") && table.contains("total: the step time"))
         #expect(!(try (LLMSim.parseAsRoot(["step", fits]) as! StepCommand).output()).contains("where the step time goes"))
