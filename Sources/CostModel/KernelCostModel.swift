@@ -39,25 +39,32 @@ public struct KernelCostModel: Sendable {
     var traceFraction: Double { 112 / Double(calibration.calibrationSMs) }
 
     /// Seconds the record's kernel takes on the compute SMs.
-    public func duration(_ r: OperationRecord) -> Double {
-        guard !r.kind.isCommunication else { return 0 }
-        let t: Double
+    public func duration(_ r: OperationRecord) -> Double { priced(r).seconds }
+
+    /// Seconds the record's kernel takes on the compute SMs, and the calibration figure that
+    /// set them (`PricingFigure`; `duration` is this without the figure).
+    public func priced(_ r: OperationRecord) -> (seconds: Double, figure: PricingFigure) {
+        guard !r.kind.isCommunication else { return (0, .communication) }
+        var t: Double, figure: PricingFigure
         switch r.kind {
         case .gemm, .groupedGemm:
             // The shape-blind BF16/FP32 efficiency needs at least the time to stream the
             // operands; the FP8 rows are measured kernels, memory effects included.
-            let compute = r.flops / gemmRate(r)
-            t = device.peak(r.precision).runsAs == .fp8 ? compute : max(compute, streaming(r))
+            let (rate, gemmFigure) = gemmPricing(r)
+            (t, figure) = (r.flops / rate, gemmFigure)
+            if device.peak(r.precision).runsAs != .fp8, streaming(r) > t { (t, figure) = (streaming(r), .elementwise) }
         case .attention:
             t = r.flops / (calibration.attentionForwardTFLOPSAt112 * 1e12 / 989.4e12 * device.peak(.bf16).flops * smFraction / traceFraction)
+            figure = .attentionForward
         case .attentionBackward:
             t = r.flops / (calibration.attentionBackwardTFLOPSAt112 * 1e12 / 989.4e12 * device.peak(.bf16).flops * smFraction / traceFraction)
-        case .cast: t = bytes(r) / (device.hbmBandwidth * calibration.castEfficiency)
-        case .norm: t = bytes(r) / (device.hbmBandwidth * calibration.normEfficiency)
-        case .permute: t = bytes(r) / (device.hbmBandwidth * calibration.permuteEfficiency)
-        default: t = streaming(r)
+            figure = .attentionBackward
+        case .cast: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.castEfficiency), .cast)
+        case .norm: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.normEfficiency), .norm)
+        case .permute: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.permuteEfficiency), .permute)
+        default: (t, figure) = (streaming(r), .elementwise)
         }
-        return max(t, calibration.minimumKernelTime)
+        return t < calibration.minimumKernelTime ? (calibration.minimumKernelTime, .minimumKernel) : (t, figure)
     }
 
     func bytes(_ r: OperationRecord) -> Double { r.bytesRead + r.bytesWritten }
@@ -66,36 +73,82 @@ public struct KernelCostModel: Sendable {
     func streaming(_ r: OperationRecord) -> Double { bytes(r) / (device.hbmBandwidth * calibration.elementwiseEfficiency) }
 
     /// FLOP/s of a GEMM record.
-    public func gemmRate(_ r: OperationRecord) -> Double {
+    public func gemmRate(_ r: OperationRecord) -> Double { gemmPricing(r).rate }
+
+    /// FLOP/s of a GEMM record and the figure that sets it.
+    func gemmPricing(_ r: OperationRecord) -> (rate: Double, figure: PricingFigure) {
         let peak = device.peak(r.precision)
         guard peak.runsAs == .fp8, let g = r.gemm else {
-            return peak.flops * calibration.bf16GEMMEfficiency * smFraction
+            return (peak.flops * calibration.bf16GEMMEfficiency * smFraction, .bf16GEMM)
         }
         let fp8Peak = 1978.9e12        // the calibration GPU's dense FP8 peak (H800/H100 SXM)
-        let efficiency: Double
+        let efficiency: Double, figure: PricingFigure
         if r.name.hasSuffix(".wgrad"), !g.tensorScaled {
-            efficiency = calibration.fp8WgradTFLOPSAt112 * 1e12 / fp8Peak / traceFraction
+            (efficiency, figure) = (calibration.fp8WgradTFLOPSAt112 * 1e12 / fp8Peak / traceFraction, .fp8Wgrad)
         } else if r.kind == .groupedGemm, g.groups > 1 {
             let perGroup = max(1, g.totalRows / g.groups)
             if perGroup >= 1024, let row = nearestGrouped(n: g.n, k: g.k) {
-                efficiency = row.tflops * 1e12 / fp8Peak
+                (efficiency, figure) = (calibration.fp8Grouped[row].tflops * 1e12 / fp8Peak, .fp8GroupedRow(row))
             } else {
-                efficiency = nearestDense(m: perGroup, n: g.n, k: g.k).tflops * 1e12 / fp8Peak
+                let row = nearestDense(m: perGroup, n: g.n, k: g.k)
+                (efficiency, figure) = (calibration.fp8Dense[row].tflops * 1e12 / fp8Peak, .fp8DenseRow(row))
             }
         } else {
-            efficiency = nearestDense(m: g.m, n: g.n, k: g.k).tflops * 1e12 / fp8Peak
+            let row = nearestDense(m: g.m, n: g.n, k: g.k)
+            (efficiency, figure) = (calibration.fp8Dense[row].tflops * 1e12 / fp8Peak, .fp8DenseRow(row))
         }
-        return peak.flops * efficiency * smFraction
+        return (peak.flops * efficiency * smFraction, figure)
     }
 
-    func nearestDense(m: Int, n: Int, k: Int) -> KernelCalibration.DenseRow {
+    /// Index of the DeepGEMM dense row nearest in (log M, log N, log K), M capped at 4,096.
+    func nearestDense(m: Int, n: Int, k: Int) -> Int {
         func d(_ a: Int, _ b: Int) -> Double { let x = log2(Double(max(a, 1))) - log2(Double(b)); return x * x }
         let mm = min(m, 4096)
-        return calibration.fp8Dense.min { d(mm, $0.m) + d(n, $0.n) + d(k, $0.k) < d(mm, $1.m) + d(n, $1.n) + d(k, $1.k) }!
+        let rows = calibration.fp8Dense
+        return rows.indices.min { d(mm, rows[$0].m) + d(n, rows[$0].n) + d(k, rows[$0].k) < d(mm, rows[$1].m) + d(n, rows[$1].n) + d(k, rows[$1].k) }!
     }
 
-    func nearestGrouped(n: Int, k: Int) -> KernelCalibration.GroupedRow? {
+    /// Index of the DeepGEMM grouped row nearest in (log N, log K).
+    func nearestGrouped(n: Int, k: Int) -> Int? {
         func d(_ a: Int, _ b: Int) -> Double { let x = log2(Double(max(a, 1))) - log2(Double(b)); return x * x }
-        return calibration.fp8Grouped.min { d(n, $0.n) + d(k, $0.k) < d(n, $1.n) + d(k, $1.k) }
+        let rows = calibration.fp8Grouped
+        return rows.indices.min { d(n, rows[$0].n) + d(k, rows[$0].k) < d(n, rows[$1].n) + d(k, rows[$1].k) }
+    }
+}
+
+/// The calibration figure that priced a kernel (`KernelCostModel.priced(_:)`).
+public enum PricingFigure: Sendable, Equatable, Hashable {
+    /// A row of `fp8_dense_gemm_tflops` or `fp8_grouped_gemm_tflops` (index into the table).
+    case fp8DenseRow(Int), fp8GroupedRow(Int)
+    case fp8Wgrad, bf16GEMM, attentionForward, attentionBackward, cast, norm, permute
+    /// `memory_bound_efficiency.elementwise`: element-wise kernels, and BF16 GEMMs too small
+    /// to reach their compute rate before streaming their operands.
+    case elementwise
+    /// `minimum_kernel_us`: the kernel would be shorter than the shortest measured launch.
+    case minimumKernel
+    /// Not priced here: the fabric times it.
+    case communication
+
+    /// The figure as a key of the calibration file, with the row for a table row
+    /// (`fp8_dense_gemm_tflops [4096, 7168, 2048]`).
+    public func key(in calibration: KernelCalibration) -> String {
+        switch self {
+        case .fp8DenseRow(let i):
+            let r = calibration.fp8Dense[i]
+            return "fp8_dense_gemm_tflops [\(r.m), \(r.n), \(r.k)]"
+        case .fp8GroupedRow(let i):
+            let r = calibration.fp8Grouped[i]
+            return "fp8_grouped_gemm_tflops [\(r.groups), \(r.mPerGroup), \(r.n), \(r.k)]"
+        case .fp8Wgrad: return "fp8_wgrad_tflops_at_112_sms"
+        case .bf16GEMM: return "bf16_gemm_efficiency"
+        case .attentionForward: return "attention_forward_tflops_at_112_sms"
+        case .attentionBackward: return "attention_backward_tflops_at_112_sms"
+        case .cast: return "memory_bound_efficiency.cast"
+        case .norm: return "memory_bound_efficiency.norm"
+        case .permute: return "memory_bound_efficiency.permute"
+        case .elementwise: return "memory_bound_efficiency.elementwise"
+        case .minimumKernel: return "minimum_kernel_us"
+        case .communication: return "(the fabric)"
+        }
     }
 }

@@ -12,7 +12,7 @@ public struct LLMSim: ParsableCommand {
         Every command takes --json for machine-readable output with stable keys.
         """,
         version: LLMSimVersion.current,
-        subcommands: [ModelCommand.self, TopologyCommand.self, FP8Command.self, MLACommand.self, RouteCommand.self, EPLBCommand.self, AllToAllCommand.self, ScheduleCommand.self, StepCommand.self, RunCommand.self, ResultsCommand.self, ReportCommand.self, NotebookCommand.self, MemoryCommand.self, ValidateCommand.self, BenchCommand.self])
+        subcommands: [ModelCommand.self, TopologyCommand.self, FP8Command.self, MLACommand.self, RouteCommand.self, EPLBCommand.self, AllToAllCommand.self, ScheduleCommand.self, StepCommand.self, KernelsCommand.self, RunCommand.self, ResultsCommand.self, ReportCommand.self, NotebookCommand.self, MemoryCommand.self, ValidateCommand.self, BenchCommand.self])
 
     public init() {}
 }

@@ -89,6 +89,30 @@ import Testing
         catch { #expect("\(error)".contains("less than 100 %")) }
     }
 
+    /// `llmsim kernels`: V3's representative MoE layer (3) as the step prices it: each kernel
+    /// with the calibration key behind it (DeepGEMM's grouped rows for the experts, the trace's
+    /// weight-gradient rate, the BF16 router GEMM at its streaming floor), per-pass compute
+    /// adding up to the step's layer (32.6 ms, the trace's ≈ 32 ms of kernels per layer
+    /// pair); a dense layer has no all-to-all; a layer past the model is an error.
+    @Test func kernelsOfALayer() throws {
+        let v3 = Self.repo.appendingPathComponent("Experiments/deepseek-v3.yaml").path
+        let text = try (LLMSim.parseAsRoot(["kernels", v3]) as! KernelsCommand).output()
+        #expect(text.hasPrefix("layer 3 (MoE) of deepseek-v3"))
+        #expect(text.contains("mlp.experts.up.fprop") && text.contains("fp8_grouped_gemm_tflops [4, 8192, 4096, 7168]"))
+        #expect(text.contains("fp8_wgrad_tflops_at_112_sms") && text.contains("attention_backward_tflops_at_112_sms"))
+        #expect(text.contains("compute per pass: forward") && text.contains("all-to-all on the fabric: dispatch 2.313 ms"))
+        let json = try JSONSerialization.jsonObject(with: Data(try (LLMSim.parseAsRoot(["kernels", v3, "--json"]) as! KernelsCommand).output().utf8)) as! [String: Any]
+        let kernels = json["kernels"] as! [[String: Any]]
+        let gate = try #require(kernels.first { ($0["name"] as? String) == "L3.attn.gate.fprop" })
+        #expect(gate["figure"] as? String == "memory_bound_efficiency.elementwise" && gate["precision"] as? String == "bf16")
+        let compute = kernels.reduce(0.0) { $0 + ($1["seconds"] as! Double) }
+        #expect(compute > 0.030 && compute < 0.035)
+        let dense = try (LLMSim.parseAsRoot(["kernels", v3, "--layer", "0"]) as! KernelsCommand).output()
+        #expect(dense.hasPrefix("layer 0 (dense)") && !dense.contains("all-to-all") && dense.contains("mlp.ffn.up.fprop"))
+        do { _ = try (LLMSim.parseAsRoot(["kernels", v3, "--layer", "61"]) as! KernelsCommand).output(); Issue.record("layer 61 accepted") }
+        catch { #expect("\(error)".contains("no layer 61") && "\(error)".contains("from 0 to 60")) }
+    }
+
     /// `llmsim bench --step` times the parts of an MoE step (no timing is asserted: only that
     /// each part ran and reports seconds, and the routing parts nanoseconds per token).
     @Test func benchStepParts() throws {

@@ -48,4 +48,28 @@ import Hardware
         let m = try KernelCostModel(device: h800, calibration: calibration, communicationSMs: 20)
         #expect(m.duration(gemm(1, 1, 1)) == 3e-6)
     }
+
+    /// `priced` names the calibration figure behind each duration (what `llmsim kernels`
+    /// prints): the nearest DeepGEMM row, the trace's weight-gradient rate, the BF16
+    /// efficiency, the streaming floor of a BF16 GEMM too thin for its compute rate, the
+    /// shortest kernel; and its seconds are `duration`'s.
+    @Test func pricedNamesTheFigure() throws {
+        let m = try KernelCostModel(device: h800, calibration: calibration, communicationSMs: 20)
+        func key(_ r: OperationRecord) -> String {
+            #expect(m.priced(r).seconds == m.duration(r))
+            return m.priced(r).figure.key(in: calibration)
+        }
+        #expect(key(gemm(4096, 7168, 16384)) == "fp8_dense_gemm_tflops [4096, 7168, 16384]")
+        #expect(key(gemm(8192, 7000, 2100)) == "fp8_dense_gemm_tflops [4096, 7168, 2048]")
+        #expect(key(gemm(7168, 2048, 4096, name: "x.wgrad")) == "fp8_wgrad_tflops_at_112_sms")
+        #expect(key(gemm(4096, 4096, 4096, precision: .bf16)) == "bf16_gemm_efficiency")
+        var thin = gemm(4096, 8, 7168, precision: .bf16)
+        thin.bytesRead = 4096 * 7168 * 2
+        #expect(key(thin) == "memory_bound_efficiency.elementwise")
+        #expect(key(gemm(1, 1, 1)) == "minimum_kernel_us")
+        var grouped = gemm(8192, 4096, 7168)
+        grouped.kind = .groupedGemm
+        grouped.gemm = GEMMShape(m: 8192, n: 4096, k: 7168, groups: 4, totalRows: 4 * 8192)
+        #expect(key(grouped) == "fp8_grouped_gemm_tflops [4, 8192, 4096, 7168]")
+    }
 }
