@@ -14,7 +14,7 @@ enum StepSensitivityTable {
             let digits = r.value >= 100 ? 0 : r.value >= 10 ? 1 : 2
             return Output.fixed(r.value, digits) + (r.unit.isEmpty ? "" : " " + r.unit)
         }
-        let moving = s.rows.filter(\.matters), still = s.rows.filter { !$0.matters }
+        let moving = s.rows.filter(s.moves), still = s.rows.filter { !s.moves($0) }
         let rows: [[String]] = [["figure (experiment key)", "source", "value", "step at −" + pct, "at +" + pct, "elasticity"]]
             + moving.map { r in
                 [r.label + " (" + r.key + ")", r.evidence, value(r), signed(r.stepLowerS - s.stepS, 3) + " s", signed(r.stepHigherS - s.stepS, 3) + " s",

@@ -38,8 +38,6 @@ public struct StepSensitivity: Sendable, Encodable {
         /// (step at + − step at −) / (2 · perturbation · step): per cent of step time per per
         /// cent of the figure (−1 for a throughput that alone sets the step, 0 for one unused).
         public var elasticity: Double
-        /// Whether the figure changes the step at all.
-        public var matters: Bool { stepLowerS != stepHigherS }
     }
 
     /// The step as configured, seconds.
@@ -76,6 +74,9 @@ public struct StepSensitivity: Sendable, Encodable {
         let order = rows.indices.sorted { abs(rows[$0].elasticity) != abs(rows[$1].elasticity) ? abs(rows[$0].elasticity) > abs(rows[$1].elasticity) : $0 < $1 }
         return StepSensitivity(stepS: step, perturbation: perturbation, rows: order.map { rows[$0] })
     }
+
+    /// Whether `row`'s figure changes the step at all, either way.
+    public func moves(_ row: Row) -> Bool { row.stepLowerS != stepS || row.stepHigherS != stepS }
 
     enum CodingKeys: String, CodingKey { case stepS = "step_time_s", perturbation, rows }
 

@@ -73,7 +73,7 @@ import Testing
         for key in ["calibration.fp8_dense_gemm_tflops", "calibration.fp8_grouped_gemm_tflops", "calibration.fp8_wgrad_tflops_at_112_sms",
                     "calibration.memory_bound_efficiency.permute"] {
             let row = try #require(s.rows.first { $0.key == key })
-            #expect(!row.matters && row.stepLowerS == s.stepS && row.elasticity == 0, "\(key)")
+            #expect(!s.moves(row) && row.stepLowerS == s.stepS && row.elasticity == 0, "\(key)")
         }
         #expect(s.rows[0].key == "calibration.bf16_gemm_efficiency")
         #expect(s.rows[0].elasticity > -0.9 && s.rows[0].elasticity < -0.55)
