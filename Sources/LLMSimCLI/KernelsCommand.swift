@@ -37,6 +37,14 @@ struct KernelsCommand: ParsableCommand {
         var totals = "compute per pass: forward " + ms(layer.computeSeconds(.forward)) + ", input backward " + ms(layer.computeSeconds(.backwardInput))
             + ", weight backward " + ms(layer.computeSeconds(.backwardWeight))
         if layer.isMoE { totals += "; all-to-all on the fabric: dispatch " + ms(layer.dispatchS) + ", combine " + ms(layer.combineS) + " (each, forward and backward)" }
+        // Per DeepSeek overlap block, in issue order (what docs/checks/trace_block_kernels.py
+        // prints for the trace).
+        var blocks: [(name: String, seconds: Double)] = []
+        for k in layer.kernels where !k.record.kind.isCommunication {
+            let name = "\(k.record.block.rawValue)(\(k.record.pass.rawValue))"
+            if let i = blocks.firstIndex(where: { $0.name == name }) { blocks[i].seconds += k.seconds } else { blocks.append((name, k.seconds)) }
+        }
+        totals += "\ncompute per block: " + blocks.map { "\($0.name) " + ms($0.seconds) }.joined(separator: ", ")
         return header + "\n" + Output.table(rows, rightAlignedFrom: 4) + "\n" + totals
     }
 
