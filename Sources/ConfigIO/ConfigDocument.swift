@@ -68,14 +68,11 @@ public enum ConfigDocument {
         guard let baseValue = try own.optional(baseKey) else {
             return ConfigValue(node: own.node, file: path, origins: ConfigOrigins(files: files))
         }
-        let basePath = own.resolvePath(try baseValue.string())
+        let basePath = try baseValue.existingPath(of: "base", fix: "give a path relative to this file, e.g. base: deepseek-v3.yaml")
         let key = (basePath as NSString).standardizingPath
         if chain.contains(key) || key == (path as NSString).standardizingPath {
             throw baseValue.error("'\(baseKey)' makes a cycle: \((chain + [key]).map { ($0 as NSString).lastPathComponent }.joined(separator: " → "))",
                                   fix: "a file must not extend itself, directly or through its bases")
-        }
-        guard FileManager.default.fileExists(atPath: basePath) else {
-            throw baseValue.error("the base file '\(basePath)' does not exist", fix: "give a path relative to this file, e.g. base: deepseek-v3.yaml")
         }
         let base = try load(path: basePath, baseKey: baseKey, chain: chain + [(path as NSString).standardizingPath])
         let merged = merge(base.node, over: without(baseKey, in: own.node))

@@ -52,6 +52,14 @@ public struct ConfigValue: @unchecked Sendable {
         relative.hasPrefix("/") ? relative : (sourceDirectory as NSString).appendingPathComponent(relative)
     }
 
+    /// The path this text value names, resolved against its file's folder, which must exist:
+    /// otherwise an error at this key that names the `kind` of file ("topology") and `fix`.
+    public func existingPath(of kind: String, fix: String) throws -> String {
+        let path = resolvePath(try string())
+        guard FileManager.default.fileExists(atPath: path) else { throw error("the \(kind) file '\(path)' does not exist", fix: fix) }
+        return path
+    }
+
     /// Parses `text`; `file` is used in error messages only.
     public static func parse(_ text: String, file: String) throws -> ConfigValue {
         let node: Node?

@@ -52,25 +52,33 @@ public struct KernelCostModel: Sendable {
             // operands; the FP8 rows are measured kernels, memory effects included.
             let (rate, gemmFigure) = gemmPricing(r)
             (t, figure) = (r.flops / rate, gemmFigure)
-            if device.peak(r.precision).runsAs != .fp8, streaming(r) > t { (t, figure) = (streaming(r), .elementwise) }
+            if device.peak(r.precision).runsAs != .fp8, streaming(r) > t { (t, figure) = (streaming(r), .figure(.elementwise)) }
         case .attention:
-            t = r.flops / (calibration.attentionForwardTFLOPSAt112 * 1e12 / 989.4e12 * device.peak(.bf16).flops * smFraction / traceFraction)
-            figure = .attentionForward
+            (t, figure) = (r.flops / attentionRate(calibration.attentionForwardTFLOPSAt112), .figure(.attentionForward))
         case .attentionBackward:
-            t = r.flops / (calibration.attentionBackwardTFLOPSAt112 * 1e12 / 989.4e12 * device.peak(.bf16).flops * smFraction / traceFraction)
-            figure = .attentionBackward
-        case .cast: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.castEfficiency), .cast)
-        case .norm: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.normEfficiency), .norm)
-        case .permute: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.permuteEfficiency), .permute)
-        default: (t, figure) = (streaming(r), .elementwise)
+            (t, figure) = (r.flops / attentionRate(calibration.attentionBackwardTFLOPSAt112), .figure(.attentionBackward))
+        case .cast: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.castEfficiency), .figure(.cast))
+        case .norm: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.normEfficiency), .figure(.norm))
+        case .permute: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.permuteEfficiency), .figure(.permute))
+        default: (t, figure) = (streaming(r), .figure(.elementwise))
         }
-        return t < calibration.minimumKernelTime ? (calibration.minimumKernelTime, .minimumKernel) : (t, figure)
+        return t < calibration.minimumKernelTime ? (calibration.minimumKernelTime, .figure(.minimumKernel)) : (t, figure)
     }
 
     func bytes(_ r: OperationRecord) -> Double { r.bytesRead + r.bytesWritten }
 
     /// Seconds to stream the record's bytes at the element-wise HBM efficiency.
     func streaming(_ r: OperationRecord) -> Double { bytes(r) / (device.hbmBandwidth * calibration.elementwiseEfficiency) }
+
+    /// Dense peaks of the GPU the calibration was measured on (H800 SXM, as H100 SXM), FLOP/s:
+    /// BF16 989.4 and FP8 1,978.9 TFLOPS, dense (hardware.md §0; ISCA 2025 Table 4's MFU implies 988).
+    static let calibrationGPUPeak = (bf16: 989.4e12, fp8: 1978.9e12)
+
+    /// FLOP/s of FlashAttention measured at `tflopsAt112` on the calibration GPU's 112 SMs,
+    /// scaled to this device's BF16 peak and compute SMs.
+    func attentionRate(_ tflopsAt112: Double) -> Double {
+        tflopsAt112 * 1e12 / Self.calibrationGPUPeak.bf16 * device.peak(.bf16).flops * smFraction / traceFraction
+    }
 
     /// FLOP/s of a GEMM record.
     public func gemmRate(_ r: OperationRecord) -> Double { gemmPricing(r).rate }
@@ -79,12 +87,12 @@ public struct KernelCostModel: Sendable {
     func gemmPricing(_ r: OperationRecord) -> (rate: Double, figure: PricingFigure) {
         let peak = device.peak(r.precision)
         guard peak.runsAs == .fp8, let g = r.gemm else {
-            return (peak.flops * calibration.bf16GEMMEfficiency * smFraction, .bf16GEMM)
+            return (peak.flops * calibration.bf16GEMMEfficiency * smFraction, .figure(.bf16GEMM))
         }
-        let fp8Peak = 1978.9e12        // the calibration GPU's dense FP8 peak (H800/H100 SXM)
+        let fp8Peak = Self.calibrationGPUPeak.fp8
         let efficiency: Double, figure: PricingFigure
         if r.name.hasSuffix(".wgrad"), !g.tensorScaled {
-            (efficiency, figure) = (calibration.fp8WgradTFLOPSAt112 * 1e12 / fp8Peak / traceFraction, .fp8Wgrad)
+            (efficiency, figure) = (calibration.fp8WgradTFLOPSAt112 * 1e12 / fp8Peak / traceFraction, .figure(.fp8Wgrad))
         } else if r.kind == .groupedGemm, g.groups > 1 {
             let perGroup = max(1, g.totalRows / g.groups)
             if perGroup >= 1024, let row = nearestGrouped(n: g.n, k: g.k) {
@@ -120,12 +128,10 @@ public struct KernelCostModel: Sendable {
 public enum PricingFigure: Sendable, Equatable, Hashable {
     /// A row of `fp8_dense_gemm_tflops` or `fp8_grouped_gemm_tflops` (index into the table).
     case fp8DenseRow(Int), fp8GroupedRow(Int)
-    case fp8Wgrad, bf16GEMM, attentionForward, attentionBackward, cast, norm, permute
-    /// `memory_bound_efficiency.elementwise`: element-wise kernels, and BF16 GEMMs too small
-    /// to reach their compute rate before streaming their operands.
-    case elementwise
-    /// `minimum_kernel_us`: the kernel would be shorter than the shortest measured launch.
-    case minimumKernel
+    /// A scalar figure of the file. `.elementwise` also prices BF16 GEMMs too thin to reach
+    /// their compute rate before streaming their operands; `.minimumKernel` any kernel that
+    /// would be shorter than the shortest measured launch.
+    case figure(KernelCalibration.Figure)
     /// Not priced here: the fabric times it.
     case communication
 
@@ -135,19 +141,11 @@ public enum PricingFigure: Sendable, Equatable, Hashable {
         switch self {
         case .fp8DenseRow(let i):
             let r = calibration.fp8Dense[i]
-            return "fp8_dense_gemm_tflops [\(r.m), \(r.n), \(r.k)]"
+            return KernelCalibration.Figure.fp8DenseGEMM.rawValue + " [\(r.m), \(r.n), \(r.k)]"
         case .fp8GroupedRow(let i):
             let r = calibration.fp8Grouped[i]
-            return "fp8_grouped_gemm_tflops [\(r.groups), \(r.mPerGroup), \(r.n), \(r.k)]"
-        case .fp8Wgrad: return "fp8_wgrad_tflops_at_112_sms"
-        case .bf16GEMM: return "bf16_gemm_efficiency"
-        case .attentionForward: return "attention_forward_tflops_at_112_sms"
-        case .attentionBackward: return "attention_backward_tflops_at_112_sms"
-        case .cast: return "memory_bound_efficiency.cast"
-        case .norm: return "memory_bound_efficiency.norm"
-        case .permute: return "memory_bound_efficiency.permute"
-        case .elementwise: return "memory_bound_efficiency.elementwise"
-        case .minimumKernel: return "minimum_kernel_us"
+            return KernelCalibration.Figure.fp8GroupedGEMM.rawValue + " [\(r.groups), \(r.mPerGroup), \(r.n), \(r.k)]"
+        case .figure(let f): return f.rawValue
         case .communication: return "(the fabric)"
         }
     }

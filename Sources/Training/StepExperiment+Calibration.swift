@@ -1,6 +1,5 @@
 import ConfigIO
 import CostModel
-import Foundation
 
 extension StepExperiment {
     /// `calibration:` — the kernel calibration of the experiment, as `topology:` names its
@@ -12,14 +11,8 @@ extension StepExperiment {
     /// Sweeps set its keys like any other (`calibration.bf16_gemm_efficiency: [0.6, 0.7, 0.8]`).
     /// The shipped file and its sources: Sources/CostModel/Resources/hopper-kernels.yaml.
     static func parseCalibration(_ c: ConfigValue) throws -> KernelCalibration {
-        /// The path a value names, which must exist.
         func existing(_ value: ConfigValue) throws -> String {
-            let path = value.resolvePath(try value.string())
-            guard FileManager.default.fileExists(atPath: path) else {
-                throw value.error("the calibration file '\(path)' does not exist",
-                                  fix: "give a path relative to the experiment file, with the keys of llmsim's Sources/CostModel/Resources/hopper-kernels.yaml")
-            }
-            return path
+            try value.existingPath(of: "calibration", fix: "give a path relative to the experiment file, with the keys of llmsim's Sources/CostModel/Resources/hopper-kernels.yaml")
         }
         if case .scalar = c.node { return try KernelCalibration.parse(try ConfigValue.load(path: try existing(c))) }
         try c.requireKnownKeys(KernelCalibration.keys + ["file"])

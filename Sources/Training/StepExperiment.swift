@@ -256,13 +256,8 @@ public enum StepExperiment {
     /// `topology:` as a file path, a mapping `{file: PATH, KEY: override…}`, or an inline
     /// description with the keys of a topology file.
     public static func parseTopology(_ t: ConfigValue, hardware: HardwareCatalog) throws -> Topology {
-        /// The path a value names, which must exist.
         func existing(_ value: ConfigValue) throws -> String {
-            let path = value.resolvePath(try value.string())
-            guard FileManager.default.fileExists(atPath: path) else {
-                throw value.error("the topology file '\(path)' does not exist", fix: "give a path relative to the experiment file, e.g. ../Topologies/deepseek-v3-mpft.yaml")
-            }
-            return path
+            try value.existingPath(of: "topology", fix: "give a path relative to the experiment file, e.g. ../Topologies/deepseek-v3-mpft.yaml")
         }
         if case .scalar = t.node { return try Topology.load(path: try existing(t), catalog: hardware) }
         guard let fileValue = try t.optional("file") else { return try Topology.parse(t, catalog: hardware) }

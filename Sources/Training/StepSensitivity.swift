@@ -80,35 +80,22 @@ public struct StepSensitivity: Sendable, Encodable {
 
     enum CodingKeys: String, CodingKey { case stepS = "step_time_s", perturbation, rows }
 
-    static func mean(_ x: [Double]) -> Double { x.isEmpty ? 0 : x.reduce(0, +) / Double(x.count) }
-
-    /// The figures of `config`'s step: the calibration's, then the fabric's.
+    /// The figures of `config`'s step: every figure of the kernel calibration
+    /// (`KernelCalibration.Figure`), then the fabric's.
     public static func knobs(_ config: StepConfiguration) -> [Knob] {
-        let trace = "DeepSeek's trace (H800)"
-        func calibration(_ key: String, _ label: String, _ unit: String, _ evidence: String,
-                         _ field: any WritableKeyPath<KernelCalibration, Double> & Sendable, shown: Double = 1) -> Knob {
-            Knob(key: "calibration." + key, label: label, unit: unit, evidence: evidence,
-                 value: { _, cal in cal[keyPath: field] * shown }, scale: { _, cal, f in cal[keyPath: field] *= f })
-        }
         let node = config.topology.node
-        return [
-            Knob(key: "calibration.fp8_dense_gemm_tflops", label: "FP8 dense GEMMs (table mean)", unit: "TFLOPS", evidence: "DeepGEMM's tables (H800)",
-                 value: { _, cal in mean(cal.fp8Dense.map(\.tflops)) }, scale: { _, cal, f in for i in cal.fp8Dense.indices { cal.fp8Dense[i].tflops *= f } }),
-            Knob(key: "calibration.fp8_grouped_gemm_tflops", label: "FP8 grouped GEMMs (table mean)", unit: "TFLOPS", evidence: "DeepGEMM's tables (H800)",
-                 value: { _, cal in mean(cal.fp8Grouped.map(\.tflops)) }, scale: { _, cal, f in for i in cal.fp8Grouped.indices { cal.fp8Grouped[i].tflops *= f } }),
-            calibration("fp8_wgrad_tflops_at_112_sms", "FP8 weight-gradient GEMMs", "TFLOPS", trace, \.fp8WgradTFLOPSAt112),
-            calibration("attention_forward_tflops_at_112_sms", "attention forward", "TFLOPS", trace, \.attentionForwardTFLOPSAt112),
-            calibration("attention_backward_tflops_at_112_sms", "attention backward", "TFLOPS", trace, \.attentionBackwardTFLOPSAt112),
-            calibration("bf16_gemm_efficiency", "BF16 / FP32 GEMMs, of peak", "", "placeholder (no table found)", \.bf16GEMMEfficiency),
-            calibration("memory_bound_efficiency.cast", "casts, of HBM peak", "", trace, \.castEfficiency),
-            calibration("memory_bound_efficiency.norm", "norms, of HBM peak", "", trace, \.normEfficiency),
-            calibration("memory_bound_efficiency.elementwise", "element-wise, of HBM peak", "", "assumption (the casts')", \.elementwiseEfficiency),
-            calibration("memory_bound_efficiency.permute", "MoE permutes, of HBM peak", "", trace, \.permuteEfficiency),
-            calibration("minimum_kernel_us", "shortest kernel", "µs", trace, \.minimumKernelTime, shown: 1e6),
-            Knob(key: "host_us_per_operation", label: "host time per operation", unit: "µs",
-                 evidence: config.hostSecondsPerOperation == nil ? trace : "set by the experiment",
-                 value: { c, cal in (c.hostSecondsPerOperation ?? cal.hostSecondsPerOperation) * 1e6 },
-                 scale: { c, cal, f in c.hostSecondsPerOperation = (c.hostSecondsPerOperation ?? cal.hostSecondsPerOperation) * f }),
+        return KernelCalibration.Figure.allCases.map { figure in
+            // The top-level `host_us_per_operation`, when the experiment gives it, wins over
+            // the calibration's; the knob moves the figure in force.
+            guard figure == .hostOperation else {
+                return Knob(key: "calibration." + figure.rawValue, label: figure.label, unit: figure.unit, evidence: figure.shippedSource,
+                            value: { _, cal in cal.value(figure) }, scale: { _, cal, f in cal = cal.scaling(figure, by: f) })
+            }
+            return Knob(key: figure.rawValue, label: figure.label, unit: figure.unit,
+                        evidence: config.hostSecondsPerOperation == nil ? figure.shippedSource : "set by the experiment",
+                        value: { c, cal in (c.hostSecondsPerOperation ?? cal.hostSecondsPerOperation) * 1e6 },
+                        scale: { c, cal, f in c.hostSecondsPerOperation = (c.hostSecondsPerOperation ?? cal.hostSecondsPerOperation) * f })
+        } + [
             Knob(key: "hardware.nic_gbit_s", label: "NIC bandwidth", unit: "Gb/s", evidence: "node \(node.id)",
                  value: { c, _ in c.topology.node.nicBandwidth * 8 / 1e9 },
                  scale: { c, _, f in c.topology.node.nicBandwidth *= f; c.topology.node.nicAchievableBandwidth *= f }),

@@ -55,11 +55,11 @@ import Hardware
     /// shortest kernel; and its seconds are `duration`'s.
     @Test func pricedNamesTheFigure() throws {
         let m = try KernelCostModel(device: h800, calibration: calibration, communicationSMs: 20)
-        func key(_ r: OperationRecord) -> String {
-            #expect(m.priced(r).seconds == m.duration(r))
-            return m.priced(r).figure.key(in: calibration)
-        }
-        #expect(key(gemm(4096, 7168, 16384)) == "fp8_dense_gemm_tflops [4096, 7168, 16384]")
+        func key(_ r: OperationRecord) -> String { m.priced(r).figure.key(in: calibration) }
+        // The row's 1,358 TFLOPS on 112 of its 132 SMs.
+        let row = gemm(4096, 7168, 16384)
+        #expect(abs(m.priced(row).seconds / (row.flops / (1358e12 * 112 / 132)) - 1) < 1e-9)
+        #expect(key(row) == "fp8_dense_gemm_tflops [4096, 7168, 16384]")
         #expect(key(gemm(8192, 7000, 2100)) == "fp8_dense_gemm_tflops [4096, 7168, 2048]")
         #expect(key(gemm(7168, 2048, 4096, name: "x.wgrad")) == "fp8_wgrad_tflops_at_112_sms")
         #expect(key(gemm(4096, 4096, 4096, precision: .bf16)) == "bf16_gemm_efficiency")
@@ -71,5 +71,22 @@ import Hardware
         grouped.kind = .groupedGemm
         grouped.gemm = GEMMShape(m: 8192, n: 4096, k: 7168, groups: 4, totalRows: 4 * 8192)
         #expect(key(grouped) == "fp8_grouped_gemm_tflops [4, 8192, 4096, 7168]")
+    }
+
+    /// `KernelCalibration.Figure` lists every figure the file's reader takes (so a figure added
+    /// to the file must be added there, or `llmsim kernels` and `--sensitivity` would miss it),
+    /// reads each in the file's unit, and scales the field it reads.
+    @Test func figuresAreTheFilesFigures() throws {
+        let memory = ["cast", "norm", "elementwise", "permute"].map { "memory_bound_efficiency." + $0 }
+        let read = KernelCalibration.keys.filter { $0 != "calibration_sms" && $0 != "memory_bound_efficiency" } + memory
+        #expect(Set(KernelCalibration.Figure.allCases.map(\.rawValue)) == Set(read))
+        #expect(calibration.value(.bf16GEMM) == 0.70 && abs(calibration.value(.minimumKernel) - 3) < 1e-9 && abs(calibration.value(.hostOperation) - 100) < 1e-9)
+        #expect(calibration.value(.fp8Wgrad) == 580 && calibration.value(.norm) == 0.30)
+        for figure in KernelCalibration.Figure.allCases {
+            let doubled = calibration.scaling(figure, by: 2)
+            #expect(abs(doubled.value(figure) / calibration.value(figure) - 2) < 1e-12, "\(figure)")
+            let others = KernelCalibration.Figure.allCases.filter { $0 != figure }
+            #expect(others.allSatisfy { doubled.value($0) == calibration.value($0) }, "\(figure) moved another figure")
+        }
     }
 }

@@ -69,7 +69,10 @@ import Testing
     /// (elasticity −0.73 measured 2026-11-24), attention next.
     @Test func denseBF16StepAnswersToTheBF16Placeholder() throws {
         let s = try StepSensitivity.run(config: try shippedStep("llama-3.1-8b-a100.yaml"), calibration: try KernelCalibration.hopper(), perturbation: 0.1)
-        #expect(s.rows.count == StepSensitivity.knobs(try shippedStep("llama-3.1-8b-a100.yaml")).count)
+        // Every figure of the calibration file has its row (host's under the top-level key that
+        // wins over it), and the fabric's three.
+        let figures = KernelCalibration.Figure.allCases.map { $0 == .hostOperation ? $0.rawValue : "calibration." + $0.rawValue }
+        #expect(Set(s.rows.map(\.key)) == Set(figures + ["hardware.nic_gbit_s", "hardware.scale_up_gb_s", "topology.latency_us"]))
         for key in ["calibration.fp8_dense_gemm_tflops", "calibration.fp8_grouped_gemm_tflops", "calibration.fp8_wgrad_tflops_at_112_sms",
                     "calibration.memory_bound_efficiency.permute"] {
             let row = try #require(s.rows.first { $0.key == key })

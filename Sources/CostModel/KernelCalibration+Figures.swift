@@ -1,0 +1,98 @@
+extension KernelCalibration {
+    /// Each figure of the calibration file a kernel's price can rest on, named by its key in
+    /// the file (Resources/hopper-kernels.yaml): the one list the cost model's `PricingFigure`,
+    /// `llmsim kernels` and the step's sensitivity (`StepSensitivity`) read. `calibration_sms`
+    /// is not one: it says where the figures were measured.
+    public enum Figure: String, CaseIterable, Sendable {
+        case fp8DenseGEMM = "fp8_dense_gemm_tflops"
+        case fp8GroupedGEMM = "fp8_grouped_gemm_tflops"
+        case fp8Wgrad = "fp8_wgrad_tflops_at_112_sms"
+        case attentionForward = "attention_forward_tflops_at_112_sms"
+        case attentionBackward = "attention_backward_tflops_at_112_sms"
+        case bf16GEMM = "bf16_gemm_efficiency"
+        case cast = "memory_bound_efficiency.cast"
+        case norm = "memory_bound_efficiency.norm"
+        case elementwise = "memory_bound_efficiency.elementwise"
+        case permute = "memory_bound_efficiency.permute"
+        case minimumKernel = "minimum_kernel_us"
+        case hostOperation = "host_us_per_operation"
+
+        /// What the figure prices, in a few words.
+        public var label: String {
+            switch self {
+            case .fp8DenseGEMM: "FP8 dense GEMMs (table mean)"
+            case .fp8GroupedGEMM: "FP8 grouped GEMMs (table mean)"
+            case .fp8Wgrad: "FP8 weight-gradient GEMMs"
+            case .attentionForward: "attention forward"
+            case .attentionBackward: "attention backward"
+            case .bf16GEMM: "BF16 / FP32 GEMMs, of peak"
+            case .cast: "casts, of HBM peak"
+            case .norm: "norms, of HBM peak"
+            case .elementwise: "element-wise, of HBM peak"
+            case .permute: "MoE permutes, of HBM peak"
+            case .minimumKernel: "shortest kernel"
+            case .hostOperation: "host time per operation"
+            }
+        }
+
+        /// The unit the file gives it in ("" for a fraction of a peak).
+        public var unit: String {
+            switch self {
+            case .fp8DenseGEMM, .fp8GroupedGEMM, .fp8Wgrad, .attentionForward, .attentionBackward: "TFLOPS"
+            case .bf16GEMM, .cast, .norm, .elementwise, .permute: ""
+            case .minimumKernel, .hostOperation: "µs"
+            }
+        }
+
+        /// Where the shipped file's figure comes from (its comment there gives the details).
+        public var shippedSource: String {
+            switch self {
+            case .fp8DenseGEMM, .fp8GroupedGEMM: "DeepGEMM's tables (H800)"
+            case .bf16GEMM: "placeholder (no table found)"
+            case .elementwise: "assumption (the casts')"
+            case .fp8Wgrad, .attentionForward, .attentionBackward, .cast, .norm, .permute, .minimumKernel, .hostOperation: "DeepSeek's trace (H800)"
+            }
+        }
+
+        /// The scalar field that holds the figure and the factor from it to the file's unit
+        /// (nil for the GEMM tables).
+        var field: (path: any WritableKeyPath<KernelCalibration, Double> & Sendable, toUnit: Double)? {
+            switch self {
+            case .fp8DenseGEMM, .fp8GroupedGEMM: nil
+            case .fp8Wgrad: (\.fp8WgradTFLOPSAt112, 1)
+            case .attentionForward: (\.attentionForwardTFLOPSAt112, 1)
+            case .attentionBackward: (\.attentionBackwardTFLOPSAt112, 1)
+            case .bf16GEMM: (\.bf16GEMMEfficiency, 1)
+            case .cast: (\.castEfficiency, 1)
+            case .norm: (\.normEfficiency, 1)
+            case .elementwise: (\.elementwiseEfficiency, 1)
+            case .permute: (\.permuteEfficiency, 1)
+            case .minimumKernel: (\.minimumKernelTime, 1e6)
+            case .hostOperation: (\.hostSecondsPerOperation, 1e6)
+            }
+        }
+    }
+
+    /// The figure in its file unit; a table, the mean of its rows.
+    public func value(_ figure: Figure) -> Double {
+        func mean(_ x: [Double]) -> Double { x.isEmpty ? 0 : x.reduce(0, +) / Double(x.count) }
+        switch figure {
+        case .fp8DenseGEMM: return mean(fp8Dense.map(\.tflops))
+        case .fp8GroupedGEMM: return mean(fp8Grouped.map(\.tflops))
+        default:
+            let (path, toUnit) = figure.field!
+            return self[keyPath: path] * toUnit
+        }
+    }
+
+    /// A copy with the figure multiplied by `factor` (a table: every row).
+    public func scaling(_ figure: Figure, by factor: Double) -> KernelCalibration {
+        var c = self
+        switch figure {
+        case .fp8DenseGEMM: for i in c.fp8Dense.indices { c.fp8Dense[i].tflops *= factor }
+        case .fp8GroupedGEMM: for i in c.fp8Grouped.indices { c.fp8Grouped[i].tflops *= factor }
+        default: c[keyPath: figure.field!.path] *= factor
+        }
+        return c
+    }
+}
