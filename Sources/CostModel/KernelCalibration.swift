@@ -15,6 +15,10 @@ public struct KernelCalibration: Sendable, Equatable {
     public var attentionForwardTFLOPSAt112: Double
     public var attentionBackwardTFLOPSAt112: Double
     public var bf16GEMMEfficiency: Double
+    /// Output tile (rows, columns) of the BF16/FP32 GEMM kernels: a GEMM keeps only as many SMs
+    /// busy as it has tiles, wave by wave (`bf16_gemm_tile`).
+    public var bf16GEMMTile: Tile
+    public struct Tile: Sendable, Equatable { public var rows, columns: Int }
     public var castEfficiency: Double
     public var normEfficiency: Double
     public var elementwiseEfficiency: Double
@@ -26,7 +30,7 @@ public struct KernelCalibration: Sendable, Equatable {
 
     public static let keys = ["calibration_sms", "fp8_dense_gemm_tflops", "fp8_grouped_gemm_tflops", "fp8_wgrad_tflops_at_112_sms",
                        "attention_forward_tflops_at_112_sms", "attention_backward_tflops_at_112_sms", "bf16_gemm_efficiency",
-                       "memory_bound_efficiency", "minimum_kernel_us", "host_us_per_operation"]
+                       "bf16_gemm_tile", "memory_bound_efficiency", "minimum_kernel_us", "host_us_per_operation"]
 
     /// The calibration shipped with llmsim.
     public static func hopper() throws -> KernelCalibration {
@@ -60,6 +64,11 @@ public struct KernelCalibration: Sendable, Equatable {
             if f > 1 { throw try m.required(key).error("a fraction of the device's peak must be at most 1, found \(f)", fix: "give the measured throughput over the peak, e.g. 0.7") }
             return f
         }
+        let tile = try v.required("bf16_gemm_tile")
+        let tileSides = try tile.elements().map { try $0.int() }
+        guard tileSides.count == 2, tileSides.allSatisfy({ $0 > 0 }) else {
+            throw tile.error("expected the output tile's rows and columns, two positive integers", fix: "write e.g. bf16_gemm_tile: [128, 128]")
+        }
         return KernelCalibration(
             calibrationSMs: try v.positiveInt("calibration_sms"),
             fp8Dense: try rows("fp8_dense_gemm_tflops", width: 4).map { DenseRow(m: Int($0[0]), n: Int($0[1]), k: Int($0[2]), tflops: $0[3]) },
@@ -68,6 +77,7 @@ public struct KernelCalibration: Sendable, Equatable {
             attentionForwardTFLOPSAt112: try v.positiveDouble("attention_forward_tflops_at_112_sms"),
             attentionBackwardTFLOPSAt112: try v.positiveDouble("attention_backward_tflops_at_112_sms"),
             bf16GEMMEfficiency: try fraction(v, "bf16_gemm_efficiency"),
+            bf16GEMMTile: Tile(rows: tileSides[0], columns: tileSides[1]),
             castEfficiency: try fraction(memory, "cast"), normEfficiency: try fraction(memory, "norm"),
             elementwiseEfficiency: try fraction(memory, "elementwise"), permuteEfficiency: try fraction(memory, "permute"),
             minimumKernelTime: try v.positiveDouble("minimum_kernel_us") * 1e-6,

@@ -62,9 +62,16 @@ extension StepSimulation {
         }
         let (traffic, dispatch, combine) = try allToAll()
         let moe = arch.moe?.isMoE(layer: layer) ?? false
+        let model = self.kernels
         let kernels = try layerRecords(layer, traffic: traffic).map { r in
-            let (seconds, figure) = self.kernels.priced(r)
-            return LayerKernels.Kernel(record: r, seconds: seconds, figure: figure.key(in: self.kernels.calibration))
+            let (seconds, figure) = model.priced(r)
+            var key = figure.key(in: model.calibration)
+            // A BF16 GEMM of fewer output tiles than SMs: say how many SMs it keeps busy.
+            if figure == .figure(.bf16GEMM), let g = r.gemm, model.tileOccupancy(g) < 1 {
+                let tile = model.calibration.bf16GEMMTile
+                key += " on \(g.outputTiles(tileRows: tile.rows, tileColumns: tile.columns)) of \(model.computeSMs) SMs"
+            }
+            return LayerKernels.Kernel(record: r, seconds: seconds, figure: key)
         }
         return LayerKernels(layer: layer, isMoE: moe, computeSMs: self.kernels.computeSMs, kernels: kernels,
                             dispatchS: moe ? dispatch : 0, combineS: moe ? combine : 0)

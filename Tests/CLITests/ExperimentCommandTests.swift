@@ -91,7 +91,8 @@ import Testing
 
     /// `llmsim kernels`: V3's representative MoE layer (3) as the step prices it: each kernel
     /// with the calibration key behind it (DeepGEMM's grouped rows for the experts, the trace's
-    /// weight-gradient rate, the BF16 router GEMM at its streaming floor), per-pass compute
+    /// weight-gradient rate, the BF16 router GEMM on the 64 SMs its tiles fill, its dgrad at
+    /// the streaming floor), per-pass compute
     /// adding up to the step's layer (32.6 ms, the trace's ≈ 32 ms of kernels per layer
     /// pair); a dense layer has no all-to-all; a layer past the model is an error.
     @Test func kernelsOfALayer() throws {
@@ -105,7 +106,9 @@ import Testing
         let json = try JSONSerialization.jsonObject(with: Data(try (LLMSim.parseAsRoot(["kernels", v3, "--json"]) as! KernelsCommand).output().utf8)) as! [String: Any]
         let kernels = json["kernels"] as! [[String: Any]]
         let gate = try #require(kernels.first { ($0["name"] as? String) == "L3.attn.gate.fprop" })
-        #expect(gate["figure"] as? String == "memory_bound_efficiency.elementwise" && gate["precision"] as? String == "bf16")
+        #expect(gate["figure"] as? String == "bf16_gemm_efficiency on 64 of 112 SMs" && gate["precision"] as? String == "bf16")
+        let gateDgrad = try #require(kernels.first { ($0["name"] as? String) == "L3.mlp.gate.dgrad" })
+        #expect(gateDgrad["figure"] as? String == "memory_bound_efficiency.elementwise")
         let compute = kernels.reduce(0.0) { $0 + ($1["seconds"] as! Double) }
         #expect(compute > 0.030 && compute < 0.035)
         let dense = try (LLMSim.parseAsRoot(["kernels", v3, "--layer", "0"]) as! KernelsCommand).output()

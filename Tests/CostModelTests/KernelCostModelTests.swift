@@ -1,4 +1,6 @@
 import Testing
+import ConfigIO
+import Foundation
 import Hardware
 @testable import Kernels
 @testable import CostModel
@@ -73,12 +75,45 @@ import Hardware
         #expect(key(grouped) == "fp8_grouped_gemm_tflops [4, 8192, 4096, 7168]")
     }
 
+    /// A BF16 GEMM of fewer 128×128 output tiles than compute SMs runs on as many SMs as it
+    /// has tiles. DeepSeek's trace: the router's 4,096 × 256 × 7,168 fprop (cuBLAS grid
+    /// [32, 2, 1]) takes 44, 45, 45 and 52 µs in its 4 layers, on 112 SMs.
+    @Test("BF16 router GEMM on 64 of 112 SMs: 44.8 µs against the trace's 44-52 µs")
+    func bf16GEMMRunsOnItsTiles() throws {
+        let m = try KernelCostModel(device: h800, calibration: calibration, communicationSMs: 20)
+        let router = gemm(4096, 256, 7168, precision: .bf16)
+        #expect(m.tileOccupancy(router.gemm!) == 64.0 / 112)
+        let t = m.duration(router) * 1e6
+        #expect(t > 44 && t < 46, "\(t) µs")
+        // As many tiles as SMs or more: the whole flat efficiency on every SM.
+        let wide = gemm(4096, 512, 7168, precision: .bf16)
+        #expect(m.tileOccupancy(wide.gemm!) == 1)
+        #expect(abs(wide.flops / m.duration(wide) - 989.4e12 * 0.70 * 112 / 132) < 1e6)
+        // Grouped: each group's rows round up to whole tiles (1 + 3 row tiles × 2 columns).
+        var grouped = GEMMShape(m: 300, n: 256, k: 7168, groups: 2, totalRows: 400)
+        grouped.rowsPerGroup = [100, 300]
+        #expect(grouped.outputTiles(tileRows: 128, tileColumns: 128) == 8)
+        #expect(m.tileOccupancy(grouped) == 8.0 / 112)
+        // FP8 GEMMs keep their measured rows.
+        let fp8 = gemm(4096, 256, 7168)
+        #expect(m.priced(fp8).figure == .fp8DenseRow(12))
+    }
+
+    /// A tile that is not two positive integers is refused, naming the key.
+    @Test func badTileIsRefused() throws {
+        let path = try KernelCalibration.shippedPath()
+        let text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "bf16_gemm_tile: [128, 128]", with: "bf16_gemm_tile: [128]")
+        let error = #expect(throws: (any Error).self) { try KernelCalibration.parse(try ConfigValue.parse(text, file: "bad.yaml")) }
+        #expect("\(error!)".contains("bf16_gemm_tile") && "\(error!)".contains("[128, 128]"))
+    }
+
     /// `KernelCalibration.Figure` lists every figure the file's reader takes (so a figure added
     /// to the file must be added there, or `llmsim kernels` and `--sensitivity` would miss it),
     /// reads each in the file's unit, and scales the field it reads.
     @Test func figuresAreTheFilesFigures() throws {
         let memory = ["cast", "norm", "elementwise", "permute"].map { "memory_bound_efficiency." + $0 }
-        let read = KernelCalibration.keys.filter { $0 != "calibration_sms" && $0 != "memory_bound_efficiency" } + memory
+        // Not figures: where the figures were measured, and the BF16 kernels' tile shape.
+        let read = KernelCalibration.keys.filter { !["calibration_sms", "memory_bound_efficiency", "bf16_gemm_tile"].contains($0) } + memory
         #expect(Set(KernelCalibration.Figure.allCases.map(\.rawValue)) == Set(read))
         #expect(calibration.value(.bf16GEMM) == 0.70 && abs(calibration.value(.minimumKernel) - 3) < 1e-9 && abs(calibration.value(.hostOperation) - 100) < 1e-9)
         #expect(calibration.value(.fp8Wgrad) == 580 && calibration.value(.norm) == 0.30)

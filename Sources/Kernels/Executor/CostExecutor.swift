@@ -125,6 +125,7 @@ public struct CostExecutor: Executor {
         var shape = rowsAreK ? GEMMShape(m: k, n: n, k: rows.max() ?? 0, groups: rows.count, totalRows: total)
                              : GEMMShape(m: rows.max() ?? 0, n: n, k: k, groups: rows.count, totalRows: total)
         shape.tensorScaled = tensorScaled(precision)
+        if !rowsAreK { shape.rowsPerGroup = rows }
         let read = rowsAreK ? Double(total * (k + n)) * e : Double(total * k) * e + Double(rows.count * k * n) * e
         let written = rowsAreK ? Double(rows.count * k * n * 4) : Double(total * n * activationBytes)
         record(name, .groupedGemm, flops: 2 * Double(total) * Double(n) * Double(k), read: read, written: written,

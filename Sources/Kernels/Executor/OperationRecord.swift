@@ -36,6 +36,17 @@ public struct GEMMShape: Sendable, Codable, Equatable {
     public var totalRows: Int
     /// FP8 inputs scaled once per tensor (Transformer Engine) rather than per tile (DeepSeek).
     public var tensorScaled = false
+    /// Rows of each group's output when the groups differ (a grouped GEMM over per-expert
+    /// rows); empty when every group's output has `m` rows.
+    public var rowsPerGroup: [Int] = []
+
+    /// Output tiles of `tileRows` × `tileColumns` over all groups: each group's rows and
+    /// columns rounded up to whole tiles, as a GEMM kernel launches them.
+    public func outputTiles(tileRows: Int, tileColumns: Int) -> Int {
+        func up(_ x: Int, _ t: Int) -> Int { (x + t - 1) / t }
+        let rowTiles = rowsPerGroup.isEmpty ? groups * up(m, tileRows) : rowsPerGroup.reduce(0) { $0 + up($1, tileRows) }
+        return rowTiles * up(n, tileColumns)
+    }
 }
 
 /// One kernel launch as the cost executor records it: shapes, FLOPs and bytes, never values.
