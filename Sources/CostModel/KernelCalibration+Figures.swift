@@ -9,6 +9,7 @@ extension KernelCalibration {
         case fp8Wgrad = "fp8_wgrad_tflops_at_112_sms"
         case attentionForward = "attention_forward_tflops_at_112_sms"
         case attentionBackward = "attention_backward_tflops_at_112_sms"
+        case routerTopK = "router_topk_ns_per_row_at_112_sms"
         case bf16GEMM = "bf16_gemm_efficiency"
         case cast = "memory_bound_efficiency.cast"
         case norm = "memory_bound_efficiency.norm"
@@ -25,6 +26,7 @@ extension KernelCalibration {
             case .fp8Wgrad: "FP8 weight-gradient GEMMs"
             case .attentionForward: "attention forward"
             case .attentionBackward: "attention backward"
+            case .routerTopK: "router top-k, per token row"
             case .bf16GEMM: "BF16 / FP32 GEMMs, of peak"
             case .cast: "casts, of HBM peak"
             case .norm: "norms, of HBM peak"
@@ -41,6 +43,7 @@ extension KernelCalibration {
             case .fp8DenseGEMM, .fp8GroupedGEMM, .fp8Wgrad, .attentionForward, .attentionBackward: "TFLOPS"
             case .bf16GEMM, .cast, .norm, .elementwise, .permute: ""
             case .minimumKernel, .hostOperation: "µs"
+            case .routerTopK: "ns"
             }
         }
 
@@ -50,7 +53,7 @@ extension KernelCalibration {
             case .fp8DenseGEMM, .fp8GroupedGEMM: "DeepGEMM's tables (H800)"
             case .bf16GEMM: "placeholder (no table found)"
             case .elementwise: "assumption (the casts')"
-            case .fp8Wgrad, .attentionForward, .attentionBackward, .cast, .norm, .permute, .minimumKernel, .hostOperation: "DeepSeek's trace (H800)"
+            case .fp8Wgrad, .attentionForward, .attentionBackward, .routerTopK, .cast, .norm, .permute, .minimumKernel, .hostOperation: "DeepSeek's trace (H800)"
             }
         }
 
@@ -62,6 +65,7 @@ extension KernelCalibration {
             case .fp8Wgrad: (\.fp8WgradTFLOPSAt112, 1)
             case .attentionForward: (\.attentionForwardTFLOPSAt112, 1)
             case .attentionBackward: (\.attentionBackwardTFLOPSAt112, 1)
+            case .routerTopK: (\.routerTopKSecondsPerRowAt112, 1e9)
             case .bf16GEMM: (\.bf16GEMMEfficiency, 1)
             case .cast: (\.castEfficiency, 1)
             case .norm: (\.normEfficiency, 1)

@@ -14,6 +14,9 @@ public struct KernelCalibration: Sendable, Equatable {
     public var fp8WgradTFLOPSAt112: Double
     public var attentionForwardTFLOPSAt112: Double
     public var attentionBackwardTFLOPSAt112: Double
+    /// Seconds per token row of one top-k selection of the router, at 112 SMs
+    /// (`router_topk_ns_per_row_at_112_sms`).
+    public var routerTopKSecondsPerRowAt112: Double
     public var bf16GEMMEfficiency: Double
     /// Output tile (rows, columns) of the BF16/FP32 GEMM kernels: a GEMM keeps only as many SMs
     /// busy as it has tiles, wave by wave (`bf16_gemm_tile`).
@@ -29,7 +32,7 @@ public struct KernelCalibration: Sendable, Equatable {
     public var hostSecondsPerOperation: Double
 
     public static let keys = ["calibration_sms", "fp8_dense_gemm_tflops", "fp8_grouped_gemm_tflops", "fp8_wgrad_tflops_at_112_sms",
-                       "attention_forward_tflops_at_112_sms", "attention_backward_tflops_at_112_sms", "bf16_gemm_efficiency",
+                       "attention_forward_tflops_at_112_sms", "attention_backward_tflops_at_112_sms", "router_topk_ns_per_row_at_112_sms", "bf16_gemm_efficiency",
                        "bf16_gemm_tile", "memory_bound_efficiency", "minimum_kernel_us", "host_us_per_operation"]
 
     /// The calibration shipped with llmsim.
@@ -76,6 +79,7 @@ public struct KernelCalibration: Sendable, Equatable {
             fp8WgradTFLOPSAt112: try v.positiveDouble("fp8_wgrad_tflops_at_112_sms"),
             attentionForwardTFLOPSAt112: try v.positiveDouble("attention_forward_tflops_at_112_sms"),
             attentionBackwardTFLOPSAt112: try v.positiveDouble("attention_backward_tflops_at_112_sms"),
+            routerTopKSecondsPerRowAt112: try v.positiveDouble("router_topk_ns_per_row_at_112_sms") * 1e-9,
             bf16GEMMEfficiency: try fraction(v, "bf16_gemm_efficiency"),
             bf16GEMMTile: Tile(rows: tileSides[0], columns: tileSides[1]),
             castEfficiency: try fraction(memory, "cast"), normEfficiency: try fraction(memory, "norm"),

@@ -61,6 +61,7 @@ public struct KernelCostModel: Sendable {
         case .cast: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.castEfficiency), .figure(.cast))
         case .norm: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.normEfficiency), .figure(.norm))
         case .permute: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.permuteEfficiency), .figure(.permute))
+        case .router where r.selection != nil: (t, figure) = (streaming(r) + topK(r.selection!), .figure(.routerTopK))
         default: (t, figure) = (streaming(r), .figure(.elementwise))
         }
         return t < calibration.minimumKernelTime ? (calibration.minimumKernelTime, .figure(.minimumKernel)) : (t, figure)
@@ -79,6 +80,17 @@ public struct KernelCostModel: Sendable {
     /// scaled to this device's BF16 peak and compute SMs.
     func attentionRate(_ tflopsAt112: Double) -> Double {
         tflopsAt112 * 1e12 / Self.calibrationGPUPeak.bf16 * device.peak(.bf16).flops * smFraction / traceFraction
+    }
+
+    /// Seconds of the router's top-k selections. DeepSeek's trace runs each as PyTorch's
+    /// single-block radix select (`sbtopk::gatherTopK`, grid = the 4,096 token rows, 256
+    /// threads): 70.5 µs per launch on 112 SMs, two launches per layer (the 8 groups' scores,
+    /// then the 256 experts'), so a launch's time follows the rows, not the scores (8 or 256
+    /// took the same). Rows spread over the compute SMs, one block each; a block's 256 threads
+    /// hold up to 256 scores, so longer rows take proportionally longer (an assumption: no
+    /// row in the trace is longer). The SM clock of other GPUs is not accounted for.
+    func topK(_ s: OperationRecord.Selection) -> Double {
+        Double(s.passes * s.rows) * calibration.routerTopKSecondsPerRowAt112 * 112 / Double(computeSMs) * max(1, Double(s.scores) / 256)
     }
 
     /// FLOP/s of a GEMM record.

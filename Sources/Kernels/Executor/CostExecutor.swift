@@ -66,13 +66,14 @@ public struct CostExecutor: Executor {
     /// Appends one record, counted in `pass` (the current pass unless given).
     mutating func record(_ name: String, _ kind: OperationKind, flops: Double = 0, modelFLOPs: Double? = nil,
                          read: Double, written: Double, precision: Precision, gemm: GEMMShape? = nil,
-                         attention: OperationRecord.AttentionShape? = nil, traffic: OperationRecord.Traffic? = nil, pass: Pass? = nil) {
+                         attention: OperationRecord.AttentionShape? = nil, traffic: OperationRecord.Traffic? = nil, pass: Pass? = nil,
+                         selection: OperationRecord.Selection? = nil) {
         let countsAsModel = (kind == .gemm || kind == .groupedGemm || kind == .attention || kind == .attentionBackward) && !recomputing
         records.append(OperationRecord(
             name: "L\(layer).\(block.rawValue).\(name)", kind: kind, pass: pass ?? self.pass, block: block, layer: layer,
             flops: flops, modelFLOPs: countsAsModel ? (modelFLOPs ?? flops) : 0,
             bytesRead: read, bytesWritten: written, precision: precision, gemm: gemm, attention: attention,
-            traffic: traffic, recompute: recomputing))
+            traffic: traffic, recompute: recomputing, selection: selection))
     }
 
     mutating func gemmRecord(_ name: String, m: Int, n: Int, k: Int, precision: Precision) {
@@ -302,9 +303,13 @@ public struct CostExecutor: Executor {
         return (fresh(q.rows, q.cols), fresh(q.rows, k.cols), fresh(q.rows, v.cols))
     }
 
-    public mutating func gateScores(_ w: Weight, _ x: ShapeTensor) -> ShapeTensor {
+    /// The gate's GEMM, then one kernel record for the scores' activation and the top-k
+    /// selections (`OperationRecord.Selection`), which the cost model prices per token row.
+    public mutating func gateScores(_ w: Weight, _ x: ShapeTensor, topKPasses: Int) -> ShapeTensor {
         gemmRecord("\(w.name).fprop", m: x.rows, n: w.output, k: w.input, precision: w.precision)
-        elementwise("gate.sigmoid_topk", .router, elements: x.rows * w.output, reads: 1, writes: 0, flopsPerElement: 8)
+        let n = Double(x.rows * w.output)
+        record("gate.sigmoid_topk", .router, flops: 8 * n, read: n * Double(activationBytes), written: 0, precision: .bf16,
+               selection: .init(rows: x.rows, scores: w.output, passes: topKPasses))
         return fresh(x.rows, w.output)
     }
 

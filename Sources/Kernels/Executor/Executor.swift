@@ -66,9 +66,9 @@ public protocol Executor {
     mutating func sequenceShard(_ x: Tensor) -> Tensor
     mutating func sequenceUnshard(_ x: Tensor, like full: Tensor) -> Tensor
 
-    // MoE: gate scores (a GEMM in the policy's gate precision + sigmoid), routing, all-to-all
-    // dispatch and combine.
-    mutating func gateScores(_ w: Weight, _ x: Tensor) -> Tensor
+    // MoE: gate scores (a GEMM in the policy's gate precision + sigmoid, then `topKPasses`
+    // top-k selections per token), routing, all-to-all dispatch and combine.
+    mutating func gateScores(_ w: Weight, _ x: Tensor, topKPasses: Int) -> Tensor
     mutating func route(_ scores: Tensor) -> RouteResult
     /// Sends each token to the GPUs of its experts; returns the rows of each local expert.
     mutating func dispatch(_ x: Tensor, _ r: RouteResult) -> [Tensor]

@@ -67,7 +67,8 @@ extension NumericExecutor {
         return (dq, dk, dv)
     }
 
-    public mutating func gateScores(_ w: Weight, _ x: DenseTensor) -> DenseTensor {
+    /// The selections themselves run in `route` (the router's own group-limited top-k).
+    public mutating func gateScores(_ w: Weight, _ x: DenseTensor, topKPasses: Int) -> DenseTensor {
         var s = linear(w, x)
         s.values = s.values.map { 1 / (1 + exp(-$0)) }
         return s

@@ -75,6 +75,19 @@ public struct OperationRecord: Sendable, Codable, Equatable {
     public var traffic: Traffic?
     /// Part of a recomputation (V3 recomputes RMSNorm and MLA up-projections in backward).
     public var recompute: Bool
+    /// For the router's expert choice: the top-k selections it runs.
+    public var selection: Selection? = nil
+
+    /// The router's top-k over each token's scores: `rows` tokens, `scores` per token (the
+    /// experts, or the expert groups), `passes` selections per token (2 under group-limited
+    /// routing: the groups, then the experts of the kept groups).
+    public struct Selection: Sendable, Codable, Equatable {
+        public var rows: Int
+        public var scores: Int
+        public var passes: Int
+
+        public init(rows: Int, scores: Int, passes: Int) { self.rows = rows; self.scores = scores; self.passes = passes }
+    }
 
     public struct AttentionShape: Sendable, Codable, Equatable {
         public var queries: Int

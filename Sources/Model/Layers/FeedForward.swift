@@ -6,12 +6,16 @@ import Kernels
 public struct FeedForward {
     let up: Weight?, down: Weight?
     let gate: Weight?, expertUp: Weight?, expertDown: Weight?, sharedUp: Weight?, sharedDown: Weight?
+    /// Top-k selections the router runs per token: the groups, then the experts of the kept
+    /// groups, under group-limited routing (V3: 4 of 8 groups); the experts alone otherwise.
+    let topKPasses: Int
 
     init(_ arch: ModelArchitecture, layer: Int, policy p: PrecisionPolicy) {
         let d = arch.hiddenSize
         if let moe = arch.moe, moe.isMoE(layer: layer) {
             up = nil; down = nil
             gate = Weight("gate", d, moe.routedExperts, precision: p.gate)
+            topKPasses = moe.groups > 1 && moe.topKGroups < moe.groups ? 2 : 1
             // Under expert-TP each GPU holds a slice of every local expert's width.
             expertUp = Weight("experts.up", d, 2 * moe.routedSliceIntermediateSize, precision: p.linear)
             expertDown = Weight("experts.down", moe.routedSliceIntermediateSize, d, precision: p.linear)
@@ -23,6 +27,7 @@ public struct FeedForward {
             up = Weight("ffn.up", d, 2 * arch.denseIntermediateSize, precision: p.linear)
             down = Weight("ffn.down", arch.denseIntermediateSize, d, precision: p.linear)
             gate = nil; expertUp = nil; expertDown = nil; sharedUp = nil; sharedDown = nil
+            topKPasses = 0
         }
     }
 
@@ -50,7 +55,7 @@ public struct FeedForward {
         // Under sequence parallelism each GPU routes its own share of the tokens.
         let x = e.sequenceShard(full)
         var tape = Tape<E>(source: full, input: x)
-        let route = e.route(e.gateScores(gate, x))           // in attn(F), as in DeepSeek's trace
+        let route = e.route(e.gateScores(gate, x, topKPasses: topKPasses))   // in attn(F), as in DeepSeek's trace
         e.block = .dispatch
         let xs = e.dispatch(x, route)
         e.block = .mlp
