@@ -12,6 +12,7 @@ extension KernelCalibration {
         case routerTopK = "router_topk_ns_per_row_at_112_sms"
         case bf16GEMM = "bf16_gemm_efficiency"
         case cast = "memory_bound_efficiency.cast"
+        case dispatchCast = "memory_bound_efficiency.dispatch_cast"
         case norm = "memory_bound_efficiency.norm"
         case elementwise = "memory_bound_efficiency.elementwise"
         case permute = "memory_bound_efficiency.permute"
@@ -29,6 +30,7 @@ extension KernelCalibration {
             case .routerTopK: "router top-k, per token row"
             case .bf16GEMM: "BF16 / FP32 GEMMs, of peak"
             case .cast: "casts, of HBM peak"
+            case .dispatchCast: "cast before FP8 dispatch, of HBM peak"
             case .norm: "norms, of HBM peak"
             case .elementwise: "element-wise, of HBM peak"
             case .permute: "MoE permutes, of HBM peak"
@@ -41,7 +43,7 @@ extension KernelCalibration {
         public var unit: String {
             switch self {
             case .fp8DenseGEMM, .fp8GroupedGEMM, .fp8Wgrad, .attentionForward, .attentionBackward: "TFLOPS"
-            case .bf16GEMM, .cast, .norm, .elementwise, .permute: ""
+            case .bf16GEMM, .cast, .dispatchCast, .norm, .elementwise, .permute: ""
             case .minimumKernel, .hostOperation: "µs"
             case .routerTopK: "ns"
             }
@@ -53,7 +55,7 @@ extension KernelCalibration {
             case .fp8DenseGEMM, .fp8GroupedGEMM: "DeepGEMM's tables (H800)"
             case .bf16GEMM: "placeholder (no table found)"
             case .elementwise: "assumption (the casts')"
-            case .fp8Wgrad, .attentionForward, .attentionBackward, .routerTopK, .cast, .norm, .permute, .minimumKernel, .hostOperation: "DeepSeek's trace (H800)"
+            case .fp8Wgrad, .attentionForward, .attentionBackward, .routerTopK, .cast, .dispatchCast, .norm, .permute, .minimumKernel, .hostOperation: "DeepSeek's trace (H800)"
             }
         }
 
@@ -68,6 +70,7 @@ extension KernelCalibration {
             case .routerTopK: (\.routerTopKSecondsPerRowAt112, 1e9)
             case .bf16GEMM: (\.bf16GEMMEfficiency, 1)
             case .cast: (\.castEfficiency, 1)
+            case .dispatchCast: (\.dispatchCastEfficiency, 1)
             case .norm: (\.normEfficiency, 1)
             case .elementwise: (\.elementwiseEfficiency, 1)
             case .permute: (\.permuteEfficiency, 1)

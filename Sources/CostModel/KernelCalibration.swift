@@ -23,6 +23,8 @@ public struct KernelCalibration: Sendable, Equatable {
     public var bf16GEMMTile: Tile
     public struct Tile: Sendable, Equatable { public var rows, columns: Int }
     public var castEfficiency: Double
+    /// The forward's cast of the tokens before an FP8 dispatch (`memory_bound_efficiency.dispatch_cast`).
+    public var dispatchCastEfficiency: Double
     public var normEfficiency: Double
     public var elementwiseEfficiency: Double
     public var permuteEfficiency: Double
@@ -60,7 +62,7 @@ public struct KernelCalibration: Sendable, Equatable {
             }
         }
         let memory = try v.required("memory_bound_efficiency")
-        try memory.requireKnownKeys(["cast", "norm", "elementwise", "permute"])
+        try memory.requireKnownKeys(["cast", "dispatch_cast", "norm", "elementwise", "permute"])
         /// A fraction of a peak: above 1 the kernel would outrun the roofline.
         func fraction(_ m: ConfigValue, _ key: String) throws -> Double {
             let f = try m.positiveDouble(key)
@@ -82,7 +84,7 @@ public struct KernelCalibration: Sendable, Equatable {
             routerTopKSecondsPerRowAt112: try v.positiveDouble("router_topk_ns_per_row_at_112_sms") * 1e-9,
             bf16GEMMEfficiency: try fraction(v, "bf16_gemm_efficiency"),
             bf16GEMMTile: Tile(rows: tileSides[0], columns: tileSides[1]),
-            castEfficiency: try fraction(memory, "cast"), normEfficiency: try fraction(memory, "norm"),
+            castEfficiency: try fraction(memory, "cast"), dispatchCastEfficiency: try fraction(memory, "dispatch_cast"), normEfficiency: try fraction(memory, "norm"),
             elementwiseEfficiency: try fraction(memory, "elementwise"), permuteEfficiency: try fraction(memory, "permute"),
             minimumKernelTime: try v.positiveDouble("minimum_kernel_us") * 1e-6,
             hostSecondsPerOperation: try v.positiveDouble("host_us_per_operation") * 1e-6)

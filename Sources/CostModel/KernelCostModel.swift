@@ -59,6 +59,7 @@ public struct KernelCostModel: Sendable {
         case .attentionBackward:
             (t, figure) = (r.flops / attentionRate(calibration.attentionBackwardTFLOPSAt112), .figure(.attentionBackward))
         case .cast: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.castEfficiency), .figure(.cast))
+        case .dispatchCast: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.dispatchCastEfficiency), .figure(.dispatchCast))
         case .norm: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.normEfficiency), .figure(.norm))
         case .permute: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.permuteEfficiency), .figure(.permute))
         case .router where r.selection != nil: (t, figure) = (streaming(r) + topK(r.selection!), .figure(.routerTopK))

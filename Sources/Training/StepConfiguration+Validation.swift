@@ -45,7 +45,7 @@ extension StepConfiguration {
         guard let t = hostSecondsPerOperation else { return }
         guard t >= 0, t <= HostIssue.maxSecondsPerOperation else {
             throw ScheduleError(problem: "\(t * 1e6) µs of host time per operation is beyond the \(Int(HostIssue.maxSecondsPerOperation * 1e6)) µs llmsim accepts",
-                                fix: "give host_us_per_operation in microseconds (DeepSeek's trace: 100; 0 under CUDA graphs)")
+                                fix: "give host_us_per_operation in microseconds (DeepSeek's trace: 102; 0 under CUDA graphs)")
         }
     }
 

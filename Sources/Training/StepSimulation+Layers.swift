@@ -48,7 +48,8 @@ extension StepSimulation {
         let (routed, dispatch, combine) = try allToAll()
         let perGPU = routed.localExpertRows.count
         let rows = config.balancedRoutedRows / max(perGPU, 1)
-        let balanced = MoETraffic(localExpertRows: Array(repeating: rows, count: perGPU), dispatch: routed.dispatch, combine: routed.combine)
+        let balanced = MoETraffic(localExpertRows: Array(repeating: rows, count: perGPU), dispatch: routed.dispatch, combine: routed.combine,
+                                  dispatchFormat: routed.dispatchFormat)
         return try layerForwardBackward(index, traffic: balanced, dispatch: dispatch, combine: combine)
     }
 

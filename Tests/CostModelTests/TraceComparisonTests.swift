@@ -14,7 +14,7 @@ import Kernels
         let h800 = try HardwareCatalog.builtIn().device("H800-SXM5-80GB")
         let model = try KernelCostModel(device: h800, calibration: try KernelCalibration.hopper(), communicationSMs: 20)
         let layer = try TransformerLayer(arch: arch, index: 10, policy: .deepSeekFP8)
-        var cost = CostExecutor(traffic: MoETraffic.local(expertRows: [8192, 8192, 8192, 8192]))
+        var cost = CostExecutor(traffic: MoETraffic.local(expertRows: [8192, 8192, 8192, 8192], dispatchFormat: .fp8))
         let f = layer.forward(&cost, ShapeTensor(rows: 4096, cols: 7168))
         _ = layer.backward(&cost, ShapeTensor(rows: 4096, cols: 7168), tape: f.tape)
         return (cost, model)
@@ -28,8 +28,10 @@ import Kernels
         var phase: [String: Double] = [:]
         for r in cost.records where !r.kind.isCommunication { phase["\(r.block.rawValue)(\(r.pass.rawValue))", default: 0] += model.duration(r) * 1e6 }
         let trace: [String: Double] = ["attn(F)": 4370, "mlp(F)": 4604, "mlp(B)": 5306, "mlp(W)": 6378, "attn(B)": 9341, "attn(W)": 2388]
-        // Measured 2026-11-24 (later) with the router's top-k priced and its GEMM on the 64 SMs its
-        // tiles fill: attn(F) 0.87 (0.84 before), the others and the total as below.
+        // Measured 2026-11-24 (later), the tokens cast to FP8 once before the dispatch (not
+        // again per expert after it), the router's top-k priced, its GEMM on the 64 SMs its
+        // tiles fill: attn(F) 0.92, mlp(F) 0.79 (0.91 with the permutes the trace runs in it),
+        // mlp(B) 0.87, mlp(W) 0.99, attn(B) 1.00, attn(W) 1.11; total 0.94. Before:
         // Measured 2026-11-24 (router GEMMs in BF16 as the trace runs them): attn(F) 0.84,
         // mlp(F) 0.88, mlp(B) 1.03, mlp(W) 0.99, attn(B) 1.00, attn(W) 1.11 of the trace; total
         // 0.97 (0.92, 1.10, 1.05 and 1.003 while the router ran in FP32 on CUDA cores). The MoE
@@ -61,6 +63,36 @@ import Kernels
         #expect(e.records.first { $0.name.hasSuffix("gate.sigmoid_topk") }?.selection == OperationRecord.Selection(rows: 4096, scores: 128, passes: 1))
     }
 
+    /// An FP8 dispatch carries tokens already cast (V3 report §3.3.3), as the trace runs it:
+    /// one cast of the micro-batch's 4,096 × 7,168 tokens before the dispatch, in attn(F)
+    /// (the trace's special-format kernel, 169-194 µs), and of the output gradient before the
+    /// combine's backward, in combine(B); none of the 32K rows the experts receive, which the
+    /// permute moves as FP8 rows with their scales (the trace's `expand_to_fused_with_scales`,
+    /// 174-221 µs). A BF16 dispatch moves BF16 rows and leaves the casting to the experts.
+    @Test func tokensLeaveCastForAnFP8Dispatch() throws {
+        let (cost, model) = try Self.moeLayer()
+        let before = cost.records.filter { $0.kind == .dispatchCast }
+        #expect(before.count == 1 && before[0].block == .attention && before[0].pass == .forward)
+        let t = model.duration(before[0]) * 1e6
+        #expect(t > 169 && t < 194, "\(t) µs")
+        let forwardCasts = cost.records.filter { $0.kind == .cast && $0.pass == .forward && $0.block == .mlp }
+        #expect(!forwardCasts.contains { $0.bytesRead == 8192 * 7168 * 2 }, "a received expert input cast again")
+        let gradient = cost.records.filter { ($0.kind == .cast || $0.kind == .dispatchCast) && $0.block == .combine }
+        #expect(gradient.count == 1 && gradient[0].kind == .cast && gradient[0].bytesRead == 4096 * 7168 * 2)
+        let permute = try #require(cost.records.first { $0.name.hasSuffix("dispatch.permute") })
+        #expect(permute.bytesRead == Double(4 * 8192 * (7168 + 56 * 4)))
+        let p = model.duration(permute) * 1e6
+        #expect(p > 174 && p < 221, "\(p) µs")
+
+        var bf16 = CostExecutor(traffic: MoETraffic.local(expertRows: [8192, 8192, 8192, 8192]))
+        let catalog = try ModelCatalog.load(directory: repoRoot.appendingPathComponent("Experiments/models").path)
+        let layer = try TransformerLayer(arch: try catalog.resolve("deepseek-v3").0, index: 10, policy: .deepSeekFP8)
+        _ = layer.forward(&bf16, ShapeTensor(rows: 4096, cols: 7168))
+        #expect(!bf16.records.contains { $0.kind == .dispatchCast })
+        #expect(bf16.records.first { $0.name.hasSuffix("dispatch.permute") }?.bytesRead == Double(4 * 8192 * 7168 * 2))
+        #expect(bf16.records.filter { $0.kind == .cast && $0.block == .mlp && $0.bytesRead == 8192 * 7168 * 2 }.count == 4)
+    }
+
     /// FP8 casts per phase of one V3 MoE layer where the trace runs them (µs per layer, kernels
     /// grouped by the annotation they were launched in): `per_channel_cast_and_transpose` in
     /// attn(B) and mlp(B); none in attn(W); in mlp(W) only the re-layout of the tokens that
@@ -69,7 +101,8 @@ import Kernels
         let (cost, model) = try Self.moeLayer()
         var casts: [String: Double] = [:]
         for r in cost.records where r.kind == .cast { casts["\(r.block.rawValue)(\(r.pass.rawValue))", default: 0] += model.duration(r) * 1e6 }
-        // Measured 2026-11-23: attn(B) 978, mlp(B) 1,039, mlp(W) 697, attn(W) none.
+        // Measured 2026-11-24: attn(B) 978, mlp(B) 647, mlp(W) 697, attn(W) none (mlp(B) 1,039
+        // while the gradient's 32K received rows were cast again after the all-to-all).
         #expect(casts["attn(W)"] == nil)
         let mlpW = casts["mlp(W)"] ?? 0
         #expect(mlpW > 0.75 * 578 && mlpW < 1.4 * 578, "mlp(W) casts \(mlpW) µs, trace 578")

@@ -92,7 +92,9 @@ public struct CostExecutor: Executor {
                gemm: GEMMShape(m: m, n: n, k: k, groups: heads, totalRows: m * heads))
     }
 
-    public mutating func castFP8(_ x: ShapeTensor, transposed: Bool) {
+    public mutating func castFP8(_ x: ShapeTensor, transposed: Bool) { castFP8(x, transposed: transposed, kind: .cast) }
+
+    mutating func castFP8(_ x: ShapeTensor, transposed: Bool, kind: OperationKind) {
         if transposed ? castTransposed.contains(x.id) : cast.contains(x.id) { return }
         if transposed { castTransposed.insert(x.id) } else { cast.insert(x.id) }
         let n = Double(x.rows * x.cols)
@@ -100,7 +102,7 @@ public struct CostExecutor: Executor {
         // FP8 output plus one 4-byte scale per 1×128 (or 128×1) tile (V3 report §3.3.2), or
         // one per tensor.
         let scales = tensorScaled(.fp8) ? 4 : n / 128 * 4
-        record(transposed ? "cast_t" : "cast", .cast, read: n * Double(activationBytes), written: n + scales, precision: .fp8,
+        record(kind == .dispatchCast ? "dispatch_cast" : transposed ? "cast_t" : "cast", kind, read: n * Double(activationBytes), written: n + scales, precision: .fp8,
                pass: inB ? .backwardInput : nil)
     }
 
@@ -179,8 +181,9 @@ public struct CostExecutor: Executor {
     }
 
     /// A sequence-parallel GPU's share of the residual stream's rows (`normRows`), free.
-    public mutating func sequenceShard(_ x: ShapeTensor) -> ShapeTensor { fresh(normRows(x), x.cols) }
-    public mutating func sequenceUnshard(_ x: ShapeTensor, like full: ShapeTensor) -> ShapeTensor { fresh(full.rows, x.cols) }
+    /// Without sequence parallelism the same tensor (so a cast of it is not repeated).
+    public mutating func sequenceShard(_ x: ShapeTensor) -> ShapeTensor { sequenceParallel == nil ? x : fresh(normRows(x), x.cols) }
+    public mutating func sequenceUnshard(_ x: ShapeTensor, like full: ShapeTensor) -> ShapeTensor { sequenceParallel == nil ? x : fresh(full.rows, x.cols) }
 
     /// Rows a norm of `x` runs on: a 1/split share of a sequence-parallel residual stream.
     func normRows(_ x: ShapeTensor) -> Int {
@@ -319,21 +322,31 @@ public struct CostExecutor: Executor {
         return traffic
     }
 
-    mutating func permute(_ name: String, rows: Int, cols: Int) {
-        elementwise(name, .permute, elements: rows * cols, reads: 1, writes: 1, flopsPerElement: 0)
+    /// Reorders `rows` token rows of `bytesPerRow` each (read and written once).
+    mutating func permute(_ name: String, rows: Int, bytesPerRow: Int) {
+        let bytes = Double(rows) * Double(bytesPerRow)
+        record(name, .permute, read: bytes, written: bytes, precision: .bf16)
+    }
+
+    /// The forward's cast is DeepSeek's special-format kernel (`dispatchCast`); the backward's,
+    /// of the output gradient, the regular per-token cast (as the trace runs them).
+    public mutating func quantizeForDispatch(_ x: ShapeTensor, _ r: MoETraffic) {
+        if r.dispatchFormat == .fp8 { castFP8(x, transposed: false, kind: pass == .forward ? .dispatchCast : .cast) }
     }
 
     /// Tokens of the micro-batch on this GPU and experts scored, from the last `route` call.
     var tokenRows = 0
     var expertCount = 0
 
-    /// Tokens out to the experts (dispatch, and the backward of combine): the FP8 all-to-all,
-    /// then the permute into per-expert rows.
+    /// Tokens out to the experts (dispatch, and the backward of combine): the all-to-all in
+    /// the dispatch's format, then the permute into per-expert rows, which moves them in that
+    /// format (FP8 rows with their scales are already cast for the experts' GEMMs).
     mutating func scatter(_ suffix: String, cols: Int, _ r: MoETraffic) -> [ShapeTensor] {
-        record("dispatch" + suffix, .dispatch, read: 0, written: 0, precision: .fp8, traffic: r.dispatch)
-        permute("permute" + suffix, rows: r.localExpertRows.reduce(0, +), cols: cols)
+        record("dispatch" + suffix, .dispatch, read: 0, written: 0, precision: r.dispatchFormat == .fp8 ? .fp8 : .bf16, traffic: r.dispatch)
+        permute("permute" + suffix, rows: r.localExpertRows.reduce(0, +), bytesPerRow: TokenCopyBytes.dispatch(hidden: cols, format: r.dispatchFormat))
         let parts = r.localExpertRows.map { fresh($0, cols) }
         arrivedByAllToAll.formUnion(parts.map(\.id))
+        if r.dispatchFormat == .fp8 { cast.formUnion(parts.map(\.id)) }
         return parts
     }
 
@@ -341,7 +354,7 @@ public struct CostExecutor: Executor {
     /// the BF16 all-to-all.
     mutating func gather(_ suffix: String, _ parts: [ShapeTensor], _ r: MoETraffic) -> ShapeTensor {
         let cols = parts.first?.cols ?? 0
-        permute("unpermute" + suffix, rows: parts.reduce(0) { $0 + $1.rows }, cols: cols)
+        permute("unpermute" + suffix, rows: parts.reduce(0) { $0 + $1.rows }, bytesPerRow: TokenCopyBytes.combine(hidden: cols))
         record("combine" + suffix, .combine, read: 0, written: 0, precision: .bf16, traffic: r.combine)
         return fresh(tokenRows, cols)
     }

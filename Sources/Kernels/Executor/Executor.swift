@@ -70,6 +70,10 @@ public protocol Executor {
     // top-k selections per token), routing, all-to-all dispatch and combine.
     mutating func gateScores(_ w: Weight, _ x: Tensor, topKPasses: Int) -> Tensor
     mutating func route(_ scores: Tensor) -> RouteResult
+    /// Casts the tokens to FP8 before they leave, when the dispatch carries FP8 (V3 report
+    /// §3.3.3: the activation before the up-projections, and the gradient before the
+    /// down-projections' dgrad, are quantized before the all-to-all).
+    mutating func quantizeForDispatch(_ x: Tensor, _ r: RouteResult)
     /// Sends each token to the GPUs of its experts; returns the rows of each local expert.
     mutating func dispatch(_ x: Tensor, _ r: RouteResult) -> [Tensor]
     /// Sends expert outputs back and sums them per token (each row already carries its gate

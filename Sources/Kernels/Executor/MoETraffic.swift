@@ -8,9 +8,12 @@ public struct MoETraffic: Sendable, Equatable {
     /// Traffic of one dispatch (in its `DispatchFormat`) and one combine (BF16).
     public var dispatch: OperationRecord.Traffic
     public var combine: OperationRecord.Traffic
+    /// What the dispatch carries: FP8 tokens, cast before they leave (so the experts' GEMMs
+    /// take them as they arrive), or the BF16 hidden states.
+    public var dispatchFormat: DispatchFormat
 
-    public init(localExpertRows: [Int], dispatch: OperationRecord.Traffic, combine: OperationRecord.Traffic) {
-        self.localExpertRows = localExpertRows; self.dispatch = dispatch; self.combine = combine
+    public init(localExpertRows: [Int], dispatch: OperationRecord.Traffic, combine: OperationRecord.Traffic, dispatchFormat: DispatchFormat = .bf16) {
+        self.localExpertRows = localExpertRows; self.dispatch = dispatch; self.combine = combine; self.dispatchFormat = dispatchFormat
     }
 
     /// From a dispatch plan: the GPU with the most routed rows is modelled; IB and NVLink bytes
@@ -35,6 +38,7 @@ public struct MoETraffic: Sendable, Equatable {
         }
         dispatch = traffic(TokenCopyBytes.dispatch(hidden: hidden, format: format))
         combine = traffic(TokenCopyBytes.combine(hidden: hidden))
+        dispatchFormat = format
     }
 
     /// The same routing for `factor` times as many tokens (rows and bytes scale linearly; the
@@ -44,13 +48,14 @@ public struct MoETraffic: Sendable, Equatable {
             .init(scaleOutBytes: x.scaleOutBytes * Double(factor), scaleUpBytes: x.scaleUpBytes * Double(factor),
                   logicalBytes: x.logicalBytes * Double(factor), groupSize: x.groupSize)
         }
-        return MoETraffic(localExpertRows: localExpertRows.map { $0 * factor }, dispatch: t(dispatch), combine: t(combine))
+        return MoETraffic(localExpertRows: localExpertRows.map { $0 * factor }, dispatch: t(dispatch), combine: t(combine), dispatchFormat: dispatchFormat)
     }
 
-    /// All experts on one GPU, no communication (EP = 1): rows split as routed.
-    public static func local(expertRows: [Int]) -> MoETraffic {
+    /// All experts on one GPU, no communication (EP = 1): rows split as routed, the tokens
+    /// permuted in `dispatchFormat`.
+    public static func local(expertRows: [Int], dispatchFormat: DispatchFormat = .bf16) -> MoETraffic {
         let none = OperationRecord.Traffic(scaleOutBytes: 0, scaleUpBytes: 0, logicalBytes: 0, groupSize: 1)
-        return MoETraffic(localExpertRows: expertRows, dispatch: none, combine: none)
+        return MoETraffic(localExpertRows: expertRows, dispatch: none, combine: none, dispatchFormat: dispatchFormat)
     }
 }
 

@@ -74,6 +74,9 @@ extension NumericExecutor {
         return s
     }
 
+    /// Values stay exact: the numeric executor does not quantize.
+    public mutating func quantizeForDispatch(_ x: DenseTensor, _ r: Route) {}
+
     public mutating func route(_ scores: DenseTensor) -> Route {
         let routing = router.route(scores: scores.values, tokens: scores.rows)
         var members = [[(token: Int, slot: Int)]](repeating: [], count: router.config.experts)

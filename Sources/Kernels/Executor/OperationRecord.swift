@@ -3,6 +3,9 @@ import Hardware
 /// What kind of kernel an operation is; the cost model prices each kind differently.
 public enum OperationKind: String, Sendable, Codable, CaseIterable {
     case gemm, groupedGemm, attention, attentionBackward, norm, elementwise, cast, permute, router, embedding, loss
+    /// The forward's cast of the tokens to FP8 before an FP8 dispatch (DeepSeek's kernel writes
+    /// them in the format the dispatch sends; a kernel of its own, priced apart from `cast`).
+    case dispatchCast
     case dispatch, combine, pipelineSend, collective
 
     /// Runs on the communication SMs / network rather than the compute SMs.

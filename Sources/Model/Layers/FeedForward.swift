@@ -56,6 +56,7 @@ public struct FeedForward {
         let x = e.sequenceShard(full)
         var tape = Tape<E>(source: full, input: x)
         let route = e.route(e.gateScores(gate, x, topKPasses: topKPasses))   // in attn(F), as in DeepSeek's trace
+        e.quantizeForDispatch(x, route)                      // in attn(F) too (the trace's special-format cast)
         e.block = .dispatch
         let xs = e.dispatch(x, route)
         e.block = .mlp
@@ -101,6 +102,7 @@ public struct FeedForward {
         }
         let dOut = e.sequenceShard(dFull)
         e.block = .combine
+        e.quantizeForDispatch(dOut, route)                   // in combine(B), as in the trace
         let dYs = e.combineBackward(dOut, route)
         e.block = .mlp
         let dH = e.groupedLinearDgrad(expertDown, dYs)
