@@ -36,8 +36,11 @@ public struct KernelCostModel: Sendable {
     /// Fraction of the device's SMs compute kernels get; calibration rows are at fraction 1
     /// (132 of 132) or 112/132 (the trace), and throughput scales with the fraction.
     var smFraction: Double { Double(computeSMs) / Double(device.smCount) }
+    /// SMs the compute kernels of DeepSeek's trace ran on: its persistent GEMMs' grids, the
+    /// H800's 132 less the 20 DeepEP takes (V3 report §3.2.2).
+    static let traceComputeSMs = 112
     /// The SM fraction the trace's kernels ran at.
-    var traceFraction: Double { 112 / Double(calibration.calibrationSMs) }
+    var traceFraction: Double { Double(Self.traceComputeSMs) / Double(calibration.calibrationSMs) }
 
     /// Seconds the record's kernel takes on the compute SMs.
     public func duration(_ r: OperationRecord) -> Double { priced(r).seconds }
@@ -62,8 +65,9 @@ public struct KernelCostModel: Sendable {
         case .dispatchCast: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.dispatchCastEfficiency), .figure(.dispatchCast))
         case .norm: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.normEfficiency), .figure(.norm))
         case .permute: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.permuteEfficiency), .figure(.permute))
-        case .router where r.selection != nil: (t, figure) = (streaming(r) + topK(r.selection!), .figure(.routerTopK))
-        default: (t, figure) = (streaming(r), .figure(.elementwise))
+        default:
+            if r.kind == .router, let s = r.selection { (t, figure) = (streaming(r) + topK(s), .figure(.routerTopK)) }
+            else { (t, figure) = (streaming(r), .figure(.elementwise)) }
         }
         return t < calibration.minimumKernelTime ? (calibration.minimumKernelTime, .figure(.minimumKernel)) : (t, figure)
     }
@@ -91,8 +95,13 @@ public struct KernelCostModel: Sendable {
     /// hold up to 256 scores, so longer rows take proportionally longer (an assumption: no
     /// row in the trace is longer). The SM clock of other GPUs is not accounted for.
     func topK(_ s: OperationRecord.Selection) -> Double {
-        Double(s.passes * s.rows) * calibration.routerTopKSecondsPerRowAt112 * 112 / Double(computeSMs) * max(1, Double(s.scores) / 256)
+        Double(s.passes * s.rows) * calibration.routerTopKSecondsPerRowAt112 * Double(Self.traceComputeSMs) / Double(computeSMs)
+            * max(1, Double(s.scores) / Double(Self.topKBlockThreads))
     }
+
+    /// Threads of one `sbtopk::gatherTopK` block, one score each (the trace's launches: block
+    /// [256, 1, 1]).
+    static let topKBlockThreads = 256
 
     /// FLOP/s of a GEMM record.
     public func gemmRate(_ r: OperationRecord) -> Double { gemmPricing(r).rate }
@@ -132,8 +141,13 @@ public struct KernelCostModel: Sendable {
     /// tile put the A100 Megatron steps of `llmsim validate` 1–7 % slower, past published
     /// figures they met. The FP8 tables are measured at their shapes and are not corrected.
     public func tileOccupancy(_ g: GEMMShape) -> Double {
-        let tiles = g.outputTiles(tileRows: calibration.bf16GEMMTile.rows, tileColumns: calibration.bf16GEMMTile.columns)
+        let tiles = outputTiles(g)
         return tiles > 0 ? min(1, Double(tiles) / Double(computeSMs)) : 1
+    }
+
+    /// Output tiles of a BF16/FP32 GEMM in the calibration's `bf16_gemm_tile`.
+    public func outputTiles(_ g: GEMMShape) -> Int {
+        g.outputTiles(tileRows: calibration.bf16GEMMTile.rows, tileColumns: calibration.bf16GEMMTile.columns)
     }
 
     /// Index of the DeepGEMM dense row nearest in (log M, log N, log K), M capped at 4,096.

@@ -29,7 +29,7 @@ public struct CompositionGate: Sendable {
         guard router.seesExchangeableAffinities(logPrior: logPrior) else { return nil }
         config = c
         groupSize = c.experts / c.groups
-        guard c.topKGroups < c.groups else {
+        guard c.limitsGroups else {
             partitionTable = nil; pickPart = []; pickRank = []
             return
         }

@@ -52,7 +52,7 @@ public struct GateCompositionLaw: Sendable, Equatable {
 
     public init?(config c: RouterConfig) {
         let n = c.experts / c.groups
-        guard (try? c.validate()) != nil, c.expertsPerGroupScore == 2, c.topKGroups < c.groups, n >= 2 else { return nil }
+        guard (try? c.validate()) != nil, c.expertsPerGroupScore == 2, c.limitsGroups, n >= 2 else { return nil }
         let parts = Self.partitions(of: c.topK, atMost: c.topKGroups, largest: n)
         let integrand = GroupIntegrals(groupSize: n, maxCount: c.topK)
         let vectors = parts.map { $0 + [Int](repeating: 0, count: c.topKGroups - $0.count) }

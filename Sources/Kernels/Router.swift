@@ -17,6 +17,14 @@ public struct RouterConfig: Sendable, Codable, Equatable {
         self.expertsPerGroupScore = expertsPerGroupScore; self.routedScalingFactor = routedScalingFactor
     }
 
+    /// Group-limited routing: a token chooses among the experts of its `topKGroups` best groups
+    /// (V3: 4 of 8), not among all.
+    public var limitsGroups: Bool { topKGroups < groups }
+
+    /// Top-k selections per token: the groups, then the experts of the kept groups, under
+    /// group-limited routing; the experts alone otherwise.
+    public var topKSelections: Int { limitsGroups ? 2 : 1 }
+
     /// DeepSeek-V3: 256 experts in 8 groups, top-4 groups, top-8 experts, scale 2.5.
     public static let deepSeekV3 = RouterConfig(experts: 256, topK: 8, groups: 8, topKGroups: 4, expertsPerGroupScore: 2, routedScalingFactor: 2.5)
 

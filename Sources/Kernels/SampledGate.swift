@@ -98,7 +98,7 @@ public struct SampledGate: Sendable {
         }
         let c = config, rows = rows
         let lanesPerGroup = 8 / c.groups
-        let limitGroups = c.topKGroups < c.groups
+        let limitGroups = c.limitsGroups
         var chosen = [Int32](repeating: 0, count: tokens * c.topK)
         var weights = [Double](repeating: 0, count: gateWeights ? tokens * c.topK : 0)
         let s = UnsafeMutablePointer<SIMD8<Float>>.allocate(capacity: rows)

@@ -68,8 +68,7 @@ extension StepSimulation {
             var key = figure.key(in: model.calibration)
             // A BF16 GEMM of fewer output tiles than SMs: say how many SMs it keeps busy.
             if figure == .figure(.bf16GEMM), let g = r.gemm, model.tileOccupancy(g) < 1 {
-                let tile = model.calibration.bf16GEMMTile
-                key += " on \(g.outputTiles(tileRows: tile.rows, tileColumns: tile.columns)) of \(model.computeSMs) SMs"
+                key += " on \(model.outputTiles(g)) of \(model.computeSMs) SMs"
             }
             return LayerKernels.Kernel(record: r, seconds: seconds, figure: key)
         }

@@ -7,14 +7,15 @@ import Kernels
 @Suite struct TraceComparisonTests {
     /// One V3 MoE layer (4,096 tokens per GPU, EP64, balanced routing as the trace used: 8,192
     /// rows on each of a GPU's 4 experts) run forward and backward on the cost executor, and the
-    /// H800 cost model with 20 communication SMs that prices it.
-    static func moeLayer() throws -> (CostExecutor, KernelCostModel) {
+    /// H800 cost model with 20 communication SMs that prices it. The dispatch carries FP8, as
+    /// DeepSeek's recipe sends it, unless asked otherwise.
+    static func moeLayer(dispatchFormat: DispatchFormat = .fp8) throws -> (CostExecutor, KernelCostModel) {
         let catalog = try ModelCatalog.load(directory: repoRoot.appendingPathComponent("Experiments/models").path)
         let arch = try catalog.resolve("deepseek-v3").0
         let h800 = try HardwareCatalog.builtIn().device("H800-SXM5-80GB")
         let model = try KernelCostModel(device: h800, calibration: try KernelCalibration.hopper(), communicationSMs: 20)
         let layer = try TransformerLayer(arch: arch, index: 10, policy: .deepSeekFP8)
-        var cost = CostExecutor(traffic: MoETraffic.local(expertRows: [8192, 8192, 8192, 8192], dispatchFormat: .fp8))
+        var cost = CostExecutor(traffic: MoETraffic.local(expertRows: [8192, 8192, 8192, 8192], dispatchFormat: dispatchFormat))
         let f = layer.forward(&cost, ShapeTensor(rows: 4096, cols: 7168))
         _ = layer.backward(&cost, ShapeTensor(rows: 4096, cols: 7168), tape: f.tape)
         return (cost, model)
@@ -84,13 +85,10 @@ import Kernels
         let p = model.duration(permute) * 1e6
         #expect(p > 174 && p < 221, "\(p) µs")
 
-        var bf16 = CostExecutor(traffic: MoETraffic.local(expertRows: [8192, 8192, 8192, 8192]))
-        let catalog = try ModelCatalog.load(directory: repoRoot.appendingPathComponent("Experiments/models").path)
-        let layer = try TransformerLayer(arch: try catalog.resolve("deepseek-v3").0, index: 10, policy: .deepSeekFP8)
-        _ = layer.forward(&bf16, ShapeTensor(rows: 4096, cols: 7168))
+        let (bf16, _) = try Self.moeLayer(dispatchFormat: .bf16)
         #expect(!bf16.records.contains { $0.kind == .dispatchCast })
         #expect(bf16.records.first { $0.name.hasSuffix("dispatch.permute") }?.bytesRead == Double(4 * 8192 * 7168 * 2))
-        #expect(bf16.records.filter { $0.kind == .cast && $0.block == .mlp && $0.bytesRead == 8192 * 7168 * 2 }.count == 4)
+        #expect(bf16.records.filter { $0.kind == .cast && $0.pass == .forward && $0.block == .mlp && $0.bytesRead == 8192 * 7168 * 2 }.count == 4)
     }
 
     /// FP8 casts per phase of one V3 MoE layer where the trace runs them (µs per layer, kernels

@@ -152,10 +152,11 @@ public struct CostExecutor: Executor {
         groupedRecord("\(w.name).wgrad", rows: xs.map(\.rows), n: w.output, k: w.input, precision: w.precision, rowsAreK: true)
     }
 
-    mutating func elementwise(_ name: String, _ kind: OperationKind, elements: Int, reads: Int, writes: Int, flopsPerElement: Double) -> Void {
+    mutating func elementwise(_ name: String, _ kind: OperationKind, elements: Int, reads: Int, writes: Int, flopsPerElement: Double,
+                              selection: OperationRecord.Selection? = nil) -> Void {
         let n = Double(elements)
         record(name, kind, flops: n * flopsPerElement, read: n * Double(reads * activationBytes),
-               written: n * Double(writes * activationBytes), precision: .bf16)
+               written: n * Double(writes * activationBytes), precision: .bf16, selection: selection)
     }
 
     public mutating func rmsNorm(_ name: String, _ x: ShapeTensor) -> ShapeTensor {
@@ -310,9 +311,8 @@ public struct CostExecutor: Executor {
     /// selections (`OperationRecord.Selection`), which the cost model prices per token row.
     public mutating func gateScores(_ w: Weight, _ x: ShapeTensor, topKPasses: Int) -> ShapeTensor {
         gemmRecord("\(w.name).fprop", m: x.rows, n: w.output, k: w.input, precision: w.precision)
-        let n = Double(x.rows * w.output)
-        record("gate.sigmoid_topk", .router, flops: 8 * n, read: n * Double(activationBytes), written: 0, precision: .bf16,
-               selection: .init(rows: x.rows, scores: w.output, passes: topKPasses))
+        elementwise("gate.sigmoid_topk", .router, elements: x.rows * w.output, reads: 1, writes: 0, flopsPerElement: 8,
+                    selection: .init(rows: x.rows, scores: w.output, passes: topKPasses))
         return fresh(x.rows, w.output)
     }
 

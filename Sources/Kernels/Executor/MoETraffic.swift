@@ -12,7 +12,7 @@ public struct MoETraffic: Sendable, Equatable {
     /// take them as they arrive), or the BF16 hidden states.
     public var dispatchFormat: DispatchFormat
 
-    public init(localExpertRows: [Int], dispatch: OperationRecord.Traffic, combine: OperationRecord.Traffic, dispatchFormat: DispatchFormat = .bf16) {
+    public init(localExpertRows: [Int], dispatch: OperationRecord.Traffic, combine: OperationRecord.Traffic, dispatchFormat: DispatchFormat) {
         self.localExpertRows = localExpertRows; self.dispatch = dispatch; self.combine = combine; self.dispatchFormat = dispatchFormat
     }
 

@@ -6,8 +6,7 @@ import Kernels
 public struct FeedForward {
     let up: Weight?, down: Weight?
     let gate: Weight?, expertUp: Weight?, expertDown: Weight?, sharedUp: Weight?, sharedDown: Weight?
-    /// Top-k selections the router runs per token: the groups, then the experts of the kept
-    /// groups, under group-limited routing (V3: 4 of 8 groups); the experts alone otherwise.
+    /// Top-k selections the router runs per token (`RouterConfig.topKSelections`).
     let topKPasses: Int
 
     init(_ arch: ModelArchitecture, layer: Int, policy p: PrecisionPolicy) {
@@ -15,7 +14,7 @@ public struct FeedForward {
         if let moe = arch.moe, moe.isMoE(layer: layer) {
             up = nil; down = nil
             gate = Weight("gate", d, moe.routedExperts, precision: p.gate)
-            topKPasses = moe.groups > 1 && moe.topKGroups < moe.groups ? 2 : 1
+            topKPasses = arch.routerConfig?.topKSelections ?? 1
             // Under expert-TP each GPU holds a slice of every local expert's width.
             expertUp = Weight("experts.up", d, 2 * moe.routedSliceIntermediateSize, precision: p.linear)
             expertDown = Weight("experts.down", moe.routedSliceIntermediateSize, d, precision: p.linear)
