@@ -31,6 +31,18 @@ public struct MoEAllToAll: Sendable {
     public var communicationSMs: Int
     /// SMs at which DeepEP saturates the links (V3: 20).
     public var saturationSMs = 20
+    /// The share of a GPU's achievable NVLink rate (per direction) that DeepEP's kernels move
+    /// token copies at: 0.84, from DeepEP's intranode benchmark. Its README reports 153 GB/s
+    /// dispatching at EP8 on H800, counted as the bytes each GPU receives, its own tokens
+    /// included (`recv_x` in tests/test_intranode.py, 24 SMs); the same routing
+    /// (`GateKind.deepepBenchmark`) on this fluid network at the full 160 GB/s gives 181.3 GB/s,
+    /// so 153 / 181.3 = 0.844: ≈ 135 GB/s of NVLink per direction, against the 160 the V3 report
+    /// (§3.2.2) quotes for NVLink. Checked, not fitted, on EP16, where NVLink forwarding binds
+    /// (DeepEP's authors, deepseek-ai/DeepEP issue #285: "when the RDMA bandwidth reaches
+    /// 43 GB/s, the NVLink bandwidth will exceed 140 GB/s"): `llmsim validate`'s EP16 row.
+    /// Taken for every GPU (DeepEP publishes no intranode figure for others). The NCCL
+    /// dispatcher's all-to-all keeps the full rate (its own benchmarks, not this one).
+    public var deepepNVLinkFraction = 0.84
     /// End-to-end small-message latency of one hop, seconds.
     public var hopLatency: HopLatency
     /// How dispatch carries a token (combine is always BF16).
@@ -76,10 +88,11 @@ public struct MoEAllToAll: Sendable {
         let logical: Double
         switch dispatcher {
         case .deepep:
-            // Inside one node DeepEP reports the NVLink bytes each GPU moves; across nodes, the
-            // copies per destination node (own node included), the "logical" RDMA bandwidth.
+            // Inside one node DeepEP reports the bytes each GPU receives, its own tokens
+            // included (`recv_x`, test_intranode.py); across nodes, the copies per destination
+            // node (own node included), the "logical" RDMA bandwidth (test_internode.py).
             logical = plan.placement.nodes == 1
-                ? Double(plan.nvlinkCopies.map { $0.reduce(0, +) }.reduce(0, +)) / Double(ep) * copyBytes
+                ? Double(plan.logicalCopies.map { $0.reduce(0, +) }.reduce(0, +)) / Double(ep) * copyBytes
                 : plan.meanNodesPerToken * Double(plan.tokensPerGPU) * copyBytes
         case .alltoall:
             // The rows each GPU sends to the others (the all-to-all's "bus" bytes).
@@ -119,7 +132,7 @@ public struct MoEAllToAll: Sendable {
     }
 
     /// Per-direction NVLink and NIC rates (bytes/s) with the communication SMs given.
-    var nvRate: Double { node.device.scaleUpAchievableBandwidth * smScale }
+    var nvRate: Double { node.device.scaleUpAchievableBandwidth * smScale * (dispatcher == .deepep ? deepepNVLinkFraction : 1) }
     var nicRate: Double { node.nicAchievableBandwidthPerGPU * smScale }
     var smScale: Double { dispatcher == .alltoall ? 1 : min(1, Double(communicationSMs) / Double(saturationSMs)) }
 

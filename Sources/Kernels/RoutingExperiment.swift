@@ -66,6 +66,7 @@ public struct RoutingExperiment: Sendable {
         let placement = try placement()
         let lookup = SourceCounts.Lookup(placement)
         if gate == .roundRobin { return try roundRobin(placement, lookup) }
+        if gate == .deepepBenchmark { return try deepepBenchmark(placement, lookup) }
         var gate = try Router(config: router)
         let law = try tokenLaw()
         var generators = tokenGenerators()
@@ -108,6 +109,23 @@ public struct RoutingExperiment: Sendable {
                       gpuLoadRatioPerStep: Array(repeating: plan.maxOverMeanGPULoad, count: steps), finalBias: Array(repeating: 0, count: e))
     }
 
+    /// DeepEP's benchmark routing (`DeepEPBenchmarkGate`): each GPU's tokens drawn from its own
+    /// generator, no popularity and no bias (the benchmark has neither), the same plan each step.
+    func deepepBenchmark(_ placement: ExpertPlacement, _ lookup: SourceCounts.Lookup) throws -> Result {
+        try gate.check(skew: skew)
+        try gate.check(sequenceConcentration: sequenceConcentration)
+        let benchmark = try DeepEPBenchmarkGate(experts: router.experts, topK: router.topK, nodes: placement.nodes)
+        let generators = tokenGenerators()
+        let sources = try Parallel.map(placement.ep) { g in
+            var words = LaneWords(random: generators[g])
+            let routing = benchmark.route(tokens: tokensPerGPU, words: &words).splittingExperts(over: placement)
+            return SourceCounts(source: g, routing: routing, lookup: lookup)
+        }
+        let plan = try DispatchPlan(placement: placement, sources: sources)
+        return Result(plan: plan, loadRatioPerStep: Array(repeating: plan.maxOverMeanExpertLoad, count: steps),
+                      gpuLoadRatioPerStep: Array(repeating: plan.maxOverMeanGPULoad, count: steps), finalBias: Array(repeating: 0, count: router.experts))
+    }
+
     /// The per-sequence popularity law, when tokens of a sequence share one (nil otherwise).
     func sequencePopularity() throws -> SequencePopularity? {
         guard let beta = sequenceConcentration else { return nil }
@@ -148,21 +166,34 @@ public enum GateKind: String, Sendable, Codable, CaseIterable {
     /// experts are neighbours: on one GPU, or two adjacent ones of one node, so it crosses the
     /// network at most once — far less all-to-all traffic than a real router's.
     case roundRobin = "round-robin"
+    /// The routing DeepEP's published bandwidth benchmarks run (`DeepEPBenchmarkGate`):
+    /// independent random scores, the groups the EP group's nodes, a token's top-K experts
+    /// among its best `min(nodes, 4)` nodes'. To reproduce DeepEP's README table.
+    case deepepBenchmark = "deepep-benchmark"
 
-    /// Only the router draws from an expert popularity: the round-robin gate with a skew other
-    /// than uniform is an error.
+    /// What reports call it.
+    public var label: String {
+        switch self {
+        case .router: "the router"
+        case .roundRobin: "round-robin gate"
+        case .deepepBenchmark: "DeepEP's benchmark gate"
+        }
+    }
+
+    /// Only the router draws from an expert popularity: another gate with a skew other than
+    /// uniform is an error.
     public func check(skew: ExpertSkew) throws {
         guard self == .router || skew == .uniform else {
-            throw KernelError("--gate", "the round-robin gate has no expert popularity, so skew \(skew) does not apply",
+            throw KernelError("--gate", "the \(label) has no expert popularity, so skew \(skew) does not apply",
                               fix: "drop the skew (uniform), or use the router gate")
         }
     }
 
-    /// Only the router sees per-sequence popularities: the round-robin gate with a sequence
+    /// Only the router sees per-sequence popularities: another gate with a sequence
     /// concentration is an error.
     public func check(sequenceConcentration: Double?) throws {
         guard self == .router || sequenceConcentration == nil else {
-            throw KernelError("--gate", "the round-robin gate routes by token position, so a sequence concentration does not apply",
+            throw KernelError("--gate", "the \(label) draws no per-sequence popularity, so a sequence concentration does not apply",
                               fix: "drop the sequence concentration, or use the router gate")
         }
     }

@@ -21,7 +21,7 @@ struct AllToAllCommand: ParsableCommand {
     @Option(help: "Node template from the hardware catalog.") var node = "HGX-H800-8GPU"
     @Option(name: .customLong("comm-sms"), help: "SMs given to communication.") var commSMs = 20
     @Option(help: "Expert popularity: uniform, dirichlet:ALPHA or zipf:S.") var skew = "uniform"
-    @Option(help: "router (the model's gate on sampled affinities) or round-robin (NeMo AutoModel's fake balanced gate: token t picks experts tK…tK+K−1, a token's experts neighbours).") var gate = "router"
+    @Option(help: GateKind.optionHelp) var gate = "router"
     @Option(help: "Seed.") var seed: UInt64 = 1
     @Flag(help: "Print JSON with stable keys.") var json = false
 
@@ -54,6 +54,6 @@ struct AllToAllCommand: ParsableCommand {
             ["IB bytes sent by the busiest GPU", Output.fixed(r.ibBytesPerGpuMax / 1e6, 1) + " MB"],
             ["NVLink bytes sent by the busiest GPU", Output.fixed(r.nvlinkBytesPerGpuMax / 1e6, 1) + " MB"],
             ["bottleneck", r.bottleneck],
-        ], rightAlignedFrom: Output.allLeftAligned) + "\npublished (DeepEP, H800, 4096 tokens, 20 SMs): EP8 153/158, EP16 43/43, EP32 58/57, EP64 51/50 GB/s dispatch/combine"
+        ], rightAlignedFrom: Output.allLeftAligned) + "\npublished (DeepEP V1 README, H800, 4096 tokens, its benchmarks' routing: --gate deepep-benchmark): EP8 153/158, EP16 43/43, EP32 58/57, EP64 51/50 GB/s dispatch/combine"
     }
 }

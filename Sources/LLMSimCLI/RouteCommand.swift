@@ -16,7 +16,7 @@ struct RouteCommand: ParsableCommand {
     @Option(help: "Expert tensor parallelism: GPUs each expert's width is split over (the group is then EP × ETP GPUs, each token sent to every slice of its experts).") var etp = 1
     @Option(name: .customLong("gpus-per-node"), help: "GPUs per node.") var gpusPerNode = 8
     @Option(help: "Expert popularity: uniform, dirichlet:ALPHA, zipf:S, or histogram:FILE (a JSON/YAML list of loads, one per expert).") var skew = "uniform"
-    @Option(help: "router (the model's gate on sampled affinities) or round-robin (NeMo AutoModel's fake balanced gate: token t picks experts tK…tK+K−1, a token's experts neighbours).") var gate = "router"
+    @Option(help: GateKind.optionHelp) var gate = "router"
     @Option(name: .customLong("dispatch-format"), help: DispatchFormat.optionHelp) var dispatchFormat = "fp8"
     @Option(name: .customLong("sequence-concentration"), help: "β: each sequence draws its own expert popularity, Dirichlet(β·E·p) around the group's p (an expert's per-sequence popularity varies by about 1/√β); omit for independent tokens.") var sequenceConcentration: Double?
     @Option(name: .customLong("sequences-per-gpu"), help: "Sequences among each GPU's tokens (each draws its own popularity under --sequence-concentration).") var sequencesPerGPU = 1
@@ -102,7 +102,7 @@ struct RouteCommand: ParsableCommand {
         let loads = p.gpuLoads
         return Output.table([
             ["routing", "\(arch.name), EP\(ep)\(etp > 1 ? " × ETP\(etp)" : "") over \(p.placement.nodes) node(s), \(tokensPerGPU) tokens/GPU, "
-                + (gateKind == .roundRobin ? "round-robin gate" : "skew \(skew)") + (fullDraw ? ", every affinity drawn" : "")
+                + (gateKind == .router ? "skew \(skew)" : gateKind.label) + (fullDraw ? ", every affinity drawn" : "")
                 + (sequenceConcentration.map { ", sequence concentration β = \(Output.general($0)) over \(sequencesPerGPU) sequence(s)/GPU" } ?? "")],
             ["nodes per token (max / mean)", "\(p.maxNodesPerToken) / \(Output.fixed(p.meanNodesPerToken, 3))"],
             ["IB copies per token (mean)", Output.fixed(p.meanIBCopiesPerToken, 3)],

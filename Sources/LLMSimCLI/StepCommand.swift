@@ -102,7 +102,7 @@ struct StepCommand: ParsableCommand {
         ]) + (config.model.moe == nil ? [] : [
             ["all-to-all dispatch / combine" + (config.moeDispatcher == .deepep ? "" : " (\(config.moeDispatcher.rawValue), NCCL)")
                 + (config.etp > 1 ? (config.moeDispatcher == .deepep ? ", TP × EP group of \(config.expertGroupSize)" : ", + expert-TP all-gather") : "")
-                + (config.routingGate == .roundRobin ? ", round-robin gate" : ""),
+                + (config.routingGate == .router ? "" : ", " + config.routingGate.label),
              Output.fixed(r.dispatchS * 1e3, 2) + " / " + Output.fixed(r.combineS * 1e3, 2) + " ms", ""],
         ])
         // The other rows have no spread over ranks; the published column belongs to the
