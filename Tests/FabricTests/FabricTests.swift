@@ -52,11 +52,26 @@ import Kernels
 }
 
 @Suite struct DeepEPTests {
-    func bandwidth(ep: Int, kind: MoEAllToAll.Kind, tokens: Int = 1024, gate: GateKind = .router) throws -> MoEAllToAll.Result {
+    func bandwidth(ep: Int, kind: MoEAllToAll.Kind, tokens: Int = 1024, gate: GateKind = .router, sms: Int = 24) throws -> MoEAllToAll.Result {
         var routing = RoutingExperiment(router: .deepSeekV3, hidden: 7168, tokensPerGPU: tokens, ep: ep, gpusPerNode: 8, seed: 1)
         routing.gate = gate
         let node = try HardwareCatalog.builtIn().node("HGX-H800-8GPU")
-        return try MoEAllToAll(node: node, communicationSMs: 20, hopLatency: Topology.defaultLatency).run(try routing.run().plan, kind: kind, hidden: 7168)
+        return try MoEAllToAll(node: node, communicationSMs: sms, hopLatency: Topology.defaultLatency).run(try routing.run().plan, kind: kind, hidden: 7168)
+    }
+
+    /// V3's all-to-all as it trained (EP64, V3's gate, 4,096 tokens, 20 SMs) against the
+    /// transfers in DeepSeek's trace (`dpsk::ep::internode` kernels on the 20-CTA stream): FP8
+    /// cached dispatch 3.11–3.61 ms (mean 3.40), BF16 combine 5.85–6.55 (mean 6.18). At 20 of
+    /// the 24 SMs DeepEP's benchmarks use, the model runs 0.82 and 0.87 of them; the rest is
+    /// within the older kernels V3 trained with (0.90 by DeepEP's first table), not modelled.
+    @Test func v3TransfersAgainstTheTrace() throws {
+        let dispatch = try bandwidth(ep: 64, kind: .dispatch, tokens: 4096, sms: 20).timeS
+        let combine = try bandwidth(ep: 64, kind: .combine, tokens: 4096, sms: 20).timeS
+        #expect(dispatch / 3.40e-3 > 0.78 && dispatch / 3.40e-3 < 0.92, "\(dispatch)")
+        #expect(combine / 6.18e-3 > 0.80 && combine / 6.18e-3 < 0.95, "\(combine)")
+        // At 24 SMs (saturated) the same transfers take 20 / 24 of the time.
+        let saturated = try bandwidth(ep: 64, kind: .dispatch, tokens: 4096).timeS
+        #expect(abs(saturated / dispatch - 20.0 / 24.0) < 0.01)
     }
 
     /// DeepEP README (legacy tables, H800; FP8 dispatch, BF16 combine, 4,096 tokens, on the
@@ -79,7 +94,7 @@ import Kernels
     @Test func deepepNVLinkFractionFromTheEP8Benchmark() throws {
         var routing = RoutingExperiment(router: .deepSeekV3, hidden: 7168, tokensPerGPU: 4096, ep: 8, gpusPerNode: 8, seed: 1)
         routing.gate = .deepepBenchmark
-        var a2a = MoEAllToAll(node: try HardwareCatalog.builtIn().node("HGX-H800-8GPU"), communicationSMs: 20, hopLatency: Topology.defaultLatency)
+        var a2a = MoEAllToAll(node: try HardwareCatalog.builtIn().node("HGX-H800-8GPU"), communicationSMs: 24, hopLatency: Topology.defaultLatency)
         a2a.deepepNVLinkFraction = 1
         let full = try a2a.run(try routing.run().plan, kind: .dispatch, hidden: 7168).logicalBandwidthGbps
         #expect(abs(153 / full - MoEAllToAll(node: a2a.node, hopLatency: a2a.hopLatency).deepepNVLinkFraction) < 0.005, "\(153 / full)")
