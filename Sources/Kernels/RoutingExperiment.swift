@@ -174,9 +174,9 @@ public enum GateKind: String, Sendable, Codable, CaseIterable {
     /// What reports call it.
     public var label: String {
         switch self {
-        case .router: "the router"
+        case .router: "router"
         case .roundRobin: "round-robin gate"
-        case .deepepBenchmark: "DeepEP's benchmark gate"
+        case .deepepBenchmark: "DeepEP benchmark gate"
         }
     }
 
