@@ -30,9 +30,12 @@ public struct MoEAllToAll: Sendable {
     /// DeepEP's benchmarks use 24 (`saturationSMs`).
     /// The NCCL dispatcher's rates do not depend on it.
     public var communicationSMs: Int
-    /// SMs at which DeepEP reaches its published rates: 24, the SMs its benchmarks run with
-    /// (`num_sms = 24` in tests/test_intranode.py and test_internode.py; its README's example
-    /// calls `Buffer.set_num_sms(24)`), which this model reproduces (`llmsim validate`).
+    /// The SMs DeepEP's benchmarks run with (`num_sms = 24` in tests/test_intranode.py and
+    /// test_internode.py; its README's example calls `Buffer.set_num_sms(24)`): its published
+    /// rates hold there, and `llmsim validate` and `llmsim alltoall` time its table so.
+    public static let benchmarkSMs = 24
+    /// SMs at which DeepEP reaches its published rates: its benchmarks' (`benchmarkSMs`), which
+    /// this model reproduces (`llmsim validate`).
     ///
     /// The V3 report (§3.2.2) says about 20 SMs "suffice to fully utilize" IB and NVLink, and
     /// V3 trained with 20 (the trace's kernels run on 20 CTAs). The trace disagrees with
@@ -42,7 +45,7 @@ public struct MoEAllToAll: Sendable {
     /// trained with were older (DeepEP's first public table, before multi-QP, PR #130: EP64 46
     /// and 45 GB/s against 51 and 50 now, 0.90), which would explain the rest but is not
     /// modelled. Scaling in proportion below 24 SMs is the model's assumption.
-    public var saturationSMs = 24
+    public var saturationSMs = MoEAllToAll.benchmarkSMs
     /// The share of a GPU's achievable NVLink rate (per direction) that DeepEP's kernels move
     /// token copies at: 0.84, from DeepEP's intranode benchmark. Its README reports 153 GB/s
     /// dispatching at EP8 on H800, counted as the bytes each GPU receives, its own tokens

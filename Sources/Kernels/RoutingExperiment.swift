@@ -3,7 +3,8 @@ import Stochastic
 
 /// The `llmsim route` experiment: route every GPU's tokens of an EP group through V3's gate for
 /// a number of steps, updating the balancing bias after each, and build the dispatch plan of
-/// the last step (or route them round-robin, `GateKind.roundRobin`).
+/// the last step (or route them as a benchmark does: round-robin, `GateKind.roundRobin`, or as
+/// DeepEP's benchmarks draw them, `GateKind.deepepBenchmark`).
 public struct RoutingExperiment: Sendable {
     public var router: RouterConfig
     public var hidden: Int
@@ -65,8 +66,16 @@ public struct RoutingExperiment: Sendable {
         let sequences = try sequencePopularity()
         let placement = try placement()
         let lookup = SourceCounts.Lookup(placement)
-        if gate == .roundRobin { return try roundRobin(placement, lookup) }
-        if gate == .deepepBenchmark { return try deepepBenchmark(placement, lookup) }
+        if gate != .router {
+            // The benchmark gates draw no popularity and see no sequences; their plan is the
+            // same each step, and there is no bias to correct.
+            try gate.check(skew: skew)
+            try gate.check(sequenceConcentration: sequenceConcentration)
+            let plan = try gate == .roundRobin ? roundRobin(placement, lookup) : deepepBenchmark(placement, lookup)
+            return Result(plan: plan, loadRatioPerStep: Array(repeating: plan.maxOverMeanExpertLoad, count: steps),
+                          gpuLoadRatioPerStep: Array(repeating: plan.maxOverMeanGPULoad, count: steps),
+                          finalBias: Array(repeating: 0, count: router.experts))
+        }
         var gate = try Router(config: router)
         let law = try tokenLaw()
         var generators = tokenGenerators()
@@ -96,24 +105,17 @@ public struct RoutingExperiment: Sendable {
     }
 
     /// The round-robin gate's plan: every GPU's tokens pick the same experts (token t: tK …
-    /// tK + K − 1 modulo E), so one routing serves the group; the loads are even and the bias
-    /// has nothing to correct.
-    func roundRobin(_ placement: ExpertPlacement, _ lookup: SourceCounts.Lookup) throws -> Result {
-        try gate.check(skew: skew)
-        try gate.check(sequenceConcentration: sequenceConcentration)
+    /// tK + K − 1 modulo E), so one routing serves the group; the loads are even.
+    func roundRobin(_ placement: ExpertPlacement, _ lookup: SourceCounts.Lookup) throws -> DispatchPlan {
         let k = router.topK, e = router.experts
         let routing = Routing(tokens: tokensPerGPU, topK: k, experts: (0..<(tokensPerGPU * k)).map { Int32($0 % e) }, weights: [])
             .splittingExperts(over: placement)
-        let plan = try DispatchPlan(placement: placement, sources: (0..<placement.ep).map { SourceCounts(source: $0, routing: routing, lookup: lookup) })
-        return Result(plan: plan, loadRatioPerStep: Array(repeating: plan.maxOverMeanExpertLoad, count: steps),
-                      gpuLoadRatioPerStep: Array(repeating: plan.maxOverMeanGPULoad, count: steps), finalBias: Array(repeating: 0, count: e))
+        return try DispatchPlan(placement: placement, sources: (0..<placement.ep).map { SourceCounts(source: $0, routing: routing, lookup: lookup) })
     }
 
     /// DeepEP's benchmark routing (`DeepEPBenchmarkGate`): each GPU's tokens drawn from its own
-    /// generator, no popularity and no bias (the benchmark has neither), the same plan each step.
-    func deepepBenchmark(_ placement: ExpertPlacement, _ lookup: SourceCounts.Lookup) throws -> Result {
-        try gate.check(skew: skew)
-        try gate.check(sequenceConcentration: sequenceConcentration)
+    /// generator.
+    func deepepBenchmark(_ placement: ExpertPlacement, _ lookup: SourceCounts.Lookup) throws -> DispatchPlan {
         let benchmark = try DeepEPBenchmarkGate(experts: router.experts, topK: router.topK, nodes: placement.nodes)
         let generators = tokenGenerators()
         let sources = try Parallel.map(placement.ep) { g in
@@ -121,9 +123,7 @@ public struct RoutingExperiment: Sendable {
             let routing = benchmark.route(tokens: tokensPerGPU, words: &words).splittingExperts(over: placement)
             return SourceCounts(source: g, routing: routing, lookup: lookup)
         }
-        let plan = try DispatchPlan(placement: placement, sources: sources)
-        return Result(plan: plan, loadRatioPerStep: Array(repeating: plan.maxOverMeanExpertLoad, count: steps),
-                      gpuLoadRatioPerStep: Array(repeating: plan.maxOverMeanGPULoad, count: steps), finalBias: Array(repeating: 0, count: router.experts))
+        return try DispatchPlan(placement: placement, sources: sources)
     }
 
     /// The per-sequence popularity law, when tokens of a sequence share one (nil otherwise).

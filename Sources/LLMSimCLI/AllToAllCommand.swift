@@ -19,7 +19,7 @@ struct AllToAllCommand: ParsableCommand {
     @Option(help: "deepep (tokens deduplicated per node and GPU, NVLink forwarding) or alltoall (one row per chosen expert, NCCL with PXN, as Megatron-LM's all-to-all dispatcher).") var dispatcher = "deepep"
     @Option(help: "Model (routing and hidden size).") var model = "deepseek-v3"
     @Option(help: "Node template from the hardware catalog.") var node = "HGX-H800-8GPU"
-    @Option(name: .customLong("comm-sms"), help: "SMs given to DeepEP (24: its benchmarks', at which its published rates hold; V3 trained with 20, each fewer SM slowing it in proportion).") var commSMs = 24
+    @Option(name: .customLong("comm-sms"), help: "SMs given to DeepEP (\(MoEAllToAll.benchmarkSMs): its benchmarks', at which its published rates hold; V3 trained with 20, each fewer SM slowing it in proportion).") var commSMs = MoEAllToAll.benchmarkSMs
     @Option(help: "Expert popularity: uniform, dirichlet:ALPHA or zipf:S.") var skew = "uniform"
     @Option(help: GateKind.optionHelp) var gate = "router"
     @Option(help: "Seed.") var seed: UInt64 = 1

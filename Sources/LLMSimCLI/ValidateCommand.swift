@@ -93,15 +93,16 @@ struct ValidateCommand: ParsableCommand {
         }
         let node = try hardware.node("HGX-H800-8GPU")
         // DeepEP V1's README table (H800, 4,096 tokens, top-8, FP8 dispatch, BF16 combine), on
-        // the routing its benchmarks draw (`GateKind.deepepBenchmark`), with the 24 SMs they run. EP8's dispatch figure
+        // the routing its benchmarks draw (`GateKind.deepepBenchmark`), with the SMs they run (`MoEAllToAll.benchmarkSMs`). EP8's dispatch figure
         // sets DeepEP's NVLink rate (`MoEAllToAll.deepepNVLinkFraction`): a calibration, shown
         // so that it stays true; the other seven rows check it.
         for (ep, dispatch, combine) in [(8, 153.0, 158.0), (16, 43, 43), (32, 58, 57), (64, 51, 50)] {
             var routing = RoutingExperiment(router: v3.routerConfig!, hidden: v3.hiddenSize, tokensPerGPU: 4096, ep: ep, gpusPerNode: 8)
             routing.gate = .deepepBenchmark
             let plan = try routing.run().plan
+            let a2a = MoEAllToAll(node: node, communicationSMs: MoEAllToAll.benchmarkSMs, hopLatency: Topology.defaultLatency)
             for (kind, published) in [(MoEAllToAll.Kind.dispatch, dispatch), (.combine, combine)] {
-                let r = try MoEAllToAll(node: node, communicationSMs: 24, hopLatency: Topology.defaultLatency).run(plan, kind: kind, hidden: v3.hiddenSize)
+                let r = try a2a.run(plan, kind: kind, hidden: v3.hiddenSize)
                 out.append(check("DeepEP \(kind.rawValue) EP\(ep)" + (ep == 8 && kind == .dispatch ? " (calibrates NVLink)" : ""),
                                  "DeepEP V1 README (H800)", published: published, simulated: r.logicalBandwidthGbps, unit: "GB/s", tolerance: 0.10))
             }

@@ -10,9 +10,9 @@ import Testing
     static func plan(ep: Int, tokens: Int = 1024) throws -> DispatchPlan {
         try RoutingExperiment(router: .deepSeekV3, hidden: 7168, tokensPerGPU: tokens, ep: ep, gpusPerNode: 8, seed: 1).run().plan
     }
-    /// DeepEP at its saturation SMs (24), so that both dispatchers move bytes at the links' rates.
+    /// DeepEP at its saturation SMs (its benchmarks'), so that both dispatchers move bytes at the links' rates.
     static func run(_ plan: DispatchPlan, _ dispatcher: MoEDispatcher, node: String = "HGX-H800-8GPU") throws -> MoEAllToAll.Result {
-        try MoEAllToAll(node: try HardwareCatalog.builtIn().node(node), communicationSMs: 24, hopLatency: Topology.defaultLatency,
+        try MoEAllToAll(node: try HardwareCatalog.builtIn().node(node), communicationSMs: MoEAllToAll.benchmarkSMs, hopLatency: Topology.defaultLatency,
                         dispatchFormat: .bf16, dispatcher: dispatcher).run(plan, kind: .dispatch, hidden: 7168)
     }
 

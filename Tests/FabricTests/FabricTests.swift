@@ -52,7 +52,7 @@ import Kernels
 }
 
 @Suite struct DeepEPTests {
-    func bandwidth(ep: Int, kind: MoEAllToAll.Kind, tokens: Int = 1024, gate: GateKind = .router, sms: Int = 24) throws -> MoEAllToAll.Result {
+    func bandwidth(ep: Int, kind: MoEAllToAll.Kind, tokens: Int = 1024, gate: GateKind = .router, sms: Int = MoEAllToAll.benchmarkSMs) throws -> MoEAllToAll.Result {
         var routing = RoutingExperiment(router: .deepSeekV3, hidden: 7168, tokensPerGPU: tokens, ep: ep, gpusPerNode: 8, seed: 1)
         routing.gate = gate
         let node = try HardwareCatalog.builtIn().node("HGX-H800-8GPU")
@@ -71,7 +71,7 @@ import Kernels
         #expect(combine / 6.18e-3 > 0.80 && combine / 6.18e-3 < 0.95, "\(combine)")
         // At 24 SMs (saturated) the same transfers take 20 / 24 of the time.
         let saturated = try bandwidth(ep: 64, kind: .dispatch, tokens: 4096).timeS
-        #expect(abs(saturated / dispatch - 20.0 / 24.0) < 0.01)
+        #expect(abs(saturated / dispatch - 20.0 / Double(MoEAllToAll.benchmarkSMs)) < 0.01)
     }
 
     /// DeepEP README (legacy tables, H800; FP8 dispatch, BF16 combine, 4,096 tokens, on the
@@ -94,7 +94,7 @@ import Kernels
     @Test func deepepNVLinkFractionFromTheEP8Benchmark() throws {
         var routing = RoutingExperiment(router: .deepSeekV3, hidden: 7168, tokensPerGPU: 4096, ep: 8, gpusPerNode: 8, seed: 1)
         routing.gate = .deepepBenchmark
-        var a2a = MoEAllToAll(node: try HardwareCatalog.builtIn().node("HGX-H800-8GPU"), communicationSMs: 24, hopLatency: Topology.defaultLatency)
+        var a2a = MoEAllToAll(node: try HardwareCatalog.builtIn().node("HGX-H800-8GPU"), communicationSMs: MoEAllToAll.benchmarkSMs, hopLatency: Topology.defaultLatency)
         a2a.deepepNVLinkFraction = 1
         let full = try a2a.run(try routing.run().plan, kind: .dispatch, hidden: 7168).logicalBandwidthGbps
         #expect(abs(153 / full - MoEAllToAll(node: a2a.node, hopLatency: a2a.hopLatency).deepepNVLinkFraction) < 0.005, "\(153 / full)")
