@@ -19,8 +19,10 @@ public struct ExperimentFile: Sendable {
     public var sweep: Sweep
     /// Output names the summary table shows (all outputs are stored); nil: a default set.
     public var outputs: [String]?
-    /// FNV-1a 64 of the assembled document and sweep, hex: identifies the experiment in a
-    /// results database (a rerun with `--resume` must match it).
+    /// FNV-1a 64 of the assembled document and sweep, then of the bytes of every file they name
+    /// (topology, model config, calibration, expert-load histogram; `ConfigValue.namedFiles`),
+    /// hex: identifies the experiment in a results database, so a rerun with `--resume` after
+    /// one of those files changed is refused instead of mixing points from both versions.
     public var hash: String
 
     public static func load(path: String) throws -> ExperimentFile {
@@ -41,7 +43,17 @@ public struct ExperimentFile: Sendable {
         let serialized = (try? Yams.serialize(node: full.node)) ?? text
         return ExperimentFile(path: path, name: ((path as NSString).lastPathComponent as NSString).deletingPathExtension, text: text,
                               document: full.removing("sweep").removing("outputs"), sweep: sweep, outputs: outputs,
-                              hash: String(FNV1a.hash(serialized), radix: 16))
+                              hash: String(hash(serialized, namedFiles: full.namedFiles()), radix: 16))
+    }
+
+    /// The document's hash continued over each named file's bytes (in document order, so moving
+    /// the experiment's folder keeps it). A file that cannot be read counts as empty: the step
+    /// reports it when it opens the file.
+    static func hash(_ serialized: String, namedFiles: [String]) -> UInt64 {
+        namedFiles.reduce(FNV1a.hash(serialized)) { state, file in
+            let bytes = FileManager.default.contents(atPath: file) ?? Data()
+            return FNV1a.hash(bytes: bytes, continuing: FNV1a.hash(bytes: [0], continuing: state))
+        }
     }
 
     /// The points of the sweep (one point when there is none).

@@ -93,10 +93,13 @@ public final class ResultsStore: @unchecked Sendable {
     public func begin(_ experiment: ExperimentFile, points: Int, parameterKeys: [String], resume: Bool) throws -> (id: Int, finished: Set<Int>) {
         try lock.withLock {
             try database.transaction {
-                let previous = try database.query("SELECT id, hash FROM experiments WHERE name = ? ORDER BY id DESC LIMIT 1", [.text(experiment.name)])
+                let previous = try database.query("SELECT id, hash, llmsim_version FROM experiments WHERE name = ? ORDER BY id DESC LIMIT 1", [.text(experiment.name)])
                 if resume, let row = previous.first, case .integer(let id) = row[0], case .text(let hash) = row[1] {
                     guard hash == experiment.hash else {
-                        throw StoreError(description: "\(database.path): the stored results of '\(experiment.name)' come from a different version of the file (hash \(hash), now \(experiment.hash)) — rerun without --resume to start over")
+                        throw StoreError(description: "\(database.path): the stored results of '\(experiment.name)' come from a different version of the file or of a file it names (hash \(hash), now \(experiment.hash)) — rerun without --resume to start over")
+                    }
+                    if case .text(let version) = row[2], version != LLMSimVersion.current {
+                        throw StoreError(description: "\(database.path): the stored results of '\(experiment.name)' were computed by llmsim \(version), this is \(LLMSimVersion.current) — rerun without --resume to start over")
                     }
                     let done = try database.query("SELECT point FROM points WHERE experiment_id = ?", [.integer(id)])
                     return (Int(id), Set(done.compactMap { if case .integer(let p) = $0[0] { return Int(p) } else { return nil } }))

@@ -37,6 +37,25 @@ public enum ExpertSkew: Sendable, Equatable, CustomStringConvertible {
         case .histogram(let h): return "histogram(\(h.count) experts)"
         }
     }
+
+    /// Throws unless the skew describes `experts` experts: a histogram needs one finite,
+    /// non-negative load per expert, not all zero.
+    public func check(experts: Int) throws {
+        guard case .histogram(let h) = self else { return }
+        guard h.count == experts else {
+            throw KernelError("histogram", "\(h.count) values for \(experts) experts", fix: "give one load per expert")
+        }
+        guard h.allSatisfy({ $0 >= 0 && $0.isFinite }), h.contains(where: { $0 > 0 }) else {
+            throw KernelError("histogram", "loads must be non-negative and not all zero", fix: "give token counts per expert")
+        }
+    }
+
+    /// Every parameter, histogram loads included: two skews with equal identities draw equal
+    /// affinities (the description shortens a histogram to its length).
+    public var identity: String {
+        if case .histogram(let h) = self { return "histogram:" + h.map { "\($0)" }.joined(separator: ",") }
+        return description
+    }
 }
 
 /// Synthetic token-to-expert affinities with controllable skew.
@@ -72,12 +91,7 @@ public struct TokenAffinities: Sendable {
             p = [Double](repeating: 0, count: experts)
             for (rank, e) in order.enumerated() { p[e] = ranked[rank] }
         case .histogram(let h):
-            guard h.count == experts else {
-                throw KernelError("histogram", "\(h.count) values for \(experts) experts", fix: "give one load per expert")
-            }
-            guard h.allSatisfy({ $0 >= 0 && $0.isFinite }), h.contains(where: { $0 > 0 }) else {
-                throw KernelError("histogram", "loads must be non-negative and not all zero", fix: "give token counts per expert")
-            }
+            try skew.check(experts: experts)
             let total = h.reduce(0, +)
             p = h.map { $0 / total }
         }

@@ -20,7 +20,7 @@ struct AllToAllCommand: ParsableCommand {
     @Option(help: "Model (routing and hidden size).") var model = "deepseek-v3"
     @Option(help: "Node template from the hardware catalog.") var node = "HGX-H800-8GPU"
     @Option(name: .customLong("comm-sms"), help: "SMs given to DeepEP (\(MoEAllToAll.benchmarkSMs): its benchmarks', at which its published rates hold; V3 trained with 20, each fewer SM slowing it in proportion).") var commSMs = MoEAllToAll.benchmarkSMs
-    @Option(help: "Expert popularity: uniform, dirichlet:ALPHA or zipf:S.") var skew = "uniform"
+    @Option(help: "Expert popularity: uniform, dirichlet:ALPHA, zipf:S, or histogram:FILE (a JSON/YAML list of loads, one per expert).") var skew = "uniform"
     @Option(help: GateKind.optionHelp) var gate = "router"
     @Option(help: "Seed.") var seed: UInt64 = 1
     @Flag(help: "Print JSON with stable keys.") var json = false
@@ -36,7 +36,7 @@ struct AllToAllCommand: ParsableCommand {
         guard let router = arch.routerConfig else { throw KernelError("--model", "\(arch.name) has no MoE layers", fix: "choose an MoE model") }
         let template = try HardwareCatalog.builtIn().node(node)
         var experiment = RoutingExperiment(router: router, hidden: arch.hiddenSize, tokensPerGPU: tokensPerGPU, ep: ep,
-                                           gpusPerNode: gpusPerNode, skew: try ExpertSkew(parsing: skew), seed: seed)
+                                           gpusPerNode: gpusPerNode, skew: try ExpertSkew.parsing(skew, resolve: { $0 }), seed: seed)
         experiment.expertTensorParallel = etp
         experiment.gate = try GateKind(option: gate)
         let routing = try experiment.run()

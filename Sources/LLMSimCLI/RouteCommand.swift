@@ -59,12 +59,6 @@ struct RouteCommand: ParsableCommand {
 
     func run() throws { try Output.reportingErrors { print(try output()) } }
 
-    func parsedSkew() throws -> ExpertSkew {
-        guard skew.hasPrefix("histogram:") else { return try ExpertSkew(parsing: skew) }
-        let file = String(skew.dropFirst("histogram:".count))
-        return .histogram(try ConfigValue.load(path: file).elements().map { try $0.double() })
-    }
-
     func output() throws -> String {
         let catalog = try ResourceLocator.models()
         let (arch, _) = try catalog.resolve(model)
@@ -72,7 +66,7 @@ struct RouteCommand: ParsableCommand {
             throw KernelError("--model", "\(arch.name) has no MoE layers", fix: "choose an MoE model, e.g. deepseek-v3 or mixtral-8x7b")
         }
         var experiment = RoutingExperiment(router: router, hidden: arch.hiddenSize, tokensPerGPU: tokensPerGPU, ep: ep,
-                                           gpusPerNode: gpusPerNode, skew: try parsedSkew(), steps: steps,
+                                           gpusPerNode: gpusPerNode, skew: try ExpertSkew.parsing(skew, resolve: { $0 }), steps: steps,
                                            gamma: gamma, seed: seed, fullDraw: fullDraw)
         let gateKind = try GateKind(option: gate)
         experiment.gate = gateKind

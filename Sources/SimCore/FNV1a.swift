@@ -5,8 +5,14 @@ public enum FNV1a {
     public static let prime: UInt64 = 0x0000_0100_0000_01B3
 
     public static func hash(_ text: String) -> UInt64 {
-        var h = offsetBasis
-        for byte in text.utf8 { h = (h ^ UInt64(byte)) &* prime }
+        hash(bytes: text.utf8)
+    }
+
+    /// The hash of `bytes`, continuing from `state` (a previous hash) so that several pieces
+    /// hash as their concatenation.
+    public static func hash(bytes: some Sequence<UInt8>, continuing state: UInt64 = offsetBasis) -> UInt64 {
+        var h = state
+        for byte in bytes { h = (h ^ UInt64(byte)) &* prime }
         return h
     }
 }

@@ -35,7 +35,7 @@ public final class RoutingCache: @unchecked Sendable {
 
     /// The identity of a routing experiment (equal keys route identically).
     public static func key(_ e: RoutingExperiment) -> String {
-        "\(e.router)|\(e.hidden)|\(e.tokensPerGPU)|\(e.ep)|\(e.expertTensorParallel)|\(e.gpusPerNode)|\(e.skew)|\(e.gate)|\(e.steps)|\(e.gamma)|\(e.seed)|\(e.fullDraw)|\(e.sequenceConcentration.map { "\($0)" } ?? "-")|\(e.sequencesPerGPU)"
+        "\(e.router)|\(e.hidden)|\(e.tokensPerGPU)|\(e.ep)|\(e.expertTensorParallel)|\(e.gpusPerNode)|\(e.skew.identity)|\(e.gate)|\(e.steps)|\(e.gamma)|\(e.seed)|\(e.fullDraw)|\(e.sequenceConcentration.map { "\($0)" } ?? "-")|\(e.sequencesPerGPU)"
     }
 
     /// The value under `key` in `table`, computing it at most once: the first thread to ask

@@ -62,7 +62,10 @@ public enum StepExperiment {
         if let routing = try v.optional("routing") {
             try routing.requireKnownKeys(["skew", "seed", "gate", "sequence_concentration", "microbatch_routings"])
             if let s = try routing.optional("skew") {
-                do { skew = try ExpertSkew(parsing: try s.string()) } catch let e as KernelError { throw s.error(e.problem, fix: e.fix) }
+                do {
+                    skew = try ExpertSkew.parsing(try s.string(), resolve: s.resolvePath)
+                    if let router = model.routerConfig { try skew.check(experts: router.experts) }
+                } catch let e as KernelError { throw s.error(e.problem, fix: e.fix) }
             }
             seed = UInt64(try routing.positiveInt("seed", default: 1, allowZero: true))
             if let g = try routing.choiceIfPresent("gate", GateKind.allCases.map(\.rawValue)) {

@@ -51,6 +51,9 @@ import Testing
         #expect(try store.begin(file, points: 4, parameterKeys: ["microbatches"], resume: true).finished == [0, 2])
         let changed = try sweepFile(dir, points: 5)
         #expect(throws: ResultsStore.StoreError.self) { _ = try store.begin(changed, points: 5, parameterKeys: ["microbatches"], resume: true) }
+        // Results another llmsim version stored are not resumed either.
+        try store.database.query("UPDATE experiments SET llmsim_version = '0.0.1'")
+        #expect { _ = try store.begin(file, points: 4, parameterKeys: ["microbatches"], resume: true) } throws: { "\($0)".contains("llmsim 0.0.1") }
         #expect(try store.begin(file, points: 4, parameterKeys: ["microbatches"], resume: false).finished.isEmpty)
         #expect(try store.rows().isEmpty)
         #expect(try store.experiments() == ["store"])
