@@ -146,9 +146,23 @@ public struct StepSimulation: Sendable {
     /// configuration's (through the shared routing cache): the whole-cluster step's per-stage
     /// routings and `MicrobatchRouting`'s draws.
     public func moeLayer(routedWith seed: UInt64) throws -> LayerTimes {
+        try moeDraw(routedWith: seed).layer
+    }
+
+    /// The representative MoE layer's times and the EP group's routed rows per GPU when the
+    /// group routes with `seed` (`MicrobatchRouting`'s draws).
+    public func moeDraw(routedWith seed: UInt64) throws -> (layer: LayerTimes, loads: [Int]) {
         var other = config
         other.seed = seed
-        return try StepSimulation(config: other, calibration: kernels.calibration, routingCache: routingCache).plan().moeLayer
+        let simulation = try StepSimulation(config: other, calibration: kernels.calibration, routingCache: routingCache)
+        return (try simulation.plan().moeLayer, try simulation.groupLoads())
+    }
+
+    /// The routed rows of each GPU of one EP group under this step's routing (empty for a dense
+    /// model).
+    public func groupLoads() throws -> [Int] {
+        guard let (routing, _) = routingExperiment() else { return [] }
+        return try routingCache.plan(for: routing).gpuLoads
     }
 
     /// Prices the layers and partitions the stages (the expensive part: routing the EP group).
