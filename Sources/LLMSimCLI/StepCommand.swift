@@ -55,7 +55,7 @@ struct StepCommand: ParsableCommand {
         if let draws = r.moeLayerDrawsS, let low = draws.min(), let high = draws.max() {
             let ms = { (x: Double) in Output.fixed(x * 1e3, 2) }
             variation.append("micro-batch routing: \(draws.count) draws" + (config.sequenceConcentration.map { " with sequence concentration β = \(Output.general($0))" } ?? " of independent tokens")
-                + ", MoE layer \(config.overlapsForwardAndBackward ? "F&B pair" : "forward + backward") min / mean / max "
+                + ", MoE layer \(config.overlapsForwardAndBackward ? "F&B pair" : "forward + backward") on each draw's busiest GPU min / mean / max "
                 + [low, draws.reduce(0, +) / Double(draws.count), high].map(ms).joined(separator: " / ") + " ms (seed \(config.seed))")
         }
         let sorted = groupSteps.sorted()

@@ -63,9 +63,10 @@ public struct StepResult: Sendable, Codable, Equatable {
     public var moeLayer: LayerTimes
     public var dispatchS: Double
     public var combineS: Double
-    /// With micro-batch routings (`MicrobatchRouting`): the MoE layer's time under each draw
-    /// (overlapped F&B when the schedule pairs them, else forward + backward), seconds; draw 0
-    /// is `moeLayer`'s. nil without.
+    /// With micro-batch routings (`MicrobatchRouting`): the MoE layer's time under each draw on
+    /// that draw's busiest GPU (overlapped F&B by the slot rule when the schedule pairs them,
+    /// else forward + backward), seconds; draw 0 is `moeLayer`'s. nil without. (The step's pairs
+    /// run each GPU on its own rows, `EPGroupOverlap`, and take less.)
     public var moeLayerDrawsS: [Double]? = nil
     /// Where each rank's step time goes (`StepTimeBreakdown`; the parts sum to `stepTimeS`).
     public var timeBreakdownPerRank: [StepTimeBreakdown] = []
