@@ -43,13 +43,13 @@ public struct ExperimentFile: Sendable {
         let serialized = (try? Yams.serialize(node: full.node)) ?? text
         return ExperimentFile(path: path, name: ((path as NSString).lastPathComponent as NSString).deletingPathExtension, text: text,
                               document: full.removing("sweep").removing("outputs"), sweep: sweep, outputs: outputs,
-                              hash: String(hash(serialized, namedFiles: full.namedFiles()), radix: 16))
+                              hash: String(contentHash(serialized, namedFiles: full.namedFiles()), radix: 16))
     }
 
     /// The document's hash continued over each named file's bytes (in document order, so moving
     /// the experiment's folder keeps it). A file that cannot be read counts as empty: the step
     /// reports it when it opens the file.
-    static func hash(_ serialized: String, namedFiles: [String]) -> UInt64 {
+    static func contentHash(_ serialized: String, namedFiles: [String]) -> UInt64 {
         namedFiles.reduce(FNV1a.hash(serialized)) { state, file in
             let bytes = FileManager.default.contents(atPath: file) ?? Data()
             return FNV1a.hash(bytes: bytes, continuing: FNV1a.hash(bytes: [0], continuing: state))

@@ -36,7 +36,7 @@ struct AllToAllCommand: ParsableCommand {
         guard let router = arch.routerConfig else { throw KernelError("--model", "\(arch.name) has no MoE layers", fix: "choose an MoE model") }
         let template = try HardwareCatalog.builtIn().node(node)
         var experiment = RoutingExperiment(router: router, hidden: arch.hiddenSize, tokensPerGPU: tokensPerGPU, ep: ep,
-                                           gpusPerNode: gpusPerNode, skew: try ExpertSkew.parsing(skew, resolve: { $0 }), seed: seed)
+                                           gpusPerNode: gpusPerNode, skew: try ExpertSkew.parsing(skew), seed: seed)
         experiment.expertTensorParallel = etp
         experiment.gate = try GateKind(option: gate)
         let routing = try experiment.run()

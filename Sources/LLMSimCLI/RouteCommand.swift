@@ -66,7 +66,7 @@ struct RouteCommand: ParsableCommand {
             throw KernelError("--model", "\(arch.name) has no MoE layers", fix: "choose an MoE model, e.g. deepseek-v3 or mixtral-8x7b")
         }
         var experiment = RoutingExperiment(router: router, hidden: arch.hiddenSize, tokensPerGPU: tokensPerGPU, ep: ep,
-                                           gpusPerNode: gpusPerNode, skew: try ExpertSkew.parsing(skew, resolve: { $0 }), steps: steps,
+                                           gpusPerNode: gpusPerNode, skew: try ExpertSkew.parsing(skew), steps: steps,
                                            gamma: gamma, seed: seed, fullDraw: fullDraw)
         let gateKind = try GateKind(option: gate)
         experiment.gate = gateKind

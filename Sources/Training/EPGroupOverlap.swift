@@ -21,8 +21,8 @@
 ///   for the whole group, so it lands everywhere at once.
 /// The chunk pair starts with every GPU ready and ends when every GPU has finished its compute
 /// and the last combine has landed. With equal rows on every GPU, and compute outlasting the
-/// all-to-all beside it in every slot (V3's case), it is the slot sum of
-/// `overlappedForwardBackward` (tested); where an all-to-all outlasts its slot, the streams
+/// all-to-all beside it in every slot (V3's case), it is `LayerTimes.overlapSlotSum` per layer
+/// (tested); where an all-to-all outlasts its slot, the streams
 /// run ahead of the slots' lockstep and the span is shorter.
 public enum EPGroupOverlap {
     /// One layer pair: the blocks every GPU runs alike and the expert blocks per GPU, seconds.
@@ -56,11 +56,11 @@ public enum EPGroupOverlap {
         guard let gpus = layers.first?.mlpForward.count else { return 0 }
         var compute = [Double](repeating: 0, count: gpus)
         var attentionBackwardDone = [Double](repeating: 0, count: gpus)
-        var communication = 0.0, combineForwardLanded = 0.0
+        var combineForwardLanded = 0.0   // also when the communication stream is next free
         for l in layers {
             precondition(l.mlpForward.count == gpus, "every layer pair on the same GPUs")
             // combine(B): each GPU sends the gradients its previous attn(B) produced.
-            let combineBackwardLanded = max(communication, attentionBackwardDone.max()!) + l.combineBackward
+            let combineBackwardLanded = max(combineForwardLanded, attentionBackwardDone.max()!) + l.combineBackward
             // attn(F) once the previous layer's combine(F) has landed; then dispatch(F).
             var latest = combineBackwardLanded
             for g in 0..<gpus {
@@ -82,7 +82,6 @@ public enum EPGroupOverlap {
                 latest = max(latest, compute[g])
             }
             combineForwardLanded = latest + l.combineForward
-            communication = combineForwardLanded
             // attn(B) once dispatch(B) has landed, then attn(W).
             for g in 0..<gpus {
                 attentionBackwardDone[g] = max(compute[g], dispatchBackwardLanded) + l.attentionBackwardInput

@@ -103,10 +103,12 @@ public struct LayerTimes: Sendable, Equatable, Codable {
     /// of its compute and its communication. Work outside the layers is not overlapped; the
     /// host's launches of both chunks can outlast the pair (`hostForwardBackward`).
     public var overlappedForwardBackward: Double {
-        overlapSlots.reduce(0) { $0 + max($1.compute, $1.communication) }
-            + otherForward + otherBackwardInput + otherBackwardWeight + tensorParallelForward + tensorParallelBackward
+        overlapSlotSum + otherForward + otherBackwardInput + otherBackwardWeight + tensorParallelForward + tensorParallelBackward
             + contextParallelForward + contextParallelBackward + fullyShardedForward + fullyShardedBackward + hostForwardBackward
     }
+
+    /// The four slots' time: each the longer of its compute and its communication, seconds.
+    var overlapSlotSum: Double { overlapSlots.reduce(0) { $0 + max($1.compute, $1.communication) } }
 
     /// The four slots of an overlapped pair in DeepSeek's order (`overlappedForwardBackward`):
     /// each slot's compute and the all-to-all that runs beside it, seconds.

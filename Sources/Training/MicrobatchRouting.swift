@@ -43,26 +43,25 @@ public struct MicrobatchRouting: Sendable {
     /// The MoE layer's times under each draw on its busiest GPU, seconds; draw 0 is the plan's
     /// `moeLayer`.
     public let layers: [LayerTimes]
-    /// Each draw's routed rows per GPU of the EP group (draw 0 the plan's routing). Empty: an
-    /// overlapped pair takes its busiest GPU's times in every layer (the slot rule).
-    public let gpuLoads: [[Int]]
-    /// The MoE layer with every GPU at the group's mean rows (its expert blocks are read); nil
-    /// without `gpuLoads`.
-    public let balanced: LayerTimes?
     /// The seed the draws are chosen with.
     public let seed: UInt64
-    /// Per draw, each GPU's expert blocks, seconds (`EPGroupOverlap.perGPU`).
+    /// Per draw, each GPU's expert blocks, seconds (`EPGroupOverlap.perGPU`). Empty: an
+    /// overlapped pair takes its busiest GPU's times in every layer (the slot rule).
     let expertBlocks: [(forward: [Double], backwardInput: [Double], backwardWeight: [Double])]
 
+    /// `gpuLoads`: each draw's routed rows per GPU of the EP group (draw 0 the plan's routing),
+    /// with `balanced`, the MoE layer with every GPU at the group's mean rows; without them
+    /// overlapped pairs keep the slot rule.
     public init(layers: [LayerTimes], gpuLoads: [[Int]] = [], balanced: LayerTimes? = nil, seed: UInt64) {
         precondition(gpuLoads.isEmpty || (gpuLoads.count == layers.count && balanced != nil), "loads for every draw, and the balanced layer")
-        self.layers = layers; self.gpuLoads = gpuLoads; self.balanced = balanced; self.seed = seed
-        expertBlocks = zip(layers, gpuLoads).map { layer, loads in
-            let b = balanced!
-            return (EPGroupOverlap.perGPU(balanced: b.mlpForward, busiest: layer.mlpForward, loads: loads),
-                    EPGroupOverlap.perGPU(balanced: b.mlpBackwardInput, busiest: layer.mlpBackwardInput, loads: loads),
-                    EPGroupOverlap.perGPU(balanced: b.mlpBackwardWeight, busiest: layer.mlpBackwardWeight, loads: loads))
-        }
+        self.layers = layers; self.seed = seed
+        expertBlocks = balanced.map { b in
+            zip(layers, gpuLoads).map { layer, loads in
+                (EPGroupOverlap.perGPU(balanced: b.mlpForward, busiest: layer.mlpForward, loads: loads),
+                 EPGroupOverlap.perGPU(balanced: b.mlpBackwardInput, busiest: layer.mlpBackwardInput, loads: loads),
+                 EPGroupOverlap.perGPU(balanced: b.mlpBackwardWeight, busiest: layer.mlpBackwardWeight, loads: loads))
+            }
+        } ?? []
     }
 
     /// The draws of `simulation`'s configuration around its `plan` (routed in parallel, through
@@ -116,8 +115,7 @@ public struct MicrobatchRouting: Sendable {
         // counts them (half, as the pair is the mean of its two stages' F&B).
         var representativeSpans: [Int: Double] = [:]
         func pairDuration(_ instruction: PipelineInstruction, base: Double) -> Double {
-            let f = instruction.ops.first { $0.kind == .forward } ?? instruction.ops[0]
-            let b = instruction.ops.first { $0.kind != .forward && $0 != f } ?? instruction.ops[1]
+            let (f, b) = instruction.ops[0].kind == .forward ? (instruction.ops[0], instruction.ops[1]) : (instruction.ops[1], instruction.ops[0])
             let aligned = min(moeLayers[f.stage], moeLayers[b.stage])
             func choice(_ op: PipelineOp, _ l: Int) -> Int {
                 draw(op, layer: l, groupSeed: groupSeed, stages: stages, microbatches: microbatches, layersPerStage: perStage)
@@ -137,7 +135,7 @@ public struct MicrobatchRouting: Sendable {
             list.map { instruction in
                 let base = ScheduleSimulator.duration(of: instruction, stageSize: schedule.stageSize) { plan.stageDurations[$0.stage] }
                 guard base > 0 else { return 1 }
-                if instruction.isOverlapped, !gpuLoads.isEmpty { return pairDuration(instruction, base: base) / base }
+                if instruction.isOverlapped, !expertBlocks.isEmpty { return pairDuration(instruction, base: base) / base }
                 return ScheduleSimulator.duration(of: instruction, stageSize: schedule.stageSize, durations: varied) / base
             }
         }

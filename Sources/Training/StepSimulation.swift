@@ -143,15 +143,9 @@ public struct StepSimulation: Sendable {
 
     public func run() throws -> StepResult { try run(microbatches: config.microbatches, plan: try plan()) }
 
-    /// The representative MoE layer's times when the EP group routes with `seed` instead of the
-    /// configuration's (through the shared routing cache): the whole-cluster step's per-stage
-    /// routings and `MicrobatchRouting`'s draws.
-    public func moeLayer(routedWith seed: UInt64) throws -> LayerTimes {
-        try moeDraw(routedWith: seed).layer
-    }
-
     /// The representative MoE layer's times and the EP group's routed rows per GPU when the
-    /// group routes with `seed` (`MicrobatchRouting`'s draws).
+    /// group routes with `seed` instead of the configuration's (through the shared routing
+    /// cache): the whole-cluster step's per-stage routings and `MicrobatchRouting`'s draws.
     public func moeDraw(routedWith seed: UInt64) throws -> (layer: LayerTimes, loads: [Int]) {
         var other = config
         other.seed = seed

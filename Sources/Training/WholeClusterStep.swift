@@ -49,7 +49,7 @@ public struct WholeClusterStep: Sendable {
         // Route and price the MoE layer of every (stage, group), pairs in parallel.
         let simulation = self.simulation
         let moeLayers = try Parallel.map(pairs.count) { i in
-            try simulation.moeLayer(routedWith: Self.seed(c.seed, stage: pairs[i].0, group: pairs[i].1))
+            try simulation.moeDraw(routedWith: Self.seed(c.seed, stage: pairs[i].0, group: pairs[i].1)).layer
         }
         let groupPlans = (0..<groups).map { g in
             var times = plan.stageTimes
