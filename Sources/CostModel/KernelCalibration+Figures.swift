@@ -11,6 +11,7 @@ extension KernelCalibration {
         case attentionBackward = "attention_backward_tflops_at_112_sms"
         case routerTopK = "router_topk_ns_per_row_at_112_sms"
         case bf16GEMM = "bf16_gemm_efficiency"
+        case bf16GEMMTable = "bf16_gemm_tflops"
         case cast = "memory_bound_efficiency.cast"
         case dispatchCast = "memory_bound_efficiency.dispatch_cast"
         case norm = "memory_bound_efficiency.norm"
@@ -29,6 +30,7 @@ extension KernelCalibration {
             case .attentionBackward: "attention backward"
             case .routerTopK: "router top-k, per token row"
             case .bf16GEMM: "BF16 / FP32 GEMMs, of peak"
+            case .bf16GEMMTable: "BF16 / FP32 GEMMs (table mean)"
             case .cast: "casts, of HBM peak"
             case .dispatchCast: "cast before FP8 dispatch, of HBM peak"
             case .norm: "norms, of HBM peak"
@@ -42,7 +44,7 @@ extension KernelCalibration {
         /// The unit the file gives it in ("" for a fraction of a peak).
         public var unit: String {
             switch self {
-            case .fp8DenseGEMM, .fp8GroupedGEMM, .fp8Wgrad, .attentionForward, .attentionBackward: "TFLOPS"
+            case .fp8DenseGEMM, .fp8GroupedGEMM, .bf16GEMMTable, .fp8Wgrad, .attentionForward, .attentionBackward: "TFLOPS"
             case .bf16GEMM, .cast, .dispatchCast, .norm, .elementwise, .permute: ""
             case .minimumKernel, .hostOperation: "µs"
             case .routerTopK: "ns"
@@ -54,6 +56,7 @@ extension KernelCalibration {
             switch self {
             case .fp8DenseGEMM, .fp8GroupedGEMM: "DeepGEMM's tables (H800)"
             case .bf16GEMM: "placeholder (no table found)"
+            case .bf16GEMMTable: "none shipped (measure_bf16_gemms.py)"
             case .elementwise: "assumption (the casts')"
             case .fp8Wgrad, .attentionForward, .attentionBackward, .routerTopK, .cast, .dispatchCast, .norm, .permute, .minimumKernel, .hostOperation: "DeepSeek's trace (H800)"
             }
@@ -63,7 +66,7 @@ extension KernelCalibration {
         /// (nil for the GEMM tables).
         var field: (path: any WritableKeyPath<KernelCalibration, Double> & Sendable, toUnit: Double)? {
             switch self {
-            case .fp8DenseGEMM, .fp8GroupedGEMM: nil
+            case .fp8DenseGEMM, .fp8GroupedGEMM, .bf16GEMMTable: nil
             case .fp8Wgrad: (\.fp8WgradTFLOPSAt112, 1)
             case .attentionForward: (\.attentionForwardTFLOPSAt112, 1)
             case .attentionBackward: (\.attentionBackwardTFLOPSAt112, 1)
@@ -86,6 +89,7 @@ extension KernelCalibration {
         switch figure {
         case .fp8DenseGEMM: return mean(fp8Dense.map(\.tflops))
         case .fp8GroupedGEMM: return mean(fp8Grouped.map(\.tflops))
+        case .bf16GEMMTable: return mean(bf16Dense.map(\.tflops))
         default:
             let (path, toUnit) = figure.field!
             return self[keyPath: path] * toUnit
@@ -98,6 +102,7 @@ extension KernelCalibration {
         switch figure {
         case .fp8DenseGEMM: for i in c.fp8Dense.indices { c.fp8Dense[i].tflops *= factor }
         case .fp8GroupedGEMM: for i in c.fp8Grouped.indices { c.fp8Grouped[i].tflops *= factor }
+        case .bf16GEMMTable: for i in c.bf16Dense.indices { c.bf16Dense[i].tflops *= factor }
         default: c[keyPath: figure.field!.path] *= factor
         }
         return c

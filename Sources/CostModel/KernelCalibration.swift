@@ -4,7 +4,12 @@ import Foundation
 /// Measured kernel throughputs (Resources/hopper-kernels.yaml; every number has its source
 /// there). Loaded strictly: an unknown key is an error.
 public struct KernelCalibration: Sendable, Equatable {
-    public struct DenseRow: Sendable, Equatable { public var m, n, k: Int; public var tflops: Double }
+    /// A measured GEMM: its shape and TFLOPS on the calibration GPU.
+    public struct DenseRow: Sendable, Equatable {
+        public var m, n, k: Int
+        public var tflops: Double
+        public init(m: Int, n: Int, k: Int, tflops: Double) { self.m = m; self.n = n; self.k = k; self.tflops = tflops }
+    }
     public struct GroupedRow: Sendable, Equatable { public var groups, mPerGroup, n, k: Int; public var tflops: Double }
 
     public var calibrationSMs: Int
@@ -18,6 +23,11 @@ public struct KernelCalibration: Sendable, Equatable {
     /// (`router_topk_ns_per_row_at_112_sms`).
     public var routerTopKSecondsPerRowAt112: Double
     public var bf16GEMMEfficiency: Double
+    /// Measured BF16 GEMMs on the calibration GPU (`bf16_gemm_tflops`, rows [M, N, K, TFLOPS] at
+    /// `calibrationSMs` SMs); when there are any, BF16/FP32 GEMMs are priced from the nearest
+    /// row instead of the flat `bf16GEMMEfficiency`. Empty in the shipped file: no first-party
+    /// table exists yet (`docs/checks/measure_bf16_gemms.py` measures one on a GPU).
+    public var bf16Dense: [DenseRow] = []
     /// Output tile (rows, columns) of the BF16/FP32 GEMM kernels: a GEMM keeps only as many SMs
     /// busy as it has tiles, wave by wave (`bf16_gemm_tile`).
     public var bf16GEMMTile: Tile
@@ -35,7 +45,7 @@ public struct KernelCalibration: Sendable, Equatable {
 
     public static let keys = ["calibration_sms", "fp8_dense_gemm_tflops", "fp8_grouped_gemm_tflops", "fp8_wgrad_tflops_at_112_sms",
                        "attention_forward_tflops_at_112_sms", "attention_backward_tflops_at_112_sms", "router_topk_ns_per_row_at_112_sms", "bf16_gemm_efficiency",
-                       "bf16_gemm_tile", "memory_bound_efficiency", "minimum_kernel_us", "host_us_per_operation"]
+                       "bf16_gemm_tflops", "bf16_gemm_tile", "memory_bound_efficiency", "minimum_kernel_us", "host_us_per_operation"]
 
     /// The calibration shipped with llmsim.
     public static func hopper() throws -> KernelCalibration {
@@ -52,8 +62,9 @@ public struct KernelCalibration: Sendable, Equatable {
 
     public static func parse(_ v: ConfigValue) throws -> KernelCalibration {
         try v.requireKnownKeys(keys)
-        func rows(_ key: String, width: Int) throws -> [[Double]] {
-            try v.required(key).elements().map { row in
+        func rows(_ key: String, width: Int, optional: Bool = false) throws -> [[Double]] {
+            guard let table = optional ? try v.optional(key) : try v.required(key) else { return [] }
+            return try table.elements().map { row in
                 let values = try row.elements().map { try $0.double() }
                 if values.count != width || values.contains(where: { $0 <= 0 }) {
                     throw row.error("expected \(width) positive numbers", fix: "see the comment above '\(key)'")
@@ -83,6 +94,7 @@ public struct KernelCalibration: Sendable, Equatable {
             attentionBackwardTFLOPSAt112: try v.positiveDouble("attention_backward_tflops_at_112_sms"),
             routerTopKSecondsPerRowAt112: try v.positiveDouble("router_topk_ns_per_row_at_112_sms") * 1e-9,
             bf16GEMMEfficiency: try fraction(v, "bf16_gemm_efficiency"),
+            bf16Dense: try rows("bf16_gemm_tflops", width: 4, optional: true).map { DenseRow(m: Int($0[0]), n: Int($0[1]), k: Int($0[2]), tflops: $0[3]) },
             bf16GEMMTile: Tile(rows: tileSides[0], columns: tileSides[1]),
             castEfficiency: try fraction(memory, "cast"), dispatchCastEfficiency: try fraction(memory, "dispatch_cast"), normEfficiency: try fraction(memory, "norm"),
             elementwiseEfficiency: try fraction(memory, "elementwise"), permuteEfficiency: try fraction(memory, "permute"),

@@ -10,10 +10,11 @@ import Kernels
 ///   DeepSeek's tile scaling use the trace's wgrad throughput, those with one scale per tensor
 ///   (Transformer Engine) are plain FP8 GEMMs and use the dense rows like the others. Grouped GEMMs use the nearest DeepGEMM grouped row by (N, K),
 ///   or the dense table with M per group when groups are small.
-/// - BF16/FP32 GEMMs: a flat efficiency per busy SM (no first-party table), on the SMs their
-///   output tiles keep busy wave by wave (`tileOccupancy`), but never faster than streaming
-///   their operands and output at the element-wise HBM efficiency (the batched GEMMs of a
-///   materialized attention, small-M GEMMs).
+/// - BF16/FP32 GEMMs: a flat efficiency per busy SM (no first-party table ships), or, when the
+///   calibration has measured BF16 rows (`bf16_gemm_tflops`), the nearest row's rate per SM its
+///   tiles kept busy; either on the SMs the GEMM's output tiles keep busy wave by wave
+///   (`tileOccupancy`), but never faster than streaming their operands and output at the
+///   element-wise HBM efficiency (the batched GEMMs of a materialized attention, small-M GEMMs).
 /// - Attention: the trace's FlashAttention throughput, scaled by the device's BF16 peak.
 /// - Memory-bound kernels: bytes / (peak HBM bandwidth × measured efficiency).
 /// Compute throughput scales linearly with the SMs the kernel runs on (`computeSMs`).
@@ -110,7 +111,8 @@ public struct KernelCostModel: Sendable {
     func gemmPricing(_ r: OperationRecord) -> (rate: Double, figure: PricingFigure) {
         let peak = device.peak(r.precision)
         guard peak.runsAs == .fp8, let g = r.gemm else {
-            return (peak.flops * calibration.bf16GEMMEfficiency * smFraction * (r.gemm.map(tileOccupancy) ?? 1), .figure(.bf16GEMM))
+            let (efficiency, figure) = r.gemm.map(bf16Efficiency) ?? (calibration.bf16GEMMEfficiency, .figure(.bf16GEMM))
+            return (peak.flops * efficiency * smFraction * (r.gemm.map(tileOccupancy) ?? 1), figure)
         }
         let fp8Peak = Self.calibrationGPUPeak.fp8
         let efficiency: Double, figure: PricingFigure
@@ -129,6 +131,24 @@ public struct KernelCostModel: Sendable {
             (efficiency, figure) = (calibration.fp8Dense[row].tflops * 1e12 / fp8Peak, .fp8DenseRow(row))
         }
         return (peak.flops * efficiency * smFraction, figure)
+    }
+
+    /// A BF16/FP32 GEMM's efficiency per busy SM, as a fraction of the device's peak, and the
+    /// figure that set it: the flat `bf16_gemm_efficiency`, or with measured rows the nearest
+    /// one's (in log M, log N, log K, M per group for a grouped GEMM), its TFLOPS over the BF16
+    /// peak of the SMs its own tiles kept busy on the calibration GPU. A row measured at the
+    /// shape priced gives back its own time on the calibration GPU's SMs; a GEMM of fewer tiles
+    /// than a busy SM count runs at the row's rate per SM on its own tiles' SMs.
+    func bf16Efficiency(_ g: GEMMShape) -> (efficiency: Double, figure: PricingFigure) {
+        let rows = calibration.bf16Dense
+        guard !rows.isEmpty else { return (calibration.bf16GEMMEfficiency, .figure(.bf16GEMM)) }
+        let i = Self.nearest(rows, m: max(1, g.totalRows / max(g.groups, 1)), n: g.n, k: g.k)
+        let row = rows[i]
+        let tile = calibration.bf16GEMMTile
+        let rowTiles = ((row.m + tile.rows - 1) / tile.rows) * ((row.n + tile.columns - 1) / tile.columns)
+        let busy = min(calibration.calibrationSMs, rowTiles)
+        let perBusySM = row.tflops * 1e12 / Self.calibrationGPUPeak.bf16 * Double(calibration.calibrationSMs) / Double(busy)
+        return (perBusySM, .bf16DenseRow(i))
     }
 
     /// Share of the compute SMs a BF16/FP32 GEMM keeps busy: one output tile
@@ -152,10 +172,15 @@ public struct KernelCostModel: Sendable {
 
     /// Index of the DeepGEMM dense row nearest in (log M, log N, log K), M capped at 4,096.
     func nearestDense(m: Int, n: Int, k: Int) -> Int {
+        Self.nearest(calibration.fp8Dense, m: min(m, 4096), n: n, k: k)
+    }
+
+    /// Index of the row of a non-empty GEMM table nearest in (log M, log N, log K), the first
+    /// of equally near ones.
+    static func nearest(_ rows: [KernelCalibration.DenseRow], m: Int, n: Int, k: Int) -> Int {
         func d(_ a: Int, _ b: Int) -> Double { let x = log2(Double(max(a, 1))) - log2(Double(b)); return x * x }
-        let mm = min(m, 4096)
-        let rows = calibration.fp8Dense
-        return rows.indices.min { d(mm, rows[$0].m) + d(n, rows[$0].n) + d(k, rows[$0].k) < d(mm, rows[$1].m) + d(n, rows[$1].n) + d(k, rows[$1].k) }!
+        func distance(_ r: KernelCalibration.DenseRow) -> Double { d(m, r.m) + d(n, r.n) + d(k, r.k) }
+        return rows.indices.min { distance(rows[$0]) < distance(rows[$1]) }!
     }
 
     /// Index of the DeepGEMM grouped row nearest in (log N, log K).
@@ -170,12 +195,17 @@ public struct KernelCostModel: Sendable {
 public enum PricingFigure: Sendable, Equatable, Hashable {
     /// A row of `fp8_dense_gemm_tflops` or `fp8_grouped_gemm_tflops` (index into the table).
     case fp8DenseRow(Int), fp8GroupedRow(Int)
+    /// A row of `bf16_gemm_tflops` (index into the table).
+    case bf16DenseRow(Int)
     /// A scalar figure of the file. `.elementwise` also prices BF16 GEMMs too thin to reach
     /// their compute rate before streaming their operands; `.minimumKernel` any kernel that
     /// would be shorter than the shortest measured launch.
     case figure(KernelCalibration.Figure)
     /// Not priced here: the fabric times it.
     case communication
+
+    /// A row of the measured BF16 table.
+    public var isBF16Row: Bool { if case .bf16DenseRow = self { true } else { false } }
 
     /// The figure as a key of the calibration file, with the row for a table row
     /// (`fp8_dense_gemm_tflops [4096, 7168, 2048]`).
@@ -187,6 +217,9 @@ public enum PricingFigure: Sendable, Equatable, Hashable {
         case .fp8GroupedRow(let i):
             let r = calibration.fp8Grouped[i]
             return KernelCalibration.Figure.fp8GroupedGEMM.rawValue + " [\(r.groups), \(r.mPerGroup), \(r.n), \(r.k)]"
+        case .bf16DenseRow(let i):
+            let r = calibration.bf16Dense[i]
+            return KernelCalibration.Figure.bf16GEMMTable.rawValue + " [\(r.m), \(r.n), \(r.k)]"
         case .figure(let f): return f.rawValue
         case .communication: return "(the fabric)"
         }

@@ -82,7 +82,7 @@ import Testing
         let sensitivity = (try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any])["sensitivity"] as! [String: Any]
         #expect(sensitivity["perturbation"] as? Double == 0.1)
         let rows = sensitivity["rows"] as! [[String: Any]]
-        #expect(rows.count == 17 && rows[0]["key"] as? String == "calibration.bf16_gemm_efficiency")
+        #expect(rows.count == 18 && rows[0]["key"] as? String == "calibration.bf16_gemm_efficiency")
         for key in ["label", "unit", "value", "evidence", "step_lower_s", "step_higher_s", "elasticity"] { #expect(rows[0][key] != nil, "\(key)") }
         #expect(!(try (LLMSim.parseAsRoot(["step", small, "--json"]) as! StepCommand).output()).contains("sensitivity"))
         do { _ = try (LLMSim.parseAsRoot(["step", small, "--sensitivity", "--perturbation", "100"]) as! StepCommand).output(); Issue.record("100 % accepted") }
@@ -109,6 +109,10 @@ import Testing
         #expect(gate["figure"] as? String == "bf16_gemm_efficiency on 64 of 112 SMs" && gate["precision"] as? String == "bf16")
         let gateDgrad = try #require(kernels.first { ($0["name"] as? String) == "L3.mlp.gate.dgrad" })
         #expect(gateDgrad["figure"] as? String == "memory_bound_efficiency.elementwise")
+        // A measured BF16 row at the router's shape prices it and is named, with the SMs it fills.
+        let measured = try write(try scratch(), "measured.yaml", base: "deepseek-v3.yaml", "calibration: {bf16_gemm_tflops: [[4096, 256, 7168, 380]]}\n")
+        let withRow = try (LLMSim.parseAsRoot(["kernels", measured]) as! KernelsCommand).output()
+        #expect(withRow.contains("bf16_gemm_tflops [4096, 256, 7168] on 64 of 112 SMs"))
         let compute = kernels.reduce(0.0) { $0 + ($1["seconds"] as! Double) }
         #expect(compute > 0.030 && compute < 0.035)
         let dense = try (LLMSim.parseAsRoot(["kernels", v3, "--layer", "0"]) as! KernelsCommand).output()

@@ -117,11 +117,55 @@ import Hardware
         #expect(Set(KernelCalibration.Figure.allCases.map(\.rawValue)) == Set(read))
         #expect(calibration.value(.bf16GEMM) == 0.70 && abs(calibration.value(.minimumKernel) - 3) < 1e-9 && abs(calibration.value(.hostOperation) - 102) < 1e-9)
         #expect(calibration.value(.fp8Wgrad) == 580 && calibration.value(.norm) == 0.30)
+        // The shipped file has no BF16 rows (mean 0); give it one so every figure can double.
+        #expect(calibration.bf16Dense.isEmpty && calibration.value(.bf16GEMMTable) == 0)
+        var measured = calibration
+        measured.bf16Dense = [.init(m: 4096, n: 4096, k: 4096, tflops: 700)]
         for figure in KernelCalibration.Figure.allCases {
-            let doubled = calibration.scaling(figure, by: 2)
-            #expect(abs(doubled.value(figure) / calibration.value(figure) - 2) < 1e-12, "\(figure)")
+            let doubled = measured.scaling(figure, by: 2)
+            #expect(abs(doubled.value(figure) / measured.value(figure) - 2) < 1e-12, "\(figure)")
             let others = KernelCalibration.Figure.allCases.filter { $0 != figure }
-            #expect(others.allSatisfy { doubled.value($0) == calibration.value($0) }, "\(figure) moved another figure")
+            #expect(others.allSatisfy { doubled.value($0) == measured.value($0) }, "\(figure) moved another figure")
         }
+    }
+
+    /// Measured BF16 rows (`bf16_gemm_tflops`) replace the flat efficiency: a GEMM at a row's
+    /// shape runs at the row's TFLOPS on the calibration GPU's 132 SMs, at 112/132 of it when
+    /// 20 SMs communicate; a row of fewer tiles than SMs (the router's 64) keeps its rate per
+    /// busy SM, so it takes the same time on 112 SMs as on 132; another shape takes the nearest
+    /// row in (log M, log N, log K); the figure names the row.
+    @Test func measuredBF16RowsPriceTheirShapes() throws {
+        // Hypothetical rows (no measurement ships): a head-shaped GEMM and the router's.
+        var measured = calibration
+        measured.bf16Dense = [.init(m: 4096, n: 129280, k: 7168, tflops: 780), .init(m: 4096, n: 256, k: 7168, tflops: 380)]
+        let all = try KernelCostModel(device: h800, calibration: measured, communicationSMs: 0)
+        let some = try KernelCostModel(device: h800, calibration: measured, communicationSMs: 20)
+        let head = gemm(4096, 129280, 7168, precision: .bf16)
+        #expect(abs(head.flops / all.duration(head) / 1e12 - 780) < 1e-9)
+        #expect(abs(head.flops / some.duration(head) / 1e12 - 780 * 112 / 132) < 1e-9)
+        #expect(some.priced(head).figure.key(in: measured) == "bf16_gemm_tflops [4096, 129280, 7168]")
+        let router = gemm(4096, 256, 7168, precision: .bf16)
+        #expect(abs(router.flops / all.duration(router) / 1e12 - 380) < 1e-9)
+        #expect(abs(some.duration(router) - all.duration(router)) < 1e-15)
+        // Nearest in log space: a 100,000-wide head takes the head's row, a 512-wide GEMM the router's.
+        #expect(some.priced(gemm(4096, 100_000, 7168, precision: .bf16)).figure == .bf16DenseRow(0))
+        #expect(some.priced(gemm(4096, 512, 7168, precision: .bf16)).figure == .bf16DenseRow(1))
+        // FP8 GEMMs keep DeepGEMM's rows; without BF16 rows the flat efficiency prices BF16.
+        #expect(some.priced(gemm(4096, 256, 7168)).figure == .fp8DenseRow(12))
+        let flat = try KernelCostModel(device: h800, calibration: calibration, communicationSMs: 20)
+        #expect(flat.priced(head).figure == .figure(.bf16GEMM))
+    }
+
+    /// `bf16_gemm_tflops` is optional (a calibration file written before it still loads) and
+    /// its rows are checked like the FP8 tables'.
+    @Test func bf16TableIsOptionalAndChecked() throws {
+        let text = try String(contentsOfFile: try KernelCalibration.shippedPath(), encoding: .utf8)
+        let without = text.replacingOccurrences(of: "bf16_gemm_tflops: []", with: "")
+        #expect(try KernelCalibration.parse(try ConfigValue.parse(without, file: "old.yaml")).bf16Dense.isEmpty)
+        let rows = text.replacingOccurrences(of: "bf16_gemm_tflops: []", with: "bf16_gemm_tflops: [[4096, 129280, 7168, 780]]")
+        #expect(try KernelCalibration.parse(try ConfigValue.parse(rows, file: "rows.yaml")).bf16Dense == [.init(m: 4096, n: 129280, k: 7168, tflops: 780)])
+        let bad = text.replacingOccurrences(of: "bf16_gemm_tflops: []", with: "bf16_gemm_tflops: [[4096, 129280, 780]]")
+        let error = #expect(throws: (any Error).self) { try KernelCalibration.parse(try ConfigValue.parse(bad, file: "bad.yaml")) }
+        #expect("\(error!)".contains("bf16_gemm_tflops") && "\(error!)".contains("4 positive numbers"))
     }
 }

@@ -18,6 +18,9 @@ import Testing
         #expect(partial.normEfficiency == 0.5)
         #expect(partial.castEfficiency == shipped.castEfficiency)
         #expect(partial.fp8Dense == shipped.fp8Dense)
+        let rows = try #require(try shippedStep("llama-3.1-8b-a100.yaml", adding: "calibration: {bf16_gemm_tflops: [[8192, 4096, 4096, 250]]}").calibration)
+        #expect(rows.bf16Dense == [.init(m: 8192, n: 4096, k: 4096, tflops: 250)])
+        #expect(rows.bf16GEMMEfficiency == shipped.bf16GEMMEfficiency)
 
         // A file of one's own: the shipped file with one figure changed, named alone or under `file:`.
         let own = FileManager.default.temporaryDirectory.appendingPathComponent("calibration-\(UUID().uuidString).yaml").path
@@ -94,7 +97,11 @@ import Testing
         // The figures given as times (shortest kernel, the router's top-k per row) lengthen
         // the step as they grow; the throughputs shorten it.
         let times = ["calibration.minimum_kernel_us", "calibration.router_topk_ns_per_row_at_112_sms"]
-        let throughputs = s.rows.filter { $0.key.hasPrefix("calibration.") && !times.contains($0.key) }
+        // The shipped file has no measured BF16 rows: that table moves nothing (the flat
+        // efficiency prices V3's BF16 GEMMs).
+        let table = try #require(s.rows.first { $0.key == "calibration.bf16_gemm_tflops" })
+        #expect(table.stepLowerS == s.stepS && table.stepHigherS == s.stepS && table.value == 0)
+        let throughputs = s.rows.filter { $0.key.hasPrefix("calibration.") && !times.contains($0.key) && $0.key != table.key }
         #expect(throughputs.count == 11)
         let topK = try #require(s.rows.first { $0.key == times[1] })
         #expect(topK.stepLowerS < s.stepS && topK.stepHigherS > s.stepS && topK.elasticity > 0 && topK.elasticity < 0.02, "\(topK.elasticity)")
