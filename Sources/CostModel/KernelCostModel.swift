@@ -111,7 +111,7 @@ public struct KernelCostModel: Sendable {
     func gemmPricing(_ r: OperationRecord) -> (rate: Double, figure: PricingFigure) {
         let peak = device.peak(r.precision)
         guard peak.runsAs == .fp8, let g = r.gemm else {
-            let (efficiency, figure) = r.gemm.map(bf16Efficiency) ?? (calibration.bf16GEMMEfficiency, .figure(.bf16GEMM))
+            let (efficiency, figure) = bf16Efficiency(r.gemm)
             return (peak.flops * efficiency * smFraction * (r.gemm.map(tileOccupancy) ?? 1), figure)
         }
         let fp8Peak = Self.calibrationGPUPeak.fp8
@@ -139,14 +139,12 @@ public struct KernelCostModel: Sendable {
     /// peak of the SMs its own tiles kept busy on the calibration GPU. A row measured at the
     /// shape priced gives back its own time on the calibration GPU's SMs; a GEMM of fewer tiles
     /// than a busy SM count runs at the row's rate per SM on its own tiles' SMs.
-    func bf16Efficiency(_ g: GEMMShape) -> (efficiency: Double, figure: PricingFigure) {
+    func bf16Efficiency(_ g: GEMMShape?) -> (efficiency: Double, figure: PricingFigure) {
         let rows = calibration.bf16Dense
-        guard !rows.isEmpty else { return (calibration.bf16GEMMEfficiency, .figure(.bf16GEMM)) }
+        guard let g, !rows.isEmpty else { return (calibration.bf16GEMMEfficiency, .figure(.bf16GEMM)) }
         let i = Self.nearest(rows, m: max(1, g.totalRows / max(g.groups, 1)), n: g.n, k: g.k)
         let row = rows[i]
-        let tile = calibration.bf16GEMMTile
-        let rowTiles = ((row.m + tile.rows - 1) / tile.rows) * ((row.n + tile.columns - 1) / tile.columns)
-        let busy = min(calibration.calibrationSMs, rowTiles)
+        let busy = min(calibration.calibrationSMs, outputTiles(GEMMShape(m: row.m, n: row.n, k: row.k)))
         let perBusySM = row.tflops * 1e12 / Self.calibrationGPUPeak.bf16 * Double(calibration.calibrationSMs) / Double(busy)
         return (perBusySM, .bf16DenseRow(i))
     }
@@ -204,8 +202,14 @@ public enum PricingFigure: Sendable, Equatable, Hashable {
     /// Not priced here: the fabric times it.
     case communication
 
-    /// A row of the measured BF16 table.
-    public var isBF16Row: Bool { if case .bf16DenseRow = self { true } else { false } }
+    /// A BF16/FP32 GEMM priced per busy SM (the flat efficiency or a measured BF16 row): it
+    /// runs on as many SMs as it has output tiles (`KernelCostModel.tileOccupancy`).
+    public var runsOnItsTiles: Bool {
+        switch self {
+        case .figure(.bf16GEMM), .bf16DenseRow: true
+        default: false
+        }
+    }
 
     /// The figure as a key of the calibration file, with the row for a table row
     /// (`fp8_dense_gemm_tflops [4096, 7168, 2048]`).

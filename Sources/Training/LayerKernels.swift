@@ -67,7 +67,7 @@ extension StepSimulation {
             let (seconds, figure) = model.priced(r)
             var key = figure.key(in: model.calibration)
             // A BF16 GEMM of fewer output tiles than SMs: say how many SMs it keeps busy.
-            if figure == .figure(.bf16GEMM) || figure.isBF16Row, let g = r.gemm, model.tileOccupancy(g) < 1 {
+            if figure.runsOnItsTiles, let g = r.gemm, model.tileOccupancy(g) < 1 {
                 key += " on \(model.outputTiles(g)) of \(model.computeSMs) SMs"
             }
             return LayerKernels.Kernel(record: r, seconds: seconds, figure: key)

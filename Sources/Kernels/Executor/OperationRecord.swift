@@ -43,6 +43,12 @@ public struct GEMMShape: Sendable, Codable, Equatable {
     /// rows); empty when every group's output has `m` rows.
     public var rowsPerGroup: [Int] = []
 
+    /// `totalRows` defaults to `m` rows in each of the `groups`.
+    public init(m: Int, n: Int, k: Int, groups: Int = 1, totalRows: Int? = nil, tensorScaled: Bool = false) {
+        self.m = m; self.n = n; self.k = k; self.groups = groups; self.totalRows = totalRows ?? m * groups
+        self.tensorScaled = tensorScaled
+    }
+
     /// Output tiles of `tileRows` × `tileColumns` over all groups: each group's rows and
     /// columns rounded up to whole tiles, as a GEMM kernel launches them.
     public func outputTiles(tileRows: Int, tileColumns: Int) -> Int {
