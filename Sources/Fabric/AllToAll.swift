@@ -42,9 +42,9 @@ public struct MoEAllToAll: Sendable {
     /// saturation at 20: its transfers ran at 0.68 (FP8 dispatch, cached: 3.11–3.61 ms, mean
     /// 3.40) and 0.72 (BF16 combine: 5.85–6.55 ms, mean 6.18) of this model's rates at 24 SMs
     /// (2.31 and 4.48 ms for V3's layer). 20 / 24 = 0.83 explains most of it; the kernels V3
-    /// trained with were older (DeepEP's first public table, before multi-QP, PR #130: EP64 46
-    /// and 45 GB/s against 51 and 50 now, 0.90), which would explain the rest but is not
-    /// modelled. Scaling in proportion below 24 SMs is the model's assumption.
+    /// trained with were the first release's (`DeepEPKernels.release2025_02`: EP64 46 and 45 GB/s
+    /// against 51 and 50 now, 0.90), which explains most of the rest. Scaling in proportion below
+    /// 24 SMs is the model's assumption.
     public var saturationSMs = MoEAllToAll.benchmarkSMs
     /// The share of a GPU's achievable NVLink rate (per direction) that DeepEP's kernels move
     /// token copies at: 0.84, from DeepEP's intranode benchmark. Its README reports 153 GB/s
@@ -62,6 +62,10 @@ public struct MoEAllToAll: Sendable {
     public var hopLatency: HopLatency
     /// How dispatch carries a token (combine is always BF16).
     public var dispatchFormat: DispatchFormat
+    /// Which release of DeepEP's kernels moves the tokens: its RDMA rate is the current one's
+    /// times the share its own README table shows (`DeepEPKernels.rdmaShare`). The current
+    /// release by default; the NCCL dispatcher ignores it.
+    public var deepepKernels = DeepEPKernels.release2025_04
     /// Which dispatcher moves the tokens.
     public var dispatcher: MoEDispatcher
 
@@ -95,7 +99,7 @@ public struct MoEAllToAll: Sendable {
         // adds them: NVLink out, NVLink in, NIC out, NIC in, `ep` of each).
         var sent = [Double](repeating: 0, count: 4 * ep)
         for phase in plan.portCopyPhases(dispatcher) {
-            let (net, flows) = try network(phase, ep: ep, kind: kind, copyBytes: copyBytes)
+            let (net, flows) = try network(phase, ep: ep, nodes: plan.placement.nodes, kind: kind, copyBytes: copyBytes)
             time += net.run(flows).max() ?? 0
             for f in flows { for l in f.links { sent[l] += f.bytes } }
         }
@@ -115,7 +119,7 @@ public struct MoEAllToAll: Sendable {
         }
         return Result(kind: kind.rawValue, timeS: time, logicalBandwidthGbps: time > 0 ? logical / time / 1e9 : 0,
                       ibBytesPerGpuMax: ibMax, nvlinkBytesPerGpuMax: nvMax,
-                      bottleneck: ibMax / nicRate >= nvMax / nvRate ? "NIC (IB)" : "NVLink")
+                      bottleneck: ibMax / nicRate(nodes: plan.placement.nodes, kind: kind) >= nvMax / nvRate ? "NIC (IB)" : "NVLink")
     }
 
     /// Dispatch and combine times of one plan, seconds, from one fluid run. Combine retraces
@@ -125,15 +129,20 @@ public struct MoEAllToAll: Sendable {
     /// (BF16 over FP8 copies, or 1 when dispatch is BF16 too), each flow's transfer time scales
     /// by it, and its path latency is the same: combine finish = latency + factor × (dispatch
     /// finish − latency). Exact up to the fluid network's picosecond event grid; a test checks
-    /// it against a combine run.
+    /// it against a combine run. When the kernels' release moves combine's RDMA bytes at another
+    /// share of the NIC than dispatch's (`DeepEPKernels.rdmaShare`), combine is run on its own.
     /// Phases run one after the other (the expert-TP all-gather after the all-to-all), each
     /// timed so.
     public func times(_ plan: DispatchPlan, hidden: Int) throws -> (dispatch: Double, combine: Double) {
+        let nodes = plan.placement.nodes
+        guard nicRate(nodes: nodes, kind: .dispatch) == nicRate(nodes: nodes, kind: .combine) else {
+            return (try run(plan, kind: .dispatch, hidden: hidden).timeS, try run(plan, kind: .combine, hidden: hidden).timeS)
+        }
         let dispatchBytes = Double(TokenCopyBytes.dispatch(hidden: hidden, format: dispatchFormat))
         let factor = Double(TokenCopyBytes.combine(hidden: hidden)) / dispatchBytes
         var total = (dispatch: 0.0, combine: 0.0)
         for phase in plan.portCopyPhases(dispatcher) {
-            let (net, flows) = try network(phase, ep: plan.placement.ep, kind: .dispatch, copyBytes: dispatchBytes)
+            let (net, flows) = try network(phase, ep: plan.placement.ep, nodes: nodes, kind: .dispatch, copyBytes: dispatchBytes)
             var dispatch = 0.0, combine = 0.0
             for (f, end) in net.run(flows).enumerated() {
                 let latency = net.latency(of: flows[f].links)
@@ -146,19 +155,25 @@ public struct MoEAllToAll: Sendable {
         return total
     }
 
-    /// Per-direction NVLink and NIC rates (bytes/s) with the communication SMs given.
+    /// Per-direction NVLink rate (bytes/s) with the communication SMs given.
     var nvRate: Double { node.device.scaleUpAchievableBandwidth * smScale * (dispatcher == .deepep ? deepepNVLinkFraction : 1) }
-    var nicRate: Double { node.nicAchievableBandwidthPerGPU * smScale }
+    /// Per-direction NIC rate (bytes/s) of one kind of all-to-all over `nodes` nodes, with the
+    /// communication SMs given and, for DeepEP, its kernels' release.
+    func nicRate(nodes: Int, kind: Kind) -> Double {
+        node.nicAchievableBandwidthPerGPU * smScale * (dispatcher == .deepep ? deepepKernels.rdmaShare(nodes: nodes, kind: kind) : 1)
+    }
     var smScale: Double { dispatcher == .alltoall ? 1 : min(1, Double(communicationSMs) / Double(saturationSMs)) }
 
-    /// The fluid network of the group's `ep` ports and the flows of one phase of an all-to-all.
-    func network(_ copies: (nic: [[Int]], nvlink: [[Int]]), ep: Int, kind: Kind, copyBytes: Double) throws -> (FluidNetwork, [FluidNetwork.Flow]) {
+    /// The fluid network of the group's `ep` ports (on `nodes` nodes) and the flows of one phase
+    /// of an all-to-all.
+    func network(_ copies: (nic: [[Int]], nvlink: [[Int]]), ep: Int, nodes: Int, kind: Kind, copyBytes: Double) throws -> (FluidNetwork, [FluidNetwork.Flow]) {
         guard communicationSMs > 0 else {
             throw KernelError("communication SMs", "DeepEP needs SMs to move data, got \(communicationSMs)", fix: "reserve some SMs, V3 used 20")
         }
         var net = FluidNetwork()
         let nvOut = (0..<ep).map { net.addLink("gpu\($0).nvlink.out", capacity: nvRate, latency: hopLatency.scaleUp) }
         let nvIn = (0..<ep).map { net.addLink("gpu\($0).nvlink.in", capacity: nvRate) }
+        let nicRate = nicRate(nodes: nodes, kind: kind)
         let nicOut = (0..<ep).map { net.addLink("gpu\($0).nic.out", capacity: nicRate, latency: hopLatency.crossLeaf) }
         let nicIn = (0..<ep).map { net.addLink("gpu\($0).nic.in", capacity: nicRate) }
         let (nic, nvlink) = copies

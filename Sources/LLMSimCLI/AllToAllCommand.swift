@@ -17,6 +17,7 @@ struct AllToAllCommand: ParsableCommand {
     @Option(help: "dispatch or combine (BF16).") var kind = "dispatch"
     @Option(name: .customLong("dispatch-format"), help: DispatchFormat.optionHelp) var dispatchFormat = "fp8"
     @Option(help: "deepep (tokens deduplicated per node and GPU, NVLink forwarding) or alltoall (one row per chosen expert, NCCL with PXN, as Megatron-LM's all-to-all dispatcher).") var dispatcher = "deepep"
+    @Option(name: .customLong("deepep-kernels"), help: "Release of DeepEP's kernels, by the month of the README table that measured it: 2025-04 (current) or 2025-02 (the first public release, the kernels of DeepSeek-V3's training trace; slower across nodes).") var deepepKernels = DeepEPKernels.release2025_04.rawValue
     @Option(help: "Model (routing and hidden size).") var model = "deepseek-v3"
     @Option(help: "Node template from the hardware catalog.") var node = "HGX-H800-8GPU"
     @Option(name: .customLong("comm-sms"), help: "SMs given to DeepEP (\(MoEAllToAll.benchmarkSMs): its benchmarks', at which its published rates hold; V3 trained with 20, each fewer SM slowing it in proportion).") var commSMs = MoEAllToAll.benchmarkSMs
@@ -43,17 +44,22 @@ struct AllToAllCommand: ParsableCommand {
         guard let moeDispatcher = MoEDispatcher(rawValue: dispatcher) else {
             throw KernelError("--dispatcher", "unknown dispatcher '\(dispatcher)'", fix: "use deepep or alltoall")
         }
-        let a2a = MoEAllToAll(node: template, communicationSMs: commSMs, hopLatency: Topology.defaultLatency,
+        guard let release = DeepEPKernels(rawValue: deepepKernels) else {
+            throw KernelError("--deepep-kernels", "unknown release '\(deepepKernels)'", fix: "use " + DeepEPKernels.allCases.map(\.rawValue).joined(separator: " or "))
+        }
+        var a2a = MoEAllToAll(node: template, communicationSMs: commSMs, hopLatency: Topology.defaultLatency,
                               dispatchFormat: try DispatchFormat(option: dispatchFormat), dispatcher: moeDispatcher)
+        a2a.deepepKernels = release
         let r = try a2a.run(routing.plan, kind: k, hidden: arch.hiddenSize)
         if json { return try Output.json(r) }
         return Output.table([
-            ["all-to-all", "\(moeDispatcher.rawValue) \(k.rawValue)\(k == .dispatch ? " (\(dispatchFormat.uppercased()))" : " (BF16)"), EP\(ep)\(etp > 1 ? " × ETP\(etp)" : "") (\(gpusPerNode) GPUs/node), \(tokensPerGPU) tokens/GPU, \(commSMs) SMs, \(template.id)"],
+            ["all-to-all", "\(moeDispatcher.rawValue)\(moeDispatcher == .deepep ? " (\(release.rawValue) kernels)" : "") \(k.rawValue)\(k == .dispatch ? " (\(dispatchFormat.uppercased()))" : " (BF16)"), EP\(ep)\(etp > 1 ? " × ETP\(etp)" : "") (\(gpusPerNode) GPUs/node), \(tokensPerGPU) tokens/GPU, \(commSMs) SMs, \(template.id)"],
             ["time", Output.fixed(r.timeS * 1e3, 3) + " ms"],
             [moeDispatcher == .deepep ? "logical bandwidth (DeepEP convention)" : "rows sent to other GPUs, per second", Output.fixed(r.logicalBandwidthGbps, 1) + " GB/s per GPU"],
             ["IB bytes sent by the busiest GPU", Output.fixed(r.ibBytesPerGpuMax / 1e6, 1) + " MB"],
             ["NVLink bytes sent by the busiest GPU", Output.fixed(r.nvlinkBytesPerGpuMax / 1e6, 1) + " MB"],
             ["bottleneck", r.bottleneck],
-        ], rightAlignedFrom: Output.allLeftAligned) + "\npublished (DeepEP V1 README, H800, 4096 tokens, its benchmarks' routing: --gate deepep-benchmark): EP8 153/158, EP16 43/43, EP32 58/57, EP64 51/50 GB/s dispatch/combine"
+        ], rightAlignedFrom: Output.allLeftAligned) + "\npublished (DeepEP V1 README of \(release.rawValue), H800, 4096 tokens, 24 SMs, its benchmarks' routing: --gate deepep-benchmark): "
+            + release.publishedRates.map { "EP\($0.ep) \(Int($0.dispatch))/\(Int($0.combine))" }.joined(separator: ", ") + " GB/s dispatch/combine"
     }
 }

@@ -1,4 +1,5 @@
 import CostModel
+import Fabric
 import Hardware
 import Kernels
 import Model
@@ -128,6 +129,9 @@ public struct StepConfiguration: Sendable {
     public var overlapsForwardAndBackward: Bool { schedule.overlapsForwardAndBackward || pairsForwardBackward }
     /// Which dispatcher moves MoE tokens (DeepEP unless the experiment says otherwise).
     public var moeDispatcher = MoEDispatcher.deepep
+    /// Which release of DeepEP's kernels the dispatcher runs (`DeepEPKernels`; the current one
+    /// unless the experiment says otherwise).
+    public var deepepKernels = DeepEPKernels.release2025_04
     /// Megatron-Core's `--moe-shared-expert-overlap`: the shared experts (and their TP
     /// collectives) run beside the all-to-all dispatcher's communication (`SharedExpertOverlap`).
     public var sharedExpertOverlap = false

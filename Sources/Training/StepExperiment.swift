@@ -1,4 +1,5 @@
 import ConfigIO
+import Fabric
 import Foundation
 import Hardware
 import Kernels
@@ -30,7 +31,7 @@ import Schedules
 public enum StepExperiment {
     /// Every top-level key an experiment file may have (the step's, `run`, `sweep`, `outputs`).
     public static let keys = ["base", "model", "model_overrides", "topology", "hardware", "parallel", "schedule", "virtual_stages",
-                              "microbatches", "pipeline_passes", "microbatch_tokens", "microbatch_sequences", "precision", "optimizer", "recompute", "recompute_modules", "attention_kernel", "communication_sms", "all_to_all_sms", "moe_dispatcher", "moe_shared_expert_overlap", "routing",
+                              "microbatches", "pipeline_passes", "microbatch_tokens", "microbatch_sequences", "precision", "optimizer", "recompute", "recompute_modules", "attention_kernel", "communication_sms", "all_to_all_sms", "moe_dispatcher", "deepep_kernels", "moe_shared_expert_overlap", "routing",
                               "fidelity", "gpu_speed_spread_percent", "instruction_jitter_percent", "host_us_per_operation", "calibration", "run", "sweep", "outputs"]
     static let hardwareKeys = ["node", "device", "nic_gbit_s", "scale_up_gb_s"]
     static let optimizerKeys = ["distributed", "moments", "gradients", "fsdp", "fsdp_shard_group", "master", "clip_grad_norm"]
@@ -114,6 +115,9 @@ public enum StepExperiment {
         }
         if let dispatcher = try v.choiceIfPresent("moe_dispatcher", MoEDispatcher.allCases.map(\.rawValue)) {
             config.moeDispatcher = MoEDispatcher(rawValue: dispatcher)!
+        }
+        if let release = try v.choiceIfPresent("deepep_kernels", DeepEPKernels.allCases.map(\.rawValue)) {
+            config.deepepKernels = DeepEPKernels(rawValue: release)!
         }
         if let sms = try v.optional("all_to_all_sms") {
             config.allToAllSMs = try v.positiveInt("all_to_all_sms")

@@ -102,17 +102,19 @@ extension StepSimulation {
         return hops
     }
 
-    /// The MoE all-to-all of this step's node, all-to-all SMs, hops, dispatch format and
-    /// dispatcher.
+    /// The MoE all-to-all of this step's node, all-to-all SMs, hops, dispatch format,
+    /// dispatcher and DeepEP release.
     public var moeAllToAll: MoEAllToAll {
-        MoEAllToAll(node: config.topology.node, communicationSMs: config.effectiveAllToAllSMs, hopLatency: allToAllHops,
-                    dispatchFormat: config.precision.dispatchFormat, dispatcher: config.moeDispatcher)
+        var a2a = MoEAllToAll(node: config.topology.node, communicationSMs: config.effectiveAllToAllSMs, hopLatency: allToAllHops,
+                              dispatchFormat: config.precision.dispatchFormat, dispatcher: config.moeDispatcher)
+        a2a.deepepKernels = config.deepepKernels
+        return a2a
     }
 
     /// What times an all-to-all besides its routing: the node, the all-to-all SMs, the hops,
-    /// the dispatch format, the dispatcher.
+    /// the dispatch format, the dispatcher, DeepEP's release.
     var fabricKey: String {
-        "\(config.topology.node)|\(config.effectiveAllToAllSMs)|\(allToAllHops)|\(config.precision.dispatchFormat)|\(config.moeDispatcher)"
+        "\(config.topology.node)|\(config.effectiveAllToAllSMs)|\(allToAllHops)|\(config.precision.dispatchFormat)|\(config.moeDispatcher)|\(config.deepepKernels)"
     }
 
     /// The identity of this step's all-to-all in the routing cache (nil for a dense model).

@@ -68,7 +68,7 @@ import Testing
         }
         #expect(plan.portCopyPhases(.alltoall).count == 2 && plan.portCopyPhases(.deepep).count == 1)
         let both = try a2a(.alltoall).times(plan, hidden: 7168)
-        let (net, flows) = try a2a(.alltoall).network(plan.portCopies(.alltoall), ep: 8, kind: .dispatch, copyBytes: 14336)
+        let (net, flows) = try a2a(.alltoall).network(plan.portCopies(.alltoall), ep: 8, nodes: 1, kind: .dispatch, copyBytes: 14336)
         let allToAllOnly = net.run(flows).max() ?? 0
         #expect(both.dispatch > 1.3 * allToAllOnly, "\(both.dispatch) vs \(allToAllOnly)")
         #expect(try a2a(.alltoall).run(plan, kind: .dispatch, hidden: 7168).timeS == both.dispatch)
