@@ -61,7 +61,7 @@ struct StepBenchmark {
         var plan: DispatchPlan?
         let planning = try time { plan = try DispatchPlan(placement: placement, routings: routings) }
         parts.append(Part(name: "dispatch plan", seconds: planning, nanosecondsPerToken: perToken(planning)))
-        parts.append(Part(name: "all-to-all on the fluid network (dispatch, combine mirrored)",
+        parts.append(Part(name: "all-to-all on the fluid network (dispatch and combine)",
                           seconds: try time { _ = try simulation.moeAllToAll.times(plan!, hidden: config.model.hiddenSize) }))
         parts.append(Part(name: "kernel calibration loaded", seconds: try time { _ = try KernelCalibration.hopper() }))
         parts.append(Part(name: "layers priced, stages partitioned (routing cached)", seconds: try time { _ = try simulation.plan() }))

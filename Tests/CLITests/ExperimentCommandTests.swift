@@ -131,7 +131,7 @@ import Testing
         let parts = report["parts"] as! [[String: Any]]
         #expect(parts.map { $0["name"] as! String } == [
             "gate composition law, integrated", "gate, composition law (one EP group)", "gate, order statistics",
-            "gate, every affinity drawn", "dispatch plan", "all-to-all on the fluid network (dispatch, combine mirrored)",
+            "gate, every affinity drawn", "dispatch plan", "all-to-all on the fluid network (dispatch and combine)",
             "kernel calibration loaded", "layers priced, stages partitioned (routing cached)",
             "schedule and optimizer on a prepared plan", "whole step, cold routing cache"])
         #expect(parts.allSatisfy { ($0["seconds"] as! Double) > 0 })
