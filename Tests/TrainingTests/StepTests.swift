@@ -41,11 +41,11 @@ func publishedNeMoStep(_ run: PublishedNeMoRun) throws -> (config: StepConfigura
     static let result: Result<StepResult, Error> = Result { try StepSimulation(config: try deepSeekStep(), calibration: try KernelCalibration.hopper()).run() }
 
     /// ISCA 2025 Table 4 (MPFT): 19.926 s per step. Issue tolerance: 10% for the step. Measured
-    /// 2026-11-24: 18.25 s (−8.4%): the layer's kernels match DeepSeek's trace (the 4-layer
-    /// chunk pair at 130 ms against 129), so the pipeline is the ideal DualPipe step (the
-    /// reference, §3.1, puts it at 17.6–17.9 s for trace-like times; ours 17.89 s) plus 0.16 s
-    /// of pipeline sends waited for as `dualpipe.py` batches them and 16 ms of waiting for the
-    /// host to launch kernels (`HostIssue`); it misses ISCA's ≈ 1.6 s of
+    /// 2026-11-24: 18.43 s (−7.5%; 18.26 s on DeepEP's current kernels): the layer's kernels
+    /// match DeepSeek's trace (the 4-layer chunk pair at 127 ms against 129), so the pipeline is
+    /// the ideal DualPipe step (the reference, §3.1, puts it at 17.6–17.9 s for trace-like
+    /// times) plus 0.16 s of pipeline sends waited for as `dualpipe.py` batches them and 17 ms of
+    /// waiting for the host to launch kernels (`HostIssue`); it misses ISCA's ≈ 1.4 s of
     /// further exposed time (see the issue-4 note). Table 4's 385 / 432 TFLOPS are its FLOPs
     /// per step over its step time: the FLOPs counted per step must agree (within 2%), whatever
     /// the step time.
@@ -59,12 +59,11 @@ func publishedNeMoStep(_ run: PublishedNeMoRun) throws -> (config: StepConfigura
     }
 
     /// Phases on rank 0 against ISCA Table 4 (1F 1.13, 1F1B 13.95, 1B 1.99, 1W 0.48 s): within
-    /// 25%. Measured 2026-11-24: 1.064, 13.045, 1.924, 0.588 (+23%). The bubble (2.06 s
-    /// published) and the optimizer (0.29 s) miss: the simulated bubble, 1.45 s, is what the
-    /// schedule leaves with these stage times and the pipeline sends — at least DualPipe's
-    /// closed form (PP/2 − 1)(F&B + B − 3W) of a middle stage, and below Table 4's, whose extra
-    /// ≈ 0.6 s of idle the model does not produce (issue-4 note); the optimizer:
-    /// `optimizerPerRank`.
+    /// 25%. Measured 2026-11-24: 1.127, 12.934, 1.990, 0.588 (+23%). The optimizer (0.29 s)
+    /// misses (`optimizerPerRank`); the simulated bubble, 1.59 s (−23%), is what the schedule
+    /// leaves with these stage times and the pipeline sends — at least DualPipe's closed form
+    /// (PP/2 − 1)(F&B + B − 3W) of a middle stage, and below Table 4's, whose extra ≈ 0.5 s of
+    /// idle the model does not produce (issue-4 note).
     @Test("ISCA 2025 Table 4 phases: 1F, 1F1B, 1B, 1W within 25%; the bubble between DualPipe's formula and Table 4")
     func phases() throws {
         let r = try Self.result.get()
@@ -116,6 +115,24 @@ func publishedNeMoStep(_ run: PublishedNeMoRun) throws -> (config: StepConfigura
         #expect(abs(chunk / 0.129 - 1) < 0.15, "chunk \(chunk) s")
         // Compute dominates: the all-to-alls are hidden (compute ≥ 90% of the chunk).
         #expect(4 * r.moeLayer.compute / chunk > 0.9)
+    }
+
+    /// `deepep_kernels`: V3's file runs DeepEP's first release, the trace's kernels (EP64 at
+    /// 46/45 GB/s against today's 51/50: its transfers 51/46 and 50/45 as long); `2025-04` asks
+    /// for today's; an unknown release names the choices; the NCCL dispatcher ignores it.
+    @Test func deepepKernelsKey() throws {
+        let asTrained = try StepSimulation(config: try deepSeekStep(), calibration: try KernelCalibration.hopper())
+        let today = try StepSimulation(config: try shippedStep("deepseek-v3.yaml", adding: "deepep_kernels: 2025-04"), calibration: try KernelCalibration.hopper())
+        #expect(asTrained.config.deepepKernels == .release2025_02 && today.config.deepepKernels == .release2025_04)
+        let (old, new) = (try asTrained.allToAll(), try today.allToAll())
+        #expect(abs(old.dispatch / new.dispatch - 51.0 / 46) < 0.01 && abs(old.combine / new.combine - 50.0 / 45) < 0.01, "\(old) \(new)")
+        do { _ = try shippedStep("deepseek-v3.yaml", adding: "deepep_kernels: 2024-12"); Issue.record("accepted") }
+        catch let e as ConfigError { #expect(e.description.contains("2025-02") && e.description.contains("2025-04")) }
+        let nccl = { (release: String) in
+            try StepSimulation(config: try shippedStep("deepseek-v3.yaml", adding: "moe_dispatcher: alltoall\ndeepep_kernels: \(release)"),
+                               calibration: try KernelCalibration.hopper()).allToAll().dispatch
+        }
+        #expect(try nccl("2025-02") == nccl("2025-04"))
     }
 
     @Test func deterministic() throws {
