@@ -65,7 +65,7 @@ public struct MoEAllToAll: Sendable {
     /// Which release of DeepEP's kernels moves the tokens: its RDMA rate is the current one's
     /// times the share its own README table shows (`DeepEPKernels.rdmaShare`). The current
     /// release by default; the NCCL dispatcher ignores it.
-    public var deepepKernels = DeepEPKernels.release2025_04
+    public var deepepKernels = DeepEPKernels.current
     /// Which dispatcher moves the tokens.
     public var dispatcher: MoEDispatcher
 

@@ -22,8 +22,23 @@ public enum DeepEPKernels: String, Sendable, Codable, CaseIterable {
     /// After the 2025-04-22 update: the current README's table.
     case release2025_04 = "2025-04"
 
-    /// The README's H800 figures, logical GB/s: EP (GPUs, 8 per node), dispatch, combine.
-    /// EP 8 is intranode (NVLink), the rest internode (RDMA).
+    /// The release DeepEP ships today, whose table llmsim's all-to-all reproduces: the default
+    /// of every experiment and command.
+    public static let current = release2025_04
+
+    /// The date of the README table that measured it.
+    public var tableDate: String {
+        switch self {
+        case .release2025_02: "2025-02-24"
+        case .release2025_04: "2025-04-22"
+        }
+    }
+
+    /// GPUs per node of the README's H800 nodes: its EP 8 is one node, EP 16 two, and so on.
+    public static let tableGPUsPerNode = 8
+
+    /// The README's H800 figures, logical GB/s: EP (GPUs, `tableGPUsPerNode` per node),
+    /// dispatch, combine. EP 8 is intranode (NVLink), the rest internode (RDMA).
     public var publishedRates: [(ep: Int, dispatch: Double, combine: Double)] {
         switch self {
         case .release2025_02: return [(8, 153, 158), (16, 43, 43), (32, 44, 47), (64, 46, 45)]
@@ -31,19 +46,20 @@ public enum DeepEPKernels: String, Sendable, Codable, CaseIterable {
         }
     }
 
+    /// The published rate of one kind at `ep`, GB/s (nil where the table has no row).
+    public func publishedRate(ep: Int, kind: MoEAllToAll.Kind) -> Double? {
+        publishedRates.first { $0.ep == ep }.map { kind == .dispatch ? $0.dispatch : $0.combine }
+    }
+
     /// The share of the current kernels' RDMA rate this release reaches on an EP group of
-    /// `nodes` nodes: its published rate over the current one at the published EP nearest in
-    /// log nodes (the largest, EP 64, beyond it; 1 inside one node, where the tables agree).
-    /// For the first release: EP 16 1 (both bound by NVLink forwarding, DeepEP issue #285),
-    /// EP 32 0.76 / 0.82, EP 64 0.90 / 0.90 (dispatch / combine).
+    /// `nodes` nodes: its published rate over the current one at the internode EP nearest in
+    /// log nodes (EP 64's beyond it; 1 inside one node, where the tables agree). For the first
+    /// release: EP 16 1 (both bound by NVLink forwarding, DeepEP issue #285), EP 32 0.76 / 0.82,
+    /// EP 64 0.90 / 0.90 (dispatch / combine).
     public func rdmaShare(nodes: Int, kind: MoEAllToAll.Kind) -> Double {
         guard nodes > 1 else { return 1 }
-        let gpusPerNode = 8
-        let distance = { (ep: Int) in abs(log(Double(ep / gpusPerNode) / Double(nodes))) }
-        let row = publishedRates.filter { $0.ep > gpusPerNode }.min { a, b in
-            distance(a.ep) < distance(b.ep) || (distance(a.ep) == distance(b.ep) && a.ep > b.ep)
-        }!
-        let current = DeepEPKernels.release2025_04.publishedRates.first { $0.ep == row.ep }!
-        return kind == .dispatch ? row.dispatch / current.dispatch : row.combine / current.combine
+        let distance = { (ep: Int) in abs(log(Double(ep / Self.tableGPUsPerNode) / Double(nodes))) }
+        let ep = publishedRates.map(\.ep).filter { $0 > Self.tableGPUsPerNode }.min { distance($0) < distance($1) }!
+        return publishedRate(ep: ep, kind: kind)! / Self.current.publishedRate(ep: ep, kind: kind)!
     }
 }

@@ -17,7 +17,7 @@ struct AllToAllCommand: ParsableCommand {
     @Option(help: "dispatch or combine (BF16).") var kind = "dispatch"
     @Option(name: .customLong("dispatch-format"), help: DispatchFormat.optionHelp) var dispatchFormat = "fp8"
     @Option(help: "deepep (tokens deduplicated per node and GPU, NVLink forwarding) or alltoall (one row per chosen expert, NCCL with PXN, as Megatron-LM's all-to-all dispatcher).") var dispatcher = "deepep"
-    @Option(name: .customLong("deepep-kernels"), help: "Release of DeepEP's kernels, by the month of the README table that measured it: 2025-04 (current) or 2025-02 (the first public release, the kernels of DeepSeek-V3's training trace; slower across nodes).") var deepepKernels = DeepEPKernels.release2025_04.rawValue
+    @Option(name: .customLong("deepep-kernels"), help: "Release of DeepEP's kernels, by the month of the README table that measured it: 2025-04 (current) or 2025-02 (the first public release, the kernels of DeepSeek-V3's training trace; slower across nodes).") var deepepKernels = DeepEPKernels.current.rawValue
     @Option(help: "Model (routing and hidden size).") var model = "deepseek-v3"
     @Option(help: "Node template from the hardware catalog.") var node = "HGX-H800-8GPU"
     @Option(name: .customLong("comm-sms"), help: "SMs given to DeepEP (\(MoEAllToAll.benchmarkSMs): its benchmarks', at which its published rates hold; V3 trained with 20, each fewer SM slowing it in proportion).") var commSMs = MoEAllToAll.benchmarkSMs

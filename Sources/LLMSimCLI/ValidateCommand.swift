@@ -99,21 +99,21 @@ struct ValidateCommand: ParsableCommand {
         // rows (2025-02-24) set its RDMA share against the current table
         // (`DeepEPKernels.rdmaShare`), so they check only that the share is applied.
         // Each EP is routed once and timed on every release whose table differs there.
-        for ep in DeepEPKernels.release2025_04.publishedRates.map(\.ep) {
-            var routing = RoutingExperiment(router: v3.routerConfig!, hidden: v3.hiddenSize, tokensPerGPU: 4096, ep: ep, gpusPerNode: 8)
+        for ep in DeepEPKernels.current.publishedRates.map(\.ep) {
+            var routing = RoutingExperiment(router: v3.routerConfig!, hidden: v3.hiddenSize, tokensPerGPU: 4096, ep: ep, gpusPerNode: DeepEPKernels.tableGPUsPerNode)
             routing.gate = .deepepBenchmark
             let plan = try routing.run().plan
-            let current = DeepEPKernels.release2025_04.publishedRates.first { $0.ep == ep }!
+            let kinds = MoEAllToAll.Kind.allCases
             for release in DeepEPKernels.allCases.reversed() {
-                let row = release.publishedRates.first { $0.ep == ep }!
-                guard release == .release2025_04 || row.dispatch != current.dispatch || row.combine != current.combine else { continue }
+                let isCurrent = release == .current
+                guard isCurrent || kinds.contains(where: { release.publishedRate(ep: ep, kind: $0) != DeepEPKernels.current.publishedRate(ep: ep, kind: $0) }) else { continue }
                 var a2a = MoEAllToAll(node: node, communicationSMs: MoEAllToAll.benchmarkSMs, hopLatency: Topology.defaultLatency)
                 a2a.deepepKernels = release
-                for (kind, published) in [(MoEAllToAll.Kind.dispatch, row.dispatch), (.combine, row.combine)] {
+                for kind in kinds {
                     let r = try a2a.run(plan, kind: kind, hidden: v3.hiddenSize)
-                    let name = "DeepEP \(kind.rawValue) EP\(row.ep)" + (release == .release2025_04 ? "" : ", \(release.rawValue) release")
-                        + (row.ep == 8 && kind == .dispatch ? " (calibrates NVLink)" : "")
-                    out.append(check(name, "DeepEP V1 README (H800)" + (release == .release2025_04 ? "" : ", 2025-02-24"), published: published,
+                    let name = "DeepEP \(kind.rawValue) EP\(ep)" + (isCurrent ? "" : ", \(release.rawValue) release")
+                        + (ep == 8 && kind == .dispatch ? " (calibrates NVLink)" : "")
+                    out.append(check(name, "DeepEP V1 README (H800)" + (isCurrent ? "" : ", \(release.tableDate)"), published: release.publishedRate(ep: ep, kind: kind)!,
                                      simulated: r.logicalBandwidthGbps, unit: "GB/s", tolerance: 0.10))
                 }
             }

@@ -131,7 +131,7 @@ public struct StepConfiguration: Sendable {
     public var moeDispatcher = MoEDispatcher.deepep
     /// Which release of DeepEP's kernels the dispatcher runs (`DeepEPKernels`; the current one
     /// unless the experiment says otherwise).
-    public var deepepKernels = DeepEPKernels.release2025_04
+    public var deepepKernels = DeepEPKernels.current
     /// Megatron-Core's `--moe-shared-expert-overlap`: the shared experts (and their TP
     /// collectives) run beside the all-to-all dispatcher's communication (`SharedExpertOverlap`).
     public var sharedExpertOverlap = false

@@ -53,7 +53,7 @@ import Kernels
 
 @Suite struct DeepEPTests {
     func bandwidth(ep: Int, kind: MoEAllToAll.Kind, tokens: Int = 1024, gate: GateKind = .router, sms: Int = MoEAllToAll.benchmarkSMs,
-                   kernels: DeepEPKernels = .release2025_04) throws -> MoEAllToAll.Result {
+                   kernels: DeepEPKernels = .current) throws -> MoEAllToAll.Result {
         var routing = RoutingExperiment(router: .deepSeekV3, hidden: 7168, tokensPerGPU: tokens, ep: ep, gpusPerNode: 8, seed: 1)
         routing.gate = gate
         var a2a = MoEAllToAll(node: try HardwareCatalog.builtIn().node("HGX-H800-8GPU"), communicationSMs: sms, hopLatency: Topology.defaultLatency)
