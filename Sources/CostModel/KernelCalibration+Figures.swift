@@ -10,6 +10,8 @@ extension KernelCalibration {
         case attentionForward = "attention_forward_tflops_at_112_sms"
         case attentionBackward = "attention_backward_tflops_at_112_sms"
         case routerTopK = "router_topk_ns_per_row_at_112_sms"
+        case routerBookkeeping = "router_bookkeeping_us"
+        case expertLayout = "expert_layout_ns_per_row"
         case bf16GEMM = "bf16_gemm_efficiency"
         case bf16GEMMTable = "bf16_gemm_tflops"
         case cast = "memory_bound_efficiency.cast"
@@ -29,6 +31,8 @@ extension KernelCalibration {
             case .attentionForward: "attention forward"
             case .attentionBackward: "attention backward"
             case .routerTopK: "router top-k, per token row"
+            case .routerBookkeeping: "router's small kernels, per MoE layer"
+            case .expertLayout: "expert row map, per routed row"
             case .bf16GEMM: "BF16 / FP32 GEMMs, of peak"
             case .bf16GEMMTable: "BF16 / FP32 GEMMs (table mean)"
             case .cast: "casts, of HBM peak"
@@ -46,8 +50,8 @@ extension KernelCalibration {
             switch self {
             case .fp8DenseGEMM, .fp8GroupedGEMM, .bf16GEMMTable, .fp8Wgrad, .attentionForward, .attentionBackward: "TFLOPS"
             case .bf16GEMM, .cast, .dispatchCast, .norm, .elementwise, .permute: ""
-            case .minimumKernel, .hostOperation: "µs"
-            case .routerTopK: "ns"
+            case .minimumKernel, .hostOperation, .routerBookkeeping: "µs"
+            case .routerTopK, .expertLayout: "ns"
             }
         }
 
@@ -58,7 +62,7 @@ extension KernelCalibration {
             case .bf16GEMM: "placeholder (no table found)"
             case .bf16GEMMTable: "none shipped (measure_bf16_gemms.py)"
             case .elementwise: "assumption (the casts')"
-            case .fp8Wgrad, .attentionForward, .attentionBackward, .routerTopK, .cast, .dispatchCast, .norm, .permute, .minimumKernel, .hostOperation: "DeepSeek's trace (H800)"
+            case .fp8Wgrad, .attentionForward, .attentionBackward, .routerTopK, .routerBookkeeping, .expertLayout, .cast, .dispatchCast, .norm, .permute, .minimumKernel, .hostOperation: "DeepSeek's trace (H800)"
             }
         }
 
@@ -71,6 +75,8 @@ extension KernelCalibration {
             case .attentionForward: (\.attentionForwardTFLOPSAt112, 1)
             case .attentionBackward: (\.attentionBackwardTFLOPSAt112, 1)
             case .routerTopK: (\.routerTopKSecondsPerRowAt112, 1e9)
+            case .routerBookkeeping: (\.routerBookkeepingSeconds, 1e6)
+            case .expertLayout: (\.expertLayoutSecondsPerRow, 1e9)
             case .bf16GEMM: (\.bf16GEMMEfficiency, 1)
             case .cast: (\.castEfficiency, 1)
             case .dispatchCast: (\.dispatchCastEfficiency, 1)

@@ -22,6 +22,12 @@ public struct KernelCalibration: Sendable, Equatable {
     /// Seconds per token row of one top-k selection of the router, at 112 SMs
     /// (`router_topk_ns_per_row_at_112_sms`).
     public var routerTopKSecondsPerRowAt112: Double
+    /// Seconds of the router's small bookkeeping kernels per MoE layer forward
+    /// (`router_bookkeeping_us`).
+    public var routerBookkeepingSeconds: Double
+    /// Seconds per routed row of building the map from a GPU's received tokens to its experts'
+    /// rows (`expert_layout_ns_per_row`).
+    public var expertLayoutSecondsPerRow: Double
     public var bf16GEMMEfficiency: Double
     /// Measured BF16 GEMMs on the calibration GPU (`bf16_gemm_tflops`, rows [M, N, K, TFLOPS] at
     /// `calibrationSMs` SMs); when there are any, BF16/FP32 GEMMs are priced from the nearest
@@ -44,7 +50,8 @@ public struct KernelCalibration: Sendable, Equatable {
     public var hostSecondsPerOperation: Double
 
     public static let keys = ["calibration_sms", "fp8_dense_gemm_tflops", "fp8_grouped_gemm_tflops", "fp8_wgrad_tflops_at_112_sms",
-                       "attention_forward_tflops_at_112_sms", "attention_backward_tflops_at_112_sms", "router_topk_ns_per_row_at_112_sms", "bf16_gemm_efficiency",
+                       "attention_forward_tflops_at_112_sms", "attention_backward_tflops_at_112_sms", "router_topk_ns_per_row_at_112_sms",
+                       "router_bookkeeping_us", "expert_layout_ns_per_row", "bf16_gemm_efficiency",
                        "bf16_gemm_tflops", "bf16_gemm_tile", "memory_bound_efficiency", "minimum_kernel_us", "host_us_per_operation"]
 
     /// The calibration shipped with llmsim.
@@ -93,6 +100,8 @@ public struct KernelCalibration: Sendable, Equatable {
             attentionForwardTFLOPSAt112: try v.positiveDouble("attention_forward_tflops_at_112_sms"),
             attentionBackwardTFLOPSAt112: try v.positiveDouble("attention_backward_tflops_at_112_sms"),
             routerTopKSecondsPerRowAt112: try v.positiveDouble("router_topk_ns_per_row_at_112_sms") * 1e-9,
+            routerBookkeepingSeconds: try v.positiveDouble("router_bookkeeping_us", allowZero: true) * 1e-6,
+            expertLayoutSecondsPerRow: try v.positiveDouble("expert_layout_ns_per_row", allowZero: true) * 1e-9,
             bf16GEMMEfficiency: try fraction(v, "bf16_gemm_efficiency"),
             bf16Dense: try rows("bf16_gemm_tflops", width: 4, optional: true).map { DenseRow(m: Int($0[0]), n: Int($0[1]), k: Int($0[2]), tflops: $0[3]) },
             bf16GEMMTile: Tile(rows: tileSides[0], columns: tileSides[1]),

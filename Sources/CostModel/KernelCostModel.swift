@@ -50,6 +50,8 @@ public struct KernelCostModel: Sendable {
     /// set them (`PricingFigure`; `duration` is this without the figure).
     public func priced(_ r: OperationRecord) -> (seconds: Double, figure: PricingFigure) {
         guard !r.kind.isCommunication else { return (0, .communication) }
+        // A bookkeeping figure set to 0 says the implementation runs no such kernels.
+        if let b = r.bookkeeping, bookkeeping(b).seconds == 0 { return bookkeeping(b) }
         var t: Double, figure: PricingFigure
         switch r.kind {
         case .gemm, .groupedGemm:
@@ -67,7 +69,8 @@ public struct KernelCostModel: Sendable {
         case .norm: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.normEfficiency), .figure(.norm))
         case .permute: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.permuteEfficiency), .figure(.permute))
         default:
-            if r.kind == .router, let s = r.selection { (t, figure) = (streaming(r) + topK(s), .figure(.routerTopK)) }
+            if let b = r.bookkeeping { (t, figure) = bookkeeping(b) }
+            else if r.kind == .router, let s = r.selection { (t, figure) = (streaming(r) + topK(s), .figure(.routerTopK)) }
             else { (t, figure) = (streaming(r), .figure(.elementwise)) }
         }
         return t < calibration.minimumKernelTime ? (calibration.minimumKernelTime, .figure(.minimumKernel)) : (t, figure)
@@ -98,6 +101,18 @@ public struct KernelCostModel: Sendable {
     func topK(_ s: OperationRecord.Selection) -> Double {
         Double(s.passes * s.rows) * calibration.routerTopKSecondsPerRowAt112 * Double(Self.traceComputeSMs) / Double(computeSMs)
             * max(1, Double(s.scores) / Double(Self.topKBlockThreads))
+    }
+
+    /// Seconds of the MoE's bookkeeping kernels, as DeepSeek's trace runs them: the router's
+    /// small kernels a fixed time per layer (launch-bound: a few µs each whatever the rows);
+    /// the expert row map per routed row (one block per local expert scans the received rows,
+    /// so neither the compute SMs nor the local experts change its pace while there are fewer
+    /// experts than SMs). The SM clock of other GPUs is not accounted for.
+    func bookkeeping(_ b: OperationRecord.Bookkeeping) -> (seconds: Double, figure: PricingFigure) {
+        switch b {
+        case .router: (calibration.routerBookkeepingSeconds, .figure(.routerBookkeeping))
+        case .expertLayout(let rows): (Double(rows) * calibration.expertLayoutSecondsPerRow, .figure(.expertLayout))
+        }
     }
 
     /// Threads of one `sbtopk::gatherTopK` block, one score each (the trace's launches: block

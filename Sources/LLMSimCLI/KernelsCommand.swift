@@ -24,12 +24,13 @@ struct KernelsCommand: ParsableCommand {
         let device = config.topology.node.device
         let header = "layer \(layer.layer) (\(layer.isMoE ? "MoE" : "dense")) of \(config.model.name) on \(device.name), \(config.gpuTokens) tokens per GPU, "
             + "\(layer.computeSMs) of \(device.smCount) SMs for compute\n"
-            + "every operation of one micro-batch's forward and backward, in issue order, as the step prices it (rate: TFLOPS for GEMMs and attention, TB/s of HBM traffic for the rest)"
+            + "every operation of one micro-batch's forward and backward, in issue order, as the step prices it (rate: TFLOPS for GEMMs and attention, TB/s of HBM traffic for the rest but the MoE's bookkeeping, priced per layer or per routed row)"
         var rows: [[String]] = [["pass", "operation", "kind", "shape", "GFLOP", "MB", "time", "rate", "priced by (calibration key)"]]
         for k in layer.kernels where !k.record.kind.isCommunication {
             let r = k.record, bytes = r.bytesRead + r.bytesWritten
             let computeBound = [.gemm, .groupedGemm, .attention, .attentionBackward].contains(r.kind)
-            let rate = computeBound ? Output.fixed(r.flops / k.seconds / 1e12, 0) + " TFLOPS" : Output.fixed(bytes / k.seconds / 1e12, 2) + " TB/s"
+            let rate = r.bookkeeping != nil ? "—"
+                : computeBound ? Output.fixed(r.flops / k.seconds / 1e12, 0) + " TFLOPS" : Output.fixed(bytes / k.seconds / 1e12, 2) + " TB/s"
             rows.append([r.pass.rawValue, Self.shortName(r) + (r.recompute ? " (recompute)" : ""), r.kind.rawValue, Self.shape(r),
                          Output.fixed(r.flops / 1e9, 1), Output.fixed(bytes / 1e6, 1), Output.fixed(k.seconds * 1e6, 1) + " µs", rate, k.figure])
         }
@@ -56,6 +57,11 @@ struct KernelsCommand: ParsableCommand {
 
     /// M×N×K (× groups) for a GEMM; queries × keys × heads and head dims for attention.
     static func shape(_ r: OperationRecord) -> String {
+        switch r.bookkeeping {
+        case .router: return "per layer"
+        case .expertLayout(let rows): return "\(rows) routed rows"
+        case nil: break
+        }
         if let g = r.gemm { return "\(g.m)×\(g.n)×\(g.k)" + (g.groups > 1 ? " ×\(g.groups)" : "") }
         if let a = r.attention {
             return "\(a.queries)×\(a.keys)×\(a.heads) h, d \(a.qkDim)/\(a.vDim)" + (a.causal ? ", causal" : "") + (a.window.map { ", window \($0)" } ?? "")

@@ -67,13 +67,13 @@ public struct CostExecutor: Executor {
     mutating func record(_ name: String, _ kind: OperationKind, flops: Double = 0, modelFLOPs: Double? = nil,
                          read: Double, written: Double, precision: Precision, gemm: GEMMShape? = nil,
                          attention: OperationRecord.AttentionShape? = nil, traffic: OperationRecord.Traffic? = nil, pass: Pass? = nil,
-                         selection: OperationRecord.Selection? = nil) {
+                         selection: OperationRecord.Selection? = nil, bookkeeping: OperationRecord.Bookkeeping? = nil) {
         let countsAsModel = (kind == .gemm || kind == .groupedGemm || kind == .attention || kind == .attentionBackward) && !recomputing
         records.append(OperationRecord(
             name: "L\(layer).\(block.rawValue).\(name)", kind: kind, pass: pass ?? self.pass, block: block, layer: layer,
             flops: flops, modelFLOPs: countsAsModel ? (modelFLOPs ?? flops) : 0,
             bytesRead: read, bytesWritten: written, precision: precision, gemm: gemm, attention: attention,
-            traffic: traffic, recompute: recomputing, selection: selection))
+            traffic: traffic, recompute: recomputing, selection: selection, bookkeeping: bookkeeping))
     }
 
     mutating func gemmRecord(_ name: String, m: Int, n: Int, k: Int, precision: Precision) {
@@ -308,11 +308,13 @@ public struct CostExecutor: Executor {
     }
 
     /// The gate's GEMM, then one kernel record for the scores' activation and the top-k
-    /// selections (`OperationRecord.Selection`), which the cost model prices per token row.
+    /// selections (`OperationRecord.Selection`), which the cost model prices per token row,
+    /// and one for the router's small bookkeeping kernels (`OperationRecord.Bookkeeping.router`).
     public mutating func gateScores(_ w: Weight, _ x: ShapeTensor, topKPasses: Int) -> ShapeTensor {
         gemmRecord("\(w.name).fprop", m: x.rows, n: w.output, k: w.input, precision: w.precision)
         elementwise("gate.sigmoid_topk", .router, elements: x.rows * w.output, reads: 1, writes: 0, flopsPerElement: 8,
                     selection: .init(rows: x.rows, scores: w.output, passes: topKPasses))
+        record("gate.bookkeeping", .router, read: 0, written: 0, precision: .fp32, bookkeeping: .router)
         return fresh(x.rows, w.output)
     }
 
@@ -341,8 +343,13 @@ public struct CostExecutor: Executor {
     /// Tokens out to the experts (dispatch, and the backward of combine): the all-to-all in
     /// the dispatch's format, then the permute into per-expert rows, which moves them in that
     /// format (FP8 rows with their scales are already cast for the experts' GEMMs).
+    /// The forward builds the map from the received tokens to per-expert rows first
+    /// (`OperationRecord.Bookkeeping.expertLayout`); the backward of combine reuses it.
     mutating func scatter(_ suffix: String, cols: Int, _ r: MoETraffic) -> [ShapeTensor] {
         record("dispatch" + suffix, .dispatch, read: 0, written: 0, precision: r.dispatchFormat == .fp8 ? .fp8 : .bf16, traffic: r.dispatch)
+        if suffix.isEmpty {
+            record("layout", .router, read: 0, written: 0, precision: .fp32, bookkeeping: .expertLayout(rows: r.localExpertRows.reduce(0, +)))
+        }
         permute("permute" + suffix, rows: r.localExpertRows.reduce(0, +), bytesPerRow: TokenCopyBytes.dispatch(hidden: cols, format: r.dispatchFormat))
         let parts = r.localExpertRows.map { fresh($0, cols) }
         arrivedByAllToAll.formUnion(parts.map(\.id))

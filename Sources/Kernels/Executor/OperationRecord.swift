@@ -86,6 +86,21 @@ public struct OperationRecord: Sendable, Codable, Equatable {
     public var recompute: Bool
     /// For the router's expert choice: the top-k selections it runs.
     public var selection: Selection? = nil
+    /// For the MoE's bookkeeping kernels: what they keep track of. They are priced per layer or
+    /// per routed row, not by their bytes.
+    public var bookkeeping: Bookkeeping? = nil
+
+    /// The MoE's small bookkeeping kernels, which neither stream much memory nor compute
+    /// much (DeepSeek's trace, `docs/checks/trace_moe_bookkeeping.py`).
+    public enum Bookkeeping: Sendable, Codable, Equatable {
+        /// The router's small kernels beside its GEMM and top-k selections (score bias, group
+        /// sums, masks and index scatters, weight normalisation, balance statistics): a few
+        /// µs each, launch-bound, so their time is per layer, whatever the token rows.
+        case router
+        /// The map from the tokens a GPU received to its experts' rows, built before the
+        /// permute (one block per local expert scans the received rows): per routed row.
+        case expertLayout(rows: Int)
+    }
 
     /// The router's top-k over each token's scores: `rows` tokens, `scores` per token (the
     /// experts, or the expert groups), `passes` selections per token (2 under group-limited
