@@ -50,8 +50,11 @@ public struct KernelCostModel: Sendable {
     /// set them (`PricingFigure`; `duration` is this without the figure).
     public func priced(_ r: OperationRecord) -> (seconds: Double, figure: PricingFigure) {
         guard !r.kind.isCommunication else { return (0, .communication) }
-        // A bookkeeping figure set to 0 says the implementation runs no such kernels.
-        if let b = r.bookkeeping, bookkeeping(b).seconds == 0 { return bookkeeping(b) }
+        if let b = r.bookkeeping {
+            // A figure of 0 says the implementation runs no such kernels: no shortest kernel then.
+            let p = bookkeeping(b)
+            return p.seconds == 0 || p.seconds >= calibration.minimumKernelTime ? p : (calibration.minimumKernelTime, .figure(.minimumKernel))
+        }
         var t: Double, figure: PricingFigure
         switch r.kind {
         case .gemm, .groupedGemm:
@@ -69,8 +72,7 @@ public struct KernelCostModel: Sendable {
         case .norm: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.normEfficiency), .figure(.norm))
         case .permute: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.permuteEfficiency), .figure(.permute))
         default:
-            if let b = r.bookkeeping { (t, figure) = bookkeeping(b) }
-            else if r.kind == .router, let s = r.selection { (t, figure) = (streaming(r) + topK(s), .figure(.routerTopK)) }
+            if r.kind == .router, let s = r.selection { (t, figure) = (streaming(r) + topK(s), .figure(.routerTopK)) }
             else { (t, figure) = (streaming(r), .figure(.elementwise)) }
         }
         return t < calibration.minimumKernelTime ? (calibration.minimumKernelTime, .figure(.minimumKernel)) : (t, figure)

@@ -73,7 +73,7 @@ import Kernels
     /// (`get_fused_mapping` + `clean_and_count_expert`, 216-278 µs per layer for 31-37K rows) once
     /// per forward, before the permute, and never in the backward (the forward's map is kept).
     /// At the trace's mean of 32,512 routed rows the map takes its 241 µs. Set to 0, a
-    /// figure prices its kernels at 0, not at the shortest kernel.
+    /// figure prices its kernels at 0, not at the shortest kernel; above 0, never under it.
     @Test func moeBookkeepingAsTheTraceRunsIt() throws {
         let (cost, model) = try Self.moeLayer()
         let router = cost.records.filter { $0.bookkeeping == .router }
@@ -91,6 +91,8 @@ import Kernels
         none.calibration.routerBookkeepingSeconds = 0
         none.calibration.expertLayoutSecondsPerRow = 0
         #expect(none.duration(router[0]) == 0 && none.duration(layout[0]) == 0)
+        none.calibration.routerBookkeepingSeconds = 1e-6      // under the shortest kernel: that kernel
+        #expect(none.priced(router[0]).seconds == model.calibration.minimumKernelTime && none.priced(router[0]).figure == .figure(.minimumKernel))
     }
 
     /// An FP8 dispatch carries tokens already cast (V3 report §3.3.3), as the trace runs it:
