@@ -6,10 +6,11 @@ Usage: python3 docs/checks/trace_moe_bookkeeping.py ../shared/data/deepseek-prof
 
 - Router: in each `attn(F)` block, the kernels between the gate's BF16 GEMM
   (`sm90_xmma_gemm_bf16...`) and the next FP8 cast, less the two top-k selections
-  (`sbtopk::gatherTopK`, priced by `router_topk_ns_per_row_at_112_sms`): score activation and
-  bias, group sums, masks and index scatters, weight normalisation, the balance statistics.
-  PyTorch launches each as its own small kernel, so their time follows their count, not the
-  4,096 token rows.
+  (`sbtopk::gatherTopK`) and the sigmoid (both priced by `router_topk_ns_per_row_at_112_sms`'s
+  record) and a normal-distribution sampler (`DistributionNormal`, taken to belong to the
+  profile's simulated routing): score bias, group sums, masks and index scatters, weight
+  normalisation, the balance statistics. PyTorch launches each as its own small kernel, so
+  their time follows their count, not the 4,096 token rows.
 - Expert layout: in each `mlp(F)` block, `get_fused_mapping` and `clean_and_count_expert`, which
   build the map from the received tokens to per-expert rows before the permute
   (`expand_to_fused_with_scales`). Each runs one 512-thread block per local expert (grid [4]),
@@ -39,12 +40,13 @@ def launched_in(block):
 
 
 router = []
-print("attn(F) router: small kernels, their us (top-k selections left out), top-k us")
+print("attn(F) router: small kernels, their us (top-k, sigmoid and sampler left out), top-k us")
 for block in blocks("attn(F)"):
     mine = launched_in(block)
     gate = next(i for i, k in enumerate(mine) if k["name"].startswith("sm90_xmma_gemm_bf16"))
     end = next(i for i in range(gate + 1, len(mine)) if "per_token_cast" in mine[i]["name"])
-    small = [k for k in mine[gate + 1:end] if "gatherTopK" not in k["name"]]
+    left_out = ("gatherTopK", "sigmoid", "DistributionNormal")
+    small = [k for k in mine[gate + 1:end] if not any(x in k["name"] for x in left_out)]
     topk = sum(k["dur"] for k in mine[gate + 1:end] if "gatherTopK" in k["name"])
     router.append(sum(k["dur"] for k in small))
     print(f"  {len(small):3d} kernels  {router[-1]:6d} us  top-k {topk:4d} us")
