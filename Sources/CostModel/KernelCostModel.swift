@@ -53,7 +53,7 @@ public struct KernelCostModel: Sendable {
         if let b = r.bookkeeping {
             // A figure of 0 says the implementation runs no such kernels: no shortest kernel then.
             let p = bookkeeping(b)
-            return p.seconds == 0 || p.seconds >= calibration.minimumKernelTime ? p : (calibration.minimumKernelTime, .figure(.minimumKernel))
+            return p.seconds == 0 ? p : atLeastShortestKernel(p)
         }
         var t: Double, figure: PricingFigure
         switch r.kind {
@@ -75,7 +75,13 @@ public struct KernelCostModel: Sendable {
             if r.kind == .router, let s = r.selection { (t, figure) = (streaming(r) + topK(s), .figure(.routerTopK)) }
             else { (t, figure) = (streaming(r), .figure(.elementwise)) }
         }
-        return t < calibration.minimumKernelTime ? (calibration.minimumKernelTime, .figure(.minimumKernel)) : (t, figure)
+        return atLeastShortestKernel((t, figure))
+    }
+
+    /// A kernel's price, or the shortest measured launch (`minimum_kernel_us`) when it would be
+    /// shorter.
+    func atLeastShortestKernel(_ p: (seconds: Double, figure: PricingFigure)) -> (seconds: Double, figure: PricingFigure) {
+        p.seconds < calibration.minimumKernelTime ? (calibration.minimumKernelTime, .figure(.minimumKernel)) : p
     }
 
     func bytes(_ r: OperationRecord) -> Double { r.bytesRead + r.bytesWritten }

@@ -125,9 +125,7 @@ struct ValidateCommand: ParsableCommand {
         // routing, `--gate deepep-benchmark`, gives 61.1 against 60.8 GB/s: NIC-bound either way).
         let v2 = try RoutingExperiment(router: v3.routerConfig!, hidden: v3.hiddenSize, tokensPerGPU: 8192, ep: 32, gpusPerNode: 8).run().plan
         for kind in MoEAllToAll.Kind.allCases {
-            var a2a = MoEAllToAll(node: node, hopLatency: Topology.defaultLatency)
-            a2a.communicationSMs = a2a.saturationSMs
-            let r = try a2a.run(v2, kind: kind, hidden: v3.hiddenSize)
+            let r = try MoEAllToAll(node: node, communicationSMs: MoEAllToAll.benchmarkSMs, hopLatency: Topology.defaultLatency).run(v2, kind: kind, hidden: v3.hiddenSize)
             out.append(check("DeepEP V2 \(kind.rawValue) EP32, 8,192 tokens", "DeepEP V2 README (SM90, CX7)", published: 61, simulated: r.logicalBandwidthGbps, unit: "GB/s", tolerance: 0.10))
         }
         let fp8 = try FP8GEMMExperiment(m: 256, n: 128, k: 4096, accumulation: .limited).run()

@@ -347,10 +347,9 @@ public struct CostExecutor: Executor {
     /// (`OperationRecord.Bookkeeping.expertLayout`); the backward of combine reuses it.
     mutating func scatter(_ suffix: String, cols: Int, _ r: MoETraffic) -> [ShapeTensor] {
         record("dispatch" + suffix, .dispatch, read: 0, written: 0, precision: r.dispatchFormat == .fp8 ? .fp8 : .bf16, traffic: r.dispatch)
-        if suffix.isEmpty {
-            record("layout", .router, read: 0, written: 0, precision: .fp32, bookkeeping: .expertLayout(rows: r.localExpertRows.reduce(0, +)))
-        }
-        permute("permute" + suffix, rows: r.localExpertRows.reduce(0, +), bytesPerRow: TokenCopyBytes.dispatch(hidden: cols, format: r.dispatchFormat))
+        let rows = r.localExpertRows.reduce(0, +), isDispatch = suffix.isEmpty   // not the combine's backward
+        if isDispatch { record("layout", .router, read: 0, written: 0, precision: .fp32, bookkeeping: .expertLayout(rows: rows)) }
+        permute("permute" + suffix, rows: rows, bytesPerRow: TokenCopyBytes.dispatch(hidden: cols, format: r.dispatchFormat))
         let parts = r.localExpertRows.map { fresh($0, cols) }
         arrivedByAllToAll.formUnion(parts.map(\.id))
         if r.dispatchFormat == .fp8 { cast.formUnion(parts.map(\.id)) }
