@@ -59,8 +59,8 @@ extension KernelCalibration {
         public var shippedSource: String {
             switch self {
             case .fp8DenseGEMM, .fp8GroupedGEMM: "DeepGEMM's tables (H800)"
-            case .bf16GEMM: "placeholder (no table found)"
-            case .bf16GEMMTable: "none shipped (measure_bf16_gemms.py)"
+            case .bf16GEMM: "placeholder (prices without rows)"
+            case .bf16GEMMTable: "OpenXLA's sm_90 table (H100)"
             case .elementwise: "assumption (the casts')"
             case .fp8Wgrad, .attentionForward, .attentionBackward, .routerTopK, .routerBookkeeping, .expertLayout, .cast, .dispatchCast, .norm, .permute, .minimumKernel, .hostOperation: "DeepSeek's trace (H800)"
             }

@@ -31,8 +31,9 @@ public struct KernelCalibration: Sendable, Equatable {
     public var bf16GEMMEfficiency: Double
     /// Measured BF16 GEMMs on the calibration GPU (`bf16_gemm_tflops`, rows [M, N, K, TFLOPS] at
     /// `calibrationSMs` SMs); when there are any, BF16/FP32 GEMMs are priced from the nearest
-    /// row instead of the flat `bf16GEMMEfficiency`. Empty in the shipped file: no first-party
-    /// table exists yet (`docs/checks/measure_bf16_gemms.py` measures one on a GPU).
+    /// row instead of the flat `bf16GEMMEfficiency`. The shipped file holds OpenXLA's measured
+    /// sm_90 table (`docs/checks/xla_matmul_table.py`); `docs/checks/measure_bf16_gemms.py`
+    /// measures rows at a step's own shapes on a GPU.
     public var bf16Dense: [DenseRow] = []
     /// Output tile (rows, columns) of the BF16/FP32 GEMM kernels: a GEMM keeps only as many SMs
     /// busy as it has tiles, wave by wave (`bf16_gemm_tile`).

@@ -10,9 +10,9 @@ import Kernels
 ///   DeepSeek's tile scaling use the trace's wgrad throughput, those with one scale per tensor
 ///   (Transformer Engine) are plain FP8 GEMMs and use the dense rows like the others. Grouped GEMMs use the nearest DeepGEMM grouped row by (N, K),
 ///   or the dense table with M per group when groups are small.
-/// - BF16/FP32 GEMMs: a flat efficiency per busy SM (no first-party table ships), or, when the
-///   calibration has measured BF16 rows (`bf16_gemm_tflops`), the nearest row's rate per SM its
-///   tiles kept busy; either on the SMs the GEMM's output tiles keep busy wave by wave
+/// - BF16/FP32 GEMMs: the nearest measured BF16 row's rate per SM its tiles kept busy
+///   (`bf16_gemm_tflops`; the shipped file holds OpenXLA's sm_90 table), or a flat efficiency
+///   per busy SM in a calibration without rows; either on the SMs the GEMM's output tiles keep busy wave by wave
 ///   (`tileOccupancy`), but never faster than streaming their operands and output at the
 ///   element-wise HBM efficiency (the batched GEMMs of a materialized attention, small-M GEMMs).
 /// - Attention: the trace's FlashAttention throughput, scaled by the device's BF16 peak.

@@ -8,7 +8,10 @@ extension StepExperiment {
     /// - a mapping of keys of the calibration file, replacing those figures of the shipped file
     ///   (`{bf16_gemm_efficiency: 0.6}`; `memory_bound_efficiency` merges key by key, the GEMM
     ///   tables are replaced whole), with an optional `file:` to start from another file.
-    /// Sweeps set its keys like any other (`calibration.bf16_gemm_efficiency: [0.6, 0.7, 0.8]`).
+    ///   `bf16_gemm_efficiency` prices only when there are no measured BF16 rows, so setting it
+    ///   over a file that has them (the shipped one does) is refused unless the mapping also
+    ///   sets `bf16_gemm_tflops` (`[]` to price every BF16 GEMM at the flat figure).
+    /// Sweeps set its keys like any other (`calibration.attention_forward_tflops_at_112_sms: [500, 555]`).
     /// The shipped file and its sources: Sources/CostModel/Resources/hopper-kernels.yaml.
     static func parseCalibration(_ c: ConfigValue) throws -> KernelCalibration {
         func existing(_ value: ConfigValue) throws -> String {
@@ -17,6 +20,11 @@ extension StepExperiment {
         if case .scalar = c.node { return try KernelCalibration.parse(try ConfigValue.load(path: try existing(c))) }
         try c.requireKnownKeys(KernelCalibration.keys + ["file"])
         let file = try c.optional("file").map(existing) ?? KernelCalibration.shippedPath()
-        return try KernelCalibration.parse(try ConfigDocument.overlay(c.removing("file"), onFile: file, keyPath: c.path))
+        let calibration = try KernelCalibration.parse(try ConfigDocument.overlay(c.removing("file"), onFile: file, keyPath: c.path))
+        if let flat = try c.optional("bf16_gemm_efficiency"), try c.optional("bf16_gemm_tflops") == nil, !calibration.bf16Dense.isEmpty {
+            throw flat.error("bf16_gemm_efficiency prices no GEMM here: the calibration file has \(calibration.bf16Dense.count) measured bf16_gemm_tflops rows, which price every BF16/FP32 GEMM",
+                             fix: "add bf16_gemm_tflops: [] beside it to price BF16 GEMMs at the flat efficiency, or give your own rows")
+        }
+        return calibration
     }
 }

@@ -76,13 +76,13 @@ import Testing
         let small = try write(dir, "small.yaml", base: "llama-3.1-8b-a100.yaml", "run: ~\n")
         let table = try (LLMSim.parseAsRoot(["step", small, "--sensitivity", "--perturbation", "5"]) as! StepCommand).output()
         #expect(table.contains("each moved by ±5 %") && table.contains("step at −5 %"))
-        #expect(table.contains("BF16 / FP32 GEMMs, of peak (calibration.bf16_gemm_efficiency)") && table.contains("placeholder"))
+        #expect(table.contains("BF16 / FP32 GEMMs (table mean) (calibration.bf16_gemm_tflops)") && table.contains("OpenXLA's sm_90 table (H100)"))
         #expect(table.contains("no effect on this step: calibration.fp8_dense_gemm_tflops"))
         let json = try (LLMSim.parseAsRoot(["step", small, "--sensitivity", "--json"]) as! StepCommand).output()
         let sensitivity = (try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any])["sensitivity"] as! [String: Any]
         #expect(sensitivity["perturbation"] as? Double == 0.1)
         let rows = sensitivity["rows"] as! [[String: Any]]
-        #expect(rows.count == 20 && rows[0]["key"] as? String == "calibration.bf16_gemm_efficiency")
+        #expect(rows.count == 20 && rows[0]["key"] as? String == "calibration.bf16_gemm_tflops")
         for key in ["label", "unit", "value", "evidence", "step_lower_s", "step_higher_s", "elasticity"] { #expect(rows[0][key] != nil, "\(key)") }
         #expect(!(try (LLMSim.parseAsRoot(["step", small, "--json"]) as! StepCommand).output()).contains("sensitivity"))
         do { _ = try (LLMSim.parseAsRoot(["step", small, "--sensitivity", "--perturbation", "100"]) as! StepCommand).output(); Issue.record("100 % accepted") }
@@ -91,8 +91,8 @@ import Testing
 
     /// `llmsim kernels`: V3's representative MoE layer (3) as the step prices it: each kernel
     /// with the calibration key behind it (DeepGEMM's grouped rows for the experts, the trace's
-    /// weight-gradient rate, the BF16 router GEMM on the 64 SMs its tiles fill, its dgrad at
-    /// the streaming floor), per-pass compute
+    /// weight-gradient rate, the BF16 router GEMM on the 64 SMs its tiles fill and its dgrad,
+    /// each from its nearest OpenXLA row), per-pass compute
     /// adding up to the step's layer (32.6 ms, the trace's ≈ 32 ms of kernels per layer
     /// pair); a dense layer has no all-to-all; a layer past the model is an error.
     @Test func kernelsOfALayer() throws {
@@ -106,9 +106,9 @@ import Testing
         let json = try JSONSerialization.jsonObject(with: Data(try (LLMSim.parseAsRoot(["kernels", v3, "--json"]) as! KernelsCommand).output().utf8)) as! [String: Any]
         let kernels = json["kernels"] as! [[String: Any]]
         let gate = try #require(kernels.first { ($0["name"] as? String) == "L3.attn.gate.fprop" })
-        #expect(gate["figure"] as? String == "bf16_gemm_efficiency on 64 of 112 SMs" && gate["precision"] as? String == "bf16")
+        #expect(gate["figure"] as? String == "bf16_gemm_tflops [4096, 256, 4096] on 64 of 112 SMs" && gate["precision"] as? String == "bf16")
         let gateDgrad = try #require(kernels.first { ($0["name"] as? String) == "L3.mlp.gate.dgrad" })
-        #expect(gateDgrad["figure"] as? String == "memory_bound_efficiency.elementwise")
+        #expect(gateDgrad["figure"] as? String == "bf16_gemm_tflops [4096, 4096, 256]")
         // A measured BF16 row at the router's shape prices it and is named, with the SMs it fills.
         let measured = try write(try scratch(), "measured.yaml", base: "deepseek-v3.yaml", "calibration: {bf16_gemm_tflops: [[4096, 256, 7168, 380]]}\n")
         let withRow = try (LLMSim.parseAsRoot(["kernels", measured]) as! KernelsCommand).output()

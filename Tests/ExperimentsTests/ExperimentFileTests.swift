@@ -158,11 +158,13 @@ import Training
         #expect(tp.value("exposed_all_to_all_s") == 0)
     }
 
-    /// A calibration figure sweeps like any key (`calibration.bf16_gemm_efficiency`): each
-    /// point prices its BF16 GEMMs with its own value, so the lower efficiency is the slower step.
+    /// A calibration figure sweeps like any key (`calibration.bf16_gemm_efficiency`, over a
+    /// calibration without the shipped BF16 rows, which would otherwise price those GEMMs):
+    /// each point prices its BF16 GEMMs with its own value, so the lower efficiency is the
+    /// slower step.
     @Test func calibrationFiguresSweep() throws {
         let dir = try scratchDirectory("calibration")
-        let file = try ExperimentFile.load(path: try write("base: \(llamaBase)\nrun: ~\nsweep:\n  grid:\n    calibration.bf16_gemm_efficiency: [0.6, 0.7]\n", "sweep.yaml", in: dir))
+        let file = try ExperimentFile.load(path: try write("base: \(llamaBase)\nrun: ~\ncalibration: {bf16_gemm_tflops: []}\nsweep:\n  grid:\n    calibration.bf16_gemm_efficiency: [0.6, 0.7]\n", "sweep.yaml", in: dir))
         let points = try file.points(hardware: try HardwareCatalog.builtIn())
         #expect(points.count == 2)
         let steps = try points.map { try #require(try evaluator().evaluate($0).value("step_time_s")) }
