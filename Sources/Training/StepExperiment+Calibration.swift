@@ -6,7 +6,7 @@ extension StepExperiment {
     /// cluster:
     /// - a path to a calibration file with every key of the shipped one (your own measurements);
     /// - a mapping of keys of the calibration file, replacing those figures of the shipped file
-    ///   (`{bf16_gemm_efficiency: 0.6}`; `memory_bound_efficiency` merges key by key, the GEMM
+    ///   (`{attention_forward_tflops_at_112_sms: 500}`; `memory_bound_efficiency` merges key by key, the GEMM
     ///   tables are replaced whole), with an optional `file:` to start from another file.
     ///   `bf16_gemm_efficiency` prices only when there are no measured BF16 rows, so setting it
     ///   over a file that has them (the shipped one does) is refused unless the mapping also

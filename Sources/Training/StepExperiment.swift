@@ -25,7 +25,7 @@ import Schedules
 /// attention_kernel: flash                 # flash | unfused (scores materialized, pre-2022 Megatron)
 /// communication_sms: 20
 /// routing: {skew: uniform, seed: 1}       # also gate, sequence_concentration (β), microbatch_routings
-/// calibration: {bf16_gemm_efficiency: 0.6} # optional: kernel figures replaced, or a file of your own
+/// calibration: {attention_forward_tflops_at_112_sms: 500} # optional: kernel figures replaced, or a file of your own
 /// ```
 /// Paths are relative to the file that wrote them.
 public enum StepExperiment {
