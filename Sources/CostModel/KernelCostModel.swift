@@ -175,9 +175,10 @@ public struct KernelCostModel: Sendable {
     /// Share of the compute SMs a BF16/FP32 GEMM keeps busy: one output tile
     /// (`bf16_gemm_tile`) runs on one SM, so a GEMM of fewer tiles than SMs leaves the rest
     /// idle. DeepSeek's trace shows it on the router's 4,096 × 256 × 7,168 fprop: cuBLAS's
-    /// 128×128 kernel launches 32 × 2 = 64 CTAs and takes 45 µs, the 0.70 efficiency on 64 SMs
-    /// (44.8 µs), not on 112 (25.6 µs). A GEMM of more tiles than SMs counts as filling them:
-    /// its last partial wave is part of the average the 0.70 stands for, and libraries choose
+    /// 128×128 kernel launches 32 × 2 = 64 CTAs and takes 44-52 µs, a rate of 64 SMs, not 112
+    /// (OpenXLA's row prices it at 40.0 µs on 64 SMs; on 112 it would take 22.9). A GEMM of more
+    /// tiles than SMs counts as filling them: its last partial wave is part of what a measured
+    /// rate (or the flat efficiency) averages, and libraries choose
     /// tile shapes (and on Hopper stream-K) to fill it — charging every tail wave at one fixed
     /// tile put the A100 Megatron steps of `llmsim validate` 1–7 % slower, past published
     /// figures they met. The FP8 tables are measured at their shapes and are not corrected.

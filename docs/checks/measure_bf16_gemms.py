@@ -3,10 +3,12 @@
 calibration's `bf16_gemm_tflops` table ([M, N, K, TFLOPS]), with the device, the library
 versions and this command in comments above them.
 
-llmsim prices BF16/FP32 GEMMs at a flat `bf16_gemm_efficiency` (0.70 per busy SM, from the one
-BF16 GEMM in DeepSeek's trace, the router's) until measured rows exist. The figure it leans on
-most is the two 129,280-wide BF16 output heads of DeepSeek-V3 (`llmsim step --sensitivity`), and
-every BF16 framework row of `llmsim validate` rests on it too. This script is the measurement.
+llmsim prices BF16/FP32 GEMMs from the nearest row of the calibration's table; the shipped
+table is OpenXLA's measured sm_90 matmul table (shapes 256 to 4,096 each way), so a GEMM past
+4,096 in any dimension takes the 4,096 edge's rate. The figure it leans on most is the two
+129,280-wide BF16 output heads of DeepSeek-V3 (`llmsim step --sensitivity`), and every BF16
+framework row of `llmsim validate` rests on it too. This script measures rows at the shapes a
+step actually prices.
 
 Shapes come from any of:
   --preset deepseek-v3   V3's output head and router GEMMs, fprop, dgrad and wgrad, at 4,096
