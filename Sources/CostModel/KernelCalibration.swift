@@ -35,6 +35,9 @@ public struct KernelCalibration: Sendable, Equatable {
     /// sm_90 table (`docs/checks/xla_matmul_table.py`); `docs/checks/measure_bf16_gemms.py`
     /// measures rows at a step's own shapes on a GPU.
     public var bf16Dense: [DenseRow] = []
+    /// Whether measured rows price the BF16/FP32 GEMMs (`bf16Dense`); the flat
+    /// `bf16GEMMEfficiency` prices them only without.
+    public var pricesBF16FromRows: Bool { !bf16Dense.isEmpty }
     /// Output tile (rows, columns) of the BF16/FP32 GEMM kernels: a GEMM keeps only as many SMs
     /// busy as it has tiles, wave by wave (`bf16_gemm_tile`).
     public var bf16GEMMTile: Tile

@@ -163,8 +163,8 @@ public struct KernelCostModel: Sendable {
     /// shape priced gives back its own time on the calibration GPU's SMs; a GEMM of fewer tiles
     /// than a busy SM count runs at the row's rate per SM on its own tiles' SMs.
     func bf16Efficiency(_ g: GEMMShape?) -> (efficiency: Double, figure: PricingFigure) {
+        guard let g, calibration.pricesBF16FromRows else { return (calibration.bf16GEMMEfficiency, .figure(.bf16GEMM)) }
         let rows = calibration.bf16Dense
-        guard let g, !rows.isEmpty else { return (calibration.bf16GEMMEfficiency, .figure(.bf16GEMM)) }
         let i = Self.nearest(rows, m: max(1, g.totalRows / max(g.groups, 1)), n: g.n, k: g.k)
         let row = rows[i]
         let busy = min(calibration.calibrationSMs, outputTiles(GEMMShape(m: row.m, n: row.n, k: row.k)))

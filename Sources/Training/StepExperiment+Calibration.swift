@@ -21,9 +21,10 @@ extension StepExperiment {
         try c.requireKnownKeys(KernelCalibration.keys + ["file"])
         let file = try c.optional("file").map(existing) ?? KernelCalibration.shippedPath()
         let calibration = try KernelCalibration.parse(try ConfigDocument.overlay(c.removing("file"), onFile: file, keyPath: c.path))
-        if let flat = try c.optional("bf16_gemm_efficiency"), try c.optional("bf16_gemm_tflops") == nil, !calibration.bf16Dense.isEmpty {
-            throw flat.error("bf16_gemm_efficiency prices no GEMM here: the calibration file has \(calibration.bf16Dense.count) measured bf16_gemm_tflops rows, which price every BF16/FP32 GEMM",
-                             fix: "add bf16_gemm_tflops: [] beside it to price BF16 GEMMs at the flat efficiency, or give your own rows")
+        let flatKey = KernelCalibration.Figure.bf16GEMM.rawValue, tableKey = KernelCalibration.Figure.bf16GEMMTable.rawValue
+        if let flat = try c.optional(flatKey), try c.optional(tableKey) == nil, calibration.pricesBF16FromRows {
+            throw flat.error("\(flatKey) prices no GEMM here: the calibration file has \(calibration.bf16Dense.count) measured \(tableKey) rows, which price every BF16/FP32 GEMM",
+                             fix: "add \(tableKey): [] beside it to price BF16 GEMMs at the flat efficiency, or give your own rows")
         }
         return calibration
     }

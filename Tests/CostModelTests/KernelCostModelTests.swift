@@ -13,9 +13,7 @@ import Hardware
     init() throws {
         h800 = try HardwareCatalog.builtIn().device("H800-SXM5-80GB")
         calibration = try KernelCalibration.hopper()
-        var withoutRows = calibration
-        withoutRows.bf16Dense = []
-        flat = withoutRows
+        flat = calibration.withoutBF16Rows
     }
 
     func gemm(_ m: Int, _ n: Int, _ k: Int, name: String = "x.fprop", precision: Precision = .fp8) -> OperationRecord {

@@ -75,9 +75,7 @@ import Hardware
         // at 213.0 of 989.4 TFLOPS (a thin single launch), prices it slower still.
         let scores = try #require(unfused.first { $0.name.hasSuffix("attention.scores") })
         let streaming = (scores.bytesRead + scores.bytesWritten) / (a100.hbmBandwidth * calibration.elementwiseEfficiency)
-        var flat = calibration
-        flat.bf16Dense = []
-        let withoutRows = try KernelCostModel(device: a100, calibration: flat, communicationSMs: 0)
+        let withoutRows = try KernelCostModel(device: a100, calibration: calibration.withoutBF16Rows, communicationSMs: 0)
         #expect(abs(withoutRows.duration(scores) - streaming) < 1e-12 && streaming > scores.flops / withoutRows.gemmRate(scores))
         #expect(abs(model.duration(scores) - scores.flops / (312e12 * 213.0 / 989.4)) < 1e-12 && model.duration(scores) > streaming)
         let core = { (r: [OperationRecord]) in r.filter { $0.name.contains("attention.") }.reduce(0) { $0 + model.duration($1) } }
