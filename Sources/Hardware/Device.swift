@@ -7,6 +7,9 @@ public struct Device: Codable, Sendable, Equatable {
     public var vendor: String
     /// Dense tensor-core peak per format, in FLOP/s (never the 2:4-sparse figure).
     public var peakFLOPS: [Precision: Double]
+    /// The best dense matmul rate measured per format, FLOP/s (catalog `achievable_matmul_tflops`:
+    /// Bekman's maximum achievable matmul FLOPS), where one is published; empty elsewhere.
+    public var achievableMatmulFLOPS: [Precision: Double] = [:]
     /// HBM capacity as marketed, bytes (decimal GB × 10⁹).
     public var hbmBytes: Double
     /// HBM the CUDA driver offers a process (`totalGlobalMem`), bytes: what training memory must
@@ -43,6 +46,16 @@ public struct Device: Codable, Sendable, Equatable {
             p = q.fallback
         }
         return (0, precision)
+    }
+
+    /// The measured best matmul rate over the dense peak for `precision` (the format it runs
+    /// as), or nil where none is measured. A format without a measurement of its own takes the
+    /// device's BF16 fraction when that one is measured (an assumption: MI300X has no FP8 row).
+    public func achievableMatmulFraction(_ precision: Precision) -> Double? {
+        let (peakRate, runsAs) = peak(precision)
+        if let best = achievableMatmulFLOPS[runsAs], peakRate > 0 { return best / peakRate }
+        guard runsAs != .bf16, let best = achievableMatmulFLOPS[.bf16], let bf16 = peakFLOPS[.bf16] else { return nil }
+        return best / bf16
     }
 
     /// Scale-up bandwidth that large transfers reach, bytes/s per direction.

@@ -47,7 +47,7 @@ public struct HardwareCatalog: Sendable {
         return n
     }
 
-    static let deviceKeys = ["name", "vendor", "peak_tflops", "hbm_gb", "hbm_usable_bytes", "hbm_tbps", "hbm_achievable_fraction", "sm_count",
+    static let deviceKeys = ["name", "vendor", "peak_tflops", "achievable_matmul_tflops", "hbm_gb", "hbm_usable_bytes", "hbm_tbps", "hbm_achievable_fraction", "sm_count",
                              "l2_mb", "scale_up_gbps", "scale_up_achievable_fraction", "scale_up_pairs_only", "pcie_gbps",
                              "tdp_w", "sources"]
 
@@ -60,9 +60,21 @@ public struct HardwareCatalog: Sendable {
         guard peakFLOPS[.bf16] != nil || peakFLOPS[.fp16] != nil else {
             throw peaks.error("a device needs a bf16 or fp16 peak", fix: "add 'bf16: <dense TFLOPS>'")
         }
+        var achievable: [Precision: Double] = [:]
+        if let best = try v.optional("achievable_matmul_tflops") {
+            try best.requireKnownKeys(Precision.allCases.map(\.rawValue))
+            for key in try best.keys() {
+                let p = Precision(rawValue: key)!, rate = try best.positiveDouble(key) * 1e12
+                guard let peak = peakFLOPS[p], rate <= peak else {
+                    throw try best.required(key).error(peakFLOPS[p] == nil ? "no \(key) peak to measure against" : "a measured matmul rate above the \(key) peak",
+                                                       fix: "give the measured TFLOPS of a format the device has, at most its peak_tflops")
+                }
+                achievable[p] = rate
+            }
+        }
         return Device(
             id: id, name: try v.required("name").string(), vendor: try v.required("vendor").string(),
-            peakFLOPS: peakFLOPS,
+            peakFLOPS: peakFLOPS, achievableMatmulFLOPS: achievable,
             hbmBytes: try v.positiveDouble("hbm_gb") * 1e9,
             hbmUsableBytes: try v.optional("hbm_usable_bytes") == nil ? try v.positiveDouble("hbm_gb") * 1e9 : try v.positiveDouble("hbm_usable_bytes"),
             hbmBandwidth: try v.positiveDouble("hbm_tbps") * 1e12,

@@ -169,6 +169,9 @@ public struct StepConfiguration: Sendable {
     /// How the attention core runs: FlashAttention (default) or materialized scores
     /// (Megatron-LM before FlashAttention, 2021–2022).
     public var attentionKernel = AttentionKernel.flash
+    /// What a GEMM calibrated on the H800 keeps on this experiment's GPU (`gemm_ceiling`): its
+    /// fraction of the dense peak (default) or of the GPU's measured best matmul rate.
+    public var gemmCeiling = GEMMCeiling.peak
     /// Host seconds to issue one operation (`HostIssue`; nil: the calibration's, measured on
     /// DeepSeek's trace; 0: launches cost nothing, as under CUDA graphs).
     public var hostSecondsPerOperation: Double?

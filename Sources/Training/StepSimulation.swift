@@ -93,7 +93,8 @@ public struct StepSimulation: Sendable {
         self.config = config
         self.routingCache = routingCache
         speeds = config.gpuSpeedSpread > 0 ? GPUSpeedVariation(spread: config.gpuSpeedSpread, gpus: config.gpus, seed: config.seed) : nil
-        kernels = try KernelCostModel(device: config.topology.node.device, calibration: config.calibration ?? calibration, communicationSMs: config.communicationSMs)
+        kernels = try KernelCostModel(device: config.topology.node.device, calibration: config.calibration ?? calibration, communicationSMs: config.communicationSMs,
+                                      gemmCeiling: config.gemmCeiling)
     }
 
     /// Everything about a step that does not depend on the number of micro-batches: stage

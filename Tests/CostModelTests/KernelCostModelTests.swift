@@ -53,6 +53,33 @@ import Hardware
         #expect(abs(r.flops / withoutRows.duration(r) - 312e12 * 0.70) < 1e6)
     }
 
+    /// `gemm_ceiling: measured`: a GEMM keeps its fraction of the device's measured best matmul
+    /// rate (Bekman's MAMF: A100 SXM 271.2 of 312, H100 SXM 794.5 of 989 TFLOPS), so the A100
+    /// runs the 4,096³ row at 783.3/989.4 × 312 × (271.2/312)/(794.5/989.4); on the H800 and
+    /// H100 the scale is exactly 1, and with the default `peak` it is 1 everywhere.
+    @Test("gemm_ceiling measured: the A100 at its MAMF fraction (271.2 of 312 against the H100's 794.5 of 989.4)")
+    func measuredCeilingCarriesTheFraction() throws {
+        let catalog = try HardwareCatalog.builtIn()
+        let a100 = try catalog.device("A100-SXM4-80GB")
+        let r = gemm(4096, 4096, 4096, precision: .bf16)
+        let peak = try KernelCostModel(device: a100, calibration: calibration, communicationSMs: 0)
+        let measured = try KernelCostModel(device: a100, calibration: calibration, communicationSMs: 0, gemmCeiling: .measured)
+        let scale = (271.2 / 312) / (794.5 / 989.4)
+        #expect(abs(measured.matmulCeilingScale(.bf16) - scale) < 1e-12)
+        #expect(abs(r.flops / measured.duration(r) - 312e12 * 783.3 / 989.4 * scale) < 1e6)
+        #expect(peak.matmulCeilingScale(.bf16) == 1 && peak.duration(r) > measured.duration(r))
+        for id in ["H800-SXM5-80GB", "H100-SXM5-80GB"] {
+            let m = try KernelCostModel(device: catalog.device(id), calibration: calibration, communicationSMs: 20, gemmCeiling: .measured)
+            #expect(m.matmulCeilingScale(.fp8) == 1 && m.matmulCeilingScale(.bf16) == 1 && m.matmulCeilingScale(.fp32) == 1)
+        }
+        // The calibration GPU's figures are the catalog's H800 entry.
+        #expect(h800.achievableMatmulFLOPS == [.bf16: KernelCostModel.calibrationGPUAchievable.bf16, .fp8: KernelCostModel.calibrationGPUAchievable.fp8])
+        // MI300X: no FP8 row, so its FP8 GEMMs keep the BF16 fraction (668.4 of 1,307.4)
+        // against the H100's FP8 one (1,402.6 of 1,978.9); attention is not a matmul here.
+        let mi300x = try KernelCostModel(device: catalog.device("MI300X-192GB"), calibration: calibration, communicationSMs: 0, gemmCeiling: .measured)
+        #expect(abs(mi300x.matmulCeilingScale(.fp8) - (668.4 / 1307.4) / (1402.6 / 1978.9)) < 1e-12)
+    }
+
     @Test func tinyKernelsTakeAtLeastTheMinimum() throws {
         let m = try KernelCostModel(device: h800, calibration: calibration, communicationSMs: 20)
         #expect(m.duration(gemm(1, 1, 1)) == 3e-6)

@@ -78,4 +78,56 @@ import Testing
         let negative = bad.replacingOccurrences(of: "scale_up_achievable_fractoin: 0.8", with: "scale_up_achievable_fraction: 1.5")
         #expect(throws: ConfigError.self) { try HardwareCatalog.parse(try ConfigValue.parse(negative, file: "cat.yaml")) }
     }
+
+    /// Bekman's measured best matmul rates (MAMF table, ml-engineering compute/accelerator):
+    /// H100 SXM BF16 794.5 of 989 TFLOPS, B200 1,745.0 of 2,250, MI300X 668.4 of 1,300 and no
+    /// FP8 row, so MI300X's FP8 takes its BF16 fraction.
+    @Test("Measured best matmul rates (Bekman's MAMF table): H100 0.80 of peak, B200 0.78, MI300X 0.51")
+    func measuredBestMatmulRates() throws {
+        let catalog = try HardwareCatalog.builtIn()
+        let h100 = try catalog.device("H100-SXM5-80GB"), h800 = try catalog.device("H800-SXM5-80GB")
+        #expect(h100.achievableMatmulFLOPS == [.bf16: 794.5 * 1e12, .fp8: 1402.6 * 1e12])
+        #expect(h800.achievableMatmulFLOPS == h100.achievableMatmulFLOPS)
+        #expect(abs(try #require(h100.achievableMatmulFraction(.bf16)) - 0.8030) < 1e-4)
+        #expect(abs(try #require(catalog.device("B200-SXM-180GB").achievableMatmulFraction(.fp8)) - 3432.5 / 4500) < 1e-12)
+        let mi300x = try catalog.device("MI300X-192GB")
+        #expect(mi300x.achievableMatmulFraction(.fp8) == mi300x.achievableMatmulFraction(.bf16))
+        #expect(abs(try #require(mi300x.achievableMatmulFraction(.bf16)) - 668.4 / 1307.4) < 1e-12)
+        // FP32 GEMMs run at no measured rate of their own: the BF16 fraction stands for them.
+        #expect(h100.achievableMatmulFraction(.fp32) == h100.achievableMatmulFraction(.bf16))
+        #expect(try catalog.device("H100-PCIe-80GB").achievableMatmulFraction(.bf16) == nil)
+    }
+
+    @Test func measuredMatmulRateAbovePeakIsRefused() throws {
+        func catalog(_ best: String) -> String {
+            """
+            devices:
+              X:
+                name: X
+                vendor: V
+                peak_tflops: {bf16: 100}
+                achievable_matmul_tflops: \(best)
+                hbm_gb: 80
+                hbm_tbps: 3
+                hbm_achievable_fraction: 0.9
+                sm_count: 100
+                l2_mb: 50
+                scale_up_gbps: 100
+                scale_up_achievable_fraction: 0.8
+                pcie_gbps: 64
+                tdp_w: 700
+                sources: {a: b}
+            nodes: {}
+            """
+        }
+        #expect(try HardwareCatalog.parse(try ConfigValue.parse(catalog("{bf16: 80}"), file: "cat.yaml")).device("X").achievableMatmulFLOPS == [.bf16: 80e12])
+        for (bad, message) in [("{bf16: 120}", "above the bf16 peak"), ("{fp8: 50}", "no fp8 peak"), ("{bf61: 50}", "did you mean 'bf16'")] {
+            do {
+                _ = try HardwareCatalog.parse(try ConfigValue.parse(catalog(bad), file: "cat.yaml"))
+                Issue.record("expected an error for \(bad)")
+            } catch let e as ConfigError {
+                #expect(e.description.contains(message), "\(e.description)")
+            }
+        }
+    }
 }
