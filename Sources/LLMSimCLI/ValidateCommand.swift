@@ -188,9 +188,9 @@ struct ValidateCommand: ParsableCommand {
             out.append(check(name, source, published: published,
                              simulated: try StepSimulation(config: c, calibration: try KernelCalibration.hopper()).run().stepTimeS, unit: "s", tolerance: 0.10))
         }
-        // NVIDIA's published DGX H100 runs (Megatron-Bridge, NeMo AutoModel).
+        // NVIDIA's published DGX H100, B200 and GB200 runs (Megatron-Bridge, NeMo AutoModel).
         for run in PublishedNeMoRun.all {
-            try publishedRun(run.experiment, isPublished: run.matches, name: "\(run.model) step, \(Output.grouped(run.gpus)) H100, \(run.precisionLabel), \(run.plan)",
+            try publishedRun(run.experiment, isPublished: run.matches, name: "\(run.model) step, \(Output.grouped(run.gpus)) \(run.gpu), \(run.precisionLabel), \(run.plan)",
                              source: "\(run.source) (\(Output.grouped(Int(run.tokensPerSecondPerGPU))) tokens/s/GPU)", published: run.stepSeconds)
         }
         // Megatron-LM MoE runs of NVIDIA's Megatron MoE Model Zoo.

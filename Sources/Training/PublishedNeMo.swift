@@ -1,12 +1,13 @@
 import Kernels
 import Model
 
-/// A pre-training throughput NVIDIA publishes for its NeMo frameworks on DGX H100, and the plan
-/// it ran. Megatron-Bridge (NVIDIA-NeMo/Megatron-Bridge, `docs/performance-summary.md` at commit
-/// 00b7660, "25.11 NeMo Container", DGX-H100 table): FP8-CS (Transformer Engine, per-tensor
-/// current scaling), interleaved 1F1B with DDP (FSDP 0), or one stage with FSDP. NeMo AutoModel
-/// (`PublishedNeMoRun.autoModel`). The shipped experiment of each is that plan; `llmsim validate`
-/// checks it.
+/// A pre-training throughput NVIDIA publishes for its NeMo frameworks, and the plan it ran.
+/// Megatron-Bridge (NVIDIA-NeMo/Megatron-Bridge, `docs/performance-summary.md` at commit
+/// 00b7660, "25.11 NeMo Container", the DGX-H100, DGX-B200 and DGX-GB200 tables): FP8-CS
+/// (Transformer Engine, per-tensor current scaling), interleaved 1F1B with DDP (FSDP 0), or one
+/// stage with FSDP or DDP. NeMo AutoModel (`PublishedNeMoRun.autoModel`, DGX H100). The shipped
+/// experiment of each is that plan; `llmsim validate` checks it. The B200 and GB200 rows check
+/// llmsim's what-if to another GPU: the H800's calibration carried to their peaks.
 public struct PublishedNeMoRun: Sendable {
     /// The model, as the table names it, and the file that plans the run.
     public var model: String, experiment: String
@@ -17,6 +18,8 @@ public struct PublishedNeMoRun: Sendable {
     /// (nil: `fsdp` says it).
     public var dataParallelLabel: String? = nil
     public var tokensPerSecondPerGPU: Double
+    /// The GPU as the table's system names it, and its catalog id.
+    public var gpu = "H100", deviceID = "H100-SXM5-80GB"
     /// Virtual stages of an interleaved pipeline (nil: no pipeline, PP 1); FSDP (Megatron-FSDP).
     public var gpus: Int, batch: Int, sequence: Int, tp: Int, pp: Int, cp: Int, virtualStages: Int?, fsdp = false
     /// Sequences per micro-batch (MBS) and the expert-parallel group (1 for a dense model).
@@ -31,12 +34,12 @@ public struct PublishedNeMoRun: Sendable {
     /// The step time the published throughput implies: batch × sequence / (tokens/s/GPU × GPUs).
     public var stepSeconds: Double { Double(batch * sequence) / (tokensPerSecondPerGPU * Double(gpus)) }
 
-    /// Whether `c` runs the published plan: the model's shape, the GPUs, TP, PP, CP, EP, the
+    /// Whether `c` runs the published plan: the GPU, the model's shape, the GPUs, TP, PP, CP, EP, the
     /// interleaved chunks, FSDP, the batch in micro-batches of MBS sequences, the precision, the
     /// gate.
     public func matches(_ c: StepConfiguration) -> Bool {
         let pipeline = virtualStages.map { c.schedule == .interleaved && c.virtualStages == $0 } ?? (c.pp == 1)
-        return c.model.hiddenSize == hidden && c.model.layers == layers && c.model.attention.heads == heads && c.model.mtpDepth == mtpDepth
+        return c.topology.node.device.id == deviceID && c.model.hiddenSize == hidden && c.model.layers == layers && c.model.attention.heads == heads && c.model.mtpDepth == mtpDepth
             && c.gpus == gpus && c.tp == tp && c.pp == pp && c.cp == cp && c.ep == ep && c.etp == 1 && pipeline && c.optimizer.fullySharded == fsdp
             && c.pipelinePasses == pipelinePasses && c.batchPipelines * c.microbatches * microbatchSequences == batch
             && c.microbatchTokens == sequence * microbatchSequences
@@ -77,5 +80,23 @@ public struct PublishedNeMoRun: Sendable {
     public static let qwen3_30B_A3B = PublishedNeMoRun(model: "Qwen3-30B-A3B", experiment: "nemo-qwen3-30b-a3b-h100.yaml", tokensPerSecondPerGPU: 5275,
                                                        gpus: 16, batch: 512, sequence: 4096, tp: 1, pp: 2, cp: 1, virtualStages: 24,
                                                        microbatchSequences: 2, ep: 8, hidden: 2048, layers: 48, heads: 32)
-    public static let all = [llama3_8B, llama3_70B, llama31_405B, qwen3_30B_A3B] + autoModel
+    /// Llama 3 8B on 8 B200 (one DGX B200): 128 × 8,192 tokens in micro-batches of 2 sequences,
+    /// DDP, GA 8, the whole iteration in a CUDA graph: 30,624 tokens/s per GPU (1,576 model
+    /// TFLOP/s), a step of 4.28 s.
+    public static let llama3_8B_B200 = PublishedNeMoRun(model: "Llama 3 8B", experiment: "nemo-llama3-8b-b200.yaml", dataParallelLabel: "DDP",
+                                                        tokensPerSecondPerGPU: 30624, gpu: "B200", deviceID: "B200-SXM-180GB", gpus: 8, batch: 128, sequence: 8192, tp: 1, pp: 1, cp: 1,
+                                                        virtualStages: nil, microbatchSequences: 2, hidden: 4096, layers: 32, heads: 32)
+    /// Llama 3 8B on 8 GB200 (two NVL72 trays): the same plan without CUDA graphs: 31,508
+    /// tokens/s per GPU (1,622 model TFLOP/s), a step of 4.16 s.
+    public static let llama3_8B_GB200 = PublishedNeMoRun(model: "Llama 3 8B", experiment: "nemo-llama3-8b-gb200.yaml", dataParallelLabel: "DDP",
+                                                         tokensPerSecondPerGPU: 31508, gpu: "GB200", deviceID: "GB200-186GB", gpus: 8, batch: 128, sequence: 8192, tp: 1, pp: 1, cp: 1,
+                                                         virtualStages: nil, microbatchSequences: 2, hidden: 4096, layers: 32, heads: 32)
+    /// Llama 3.1 405B on 128 B200: 64 × 8,192 tokens, TP 4, PP 8, CP 2, VP 8, GA 32: 661
+    /// tokens/s per GPU (1,667 model TFLOP/s), a step of 6.20 s.
+    public static let llama31_405B_B200 = PublishedNeMoRun(model: "Llama 3.1 405B", experiment: "nemo-llama31-405b-b200.yaml",
+                                                           tokensPerSecondPerGPU: 661, gpu: "B200", deviceID: "B200-SXM-180GB", gpus: 128, batch: 64, sequence: 8192, tp: 4, pp: 8, cp: 2, virtualStages: 8,
+                                                           hidden: 16384, layers: 126, heads: 128)
+    /// The Blackwell rows: the what-if from the H800 to another GPU, against a measurement.
+    public static let blackwell = [llama3_8B_B200, llama3_8B_GB200, llama31_405B_B200]
+    public static let all = [llama3_8B, llama3_70B, llama31_405B, qwen3_30B_A3B] + blackwell + autoModel
 }
