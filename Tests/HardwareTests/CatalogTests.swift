@@ -48,25 +48,31 @@ import Testing
         } catch { Issue.record("wrong error \(error)") }
     }
 
-    @Test func catalogRejectsUnknownAndBadKeys() throws {
-        let bad = """
+    /// A one-device catalog whose device has `extra` lines after its peaks and the scale-up
+    /// fraction written as `scaleUpFraction`.
+    static func oneDevice(extra: String = "", scaleUpFraction: String = "scale_up_achievable_fraction: 0.8") -> String {
+        """
         devices:
           X:
             name: X
             vendor: V
             peak_tflops: {bf16: 100}
-            hbm_gb: 80
+        \(extra)    hbm_gb: 80
             hbm_tbps: 3
             hbm_achievable_fraction: 0.9
             sm_count: 100
             l2_mb: 50
             scale_up_gbps: 100
-            scale_up_achievable_fractoin: 0.8
+            \(scaleUpFraction)
             pcie_gbps: 64
             tdp_w: 700
             sources: {a: b}
         nodes: {}
         """
+    }
+
+    @Test func catalogRejectsUnknownAndBadKeys() throws {
+        let bad = Self.oneDevice(scaleUpFraction: "scale_up_achievable_fractoin: 0.8")
         do {
             _ = try HardwareCatalog.parse(try ConfigValue.parse(bad, file: "cat.yaml"))
             Issue.record("expected an error")
@@ -99,27 +105,7 @@ import Testing
     }
 
     @Test func measuredMatmulRateAbovePeakIsRefused() throws {
-        func catalog(_ best: String) -> String {
-            """
-            devices:
-              X:
-                name: X
-                vendor: V
-                peak_tflops: {bf16: 100}
-                achievable_matmul_tflops: \(best)
-                hbm_gb: 80
-                hbm_tbps: 3
-                hbm_achievable_fraction: 0.9
-                sm_count: 100
-                l2_mb: 50
-                scale_up_gbps: 100
-                scale_up_achievable_fraction: 0.8
-                pcie_gbps: 64
-                tdp_w: 700
-                sources: {a: b}
-            nodes: {}
-            """
-        }
+        func catalog(_ best: String) -> String { Self.oneDevice(extra: "    achievable_matmul_tflops: \(best)\n") }
         #expect(try HardwareCatalog.parse(try ConfigValue.parse(catalog("{bf16: 80}"), file: "cat.yaml")).device("X").achievableMatmulFLOPS == [.bf16: 80e12])
         for (bad, message) in [("{bf16: 120}", "above the bf16 peak"), ("{fp8: 50}", "no fp8 peak"), ("{bf61: 50}", "did you mean 'bf16'")] {
             do {
