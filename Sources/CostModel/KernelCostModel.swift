@@ -15,8 +15,9 @@ import Kernels
 ///   per busy SM in a calibration without rows; either on the SMs the GEMM's output tiles keep busy wave by wave
 ///   (`tileOccupancy`), but never faster than streaming their operands and output at the
 ///   element-wise HBM efficiency (the batched GEMMs of a materialized attention, small-M GEMMs).
-/// - On another device, every GEMM keeps its fraction of the calibration GPU's measured best
-///   matmul rate (`matmulCeilingScale`), not its fraction of peak.
+/// - With `gemm_ceiling: measured`, every GEMM keeps on another device its fraction of the
+///   calibration GPU's measured best matmul rate (`matmulCeilingScale`) instead of its
+///   fraction of peak (the default).
 /// - Attention: the trace's FlashAttention throughput, scaled by the device's BF16 peak.
 /// - Memory-bound kernels: bytes / (peak HBM bandwidth × measured efficiency).
 /// Compute throughput scales linearly with the SMs the kernel runs on (`computeSMs`).
@@ -158,12 +159,11 @@ public struct KernelCostModel: Sendable {
     /// FLOP/s of a GEMM record.
     public func gemmRate(_ r: OperationRecord) -> Double { gemmPricing(r).rate }
 
-    /// FLOP/s of a GEMM record and the figure that sets it, carried to this device at the same
-    /// fraction of its measured best matmul rate (`matmulCeilingScale`).
+    /// FLOP/s of a GEMM record and the figure that sets it, times `matmulCeilingScale` (1 unless
+    /// `gemm_ceiling` is `measured`).
     func gemmPricing(_ r: OperationRecord) -> (rate: Double, figure: PricingFigure) {
         let (rate, figure) = calibratedGEMMPricing(r)
-        let scale = matmulCeilingScale(r.precision)
-        return (scale == 1 ? rate : rate * scale, figure)
+        return (rate * matmulCeilingScale(r.precision), figure)
     }
 
     /// FLOP/s of a GEMM record at the calibration's fraction of this device's peak.
@@ -267,6 +267,15 @@ public enum PricingFigure: Sendable, Equatable, Hashable {
     case figure(KernelCalibration.Figure)
     /// Not priced here: the fabric times it.
     case communication
+
+    /// A GEMM priced at a GEMM figure (a table row, the flat BF16 efficiency or the FP8 wgrad
+    /// rate), which `KernelCostModel.matmulCeilingScale` applies to; not the streaming floor.
+    public var isGEMMRate: Bool {
+        switch self {
+        case .fp8DenseRow, .fp8GroupedRow, .bf16DenseRow, .figure(.bf16GEMM), .figure(.fp8Wgrad): true
+        default: false
+        }
+    }
 
     /// A BF16/FP32 GEMM priced per busy SM (the flat efficiency or a measured BF16 row): it
     /// runs on as many SMs as it has output tiles (`KernelCostModel.tileOccupancy`).

@@ -70,6 +70,11 @@ extension StepSimulation {
             if figure.runsOnItsTiles, let g = r.gemm, model.tileOccupancy(g) < 1 {
                 key += " on \(model.outputTiles(g)) of \(model.computeSMs) SMs"
             }
+            // `gemm_ceiling: measured`: say by how much the GPU's measured best matmul moved it.
+            let scale = model.matmulCeilingScale(r.precision)
+            if figure.isGEMMRate, scale != 1 {
+                key += String(format: " ×%.3f (gemm_ceiling: measured)", scale)
+            }
             return LayerKernels.Kernel(record: r, seconds: seconds, figure: key)
         }
         return LayerKernels(layer: layer, isMoE: moe, computeSMs: self.kernels.computeSMs, kernels: kernels,

@@ -115,6 +115,14 @@ import Testing
         #expect(withRow.contains("bf16_gemm_tflops [4096, 256, 7168] on 64 of 112 SMs"))
         let compute = kernels.reduce(0.0) { $0 + ($1["seconds"] as! Double) }
         #expect(compute > 0.030 && compute < 0.035)
+        // `gemm_ceiling: measured` names the scale on each GEMM it moves: on the A100, BF16 rows
+        // at (271.2 / 312) / (794.5 / 989.4) = 1.082; on the H800 (V3) nothing moves.
+        let a100 = try write(try scratch(), "a100.yaml", base: "llama-3.1-8b-a100.yaml", "gemm_ceiling: measured\n")
+        let carried = try (LLMSim.parseAsRoot(["kernels", a100]) as! KernelsCommand).output()
+        #expect(carried.contains("bf16_gemm_tflops [4096, 4096, 4096] ×1.082 (gemm_ceiling: measured)"))
+        #expect(!carried.contains("memory_bound_efficiency.norm ×"))
+        let h800 = try write(try scratch(), "h800.yaml", base: "deepseek-v3.yaml", "gemm_ceiling: measured\n")
+        #expect(try (LLMSim.parseAsRoot(["kernels", h800]) as! KernelsCommand).output() == text)
         let dense = try (LLMSim.parseAsRoot(["kernels", v3, "--layer", "0"]) as! KernelsCommand).output()
         #expect(dense.hasPrefix("layer 0 (dense)") && !dense.contains("all-to-all") && dense.contains("mlp.ffn.up.fprop"))
         do { _ = try (LLMSim.parseAsRoot(["kernels", v3, "--layer", "61"]) as! KernelsCommand).output(); Issue.record("layer 61 accepted") }
