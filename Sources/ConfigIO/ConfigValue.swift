@@ -209,6 +209,17 @@ public struct ConfigValue: @unchecked Sendable {
         try optional(key) == nil ? nil : choice(key, allowed)
     }
 
+    /// The case of `T` named by the text under `key`, every case allowed (the error lists their
+    /// names in `allCases` order).
+    public func choice<T: CaseIterable & RawRepresentable>(_ key: String, _ type: T.Type) throws -> T where T.RawValue == String {
+        T(rawValue: try choice(key, T.allCases.map(\.rawValue)))!
+    }
+
+    /// `choice(key, type)` when `key` is present, nil otherwise.
+    public func choiceIfPresent<T: CaseIterable & RawRepresentable>(_ key: String, _ type: T.Type) throws -> T? where T.RawValue == String {
+        try optional(key) == nil ? nil : choice(key, type)
+    }
+
     /// A text value under `key` that must be one of `allowed`.
     public func choice(_ key: String, _ allowed: [String]) throws -> String {
         let value = try required(key)

@@ -272,8 +272,8 @@ public enum PricingFigure: Sendable, Equatable, Hashable {
     /// rate), which `KernelCostModel.matmulCeilingScale` applies to; not the streaming floor.
     public var isGEMMRate: Bool {
         switch self {
-        case .fp8DenseRow, .fp8GroupedRow, .bf16DenseRow, .figure(.bf16GEMM), .figure(.fp8Wgrad): true
-        default: false
+        case .fp8DenseRow, .fp8GroupedRow, .figure(.fp8Wgrad): true
+        default: runsOnItsTiles
         }
     }
 

@@ -65,7 +65,7 @@ public struct MoEAllToAll: Sendable {
     /// Which release of DeepEP's kernels moves the tokens: its RDMA rate is the current one's
     /// times the share its own README table shows (`DeepEPKernels.rdmaShare`). The current
     /// release by default; the NCCL dispatcher ignores it.
-    public var deepepKernels = DeepEPKernels.current
+    public var deepepKernels: DeepEPKernels
     /// Which dispatcher moves the tokens.
     public var dispatcher: MoEDispatcher
 
@@ -73,9 +73,9 @@ public struct MoEAllToAll: Sendable {
     ///   and of V3's training; a step passes its precision's (`PrecisionPolicy.dispatchFormat`).
     /// - Parameter dispatcher: DeepEP by default.
     public init(node: NodeTemplate, communicationSMs: Int = 20, hopLatency: HopLatency, dispatchFormat: DispatchFormat = .fp8,
-                dispatcher: MoEDispatcher = .deepep) {
+                dispatcher: MoEDispatcher = .deepep, deepepKernels: DeepEPKernels = .current) {
         self.node = node; self.communicationSMs = communicationSMs; self.hopLatency = hopLatency; self.dispatchFormat = dispatchFormat
-        self.dispatcher = dispatcher
+        self.dispatcher = dispatcher; self.deepepKernels = deepepKernels
     }
 
     public struct Result: Sendable, Codable, Equatable {

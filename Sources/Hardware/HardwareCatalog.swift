@@ -100,7 +100,7 @@ public struct HardwareCatalog: Sendable {
             throw deviceValue.error("unknown device '\(deviceID)'", fix: Suggestion.fix(for: deviceID, allowed: Array(devices.keys)))
         }
         let gpus = try v.positiveInt("gpus")
-        let scaleUp = ScaleUpKind(rawValue: try v.choice("scale_up", ScaleUpKind.allCases.map(\.rawValue)))!
+        let scaleUp = try v.choice("scale_up", ScaleUpKind.self)
         return NodeTemplate(
             id: id, device: device, gpus: gpus, scaleUp: scaleUp,
             scaleUpDomainGPUs: try v.positiveInt("scale_up_domain_gpus", default: gpus),

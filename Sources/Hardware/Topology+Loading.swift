@@ -20,7 +20,7 @@ extension Topology {
 
     public static func parse(_ v: ConfigValue, catalog: HardwareCatalog) throws -> Topology {
         try v.requireKnownKeys(keys)
-        let kind = TopologyKind(rawValue: try v.choice("kind", TopologyKind.allCases.map(\.rawValue)))!
+        let kind = try v.choice("kind", TopologyKind.self)
         let nodeValue = try v.required("node")
         let nodeID = try nodeValue.string()
         guard let node = catalog.nodes[nodeID] else {

@@ -47,9 +47,8 @@ struct AllToAllCommand: ParsableCommand {
         guard let release = DeepEPKernels(rawValue: deepepKernels) else {
             throw KernelError("--deepep-kernels", "unknown release '\(deepepKernels)'", fix: "use " + DeepEPKernels.allCases.map(\.rawValue).joined(separator: " or "))
         }
-        var a2a = MoEAllToAll(node: template, communicationSMs: commSMs, hopLatency: Topology.defaultLatency,
-                              dispatchFormat: try DispatchFormat(option: dispatchFormat), dispatcher: moeDispatcher)
-        a2a.deepepKernels = release
+        let a2a = MoEAllToAll(node: template, communicationSMs: commSMs, hopLatency: Topology.defaultLatency,
+                              dispatchFormat: try DispatchFormat(option: dispatchFormat), dispatcher: moeDispatcher, deepepKernels: release)
         let r = try a2a.run(routing.plan, kind: k, hidden: arch.hiddenSize)
         if json { return try Output.json(r) }
         return Output.table([

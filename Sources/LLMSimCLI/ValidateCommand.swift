@@ -107,8 +107,7 @@ struct ValidateCommand: ParsableCommand {
             for release in DeepEPKernels.allCases.reversed() {
                 let isCurrent = release == .current
                 guard isCurrent || kinds.contains(where: { release.publishedRate(ep: ep, kind: $0) != DeepEPKernels.current.publishedRate(ep: ep, kind: $0) }) else { continue }
-                var a2a = MoEAllToAll(node: node, communicationSMs: MoEAllToAll.benchmarkSMs, hopLatency: Topology.defaultLatency)
-                a2a.deepepKernels = release
+                let a2a = MoEAllToAll(node: node, communicationSMs: MoEAllToAll.benchmarkSMs, hopLatency: Topology.defaultLatency, deepepKernels: release)
                 for kind in kinds {
                     let r = try a2a.run(plan, kind: kind, hidden: v3.hiddenSize)
                     let name = "DeepEP \(kind.rawValue) EP\(ep)" + (isCurrent ? "" : ", \(release.rawValue) release")

@@ -72,9 +72,9 @@ public enum RunExperiment {
                                              etp: try parallel.positiveIntIfPresent("etp"))
                 plan?.origin = parallel.error("")
             }
-            if let schedule = try p.choiceIfPresent("schedule", ScheduleKind.allCases.map(\.rawValue)) {
+            if let schedule = try p.choiceIfPresent("schedule", ScheduleKind.self) {
                 if plan == nil { plan = RunPhase.PlanOverride(); plan?.origin = try p.required("schedule").error("") }
-                plan?.schedule = ScheduleKind(rawValue: schedule)!
+                plan?.schedule = schedule
             }
             let chunkTokens = try p.positiveIntIfPresent("chunk_tokens")
             if let chunkTokens {

@@ -54,7 +54,7 @@ public enum StepExperiment {
         let parallel = try v.required("parallel")
         try parallel.requireKnownKeys(["pp", "ep", "etp", "tp", "cp", "sp", "tp_overlap", "overlap_grad_reduce", "overlap_param_gather", "pipeline_sends", "overlap_forward_backward"])
         let tp = try parallel.positiveInt("tp", default: 1)
-        let schedule = ScheduleKind(rawValue: try v.choice("schedule", ScheduleKind.allCases.map(\.rawValue)))!
+        let schedule = try v.choice("schedule", ScheduleKind.self)
         let precisionName = try v.choice("precision", precisions.map(\.name))
         let precision = precisions.first { $0.name == precisionName }!.policy
         if precision.linear == .fp8, topology.node.device.peakFLOPS[.fp8] == nil {
@@ -71,8 +71,8 @@ public enum StepExperiment {
                 } catch let e as KernelError { throw s.error(e.problem, fix: e.fix) }
             }
             seed = UInt64(try routing.positiveInt("seed", default: 1, allowZero: true))
-            if let g = try routing.choiceIfPresent("gate", GateKind.allCases.map(\.rawValue)) {
-                gate = GateKind(rawValue: g)!
+            if let g = try routing.choiceIfPresent("gate", GateKind.self) {
+                gate = g
                 do { try gate.check(skew: skew) } catch let e as KernelError { throw try routing.required("skew").error(e.problem, fix: e.fix) }
             }
             if let beta = try routing.optional("sequence_concentration") {
@@ -98,7 +98,7 @@ public enum StepExperiment {
             schedule: schedule, virtualStages: try v.positiveInt("virtual_stages", default: 2),
             microbatches: try v.positiveInt("microbatches"), microbatchTokens: try v.positiveInt("microbatch_tokens"),
             precision: precision,
-            recompute: try v.choiceIfPresent("recompute", RecomputePolicy.allCases.map(\.rawValue)).map { RecomputePolicy(rawValue: $0)! },
+            recompute: try v.choiceIfPresent("recompute", RecomputePolicy.self),
             communicationSMs: try v.positiveInt("communication_sms", default: 20),
             routingSkew: skew, seed: seed)
         config.routingGate = gate
@@ -115,12 +115,8 @@ public enum StepExperiment {
             config.pipelinePasses = try v.positiveInt("pipeline_passes")
             do { try config.checkPipelinePasses() } catch let e as ScheduleError { throw passes.error(e.problem, fix: e.fix) }
         }
-        if let dispatcher = try v.choiceIfPresent("moe_dispatcher", MoEDispatcher.allCases.map(\.rawValue)) {
-            config.moeDispatcher = MoEDispatcher(rawValue: dispatcher)!
-        }
-        if let release = try v.choiceIfPresent("deepep_kernels", DeepEPKernels.allCases.map(\.rawValue)) {
-            config.deepepKernels = DeepEPKernels(rawValue: release)!
-        }
+        if let dispatcher = try v.choiceIfPresent("moe_dispatcher", MoEDispatcher.self) { config.moeDispatcher = dispatcher }
+        if let release = try v.choiceIfPresent("deepep_kernels", DeepEPKernels.self) { config.deepepKernels = release }
         if let sms = try v.optional("all_to_all_sms") {
             config.allToAllSMs = try v.positiveInt("all_to_all_sms")
             do { try config.checkAllToAllSMs() } catch let e as ScheduleError { throw sms.error(e.problem, fix: e.fix).markedInfeasible }
@@ -140,15 +136,15 @@ public enum StepExperiment {
             config.microbatchSequences = try v.positiveInt("microbatch_sequences")
             do { try config.checkMicrobatchSequences() } catch let e as ScheduleError { throw sequences.error(e.problem, fix: e.fix) }
         }
-        if let kernel = try v.choiceIfPresent("attention_kernel", AttentionKernel.allCases.map(\.rawValue)) { config.attentionKernel = AttentionKernel(rawValue: kernel)! }
-        if let ceiling = try v.choiceIfPresent("gemm_ceiling", GEMMCeiling.allCases.map(\.rawValue)) { config.gemmCeiling = GEMMCeiling(rawValue: ceiling)! }
+        if let kernel = try v.choiceIfPresent("attention_kernel", AttentionKernel.self) { config.attentionKernel = kernel }
+        if let ceiling = try v.choiceIfPresent("gemm_ceiling", GEMMCeiling.self) { config.gemmCeiling = ceiling }
         if let cp = try parallel.optional("cp") {
             config.cp = try parallel.positiveInt("cp")
             do { try config.checkContextParallel() } catch let e as ScheduleError { throw cp.error(e.problem, fix: e.fix).markedInfeasible }
         }
         config.sequenceParallel = try parallel.optional("sp")?.bool() ?? true
-        if let overlap = try parallel.choiceIfPresent("tp_overlap", TensorParallelOverlap.allCases.map(\.rawValue)) {
-            config.tensorParallelOverlap = TensorParallelOverlap(rawValue: overlap)!
+        if let overlap = try parallel.choiceIfPresent("tp_overlap", TensorParallelOverlap.self) {
+            config.tensorParallelOverlap = overlap
             do { try config.checkTensorParallelOverlap() } catch let e as ScheduleError { throw try parallel.required("tp_overlap").error(e.problem, fix: e.fix) }
         }
         config.overlapGradReduce = try parallel.optional("overlap_grad_reduce")?.bool() ?? false
@@ -158,7 +154,7 @@ public enum StepExperiment {
                 do { try config.schedule.checkPairs(pp: config.pp, sequenceChunks: config.sequenceChunks) } catch let e as ScheduleError { throw pairs.error(e.problem, fix: e.fix) }
             }
         }
-        if let sends = try parallel.choiceIfPresent("pipeline_sends", PipelineSends.allCases.map(\.rawValue)) { config.pipelineSends = PipelineSends(rawValue: sends)! }
+        if let sends = try parallel.choiceIfPresent("pipeline_sends", PipelineSends.self) { config.pipelineSends = sends }
         if let o = try v.optional("optimizer") {
             config.optimizer = try parseOptimizer(o)
             if let group = try o.optional("fsdp_shard_group") {
@@ -169,7 +165,7 @@ public enum StepExperiment {
             config.overlapParamGather = try gather.bool()
             do { try config.checkParamGatherOverlap() } catch let e as ScheduleError { throw gather.error(e.problem, fix: e.fix) }
         }
-        if let fidelity = try v.choiceIfPresent("fidelity", StepFidelity.allCases.map(\.rawValue)) { config.fidelity = StepFidelity(rawValue: fidelity)! }
+        if let fidelity = try v.choiceIfPresent("fidelity", StepFidelity.self) { config.fidelity = fidelity }
         if let spread = try v.optional("gpu_speed_spread_percent") {
             config.gpuSpeedSpread = try v.positiveDouble("gpu_speed_spread_percent", default: 0, allowZero: true) / 100
             do { try config.checkGPUSpeedSpread() } catch let e as ScheduleError { throw spread.error(e.problem, fix: e.fix) }

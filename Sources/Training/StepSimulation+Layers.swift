@@ -105,10 +105,8 @@ extension StepSimulation {
     /// The MoE all-to-all of this step's node, all-to-all SMs, hops, dispatch format,
     /// dispatcher and DeepEP release.
     public var moeAllToAll: MoEAllToAll {
-        var a2a = MoEAllToAll(node: config.topology.node, communicationSMs: config.effectiveAllToAllSMs, hopLatency: allToAllHops,
-                              dispatchFormat: config.precision.dispatchFormat, dispatcher: config.moeDispatcher)
-        a2a.deepepKernels = config.deepepKernels
-        return a2a
+        MoEAllToAll(node: config.topology.node, communicationSMs: config.effectiveAllToAllSMs, hopLatency: allToAllHops,
+                    dispatchFormat: config.precision.dispatchFormat, dispatcher: config.moeDispatcher, deepepKernels: config.deepepKernels)
     }
 
     /// What times an all-to-all besides its routing: the node, the all-to-all SMs, the hops,

@@ -56,8 +56,7 @@ import Kernels
                    kernels: DeepEPKernels = .current) throws -> MoEAllToAll.Result {
         var routing = RoutingExperiment(router: .deepSeekV3, hidden: 7168, tokensPerGPU: tokens, ep: ep, gpusPerNode: 8, seed: 1)
         routing.gate = gate
-        var a2a = MoEAllToAll(node: try HardwareCatalog.builtIn().node("HGX-H800-8GPU"), communicationSMs: sms, hopLatency: Topology.defaultLatency)
-        a2a.deepepKernels = kernels
+        let a2a = MoEAllToAll(node: try HardwareCatalog.builtIn().node("HGX-H800-8GPU"), communicationSMs: sms, hopLatency: Topology.defaultLatency, deepepKernels: kernels)
         return try a2a.run(try routing.run().plan, kind: kind, hidden: 7168)
     }
 
@@ -138,8 +137,7 @@ import Kernels
     @Test(arguments: [(16, 20, DeepEPKernels.release2025_04), (64, 20, .release2025_04), (32, 10, .release2025_04), (64, 20, .release2025_02)])
     func combineMirrorsDispatch(ep: Int, sms: Int, kernels: DeepEPKernels) throws {
         let plan = try RoutingExperiment(router: .deepSeekV3, hidden: 7168, tokensPerGPU: 512, ep: ep, gpusPerNode: 8, seed: 3).run().plan
-        var a2a = MoEAllToAll(node: try HardwareCatalog.builtIn().node("HGX-H800-8GPU"), communicationSMs: sms, hopLatency: Topology.defaultLatency)
-        a2a.deepepKernels = kernels
+        let a2a = MoEAllToAll(node: try HardwareCatalog.builtIn().node("HGX-H800-8GPU"), communicationSMs: sms, hopLatency: Topology.defaultLatency, deepepKernels: kernels)
         let both = try a2a.times(plan, hidden: 7168)
         #expect(both.dispatch == (try a2a.run(plan, kind: .dispatch, hidden: 7168)).timeS)
         let combine = try a2a.run(plan, kind: .combine, hidden: 7168).timeS
