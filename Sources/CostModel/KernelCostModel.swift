@@ -18,7 +18,10 @@ import Kernels
 /// - With `gemm_ceiling: measured`, every GEMM keeps on another device its fraction of the
 ///   calibration GPU's measured best matmul rate (`matmulCeilingScale`) instead of its
 ///   fraction of peak (the default).
-/// - Attention: the trace's FlashAttention throughput, scaled by the device's BF16 peak.
+/// - Attention: the trace's FlashAttention throughput, scaled by the device's BF16 peak and,
+///   with `attention_ceiling: units` (the default), by how far the scarcest of the SM's tensor
+///   cores, exponential units and shared memory holds a tile below its tensor rate on this
+///   device compared with the H800 (`attentionUnitsScale`, `AttentionRoofline`).
 /// - Memory-bound kernels: bytes / (peak HBM bandwidth × measured efficiency).
 /// Compute throughput scales linearly with the SMs the kernel runs on (`computeSMs`).
 /// Communication records are not priced here (the fabric does that).
@@ -29,8 +32,11 @@ public struct KernelCostModel: Sendable {
     public var computeSMs: Int
     /// What a GEMM calibrated on the H800 keeps on another device (`matmulCeilingScale`).
     public var gemmCeiling: GEMMCeiling
+    /// What attention calibrated on the H800 keeps on another device (`attentionUnitsScale`).
+    public var attentionCeiling: AttentionCeiling
 
-    public init(device: Device, calibration: KernelCalibration, communicationSMs: Int, gemmCeiling: GEMMCeiling = .peak) throws {
+    public init(device: Device, calibration: KernelCalibration, communicationSMs: Int, gemmCeiling: GEMMCeiling = .peak,
+                attentionCeiling: AttentionCeiling = .units) throws {
         guard communicationSMs >= 0, communicationSMs < device.smCount else {
             throw KernelError("communication SMs", "\(communicationSMs) of \(device.smCount) SMs", fix: "reserve between 0 and \(device.smCount - 1) SMs")
         }
@@ -38,6 +44,7 @@ public struct KernelCostModel: Sendable {
         self.calibration = calibration
         computeSMs = device.smCount - communicationSMs
         self.gemmCeiling = gemmCeiling
+        self.attentionCeiling = attentionCeiling
     }
 
     /// Fraction of the device's SMs compute kernels get; calibration rows are at fraction 1
@@ -70,9 +77,9 @@ public struct KernelCostModel: Sendable {
             (t, figure) = (r.flops / rate, gemmFigure)
             if device.peak(r.precision).runsAs != .fp8, streaming(r) > t { (t, figure) = (streaming(r), .figure(.elementwise)) }
         case .attention:
-            (t, figure) = (r.flops / attentionRate(calibration.attentionForwardTFLOPSAt112), .figure(.attentionForward))
+            (t, figure) = (r.flops / (attentionRate(calibration.attentionForwardTFLOPSAt112) * attentionUnitsScale(r).scale), .figure(.attentionForward))
         case .attentionBackward:
-            (t, figure) = (r.flops / attentionRate(calibration.attentionBackwardTFLOPSAt112), .figure(.attentionBackward))
+            (t, figure) = (r.flops / (attentionRate(calibration.attentionBackwardTFLOPSAt112) * attentionUnitsScale(r).scale), .figure(.attentionBackward))
         case .cast: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.castEfficiency), .figure(.cast))
         case .dispatchCast: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.dispatchCastEfficiency), .figure(.dispatchCast))
         case .norm: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.normEfficiency), .figure(.norm))
@@ -126,6 +133,28 @@ public struct KernelCostModel: Sendable {
     /// scaled to this device's BF16 peak and compute SMs.
     func attentionRate(_ tflopsAt112: Double) -> Double {
         tflopsAt112 * 1e12 / Self.calibrationGPUPeak.bf16 * device.peak(.bf16).flops * smFraction / traceFraction
+    }
+
+    /// What one SM of the calibration GPU completes per clock (the catalog's H800 entry: 4,096
+    /// dense BF16 FLOPs, 16 exponentials, 128 shared-memory bytes).
+    static let calibrationGPUSM = SMThroughput(bf16TensorFLOPs: 4096, exp2: 16, sharedMemoryBytes: 128)
+
+    /// An attention record's rate on this device relative to what its share of the BF16 peak
+    /// gives, and the SM resource that holds it there. Under `attention_ceiling: units` (the
+    /// default) a FlashAttention tile of the record's head dimensions keeps the efficiency it
+    /// had on the H800 against its roofline over tensor cores, exponential units and shared
+    /// memory (`AttentionRoofline`): the scale is the device's bound over the H800's at the same
+    /// shape. Exactly 1 wherever the tensor cores set the pace on both (every Hopper and Ampere
+    /// GPU at the head dimensions llmsim's models use), on devices without per-SM figures (H20,
+    /// MI300X), for records without a shape, and under `peak`. On the B200 and GB200 the
+    /// backward at head dimension 128 is bound by shared memory: 2,560 tensor clocks against
+    /// 3,328, a scale of 0.769.
+    public func attentionUnitsScale(_ r: OperationRecord) -> (scale: Double, resource: AttentionRoofline.Resource) {
+        guard attentionCeiling == .units, let shape = r.attention, let sm = device.smThroughput else { return (1, .tensorCores) }
+        let tile = AttentionRoofline.tile(qkDim: shape.qkDim, vDim: shape.vDim, backward: r.kind == .attentionBackward)
+        let here = AttentionRoofline.bound(tile, on: sm)
+        let there = AttentionRoofline.bound(tile, on: Self.calibrationGPUSM)
+        return (here.fraction / there.fraction, here.resource)
     }
 
     /// Seconds of the router's top-k selections. DeepSeek's trace runs each as PyTorch's
@@ -253,6 +282,14 @@ public struct KernelCostModel: Sendable {
 /// the dense peak, or its fraction of the device's measured best matmul rate.
 public enum GEMMCeiling: String, CaseIterable, Sendable {
     case peak, measured
+}
+
+/// What attention calibrated on the H800 keeps on another device (`attention_ceiling`): its
+/// efficiency against the scarcest of the SM's tensor cores, exponential units and shared
+/// memory (`units`, the default), or its fraction of the BF16 peak as if the tensor cores
+/// alone set its pace (`peak`).
+public enum AttentionCeiling: String, CaseIterable, Sendable {
+    case units, peak
 }
 
 /// The calibration figure that priced a kernel (`KernelCostModel.priced(_:)`).

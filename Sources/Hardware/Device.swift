@@ -10,6 +10,10 @@ public struct Device: Codable, Sendable, Equatable {
     /// The best dense matmul rate measured per format, FLOP/s (catalog `achievable_matmul_tflops`:
     /// Bekman's maximum achievable matmul FLOPS), where one is published; empty elsewhere.
     public var achievableMatmulFLOPS: [Precision: Double] = [:]
+    /// What one SM completes per clock on the tensor cores, exponential units and shared memory
+    /// (catalog `sm_throughput_per_clock`), where the architecture's figures are known; nil
+    /// elsewhere (attention then keeps its fraction of the BF16 peak).
+    public var smThroughput: SMThroughput? = nil
     /// HBM capacity as marketed, bytes (decimal GB × 10⁹).
     public var hbmBytes: Double
     /// HBM the CUDA driver offers a process (`totalGlobalMem`), bytes: what training memory must

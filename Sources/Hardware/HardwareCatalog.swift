@@ -47,7 +47,7 @@ public struct HardwareCatalog: Sendable {
         return n
     }
 
-    static let deviceKeys = ["name", "vendor", "peak_tflops", "achievable_matmul_tflops", "hbm_gb", "hbm_usable_bytes", "hbm_tbps", "hbm_achievable_fraction", "sm_count",
+    static let deviceKeys = ["name", "vendor", "peak_tflops", "achievable_matmul_tflops", "sm_throughput_per_clock", "hbm_gb", "hbm_usable_bytes", "hbm_tbps", "hbm_achievable_fraction", "sm_count",
                              "l2_mb", "scale_up_gbps", "scale_up_achievable_fraction", "scale_up_pairs_only", "pcie_gbps",
                              "tdp_w", "sources"]
 
@@ -72,14 +72,16 @@ public struct HardwareCatalog: Sendable {
                 achievable[p] = rate
             }
         }
+        let smCount = try v.positiveInt("sm_count")
         return Device(
             id: id, name: try v.required("name").string(), vendor: try v.required("vendor").string(),
             peakFLOPS: peakFLOPS, achievableMatmulFLOPS: achievable,
+            smThroughput: try v.optional("sm_throughput_per_clock").map { try parseSMThroughput($0, bf16Peak: peakFLOPS[.bf16] ?? peakFLOPS[.fp16]!, smCount: smCount) },
             hbmBytes: try v.positiveDouble("hbm_gb") * 1e9,
             hbmUsableBytes: try v.optional("hbm_usable_bytes") == nil ? try v.positiveDouble("hbm_gb") * 1e9 : try v.positiveDouble("hbm_usable_bytes"),
             hbmBandwidth: try v.positiveDouble("hbm_tbps") * 1e12,
             hbmAchievableFraction: try fraction(v, "hbm_achievable_fraction"),
-            smCount: try v.positiveInt("sm_count"),
+            smCount: smCount,
             l2Bytes: try v.positiveDouble("l2_mb") * 1e6,
             scaleUpBandwidth: try v.positiveDouble("scale_up_gbps") * 1e9,
             scaleUpAchievableFraction: try fraction(v, "scale_up_achievable_fraction"),
@@ -87,6 +89,21 @@ public struct HardwareCatalog: Sendable {
             pcieBandwidth: try v.positiveDouble("pcie_gbps") * 1e9,
             tdpWatts: try v.positiveDouble("tdp_w"),
             sources: try stringMap(v.required("sources")))
+    }
+
+    /// An SM's per-clock figures; the tensor rate must give the BF16 peak at a plausible clock
+    /// (0.5–3 GHz), which catches a figure per GPU or per SM partition given by mistake.
+    static func parseSMThroughput(_ v: ConfigValue, bf16Peak: Double, smCount: Int) throws -> SMThroughput {
+        try v.requireKnownKeys(["bf16_tensor_flops", "exp2", "shared_memory_bytes"])
+        let sm = SMThroughput(bf16TensorFLOPs: try v.positiveDouble("bf16_tensor_flops"), exp2: try v.positiveDouble("exp2"),
+                              sharedMemoryBytes: try v.positiveDouble("shared_memory_bytes"))
+        let clock = sm.impliedClock(bf16Peak: bf16Peak, smCount: smCount)
+        guard (0.5e9...3e9).contains(clock) else {
+            throw try v.required("bf16_tensor_flops").error(
+                String(format: "%g BF16 FLOPs per clock per SM on %d SMs implies a %.2f GHz clock for the BF16 peak", sm.bf16TensorFLOPs, smCount, clock / 1e9),
+                fix: "give the dense BF16 tensor FLOPs of one SM in one clock (BF16 peak / (sm_count × clock); 4096 on Hopper)")
+        }
+        return sm
     }
 
     static let nodeKeys = ["device", "gpus", "scale_up", "scale_up_domain_gpus", "compute_nics_per_node", "nic_gbps",

@@ -75,6 +75,11 @@ extension StepSimulation {
             if figure.isGEMMRate, scale != 1 {
                 key += String(format: " ×%.3f (gemm_ceiling: measured)", scale)
             }
+            // Attention held below its tensor rate by another SM unit than on the H800: say which.
+            let (attentionScale, unit) = model.attentionUnitsScale(r)
+            if attentionScale != 1 {
+                key += String(format: " ×%.3f", attentionScale) + " (attention bound by \(unit.rawValue))"
+            }
             return LayerKernels.Kernel(record: r, seconds: seconds, figure: key)
         }
         return LayerKernels(layer: layer, isMoE: moe, computeSMs: self.kernels.computeSMs, kernels: kernels,

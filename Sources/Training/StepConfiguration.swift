@@ -172,6 +172,10 @@ public struct StepConfiguration: Sendable {
     /// What a GEMM calibrated on the H800 keeps on this experiment's GPU (`gemm_ceiling`): its
     /// fraction of the dense peak (default) or of the GPU's measured best matmul rate.
     public var gemmCeiling = GEMMCeiling.peak
+    /// What attention calibrated on the H800 keeps on this experiment's GPU
+    /// (`attention_ceiling`): its efficiency against the scarcest of the SM's tensor cores,
+    /// exponential units and shared memory (default), or its fraction of the BF16 peak.
+    public var attentionCeiling = AttentionCeiling.units
     /// Host seconds to issue one operation (`HostIssue`; nil: the calibration's, measured on
     /// DeepSeek's trace; 0: launches cost nothing, as under CUDA graphs).
     public var hostSecondsPerOperation: Double?

@@ -25,6 +25,7 @@ import Schedules
 /// recompute: deepseek                     # none | deepseek | selective | full
 /// attention_kernel: flash                 # flash | unfused (scores materialized, pre-2022 Megatron)
 /// gemm_ceiling: peak                      # peak | measured (GEMMs keep their fraction of the GPU's measured best matmul)
+/// attention_ceiling: units                # units | peak (attention bound by the SM's scarcest unit, or by its tensor cores)
 /// communication_sms: 20
 /// routing: {skew: uniform, seed: 1}       # also gate, sequence_concentration (β), microbatch_routings
 /// calibration: {attention_forward_tflops_at_112_sms: 500} # optional: kernel figures replaced, or a file of your own
@@ -33,7 +34,7 @@ import Schedules
 public enum StepExperiment {
     /// Every top-level key an experiment file may have (the step's, `run`, `sweep`, `outputs`).
     public static let keys = ["base", "model", "model_overrides", "topology", "hardware", "parallel", "schedule", "virtual_stages",
-                              "microbatches", "pipeline_passes", "microbatch_tokens", "microbatch_sequences", "precision", "optimizer", "recompute", "recompute_modules", "attention_kernel", "gemm_ceiling", "communication_sms", "all_to_all_sms", "moe_dispatcher", "deepep_kernels", "moe_shared_expert_overlap", "routing",
+                              "microbatches", "pipeline_passes", "microbatch_tokens", "microbatch_sequences", "precision", "optimizer", "recompute", "recompute_modules", "attention_kernel", "gemm_ceiling", "attention_ceiling", "communication_sms", "all_to_all_sms", "moe_dispatcher", "deepep_kernels", "moe_shared_expert_overlap", "routing",
                               "fidelity", "gpu_speed_spread_percent", "instruction_jitter_percent", "host_us_per_operation", "calibration", "run", "sweep", "outputs"]
     static let hardwareKeys = ["node", "device", "nic_gbit_s", "scale_up_gb_s"]
     static let optimizerKeys = ["distributed", "moments", "gradients", "fsdp", "fsdp_shard_group", "master", "clip_grad_norm"]
@@ -138,6 +139,7 @@ public enum StepExperiment {
         }
         if let kernel = try v.choiceIfPresent("attention_kernel", AttentionKernel.self) { config.attentionKernel = kernel }
         if let ceiling = try v.choiceIfPresent("gemm_ceiling", GEMMCeiling.self) { config.gemmCeiling = ceiling }
+        if let ceiling = try v.choiceIfPresent("attention_ceiling", AttentionCeiling.self) { config.attentionCeiling = ceiling }
         if let cp = try parallel.optional("cp") {
             config.cp = try parallel.positiveInt("cp")
             do { try config.checkContextParallel() } catch let e as ScheduleError { throw cp.error(e.problem, fix: e.fix).markedInfeasible }

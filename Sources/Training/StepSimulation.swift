@@ -94,7 +94,7 @@ public struct StepSimulation: Sendable {
         self.routingCache = routingCache
         speeds = config.gpuSpeedSpread > 0 ? GPUSpeedVariation(spread: config.gpuSpeedSpread, gpus: config.gpus, seed: config.seed) : nil
         kernels = try KernelCostModel(device: config.topology.node.device, calibration: config.calibration ?? calibration, communicationSMs: config.communicationSMs,
-                                      gemmCeiling: config.gemmCeiling)
+                                      gemmCeiling: config.gemmCeiling, attentionCeiling: config.attentionCeiling)
     }
 
     /// Everything about a step that does not depend on the number of micro-batches: stage

@@ -121,6 +121,11 @@ import Testing
         let carried = try (LLMSim.parseAsRoot(["kernels", a100]) as! KernelsCommand).output()
         #expect(carried.contains("bf16_gemm_tflops [4096, 4096, 4096] ×1.082 (gemm_ceiling: measured)"))
         #expect(!carried.contains("memory_bound_efficiency.norm ×"))
+        // Attention held below its tensor rate by another SM unit than on the H800 is named: the
+        // B200's backward by shared memory (FlashAttention-4's 2,560 tensor against 3,328 clocks).
+        let b200 = try (LLMSim.parseAsRoot(["kernels", Self.repo.appendingPathComponent("Experiments/nemo-llama3-8b-b200.yaml").path]) as! KernelsCommand).output()
+        #expect(b200.contains("attention_backward_tflops_at_112_sms ×0.769 (attention bound by shared memory)"))
+        #expect(b200.contains("attention_forward_tflops_at_112_sms") && !b200.contains("attention_forward_tflops_at_112_sms ×"))
         let h800 = try write(try scratch(), "h800.yaml", base: "deepseek-v3.yaml", "gemm_ceiling: measured\n")
         #expect(try (LLMSim.parseAsRoot(["kernels", h800]) as! KernelsCommand).output() == text)
         let dense = try (LLMSim.parseAsRoot(["kernels", v3, "--layer", "0"]) as! KernelsCommand).output()

@@ -62,6 +62,7 @@ import Training
         expectError("schedule: dualpip\n", ["'dualpip' is not allowed", "did you mean 'dualpipe'"], line: 2)
         expectError("precision: fp4\n", ["'fp4' is not allowed"], line: 2)
         expectError("gemm_ceiling: best\n", ["key 'gemm_ceiling'", "'best' is not allowed", "measured, peak"], line: 2)
+        expectError("attention_ceiling: tensor\n", ["key 'attention_ceiling'", "'tensor' is not allowed", "peak, units"], line: 2)
         expectError("hardware: {node: HGX-H900-8GPU}\n", ["unknown node template 'HGX-H900-8GPU'", "HGX-H800-8GPU"], line: 2)
         expectError("model: llama-9\n", ["unknown model 'llama-9'"], line: 2)
         expectError("run: {phases: [{name: x, tokens: 1e12, steps: 3, seq_len: 8192, batch: 1024}]}\n", ["exactly one of tokens, steps or gpu_hours"], line: 2)

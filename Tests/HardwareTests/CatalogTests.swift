@@ -116,4 +116,32 @@ import Testing
             }
         }
     }
+
+    /// Per-SM figures for attention's roofline: the tensor rate must give the BF16 peak at a
+    /// plausible clock (100 TFLOPS on 100 SMs at 1,000 FLOPs per clock is 1 GHz; at 10 it
+    /// would be 100 GHz), and a misspelt key is named. The shipped ones imply the clocks the
+    /// peaks are quoted at: H100 SXM 1.830 GHz, A100 1.41, B200 1.856.
+    @Test func smThroughputPerClock() throws {
+        func catalog(_ figures: String) -> String { Self.oneDevice(extra: "    sm_throughput_per_clock: \(figures)\n") }
+        let good = try HardwareCatalog.parse(try ConfigValue.parse(catalog("{bf16_tensor_flops: 1000, exp2: 16, shared_memory_bytes: 128}"), file: "cat.yaml"))
+        #expect(try good.device("X").smThroughput == SMThroughput(bf16TensorFLOPs: 1000, exp2: 16, sharedMemoryBytes: 128))
+        for (bad, message) in [("{bf16_tensor_flops: 10, exp2: 16, shared_memory_bytes: 128}", "implies a 100.00 GHz clock"),
+                               ("{bf16_tensor_flops: 1000, exp: 16, shared_memory_bytes: 128}", "did you mean 'exp2'")] {
+            do {
+                _ = try HardwareCatalog.parse(try ConfigValue.parse(catalog(bad), file: "cat.yaml"))
+                Issue.record("expected an error for \(bad)")
+            } catch let e as ConfigError {
+                #expect(e.description.contains(message), "\(e.description)")
+            }
+        }
+        let shipped = try HardwareCatalog.builtIn()
+        func clock(_ id: String) throws -> Double {
+            let d = try shipped.device(id)
+            return try #require(d.smThroughput).impliedClock(bf16Peak: d.peakFLOPS[.bf16]!, smCount: d.smCount) / 1e9
+        }
+        let (h100, a100, b200) = (try clock("H100-SXM5-80GB"), try clock("A100-SXM4-80GB"), try clock("B200-SXM-180GB"))
+        #expect(abs(h100 - 1.830) < 0.001 && abs(a100 - 1.411) < 0.001 && abs(b200 - 1.856) < 0.001)
+        let (mi300x, h20) = (try shipped.device("MI300X-192GB"), try shipped.device("H20-96GB"))
+        #expect(mi300x.smThroughput == nil && h20.smThroughput == nil)
+    }
 }

@@ -1,0 +1,75 @@
+import Testing
+import Hardware
+@testable import Kernels
+@testable import CostModel
+
+/// FlashAttention's tile roofline over tensor cores, exponential units and shared memory
+/// (FlashAttention-4, Zadouri et al., arXiv 2603.05451, "feeds and speeds" on the B200: per SM
+/// per clock 8,192 BF16 FLOPs, 16 exponentials, 128 shared-memory bytes).
+@Suite struct AttentionRooflineTests {
+    let b200 = SMThroughput(bf16TensorFLOPs: 8192, exp2: 16, sharedMemoryBytes: 128)
+    let h100 = SMThroughput(bf16TensorFLOPs: 4096, exp2: 16, sharedMemoryBytes: 128)
+
+    func clocks(_ t: AttentionRoofline.TileDemand, _ sm: SMThroughput) -> [Double] {
+        [t.tensorFLOPs / sm.bf16TensorFLOPs, t.exponentials / sm.exp2, t.sharedMemoryBytes / sm.sharedMemoryBytes]
+    }
+
+    /// The paper's table at M = N = D = 128: forward 1,024 / 1,024 / 768 clocks, backward (one
+    /// CTA) 2,560 / 1,024 / 3,328; so the forward is tensor-bound (tied with the exponentials)
+    /// and the backward shared-memory-bound at 2,560 / 3,328 of its tensor rate.
+    @Test("FlashAttention-4's B200 tile: forward 1024/1024/768 clocks, backward 2560/1024/3328")
+    func paperTileCounts() {
+        let forward = AttentionRoofline.tile(qkDim: 128, vDim: 128, backward: false)
+        let backward = AttentionRoofline.tile(qkDim: 128, vDim: 128, backward: true)
+        #expect(clocks(forward, b200) == [1024, 1024, 768])
+        #expect(clocks(backward, b200) == [2560, 1024, 3328])
+        #expect(AttentionRoofline.bound(forward, on: b200) == (1, .tensorCores))
+        let bwd = AttentionRoofline.bound(backward, on: b200)
+        #expect(bwd.resource == .sharedMemory && abs(bwd.fraction - 2560.0 / 3328) < 1e-15)
+        // The H100 takes twice the tensor clocks and the same others: tensor-bound both ways.
+        #expect(clocks(backward, h100) == [5120, 1024, 3328])
+        #expect(AttentionRoofline.bound(forward, on: h100).fraction == 1 && AttentionRoofline.bound(backward, on: h100).fraction == 1)
+    }
+
+    /// Head dimension 64 halves the MMAs but not the exponentials: on the B200 the forward
+    /// waits on the exponential units (512 tensor clocks against 1,024), on the H100 they tie.
+    /// The backward's shared memory scales with the MMA work (the assumption the paper's single
+    /// count at d = 128 leaves), so its bound is the same at every head dimension; MLA's
+    /// 192/128 forward is tensor-bound on both.
+    @Test func headDimensionsMoveTheBound() {
+        let small = AttentionRoofline.tile(qkDim: 64, vDim: 64, backward: false)
+        #expect(AttentionRoofline.bound(small, on: b200) == (0.5, .exponentials))
+        #expect(AttentionRoofline.bound(small, on: h100).fraction == 1)
+        let mlaBackward = AttentionRoofline.tile(qkDim: 192, vDim: 128, backward: true)
+        #expect(abs(AttentionRoofline.bound(mlaBackward, on: b200).fraction - 2560.0 / 3328) < 1e-12)
+        #expect(AttentionRoofline.bound(AttentionRoofline.tile(qkDim: 192, vDim: 128, backward: false), on: b200).fraction == 1)
+    }
+
+    func attention(backward: Bool, qk: Int = 128, v: Int = 128) -> OperationRecord {
+        let shape = OperationRecord.AttentionShape(queries: 4096, keys: 4096, heads: 32, qkDim: qk, vDim: v, causal: true)
+        return OperationRecord(name: "attn", kind: backward ? .attentionBackward : .attention, pass: backward ? .backwardInput : .forward,
+                               block: .attention, layer: 0, flops: 1e12, modelFLOPs: 1e12, bytesRead: 0, bytesWritten: 0,
+                               precision: .bf16, gemm: nil, attention: shape, traffic: nil, recompute: false)
+    }
+
+    /// In the cost model: the B200's backward at 0.769 of its share of the BF16 peak (its
+    /// forward, and every pass on the H800 and the A100, unchanged), nothing under
+    /// `attention_ceiling: peak`, nothing on a device without per-SM figures (MI300X); and the
+    /// calibration GPU's figures are the catalog's H800 entry.
+    @Test("B200 attention backward at 2560/3328 of its peak share; H800, A100, MI300X and peak unchanged")
+    func costModelScale() throws {
+        let catalog = try HardwareCatalog.builtIn()
+        let calibration = try KernelCalibration.hopper()
+        let units = try KernelCostModel(device: catalog.device("B200-SXM-180GB"), calibration: calibration, communicationSMs: 0)
+        let peak = try KernelCostModel(device: catalog.device("B200-SXM-180GB"), calibration: calibration, communicationSMs: 0, attentionCeiling: .peak)
+        let backward = attention(backward: true)
+        #expect(abs(units.attentionUnitsScale(backward).scale - 2560.0 / 3328) < 1e-12)
+        #expect(abs(units.duration(backward) / peak.duration(backward) - 3328.0 / 2560) < 1e-12)
+        #expect(units.duration(attention(backward: false)) == peak.duration(attention(backward: false)))
+        for id in ["H800-SXM5-80GB", "A100-SXM4-80GB", "MI300X-192GB"] {
+            let m = try KernelCostModel(device: catalog.device(id), calibration: calibration, communicationSMs: 0)
+            #expect(m.attentionUnitsScale(backward).scale == 1 && m.attentionUnitsScale(attention(backward: false, qk: 64, v: 64)).scale == 1, "\(id)")
+        }
+        #expect(try catalog.device("H800-SXM5-80GB").smThroughput == KernelCostModel.calibrationGPUSM)
+    }
+}
