@@ -59,27 +59,32 @@ public struct KernelCostModel: Sendable {
     /// Seconds the record's kernel takes on the compute SMs.
     public func duration(_ r: OperationRecord) -> Double { priced(r).seconds }
 
-    /// Seconds the record's kernel takes on the compute SMs, and the calibration figure that
-    /// set them (`PricingFigure`; `duration` is this without the figure).
-    public func priced(_ r: OperationRecord) -> (seconds: Double, figure: PricingFigure) {
-        guard !r.kind.isCommunication else { return (0, .communication) }
+    /// Seconds the record's kernel takes on the compute SMs, the calibration figure that set
+    /// them, and the factor that carried the figure to this device, if any (`KernelPrice`;
+    /// `duration` is its seconds).
+    public func priced(_ r: OperationRecord) -> KernelPrice {
+        guard !r.kind.isCommunication else { return KernelPrice(seconds: 0, figure: .communication) }
         if let b = r.bookkeeping {
             // A figure of 0 says the implementation runs no such kernels: no shortest kernel then.
             let p = bookkeeping(b)
             return p.seconds == 0 ? p : atLeastShortestKernel(p)
         }
-        var t: Double, figure: PricingFigure
+        var t: Double, figure: PricingFigure, scale: DeviceScale? = nil
         switch r.kind {
         case .gemm, .groupedGemm:
             // The shape-blind BF16/FP32 efficiency needs at least the time to stream the
             // operands; the FP8 rows are measured kernels, memory effects included.
-            let (rate, gemmFigure) = gemmPricing(r)
-            (t, figure) = (r.flops / rate, gemmFigure)
-            if device.peak(r.precision).runsAs != .fp8, streaming(r) > t { (t, figure) = (streaming(r), .figure(.elementwise)) }
-        case .attention:
-            (t, figure) = (r.flops / (attentionRate(calibration.attentionForwardTFLOPSAt112) * attentionUnitsScale(r).scale), .figure(.attentionForward))
-        case .attentionBackward:
-            (t, figure) = (r.flops / (attentionRate(calibration.attentionBackwardTFLOPSAt112) * attentionUnitsScale(r).scale), .figure(.attentionBackward))
+            let (rate, gemmFigure) = calibratedGEMMPricing(r)
+            let ceiling = matmulCeilingScale(r.precision)
+            (t, figure) = (r.flops / (rate * ceiling), gemmFigure)
+            if ceiling != 1 { scale = DeviceScale(factor: ceiling, reason: "gemm_ceiling: measured") }
+            if device.peak(r.precision).runsAs != .fp8, streaming(r) > t { (t, figure, scale) = (streaming(r), .figure(.elementwise), nil) }
+        case .attention, .attentionBackward:
+            let forward = r.kind == .attention
+            let units = attentionUnitsScale(r)
+            let measured = forward ? calibration.attentionForwardTFLOPSAt112 : calibration.attentionBackwardTFLOPSAt112
+            (t, figure) = (r.flops / (attentionRate(measured) * units.scale), .figure(forward ? .attentionForward : .attentionBackward))
+            if units.scale != 1 { scale = DeviceScale(factor: units.scale, reason: "attention bound by \(units.resource.rawValue)") }
         case .cast: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.castEfficiency), .figure(.cast))
         case .dispatchCast: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.dispatchCastEfficiency), .figure(.dispatchCast))
         case .norm: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.normEfficiency), .figure(.norm))
@@ -88,13 +93,13 @@ public struct KernelCostModel: Sendable {
             if r.kind == .router, let s = r.selection { (t, figure) = (streaming(r) + topK(s), .figure(.routerTopK)) }
             else { (t, figure) = (streaming(r), .figure(.elementwise)) }
         }
-        return atLeastShortestKernel((t, figure))
+        return atLeastShortestKernel(KernelPrice(seconds: t, figure: figure, deviceScale: scale))
     }
 
     /// A kernel's price, or the shortest measured launch (`minimum_kernel_us`) when it would be
     /// shorter.
-    func atLeastShortestKernel(_ p: (seconds: Double, figure: PricingFigure)) -> (seconds: Double, figure: PricingFigure) {
-        p.seconds < calibration.minimumKernelTime ? (calibration.minimumKernelTime, .figure(.minimumKernel)) : p
+    func atLeastShortestKernel(_ p: KernelPrice) -> KernelPrice {
+        p.seconds < calibration.minimumKernelTime ? KernelPrice(seconds: calibration.minimumKernelTime, figure: .figure(.minimumKernel)) : p
     }
 
     func bytes(_ r: OperationRecord) -> Double { r.bytesRead + r.bytesWritten }
@@ -174,10 +179,10 @@ public struct KernelCostModel: Sendable {
     /// the expert row map per routed row (one block per local expert scans the received rows,
     /// so neither the compute SMs nor the local experts change its pace while there are fewer
     /// experts than SMs). The SM clock of other GPUs is not accounted for.
-    func bookkeeping(_ b: OperationRecord.Bookkeeping) -> (seconds: Double, figure: PricingFigure) {
+    func bookkeeping(_ b: OperationRecord.Bookkeeping) -> KernelPrice {
         switch b {
-        case .router: (calibration.routerBookkeepingSeconds, .figure(.routerBookkeeping))
-        case .expertLayout(let rows): (Double(rows) * calibration.expertLayoutSecondsPerRow, .figure(.expertLayout))
+        case .router: KernelPrice(seconds: calibration.routerBookkeepingSeconds, figure: .figure(.routerBookkeeping))
+        case .expertLayout(let rows): KernelPrice(seconds: Double(rows) * calibration.expertLayoutSecondsPerRow, figure: .figure(.expertLayout))
         }
     }
 
@@ -185,17 +190,12 @@ public struct KernelCostModel: Sendable {
     /// [256, 1, 1]).
     static let topKBlockThreads = 256
 
-    /// FLOP/s of a GEMM record.
-    public func gemmRate(_ r: OperationRecord) -> Double { gemmPricing(r).rate }
+    /// FLOP/s of a GEMM record, times `matmulCeilingScale` (1 unless `gemm_ceiling` is
+    /// `measured`).
+    public func gemmRate(_ r: OperationRecord) -> Double { calibratedGEMMPricing(r).rate * matmulCeilingScale(r.precision) }
 
-    /// FLOP/s of a GEMM record and the figure that sets it, times `matmulCeilingScale` (1 unless
-    /// `gemm_ceiling` is `measured`).
-    func gemmPricing(_ r: OperationRecord) -> (rate: Double, figure: PricingFigure) {
-        let (rate, figure) = calibratedGEMMPricing(r)
-        return (rate * matmulCeilingScale(r.precision), figure)
-    }
-
-    /// FLOP/s of a GEMM record at the calibration's fraction of this device's peak.
+    /// FLOP/s of a GEMM record at the calibration's fraction of this device's peak, and the
+    /// figure that sets it.
     func calibratedGEMMPricing(_ r: OperationRecord) -> (rate: Double, figure: PricingFigure) {
         let peak = device.peak(r.precision)
         guard peak.runsAs == .fp8, let g = r.gemm else {
@@ -290,54 +290,4 @@ public enum GEMMCeiling: String, CaseIterable, Sendable {
 /// alone set its pace (`peak`).
 public enum AttentionCeiling: String, CaseIterable, Sendable {
     case units, peak
-}
-
-/// The calibration figure that priced a kernel (`KernelCostModel.priced(_:)`).
-public enum PricingFigure: Sendable, Equatable, Hashable {
-    /// A row of `fp8_dense_gemm_tflops` or `fp8_grouped_gemm_tflops` (index into the table).
-    case fp8DenseRow(Int), fp8GroupedRow(Int)
-    /// A row of `bf16_gemm_tflops` (index into the table).
-    case bf16DenseRow(Int)
-    /// A scalar figure of the file. `.elementwise` also prices BF16 GEMMs too thin to reach
-    /// their compute rate before streaming their operands; `.minimumKernel` any kernel that
-    /// would be shorter than the shortest measured launch.
-    case figure(KernelCalibration.Figure)
-    /// Not priced here: the fabric times it.
-    case communication
-
-    /// A GEMM priced at a GEMM figure (a table row, the flat BF16 efficiency or the FP8 wgrad
-    /// rate), which `KernelCostModel.matmulCeilingScale` applies to; not the streaming floor.
-    public var isGEMMRate: Bool {
-        switch self {
-        case .fp8DenseRow, .fp8GroupedRow, .figure(.fp8Wgrad): true
-        default: runsOnItsTiles
-        }
-    }
-
-    /// A BF16/FP32 GEMM priced per busy SM (the flat efficiency or a measured BF16 row): it
-    /// runs on as many SMs as it has output tiles (`KernelCostModel.tileOccupancy`).
-    public var runsOnItsTiles: Bool {
-        switch self {
-        case .figure(.bf16GEMM), .bf16DenseRow: true
-        default: false
-        }
-    }
-
-    /// The figure as a key of the calibration file, with the row for a table row
-    /// (`fp8_dense_gemm_tflops [4096, 7168, 2048]`).
-    public func key(in calibration: KernelCalibration) -> String {
-        switch self {
-        case .fp8DenseRow(let i):
-            let r = calibration.fp8Dense[i]
-            return KernelCalibration.Figure.fp8DenseGEMM.rawValue + " [\(r.m), \(r.n), \(r.k)]"
-        case .fp8GroupedRow(let i):
-            let r = calibration.fp8Grouped[i]
-            return KernelCalibration.Figure.fp8GroupedGEMM.rawValue + " [\(r.groups), \(r.mPerGroup), \(r.n), \(r.k)]"
-        case .bf16DenseRow(let i):
-            let r = calibration.bf16Dense[i]
-            return KernelCalibration.Figure.bf16GEMMTable.rawValue + " [\(r.m), \(r.n), \(r.k)]"
-        case .figure(let f): return f.rawValue
-        case .communication: return "(the fabric)"
-        }
-    }
 }

@@ -64,23 +64,15 @@ extension StepSimulation {
         let moe = arch.moe?.isMoE(layer: layer) ?? false
         let model = self.kernels
         let kernels = try layerRecords(layer, traffic: traffic).map { r in
-            let (seconds, figure) = model.priced(r)
-            var key = figure.key(in: model.calibration)
+            let price = model.priced(r)
+            var key = price.figure.key(in: model.calibration)
             // A BF16 GEMM of fewer output tiles than SMs: say how many SMs it keeps busy.
-            if figure.runsOnItsTiles, let g = r.gemm, model.tileOccupancy(g) < 1 {
+            if price.figure.runsOnItsTiles, let g = r.gemm, model.tileOccupancy(g) < 1 {
                 key += " on \(model.outputTiles(g)) of \(model.computeSMs) SMs"
             }
-            // `gemm_ceiling: measured`: say by how much the GPU's measured best matmul moved it.
-            let scale = model.matmulCeilingScale(r.precision)
-            if figure.isGEMMRate, scale != 1 {
-                key += String(format: " ×%.3f (gemm_ceiling: measured)", scale)
-            }
-            // Attention held below its tensor rate by another SM unit than on the H800: say which.
-            let (attentionScale, unit) = model.attentionUnitsScale(r)
-            if attentionScale != 1 {
-                key += String(format: " ×%.3f", attentionScale) + " (attention bound by \(unit.rawValue))"
-            }
-            return LayerKernels.Kernel(record: r, seconds: seconds, figure: key)
+            // A figure carried to this GPU by more than its share of the peak: by how much, and why.
+            if let s = price.deviceScale { key += String(format: " ×%.3f", s.factor) + " (\(s.reason))" }
+            return LayerKernels.Kernel(record: r, seconds: price.seconds, figure: key)
         }
         return LayerKernels(layer: layer, isMoE: moe, computeSMs: self.kernels.computeSMs, kernels: kernels,
                             dispatchS: moe ? dispatch : 0, combineS: moe ? combine : 0)

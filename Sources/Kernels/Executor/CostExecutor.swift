@@ -343,12 +343,13 @@ public struct CostExecutor: Executor {
     /// Tokens out to the experts (dispatch, and the backward of combine): the all-to-all in
     /// the dispatch's format, then the permute into per-expert rows, which moves them in that
     /// format (FP8 rows with their scales are already cast for the experts' GEMMs).
-    /// The forward builds the map from the received tokens to per-expert rows first
-    /// (`OperationRecord.Bookkeeping.expertLayout`); the backward of combine reuses it.
-    mutating func scatter(_ suffix: String, cols: Int, _ r: MoETraffic) -> [ShapeTensor] {
+    /// With `buildsLayout` (the forward's dispatch) the map from the received tokens to
+    /// per-expert rows is built before the permute (`OperationRecord.Bookkeeping.expertLayout`);
+    /// the backward of combine reuses it.
+    mutating func scatter(_ suffix: String, cols: Int, _ r: MoETraffic, buildsLayout: Bool) -> [ShapeTensor] {
         record("dispatch" + suffix, .dispatch, read: 0, written: 0, precision: r.dispatchFormat == .fp8 ? .fp8 : .bf16, traffic: r.dispatch)
-        let rows = r.localExpertRows.reduce(0, +), isDispatch = suffix.isEmpty   // not the combine's backward
-        if isDispatch { record("layout", .router, read: 0, written: 0, precision: .fp32, bookkeeping: .expertLayout(rows: rows)) }
+        let rows = r.localExpertRows.reduce(0, +)
+        if buildsLayout { record("layout", .router, read: 0, written: 0, precision: .fp32, bookkeeping: .expertLayout(rows: rows)) }
         permute("permute" + suffix, rows: rows, bytesPerRow: TokenCopyBytes.dispatch(hidden: cols, format: r.dispatchFormat))
         let parts = r.localExpertRows.map { fresh($0, cols) }
         arrivedByAllToAll.formUnion(parts.map(\.id))
@@ -365,9 +366,9 @@ public struct CostExecutor: Executor {
         return fresh(tokenRows, cols)
     }
 
-    public mutating func dispatch(_ x: ShapeTensor, _ r: MoETraffic) -> [ShapeTensor] { scatter("", cols: x.cols, r) }
+    public mutating func dispatch(_ x: ShapeTensor, _ r: MoETraffic) -> [ShapeTensor] { scatter("", cols: x.cols, r, buildsLayout: true) }
     public mutating func combine(_ ys: [ShapeTensor], _ r: MoETraffic) -> ShapeTensor { gather("", ys, r) }
-    public mutating func combineBackward(_ dy: ShapeTensor, _ r: MoETraffic) -> [ShapeTensor] { scatter(".bwd", cols: dy.cols, r) }
+    public mutating func combineBackward(_ dy: ShapeTensor, _ r: MoETraffic) -> [ShapeTensor] { scatter(".bwd", cols: dy.cols, r, buildsLayout: false) }
     public mutating func dispatchBackward(_ dxs: [ShapeTensor], _ r: MoETraffic) -> ShapeTensor { gather(".bwd", dxs, r) }
 
     /// The weight is fused into the SwiGLU kernel: the same cost as `swiglu`.

@@ -1,0 +1,65 @@
+import Foundation
+
+/// What the cost model says of one kernel (`KernelCostModel.priced(_:)`): its seconds, the
+/// calibration figure that set them, and the factor that carried that figure to this device
+/// beyond its share of the peak, where one did.
+public struct KernelPrice: Sendable, Equatable {
+    public var seconds: Double
+    public var figure: PricingFigure
+    /// `gemm_ceiling: measured` on a GEMM priced at its rate, or attention's tile roofline
+    /// where another SM unit than on the H800 bounds it; nil when neither moved the figure
+    /// (or the streaming floor or the shortest kernel set the seconds instead).
+    public var deviceScale: DeviceScale? = nil
+
+    public init(seconds: Double, figure: PricingFigure, deviceScale: DeviceScale? = nil) {
+        self.seconds = seconds; self.figure = figure; self.deviceScale = deviceScale
+    }
+}
+
+/// A factor the cost model applied to a calibration figure on this device, and why, as
+/// `llmsim kernels` prints it (`gemm_ceiling: measured`, `attention bound by shared memory`).
+public struct DeviceScale: Sendable, Equatable {
+    public var factor: Double
+    public var reason: String
+}
+
+/// The calibration figure that priced a kernel (`KernelCostModel.priced(_:)`).
+public enum PricingFigure: Sendable, Equatable, Hashable {
+    /// A row of `fp8_dense_gemm_tflops` or `fp8_grouped_gemm_tflops` (index into the table).
+    case fp8DenseRow(Int), fp8GroupedRow(Int)
+    /// A row of `bf16_gemm_tflops` (index into the table).
+    case bf16DenseRow(Int)
+    /// A scalar figure of the file. `.elementwise` also prices BF16 GEMMs too thin to reach
+    /// their compute rate before streaming their operands; `.minimumKernel` any kernel that
+    /// would be shorter than the shortest measured launch.
+    case figure(KernelCalibration.Figure)
+    /// Not priced here: the fabric times it.
+    case communication
+
+    /// A BF16/FP32 GEMM priced per busy SM (the flat efficiency or a measured BF16 row): it
+    /// runs on as many SMs as it has output tiles (`KernelCostModel.tileOccupancy`).
+    public var runsOnItsTiles: Bool {
+        switch self {
+        case .figure(.bf16GEMM), .bf16DenseRow: true
+        default: false
+        }
+    }
+
+    /// The figure as a key of the calibration file, with the row for a table row
+    /// (`fp8_dense_gemm_tflops [4096, 7168, 2048]`).
+    public func key(in calibration: KernelCalibration) -> String {
+        switch self {
+        case .fp8DenseRow(let i):
+            let r = calibration.fp8Dense[i]
+            return KernelCalibration.Figure.fp8DenseGEMM.rawValue + " [\(r.m), \(r.n), \(r.k)]"
+        case .fp8GroupedRow(let i):
+            let r = calibration.fp8Grouped[i]
+            return KernelCalibration.Figure.fp8GroupedGEMM.rawValue + " [\(r.groups), \(r.mPerGroup), \(r.n), \(r.k)]"
+        case .bf16DenseRow(let i):
+            let r = calibration.bf16Dense[i]
+            return KernelCalibration.Figure.bf16GEMMTable.rawValue + " [\(r.m), \(r.n), \(r.k)]"
+        case .figure(let f): return f.rawValue
+        case .communication: return "(the fabric)"
+        }
+    }
+}
