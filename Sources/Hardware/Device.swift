@@ -78,6 +78,21 @@ public enum ScaleUpKind: String, Codable, Sendable, CaseIterable {
     case pairs
 }
 
+/// SMs an NCCL collective's kernel takes from the compute while it runs: one CTA per channel,
+/// each holding a whole SM (NCCL's maintainer, NVIDIA/nccl#689: "NCCL CTAs won't share an SM
+/// with compute kernels"), as many channels as NCCL's topology search gives the ring.
+public struct CollectiveSMs: Codable, Sendable, Equatable {
+    /// A ring inside one scale-up domain (NVLink).
+    public var scaleUp: Int
+    /// A ring that crosses nodes (through the NICs).
+    public var scaleOut: Int
+
+    public init(scaleUp: Int, scaleOut: Int) { self.scaleUp = scaleUp; self.scaleOut = scaleOut }
+
+    /// The figure for a ring that stays in one scale-up domain or leaves it.
+    public func ring(crossesNodes: Bool) -> Int { crossesNodes ? scaleOut : scaleUp }
+}
+
 /// A server: GPUs, their scale-up fabric and the NICs that leave it.
 public struct NodeTemplate: Codable, Sendable, Equatable {
     public var id: String
@@ -98,6 +113,10 @@ public struct NodeTemplate: Codable, Sendable, Equatable {
     public var maxPowerWatts: Double
     /// Mean IT power under training load, W.
     public var meanPowerWatts: Double
+    /// SMs one NCCL ring collective's kernel holds while it runs on this node's GPUs, with
+    /// NCCL's default (unregistered) buffers; nil where no figure is published (the compute
+    /// beside a collective then keeps every SM).
+    public var collectiveSMs: CollectiveSMs?
     public var sources: [String: String]
 
     /// Compute NIC bandwidth per GPU, bytes/s per direction.

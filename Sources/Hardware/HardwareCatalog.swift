@@ -107,7 +107,7 @@ public struct HardwareCatalog: Sendable {
     }
 
     static let nodeKeys = ["device", "gpus", "scale_up", "scale_up_domain_gpus", "compute_nics_per_node", "nic_gbps",
-                           "nic_achievable_gbps", "storage_nics_per_node", "max_power_w", "mean_power_w", "sources"]
+                           "nic_achievable_gbps", "storage_nics_per_node", "max_power_w", "mean_power_w", "collective_sms", "sources"]
 
     static func parseNode(id: String, _ v: ConfigValue, devices: [String: Device]) throws -> NodeTemplate {
         try v.requireKnownKeys(nodeKeys)
@@ -127,7 +127,19 @@ public struct HardwareCatalog: Sendable {
             storageNICs: try v.positiveInt("storage_nics_per_node", default: 0, allowZero: true),
             maxPowerWatts: try v.positiveDouble("max_power_w"),
             meanPowerWatts: try v.positiveDouble("mean_power_w"),
+            collectiveSMs: try v.optional("collective_sms").map { try parseCollectiveSMs($0, smCount: device.smCount) },
             sources: try stringMap(v.required("sources")))
+    }
+
+    /// `collective_sms: {scale_up: N, scale_out: M}`: each fewer than the device's SMs.
+    static func parseCollectiveSMs(_ v: ConfigValue, smCount: Int) throws -> CollectiveSMs {
+        try v.requireKnownKeys(["scale_up", "scale_out"])
+        let sms = CollectiveSMs(scaleUp: try v.positiveInt("scale_up"), scaleOut: try v.positiveInt("scale_out"))
+        for (key, n) in [("scale_up", sms.scaleUp), ("scale_out", sms.scaleOut)] where n >= smCount {
+            throw try v.required(key).error("\(n) SMs for a collective, but the device has \(smCount)",
+                                            fix: "give the SMs (one per NCCL channel) a collective's kernel holds, fewer than \(smCount)")
+        }
+        return sms
     }
 
     static func fraction(_ v: ConfigValue, _ key: String) throws -> Double {

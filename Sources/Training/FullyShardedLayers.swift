@@ -12,59 +12,128 @@
 /// computes from max(end of step i − 1, its gather's end). The gather of step 0 is issued at
 /// the chunk's start, that of step i + 1 at step i's start. The chunk ends when its last
 /// compute and every reduce-scatter are done.
+///
+/// A collective's kernel holds some SMs while it runs (`CollectiveSMs`), so the compute beside
+/// it is slower: a step's compute progresses at `compute / contended` of its pace while the
+/// stream is busy (`contended`: its seconds with the collective's SMs taken all along), at full
+/// pace while the stream is idle. Nothing is issued while a step computes (gathers are issued
+/// at a step's start, reduce-scatters at its end), so the stream's busy intervals during a step
+/// are known when it starts.
 public enum FullyShardedLayers {
     /// One step of a chunk, seconds.
     public struct Step: Sendable, Equatable {
         public var compute: Double, gather: Double, reduceScatter: Double
-        public init(compute: Double, gather: Double, reduceScatter: Double = 0) {
+        /// The compute's seconds with a collective beside it all along (≥ `compute`).
+        public var contended: Double
+        public init(compute: Double, gather: Double, reduceScatter: Double = 0, contended: Double? = nil) {
             self.compute = compute; self.gather = gather; self.reduceScatter = reduceScatter
+            self.contended = max(compute, contended ?? compute)
         }
     }
 
-    /// Seconds the chunk takes beyond the sum of its compute (≥ 0).
+    /// Seconds the chunk takes beyond the sum of its compute (≥ 0): the collectives the
+    /// compute cannot hide, and the compute's slowdown beside the ones it hides.
     public static func exposed(_ steps: [Step]) -> Double {
         guard let firstGather = steps.first?.gather else { return 0 }
+        // The stream's busy intervals, in order (one FIFO stream: they do not overlap).
+        var busy: [(start: Double, end: Double)] = []
+        var streamFree = 0.0
+        func issue(_ seconds: Double, at t: Double) -> Double {
+            let start = max(streamFree, t)
+            streamFree = start + seconds
+            if seconds > 0 { busy.append((start, streamFree)) }
+            return streamFree
+        }
         // The gather of step 0 is issued at once.
-        var gatherEnd = firstGather, streamFree = firstGather, computeEnd = 0.0
+        var gatherEnd = issue(firstGather, at: 0), computeEnd = 0.0
         for (i, step) in steps.enumerated() {
             let start = max(computeEnd, gatherEnd)
             // The next step's gather is issued as this one starts.
-            if i + 1 < steps.count {
-                gatherEnd = max(streamFree, start) + steps[i + 1].gather
-                streamFree = gatherEnd
-            }
-            computeEnd = start + step.compute
-            if step.reduceScatter > 0 { streamFree = max(streamFree, computeEnd) + step.reduceScatter }
+            if i + 1 < steps.count { gatherEnd = issue(steps[i + 1].gather, at: start) }
+            computeEnd = finish(step, from: start, busy: &busy)
+            if step.reduceScatter > 0 { _ = issue(step.reduceScatter, at: computeEnd) }
         }
         return max(computeEnd, streamFree) - steps.reduce(0) { $0 + $1.compute }
+    }
+
+    /// When a step's compute started at `start` ends: full pace outside the busy intervals,
+    /// `compute / contended` of it inside. Drops the intervals that end before `start`.
+    static func finish(_ step: Step, from start: Double, busy: inout [(start: Double, end: Double)]) -> Double {
+        busy.removeAll { $0.end <= start }
+        guard step.contended > step.compute, step.compute > 0 else { return start + step.compute }
+        let slowPace = step.compute / step.contended
+        var t = start, left = step.compute
+        for b in busy {
+            if b.start > t {
+                // Idle stretch before this interval, at full pace.
+                let idle = b.start - t
+                if left <= idle { return t + left }
+                left -= idle
+                t = b.start
+            }
+            let span = b.end - t
+            if left <= span * slowPace { return t + left / slowPace }
+            left -= span * slowPace
+            t = b.end
+        }
+        return t + left
     }
 }
 
 /// FSDP's exposed collectives of each stage chunk of a step: the per-layer gathers and
 /// reduce-scatters priced once on the data-parallel rings (`DataParallelOptimizer`), run
-/// against the chunk's compute in forward order (embedding, layers, head) and in backward order.
+/// against the chunk's compute in forward order (embedding, layers, head) and in backward order,
+/// the compute slowed beside them by the SMs their kernels hold (`collectiveSMs`).
 struct FullyShardedStages {
     /// Per layer, and for the first stage's embedding and the last stage's head and MTP:
     /// gather and reduce-scatter seconds.
     let layers: [(gather: Double, reduceScatter: Double)]
     let first: (gather: Double, reduceScatter: Double), last: (gather: Double, reduceScatter: Double)
+    /// SMs each collective's kernel holds while it runs: the experiment's `collective_sms`, or
+    /// the node's figure for a ring inside one NVLink domain or across nodes (across when the
+    /// dense ring, or an MoE model's expert ring, leaves the domain); 0 without either.
+    let collectiveSMs: Int
+
+    /// Seconds a block's compute gains when a collective runs beside it all along, forward and
+    /// backward.
+    struct Slowdown: Equatable {
+        var forward = 0.0, backward = 0.0
+        static let none = Slowdown()
+    }
 
     init(config c: StepConfiguration, optimizer: DataParallelOptimizer) {
         layers = RankParameters.perLayer(c).map(optimizer.fullyShardedCollectives)
         first = optimizer.fullyShardedCollectives(RankParameters.firstStageExtra(c))
         last = optimizer.fullyShardedCollectives(RankParameters.lastStageExtra(c))
+        if let n = c.collectiveSMs { collectiveSMs = n } else if let figure = c.topology.node.collectiveSMs {
+            let dense = optimizer.ring(replicas: c.denseShards, apart: c.tp)
+            let expert = optimizer.ring(replicas: c.expertStateReplicas, apart: c.expertGroupSize)
+            collectiveSMs = figure.ring(crossesNodes: dense.domains > 1 || (c.model.moe != nil && expert.domains > 1))
+        } else {
+            collectiveSMs = 0
+        }
     }
 
-    /// Sets `stage`'s FSDP fields for the chunk of `range` (times `layerTimes`), with the
-    /// embedding's times `first` on the first stage and the head's `last` on the last.
-    func expose(_ stage: inout LayerTimes, range: Range<Int>, layerTimes: [LayerTimes], first firstTimes: LayerTimes?, last lastTimes: LayerTimes?) {
-        var order: [(times: LayerTimes, collectives: (gather: Double, reduceScatter: Double))] = []
-        if let firstTimes { order.append((firstTimes, first)) }
-        for l in range { order.append((layerTimes[l], layers[l])) }
-        if let lastTimes { order.append((lastTimes, last)) }
-        stage.fullyShardedForward = FullyShardedLayers.exposed(order.map { .init(compute: $0.times.forward, gather: $0.collectives.gather) })
+    /// The compute SMs a collective's kernel takes beyond those reserved for the whole step
+    /// (which it uses first).
+    func smsTaken(reserved: Int) -> Int { max(0, collectiveSMs - reserved) }
+
+    /// Sets `stage`'s FSDP fields for the chunk of `range` (times `layerTimes`, slowdowns
+    /// `slowdowns`), with the embedding's `first` on the first stage and the head's `last` on
+    /// the last.
+    func expose(_ stage: inout LayerTimes, range: Range<Int>, layerTimes: [LayerTimes], slowdowns: [Slowdown],
+                first firstTimes: (LayerTimes, Slowdown)?, last lastTimes: (LayerTimes, Slowdown)?) {
+        typealias Entry = (times: LayerTimes, slowdown: Slowdown, collectives: (gather: Double, reduceScatter: Double))
+        var order: [Entry] = []
+        if let (t, s) = firstTimes { order.append((t, s, first)) }
+        for l in range { order.append((layerTimes[l], slowdowns[l], layers[l])) }
+        if let (t, s) = lastTimes { order.append((t, s, last)) }
+        stage.fullyShardedForward = FullyShardedLayers.exposed(order.map {
+            .init(compute: $0.times.forward, gather: $0.collectives.gather, contended: $0.times.forward + $0.slowdown.forward)
+        })
         stage.fullyShardedBackward = FullyShardedLayers.exposed(order.reversed().map {
-            .init(compute: $0.times.backward, gather: $0.collectives.gather, reduceScatter: $0.collectives.reduceScatter)
+            .init(compute: $0.times.backward, gather: $0.collectives.gather, reduceScatter: $0.collectives.reduceScatter,
+                  contended: $0.times.backward + $0.slowdown.backward)
         })
     }
 }

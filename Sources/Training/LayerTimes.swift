@@ -91,6 +91,10 @@ public struct LayerTimes: Sendable, Equatable, Codable {
     /// Fraction of a stand-alone backward during which the NIC carries its all-to-alls (what a
     /// gradient reduce-scatter overlapping the drain cannot use); 0 without a backward.
     public var backwardAllToAllShare: Double { backward > 0 ? (combineBackward + dispatchBackward) / backward : 0 }
+    /// Compute-only time of a forward (its blocks, without exchanges or waits).
+    public var forwardCompute: Double { attentionForward + mlpForward + otherForward }
+    /// Compute-only time of a full backward (inputs, weights and any recomputation).
+    public var backwardCompute: Double { compute - forwardCompute }
     /// Compute-only time of a forward plus a full backward.
     public var compute: Double {
         attentionForward + mlpForward + mlpBackwardInput + mlpBackwardWeight + attentionBackwardInput + attentionBackwardWeight

@@ -155,6 +155,7 @@ extension StepConfiguration {
         try checkTensorParallelOverlap()
         try checkCommunicationSMs()
         try checkAllToAllSMs()
+        try checkCollectiveSMs()
         try checkSharedExpertOverlap()
         try checkShardGroup()
     }
@@ -231,6 +232,16 @@ extension StepConfiguration {
         guard a2a <= communicationSMs || !overlapsForwardAndBackward else {
             throw ScheduleError(problem: "\(schedule.rawValue)\(pairsForwardBackward ? " with overlapped pairs" : "") runs the all-to-all beside the other micro-batch's compute, so its \(a2a) SMs must come out of the \(communicationSMs) reserved from the compute",
                                 fix: "drop all_to_all_sms (it then uses communication_sms), or raise communication_sms to \(a2a)")
+        }
+    }
+
+    /// The SMs a collective's kernel holds leave the compute at least one.
+    public func checkCollectiveSMs() throws {
+        guard let n = collectiveSMs else { return }
+        let sms = topology.node.device.smCount
+        guard n >= 0, n < sms else {
+            throw ScheduleError(problem: "\(n) SMs for a collective's kernel, but the \(topology.node.device.name) has \(sms) SMs in all",
+                                fix: "set collective_sms between 0 (the compute keeps every SM) and \(sms - 1) (NCCL holds one SM per channel: 16 across H100 nodes)")
         }
     }
 }

@@ -145,6 +145,12 @@ public struct StepConfiguration: Sendable {
                                           pairForwardBackward: pairsForwardBackward && kind.canPairForwardBackward(pp: pp))
     }
 
+    /// SMs an NCCL collective's kernel holds while it runs beside the compute (FSDP's per-layer
+    /// gathers and reduce-scatters): nil, the node's `CollectiveSMs` for the ring (none where the
+    /// catalog has no figure); 0, the compute keeps every SM. SMs already reserved for the whole
+    /// step (`communicationSMs`) are the collective's first.
+    public var collectiveSMs: Int?
+
     /// The SMs the MoE all-to-all is timed on.
     public var effectiveAllToAllSMs: Int { allToAllSMs ?? communicationSMs }
     public var routingSkew: ExpertSkew

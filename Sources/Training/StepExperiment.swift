@@ -27,6 +27,7 @@ import Schedules
 /// gemm_ceiling: peak                      # peak | measured (GEMMs keep their fraction of the GPU's measured best matmul)
 /// attention_ceiling: units                # units | peak (attention bound by the SM's scarcest unit, or by its tensor cores)
 /// communication_sms: 20
+/// collective_sms: 16                      # optional: SMs an FSDP collective holds beside the compute (default: the node's figure; 0: none)
 /// routing: {skew: uniform, seed: 1}       # also gate, sequence_concentration (β), microbatch_routings
 /// calibration: {attention_forward_tflops_at_112_sms: 500} # optional: kernel figures replaced, or a file of your own
 /// ```
@@ -34,7 +35,7 @@ import Schedules
 public enum StepExperiment {
     /// Every top-level key an experiment file may have (the step's, `run`, `sweep`, `outputs`).
     public static let keys = ["base", "model", "model_overrides", "topology", "hardware", "parallel", "schedule", "virtual_stages",
-                              "microbatches", "pipeline_passes", "microbatch_tokens", "microbatch_sequences", "precision", "optimizer", "recompute", "recompute_modules", "attention_kernel", "gemm_ceiling", "attention_ceiling", "communication_sms", "all_to_all_sms", "moe_dispatcher", "deepep_kernels", "moe_shared_expert_overlap", "routing",
+                              "microbatches", "pipeline_passes", "microbatch_tokens", "microbatch_sequences", "precision", "optimizer", "recompute", "recompute_modules", "attention_kernel", "gemm_ceiling", "attention_ceiling", "communication_sms", "all_to_all_sms", "collective_sms", "moe_dispatcher", "deepep_kernels", "moe_shared_expert_overlap", "routing",
                               "fidelity", "gpu_speed_spread_percent", "instruction_jitter_percent", "host_us_per_operation", "calibration", "run", "sweep", "outputs"]
     static let hardwareKeys = ["node", "device", "nic_gbit_s", "scale_up_gb_s"]
     static let optimizerKeys = ["distributed", "moments", "gradients", "fsdp", "fsdp_shard_group", "master", "clip_grad_norm"]
@@ -115,6 +116,10 @@ public enum StepExperiment {
         if let passes = try v.optional("pipeline_passes") {
             config.pipelinePasses = try v.positiveInt("pipeline_passes")
             do { try config.checkPipelinePasses() } catch let e as ScheduleError { throw passes.error(e.problem, fix: e.fix) }
+        }
+        if let sms = try v.optional("collective_sms") {
+            config.collectiveSMs = try v.positiveInt("collective_sms", allowZero: true)
+            do { try config.checkCollectiveSMs() } catch let e as ScheduleError { throw sms.error(e.problem, fix: e.fix).markedInfeasible }
         }
         if let dispatcher = try v.choiceIfPresent("moe_dispatcher", MoEDispatcher.self) { config.moeDispatcher = dispatcher }
         if let release = try v.choiceIfPresent("deepep_kernels", DeepEPKernels.self) { config.deepepKernels = release }

@@ -187,6 +187,22 @@ public struct StepSimulation: Sendable {
         func kind(_ i: Int) -> LayerKind { LayerKind(moe: arch.moe?.isMoE(layer: i) ?? false, window: arch.attentionWindow(layer: i)) }
         var byKind: [LayerKind: LayerTimes] = [:]
         var passesByKind: [LayerKind: HostIssue.Passes] = [:]
+        // FSDP: each chunk gathers its layers' weights and reduce-scatters their gradients, and
+        // the compute beside those collectives runs on the SMs their kernels leave.
+        let fullySharded = c.optimizer.fullySharded
+            ? FullyShardedStages(config: c, optimizer: DataParallelOptimizer(config: c, memoryEfficiency: kernels.calibration.elementwiseEfficiency)) : nil
+        var contendedKernels: KernelCostModel?
+        if let taken = fullySharded?.smsTaken(reserved: c.communicationSMs), taken > 0 {
+            contendedKernels = kernels
+            contendedKernels!.computeSMs -= taken
+        }
+        func slowdown(_ records: [OperationRecord]) -> FullyShardedStages.Slowdown {
+            guard let contendedKernels else { return .none }
+            let base = priced(records)
+            let slow = LayerTimes.price(records, kernels: contendedKernels, dispatchTime: dispatchTime, combineTime: combineTime)
+            return .init(forward: slow.forwardCompute - base.forwardCompute, backward: slow.backwardCompute - base.backwardCompute)
+        }
+        var slowdownByKind: [LayerKind: FullyShardedStages.Slowdown] = [:]
         func passes(_ records: [OperationRecord]) -> HostIssue.Passes {
             HostIssue.passes(records, kernels: kernels, dispatch: dispatchTime, combine: combineTime)
         }
@@ -195,6 +211,7 @@ public struct StepSimulation: Sendable {
             if let t = byKind[k] { return t }
             let records = try layerRecords(i, traffic: traffic)
             passesByKind[k] = passes(records)
+            slowdownByKind[k] = slowdown(records)
             var t = priced(records)
             let window = TensorParallelOverlap.windows(records, kernels: kernels)
             // The FFN's collectives: a dense FFN's, or an MoE layer's shared experts' (a
@@ -218,11 +235,13 @@ public struct StepSimulation: Sendable {
                                              recomputeModules: c.recomputeModules).run(&e, tokens: tokens)
         }
         var first = priced(firstRecords)
+        let firstSlowdown = slowdown(firstRecords)
         let lastRecords = try records(traffic: traffic) { e in
             _ = try StagePass(arch: arch, layers: arch.layers..<arch.layers, embedding: false, head: true, mtp: true, policy: c.precision, recompute: c.recompute,
                                              recomputeModules: c.recomputeModules).run(&e, tokens: tokens, input: x)
         }
         var last = priced(lastRecords)
+        let lastSlowdown = slowdown(lastRecords)
         // The vocabulary-parallel embedding and head.
         first.tensorParallelForward = tpCollectives.embeddingForward
         first.tensorParallelBackward = tpCollectives.embeddingBackward
@@ -241,13 +260,11 @@ public struct StepSimulation: Sendable {
         let weights = layerTimes.map(weight), firstExtra = weight(first), lastExtra = weight(last)
         var counts = StagePartition.balance(weights: weights, stages: stages, firstExtra: firstExtra, lastExtra: lastExtra,
                                             rankStages: generated.rankStages)
-        // FSDP: each chunk gathers its layers' weights and reduce-scatters their gradients.
-        let fullySharded = c.optimizer.fullySharded
-            ? FullyShardedStages(config: c, optimizer: DataParallelOptimizer(config: c, memoryEfficiency: kernels.calibration.elementwiseEfficiency)) : nil
         // The host launching each stage chunk's operations (`HostIssue`).
         let host = HostIssue(secondsPerOperation: c.hostSecondsPerOperation ?? kernels.calibration.hostSecondsPerOperation)
         let firstPasses = passes(firstRecords), lastPasses = passes(lastRecords)
         let layerPasses = (0..<arch.layers).map { passesByKind[kind($0)]! }
+        let layerSlowdowns = (0..<arch.layers).map { slowdownByKind[kind($0)]! }
         func stageTimes(_ counts: [Int]) -> [LayerTimes] {
             var times: [LayerTimes] = [], next = 0
             for (s, n) in counts.enumerated() {
@@ -255,7 +272,8 @@ public struct StepSimulation: Sendable {
                 if s == 0 { t = t + first }
                 if s == stages - 1 { t = t + last }
                 host.expose(&t, layers: layerPasses[next..<(next + n)], first: s == 0 ? firstPasses : nil, last: s == stages - 1 ? lastPasses : nil)
-                fullySharded?.expose(&t, range: next..<(next + n), layerTimes: layerTimes, first: s == 0 ? first : nil, last: s == stages - 1 ? last : nil)
+                fullySharded?.expose(&t, range: next..<(next + n), layerTimes: layerTimes, slowdowns: layerSlowdowns,
+                                     first: s == 0 ? (first, firstSlowdown) : nil, last: s == stages - 1 ? (last, lastSlowdown) : nil)
                 times.append(t)
                 next += n
             }

@@ -144,4 +144,44 @@ import Testing
         let (mi300x, h20) = (try shipped.device("MI300X-192GB"), try shipped.device("H20-96GB"))
         #expect(mi300x.smThroughput == nil && h20.smThroughput == nil)
     }
+
+    /// A node's `collective_sms`: parsed per ring, refused at or past the device's SMs and with
+    /// a misspelt key; the shipped H100 and A100 nodes give 24 inside the NVLink domain and 16
+    /// across nodes (NVIDIA/nccl#1453, nccl-tests#319, nccl#689, nccl#1225); nodes without a
+    /// published figure (GB200 tray, MI300X, H100 PCIe) have none.
+    @Test func collectiveSMs() throws {
+        func catalog(_ figures: String) -> String {
+            Self.oneDevice().replacingOccurrences(of: "nodes: {}", with: """
+            nodes:
+              N:
+                device: X
+                gpus: 8
+                scale_up: nvswitch
+                compute_nics_per_node: 8
+                nic_gbps: 50
+                nic_achievable_gbps: 46
+                max_power_w: 10000
+                mean_power_w: 8000
+                collective_sms: \(figures)
+                sources: {a: b}
+            """)
+        }
+        let good = try HardwareCatalog.parse(try ConfigValue.parse(catalog("{scale_up: 24, scale_out: 16}"), file: "cat.yaml"))
+        let sms = try #require(good.nodes["N"]?.collectiveSMs)
+        #expect(sms == CollectiveSMs(scaleUp: 24, scaleOut: 16) && sms.ring(crossesNodes: true) == 16 && sms.ring(crossesNodes: false) == 24)
+        for (bad, message) in [("{scale_up: 100, scale_out: 16}", "100 SMs for a collective, but the device has 100"),
+                               ("{scale_up: 24, scale_ot: 16}", "did you mean 'scale_out'")] {
+            do {
+                _ = try HardwareCatalog.parse(try ConfigValue.parse(catalog(bad), file: "cat.yaml"))
+                Issue.record("expected an error for \(bad)")
+            } catch let e as ConfigError {
+                #expect(e.description.contains(message), "\(e.description)")
+            }
+        }
+        let shipped = try HardwareCatalog.builtIn()
+        for id in ["HGX-H100-8GPU", "HGX-H800-8GPU", "DGX-A100-8GPU"] {
+            #expect(shipped.nodes[id]?.collectiveSMs == CollectiveSMs(scaleUp: 24, scaleOut: 16), "\(id)")
+        }
+        for id in ["GB200-NVL72-TRAY", "MI300X-8GPU", "H100-PCIe-8GPU"] { #expect(shipped.nodes[id]?.collectiveSMs == nil, "\(id)") }
+    }
 }
