@@ -1,5 +1,6 @@
 import ConfigIO
 import Foundation
+import Hardware
 
 /// Measured kernel throughputs (Resources/hopper-kernels.yaml; every number has its source
 /// there). Loaded strictly: an unknown key is an error.
@@ -11,6 +12,10 @@ public struct KernelCalibration: Sendable, Equatable {
         public init(m: Int, n: Int, k: Int, tflops: Double) { self.m = m; self.n = n; self.k = k; self.tflops = tflops }
     }
     public struct GroupedRow: Sendable, Equatable { public var groups, mPerGroup, n, k: Int; public var tflops: Double }
+    /// The GPU the figures were measured on (`calibration_device`, a device of the built-in
+    /// hardware catalog): the cost model carries a figure to another device as a fraction of
+    /// this one's peaks, measured matmul rates and per-SM throughputs.
+    public var device: Device
 
     public var calibrationSMs: Int
     public var fp8Dense: [DenseRow]
@@ -53,7 +58,7 @@ public struct KernelCalibration: Sendable, Equatable {
     /// Host seconds to issue one cost-executor operation (`host_us_per_operation`).
     public var hostSecondsPerOperation: Double
 
-    public static let keys = ["calibration_sms", "fp8_dense_gemm_tflops", "fp8_grouped_gemm_tflops", "fp8_wgrad_tflops_at_112_sms",
+    public static let keys = ["calibration_device", "calibration_sms", "fp8_dense_gemm_tflops", "fp8_grouped_gemm_tflops", "fp8_wgrad_tflops_at_112_sms",
                        "attention_forward_tflops_at_112_sms", "attention_backward_tflops_at_112_sms", "router_topk_ns_per_row_at_112_sms",
                        "router_bookkeeping_us", "expert_layout_ns_per_row", "bf16_gemm_efficiency",
                        "bf16_gemm_tflops", "bf16_gemm_tile", "memory_bound_efficiency", "minimum_kernel_us", "host_us_per_operation"]
@@ -96,8 +101,20 @@ public struct KernelCalibration: Sendable, Equatable {
         guard tileSides.count == 2, tileSides.allSatisfy({ $0 > 0 }) else {
             throw tile.error("expected the output tile's rows and columns, two positive integers", fix: "write e.g. bf16_gemm_tile: [128, 128]")
         }
+        let deviceValue = try v.required("calibration_device")
+        let catalog = try HardwareCatalog.builtIn()
+        let deviceID = try deviceValue.string()
+        guard let device = catalog.devices[deviceID] else {
+            throw deviceValue.error("unknown calibration device '\(deviceID)'", fix: Suggestion.fix(for: deviceID, allowed: Array(catalog.devices.keys)))
+        }
+        let sms = try v.positiveInt("calibration_sms")
+        guard sms <= device.smCount else {
+            throw try v.required("calibration_sms").error("\(sms) SMs, but the \(device.name) has \(device.smCount)",
+                                                          fix: "give the SMs the measurements ran on, at most \(device.smCount)")
+        }
         return KernelCalibration(
-            calibrationSMs: try v.positiveInt("calibration_sms"),
+            device: device,
+            calibrationSMs: sms,
             fp8Dense: try rows("fp8_dense_gemm_tflops", width: 4).map { DenseRow(m: Int($0[0]), n: Int($0[1]), k: Int($0[2]), tflops: $0[3]) },
             fp8Grouped: try rows("fp8_grouped_gemm_tflops", width: 5).map { GroupedRow(groups: Int($0[0]), mPerGroup: Int($0[1]), n: Int($0[2]), k: Int($0[3]), tflops: $0[4]) },
             fp8WgradTFLOPSAt112: try v.positiveDouble("fp8_wgrad_tflops_at_112_sms"),

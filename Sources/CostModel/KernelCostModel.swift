@@ -107,42 +107,36 @@ public struct KernelCostModel: Sendable {
     /// Seconds to stream the record's bytes at the element-wise HBM efficiency.
     func streaming(_ r: OperationRecord) -> Double { bytes(r) / (device.hbmBandwidth * calibration.elementwiseEfficiency) }
 
-    /// Dense peaks of the GPU the calibration was measured on (H800 SXM, as H100 SXM), FLOP/s:
-    /// BF16 989.4 and FP8 1,978.9 TFLOPS, dense (hardware.md §0; ISCA 2025 Table 4's MFU implies 988).
-    static let calibrationGPUPeak = (bf16: 989.4e12, fp8: 1978.9e12)
-    /// The best matmul rates measured on the calibration GPU's die (the catalog's H800 entry,
-    /// from Bekman's MAMF table for the H100 SXM), FLOP/s: BF16 794.5 and FP8 1,402.6 TFLOPS,
-    /// written as the catalog parses them (TFLOPS × 10¹²) so that the H800's own scale is
-    /// exactly 1.
-    static let calibrationGPUAchievable = (bf16: 794.5 * 1e12, fp8: 1402.6 * 1e12)
+    /// Dense BF16 and FP8 peaks of the GPU the calibration was measured on (its
+    /// `calibration_device`; the shipped file's H800: 989.4 and 1,978.9 TFLOPS), FLOP/s.
+    var calibrationPeak: (bf16: Double, fp8: Double) {
+        let d = calibration.device
+        return (d.peak(.bf16).flops, d.peak(.fp8).flops)
+    }
 
     /// A GEMM's rate on this device relative to what the calibration's fraction of peak gives.
     /// With `gemmCeiling` `.measured`, the kernel reaches the same fraction of the device's
     /// measured best matmul rate (`Device.achievableMatmulFraction`, Bekman's MAMF) as it
     /// reached of the calibration GPU's: the best rate over the peak falls as GPUs get faster
     /// (BF16: A100 0.87, H100 0.80, B200 0.78, GB200 0.73, MI300X 0.51). With `.peak` (the
-    /// default), and on a device without a measured rate (H100 PCIe, H20) or the H800 and H100
-    /// themselves, 1: the calibration's fraction of the device's peak. The default stays `.peak`
+    /// default), on a device without a measured rate (H100 PCIe, H20) or a calibration device
+    /// without one, and on the calibration device itself (for the shipped file the H800, and
+    /// the H100 of the same die), 1: the calibration's fraction of the device's peak. The default stays `.peak`
     /// because the published checks do not bear the measured ceiling out: it moves the A100
     /// rows of `llmsim validate` from a mean of +1.0 % to −4.5 % (the 1T interleaved step to
     /// −11.8 %) and NVIDIA's Blackwell rows further below their published step times.
     public func matmulCeilingScale(_ precision: Precision) -> Double {
         guard gemmCeiling == .measured, let fraction = device.achievableMatmulFraction(precision) else { return 1 }
-        let fp8 = device.peak(precision).runsAs == .fp8
-        let reference = fp8 ? Self.calibrationGPUAchievable.fp8 / Self.calibrationGPUPeak.fp8
-                            : Self.calibrationGPUAchievable.bf16 / Self.calibrationGPUPeak.bf16
+        let format: Precision = device.peak(precision).runsAs == .fp8 ? .fp8 : .bf16
+        guard let reference = calibration.device.achievableMatmulFraction(format) else { return 1 }
         return fraction / reference
     }
 
     /// FLOP/s of FlashAttention measured at `tflopsAt112` on the calibration GPU's 112 SMs,
     /// scaled to this device's BF16 peak and compute SMs.
     func attentionRate(_ tflopsAt112: Double) -> Double {
-        tflopsAt112 * 1e12 / Self.calibrationGPUPeak.bf16 * device.peak(.bf16).flops * smFraction / traceFraction
+        tflopsAt112 * 1e12 / calibrationPeak.bf16 * device.peak(.bf16).flops * smFraction / traceFraction
     }
-
-    /// What one SM of the calibration GPU completes per clock (the catalog's H800 entry: 4,096
-    /// dense BF16 FLOPs, 16 exponentials, 128 shared-memory bytes).
-    static let calibrationGPUSM = SMThroughput(bf16TensorFLOPs: 4096, exp2: 16, sharedMemoryBytes: 128)
 
     /// An attention record's rate on this device relative to what its share of the BF16 peak
     /// gives, and the SM resource that holds it there. Under `attention_ceiling: units` (the
@@ -151,14 +145,15 @@ public struct KernelCostModel: Sendable {
     /// memory (`AttentionRoofline`): the scale is the device's bound over the H800's at the same
     /// shape. Exactly 1 wherever the tensor cores set the pace on both (every Hopper and Ampere
     /// GPU at the head dimensions llmsim's models use), on devices without per-SM figures (H20,
-    /// MI300X), for records without a shape, and under `peak`. On the B200 and GB200 the
+    /// MI300X) or a calibration device without them, for records without a shape, and under `peak`. On the B200 and GB200 the
     /// backward at head dimension 128 is bound by shared memory: 2,560 tensor clocks against
     /// 3,328, a scale of 0.769.
     public func attentionUnitsScale(_ r: OperationRecord) -> (scale: Double, resource: AttentionRoofline.Resource) {
-        guard attentionCeiling == .units, let shape = r.attention, let sm = device.smThroughput else { return (1, .tensorCores) }
+        guard attentionCeiling == .units, let shape = r.attention, let sm = device.smThroughput,
+              let calibrationSM = calibration.device.smThroughput else { return (1, .tensorCores) }
         let tile = AttentionRoofline.tile(qkDim: shape.qkDim, vDim: shape.vDim, backward: r.kind == .attentionBackward)
         let here = AttentionRoofline.bound(tile, on: sm)
-        let there = AttentionRoofline.bound(tile, on: Self.calibrationGPUSM)
+        let there = AttentionRoofline.bound(tile, on: calibrationSM)
         return (here.fraction / there.fraction, here.resource)
     }
 
@@ -202,7 +197,7 @@ public struct KernelCostModel: Sendable {
             let (efficiency, figure) = bf16Efficiency(r.gemm)
             return (peak.flops * efficiency * smFraction * (r.gemm.map(tileOccupancy) ?? 1), figure)
         }
-        let fp8Peak = Self.calibrationGPUPeak.fp8
+        let fp8Peak = calibrationPeak.fp8
         let efficiency: Double, figure: PricingFigure
         if r.name.hasSuffix(".wgrad"), !g.tensorScaled {
             (efficiency, figure) = (calibration.fp8WgradTFLOPSAt112 * 1e12 / fp8Peak / traceFraction, .figure(.fp8Wgrad))
@@ -233,7 +228,7 @@ public struct KernelCostModel: Sendable {
         let i = Self.nearest(rows, m: max(1, g.totalRows / max(g.groups, 1)), n: g.n, k: g.k)
         let row = rows[i]
         let busy = min(calibration.calibrationSMs, outputTiles(GEMMShape(m: row.m, n: row.n, k: row.k)))
-        let perBusySM = row.tflops * 1e12 / Self.calibrationGPUPeak.bf16 * Double(calibration.calibrationSMs) / Double(busy)
+        let perBusySM = row.tflops * 1e12 / calibrationPeak.bf16 * Double(calibration.calibrationSMs) / Double(busy)
         return (perBusySM, .bf16DenseRow(i))
     }
 

@@ -1,3 +1,5 @@
+import ConfigIO
+import Foundation
 import Testing
 import Hardware
 @testable import Kernels
@@ -70,6 +72,30 @@ import Hardware
             let m = try KernelCostModel(device: catalog.device(id), calibration: calibration, communicationSMs: 0)
             #expect(m.attentionUnitsScale(backward).scale == 1 && m.attentionUnitsScale(attention(backward: false, qk: 64, v: 64)).scale == 1, "\(id)")
         }
-        #expect(try catalog.device("H800-SXM5-80GB").smThroughput == KernelCostModel.calibrationGPUSM)
+        #expect(try catalog.device("H800-SXM5-80GB") == calibration.device)
+    }
+
+    /// The calibration file names the GPU it was measured on (`calibration_device`), and the
+    /// cost model carries its figures as fractions of that GPU's peaks: the same attention
+    /// figure measured on an A100 (on its 108 SMs) prices the A100's attention 989.4 / 312 ×
+    /// 108 / 132 times as fast as when the H800 measured it. An unknown device, or more SMs than
+    /// it has, is an error naming the key.
+    @Test func calibrationDeviceSetsTheReference() throws {
+        let text = try String(contentsOfFile: try KernelCalibration.shippedPath(), encoding: .utf8)
+        func parsed(_ device: String, sms: Int) throws -> KernelCalibration {
+            let edited = text.replacingOccurrences(of: "calibration_device: H800-SXM5-80GB", with: "calibration_device: \(device)")
+                .replacingOccurrences(of: "calibration_sms: 132", with: "calibration_sms: \(sms)")
+            return try KernelCalibration.parse(try ConfigValue.parse(edited, file: "cal.yaml"))
+        }
+        let catalog = try HardwareCatalog.builtIn(), calibration = try KernelCalibration.hopper()
+        let a100 = try catalog.device("A100-SXM4-80GB")
+        let onA100 = try KernelCostModel(device: a100, calibration: try parsed("A100-SXM4-80GB", sms: 108), communicationSMs: 0)
+        let onH800 = try KernelCostModel(device: a100, calibration: calibration, communicationSMs: 0)
+        let r = attention(backward: false)
+        #expect(abs(onH800.duration(r) / onA100.duration(r) - 989.4 / 312 * 108 / 132) < 1e-9)
+        for (device, sms, message) in [("H800-SXM5-80G", 132, "unknown calibration device 'H800-SXM5-80G'"), ("A100-SXM4-80GB", 132, "132 SMs, but the NVIDIA A100")] {
+            do { _ = try parsed(device, sms: sms); Issue.record("accepted \(device) with \(sms) SMs") }
+            catch let e as ConfigError { #expect(e.description.contains(message), "\(e.description)") }
+        }
     }
 }

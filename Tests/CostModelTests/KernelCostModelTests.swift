@@ -72,8 +72,8 @@ import Hardware
             let m = try KernelCostModel(device: catalog.device(id), calibration: calibration, communicationSMs: 20, gemmCeiling: .measured)
             #expect(m.matmulCeilingScale(.fp8) == 1 && m.matmulCeilingScale(.bf16) == 1 && m.matmulCeilingScale(.fp32) == 1)
         }
-        // The calibration GPU's figures are the catalog's H800 entry.
-        #expect(h800.achievableMatmulFLOPS == [.bf16: KernelCostModel.calibrationGPUAchievable.bf16, .fp8: KernelCostModel.calibrationGPUAchievable.fp8])
+        // The calibration GPU is the catalog's H800 entry.
+        #expect(calibration.device == h800)
         // MI300X: no FP8 row, so its FP8 GEMMs keep the BF16 fraction (668.4 of 1,307.4)
         // against the H100's FP8 one (1,402.6 of 1,978.9); attention is not a matmul here.
         let mi300x = try KernelCostModel(device: catalog.device("MI300X-192GB"), calibration: calibration, communicationSMs: 0, gemmCeiling: .measured)
@@ -157,8 +157,8 @@ import Hardware
     /// reads each in the file's unit, and scales the field it reads.
     @Test func figuresAreTheFilesFigures() throws {
         let memory = ["cast", "dispatch_cast", "norm", "elementwise", "permute"].map { "memory_bound_efficiency." + $0 }
-        // Not figures: where the figures were measured, and the BF16 kernels' tile shape.
-        let read = KernelCalibration.keys.filter { !["calibration_sms", "memory_bound_efficiency", "bf16_gemm_tile"].contains($0) } + memory
+        // Not figures: the GPU and SMs the figures were measured on, and the BF16 kernels' tile shape.
+        let read = KernelCalibration.keys.filter { !["calibration_device", "calibration_sms", "memory_bound_efficiency", "bf16_gemm_tile"].contains($0) } + memory
         #expect(Set(KernelCalibration.Figure.allCases.map(\.rawValue)) == Set(read))
         #expect(calibration.value(.bf16GEMM) == 0.70 && abs(calibration.value(.minimumKernel) - 3) < 1e-9 && abs(calibration.value(.hostOperation) - 100) < 1e-9)
         #expect(abs(calibration.value(.routerBookkeeping) - 105) < 1e-9 && abs(calibration.value(.expertLayout) - 7.41) < 1e-9)

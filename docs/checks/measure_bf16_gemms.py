@@ -28,7 +28,8 @@ Usage (on a GPU, e.g. through the device tool):
   python3 docs/checks/measure_bf16_gemms.py --preset deepseek-v3 [--kernels k.json ...] [--out rows.json]
   python3 docs/checks/measure_bf16_gemms.py --preset deepseek-v3 --dry-run   # list shapes only
 Paste the printed rows into Sources/CostModel/Resources/hopper-kernels.yaml (for H800/H100
-class GPUs) or an experiment's `calibration: {bf16_gemm_tflops: [...]}`.
+class GPUs) or an experiment's `calibration: {bf16_gemm_tflops: [...]}`; rows from another GPU go
+in a calibration file of their own whose `calibration_device` names that GPU.
 """
 import argparse
 import datetime
