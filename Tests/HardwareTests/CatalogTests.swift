@@ -125,15 +125,8 @@ import Testing
         func catalog(_ figures: String) -> String { Self.oneDevice(extra: "    sm_throughput_per_clock: \(figures)\n") }
         let good = try HardwareCatalog.parse(try ConfigValue.parse(catalog("{bf16_tensor_flops: 1000, exp2: 16, shared_memory_bytes: 128}"), file: "cat.yaml"))
         #expect(try good.device("X").smThroughput == SMThroughput(bf16TensorFLOPs: 1000, exp2: 16, sharedMemoryBytes: 128))
-        for (bad, message) in [("{bf16_tensor_flops: 10, exp2: 16, shared_memory_bytes: 128}", "implies a 100.00 GHz clock"),
-                               ("{bf16_tensor_flops: 1000, exp: 16, shared_memory_bytes: 128}", "did you mean 'exp2'")] {
-            do {
-                _ = try HardwareCatalog.parse(try ConfigValue.parse(catalog(bad), file: "cat.yaml"))
-                Issue.record("expected an error for \(bad)")
-            } catch let e as ConfigError {
-                #expect(e.description.contains(message), "\(e.description)")
-            }
-        }
+        Self.expectRefused(catalog, [("{bf16_tensor_flops: 10, exp2: 16, shared_memory_bytes: 128}", "implies a 100.00 GHz clock"),
+                                     ("{bf16_tensor_flops: 1000, exp: 16, shared_memory_bytes: 128}", "did you mean 'exp2'")])
         let shipped = try HardwareCatalog.builtIn()
         func clock(_ id: String) throws -> Double {
             let d = try shipped.device(id)
@@ -169,19 +162,26 @@ import Testing
         let good = try HardwareCatalog.parse(try ConfigValue.parse(catalog("{scale_up: 24, scale_out: 16}"), file: "cat.yaml"))
         let sms = try #require(good.nodes["N"]?.collectiveSMs)
         #expect(sms == CollectiveSMs(scaleUp: 24, scaleOut: 16) && sms.ring(crossesNodes: true) == 16 && sms.ring(crossesNodes: false) == 24)
-        for (bad, message) in [("{scale_up: 100, scale_out: 16}", "100 SMs for a collective, but the device has 100"),
-                               ("{scale_up: 24, scale_ot: 16}", "did you mean 'scale_out'")] {
-            do {
-                _ = try HardwareCatalog.parse(try ConfigValue.parse(catalog(bad), file: "cat.yaml"))
-                Issue.record("expected an error for \(bad)")
-            } catch let e as ConfigError {
-                #expect(e.description.contains(message), "\(e.description)")
-            }
-        }
+        Self.expectRefused(catalog, [("{scale_up: 100, scale_out: 16}", "100 SMs for a collective, but the device has 100"),
+                                     ("{scale_up: 24, scale_ot: 16}", "did you mean 'scale_out'")])
         let shipped = try HardwareCatalog.builtIn()
         for id in ["HGX-H100-8GPU", "HGX-H800-8GPU", "DGX-A100-8GPU"] {
             #expect(shipped.nodes[id]?.collectiveSMs == CollectiveSMs(scaleUp: 24, scaleOut: 16), "\(id)")
         }
         for id in ["GB200-NVL72-TRAY", "MI300X-8GPU", "H100-PCIe-8GPU"] { #expect(shipped.nodes[id]?.collectiveSMs == nil, "\(id)") }
+    }
+
+    /// Each figure, put into the catalog by `catalog`, is refused with an error that says `message`.
+    static func expectRefused(_ catalog: (String) -> String, _ cases: [(figures: String, message: String)]) {
+        for (bad, message) in cases {
+            do {
+                _ = try HardwareCatalog.parse(try ConfigValue.parse(catalog(bad), file: "cat.yaml"))
+                Issue.record("expected an error for \(bad)")
+            } catch let e as ConfigError {
+                #expect(e.description.contains(message), "\(e.description)")
+            } catch {
+                Issue.record("unexpected error \(error)")
+            }
+        }
     }
 }
