@@ -131,7 +131,8 @@ struct StepCommand: ParsableCommand {
         let rows: [[String]] = [["where the step time goes", "rank 0", "share", "ranks min / mean / max"]]
             + StepTimeBreakdown.parts.compactMap { row($0.label, $0.key) }
             + [["total: the step time", s(first.total) + " s", "100.0 %", ""]]
-            + [row("of the compute, recomputation", \.recomputationS)].compactMap { $0 }
+            + [row("of the compute, recomputation", \.recomputationS),
+               row("of FSDP's, compute slowed beside its collectives", \.collectiveContentionS)].compactMap { $0 }
         return Output.table(rows, rightAlignedFrom: 1)
     }
 

@@ -128,12 +128,20 @@ struct FullyShardedStages {
         if let (t, s) = firstTimes { order.append((t, s, first)) }
         for l in range { order.append((layerTimes[l], slowdowns[l], layers[l])) }
         if let (t, s) = lastTimes { order.append((t, s, last)) }
-        stage.fullyShardedForward = FullyShardedLayers.exposed(order.map {
-            .init(compute: $0.times.forward, gather: $0.collectives.gather, contended: $0.times.forward + $0.slowdown.forward)
-        })
-        stage.fullyShardedBackward = FullyShardedLayers.exposed(order.reversed().map {
-            .init(compute: $0.times.backward, gather: $0.collectives.gather, reduceScatter: $0.collectives.reduceScatter,
-                  contended: $0.times.backward + $0.slowdown.backward)
-        })
+        let forward = order.map {
+            FullyShardedLayers.Step(compute: $0.times.forward, gather: $0.collectives.gather, contended: $0.times.forward + $0.slowdown.forward)
+        }
+        let backward = order.reversed().map {
+            FullyShardedLayers.Step(compute: $0.times.backward, gather: $0.collectives.gather, reduceScatter: $0.collectives.reduceScatter,
+                                    contended: $0.times.backward + $0.slowdown.backward)
+        }
+        /// The exposure, and of it what the slower compute adds (against every SM kept).
+        func exposure(_ steps: [FullyShardedLayers.Step]) -> (total: Double, contention: Double) {
+            let total = FullyShardedLayers.exposed(steps)
+            let uncontended = FullyShardedLayers.exposed(steps.map { var s = $0; s.contended = s.compute; return s })
+            return (total, total - uncontended)
+        }
+        (stage.fullyShardedForward, stage.fullyShardedContentionForward) = exposure(forward)
+        (stage.fullyShardedBackward, stage.fullyShardedContentionBackward) = exposure(backward)
     }
 }

@@ -26,6 +26,9 @@ public struct LayerTimes: Sendable, Equatable, Codable {
     /// FSDP's per-layer parameter gathers and gradient reduce-scatters not hidden under the
     /// compute (`FullyShardedLayers`), forward and backward seconds; set per stage chunk.
     public var fullyShardedForward = 0.0, fullyShardedBackward = 0.0
+    /// Of the FSDP fields, the seconds the compute loses running beside the collectives, whose
+    /// kernels hold some SMs (`FullyShardedLayers`); already in them, added to no duration.
+    public var fullyShardedContentionForward = 0.0, fullyShardedContentionBackward = 0.0
     /// GPU seconds idle waiting for the host to launch the next operation (`HostIssue`): in a
     /// forward alone, a backward alone, and an overlapped forward-and-backward pair; set per
     /// stage chunk.
@@ -40,6 +43,7 @@ public struct LayerTimes: Sendable, Equatable, Codable {
     static var fields: [WritableKeyPath<LayerTimes, Double>] {
         computeFields + [\.dispatchForward, \.combineForward, \.combineBackward, \.dispatchBackward, \.tensorParallelForward, \.tensorParallelBackward,
                          \.contextParallelForward, \.contextParallelBackward, \.fullyShardedForward, \.fullyShardedBackward,
+                         \.fullyShardedContentionForward, \.fullyShardedContentionBackward,
                          \.hostForward, \.hostBackward, \.hostForwardBackward]
     }
 

@@ -27,7 +27,8 @@ public struct StepTimeBreakdown: Sendable, Codable, Equatable {
     public var tensorParallelS = 0.0
     /// Context-parallel ring exchange not hidden under the attention core.
     public var contextParallelS = 0.0
-    /// FSDP's per-layer gathers and reduce-scatters not hidden under the compute.
+    /// FSDP's per-layer gathers and reduce-scatters not hidden under the compute, and the
+    /// compute's slowdown beside those it hides (`collectiveContentionS`).
     public var fullyShardedS = 0.0
     /// The GPU idle inside instructions, waiting for the host to launch operations.
     public var hostS = 0.0
@@ -47,6 +48,9 @@ public struct StepTimeBreakdown: Sendable, Codable, Equatable {
     /// Of the compute parts, the seconds that recompute the forward (activation
     /// recomputation); not a part of its own.
     public var recomputationS = 0.0
+    /// Of the FSDP part, the seconds the compute loses beside the collectives, whose kernels
+    /// hold some SMs (`collective_sms`); not a part of its own.
+    public var collectiveContentionS = 0.0
 
     public init() {}
 
@@ -58,7 +62,7 @@ public struct StepTimeBreakdown: Sendable, Codable, Equatable {
         (\.allToAllS, "all_to_all", "exposed MoE all-to-all"),
         (\.tensorParallelS, "tensor_parallel", "exposed tensor-parallel collectives"),
         (\.contextParallelS, "context_parallel", "exposed context-parallel ring"),
-        (\.fullyShardedS, "fully_sharded", "exposed FSDP gathers and reduce-scatters"),
+        (\.fullyShardedS, "fully_sharded", "exposed FSDP gathers and reduce-scatters, and their SMs"),
         (\.hostS, "host", "waiting for host launches"),
         (\.bubbleS, "bubble", "pipeline bubble and send waits"),
         (\.gradientReductionS, "gradient_reduction", "exposed gradient reduction"),
@@ -88,6 +92,7 @@ public struct StepTimeBreakdown: Sendable, Codable, Equatable {
         (r.gradientReductionS, r.gradientNormS) = (f(a.gradientReductionS, b.gradientReductionS), f(a.gradientNormS, b.gradientNormS))
         (r.optimizerUpdateS, r.allGatherS) = (f(a.optimizerUpdateS, b.optimizerUpdateS), f(a.allGatherS, b.allGatherS))
         (r.waitS, r.recomputationS) = (f(a.waitS, b.waitS), f(a.recomputationS, b.recomputationS))
+        r.collectiveContentionS = f(a.collectiveContentionS, b.collectiveContentionS)
         return r
     }
 
@@ -109,6 +114,7 @@ public struct StepTimeBreakdown: Sendable, Codable, Equatable {
             (b.attentionS, b.mlpS, b.otherComputeS) = (t.attentionForward, t.mlpForward, t.otherForward)
             b.allToAllS = t.dispatchForward + t.combineForward
             (b.tensorParallelS, b.contextParallelS, b.fullyShardedS, b.hostS) = (t.tensorParallelForward, t.contextParallelForward, t.fullyShardedForward, t.hostForward)
+            b.collectiveContentionS = t.fullyShardedContentionForward
         case "B", "Bi":
             let weight = label == "B"
             b.attentionS = t.attentionBackwardInput + (weight ? t.attentionBackwardWeight : 0)
@@ -117,6 +123,7 @@ public struct StepTimeBreakdown: Sendable, Codable, Equatable {
             b.allToAllS = t.combineBackward + t.dispatchBackward
             (b.tensorParallelS, b.contextParallelS, b.fullyShardedS, b.hostS) = (t.tensorParallelBackward, t.contextParallelBackward, t.fullyShardedBackward, t.hostBackward)
             b.recomputationS = t.recomputation
+            b.collectiveContentionS = t.fullyShardedContentionBackward
         case "W":
             (b.attentionS, b.mlpS, b.otherComputeS) = (t.attentionBackwardWeight, t.mlpBackwardWeight, t.otherBackwardWeight)
         case "F&B":
@@ -137,6 +144,7 @@ public struct StepTimeBreakdown: Sendable, Codable, Equatable {
         b.tensorParallelS = t.tensorParallelForward + t.tensorParallelBackward
         b.contextParallelS = t.contextParallelForward + t.contextParallelBackward
         b.fullyShardedS = t.fullyShardedForward + t.fullyShardedBackward
+        b.collectiveContentionS = t.fullyShardedContentionForward + t.fullyShardedContentionBackward
         b.hostS = t.hostForwardBackward
         b.recomputationS = t.recomputation
         return b

@@ -48,7 +48,8 @@ import Testing
     /// the H100 node's cross-node figure, 16 SMs, beside the compute. The step is slower than
     /// with `collective_sms: 0` (every SM kept, llmsim before 2026-11-25: 14.49 s) by less than
     /// its whole compute on 116 of 131 SMs would be (the stream is busy part of the time), and
-    /// more SMs cost more. An impossible figure is an error naming the key and the fix.
+    /// more SMs cost more; `llmsim step --breakdown` names the difference. An impossible figure
+    /// is an error naming the key and the fix.
     @Test func collectivesTakeSMsFromTheCompute() throws {
         func step(_ extra: String) throws -> (StepConfiguration, StepResult) {
             let c = try shippedStep("automodel-llama31-70b-h100.yaml", adding: extra)
@@ -62,6 +63,9 @@ import Testing
         #expect(abs(none.stepTimeS - 14.49) < 0.01)
         let whole = none.stepTimeS * 131 / 116
         #expect(shipped.stepTimeS > none.stepTimeS + 0.3 && shipped.stepTimeS < whole && more.stepTimeS > shipped.stepTimeS)
+        // The breakdown names the slowdown: all of the difference (no pipeline to absorb it).
+        let contention = try #require(shipped.timeBreakdownPerRank.first).collectiveContentionS
+        #expect(abs(contention - (shipped.stepTimeS - none.stepTimeS)) < 1e-6 && none.timeBreakdownPerRank.first?.collectiveContentionS == 0)
         do { _ = try shippedStep("automodel-llama31-70b-h100.yaml", adding: "collective_sms: 132"); Issue.record("accepted 132 SMs") }
         catch let e as ConfigError { #expect(e.description.contains("collective_sms") && e.description.contains("between 0"), "\(e)") }
     }
