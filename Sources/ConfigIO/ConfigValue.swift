@@ -230,6 +230,14 @@ public struct ConfigValue: @unchecked Sendable {
         return v
     }
 
+    /// The entry of `table` this text value names (a catalog's devices or node templates); an
+    /// unknown name is an error at this value, `unknown <what> '<name>'`, listing the known ones.
+    public func entry<T>(of table: [String: T], what: String) throws -> T {
+        let name = try string()
+        guard let found = table[name] else { throw error("unknown \(what) '\(name)'", fix: Suggestion.fix(for: name, allowed: Array(table.keys))) }
+        return found
+    }
+
     // MARK: Helpers
 
     func child(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }

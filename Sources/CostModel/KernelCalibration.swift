@@ -101,12 +101,7 @@ public struct KernelCalibration: Sendable, Equatable {
         guard tileSides.count == 2, tileSides.allSatisfy({ $0 > 0 }) else {
             throw tile.error("expected the output tile's rows and columns, two positive integers", fix: "write e.g. bf16_gemm_tile: [128, 128]")
         }
-        let deviceValue = try v.required("calibration_device")
-        let catalog = try HardwareCatalog.builtIn()
-        let deviceID = try deviceValue.string()
-        guard let device = catalog.devices[deviceID] else {
-            throw deviceValue.error("unknown calibration device '\(deviceID)'", fix: Suggestion.fix(for: deviceID, allowed: Array(catalog.devices.keys)))
-        }
+        let device = try v.required("calibration_device").entry(of: try HardwareCatalog.builtIn().devices, what: "calibration device")
         let sms = try v.positiveInt("calibration_sms")
         guard sms <= device.smCount else {
             throw try v.required("calibration_sms").error("\(sms) SMs, but the \(device.name) has \(device.smCount)",

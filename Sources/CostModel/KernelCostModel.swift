@@ -50,6 +50,13 @@ public struct KernelCostModel: Sendable {
     /// Fraction of the device's SMs compute kernels get; calibration rows are at fraction 1
     /// (132 of 132) or 112/132 (the trace), and throughput scales with the fraction.
     var smFraction: Double { Double(computeSMs) / Double(device.smCount) }
+
+    /// This model with `n` more SMs taken from the compute (by a collective's kernel beside it).
+    public func leavingSMs(_ n: Int) -> KernelCostModel {
+        var m = self
+        m.computeSMs -= n
+        return m
+    }
     /// SMs the compute kernels of DeepSeek's trace ran on: its persistent GEMMs' grids, the
     /// H800's 132 less the 20 DeepEP takes (V3 report §3.2.2).
     static let traceComputeSMs = 112
@@ -121,8 +128,8 @@ public struct KernelCostModel: Sendable {
     /// (BF16: A100 0.87, H100 0.80, B200 0.78, GB200 0.73, MI300X 0.51). With `.peak` (the
     /// default), on a device without a measured rate (H100 PCIe, H20) or a calibration device
     /// without one, and on the calibration device itself (for the shipped file the H800, and
-    /// the H100 of the same die), 1: the calibration's fraction of the device's peak. The default stays `.peak`
-    /// because the published checks do not bear the measured ceiling out: it moves the A100
+    /// the H100 of the same die), 1: the calibration's fraction of the device's peak. The
+    /// default stays `.peak` because the published checks do not bear the measured ceiling out: it moves the A100
     /// rows of `llmsim validate` from a mean of +1.0 % to −4.5 % (the 1T interleaved step to
     /// −11.8 %) and NVIDIA's Blackwell rows further below their published step times.
     public func matmulCeilingScale(_ precision: Precision) -> Double {
@@ -141,13 +148,14 @@ public struct KernelCostModel: Sendable {
     /// An attention record's rate on this device relative to what its share of the BF16 peak
     /// gives, and the SM resource that holds it there. Under `attention_ceiling: units` (the
     /// default) a FlashAttention tile of the record's head dimensions keeps the efficiency it
-    /// had on the H800 against its roofline over tensor cores, exponential units and shared
-    /// memory (`AttentionRoofline`): the scale is the device's bound over the H800's at the same
-    /// shape. Exactly 1 wherever the tensor cores set the pace on both (every Hopper and Ampere
-    /// GPU at the head dimensions llmsim's models use), on devices without per-SM figures (H20,
-    /// MI300X) or a calibration device without them, for records without a shape, and under `peak`. On the B200 and GB200 the
-    /// backward at head dimension 128 is bound by shared memory: 2,560 tensor clocks against
-    /// 3,328, a scale of 0.769.
+    /// had on the calibration device (the H800) against its roofline over tensor cores,
+    /// exponential units and shared memory (`AttentionRoofline`): the scale is the device's bound
+    /// over the calibration device's at the same shape. Exactly 1 wherever the tensor cores set
+    /// the pace on both (every Hopper and Ampere GPU at the head dimensions llmsim's models use),
+    /// on devices without per-SM figures (H20, MI300X) or a calibration device without them, for
+    /// records without a shape, and under `peak`. On the B200 and GB200 the backward at head
+    /// dimension 128 is bound by shared memory: 2,560 tensor clocks against 3,328, a scale of
+    /// 0.769.
     public func attentionUnitsScale(_ r: OperationRecord) -> (scale: Double, resource: AttentionRoofline.Resource) {
         guard attentionCeiling == .units, let shape = r.attention, let sm = device.smThroughput,
               let calibrationSM = calibration.device.smThroughput else { return (1, .tensorCores) }

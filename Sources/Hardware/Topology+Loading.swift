@@ -21,11 +21,7 @@ extension Topology {
     public static func parse(_ v: ConfigValue, catalog: HardwareCatalog) throws -> Topology {
         try v.requireKnownKeys(keys)
         let kind = try v.choice("kind", TopologyKind.self)
-        let nodeValue = try v.required("node")
-        let nodeID = try nodeValue.string()
-        guard let node = catalog.nodes[nodeID] else {
-            throw nodeValue.error("unknown node template '\(nodeID)'", fix: Suggestion.fix(for: nodeID, allowed: Array(catalog.nodes.keys)))
-        }
+        let node = try v.required("node").entry(of: catalog.nodes, what: "node template")
         let planes = try v.positiveInt("planes", default: 1)
         if kind != .multiPlaneFatTree, planes != 1 {
             throw try v.required("planes").error("planes apply to kind: multi-plane-fat-tree only", fix: "remove 'planes' or change 'kind'")

@@ -105,13 +105,16 @@ struct FullyShardedStages {
         layers = RankParameters.perLayer(c).map(optimizer.fullyShardedCollectives)
         first = optimizer.fullyShardedCollectives(RankParameters.firstStageExtra(c))
         last = optimizer.fullyShardedCollectives(RankParameters.lastStageExtra(c))
-        if let n = c.collectiveSMs { collectiveSMs = n } else if let figure = c.topology.node.collectiveSMs {
-            let dense = optimizer.ring(replicas: c.denseShards, apart: c.tp)
-            let expert = optimizer.ring(replicas: c.expertStateReplicas, apart: c.expertGroupSize)
-            collectiveSMs = figure.ring(crossesNodes: dense.domains > 1 || (c.model.moe != nil && expert.domains > 1))
-        } else {
-            collectiveSMs = 0
-        }
+        collectiveSMs = Self.collectiveSMs(c, optimizer: optimizer)
+    }
+
+    /// `collectiveSMs` of the configuration (see there).
+    static func collectiveSMs(_ c: StepConfiguration, optimizer: DataParallelOptimizer) -> Int {
+        if let n = c.collectiveSMs { return n }
+        guard let figure = c.topology.node.collectiveSMs else { return 0 }
+        let dense = optimizer.ring(replicas: c.denseShards, apart: c.tp)
+        let expert = optimizer.ring(replicas: c.expertStateReplicas, apart: c.expertGroupSize)
+        return figure.ring(crossesNodes: dense.domains > 1 || (c.model.moe != nil && expert.domains > 1))
     }
 
     /// The compute SMs a collective's kernel takes beyond those reserved for the whole step

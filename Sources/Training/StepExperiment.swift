@@ -283,16 +283,8 @@ public enum StepExperiment {
     public static func parseHardware(_ h: ConfigValue, node: NodeTemplate, catalog: HardwareCatalog) throws -> NodeTemplate {
         try h.requireKnownKeys(hardwareKeys)
         var node = node
-        if let n = try h.optional("node") {
-            let id = try n.string()
-            guard let template = catalog.nodes[id] else { throw n.error("unknown node template '\(id)'", fix: Suggestion.fix(for: id, allowed: Array(catalog.nodes.keys))) }
-            node = template
-        }
-        if let d = try h.optional("device") {
-            let id = try d.string()
-            guard let device = catalog.devices[id] else { throw d.error("unknown device '\(id)'", fix: Suggestion.fix(for: id, allowed: Array(catalog.devices.keys))) }
-            node.device = device
-        }
+        if let n = try h.optional("node") { node = try n.entry(of: catalog.nodes, what: "node template") }
+        if let d = try h.optional("device") { node.device = try d.entry(of: catalog.devices, what: "device") }
         if try h.optional("nic_gbit_s") != nil {
             let bytes = try h.positiveDouble("nic_gbit_s") * 1e9 / 8
             node.nicAchievableBandwidth *= bytes / node.nicBandwidth

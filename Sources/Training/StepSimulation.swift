@@ -191,14 +191,11 @@ public struct StepSimulation: Sendable {
         // the compute beside those collectives runs on the SMs their kernels leave.
         let fullySharded = c.optimizer.fullySharded
             ? FullyShardedStages(config: c, optimizer: DataParallelOptimizer(config: c, memoryEfficiency: kernels.calibration.elementwiseEfficiency)) : nil
-        var contendedKernels: KernelCostModel?
-        if let taken = fullySharded?.smsTaken(reserved: c.communicationSMs), taken > 0 {
-            contendedKernels = kernels
-            contendedKernels!.computeSMs -= taken
-        }
-        func slowdown(_ records: [OperationRecord]) -> FullyShardedStages.Slowdown {
+        let taken = fullySharded?.smsTaken(reserved: c.communicationSMs) ?? 0
+        let contendedKernels = taken > 0 ? kernels.leavingSMs(taken) : nil
+        /// What `records`, priced at `base`, lose when a collective holds its SMs beside them.
+        func slowdown(_ records: [OperationRecord], base: LayerTimes) -> FullyShardedStages.Slowdown {
             guard let contendedKernels else { return .none }
-            let base = priced(records)
             let slow = LayerTimes.price(records, kernels: contendedKernels, dispatchTime: dispatchTime, combineTime: combineTime)
             return .init(forward: slow.forwardCompute - base.forwardCompute, backward: slow.backwardCompute - base.backwardCompute)
         }
@@ -211,8 +208,8 @@ public struct StepSimulation: Sendable {
             if let t = byKind[k] { return t }
             let records = try layerRecords(i, traffic: traffic)
             passesByKind[k] = passes(records)
-            slowdownByKind[k] = slowdown(records)
             var t = priced(records)
+            slowdownByKind[k] = slowdown(records, base: t)
             let window = TensorParallelOverlap.windows(records, kernels: kernels)
             // The FFN's collectives: a dense FFN's, or an MoE layer's shared experts' (a
             // tensor-parallel MLP); routed experts need none (they run on this GPU's share).
@@ -235,13 +232,13 @@ public struct StepSimulation: Sendable {
                                              recomputeModules: c.recomputeModules).run(&e, tokens: tokens)
         }
         var first = priced(firstRecords)
-        let firstSlowdown = slowdown(firstRecords)
+        let firstSlowdown = slowdown(firstRecords, base: first)
         let lastRecords = try records(traffic: traffic) { e in
             _ = try StagePass(arch: arch, layers: arch.layers..<arch.layers, embedding: false, head: true, mtp: true, policy: c.precision, recompute: c.recompute,
                                              recomputeModules: c.recomputeModules).run(&e, tokens: tokens, input: x)
         }
         var last = priced(lastRecords)
-        let lastSlowdown = slowdown(lastRecords)
+        let lastSlowdown = slowdown(lastRecords, base: last)
         // The vocabulary-parallel embedding and head.
         first.tensorParallelForward = tpCollectives.embeddingForward
         first.tensorParallelBackward = tpCollectives.embeddingBackward
