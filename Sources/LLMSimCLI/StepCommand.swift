@@ -132,7 +132,8 @@ struct StepCommand: ParsableCommand {
             + StepTimeBreakdown.parts.compactMap { row($0.label, $0.key) }
             + [["total: the step time", s(first.total) + " s", "100.0 %", ""]]
             + [row("of the compute, recomputation", \.recomputationS),
-               row("of FSDP's, compute slowed beside its collectives", \.collectiveContentionS)].compactMap { $0 }
+               row("of FSDP's, compute slowed beside its collectives", \.collectiveContentionS),
+               row("of TP's, GEMMs slowed beside userbuffers' kernels", \.tensorParallelContentionS)].compactMap { $0 }
         return Output.table(rows, rightAlignedFrom: 1)
     }
 

@@ -20,6 +20,9 @@ public struct LayerTimes: Sendable, Equatable, Codable {
     /// Tensor-parallel collectives (exposed: Megatron runs them on the critical path), forward
     /// and backward (input) seconds.
     public var tensorParallelForward = 0.0, tensorParallelBackward = 0.0
+    /// Of the TP fields, the seconds the GEMMs lose beside Transformer Engine's userbuffers
+    /// kernels, which hold some SMs (`UserbufferSMs`); already in them, added to no duration.
+    public var tensorParallelContentionForward = 0.0, tensorParallelContentionBackward = 0.0
     /// Context-parallel key/value ring exchange not hidden under the attention core
     /// (`ContextParallelRing`), forward and backward seconds.
     public var contextParallelForward = 0.0, contextParallelBackward = 0.0
@@ -42,6 +45,7 @@ public struct LayerTimes: Sendable, Equatable, Codable {
     /// Every field, so that sums need not name them one by one.
     static var fields: [WritableKeyPath<LayerTimes, Double>] {
         computeFields + [\.dispatchForward, \.combineForward, \.combineBackward, \.dispatchBackward, \.tensorParallelForward, \.tensorParallelBackward,
+                         \.tensorParallelContentionForward, \.tensorParallelContentionBackward,
                          \.contextParallelForward, \.contextParallelBackward, \.fullyShardedForward, \.fullyShardedBackward,
                          \.fullyShardedContentionForward, \.fullyShardedContentionBackward,
                          \.hostForward, \.hostBackward, \.hostForwardBackward]

@@ -48,6 +48,10 @@ public struct StepConfiguration: Sendable {
     /// weight gradients (Megatron-LM since 2022), all run exposed (2021), or every collective
     /// is also pipelined with the GEMM it feeds or drains (Transformer Engine's userbuffers).
     public var tensorParallelOverlap = TensorParallelOverlap.backward
+    /// Under `tensorParallelOverlap == .pipelined`: the SMs Transformer Engine's userbuffers
+    /// kernels take from the GEMMs beside them (`UserbufferSMs`; Transformer Engine's defaults
+    /// unless the experiment gives `parallel.tp_overlap_sms`).
+    public var userbufferSMs = UserbufferSMs()
     /// Gradients are reduced layer bucket by layer bucket as the last backward of their stage
     /// chunk on the rank makes them final, under the rest of the backward and the pipeline
     /// drain (`DataParallelOptimizer`); off: after the rank's last instruction.

@@ -16,7 +16,7 @@ import Schedules
 /// model_overrides: {topk_group: 8}        # optional: config.json keys replaced
 /// topology: ../Topologies/deepseek-v3-mpft.yaml   # or {file: ..., nodes: 512} or inline
 /// hardware: {node: HGX-H200-8GPU, nic_gbit_s: 800, scale_up_gb_s: 450}   # optional overrides
-/// parallel: {pp: 16, ep: 64, tp: 1}        # tp: GPUs of a node; sp: sequence parallelism (default true); tp_overlap: none | backward | pipelined
+/// parallel: {pp: 16, ep: 64, tp: 1}        # tp: GPUs of a node; sp: sequence parallelism (default true); tp_overlap: none | backward | pipelined; tp_overlap_sms: {qkv_wgrad: 24, …} (userbuffers kernels' SMs)
 /// schedule: dualpipe                      # gpipe 1f1b interleaved zb1p dualpipe dualpipev
 /// microbatches: 120                       # per pipeline per step
 /// microbatch_tokens: 4096                 # per GPU
@@ -54,7 +54,7 @@ public enum StepExperiment {
         let model = try parseModel(v, models: models)
         let topology = try parseCluster(v, hardware: hardware)
         let parallel = try v.required("parallel")
-        try parallel.requireKnownKeys(["pp", "ep", "etp", "tp", "cp", "sp", "tp_overlap", "overlap_grad_reduce", "overlap_param_gather", "pipeline_sends", "overlap_forward_backward"])
+        try parallel.requireKnownKeys(["pp", "ep", "etp", "tp", "cp", "sp", "tp_overlap", "tp_overlap_sms", "overlap_grad_reduce", "overlap_param_gather", "pipeline_sends", "overlap_forward_backward"])
         let tp = try parallel.positiveInt("tp", default: 1)
         let schedule = try v.choice("schedule", ScheduleKind.self)
         let precisionName = try v.choice("precision", precisions.map(\.name))
@@ -153,6 +153,12 @@ public enum StepExperiment {
         if let overlap = try parallel.choiceIfPresent("tp_overlap", TensorParallelOverlap.self) {
             config.tensorParallelOverlap = overlap
             do { try config.checkTensorParallelOverlap() } catch let e as ScheduleError { throw try parallel.required("tp_overlap").error(e.problem, fix: e.fix) }
+        }
+        // Userbuffers run only under `tp_overlap: pipelined` with TP > 1; elsewhere the counts
+        // are checked and kept but hold nothing (a sweep over tp_overlap may keep them).
+        if let sms = try parallel.optional("tp_overlap_sms") {
+            config.userbufferSMs = try UserbufferSMs.parse(sms)
+            do { try config.checkUserbufferSMs() } catch let e as ScheduleError { throw sms.error(e.problem, fix: e.fix) }
         }
         config.overlapGradReduce = try parallel.optional("overlap_grad_reduce")?.bool() ?? false
         if let pairs = try parallel.optional("overlap_forward_backward") {

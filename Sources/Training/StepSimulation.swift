@@ -180,6 +180,8 @@ public struct StepSimulation: Sendable {
         // repeats the forward's. Routed experts are not TP-split (EP, or expert-TP); shared
         // experts are.
         let tpCollectives = tensorParallelCollectives
+        // Transformer Engine's userbuffers: their kernels hold SMs beside the GEMMs they overlap.
+        let userbuffers = c.tensorParallelOverlap == .pipelined && c.tp > 1 && c.sequenceParallel ? c.userbufferSMs : nil
         // Context parallelism: each attention core exchanges keys and values around the CP ring.
         let ring = ContextParallelRing(config: c)
         // Layers of one kind (MoE or dense FFN, and the attention window) take the same time.
@@ -210,19 +212,26 @@ public struct StepSimulation: Sendable {
             passesByKind[k] = passes(records)
             var t = priced(records)
             slowdownByKind[k] = slowdown(records, base: t)
-            let window = TensorParallelOverlap.windows(records, kernels: kernels)
+            let window = userbuffers?.windows(records, kernels: kernels) ?? {
+                let w = TensorParallelOverlap.windows(records, kernels: kernels)
+                return (.init(w.attention), .init(w.mlp))
+            }()
             // The FFN's collectives: a dense FFN's, or an MoE layer's shared experts' (a
             // tensor-parallel MLP); routed experts need none (they run on this GPU's share).
             // With Megatron's shared-expert overlap those run beside the all-to-alls instead.
             let ffnCollectives = !moe || (arch.moe?.sharedExperts ?? 0) > 0
             let sideStream = moe && c.sharedExpertOverlap
+            let none = TensorParallelTime()
             let ffn = ffnCollectives ? (forward: tpCollectives.blockForward(window: window.mlp), backward: tpCollectives.blockBackward(window: window.mlp))
-                                     : (forward: 0.0, backward: 0.0)
-            if sideStream { SharedExpertOverlap(kernels: kernels).apply(&t, records: records, forwardCollectives: ffn.forward, backwardCollectives: ffn.backward) }
-            let forward = tpCollectives.blockForward(window: window.attention) + (sideStream ? 0 : ffn.forward)
-            t.tensorParallelForward = forward
-            t.tensorParallelBackward = tpCollectives.blockBackward(window: window.attention) + (sideStream ? 0 : ffn.backward)
-                + (c.effectiveRecompute == .full ? forward : 0)
+                                     : (forward: none, backward: none)
+            if sideStream {
+                SharedExpertOverlap(kernels: kernels).apply(&t, records: records, forwardCollectives: ffn.forward.total, backwardCollectives: ffn.backward.total)
+            }
+            let forward = tpCollectives.blockForward(window: window.attention) + (sideStream ? none : ffn.forward)
+            let backward = tpCollectives.blockBackward(window: window.attention) + (sideStream ? none : ffn.backward)
+            let recomputed = c.effectiveRecompute == .full ? forward : none
+            (t.tensorParallelForward, t.tensorParallelBackward) = (forward.total, backward.total + recomputed.total)
+            (t.tensorParallelContentionForward, t.tensorParallelContentionBackward) = (forward.contention, backward.contention + recomputed.contention)
             (t.contextParallelForward, t.contextParallelBackward) = ring.layer(records, kernels: kernels)
             byKind[k] = t
             return t
@@ -244,7 +253,7 @@ public struct StepSimulation: Sendable {
         first.tensorParallelBackward = tpCollectives.embeddingBackward
         let headWindow = TensorParallelOverlap.windows(lastRecords, kernels: kernels).other
         last.tensorParallelForward = tpCollectives.headForward(window: headWindow)
-        last.tensorParallelBackward = tpCollectives.columnParallelBackward(window: headWindow)
+        last.tensorParallelBackward = tpCollectives.headBackward(window: headWindow)
         // 3. Stage partition balanced by the busiest rank's time.
         let generated = try c.generateSchedule()
         let stages = generated.stagesPerPipeline

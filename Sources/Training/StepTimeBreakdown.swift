@@ -23,7 +23,8 @@ public struct StepTimeBreakdown: Sendable, Codable, Equatable {
     public var otherComputeS = 0.0
     /// MoE dispatch and combine not hidden under compute.
     public var allToAllS = 0.0
-    /// Tensor-parallel collectives on the critical path.
+    /// Tensor-parallel collectives on the critical path, and the GEMMs' slowdown beside the
+    /// userbuffers kernels of those they hide (`tensorParallelContentionS`).
     public var tensorParallelS = 0.0
     /// Context-parallel ring exchange not hidden under the attention core.
     public var contextParallelS = 0.0
@@ -51,6 +52,9 @@ public struct StepTimeBreakdown: Sendable, Codable, Equatable {
     /// Of the FSDP part, the seconds the compute loses beside the collectives, whose kernels
     /// hold some SMs (`collective_sms`); not a part of its own.
     public var collectiveContentionS = 0.0
+    /// Of the TP part, the seconds the GEMMs lose beside Transformer Engine's userbuffers
+    /// kernels, which hold some SMs (`tp_overlap_sms`); not a part of its own.
+    public var tensorParallelContentionS = 0.0
 
     public init() {}
 
@@ -92,7 +96,8 @@ public struct StepTimeBreakdown: Sendable, Codable, Equatable {
         (r.gradientReductionS, r.gradientNormS) = (f(a.gradientReductionS, b.gradientReductionS), f(a.gradientNormS, b.gradientNormS))
         (r.optimizerUpdateS, r.allGatherS) = (f(a.optimizerUpdateS, b.optimizerUpdateS), f(a.allGatherS, b.allGatherS))
         (r.waitS, r.recomputationS) = (f(a.waitS, b.waitS), f(a.recomputationS, b.recomputationS))
-        r.collectiveContentionS = f(a.collectiveContentionS, b.collectiveContentionS)
+        (r.collectiveContentionS, r.tensorParallelContentionS) = (f(a.collectiveContentionS, b.collectiveContentionS),
+                                                                  f(a.tensorParallelContentionS, b.tensorParallelContentionS))
         return r
     }
 
@@ -114,7 +119,7 @@ public struct StepTimeBreakdown: Sendable, Codable, Equatable {
             (b.attentionS, b.mlpS, b.otherComputeS) = (t.attentionForward, t.mlpForward, t.otherForward)
             b.allToAllS = t.dispatchForward + t.combineForward
             (b.tensorParallelS, b.contextParallelS, b.fullyShardedS, b.hostS) = (t.tensorParallelForward, t.contextParallelForward, t.fullyShardedForward, t.hostForward)
-            b.collectiveContentionS = t.fullyShardedContentionForward
+            (b.collectiveContentionS, b.tensorParallelContentionS) = (t.fullyShardedContentionForward, t.tensorParallelContentionForward)
         case "B", "Bi":
             let weight = label == "B"
             b.attentionS = t.attentionBackwardInput + (weight ? t.attentionBackwardWeight : 0)
@@ -123,7 +128,7 @@ public struct StepTimeBreakdown: Sendable, Codable, Equatable {
             b.allToAllS = t.combineBackward + t.dispatchBackward
             (b.tensorParallelS, b.contextParallelS, b.fullyShardedS, b.hostS) = (t.tensorParallelBackward, t.contextParallelBackward, t.fullyShardedBackward, t.hostBackward)
             b.recomputationS = t.recomputation
-            b.collectiveContentionS = t.fullyShardedContentionBackward
+            (b.collectiveContentionS, b.tensorParallelContentionS) = (t.fullyShardedContentionBackward, t.tensorParallelContentionBackward)
         case "W":
             (b.attentionS, b.mlpS, b.otherComputeS) = (t.attentionBackwardWeight, t.mlpBackwardWeight, t.otherBackwardWeight)
         case "F&B":
@@ -145,6 +150,7 @@ public struct StepTimeBreakdown: Sendable, Codable, Equatable {
         b.contextParallelS = t.contextParallelForward + t.contextParallelBackward
         b.fullyShardedS = t.fullyShardedForward + t.fullyShardedBackward
         b.collectiveContentionS = t.fullyShardedContentionForward + t.fullyShardedContentionBackward
+        b.tensorParallelContentionS = t.tensorParallelContentionForward + t.tensorParallelContentionBackward
         b.hostS = t.hostForwardBackward
         b.recomputationS = t.recomputation
         return b

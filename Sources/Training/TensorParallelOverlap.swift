@@ -23,7 +23,8 @@ public enum TensorParallelOverlap: String, Sendable, CaseIterable, Codable {
     /// linear's input-gradient GEMM — Transformer Engine's userbuffers (Megatron-LM and NeMo's
     /// `tp_comm_overlap`, on in NeMo's H100 recipes; the decomposition of Wang et al., ASPLOS
     /// 2023). Needs sequence parallelism. The embedding's reduce-scatter feeds no GEMM and
-    /// stays exposed; the GEMMs keep their speed (the ring exchange runs on copy engines).
+    /// stays exposed. The all-gathers move on the copy engines; the reduce-scatters' and the
+    /// backward's kernels hold SMs the GEMMs beside them lose (`UserbufferSMs`).
     case pipelined
 
     /// The column-parallel linears' weights (record names end in `.<weight>.wgrad` and
@@ -46,6 +47,13 @@ public enum TensorParallelOverlap: String, Sendable, CaseIterable, Codable {
         var rowForward = 0.0
         /// Row-parallel input-gradient GEMMs (which consume the output gradient's all-gather).
         var rowInputGradient = 0.0
+    }
+
+    /// A block's windows on every SM (`full`), and with each GEMM on the SMs its collective's
+    /// kernel leaves (`slowed`: `full` where no kernel holds any).
+    struct Windows: Equatable {
+        var full: Window, slowed: Window
+        init(_ full: Window, slowed: Window? = nil) { (self.full, self.slowed) = (full, slowed ?? full) }
     }
 
     /// The windows of `records`, by block (attention, MLP, and the rest: the
@@ -71,9 +79,16 @@ public enum TensorParallelOverlap: String, Sendable, CaseIterable, Codable {
         return w
     }
 
-    /// Seconds a backward collective of `seconds` adds to the critical path when the GEMMs it
-    /// can hide under (as a whole, beside it) take `window` seconds.
-    func exposed(_ seconds: Double, window: Double) -> Double { self == .none ? seconds : max(0, seconds - window) }
+    /// What a backward collective of `seconds` adds to the critical path beside GEMMs that take
+    /// `window` seconds on every SM and `slowed` on those its kernel leaves (`window` when it
+    /// holds none): the GEMMs go at `window / slowed` of their pace while it runs, so they lose
+    /// `min(seconds, slowed) · (1 − window / slowed)` and the collective shows past them by
+    /// `max(0, seconds − slowed)`.
+    func exposed(_ seconds: Double, window: Double, slowed: Double) -> TensorParallelTime {
+        guard self != .none else { return TensorParallelTime(exposed: seconds) }
+        let lost = slowed > window ? min(seconds, slowed) * (1 - window / slowed) : 0
+        return TensorParallelTime(exposed: max(0, seconds - slowed), contention: lost)
+    }
 
     /// Seconds a collective of `seconds` over `group` GPUs adds to a GEMM of `gemm` seconds it
     /// feeds or drains when both are split into `group` chunks and pipelined (`pipelined`;
@@ -86,6 +101,25 @@ public enum TensorParallelOverlap: String, Sendable, CaseIterable, Codable {
         guard self == .pipelined, group > 1 else { return seconds }
         return max(0, seconds - gemm * Double(group - 1) / Double(group))
     }
+
+    /// `pipelinedExposed` for a GEMM of `gemm` seconds on every SM that runs its whole length on
+    /// the SMs the collective's kernel leaves, taking `slowed` (Transformer Engine's
+    /// `set_sm_margin`): the GEMM loses `slowed − gemm`, and the collective hides under the
+    /// slower GEMM.
+    func pipelinedExposed(_ seconds: Double, gemm: Double, slowed: Double, group: Int) -> TensorParallelTime {
+        guard self == .pipelined, group > 1 else { return TensorParallelTime(exposed: seconds) }
+        return TensorParallelTime(exposed: pipelinedExposed(seconds, gemm: slowed, group: group), contention: slowed - gemm)
+    }
+}
+
+/// What tensor-parallel collectives add to a block's time, seconds: the collectives' time past
+/// the GEMMs that hide them, and the GEMMs' slowdown beside the collectives' kernels, which
+/// hold some SMs (`UserbufferSMs`).
+struct TensorParallelTime: Equatable {
+    var exposed = 0.0, contention = 0.0
+    var total: Double { exposed + contention }
+
+    static func + (a: Self, b: Self) -> Self { Self(exposed: a.exposed + b.exposed, contention: a.contention + b.contention) }
 }
 
 /// The seconds a micro-batch's tensor-parallel collectives add to the critical path, per
@@ -113,27 +147,30 @@ struct TensorParallelCollectives {
 
     /// A block's forward, its GEMMs taking `window`: an all-reduce, or an all-gather into the
     /// column-parallel linears and a reduce-scatter out of the row-parallel one (pipelined
-    /// with them under `pipelined`).
-    func blockForward(window: TensorParallelOverlap.Window) -> Double {
-        guard sequenceParallel else { return 2 * half }
-        return overlap.pipelinedExposed(half, gemm: window.columnForward, group: group)
-            + overlap.pipelinedExposed(half, gemm: window.rowForward, group: group)
+    /// with them under `pipelined`, the row-parallel GEMM on the SMs the reduce-scatter's
+    /// kernel leaves).
+    func blockForward(window: TensorParallelOverlap.Windows) -> TensorParallelTime {
+        guard sequenceParallel else { return TensorParallelTime(exposed: 2 * half) }
+        return TensorParallelTime(exposed: overlap.pipelinedExposed(half, gemm: window.full.columnForward, group: group))
+            + overlap.pipelinedExposed(half, gemm: window.full.rowForward, slowed: window.slowed.rowForward, group: group)
     }
 
     /// A block's backward, its GEMMs taking `window`: the column-parallel linears'
     /// (`columnParallelBackward`), and with sequence parallelism the row-parallel linear's
     /// output-gradient all-gather (exposed, or pipelined with that linear's input gradient).
-    func blockBackward(window: TensorParallelOverlap.Window) -> Double {
-        (sequenceParallel ? overlap.pipelinedExposed(half, gemm: window.rowInputGradient, group: group) : 0)
+    func blockBackward(window: TensorParallelOverlap.Windows) -> TensorParallelTime {
+        TensorParallelTime(exposed: sequenceParallel ? overlap.pipelinedExposed(half, gemm: window.full.rowInputGradient, group: group) : 0)
             + columnParallelBackward(window: window)
     }
 
     /// The backward collectives of column-parallel linears whose GEMMs take `window`: the input
     /// gradient all-reduced under the weight gradient, or with sequence parallelism
     /// reduce-scattered under it and the saved input slice re-gathered under the input gradient.
-    func columnParallelBackward(window: TensorParallelOverlap.Window) -> Double {
-        guard sequenceParallel else { return overlap.exposed(2 * half, window: window.weightGradient) }
-        return overlap.exposed(half, window: window.weightGradient) + overlap.exposed(half, window: window.inputGradient)
+    func columnParallelBackward(window: TensorParallelOverlap.Windows) -> TensorParallelTime {
+        let (w, slowed) = (window.full, window.slowed)
+        guard sequenceParallel else { return overlap.exposed(2 * half, window: w.weightGradient, slowed: slowed.weightGradient) }
+        return overlap.exposed(half, window: w.weightGradient, slowed: slowed.weightGradient)
+            + overlap.exposed(half, window: w.inputGradient, slowed: slowed.inputGradient)
     }
 
     /// The vocabulary-parallel embedding's forward: its partial outputs all-reduced
@@ -148,5 +185,10 @@ struct TensorParallelCollectives {
     /// linear's with no row-parallel one after it (`columnParallelBackward`).
     func headForward(window: TensorParallelOverlap.Window) -> Double {
         sequenceParallel ? overlap.pipelinedExposed(half, gemm: window.columnForward, group: group) : 0
+    }
+    /// The head's backward (`columnParallelBackward`); Megatron's output layer is not one of
+    /// Transformer Engine's linears, so no userbuffers kernel slows its GEMMs.
+    func headBackward(window: TensorParallelOverlap.Window) -> Double {
+        columnParallelBackward(window: .init(window)).total
     }
 }

@@ -1,0 +1,105 @@
+import ConfigIO
+import CostModel
+import Kernels
+
+/// SMs Transformer Engine's userbuffers kernels hold beside the GEMMs they overlap under
+/// `tp_overlap: pipelined`, by Transformer Engine's name for each overlap (the experiment's
+/// `parallel.tp_overlap_sms`). A GEMM beside such a kernel runs on the SMs it leaves, as the
+/// GEMMs beside FSDP's NCCL collectives do (`collective_sms`).
+///
+/// How Transformer Engine runs them (transformer_engine/common/comm_gemm_overlap/
+/// comm_gemm_overlap.cpp: `_math_sms = set_sm_margin ? sm_count - num_comm_sm : sm_count`, and
+/// each communication kernel launched on `num_sm` SMs):
+/// - the forward's reduce-scatters out of the row-parallel linears (`proj_fprop`, `fc2_fprop`;
+///   method `pipeline`, or `ring_exchange` under FP8 in Megatron-Bridge's recipes): every
+///   published configuration sets `set_sm_margin`, so the GEMM runs on `sm_count − num_sm`
+///   SMs from start to end;
+/// - the column-parallel linears' backward (`qkv_dgrad`, `fc1_dgrad`: the saved input
+///   re-gathered beside the input-gradient GEMM; `qkv_wgrad`, `fc1_wgrad`: the input gradient
+///   reduce-scattered beside the weight-gradient GEMM; method `bulk`): every published
+///   configuration leaves `set_sm_margin` off, so the GEMM takes every SM and loses `num_sm`
+///   of them while the collective's kernel runs;
+/// - the all-gathers pipelined into a GEMM (`qkv_fprop`, `fc1_fprop`, `proj_dgrad`,
+///   `fc2_dgrad`; `ring_exchange`) move on the copy engines (`use_ce`) and hold no SM.
+///
+/// The defaults are Transformer Engine's own when no configuration is given
+/// (transformer_engine/pytorch/module/base.py, `get_default_config`: `num_sm` 16 for `bulk` and
+/// `pipeline`). Those defaults also set `set_sm_margin` on the bulk overlaps, which would hold
+/// the SMs for the GEMM's whole length; llmsim prices every bulk overlap as the published
+/// configurations run it. Published configurations, e.g. Megatron-Bridge's
+/// `userbuffers_fp8_b200_h16384_tp4_cp2_mbs1_seqlen8192` (Llama 3.1 405B on B200, FP8): 8, 32,
+/// 2 and 8 SMs for `qkv_dgrad`, `qkv_wgrad`, `fc1_dgrad`, `fc1_wgrad`; 1 for each fprop.
+public struct UserbufferSMs: Sendable, Equatable, Codable {
+    /// The saved input of Q/K/V (or MLA's down-projections) re-gathered beside their
+    /// input-gradient GEMM.
+    public var qkvDgrad = defaultSMs
+    /// Their input gradient reduce-scattered beside their weight-gradient GEMM.
+    public var qkvWgrad = defaultSMs
+    /// The dense FFN's gate-and-up input re-gathered beside its input-gradient GEMM.
+    public var fc1Dgrad = defaultSMs
+    /// Its input gradient reduce-scattered beside its weight-gradient GEMM.
+    public var fc1Wgrad = defaultSMs
+    /// The attention output projection's forward reduce-scatter (its GEMM on the SMs left).
+    public var projFprop = defaultSMs
+    /// The FFN's down projection's forward reduce-scatter (its GEMM on the SMs left).
+    public var fc2Fprop = defaultSMs
+
+    /// Transformer Engine's `num_sm` for `bulk` and `pipeline` overlaps without a configuration.
+    public static let defaultSMs = 16
+
+    public init() {}
+
+    /// No kernel holds an SM: every GEMM beside a userbuffers collective keeps its speed.
+    public static var none: UserbufferSMs {
+        var sms = UserbufferSMs()
+        for key in keys { sms[keyPath: key.field] = 0 }
+        return sms
+    }
+
+    /// The experiment's keys (Transformer Engine's names) and the fields they set.
+    static var keys: [(name: String, field: WritableKeyPath<UserbufferSMs, Int>)] { [
+        ("qkv_dgrad", \.qkvDgrad), ("qkv_wgrad", \.qkvWgrad), ("fc1_dgrad", \.fc1Dgrad),
+        ("fc1_wgrad", \.fc1Wgrad), ("proj_fprop", \.projFprop), ("fc2_fprop", \.fc2Fprop),
+    ] }
+
+    /// Every count, for checks.
+    var all: [(name: String, sms: Int)] { Self.keys.map { ($0.name, self[keyPath: $0.field]) } }
+
+    /// Parses `tp_overlap_sms`: a map of Transformer Engine overlap names to SM counts; names
+    /// left out keep Transformer Engine's default.
+    static func parse(_ v: ConfigValue) throws -> UserbufferSMs {
+        try v.requireKnownKeys(keys.map(\.name))
+        var sms = UserbufferSMs()
+        for key in keys where try v.optional(key.name) != nil {
+            sms[keyPath: key.field] = try v.positiveInt(key.name, allowZero: true)
+        }
+        return sms
+    }
+}
+
+extension UserbufferSMs {
+    /// The attention and MLP blocks' TP windows of `records` on every SM, and with each GEMM
+    /// that a userbuffers kernel runs beside priced on the SMs that kernel leaves: the
+    /// row-parallel forward beside `proj_fprop` / `fc2_fprop`, the column-parallel weight and
+    /// input gradients beside `qkv_wgrad` / `fc1_wgrad` and `qkv_dgrad` / `fc1_dgrad`. The
+    /// all-gathers into the other GEMMs hold no SM.
+    func windows(_ records: [OperationRecord], kernels: KernelCostModel)
+        -> (attention: TensorParallelOverlap.Windows, mlp: TensorParallelOverlap.Windows) {
+        let full = TensorParallelOverlap.windows(records, kernels: kernels)
+        var priced = [0: full]
+        func at(_ n: Int) -> (attention: TensorParallelOverlap.Window, mlp: TensorParallelOverlap.Window) {
+            if let w = priced[n] { return (w.attention, w.mlp) }
+            let w = TensorParallelOverlap.windows(records, kernels: kernels.leavingSMs(n))
+            priced[n] = w
+            return (w.attention, w.mlp)
+        }
+        var attention = full.attention, mlp = full.mlp
+        attention.rowForward = at(projFprop).attention.rowForward
+        attention.weightGradient = at(qkvWgrad).attention.weightGradient
+        attention.inputGradient = at(qkvDgrad).attention.inputGradient
+        mlp.rowForward = at(fc2Fprop).mlp.rowForward
+        mlp.weightGradient = at(fc1Wgrad).mlp.weightGradient
+        mlp.inputGradient = at(fc1Dgrad).mlp.inputGradient
+        return (.init(full.attention, slowed: attention), .init(full.mlp, slowed: mlp))
+    }
+}
