@@ -20,8 +20,9 @@ public struct LayerTimes: Sendable, Equatable, Codable {
     /// Tensor-parallel collectives (exposed: Megatron runs them on the critical path), forward
     /// and backward (input) seconds.
     public var tensorParallelForward = 0.0, tensorParallelBackward = 0.0
-    /// Of the TP fields, the seconds the GEMMs lose beside Transformer Engine's userbuffers
-    /// kernels, which hold some SMs (`UserbufferSMs`); already in them, added to no duration.
+    /// Of the TP fields, the seconds the GEMMs lose beside the kernels of the collectives they
+    /// hide, which hold some SMs (`TensorParallelOverlapSMs`: Transformer Engine's userbuffers,
+    /// NCCL's channels); already in them, added to no duration.
     public var tensorParallelContentionForward = 0.0, tensorParallelContentionBackward = 0.0
     /// Context-parallel key/value ring exchange not hidden under the attention core
     /// (`ContextParallelRing`), forward and backward seconds.

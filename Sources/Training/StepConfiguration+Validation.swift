@@ -58,12 +58,12 @@ extension StepConfiguration {
         }
     }
 
-    /// Userbuffers' SM counts (`UserbufferSMs`) leave a GEMM at least one SM.
+    /// Userbuffers' SM counts (`TensorParallelOverlapSMs`) leave a GEMM at least one SM.
     public func checkUserbufferSMs() throws {
         let sms = topology.node.device.smCount
         for (name, n) in userbufferSMs.all where n >= sms {
             throw ScheduleError(problem: "\(n) SMs for userbuffers' \(name) kernel, but the \(topology.node.device.name) has \(sms) SMs in all",
-                                fix: "set \(name) between 0 and \(sms - 1) (Transformer Engine's default: \(UserbufferSMs.defaultSMs))")
+                                fix: "set \(name) between 0 and \(sms - 1) (Transformer Engine's default: \(TensorParallelOverlapSMs.defaultSMs))")
         }
     }
 

@@ -49,9 +49,9 @@ public struct StepConfiguration: Sendable {
     /// is also pipelined with the GEMM it feeds or drains (Transformer Engine's userbuffers).
     public var tensorParallelOverlap = TensorParallelOverlap.backward
     /// Under `tensorParallelOverlap == .pipelined`: the SMs Transformer Engine's userbuffers
-    /// kernels take from the GEMMs beside them (`UserbufferSMs`; Transformer Engine's defaults
+    /// kernels take from the GEMMs beside them (`TensorParallelOverlapSMs`; Transformer Engine's defaults
     /// unless the experiment gives `parallel.tp_overlap_sms`).
-    public var userbufferSMs = UserbufferSMs()
+    public var userbufferSMs = TensorParallelOverlapSMs()
     /// Gradients are reduced layer bucket by layer bucket as the last backward of their stage
     /// chunk on the rank makes them final, under the rest of the backward and the pipeline
     /// drain (`DataParallelOptimizer`); off: after the rank's last instruction.

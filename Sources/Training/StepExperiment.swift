@@ -157,7 +157,7 @@ public enum StepExperiment {
         // Userbuffers run only under `tp_overlap: pipelined` with TP > 1; elsewhere the counts
         // are checked and kept but hold nothing (a sweep over tp_overlap may keep them).
         if let sms = try parallel.optional("tp_overlap_sms") {
-            config.userbufferSMs = try UserbufferSMs.parse(sms)
+            config.userbufferSMs = try TensorParallelOverlapSMs.parse(sms)
             do { try config.checkUserbufferSMs() } catch let e as ScheduleError { throw sms.error(e.problem, fix: e.fix) }
         }
         config.overlapGradReduce = try parallel.optional("overlap_grad_reduce")?.bool() ?? false

@@ -180,8 +180,8 @@ public struct StepSimulation: Sendable {
         // repeats the forward's. Routed experts are not TP-split (EP, or expert-TP); shared
         // experts are.
         let tpCollectives = tensorParallelCollectives
-        // Transformer Engine's userbuffers: their kernels hold SMs beside the GEMMs they overlap.
-        let userbuffers = c.tensorParallelOverlap == .pipelined && c.tp > 1 && c.sequenceParallel ? c.userbufferSMs : nil
+        // The kernels of the TP collectives hold SMs beside the GEMMs they hide under.
+        let tpKernelSMs = tensorParallelOverlapSMs
         // Context parallelism: each attention core exchanges keys and values around the CP ring.
         let ring = ContextParallelRing(config: c)
         // Layers of one kind (MoE or dense FFN, and the attention window) take the same time.
@@ -212,7 +212,7 @@ public struct StepSimulation: Sendable {
             passesByKind[k] = passes(records)
             var t = priced(records)
             slowdownByKind[k] = slowdown(records, base: t)
-            let window = userbuffers?.windows(records, kernels: kernels) ?? {
+            let window = tpKernelSMs?.windows(records, kernels: kernels) ?? {
                 let w = TensorParallelOverlap.windows(records, kernels: kernels)
                 return (.init(w.attention), .init(w.mlp))
             }()
@@ -251,9 +251,14 @@ public struct StepSimulation: Sendable {
         // The vocabulary-parallel embedding and head.
         first.tensorParallelForward = tpCollectives.embeddingForward
         first.tensorParallelBackward = tpCollectives.embeddingBackward
+        // Megatron's output layer is not one of Transformer Engine's linears: its backward's
+        // collective is NCCL's under either overlap.
         let headWindow = TensorParallelOverlap.windows(lastRecords, kernels: kernels).other
+        let ncclSMs = tpKernelSMs == nil ? 0 : tensorParallelNCCLSMs
+        let headSlowed = ncclSMs > 0 ? TensorParallelOverlap.windows(lastRecords, kernels: kernels.leavingSMs(ncclSMs)).other : headWindow
         last.tensorParallelForward = tpCollectives.headForward(window: headWindow)
-        last.tensorParallelBackward = tpCollectives.headBackward(window: headWindow)
+        let headBackward = tpCollectives.columnParallelBackward(window: .init(headWindow, slowed: headSlowed))
+        (last.tensorParallelBackward, last.tensorParallelContentionBackward) = (headBackward.total, headBackward.contention)
         // 3. Stage partition balanced by the busiest rank's time.
         let generated = try c.generateSchedule()
         let stages = generated.stagesPerPipeline

@@ -52,8 +52,9 @@ public struct StepTimeBreakdown: Sendable, Codable, Equatable {
     /// Of the FSDP part, the seconds the compute loses beside the collectives, whose kernels
     /// hold some SMs (`collective_sms`); not a part of its own.
     public var collectiveContentionS = 0.0
-    /// Of the TP part, the seconds the GEMMs lose beside Transformer Engine's userbuffers
-    /// kernels, which hold some SMs (`tp_overlap_sms`); not a part of its own.
+    /// Of the TP part, the seconds the GEMMs lose beside the kernels of the collectives they
+    /// hide, which hold some SMs (userbuffers' `tp_overlap_sms`, NCCL's `collective_sms`); not
+    /// a part of its own.
     public var tensorParallelContentionS = 0.0
 
     public init() {}

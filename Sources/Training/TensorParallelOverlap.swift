@@ -24,7 +24,7 @@ public enum TensorParallelOverlap: String, Sendable, CaseIterable, Codable {
     /// `tp_comm_overlap`, on in NeMo's H100 recipes; the decomposition of Wang et al., ASPLOS
     /// 2023). Needs sequence parallelism. The embedding's reduce-scatter feeds no GEMM and
     /// stays exposed. The all-gathers move on the copy engines; the reduce-scatters' and the
-    /// backward's kernels hold SMs the GEMMs beside them lose (`UserbufferSMs`).
+    /// backward's kernels hold SMs the GEMMs beside them lose (`TensorParallelOverlapSMs`).
     case pipelined
 
     /// The column-parallel linears' weights (record names end in `.<weight>.wgrad` and
@@ -114,7 +114,7 @@ public enum TensorParallelOverlap: String, Sendable, CaseIterable, Codable {
 
 /// What tensor-parallel collectives add to a block's time, seconds: the collectives' time past
 /// the GEMMs that hide them, and the GEMMs' slowdown beside the collectives' kernels, which
-/// hold some SMs (`UserbufferSMs`).
+/// hold some SMs (`TensorParallelOverlapSMs`).
 struct TensorParallelTime: Equatable {
     var exposed = 0.0, contention = 0.0
     var total: Double { exposed + contention }
@@ -186,9 +186,5 @@ struct TensorParallelCollectives {
     func headForward(window: TensorParallelOverlap.Window) -> Double {
         sequenceParallel ? overlap.pipelinedExposed(half, gemm: window.columnForward, group: group) : 0
     }
-    /// The head's backward (`columnParallelBackward`); Megatron's output layer is not one of
-    /// Transformer Engine's linears, so no userbuffers kernel slows its GEMMs.
-    func headBackward(window: TensorParallelOverlap.Window) -> Double {
-        columnParallelBackward(window: .init(window)).total
-    }
+
 }

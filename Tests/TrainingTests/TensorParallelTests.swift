@@ -201,9 +201,12 @@ func megatronStep() throws -> StepConfiguration { try shippedStep("megatron-1t-a
 }
 
 /// Two layers of Korthikanti et al.'s 22B model (Table 3: h 6,144, 64 heads, TP 8, micro-batch
-/// 4 sequences of 2,048) on one DGX A100, no recomputation, no sequence parallelism.
+/// 4 sequences of 2,048) on one DGX A100, no recomputation, no sequence parallelism; the
+/// collectives' kernels hold no SM (`collective_sms: 0`, so that these tests check where the
+/// collectives hide; `TensorParallelOverlapSMsTests` checks what their SMs cost).
 func korthikanti22BLayers() throws -> StepConfiguration {
     var c = try megatronStep()
+    c.collectiveSMs = 0
     c.model.hiddenSize = 6144; c.model.layers = 2; c.model.denseIntermediateSize = 16384
     c.model.attention = .gqa(GQAShape(heads: 64, kvHeads: 64, headDim: 96, qkvBias: false))
     c.pp = 1; c.microbatches = 1; c.microbatchSequences = 4; c.microbatchTokens = 8192

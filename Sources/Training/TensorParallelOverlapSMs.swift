@@ -2,12 +2,19 @@ import ConfigIO
 import CostModel
 import Kernels
 
-/// SMs Transformer Engine's userbuffers kernels hold beside the GEMMs they overlap under
-/// `tp_overlap: pipelined`, by Transformer Engine's name for each overlap (the experiment's
-/// `parallel.tp_overlap_sms`). A GEMM beside such a kernel runs on the SMs it leaves, as the
-/// GEMMs beside FSDP's NCCL collectives do (`collective_sms`).
+/// SMs the kernels of each tensor-parallel collective hold beside the GEMM it hides under, by
+/// Transformer Engine's name for each overlap. A GEMM beside such a kernel runs on the SMs it
+/// leaves, as the compute beside FSDP's NCCL collectives does (`collective_sms`). Two sources:
+/// - under `tp_overlap: pipelined`, Transformer Engine's userbuffers kernels (the experiment's
+///   `parallel.tp_overlap_sms`, `StepConfiguration.userbufferSMs`);
+/// - under `tp_overlap: backward`, the NCCL reduce-scatter (or all-reduce) of a column-parallel
+///   linear's input gradient beside its weight-gradient GEMM, and with sequence parallelism the
+///   all-gather of its saved input beside its input-gradient GEMM (Megatron-LM's asynchronous
+///   TP communication, `ncclBackward`): NCCL's CTAs never share an SM with compute
+///   (NVIDIA/nccl#689), and on the TP group, inside the NVLink domain, NCCL runs the node's
+///   scale-up channel count (`CollectiveSMs.scaleUp`: 24 CTAs on a DGX A100 or HGX H100).
 ///
-/// How Transformer Engine runs them (transformer_engine/common/comm_gemm_overlap/
+/// How Transformer Engine runs its kernels (transformer_engine/common/comm_gemm_overlap/
 /// comm_gemm_overlap.cpp: `_math_sms = set_sm_margin ? sm_count - num_comm_sm : sm_count`, and
 /// each communication kernel launched on `num_sm` SMs):
 /// - the forward's reduce-scatters out of the row-parallel linears (`proj_fprop`, `fc2_fprop`;
@@ -29,7 +36,7 @@ import Kernels
 /// configurations run it. Published configurations, e.g. Megatron-Bridge's
 /// `userbuffers_fp8_b200_h16384_tp4_cp2_mbs1_seqlen8192` (Llama 3.1 405B on B200, FP8): 8, 32,
 /// 2 and 8 SMs for `qkv_dgrad`, `qkv_wgrad`, `fc1_dgrad`, `fc1_wgrad`; 1 for each fprop.
-public struct UserbufferSMs: Sendable, Equatable, Codable {
+public struct TensorParallelOverlapSMs: Sendable, Equatable, Codable {
     /// The saved input of Q/K/V (or MLA's down-projections) re-gathered beside their
     /// input-gradient GEMM.
     public var qkvDgrad = defaultSMs
@@ -50,14 +57,22 @@ public struct UserbufferSMs: Sendable, Equatable, Codable {
     public init() {}
 
     /// No kernel holds an SM: every GEMM beside a userbuffers collective keeps its speed.
-    public static var none: UserbufferSMs {
-        var sms = UserbufferSMs()
+    public static var none: TensorParallelOverlapSMs {
+        var sms = TensorParallelOverlapSMs()
         for key in keys { sms[keyPath: key.field] = 0 }
         return sms
     }
 
+    /// Megatron-LM's asynchronous TP communication: an NCCL collective holding `sms` SMs beside
+    /// each column-parallel backward GEMM; the forward's collectives run alone (exposed).
+    public static func ncclBackward(sms: Int) -> TensorParallelOverlapSMs {
+        var held = none
+        (held.qkvDgrad, held.qkvWgrad, held.fc1Dgrad, held.fc1Wgrad) = (sms, sms, sms, sms)
+        return held
+    }
+
     /// The experiment's keys (Transformer Engine's names) and the fields they set.
-    static var keys: [(name: String, field: WritableKeyPath<UserbufferSMs, Int>)] { [
+    static var keys: [(name: String, field: WritableKeyPath<TensorParallelOverlapSMs, Int>)] { [
         ("qkv_dgrad", \.qkvDgrad), ("qkv_wgrad", \.qkvWgrad), ("fc1_dgrad", \.fc1Dgrad),
         ("fc1_wgrad", \.fc1Wgrad), ("proj_fprop", \.projFprop), ("fc2_fprop", \.fc2Fprop),
     ] }
@@ -67,9 +82,9 @@ public struct UserbufferSMs: Sendable, Equatable, Codable {
 
     /// Parses `tp_overlap_sms`: a map of Transformer Engine overlap names to SM counts; names
     /// left out keep Transformer Engine's default.
-    static func parse(_ v: ConfigValue) throws -> UserbufferSMs {
+    static func parse(_ v: ConfigValue) throws -> TensorParallelOverlapSMs {
         try v.requireKnownKeys(keys.map(\.name))
-        var sms = UserbufferSMs()
+        var sms = TensorParallelOverlapSMs()
         for key in keys where try v.optional(key.name) != nil {
             sms[keyPath: key.field] = try v.positiveInt(key.name, allowZero: true)
         }
@@ -77,9 +92,9 @@ public struct UserbufferSMs: Sendable, Equatable, Codable {
     }
 }
 
-extension UserbufferSMs {
+extension TensorParallelOverlapSMs {
     /// The attention and MLP blocks' TP windows of `records` on every SM, and with each GEMM
-    /// that a userbuffers kernel runs beside priced on the SMs that kernel leaves: the
+    /// that a collective's kernel runs beside priced on the SMs that kernel leaves: the
     /// row-parallel forward beside `proj_fprop` / `fc2_fprop`, the column-parallel weight and
     /// input gradients beside `qkv_wgrad` / `fc1_wgrad` and `qkv_dgrad` / `fc1_dgrad`. The
     /// all-gathers into the other GEMMs hold no SM.
