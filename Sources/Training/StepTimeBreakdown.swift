@@ -65,7 +65,7 @@ public struct StepTimeBreakdown: Sendable, Codable, Equatable {
         (\.mlpS, "mlp", "MLP and expert compute"),
         (\.otherComputeS, "other_compute", "embedding, head, loss, MTP compute"),
         (\.allToAllS, "all_to_all", "exposed MoE all-to-all"),
-        (\.tensorParallelS, "tensor_parallel", "exposed tensor-parallel collectives"),
+        (\.tensorParallelS, "tensor_parallel", "exposed tensor-parallel collectives, and their SMs"),
         (\.contextParallelS, "context_parallel", "exposed context-parallel ring"),
         (\.fullyShardedS, "fully_sharded", "exposed FSDP gathers and reduce-scatters, and their SMs"),
         (\.hostS, "host", "waiting for host launches"),
