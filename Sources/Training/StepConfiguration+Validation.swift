@@ -58,12 +58,13 @@ extension StepConfiguration {
         }
     }
 
-    /// Userbuffers' SM counts (`TensorParallelOverlapSMs`) leave a GEMM at least one SM.
+    /// Userbuffers' SM counts (`TensorParallelOverlapSMs`) leave a GEMM at least one of the SMs
+    /// the compute has (the device's less `communication_sms`).
     public func checkUserbufferSMs() throws {
-        let sms = topology.node.device.smCount
-        for (name, n) in userbufferSMs.all where n >= sms {
-            throw ScheduleError(problem: "\(n) SMs for userbuffers' \(name) kernel, but the \(topology.node.device.name) has \(sms) SMs in all",
-                                fix: "set \(name) between 0 and \(sms - 1) (Transformer Engine's default: \(TensorParallelOverlapSMs.defaultSMs))")
+        let compute = topology.node.device.smCount - communicationSMs
+        for (name, n) in userbufferSMs.all where n >= compute {
+            throw ScheduleError(problem: "\(n) SMs for userbuffers' \(name) kernel, but the compute has \(compute) (the \(topology.node.device.name)'s \(topology.node.device.smCount) less communication_sms \(communicationSMs))",
+                                fix: "set \(name) between 0 and \(compute - 1) (Transformer Engine's default: \(TensorParallelOverlapSMs.defaultSMs))")
         }
     }
 
@@ -165,6 +166,7 @@ extension StepConfiguration {
         try checkCommunicationSMs()
         try checkAllToAllSMs()
         try checkCollectiveSMs()
+        try checkUserbufferSMs()
         try checkSharedExpertOverlap()
         try checkShardGroup()
     }

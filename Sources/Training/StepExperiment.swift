@@ -158,7 +158,7 @@ public enum StepExperiment {
         // are checked and kept but hold nothing (a sweep over tp_overlap may keep them).
         if let sms = try parallel.optional("tp_overlap_sms") {
             config.userbufferSMs = try TensorParallelOverlapSMs.parse(sms)
-            do { try config.checkUserbufferSMs() } catch let e as ScheduleError { throw sms.error(e.problem, fix: e.fix) }
+            do { try config.checkUserbufferSMs() } catch let e as ScheduleError { throw sms.error(e.problem, fix: e.fix).markedInfeasible }
         }
         config.overlapGradReduce = try parallel.optional("overlap_grad_reduce")?.bool() ?? false
         if let pairs = try parallel.optional("overlap_forward_backward") {

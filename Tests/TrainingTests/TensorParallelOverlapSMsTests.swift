@@ -1,5 +1,6 @@
 import CostModel
 import Foundation
+import Schedules
 import Testing
 @testable import Training
 
@@ -107,8 +108,13 @@ import Testing
             do { _ = try shippedStep(file, adding: extra); return "accepted" } catch { return "\(error)" }
         }
         #expect(refused("parallel: {tp_overlap_sms: {qkv_wgrd: 3}}").contains("qkv_wgrad"))
-        let tooMany = refused("parallel: {tp_overlap_sms: {fc2_fprop: 132}}")
-        #expect(tooMany.contains("fc2_fprop") && tooMany.contains("132 SMs") && tooMany.contains("between 0 and 131"))
+        // The file leaves 1 of the H100's 132 SMs to NCCL: a kernel may hold at most 130.
+        let tooMany = refused("parallel: {tp_overlap_sms: {fc2_fprop: 131}}")
+        #expect(tooMany.contains("fc2_fprop") && tooMany.contains("131 SMs") && tooMany.contains("between 0 and 130"))
+        #expect(try shippedStep(file, adding: "parallel: {tp_overlap_sms: {fc2_fprop: 130}}").userbufferSMs.fc2Fprop == 130)
+        var wide = c
+        wide.communicationSMs = 120
+        #expect { try wide.validate() } throws: { ($0 as? ScheduleError)?.problem.contains("qkv_wgrad kernel, but the compute has 12") == true }
         // Under another overlap the counts are kept but hold nothing (a sweep over tp_overlap).
         var bulk = try shippedStep(file, adding: "parallel: {tp_overlap: backward}")
         let calibration = try KernelCalibration.hopper()
