@@ -130,7 +130,7 @@ public struct KernelCostModel: Sendable {
     /// without one, and on the calibration device itself (for the shipped file the H800, and
     /// the H100 of the same die), 1: the calibration's fraction of the device's peak. The
     /// default stays `.peak` because the published checks do not bear the measured ceiling out: it moves the A100
-    /// rows of `llmsim validate` from a mean of +1.0 % to −4.5 % (the 1T interleaved step to
+    /// rows of `llmsim validate` from a mean of +1.4 % to −4.1 % (the 1T interleaved step to
     /// −11.8 %) and NVIDIA's Blackwell rows further below their published step times.
     public func matmulCeilingScale(_ precision: Precision) -> Double {
         guard gemmCeiling == .measured, let fraction = device.achievableMatmulFraction(precision) else { return 1 }

@@ -89,9 +89,10 @@ struct FullyShardedStages {
     /// gather and reduce-scatter seconds.
     let layers: [(gather: Double, reduceScatter: Double)]
     let first: (gather: Double, reduceScatter: Double), last: (gather: Double, reduceScatter: Double)
-    /// SMs each collective's kernel holds while it runs: the experiment's `collective_sms`, or
-    /// the node's figure for a ring inside one NVLink domain or across nodes (across when the
-    /// dense ring, or an MoE model's expert ring, leaves the domain); 0 without either.
+    /// Whether the dense ring, or an MoE model's expert ring, leaves the NVLink domain (which
+    /// of the node's `CollectiveSMs` figures its kernels hold).
+    let crossesNodes: Bool
+    /// SMs each collective's kernel holds while it runs (`StepConfiguration.collectiveSMs(crossesNodes:)`).
     let collectiveSMs: Int
 
     /// Seconds a block's compute gains when a collective runs beside it all along, forward and
@@ -105,21 +106,11 @@ struct FullyShardedStages {
         layers = RankParameters.perLayer(c).map(optimizer.fullyShardedCollectives)
         first = optimizer.fullyShardedCollectives(RankParameters.firstStageExtra(c))
         last = optimizer.fullyShardedCollectives(RankParameters.lastStageExtra(c))
-        collectiveSMs = Self.collectiveSMs(c, optimizer: optimizer)
-    }
-
-    /// `collectiveSMs` of the configuration (see there).
-    static func collectiveSMs(_ c: StepConfiguration, optimizer: DataParallelOptimizer) -> Int {
-        if let n = c.collectiveSMs { return n }
-        guard let figure = c.topology.node.collectiveSMs else { return 0 }
         let dense = optimizer.ring(replicas: c.denseShards, apart: c.tp)
         let expert = optimizer.ring(replicas: c.expertStateReplicas, apart: c.expertGroupSize)
-        return figure.ring(crossesNodes: dense.domains > 1 || (c.model.moe != nil && expert.domains > 1))
+        crossesNodes = dense.domains > 1 || (c.model.moe != nil && expert.domains > 1)
+        collectiveSMs = c.collectiveSMs(crossesNodes: crossesNodes)
     }
-
-    /// The compute SMs a collective's kernel takes beyond those reserved for the whole step
-    /// (which it uses first).
-    func smsTaken(reserved: Int) -> Int { max(0, collectiveSMs - reserved) }
 
     /// Sets `stage`'s FSDP fields for the chunk of `range` (times `layerTimes`, slowdowns
     /// `slowdowns`), with the embedding's `first` on the first stage and the head's `last` on

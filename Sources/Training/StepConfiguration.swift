@@ -150,10 +150,20 @@ public struct StepConfiguration: Sendable {
     }
 
     /// SMs an NCCL collective's kernel holds while it runs beside the compute (FSDP's per-layer
-    /// gathers and reduce-scatters): nil, the node's `CollectiveSMs` for the ring (none where the
-    /// catalog has no figure); 0, the compute keeps every SM. SMs already reserved for the whole
-    /// step (`communicationSMs`) are the collective's first.
+    /// gathers and reduce-scatters, Megatron-LM's asynchronous TP collectives, the head's): nil,
+    /// the node's `CollectiveSMs` for the ring (none where the catalog has no figure); 0, the
+    /// compute keeps every SM. SMs already reserved for the whole step (`communicationSMs`) are
+    /// the collective's first (`collectiveSMsTaken`).
     public var collectiveSMs: Int?
+
+    /// SMs an NCCL collective's kernel holds on a ring that stays in one NVLink domain or
+    /// leaves it: the experiment's `collectiveSMs`, else the node's figure, else 0.
+    public func collectiveSMs(crossesNodes: Bool) -> Int {
+        collectiveSMs ?? topology.node.collectiveSMs?.ring(crossesNodes: crossesNodes) ?? 0
+    }
+
+    /// Of those, the SMs it takes from the compute: beyond the ones reserved for the whole step.
+    public func collectiveSMsTaken(crossesNodes: Bool) -> Int { max(0, collectiveSMs(crossesNodes: crossesNodes) - communicationSMs) }
 
     /// The SMs the MoE all-to-all is timed on.
     public var effectiveAllToAllSMs: Int { allToAllSMs ?? communicationSMs }

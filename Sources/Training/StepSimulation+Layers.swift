@@ -64,26 +64,21 @@ extension StepSimulation {
 
     /// The SMs each TP collective's kernels hold beside the GEMM it hides under
     /// (`TensorParallelOverlapSMs`): Transformer Engine's userbuffers under `pipelined`; under
-    /// `backward`, NCCL's channels on the TP group (the experiment's `collective_sms`, else the
-    /// node's scale-up figure; SMs reserved for the whole step, `communication_sms`, are the
-    /// collective's first, as for FSDP's). nil at TP 1 or when every collective runs alone.
-    var tensorParallelOverlapSMs: TensorParallelOverlapSMs? {
+    /// `backward`, NCCL's channels on the TP group (`tensorParallelNCCLSMs`); the head's
+    /// collective NCCL's under either. `.none` at TP 1 or when every collective runs alone.
+    var tensorParallelOverlapSMs: TensorParallelOverlapSMs {
         let c = config
-        guard c.tp > 1 else { return nil }
+        guard c.tp > 1 else { return .none }
         switch c.tensorParallelOverlap {
-        case .none: return nil
-        case .pipelined: return c.sequenceParallel ? c.userbufferSMs : nil
+        case .none: return .none
+        case .pipelined: return c.sequenceParallel ? c.userbufferSMs.withHead(tensorParallelNCCLSMs) : .none
         case .backward: return .ncclBackward(sms: tensorParallelNCCLSMs)
         }
     }
 
-    /// SMs an NCCL collective on the TP group takes from the compute beside it: its channels
-    /// inside the NVLink domain less the SMs reserved for the whole step (0 at TP 1).
-    var tensorParallelNCCLSMs: Int {
-        let c = config
-        guard c.tp > 1 else { return 0 }
-        return max(0, (c.collectiveSMs ?? c.topology.node.collectiveSMs?.scaleUp ?? 0) - c.communicationSMs)
-    }
+    /// SMs an NCCL collective on the TP group, inside the NVLink domain, takes from the compute
+    /// beside it (`StepConfiguration.collectiveSMsTaken`; 0 at TP 1).
+    var tensorParallelNCCLSMs: Int { config.tp > 1 ? config.collectiveSMsTaken(crossesNodes: false) : 0 }
 
     /// The TP collectives' placement for this step.
     var tensorParallelCollectives: TensorParallelCollectives {

@@ -123,7 +123,7 @@ public struct StepSimulation: Sendable {
         // the compute beside those collectives runs on the SMs their kernels leave.
         let fullySharded = c.optimizer.fullySharded
             ? FullyShardedStages(config: c, optimizer: DataParallelOptimizer(config: c, memoryEfficiency: kernels.calibration.elementwiseEfficiency)) : nil
-        let taken = fullySharded?.smsTaken(reserved: c.communicationSMs) ?? 0
+        let taken = fullySharded.map { c.collectiveSMsTaken(crossesNodes: $0.crossesNodes) } ?? 0
         let contendedKernels = taken > 0 ? kernels.leavingSMs(taken) : nil
         /// What `records`, priced at `base`, lose when a collective holds its SMs beside them.
         func slowdown(_ records: [OperationRecord], base: LayerTimes) -> FullyShardedStages.Slowdown {
@@ -142,10 +142,7 @@ public struct StepSimulation: Sendable {
             passesByKind[k] = passes(records)
             var t = priced(records)
             slowdownByKind[k] = slowdown(records, base: t)
-            let window = tpKernelSMs?.windows(records, kernels: kernels) ?? {
-                let w = TensorParallelOverlap.windows(records, kernels: kernels)
-                return (.init(w.attention), .init(w.mlp))
-            }()
+            let window = tpKernelSMs.windows(records, kernels: kernels)
             // The FFN's collectives: a dense FFN's, or an MoE layer's shared experts' (a
             // tensor-parallel MLP); routed experts need none (they run on this GPU's share).
             // With Megatron's shared-expert overlap those run beside the all-to-alls instead.
@@ -181,13 +178,9 @@ public struct StepSimulation: Sendable {
         // The vocabulary-parallel embedding and head.
         first.tensorParallelForward = tpCollectives.embeddingForward
         first.tensorParallelBackward = tpCollectives.embeddingBackward
-        // Megatron's output layer is not one of Transformer Engine's linears: its backward's
-        // collective is NCCL's under either overlap.
-        let headWindow = TensorParallelOverlap.windows(lastRecords, kernels: kernels).other
-        let ncclSMs = tpKernelSMs == nil ? 0 : tensorParallelNCCLSMs
-        let headSlowed = ncclSMs > 0 ? TensorParallelOverlap.windows(lastRecords, kernels: kernels.leavingSMs(ncclSMs)).other : headWindow
-        last.tensorParallelForward = tpCollectives.headForward(window: headWindow)
-        let headBackward = tpCollectives.columnParallelBackward(window: .init(headWindow, slowed: headSlowed))
+        let headWindow = tpKernelSMs.windows(lastRecords, kernels: kernels).other
+        last.tensorParallelForward = tpCollectives.headForward(window: headWindow.full)
+        let headBackward = tpCollectives.columnParallelBackward(window: headWindow)
         (last.tensorParallelBackward, last.tensorParallelContentionBackward) = (headBackward.total, headBackward.contention)
         // 3. Stage partition balanced by the busiest rank's time.
         let generated = try c.generateSchedule()

@@ -36,7 +36,7 @@ import Kernels
 /// configurations run it. Published configurations, e.g. Megatron-Bridge's
 /// `userbuffers_fp8_b200_h16384_tp4_cp2_mbs1_seqlen8192` (Llama 3.1 405B on B200, FP8): 8, 32,
 /// 2 and 8 SMs for `qkv_dgrad`, `qkv_wgrad`, `fc1_dgrad`, `fc1_wgrad`; 1 for each fprop.
-public struct TensorParallelOverlapSMs: Sendable, Equatable, Codable {
+public struct TensorParallelOverlapSMs: Sendable, Equatable {
     /// The saved input of Q/K/V (or MLA's down-projections) re-gathered beside their
     /// input-gradient GEMM.
     public var qkvDgrad = defaultSMs
@@ -50,6 +50,11 @@ public struct TensorParallelOverlapSMs: Sendable, Equatable, Codable {
     public var projFprop = defaultSMs
     /// The FFN's down projection's forward reduce-scatter (its GEMM on the SMs left).
     public var fc2Fprop = defaultSMs
+    /// The vocabulary-parallel head's input gradient reduced beside its weight-gradient GEMM.
+    /// Megatron's output layer is not one of Transformer Engine's linears, so this is NCCL's
+    /// under either overlap (`StepSimulation.tensorParallelOverlapSMs` sets it); no experiment
+    /// key, 0 by default.
+    public var head = 0
 
     /// Transformer Engine's `num_sm` for `bulk` and `pipeline` overlaps without a configuration.
     public static let defaultSMs = 16
@@ -63,10 +68,18 @@ public struct TensorParallelOverlapSMs: Sendable, Equatable, Codable {
         return sms
     }
 
+    /// These counts with the head's NCCL collective holding `sms`.
+    func withHead(_ sms: Int) -> TensorParallelOverlapSMs {
+        var held = self
+        held.head = sms
+        return held
+    }
+
     /// Megatron-LM's asynchronous TP communication: an NCCL collective holding `sms` SMs beside
-    /// each column-parallel backward GEMM; the forward's collectives run alone (exposed).
+    /// each column-parallel backward GEMM, the head's included; the forward's collectives run
+    /// alone (exposed).
     public static func ncclBackward(sms: Int) -> TensorParallelOverlapSMs {
-        var held = none
+        var held = none.withHead(sms)
         (held.qkvDgrad, held.qkvWgrad, held.fc1Dgrad, held.fc1Wgrad) = (sms, sms, sms, sms)
         return held
     }
@@ -93,28 +106,30 @@ public struct TensorParallelOverlapSMs: Sendable, Equatable, Codable {
 }
 
 extension TensorParallelOverlapSMs {
-    /// The attention and MLP blocks' TP windows of `records` on every SM, and with each GEMM
-    /// that a collective's kernel runs beside priced on the SMs that kernel leaves: the
-    /// row-parallel forward beside `proj_fprop` / `fc2_fprop`, the column-parallel weight and
-    /// input gradients beside `qkv_wgrad` / `fc1_wgrad` and `qkv_dgrad` / `fc1_dgrad`. The
-    /// all-gathers into the other GEMMs hold no SM.
+    /// The blocks' TP windows of `records` (attention, MLP, and the rest: the head) on every
+    /// SM, and with each GEMM that a collective's kernel runs beside priced on the SMs that
+    /// kernel leaves: the row-parallel forward beside `proj_fprop` / `fc2_fprop`, the
+    /// column-parallel weight and input gradients beside `qkv_wgrad` / `fc1_wgrad`,
+    /// `qkv_dgrad` / `fc1_dgrad` and the head's collective. The all-gathers into the other GEMMs
+    /// hold no SM. `none` gives `slowed` equal to `full`.
     func windows(_ records: [OperationRecord], kernels: KernelCostModel)
-        -> (attention: TensorParallelOverlap.Windows, mlp: TensorParallelOverlap.Windows) {
+        -> (attention: TensorParallelOverlap.Windows, mlp: TensorParallelOverlap.Windows, other: TensorParallelOverlap.Windows) {
         let full = TensorParallelOverlap.windows(records, kernels: kernels)
         var priced = [0: full]
-        func at(_ n: Int) -> (attention: TensorParallelOverlap.Window, mlp: TensorParallelOverlap.Window) {
-            if let w = priced[n] { return (w.attention, w.mlp) }
+        func at(_ n: Int) -> (attention: TensorParallelOverlap.Window, mlp: TensorParallelOverlap.Window, other: TensorParallelOverlap.Window) {
+            if let w = priced[n] { return w }
             let w = TensorParallelOverlap.windows(records, kernels: kernels.leavingSMs(n))
             priced[n] = w
-            return (w.attention, w.mlp)
+            return w
         }
-        var attention = full.attention, mlp = full.mlp
-        attention.rowForward = at(projFprop).attention.rowForward
-        attention.weightGradient = at(qkvWgrad).attention.weightGradient
-        attention.inputGradient = at(qkvDgrad).attention.inputGradient
-        mlp.rowForward = at(fc2Fprop).mlp.rowForward
-        mlp.weightGradient = at(fc1Wgrad).mlp.weightGradient
-        mlp.inputGradient = at(fc1Dgrad).mlp.inputGradient
-        return (.init(full.attention, slowed: attention), .init(full.mlp, slowed: mlp))
+        var slowed = full
+        slowed.attention.rowForward = at(projFprop).attention.rowForward
+        slowed.attention.weightGradient = at(qkvWgrad).attention.weightGradient
+        slowed.attention.inputGradient = at(qkvDgrad).attention.inputGradient
+        slowed.mlp.rowForward = at(fc2Fprop).mlp.rowForward
+        slowed.mlp.weightGradient = at(fc1Wgrad).mlp.weightGradient
+        slowed.mlp.inputGradient = at(fc1Dgrad).mlp.inputGradient
+        (slowed.other.weightGradient, slowed.other.inputGradient) = (at(head).other.weightGradient, at(head).other.inputGradient)
+        return (.init(full.attention, slowed: slowed.attention), .init(full.mlp, slowed: slowed.mlp), .init(full.other, slowed: slowed.other))
     }
 }
