@@ -133,6 +133,7 @@ struct StepCommand: ParsableCommand {
             + [["total: the step time", s(first.total) + " s", "100.0 %", ""]]
             + [row("of the compute, recomputation", \.recomputationS),
                row("of FSDP's, compute slowed beside its collectives", \.collectiveContentionS),
+               row("of FSDP's, copies around its collectives (FSDP2)", \.fullyShardedCopiesS),
                row("of TP's, GEMMs slowed beside its collectives' kernels", \.tensorParallelContentionS)].compactMap { $0 }
         return Output.table(rows, rightAlignedFrom: 1)
     }

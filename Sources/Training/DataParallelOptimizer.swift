@@ -63,10 +63,18 @@ struct DataParallelOptimizer {
         return Collective.reduceScatter(bytes: params.dense * b, over: dense) + Collective.reduceScatter(bytes: params.expert * b, over: expert)
     }
 
-    /// Under FSDP, one layer's collectives per micro-batch: the gather of its BF16 weights and
-    /// the reduce-scatter of its gradients, seconds.
-    func fullyShardedCollectives(_ params: RankParameters) -> (gather: Double, reduceScatter: Double) {
-        (reduceScatter(params, in: OptimizerStates.weights), reduceScatter(params, in: config.optimizer.gradients))
+    /// Under FSDP, one layer's work per micro-batch around its collectives: the gather of its
+    /// BF16 weights and the reduce-scatter of its gradients, and the copies the implementation
+    /// runs on the compute stream after each gather and before each reduce-scatter
+    /// (`FullyShardedImplementation`), memory-bound at the calibration's element-wise fraction
+    /// of the HBM peak.
+    func fullyShardedCollectives(_ params: RankParameters) -> FullyShardedLayerWork {
+        let o = config.optimizer, weight = OptimizerStates.weights.bytes
+        let bytesPerSecond = config.topology.node.device.hbmBandwidth * memoryEfficiency
+        return FullyShardedLayerWork(
+            gather: reduceScatter(params, in: OptimizerStates.weights), reduceScatter: reduceScatter(params, in: o.gradients),
+            copyOut: params.total * Double(o.fullyShardedImplementation.copyOutBytes(weightBytes: weight)) / bytesPerSecond,
+            copyIn: params.total * Double(o.fullyShardedImplementation.copyInBytes(weightBytes: weight, reduceBytes: o.gradients.bytes)) / bytesPerSecond)
     }
 
     func parts(_ params: RankParameters) -> Parts {

@@ -80,15 +80,24 @@ public enum FullyShardedLayers {
     }
 }
 
+/// One layer's FSDP work per micro-batch, seconds: its collectives on the communication stream,
+/// and the copies the implementation runs on the compute stream around them
+/// (`FullyShardedImplementation`): `copyOut` after each gather, before the compute that uses the
+/// weights; `copyIn` after the backward, before the reduce-scatter is issued.
+struct FullyShardedLayerWork: Equatable {
+    var gather: Double, reduceScatter: Double
+    var copyOut = 0.0, copyIn = 0.0
+}
+
 /// FSDP's exposed collectives of each stage chunk of a step: the per-layer gathers and
 /// reduce-scatters priced once on the data-parallel rings (`DataParallelOptimizer`), run
 /// against the chunk's compute in forward order (embedding, layers, head) and in backward order,
-/// the compute slowed beside them by the SMs their kernels hold (`collectiveSMs`).
+/// the compute slowed beside them by the SMs their kernels hold (`collectiveSMs`) and lengthened
+/// by the implementation's copies.
 struct FullyShardedStages {
-    /// Per layer, and for the first stage's embedding and the last stage's head and MTP:
-    /// gather and reduce-scatter seconds.
-    let layers: [(gather: Double, reduceScatter: Double)]
-    let first: (gather: Double, reduceScatter: Double), last: (gather: Double, reduceScatter: Double)
+    /// Per layer, and for the first stage's embedding and the last stage's head and MTP.
+    let layers: [FullyShardedLayerWork]
+    let first: FullyShardedLayerWork, last: FullyShardedLayerWork
     /// Whether the dense ring, or an MoE model's expert ring, leaves the NVLink domain (which
     /// of the node's `CollectiveSMs` figures its kernels hold).
     let crossesNodes: Bool
@@ -117,25 +126,33 @@ struct FullyShardedStages {
     /// the last.
     func expose(_ stage: inout LayerTimes, range: Range<Int>, layerTimes: [LayerTimes], slowdowns: [Slowdown],
                 first firstTimes: (LayerTimes, Slowdown)?, last lastTimes: (LayerTimes, Slowdown)?) {
-        typealias Entry = (times: LayerTimes, slowdown: Slowdown, collectives: (gather: Double, reduceScatter: Double))
+        typealias Entry = (times: LayerTimes, slowdown: Slowdown, work: FullyShardedLayerWork)
         var order: [Entry] = []
         if let (t, s) = firstTimes { order.append((t, s, first)) }
         for l in range { order.append((layerTimes[l], slowdowns[l], layers[l])) }
         if let (t, s) = lastTimes { order.append((t, s, last)) }
-        let forward = order.map {
-            FullyShardedLayers.Step(compute: $0.times.forward, gather: $0.collectives.gather, contended: $0.times.forward + $0.slowdown.forward)
+        // A step's compute includes the copies on the compute stream (not slowed by the SMs a
+        // collective holds: they are memory-bound).
+        let forward = order.map { e -> FullyShardedLayers.Step in
+            let copies = e.work.copyOut
+            return FullyShardedLayers.Step(compute: e.times.forward + copies, gather: e.work.gather,
+                                           contended: e.times.forward + e.slowdown.forward + copies)
         }
-        let backward = order.reversed().map {
-            FullyShardedLayers.Step(compute: $0.times.backward, gather: $0.collectives.gather, reduceScatter: $0.collectives.reduceScatter,
-                                    contended: $0.times.backward + $0.slowdown.backward)
+        let backward = order.reversed().map { e -> FullyShardedLayers.Step in
+            let copies = e.work.copyOut + e.work.copyIn
+            return FullyShardedLayers.Step(compute: e.times.backward + copies, gather: e.work.gather, reduceScatter: e.work.reduceScatter,
+                                           contended: e.times.backward + e.slowdown.backward + copies)
         }
-        /// The exposure, and of it what the slower compute adds (against every SM kept).
-        func exposure(_ steps: [FullyShardedLayers.Step]) -> (total: Double, contention: Double) {
-            let total = FullyShardedLayers.exposed(steps)
-            let uncontended = FullyShardedLayers.exposed(steps.map { var s = $0; s.contended = s.compute; return s })
-            return (total, total - uncontended)
+        /// The exposure beyond the blocks' compute, of it what the slower compute adds (against
+        /// every SM kept), and the copies (always on the compute stream's path).
+        func exposure(_ steps: [FullyShardedLayers.Step], copies: Double) -> (total: Double, contention: Double, copies: Double) {
+            let total = FullyShardedLayers.exposed(steps) + copies
+            let uncontended = FullyShardedLayers.exposed(steps.map { var s = $0; s.contended = s.compute; return s }) + copies
+            return (total, total - uncontended, copies)
         }
-        (stage.fullyShardedForward, stage.fullyShardedContentionForward) = exposure(forward)
-        (stage.fullyShardedBackward, stage.fullyShardedContentionBackward) = exposure(backward)
+        (stage.fullyShardedForward, stage.fullyShardedContentionForward, stage.fullyShardedCopiesForward) =
+            exposure(forward, copies: order.reduce(0) { $0 + $1.work.copyOut })
+        (stage.fullyShardedBackward, stage.fullyShardedContentionBackward, stage.fullyShardedCopiesBackward) =
+            exposure(backward, copies: order.reduce(0) { $0 + $1.work.copyOut + $1.work.copyIn })
     }
 }

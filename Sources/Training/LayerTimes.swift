@@ -33,6 +33,10 @@ public struct LayerTimes: Sendable, Equatable, Codable {
     /// Of the FSDP fields, the seconds the compute loses running beside the collectives, whose
     /// kernels hold some SMs (`FullyShardedLayers`); already in them, added to no duration.
     public var fullyShardedContentionForward = 0.0, fullyShardedContentionBackward = 0.0
+    /// Of the FSDP fields, the seconds of the implementation's copies on the compute stream
+    /// around the collectives (`FullyShardedImplementation`); already in them, added to no
+    /// duration.
+    public var fullyShardedCopiesForward = 0.0, fullyShardedCopiesBackward = 0.0
     /// GPU seconds idle waiting for the host to launch the next operation (`HostIssue`): in a
     /// forward alone, a backward alone, and an overlapped forward-and-backward pair; set per
     /// stage chunk.
@@ -49,6 +53,7 @@ public struct LayerTimes: Sendable, Equatable, Codable {
                          \.tensorParallelContentionForward, \.tensorParallelContentionBackward,
                          \.contextParallelForward, \.contextParallelBackward, \.fullyShardedForward, \.fullyShardedBackward,
                          \.fullyShardedContentionForward, \.fullyShardedContentionBackward,
+                         \.fullyShardedCopiesForward, \.fullyShardedCopiesBackward,
                          \.hostForward, \.hostBackward, \.hostForwardBackward]
     }
 

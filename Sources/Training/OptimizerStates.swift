@@ -26,6 +26,9 @@ public struct OptimizerStates: Sendable, Equatable {
     /// the `replicas / shardGroup` groups hold the same shards and all-reduce their gradients
     /// once per step. nil: every replica (plain FSDP).
     public var shardGroup: Int?
+    /// With `fullySharded`: how the implementation lays out what it gathers and reduces, which
+    /// decides the copies it runs on the compute stream around each collective.
+    public var fullyShardedImplementation = FullyShardedImplementation.megatronFSDP
     /// An FP32 master copy of the weights, which the update writes and casts to the BF16 working
     /// copy (mixed-precision training: V3 §3.3.3, Megatron-LM, PyTorch AMP). Off: the BF16
     /// weights are the optimizer's parameters and the update writes them in place (pure BF16

@@ -38,7 +38,7 @@ public enum StepExperiment {
                               "microbatches", "pipeline_passes", "microbatch_tokens", "microbatch_sequences", "precision", "optimizer", "recompute", "recompute_modules", "attention_kernel", "gemm_ceiling", "attention_ceiling", "communication_sms", "all_to_all_sms", "collective_sms", "moe_dispatcher", "deepep_kernels", "moe_shared_expert_overlap", "routing",
                               "fidelity", "gpu_speed_spread_percent", "instruction_jitter_percent", "host_us_per_operation", "calibration", "run", "sweep", "outputs"]
     static let hardwareKeys = ["node", "device", "nic_gbit_s", "scale_up_gb_s"]
-    static let optimizerKeys = ["distributed", "moments", "gradients", "fsdp", "fsdp_shard_group", "master", "clip_grad_norm"]
+    static let optimizerKeys = ["distributed", "moments", "gradients", "fsdp", "fsdp_shard_group", "fsdp_implementation", "master", "clip_grad_norm"]
     /// The values of `precision` and the recipes they name.
     static let precisions: [(name: String, policy: PrecisionPolicy)] = [("fp8", .deepSeekFP8), ("fp8-tensor", .tensorScaledFP8), ("bf16", .bf16)]
     /// Formats `optimizer.moments` and `optimizer.gradients` accept.
@@ -218,7 +218,8 @@ public enum StepExperiment {
 
     /// `optimizer:` — `distributed` (ZeRO-1, default true), `moments` and `gradients` (`fp32`,
     /// `bf16` or `fp16`; defaults V3's BF16 moments and FP32 gradients), `fsdp` (ZeRO-3, default
-    /// false), `fsdp_shard_group` (hybrid sharding over that many replicas), `master` (`fp32`,
+    /// false), `fsdp_shard_group` (hybrid sharding over that many replicas), `fsdp_implementation`
+    /// (`megatron-fsdp`, the default, or `fsdp2`: `FullyShardedImplementation`), `master` (`fp32`,
     /// the default, or `none` for pure BF16 training), `clip_grad_norm` (default true: the
     /// global-norm barrier before the update).
     static func parseOptimizer(_ o: ConfigValue) throws -> OptimizerStates {
@@ -242,6 +243,13 @@ public enum StepExperiment {
                 throw group.error("fsdp_shard_group is hybrid sharding (HSDP), a form of fsdp, which is off", fix: "set fsdp: true, or remove fsdp_shard_group")
             }
             states.shardGroup = try o.positiveInt("fsdp_shard_group")
+        }
+        if let implementation = try o.choiceIfPresent("fsdp_implementation", FullyShardedImplementation.self) {
+            guard states.fullySharded else {
+                throw try o.required("fsdp_implementation").error("fsdp_implementation says how FSDP copies around its collectives, and fsdp is off",
+                                                                  fix: "set fsdp: true, or remove fsdp_implementation")
+            }
+            states.fullyShardedImplementation = implementation
         }
         return states
     }

@@ -28,8 +28,9 @@ public struct StepTimeBreakdown: Sendable, Codable, Equatable {
     public var tensorParallelS = 0.0
     /// Context-parallel ring exchange not hidden under the attention core.
     public var contextParallelS = 0.0
-    /// FSDP's per-layer gathers and reduce-scatters not hidden under the compute, and the
-    /// compute's slowdown beside those it hides (`collectiveContentionS`).
+    /// FSDP's per-layer gathers and reduce-scatters not hidden under the compute, the compute's
+    /// slowdown beside those it hides (`collectiveContentionS`), and the implementation's
+    /// copies around them (`fullyShardedCopiesS`).
     public var fullyShardedS = 0.0
     /// The GPU idle inside instructions, waiting for the host to launch operations.
     public var hostS = 0.0
@@ -52,6 +53,10 @@ public struct StepTimeBreakdown: Sendable, Codable, Equatable {
     /// Of the FSDP part, the seconds the compute loses beside the collectives, whose kernels
     /// hold some SMs (`collective_sms`); not a part of its own.
     public var collectiveContentionS = 0.0
+    /// Of the FSDP part, the seconds of the implementation's copies on the compute stream
+    /// around its collectives (FSDP2's copy-out after each gather, its copy-in before each
+    /// reduce-scatter); not a part of its own.
+    public var fullyShardedCopiesS = 0.0
     /// Of the TP part, the seconds the GEMMs lose beside the kernels of the collectives they
     /// hide, which hold some SMs (userbuffers' `tp_overlap_sms`, NCCL's `collective_sms`); not
     /// a part of its own.
@@ -67,7 +72,7 @@ public struct StepTimeBreakdown: Sendable, Codable, Equatable {
         (\.allToAllS, "all_to_all", "exposed MoE all-to-all"),
         (\.tensorParallelS, "tensor_parallel", "exposed tensor-parallel collectives, and their SMs"),
         (\.contextParallelS, "context_parallel", "exposed context-parallel ring"),
-        (\.fullyShardedS, "fully_sharded", "exposed FSDP gathers and reduce-scatters, and their SMs"),
+        (\.fullyShardedS, "fully_sharded", "exposed FSDP gathers and reduce-scatters, their SMs and copies"),
         (\.hostS, "host", "waiting for host launches"),
         (\.bubbleS, "bubble", "pipeline bubble and send waits"),
         (\.gradientReductionS, "gradient_reduction", "exposed gradient reduction"),
@@ -99,6 +104,7 @@ public struct StepTimeBreakdown: Sendable, Codable, Equatable {
         (r.waitS, r.recomputationS) = (f(a.waitS, b.waitS), f(a.recomputationS, b.recomputationS))
         (r.collectiveContentionS, r.tensorParallelContentionS) = (f(a.collectiveContentionS, b.collectiveContentionS),
                                                                   f(a.tensorParallelContentionS, b.tensorParallelContentionS))
+        r.fullyShardedCopiesS = f(a.fullyShardedCopiesS, b.fullyShardedCopiesS)
         return r
     }
 
@@ -121,6 +127,7 @@ public struct StepTimeBreakdown: Sendable, Codable, Equatable {
             b.allToAllS = t.dispatchForward + t.combineForward
             (b.tensorParallelS, b.contextParallelS, b.fullyShardedS, b.hostS) = (t.tensorParallelForward, t.contextParallelForward, t.fullyShardedForward, t.hostForward)
             (b.collectiveContentionS, b.tensorParallelContentionS) = (t.fullyShardedContentionForward, t.tensorParallelContentionForward)
+            b.fullyShardedCopiesS = t.fullyShardedCopiesForward
         case "B", "Bi":
             let weight = label == "B"
             b.attentionS = t.attentionBackwardInput + (weight ? t.attentionBackwardWeight : 0)
@@ -130,6 +137,7 @@ public struct StepTimeBreakdown: Sendable, Codable, Equatable {
             (b.tensorParallelS, b.contextParallelS, b.fullyShardedS, b.hostS) = (t.tensorParallelBackward, t.contextParallelBackward, t.fullyShardedBackward, t.hostBackward)
             b.recomputationS = t.recomputation
             (b.collectiveContentionS, b.tensorParallelContentionS) = (t.fullyShardedContentionBackward, t.tensorParallelContentionBackward)
+            b.fullyShardedCopiesS = t.fullyShardedCopiesBackward
         case "W":
             (b.attentionS, b.mlpS, b.otherComputeS) = (t.attentionBackwardWeight, t.mlpBackwardWeight, t.otherBackwardWeight)
         case "F&B":
@@ -151,6 +159,7 @@ public struct StepTimeBreakdown: Sendable, Codable, Equatable {
         b.contextParallelS = t.contextParallelForward + t.contextParallelBackward
         b.fullyShardedS = t.fullyShardedForward + t.fullyShardedBackward
         b.collectiveContentionS = t.fullyShardedContentionForward + t.fullyShardedContentionBackward
+        b.fullyShardedCopiesS = t.fullyShardedCopiesForward + t.fullyShardedCopiesBackward
         b.tensorParallelContentionS = t.tensorParallelContentionForward + t.tensorParallelContentionBackward
         b.hostS = t.hostForwardBackward
         b.recomputationS = t.recomputation
