@@ -81,6 +81,9 @@ public enum HFConfig {
                 moe = MoEShape(routedExperts: experts, sharedExperts: 0, expertIntermediateSize: try v.positiveInt("intermediate_size"),
                                topK: try v.positiveInt("num_experts_per_tok"), groups: 1, topKGroups: 1, firstDenseLayers: 0,
                                layerFrequency: 1, scoring: .softmax, hasRoutingBias: false, routedScalingFactor: 1)
+                // GPT-OSS's experts carry an output bias on each projection (transformers'
+                // GptOssExperts: gate_up_proj_bias, down_proj_bias); Mixtral's have none.
+                moe?.expertBias = family == "gpt-oss"
             }
         }
         if let moe {

@@ -153,6 +153,11 @@ public struct MoEShape: Codable, Sendable, Equatable {
     /// (Megatron-Core's expert tensor parallelism; `ModelArchitecture.expertTensorParallelShard`).
     /// 1 for a whole model; not part of its description (not encoded).
     public var expertTensorParallel = 1
+    /// Each routed expert adds a bias after its up and its down projection (GPT-OSS; set from
+    /// the config's model type, not encoded). Their parameters (experts × (2·I + d) per layer,
+    /// 0.03% of GPT-OSS 20B) are not counted; the kernels that add them are
+    /// (`ExpertBiasKernels`).
+    public var expertBias = false
 
     /// The FFN width of the slice of one routed expert a GPU holds.
     public var routedSliceIntermediateSize: Int { expertIntermediateSize / max(expertTensorParallel, 1) }

@@ -189,6 +189,10 @@ public struct StepConfiguration: Sendable {
     /// How the attention core runs: FlashAttention (default) or materialized scores
     /// (Megatron-LM before FlashAttention, 2021–2022).
     public var attentionKernel = AttentionKernel.flash
+    /// How the experts' biases are added, for a model whose experts carry them (GPT-OSS):
+    /// in the grouped GEMM's epilogue (default) or per expert, as NeMo AutoModel does
+    /// (`ExpertBiasKernels`). Holds nothing for other models.
+    public var expertBiasKernels = ExpertBiasKernels.fused
     /// What a GEMM calibrated on the H800 keeps on this experiment's GPU (`gemm_ceiling`): its
     /// fraction of the dense peak (default) or of the GPU's measured best matmul rate.
     public var gemmCeiling = GEMMCeiling.peak

@@ -16,6 +16,7 @@ extension StepSimulation {
         e.attentionSequences = config.microbatchSequences
         if config.tp > 1, config.sequenceParallel { e.sequenceParallel = (config.tp, config.model.hiddenSize) }
         e.attentionKernel = config.attentionKernel
+        e.expertBiasKernels = config.expertBiasKernels
         e.attentionDropout = config.model.attentionDropout > 0
         e.fp8Scaling = config.precision.fp8Scaling
         try body(&e)

@@ -46,6 +46,8 @@ public struct CostExecutor: Executor {
     /// The model trains with dropout on the attention probabilities (a kernel of its own when
     /// the scores are materialized).
     public var attentionDropout = false
+    /// How the experts' biases are added, for models whose experts carry them.
+    public var expertBiasKernels = ExpertBiasKernels.fused
     /// How FP8 GEMM inputs are scaled (`PrecisionPolicy.fp8Scaling`): per tile, or per tensor.
     public var fp8Scaling = ScalingGranularity.tile1x128
     /// Whether a GEMM in `precision` takes its inputs with one scale per tensor.

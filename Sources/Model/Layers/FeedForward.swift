@@ -8,6 +8,8 @@ public struct FeedForward {
     let gate: Weight?, expertUp: Weight?, expertDown: Weight?, sharedUp: Weight?, sharedDown: Weight?
     /// Top-k selections the router runs per token (`RouterConfig.topKSelections`).
     let topKPasses: Int
+    /// The routed experts add biases after their projections (`MoEShape.expertBias`).
+    let expertBias: Bool
 
     init(_ arch: ModelArchitecture, layer: Int, policy p: PrecisionPolicy) {
         let d = arch.hiddenSize
@@ -15,6 +17,7 @@ public struct FeedForward {
             up = nil; down = nil
             gate = Weight("gate", d, moe.routedExperts, precision: p.gate)
             topKPasses = arch.routerConfig?.topKSelections ?? 1
+            expertBias = moe.expertBias
             // Under expert-TP each GPU holds a slice of every local expert's width.
             expertUp = Weight("experts.up", d, 2 * moe.routedSliceIntermediateSize, precision: p.linear)
             expertDown = Weight("experts.down", moe.routedSliceIntermediateSize, d, precision: p.linear)
@@ -27,6 +30,7 @@ public struct FeedForward {
             down = Weight("ffn.down", arch.denseIntermediateSize, d, precision: p.linear)
             gate = nil; expertUp = nil; expertDown = nil; sharedUp = nil; sharedDown = nil
             topKPasses = 0
+            expertBias = false
         }
     }
 
@@ -59,8 +63,10 @@ public struct FeedForward {
         e.block = .dispatch
         let xs = e.dispatch(x, route)
         e.block = .mlp
-        let ups = e.groupedLinear(expertUp, xs)
-        let ys = e.groupedLinear(expertDown, e.weightedSwiglu(ups, route))   // gate weights applied here
+        var ups = e.groupedLinear(expertUp, xs)
+        if expertBias { ups = e.expertBias(ups, route, weighted: false) }
+        var ys = e.groupedLinear(expertDown, e.weightedSwiglu(ups, route))   // gate weights applied here
+        if expertBias { ys = e.expertBias(ys, route, weighted: true) }
         // The shared experts run as a tensor-parallel MLP, as Megatron-Core's SharedExpertMLP:
         // on the whole sequence's rows (all-gathered under sequence parallelism) at 1/TP of
         // their width, their output reduce-scattered back to this GPU's share (the TP
@@ -104,10 +110,14 @@ public struct FeedForward {
         e.quantizeForDispatch(dOut, route)                   // in combine(B), as in the trace
         let dYs = e.combineBackward(dOut, route)
         e.block = .mlp
-        let dH = e.groupedLinearDgrad(expertDown, dYs)
+        // With expert biases, the down projection's output gradient passes their backward first
+        // (and the up projection's, below).
+        let dDown = expertBias ? e.expertBiasBackward(dYs, route, weighted: true) : dYs
+        let dH = e.groupedLinearDgrad(expertDown, dDown)
         // The weighted SwiGLU output is recomputed in the same pass as its backward (the down
         // projection's weight-gradient input), and the gate weights' gradient taken there.
-        let (act, dUp, dScores) = e.weightedSwigluBackward(t.expertUp, dH, route)
+        var (act, dUp, dScores) = e.weightedSwigluBackward(t.expertUp, dH, route)
+        if expertBias { dUp = e.expertBiasBackward(dUp, route, weighted: false) }
         let dXs = e.groupedLinearDgrad(expertUp, dUp)
         var dShared: E.Tensor?, sharedAct: E.Tensor?, dSharedUp: E.Tensor?
         if let su = sharedUp, let sd = sharedDown, var u = t.sharedUp {
@@ -124,7 +134,7 @@ public struct FeedForward {
         let dRouted = e.dispatchBackward(dXs, route)
         e.pass = .backwardWeight
         e.block = .mlp
-        e.groupedLinearWgrad(expertDown, act, dYs)
+        e.groupedLinearWgrad(expertDown, act, dDown)
         e.groupedLinearWgrad(expertUp, t.xs, dUp)
         if let su = sharedUp, let sd = sharedDown, let a = sharedAct, let du = dSharedUp {
             e.linearWgrad(sd, a, dFull)
