@@ -24,10 +24,12 @@ import Testing
     /// units`, the default: the backward at head dimension 128 is bound by shared memory on
     /// Blackwell, FlashAttention-4's 2,560 tensor against 3,328 clocks) and GEMMs at their
     /// fractions of peak: B200 Llama 3 8B 4.262 s (−0.4 %), GB200 3.901 s (−6.2 %), both within
-    /// 10 %; B200 Llama 3.1 405B 5.506 s (−11.1 %), a miss with llmsim the faster. With
-    /// attention at its share of the BF16 peak (`attention_ceiling: peak`, llmsim before
-    /// 2026-11-25) they were 4.065 s (−5.0 %), 3.724 s (−10.5 %) and 5.406 s (−12.8 %).
-    @Test("Blackwell what-ifs: B200 and GB200 8B within 10%; B200 405B 11% fast")
+    /// 10 %; B200 Llama 3.1 405B 5.506 s (−11.1 %), then 5.536 s (−10.7 %) with its recipe's
+    /// userbuffers SMs, and 5.589 s (−9.8 %) with Transformer Engine's context-parallel merge
+    /// kernels (`CostExecutor+ContextParallel`). With attention at its share of the BF16 peak
+    /// (`attention_ceiling: peak`, llmsim before 2026-11-25) they were 4.065 s (−5.0 %), 3.724 s
+    /// (−10.5 %) and 5.406 s (−12.8 %).
+    @Test("Blackwell what-ifs: B200 and GB200 8B within 10%; B200 405B 10% fast")
     func blackwellSteps() throws {
         var ratios: [Double] = []
         for run in PublishedNeMoRun.blackwell {
@@ -37,7 +39,7 @@ import Testing
         }
         #expect(abs(ratios[0] - 0.996) < 0.01, "\(ratios)")
         #expect(abs(ratios[1] - 0.938) < 0.01, "\(ratios)")
-        #expect(abs(ratios[2] - 0.888) < 0.01, "\(ratios)")
+        #expect(abs(ratios[2] - 0.902) < 0.01, "\(ratios)")
         // The tile roofline is what moved the 8B B200 step from 0.950 of the published time.
         var peak = try shippedStep(PublishedNeMoRun.llama3_8B_B200.experiment)
         peak.attentionCeiling = .peak

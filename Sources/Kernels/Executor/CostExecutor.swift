@@ -252,6 +252,7 @@ public struct CostExecutor: Executor {
                        read: queries + share * (keyBytes + values), written: out, precision: .bf16,
                        attention: .init(queries: call.queries, keys: call.keys, heads: problems, qkDim: qk, vDim: vd, causal: call.causal, window: window))
             }
+            contextParallelMerge(outputElements: Double(q.rows * heads * vd), keyValueElements: Double(k.rows * (k.cols + v.cols)))
             return fresh(q.rows, heads * vd)
         }
         // Materialized scores: every (query, key) pair is computed, the causal (and window) mask
@@ -295,6 +296,7 @@ public struct CostExecutor: Executor {
                        read: queries + out + share * (keysBytes + values), written: queries + share * Double(q.rows * (k.cols + v.cols)) * bytes,
                        precision: .bf16, attention: .init(queries: call.queries, keys: call.keys, heads: problems, qkDim: qk, vDim: vd, causal: call.causal, window: window))
             }
+            contextParallelGradientMerge(queryElements: Double(q.rows * q.cols), keyValueElements: Double(k.rows * (k.cols + v.cols)))
             return (fresh(q.rows, q.cols), fresh(q.rows, k.cols), fresh(q.rows, v.cols))
         }
         // The four GEMMs of the stored probabilities P, each over every (query, key) pair:
