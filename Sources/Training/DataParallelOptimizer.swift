@@ -68,13 +68,12 @@ struct DataParallelOptimizer {
     /// runs on the compute stream after each gather and before each reduce-scatter
     /// (`FullyShardedImplementation`), memory-bound at the calibration's element-wise fraction
     /// of the HBM peak.
-    func fullyShardedCollectives(_ params: RankParameters) -> FullyShardedLayerWork {
+    func fullyShardedWork(_ params: RankParameters) -> FullyShardedLayerWork {
         let o = config.optimizer, weight = OptimizerStates.weights.bytes
-        let bytesPerSecond = config.topology.node.device.hbmBandwidth * memoryEfficiency
         return FullyShardedLayerWork(
             gather: reduceScatter(params, in: OptimizerStates.weights), reduceScatter: reduceScatter(params, in: o.gradients),
-            copyOut: params.total * Double(o.fullyShardedImplementation.copyOutBytes(weightBytes: weight)) / bytesPerSecond,
-            copyIn: params.total * Double(o.fullyShardedImplementation.copyInBytes(weightBytes: weight, reduceBytes: o.gradients.bytes)) / bytesPerSecond)
+            copyOut: memoryPass(params.total * Double(o.fullyShardedImplementation.copyOutBytes(weightBytes: weight))),
+            copyIn: memoryPass(params.total * Double(o.fullyShardedImplementation.copyInBytes(weightBytes: weight, reduceBytes: o.gradients.bytes))))
     }
 
     func parts(_ params: RankParameters) -> Parts {
@@ -142,9 +141,12 @@ struct DataParallelOptimizer {
     /// `bytesPerParameter` through HBM at the element-wise rate: the AdamW update, the
     /// clipping norm's read.
     func shardPass(_ params: RankParameters, bytesPerParameter: Int) -> Double {
-        let c = config
-        return c.optimizerShard(params) * Double(bytesPerParameter) / (c.topology.node.device.hbmBandwidth * memoryEfficiency)
+        memoryPass(config.optimizerShard(params) * Double(bytesPerParameter))
     }
+
+    /// Seconds of a memory-bound kernel moving `bytes` through HBM, at the element-wise fraction
+    /// of the device's bandwidth.
+    func memoryPass(_ bytes: Double) -> Double { bytes / (config.topology.node.device.hbmBandwidth * memoryEfficiency) }
 
     /// Seconds of a rank's gradient norm under clipping: reading the gradients it updates once.
     func normRead(_ params: RankParameters) -> Double { shardPass(params, bytesPerParameter: config.optimizer.gradients.bytes) }

@@ -87,6 +87,10 @@ public enum FullyShardedLayers {
 struct FullyShardedLayerWork: Equatable {
     var gather: Double, reduceScatter: Double
     var copyOut = 0.0, copyIn = 0.0
+    /// The copies on the compute stream of a forward (after its gather) and of a backward
+    /// (after its gather, and before its reduce-scatter).
+    var forwardCopies: Double { copyOut }
+    var backwardCopies: Double { copyOut + copyIn }
 }
 
 /// FSDP's exposed collectives of each stage chunk of a step: the per-layer gathers and
@@ -112,9 +116,9 @@ struct FullyShardedStages {
     }
 
     init(config c: StepConfiguration, optimizer: DataParallelOptimizer) {
-        layers = RankParameters.perLayer(c).map(optimizer.fullyShardedCollectives)
-        first = optimizer.fullyShardedCollectives(RankParameters.firstStageExtra(c))
-        last = optimizer.fullyShardedCollectives(RankParameters.lastStageExtra(c))
+        layers = RankParameters.perLayer(c).map(optimizer.fullyShardedWork)
+        first = optimizer.fullyShardedWork(RankParameters.firstStageExtra(c))
+        last = optimizer.fullyShardedWork(RankParameters.lastStageExtra(c))
         let dense = optimizer.ring(replicas: c.denseShards, apart: c.tp)
         let expert = optimizer.ring(replicas: c.expertStateReplicas, apart: c.expertGroupSize)
         crossesNodes = dense.domains > 1 || (c.model.moe != nil && expert.domains > 1)
@@ -133,26 +137,25 @@ struct FullyShardedStages {
         if let (t, s) = lastTimes { order.append((t, s, last)) }
         // A step's compute includes the copies on the compute stream (not slowed by the SMs a
         // collective holds: they are memory-bound).
-        let forward = order.map { e -> FullyShardedLayers.Step in
-            let copies = e.work.copyOut
-            return FullyShardedLayers.Step(compute: e.times.forward + copies, gather: e.work.gather,
-                                           contended: e.times.forward + e.slowdown.forward + copies)
+        let forward = order.map {
+            FullyShardedLayers.Step(compute: $0.times.forward + $0.work.forwardCopies, gather: $0.work.gather,
+                                    contended: $0.times.forward + $0.slowdown.forward + $0.work.forwardCopies)
         }
-        let backward = order.reversed().map { e -> FullyShardedLayers.Step in
-            let copies = e.work.copyOut + e.work.copyIn
-            return FullyShardedLayers.Step(compute: e.times.backward + copies, gather: e.work.gather, reduceScatter: e.work.reduceScatter,
-                                           contended: e.times.backward + e.slowdown.backward + copies)
+        let backward = order.reversed().map {
+            FullyShardedLayers.Step(compute: $0.times.backward + $0.work.backwardCopies, gather: $0.work.gather, reduceScatter: $0.work.reduceScatter,
+                                    contended: $0.times.backward + $0.slowdown.backward + $0.work.backwardCopies)
         }
-        /// The exposure beyond the blocks' compute, of it what the slower compute adds (against
-        /// every SM kept), and the copies (always on the compute stream's path).
-        func exposure(_ steps: [FullyShardedLayers.Step], copies: Double) -> (total: Double, contention: Double, copies: Double) {
+        stage.fullyShardedCopiesForward = order.reduce(0) { $0 + $1.work.forwardCopies }
+        stage.fullyShardedCopiesBackward = order.reduce(0) { $0 + $1.work.backwardCopies }
+        /// The time beyond the blocks' compute (the copies, always on the compute stream's path,
+        /// and what of the collectives shows), and of it what the slower compute adds (against
+        /// every SM kept).
+        func exposure(_ steps: [FullyShardedLayers.Step], copies: Double) -> (total: Double, contention: Double) {
             let total = FullyShardedLayers.exposed(steps) + copies
             let uncontended = FullyShardedLayers.exposed(steps.map { var s = $0; s.contended = s.compute; return s }) + copies
-            return (total, total - uncontended, copies)
+            return (total, total - uncontended)
         }
-        (stage.fullyShardedForward, stage.fullyShardedContentionForward, stage.fullyShardedCopiesForward) =
-            exposure(forward, copies: order.reduce(0) { $0 + $1.work.copyOut })
-        (stage.fullyShardedBackward, stage.fullyShardedContentionBackward, stage.fullyShardedCopiesBackward) =
-            exposure(backward, copies: order.reduce(0) { $0 + $1.work.copyOut + $1.work.copyIn })
+        (stage.fullyShardedForward, stage.fullyShardedContentionForward) = exposure(forward, copies: stage.fullyShardedCopiesForward)
+        (stage.fullyShardedBackward, stage.fullyShardedContentionBackward) = exposure(backward, copies: stage.fullyShardedCopiesBackward)
     }
 }

@@ -18,17 +18,19 @@
 /// GPU with the most, CP − 1, merges CP whole ones). The log-sum-exp merges (one FP64 number
 /// per query and head per step) are left out: 1/head-dim of the output's.
 extension CostExecutor {
-    /// Merges of whole outputs a GPU runs per layer, on average over its CP group.
-    var contextParallelWholeMerges: Double {
+    /// The merges a GPU runs per layer after the first (which initialises the output), in
+    /// whole outputs, on average over its CP group: (CP + 1)/2 whole and (CP − 1)/2 half merges
+    /// in all.
+    var contextParallelLaterMerges: Double {
         let cp = Double(contextParallel)
-        return (cp + 1) / 2 + (cp - 1) / 4
+        return (cp + 1) / 2 + (cp - 1) / 4 - 1
     }
 
     /// The forward's kernels around the ring: `outputElements` of this GPU's attention output,
     /// `keyValueElements` of its own K and V. Nothing without context parallelism.
     mutating func contextParallelMerge(outputElements o: Double, keyValueElements kv: Double) {
         guard contextParallel > 1 else { return }
-        let b = Double(activationBytes), adds = contextParallelWholeMerges - 1
+        let b = Double(activationBytes), adds = contextParallelLaterMerges
         record("attention.cp_merge", .elementwise, flops: 2 * o + 3 * o * adds,
                read: b * (kv + o + 2 * o * adds), written: b * (kv + o + o * adds), precision: .bf16)
     }
@@ -38,7 +40,7 @@ extension CostExecutor {
     /// K and V copied into the send buffer.
     mutating func contextParallelGradientMerge(queryElements q: Double, keyValueElements kv: Double) {
         guard contextParallel > 1 else { return }
-        let b = Double(activationBytes), adds = contextParallelWholeMerges - 1
+        let b = Double(activationBytes), adds = contextParallelLaterMerges
         record("attention.cp_merge.bwd", .elementwise, flops: (q + kv) * adds,
                read: b * (kv + q + kv + 2 * (q + kv) * adds), written: b * (kv + q + kv + (q + kv) * adds), precision: .bf16)
     }

@@ -99,10 +99,10 @@ public protocol Executor {
     /// carry biases, GPT-OSS); `weighted`: the bias scaled by each row's gate weight, as after
     /// the down projection of a weighted SwiGLU (the weight was applied to the down
     /// projection's input).
-    mutating func expertBias(_ ys: [Tensor], _ r: RouteResult, weighted: Bool) -> [Tensor]
+    mutating func expertBias(_ ys: [Tensor], weighted: Bool) -> [Tensor]
     /// Backward of `expertBias`: the gradients of the projection's outputs (the same values:
     /// a bias adds a constant), the biases' gradients kept with the expert weights.
-    mutating func expertBiasBackward(_ dys: [Tensor], _ r: RouteResult, weighted: Bool) -> [Tensor]
+    mutating func expertBiasBackward(_ dys: [Tensor], weighted: Bool) -> [Tensor]
 
     // Embedding and loss.
     mutating func embed(_ tokens: Int, hidden: Int, vocabulary: Int) -> Tensor

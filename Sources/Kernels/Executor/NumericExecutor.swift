@@ -109,8 +109,8 @@ public struct NumericExecutor: Executor {
     /// This executor's experts carry no bias tensors (its weights are the GEMMs'), i.e. biases
     /// of zero, so adding them leaves the values as they are and their gradients are not kept;
     /// what the adds cost is the cost executor's (`ExpertBiasKernels`).
-    public mutating func expertBias(_ ys: [DenseTensor], _ r: Route, weighted: Bool) -> [DenseTensor] { ys }
-    public mutating func expertBiasBackward(_ dys: [DenseTensor], _ r: Route, weighted: Bool) -> [DenseTensor] { dys }
+    public mutating func expertBias(_ ys: [DenseTensor], weighted: Bool) -> [DenseTensor] { ys }
+    public mutating func expertBiasBackward(_ dys: [DenseTensor], weighted: Bool) -> [DenseTensor] { dys }
 
     public mutating func groupedLinear(_ w: Weight, _ xs: [DenseTensor]) -> [DenseTensor] {
         var out: [DenseTensor] = []

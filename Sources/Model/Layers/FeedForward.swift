@@ -64,9 +64,9 @@ public struct FeedForward {
         let xs = e.dispatch(x, route)
         e.block = .mlp
         var ups = e.groupedLinear(expertUp, xs)
-        if expertBias { ups = e.expertBias(ups, route, weighted: false) }
+        if expertBias { ups = e.expertBias(ups, weighted: false) }
         var ys = e.groupedLinear(expertDown, e.weightedSwiglu(ups, route))   // gate weights applied here
-        if expertBias { ys = e.expertBias(ys, route, weighted: true) }
+        if expertBias { ys = e.expertBias(ys, weighted: true) }
         // The shared experts run as a tensor-parallel MLP, as Megatron-Core's SharedExpertMLP:
         // on the whole sequence's rows (all-gathered under sequence parallelism) at 1/TP of
         // their width, their output reduce-scattered back to this GPU's share (the TP
@@ -112,12 +112,12 @@ public struct FeedForward {
         e.block = .mlp
         // With expert biases, the down projection's output gradient passes their backward first
         // (and the up projection's, below).
-        let dDown = expertBias ? e.expertBiasBackward(dYs, route, weighted: true) : dYs
+        let dDown = expertBias ? e.expertBiasBackward(dYs, weighted: true) : dYs
         let dH = e.groupedLinearDgrad(expertDown, dDown)
         // The weighted SwiGLU output is recomputed in the same pass as its backward (the down
         // projection's weight-gradient input), and the gate weights' gradient taken there.
         var (act, dUp, dScores) = e.weightedSwigluBackward(t.expertUp, dH, route)
-        if expertBias { dUp = e.expertBiasBackward(dUp, route, weighted: false) }
+        if expertBias { dUp = e.expertBiasBackward(dUp, weighted: false) }
         let dXs = e.groupedLinearDgrad(expertUp, dUp)
         var dShared: E.Tensor?, sharedAct: E.Tensor?, dSharedUp: E.Tensor?
         if let su = sharedUp, let sd = sharedDown, var u = t.sharedUp {
