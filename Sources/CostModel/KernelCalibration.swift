@@ -24,6 +24,9 @@ public struct KernelCalibration: Sendable, Equatable {
     public var fp8WgradTFLOPSAt112: Double
     public var attentionForwardTFLOPSAt112: Double
     public var attentionBackwardTFLOPSAt112: Double
+    /// How the attention figures carry to other head dimensions on the calibration GPU's SM
+    /// (`attention_head_dim_law`; absent: the same rate at every shape).
+    public var attentionHeadDimLaw: AttentionHeadDimLaw? = nil
     /// Seconds per token row of one top-k selection of the router, at 112 SMs
     /// (`router_topk_ns_per_row_at_112_sms`).
     public var routerTopKSecondsPerRowAt112: Double
@@ -59,7 +62,7 @@ public struct KernelCalibration: Sendable, Equatable {
     public var hostSecondsPerOperation: Double
 
     public static let keys = ["calibration_device", "calibration_sms", "fp8_dense_gemm_tflops", "fp8_grouped_gemm_tflops", "fp8_wgrad_tflops_at_112_sms",
-                       "attention_forward_tflops_at_112_sms", "attention_backward_tflops_at_112_sms", "router_topk_ns_per_row_at_112_sms",
+                       "attention_forward_tflops_at_112_sms", "attention_backward_tflops_at_112_sms", "attention_head_dim_law", "router_topk_ns_per_row_at_112_sms",
                        "router_bookkeeping_us", "expert_layout_ns_per_row", "bf16_gemm_efficiency",
                        "bf16_gemm_tflops", "bf16_gemm_tile", "memory_bound_efficiency", "minimum_kernel_us", "host_us_per_operation"]
 
@@ -115,6 +118,7 @@ public struct KernelCalibration: Sendable, Equatable {
             fp8WgradTFLOPSAt112: try v.positiveDouble("fp8_wgrad_tflops_at_112_sms"),
             attentionForwardTFLOPSAt112: try v.positiveDouble("attention_forward_tflops_at_112_sms"),
             attentionBackwardTFLOPSAt112: try v.positiveDouble("attention_backward_tflops_at_112_sms"),
+            attentionHeadDimLaw: try v.optional("attention_head_dim_law").map(AttentionHeadDimLaw.parse),
             routerTopKSecondsPerRowAt112: try v.positiveDouble("router_topk_ns_per_row_at_112_sms") * 1e-9,
             routerBookkeepingSeconds: try v.positiveDouble("router_bookkeeping_us", allowZero: true) * 1e-6,
             expertLayoutSecondsPerRow: try v.positiveDouble("expert_layout_ns_per_row", allowZero: true) * 1e-9,

@@ -88,10 +88,13 @@ public struct KernelCostModel: Sendable {
             if device.peak(r.precision).runsAs != .fp8, streaming(r) > t { (t, figure, scale) = (streaming(r), .figure(.elementwise), nil) }
         case .attention, .attentionBackward:
             let forward = r.kind == .attention
-            let units = attentionUnitsScale(r)
+            let units = attentionUnitsScale(r), headDims = attentionHeadDimScale(r)
             let measured = forward ? calibration.attentionForwardTFLOPSAt112 : calibration.attentionBackwardTFLOPSAt112
-            (t, figure) = (r.flops / (attentionRate(measured) * units.scale), .figure(forward ? .attentionForward : .attentionBackward))
-            if units.scale != 1 { scale = DeviceScale(factor: units.scale, reason: "attention bound by \(units.resource.rawValue)") }
+            (t, figure) = (r.flops / (attentionRate(measured) * units.scale * headDims), .figure(forward ? .attentionForward : .attentionBackward))
+            var reasons: [String] = []
+            if headDims != 1, let d = r.attention { reasons.append("head dims \(d.qkDim)/\(d.vDim)") }
+            if units.scale != 1 { reasons.append("attention bound by \(units.resource.rawValue)") }
+            if !reasons.isEmpty { scale = DeviceScale(factor: units.scale * headDims, reason: reasons.joined(separator: ", ")) }
         case .cast: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.castEfficiency), .figure(.cast))
         case .dispatchCast: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.dispatchCastEfficiency), .figure(.dispatchCast))
         case .norm: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.normEfficiency), .figure(.norm))
@@ -163,6 +166,17 @@ public struct KernelCostModel: Sendable {
         let here = AttentionRoofline.bound(tile, on: sm)
         let there = AttentionRoofline.bound(tile, on: calibrationSM)
         return (here.fraction / there.fraction, here.resource)
+    }
+
+    /// An attention record's rate over the calibrated rate for its head dimensions
+    /// (`AttentionHeadDimLaw`), on a GPU with the calibration GPU's SM (per-clock tensor and
+    /// exponential throughput: the Hopper SM of the H100, H800 and H200); 1 elsewhere, for a
+    /// record without a shape, and without the calibration's law.
+    public func attentionHeadDimScale(_ r: OperationRecord) -> Double {
+        guard let law = calibration.attentionHeadDimLaw, let shape = r.attention, let sm = device.smThroughput,
+              let calibrationSM = calibration.device.smThroughput,
+              sm.bf16TensorFLOPs == calibrationSM.bf16TensorFLOPs, sm.exp2 == calibrationSM.exp2 else { return 1 }
+        return law.scale(qkDim: shape.qkDim, vDim: shape.vDim, backward: r.kind == .attentionBackward)
     }
 
     /// Seconds of the router's top-k selections. DeepSeek's trace runs each as PyTorch's
