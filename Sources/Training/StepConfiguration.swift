@@ -193,6 +193,8 @@ public struct StepConfiguration: Sendable {
     /// in the grouped GEMM's epilogue (default) or per expert, as NeMo AutoModel does
     /// (`ExpertBiasKernels`). Holds nothing for other models.
     public var expertBiasKernels = ExpertBiasKernels.fused
+    /// How the loss over the logits runs (`cross_entropy`; `CrossEntropyKernels`).
+    public var crossEntropyKernels = CrossEntropyKernels.fused
     /// What a GEMM calibrated on the H800 keeps on this experiment's GPU (`gemm_ceiling`): its
     /// fraction of the dense peak (default) or of the GPU's measured best matmul rate.
     public var gemmCeiling = GEMMCeiling.peak

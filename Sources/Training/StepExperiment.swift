@@ -25,6 +25,7 @@ import Schedules
 /// recompute: deepseek                     # none | deepseek | selective | full
 /// attention_kernel: flash                 # flash | unfused (scores materialized, pre-2022 Megatron)
 /// expert_bias_kernels: fused              # fused | per-expert (GPT-OSS's expert biases as NeMo AutoModel adds them)
+/// cross_entropy: fused                    # fused | eager | eager-fp32 (PyTorch's F.cross_entropy, after logits.float())
 /// gemm_ceiling: peak                      # peak | measured (GEMMs keep their fraction of the GPU's measured best matmul)
 /// attention_ceiling: units                # units | peak (attention bound by the SM's scarcest unit, or by its tensor cores)
 /// communication_sms: 20
@@ -36,7 +37,7 @@ import Schedules
 public enum StepExperiment {
     /// Every top-level key an experiment file may have (the step's, `run`, `sweep`, `outputs`).
     public static let keys = ["base", "model", "model_overrides", "topology", "hardware", "parallel", "schedule", "virtual_stages",
-                              "microbatches", "pipeline_passes", "microbatch_tokens", "microbatch_sequences", "precision", "optimizer", "recompute", "recompute_modules", "attention_kernel", "expert_bias_kernels", "gemm_ceiling", "attention_ceiling", "communication_sms", "all_to_all_sms", "collective_sms", "moe_dispatcher", "deepep_kernels", "moe_shared_expert_overlap", "routing",
+                              "microbatches", "pipeline_passes", "microbatch_tokens", "microbatch_sequences", "precision", "optimizer", "recompute", "recompute_modules", "attention_kernel", "expert_bias_kernels", "cross_entropy", "gemm_ceiling", "attention_ceiling", "communication_sms", "all_to_all_sms", "collective_sms", "moe_dispatcher", "deepep_kernels", "moe_shared_expert_overlap", "routing",
                               "fidelity", "gpu_speed_spread_percent", "instruction_jitter_percent", "host_us_per_operation", "calibration", "run", "sweep", "outputs"]
     static let hardwareKeys = ["node", "device", "nic_gbit_s", "scale_up_gb_s"]
     static let optimizerKeys = ["distributed", "moments", "gradients", "fsdp", "fsdp_shard_group", "fsdp_implementation", "master", "clip_grad_norm"]
@@ -145,6 +146,7 @@ public enum StepExperiment {
         }
         if let kernel = try v.choiceIfPresent("attention_kernel", AttentionKernel.self) { config.attentionKernel = kernel }
         if let kernels = try v.choiceIfPresent("expert_bias_kernels", ExpertBiasKernels.self) { config.expertBiasKernels = kernels }
+        if let kernels = try v.choiceIfPresent("cross_entropy", CrossEntropyKernels.self) { config.crossEntropyKernels = kernels }
         if let ceiling = try v.choiceIfPresent("gemm_ceiling", GEMMCeiling.self) { config.gemmCeiling = ceiling }
         if let ceiling = try v.choiceIfPresent("attention_ceiling", AttentionCeiling.self) { config.attentionCeiling = ceiling }
         if let cp = try parallel.optional("cp") {

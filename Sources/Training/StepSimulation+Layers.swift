@@ -17,6 +17,7 @@ extension StepSimulation {
         if config.tp > 1, config.sequenceParallel { e.sequenceParallel = (config.tp, config.model.hiddenSize) }
         e.attentionKernel = config.attentionKernel
         e.expertBiasKernels = config.expertBiasKernels
+        e.crossEntropyKernels = config.crossEntropyKernels
         e.attentionDropout = config.model.attentionDropout > 0
         e.fp8Scaling = config.precision.fp8Scaling
         try body(&e)

@@ -46,7 +46,7 @@ import Testing
 
     /// NeMo AutoModel's Llama 3.1 70B: FSDP over 64 GPUs on 8 nodes, so each collective holds
     /// the H100 node's cross-node figure, 16 SMs, beside the compute. The step is slower than
-    /// with `collective_sms: 0` (every SM kept: 16.64 s with FSDP2's copies, TE's CP merges and the head-dimension law) by less than
+    /// with `collective_sms: 0` (every SM kept: 16.68 s with FSDP2's copies, TE's CP merges, the head-dimension law and the eager FP32 loss) by less than
     /// its whole compute on 116 of 131 SMs would be (the stream is busy part of the time), and
     /// more SMs cost more; `llmsim step --breakdown` names the difference. An impossible figure
     /// is an error naming the key and the fix.
@@ -60,7 +60,7 @@ import Testing
         #expect(FullyShardedStages(config: c, optimizer: DataParallelOptimizer(config: c, memoryEfficiency: 0.6)).collectiveSMs == 16)
         let none = try step("collective_sms: 0").1, sixteen = try step("collective_sms: 16").1, more = try step("collective_sms: 24").1
         #expect(sixteen.stepTimeS == shipped.stepTimeS)
-        #expect(abs(none.stepTimeS - 16.645) < 0.01)
+        #expect(abs(none.stepTimeS - 16.678) < 0.01)
         let whole = none.stepTimeS * 131 / 116
         #expect(shipped.stepTimeS > none.stepTimeS + 0.3 && shipped.stepTimeS < whole && more.stepTimeS > shipped.stepTimeS)
         // The breakdown names the slowdown: all of the difference (no pipeline to absorb it).
