@@ -46,13 +46,6 @@ import Hardware
         #expect(off.scale(qkDim: 64, vDim: 64, backward: false) == 1)
     }
 
-    func attention(backward: Bool, qk: Int, v: Int) -> OperationRecord {
-        let shape = OperationRecord.AttentionShape(queries: 4096, keys: 4096, heads: 32, qkDim: qk, vDim: v, causal: true)
-        return OperationRecord(name: "attn", kind: backward ? .attentionBackward : .attention, pass: backward ? .backwardInput : .forward,
-                               block: .attention, layer: 0, flops: 1e12, modelFLOPs: 1e12, bytesRead: 0, bytesWritten: 0,
-                               precision: .bf16, gemm: nil, attention: shape, traffic: nil, recompute: false)
-    }
-
     /// In the cost model: on the H100 and H200 (the H800's SM) the same FLOPs at head dim 64
     /// take 1 / 0.670 as long forward as at 192/128; on the A100 and the B200 (other SMs, other
     /// kernels) the law is not applied; `llmsim kernels` names the factor.
@@ -62,13 +55,13 @@ import Hardware
         #expect(calibration.attentionHeadDimLaw == law)
         for id in ["H100-SXM5-80GB", "H200-SXM-141GB"] {
             let m = try KernelCostModel(device: catalog.device(id), calibration: calibration, communicationSMs: 0)
-            let small = m.priced(attention(backward: false, qk: 64, v: 64)), reference = m.priced(attention(backward: false, qk: 192, v: 128))
+            let small = m.priced(attentionRecord(backward: false, qk: 64, v: 64)), reference = m.priced(attentionRecord(backward: false, qk: 192, v: 128))
             #expect(abs(small.seconds / reference.seconds - 1 / law.scale(qkDim: 64, vDim: 64, backward: false)) < 1e-12, "\(id)")
             #expect(small.deviceScale?.reason == "head dims 64/64" && reference.deviceScale == nil, "\(id)")
         }
         for id in ["A100-SXM4-80GB", "B200-SXM-180GB"] {
             let m = try KernelCostModel(device: catalog.device(id), calibration: calibration, communicationSMs: 0)
-            #expect(m.attentionHeadDimScale(attention(backward: true, qk: 64, v: 64)) == 1, "\(id)")
+            #expect(m.attentionHeadDimScale(attentionRecord(backward: true, qk: 64, v: 64)) == 1, "\(id)")
         }
     }
 

@@ -47,13 +47,6 @@ import Hardware
         #expect(AttentionRoofline.bound(AttentionRoofline.tile(qkDim: 192, vDim: 128, backward: false), on: b200).fraction == 1)
     }
 
-    func attention(backward: Bool, qk: Int = 128, v: Int = 128) -> OperationRecord {
-        let shape = OperationRecord.AttentionShape(queries: 4096, keys: 4096, heads: 32, qkDim: qk, vDim: v, causal: true)
-        return OperationRecord(name: "attn", kind: backward ? .attentionBackward : .attention, pass: backward ? .backwardInput : .forward,
-                               block: .attention, layer: 0, flops: 1e12, modelFLOPs: 1e12, bytesRead: 0, bytesWritten: 0,
-                               precision: .bf16, gemm: nil, attention: shape, traffic: nil, recompute: false)
-    }
-
     /// In the cost model: the B200's backward at 0.769 of its share of the BF16 peak (its
     /// forward, and every pass on the H800 and the A100, unchanged), nothing under
     /// `attention_ceiling: peak`, nothing on a device without per-SM figures (MI300X); and the
@@ -64,13 +57,13 @@ import Hardware
         let calibration = try KernelCalibration.hopper()
         let units = try KernelCostModel(device: catalog.device("B200-SXM-180GB"), calibration: calibration, communicationSMs: 0)
         let peak = try KernelCostModel(device: catalog.device("B200-SXM-180GB"), calibration: calibration, communicationSMs: 0, attentionCeiling: .peak)
-        let backward = attention(backward: true)
+        let backward = attentionRecord(backward: true)
         #expect(abs(units.attentionUnitsScale(backward).scale - 2560.0 / 3328) < 1e-12)
         #expect(abs(units.duration(backward) / peak.duration(backward) - 3328.0 / 2560) < 1e-12)
-        #expect(units.duration(attention(backward: false)) == peak.duration(attention(backward: false)))
+        #expect(units.duration(attentionRecord(backward: false)) == peak.duration(attentionRecord(backward: false)))
         for id in ["H800-SXM5-80GB", "A100-SXM4-80GB", "MI300X-192GB"] {
             let m = try KernelCostModel(device: catalog.device(id), calibration: calibration, communicationSMs: 0)
-            #expect(m.attentionUnitsScale(backward).scale == 1 && m.attentionUnitsScale(attention(backward: false, qk: 64, v: 64)).scale == 1, "\(id)")
+            #expect(m.attentionUnitsScale(backward).scale == 1 && m.attentionUnitsScale(attentionRecord(backward: false, qk: 64, v: 64)).scale == 1, "\(id)")
         }
         #expect(try catalog.device("H800-SXM5-80GB") == calibration.device)
     }
@@ -93,7 +86,7 @@ import Hardware
         let onH800 = try KernelCostModel(device: a100, calibration: calibration, communicationSMs: 0)
         // At the calibration's head dimensions: the head-dimension law, which follows the
         // calibration GPU's SM, leaves it alone on either.
-        let r = attention(backward: false, qk: 192, v: 128)
+        let r = attentionRecord(backward: false, qk: 192, v: 128)
         #expect(abs(onH800.duration(r) / onA100.duration(r) - 989.4 / 312 * 108 / 132) < 1e-9)
         for (device, sms, message) in [("H800-SXM5-80G", 132, "unknown calibration device 'H800-SXM5-80G'"), ("A100-SXM4-80GB", 132, "132 SMs, but the NVIDIA A100")] {
             do { _ = try parsed(device, sms: sms); Issue.record("accepted \(device) with \(sms) SMs") }
