@@ -1,12 +1,13 @@
 import ConfigIO
+import Kernels
 
 /// How a fused attention kernel's rate changes with its head dimensions on the GPU it was
 /// calibrated on: per score (one query–key pair), the tile spends its MMAs' time plus a fixed
 /// time for the softmax around them (the exponential, the running maximum and sum, the
 /// rescaling and the conversion back to BF16), which small head dimensions cannot hide. As a
 /// fraction of the tensor-core rate the kernel runs at F / (F + F₀), where F is the MMA FLOPs per
-/// score (forward 2·(d_qk + d_v); backward, five MMAs, 2·(3·d_qk + 2·d_v)) and F₀ the fixed time
-/// in tensor FLOPs (`score_overhead_flops`).
+/// score (`FLOPCount.attentionFLOPsPerScore`: forward 2·(d_qk + d_v); backward, five MMAs,
+/// 2·(3·d_qk + 2·d_v)) and F₀ the fixed time in tensor FLOPs (`score_overhead_flops`).
 ///
 /// F₀ is fitted to FlashAttention-3's own measurements on the H100 SXM5 (Shah et al., arXiv
 /// 2407.08608, Figures 5 and 6, BF16, 4,096 tokens): the causal forward runs at 420 TFLOPS at
@@ -41,18 +42,13 @@ public struct AttentionHeadDimLaw: Sendable, Equatable {
         self.scoreOverheadFLOPs = scoreOverheadFLOPs
     }
 
-    /// MMA FLOPs per score of a pass at these head dimensions.
-    public static func mmaFLOPsPerScore(qkDim: Int, vDim: Int, backward: Bool) -> Double {
-        backward ? 2 * Double(3 * qkDim + 2 * vDim) : 2 * Double(qkDim + vDim)
-    }
-
     /// The fraction of the tensor-core rate the kernel reaches at F MMA FLOPs per score.
     func share(_ f: Double) -> Double { f / (f + scoreOverheadFLOPs) }
 
     /// The record's rate over the calibrated rate: g(F) / g(F_cal), at most 1.
     public func scale(qkDim: Int, vDim: Int, backward: Bool) -> Double {
-        let f = Self.mmaFLOPsPerScore(qkDim: qkDim, vDim: vDim, backward: backward)
-        let calibrated = Self.mmaFLOPsPerScore(qkDim: calibrationQKDim, vDim: calibrationVDim, backward: backward)
+        let f = FLOPCount.attentionFLOPsPerScore(qk: qkDim, v: vDim, backward: backward)
+        let calibrated = FLOPCount.attentionFLOPsPerScore(qk: calibrationQKDim, v: calibrationVDim, backward: backward)
         return min(1, share(f) / share(calibrated))
     }
 

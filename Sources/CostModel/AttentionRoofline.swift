@@ -1,4 +1,5 @@
 import Hardware
+import Kernels
 
 /// How fast a FlashAttention tile can run on an SM against its tensor-core rate: the tile's
 /// MMAs, exponentials and shared-memory traffic each take so many clocks, and the longest sets
@@ -50,14 +51,13 @@ public enum AttentionRoofline {
     ///   ratio is the same at every head dimension (an assumption).
     public static func tile(qkDim: Int, vDim: Int, backward: Bool) -> TileDemand {
         let m = tileRows, n = tileRows, dqk = Double(qkDim), dv = Double(vDim)
+        let flops = m * n * FLOPCount.attentionFLOPsPerScore(qk: qkDim, v: vDim, backward: backward)
         if backward {
-            let flops = 2 * m * n * (3 * dqk + 2 * dv)
-            let flopsAt128 = 2 * m * n * (5 * 128)
+            let flopsAt128 = m * n * FLOPCount.attentionFLOPsPerScore(qk: 128, v: 128, backward: true)
             return TileDemand(tensorFLOPs: flops, exponentials: m * n,
                               sharedMemoryBytes: backwardSharedMemoryClocksAt128 * paperSharedMemoryBytesPerClock * flops / flopsAt128)
         }
-        return TileDemand(tensorFLOPs: 2 * m * n * (dqk + dv), exponentials: m * n,
-                          sharedMemoryBytes: 2 * (m * dqk + n * dqk + n * dv))
+        return TileDemand(tensorFLOPs: flops, exponentials: m * n, sharedMemoryBytes: 2 * (m * dqk + n * dqk + n * dv))
     }
 
     /// The tile's tensor clocks over its longest resource's clocks on `sm` (1 when the tensor

@@ -88,13 +88,9 @@ public struct KernelCostModel: Sendable {
             if device.peak(r.precision).runsAs != .fp8, streaming(r) > t { (t, figure, scale) = (streaming(r), .figure(.elementwise), nil) }
         case .attention, .attentionBackward:
             let forward = r.kind == .attention
-            let units = attentionUnitsScale(r), headDims = attentionHeadDimScale(r)
             let measured = forward ? calibration.attentionForwardTFLOPSAt112 : calibration.attentionBackwardTFLOPSAt112
-            (t, figure) = (r.flops / (attentionRate(measured) * units.scale * headDims), .figure(forward ? .attentionForward : .attentionBackward))
-            var reasons: [String] = []
-            if headDims != 1, let d = r.attention { reasons.append("head dims \(d.qkDim)/\(d.vDim)") }
-            if units.scale != 1 { reasons.append("attention bound by \(units.resource.rawValue)") }
-            if !reasons.isEmpty { scale = DeviceScale(factor: units.scale * headDims, reason: reasons.joined(separator: ", ")) }
+            scale = attentionScale(r)
+            (t, figure) = (r.flops / (attentionRate(measured) * (scale?.factor ?? 1)), .figure(forward ? .attentionForward : .attentionBackward))
         case .cast: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.castEfficiency), .figure(.cast))
         case .dispatchCast: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.dispatchCastEfficiency), .figure(.dispatchCast))
         case .norm: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.normEfficiency), .figure(.norm))
@@ -168,14 +164,24 @@ public struct KernelCostModel: Sendable {
         return (here.fraction / there.fraction, here.resource)
     }
 
+    /// What moves an attention record's figure beyond its share of this device's peak: its head
+    /// dimensions (`attentionHeadDimScale`) and the SM unit that bounds it here
+    /// (`attentionUnitsScale`), their product and both reasons; nil when neither does.
+    func attentionScale(_ r: OperationRecord) -> DeviceScale? {
+        let units = attentionUnitsScale(r), headDims = attentionHeadDimScale(r)
+        var reasons: [String] = []
+        if headDims != 1, let d = r.attention { reasons.append("head dims \(d.qkDim)/\(d.vDim)") }
+        if units.scale != 1 { reasons.append("attention bound by \(units.resource.rawValue)") }
+        return reasons.isEmpty ? nil : DeviceScale(factor: units.scale * headDims, reason: reasons.joined(separator: ", "))
+    }
+
     /// An attention record's rate over the calibrated rate for its head dimensions
-    /// (`AttentionHeadDimLaw`), on a GPU with the calibration GPU's SM (per-clock tensor and
-    /// exponential throughput: the Hopper SM of the H100, H800 and H200); 1 elsewhere, for a
-    /// record without a shape, and without the calibration's law.
+    /// (`AttentionHeadDimLaw`), on a GPU with the calibration GPU's SM (the same per-clock
+    /// throughputs: the Hopper SM of the H100, H800 and H200); 1 elsewhere, for a record without
+    /// a shape, and without the calibration's law.
     public func attentionHeadDimScale(_ r: OperationRecord) -> Double {
         guard let law = calibration.attentionHeadDimLaw, let shape = r.attention, let sm = device.smThroughput,
-              let calibrationSM = calibration.device.smThroughput,
-              sm.bf16TensorFLOPs == calibrationSM.bf16TensorFLOPs, sm.exp2 == calibrationSM.exp2 else { return 1 }
+              sm == calibration.device.smThroughput else { return 1 }
         return law.scale(qkDim: shape.qkDim, vDim: shape.vDim, backward: r.kind == .attentionBackward)
     }
 

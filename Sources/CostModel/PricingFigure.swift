@@ -1,14 +1,15 @@
 import Foundation
 
 /// What the cost model says of one kernel (`KernelCostModel.priced(_:)`): its seconds, the
-/// calibration figure that set them, and the factor that carried that figure to this device
-/// beyond its share of the peak, where one did.
+/// calibration figure that set them, and the factor that moved that figure beyond its share of
+/// this device's peak, where one did.
 public struct KernelPrice: Sendable, Equatable {
     public var seconds: Double
     public var figure: PricingFigure
-    /// `gemm_ceiling: measured` on a GEMM priced at its rate, or attention's tile roofline
-    /// where another SM unit than on the H800 bounds it; nil when neither moved the figure
-    /// (or the streaming floor or the shortest kernel set the seconds instead).
+    /// `gemm_ceiling: measured` on a GEMM priced at its rate; on attention, the calibration's
+    /// head-dimension law and the tile roofline where another SM unit than on the calibration
+    /// GPU bounds it (`KernelCostModel.attentionScale`); nil when none moved the figure (or the
+    /// streaming floor or the shortest kernel set the seconds instead).
     public var deviceScale: DeviceScale? = nil
 
     public init(seconds: Double, figure: PricingFigure, deviceScale: DeviceScale? = nil) {
@@ -17,7 +18,8 @@ public struct KernelPrice: Sendable, Equatable {
 }
 
 /// A factor the cost model applied to a calibration figure on this device, and why, as
-/// `llmsim kernels` prints it (`gemm_ceiling: measured`, `attention bound by shared memory`).
+/// `llmsim kernels` prints it (`gemm_ceiling: measured`, `head dims 64/64`, `attention bound by
+/// shared memory`).
 public struct DeviceScale: Sendable, Equatable {
     public var factor: Double
     public var reason: String

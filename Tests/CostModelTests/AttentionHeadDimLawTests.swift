@@ -21,8 +21,8 @@ import Hardware
             let r = d128 / d64
             return flopsAt128 * (r - 1) / (2 - r)
         }
-        let forward = fit(420, 579, flopsAt128: AttentionHeadDimLaw.mmaFLOPsPerScore(qkDim: 128, vDim: 128, backward: false))
-        let backward = fit(453, 542, flopsAt128: AttentionHeadDimLaw.mmaFLOPsPerScore(qkDim: 128, vDim: 128, backward: true))
+        let forward = fit(420, 579, flopsAt128: FLOPCount.attentionFLOPsPerScore(qk: 128, v: 128, backward: false))
+        let backward = fit(453, 542, flopsAt128: FLOPCount.attentionFLOPsPerScore(qk: 128, v: 128, backward: true))
         #expect(abs(forward - 311.9) < 0.1 && abs(backward - 313.0) < 0.1, "\(forward) \(backward)")
         // The law then reproduces the measured ratios from the shipped F0.
         let f = AttentionHeadDimLaw(calibrationQKDim: 128, calibrationVDim: 128, scoreOverheadFLOPs: 312)

@@ -7,6 +7,8 @@ extension CostExecutor {
     /// an FP32 upcast): forward `log_softmax` w + w (the one-value-per-row `nll_loss` left out);
     /// backward the zero-filled gradient w, `log_softmax_backward` 2w + w; with the upcast the
     /// cast 2 + 4 B before and 4 + 2 B after. The backward kernels are the input backward's.
+    /// FLOPs per logit count the arithmetic (forward: maximum, difference, exponential, sum;
+    /// backward: exponential, product, difference) and price nothing: the bytes set the time.
     public mutating func crossEntropy(_ logits: ShapeTensor) -> ShapeTensor {
         let n = logits.rows * logits.cols
         guard crossEntropyKernels != .fused else {
@@ -14,13 +16,14 @@ extension CostExecutor {
             return fresh(logits.rows, logits.cols)
         }
         let count = Double(n), format = Double(activationBytes)
-        let width = crossEntropyKernels == .eagerFP32 ? Double(Precision.fp32.bytes) : format
-        if crossEntropyKernels == .eagerFP32 { record("cross_entropy.upcast", .loss, read: format * count, written: width * count, precision: .bf16) }
+        let upcast = crossEntropyKernels == .eagerFP32
+        let width = upcast ? Double(Precision.fp32.bytes) : format
+        if upcast { record("cross_entropy.upcast", .loss, read: format * count, written: width * count, precision: .bf16) }
         record("cross_entropy.log_softmax", .loss, flops: 4 * count, read: width * count, written: width * count, precision: .bf16)
         record("cross_entropy.nll.bwd", .loss, read: 0, written: width * count, precision: .bf16, pass: .backwardInput)
         record("cross_entropy.log_softmax.bwd", .loss, flops: 3 * count, read: 2 * width * count, written: width * count, precision: .bf16,
                pass: .backwardInput)
-        if crossEntropyKernels == .eagerFP32 {
+        if upcast {
             record("cross_entropy.upcast.bwd", .loss, read: width * count, written: format * count, precision: .bf16, pass: .backwardInput)
         }
         return fresh(logits.rows, logits.cols)

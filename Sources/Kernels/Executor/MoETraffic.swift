@@ -84,16 +84,24 @@ public enum FLOPCount {
         causal ? causalPairs(q, keys: k, window: window) : Double(q) * Double(min(k ?? q, window ?? Int.max))
     }
 
-    /// Forward: S = QKᵀ and O = PV over the (causal, windowed) pairs.
-    public static func attentionForward(tokens t: Int, keys: Int? = nil, heads: Int, qk: Int, v: Int, causal: Bool = true, window: Int? = nil) -> Double {
-        2 * pairs(t, keys: keys, causal: causal, window: window) * Double(heads) * Double(qk + v)
+    /// MMA FLOPs per score (one query–key pair of one head) of a fused attention pass as it
+    /// runs: forward S = QKᵀ (qk) and O = PV (v), 2·(qk + v); backward as FlashAttention runs
+    /// it, S recomputed (qk), dV = PᵀdO (v), dP = dO·Vᵀ (v), dQ = dS·K (qk), dK = dSᵀ·Q (qk),
+    /// 2·(3·qk + 2·v).
+    public static func attentionFLOPsPerScore(qk: Int, v: Int, backward: Bool) -> Double {
+        2 * Double(backward ? 3 * qk + 2 * v : qk + v)
     }
 
-    /// Backward as FlashAttention runs it: recompute S (qk), dV = PᵀdO (v), dP = dO·Vᵀ (v),
-    /// dQ = dS·K (qk), dK = dSᵀ·Q (qk).
+    /// Forward over the (causal, windowed) pairs.
+    public static func attentionForward(tokens t: Int, keys: Int? = nil, heads: Int, qk: Int, v: Int, causal: Bool = true, window: Int? = nil) -> Double {
+        pairs(t, keys: keys, causal: causal, window: window) * Double(heads) * attentionFLOPsPerScore(qk: qk, v: v, backward: false)
+    }
+
+    /// Backward: as executed (`attentionFLOPsPerScore`), and as the model counts it (no
+    /// recomputed S: 2·(2·qk + 2·v) per score).
     public static func attentionBackward(tokens t: Int, keys: Int? = nil, heads: Int, qk: Int, v: Int, causal: Bool = true,
                                          window: Int? = nil) -> (executed: Double, model: Double) {
-        let unit = 2 * pairs(t, keys: keys, causal: causal, window: window) * Double(heads)
-        return (unit * Double(3 * qk + 2 * v), unit * Double(2 * qk + 2 * v))
+        let scores = pairs(t, keys: keys, causal: causal, window: window) * Double(heads)
+        return (scores * attentionFLOPsPerScore(qk: qk, v: v, backward: true), scores * 2 * Double(2 * qk + 2 * v))
     }
 }
