@@ -57,10 +57,19 @@ struct DataParallelOptimizer {
 
     /// Seconds of a ring reduce-scatter of `params` in `format` over their replicas (dense and
     /// expert rings one after the other). A ring all-gather of the same bytes costs the same.
-    func reduceScatter(_ params: RankParameters, in format: Precision) -> Double {
-        let c = config, b = Double(format.bytes)
+    func reduceScatter(_ params: RankParameters, in format: Precision) -> Double { reduceScatter(params, dense: format, expert: format) }
+
+    /// The reduce-scatter of the gradients of `params`, each kind in its format.
+    func reduceScatterGradients(_ params: RankParameters) -> Double {
+        let o = config.optimizer
+        return reduceScatter(params, dense: o.gradientFormat(expert: false), expert: o.gradientFormat(expert: true))
+    }
+
+    func reduceScatter(_ params: RankParameters, dense denseFormat: Precision, expert expertFormat: Precision) -> Double {
+        let c = config
         let dense = ring(replicas: c.denseShards, apart: c.tp), expert = ring(replicas: c.expertStateReplicas, apart: c.expertGroupSize)
-        return Collective.reduceScatter(bytes: params.dense * b, over: dense) + Collective.reduceScatter(bytes: params.expert * b, over: expert)
+        return Collective.reduceScatter(bytes: params.dense * Double(denseFormat.bytes), over: dense)
+            + Collective.reduceScatter(bytes: params.expert * Double(expertFormat.bytes), over: expert)
     }
 
     /// Under FSDP, one layer's work per micro-batch around its collectives: the gather of its
@@ -78,7 +87,7 @@ struct DataParallelOptimizer {
 
     func parts(_ params: RankParameters) -> Parts {
         let c = config, o = c.optimizer
-        let update = shardPass(params, bytesPerParameter: o.updateBytes)
+        let update = shardPass(params) { o.updateBytes(expert: $0) }
         // Without the distributed optimizer the gradients are all-reduced (a ring reduce-scatter
         // and all-gather of them) and nothing is gathered after the update; under FSDP every
         // micro-batch's layers have reduced and will gather their own (`FullyShardedLayers`).
@@ -92,8 +101,8 @@ struct DataParallelOptimizer {
                          update: update, allGather: 0)
         }
         return o.distributed
-            ? Parts(reduction: reduceScatter(params, in: o.gradients), update: update, allGather: reduceScatter(params, in: OptimizerStates.weights))
-            : Parts(reduction: 2 * reduceScatter(params, in: o.gradients), update: update, allGather: 0)
+            ? Parts(reduction: reduceScatterGradients(params), update: update, allGather: reduceScatter(params, in: OptimizerStates.weights))
+            : Parts(reduction: 2 * reduceScatterGradients(params), update: update, allGather: 0)
     }
 
     static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
@@ -140,8 +149,12 @@ struct DataParallelOptimizer {
     /// owns (its shard, or all of them without the distributed optimizer), moving
     /// `bytesPerParameter` through HBM at the element-wise rate: the AdamW update, the
     /// clipping norm's read.
-    func shardPass(_ params: RankParameters, bytesPerParameter: Int) -> Double {
-        memoryPass(config.optimizerShard(params) * Double(bytesPerParameter))
+    func shardPass(_ params: RankParameters, bytesPerParameter: Int) -> Double { shardPass(params) { _ in bytesPerParameter } }
+
+    /// `shardPass` with bytes per parameter that depend on whether it is a routed expert's.
+    func shardPass(_ params: RankParameters, bytesPerParameter: (_ expert: Bool) -> Int) -> Double {
+        let dense = RankParameters(dense: params.dense, expert: 0), expert = RankParameters(dense: 0, expert: params.expert)
+        return memoryPass(config.optimizerShard(dense) * Double(bytesPerParameter(false)) + config.optimizerShard(expert) * Double(bytesPerParameter(true)))
     }
 
     /// Seconds of a memory-bound kernel moving `bytes` through HBM, at the element-wise fraction
@@ -149,7 +162,7 @@ struct DataParallelOptimizer {
     func memoryPass(_ bytes: Double) -> Double { bytes / (config.topology.node.device.hbmBandwidth * memoryEfficiency) }
 
     /// Seconds of a rank's gradient norm under clipping: reading the gradients it updates once.
-    func normRead(_ params: RankParameters) -> Double { shardPass(params, bytesPerParameter: config.optimizer.gradients.bytes) }
+    func normRead(_ params: RankParameters) -> Double { shardPass(params) { config.optimizer.gradientFormat(expert: $0).bytes } }
 
     /// Seconds of the all-reduce of the squared norms (one FP32 number per GPU) over every GPU
     /// of the cluster: latency-bound, NCCL's faster of ring and tree.

@@ -15,6 +15,12 @@ public struct OptimizerStates: Sendable, Equatable {
     /// Gradients as kept and reduced: FP32 (V3 §3.3.3; Megatron-LM with BF16 and
     /// `--accumulate-allreduce-grads-in-fp32`) or FP16/BF16 (Megatron-LM's FP16 default).
     public var gradients = Precision.fp32
+    /// The routed experts' gradients, when another format than `gradients`: NeMo AutoModel's
+    /// MoE parallelizer leaves the experts out of FSDP when their EP groups already span the
+    /// data-parallel replicas (`ignored_params` in `components/moe/parallelizer.py` unless
+    /// `ep_shard` > 1), so they are plain BF16 parameters whose gradients accumulate in BF16,
+    /// while the FSDP-managed rest accumulate in the FP32 reduce format. nil: `gradients`.
+    public var expertGradients: Precision?
     /// With the distributed optimizer: the BF16 weights and the gradients sharded too (ZeRO-3,
     /// Rajbhandari et al. 2020; PyTorch FSDP; Megatron-FSDP's `optim_grads_params`): each
     /// layer's parameters are gathered for its forward and backward and its gradients
@@ -29,6 +35,15 @@ public struct OptimizerStates: Sendable, Equatable {
     /// With `fullySharded`: how the implementation lays out what it gathers and reduces, which
     /// decides the copies it runs on the compute stream around each collective.
     public var fullyShardedImplementation = FullyShardedImplementation.megatronFSDP
+    /// With the distributed optimizer (and without `fullySharded`): the BF16 weights kept
+    /// sharded like the optimizer states between uses, each layer gathered for its forward and
+    /// again for its backward and freed after it, while the gradients accumulate whole until
+    /// the step's last backward: PyTorch FSDP2 with `reshard_after_forward: true` and its
+    /// reduction deferred to the last micro-batch (`set_requires_gradient_sync(False)`, which
+    /// accumulates unsharded gradients in the reduce format), as NeMo AutoModel's MoE recipes
+    /// run it. Memory only: the per-layer gathers run on the communication stream under the
+    /// compute and are not priced.
+    public var reshardsAfterForward = false
     /// An FP32 master copy of the weights, which the update writes and casts to the BF16 working
     /// copy (mixed-precision training: V3 §3.3.3, Megatron-LM, PyTorch AMP). Off: the BF16
     /// weights are the optimizer's parameters and the update writes them in place (pure BF16
@@ -61,7 +76,14 @@ public struct OptimizerStates: Sendable, Equatable {
     /// and the moments, writes the master weight, the moments and the working weight.
     /// V3: 4 + 4 + 2·2 read, 4 + 2·2 + 2 written = 22 B. Without a master it reads and writes
     /// the working weight instead.
-    public var updateBytes: Int { gradients.bytes + 2 * stateBytes + (masterWeights ? 1 : 2) * Self.weights.bytes }
+    public var updateBytes: Int { updateBytes(expert: false) }
+
+    /// `updateBytes` for a non-expert (`expert` false) or a routed expert's parameter, whose
+    /// gradient may have its own format (`expertGradients`).
+    public func updateBytes(expert: Bool) -> Int { gradientFormat(expert: expert).bytes + 2 * stateBytes + (masterWeights ? 1 : 2) * Self.weights.bytes }
+
+    /// The gradients' format for non-expert (`expert` false) or routed expert parameters.
+    public func gradientFormat(expert: Bool) -> Precision { expert ? expertGradients ?? gradients : gradients }
 
     /// The states as `llmsim memory` names them: "FP32 master + BF16 moments".
     public var stateDescription: String {
@@ -103,7 +125,18 @@ extension StepConfiguration {
     /// distributed optimizer, all of them without.
     func optimizerShard(_ p: RankParameters) -> Double { optimizer.distributed ? shard(p) : p.total }
 
-    /// Parameters of `p` whose BF16 weights and gradients one GPU keeps between uses: its shard
-    /// under FSDP, all of them otherwise.
-    func weightShard(_ p: RankParameters) -> Double { optimizer.fullySharded ? shard(p) : p.total }
+    /// Parameters of `p` whose BF16 weights one GPU keeps between uses: its shard under FSDP or
+    /// with `reshardsAfterForward`, all of them otherwise.
+    func weightShard(_ p: RankParameters) -> Double { optimizer.fullySharded || optimizer.reshardsAfterForward ? shard(p) : p.total }
+
+    /// Parameters of `p` whose gradients one GPU keeps between uses: its shard under FSDP, all
+    /// of them otherwise.
+    func gradientShard(_ p: RankParameters) -> Double { optimizer.fullySharded ? shard(p) : p.total }
+
+    /// Bytes of the gradients of `p` one GPU keeps between uses (`gradientShard`), each kind of
+    /// parameter in its format (`OptimizerStates.gradientFormat`).
+    func gradientBytes(_ p: RankParameters) -> Double {
+        let o = optimizer, dense = RankParameters(dense: p.dense, expert: 0), expert = RankParameters(dense: 0, expert: p.expert)
+        return gradientShard(dense) * Double(o.gradientFormat(expert: false).bytes) + gradientShard(expert) * Double(o.gradientFormat(expert: true).bytes)
+    }
 }

@@ -13,7 +13,8 @@ import Schedules
 /// optimizer states of its ZeRO-1 shard; the activations of each
 /// in-flight micro-batch of each of its stages, plus the cached prefix K/V of chunked long
 /// sequences (each in-flight chunk keeps, for each layer of its stage, the keys it attends
-/// to); DeepEP buffers and workspace.
+/// to); on the last stage, what the head, the loss and the MTP modules keep per in-flight
+/// micro-batch and the loss's transient peak (`HeadActivations`); DeepEP buffers and workspace.
 public struct StageMemoryModel: Sendable {
     public let schedule: PipelineSchedule
     public let profile: InflightProfile
@@ -23,10 +24,14 @@ public struct StageMemoryModel: Sendable {
     /// Cached K/V one in-flight chunk of a split sequence keeps per layer for the later chunks,
     /// bytes (0 unless sequences are split).
     let prefixKeyBytesPerLayer: Double
+    /// What the head, the loss and the MTP modules keep per micro-batch in flight on the last
+    /// stage, and the loss's transient peak above it (`HeadActivations`).
+    public let head: HeadActivations
     let firstExtra: RankParameters, lastExtra: RankParameters
     /// Under FSDP, the whole-layer buffers beside the shards: the gathered BF16 weights of the
     /// layer being computed and of the one prefetched, and one layer's gradients before their
-    /// reduce-scatter — of the largest layer (or embedding, or head), bytes; 0 otherwise.
+    /// reduce-scatter — of the largest layer (or embedding, or head), bytes; with
+    /// `reshard_after_forward` the two weight buffers only (the gradients are whole); 0 otherwise.
     let gatheredBytes: (weights: Double, gradients: Double)
     /// For the optimizer states and their shard (ZeRO-1 over DP or DP/EP replicas, or none),
     /// the DeepEP buffers (MoE only) and the device's usable HBM.
@@ -54,13 +59,17 @@ public struct StageMemoryModel: Sendable {
         let scores = c.attentionKernel == .unfused && c.effectiveRecompute != .selective && !c.recomputeModules.contains(.coreAttn)
             ? (keys: c.attentionKeys ?? c.sequenceTokens, dropout: c.model.attentionDropout > 0) : nil
         let caching = ActivationCaching.of(c.precision, deepSeekSavings: deepSeekSavings)
-        layerActivationBytes = (0..<arch.layers).map { l in
+        let layerBytes = { (l: Int) -> Double in
             // Full recomputation keeps only each layer's input (the layer is re-run in backward).
             if c.effectiveRecompute == .full { return Double(c.gpuTokens * arch.hiddenSize * 2 / split) }
             return ActivationInventory.layer(arch, index: l, tokens: c.gpuTokens, routedRowsOnGPU: rows,
                                              recompute: deepSeekSavings, caching: caching,
                                              sequenceSplit: split, materializedScores: scores, modules: c.recomputeModules).reduce(0) { $0 + $1.bytes }
         }
+        layerActivationBytes = (0..<arch.layers).map(layerBytes)
+        head = HeadActivations(arch, tokens: c.gpuTokens, sequenceSplit: split, recomputedNorms: deepSeekSavings,
+                               crossEntropy: c.crossEntropyKernels, mtpBlockBytes: arch.mtpDepth > 0 ? layerBytes(arch.layers - 1) : 0,
+                               eagerHeadBackward: c.sequenceChunks > 1)
         // A split sequence's later chunks attend to the keys and values of its earlier chunks,
         // which are all still in flight (they are backpropagated last), so each in-flight
         // chunk keeps its own tokens' cached K/V for the others.
@@ -68,8 +77,9 @@ public struct StageMemoryModel: Sendable {
         layerParameters = RankParameters.perLayer(c)
         firstExtra = RankParameters.firstStageExtra(c)
         lastExtra = RankParameters.lastStageExtra(c)
-        let largest = c.optimizer.fullySharded ? (layerParameters + [firstExtra, lastExtra]).map(\.total).max() ?? 0 : 0
-        gatheredBytes = (2 * largest * Double(OptimizerStates.weights.bytes), largest * Double(c.optimizer.gradients.bytes))
+        let gathersWeights = c.optimizer.fullySharded || c.optimizer.reshardsAfterForward
+        let largest = gathersWeights ? (layerParameters + [firstExtra, lastExtra]).map(\.total).max() ?? 0 : 0
+        gatheredBytes = (2 * largest * Double(OptimizerStates.weights.bytes), c.optimizer.fullySharded ? largest * Double(c.optimizer.gradients.bytes) : 0)
         // The optimizer states are sharded over the stage copies of the schedule whose memory
         // this is (`--plain` runs a DualPipe plan as 1F1B: one copy).
         var sharding = c
@@ -80,11 +90,11 @@ public struct StageMemoryModel: Sendable {
     /// One rank's bytes under a partition, by term; `inFlight` is the peak count of micro-batches
     /// held, in units of one PP stage.
     struct Parts {
-        var weights = 0.0, gradients = 0.0, optimizer = 0.0, activations = 0.0, prefixKeys = 0.0
+        var weights = 0.0, gradients = 0.0, optimizer = 0.0, activations = 0.0, headAndLoss = 0.0, prefixKeys = 0.0
         var communication = 0.0, workspace = 0.0
         var inFlight = 0
         /// In the order `TrainingMemory` lists them (so that both sum alike).
-        var inOrder: [Double] { [weights, gradients, optimizer, activations, prefixKeys, communication, workspace] }
+        var inOrder: [Double] { [weights, gradients, optimizer, activations, headAndLoss, prefixKeys, communication, workspace] }
         var total: Double { inOrder.reduce(0, +) }
     }
 
@@ -97,6 +107,8 @@ public struct StageMemoryModel: Sendable {
         func layers(_ s: Int) -> Range<Int> { let k = s % stageLayers.count; return starts[k]..<(starts[k] + stageLayers[k]) }
         func activation(_ s: Int) -> Double { layers(s).reduce(0) { $0 + layerActivationBytes[$1] } }
         func prefixKeys(_ s: Int) -> Double { prefixKeyBytesPerLayer * Double(layers(s).count) }
+        let last = stageLayers.count - 1
+        func headKept(_ s: Int) -> Double { s % stageLayers.count == last ? head.keptBytes : 0 }
         let params = profile.rankStages[r].map { s -> RankParameters in
             let k = s % stageLayers.count
             var stage = layerParameters[layers(s)].reduce(.zero, +)
@@ -105,14 +117,15 @@ public struct StageMemoryModel: Sendable {
             return stage
         }.reduce(.zero, +)
         // The peak of everything in-flight micro-batches keep, then its two parts at that peak.
-        let held = profile.peak(rank: r) { activation($0) + prefixKeys($0) }.counts
+        let held = profile.peak(rank: r) { activation($0) + prefixKeys($0) + headKept($0) }.counts
         let stages = profile.rankStages[r]
+        let runsLoss = stages.contains { $0 % stageLayers.count == last }
         let weighted = { (w: (Int) -> Double) in zip(stages, held).reduce(0.0) { $0 + w($1.0) * Double($1.1) } }
-        let kept = config.weightShard(params)
-        return Parts(weights: kept * Double(OptimizerStates.weights.bytes) + gatheredBytes.weights,
-                     gradients: kept * Double(optimizer.gradients.bytes) + gatheredBytes.gradients,
+        return Parts(weights: config.weightShard(params) * Double(OptimizerStates.weights.bytes) + gatheredBytes.weights,
+                     gradients: config.gradientBytes(params) + gatheredBytes.gradients,
                      optimizer: config.optimizerShard(params) * Double(optimizer.stateBytes),
-                     activations: weighted(activation), prefixKeys: weighted(prefixKeys),
+                     activations: weighted(activation), headAndLoss: weighted(headKept) + (runsLoss ? head.lossTransientBytes : 0),
+                     prefixKeys: weighted(prefixKeys),
                      communication: communicationBytes, workspace: Self.workspace,
                      inFlight: Int(profile.peak(rank: r) { _ in schedule.stageSize }.value))
     }
@@ -123,10 +136,11 @@ public struct StageMemoryModel: Sendable {
         // Full sharding by its scheme: FSDP, or HSDP over its group.
         let (scheme, over) = optimizer.shardGroup.map { ("HSDP", " over \($0)") } ?? ("FSDP", "")
         let labels = [
-            "weights (\(OptimizerStates.weights.rawValue.uppercased())\(optimizer.fullySharded ? ", \(scheme) shard\(over) + 2 gathered layers" : ""))",
-            "gradients (\(optimizer.gradients.rawValue.uppercased())\(optimizer.fullySharded ? ", \(scheme) shard\(over) + 1 layer to reduce-scatter" : ""))",
+            "weights (\(OptimizerStates.weights.rawValue.uppercased())\(optimizer.fullySharded ? ", \(scheme) shard\(over) + 2 gathered layers" : optimizer.reshardsAfterForward ? ", resharded after forward: shard + 2 gathered layers" : ""))",
+            "gradients (\(optimizer.gradients.rawValue.uppercased())\(optimizer.expertGradients.map { "; routed experts \($0.rawValue.uppercased())" } ?? "")\(optimizer.fullySharded ? ", \(scheme) shard\(over) + 1 layer to reduce-scatter" : ""))",
             "optimizer: \(optimizer.stateDescription), \(optimizer.fullySharded ? "\(scheme) sharded\(over)" : optimizer.distributed ? "ZeRO-1 sharded" : "not sharded")",
             "activations (up to \(p.inFlight) micro-batches in flight)",
+            "head, loss\(config.layerModel.mtpDepth > 0 ? " and MTP" : "") (logits: \(config.crossEntropyKernels.rawValue) loss)",
             "cached prefix keys of chunked sequences (BF16 KV cache)",
             "communication buffers (DeepEP, assumed)",
             "workspace and fragmentation (assumed)",
@@ -149,11 +163,14 @@ public struct StageMemoryModel: Sendable {
     /// `fixed`. nil when the rank runs several stages (the sum then is not separable).
     public func separableBytes(rank r: Int) -> (perLayer: [Double], first: Double, last: Double, fixed: Double)? {
         guard profile.rankStages[r].count == 1, let held = profile.peakCounts[r].first?.first else { return nil }
-        let perParameters = Double(OptimizerStates.weights.bytes + optimizer.gradients.bytes)
-        let bytes = { (p: RankParameters) in config.weightShard(p) * perParameters + config.optimizerShard(p) * Double(optimizer.stateBytes) }
+        let bytes = { (p: RankParameters) in
+            config.weightShard(p) * Double(OptimizerStates.weights.bytes) + config.gradientBytes(p)
+                + config.optimizerShard(p) * Double(optimizer.stateBytes)
+        }
         let perLayer = layerParameters.indices.map {
             bytes(layerParameters[$0]) + Double(held) * (layerActivationBytes[$0] + prefixKeyBytesPerLayer)
         }
-        return (perLayer, bytes(firstExtra), bytes(lastExtra), communicationBytes + Self.workspace + gatheredBytes.weights + gatheredBytes.gradients)
+        let headAndLoss = Double(held) * head.keptBytes + head.lossTransientBytes
+        return (perLayer, bytes(firstExtra), bytes(lastExtra) + headAndLoss, communicationBytes + Self.workspace + gatheredBytes.weights + gatheredBytes.gradients)
     }
 }

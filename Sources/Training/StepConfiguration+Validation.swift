@@ -212,6 +212,10 @@ extension StepConfiguration {
             throw ScheduleError(problem: "FSDP with DualPipe is not modelled: each stage's two copies (ranks s and PP−1−s) would gather and reduce over their own replicas and still need their gradients summed",
                                 fix: "use the distributed optimizer (drop fsdp) with dualpipe, or another schedule (dualpipev, zb1p, 1f1b) with fsdp")
         }
+        if optimizer.reshardsAfterForward, stageCopies > 1 {
+            throw ScheduleError(problem: "reshard_after_forward with DualPipe is not modelled: each stage's two copies (ranks s and PP−1−s) would shard their weights over their own replicas",
+                                fix: "drop reshard_after_forward with dualpipe, or use another schedule (dualpipev, zb1p, 1f1b)")
+        }
         guard let group = optimizer.shardGroup else { return }
         guard group >= 1, weightReplicas % group == 0 else {
             throw ScheduleError(problem: "an FSDP shard group of \(group) does not divide the \(weightReplicas) replicas of a weight (DP × CP)",

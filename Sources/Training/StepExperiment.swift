@@ -40,7 +40,7 @@ public enum StepExperiment {
                               "microbatches", "pipeline_passes", "microbatch_tokens", "microbatch_sequences", "precision", "optimizer", "recompute", "recompute_modules", "attention_kernel", "expert_bias_kernels", "cross_entropy", "gemm_ceiling", "attention_ceiling", "communication_sms", "all_to_all_sms", "collective_sms", "moe_dispatcher", "deepep_kernels", "moe_shared_expert_overlap", "routing",
                               "fidelity", "gpu_speed_spread_percent", "instruction_jitter_percent", "host_us_per_operation", "calibration", "run", "sweep", "outputs"]
     static let hardwareKeys = ["node", "device", "nic_gbit_s", "scale_up_gb_s"]
-    static let optimizerKeys = ["distributed", "moments", "gradients", "fsdp", "fsdp_shard_group", "fsdp_implementation", "master", "clip_grad_norm"]
+    static let optimizerKeys = ["distributed", "moments", "gradients", "fsdp", "fsdp_shard_group", "fsdp_implementation", "reshard_after_forward", "expert_gradients", "master", "clip_grad_norm"]
     /// The values of `precision` and the recipes they name.
     static let precisions: [(name: String, policy: PrecisionPolicy)] = [("fp8", .deepSeekFP8), ("fp8-tensor", .tensorScaledFP8), ("bf16", .bf16)]
     /// Formats `optimizer.moments` and `optimizer.gradients` accept.
@@ -223,7 +223,9 @@ public enum StepExperiment {
     /// `optimizer:` — `distributed` (ZeRO-1, default true), `moments` and `gradients` (`fp32`,
     /// `bf16` or `fp16`; defaults V3's BF16 moments and FP32 gradients), `fsdp` (ZeRO-3, default
     /// false), `fsdp_shard_group` (hybrid sharding over that many replicas), `fsdp_implementation`
-    /// (`megatron-fsdp`, the default, or `fsdp2`: `FullyShardedImplementation`), `master` (`fp32`,
+    /// (`megatron-fsdp`, the default, or `fsdp2`: `FullyShardedImplementation`),
+    /// `reshard_after_forward` (default false: `OptimizerStates.reshardsAfterForward`),
+    /// `expert_gradients` (the routed experts' gradient format, default `gradients`), `master` (`fp32`,
     /// the default, or `none` for pure BF16 training), `clip_grad_norm` (default true: the
     /// global-norm barrier before the update).
     static func parseOptimizer(_ o: ConfigValue) throws -> OptimizerStates {
@@ -254,6 +256,25 @@ public enum StepExperiment {
                                                                   fix: "set fsdp: true, or remove fsdp_implementation")
             }
             states.fullyShardedImplementation = implementation
+        }
+        // The same format as the rest is no separate format.
+        if let g = try o.choiceIfPresent("expert_gradients", names), g != states.gradients.rawValue {
+            guard !states.fullySharded else {
+                throw try o.required("expert_gradients").error("under fsdp every gradient is reduced in the one reduce format (gradients: \(states.gradients.rawValue))",
+                                                             fix: "remove expert_gradients, or fsdp")
+            }
+            states.expertGradients = Precision(rawValue: g)!
+        }
+        if let reshard = try o.optional("reshard_after_forward") {
+            states.reshardsAfterForward = try reshard.bool()
+            if states.reshardsAfterForward, states.fullySharded {
+                throw reshard.error("reshard_after_forward shards the weights of the distributed optimizer's plan; fsdp already shards them (and the gradients)",
+                                    fix: "remove reshard_after_forward (fsdp reshards), or fsdp")
+            }
+            if states.reshardsAfterForward, !states.distributed {
+                throw reshard.error("reshard_after_forward shards the weights like the distributed optimizer's states, which distributed: false turns off",
+                                    fix: "remove distributed: false, or reshard_after_forward")
+            }
         }
         return states
     }
