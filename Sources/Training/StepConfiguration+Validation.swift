@@ -204,7 +204,8 @@ extension StepConfiguration {
         }
     }
 
-    /// FSDP is not modelled under DualPipe's two stage copies. Hybrid sharding: the shard group
+    /// FSDP, and the resharded weights of `reshard_after_forward`, are not modelled under
+    /// DualPipe's two stage copies. Hybrid sharding: the shard group
     /// divides the replicas; MoE models are not modelled with it (their experts' replicas follow
     /// the EP groups, not the shard groups).
     public func checkShardGroup() throws {

@@ -11,7 +11,9 @@ import Schedules
 /// (`OptimizerStates`).
 /// Activations: each layer's inventory (`ActivationInventory`) for every micro-batch the rank
 /// holds in flight, stage by stage, at its peak (`InflightProfile`, from the schedule's program
-/// order), plus the cached prefix K/V of chunked long sequences.
+/// order), plus the cached prefix K/V of chunked long sequences; on the last stage, what the
+/// head, the loss and the MTP modules keep per micro-batch in flight and the loss's transient
+/// peak (`HeadActivations`).
 /// The terms are priced by `StageMemoryModel`, which the stage partitioner also uses.
 /// Reserved: DeepEP buffers and workspace (assumptions, listed in the breakdown).
 public struct TrainingMemory: Sendable, Codable, Equatable {
