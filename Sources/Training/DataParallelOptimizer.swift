@@ -153,8 +153,8 @@ struct DataParallelOptimizer {
 
     /// `shardPass` with bytes per parameter that depend on whether it is a routed expert's.
     func shardPass(_ params: RankParameters, bytesPerParameter: (_ expert: Bool) -> Int) -> Double {
-        let dense = RankParameters(dense: params.dense, expert: 0), expert = RankParameters(dense: 0, expert: params.expert)
-        return memoryPass(config.optimizerShard(dense) * Double(bytesPerParameter(false)) + config.optimizerShard(expert) * Double(bytesPerParameter(true)))
+        memoryPass(config.optimizerShard(params.denseOnly) * Double(bytesPerParameter(false))
+                   + config.optimizerShard(params.expertOnly) * Double(bytesPerParameter(true)))
     }
 
     /// Seconds of a memory-bound kernel moving `bytes` through HBM, at the element-wise fraction

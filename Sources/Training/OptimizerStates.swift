@@ -136,7 +136,7 @@ extension StepConfiguration {
     /// Bytes of the gradients of `p` one GPU keeps between uses (`gradientShard`), each kind of
     /// parameter in its format (`OptimizerStates.gradientFormat`).
     func gradientBytes(_ p: RankParameters) -> Double {
-        let o = optimizer, dense = RankParameters(dense: p.dense, expert: 0), expert = RankParameters(dense: 0, expert: p.expert)
-        return gradientShard(dense) * Double(o.gradientFormat(expert: false).bytes) + gradientShard(expert) * Double(o.gradientFormat(expert: true).bytes)
+        gradientShard(p.denseOnly) * Double(optimizer.gradientFormat(expert: false).bytes)
+            + gradientShard(p.expertOnly) * Double(optimizer.gradientFormat(expert: true).bytes)
     }
 }

@@ -9,6 +9,10 @@ public struct RankParameters: Sendable, Equatable {
     public var dense: Double
     public var expert: Double
     public var total: Double { dense + expert }
+    /// The non-expert part alone, and the routed experts' alone (for what differs by kind:
+    /// sharding, gradient format).
+    public var denseOnly: RankParameters { RankParameters(dense: dense, expert: 0) }
+    public var expertOnly: RankParameters { RankParameters(dense: 0, expert: expert) }
 
     public static let zero = RankParameters(dense: 0, expert: 0)
     public static func + (a: RankParameters, b: RankParameters) -> RankParameters {
