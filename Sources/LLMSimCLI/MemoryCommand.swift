@@ -17,6 +17,7 @@ struct MemoryCommand: ParsableCommand {
     @Option(help: "Weight format for serving: fp8 or bf16.") var precision = "fp8"
     @Option(help: "Concurrent sequences (with --inference).") var batch = 1
     @Option(help: "Context length per sequence, tokens (with --inference).") var context = 4096
+    @Flag(help: "Also list what one micro-batch keeps, item by item: each kind of layer, and the last stage's head, loss and MTP.") var items = false
     @Flag(help: "Print JSON with stable keys.") var json = false
 
     func run() throws { try Output.reportingErrors { print(try output()) } }
@@ -53,9 +54,9 @@ struct MemoryCommand: ParsableCommand {
         let config = try ResourceLocator.experiment(experiment)
         let plan = try StepSimulation(config: config, calibration: try KernelCalibration.hopper()).plan()
         let savings = !plain && config.effectiveRecompute == .deepseek
-        let m = try TrainingMemory.compute(config: config, stageLayers: plan.stageLayers, deepSeekSavings: savings,
-                                           schedule: plain ? .oneFOneB : config.schedule)
-        if json { return try Output.json(m) }
+        let model = try StageMemoryModel(config: config, deepSeekSavings: savings, schedule: plain ? .oneFOneB : config.schedule)
+        let m = TrainingMemory.compute(model: model, stageLayers: plan.stageLayers)
+        if json { return items ? try Output.json(ItemsReport(memory: m, model: model)) : try Output.json(m) }
         // Terms that do not apply to this plan (no chunked sequences, no DeepEP) stay in the JSON only.
         var rows = m.breakdown.filter { $0.bytes > 0 }.map { [$0.kind, Output.fixed($0.bytes / 1e9, 2) + " GB"] }
         rows.append(["peak per GPU (rank \(m.peakRank))", Output.fixed(m.peakBytesPerGpu / 1e9, 2) + " GB of " + Output.fixed(m.capacityBytes / 1e9, 1) + " GB usable"])
@@ -63,6 +64,47 @@ struct MemoryCommand: ParsableCommand {
         let verdict = m.fits
             ? "fits, with \(Output.fixed((m.capacityBytes - m.peakBytesPerGpu) / 1e9, 1)) GB to spare"
             : "does NOT fit: \(Output.fixed((m.peakBytesPerGpu - m.capacityBytes) / 1e9, 1)) GB over; the largest term is \(m.largestTerm)"
-        return Output.table(rows, rightAlignedFrom: 1) + "\n" + verdict
+        return Output.table(rows, rightAlignedFrom: 1) + "\n" + verdict + (items ? "\n\n" + Self.itemsText(model) : "")
+    }
+
+    /// `--items --json`: the memory, and what one micro-batch keeps, item by item.
+    struct ItemsReport: Encodable {
+        var memory: TrainingMemory
+        var layerInventories: [LayerInventory]
+        var head: [ActivationInventory.Item]
+        var lossTransientBytes: Double
+        init(memory: TrainingMemory, model: StageMemoryModel) {
+            self.memory = memory
+            layerInventories = model.layerInventories
+            head = model.head.items
+            lossTransientBytes = model.head.lossTransientBytes
+        }
+    }
+
+    /// What one micro-batch keeps on one GPU, by kind of layer and for the last stage's head.
+    static func itemsText(_ model: StageMemoryModel) -> String {
+        let gb = { (b: Double) in Output.fixed(b / 1e9, 3) + " GB" }
+        var rows: [[String]] = []
+        for inventory in model.layerInventories {
+            rows.append(["layers \(ranges(inventory.layers)) (\(inventory.layers.count)), each", gb(inventory.bytes)])
+            rows += inventory.items.map { ["  " + $0.name, gb($0.bytes)] }
+        }
+        let mtp = model.head.items.contains { $0.name.hasPrefix("MTP") }
+        rows.append(["head, loss\(mtp ? " and MTP" : ""), on the last stage", gb(model.head.keptBytes)])
+        rows += model.head.items.map { ["  " + $0.name, gb($0.bytes)] }
+        rows.append(["the loss's backward peak above that, once", gb(model.head.lossTransientBytes)])
+        return "what one micro-batch keeps for its backward, per GPU:\n" + Output.table(rows, rightAlignedFrom: 1)
+    }
+
+    /// `[0, 1, 2, 5]` → `"0–2, 5"`.
+    static func ranges(_ indices: [Int]) -> String {
+        var parts: [String] = [], i = 0
+        while i < indices.count {
+            var j = i
+            while j + 1 < indices.count && indices[j + 1] == indices[j] + 1 { j += 1 }
+            parts.append(i == j ? "\(indices[i])" : "\(indices[i])–\(indices[j])")
+            i = j + 1
+        }
+        return parts.joined(separator: ", ")
     }
 }

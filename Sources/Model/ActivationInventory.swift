@@ -10,6 +10,7 @@ public struct ActivationInventory: Sendable {
     public struct Item: Sendable, Codable, Equatable {
         public var name: String
         public var bytes: Double
+        public init(name: String, bytes: Double) { self.name = name; self.bytes = bytes }
     }
 
     /// Both of DeepSeek's savings on (`true`) or off.

@@ -21,6 +21,9 @@ public struct StageMemoryModel: Sendable {
     /// Per layer: parameters on one GPU, and what one micro-batch keeps for the backward, bytes.
     let layerParameters: [RankParameters]
     let layerActivationBytes: [Double]
+    /// What one micro-batch keeps, item by item, for each distinct kind of layer, with the
+    /// layers it applies to (`llmsim memory --items`).
+    public let layerInventories: [LayerInventory]
     /// Cached K/V one in-flight chunk of a split sequence keeps per layer for the later chunks,
     /// bytes (0 unless sequences are split).
     let prefixKeyBytesPerLayer: Double
@@ -59,13 +62,22 @@ public struct StageMemoryModel: Sendable {
         let scores = c.attentionKernel == .unfused && c.effectiveRecompute != .selective && !c.recomputeModules.contains(.coreAttn)
             ? (keys: c.attentionKeys ?? c.sequenceTokens, dropout: c.model.attentionDropout > 0) : nil
         let caching = ActivationCaching.of(c.precision, deepSeekSavings: deepSeekSavings)
-        let layerBytes = { (l: Int) -> Double in
+        let layerItems = { (l: Int) -> [ActivationInventory.Item] in
             // Full recomputation keeps only each layer's input (the layer is re-run in backward).
-            if c.effectiveRecompute == .full { return Double(c.gpuTokens * arch.hiddenSize * 2 / split) }
+            if c.effectiveRecompute == .full {
+                return [ActivationInventory.Item(name: "layer input (BF16; the layer is recomputed)", bytes: Double(c.gpuTokens * arch.hiddenSize * 2 / split))]
+            }
             return ActivationInventory.layer(arch, index: l, tokens: c.gpuTokens, routedRowsOnGPU: rows,
                                              recompute: deepSeekSavings, caching: caching,
-                                             sequenceSplit: split, materializedScores: scores, modules: c.recomputeModules).reduce(0) { $0 + $1.bytes }
+                                             sequenceSplit: split, materializedScores: scores, modules: c.recomputeModules)
         }
+        let layerBytes = { (l: Int) -> Double in layerItems(l).reduce(0) { $0 + $1.bytes } }
+        var inventories: [LayerInventory] = []
+        for l in 0..<arch.layers {
+            let items = layerItems(l)
+            if let k = inventories.firstIndex(where: { $0.items == items }) { inventories[k].layers.append(l) } else { inventories.append(LayerInventory(layers: [l], items: items)) }
+        }
+        layerInventories = inventories
         layerActivationBytes = (0..<arch.layers).map(layerBytes)
         head = HeadActivations(arch, tokens: c.gpuTokens, sequenceSplit: split, recomputedNorms: deepSeekSavings,
                                crossEntropy: c.crossEntropyKernels, mtpBlockBytes: arch.mtpDepth > 0 ? layerBytes(arch.layers - 1) : 0,
@@ -173,4 +185,11 @@ public struct StageMemoryModel: Sendable {
         let headAndLoss = Double(held) * head.keptBytes + head.lossTransientBytes
         return (perLayer, bytes(firstExtra), bytes(lastExtra) + headAndLoss, communicationBytes + Self.workspace + gatheredBytes.weights + gatheredBytes.gradients)
     }
+}
+
+/// What one micro-batch keeps for the backward in each of `layers` (identical layers share one).
+public struct LayerInventory: Sendable, Codable, Equatable {
+    public var layers: [Int]
+    public var items: [ActivationInventory.Item]
+    public var bytes: Double { items.reduce(0) { $0 + $1.bytes } }
 }

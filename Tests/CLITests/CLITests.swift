@@ -66,6 +66,30 @@ import Training
         #expect(text.contains("fits, with"))
     }
 
+    /// `memory --items` lists what one micro-batch keeps: V3's 3 dense and 58 MoE layers apart,
+    /// and its head, loss and MTP module (2 × 4,096 × 129,280 logits at 2 B, fused); the JSON
+    /// carries the same inventories beside the memory, whose layer items times the in-flight
+    /// counts are the activations term.
+    @Test func memoryItems() throws {
+        setenv("LLMSIM_HOME", Self.repo.path, 1)
+        let path = Self.repo.appendingPathComponent("Experiments/deepseek-v3.yaml").path
+        let text = try (LLMSim.parseAsRoot(["memory", path, "--items"]) as! MemoryCommand).output()
+        #expect(text.contains("layers 0–2 (3), each") && text.contains("layers 3–60 (58), each"))
+        #expect(text.contains("head, loss and MTP, on the last stage") && text.contains("MTP 1: logits kept by the loss (cross_entropy: fused)  1.059 GB"))
+        let json = try (LLMSim.parseAsRoot(["memory", path, "--items", "--json"]) as! MemoryCommand).output()
+        let out = try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any]
+        let inventories = try #require(out["layer_inventories"] as? [[String: Any]])
+        #expect(inventories.map { ($0["layers"] as! [Int]).count } == [3, 58])
+        let head = try #require(out["head"] as? [[String: Any]])
+        let logits = head.filter { ($0["name"] as! String).contains("logits") }.map { $0["bytes"] as! Double }
+        let perHead: Double = 4096 * 129_280 * 2
+        #expect(logits == [perHead, perHead])
+        let transient = out["loss_transient_bytes"] as? Double
+        #expect(transient == 0)
+        #expect(out["memory"] is [String: Any])
+        #expect(MemoryCommand.ranges([0, 1, 2, 5, 7, 8]) == "0–2, 5, 7–8")
+    }
+
     @Test func humanOutputHasUnits() throws {
         setenv("LLMSIM_HOME", Self.repo.path, 1)
         let text = try (LLMSim.parseAsRoot(["model", "deepseek-v3"]) as! ModelCommand).output()
