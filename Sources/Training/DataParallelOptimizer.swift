@@ -77,8 +77,18 @@ struct DataParallelOptimizer {
     /// runs on the compute stream after each gather and before each reduce-scatter
     /// (`FullyShardedImplementation`), memory-bound at the calibration's element-wise fraction
     /// of the HBM peak.
+    ///
+    /// With `reshardsAfterForward` (FSDP2 with its reduction deferred to the step's last
+    /// micro-batch): the gathers only, and FSDP2's copy after each of them, of the parameters
+    /// FSDP shards (the non-expert ones, and the experts when they have replicas: AutoModel
+    /// leaves them out of FSDP otherwise); the deferred reduction is the optimizer step's.
     func fullyShardedWork(_ params: RankParameters) -> FullyShardedLayerWork {
         let o = config.optimizer, weight = OptimizerStates.weights.bytes
+        guard !o.reshardsAfterForward else {
+            let gathered = params.dense + (config.expertStateReplicas > 1 ? params.expert : 0)
+            return FullyShardedLayerWork(gather: reduceScatter(params, in: OptimizerStates.weights), reduceScatter: 0,
+                                         copyOut: memoryPass(gathered * Double(FullyShardedImplementation.fsdp2.copyOutBytes(weightBytes: weight))))
+        }
         return FullyShardedLayerWork(
             gather: reduceScatter(params, in: OptimizerStates.weights), reduceScatter: reduceScatter(params, in: o.gradients),
             copyOut: memoryPass(params.total * Double(o.fullyShardedImplementation.copyOutBytes(weightBytes: weight))),
@@ -100,8 +110,11 @@ struct DataParallelOptimizer {
             return Parts(reduction: 2 * Collective.reduceScatter(bytes: shard, over: ring(replicas: groups, apart: c.tp * c.denseShards)),
                          update: update, allGather: 0)
         }
+        // Resharded after forward, the next step's first forward gathers each layer again
+        // (`fullyShardedWork`): no gather follows the update.
         return o.distributed
-            ? Parts(reduction: reduceScatterGradients(params), update: update, allGather: reduceScatter(params, in: OptimizerStates.weights))
+            ? Parts(reduction: reduceScatterGradients(params), update: update,
+                    allGather: o.reshardsAfterForward ? 0 : reduceScatter(params, in: OptimizerStates.weights))
             : Parts(reduction: 2 * reduceScatterGradients(params), update: update, allGather: 0)
     }
 

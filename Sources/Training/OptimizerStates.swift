@@ -41,8 +41,9 @@ public struct OptimizerStates: Sendable, Equatable {
     /// the step's last backward: PyTorch FSDP2 with `reshard_after_forward: true` and its
     /// reduction deferred to the last micro-batch (`set_requires_gradient_sync(False)`, which
     /// accumulates unsharded gradients in the reduce format), as NeMo AutoModel's MoE recipes
-    /// run it. Memory only: the per-layer gathers run on the communication stream under the
-    /// compute and are not priced.
+    /// run it. Every micro-batch gathers each layer's sharded weights before its forward and
+    /// its backward, with FSDP2's copy out of the gather buffer, run against the compute like
+    /// FSDP's gathers (`FullyShardedStages`), and no gather follows the update.
     public var reshardsAfterForward = false
     /// An FP32 master copy of the weights, which the update writes and casts to the BF16 working
     /// copy (mixed-precision training: V3 §3.3.3, Megatron-LM, PyTorch AMP). Off: the BF16

@@ -119,9 +119,10 @@ public struct StepSimulation: Sendable {
         func kind(_ i: Int) -> LayerKind { LayerKind(moe: arch.moe?.isMoE(layer: i) ?? false, window: arch.attentionWindow(layer: i)) }
         var byKind: [LayerKind: LayerTimes] = [:]
         var passesByKind: [LayerKind: HostIssue.Passes] = [:]
-        // FSDP: each chunk gathers its layers' weights and reduce-scatters their gradients, and
-        // the compute beside those collectives runs on the SMs their kernels leave.
-        let fullySharded = c.optimizer.fullySharded
+        // FSDP: each chunk gathers its layers' weights and reduce-scatters their gradients (only
+        // gathers them, resharded after forward with the reduction deferred), and the compute
+        // beside those collectives runs on the SMs their kernels leave.
+        let fullySharded = c.optimizer.fullySharded || c.optimizer.reshardsAfterForward
             ? FullyShardedStages(config: c, optimizer: DataParallelOptimizer(config: c, memoryEfficiency: kernels.calibration.elementwiseEfficiency)) : nil
         let taken = fullySharded.map { c.collectiveSMsTaken(crossesNodes: $0.crossesNodes) } ?? 0
         let contendedKernels = taken > 0 ? kernels.leavingSMs(taken) : nil

@@ -1,4 +1,5 @@
 import ConfigIO
+import CostModel
 import Foundation
 import Testing
 @testable import Kernels
@@ -107,5 +108,35 @@ import Schedules
         #expect(abs(b.bytes - a.bytes - 2 * experts) < 1, "\(b.bytes - a.bytes)")
         #expect(a.kind == "gradients (FP32; routed experts BF16)" && b.kind == "gradients (FP32)")
         #expect(bf16.optimizer.updateBytes(expert: true) == fp32.optimizer.updateBytes(expert: true) - 2)
+    }
+
+    /// `reshard_after_forward` in time: every micro-batch gathers the non-expert weights again
+    /// (the experts, outside FSDP at one replica, are not gathered) and FSDP2 copies each
+    /// gathered layer out of its buffer (4 B per parameter, forward and backward), so the
+    /// 120B's FSDP share is its copies (8 B per non-expert parameter per micro-batch) plus the
+    /// first gathers that show; nothing is reduced per micro-batch and no gather follows the
+    /// update. Without it the share is 0 and the step shorter.
+    @Test func reshardAfterForwardGathersEachMicroBatch() throws {
+        let calibration = try KernelCalibration.hopper()
+        func step(_ c: StepConfiguration) throws -> StepResult {
+            let sim = try StepSimulation(config: c, calibration: calibration)
+            return try sim.run(microbatches: c.microbatches, plan: try sim.plan())
+        }
+        let c = try shippedStep("automodel-gpt-oss-120b-h100.yaml")
+        var whole = c
+        whole.optimizer.reshardsAfterForward = false
+        let resharded = try step(c), kept = try step(whole)
+        let share = try #require(resharded.timeBreakdownPerRank.first)
+        #expect(kept.timeBreakdownPerRank.first?.fullyShardedS == 0)
+        let dense = (RankParameters.perLayer(c) + [RankParameters.firstStageExtra(c), RankParameters.lastStageExtra(c)]).reduce(0) { $0 + $1.dense }
+        let copies = Double(c.microbatches) * 8 * dense / (c.topology.node.device.hbmBandwidth * calibration.elementwiseEfficiency)
+        #expect(abs(share.fullyShardedCopiesS - copies) < 1e-6 * copies, "\(share.fullyShardedCopiesS) against \(copies)")
+        #expect(share.fullyShardedS > share.fullyShardedCopiesS && share.fullyShardedS < 0.1, "\(share.fullyShardedS)")
+        #expect(resharded.stepTimeS > kept.stepTimeS)
+        let optimizer = DataParallelOptimizer(config: c, memoryEfficiency: calibration.elementwiseEfficiency)
+        let layer = optimizer.fullyShardedWork(RankParameters.perLayer(c)[0])
+        #expect(layer.reduceScatter == 0 && layer.copyIn == 0)
+        #expect(layer.gather == optimizer.reduceScatter(RankParameters.perLayer(c)[0].denseOnly, in: .bf16))
+        #expect(optimizer.parts(RankParameters.perLayer(c)[0]).allGather == 0)
     }
 }
