@@ -1,4 +1,5 @@
 import Hardware
+import Kernels
 
 /// How data parallelism keeps and updates the AdamW states: the format of each piece and
 /// whether they are sharded over a parameter's replicas. One description for the optimizer
@@ -45,6 +46,12 @@ public struct OptimizerStates: Sendable, Equatable {
     /// its backward, with FSDP2's copy out of the gather buffer, run against the compute like
     /// FSDP's gathers (`FullyShardedStages`), and no gather follows the update.
     public var reshardsAfterForward = false
+    /// How each micro-batch's weight gradients join the accumulated ones (`GradientAccumulation`):
+    /// fused into the weight-gradient GEMM (Megatron-LM, DeepSeek), or by kernels of their own
+    /// after it (PyTorch autograd and FSDP2, NeMo AutoModel), each gradient in its kind's format
+    /// (`gradientFormat(expert:)`) made from a BF16 one. Not with `fullySharded`: its gradients
+    /// are reduce-scattered every micro-batch and accumulate as shards.
+    public var gradientAccumulation = GradientAccumulation.fused
     /// An FP32 master copy of the weights, which the update writes and casts to the BF16 working
     /// copy (mixed-precision training: V3 §3.3.3, Megatron-LM, PyTorch AMP). Off: the BF16
     /// weights are the optimizer's parameters and the update writes them in place (pure BF16

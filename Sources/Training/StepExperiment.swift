@@ -40,7 +40,7 @@ public enum StepExperiment {
                               "microbatches", "pipeline_passes", "microbatch_tokens", "microbatch_sequences", "precision", "optimizer", "recompute", "recompute_modules", "attention_kernel", "expert_bias_kernels", "cross_entropy", "gemm_ceiling", "attention_ceiling", "communication_sms", "all_to_all_sms", "collective_sms", "moe_dispatcher", "deepep_kernels", "moe_shared_expert_overlap", "routing",
                               "fidelity", "gpu_speed_spread_percent", "instruction_jitter_percent", "host_us_per_operation", "calibration", "run", "sweep", "outputs"]
     static let hardwareKeys = ["node", "device", "nic_gbit_s", "scale_up_gb_s"]
-    static let optimizerKeys = ["distributed", "moments", "gradients", "fsdp", "fsdp_shard_group", "fsdp_implementation", "reshard_after_forward", "expert_gradients", "master", "clip_grad_norm"]
+    static let optimizerKeys = ["distributed", "moments", "gradients", "fsdp", "fsdp_shard_group", "fsdp_implementation", "reshard_after_forward", "expert_gradients", "gradient_accumulation", "master", "clip_grad_norm"]
     /// The values of `precision` and the recipes they name.
     static let precisions: [(name: String, policy: PrecisionPolicy)] = [("fp8", .deepSeekFP8), ("fp8-tensor", .tensorScaledFP8), ("bf16", .bf16)]
     /// Formats `optimizer.moments` and `optimizer.gradients` accept.
@@ -225,7 +225,8 @@ public enum StepExperiment {
     /// false), `fsdp_shard_group` (hybrid sharding over that many replicas), `fsdp_implementation`
     /// (`megatron-fsdp`, the default, or `fsdp2`: `FullyShardedImplementation`),
     /// `reshard_after_forward` (default false: `OptimizerStates.reshardsAfterForward`),
-    /// `expert_gradients` (the routed experts' gradient format, default `gradients`), `master` (`fp32`,
+    /// `expert_gradients` (the routed experts' gradient format, default `gradients`),
+    /// `gradient_accumulation` (`fused`, the default, or `unfused`: `GradientAccumulation`), `master` (`fp32`,
     /// the default, or `none` for pure BF16 training), `clip_grad_norm` (default true: the
     /// global-norm barrier before the update).
     static func parseOptimizer(_ o: ConfigValue) throws -> OptimizerStates {
@@ -264,6 +265,13 @@ public enum StepExperiment {
                                                              fix: "remove expert_gradients, or fsdp")
             }
             states.expertGradients = Precision(rawValue: g)!
+        }
+        if let accumulation = try o.choiceIfPresent("gradient_accumulation", GradientAccumulation.self) {
+            guard !(states.fullySharded && accumulation == .unfused) else {
+                throw try o.required("gradient_accumulation").error("under fsdp each micro-batch's gradients are reduce-scattered and accumulate as shards (1/replicas of the bytes), not whole",
+                                                                     fix: "remove gradient_accumulation, or fsdp")
+            }
+            states.gradientAccumulation = accumulation
         }
         if let reshard = try o.optional("reshard_after_forward") {
             states.reshardsAfterForward = try reshard.bool()

@@ -20,6 +20,14 @@ extension StepSimulation {
         e.crossEntropyKernels = config.crossEntropyKernels
         e.attentionDropout = config.model.attentionDropout > 0
         e.fp8Scaling = config.precision.fp8Scaling
+        if config.optimizer.gradientAccumulation == .unfused {
+            let o = config.optimizer, steps = config.microbatches * config.pipelinePasses
+            let bytes = { (expert: Bool) in
+                GradientAccumulation.unfusedBytesPerParameter(fresh: OptimizerStates.weights.bytes, accumulated: o.gradientFormat(expert: expert).bytes,
+                                                              microbatches: steps)
+            }
+            e.gradientAccumulationBytes = (bytes(false), bytes(true))
+        }
         try body(&e)
         return e.records
     }

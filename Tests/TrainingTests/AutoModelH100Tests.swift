@@ -89,9 +89,11 @@ import Testing
 
     /// A step of k pipeline passes is k times the pass plus the optimizer step that follows the
     /// last: phases, bubble and tokens k times, the optimizer once; the memory is one pass's.
+    /// (With the gradient accumulation fused: unfused, its per-micro-batch cost averages over
+    /// the step's micro-batches, which the passes multiply.)
     @Test func pipelinePassesRepeatTheSchedule() throws {
-        let one = try shippedStep("automodel-kimi-k2-h100.yaml", adding: "pipeline_passes: 1")
-        let three = try shippedStep("automodel-kimi-k2-h100.yaml", adding: "pipeline_passes: 3")
+        let one = try shippedStep("automodel-kimi-k2-h100.yaml", adding: "pipeline_passes: 1\noptimizer: {gradient_accumulation: fused}")
+        let three = try shippedStep("automodel-kimi-k2-h100.yaml", adding: "pipeline_passes: 3\noptimizer: {gradient_accumulation: fused}")
         let a = try StepSimulation(config: one, calibration: try KernelCalibration.hopper()), b = try StepSimulation(config: three, calibration: try KernelCalibration.hopper())
         let (pa, pb) = (try a.plan(), try b.plan())
         let (r1, r3) = (try a.run(microbatches: one.microbatches, plan: pa), try b.run(microbatches: three.microbatches, plan: pb))

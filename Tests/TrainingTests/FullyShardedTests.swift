@@ -172,7 +172,7 @@ import Testing
     @Test func badShardGroups() throws {
         for (file, extra, fragment) in [("automodel-llama31-70b-h100.yaml", "optimizer: {fsdp_shard_group: 3}", "does not divide"),
                                         ("nemo-llama3-70b-h100.yaml", "optimizer: {fsdp_shard_group: 8}", "set fsdp: true"),
-                                        ("automodel-qwen3-30b-a3b-h100.yaml", "optimizer: {fsdp: true, expert_gradients: fp32, fsdp_shard_group: 4}", "MoE")] {
+                                        ("automodel-qwen3-30b-a3b-h100.yaml", "optimizer: {fsdp: true, expert_gradients: fp32, gradient_accumulation: fused, fsdp_shard_group: 4}", "MoE")] {
             do { _ = try shippedStep(file, adding: extra); Issue.record("accepted \(extra)") }
             catch let e as ConfigError { #expect(e.description.contains(fragment) && e.description.contains("fsdp_shard_group"), "\(e)") }
         }

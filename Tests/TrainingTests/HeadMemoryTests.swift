@@ -78,12 +78,12 @@ import Schedules
         #expect(try shippedStep(file).optimizer.reshardsAfterForward)
         let plain = try terms("optimizer: {reshard_after_forward: false}")
         let reshard = try terms("optimizer: {reshard_after_forward: true}")
-        let fsdp = try terms("optimizer: {reshard_after_forward: false, expert_gradients: fp32, fsdp: true}")
+        let fsdp = try terms("optimizer: {reshard_after_forward: false, expert_gradients: fp32, gradient_accumulation: fused, fsdp: true}")
         #expect(reshard[0] == fsdp[0] && reshard[0] < plain[0] - 1.8e9, "weights \(reshard[0]) vs \(plain[0])")
         #expect(reshard[1] == plain[1] && reshard[2] == plain[2])
-        for (extra, words) in [("optimizer: {fsdp: true, expert_gradients: fp32}", "fsdp already shards"),
+        for (extra, words) in [("optimizer: {fsdp: true, expert_gradients: fp32, gradient_accumulation: fused}", "fsdp already shards"),
                                ("optimizer: {distributed: false}", "distributed: false"),
-                               ("optimizer: {fsdp: true, reshard_after_forward: false}", "one reduce format")] {
+                               ("optimizer: {fsdp: true, reshard_after_forward: false, gradient_accumulation: fused}", "one reduce format")] {
             do { _ = try shippedStep(file, adding: extra); Issue.record("accepted \(extra)") }
             catch let e as ConfigError { #expect(e.description.contains(words), "\(e)") }
         }

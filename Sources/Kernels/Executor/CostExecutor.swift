@@ -50,6 +50,10 @@ public struct CostExecutor: Executor {
     public var expertBiasKernels = ExpertBiasKernels.fused
     /// How the loss over the logits runs (`CrossEntropyKernels`).
     public var crossEntropyKernels = CrossEntropyKernels.fused
+    /// HBM bytes per parameter per micro-batch that adding each weight gradient into the
+    /// step's accumulated gradient moves, for non-expert weights and for the routed experts'
+    /// (`GradientAccumulation.unfused`); 0: fused into the weight-gradient GEMM.
+    public var gradientAccumulationBytes = (dense: 0.0, expert: 0.0)
     /// How FP8 GEMM inputs are scaled (`PrecisionPolicy.fp8Scaling`): per tile, or per tensor.
     public var fp8Scaling = ScalingGranularity.tile1x128
     /// Whether a GEMM in `precision` takes its inputs with one scale per tensor.
@@ -125,6 +129,16 @@ public struct CostExecutor: Executor {
     public mutating func linearWgrad(_ w: Weight, _ x: ShapeTensor, _ dy: ShapeTensor) {
         if w.precision == .fp8 { castFP8(x, transposed: true); castFP8(dy, transposed: true) }
         gemmRecord("\(w.name).wgrad", m: w.input, n: w.output, k: x.rows, precision: w.precision)
+        accumulateGradient(w, parameters: w.input * w.output, bytesPerParameter: gradientAccumulationBytes.dense)
+    }
+
+    /// The unfused gradient accumulation after a weight gradient (`gradientAccumulationBytes`),
+    /// memory-bound, half of its bytes read and half written (read fresh + accumulator, write
+    /// accumulator: the split prices nothing, the sum does).
+    mutating func accumulateGradient(_ w: Weight, parameters: Int, bytesPerParameter: Double) {
+        guard bytesPerParameter > 0 else { return }
+        let bytes = Double(parameters) * bytesPerParameter
+        record("\(w.name).grad_accumulate", .elementwise, flops: Double(parameters), read: bytes / 2, written: bytes / 2, precision: .bf16)
     }
 
     mutating func groupedRecord(_ name: String, rows: [Int], n: Int, k: Int, precision: Precision, rowsAreK: Bool = false) {
@@ -154,6 +168,7 @@ public struct CostExecutor: Executor {
     public mutating func groupedLinearWgrad(_ w: Weight, _ xs: [ShapeTensor], _ dys: [ShapeTensor]) {
         if w.precision == .fp8 { (xs + dys).forEach { castFP8($0, transposed: true) } }
         groupedRecord("\(w.name).wgrad", rows: xs.map(\.rows), n: w.output, k: w.input, precision: w.precision, rowsAreK: true)
+        accumulateGradient(w, parameters: xs.count * w.input * w.output, bytesPerParameter: gradientAccumulationBytes.expert)
     }
 
     mutating func elementwise(_ name: String, _ kind: OperationKind, elements: Int, reads: Int, writes: Int, flopsPerElement: Double,

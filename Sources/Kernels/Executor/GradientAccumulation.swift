@@ -1,0 +1,29 @@
+/// How each micro-batch's weight gradient joins the gradient the step accumulates over its
+/// micro-batches (`llmsim` key `optimizer.gradient_accumulation`).
+///
+/// - `fused`: inside the weight-gradient GEMM, which adds its product into the accumulated
+///   gradient (Megatron-LM's `gradient_accumulation_fusion`: the wgrad GEMM accumulates into the
+///   FP32 `main_grad`; assumed for DeepSeek's training): no kernel of its own.
+/// - `unfused`: a kernel of its own after each weight gradient, as PyTorch runs it: autograd's
+///   `AccumulateGrad` adds a new gradient into `param.grad` (`grad += new`, in the parameter's
+///   format; the first micro-batch's gradient becomes `param.grad` as it is), and FSDP2, whose
+///   reduction waits for the step's last micro-batch (`set_requires_gradient_sync(False)`),
+///   casts each layer's first gradient to its reduce format and then adds every later one into
+///   that unsharded accumulator (`FSDPParam.to_accumulated_grad_if_needed` and
+///   `accumulate_unsharded_grad_if_needed` in `torch/distributed/fsdp/_fully_shard/_fsdp_param.py`).
+public enum GradientAccumulation: String, Sendable, Equatable, CaseIterable {
+    case fused
+    case unfused
+
+    /// HBM bytes per parameter per micro-batch of the unfused accumulation, averaged over a
+    /// step of `microbatches`, for a gradient made in `fresh` bytes per value and accumulated
+    /// in `accumulated` bytes: the first micro-batch keeps its gradient as the accumulator when
+    /// the formats agree (0 B) or casts it into one (`fresh` read, `accumulated` written); each
+    /// later micro-batch reads both and writes the accumulator (`fresh` + 2 × `accumulated`).
+    public static func unfusedBytesPerParameter(fresh: Int, accumulated: Int, microbatches: Int) -> Double {
+        guard microbatches > 0 else { return 0 }
+        let first = fresh == accumulated ? 0 : fresh + accumulated
+        let later = fresh + 2 * accumulated
+        return Double(first + (microbatches - 1) * later) / Double(microbatches)
+    }
+}
