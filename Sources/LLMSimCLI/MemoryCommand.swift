@@ -89,8 +89,7 @@ struct MemoryCommand: ParsableCommand {
             rows.append(["layers \(ranges(inventory.layers)) (\(inventory.layers.count)), each", gb(inventory.bytes)])
             rows += inventory.items.map { ["  " + $0.name, gb($0.bytes)] }
         }
-        let mtp = model.head.items.contains { $0.name.hasPrefix("MTP") }
-        rows.append(["head, loss\(mtp ? " and MTP" : ""), on the last stage", gb(model.head.keptBytes)])
+        rows.append(["\(model.head.title), on the last stage", gb(model.head.keptBytes)])
         rows += model.head.items.map { ["  " + $0.name, gb($0.bytes)] }
         rows.append(["the loss's backward peak above that, once", gb(model.head.lossTransientBytes)])
         return "what one micro-batch keeps for its backward, per GPU:\n" + Output.table(rows, rightAlignedFrom: 1)

@@ -133,3 +133,8 @@ public enum ActivationCaching: Sendable, Equatable {
         return precision.fp8Scaling == .perTensor ? .transformerEngineFP8 : .bf16
     }
 }
+
+extension Array where Element == ActivationInventory.Item {
+    /// The items' bytes, summed in order.
+    public var totalBytes: Double { reduce(0) { $0 + $1.bytes } }
+}

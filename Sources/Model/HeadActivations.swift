@@ -42,7 +42,9 @@ public struct HeadActivations: Sendable, Equatable {
     public var lossTransientBytes: Double
 
     /// The sum of `items`, bytes per micro-batch in flight on the last stage.
-    public var keptBytes: Double { items.reduce(0) { $0 + $1.bytes } }
+    public var keptBytes: Double { items.totalBytes }
+    /// The term's name: "head, loss" and, with MTP modules, "and MTP".
+    public var title: String
 
     /// `arch` is the GPU's TP shard (its `vocabularySize` the vocabulary shard); `tokens` the
     /// micro-batch's tokens on the GPU (after context parallelism); `sequenceSplit` the
@@ -69,6 +71,7 @@ public struct HeadActivations: Sendable, Equatable {
             items += head(name)
         }
         self.items = items.filter { $0.bytes > 0 }
+        title = arch.mtpDepth > 0 ? "head, loss and MTP" : "head, loss"
         lossTransientBytes = logits * Double(crossEntropy.peakBytesPerLogit(format: format) - crossEntropy.keptBytesPerLogit(format: format))
     }
 }

@@ -160,11 +160,9 @@ struct DataParallelOptimizer {
 
     /// Seconds of a memory-bound pass over the parameters of `params` whose update this GPU
     /// owns (its shard, or all of them without the distributed optimizer), moving
-    /// `bytesPerParameter` through HBM at the element-wise rate: the AdamW update, the
-    /// clipping norm's read.
-    func shardPass(_ params: RankParameters, bytesPerParameter: Int) -> Double { shardPass(params) { _ in bytesPerParameter } }
-
-    /// `shardPass` with bytes per parameter that depend on whether it is a routed expert's.
+    /// `bytesPerParameter(expert)` through HBM at the element-wise rate (a routed expert's
+    /// parameter may move other bytes: its gradient's format): the AdamW update, the clipping
+    /// norm's read.
     func shardPass(_ params: RankParameters, bytesPerParameter: (_ expert: Bool) -> Int) -> Double {
         memoryPass(config.optimizerShard(params.denseOnly) * Double(bytesPerParameter(false))
                    + config.optimizerShard(params.expertOnly) * Double(bytesPerParameter(true)))

@@ -62,7 +62,7 @@ public struct StageMemoryModel: Sendable {
         let scores = c.attentionKernel == .unfused && c.effectiveRecompute != .selective && !c.recomputeModules.contains(.coreAttn)
             ? (keys: c.attentionKeys ?? c.sequenceTokens, dropout: c.model.attentionDropout > 0) : nil
         let caching = ActivationCaching.of(c.precision, deepSeekSavings: deepSeekSavings)
-        let layerItems = { (l: Int) -> [ActivationInventory.Item] in
+        let layerItems = (0..<arch.layers).map { l -> [ActivationInventory.Item] in
             // Full recomputation keeps only each layer's input (the layer is re-run in backward).
             if c.effectiveRecompute == .full {
                 return [ActivationInventory.Item(name: "layer input (BF16; the layer is recomputed)", bytes: Double(c.gpuTokens * arch.hiddenSize * 2 / split))]
@@ -71,16 +71,11 @@ public struct StageMemoryModel: Sendable {
                                              recompute: deepSeekSavings, caching: caching,
                                              sequenceSplit: split, materializedScores: scores, modules: c.recomputeModules)
         }
-        let layerBytes = { (l: Int) -> Double in layerItems(l).reduce(0) { $0 + $1.bytes } }
-        var inventories: [LayerInventory] = []
-        for l in 0..<arch.layers {
-            let items = layerItems(l)
-            if let k = inventories.firstIndex(where: { $0.items == items }) { inventories[k].layers.append(l) } else { inventories.append(LayerInventory(layers: [l], items: items)) }
-        }
-        layerInventories = inventories
-        layerActivationBytes = (0..<arch.layers).map(layerBytes)
+        layerInventories = LayerInventory.grouping(layerItems)
+        layerActivationBytes = layerItems.map(\.totalBytes)
+        // The MTP block has the last layer's shape (`StagePass`).
         head = HeadActivations(arch, tokens: c.gpuTokens, sequenceSplit: split, recomputedNorms: deepSeekSavings,
-                               crossEntropy: c.crossEntropyKernels, mtpBlockBytes: arch.mtpDepth > 0 ? layerBytes(arch.layers - 1) : 0,
+                               crossEntropy: c.crossEntropyKernels, mtpBlockBytes: arch.mtpDepth > 0 ? layerActivationBytes[arch.layers - 1] : 0,
                                eagerHeadBackward: c.sequenceChunks > 1)
         // A split sequence's later chunks attend to the keys and values of its earlier chunks,
         // which are all still in flight (they are backpropagated last), so each in-flight
@@ -152,7 +147,7 @@ public struct StageMemoryModel: Sendable {
             "gradients (\(optimizer.gradients.rawValue.uppercased())\(optimizer.expertGradients.map { "; routed experts \($0.rawValue.uppercased())" } ?? "")\(optimizer.fullySharded ? ", \(scheme) shard\(over) + 1 layer to reduce-scatter" : ""))",
             "optimizer: \(optimizer.stateDescription), \(optimizer.fullySharded ? "\(scheme) sharded\(over)" : optimizer.distributed ? "ZeRO-1 sharded" : "not sharded")",
             "activations (up to \(p.inFlight) micro-batches in flight)",
-            "head, loss\(config.layerModel.mtpDepth > 0 ? " and MTP" : "") (logits: \(config.crossEntropyKernels.rawValue) loss)",
+            "\(head.title) (logits: \(config.crossEntropyKernels.rawValue) loss)",
             "cached prefix keys of chunked sequences (BF16 KV cache)",
             "communication buffers (DeepEP, assumed)",
             "workspace and fragmentation (assumed)",
@@ -191,5 +186,14 @@ public struct StageMemoryModel: Sendable {
 public struct LayerInventory: Sendable, Codable, Equatable {
     public var layers: [Int]
     public var items: [ActivationInventory.Item]
-    public var bytes: Double { items.reduce(0) { $0 + $1.bytes } }
+    public var bytes: Double { items.totalBytes }
+
+    /// Layer `l`'s items at `perLayer[l]`, identical lists grouped, in order of first layer.
+    static func grouping(_ perLayer: [[ActivationInventory.Item]]) -> [LayerInventory] {
+        var groups: [LayerInventory] = []
+        for (l, items) in perLayer.enumerated() {
+            if let k = groups.firstIndex(where: { $0.items == items }) { groups[k].layers.append(l) } else { groups.append(LayerInventory(layers: [l], items: items)) }
+        }
+        return groups
+    }
 }

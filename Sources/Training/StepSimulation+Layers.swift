@@ -21,10 +21,11 @@ extension StepSimulation {
         e.attentionDropout = config.model.attentionDropout > 0
         e.fp8Scaling = config.precision.fp8Scaling
         if config.optimizer.gradientAccumulation == .unfused {
-            let o = config.optimizer, steps = config.microbatches * config.pipelinePasses
+            // Every micro-batch of every pass adds into the same step's gradients.
+            let o = config.optimizer, microbatches = config.microbatches * config.pipelinePasses
             let bytes = { (expert: Bool) in
                 GradientAccumulation.unfusedBytesPerParameter(fresh: OptimizerStates.weights.bytes, accumulated: o.gradientFormat(expert: expert).bytes,
-                                                              microbatches: steps)
+                                                              microbatches: microbatches)
             }
             e.gradientAccumulationBytes = (bytes(false), bytes(true))
         }

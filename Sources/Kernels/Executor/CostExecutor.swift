@@ -134,7 +134,8 @@ public struct CostExecutor: Executor {
 
     /// The unfused gradient accumulation after a weight gradient (`gradientAccumulationBytes`),
     /// memory-bound, half of its bytes read and half written (read fresh + accumulator, write
-    /// accumulator: the split prices nothing, the sum does).
+    /// accumulator: the split prices nothing, the sum does); one add per parameter, counted as
+    /// FLOPs that price nothing either.
     mutating func accumulateGradient(_ w: Weight, parameters: Int, bytesPerParameter: Double) {
         guard bytesPerParameter > 0 else { return }
         let bytes = Double(parameters) * bytesPerParameter
