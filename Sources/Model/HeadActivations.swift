@@ -41,6 +41,9 @@ public struct HeadActivations: Sendable, Equatable {
     /// gradient buffers), once per rank that runs the last stage (one loss runs at a time).
     public var lossTransientBytes: Double
 
+    /// What one MTP module keeps per micro-batch, bytes (0 without MTP): all of it freed by
+    /// the time the module's backward reaches its embedding lookup.
+    public var mtpModuleBytes: Double
     /// The sum of `items`, bytes per micro-batch in flight on the last stage.
     public var keptBytes: Double { items.totalBytes }
     /// The term's name: "head, loss" and, with MTP modules, "and MTP".
@@ -62,14 +65,13 @@ public struct HeadActivations: Sendable, Equatable {
              ActivationInventory.Item(name: "\(name) head input, the final norm output (BF16)", bytes: normed),
              ActivationInventory.Item(name: "\(name) logits kept by the loss (cross_entropy: \(crossEntropy.rawValue))", bytes: kept)]
         }
-        var items = head("main:")
-        for k in 0..<arch.mtpDepth {
-            let name = "MTP \(k + 1):"
-            items += [ActivationInventory.Item(name: "\(name) next tokens' embedding (BF16)", bytes: hidden),
-                      ActivationInventory.Item(name: "\(name) concatenated norm outputs (BF16)", bytes: 2 * normed),
-                      ActivationInventory.Item(name: "\(name) block (the last layer's inventory)", bytes: mtpBlockBytes)]
-            items += head(name)
+        func module(_ name: String) -> [ActivationInventory.Item] {
+            [ActivationInventory.Item(name: "\(name) next tokens' embedding (BF16)", bytes: hidden),
+             ActivationInventory.Item(name: "\(name) concatenated norm outputs (BF16)", bytes: 2 * normed),
+             ActivationInventory.Item(name: "\(name) block (the last layer's inventory)", bytes: mtpBlockBytes)] + head(name)
         }
+        let items = head("main:") + (0..<arch.mtpDepth).flatMap { module("MTP \($0 + 1):") }
+        mtpModuleBytes = arch.mtpDepth > 0 ? module("MTP").totalBytes : 0
         self.items = items.filter { $0.bytes > 0 }
         title = arch.mtpDepth > 0 ? "head, loss and MTP" : "head, loss"
         lossTransientBytes = logits * Double(crossEntropy.peakBytesPerLogit(format: format) - crossEntropy.keptBytesPerLogit(format: format))

@@ -52,6 +52,9 @@ public struct OptimizerStates: Sendable, Equatable {
     /// (`gradientFormat(expert:)`) made from a BF16 one. Not with `fullySharded`: its gradients
     /// are reduce-scattered every micro-batch and accumulate as shards.
     public var gradientAccumulation = GradientAccumulation.fused
+    /// How the embedding table's gradient is made (`EmbeddingGradient`): a dense table every
+    /// micro-batch (PyTorch's default, assumed for DeepSeek), or the looked-up rows alone.
+    public var embeddingGradient = EmbeddingGradient.dense
     /// An FP32 master copy of the weights, which the update writes and casts to the BF16 working
     /// copy (mixed-precision training: V3 §3.3.3, Megatron-LM, PyTorch AMP). Off: the BF16
     /// weights are the optimizer's parameters and the update writes them in place (pure BF16
@@ -92,6 +95,22 @@ public struct OptimizerStates: Sendable, Equatable {
 
     /// The gradients' format for non-expert (`expert` false) or routed expert parameters.
     public func gradientFormat(expert: Bool) -> Precision { expert ? expertGradients ?? gradients : gradients }
+
+    /// The embedding table's gradient kind and the HBM bytes that adding it into the step's
+    /// gradient moves per micro-batch (of a step of `microbatches`), for `CostExecutor`: dense,
+    /// per table parameter (`GradientAccumulation.bytesPerParameterOutsideGEMMs`; 0 under
+    /// `fullySharded`, whose gradients are reduce-scattered as they are made and accumulate as
+    /// shards); sparse, per element of the looked-up rows (their BF16 values read, the
+    /// accumulated gradient read and written in its format).
+    public func embeddingGradientCost(microbatches: Int) -> (kind: EmbeddingGradient, accumulationBytes: Double) {
+        let fresh = Self.weights.bytes, kept = gradientFormat(expert: false).bytes
+        switch embeddingGradient {
+        case .sparse: return (.sparse, Double(fresh + 2 * kept))
+        case .dense:
+            guard !fullySharded else { return (.dense, 0) }
+            return (.dense, gradientAccumulation.bytesPerParameterOutsideGEMMs(fresh: fresh, accumulated: kept, microbatches: microbatches))
+        }
+    }
 
     /// The states as `llmsim memory` names them: "FP32 master + BF16 moments".
     public var stateDescription: String {

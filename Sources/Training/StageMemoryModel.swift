@@ -31,6 +31,10 @@ public struct StageMemoryModel: Sendable {
     /// stage, and the loss's transient peak above it (`HeadActivations`).
     public let head: HeadActivations
     let firstExtra: RankParameters, lastExtra: RankParameters
+    /// The embedding table's dense BF16 gradient (the GPU's vocabulary shard × hidden × 2 B),
+    /// which each embedding backward allocates whole (`EmbeddingGradient.dense`), bytes; 0 for
+    /// `sparse`.
+    let tableGradientBytes: Double
     /// Under FSDP, the whole-layer buffers beside the shards: the gathered BF16 weights of the
     /// layer being computed and of the one prefetched, and one layer's gradients before their
     /// reduce-scatter — of the largest layer (or embedding, or head), bytes; with
@@ -84,6 +88,7 @@ public struct StageMemoryModel: Sendable {
         layerParameters = RankParameters.perLayer(c)
         firstExtra = RankParameters.firstStageExtra(c)
         lastExtra = RankParameters.lastStageExtra(c)
+        tableGradientBytes = c.optimizer.embeddingGradient == .dense ? Double(arch.vocabularySize * arch.hiddenSize * Precision.bf16.bytes) : 0
         let gathersWeights = c.optimizer.fullySharded || c.optimizer.reshardsAfterForward
         let largest = gathersWeights ? (layerParameters + [firstExtra, lastExtra]).map(\.total).max() ?? 0 : 0
         gatheredBytes = (2 * largest * Double(OptimizerStates.weights.bytes), c.optimizer.fullySharded ? largest * Double(c.optimizer.gradients.bytes) : 0)
@@ -97,11 +102,11 @@ public struct StageMemoryModel: Sendable {
     /// One rank's bytes under a partition, by term; `inFlight` is the peak count of micro-batches
     /// held, in units of one PP stage.
     struct Parts {
-        var weights = 0.0, gradients = 0.0, optimizer = 0.0, activations = 0.0, headAndLoss = 0.0, prefixKeys = 0.0
+        var weights = 0.0, gradients = 0.0, optimizer = 0.0, activations = 0.0, headAndLoss = 0.0, tableGradient = 0.0, prefixKeys = 0.0
         var communication = 0.0, workspace = 0.0
         var inFlight = 0
         /// In the order `TrainingMemory` lists them (so that both sum alike).
-        var inOrder: [Double] { [weights, gradients, optimizer, activations, headAndLoss, prefixKeys, communication, workspace] }
+        var inOrder: [Double] { [weights, gradients, optimizer, activations, headAndLoss, tableGradient, prefixKeys, communication, workspace] }
         var total: Double { inOrder.reduce(0, +) }
     }
 
@@ -128,10 +133,18 @@ public struct StageMemoryModel: Sendable {
         let stages = profile.rankStages[r]
         let runsLoss = stages.contains { $0 % stageLayers.count == last }
         let weighted = { (w: (Int) -> Double) in zip(stages, held).reduce(0.0) { $0 + w($1.0) * Double($1.1) } }
+        let lossPeak = runsLoss ? head.lossTransientBytes : 0
+        // The embedding table's dense gradient is made where a micro-batch's backward ends on
+        // the first stage, after that stage's activations of the micro-batch are freed, and in
+        // each MTP module's backward on the last stage, after the module's own are: what it
+        // needs above them, and above the loss's peak (which comes at another moment).
+        var tablePeaks = stages.filter { $0 % stageLayers.count == 0 }.map { tableGradientBytes - activation($0) }
+        if runsLoss, head.mtpModuleBytes > 0 { tablePeaks.append(tableGradientBytes - head.mtpModuleBytes) }
+        let tableGradient = max(0, (tablePeaks.max() ?? 0) - lossPeak)
         return Parts(weights: config.weightShard(params) * Double(OptimizerStates.weights.bytes) + gatheredBytes.weights,
                      gradients: config.gradientBytes(params) + gatheredBytes.gradients,
                      optimizer: config.optimizerShard(params) * Double(optimizer.stateBytes),
-                     activations: weighted(activation), headAndLoss: weighted(headKept) + (runsLoss ? head.lossTransientBytes : 0),
+                     activations: weighted(activation), headAndLoss: weighted(headKept) + lossPeak, tableGradient: tableGradient,
                      prefixKeys: weighted(prefixKeys),
                      communication: communicationBytes, workspace: Self.workspace,
                      inFlight: Int(profile.peak(rank: r) { _ in schedule.stageSize }.value))
@@ -148,6 +161,7 @@ public struct StageMemoryModel: Sendable {
             "optimizer: \(optimizer.stateDescription), \(optimizer.fullySharded ? "\(scheme) sharded\(over)" : optimizer.distributed ? "ZeRO-1 sharded" : "not sharded")",
             "activations (up to \(p.inFlight) micro-batches in flight)",
             "\(head.title) (logits: \(config.crossEntropyKernels.rawValue) loss)",
+            "embedding table's dense gradient (BF16), above what its backward has freed",
             "cached prefix keys of chunked sequences (BF16 KV cache)",
             "communication buffers (DeepEP, assumed)",
             "workspace and fragmentation (assumed)",
@@ -167,7 +181,9 @@ public struct StageMemoryModel: Sendable {
 
     /// For ranks that run a single stage: the rank's bytes as a sum over its stage's layers,
     /// `perLayer[l]`, plus `first` (embedding) or `last` (head, MTP) when its stage is an end, plus
-    /// `fixed`. nil when the rank runs several stages (the sum then is not separable).
+    /// `fixed`. nil when the rank runs several stages (the sum then is not separable). The
+    /// embedding table's transient gradient is left out (it depends on the first stage's
+    /// layers); `StagePartition.fitting` checks what it finds on the exact sum.
     public func separableBytes(rank r: Int) -> (perLayer: [Double], first: Double, last: Double, fixed: Double)? {
         guard profile.rankStages[r].count == 1, let held = profile.peakCounts[r].first?.first else { return nil }
         let bytes = { (p: RankParameters) in

@@ -40,7 +40,7 @@ public enum StepExperiment {
                               "microbatches", "pipeline_passes", "microbatch_tokens", "microbatch_sequences", "precision", "optimizer", "recompute", "recompute_modules", "attention_kernel", "expert_bias_kernels", "cross_entropy", "gemm_ceiling", "attention_ceiling", "communication_sms", "all_to_all_sms", "collective_sms", "moe_dispatcher", "deepep_kernels", "moe_shared_expert_overlap", "routing",
                               "fidelity", "gpu_speed_spread_percent", "instruction_jitter_percent", "host_us_per_operation", "calibration", "run", "sweep", "outputs"]
     static let hardwareKeys = ["node", "device", "nic_gbit_s", "scale_up_gb_s"]
-    static let optimizerKeys = ["distributed", "moments", "gradients", "fsdp", "fsdp_shard_group", "fsdp_implementation", "reshard_after_forward", "expert_gradients", "gradient_accumulation", "master", "clip_grad_norm"]
+    static let optimizerKeys = ["distributed", "moments", "gradients", "fsdp", "fsdp_shard_group", "fsdp_implementation", "reshard_after_forward", "expert_gradients", "gradient_accumulation", "embedding_gradient", "master", "clip_grad_norm"]
     /// The values of `precision` and the recipes they name.
     static let precisions: [(name: String, policy: PrecisionPolicy)] = [("fp8", .deepSeekFP8), ("fp8-tensor", .tensorScaledFP8), ("bf16", .bf16)]
     /// Formats `optimizer.moments` and `optimizer.gradients` accept.
@@ -226,7 +226,8 @@ public enum StepExperiment {
     /// (`megatron-fsdp`, the default, or `fsdp2`: `FullyShardedImplementation`),
     /// `reshard_after_forward` (default false: `OptimizerStates.reshardsAfterForward`),
     /// `expert_gradients` (the routed experts' gradient format, default `gradients`),
-    /// `gradient_accumulation` (`fused`, the default, or `unfused`: `GradientAccumulation`), `master` (`fp32`,
+    /// `gradient_accumulation` (`fused`, the default, or `unfused`: `GradientAccumulation`),
+    /// `embedding_gradient` (`dense`, the default, or `sparse`: `EmbeddingGradient`), `master` (`fp32`,
     /// the default, or `none` for pure BF16 training), `clip_grad_norm` (default true: the
     /// global-norm barrier before the update).
     static func parseOptimizer(_ o: ConfigValue) throws -> OptimizerStates {
@@ -272,6 +273,13 @@ public enum StepExperiment {
                                                                      fix: "remove gradient_accumulation, or fsdp")
             }
             states.gradientAccumulation = accumulation
+        }
+        if let kind = try o.choiceIfPresent("embedding_gradient", EmbeddingGradient.self) {
+            guard !(states.fullySharded && kind == .sparse) else {
+                throw try o.required("embedding_gradient").error("fsdp reduce-scatters dense gradients; a sparse embedding gradient has no shards to reduce (PyTorch's FSDP refuses sparse gradients)",
+                                                                  fix: "remove embedding_gradient, or fsdp")
+            }
+            states.embeddingGradient = kind
         }
         if let reshard = try o.optional("reshard_after_forward") {
             states.reshardsAfterForward = try reshard.bool()

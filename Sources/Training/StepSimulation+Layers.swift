@@ -20,9 +20,11 @@ extension StepSimulation {
         e.crossEntropyKernels = config.crossEntropyKernels
         e.attentionDropout = config.model.attentionDropout > 0
         e.fp8Scaling = config.precision.fp8Scaling
+        // Every micro-batch of every pass adds into the same step's gradients.
+        let microbatches = config.microbatches * config.pipelinePasses
+        e.embeddingGradient = config.optimizer.embeddingGradientCost(microbatches: microbatches)
         if config.optimizer.gradientAccumulation == .unfused {
-            // Every micro-batch of every pass adds into the same step's gradients.
-            let o = config.optimizer, microbatches = config.microbatches * config.pipelinePasses
+            let o = config.optimizer
             let bytes = { (expert: Bool) in
                 GradientAccumulation.unfusedBytesPerParameter(fresh: OptimizerStates.weights.bytes, accumulated: o.gradientFormat(expert: expert).bytes,
                                                               microbatches: microbatches)

@@ -100,10 +100,11 @@ import Testing
     }
 
     /// DeepSeek-V3: faster kernels never lengthen the step, and the compute figures' elasticities
-    /// add up to about −1 (the step is compute-bound at the margin: measured −0.92, 2026-11-25).
-    /// The trace's FP8 weight-gradient rate is the largest (−0.21). The two BF16 heads on ranks
-    /// 0 and 15 pace the pipeline only when slower (the BF16 rows: +0.28 s at −10 %, −0.004 s
-    /// at +10 %). The NIC is the largest fabric figure (−0.12).
+    /// add up to about −1 (the step is compute-bound at the margin: measured −0.88, 2026-11-25,
+    /// with the embedding table's dense gradients). Ranks 0 and 15, which run the two BF16 heads
+    /// and the table's gradients beside their layers, pace the pipeline: the BF16 rows (−0.169:
+    /// +0.35 s at −10 %, −0.28 s at +10 %) and the trace's FP8 weight-gradient rate (−0.167)
+    /// lead. The NIC is the largest fabric figure (−0.11).
     @Test func deepSeekV3() throws {
         let config = try deepSeekStep()
         let s = try StepSensitivity.run(config: config, calibration: try KernelCalibration.hopper(), perturbation: 0.1)
@@ -124,10 +125,12 @@ import Testing
         for r in throughputs { #expect(r.stepLowerS > s.stepS && r.stepHigherS < s.stepS, "\(r.key)") }
         let sum = throughputs.reduce(0) { $0 + $1.elasticity }
         #expect(sum > -1.05 && sum < -0.85, "\(sum)")
-        #expect(s.rows[0].key == "calibration.fp8_wgrad_tflops_at_112_sms")
-        #expect(s.rows[0].elasticity > -0.3 && s.rows[0].elasticity < -0.15)
+        // Ranks 0 and 15 bind the step: beside their layers they run the BF16 head and the
+        // embedding table's gradients, so the BF16 table and the FP8 weight gradients lead.
+        #expect(Set(s.rows.prefix(2).map(\.key)) == ["calibration.bf16_gemm_tflops", "calibration.fp8_wgrad_tflops_at_112_sms"])
+        #expect(s.rows.prefix(2).allSatisfy { $0.elasticity > -0.2 && $0.elasticity < -0.15 })
         let table = try #require(s.rows.first { $0.key == "calibration.bf16_gemm_tflops" })
-        #expect(table.stepLowerS - s.stepS > 0.2 && s.stepS - table.stepHigherS < 0.02)
+        #expect(table.stepLowerS - s.stepS > 0.2 && s.stepS - table.stepHigherS > 0.2)
         let nic = try #require(s.rows.first { $0.key == "hardware.nic_gbit_s" })
         #expect(nic.value == 400)
         #expect(nic.elasticity > -0.15 && nic.elasticity < -0.05)

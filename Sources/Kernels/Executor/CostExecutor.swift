@@ -54,6 +54,12 @@ public struct CostExecutor: Executor {
     /// step's accumulated gradient moves, for non-expert weights and for the routed experts'
     /// (`GradientAccumulation.unfused`); 0: fused into the weight-gradient GEMM.
     public var gradientAccumulationBytes = (dense: 0.0, expert: 0.0)
+    /// How the embedding table's gradient is made (`EmbeddingGradient`), and the HBM bytes that
+    /// adding it into the step's accumulated gradient moves (`OptimizerStates.embeddingGradient`):
+    /// per table parameter when it is dense, per element of the looked-up rows when sparse (no
+    /// GEMM makes this gradient, so no GEMM can fuse its accumulation). Default: a dense table
+    /// added by Megatron-LM's hook `main_grad.add_(grad)` into an FP32 gradient, 2 + 2 × 4 B.
+    public var embeddingGradient = (kind: EmbeddingGradient.dense, accumulationBytes: 10.0)
     /// How FP8 GEMM inputs are scaled (`PrecisionPolicy.fp8Scaling`): per tile, or per tensor.
     public var fp8Scaling = ScalingGranularity.tile1x128
     /// Whether a GEMM in `precision` takes its inputs with one scale per tensor.
@@ -129,17 +135,17 @@ public struct CostExecutor: Executor {
     public mutating func linearWgrad(_ w: Weight, _ x: ShapeTensor, _ dy: ShapeTensor) {
         if w.precision == .fp8 { castFP8(x, transposed: true); castFP8(dy, transposed: true) }
         gemmRecord("\(w.name).wgrad", m: w.input, n: w.output, k: x.rows, precision: w.precision)
-        accumulateGradient(w, parameters: w.input * w.output, bytesPerParameter: gradientAccumulationBytes.dense)
+        accumulateGradient(w.name, parameters: w.input * w.output, bytesPerParameter: gradientAccumulationBytes.dense)
     }
 
     /// The unfused gradient accumulation after a weight gradient (`gradientAccumulationBytes`),
     /// memory-bound, half of its bytes read and half written (read fresh + accumulator, write
     /// accumulator: the split prices nothing, the sum does); one add per parameter, counted as
     /// FLOPs that price nothing either.
-    mutating func accumulateGradient(_ w: Weight, parameters: Int, bytesPerParameter: Double) {
+    mutating func accumulateGradient(_ name: String, parameters: Int, bytesPerParameter: Double) {
         guard bytesPerParameter > 0 else { return }
         let bytes = Double(parameters) * bytesPerParameter
-        record("\(w.name).grad_accumulate", .elementwise, flops: Double(parameters), read: bytes / 2, written: bytes / 2, precision: .bf16)
+        record("\(name).grad_accumulate", .elementwise, flops: Double(parameters), read: bytes / 2, written: bytes / 2, precision: .bf16)
     }
 
     mutating func groupedRecord(_ name: String, rows: [Int], n: Int, k: Int, precision: Precision, rowsAreK: Bool = false) {
@@ -169,7 +175,7 @@ public struct CostExecutor: Executor {
     public mutating func groupedLinearWgrad(_ w: Weight, _ xs: [ShapeTensor], _ dys: [ShapeTensor]) {
         if w.precision == .fp8 { (xs + dys).forEach { castFP8($0, transposed: true) } }
         groupedRecord("\(w.name).wgrad", rows: xs.map(\.rows), n: w.output, k: w.input, precision: w.precision, rowsAreK: true)
-        accumulateGradient(w, parameters: xs.count * w.input * w.output, bytesPerParameter: gradientAccumulationBytes.expert)
+        accumulateGradient(w.name, parameters: xs.count * w.input * w.output, bytesPerParameter: gradientAccumulationBytes.expert)
     }
 
     mutating func elementwise(_ name: String, _ kind: OperationKind, elements: Int, reads: Int, writes: Int, flopsPerElement: Double,
@@ -413,5 +419,25 @@ public struct CostExecutor: Executor {
         tokenRows = tokens
         elementwise("embedding", .embedding, elements: tokens * hidden, reads: 1, writes: 1, flopsPerElement: 0)
         return fresh(tokens, hidden)
+    }
+
+    /// The embedding table's weight gradient (`embeddingGradient`): dense, the whole table
+    /// zero-filled, the rows' gradients summed into it (read in BF16, their partial sums
+    /// written and read in FP32, the summed rows written in BF16; the sort of the token indices
+    /// before it, 8 B per token, left out), and the table added into the step's gradient;
+    /// sparse, the rows' gradients copied into the sparse tensor's values and added row by row.
+    public mutating func embedBackward(_ dy: ShapeTensor, vocabulary: Int) {
+        let rows = Double(dy.rows * dy.cols), bf16 = Double(activationBytes)
+        switch embeddingGradient.kind {
+        case .dense:
+            let table = vocabulary * dy.cols
+            elementwise("wgrad_zero", .embedding, elements: table, reads: 0, writes: 1, flopsPerElement: 0)
+            record("wgrad_scatter", .embedding, flops: rows, read: rows * (bf16 + 4), written: rows * (4 + bf16), precision: .bf16)
+            accumulateGradient("table", parameters: table, bytesPerParameter: embeddingGradient.accumulationBytes)
+        case .sparse:
+            record("wgrad_values", .embedding, read: rows * bf16, written: rows * bf16, precision: .bf16)
+            let added = rows * embeddingGradient.accumulationBytes
+            record("table.grad_index_add", .elementwise, flops: rows, read: added / 2, written: added / 2, precision: .bf16)
+        }
     }
 }

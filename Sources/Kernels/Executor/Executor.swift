@@ -106,6 +106,9 @@ public protocol Executor {
 
     // Embedding and loss.
     mutating func embed(_ tokens: Int, hidden: Int, vocabulary: Int) -> Tensor
+    /// The embedding table's weight gradient (`vocabulary` rows, `dy.cols` wide) from the
+    /// gradient of the rows `embed` looked up, added into the step's gradient.
+    mutating func embedBackward(_ dy: Tensor, vocabulary: Int)
     mutating func crossEntropy(_ logits: Tensor) -> Tensor
 }
 

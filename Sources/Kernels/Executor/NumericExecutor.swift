@@ -273,6 +273,10 @@ public struct NumericExecutor: Executor {
         return DenseTensor(rows: tokens, cols: hidden, values: (0..<(tokens * hidden)).map { _ in (try? s.normal()) ?? 0 })
     }
 
+    /// The looked-up rows are random draws, not rows of a table: there is no weight here to
+    /// take a gradient of (the numeric executor checks the layers' gradients).
+    public mutating func embedBackward(_ dy: DenseTensor, vocabulary: Int) {}
+
     public mutating func crossEntropy(_ logits: DenseTensor) -> DenseTensor {
         // Gradient of the mean cross-entropy against target 0 for every token: softmax − one-hot.
         var g = logits

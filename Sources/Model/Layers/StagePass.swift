@@ -1,8 +1,10 @@
 import Kernels
 
 /// Forward and backward of one pipeline stage for one micro-batch: optionally the embedding
-/// (first stage), a range of layers, optionally the final norm, output head and loss (last
-/// stage). With all layers and both ends it is the whole model (MTP excluded; reported apart).
+/// (first stage; its table's gradient last), a range of layers, optionally the final norm,
+/// output head and loss (last stage), and optionally the MTP modules after the head (each with
+/// its lookup's gradient into the shared embedding table). With all layers and both ends it is
+/// the whole model.
 public struct StagePass {
     public let arch: ModelArchitecture
     public let layers: [TransformerLayer]
@@ -39,7 +41,8 @@ public struct StagePass {
         e.pass = .forward
         e.recomputing = false
         var x: E.Tensor
-        if embedding || input == nil {
+        let embeds = embedding || input == nil
+        if embeds {
             e.layer = -1
             e.block = .embedding
             x = e.embed(tokens, hidden: arch.hiddenSize, vocabulary: arch.vocabularySize)
@@ -75,6 +78,14 @@ public struct StagePass {
         }
         for (layer, tape) in zip(layers, tapes).reversed() {
             grad = layer.backward(&e, grad, tape: tape)
+        }
+        if embeds {
+            // Autograd makes the table's gradient as the backward reaches it: it is no linear
+            // layer's, whose weight gradients a split backward defers to its W pass.
+            e.layer = -1
+            e.block = .embedding
+            e.pass = .backwardInput
+            e.embedBackward(grad, vocabulary: arch.vocabularySize)
         }
         return grad
     }
@@ -112,6 +123,12 @@ public struct StagePass {
         e.pass = .backwardInput
         let dJoined = e.linearDgrad(mtpProjection, dProjected)
         let dH = e.rmsNormBackward("mtp.hnorm", mainHidden, e.columns(dJoined, 0..<arch.hiddenSize))
+        let dEmbedded = e.rmsNormBackward("mtp.enorm", embedded, e.columns(dJoined, arch.hiddenSize..<(2 * arch.hiddenSize)))
+        // The shared embedding table's gradient from this module's lookup (input backward, as
+        // the first stage's).
+        e.block = .embedding
+        e.embedBackward(dEmbedded, vocabulary: arch.vocabularySize)
+        e.block = .attention
         e.pass = .backwardWeight
         e.linearWgrad(mtpProjection, joined, dProjected)
         return dH
