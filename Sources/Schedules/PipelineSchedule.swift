@@ -44,6 +44,11 @@ public enum ScheduleKind: String, Sendable, Codable, CaseIterable {
     /// the others (DualPipeV cuts the pipeline in half and holds each stage once).
     public var stageCopies: Int { self == .dualpipe ? 2 : 1 }
 
+    /// Whether one rank runs both the first stage and the last (DualPipe and DualPipeV: rank 0
+    /// holds stage 0 and stage PP−1), so that what the two ends share — the embedding table,
+    /// which the MTP modules and a tied output head use on the last stage — is one tensor.
+    public var endsShareARank: Bool { self == .dualpipe || self == .dualpipev }
+
     /// Whether it pairs one micro-batch's forward with another's backward on a rank by itself,
     /// so that each chunk's communication runs beside the other's compute (DualPipe and
     /// DualPipeV; the others that can, only when asked: `canPairForwardBackward`).

@@ -120,6 +120,24 @@ struct DataParallelOptimizer {
 
     static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
 
+    /// Seconds of the all-reduce of the embedding table's gradient between the first stage's
+    /// table and the last stage's copy (`StepConfiguration.lastStageCopiesEmbedding`), after
+    /// the data-parallel reduction and before the update on both ranks (Megatron-LM's
+    /// `finalize_model_grads` runs `_allreduce_embedding_grads` after `finish_grad_sync`): a
+    /// ring of two over the NICs (PP is outermost, so the ends sit on other nodes unless the
+    /// whole job fits one scale-up domain), the table's gradient in its format (under FSDP each
+    /// GPU's shard of it). 0 without a copy.
+    var embeddingGroupAllReduce: Double {
+        let c = config
+        guard c.lastStageCopiesEmbedding else { return 0 }
+        let o = c.optimizer, node = c.topology.node
+        let bytes = Double(c.layerModel.parameters.embedding) * Double(o.gradientFormat(expert: false).bytes) / Double(o.fullySharded ? c.denseShards : 1)
+        let oneDomain = c.gpus <= node.scaleUpDomainGPUs
+        return 2 * Collective.reduceScatter(bytes: bytes, participants: 2,
+                                            bandwidth: oneDomain ? node.ringScaleUpBandwidth(members: 2) : node.nicAchievableBandwidthPerGPU,
+                                            latency: oneDomain ? c.topology.latency.scaleUp : c.topology.interNodeLatency)
+    }
+
     /// One rank's end of pipeline work and end of its optimizer step, seconds from the start
     /// of the step.
     struct RankFinish: Equatable {
@@ -291,8 +309,10 @@ struct DataParallelOptimizer {
                          nicShare: [Double]) -> RankFinish {
         let kind: OptimizerPart = config.optimizer.distributed ? .reduceScatter : .allReduce
         let whole = parts(stages.flatMap { stageBuckets[$0] }.reduce(.zero, +))
+        // The ends' embedding tables all-reduce their gradients after the reduction.
+        let embedding = stages.contains(0) || stages.contains(stageBuckets.count - 1) ? embeddingGroupAllReduce : 0
         guard config.overlapGradReduce else {
-            return RankFinish(pipelineEnd: end, reductionStart: ready, updateStart: ready + whole.reduction,
+            return RankFinish(pipelineEnd: end, reductionStart: ready, updateStart: ready + whole.reduction + embedding,
                               update: whole.update, allGather: whole.allGather, reductionKind: kind)
         }
         // Reduce bucket by bucket in the order the gradients become final (bucket i of a
@@ -313,7 +333,7 @@ struct DataParallelOptimizer {
             }
             nicFree = t + work
         }
-        let updateStart = max(nicFree, ready)
+        let updateStart = max(nicFree, ready) + embedding
         return RankFinish(pipelineEnd: end, reductionStart: min(firstStart, updateStart), updateStart: updateStart,
                           update: whole.update, allGather: whole.allGather, reductionKind: kind)
     }

@@ -35,11 +35,13 @@ public struct RankParameters: Sendable, Equatable {
     }
 
     /// What the last stage holds besides its layers: the head, the final norm and the MTP
-    /// modules (MTP's routed experts split by EP and expert-TP too).
+    /// modules (MTP's routed experts split by EP and expert-TP too), and its copy of the
+    /// embedding table when it needs one (`StepConfiguration.lastStageCopiesEmbedding`).
     public static func lastStageExtra(_ c: StepConfiguration) -> RankParameters {
         let arch = c.layerModel, p = arch.parameters
         let mtpRouted = Double(arch.mtpDepth) * routedPerMoELayer(c)
-        return RankParameters(dense: Double(p.head + arch.hiddenSize) + Double(p.mtp) - mtpRouted, expert: mtpRouted / Double(c.expertGroupSize))
+        let copy = c.lastStageCopiesEmbedding ? Double(p.embedding) : 0
+        return RankParameters(dense: Double(p.head + arch.hiddenSize) + Double(p.mtp) - mtpRouted + copy, expert: mtpRouted / Double(c.expertGroupSize))
     }
 
     /// Routed-expert parameters of one MoE layer, all experts; 0 for a dense model.

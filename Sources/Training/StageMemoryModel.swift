@@ -87,7 +87,11 @@ public struct StageMemoryModel: Sendable {
         prefixKeyBytesPerLayer = c.sequenceChunks > 1 ? Double(c.microbatchTokens) * Double(arch.kvCacheBytesPerTokenPerLayer) : 0
         layerParameters = RankParameters.perLayer(c)
         firstExtra = RankParameters.firstStageExtra(c)
-        lastExtra = RankParameters.lastStageExtra(c)
+        // The last stage's copy of the embedding table depends on whether the memory's
+        // schedule runs both ends on one rank (`--plain` runs a DualPipe plan as 1F1B).
+        var scheduled = c
+        scheduled.schedule = kind
+        lastExtra = RankParameters.lastStageExtra(scheduled)
         tableGradientBytes = c.optimizer.embeddingGradient == .dense ? Double(arch.vocabularySize * arch.hiddenSize * Precision.bf16.bytes) : 0
         let gathersWeights = c.optimizer.fullySharded || c.optimizer.reshardsAfterForward
         let largest = gathersWeights ? (layerParameters + [firstExtra, lastExtra]).map(\.total).max() ?? 0 : 0

@@ -131,6 +131,19 @@ public struct StepConfiguration: Sendable {
     /// Whether the schedule runs forwards and backwards as overlapped pairs (DualPipe, or
     /// interleaved 1F1B with `pairsForwardBackward`): the all-to-all then runs beside compute.
     public var overlapsForwardAndBackward: Bool { schedule.overlapsForwardAndBackward || pairsForwardBackward }
+    /// Whether the last pipeline stage keeps a copy of the embedding table of its own: its MTP
+    /// modules look up the next tokens in it, and a tied output head is it, but the table lives
+    /// on the first stage, another rank. Megatron-Core builds the embedding on the last stage
+    /// too (`GPTModel`: `if self.pre_process or self.mtp_process`; with tied weights
+    /// `setup_embeddings_and_output_layer`), a parameter with its own gradient and optimizer
+    /// states, and after every backward all-reduces the two copies' gradients over the
+    /// "embedding group" of the first and last stage (`_allreduce_embedding_grads` in
+    /// `finalize_model_grads`) so that both update alike. Not with one stage, nor where one rank
+    /// runs both ends (DualPipe, DualPipeV: one table serves both, as MindSpeed's `dualpipev`
+    /// shares it).
+    public var lastStageCopiesEmbedding: Bool {
+        (layerModel.mtpDepth > 0 || model.tiedEmbeddings) && pp > 1 && !schedule.endsShareARank
+    }
     /// Which dispatcher moves MoE tokens (DeepEP unless the experiment says otherwise).
     public var moeDispatcher = MoEDispatcher.deepep
     /// Which release of DeepEP's kernels the dispatcher runs (`DeepEPKernels`; the current one

@@ -38,7 +38,9 @@ import Testing
             optimizer(c).finishTimes(segments: segments, pipelineEnds: [1, 3], rankStages: [[0], [1]], stageBuckets: [[params], [params]], nicShare: [0, 0])
         }
         c.schedule = .zb1p   // one copy per stage: each rank reduces on its own
-        let o = optimizer(c), reduction = o.parts(params).reduction
+        // Both ranks hold an end, whose embedding tables all-reduce their gradients after the
+        // reduction (the last stage's copy, for the MTP module).
+        let o = optimizer(c), reduction = o.parts(params).reduction + o.embeddingGroupAllReduce
         let clipped = finish(c)
         #expect(abs(o.normAllReduce - 22 * 3.7e-6) < 1e-6)
         let barrier = 3 + reduction + o.normRead(params) + o.normAllReduce
@@ -108,17 +110,20 @@ import Testing
         let bucket = RankParameters(dense: 1e8, expert: 0)
         let w = optimizer(c).parts(bucket).reduction
         #expect(w > 0 && w < 1.0 / 3)
+        // The one stage is both ends: the GPT's tied head is a copy of the embedding table on
+        // the last stage, whose gradient is all-reduced with the first stage's after the rest.
+        let tied = optimizer(c).embeddingGroupAllReduce
         let segment = ScheduleSegment(rank: 0, start: 0, end: 1, label: "B", microbatch: 0, stages: [0])
         func finish(_ c: StepConfiguration) -> DataParallelOptimizer.RankFinish {
             optimizer(c).finishTimes(segments: [segment], pipelineEnds: [1], rankStages: [[0]], stageBuckets: [[bucket, bucket, bucket]], nicShare: [0])[0]
         }
         let overlapped = finish(c)
         #expect(abs(overlapped.reductionStart - 1.0 / 3) < 1e-12)
-        #expect(abs(overlapped.updateStart - (1 + w)) < 1e-12)
+        #expect(abs(overlapped.updateStart - (1 + w + tied)) < 1e-12)
         c.overlapGradReduce = false
         let plain = finish(c)
         #expect(plain.reductionStart == 1)
-        #expect(abs(plain.updateStart - (1 + optimizer(c).parts(RankParameters(dense: 3e8, expert: 0)).reduction)) < 1e-12)
+        #expect(abs(plain.updateStart - (1 + optimizer(c).parts(RankParameters(dense: 3e8, expert: 0)).reduction + tied)) < 1e-12)
     }
 
     /// Parameter buckets gathered under the next step's forwards (Megatron's
