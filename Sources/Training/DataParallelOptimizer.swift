@@ -126,7 +126,9 @@ struct DataParallelOptimizer {
     /// `finalize_model_grads` runs `_allreduce_embedding_grads` after `finish_grad_sync`): a
     /// ring of two over the NICs (PP is outermost, so the ends sit on other nodes unless the
     /// whole job fits one scale-up domain), the table's gradient in its format (under FSDP each
-    /// GPU's shard of it). 0 without a copy.
+    /// GPU's shard of it). 0 without a copy. (`ring(replicas:apart:)` does not serve here: it
+    /// counts replicas evenly filling scale-up domains, and the two ends of a small job share
+    /// one domain at a stride that does not divide it.)
     var embeddingGroupAllReduce: Double {
         let c = config
         guard c.lastStageCopiesEmbedding else { return 0 }

@@ -105,7 +105,7 @@ public struct OptimizerStates: Sendable, Equatable {
     public func embeddingGradientCost(microbatches: Int) -> (kind: EmbeddingGradient, accumulationBytes: Double) {
         let fresh = Self.weights.bytes, kept = gradientFormat(expert: false).bytes
         switch embeddingGradient {
-        case .sparse: return (.sparse, Double(fresh + 2 * kept))
+        case .sparse: return (.sparse, Double(GradientAccumulation.addBytes(fresh: fresh, accumulated: kept)))
         case .dense:
             guard !fullySharded else { return (.dense, 0) }
             return (.dense, gradientAccumulation.bytesPerParameterOutsideGEMMs(fresh: fresh, accumulated: kept, microbatches: microbatches))

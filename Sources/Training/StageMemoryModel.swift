@@ -87,8 +87,9 @@ public struct StageMemoryModel: Sendable {
         prefixKeyBytesPerLayer = c.sequenceChunks > 1 ? Double(c.microbatchTokens) * Double(arch.kvCacheBytesPerTokenPerLayer) : 0
         layerParameters = RankParameters.perLayer(c)
         firstExtra = RankParameters.firstStageExtra(c)
-        // The last stage's copy of the embedding table depends on whether the memory's
-        // schedule runs both ends on one rank (`--plain` runs a DualPipe plan as 1F1B).
+        // The memory's own schedule (`--plain` runs a DualPipe plan as 1F1B) decides what
+        // depends on it: the stage copies the optimizer states are sharded over, and whether
+        // the last stage keeps a copy of the embedding table.
         var scheduled = c
         scheduled.schedule = kind
         lastExtra = RankParameters.lastStageExtra(scheduled)
@@ -96,11 +97,7 @@ public struct StageMemoryModel: Sendable {
         let gathersWeights = c.optimizer.fullySharded || c.optimizer.reshardsAfterForward
         let largest = gathersWeights ? (layerParameters + [firstExtra, lastExtra]).map(\.total).max() ?? 0 : 0
         gatheredBytes = (2 * largest * Double(OptimizerStates.weights.bytes), c.optimizer.fullySharded ? largest * Double(c.optimizer.gradients.bytes) : 0)
-        // The optimizer states are sharded over the stage copies of the schedule whose memory
-        // this is (`--plain` runs a DualPipe plan as 1F1B: one copy).
-        var sharding = c
-        if kind.stageCopies != c.schedule.stageCopies { sharding.schedule = kind }
-        config = sharding
+        config = scheduled
     }
 
     /// One rank's bytes under a partition, by term; `inFlight` is the peak count of micro-batches

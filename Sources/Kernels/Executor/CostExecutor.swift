@@ -427,17 +427,18 @@ public struct CostExecutor: Executor {
     /// before it, 8 B per token, left out), and the table added into the step's gradient;
     /// sparse, the rows' gradients copied into the sparse tensor's values and added row by row.
     public mutating func embedBackward(_ dy: ShapeTensor, vocabulary: Int) {
-        let rows = Double(dy.rows * dy.cols), bf16 = Double(activationBytes)
+        let rows = dy.rows * dy.cols, bf16 = Double(activationBytes), partials = Double(Precision.fp32.bytes)
         switch embeddingGradient.kind {
         case .dense:
             let table = vocabulary * dy.cols
             elementwise("wgrad_zero", .embedding, elements: table, reads: 0, writes: 1, flopsPerElement: 0)
-            record("wgrad_scatter", .embedding, flops: rows, read: rows * (bf16 + 4), written: rows * (4 + bf16), precision: .bf16)
+            record("wgrad_scatter", .embedding, flops: Double(rows), read: Double(rows) * (bf16 + partials), written: Double(rows) * (partials + bf16),
+                   precision: .bf16)
             accumulateGradient("table", parameters: table, bytesPerParameter: embeddingGradient.accumulationBytes)
         case .sparse:
-            record("wgrad_values", .embedding, read: rows * bf16, written: rows * bf16, precision: .bf16)
-            let added = rows * embeddingGradient.accumulationBytes
-            record("table.grad_index_add", .elementwise, flops: rows, read: added / 2, written: added / 2, precision: .bf16)
+            elementwise("wgrad_values", .embedding, elements: rows, reads: 1, writes: 1, flopsPerElement: 0)
+            // `index_add` into the accumulated gradient, one looked-up element at a time.
+            accumulateGradient("table", parameters: rows, bytesPerParameter: embeddingGradient.accumulationBytes)
         }
     }
 }

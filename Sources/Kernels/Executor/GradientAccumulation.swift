@@ -15,28 +15,32 @@ public enum GradientAccumulation: String, Sendable, Equatable, CaseIterable {
     case fused
     case unfused
 
-    /// HBM bytes per parameter per micro-batch of the unfused accumulation, averaged over a
-    /// step of `microbatches`, for a gradient made in `fresh` bytes per value and accumulated
-    /// in `accumulated` bytes: the first micro-batch keeps its gradient as the accumulator when
-    /// the formats agree (0 B) or casts it into one (`fresh` read, `accumulated` written); each
-    /// later micro-batch reads both and writes the accumulator (`fresh` + 2 × `accumulated`).
+    /// HBM bytes per value of adding a gradient made in `fresh` bytes into an accumulator kept
+    /// in `accumulated` bytes: both read, the accumulator written.
+    public static func addBytes(fresh: Int, accumulated: Int) -> Int { fresh + 2 * accumulated }
+
     /// HBM bytes per parameter per micro-batch, averaged over a step of `microbatches`, to add
     /// a gradient that no GEMM makes (the embedding table's, `CostExecutor.embedBackward`):
     /// under `fused` the GEMM's fusion cannot reach it, and Megatron-LM's backward hook adds it
     /// into the accumulated gradient every micro-batch (`param.main_grad.add_(param.grad)` in
-    /// `megatron/core/distributed/distributed_data_parallel.py`: `fresh` + 2 × `accumulated`
-    /// bytes); under `unfused`, PyTorch accumulates it as every other gradient.
+    /// `megatron/core/distributed/distributed_data_parallel.py`: `addBytes`); under `unfused`,
+    /// PyTorch accumulates it as every other gradient.
     public func bytesPerParameterOutsideGEMMs(fresh: Int, accumulated: Int, microbatches: Int) -> Double {
         switch self {
-        case .fused: Double(fresh + 2 * accumulated)
+        case .fused: Double(Self.addBytes(fresh: fresh, accumulated: accumulated))
         case .unfused: Self.unfusedBytesPerParameter(fresh: fresh, accumulated: accumulated, microbatches: microbatches)
         }
     }
 
+    /// HBM bytes per parameter per micro-batch of the unfused accumulation, averaged over a
+    /// step of `microbatches`, for a gradient made in `fresh` bytes per value and accumulated
+    /// in `accumulated` bytes: the first micro-batch keeps its gradient as the accumulator when
+    /// the formats agree (0 B) or casts it into one (`fresh` read, `accumulated` written); each
+    /// later micro-batch adds into it (`addBytes`).
     public static func unfusedBytesPerParameter(fresh: Int, accumulated: Int, microbatches: Int) -> Double {
         guard microbatches > 0 else { return 0 }
         let first = fresh == accumulated ? 0 : fresh + accumulated
-        let later = fresh + 2 * accumulated
+        let later = addBytes(fresh: fresh, accumulated: accumulated)
         return Double(first + (microbatches - 1) * later) / Double(microbatches)
     }
 }
