@@ -61,6 +61,13 @@ public struct OptimizerStates: Sendable, Equatable {
     /// training, as NeMo AutoModel casts its models; `torch.optim.Adam` then keeps its moments
     /// in BF16 too).
     public var masterWeights = true
+    /// The kernels that run the AdamW update, which set the bytes it moves
+    /// (`OptimizerUpdateKernels`): one fused kernel (assumed for DeepSeek), Megatron-Core's
+    /// distributed optimizer with its copies, or PyTorch's multi-tensor `_foreach_` passes.
+    public var updateKernels = OptimizerUpdateKernels.fused
+    /// AdamW's decoupled weight decay (V3 report §4.2: 0.1). Only its being 0 or not matters:
+    /// the `foreach` kernels spend a pass over the parameters on it, the fused ones none.
+    public var weightDecay = 0.1
     /// Gradient clipping by the global norm (V3 report §4.2: "gradient clipping norm to 1.0";
     /// Megatron-LM's `--clip-grad 1.0` default; PyTorch's `clip_grad_norm_`, NeMo AutoModel's
     /// `max_grad_norm`): every GPU sums the squares of the gradients it updates, the sums are
@@ -83,15 +90,21 @@ public struct OptimizerStates: Sendable, Equatable {
     /// Bytes per parameter of the FP32 master weight (when kept) and the two moments.
     public var stateBytes: Int { (masterWeights ? 4 : 0) + 2 * moments.bytes }
 
-    /// HBM bytes AdamW moves per parameter it updates: reads the gradient, the master weight
-    /// and the moments, writes the master weight, the moments and the working weight.
-    /// V3: 4 + 4 + 2·2 read, 4 + 2·2 + 2 written = 22 B. Without a master it reads and writes
-    /// the working weight instead.
+    /// HBM bytes AdamW moves per parameter it updates, by its kernels (`updateKernels`). Fused
+    /// (V3): it reads the gradient, the master weight and the moments and writes the master
+    /// weight, the moments and the working weight, 4 + 4 + 2·2 read, 4 + 2·2 + 2 written = 22 B.
     public var updateBytes: Int { updateBytes(expert: false) }
 
     /// `updateBytes` for a non-expert (`expert` false) or a routed expert's parameter, whose
     /// gradient may have its own format (`expertGradients`).
-    public func updateBytes(expert: Bool) -> Int { gradientFormat(expert: expert).bytes + 2 * stateBytes + (masterWeights ? 1 : 2) * Self.weights.bytes }
+    public func updateBytes(expert: Bool) -> Int {
+        updateKernels.bytesPerParameter(gradient: gradientFormat(expert: expert).bytes, moment: moments.bytes, master: masterWeights, decays: weightDecay != 0)
+    }
+
+    /// Bytes per updated parameter of the update's temporary: the `foreach` kernels' √v, one
+    /// moment's format, allocated for every parameter of the group at once (`_foreach_sqrt`
+    /// in `_multi_tensor_adam`); the fused kernels keep none.
+    public var updateTemporaryBytesPerParameter: Int { updateKernels == .foreach ? moments.bytes : 0 }
 
     /// The gradients' format for non-expert (`expert` false) or routed expert parameters.
     public func gradientFormat(expert: Bool) -> Precision { expert ? expertGradients ?? gradients : gradients }

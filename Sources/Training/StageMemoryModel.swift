@@ -104,10 +104,10 @@ public struct StageMemoryModel: Sendable {
     /// held, in units of one PP stage.
     struct Parts {
         var weights = 0.0, gradients = 0.0, optimizer = 0.0, activations = 0.0, headAndLoss = 0.0, tableGradient = 0.0, prefixKeys = 0.0
-        var communication = 0.0, workspace = 0.0
+        var updateTemporary = 0.0, communication = 0.0, workspace = 0.0
         var inFlight = 0
         /// In the order `TrainingMemory` lists them (so that both sum alike).
-        var inOrder: [Double] { [weights, gradients, optimizer, activations, headAndLoss, tableGradient, prefixKeys, communication, workspace] }
+        var inOrder: [Double] { [weights, gradients, optimizer, activations, headAndLoss, tableGradient, prefixKeys, updateTemporary, communication, workspace] }
         var total: Double { inOrder.reduce(0, +) }
     }
 
@@ -142,13 +142,19 @@ public struct StageMemoryModel: Sendable {
         var tablePeaks = stages.filter { $0 % stageLayers.count == 0 }.map { tableGradientBytes - activation($0) }
         if runsLoss, head.mtpModuleBytes > 0 { tablePeaks.append(tableGradientBytes - head.mtpModuleBytes) }
         let tableGradient = max(0, (tablePeaks.max() ?? 0) - lossPeak)
-        return Parts(weights: config.weightShard(params) * Double(OptimizerStates.weights.bytes) + gatheredBytes.weights,
-                     gradients: config.gradientBytes(params) + gatheredBytes.gradients,
-                     optimizer: config.optimizerShard(params) * Double(optimizer.stateBytes),
-                     activations: weighted(activation), headAndLoss: weighted(headKept) + lossPeak, tableGradient: tableGradient,
-                     prefixKeys: weighted(prefixKeys),
-                     communication: communicationBytes, workspace: Self.workspace,
-                     inFlight: Int(profile.peak(rank: r) { _ in schedule.stageSize }.value))
+        var p = Parts(weights: config.weightShard(params) * Double(OptimizerStates.weights.bytes) + gatheredBytes.weights,
+                      gradients: config.gradientBytes(params) + gatheredBytes.gradients,
+                      optimizer: config.optimizerShard(params) * Double(optimizer.stateBytes),
+                      activations: weighted(activation), headAndLoss: weighted(headKept) + lossPeak, tableGradient: tableGradient,
+                      prefixKeys: weighted(prefixKeys),
+                      communication: communicationBytes, workspace: Self.workspace,
+                      inFlight: Int(profile.peak(rank: r) { _ in schedule.stageSize }.value))
+        // The update runs after the step's last backward, when every activation, the loss's and
+        // the table's transients and the gathered layer buffers are freed: its temporary needs
+        // what it takes above them.
+        let freed = p.activations + p.headAndLoss + p.tableGradient + p.prefixKeys + gatheredBytes.weights + gatheredBytes.gradients
+        p.updateTemporary = max(0, config.optimizerShard(params) * Double(optimizer.updateTemporaryBytesPerParameter) - freed)
+        return p
     }
 
     /// One rank's terms under a partition, bytes, labelled, in the order `TrainingMemory` reports them.
@@ -164,6 +170,7 @@ public struct StageMemoryModel: Sendable {
             "\(head.title) (logits: \(config.crossEntropyKernels.rawValue) loss)",
             "embedding table's dense gradient (BF16), above what its backward has freed",
             "cached prefix keys of chunked sequences (BF16 KV cache)",
+            "update's temporary (foreach kernels' √v), above what the step's end has freed",
             "communication buffers (DeepEP, assumed)",
             "workspace and fragmentation (assumed)",
         ]
@@ -184,7 +191,8 @@ public struct StageMemoryModel: Sendable {
     /// `perLayer[l]`, plus `first` (embedding) or `last` (head, MTP) when its stage is an end, plus
     /// `fixed`. nil when the rank runs several stages (the sum then is not separable). The
     /// embedding table's transient gradient is left out (it depends on the first stage's
-    /// layers); `StagePartition.fitting` checks what it finds on the exact sum.
+    /// layers), and so is the update's temporary (it depends on the activations it follows);
+    /// `StagePartition.fitting` checks what it finds on the exact sum.
     public func separableBytes(rank r: Int) -> (perLayer: [Double], first: Double, last: Double, fixed: Double)? {
         guard profile.rankStages[r].count == 1, let held = profile.peakCounts[r].first?.first else { return nil }
         let bytes = { (p: RankParameters) in

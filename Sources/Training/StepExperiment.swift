@@ -40,7 +40,7 @@ public enum StepExperiment {
                               "microbatches", "pipeline_passes", "microbatch_tokens", "microbatch_sequences", "precision", "optimizer", "recompute", "recompute_modules", "attention_kernel", "expert_bias_kernels", "cross_entropy", "gemm_ceiling", "attention_ceiling", "communication_sms", "all_to_all_sms", "collective_sms", "moe_dispatcher", "deepep_kernels", "moe_shared_expert_overlap", "routing",
                               "fidelity", "gpu_speed_spread_percent", "instruction_jitter_percent", "host_us_per_operation", "calibration", "run", "sweep", "outputs"]
     static let hardwareKeys = ["node", "device", "nic_gbit_s", "scale_up_gb_s"]
-    static let optimizerKeys = ["distributed", "moments", "gradients", "fsdp", "fsdp_shard_group", "fsdp_implementation", "reshard_after_forward", "expert_gradients", "gradient_accumulation", "embedding_gradient", "master", "clip_grad_norm"]
+    static let optimizerKeys = ["distributed", "moments", "gradients", "fsdp", "fsdp_shard_group", "fsdp_implementation", "reshard_after_forward", "expert_gradients", "gradient_accumulation", "embedding_gradient", "master", "clip_grad_norm", "update_kernels", "weight_decay"]
     /// The values of `precision` and the recipes they name.
     static let precisions: [(name: String, policy: PrecisionPolicy)] = [("fp8", .deepSeekFP8), ("fp8-tensor", .tensorScaledFP8), ("bf16", .bf16)]
     /// Formats `optimizer.moments` and `optimizer.gradients` accept.
@@ -229,7 +229,9 @@ public enum StepExperiment {
     /// `gradient_accumulation` (`fused`, the default, or `unfused`: `GradientAccumulation`),
     /// `embedding_gradient` (`dense`, the default, or `sparse`: `EmbeddingGradient`), `master` (`fp32`,
     /// the default, or `none` for pure BF16 training), `clip_grad_norm` (default true: the
-    /// global-norm barrier before the update).
+    /// global-norm barrier before the update), `update_kernels` (`fused`, the default,
+    /// `megatron` or `foreach`: `OptimizerUpdateKernels`), `weight_decay` (AdamW's, ≥ 0,
+    /// default 0.1).
     static func parseOptimizer(_ o: ConfigValue) throws -> OptimizerStates {
         try o.requireKnownKeys(optimizerKeys)
         let names = optimizerFormats.map(\.rawValue).sorted()
@@ -280,6 +282,14 @@ public enum StepExperiment {
                                                                   fix: "remove embedding_gradient, or fsdp")
             }
             states.embeddingGradient = kind
+        }
+        states.weightDecay = try o.positiveDouble("weight_decay", default: states.weightDecay, allowZero: true)
+        if let kernels = try o.choiceIfPresent("update_kernels", OptimizerUpdateKernels.self) {
+            guard kernels != .megatron || states.masterWeights else {
+                throw try o.required("update_kernels").error("Megatron-Core's distributed optimizer updates an FP32 master and copies it into the BF16 weights, and master: none keeps no master",
+                                                             fix: "use update_kernels: fused (one kernel on the BF16 weights) or foreach, or remove master: none")
+            }
+            states.updateKernels = kernels
         }
         if let reshard = try o.optional("reshard_after_forward") {
             states.reshardsAfterForward = try reshard.bool()

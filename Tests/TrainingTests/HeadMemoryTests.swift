@@ -94,7 +94,9 @@ import Schedules
 
     /// `expert_gradients: bf16` (AutoModel's experts outside FSDP when EP spans the replicas):
     /// the gradients term is 2 B per routed expert parameter on the GPU less than with FP32, the
-    /// optimizer's update reads them at 2 B (its phase shorter), and the label names the format.
+    /// optimizer's update reads them at 2 B (its phase shorter: AutoModel's multi-tensor kernels
+    /// read the gradient twice, in `lerp_` and `addcmul_`, so 4 B less per parameter), and the
+    /// label names the format.
     @Test func expertGradientsInTheirOwnFormat() throws {
         let file = "automodel-gpt-oss-120b-h100.yaml"
         let bf16 = try shippedStep(file), fp32 = try shippedStep(file, adding: "optimizer: {expert_gradients: fp32}")
@@ -107,7 +109,7 @@ import Schedules
         let a = try gradients(bf16), b = try gradients(fp32)
         #expect(abs(b.bytes - a.bytes - 2 * experts) < 1, "\(b.bytes - a.bytes)")
         #expect(a.kind == "gradients (FP32; routed experts BF16)" && b.kind == "gradients (FP32)")
-        #expect(bf16.optimizer.updateBytes(expert: true) == fp32.optimizer.updateBytes(expert: true) - 2)
+        #expect(bf16.optimizer.updateKernels == .foreach && bf16.optimizer.updateBytes(expert: true) == fp32.optimizer.updateBytes(expert: true) - 4)
     }
 
     /// `reshard_after_forward` in time: every micro-batch gathers the non-expert weights again

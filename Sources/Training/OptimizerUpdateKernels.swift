@@ -1,0 +1,56 @@
+import Hardware
+
+/// How the optimizer step's AdamW update runs on a GPU's shard, which sets the HBM bytes it
+/// moves per parameter (`llmsim` key `optimizer.update_kernels`). Every pass is memory-bound
+/// and priced at the calibration's element-wise fraction of HBM bandwidth
+/// (`DataParallelOptimizer.shardPass`).
+///
+/// In the formulas, per parameter: g the gradient's bytes as the optimizer reads it
+/// (`OptimizerStates.gradientFormat`), s one moment's, p the parameter the optimizer updates
+/// (the FP32 master, or the BF16 weight itself without one), w = 2 the BF16 working weight.
+///
+/// - `fused`: one kernel reads the gradient, the master and the moments and writes the master,
+///   the moments and the working weight (Transformer Engine's `FusedAdam` with master weights,
+///   Megatron-Core's `--use-precision-aware-optimizer`): g + 2(p + 2s) + w, and without a master
+///   g + 2(w + 2s). Assumed for DeepSeek, whose framework is not public.
+/// - `megatron`: Megatron-Core's distributed optimizer as its default runs it
+///   (`use_precision_aware_optimizer: False`; `megatron/core/optimizer/distrib_optimizer.py`):
+///   a 16-bit gradient shard is first made an FP32 main gradient (`shard_model_grad.float()`:
+///   g + 4; none when the gradients are already FP32), Apex's or Transformer Engine's fused
+///   Adam then updates the FP32 master (4 + 2(4 + 2s)), and `_copy_main_params_to_model_params`
+///   copies the master into the BF16 weight (4 + w). It needs an FP32 master.
+/// - `foreach`: PyTorch's `torch.optim.Adam`/`AdamW` as they run by default on CUDA (neither
+///   `fused` nor `foreach` given: `_default_to_fused_or_foreach` picks the multi-tensor path, and
+///   FSDP2's DTensor parameters are among its supported types), one `_foreach_` kernel per step
+///   of the formula over every tensor of the group (`_multi_tensor_adam` in
+///   `torch/optim/adam.py`): `lerp_(m, g)` 2s + g; `mul_(v)` 2s; `addcmul_(v, g, g)` 2s + g;
+///   `sqrt(v)` into a temporary 2s; `div_` and `add_(eps)` on it 2s each; `addcdiv_(p, m, √v)`
+///   2p + 2s — 14s + 2g + 2p; AdamW's decoupled weight decay, when not 0, one more
+///   `mul_(p)` 2p; with an FP32 master, the copy into the BF16 weight 4 + w. The temporary
+///   √v, s per parameter, is allocated for the whole group at once
+///   (`OptimizerStates.updateTemporaryBytesPerParameter`). NeMo AutoModel's MoE benchmarks
+///   run `torch.optim.Adam` with `weight_decay: 0`.
+public enum OptimizerUpdateKernels: String, Sendable, Equatable, CaseIterable {
+    case fused
+    case megatron
+    case foreach
+
+    /// HBM bytes the update moves per parameter, for a gradient read in `gradient` bytes,
+    /// moments of `moment` bytes each, an FP32 master (`master`) or none, and AdamW's weight
+    /// decay on (`decays`, which only the `foreach` kernels spend a pass on).
+    public func bytesPerParameter(gradient g: Int, moment s: Int, master: Bool, decays: Bool) -> Int {
+        let w = OptimizerStates.weights.bytes, fp32 = Precision.fp32.bytes
+        let p = master ? fp32 : w
+        // The BF16 working weight made from the FP32 master after the update (none without one).
+        let working = master ? fp32 + w : 0
+        switch self {
+        case .fused:
+            return g + 2 * ((master ? fp32 : 0) + 2 * s) + (master ? 1 : 2) * w
+        case .megatron:
+            let mainGradient = g < fp32 ? g + fp32 : 0
+            return mainGradient + fp32 + 2 * (fp32 + 2 * s) + working
+        case .foreach:
+            return 14 * s + 2 * g + 2 * p + (decays ? 2 * p : 0) + working
+        }
+    }
+}
