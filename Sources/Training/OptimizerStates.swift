@@ -90,7 +90,8 @@ public struct OptimizerStates: Sendable, Equatable {
     /// Bytes per parameter of the FP32 master weight (when kept) and the two moments.
     public var stateBytes: Int { (masterWeights ? 4 : 0) + 2 * moments.bytes }
 
-    /// HBM bytes AdamW moves per parameter it updates, by its kernels (`updateKernels`). Fused
+    /// HBM bytes AdamW moves per parameter it updates, by its kernels (`updateKernels`); FP16
+    /// gradients mean FP16 training under a loss scale, which the update first undoes. Fused
     /// (V3): it reads the gradient, the master weight and the moments and writes the master
     /// weight, the moments and the working weight, 4 + 4 + 2·2 read, 4 + 2·2 + 2 written = 22 B.
     public var updateBytes: Int { updateBytes(expert: false) }
@@ -98,7 +99,8 @@ public struct OptimizerStates: Sendable, Equatable {
     /// `updateBytes` for a non-expert (`expert` false) or a routed expert's parameter, whose
     /// gradient may have its own format (`expertGradients`).
     public func updateBytes(expert: Bool) -> Int {
-        updateKernels.bytesPerParameter(gradient: gradientFormat(expert: expert).bytes, moment: moments.bytes, master: masterWeights, decays: weightDecay != 0)
+        updateKernels.bytesPerParameter(gradient: gradientFormat(expert: expert).bytes, moment: moments.bytes, master: masterWeights, decays: weightDecay != 0,
+                                       unscales: gradientFormat(expert: expert) == .fp16)
     }
 
     /// Bytes per updated parameter of the update's temporary: the `foreach` kernels' √v, one

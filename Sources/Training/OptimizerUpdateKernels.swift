@@ -12,13 +12,17 @@ import Hardware
 /// - `fused`: one kernel reads the gradient, the master and the moments and writes the master,
 ///   the moments and the working weight (Transformer Engine's `FusedAdam` with master weights,
 ///   Megatron-Core's `--use-precision-aware-optimizer`): g + 2(p + 2s) + w, and without a master
-///   g + 2(w + 2s). Assumed for DeepSeek, whose framework is not public.
+///   g + 2(w + 2s); a loss scale's unscaling rides in the same kernel (`_fused_adam_`'s
+///   `grad_scale`). Assumed for DeepSeek, whose framework is not public.
 /// - `megatron`: Megatron-Core's distributed optimizer as its default runs it
 ///   (`use_precision_aware_optimizer: False`; `megatron/core/optimizer/distrib_optimizer.py`):
 ///   a 16-bit gradient shard is first made an FP32 main gradient (`shard_model_grad.float()`:
 ///   g + 4; none when the gradients are already FP32), Apex's or Transformer Engine's fused
 ///   Adam then updates the FP32 master (4 + 2(4 + 2s)), and `_copy_main_params_to_model_params`
-///   copies the master into the BF16 weight (4 + w). It needs an FP32 master.
+///   copies the master into the BF16 weight (4 + w). It needs an FP32 master. FP16 training
+///   (FP16 gradients, under a loss scale) first unscales the FP32 main gradients and checks
+///   them for infinities in a pass of its own (`_unscale_main_grads_and_check_for_nan`:
+///   `torch._amp_foreach_non_finite_check_and_unscale_`, 4 + 4).
 /// - `foreach`: PyTorch's `torch.optim.Adam`/`AdamW` as they run by default on CUDA (neither
 ///   `fused` nor `foreach` given: `_default_to_fused_or_foreach` picks the multi-tensor path, and
 ///   FSDP2's DTensor parameters are among its supported types), one `_foreach_` kernel per step
@@ -26,7 +30,8 @@ import Hardware
 ///   `torch/optim/adam.py`): `lerp_(m, g)` 2s + g; `mul_(v)` 2s; `addcmul_(v, g, g)` 2s + g;
 ///   `sqrt(v)` into a temporary 2s; `div_` and `add_(eps)` on it 2s each; `addcdiv_(p, m, √v)`
 ///   2p + 2s — 14s + 2g + 2p; AdamW's decoupled weight decay, when not 0, one more
-///   `mul_(p)` 2p; with an FP32 master, the copy into the BF16 weight 4 + w. The temporary
+///   `mul_(p)` 2p; with an FP32 master, the copy into the BF16 weight 4 + w; under FP16's loss
+///   scale, `GradScaler.unscale_` first, 2g. The temporary
 ///   √v, s per parameter, is allocated for the whole group at once
 ///   (`OptimizerStates.updateTemporaryBytesPerParameter`). NeMo AutoModel's MoE benchmarks
 ///   run `torch.optim.Adam` with `weight_decay: 0`.
@@ -36,9 +41,10 @@ public enum OptimizerUpdateKernels: String, Sendable, Equatable, CaseIterable {
     case foreach
 
     /// HBM bytes the update moves per parameter, for a gradient read in `gradient` bytes,
-    /// moments of `moment` bytes each, an FP32 master (`master`) or none, and AdamW's weight
-    /// decay on (`decays`, which only the `foreach` kernels spend a pass on).
-    public func bytesPerParameter(gradient g: Int, moment s: Int, master: Bool, decays: Bool) -> Int {
+    /// moments of `moment` bytes each, an FP32 master (`master`) or none, AdamW's weight decay
+    /// on (`decays`) and a loss scale to undo (`unscales`, FP16 training), the last two costing
+    /// passes of their own to all but the fused kernel.
+    public func bytesPerParameter(gradient g: Int, moment s: Int, master: Bool, decays: Bool, unscales: Bool = false) -> Int {
         let w = OptimizerStates.weights.bytes, fp32 = Precision.fp32.bytes
         let p = master ? fp32 : w
         // The BF16 working weight made from the FP32 master after the update (none without one).
@@ -48,9 +54,9 @@ public enum OptimizerUpdateKernels: String, Sendable, Equatable, CaseIterable {
             return g + 2 * ((master ? fp32 : 0) + 2 * s) + (master ? 1 : 2) * w
         case .megatron:
             let mainGradient = g < fp32 ? g + fp32 : 0
-            return mainGradient + fp32 + 2 * (fp32 + 2 * s) + working
+            return mainGradient + (unscales ? 2 * fp32 : 0) + fp32 + 2 * (fp32 + 2 * s) + working
         case .foreach:
-            return 14 * s + 2 * g + 2 * p + (decays ? 2 * p : 0) + working
+            return (unscales ? 2 * g : 0) + 14 * s + 2 * g + 2 * p + (decays ? 2 * p : 0) + working
         }
     }
 }

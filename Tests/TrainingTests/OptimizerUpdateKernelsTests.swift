@@ -16,7 +16,9 @@ import Testing
     ///   lerp 2·2 + g, mul 2·2, addcmul 2·2 + g, sqrt, div and add 2·2 each, addcdiv 2·2 + 2·2 =
     ///   32 + 2g: 36 B for the experts' BF16 gradients, 40 B for the FP32 rest; with an FP32
     ///   master, FP32 moments and gradients and weight decay: 14·4 + 2·4 + 2·4 + 2·4 + 6 = 86 B.
-    @Test func bytesByHand() {
+    /// - FP16 gradients (a loss scale): Megatron's unscale pass on the FP32 main gradients, 8 B;
+    ///   PyTorch's `GradScaler.unscale_` on the FP16 gradients, 4 B; inside the fused kernel.
+    @Test func bytesByHand() throws {
         #expect(OptimizerStates.deepSeekV3.updateBytes == 22)
         #expect(OptimizerUpdateKernels.megatron.bytesPerParameter(gradient: 4, moment: 2, master: true, decays: true) == 26)
         #expect(OptimizerUpdateKernels.megatron.bytesPerParameter(gradient: 2, moment: 4, master: true, decays: true) == 40)
@@ -32,6 +34,13 @@ import Testing
         #expect(OptimizerUpdateKernels.foreach.bytesPerParameter(gradient: 2, moment: 2, master: false, decays: true) == 36 + 4)
         #expect(OptimizerUpdateKernels.fused.bytesPerParameter(gradient: 4, moment: 2, master: true, decays: false) == 22)
         #expect(OptimizerStates.deepSeekV3.updateTemporaryBytesPerParameter == 0)
+        // FP16 training undoes its loss scale first: Megatron on the FP32 main gradients (4 + 4:
+        // the 1T file's FP16 gradients, 2 + 4 + 8 + 4 + 24 + 6 = 48 B), PyTorch's GradScaler on
+        // the gradients as kept (2 + 2), the fused kernel inline.
+        let megatron2021 = try shippedStep("megatron-1t-a100.yaml").optimizer
+        #expect(megatron2021.gradients == .fp16 && megatron2021.updateBytes == 48)
+        #expect(OptimizerUpdateKernels.foreach.bytesPerParameter(gradient: 2, moment: 2, master: false, decays: false, unscales: true) == 36 + 4)
+        #expect(OptimizerUpdateKernels.fused.bytesPerParameter(gradient: 2, moment: 2, master: false, decays: false, unscales: true) == 14)
         // fused is the formula llmsim priced before the key existed, at every format.
         for g in [2, 4] {
             for s in [2, 4] {
