@@ -42,8 +42,9 @@ public enum OptimizerUpdateKernels: String, Sendable, Equatable, CaseIterable {
 
     /// HBM bytes the update moves per parameter, for a gradient read in `gradient` bytes,
     /// moments of `moment` bytes each, an FP32 master (`master`) or none, AdamW's weight decay
-    /// on (`decays`) and a loss scale to undo (`unscales`, FP16 training), the last two costing
-    /// passes of their own to all but the fused kernel.
+    /// on (`decays`: a pass of its own to the `foreach` kernels only, the fused Adam of the
+    /// other two applies it inline) and a loss scale to undo (`unscales`, FP16 training: a pass
+    /// of its own to `megatron` and `foreach`, inline in `fused`).
     public func bytesPerParameter(gradient g: Int, moment s: Int, master: Bool, decays: Bool, unscales: Bool = false) -> Int {
         let w = OptimizerStates.weights.bytes, fp32 = Precision.fp32.bytes
         let p = master ? fp32 : w
