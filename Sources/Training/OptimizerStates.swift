@@ -88,7 +88,7 @@ public struct OptimizerStates: Sendable, Equatable {
     public static let weights = Precision.bf16
 
     /// Bytes per parameter of the FP32 master weight (when kept) and the two moments.
-    public var stateBytes: Int { (masterWeights ? 4 : 0) + 2 * moments.bytes }
+    public var stateBytes: Int { (masterWeights ? Precision.fp32.bytes : 0) + 2 * moments.bytes }
 
     /// HBM bytes AdamW moves per parameter it updates, by its kernels (`updateKernels`); FP16
     /// gradients mean FP16 training under a loss scale, which the update first undoes. Fused

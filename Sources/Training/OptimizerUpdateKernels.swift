@@ -48,14 +48,18 @@ public enum OptimizerUpdateKernels: String, Sendable, Equatable, CaseIterable {
     public func bytesPerParameter(gradient g: Int, moment s: Int, master: Bool, decays: Bool, unscales: Bool = false) -> Int {
         let w = OptimizerStates.weights.bytes, fp32 = Precision.fp32.bytes
         let p = master ? fp32 : w
+        // The updated parameter and the moments, each read and written once.
+        let adam = 2 * (p + 2 * s)
         // The BF16 working weight made from the FP32 master after the update (none without one).
         let working = master ? fp32 + w : 0
         switch self {
         case .fused:
-            return g + 2 * ((master ? fp32 : 0) + 2 * s) + (master ? 1 : 2) * w
+            // The working weight is written in the same kernel, from the master in registers.
+            return g + adam + (master ? w : 0)
         case .megatron:
+            // The fused Adam reads the FP32 main gradient, made from a 16-bit one first.
             let mainGradient = g < fp32 ? g + fp32 : 0
-            return mainGradient + (unscales ? 2 * fp32 : 0) + fp32 + 2 * (fp32 + 2 * s) + working
+            return mainGradient + (unscales ? 2 * fp32 : 0) + fp32 + adam + working
         case .foreach:
             return (unscales ? 2 * g : 0) + 14 * s + 2 * g + 2 * p + (decays ? 2 * p : 0) + working
         }
