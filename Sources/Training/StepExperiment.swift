@@ -25,7 +25,7 @@ import Schedules
 /// recompute: deepseek                     # none | deepseek | selective | full
 /// attention_kernel: flash                 # flash | unfused (scores materialized, pre-2022 Megatron)
 /// expert_bias_kernels: fused              # fused | per-expert (GPT-OSS's expert biases as NeMo AutoModel adds them)
-/// cross_entropy: fused                    # fused | eager | eager-fp32 (PyTorch's F.cross_entropy, after logits.float())
+/// cross_entropy: fused                    # fused | eager | eager-fp32 (PyTorch's F.cross_entropy, after logits.float()) | megatron | megatron-native
 /// gemm_ceiling: peak                      # peak | measured (GEMMs keep their fraction of the GPU's measured best matmul)
 /// attention_ceiling: units                # units | peak (attention bound by the SM's scarcest unit, or by its tensor cores)
 /// communication_sms: 20

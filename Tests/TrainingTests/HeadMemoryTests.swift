@@ -12,11 +12,15 @@ import Schedules
 @Suite struct HeadMemoryTests {
     /// Per logit, BF16 logits: fused keeps its in-place gradient (2 B); eager the caller's logits
     /// and `log_softmax`'s output (4 B) and peaks with `nll_loss_backward`'s gradient and
-    /// `log_softmax_backward`'s output (8 B); eager-fp32 keeps 2 + 4 and peaks at 2 + 3 × 4.
+    /// `log_softmax_backward`'s output (8 B); eager-fp32 keeps 2 + 4 and peaks at 2 + 3 × 4;
+    /// Megatron's keeps the FP32 softmax (4 B) and peaks with its BF16 gradient (4 + 2).
     @Test func bytesPerLogitByHand() {
         #expect(CrossEntropyKernels.fused.keptBytesPerLogit(format: 2) == 2 && CrossEntropyKernels.fused.peakBytesPerLogit(format: 2) == 2)
         #expect(CrossEntropyKernels.eager.keptBytesPerLogit(format: 2) == 4 && CrossEntropyKernels.eager.peakBytesPerLogit(format: 2) == 8)
         #expect(CrossEntropyKernels.eagerFP32.keptBytesPerLogit(format: 2) == 6 && CrossEntropyKernels.eagerFP32.peakBytesPerLogit(format: 2) == 14)
+        for megatron in [CrossEntropyKernels.megatron, .megatronNative] {
+            #expect(megatron.keptBytesPerLogit(format: 2) == 4 && megatron.peakBytesPerLogit(format: 2) == 6)
+        }
     }
 
     /// V3 (d 7,168, vocabulary 129,280, one MTP module), a 4,096-token micro-batch, DeepSeek's
@@ -36,6 +40,19 @@ import Schedules
                                       eagerHeadBackward: true)
         #expect(chunked.keptBytes == 3 * hidden + 1e9)
         #expect(chunked.items.filter { $0.name.contains("gradient of the last hidden state") }.count == 2)
+    }
+
+    /// The 1T GPT of 2021 (d 25,600, vocabulary 51,200 split over TP 8: 6,400 per GPU), one
+    /// 2,048-token micro-batch, no sequence parallelism, Megatron's loss: the final norm's input
+    /// and output (BF16) and the FP32 softmax, 4 B per logit; above that, while the gradient is
+    /// cast back, 2 B per logit once.
+    @Test func megatronGPT1TByHand() throws {
+        let arch = try shippedStep("megatron-1t-a100.yaml").layerModel
+        #expect(arch.hiddenSize == 25_600 && arch.vocabularySize == 6_400 && arch.mtpDepth == 0)
+        let head = HeadActivations(arch, tokens: 2048, sequenceSplit: 1, recomputedNorms: false, crossEntropy: .megatron, mtpBlockBytes: 0)
+        let hidden = 2048.0 * 25_600 * 2, logits = 2048.0 * 6_400
+        #expect(head.keptBytes == 2 * hidden + 4 * logits)
+        #expect(head.lossTransientBytes == 2 * logits)
     }
 
     /// On V3's DualPipe plan only the two ranks that run the last stage (0 and 15: stages 0 and
