@@ -3,10 +3,10 @@ import Model
 
 /// A pre-training throughput NVIDIA publishes for its NeMo frameworks, and the plan it ran.
 /// Megatron-Bridge (NVIDIA-NeMo/Megatron-Bridge, `docs/performance-summary.md` at commit
-/// 00b7660, "25.11 NeMo Container", the DGX-H100, DGX-B200 and DGX-GB200 tables): FP8-CS
+/// 00b7660, "25.11 NeMo Container", the DGX-H100, DGX-B200, DGX-GB200 and DGX-GB300 tables): FP8-CS
 /// (Transformer Engine, per-tensor current scaling), interleaved 1F1B with DDP (FSDP 0), or one
 /// stage with FSDP or DDP. NeMo AutoModel (`PublishedNeMoRun.autoModel`, DGX H100). The shipped
-/// experiment of each is that plan; `llmsim validate` checks it. The B200 and GB200 rows check
+/// experiment of each is that plan; `llmsim validate` checks it. The B200, GB200 and GB300 rows check
 /// llmsim's what-if to another GPU: the H800's calibration carried to their peaks.
 public struct PublishedNeMoRun: Sendable {
     /// The model, as the table names it, and the file that plans the run.
@@ -91,12 +91,18 @@ public struct PublishedNeMoRun: Sendable {
     public static let llama3_8B_GB200 = PublishedNeMoRun(model: "Llama 3 8B", experiment: "nemo-llama3-8b-gb200.yaml", dataParallelLabel: "DDP",
                                                          tokensPerSecondPerGPU: 31508, gpu: "GB200", deviceID: "GB200-186GB", gpus: 8, batch: 128, sequence: 8192, tp: 1, pp: 1, cp: 1,
                                                          virtualStages: nil, microbatchSequences: 2, hidden: 4096, layers: 32, heads: 32)
+    /// Llama 3 8B on 8 GB300 (Blackwell Ultra, two NVL72 trays): the GB200's plan, the whole
+    /// iteration in a CUDA graph (the recipe's preset): 37,556 tokens/s per GPU (1,933 model
+    /// TFLOP/s), a step of 3.49 s.
+    public static let llama3_8B_GB300 = PublishedNeMoRun(model: "Llama 3 8B", experiment: "nemo-llama3-8b-gb300.yaml", dataParallelLabel: "DDP",
+                                                         tokensPerSecondPerGPU: 37556, gpu: "GB300", deviceID: "GB300-279GB", gpus: 8, batch: 128, sequence: 8192, tp: 1, pp: 1, cp: 1,
+                                                         virtualStages: nil, microbatchSequences: 2, hidden: 4096, layers: 32, heads: 32)
     /// Llama 3.1 405B on 128 B200: 64 × 8,192 tokens, TP 4, PP 8, CP 2, VP 8, GA 32: 661
     /// tokens/s per GPU (1,667 model TFLOP/s), a step of 6.20 s.
     public static let llama31_405B_B200 = PublishedNeMoRun(model: "Llama 3.1 405B", experiment: "nemo-llama31-405b-b200.yaml",
                                                            tokensPerSecondPerGPU: 661, gpu: "B200", deviceID: "B200-SXM-180GB", gpus: 128, batch: 64, sequence: 8192, tp: 4, pp: 8, cp: 2, virtualStages: 8,
                                                            hidden: 16384, layers: 126, heads: 128)
     /// The Blackwell rows: the what-if from the H800 to another GPU, against a measurement.
-    public static let blackwell = [llama3_8B_B200, llama3_8B_GB200, llama31_405B_B200]
+    public static let blackwell = [llama3_8B_B200, llama3_8B_GB200, llama31_405B_B200, llama3_8B_GB300]
     public static let all = [llama3_8B, llama3_70B, llama31_405B, qwen3_30B_A3B] + blackwell + autoModel
 }

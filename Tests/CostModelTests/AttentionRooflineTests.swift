@@ -47,6 +47,21 @@ import Hardware
         #expect(AttentionRoofline.bound(AttentionRoofline.tile(qkDim: 192, vDim: 128, backward: false), on: b200).fraction == 1)
     }
 
+    /// Blackwell Ultra (the catalog's GB300) doubles the exponential units (32 per clock): the
+    /// head-dimension-64 forward, which waits on them on the B200 (1,024 clocks against 512),
+    /// is tensor-bound again (512 against 512); at head dimension 128 nothing moves: the
+    /// forward was tensor-bound already and the backward stays bound by shared memory.
+    @Test func blackwellUltraExponentials() throws {
+        let gb300 = try #require(try HardwareCatalog.builtIn().device("GB300-279GB").smThroughput)
+        #expect(gb300 == SMThroughput(bf16TensorFLOPs: 8192, exp2: 32, sharedMemoryBytes: 128))
+        let small = AttentionRoofline.tile(qkDim: 64, vDim: 64, backward: false)
+        #expect(clocks(small, gb300) == [512, 512, 384])
+        #expect(AttentionRoofline.bound(small, on: gb300) == (1, .tensorCores))
+        #expect(AttentionRoofline.bound(AttentionRoofline.tile(qkDim: 128, vDim: 128, backward: false), on: gb300) == (1, .tensorCores))
+        let backward = AttentionRoofline.bound(AttentionRoofline.tile(qkDim: 128, vDim: 128, backward: true), on: gb300)
+        #expect(backward.resource == .sharedMemory && abs(backward.fraction - 2560.0 / 3328) < 1e-15)
+    }
+
     /// In the cost model: the B200's backward at 0.769 of its share of the BF16 peak (its
     /// forward, and every pass on the H800 and the A100, unchanged), nothing under
     /// `attention_ceiling: peak`, nothing on a device without per-SM figures (MI300X); and the

@@ -8,7 +8,7 @@ import Testing
 
     @Test func shipsEveryDeviceTheIssueNames() throws {
         for id in ["H800-SXM5-80GB", "H100-SXM5-80GB", "H100-PCIe-80GB", "H200-SXM-141GB", "H20-96GB",
-                   "A100-SXM4-80GB", "A800-SXM4-80GB", "B200-SXM-180GB", "GB200-186GB", "MI300X-192GB"] {
+                   "A100-SXM4-80GB", "A800-SXM4-80GB", "B200-SXM-180GB", "GB200-186GB", "GB300-279GB", "MI300X-192GB"] {
             let d = try catalog.device(id)
             #expect(!d.sources.isEmpty, "\(id) has no sources")
             #expect(d.peak(.bf16).flops > 0)
@@ -168,7 +168,7 @@ import Testing
         for id in ["HGX-H100-8GPU", "HGX-H800-8GPU", "DGX-A100-8GPU"] {
             #expect(shipped.nodes[id]?.collectiveSMs == CollectiveSMs(scaleUp: 24, scaleOut: 16), "\(id)")
         }
-        for id in ["GB200-NVL72-TRAY", "MI300X-8GPU", "H100-PCIe-8GPU"] { #expect(shipped.nodes[id]?.collectiveSMs == nil, "\(id)") }
+        for id in ["GB200-NVL72-TRAY", "GB300-NVL72-TRAY", "MI300X-8GPU", "H100-PCIe-8GPU"] { #expect(shipped.nodes[id]?.collectiveSMs == nil, "\(id)") }
     }
 
     /// Each figure, put into the catalog by `catalog`, is refused with an error that says `message`.
