@@ -5,7 +5,13 @@ import Hardware
 /// - `fused`: one kernel reads the logits and writes their gradient in place (Transformer
 ///   Engine's `parallel_cross_entropy`, which Megatron-Core runs with `cross_entropy_loss_fusion`
 ///   and `cross_entropy_fusion_impl: te`; Liger's fused loss; assumed for DeepSeek's training):
-///   nothing is written but the gradient.
+///   nothing is written but the gradient. Its online softmax reads each row twice (the row's
+///   maximum and sum, then the gradient); the second read is taken to hit L2 (a row of 129,280
+///   BF16 logits is 258 KB, one row per program keeps about 34 MB resident on 132 SMs, under
+///   the H100's 50 MB), so 4 B of HBM per logit. Transformer Engine versions that make the
+///   gradient in the backward (`cross_entropy_backward_kernel`) read the logits from HBM
+///   again, 6 B, and older ones scale the gradient in the backward unless its upstream gradient
+///   is exactly 1: not modelled (which version a run used is not known).
 /// - `eager`: PyTorch's `F.cross_entropy` on the logits in their own format (BF16), as NeMo
 ///   AutoModel's `MaskedCrossEntropy` with `fp32_upcast: false` runs it (its benchmark configs
 ///   set it): forward `log_softmax` (reads the logits, writes its output, kept for the backward)
