@@ -56,6 +56,14 @@ public struct PublishedNeMoRun: Sendable {
         return parts.joined(separator: " ")
     }
 
+    /// The same published plan run on another GPU, planned by its own experiment, at the
+    /// throughput the other GPU's table gives.
+    func onAnotherGPU(_ gpu: String, deviceID: String, experiment: String, tokensPerSecondPerGPU: Double) -> PublishedNeMoRun {
+        var run = self
+        (run.gpu, run.deviceID, run.experiment, run.tokensPerSecondPerGPU) = (gpu, deviceID, experiment, tokensPerSecondPerGPU)
+        return run
+    }
+
     /// "BF16" or "FP8", as the tables name the precision.
     public var precisionLabel: String { precision.linear == .fp8 ? "FP8" : "BF16" }
 
@@ -88,15 +96,13 @@ public struct PublishedNeMoRun: Sendable {
                                                         virtualStages: nil, microbatchSequences: 2, hidden: 4096, layers: 32, heads: 32)
     /// Llama 3 8B on 8 GB200 (two NVL72 trays): the same plan without CUDA graphs: 31,508
     /// tokens/s per GPU (1,622 model TFLOP/s), a step of 4.16 s.
-    public static let llama3_8B_GB200 = PublishedNeMoRun(model: "Llama 3 8B", experiment: "nemo-llama3-8b-gb200.yaml", dataParallelLabel: "DDP",
-                                                         tokensPerSecondPerGPU: 31508, gpu: "GB200", deviceID: "GB200-186GB", gpus: 8, batch: 128, sequence: 8192, tp: 1, pp: 1, cp: 1,
-                                                         virtualStages: nil, microbatchSequences: 2, hidden: 4096, layers: 32, heads: 32)
+    public static let llama3_8B_GB200 = llama3_8B_B200.onAnotherGPU("GB200", deviceID: "GB200-186GB", experiment: "nemo-llama3-8b-gb200.yaml",
+                                                                    tokensPerSecondPerGPU: 31508)
     /// Llama 3 8B on 8 GB300 (Blackwell Ultra, two NVL72 trays): the GB200's plan, the whole
     /// iteration in a CUDA graph (the recipe's preset): 37,556 tokens/s per GPU (1,933 model
     /// TFLOP/s), a step of 3.49 s.
-    public static let llama3_8B_GB300 = PublishedNeMoRun(model: "Llama 3 8B", experiment: "nemo-llama3-8b-gb300.yaml", dataParallelLabel: "DDP",
-                                                         tokensPerSecondPerGPU: 37556, gpu: "GB300", deviceID: "GB300-279GB", gpus: 8, batch: 128, sequence: 8192, tp: 1, pp: 1, cp: 1,
-                                                         virtualStages: nil, microbatchSequences: 2, hidden: 4096, layers: 32, heads: 32)
+    public static let llama3_8B_GB300 = llama3_8B_B200.onAnotherGPU("GB300", deviceID: "GB300-279GB", experiment: "nemo-llama3-8b-gb300.yaml",
+                                                                    tokensPerSecondPerGPU: 37556)
     /// Llama 3.1 405B on 128 B200: 64 × 8,192 tokens, TP 4, PP 8, CP 2, VP 8, GA 32: 661
     /// tokens/s per GPU (1,667 model TFLOP/s), a step of 6.20 s.
     public static let llama31_405B_B200 = PublishedNeMoRun(model: "Llama 3.1 405B", experiment: "nemo-llama31-405b-b200.yaml",
