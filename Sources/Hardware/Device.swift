@@ -36,6 +36,11 @@ public struct Device: Codable, Sendable, Equatable {
     public var scaleUpPairsOnly: Bool
     /// PCIe bandwidth per direction, bytes/s.
     public var pcieBandwidth: Double
+    /// What a copy-engine copy between pinned host memory and HBM reaches, bytes/s per
+    /// direction (catalog `host_copy_gbps`: nvbandwidth's `host_to_device_memcpy_ce` and
+    /// `device_to_host_memcpy_ce`), over PCIe or, on Grace superchips, NVLink-C2C; nil where none
+    /// is measured (`hostCopy` then derives it from the PCIe link).
+    public var measuredHostCopy: HostCopyBandwidth? = nil
     /// Thermal design power, W.
     public var tdpWatts: Double
     /// Source of each group of figures.
@@ -62,10 +67,28 @@ public struct Device: Codable, Sendable, Equatable {
         return best / bf16
     }
 
+    /// Host↔device copy rates, bytes/s: the measured ones, else the PCIe link's per-direction
+    /// rate at the fraction a measured PCIe Gen5 x16 host reaches (`HostCopyBandwidth.pcieFraction`).
+    public var hostCopy: HostCopyBandwidth {
+        measuredHostCopy ?? HostCopyBandwidth(toDevice: pcieBandwidth * HostCopyBandwidth.pcieFraction, toHost: pcieBandwidth * HostCopyBandwidth.pcieFraction)
+    }
+
     /// Scale-up bandwidth that large transfers reach, bytes/s per direction.
     public var scaleUpAchievableBandwidth: Double { scaleUpBandwidth * scaleUpAchievableFraction }
     /// HBM bandwidth that memory-bound kernels reach, bytes/s.
     public var hbmAchievableBandwidth: Double { hbmBandwidth * hbmAchievableFraction }
+}
+
+/// Copy-engine rates between pinned host memory and one GPU's HBM, bytes/s per direction.
+public struct HostCopyBandwidth: Codable, Sendable, Equatable {
+    public var toDevice: Double, toHost: Double
+    public init(toDevice: Double, toHost: Double) { self.toDevice = toDevice; self.toHost = toHost }
+
+    /// What a copy reaches of a PCIe link's per-direction rate: 52 of Gen5 x16's 64 GB/s, both
+    /// ways, measured with nvbandwidth on an x86 H200 host (Azure/AI-benchmarking-guide,
+    /// `Azure_Results/ND_H200_v5_results.md`, "NV Bandwidth": host to device 52, device to host
+    /// 52 GB/s).
+    public static let pcieFraction = 52.0 / 64.0
 }
 
 /// How the GPUs of a node are joined.

@@ -60,6 +60,9 @@ struct MemoryCommand: ParsableCommand {
         // Terms that do not apply to this plan (no chunked sequences, no DeepEP) stay in the JSON only.
         var rows = m.breakdown.filter { $0.bytes > 0 }.map { [$0.kind, Output.fixed($0.bytes / 1e9, 2) + " GB"] }
         rows.append(["peak per GPU (rank \(m.peakRank))", Output.fixed(m.peakBytesPerGpu / 1e9, 2) + " GB of " + Output.fixed(m.capacityBytes / 1e9, 1) + " GB usable"])
+        if let host = m.offloadedHostBytes {
+            rows.append(["offloaded activations in pinned host memory, per GPU", Output.fixed(host / 1e9, 2) + " GB"])
+        }
         rows.append(["layers per stage", plan.layersDescription])
         let verdict = m.fits
             ? "fits, with \(Output.fixed((m.capacityBytes - m.peakBytesPerGpu) / 1e9, 1)) GB to spare"

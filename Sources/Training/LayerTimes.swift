@@ -37,6 +37,9 @@ public struct LayerTimes: Sendable, Equatable, Codable {
     /// around the collectives (`FullyShardedImplementation`); already in them, added to no
     /// duration.
     public var fullyShardedCopiesForward = 0.0, fullyShardedCopiesBackward = 0.0
+    /// The compute's waits on CPU activation offloading's copies to host memory (forward) and
+    /// back (backward) (`ActivationOffload`), seconds; set per stage chunk.
+    public var offloadForward = 0.0, offloadBackward = 0.0
     /// GPU seconds idle waiting for the host to launch the next operation (`HostIssue`): in a
     /// forward alone, a backward alone, and an overlapped forward-and-backward pair; set per
     /// stage chunk.
@@ -53,7 +56,7 @@ public struct LayerTimes: Sendable, Equatable, Codable {
                          \.tensorParallelContentionForward, \.tensorParallelContentionBackward,
                          \.contextParallelForward, \.contextParallelBackward, \.fullyShardedForward, \.fullyShardedBackward,
                          \.fullyShardedContentionForward, \.fullyShardedContentionBackward,
-                         \.fullyShardedCopiesForward, \.fullyShardedCopiesBackward,
+                         \.fullyShardedCopiesForward, \.fullyShardedCopiesBackward, \.offloadForward, \.offloadBackward,
                          \.hostForward, \.hostBackward, \.hostForwardBackward]
     }
 
@@ -93,14 +96,14 @@ public struct LayerTimes: Sendable, Equatable, Codable {
     /// Forward alone: blocks in sequence, all-to-alls exposed.
     public var forward: Double {
         attentionForward + dispatchForward + mlpForward + combineForward + otherForward + tensorParallelForward + contextParallelForward
-            + fullyShardedForward + hostForward
+            + fullyShardedForward + offloadForward + hostForward
     }
     /// Weight backward alone.
     public var weight: Double { mlpBackwardWeight + attentionBackwardWeight + otherBackwardWeight }
     /// Full backward alone (inputs and weights), all-to-alls exposed.
     public var backward: Double {
         combineBackward + mlpBackwardInput + dispatchBackward + attentionBackwardInput + otherBackwardInput + weight + tensorParallelBackward
-            + contextParallelBackward + fullyShardedBackward + hostBackward
+            + contextParallelBackward + fullyShardedBackward + offloadBackward + hostBackward
     }
     /// Fraction of a stand-alone backward during which the NIC carries its all-to-alls (what a
     /// gradient reduce-scatter overlapping the drain cannot use); 0 without a backward.
@@ -122,7 +125,8 @@ public struct LayerTimes: Sendable, Equatable, Codable {
     /// host's launches of both chunks can outlast the pair (`hostForwardBackward`).
     public var overlappedForwardBackward: Double {
         overlapSlotSum + otherForward + otherBackwardInput + otherBackwardWeight + tensorParallelForward + tensorParallelBackward
-            + contextParallelForward + contextParallelBackward + fullyShardedForward + fullyShardedBackward + hostForwardBackward
+            + contextParallelForward + contextParallelBackward + fullyShardedForward + fullyShardedBackward + offloadForward + offloadBackward
+            + hostForwardBackward
     }
 
     /// The four slots' time: each the longer of its compute and its communication, seconds.

@@ -28,6 +28,9 @@ public struct PublishedNeMoRun: Sendable {
     public var pipelinePasses = 1
     /// The gate that routed the tokens of an MoE model (AutoModel's benchmarks: round-robin).
     public var gate = GateKind.router
+    /// Layers whose activations the recipe offloads to host memory (Megatron-Core's
+    /// `cpu_offloading_num_layers`; nil: none).
+    public var offloadedLayers: Int? = nil
     /// The model's shape, to recognise it: hidden size, layers, attention heads, MTP modules.
     public var hidden: Int, layers: Int, heads: Int, mtpDepth = 0
 
@@ -36,7 +39,7 @@ public struct PublishedNeMoRun: Sendable {
 
     /// Whether `c` runs the published plan: the GPU, the model's shape, the GPUs, TP, PP, CP, EP, the
     /// interleaved chunks, FSDP, the batch in micro-batches of MBS sequences, the precision, the
-    /// gate.
+    /// gate, the layers offloaded.
     public func matches(_ c: StepConfiguration) -> Bool {
         let pipeline = virtualStages.map { c.schedule == .interleaved && c.virtualStages == $0 } ?? (c.pp == 1)
         return c.topology.node.device.id == deviceID && c.model.hiddenSize == hidden && c.model.layers == layers && c.model.attention.heads == heads && c.model.mtpDepth == mtpDepth
@@ -45,15 +48,16 @@ public struct PublishedNeMoRun: Sendable {
             && c.microbatchTokens == sequence * microbatchSequences
             && c.microbatchSequences == microbatchSequences
             && c.precision == precision && (c.model.moe == nil || c.routingGate == gate)
+            && c.activationOffload?.layers == offloadedLayers
     }
 
-    /// The plan in a few words: "TP4 PP8 VP5", "TP8 PP8 CP2 VP8", "FSDP".
+    /// The plan in a few words: "TP4 PP8 VP5", "TP8 PP8 CP2 VP8", "FSDP, 40 layers offloaded".
     public var plan: String {
         var parts = [tp > 1 ? "TP\(tp)" : nil, pp > 1 ? "PP\(pp)" : nil, cp > 1 ? "CP\(cp)" : nil, virtualStages.map { "VP\($0)" },
                      ep > 1 ? "EP\(ep)" : nil].compactMap { $0 }
         if let label = dataParallelLabel { parts.append(label) } else if fsdp { parts.append("FSDP") }
         if pipelinePasses > 1 { parts.append("GA\(pipelinePasses)") }
-        return parts.joined(separator: " ")
+        return parts.joined(separator: " ") + (offloadedLayers.map { ", \($0) layers offloaded" } ?? "")
     }
 
     /// The same published plan run on another GPU, planned by its own experiment, at the
@@ -108,7 +112,22 @@ public struct PublishedNeMoRun: Sendable {
     public static let llama31_405B_B200 = PublishedNeMoRun(model: "Llama 3.1 405B", experiment: "nemo-llama31-405b-b200.yaml",
                                                            tokensPerSecondPerGPU: 661, gpu: "B200", deviceID: "B200-SXM-180GB", gpus: 128, batch: 64, sequence: 8192, tp: 4, pp: 8, cp: 2, virtualStages: 8,
                                                            hidden: 16384, layers: 126, heads: 128)
+    /// Llama 3 70B on 64 GB200 (one NVL72 rack's NVLink domain): 256 × 8,192 tokens in
+    /// micro-batches of 2 sequences, FSDP, GA 2, the activations of the first 40 of 80 layers
+    /// offloaded to the Grace CPUs' memory: 4,312 tokens/s per GPU (1,937 model TFLOP/s), a step
+    /// of 7.60 s.
+    public static let llama3_70B_GB200 = PublishedNeMoRun(model: "Llama 3 70B", experiment: "nemo-llama3-70b-gb200.yaml", tokensPerSecondPerGPU: 4312,
+                                                          gpu: "GB200", deviceID: "GB200-186GB", gpus: 64, batch: 256, sequence: 8192, tp: 1, pp: 1, cp: 1,
+                                                          virtualStages: nil, fsdp: true, microbatchSequences: 2, offloadedLayers: 40,
+                                                          hidden: 8192, layers: 80, heads: 64)
+    /// Llama 3 70B on 64 GB300: the GB200's plan with 20 layers offloaded: 4,520 tokens/s per GPU
+    /// (2,030 model TFLOP/s), a step of 7.25 s.
+    public static let llama3_70B_GB300: PublishedNeMoRun = {
+        var run = llama3_70B_GB200.onAnotherGPU("GB300", deviceID: "GB300-279GB", experiment: "nemo-llama3-70b-gb300.yaml", tokensPerSecondPerGPU: 4520)
+        run.offloadedLayers = 20
+        return run
+    }()
     /// The Blackwell rows: the what-if from the H800 to another GPU, against a measurement.
-    public static let blackwell = [llama3_8B_B200, llama3_8B_GB200, llama31_405B_B200, llama3_8B_GB300]
+    public static let blackwell = [llama3_8B_B200, llama3_8B_GB200, llama31_405B_B200, llama3_8B_GB300, llama3_70B_GB200, llama3_70B_GB300]
     public static let all = [llama3_8B, llama3_70B, llama31_405B, qwen3_30B_A3B] + blackwell + autoModel
 }

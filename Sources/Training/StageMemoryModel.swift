@@ -60,21 +60,8 @@ public struct StageMemoryModel: Sendable {
         let arch = c.layerModel
         schedule = try c.generateSchedule(kind)
         profile = InflightProfile(schedule)
-        let rows = c.balancedRoutedRows
+        let layerItems = Self.layerItems(c, deepSeekSavings: deepSeekSavings)
         let split = c.tp > 1 && c.sequenceParallel ? c.tp : 1
-        // Materialized attention scores are kept for the backward unless the core is recomputed.
-        let scores = c.attentionKernel == .unfused && c.effectiveRecompute != .selective && !c.recomputeModules.contains(.coreAttn)
-            ? (keys: c.attentionKeys ?? c.sequenceTokens, dropout: c.model.attentionDropout > 0) : nil
-        let caching = ActivationCaching.of(c.precision, deepSeekSavings: deepSeekSavings)
-        let layerItems = (0..<arch.layers).map { l -> [ActivationInventory.Item] in
-            // Full recomputation keeps only each layer's input (the layer is re-run in backward).
-            if c.effectiveRecompute == .full {
-                return [ActivationInventory.Item(name: "layer input (BF16; the layer is recomputed)", bytes: Double(c.gpuTokens * arch.hiddenSize * 2 / split))]
-            }
-            return ActivationInventory.layer(arch, index: l, tokens: c.gpuTokens, routedRowsOnGPU: rows,
-                                             recompute: deepSeekSavings, caching: caching,
-                                             sequenceSplit: split, materializedScores: scores, modules: c.recomputeModules)
-        }
         layerInventories = LayerInventory.grouping(layerItems)
         layerActivationBytes = layerItems.map(\.totalBytes)
         // The MTP block has the last layer's shape (`StagePass`).
@@ -100,6 +87,29 @@ public struct StageMemoryModel: Sendable {
         config = scheduled
     }
 
+    /// What one micro-batch keeps for the backward in each layer of `c`'s model, item by item
+    /// (`ActivationInventory`): the memory's activations, and the bytes an offloaded layer copies
+    /// to the host and back (`ActivationOffload`). `deepSeekSavings`: V3's recomputation and FP8
+    /// activation caches.
+    static func layerItems(_ c: StepConfiguration, deepSeekSavings: Bool) -> [[ActivationInventory.Item]] {
+        let arch = c.layerModel
+        let rows = c.balancedRoutedRows
+        let split = c.tp > 1 && c.sequenceParallel ? c.tp : 1
+        // Materialized attention scores are kept for the backward unless the core is recomputed.
+        let scores = c.attentionKernel == .unfused && c.effectiveRecompute != .selective && !c.recomputeModules.contains(.coreAttn)
+            ? (keys: c.attentionKeys ?? c.sequenceTokens, dropout: c.model.attentionDropout > 0) : nil
+        let caching = ActivationCaching.of(c.precision, deepSeekSavings: deepSeekSavings)
+        return (0..<arch.layers).map { l -> [ActivationInventory.Item] in
+            // Full recomputation keeps only each layer's input (the layer is re-run in backward).
+            if c.effectiveRecompute == .full {
+                return [ActivationInventory.Item(name: "layer input (BF16; the layer is recomputed)", bytes: Double(c.gpuTokens * arch.hiddenSize * 2 / split))]
+            }
+            return ActivationInventory.layer(arch, index: l, tokens: c.gpuTokens, routedRowsOnGPU: rows,
+                                             recompute: deepSeekSavings, caching: caching,
+                                             sequenceSplit: split, materializedScores: scores, modules: c.recomputeModules)
+        }
+    }
+
     /// One rank's bytes under a partition, by term; `inFlight` is the peak count of micro-batches
     /// held, in units of one PP stage.
     struct Parts {
@@ -118,7 +128,11 @@ public struct StageMemoryModel: Sendable {
         /// The stage of the partition a generated stage maps to (the same unless the memory's
         /// schedule has other stages than the plan's).
         func layers(_ s: Int) -> Range<Int> { let k = s % stageLayers.count; return starts[k]..<(starts[k] + stageLayers[k]) }
-        func activation(_ s: Int) -> Double { layers(s).reduce(0) { $0 + layerActivationBytes[$1] } }
+        func activation(_ s: Int) -> Double {
+            // Offloading runs on one stage, the whole model: its first layers wait in host memory.
+            if let offload = config.activationOffload { return offload.residentBytes(perLayer: layers(s).map { layerActivationBytes[$0] }) }
+            return layers(s).reduce(0) { $0 + layerActivationBytes[$1] }
+        }
         func prefixKeys(_ s: Int) -> Double { prefixKeyBytesPerLayer * Double(layers(s).count) }
         let last = stageLayers.count - 1
         func headKept(_ s: Int) -> Double { s % stageLayers.count == last ? head.keptBytes : 0 }
@@ -157,6 +171,12 @@ public struct StageMemoryModel: Sendable {
         return p
     }
 
+    /// Pinned host memory the offloaded activations of one micro-batch take per GPU
+    /// (`ActivationOffload.hostBytes`), bytes; 0 without offloading.
+    public var offloadedHostBytes: Double {
+        config.activationOffload?.hostBytes(perLayer: layerActivationBytes) ?? 0
+    }
+
     /// One rank's terms under a partition, bytes, labelled, in the order `TrainingMemory` reports them.
     public func terms(rank r: Int, stageLayers: [Int]) -> [TrainingMemory.Term] {
         let p = parts(rank: r, stageLayers: stageLayers)
@@ -166,7 +186,7 @@ public struct StageMemoryModel: Sendable {
             "weights (\(OptimizerStates.weights.rawValue.uppercased())\(optimizer.fullySharded ? ", \(scheme) shard\(over) + 2 gathered layers" : optimizer.reshardsAfterForward ? ", resharded after forward: shard + 2 gathered layers" : ""))",
             "gradients (\(optimizer.gradients.rawValue.uppercased())\(optimizer.expertGradients.map { "; routed experts \($0.rawValue.uppercased())" } ?? "")\(optimizer.fullySharded ? ", \(scheme) shard\(over) + 1 layer to reduce-scatter" : ""))",
             "optimizer: \(optimizer.stateDescription), \(optimizer.fullySharded ? "\(scheme) sharded\(over)" : optimizer.distributed ? "ZeRO-1 sharded" : "not sharded")",
-            "activations (up to \(p.inFlight) micro-batches in flight)",
+            "activations (up to \(p.inFlight) micro-batches in flight\(config.activationOffload.map { "; the first \($0.layers) of \(layerActivationBytes.count) layers offloaded to host memory" } ?? ""))",
             "\(head.title) (logits: \(config.crossEntropyKernels.rawValue) loss)",
             "embedding table's dense gradient (BF16), above what its backward has freed",
             "cached prefix keys of chunked sequences (BF16 KV cache)",
@@ -194,7 +214,8 @@ public struct StageMemoryModel: Sendable {
     /// layers), and so is the update's temporary (it depends on the activations it follows);
     /// `StagePartition.fitting` checks what it finds on the exact sum.
     public func separableBytes(rank r: Int) -> (perLayer: [Double], first: Double, last: Double, fixed: Double)? {
-        guard profile.rankStages[r].count == 1, let held = profile.peakCounts[r].first?.first else { return nil }
+        // Offloaded layers keep their bytes off the GPU (and need one stage: nothing to partition).
+        guard config.activationOffload == nil, profile.rankStages[r].count == 1, let held = profile.peakCounts[r].first?.first else { return nil }
         let bytes = { (p: RankParameters) in
             config.weightShard(p) * Double(OptimizerStates.weights.bytes) + config.gradientBytes(p)
                 + config.optimizerShard(p) * Double(optimizer.stateBytes)

@@ -49,6 +49,25 @@ extension StepConfiguration {
         }
     }
 
+    /// CPU activation offloading as Megatron-Core allows it (`ActivationOffload`): fewer layers
+    /// than the model has, one pipeline stage, no recomputation.
+    public func checkActivationOffload() throws {
+        guard let offload = activationOffload else { return }
+        let layers = layerModel.layers
+        guard offload.layers < layers else {
+            throw ScheduleError(problem: "activation offloading of \(offload.layers) layers leaves none of the model's \(layers) on the GPU (Megatron-Core: cpu_offloading_num_layers < num_layers; the last layer's backward follows its forward at once)",
+                                fix: "offload at most \(layers - 1) layers")
+        }
+        guard pp == 1 else {
+            throw ScheduleError(problem: "activation offloading with \(pp) pipeline stages: Megatron-Core has no support for pipeline parallelism with CPU offloading",
+                                fix: "set parallel.pp: 1 (with FSDP or the distributed optimizer), or drop activation_offload")
+        }
+        guard effectiveRecompute == .none, recomputeModules.isEmpty else {
+            throw ScheduleError(problem: "activation offloading with recomputation (\(recomputeModules.isEmpty ? effectiveRecompute.rawValue : "recompute_modules")): Megatron-Core refuses CPU offloading when activation recomputation is enabled",
+                                fix: "set recompute: none (and drop recompute_modules), or drop activation_offload")
+        }
+    }
+
     /// Pipelined TP collectives (`TensorParallelOverlap.pipelined`) split sequence-parallel
     /// all-gathers and reduce-scatters; without sequence parallelism there are none to split.
     public func checkTensorParallelOverlap() throws {
@@ -113,6 +132,7 @@ extension StepConfiguration {
         }
         do { _ = try model.tensorParallelShard(tp).expertTensorParallelShard(etp) } catch let e as ModelArchitecture.TensorParallelError { throw fail(e.problem, e.fix) }
         try checkContextParallel()
+        try checkActivationOffload()
         guard gpus % (devicesPerPipeline * tp * cp) == 0 else {
             throw fail("\(gpus) GPUs are not a multiple of the \(devicesPerPipeline * tp * cp) GPUs of one pipeline (PP × TP × CP)", "choose PP × TP × CP dividing the GPU count")
         }

@@ -114,6 +114,9 @@ public struct StepConfiguration: Sendable {
     /// Megatron-LM's selective recomputation by module (`--recompute-modules`), with
     /// `recompute` none.
     public var recomputeModules: Set<RecomputeModule> = []
+    /// Megatron-Core's CPU activation offloading of the first layers (`ActivationOffload`);
+    /// nil: none.
+    public var activationOffload: ActivationOffload?
     /// SMs communication kernels take from the compute for the whole step (V3: 20 of 132, for
     /// DeepEP and the pipeline sends beside its overlapped GEMMs).
     public var communicationSMs: Int

@@ -38,7 +38,7 @@ public enum StepExperiment {
     /// Every top-level key an experiment file may have (the step's, `run`, `sweep`, `outputs`).
     public static let keys = ["base", "model", "model_overrides", "topology", "hardware", "parallel", "schedule", "virtual_stages",
                               "microbatches", "pipeline_passes", "microbatch_tokens", "microbatch_sequences", "precision", "optimizer", "recompute", "recompute_modules", "attention_kernel", "expert_bias_kernels", "cross_entropy", "gemm_ceiling", "attention_ceiling", "communication_sms", "all_to_all_sms", "collective_sms", "moe_dispatcher", "deepep_kernels", "moe_shared_expert_overlap", "routing",
-                              "fidelity", "gpu_speed_spread_percent", "instruction_jitter_percent", "host_us_per_operation", "calibration", "run", "sweep", "outputs"]
+                              "fidelity", "gpu_speed_spread_percent", "instruction_jitter_percent", "host_us_per_operation", "activation_offload", "calibration", "run", "sweep", "outputs"]
     static let hardwareKeys = ["node", "device", "nic_gbit_s", "scale_up_gb_s"]
     static let optimizerKeys = ["distributed", "moments", "gradients", "fsdp", "fsdp_shard_group", "fsdp_implementation", "reshard_after_forward", "expert_gradients", "gradient_accumulation", "embedding_gradient", "master", "clip_grad_norm", "update_kernels", "weight_decay"]
     /// The values of `precision` and the recipes they name.
@@ -200,6 +200,12 @@ public enum StepExperiment {
         if let overlap = try v.optional("moe_shared_expert_overlap") {
             config.sharedExpertOverlap = try overlap.bool()
             do { try config.checkSharedExpertOverlap() } catch let e as ScheduleError { throw overlap.error(e.problem, fix: e.fix) }
+        }
+        if let offload = try v.optional("activation_offload") {
+            try offload.requireKnownKeys(["layers", "handler"])
+            config.activationOffload = ActivationOffload(layers: try offload.positiveInt("layers"),
+                                                         handler: try offload.choiceIfPresent("handler", ActivationOffload.Handler.self) ?? .transformerEngine)
+            do { try config.checkActivationOffload() } catch let e as ScheduleError { throw offload.error(e.problem, fix: e.fix).markedInfeasible }
         }
         // The schedule's own rules first, reported at its key; then the rest of the plan.
         do { try schedule.checkPlan(pp: config.pp, microbatches: config.microbatches, virtualStages: config.virtualStages, sequenceChunks: config.sequenceChunks) }

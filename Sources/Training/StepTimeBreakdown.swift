@@ -32,6 +32,8 @@ public struct StepTimeBreakdown: Sendable, Codable, Equatable {
     /// slowdown beside those it hides (`collectiveContentionS`), and the implementation's
     /// copies around them (`fullyShardedCopiesS`).
     public var fullyShardedS = 0.0
+    /// The compute waiting for CPU activation offloading's copies to host memory and back.
+    public var activationOffloadS = 0.0
     /// The GPU idle inside instructions, waiting for the host to launch operations.
     public var hostS = 0.0
     /// Idle during the pipeline: fill, drain, and waits for pipeline sends.
@@ -73,6 +75,7 @@ public struct StepTimeBreakdown: Sendable, Codable, Equatable {
         (\.tensorParallelS, "tensor_parallel", "exposed tensor-parallel collectives, and their SMs"),
         (\.contextParallelS, "context_parallel", "exposed context-parallel ring"),
         (\.fullyShardedS, "fully_sharded", "exposed FSDP gathers and reduce-scatters, their SMs and copies"),
+        (\.activationOffloadS, "activation_offload", "waiting for activation offload copies (host link)"),
         (\.hostS, "host", "waiting for host launches"),
         (\.bubbleS, "bubble", "pipeline bubble and send waits"),
         (\.gradientReductionS, "gradient_reduction", "exposed gradient reduction"),
@@ -87,7 +90,7 @@ public struct StepTimeBreakdown: Sendable, Codable, Equatable {
     /// Compute: attention, MLP and the rest.
     public var computeS: Double { attentionS + mlpS + otherComputeS }
     /// Communication the compute does not hide inside the pipeline instructions.
-    public var exposedCommunicationS: Double { allToAllS + tensorParallelS + contextParallelS + fullyShardedS }
+    public var exposedCommunicationS: Double { allToAllS + tensorParallelS + contextParallelS + fullyShardedS + activationOffloadS }
     /// The optimizer step's exposed parts.
     public var optimizerS: Double { gradientReductionS + gradientNormS + optimizerUpdateS + allGatherS }
 
@@ -105,6 +108,7 @@ public struct StepTimeBreakdown: Sendable, Codable, Equatable {
         (r.collectiveContentionS, r.tensorParallelContentionS) = (f(a.collectiveContentionS, b.collectiveContentionS),
                                                                   f(a.tensorParallelContentionS, b.tensorParallelContentionS))
         r.fullyShardedCopiesS = f(a.fullyShardedCopiesS, b.fullyShardedCopiesS)
+        r.activationOffloadS = f(a.activationOffloadS, b.activationOffloadS)
         return r
     }
 
@@ -128,6 +132,7 @@ public struct StepTimeBreakdown: Sendable, Codable, Equatable {
             (b.tensorParallelS, b.contextParallelS, b.fullyShardedS, b.hostS) = (t.tensorParallelForward, t.contextParallelForward, t.fullyShardedForward, t.hostForward)
             (b.collectiveContentionS, b.tensorParallelContentionS) = (t.fullyShardedContentionForward, t.tensorParallelContentionForward)
             b.fullyShardedCopiesS = t.fullyShardedCopiesForward
+            b.activationOffloadS = t.offloadForward
         case "B", "Bi":
             let weight = label == "B"
             b.attentionS = t.attentionBackwardInput + (weight ? t.attentionBackwardWeight : 0)
@@ -138,6 +143,7 @@ public struct StepTimeBreakdown: Sendable, Codable, Equatable {
             b.recomputationS = t.recomputation
             (b.collectiveContentionS, b.tensorParallelContentionS) = (t.fullyShardedContentionBackward, t.tensorParallelContentionBackward)
             b.fullyShardedCopiesS = t.fullyShardedCopiesBackward
+            b.activationOffloadS = t.offloadBackward
         case "W":
             (b.attentionS, b.mlpS, b.otherComputeS) = (t.attentionBackwardWeight, t.mlpBackwardWeight, t.otherBackwardWeight)
         case "F&B":
@@ -161,6 +167,7 @@ public struct StepTimeBreakdown: Sendable, Codable, Equatable {
         b.collectiveContentionS = t.fullyShardedContentionForward + t.fullyShardedContentionBackward
         b.fullyShardedCopiesS = t.fullyShardedCopiesForward + t.fullyShardedCopiesBackward
         b.tensorParallelContentionS = t.tensorParallelContentionForward + t.tensorParallelContentionBackward
+        b.activationOffloadS = t.offloadForward + t.offloadBackward
         b.hostS = t.hostForwardBackward
         b.recomputationS = t.recomputation
         return b

@@ -25,6 +25,9 @@ public struct TrainingMemory: Sendable, Codable, Equatable {
     public var fits: Bool
     /// What the biggest term is, for the error message when the plan does not fit.
     public var largestTerm: String
+    /// Pinned host memory per GPU holding offloaded activations (`activation_offload`), bytes;
+    /// nil without offloading. Not in the GPU's peak.
+    public var offloadedHostBytes: Double? = nil
 
     /// The memory of a plan: the rank with the most bytes under `stageLayers`.
     public static func compute(config c: StepConfiguration, stageLayers: [Int], deepSeekSavings: Bool, schedule: ScheduleKind) throws -> TrainingMemory {
@@ -41,6 +44,7 @@ public struct TrainingMemory: Sendable, Codable, Equatable {
                                       fits: total <= model.capacityBytes, largestTerm: terms.max { $0.bytes < $1.bytes }!.kind)
             }
         }
+        if model.config.activationOffload != nil { best!.offloadedHostBytes = model.offloadedHostBytes }
         return best!
     }
 }
