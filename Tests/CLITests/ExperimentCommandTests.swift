@@ -42,7 +42,7 @@ import Testing
         #expect(breakdown.count == 16)
         // (Recomputation and the collectives' contention are shares of other parts.)
         let parts = breakdown[0].filter { !["recomputation_s", "collective_contention_s", "tensor_parallel_contention_s", "fully_sharded_copies_s"].contains($0.key) }
-        #expect(parts.count == 14 && abs(parts.values.reduce(0, +) - (step["step_time_s"] as! Double)) < 1e-9)
+        #expect(parts.count == 15 && abs(parts.values.reduce(0, +) - (step["step_time_s"] as! Double)) < 1e-9)
         // Every rank's ISCA phases; the table gives their spread beside rank 0's.
         let phases = step["phases_per_rank"] as! [[String: Double]]
         #expect(phases.count == 16 && phases[0]["steady_s"] == step["steady_s"] as? Double)

@@ -26,6 +26,32 @@ import Testing
         #expect(h800.hbmBytes == 80e9)
     }
 
+    /// Host↔device copy rates: measured where nvbandwidth was run (Azure's ND H200 v5 over PCIe
+    /// Gen5, 52 GB/s both ways; ND GB200 v6 over NVLink-C2C, 201 to the GPU, 193 back), else
+    /// the PCIe link at the H200's 52/64; a misspelt direction is refused.
+    @Test func hostCopyRates() throws {
+        #expect(try catalog.device("H200-SXM-141GB").hostCopy == HostCopyBandwidth(toDevice: 52e9, toHost: 52e9))
+        #expect(try catalog.device("GB200-186GB").hostCopy == HostCopyBandwidth(toDevice: 201e9, toHost: 193e9))
+        let h100 = try catalog.device("H100-SXM5-80GB")
+        #expect(h100.measuredHostCopy == nil && abs(h100.hostCopy.toHost - 52e9) < 1)
+        #expect(abs(try catalog.device("A100-SXM4-80GB").hostCopy.toDevice - 26e9) < 1)
+        let good = Self.oneDevice(extra: "    host_copy_gbps: {to_device: 25, to_host: 24}\n")
+        #expect(try HardwareCatalog.parse(try ConfigValue.parse(good, file: "cat.yaml")).device("X").hostCopy == HostCopyBandwidth(toDevice: 25e9, toHost: 24e9))
+        do {
+            _ = try HardwareCatalog.parse(try ConfigValue.parse(Self.oneDevice(extra: "    host_copy_gbps: {to_gpu: 25, to_host: 24}\n"), file: "cat.yaml"))
+            Issue.record("accepted to_gpu")
+        } catch let e as ConfigError { #expect(e.description.contains("to_device"), "\(e.description)") }
+    }
+
+    /// The HBM a process can use on Blackwell, from the driver's totals: B200 182,642 MiB
+    /// (CUDA's device query), GB200 189,471 and GB300 284,208 MiB in nvidia-smi less the 717 MiB
+    /// the B200's driver keeps below nvidia-smi's figure.
+    @Test func blackwellUsableMemory() throws {
+        #expect(try catalog.device("B200-SXM-180GB").hbmUsableBytes == 182_642 * 1_048_576)
+        #expect(try catalog.device("GB200-186GB").hbmUsableBytes == (189_471 - 717) * 1_048_576)
+        #expect(try catalog.device("GB300-279GB").hbmUsableBytes == (284_208 - 717) * 1_048_576)
+    }
+
     @Test func a100RunsFP8AsBF16() throws {
         let a100 = try catalog.device("A100-SXM4-80GB")
         #expect(a100.peak(.fp8).runsAs == .bf16)

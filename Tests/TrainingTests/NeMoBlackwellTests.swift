@@ -10,13 +10,16 @@ import Testing
 /// calibrated on to another GPU, checked against a measurement.
 @Suite struct NeMoBlackwellTests {
     /// The published step times: 128 × 8,192 tokens at 30,624, 31,508 and 37,556 tokens/s per
-    /// GPU on 8 GPUs; 64 × 8,192 at 661 on 128.
-    @Test("Megatron-Bridge 25.11 Blackwell rows: 4.280, 4.160, 6.197 and 3.490 s per step")
+    /// GPU on 8 GPUs; 64 × 8,192 at 661 on 128; 256 × 8,192 at 4,312 and 4,520 on 64.
+    @Test("Megatron-Bridge 25.11 Blackwell rows: 4.280, 4.160, 6.197, 3.490, 7.599 and 7.250 s per step")
     func publishedStepTimes() {
         #expect(abs(PublishedNeMoRun.llama3_8B_B200.stepSeconds - 4.2797) < 1e-3)
         #expect(abs(PublishedNeMoRun.llama3_8B_GB200.stepSeconds - 4.1599) < 1e-3)
         #expect(abs(PublishedNeMoRun.llama31_405B_B200.stepSeconds - 6.1967) < 1e-3)
         #expect(abs(PublishedNeMoRun.llama3_8B_GB300.stepSeconds - 3.4901) < 1e-3)
+        #expect(abs(PublishedNeMoRun.llama3_70B_GB200.stepSeconds - 7.5993) < 1e-3)
+        #expect(abs(PublishedNeMoRun.llama3_70B_GB300.stepSeconds - 7.2496) < 1e-3)
+        #expect(PublishedNeMoRun.llama3_70B_GB300.offloadedLayers == 20 && PublishedNeMoRun.llama3_70B_GB300.plan == "FSDP, 20 layers offloaded")
         #expect(PublishedNeMoRun.blackwell.allSatisfy { run in PublishedNeMoRun.all.contains { $0.experiment == run.experiment } && run.gpu != "H100" })
         #expect(PublishedNeMoRun.llama3_8B_B200.plan == "DDP" && PublishedNeMoRun.llama31_405B_B200.plan == "TP4 PP8 CP2 VP8")
     }
@@ -33,8 +36,11 @@ import Testing
     /// catalog entry was added): 3.907 s (+11.9 %), a miss: llmsim's GB300 runs this step as its
     /// GB200 does (the same BF16 and FP8 peaks and HBM bandwidth; the doubled exponential units
     /// do not move a roofline the forward's MMAs bind as much), where NVIDIA measured 1.19 times
-    /// the GB200's throughput.
-    @Test("Blackwell what-ifs: B200 and GB200 8B within 10%; B200 405B 10% fast; GB300 8B 12% slow")
+    /// the GB200's throughput. Llama 3 70B with FSDP and activations offloaded to the Grace CPUs
+    /// (measured 2026-11-25, the day offloading was modelled): GB200 6.718 s (−11.6 %), a miss,
+    /// GB300 6.715 s (−7.4 %): the copies hide under the compute (`ActivationOffloadTests`), and
+    /// NVIDIA's GB300/GB200 ratio here is 1.05 where the 8B's is 1.19.
+    @Test("Blackwell what-ifs: B200 and GB200 8B within 10%; B200 405B 10% fast; GB300 8B 12% slow; 70B GB200 12% fast, GB300 7% fast")
     func blackwellSteps() throws {
         var ratios: [Double] = []
         for run in PublishedNeMoRun.blackwell {
@@ -46,6 +52,8 @@ import Testing
         #expect(abs(ratios[1] - 0.938) < 0.01, "\(ratios)")
         #expect(abs(ratios[2] - 0.902) < 0.01, "\(ratios)")
         #expect(abs(ratios[3] - 1.119) < 0.01, "\(ratios)")
+        #expect(abs(ratios[4] - 0.884) < 0.01, "\(ratios)")
+        #expect(abs(ratios[5] - 0.926) < 0.01, "\(ratios)")
         // The tile roofline is what moved the 8B B200 step from 0.950 of the published time.
         var peak = try shippedStep(PublishedNeMoRun.llama3_8B_B200.experiment)
         peak.attentionCeiling = .peak
