@@ -186,7 +186,7 @@ public struct StageMemoryModel: Sendable {
             "weights (\(OptimizerStates.weights.rawValue.uppercased())\(optimizer.fullySharded ? ", \(scheme) shard\(over) + 2 gathered layers" : optimizer.reshardsAfterForward ? ", resharded after forward: shard + 2 gathered layers" : ""))",
             "gradients (\(optimizer.gradients.rawValue.uppercased())\(optimizer.expertGradients.map { "; routed experts \($0.rawValue.uppercased())" } ?? "")\(optimizer.fullySharded ? ", \(scheme) shard\(over) + 1 layer to reduce-scatter" : ""))",
             "optimizer: \(optimizer.stateDescription), \(optimizer.fullySharded ? "\(scheme) sharded\(over)" : optimizer.distributed ? "ZeRO-1 sharded" : "not sharded")",
-            "activations (up to \(p.inFlight) micro-batches in flight\(config.activationOffload.map { "; the first \($0.layers) of \(layerActivationBytes.count) layers offloaded to host memory" } ?? ""))",
+            "activations (up to \(p.inFlight) micro-batches in flight\(config.activationOffload.flatMap { $0.layers > 0 ? "; the first \($0.layers) of \(layerActivationBytes.count) layers offloaded to host memory" : nil } ?? ""))",
             "\(head.title) (logits: \(config.crossEntropyKernels.rawValue) loss)",
             "embedding table's dense gradient (BF16), above what its backward has freed",
             "cached prefix keys of chunked sequences (BF16 KV cache)",

@@ -203,7 +203,7 @@ public enum StepExperiment {
         }
         if let offload = try v.optional("activation_offload") {
             try offload.requireKnownKeys(["layers", "handler"])
-            config.activationOffload = ActivationOffload(layers: try offload.positiveInt("layers"),
+            config.activationOffload = ActivationOffload(layers: try offload.positiveInt("layers", allowZero: true),
                                                          handler: try offload.choiceIfPresent("handler", ActivationOffload.Handler.self) ?? .transformerEngine)
             do { try config.checkActivationOffload() } catch let e as ScheduleError { throw offload.error(e.problem, fix: e.fix).markedInfeasible }
         }

@@ -73,7 +73,8 @@ import Testing
 
     /// NVIDIA's GB200 recipe fits only with its 40 layers offloaded: one micro-batch keeps
     /// 3.90 GB per layer (80 layers, 312 GB); offloading 40 leaves 155.9 GB of activations and a
-    /// 188.5 GB peak under the GB200's 197.9 GB, with 155.9 GB in pinned host memory.
+    /// 188.5 GB peak under the GB200's 197.9 GB, with 155.9 GB in pinned host memory; 38 layers
+    /// are the fewest that fit.
     @Test func gb200RecipeFitsByOffloading() throws {
         let c = try shippedStep("nemo-llama3-70b-gb200.yaml")
         let memory = try StepSimulation(config: c, calibration: try KernelCalibration.hopper()).plan().memory
@@ -83,6 +84,15 @@ import Testing
         kept.activationOffload = nil
         let whole = try StepSimulation(config: kept, calibration: try KernelCalibration.hopper()).plan().memory
         #expect(!whole.fits && abs(whole.peakBytesPerGpu / 1e9 - 344.40) < 0.05 && whole.offloadedHostBytes == nil)
+        // Zero layers (a sweep's start) offload nothing; 38 is the fewest that fit, the recipe's 40 leave 9.4 GB.
+        let zero = try StepSimulation(config: try shippedStep("nemo-llama3-70b-gb200.yaml", adding: "activation_offload: {layers: 0}"),
+                                      calibration: try KernelCalibration.hopper()).plan().memory
+        #expect(zero.peakBytesPerGpu == whole.peakBytesPerGpu && zero.offloadedHostBytes == 0)
+        for (layers, fits) in [(37, false), (38, true)] {
+            let m = try StepSimulation(config: try shippedStep("nemo-llama3-70b-gb200.yaml", adding: "activation_offload: {layers: \(layers)}"),
+                                       calibration: try KernelCalibration.hopper()).plan().memory
+            #expect(m.fits == fits, "\(layers): \(m.peakBytesPerGpu)")
+        }
     }
 
     /// Measured 2026-11-25: over NVLink-C2C (193 GB/s out, 201 back) a layer's 3.90 GB copy
