@@ -97,7 +97,12 @@ struct StepCommand: ParsableCommand {
         ]) + [
             ["memory per GPU, peak (rank \(plan.memory.peakRank))",
              Output.fixed(plan.memory.peakBytesPerGpu / 1e9, 2) + " GB of " + Output.fixed(plan.memory.capacityBytes / 1e9, 1) + (plan.memory.fits ? " GB" : " GB: does NOT fit"), ""],
-        ] + (config.pp == 1 ? [] : [
+        ] + (config.activationOffload.map { offload in
+            let copy = config.topology.node.device.hostCopy
+            return [["activations offloaded to host (\(offload.handler.rawValue))",
+                     "\(offload.layers) of \(config.model.layers) layers, " + Output.fixed((plan.memory.offloadedHostBytes ?? 0) / 1e9, 1) + " GB per GPU at "
+                        + Output.fixed(copy.toHost / 1e9, 0) + " / " + Output.fixed(copy.toDevice / 1e9, 0) + " GB/s out / back", ""]]
+        } ?? []) + (config.pp == 1 ? [] : [
             ["pipeline send between stages", Output.fixed(plan.transferS * 1e3, 2) + " ms, " + config.effectivePipelineSends.rawValue, ""],
         ]) + (config.model.moe == nil ? [] : [
             ["all-to-all dispatch / combine" + (config.moeDispatcher == .deepep ? "" : " (\(config.moeDispatcher.rawValue), NCCL)")
