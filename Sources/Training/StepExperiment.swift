@@ -15,7 +15,7 @@ import Schedules
 /// model: deepseek-v3                      # catalog name or path to a config.json
 /// model_overrides: {topk_group: 8}        # optional: config.json keys replaced
 /// topology: ../Topologies/deepseek-v3-mpft.yaml   # or {file: ..., nodes: 512} or inline
-/// hardware: {node: HGX-H200-8GPU, nic_gbit_s: 800, scale_up_gb_s: 450}   # optional overrides
+/// hardware: {node: HGX-H200-8GPU, nic_gbit_s: 800, scale_up_gb_s: 450, host_copy_gb_s: 52}   # optional overrides
 /// parallel: {pp: 16, ep: 64, tp: 1}        # tp: GPUs of a node; sp: sequence parallelism (default true); tp_overlap: none | backward | pipelined; tp_overlap_sms: {qkv_wgrad: 24, …} (userbuffers kernels' SMs)
 /// schedule: dualpipe                      # gpipe 1f1b interleaved zb1p dualpipe dualpipev
 /// microbatches: 120                       # per pipeline per step
@@ -39,7 +39,7 @@ public enum StepExperiment {
     public static let keys = ["base", "model", "model_overrides", "topology", "hardware", "parallel", "schedule", "virtual_stages",
                               "microbatches", "pipeline_passes", "microbatch_tokens", "microbatch_sequences", "precision", "optimizer", "recompute", "recompute_modules", "attention_kernel", "expert_bias_kernels", "cross_entropy", "gemm_ceiling", "attention_ceiling", "communication_sms", "all_to_all_sms", "collective_sms", "moe_dispatcher", "deepep_kernels", "moe_shared_expert_overlap", "routing",
                               "fidelity", "gpu_speed_spread_percent", "instruction_jitter_percent", "host_us_per_operation", "activation_offload", "calibration", "run", "sweep", "outputs"]
-    static let hardwareKeys = ["node", "device", "nic_gbit_s", "scale_up_gb_s"]
+    static let hardwareKeys = ["node", "device", "nic_gbit_s", "scale_up_gb_s", "host_copy_gb_s"]
     static let optimizerKeys = ["distributed", "moments", "gradients", "fsdp", "fsdp_shard_group", "fsdp_implementation", "reshard_after_forward", "expert_gradients", "gradient_accumulation", "embedding_gradient", "master", "clip_grad_norm", "update_kernels", "weight_decay"]
     /// The values of `precision` and the recipes they name.
     static let precisions: [(name: String, policy: PrecisionPolicy)] = [("fp8", .deepSeekFP8), ("fp8-tensor", .tensorScaledFP8), ("bf16", .bf16)]
@@ -349,8 +349,9 @@ public enum StepExperiment {
     }
 
     /// `hardware:` overrides of the topology's node: another node template, another GPU in the
-    /// same node, the NIC line rate (Gb/s, as marketed) or the scale-up bandwidth (GB/s per
-    /// direction). Achievable rates keep the template's achievable fraction.
+    /// same node, the NIC line rate (Gb/s, as marketed), the scale-up bandwidth (GB/s per
+    /// direction) or the host↔device copy rate (GB/s, both directions: what activation offloading
+    /// copies at). Achievable rates keep the template's achievable fraction.
     public static func parseHardware(_ h: ConfigValue, node: NodeTemplate, catalog: HardwareCatalog) throws -> NodeTemplate {
         try h.requireKnownKeys(hardwareKeys)
         var node = node
@@ -363,6 +364,10 @@ public enum StepExperiment {
         }
         if try h.optional("scale_up_gb_s") != nil {
             node.device.scaleUpBandwidth = try h.positiveDouble("scale_up_gb_s") * 1e9
+        }
+        if try h.optional("host_copy_gb_s") != nil {
+            let rate = try h.positiveDouble("host_copy_gb_s") * 1e9
+            node.device.measuredHostCopy = HostCopyBandwidth(toDevice: rate, toHost: rate)
         }
         return node
     }

@@ -107,6 +107,14 @@ public struct StepSensitivity: Sendable, Encodable {
                      c.topology.latency.scaleUp *= f; c.topology.latency.sameLeaf *= f
                      c.topology.latency.crossLeaf *= f; c.topology.latency.crossCore *= f
                  }),
-        ]
+        ] + (config.activationOffload == nil ? [] : [
+            // Only where activations are offloaded: nothing else copies to the host.
+            Knob(key: "hardware.host_copy_gb_s", label: "host copy, to the host", unit: "GB/s", evidence: "GPU \(node.device.id)",
+                 value: { c, _ in c.topology.node.device.hostCopy.toHost / 1e9 },
+                 scale: { c, _, f in
+                     let copy = c.topology.node.device.hostCopy
+                     c.topology.node.device.measuredHostCopy = HostCopyBandwidth(toDevice: copy.toDevice * f, toHost: copy.toHost * f)
+                 }),
+        ])
     }
 }

@@ -95,11 +95,18 @@ import Testing
         }
     }
 
+    /// `llmsim step --sensitivity` moves the host copy rate only where something copies to the host.
+    @Test func sensitivityKnobOnlyWithOffloading() throws {
+        let key = "hardware.host_copy_gb_s"
+        #expect(StepSensitivity.knobs(try shippedStep("nemo-llama3-70b-gb200.yaml")).contains { $0.key == key })
+        #expect(!StepSensitivity.knobs(try shippedStep("nemo-llama3-8b-gb200.yaml")).contains { $0.key == key })
+    }
+
     /// Measured 2026-11-25: over NVLink-C2C (193 GB/s out, 201 back) a layer's 3.90 GB copy
     /// (20 ms) outlasts its 14 ms forward, but the current handler gives each copy 39 layers to
     /// finish, so nothing shows: the step is the step without offloading (6.718 s). A PCIe Gen5
-    /// host (52 GB/s, 75 ms a layer) cannot hide 40 copies in 39 forwards: each micro-batch's
-    /// forward waits 1.95 s and its backward 0.82 s.
+    /// host (52 GB/s, 75 ms a layer; `hardware: {host_copy_gb_s: 52}`) cannot hide 40 copies in
+    /// 39 forwards: each micro-batch's forward waits 1.95 s and its backward 0.82 s, a 12.28-s step.
     @Test func hiddenOverC2CExposedOverPCIe() throws {
         let c = try shippedStep("nemo-llama3-70b-gb200.yaml")
         let sim = try StepSimulation(config: c, calibration: try KernelCalibration.hopper())
@@ -110,9 +117,14 @@ import Testing
         none.activationOffload = nil
         let base = try StepSimulation(config: none, calibration: try KernelCalibration.hopper()).run().stepTimeS
         #expect(abs(try sim.run(microbatches: c.microbatches, plan: plan).stepTimeS - base) < 1e-9)
-        var pcie = c
-        pcie.topology.node.device.measuredHostCopy = nil
-        let slow = try StepSimulation(config: pcie, calibration: try KernelCalibration.hopper()).plan().stageTimes[0]
+        let pcie = try shippedStep("nemo-llama3-70b-gb200.yaml", adding: "hardware: {host_copy_gb_s: 52}")
+        #expect(pcie.topology.node.device.hostCopy == HostCopyBandwidth(toDevice: 52e9, toHost: 52e9))
+        let slowSim = try StepSimulation(config: pcie, calibration: try KernelCalibration.hopper())
+        let slowPlan = try slowSim.plan()
+        let slow = slowPlan.stageTimes[0]
         #expect(abs(slow.offloadForward - 1.954) < 0.01 && abs(slow.offloadBackward - 0.825) < 0.01, "\(slow.offloadForward) \(slow.offloadBackward)")
+        // Two micro-batches: 5.56 s of waits, a 12.28-s step, the breakdown's part.
+        let step = try slowSim.run(microbatches: pcie.microbatches, plan: slowPlan)
+        #expect(abs(step.stepTimeS - 12.275) < 0.01 && abs(step.timeBreakdownPerRank[0].activationOffloadS - 5.557) < 0.01)
     }
 }
