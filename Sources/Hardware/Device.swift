@@ -70,7 +70,7 @@ public struct Device: Codable, Sendable, Equatable {
     /// Host↔device copy rates, bytes/s: the measured ones, else the PCIe link's per-direction
     /// rate at the fraction a measured PCIe Gen5 x16 host reaches (`HostCopyBandwidth.pcieFraction`).
     public var hostCopy: HostCopyBandwidth {
-        measuredHostCopy ?? HostCopyBandwidth(toDevice: pcieBandwidth * HostCopyBandwidth.pcieFraction, toHost: pcieBandwidth * HostCopyBandwidth.pcieFraction)
+        measuredHostCopy ?? HostCopyBandwidth(both: pcieBandwidth * HostCopyBandwidth.pcieFraction)
     }
 
     /// Scale-up bandwidth that large transfers reach, bytes/s per direction.
@@ -83,6 +83,11 @@ public struct Device: Codable, Sendable, Equatable {
 public struct HostCopyBandwidth: Codable, Sendable, Equatable {
     public var toDevice: Double, toHost: Double
     public init(toDevice: Double, toHost: Double) { self.toDevice = toDevice; self.toHost = toHost }
+    /// The same rate both ways.
+    public init(both rate: Double) { self.init(toDevice: rate, toHost: rate) }
+
+    /// Both directions `factor` times as fast.
+    public func scaled(by factor: Double) -> Self { Self(toDevice: toDevice * factor, toHost: toHost * factor) }
 
     /// What a copy reaches of a PCIe link's per-direction rate: 52 of Gen5 x16's 64 GB/s, both
     /// ways, measured with nvbandwidth on an x86 H200 host (Azure/AI-benchmarking-guide,

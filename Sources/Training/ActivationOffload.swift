@@ -76,12 +76,12 @@ public struct ActivationOffload: Sendable, Equatable, Codable {
     /// host link's copy rates.
     public func exposed(forward: [Double], backward: [Double], bytes: [Double], copy: HostCopyBandwidth) -> (forward: Double, backward: Double) {
         let l = forward.count, k = min(layers, l)
-        guard k > 0, backward.count == l, bytes.count == l else { return (0, 0) }
+        precondition(backward.count == l && bytes.count == l, "a forward, a backward and a size for every layer")
+        guard k > 0 else { return (0, 0) }
         let out = bytes.map { $0 / copy.toHost }, back = bytes.map { $0 / copy.toDevice }
-        let (f, b) = handler == .transformerEngine
+        return handler == .transformerEngine
             ? Self.synchronizerWaits(forward: forward, backward: backward, out: out, back: back, offloaded: k)
             : Self.windowedWaits(forward: forward, backward: backward, out: out, back: back, offloaded: k)
-        return (f, b)
     }
 
     /// `OffloadSynchronizer`'s waits (`transformerEngine`): one FIFO copy stream.

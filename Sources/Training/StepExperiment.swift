@@ -366,8 +366,7 @@ public enum StepExperiment {
             node.device.scaleUpBandwidth = try h.positiveDouble("scale_up_gb_s") * 1e9
         }
         if try h.optional("host_copy_gb_s") != nil {
-            let rate = try h.positiveDouble("host_copy_gb_s") * 1e9
-            node.device.measuredHostCopy = HostCopyBandwidth(toDevice: rate, toHost: rate)
+            node.device.measuredHostCopy = HostCopyBandwidth(both: try h.positiveDouble("host_copy_gb_s") * 1e9)
         }
         return node
     }

@@ -108,13 +108,11 @@ public struct StepSensitivity: Sendable, Encodable {
                      c.topology.latency.crossLeaf *= f; c.topology.latency.crossCore *= f
                  }),
         ] + (config.activationOffload == nil ? [] : [
-            // Only where activations are offloaded: nothing else copies to the host.
+            // Only where activations are offloaded: nothing else copies to the host. Both
+            // directions move together; the value shown is the copy to the host.
             Knob(key: "hardware.host_copy_gb_s", label: "host copy, to the host", unit: "GB/s", evidence: "GPU \(node.device.id)",
                  value: { c, _ in c.topology.node.device.hostCopy.toHost / 1e9 },
-                 scale: { c, _, f in
-                     let copy = c.topology.node.device.hostCopy
-                     c.topology.node.device.measuredHostCopy = HostCopyBandwidth(toDevice: copy.toDevice * f, toHost: copy.toHost * f)
-                 }),
+                 scale: { c, _, f in c.topology.node.device.measuredHostCopy = c.topology.node.device.hostCopy.scaled(by: f) }),
         ])
     }
 }

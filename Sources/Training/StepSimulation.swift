@@ -200,9 +200,11 @@ public struct StepSimulation: Sendable {
         let firstPasses = passes(firstRecords), lastPasses = passes(lastRecords)
         let layerPasses = (0..<arch.layers).map { passesByKind[kind($0)]! }
         let layerSlowdowns = (0..<arch.layers).map { slowdownByKind[kind($0)]! }
-        // CPU activation offloading (one stage, no recomputation): each layer copies what it
-        // keeps for the backward to the host and back.
-        let offloadBytes = c.activationOffload.map { _ in StageMemoryModel.layerItems(c, deepSeekSavings: false).map(\.totalBytes) }
+        // CPU activation offloading (one stage, no recomputation): each layer copies what the
+        // memory model says it keeps for the backward to the host and back.
+        let offloading = c.activationOffload.map {
+            (offload: $0, bytes: StageMemoryModel.layerItems(c, deepSeekSavings: c.effectiveRecompute == .deepseek).map(\.totalBytes))
+        }
         func stageTimes(_ counts: [Int]) -> [LayerTimes] {
             var times: [LayerTimes] = [], next = 0
             for (s, n) in counts.enumerated() {
@@ -212,7 +214,7 @@ public struct StepSimulation: Sendable {
                 host.expose(&t, layers: layerPasses[next..<(next + n)], first: s == 0 ? firstPasses : nil, last: s == stages - 1 ? lastPasses : nil)
                 fullySharded?.expose(&t, range: next..<(next + n), layerTimes: layerTimes, slowdowns: layerSlowdowns,
                                      first: s == 0 ? (first, firstSlowdown) : nil, last: s == stages - 1 ? (last, lastSlowdown) : nil)
-                if let offload = c.activationOffload, let bytes = offloadBytes {
+                if let (offload, bytes) = offloading {
                     offload.expose(&t, layerTimes: Array(layerTimes[next..<(next + n)]), bytes: Array(bytes[next..<(next + n)]), copy: c.topology.node.device.hostCopy)
                 }
                 times.append(t)
