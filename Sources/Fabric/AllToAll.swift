@@ -17,6 +17,12 @@ import Kernels
 /// nodes, over NVLink to the source node's GPU on the destination's rail and then its NIC
 /// (PXN). NCCL's channels are its own: the communication SMs do not scale it.
 ///
+/// `MoEDispatcher.hybridep`, NVIDIA's Hybrid-EP, moves DeepEP's copies (deduplicated per GPU,
+/// one NIC copy per destination domain, NVLink forwarding) over the whole NVLink domain: its
+/// NVLink rate is its own (`hybridepNVLinkFraction`, from its GB200 table); across domains its
+/// NICs run at the current DeepEP kernels' rate (an assumption: its RDMA figures are H100's and
+/// counted otherwise). Its rates hold from `hybridepSaturationSMs` up and fall in proportion below.
+///
 /// Under expert tensor parallelism (`ExpertPlacement.tensorParallel`) DeepEP runs over the
 /// whole TP × EP group as above, each expert slice a destination; the all-to-all dispatcher runs
 /// over the GPUs of one slice index, then an all-gather over the expert-TP group on NVLink: a
@@ -58,6 +64,25 @@ public struct MoEAllToAll: Sendable {
     /// Taken for every GPU (DeepEP publishes no intranode figure for others). The NCCL
     /// dispatcher's all-to-all keeps the full rate (its own benchmarks, not this one).
     public var deepepNVLinkFraction = 0.84
+    /// The share of a GPU's achievable NVLink rate (per direction) that Hybrid-EP's TMA copies
+    /// move tokens at: 0.873, from its GB200 table (`HybridEPTable`) at its largest NVLink
+    /// domain, EP 36 (nearest the EP 32–64 of the training recipes), BF16 dispatch on 32 SMs,
+    /// kernel only: 632.31 GB/s received per GPU, where the same routing
+    /// (`GateKind.hybridepBenchmark`) on this fluid network at the GB200's full 720 GB/s gives
+    /// 724.4: ≈ 629 GB/s per direction. Checked, not fitted, on the table's other rows
+    /// (`llmsim validate`): BF16 dispatch and combine at EP 8 to 32 within −7 % to +6 % (the
+    /// rates fall a little as the domain grows, which one share does not follow); FP8 dispatch
+    /// misses from EP 24 up (+12 % to +29 %): its rates fall with EP and nearly halve on half the
+    /// SMs there, a per-token cost on the SMs this model does not have. The training recipes
+    /// dispatch BF16 (Megatron-Core does not yet send MXFP8 through the dispatcher: NVIDIA's
+    /// DeepSeek-V3 GB200 guide §2.1.3).
+    public var hybridepNVLinkFraction = 0.873
+    /// SMs from which Hybrid-EP's published rates hold: the smaller count of its GB200 table
+    /// (Hybrid-EP_Implementation.md in deepseek-ai/DeepEP, 16 and 32 SMs), where its BF16
+    /// dispatch and combine at 16 SMs reach 94–99 % of 32's at EP 8 to 36 (FP8 dispatch does not:
+    /// 53 % at EP 36). Megatron-Bridge's recipes give it 32 (`moe_hybridep_num_sms = 32`).
+    /// Below 16, in proportion (an assumption, as for DeepEP).
+    public static let hybridepSaturationSMs = 16
     /// End-to-end small-message latency of one hop, seconds.
     public var hopLatency: HopLatency
     /// How dispatch carries a token (combine is always BF16).
@@ -106,8 +131,8 @@ public struct MoEAllToAll: Sendable {
         let nvMax = sent[0..<ep].max() ?? 0, ibMax = sent[(2 * ep)..<(3 * ep)].max() ?? 0
         let logical: Double
         switch dispatcher {
-        case .deepep:
-            // Inside one node DeepEP reports the bytes each GPU receives, its own tokens
+        case .deepep, .hybridep:
+            // Inside one node DeepEP (and Hybrid-EP, inside one NVLink domain) reports the bytes each GPU receives, its own tokens
             // included (`recv_x`, test_intranode.py); across nodes, the copies per destination
             // node (own node included), the "logical" RDMA bandwidth (test_internode.py).
             logical = plan.placement.nodes == 1
@@ -156,13 +181,27 @@ public struct MoEAllToAll: Sendable {
     }
 
     /// Per-direction NVLink rate (bytes/s) with the communication SMs given.
-    var nvRate: Double { node.device.scaleUpAchievableBandwidth * smScale * (dispatcher == .deepep ? deepepNVLinkFraction : 1) }
+    var nvRate: Double {
+        let share: Double
+        switch dispatcher {
+        case .deepep: share = deepepNVLinkFraction
+        case .hybridep: share = hybridepNVLinkFraction
+        case .alltoall: share = 1
+        }
+        return node.device.scaleUpAchievableBandwidth * smScale * share
+    }
     /// Per-direction NIC rate (bytes/s) of one kind of all-to-all over `nodes` nodes, with the
     /// communication SMs given and, for DeepEP, its kernels' release.
     func nicRate(nodes: Int, kind: Kind) -> Double {
         node.nicAchievableBandwidthPerGPU * smScale * (dispatcher == .deepep ? deepepKernels.rdmaShare(nodes: nodes, kind: kind) : 1)
     }
-    var smScale: Double { dispatcher == .alltoall ? 1 : min(1, Double(communicationSMs) / Double(saturationSMs)) }
+    var smScale: Double {
+        switch dispatcher {
+        case .alltoall: 1
+        case .deepep: min(1, Double(communicationSMs) / Double(saturationSMs))
+        case .hybridep: min(1, Double(communicationSMs) / Double(Self.hybridepSaturationSMs))
+        }
+    }
 
     /// The fluid network of the group's `ep` ports (on `nodes` nodes) and the flows of one phase
     /// of an all-to-all.

@@ -48,6 +48,22 @@ public struct Topology: Codable, Sendable, Equatable {
     /// Compute NICs in the cluster: the endpoints of the network.
     public var endpoints: Int { nodes * node.computeNICs }
 
+    /// GPUs of one scale-up (NVLink) domain as the job's ranks fill it, consecutive ranks
+    /// sharing a domain. Where a node is its own domain (HGX: 8 GPUs), the node's. Where the
+    /// domain spans nodes (GB200 and GB300 NVL72: 18 trays of 4 GPUs), the trays of one domain
+    /// the job is given: all of its trays up to a domain's 18; beyond that, the largest count
+    /// up to 18 that divides the job's trays. That is the segment NVIDIA's performance launcher
+    /// asks Slurm for on 4-GPU nodes (`--segment`, NVIDIA-NeMo/Megatron-Bridge
+    /// `scripts/performance/utils/executors.py`), so that each NVLink domain holds a whole
+    /// number of the job's blocks: 256 GB200 (64 trays) run as 4 domains of 16 trays, 64 GPUs.
+    public var scaleUpDomainGPUs: Int {
+        let perNode = node.gpus, nodesPerDomain = node.scaleUpDomainGPUs / max(perNode, 1)
+        guard nodesPerDomain > 1 else { return node.scaleUpDomainGPUs }
+        guard nodes > nodesPerDomain else { return nodes * perNode }
+        let segment = stride(from: nodesPerDomain, through: 1, by: -1).first { nodes % $0 == 0 } ?? 1
+        return segment * perNode
+    }
+
     /// Small-message latency between GPUs on different nodes that a collective spanning many
     /// nodes waits on: across the spines of a two-layer tree (ISCA Table 5), across the core of
     /// a three-layer one (the endpoints of a large group sit in different pods).

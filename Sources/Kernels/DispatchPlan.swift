@@ -75,6 +75,25 @@ public enum MoEDispatcher: String, Sendable, Codable, CaseIterable {
     /// GPU — over NVLink inside a node; across nodes over NVLink to the GPU on the destination's
     /// rail, then its NIC (NCCL's PXN, on by default for all-to-alls) — with no deduplication.
     case alltoall
+    /// NVIDIA's Hybrid-EP (DeepEP's `hybrid-ep` branch; Megatron-Core's flex dispatcher with
+    /// `--moe-flex-dispatcher-backend hybridep`): DeepEP's paths — a token crosses the NICs once
+    /// per destination NVLink domain, to the GPU of its own local index there, and reaches each
+    /// GPU holding one of its experts once, over NVLink — but over the whole NVLink domain,
+    /// multi-node NVLink (GB200/GB300 NVL72) included, its copies issued by TMA from few SMs
+    /// (Hybrid-EP_Implementation.md in deepseek-ai/DeepEP).
+    case hybridep
+
+    /// Whether a GPU receives each token once, whatever the number of its experts the token
+    /// chose (DeepEP, Hybrid-EP), rather than once per chosen expert (the NCCL all-to-all).
+    public var deduplicatesPerGPU: Bool { self != .alltoall }
+
+    /// Whether the dispatcher reaches every GPU of a multi-node NVLink domain over NVLink (NCCL
+    /// on multi-node NVLink; Hybrid-EP), or only the GPUs of its own node (DeepEP's released
+    /// kernels: "DeepEP still does not officially support scenarios where the NVLink domain is
+    /// larger than 8", NVIDIA's DeepSeek-V3 GB200 guide, Megatron-LM `docs/discussions/
+    /// deepseek-v3-gb200-optimization`; llmsim takes a GB200 tray's four GPUs as its node). The
+    /// same on a node that is its own NVLink domain (HGX).
+    public var spansMultiNodeNVLink: Bool { self != .deepep }
 }
 
 /// Bytes of one token copy on the wire (V3 report §3.3.3; DeepEP).
@@ -181,7 +200,7 @@ public struct DispatchPlan: Sendable {
     /// the hops pipelined as DeepEP's are: one flow per port pair).
     public func portCopies(_ dispatcher: MoEDispatcher) -> (nic: [[Int]], nvlink: [[Int]]) {
         switch dispatcher {
-        case .deepep: return (ibCopies, nvlinkCopies)
+        case .deepep, .hybridep: return (ibCopies, nvlinkCopies)
         case .alltoall:
             // Under expert-TP the all-to-all runs over the GPUs of one slice index; the rows
             // reach the other slices by `tensorParallelGather` afterwards.

@@ -71,7 +71,13 @@ public struct RoutingExperiment: Sendable {
             // same each step, and there is no bias to correct.
             try gate.check(skew: skew)
             try gate.check(sequenceConcentration: sequenceConcentration)
-            let plan = try gate == .roundRobin ? roundRobin(placement, lookup) : deepepBenchmark(placement, lookup)
+            let plan: DispatchPlan
+            switch gate {
+            case .roundRobin: plan = try roundRobin(placement, lookup)
+            case .deepepBenchmark: plan = try benchmark(placement, lookup, groups: placement.nodes)
+            case .hybridepBenchmark: plan = try benchmark(placement, lookup, groups: 1)
+            case .router: preconditionFailure("the router's plan is drawn below")
+            }
             return Result(plan: plan, loadRatioPerStep: Array(repeating: plan.maxOverMeanExpertLoad, count: steps),
                           gpuLoadRatioPerStep: Array(repeating: plan.maxOverMeanGPULoad, count: steps),
                           finalBias: Array(repeating: 0, count: router.experts))
@@ -113,10 +119,11 @@ public struct RoutingExperiment: Sendable {
         return try DispatchPlan(placement: placement, sources: (0..<placement.ep).map { SourceCounts(source: $0, routing: routing, lookup: lookup) })
     }
 
-    /// DeepEP's benchmark routing (`DeepEPBenchmarkGate`): each GPU's tokens drawn from its own
-    /// generator.
-    func deepepBenchmark(_ placement: ExpertPlacement, _ lookup: SourceCounts.Lookup) throws -> DispatchPlan {
-        let benchmark = try DeepEPBenchmarkGate(experts: router.experts, topK: router.topK, nodes: placement.nodes)
+    /// A benchmark's random routing (`DeepEPBenchmarkGate`) with the experts in `groups` groups:
+    /// DeepEP's (the EP group's nodes) or Hybrid-EP's (one group: a uniform random K of all
+    /// experts); each GPU's tokens drawn from its own generator.
+    func benchmark(_ placement: ExpertPlacement, _ lookup: SourceCounts.Lookup, groups: Int) throws -> DispatchPlan {
+        let benchmark = try DeepEPBenchmarkGate(experts: router.experts, topK: router.topK, nodes: groups)
         let generators = tokenGenerators()
         let sources = try Parallel.map(placement.ep) { g in
             var words = LaneWords(random: generators[g])
@@ -170,6 +177,10 @@ public enum GateKind: String, Sendable, Codable, CaseIterable {
     /// independent random scores, the groups the EP group's nodes, a token's top-K experts
     /// among its best `min(nodes, 4)` nodes'. To reproduce DeepEP's README table.
     case deepepBenchmark = "deepep-benchmark"
+    /// The routing Hybrid-EP's published bandwidth benchmark runs (`tests/test_hybrid_ep.py` in
+    /// deepseek-ai/DeepEP: `torch.randperm(num_experts)[:topk]` per token): a uniform random
+    /// K of all the experts, no group limit. To reproduce its README's tables.
+    case hybridepBenchmark = "hybridep-benchmark"
 
     /// What reports call it.
     public var label: String {
@@ -177,6 +188,7 @@ public enum GateKind: String, Sendable, Codable, CaseIterable {
         case .router: "router"
         case .roundRobin: "round-robin gate"
         case .deepepBenchmark: "DeepEP benchmark gate"
+        case .hybridepBenchmark: "Hybrid-EP benchmark gate"
         }
     }
 

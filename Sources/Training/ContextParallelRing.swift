@@ -31,7 +31,7 @@ public struct ContextParallelRing: Sendable, Equatable {
         let a = c.layerModel.attention
         let bytes = Double(c.gpuTokens * a.keyValueHeads * (a.qkHeadDim + a.vHeadDim) * 2)
         let node = c.topology.node
-        let inNode = c.tp * c.cp <= node.scaleUpDomainGPUs
+        let inNode = c.tp * c.cp <= c.topology.scaleUpDomainGPUs
         transfer = c.cp > 1
             ? Collective.pointToPoint(bytes: bytes, bandwidth: inNode ? node.device.scaleUpAchievableBandwidth : node.nicAchievableBandwidthPerGPU,
                                       latency: inNode ? c.topology.latency.scaleUp : c.topology.interNodeLatency)

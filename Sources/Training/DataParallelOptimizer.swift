@@ -49,7 +49,7 @@ struct DataParallelOptimizer {
     /// V3: a dense weight's 256 replicas sit 8 to a node; an expert's 4 on four nodes.
     func ring(replicas: Int, apart stride: Int) -> RingLayout {
         let c = config, node = c.topology.node
-        let perDomain = Self.gcd(replicas, max(1, node.scaleUpDomainGPUs / stride))
+        let perDomain = Self.gcd(replicas, max(1, c.topology.scaleUpDomainGPUs / stride))
         return RingLayout(participants: replicas, perDomain: perDomain, scaleUpBandwidth: node.ringScaleUpBandwidth(members: perDomain),
                           scaleOutBandwidth: node.nicAchievableBandwidthPerGPU,
                           scaleUpLatency: c.topology.latency.scaleUp, scaleOutLatency: c.topology.interNodeLatency)
@@ -134,7 +134,7 @@ struct DataParallelOptimizer {
         guard c.lastStageCopiesEmbedding else { return 0 }
         let o = c.optimizer, node = c.topology.node
         let bytes = Double(c.layerModel.parameters.embedding) * Double(o.gradientFormat(expert: false).bytes) / Double(o.fullySharded ? c.denseShards : 1)
-        let oneDomain = c.gpus <= node.scaleUpDomainGPUs
+        let oneDomain = c.gpus <= c.topology.scaleUpDomainGPUs
         return 2 * Collective.reduceScatter(bytes: bytes, participants: 2,
                                             bandwidth: oneDomain ? node.ringScaleUpBandwidth(members: 2) : node.nicAchievableBandwidthPerGPU,
                                             latency: oneDomain ? c.topology.latency.scaleUp : c.topology.interNodeLatency)

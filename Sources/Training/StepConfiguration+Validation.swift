@@ -127,8 +127,8 @@ extension StepConfiguration {
         guard microbatchSequences == 1 || sequenceChunks == 1 else {
             throw fail("a micro-batch of \(microbatchSequences) sequences cannot also be a chunk of a split sequence", "split long sequences with one sequence per micro-batch")
         }
-        guard tp >= 1, tp <= topology.node.scaleUpDomainGPUs, topology.node.scaleUpDomainGPUs % tp == 0 else {
-            throw fail("tp \(tp) does not fit the \(topology.node.scaleUpDomainGPUs)-GPU NVLink domain of a node", "use a tp dividing \(topology.node.scaleUpDomainGPUs) (tensor parallelism stays inside NVLink)")
+        guard tp >= 1, tp <= topology.scaleUpDomainGPUs, topology.scaleUpDomainGPUs % tp == 0 else {
+            throw fail("tp \(tp) does not fit the \(topology.scaleUpDomainGPUs)-GPU NVLink domain the job's ranks fill", "use a tp dividing \(topology.scaleUpDomainGPUs) (tensor parallelism stays inside NVLink)")
         }
         do { _ = try model.tensorParallelShard(tp).expertTensorParallelShard(etp) } catch let e as ModelArchitecture.TensorParallelError { throw fail(e.problem, e.fix) }
         try checkContextParallel()
@@ -212,7 +212,7 @@ extension StepConfiguration {
     /// TP × EP group a whole number of nodes or inside one (the expert width it must divide is
     /// the model shard's rule, `expertTensorParallelShard`).
     func checkExpertTensorParallel() throws {
-        let domain = topology.node.scaleUpDomainGPUs, perNode = topology.node.gpus
+        let domain = topology.scaleUpDomainGPUs, perNode = topology.node.gpus
         guard etp >= 1, etp <= domain, domain % etp == 0, perNode % etp == 0 else {
             throw ScheduleError(problem: "etp \(etp) does not fit the \(domain)-GPU NVLink domain of a node",
                                 fix: "use an etp dividing \(min(domain, perNode)) (expert tensor parallelism stays inside NVLink)")
@@ -221,6 +221,11 @@ extension StepConfiguration {
         guard group <= perNode || group % perNode == 0 else {
             throw ScheduleError(problem: "the TP × EP group of EP \(ep) × expert-TP \(etp) = \(group) GPUs is not a whole number of \(perNode)-GPU nodes",
                                 fix: "choose EP × expert-TP at most \(perNode) or a multiple of it")
+        }
+        let a2aNode = allToAllNodeGPUs
+        guard group <= a2aNode || group % a2aNode == 0 else {
+            throw ScheduleError(problem: "the EP group of \(group) GPUs is neither inside one of the job's \(a2aNode)-GPU NVLink domains nor a whole number of them, which the \(moeDispatcher.rawValue) dispatcher's all-to-all needs",
+                                fix: "choose EP × expert-TP at most \(a2aNode) or a multiple of it, or moe_dispatcher: deepep (its all-to-all leaves each node over the NICs)")
         }
     }
 

@@ -183,6 +183,11 @@ public struct StepConfiguration: Sendable {
 
     /// The SMs the MoE all-to-all is timed on.
     public var effectiveAllToAllSMs: Int { allToAllSMs ?? communicationSMs }
+    /// GPUs the MoE all-to-all treats as one node, reached over NVLink: the job's NVLink domain
+    /// for a dispatcher that spans multi-node NVLink (NCCL, Hybrid-EP: 64 GPUs of a GB200 NVL72
+    /// job of 256), a node's GPUs for DeepEP (`MoEDispatcher.spansMultiNodeNVLink`); the same on
+    /// HGX nodes.
+    public var allToAllNodeGPUs: Int { moeDispatcher.spansMultiNodeNVLink ? topology.scaleUpDomainGPUs : topology.node.gpus }
     public var routingSkew: ExpertSkew
     /// Which gate routes the tokens (the model's router; AutoModel's benchmarks: round-robin).
     public var routingGate = GateKind.router

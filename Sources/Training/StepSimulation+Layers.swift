@@ -108,7 +108,7 @@ extension StepSimulation {
         var sample = config.moeTokens
         while sample > 4096, sample % 2 == 0 { sample /= 2 }
         var experiment = RoutingExperiment(router: router, hidden: config.model.hiddenSize, tokensPerGPU: sample, ep: config.ep,
-                                           gpusPerNode: config.topology.node.gpus, skew: config.routingSkew, seed: config.seed)
+                                           gpusPerNode: config.allToAllNodeGPUs, skew: config.routingSkew, seed: config.seed)
         experiment.expertTensorParallel = config.etp
         experiment.gate = config.routingGate
         experiment.sequenceConcentration = config.sequenceConcentration

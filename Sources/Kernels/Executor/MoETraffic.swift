@@ -25,13 +25,13 @@ public struct MoETraffic: Sendable, Equatable {
         let p = plan.placement, per = p.expertsPerGPU
         localExpertRows = Array(plan.expertLoads[(busiest * per)..<((busiest + 1) * per)])
         // The busiest sender's NIC and NVLink copies over every phase; the logical traffic of a
-        // GPU: DeepEP's delivered copies, or the all-to-all's rows.
+        // GPU: the copies delivered (DeepEP, Hybrid-EP), or the all-to-all's rows.
         let phases = plan.portCopyPhases(dispatcher)
         func mostSent(_ port: ((nic: [[Int]], nvlink: [[Int]])) -> [[Int]]) -> Double {
             Double((0..<p.ep).map { g in phases.reduce(0) { $0 + port($1)[g].reduce(0, +) } }.max() ?? 0)
         }
         let ib = mostSent { $0.nic }, nv = mostSent { $0.nvlink }
-        let delivered = dispatcher == .deepep ? plan.logicalCopies : plan.expertRows
+        let delivered = dispatcher.deduplicatesPerGPU ? plan.logicalCopies : plan.expertRows
         let logical = Double(delivered.map { $0.reduce(0, +) }.reduce(0, +)) / Double(p.ep)
         func traffic(_ bytes: Int) -> OperationRecord.Traffic {
             .init(scaleOutBytes: ib * Double(bytes), scaleUpBytes: nv * Double(bytes), logicalBytes: logical * Double(bytes), groupSize: plan.placement.ep)
