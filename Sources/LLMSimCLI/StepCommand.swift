@@ -105,8 +105,8 @@ struct StepCommand: ParsableCommand {
         } ?? []) + (config.pp == 1 ? [] : [
             ["pipeline send between stages", Output.fixed(plan.transferS * 1e3, 2) + " ms, " + config.effectivePipelineSends.rawValue, ""],
         ]) + (config.model.moe == nil ? [] : [
-            ["all-to-all dispatch / combine" + (config.moeDispatcher == .deepep ? "" : " (\(config.moeDispatcher.rawValue), NCCL)")
-                + (config.etp > 1 ? (config.moeDispatcher == .deepep ? ", TP × EP group of \(config.expertGroupSize)" : ", + expert-TP all-gather") : "")
+            ["all-to-all dispatch / combine" + Self.dispatcherLabel(config)
+                + (config.etp > 1 ? (config.moeDispatcher.deduplicatesPerGPU ? ", TP × EP group of \(config.expertGroupSize)" : ", + expert-TP all-gather") : "")
                 + (config.routingGate == .router ? "" : ", " + config.routingGate.label),
              Output.fixed(r.dispatchS * 1e3, 2) + " / " + Output.fixed(r.combineS * 1e3, 2) + " ms", ""],
         ])
@@ -158,5 +158,16 @@ struct StepCommand: ParsableCommand {
             + Output.fixed(m.capacityBytes / 1e9, 1) + " GB usable (largest term: \(m.largestTerm)), even with layers moved off the load balance"
             + " — use a deeper pipeline (parallel.pp), more GPUs per EP group (parallel.ep), recomputation (recompute) or FP8;"
             + " `llmsim memory` lists the terms"
+    }
+
+    /// The dispatcher, as the step's all-to-all row names it (DeepEP unnamed, the default), and
+    /// the NVLink domain it spans where that is more than a node.
+    static func dispatcherLabel(_ c: StepConfiguration) -> String {
+        let domain = c.allToAllNodeGPUs > c.topology.node.gpus ? ", \(c.allToAllNodeGPUs)-GPU NVLink domain" : ""
+        switch c.moeDispatcher {
+        case .deepep: return ""
+        case .alltoall: return " (alltoall, NCCL\(domain))"
+        case .hybridep: return " (Hybrid-EP\(domain))"
+        }
     }
 }

@@ -31,6 +31,8 @@ public struct PublishedNeMoRun: Sendable {
     /// Layers whose activations the recipe offloads to host memory (Megatron-Core's
     /// `cpu_offloading_num_layers`; nil: none).
     public var offloadedLayers: Int? = nil
+    /// The MoE dispatcher the recipe runs (nil: not checked).
+    public var dispatcher: MoEDispatcher? = nil
     /// The model's shape, to recognise it: hidden size, layers, attention heads, MTP modules.
     public var hidden: Int, layers: Int, heads: Int, mtpDepth = 0
 
@@ -48,7 +50,7 @@ public struct PublishedNeMoRun: Sendable {
             && c.microbatchTokens == sequence * microbatchSequences
             && c.microbatchSequences == microbatchSequences
             && c.precision == precision && (c.model.moe == nil || c.routingGate == gate)
-            && c.activationOffload?.layers == offloadedLayers
+            && c.activationOffload?.layers == offloadedLayers && (dispatcher.map { c.moeDispatcher == $0 } ?? true)
     }
 
     /// The plan in a few words: "TP4 PP8 VP5", "TP8 PP8 CP2 VP8", "FSDP, 40 layers offloaded".
@@ -127,7 +129,13 @@ public struct PublishedNeMoRun: Sendable {
         run.offloadedLayers = 20
         return run
     }()
+    /// DeepSeek-V3 (one MTP layer) on 256 GB200 in BF16, each stage's EP group of 64 inside one
+    /// NVLink domain: 4,096 × 4,096 tokens, PP 4, VP 4, EP 64, GA 64, Hybrid-EP: 3,139 tokens/s
+    /// per GPU (782 model TFLOP/s), a step of 20.88 s.
+    public static let deepSeekV3_GB200 = PublishedNeMoRun(model: "DeepSeek-V3", experiment: "nemo-deepseek-v3-gb200.yaml", precision: .bf16,
+                                                          tokensPerSecondPerGPU: 3139, gpu: "GB200", deviceID: "GB200-186GB", gpus: 256, batch: 4096, sequence: 4096,
+                                                          tp: 1, pp: 4, cp: 1, virtualStages: 4, ep: 64, dispatcher: .hybridep, hidden: 7168, layers: 61, heads: 128, mtpDepth: 1)
     /// The Blackwell rows: the what-if from the H800 to another GPU, against a measurement.
-    public static let blackwell = [llama3_8B_B200, llama3_8B_GB200, llama31_405B_B200, llama3_8B_GB300, llama3_70B_GB200, llama3_70B_GB300]
+    public static let blackwell = [llama3_8B_B200, llama3_8B_GB200, llama31_405B_B200, llama3_8B_GB300, llama3_70B_GB200, llama3_70B_GB300, deepSeekV3_GB200]
     public static let all = [llama3_8B, llama3_70B, llama31_405B, qwen3_30B_A3B] + blackwell + autoModel
 }

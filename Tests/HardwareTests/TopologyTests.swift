@@ -94,4 +94,24 @@ import Testing
         }
         #expect(throws: ConfigError.self) { try parse("") }
     }
+
+    /// The NVLink domain a job's consecutive ranks fill (`Topology.scaleUpDomainGPUs`): on
+    /// GB200 NVL72 trays, the Slurm segment NVIDIA's launcher asks for (Megatron-Bridge
+    /// scripts/performance/utils/executors.py): every tray up to 18, else the largest count up
+    /// to 18 dividing the trays; an HGX node is its own domain.
+    @Test("job NVLink domains: 64 GB200 trays as 4 × 16, 36 as 2 × 18, 19 (prime) as single trays")
+    func jobNVLinkDomain() throws {
+        func domain(_ node: String, _ nodes: Int) throws -> Int {
+            try parse("{name: t, description: t, kind: fat-tree, node: \(node), nodes: \(nodes), switch_ports: 64}").scaleUpDomainGPUs
+        }
+        #expect(try domain("GB200-NVL72-TRAY", 2) == 8)
+        #expect(try domain("GB200-NVL72-TRAY", 16) == 64)
+        #expect(try domain("GB200-NVL72-TRAY", 18) == 72)
+        #expect(try domain("GB200-NVL72-TRAY", 36) == 72)
+        #expect(try domain("GB200-NVL72-TRAY", 64) == 64)
+        #expect(try domain("GB200-NVL72-TRAY", 20) == 40)
+        #expect(try domain("GB200-NVL72-TRAY", 19) == 4)
+        #expect(try domain("GB300-NVL72-TRAY", 64) == 64)
+        #expect(try domain("HGX-H800-8GPU", 256) == 8)
+    }
 }
