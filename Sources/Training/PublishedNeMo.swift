@@ -135,7 +135,15 @@ public struct PublishedNeMoRun: Sendable {
     public static let deepSeekV3_GB200 = PublishedNeMoRun(model: "DeepSeek-V3", experiment: "nemo-deepseek-v3-gb200.yaml", precision: .bf16,
                                                           tokensPerSecondPerGPU: 3139, gpu: "GB200", deviceID: "GB200-186GB", gpus: 256, batch: 4096, sequence: 4096,
                                                           tp: 1, pp: 4, cp: 1, virtualStages: 4, ep: 64, dispatcher: .hybridep, hidden: 7168, layers: 61, heads: 128, mtpDepth: 1)
+    /// DeepSeek-V3 on 256 GB300 in BF16: 4,096 × 4,096 tokens, PP 2, VP 4, EP 32, GA 32,
+    /// Hybrid-EP: 3,848 tokens/s per GPU (961 model TFLOP/s), a step of 17.03 s.
+    public static let deepSeekV3_GB300: PublishedNeMoRun = {
+        var run = deepSeekV3_GB200.onAnotherGPU("GB300", deviceID: "GB300-279GB", experiment: "nemo-deepseek-v3-gb300.yaml", tokensPerSecondPerGPU: 3848)
+        (run.pp, run.ep) = (2, 32)
+        return run
+    }()
     /// The Blackwell rows: the what-if from the H800 to another GPU, against a measurement.
-    public static let blackwell = [llama3_8B_B200, llama3_8B_GB200, llama31_405B_B200, llama3_8B_GB300, llama3_70B_GB200, llama3_70B_GB300, deepSeekV3_GB200]
+    public static let blackwell = [llama3_8B_B200, llama3_8B_GB200, llama31_405B_B200, llama3_8B_GB300, llama3_70B_GB200, llama3_70B_GB300,
+                                   deepSeekV3_GB200, deepSeekV3_GB300]
     public static let all = [llama3_8B, llama3_70B, llama31_405B, qwen3_30B_A3B] + blackwell + autoModel
 }
