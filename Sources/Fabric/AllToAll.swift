@@ -72,7 +72,7 @@ public struct MoEAllToAll: Sendable {
     /// 724.4: ≈ 629 GB/s per direction. Checked, not fitted, on the table's other rows
     /// (`llmsim validate`): BF16 dispatch and combine at EP 8 to 32 within −7 % to +6 % (the
     /// rates fall a little as the domain grows, which one share does not follow); FP8 dispatch
-    /// misses from EP 24 up (+12 % to +29 %): its rates fall with EP and nearly halve on half the
+    /// misses from EP 24 up (+11 % to +29 %): its rates fall with EP and nearly halve on half the
     /// SMs there, a per-token cost on the SMs this model does not have. The training recipes
     /// dispatch BF16 (Megatron-Core does not yet send MXFP8 through the dispatcher: NVIDIA's
     /// DeepSeek-V3 GB200 guide §2.1.3).
@@ -132,8 +132,9 @@ public struct MoEAllToAll: Sendable {
         let logical: Double
         switch dispatcher {
         case .deepep, .hybridep:
-            // Inside one node DeepEP (and Hybrid-EP, inside one NVLink domain) reports the bytes each GPU receives, its own tokens
-            // included (`recv_x`, test_intranode.py); across nodes, the copies per destination
+            // Inside one node DeepEP reports the bytes each GPU receives, its own tokens included
+            // (`recv_x`, test_intranode.py), and so does Hybrid-EP inside one NVLink domain
+            // (`dispatched_hidden`, test_hybrid_ep.py); across nodes, the copies per destination
             // node (own node included), the "logical" RDMA bandwidth (test_internode.py).
             logical = plan.placement.nodes == 1
                 ? Double(plan.logicalCopies.map { $0.reduce(0, +) }.reduce(0, +)) / Double(ep) * copyBytes
