@@ -79,9 +79,10 @@ public struct MoEAllToAll: Sendable {
     public var hybridepNVLinkFraction = 0.873
     /// SMs from which Hybrid-EP's published rates hold: the smaller count of its GB200 table
     /// (Hybrid-EP_Implementation.md in deepseek-ai/DeepEP, 16 and 32 SMs), where its BF16
-    /// dispatch and combine at 16 SMs reach 94–99 % of 32's at EP 8 to 36 (FP8 dispatch does not:
-    /// 53 % at EP 36). Megatron-Bridge's recipes give it 32 (`moe_hybridep_num_sms = 32`).
-    /// Below 16, in proportion (an assumption, as for DeepEP).
+    /// dispatch at 16 SMs reaches 94–98 % of 32's at EP 8 to 36 and its combine 88–93 % (so at
+    /// 16 SMs llmsim's combine runs up to 12 % fast); FP8 dispatch does not hold (53 % at EP 36).
+    /// Megatron-Bridge's recipes give it 32 (`moe_hybridep_num_sms = 32`), where the table's
+    /// rates are checked. Below 16, in proportion (an assumption, as for DeepEP).
     public static let hybridepSaturationSMs = 16
     /// End-to-end small-message latency of one hop, seconds.
     public var hopLatency: HopLatency

@@ -94,6 +94,10 @@ public enum MoEDispatcher: String, Sendable, Codable, CaseIterable {
     /// deepseek-v3-gb200-optimization`; llmsim takes a GB200 tray's four GPUs as its node). The
     /// same on a node that is its own NVLink domain (HGX).
     public var spansMultiNodeNVLink: Bool { self != .deepep }
+
+    /// GPUs its all-to-all treats as one node, reached over NVLink: the NVLink domain's
+    /// `domainGPUs` where it spans multi-node NVLink, else a node's `nodeGPUs`.
+    public func allToAllNodeGPUs(node nodeGPUs: Int, domain domainGPUs: Int) -> Int { spansMultiNodeNVLink ? domainGPUs : nodeGPUs }
 }
 
 /// Bytes of one token copy on the wire (V3 report §3.3.3; DeepEP).
@@ -193,7 +197,7 @@ public struct DispatchPlan: Sendable {
     }
 
     /// Token copies each port pair carries, `[from GPU][to GPU]`, over the NICs and over NVLink:
-    /// DeepEP's as routed (`ibCopies`, `nvlinkCopies`; under expert-TP over the TP × EP group,
+    /// DeepEP's and Hybrid-EP's as routed (`ibCopies`, `nvlinkCopies`; under expert-TP over the TP × EP group,
     /// as Megatron-Core's DeepEP dispatcher runs it); for the all-to-all dispatcher each
     /// (source, destination)'s rows (`expertRows`) sent directly inside a node and, across
     /// nodes, to the source node's GPU on the destination's rail and from its NIC (NCCL's PXN;

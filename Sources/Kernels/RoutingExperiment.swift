@@ -66,18 +66,7 @@ public struct RoutingExperiment: Sendable {
         let sequences = try sequencePopularity()
         let placement = try placement()
         let lookup = SourceCounts.Lookup(placement)
-        if gate != .router {
-            // The benchmark gates draw no popularity and see no sequences; their plan is the
-            // same each step, and there is no bias to correct.
-            try gate.check(skew: skew)
-            try gate.check(sequenceConcentration: sequenceConcentration)
-            let plan: DispatchPlan
-            switch gate {
-            case .roundRobin: plan = try roundRobin(placement, lookup)
-            case .deepepBenchmark: plan = try benchmark(placement, lookup, groups: placement.nodes)
-            case .hybridepBenchmark: plan = try benchmark(placement, lookup, groups: 1)
-            case .router: preconditionFailure("the router's plan is drawn below")
-            }
+        if let plan = try benchmarkPlan(placement, lookup) {
             return Result(plan: plan, loadRatioPerStep: Array(repeating: plan.maxOverMeanExpertLoad, count: steps),
                           gpuLoadRatioPerStep: Array(repeating: plan.maxOverMeanGPULoad, count: steps),
                           finalBias: Array(repeating: 0, count: router.experts))
@@ -108,6 +97,18 @@ public struct RoutingExperiment: Sendable {
             plan = stepPlan
         }
         return Result(plan: plan!, loadRatioPerStep: ratios, gpuLoadRatioPerStep: gpuRatios, finalBias: gate.bias)
+    }
+
+    /// The plan of a benchmark gate, nil for the router. The benchmark gates draw no popularity
+    /// and see no sequences (a skew or a sequence concentration is an error); their plan is the
+    /// same each step, and there is no bias to correct. DeepEP's groups its experts by the EP
+    /// group's nodes, Hybrid-EP's in one group.
+    func benchmarkPlan(_ placement: ExpertPlacement, _ lookup: SourceCounts.Lookup) throws -> DispatchPlan? {
+        guard gate != .router else { return nil }
+        try gate.check(skew: skew)
+        try gate.check(sequenceConcentration: sequenceConcentration)
+        return gate == .roundRobin ? try roundRobin(placement, lookup)
+            : try benchmark(placement, lookup, groups: gate == .deepepBenchmark ? placement.nodes : 1)
     }
 
     /// The round-robin gate's plan: every GPU's tokens pick the same experts (token t: tK …

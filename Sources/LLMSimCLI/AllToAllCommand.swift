@@ -46,7 +46,7 @@ struct AllToAllCommand: ParsableCommand {
             throw KernelError("--dispatcher", "unknown dispatcher '\(dispatcher)'", fix: "use " + MoEDispatcher.allCases.map(\.rawValue).joined(separator: ", "))
         }
         let perNode = gpusPerNode ?? template.gpus
-        let nodeGPUs = moeDispatcher.spansMultiNodeNVLink ? nvlinkDomain ?? max(perNode, template.scaleUpDomainGPUs) : perNode
+        let nodeGPUs = moeDispatcher.allToAllNodeGPUs(node: perNode, domain: nvlinkDomain ?? max(perNode, template.scaleUpDomainGPUs))
         var experiment = RoutingExperiment(router: router, hidden: arch.hiddenSize, tokensPerGPU: tokensPerGPU, ep: ep,
                                            gpusPerNode: nodeGPUs, skew: try ExpertSkew.parsing(skew), seed: seed)
         experiment.expertTensorParallel = etp

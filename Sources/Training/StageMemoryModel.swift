@@ -61,7 +61,7 @@ public struct StageMemoryModel: Sendable {
         schedule = try c.generateSchedule(kind)
         profile = InflightProfile(schedule)
         let layerItems = Self.layerItems(c, deepSeekSavings: deepSeekSavings)
-        let split = c.tp > 1 && c.sequenceParallel ? c.tp : 1
+        let split = Self.sequenceSplit(c)
         layerInventories = LayerInventory.grouping(layerItems)
         layerActivationBytes = layerItems.map(\.totalBytes)
         // The MTP block has the last layer's shape (`StagePass`).
@@ -87,6 +87,10 @@ public struct StageMemoryModel: Sendable {
         config = scheduled
     }
 
+    /// GPUs a layer's activations outside the TP region are split over along the sequence:
+    /// TP under sequence parallelism, else 1.
+    static func sequenceSplit(_ c: StepConfiguration) -> Int { c.tp > 1 && c.sequenceParallel ? c.tp : 1 }
+
     /// What one micro-batch keeps for the backward in each layer of `c`'s model, item by item
     /// (`ActivationInventory`): the memory's activations, and the bytes an offloaded layer copies
     /// to the host and back (`ActivationOffload`). `deepSeekSavings`: V3's recomputation and FP8
@@ -94,7 +98,7 @@ public struct StageMemoryModel: Sendable {
     static func layerItems(_ c: StepConfiguration, deepSeekSavings: Bool) -> [[ActivationInventory.Item]] {
         let arch = c.layerModel
         let rows = c.balancedRoutedRows
-        let split = c.tp > 1 && c.sequenceParallel ? c.tp : 1
+        let split = Self.sequenceSplit(c)
         // Materialized attention scores are kept for the backward unless the core is recomputed.
         let scores = c.attentionKernel == .unfused && c.effectiveRecompute != .selective && !c.recomputeModules.contains(.coreAttn)
             ? (keys: c.attentionKeys ?? c.sequenceTokens, dropout: c.model.attentionDropout > 0) : nil

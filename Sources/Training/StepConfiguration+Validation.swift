@@ -214,7 +214,7 @@ extension StepConfiguration {
     func checkExpertTensorParallel() throws {
         let domain = topology.scaleUpDomainGPUs, perNode = topology.node.gpus
         guard etp >= 1, etp <= domain, domain % etp == 0, perNode % etp == 0 else {
-            throw ScheduleError(problem: "etp \(etp) does not fit the \(domain)-GPU NVLink domain of a node",
+            throw ScheduleError(problem: "etp \(etp) does not fit the \(domain)-GPU NVLink domain the job's ranks fill, or a node's \(perNode) GPUs",
                                 fix: "use an etp dividing \(min(domain, perNode)) (expert tensor parallelism stays inside NVLink)")
         }
         let group = expertGroupSize

@@ -187,7 +187,7 @@ public struct StepConfiguration: Sendable {
     /// for a dispatcher that spans multi-node NVLink (NCCL, Hybrid-EP: 64 GPUs of a GB200 NVL72
     /// job of 256), a node's GPUs for DeepEP (`MoEDispatcher.spansMultiNodeNVLink`); the same on
     /// HGX nodes.
-    public var allToAllNodeGPUs: Int { moeDispatcher.spansMultiNodeNVLink ? topology.scaleUpDomainGPUs : topology.node.gpus }
+    public var allToAllNodeGPUs: Int { moeDispatcher.allToAllNodeGPUs(node: topology.node.gpus, domain: topology.scaleUpDomainGPUs) }
     public var routingSkew: ExpertSkew
     /// Which gate routes the tokens (the model's router; AutoModel's benchmarks: round-robin).
     public var routingGate = GateKind.router
