@@ -142,8 +142,23 @@ public struct PublishedNeMoRun: Sendable {
         (run.pp, run.ep) = (2, 32)
         return run
     }()
+    /// Qwen3-235B-A22B on 256 GB200 in BF16, each EP group of 32 inside one NVLink domain: 8,192
+    /// × 4,096 tokens, PP 8, VP 3, EP 32, GA 256, Hybrid-EP: 4,916 tokens/s per GPU (728 model
+    /// TFLOP/s), a step of 26.66 s.
+    public static let qwen3_235B_GB200 = PublishedNeMoRun(model: "Qwen3-235B-A22B", experiment: "nemo-qwen3-235b-gb200.yaml", precision: .bf16,
+                                                          tokensPerSecondPerGPU: 4916, gpu: "GB200", deviceID: "GB200-186GB", gpus: 256, batch: 8192, sequence: 4096,
+                                                          tp: 1, pp: 8, cp: 1, virtualStages: 3, ep: 32, dispatcher: .hybridep, hidden: 4096, layers: 94, heads: 64)
+    /// Qwen3-235B-A22B on 256 GB300 in BF16: 8,192 × 4,096 tokens in micro-batches of 2
+    /// sequences, PP 4, VP 12, EP 16, Hybrid-EP: 6,131 tokens/s per GPU (907 model TFLOP/s), a
+    /// step of 21.38 s. (The table's GA of 32 makes 4,096 sequences with DP 64 and MBS 2, not its
+    /// GBS; the GBS is taken, as the recipe's presets give it.)
+    public static let qwen3_235B_GB300: PublishedNeMoRun = {
+        var run = qwen3_235B_GB200.onAnotherGPU("GB300", deviceID: "GB300-279GB", experiment: "nemo-qwen3-235b-gb300.yaml", tokensPerSecondPerGPU: 6131)
+        (run.pp, run.virtualStages, run.ep, run.microbatchSequences) = (4, 12, 16, 2)
+        return run
+    }()
     /// The Blackwell rows: the what-if from the H800 to another GPU, against a measurement.
     public static let blackwell = [llama3_8B_B200, llama3_8B_GB200, llama31_405B_B200, llama3_8B_GB300, llama3_70B_GB200, llama3_70B_GB300,
-                                   deepSeekV3_GB200, deepSeekV3_GB300]
+                                   deepSeekV3_GB200, deepSeekV3_GB300, qwen3_235B_GB200, qwen3_235B_GB300]
     public static let all = [llama3_8B, llama3_70B, llama31_405B, qwen3_30B_A3B] + blackwell + autoModel
 }
