@@ -1,3 +1,4 @@
+import Fabric
 import Hardware
 import Model
 import Schedules
@@ -14,7 +15,8 @@ import Schedules
 /// in-flight micro-batch of each of its stages, plus the cached prefix K/V of chunked long
 /// sequences (each in-flight chunk keeps, for each layer of its stage, the keys it attends
 /// to); on the last stage, what the head, the loss and the MTP modules keep per in-flight
-/// micro-batch and the loss's transient peak (`HeadActivations`); DeepEP buffers and workspace.
+/// micro-batch and the loss's transient peak (`HeadActivations`); the MoE dispatcher's buffers
+/// (`ExpertParallelBuffers`) and workspace.
 public struct StageMemoryModel: Sendable {
     public let schedule: PipelineSchedule
     public let profile: InflightProfile
@@ -41,16 +43,22 @@ public struct StageMemoryModel: Sendable {
     /// `reshard_after_forward` the two weight buffers only (the gradients are whole); 0 otherwise.
     let gatheredBytes: (weights: Double, gradients: Double)
     /// For the optimizer states and their shard (ZeRO-1 over DP or DP/EP replicas, or none),
-    /// the DeepEP buffers (MoE only) and the device's usable HBM.
+    /// the dispatcher's buffers (MoE only) and the device's usable HBM.
     let config: StepConfiguration
 
     var optimizer: OptimizerStates { config.optimizer }
-    /// DeepEP's buffers, bytes: only an MoE model has them.
-    var communicationBytes: Double { config.layerModel.moe == nil ? 0 : Self.communicationBuffers }
+    /// The MoE dispatcher's buffers (`ExpertParallelBuffers`), bytes: only an MoE model has them.
+    var communicationBytes: Double { communicationBuffers?.totalBytes ?? 0 }
     public var capacityBytes: Double { config.topology.node.device.hbmUsableBytes }
 
-    /// DeepEP's normal-mode NVLink and RDMA buffers: 1 GB each in DeepEP's test scripts (assumption).
-    public static let communicationBuffers = 2e9
+    /// The buffers the experiment's dispatcher keeps on every GPU, sized from its EP group, the
+    /// hidden size and the tokens a GPU routes (nil for a dense model).
+    public var communicationBuffers: ExpertParallelBuffers? {
+        guard let moe = config.layerModel.moe else { return nil }
+        return .of(config.moeDispatcher, ep: config.ep, nvlinkPeers: config.allToAllNodeGPUs, hidden: config.model.hiddenSize,
+                   tokensPerGPU: config.moeTokens, localExperts: max(moe.routedExperts / max(config.ep, 1), 1),
+                   format: config.precision.dispatchFormat, sms: config.effectiveAllToAllSMs)
+    }
     /// CUDA context, allocator fragmentation and GEMM workspaces (assumption; hardware.md plans
     /// with ~76 of 80 GB usable).
     public static let workspace = 4e9
@@ -195,7 +203,7 @@ public struct StageMemoryModel: Sendable {
             "embedding table's dense gradient (BF16), above what its backward has freed",
             "cached prefix keys of chunked sequences (BF16 KV cache)",
             "update's temporary (foreach kernels' √v), above what the step's end has freed",
-            "communication buffers (DeepEP, assumed)",
+            "communication buffers (\(communicationBuffers?.label ?? "none"))",
             "workspace and fragmentation (assumed)",
         ]
         return zip(labels, p.inOrder).map { TrainingMemory.Term(kind: $0, bytes: $1) }

@@ -15,7 +15,8 @@ import Schedules
 /// head, the loss and the MTP modules keep per micro-batch in flight and the loss's transient
 /// peak (`HeadActivations`).
 /// The terms are priced by `StageMemoryModel`, which the stage partitioner also uses.
-/// Reserved: DeepEP buffers and workspace (assumptions, listed in the breakdown).
+/// Reserved: the MoE dispatcher's buffers (`ExpertParallelBuffers`, sized as DeepEP and
+/// Hybrid-EP size them) and workspace (an assumption), listed in the breakdown.
 public struct TrainingMemory: Sendable, Codable, Equatable {
     public struct Term: Sendable, Codable, Equatable { public var kind: String; public var bytes: Double }
     public var peakBytesPerGpu: Double
