@@ -30,6 +30,10 @@ public struct ExpertPlacement: Sendable, Codable, Equatable {
         guard experts % ep == 0 else {
             throw KernelError("--ep", "\(experts) experts do not spread evenly over \(ep) GPUs", fix: "use an EP degree that divides \(experts)")
         }
+        guard ep > gpusPerNode || gpusPerNode % ep == 0 else {
+            throw KernelError("--ep", "EP \(ep) does not divide the \(gpusPerNode) GPUs of a node: consecutive EP groups would straddle nodes",
+                              fix: "use a divisor of \(gpusPerNode) or a multiple of it")
+        }
         guard ep <= gpusPerNode || ep % gpusPerNode == 0 else {
             throw KernelError("--ep", "EP \(ep) is not a whole number of \(gpusPerNode)-GPU nodes", fix: "use a multiple of \(gpusPerNode)")
         }

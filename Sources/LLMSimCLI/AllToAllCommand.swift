@@ -13,7 +13,7 @@ struct AllToAllCommand: ParsableCommand {
     @Option(help: "GPUs in the expert-parallel group.") var ep = 64
     @Option(help: "Expert tensor parallelism: GPUs each expert's width is split over (the group is then EP × ETP GPUs; DeepEP sends each token to every slice of its experts, the all-to-all dispatcher adds an all-gather over the ETP group).") var etp = 1
     @Option(name: .customLong("gpus-per-node"), help: "GPUs per node (default: the node template's).") var gpusPerNode: Int?
-    @Option(name: .customLong("nvlink-domain"), help: "GPUs of one NVLink domain, for the dispatchers that reach a multi-node NVLink domain over NVLink (alltoall, hybridep): default the node template's scale-up domain (72 on a GB200 NVL72 tray); deepep's all-to-all leaves each node over the NICs.") var nvlinkDomain: Int?
+    @Option(name: .customLong("nvlink-domain"), help: "GPUs of one NVLink domain, for the dispatchers that reach a multi-node NVLink domain over NVLink (alltoall, hybridep): default the node template's scale-up domain (72 on a GB200 NVL72 tray); deepep, whose all-to-all leaves each node over the NICs, refuses it.") var nvlinkDomain: Int?
     @Option(name: .customLong("tokens-per-gpu"), help: "Tokens each GPU sends.") var tokensPerGPU = 4096
     @Option(help: "dispatch or combine (BF16).") var kind = "dispatch"
     @Option(name: .customLong("dispatch-format"), help: DispatchFormat.optionHelp) var dispatchFormat = "fp8"
@@ -44,6 +44,10 @@ struct AllToAllCommand: ParsableCommand {
         let template = try HardwareCatalog.builtIn().node(node)
         guard let moeDispatcher = MoEDispatcher(rawValue: dispatcher) else {
             throw KernelError("--dispatcher", "unknown dispatcher '\(dispatcher)'", fix: "use " + MoEDispatcher.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        if let nvlinkDomain, !moeDispatcher.spansMultiNodeNVLink {
+            throw KernelError("--nvlink-domain", "\(nvlinkDomain) GPUs given, but \(moeDispatcher.rawValue)'s NVLink peers are a node's GPUs only",
+                              fix: "set the node's GPUs with --gpus-per-node, or choose --dispatcher alltoall or hybridep to reach a multi-node NVLink domain")
         }
         let perNode = gpusPerNode ?? template.gpus
         let nodeGPUs = moeDispatcher.allToAllNodeGPUs(node: perNode, domain: nvlinkDomain ?? max(perNode, template.scaleUpDomainGPUs))

@@ -210,6 +210,16 @@ import SimCore
 }
 
 @Suite struct DispatchPlanTests {
+    /// An EP group smaller than a node must divide it, as a larger one must be whole nodes:
+    /// otherwise consecutive groups straddle nodes and the plan's one-node layout is wrong.
+    @Test func groupsDoNotStraddleNodes() throws {
+        #expect(try ExpertPlacement(experts: 96, ep: 4, gpusPerNode: 8).nodes == 1)
+        #expect(try ExpertPlacement(experts: 96, ep: 16, gpusPerNode: 8).nodes == 2)
+        for (ep, fragment) in [(3, "does not divide the 8 GPUs"), (12, "not a whole number of 8-GPU nodes")] {
+            #expect { try ExpertPlacement(experts: 96, ep: ep, gpusPerNode: 8) } throws: { "\($0)".contains(fragment) }
+        }
+    }
+
     /// The plan derives its NVLink and IB copies from the per-token destinations after the
     /// fact; here a token-by-token reading of the DeepEP rules (direct NVLink on the source's
     /// node; one IB copy per other node to the relay of the source's local index, which forwards
