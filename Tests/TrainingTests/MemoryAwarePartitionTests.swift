@@ -53,8 +53,8 @@ import CostModel
 
     /// A sweep plan whose load balance does not fit (PP 4, EP 64, 1F1B in
     /// `Experiments/sweep-benchmark.yaml`): rank 0 holds 4 micro-batches in flight, and the
-    /// balance "17 16×2 12" puts 99.3 GB on it. The plan moves layers off the first rank and
-    /// fits ("14 16 17 14", 83.8 GB, measured 2026-11-24), and says what it moved. (PP 8 / EP 32
+    /// balance "17 16×2 12" puts 98.2 GB on it. The plan moves layers off the first rank and
+    /// fits ("14 16 17 14", 82.7 GB with DeepEP's buffers as DeepEP sizes them, measured 2026-11-25), and says what it moved. (PP 8 / EP 32
     /// / ZB1P, the plan that flipped between fitting and not, now balances to a split that fits.)
     @Test func aSweepPlanFitsByMovingLayersOffTheFirstRanks() throws {
         var c = try deepSeekStep()
