@@ -19,6 +19,8 @@ public struct ExpertParallelBuffers: Sendable, Equatable {
     /// - `sms`: the SMs DeepEP runs on (its channels are half of them).
     public static func of(_ dispatcher: MoEDispatcher, ep: Int, nvlinkPeers: Int, hidden: Int, tokensPerGPU: Int,
                           localExperts: Int, format: DispatchFormat, sms: Int) -> ExpertParallelBuffers {
+        // One GPU holds every expert: no all-to-all, no buffers.
+        guard ep > 1 else { return ExpertParallelBuffers(nvlinkBytes: 0, networkBytes: 0, label: "none: EP 1") }
         switch dispatcher {
         case .deepep:
             let b = DeepEPBufferHint(ep: ep, nvlinkPeers: nvlinkPeers, hiddenBytes: hidden * 2, sms: sms)

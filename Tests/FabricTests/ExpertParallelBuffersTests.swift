@@ -57,8 +57,11 @@ import Testing
         #expect(buffers.networkBytes == 0 && buffers.nvlinkBytes == 8_111_783_936 && buffers.label == "Hybrid-EP")
     }
 
-    /// NCCL's all-to-all keeps no buffers of its own beyond the workspace reserve.
+    /// NCCL's all-to-all keeps no buffers of its own beyond the workspace reserve; at EP 1 no
+    /// dispatcher has any.
     @Test func ncclAllToAllHasNone() {
+        #expect(ExpertParallelBuffers.of(.deepep, ep: 1, nvlinkPeers: 8, hidden: 2048, tokensPerGPU: 4096, localExperts: 128,
+                                         format: .bf16, sms: 20).totalBytes == 0)
         #expect(ExpertParallelBuffers.of(.alltoall, ep: 32, nvlinkPeers: 8, hidden: 4096, tokensPerGPU: 4096, localExperts: 4,
                                          format: .bf16, sms: 20).totalBytes == 0)
     }
