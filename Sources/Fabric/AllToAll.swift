@@ -182,28 +182,25 @@ public struct MoEAllToAll: Sendable {
         return total
     }
 
-    /// Per-direction NVLink rate (bytes/s) with the communication SMs given.
-    var nvRate: Double {
-        let share: Double
+    /// What the dispatcher's own kernels set: the share of the achievable NVLink rate its copies
+    /// reach, and the SMs from which its rates hold (nil: NCCL's channels are its own, the
+    /// communication SMs do not scale it).
+    var kernelRates: (nvlinkShare: Double, saturationSMs: Int?) {
         switch dispatcher {
-        case .deepep: share = deepepNVLinkFraction
-        case .hybridep: share = hybridepNVLinkFraction
-        case .alltoall: share = 1
+        case .deepep: (deepepNVLinkFraction, saturationSMs)
+        case .hybridep: (hybridepNVLinkFraction, Self.hybridepSaturationSMs)
+        case .alltoall: (1, nil)
         }
-        return node.device.scaleUpAchievableBandwidth * smScale * share
     }
+    /// Per-direction NVLink rate (bytes/s) with the communication SMs given.
+    var nvRate: Double { node.device.scaleUpAchievableBandwidth * smScale * kernelRates.nvlinkShare }
     /// Per-direction NIC rate (bytes/s) of one kind of all-to-all over `nodes` nodes, with the
     /// communication SMs given and, for DeepEP, its kernels' release.
     func nicRate(nodes: Int, kind: Kind) -> Double {
         node.nicAchievableBandwidthPerGPU * smScale * (dispatcher == .deepep ? deepepKernels.rdmaShare(nodes: nodes, kind: kind) : 1)
     }
-    var smScale: Double {
-        switch dispatcher {
-        case .alltoall: 1
-        case .deepep: min(1, Double(communicationSMs) / Double(saturationSMs))
-        case .hybridep: min(1, Double(communicationSMs) / Double(Self.hybridepSaturationSMs))
-        }
-    }
+    /// The rates' share at the communication SMs given: in proportion below the saturation.
+    var smScale: Double { kernelRates.saturationSMs.map { min(1, Double(communicationSMs) / Double($0)) } ?? 1 }
 
     /// The fluid network of the group's `ep` ports (on `nodes` nodes) and the flows of one phase
     /// of an all-to-all.

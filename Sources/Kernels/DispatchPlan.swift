@@ -30,15 +30,17 @@ public struct ExpertPlacement: Sendable, Codable, Equatable {
         guard experts % ep == 0 else {
             throw KernelError("--ep", "\(experts) experts do not spread evenly over \(ep) GPUs", fix: "use an EP degree that divides \(experts)")
         }
-        guard ep > gpusPerNode || gpusPerNode % ep == 0 else {
-            throw KernelError("--ep", "EP \(ep) does not divide the \(gpusPerNode) GPUs of a node: consecutive EP groups would straddle nodes",
+        guard Self.tiles(ep, gpusPerNode) else {
+            throw KernelError("--ep", ep < gpusPerNode ? "EP \(ep) does not divide the \(gpusPerNode) GPUs of a node: consecutive EP groups would straddle nodes"
+                                                       : "EP \(ep) is not a whole number of \(gpusPerNode)-GPU nodes",
                               fix: "use a divisor of \(gpusPerNode) or a multiple of it")
-        }
-        guard ep <= gpusPerNode || ep % gpusPerNode == 0 else {
-            throw KernelError("--ep", "EP \(ep) is not a whole number of \(gpusPerNode)-GPU nodes", fix: "use a multiple of \(gpusPerNode)")
         }
         self.experts = experts; self.ep = ep; self.gpusPerNode = gpusPerNode
     }
+
+    /// Whether consecutive groups of `group` GPUs tile units of `unit` GPUs (nodes, NVLink
+    /// domains) without straddling one: `group` divides `unit` or is a multiple of it.
+    public static func tiles(_ group: Int, _ unit: Int) -> Bool { group < unit ? unit % group == 0 : group % unit == 0 }
 
     public var expertsPerGPU: Int { experts / ep }
     /// A GPU's index in its expert-TP group (0 at expert-TP 1).

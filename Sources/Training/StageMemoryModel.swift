@@ -56,7 +56,7 @@ public struct StageMemoryModel: Sendable {
     public var communicationBuffers: ExpertParallelBuffers? {
         guard let moe = config.layerModel.moe else { return nil }
         return .of(config.moeDispatcher, ep: config.ep, nvlinkPeers: config.allToAllNodeGPUs, hidden: config.model.hiddenSize,
-                   tokensPerGPU: config.moeTokens, localExperts: max(moe.routedExperts / max(config.ep, 1), 1),
+                   tokensPerGPU: config.moeTokens, localExperts: max(moe.routedExperts / config.ep, 1),
                    format: config.precision.dispatchFormat, sms: config.effectiveAllToAllSMs)
     }
     /// CUDA context, allocator fragmentation and GEMM workspaces (assumption; hardware.md plans

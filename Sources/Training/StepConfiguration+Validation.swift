@@ -223,7 +223,7 @@ extension StepConfiguration {
                                 fix: "choose EP × expert-TP at most \(perNode) or a multiple of it")
         }
         let a2aNode = allToAllNodeGPUs
-        guard group < a2aNode ? a2aNode % group == 0 : group % a2aNode == 0 else {
+        guard ExpertPlacement.tiles(group, a2aNode) else {
             throw ScheduleError(problem: "EP groups of \(group) GPUs neither tile the job's \(a2aNode)-GPU NVLink domains nor span a whole number of them, which the \(moeDispatcher.rawValue) dispatcher's all-to-all needs",
                                 fix: "choose EP × expert-TP dividing \(a2aNode) or a multiple of it, or moe_dispatcher: deepep (its all-to-all leaves each node over the NICs)")
         }
