@@ -21,6 +21,7 @@ extension KernelCalibration {
         case permute = "memory_bound_efficiency.permute"
         case minimumKernel = "minimum_kernel_us"
         case hostOperation = "host_us_per_operation"
+        case mxfp8GEMM = "mxfp8_gemm_rate_over_fp8_rows"
 
         /// What the figure prices, in a few words.
         public var label: String {
@@ -42,6 +43,7 @@ extension KernelCalibration {
             case .permute: "MoE permutes, of HBM peak"
             case .minimumKernel: "shortest kernel"
             case .hostOperation: "host time per operation"
+            case .mxfp8GEMM: "MXFP8 GEMMs, rate over the FP8 rows"
             }
         }
 
@@ -49,7 +51,7 @@ extension KernelCalibration {
         public var unit: String {
             switch self {
             case .fp8DenseGEMM, .fp8GroupedGEMM, .bf16GEMMTable, .fp8Wgrad, .attentionForward, .attentionBackward: "TFLOPS"
-            case .bf16GEMM, .cast, .dispatchCast, .norm, .elementwise, .permute: ""
+            case .bf16GEMM, .cast, .dispatchCast, .norm, .elementwise, .permute, .mxfp8GEMM: ""
             case .minimumKernel, .hostOperation, .routerBookkeeping: "µs"
             case .routerTopK, .expertLayout: "ns"
             }
@@ -62,6 +64,7 @@ extension KernelCalibration {
             case .bf16GEMM: "placeholder (prices without rows)"
             case .bf16GEMMTable: "OpenXLA's sm_90 table (H100)"
             case .elementwise: "assumption (the casts')"
+            case .mxfp8GEMM: "Transformer Engine's GEMM benchmark (B300)"
             case .fp8Wgrad, .attentionForward, .attentionBackward, .routerTopK, .routerBookkeeping, .expertLayout, .cast, .dispatchCast, .norm, .permute, .minimumKernel, .hostOperation: "DeepSeek's trace (H800)"
             }
         }
@@ -85,6 +88,7 @@ extension KernelCalibration {
             case .permute: (\.permuteEfficiency, 1)
             case .minimumKernel: (\.minimumKernelTime, 1e6)
             case .hostOperation: (\.hostSecondsPerOperation, 1e6)
+            case .mxfp8GEMM: (\.mxfp8GEMMRateOverFP8Rows, 1)
             }
         }
     }

@@ -60,11 +60,16 @@ public struct KernelCalibration: Sendable, Equatable {
     public var minimumKernelTime: Double
     /// Host seconds to issue one cost-executor operation (`host_us_per_operation`).
     public var hostSecondsPerOperation: Double
+    /// An MXFP8 GEMM's rate over the FP8 row that prices its shape (`mxfp8_gemm_rate_over_fp8_rows`):
+    /// Transformer Engine's MXFP8 kernels against the block-scaled FP8 kernels of DeepSeek's
+    /// recipe (1×128 and 128×128 scales, as the DeepGEMM rows run), measured together on a
+    /// Blackwell GPU; 1 where the file has none.
+    public var mxfp8GEMMRateOverFP8Rows = 1.0
 
     public static let keys = ["calibration_device", "calibration_sms", "fp8_dense_gemm_tflops", "fp8_grouped_gemm_tflops", "fp8_wgrad_tflops_at_112_sms",
                        "attention_forward_tflops_at_112_sms", "attention_backward_tflops_at_112_sms", "attention_head_dim_law", "router_topk_ns_per_row_at_112_sms",
                        "router_bookkeeping_us", "expert_layout_ns_per_row", "bf16_gemm_efficiency",
-                       "bf16_gemm_tflops", "bf16_gemm_tile", "memory_bound_efficiency", "minimum_kernel_us", "host_us_per_operation"]
+                       "bf16_gemm_tflops", "bf16_gemm_tile", "memory_bound_efficiency", "minimum_kernel_us", "host_us_per_operation", "mxfp8_gemm_rate_over_fp8_rows"]
 
     /// The calibration shipped with llmsim.
     public static func hopper() throws -> KernelCalibration {
@@ -128,6 +133,7 @@ public struct KernelCalibration: Sendable, Equatable {
             castEfficiency: try fraction(memory, "cast"), dispatchCastEfficiency: try fraction(memory, "dispatch_cast"), normEfficiency: try fraction(memory, "norm"),
             elementwiseEfficiency: try fraction(memory, "elementwise"), permuteEfficiency: try fraction(memory, "permute"),
             minimumKernelTime: try v.positiveDouble("minimum_kernel_us") * 1e-6,
-            hostSecondsPerOperation: try v.positiveDouble("host_us_per_operation") * 1e-6)
+            hostSecondsPerOperation: try v.positiveDouble("host_us_per_operation") * 1e-6,
+            mxfp8GEMMRateOverFP8Rows: try v.optional("mxfp8_gemm_rate_over_fp8_rows") == nil ? 1 : try v.positiveDouble("mxfp8_gemm_rate_over_fp8_rows"))
     }
 }

@@ -85,6 +85,10 @@ public struct KernelCostModel: Sendable {
             let ceiling = matmulCeilingScale(r.precision)
             (t, figure) = (r.flops / (rate * ceiling), gemmFigure)
             if ceiling != 1 { scale = DeviceScale(factor: ceiling, reason: "gemm_ceiling: measured") }
+            if r.gemm?.fp8Recipe == .mx, device.peak(r.precision).runsAs == .fp8, calibration.mxfp8GEMMRateOverFP8Rows != 1 {
+                scale = DeviceScale(factor: (scale?.factor ?? 1) * calibration.mxfp8GEMMRateOverFP8Rows,
+                                    reason: ([scale?.reason].compactMap { $0 } + ["MXFP8 kernels"]).joined(separator: ", "))
+            }
             if device.peak(r.precision).runsAs != .fp8, streaming(r) > t { (t, figure, scale) = (streaming(r), .figure(.elementwise), nil) }
         case .attention, .attentionBackward:
             let forward = r.kind == .attention
@@ -227,7 +231,7 @@ public struct KernelCostModel: Sendable {
         }
         let fp8Peak = calibrationPeak.fp8
         let efficiency: Double, figure: PricingFigure
-        if r.name.hasSuffix(".wgrad"), !g.tensorScaled {
+        if r.name.hasSuffix(".wgrad"), g.fp8Recipe == .deepSeek {
             (efficiency, figure) = (calibration.fp8WgradTFLOPSAt112 * 1e12 / fp8Peak / traceFraction, .figure(.fp8Wgrad))
         } else if r.kind == .groupedGemm, g.groups > 1 {
             let perGroup = max(1, g.totalRows / g.groups)
@@ -241,7 +245,8 @@ public struct KernelCostModel: Sendable {
             let row = nearestDense(m: g.m, n: g.n, k: g.k)
             (efficiency, figure) = (calibration.fp8Dense[row].tflops * 1e12 / fp8Peak, .fp8DenseRow(row))
         }
-        return (peak.flops * efficiency * smFraction, figure)
+        let microscaling = g.fp8Recipe == .mx ? calibration.mxfp8GEMMRateOverFP8Rows : 1
+        return (peak.flops * efficiency * smFraction * microscaling, figure)
     }
 
     /// A BF16/FP32 GEMM's efficiency per busy SM, as a fraction of the device's peak, and the

@@ -41,6 +41,10 @@ public struct Device: Codable, Sendable, Equatable {
     /// `device_to_host_memcpy_ce`), over PCIe or, on Grace superchips, NVLink-C2C; nil where none
     /// is measured (`hostCopy` then derives it from the PCIe link).
     public var measuredHostCopy: HostCopyBandwidth? = nil
+    /// Tensor cores that apply block scales themselves (OCP microscaling: MXFP8's E8M0 scale
+    /// per 32 values), as Blackwell's do (catalog `microscaling_tensor_cores`); Transformer
+    /// Engine's MXFP8 recipe runs only there (SM 10.0 and 10.3).
+    public var microscalingTensorCores = false
     /// Thermal design power, W.
     public var tdpWatts: Double
     /// Source of each group of figures.

@@ -57,7 +57,7 @@ public struct HardwareCatalog: Sendable {
 
     static let deviceKeys = ["name", "vendor", "peak_tflops", "achievable_matmul_tflops", "sm_throughput_per_clock", "hbm_gb", "hbm_usable_bytes", "hbm_tbps", "hbm_achievable_fraction", "sm_count",
                              "l2_mb", "scale_up_gbps", "scale_up_achievable_fraction", "scale_up_pairs_only", "pcie_gbps",
-                             "host_copy_gbps", "tdp_w", "sources"]
+                             "host_copy_gbps", "microscaling_tensor_cores", "tdp_w", "sources"]
 
     static func parseDevice(id: String, _ v: ConfigValue) throws -> Device {
         try v.requireKnownKeys(deviceKeys)
@@ -99,6 +99,7 @@ public struct HardwareCatalog: Sendable {
                 try c.requireKnownKeys(["to_device", "to_host"])
                 return HostCopyBandwidth(toDevice: try c.positiveDouble("to_device") * 1e9, toHost: try c.positiveDouble("to_host") * 1e9)
             },
+            microscalingTensorCores: try v.optional("microscaling_tensor_cores")?.bool() ?? false,
             tdpWatts: try v.positiveDouble("tdp_w"),
             sources: try stringMap(v.required("sources")))
     }

@@ -33,6 +33,9 @@ public struct FP8GEMMExperiment: Sendable {
         public var quantizationRelativeError: Double
         /// The same with one scale per tensor, for comparison.
         public var perTensorQuantizationRelativeError: Double
+        /// The same with MXFP8's E8M0 scales per 32 values along K (Transformer Engine's recipe
+        /// on Blackwell: 1×32 for A, 32×1 for B).
+        public var microscalingQuantizationRelativeError: Double
         public var errorDefinition: String
     }
 
@@ -56,6 +59,8 @@ public struct FP8GEMMExperiment: Sendable {
         let error = GEMMError(result: product, reference: FP8GEMMEmulator.reference(qa, qb))
         let ta = try FP8Quantizer.quantize(a, rows: m, cols: k, granularity: .perTensor)
         let tb = try FP8Quantizer.quantize(b, rows: k, cols: n, granularity: .perTensor)
+        let ma = try FP8Quantizer.quantize(a, rows: m, cols: k, granularity: .mx1x32)
+        let mb = try FP8Quantizer.quantize(b, rows: k, cols: n, granularity: .mx32x1)
         func combined(_ qa: QuantizedMatrix, _ qb: QuantizedMatrix) -> Double {
             let ea = FP8Quantizer.relativeError(original: a, quantized: qa, excluding: outliers)
             let eb = FP8Quantizer.relativeError(original: b, quantized: qb)
@@ -67,6 +72,7 @@ public struct FP8GEMMExperiment: Sendable {
         return Result(m: m, n: n, k: k, accumulator: interval == nil ? "limited" : "promoted", promotionInterval: interval,
                       maxRelativeError: error.maxRelativeError, meanRelativeError: error.meanRelativeError,
                       quantizationRelativeError: combined(qa, qb), perTensorQuantizationRelativeError: combined(ta, tb),
+                      microscalingQuantizationRelativeError: combined(ma, mb),
                       errorDefinition: "|C - C_ref| / max(|C_ref|, rms(C_ref)) per output; C_ref = FP64 product of the same FP8 inputs")
     }
 }

@@ -10,6 +10,12 @@ public enum ScalingGranularity: String, Sendable, CaseIterable, Codable {
     case block128x128 = "128x128"
     /// One scale for the whole tensor (the coarse baseline fine-grained scaling beats).
     case perTensor = "tensor"
+    /// Microscaling (OCP MX; Transformer Engine's MXFP8 recipe on Blackwell): one E8M0 scale, a
+    /// power of two, per 32 consecutive values of a row (`mx32x1` along a column), always along
+    /// the GEMM's inner dimension (TE docs `features/low_precision_training/mxfp8/mxfp8.rst` at
+    /// 495739c).
+    case mx1x32 = "1x32"
+    case mx32x1 = "32x1"
 
     /// Tile height and width; nil for per-tensor.
     var tile: (rows: Int, cols: Int)? {
@@ -17,9 +23,14 @@ public enum ScalingGranularity: String, Sendable, CaseIterable, Codable {
         case .tile1x128: return (1, 128)
         case .tile128x1: return (128, 1)
         case .block128x128: return (128, 128)
+        case .mx1x32: return (1, 32)
+        case .mx32x1: return (32, 1)
         case .perTensor: return nil
         }
     }
+
+    /// Whether the scales are E8M0 (powers of two), as microscaling requires.
+    public var isMicroscaling: Bool { self == .mx1x32 || self == .mx32x1 }
 }
 
 /// A row-major matrix stored as FP8 codes plus one scale per tile: value = decode(code) · scale.
@@ -55,7 +66,9 @@ public struct QuantizedMatrix: Sendable {
 /// Quantises matrices to FP8 with online (current max-abs) scaling, as DeepSeek-V3 does: the
 /// scale of a tile maps its largest magnitude to the format's largest finite value. With
 /// `powerOfTwoScales` the scale is rounded up to a power of two (DeepSeek's dispatch and the
-/// E5M6 attention-output input use such scales, §3.3.3).
+/// E5M6 attention-output input use such scales, §3.3.3); microscaling granularities always are
+/// (E8M0 holds only the exponent; Transformer Engine rounds it up so that no value of the block
+/// overflows, `mxfp8.rst` at 495739c).
 public enum FP8Quantizer {
     public static func quantize(_ values: [Double], rows: Int, cols: Int, format: FP8Format = .e4m3,
                                 granularity: ScalingGranularity, powerOfTwoScales: Bool = false) throws -> QuantizedMatrix {
@@ -65,7 +78,7 @@ public enum FP8Quantizer {
         let (tileRows, tileCols) = granularity.tile ?? (rows, cols)
         if rows % tileRows != 0 || cols % tileCols != 0 {
             throw KernelError("shape", "a \(rows)×\(cols) matrix is not a whole number of \(tileRows)×\(tileCols) tiles",
-                              fix: "pad the dimensions to multiples of 128 (K must be a multiple of the 128-wide tile)")
+                              fix: "pad the dimensions to multiples of \(max(tileRows, tileCols)) (K must be a multiple of the \(max(tileRows, tileCols))-wide tile)")
         }
         let tilesAcross = cols / tileCols
         var scales = [Double](repeating: 1, count: (rows / tileRows) * tilesAcross)
@@ -76,7 +89,7 @@ public enum FP8Quantizer {
                     for c in (tc * tileCols)..<((tc + 1) * tileCols) { amax = max(amax, abs(values[r * cols + c])) }
                 }
                 var scale = amax > 0 ? amax / format.maxFinite : 1
-                if powerOfTwoScales { scale = pow(2, ceil(log2(scale))) }
+                if powerOfTwoScales || granularity.isMicroscaling { scale = pow(2, ceil(log2(scale))) }
                 scales[tr * tilesAcross + tc] = scale
             }
         }

@@ -43,6 +43,7 @@ struct FP8Command: ParsableCommand {
                 ["mean relative error", pct(r.meanRelativeError)],
                 ["quantisation error, 1×128 / 128×128", pct(r.quantizationRelativeError)],
                 ["quantisation error, per tensor", pct(r.perTensorQuantizationRelativeError)],
+                ["quantisation error, MXFP8 1×32 (E8M0)", pct(r.microscalingQuantizationRelativeError)],
             ], rightAlignedFrom: Output.allLeftAligned) + "\nerror: \(r.errorDefinition)\npublished (V3 report §3.3.2): K = 4096, limited accumulation → max relative error nearly 2%"
         }
     }

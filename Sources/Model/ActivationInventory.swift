@@ -1,3 +1,4 @@
+import Kernels
 /// What one layer keeps between its forward and its backward for one micro-batch, bytes, item by
 /// item. DeepSeek-V3's savings (report §3.2.3, §3.3.3): RMSNorm outputs and MLA up-projections
 /// are recomputed, Wgrad inputs are cached in FP8 (1 B + a 4-B scale per 128 values), the
@@ -41,13 +42,16 @@ public struct ActivationInventory: Sendable {
         let T = Double(t), R = Double(rows)
         let d = Double(arch.hiddenSize), dSeq = d / Double(sequenceSplit)
         let bf16 = { (n: Double) in n * 2 }
-        let low = caching == .deepSeekFP8, te = caching == .transformerEngineFP8
+        let low = caching == .deepSeekFP8, te = caching.keepsLinearInputsInTransformerEngineFP8
+        // Scale bytes per value of a Transformer Engine FP8 copy: none per tensor, one E8M0
+        // byte per 32 values under MXFP8.
+        let teScale = caching == .transformerEngineMXFP8 ? FP8Recipe.mx.scaleBytesPerValue : 0
         // DeepSeek's caches: FP8 values + per-128 scales, or BF16 without them.
         let fp8 = { (n: Double) in low ? n * (1 + 4.0 / 128) : bf16(n) }
         let cached = low ? "FP8" : "BF16"
         // A Linear's own input kept for its weight gradient: 1 B per value under Transformer
-        // Engine (one scale per tensor), DeepSeek's cache (with its scales), else BF16.
-        let linearInput = { (n: Double) in te ? n : fp8(n) }
+        // Engine (plus MXFP8's scales), DeepSeek's cache (with its scales), else BF16.
+        let linearInput = { (n: Double) in te ? n * (1 + teScale) : fp8(n) }
         let inputFormat = te || low ? "FP8" : "BF16"
         var items: [Item] = [Item(name: "layer input (BF16)", bytes: bf16(T * dSeq))]
         let heads = Double(arch.attention.heads)
@@ -63,7 +67,7 @@ public struct ActivationInventory: Sendable {
                 items.append(Item(name: "norm outputs x̂, ĉ_Q, ĉ_KV (\(inputFormat))", bytes: linearInput(T * (norm + latents))))
                 items.append(Item(name: "Q, K, V (BF16)", bytes: modules.contains(.mlaUpProj) ? 0 : bf16(T * heads * (2 * qk + v))))
                 items.append(Item(name: "attention output (BF16)", bytes: bf16(T * heads * v)))
-                if te { items.append(Item(name: "W_O input (FP8 copy of the attention output)", bytes: T * heads * v)) }
+                if te { items.append(Item(name: "W_O input (FP8 copy of the attention output)", bytes: linearInput(T * heads * v))) }
             }
         case .gqa(let g):
             let h = Double(g.headDim), kvh = Double(g.kvHeads)
@@ -71,7 +75,7 @@ public struct ActivationInventory: Sendable {
             items.append(Item(name: "Q, K, V (BF16)", bytes: bf16(T * (heads + 2 * kvh) * h)))
             if g.qkNorm { items.append(Item(name: "Q, K before their per-head norms (BF16)", bytes: bf16(T * (heads + kvh) * h))) }
             items.append(Item(name: "attention output (BF16)", bytes: bf16(T * heads * h)))
-            if te { items.append(Item(name: "W_O input (FP8 copy of the attention output)", bytes: T * heads * h)) }
+            if te { items.append(Item(name: "W_O input (FP8 copy of the attention output)", bytes: linearInput(T * heads * h))) }
         }
         if let m = materializedScores {
             let scores = T * Double(m.keys) * heads
@@ -124,13 +128,24 @@ public enum ActivationCaching: Sendable, Equatable {
     /// core's backward (so the output projection's FP8 input is a second copy), the SwiGLU
     /// input for Megatron-Core's fused SwiGLU (`fused_bias_swiglu.py` saves its BF16 input).
     case transformerEngineFP8
+    /// Transformer Engine's MXFP8 Linears: as `transformerEngineFP8`, each kept FP8 input with
+    /// its E8M0 scales, one byte per 32 values (the column-wise copy the weight gradient reads;
+    /// on Blackwell the row-wise copy is dropped once the forward's GEMM has run).
+    case transformerEngineMXFP8
+
+    /// Whether every FP8 Linear keeps its own input in FP8 (Transformer Engine's recipes).
+    public var keepsLinearInputsInTransformerEngineFP8: Bool { self == .transformerEngineFP8 || self == .transformerEngineMXFP8 }
 
     /// The caching a recipe has: DeepSeek's when its savings are on with FP8 Linears;
-    /// Transformer Engine's for per-tensor FP8 otherwise; BF16 for the rest.
+    /// Transformer Engine's for its per-tensor and MX FP8 otherwise; BF16 for the rest.
     public static func of(_ precision: PrecisionPolicy, deepSeekSavings: Bool) -> ActivationCaching {
         guard precision.linear == .fp8 else { return .bf16 }
         if deepSeekSavings { return .deepSeekFP8 }
-        return precision.fp8Scaling == .perTensor ? .transformerEngineFP8 : .bf16
+        switch precision.fp8Recipe {
+        case .tensor: return .transformerEngineFP8
+        case .mx: return .transformerEngineMXFP8
+        case .deepSeek: return .bf16
+        }
     }
 }
 

@@ -20,7 +20,8 @@ public struct PublishedNeMoRun: Sendable {
     public var tokensPerSecondPerGPU: Double
     /// The GPU as the table's system names it, and its catalog id.
     public var gpu = "H100", deviceID = "H100-SXM5-80GB"
-    /// Virtual stages of an interleaved pipeline (nil: no pipeline, PP 1); FSDP (Megatron-FSDP).
+    /// Virtual stages of an interleaved pipeline (1: a plain 1F1B pipeline; nil: no pipeline,
+    /// PP 1); FSDP (Megatron-FSDP).
     public var gpus: Int, batch: Int, sequence: Int, tp: Int, pp: Int, cp: Int, virtualStages: Int?, fsdp = false
     /// Sequences per micro-batch (MBS) and the expert-parallel group (1 for a dense model).
     public var microbatchSequences = 1, ep = 1
@@ -43,7 +44,7 @@ public struct PublishedNeMoRun: Sendable {
     /// interleaved chunks, FSDP, the batch in micro-batches of MBS sequences, the precision, the
     /// gate, the layers offloaded.
     public func matches(_ c: StepConfiguration) -> Bool {
-        let pipeline = virtualStages.map { c.schedule == .interleaved && c.virtualStages == $0 } ?? (c.pp == 1)
+        let pipeline = virtualStages.map { $0 == 1 ? c.schedule == .oneFOneB : c.schedule == .interleaved && c.virtualStages == $0 } ?? (c.pp == 1)
         return c.topology.node.device.id == deviceID && c.model.hiddenSize == hidden && c.model.layers == layers && c.model.attention.heads == heads && c.model.mtpDepth == mtpDepth
             && c.gpus == gpus && c.tp == tp && c.pp == pp && c.cp == cp && c.ep == ep && c.etp == 1 && pipeline && c.optimizer.fullySharded == fsdp
             && c.pipelinePasses == pipelinePasses && c.batchPipelines * c.microbatches * microbatchSequences == batch
@@ -70,8 +71,16 @@ public struct PublishedNeMoRun: Sendable {
         return run
     }
 
-    /// "BF16" or "FP8", as the tables name the precision.
-    public var precisionLabel: String { precision.linear == .fp8 ? "FP8" : "BF16" }
+    /// "BF16", "FP8" or "FP8-MX", as the tables name the precision.
+    public var precisionLabel: String { precision.linear != .fp8 ? "BF16" : precision.fp8Recipe == .mx ? "FP8-MX" : "FP8" }
+
+    /// The same published plan with Transformer Engine's MXFP8 recipe, planned by its own
+    /// experiment, at the throughput the table gives it.
+    func withMXFP8(experiment: String, tokensPerSecondPerGPU: Double) -> PublishedNeMoRun {
+        var run = self
+        (run.precision, run.experiment, run.tokensPerSecondPerGPU) = (.mxFP8, experiment, tokensPerSecondPerGPU)
+        return run
+    }
 
     /// Llama 3 8B on 8 H100 with FSDP: 128 × 8,192 tokens, no TP, PP or CP, GA 16: 14,451
     /// tokens/s per GPU (744 model TFLOP/s), a step of 9.07 s.
@@ -157,8 +166,35 @@ public struct PublishedNeMoRun: Sendable {
         (run.pp, run.virtualStages, run.ep, run.microbatchSequences) = (4, 12, 16, 2)
         return run
     }()
+    /// Llama 3 8B on 8 B200, GB200 and GB300 with MXFP8 (the FP8-MX figures in parentheses in
+    /// the tables): 29,521, 29,789 and 36,108 tokens/s per GPU, steps of 4.44, 4.40 and 3.63 s,
+    /// 1.037, 1.058 and 1.040 times the FP8-CS steps. Llama 3.1 405B on 128 B200: 624, a step of
+    /// 6.56 s, 1.059 times FP8-CS's.
+    public static let llama3_8B_B200_MX = llama3_8B_B200.withMXFP8(experiment: "nemo-llama3-8b-b200-mxfp8.yaml", tokensPerSecondPerGPU: 29521)
+    public static let llama3_8B_GB200_MX = llama3_8B_GB200.withMXFP8(experiment: "nemo-llama3-8b-gb200-mxfp8.yaml", tokensPerSecondPerGPU: 29789)
+    public static let llama3_8B_GB300_MX = llama3_8B_GB300.withMXFP8(experiment: "nemo-llama3-8b-gb300-mxfp8.yaml", tokensPerSecondPerGPU: 36108)
+    public static let llama31_405B_B200_MX = llama31_405B_B200.withMXFP8(experiment: "nemo-llama31-405b-b200-mxfp8.yaml", tokensPerSecondPerGPU: 624)
+    /// DeepSeek-V3 with MXFP8: on 256 GB300 on the BF16 row's plan (PP 2 × 4, EP 32), 4,357
+    /// tokens/s per GPU (1,088 model TFLOP/s), a step of 15.04 s; on 256 GB200, PP 8 × 4, EP 32,
+    /// GA 128, 4,018 (1,003), 16.31 s; on 256 B200 (32 DGX B200), GBS 2,048, PP 16 (1F1B), EP 8,
+    /// GA 128, 2,139 (557), 15.32 s.
+    public static let deepSeekV3_GB300_MX = deepSeekV3_GB300.withMXFP8(experiment: "nemo-deepseek-v3-gb300-mxfp8.yaml", tokensPerSecondPerGPU: 4357)
+    public static let deepSeekV3_GB200_MX: PublishedNeMoRun = {
+        var run = deepSeekV3_GB200.withMXFP8(experiment: "nemo-deepseek-v3-gb200-mxfp8.yaml", tokensPerSecondPerGPU: 4018)
+        (run.pp, run.ep) = (8, 32)
+        return run
+    }()
+    public static let deepSeekV3_B200_MX: PublishedNeMoRun = {
+        var run = deepSeekV3_GB200.onAnotherGPU("B200", deviceID: "B200-SXM-180GB", experiment: "nemo-deepseek-v3-b200-mxfp8.yaml", tokensPerSecondPerGPU: 2139)
+        run.precision = .mxFP8
+        (run.batch, run.pp, run.virtualStages, run.ep) = (2048, 16, 1, 8)
+        return run
+    }()
+    /// The FP8-MX rows (`fp8-mx`): Transformer Engine's MXFP8 on Blackwell.
+    public static let microscaling = [llama3_8B_B200_MX, llama3_8B_GB200_MX, llama3_8B_GB300_MX, llama31_405B_B200_MX,
+                                      deepSeekV3_GB300_MX, deepSeekV3_GB200_MX, deepSeekV3_B200_MX]
     /// The Blackwell rows: the what-if from the H800 to another GPU, against a measurement.
     public static let blackwell = [llama3_8B_B200, llama3_8B_GB200, llama31_405B_B200, llama3_8B_GB300, llama3_70B_GB200, llama3_70B_GB300,
                                    deepSeekV3_GB200, deepSeekV3_GB300, qwen3_235B_GB200, qwen3_235B_GB300]
-    public static let all = [llama3_8B, llama3_70B, llama31_405B, qwen3_30B_A3B] + blackwell + autoModel
+    public static let all = [llama3_8B, llama3_70B, llama31_405B, qwen3_30B_A3B] + blackwell + microscaling + autoModel
 }

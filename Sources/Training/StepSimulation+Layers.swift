@@ -19,7 +19,7 @@ extension StepSimulation {
         e.expertBiasKernels = config.expertBiasKernels
         e.crossEntropyKernels = config.crossEntropyKernels
         e.attentionDropout = config.model.attentionDropout > 0
-        e.fp8Scaling = config.precision.fp8Scaling
+        e.fp8Recipe = config.precision.fp8Recipe
         // Every micro-batch of every pass adds into the same step's gradients.
         let microbatches = config.microbatches * config.pipelinePasses
         e.embeddingGradient = config.optimizer.embeddingGradientCost(microbatches: microbatches)

@@ -97,16 +97,37 @@ import Stochastic
         for r in stride(from: 0, to: 64, by: 8) { x[r * 1024 + 7] = 100_000 }          // an outlier channel
         let fine = FP8Quantizer.relativeError(original: x, quantized: try FP8Quantizer.quantize(x, rows: 64, cols: 1024, granularity: .tile1x128))
         let coarse = FP8Quantizer.relativeError(original: x, quantized: try FP8Quantizer.quantize(x, rows: 64, cols: 1024, granularity: .perTensor))
-        // Measured over the non-outlier values, where the damage is.
-        func errorExcludingOutliers(_ g: ScalingGranularity) throws -> Double {
-            let q = try FP8Quantizer.quantize(x, rows: 64, cols: 1024, granularity: g).dequantized()
-            var num = 0.0, den = 0.0
-            for i in x.indices where abs(x[i]) < 10_000 { num += (q[i] - x[i]) * (q[i] - x[i]); den += x[i] * x[i] }
-            return (num / den).squareRoot()
-        }
-        let fineClean = try errorExcludingOutliers(.tile1x128), coarseClean = try errorExcludingOutliers(.perTensor)
+        let fineClean = try Self.errorExcludingOutliers(x, .tile1x128), coarseClean = try Self.errorExcludingOutliers(x, .perTensor)
         #expect(fineClean * 3 < coarseClean)
         #expect(fine <= coarse)
+    }
+
+    /// The relative quantization error of a 64 × 1,024 matrix over its values below 10,000 (not
+    /// the outliers), where an outlier's scale does its damage.
+    static func errorExcludingOutliers(_ x: [Double], _ g: ScalingGranularity) throws -> Double {
+        let q = try FP8Quantizer.quantize(x, rows: 64, cols: 1024, granularity: g).dequantized()
+        var num = 0.0, den = 0.0
+        for i in x.indices where abs(x[i]) < 10_000 { num += (q[i] - x[i]) * (q[i] - x[i]); den += x[i] * x[i] }
+        return (num / den).squareRoot()
+    }
+
+    /// MXFP8 (TE docs `mxfp8.rst` at 495739c): one power-of-two scale per 32 values, rounded up
+    /// so the block's largest magnitude stays within E4M3's 448. A block whose largest value is
+    /// 960 takes 2^⌈log2(960/448)⌉ = 4; one at 3 takes 2^⌈log2(3/448)⌉ = 2⁻⁷. Between
+    /// 1×128 tiles and one scale per tensor, its error on the other values of an outlier-laden
+    /// matrix is the least (an outlier crushes 31 neighbours instead of 127).
+    @Test func microscalingScalesArePowersOfTwoPer32Values() throws {
+        var row = [Double](repeating: 0.5, count: 64)
+        row[3] = 960; row[40] = 3
+        let q = try FP8Quantizer.quantize(row, rows: 1, cols: 64, granularity: .mx1x32)
+        #expect(q.scales == [4, 1.0 / 128])
+        let deq = q.dequantized()
+        #expect(deq[3] == 960 && deq[40] == 3)            // 240 and 384 are E4M3 values
+        var x = try randomMatrix(64, 1024, seed: 5)
+        for r in stride(from: 0, to: 64, by: 8) { x[r * 1024 + 7] = 100_000 }
+        let (mx, tile, tensor) = (try Self.errorExcludingOutliers(x, .mx1x32), try Self.errorExcludingOutliers(x, .tile1x128), try Self.errorExcludingOutliers(x, .perTensor))
+        #expect(mx < tile && tile < tensor, "\(mx) \(tile) \(tensor)")
+        #expect(throws: KernelError.self) { try FP8Quantizer.quantize([Double](repeating: 1, count: 48), rows: 1, cols: 48, granularity: .mx1x32) }
     }
 
     @Test func shapesThatAreNotWholeTilesAreRejected() {

@@ -116,7 +116,10 @@ import Testing
         // The shipped file has measured BF16 rows: the flat efficiency moves nothing.
         let flat = try #require(s.rows.first { $0.key == "calibration.bf16_gemm_efficiency" })
         #expect(flat.stepLowerS == s.stepS && flat.stepHigherS == s.stepS && flat.value == 0.7)
-        let throughputs = s.rows.filter { $0.key.hasPrefix("calibration.") && !times.contains($0.key) && $0.key != flat.key }
+        // DeepSeek's recipe runs no MXFP8 GEMM: their rate moves nothing.
+        let mx = try #require(s.rows.first { $0.key == "calibration.mxfp8_gemm_rate_over_fp8_rows" })
+        #expect(mx.stepLowerS == s.stepS && mx.stepHigherS == s.stepS && mx.value == 0.9326)
+        let throughputs = s.rows.filter { $0.key.hasPrefix("calibration.") && !times.contains($0.key) && $0.key != flat.key && $0.key != mx.key }
         #expect(throughputs.count == 11)
         for key in times where key != "calibration.minimum_kernel_us" {      // the shortest kernel may move nothing
             let r = try #require(s.rows.first { $0.key == key })

@@ -60,10 +60,8 @@ public struct CostExecutor: Executor {
     /// GEMM makes this gradient, so no GEMM can fuse its accumulation). Default: a dense table
     /// added by Megatron-LM's hook `main_grad.add_(grad)` into an FP32 gradient, 2 + 2 × 4 B.
     public var embeddingGradient = (kind: EmbeddingGradient.dense, accumulationBytes: 10.0)
-    /// How FP8 GEMM inputs are scaled (`PrecisionPolicy.fp8Scaling`): per tile, or per tensor.
-    public var fp8Scaling = ScalingGranularity.tile1x128
-    /// Whether a GEMM in `precision` takes its inputs with one scale per tensor.
-    func tensorScaled(_ precision: Precision) -> Bool { precision == .fp8 && fp8Scaling == .perTensor }
+    /// How FP8 GEMM inputs are scaled (`PrecisionPolicy.fp8Recipe`).
+    public var fp8Recipe = FP8Recipe.deepSeek
     public private(set) var records: [OperationRecord] = []
     private var nextID = 0
     private var cast: Set<Int> = [], castTransposed: Set<Int> = []
@@ -94,7 +92,7 @@ public struct CostExecutor: Executor {
         let e = Double(precision.bytes)
         record(name, .gemm, flops: FLOPCount.gemm(m: m, n: n, k: k),
                read: Double(m * k) * e + Double(k * n) * e, written: Double(m * n * activationBytes), precision: precision,
-               gemm: GEMMShape(m: m, n: n, k: k, groups: 1, totalRows: m, tensorScaled: tensorScaled(precision)))
+               gemm: GEMMShape(m: m, n: n, k: k, groups: 1, totalRows: m, fp8Recipe: fp8Recipe))
     }
 
     /// One BF16 GEMM per head over all query–key pairs of a materialized attention
@@ -113,9 +111,9 @@ public struct CostExecutor: Executor {
         if transposed { castTransposed.insert(x.id) } else { cast.insert(x.id) }
         let n = Double(x.rows * x.cols)
         let inB = transposed && pass == .backwardWeight && !arrivedByAllToAll.contains(x.id)
-        // FP8 output plus one 4-byte scale per 1×128 (or 128×1) tile (V3 report §3.3.2), or
-        // one per tensor.
-        let scales = tensorScaled(.fp8) ? 4 : n / 128 * 4
+        // FP8 output plus the recipe's scales: a 4-byte scale per 1×128 (or 128×1) tile (V3
+        // report §3.3.2), one per tensor, or an E8M0 byte per 32 values.
+        let scales = fp8Recipe.scaleBytes(values: n)
         record(kind == .dispatchCast ? "dispatch_cast" : transposed ? "cast_t" : "cast", kind, read: n * Double(activationBytes), written: n + scales, precision: .fp8,
                pass: inB ? .backwardInput : nil)
     }
@@ -152,7 +150,7 @@ public struct CostExecutor: Executor {
         let total = rows.reduce(0, +), e = Double(precision.bytes)
         var shape = rowsAreK ? GEMMShape(m: k, n: n, k: rows.max() ?? 0, groups: rows.count, totalRows: total)
                              : GEMMShape(m: rows.max() ?? 0, n: n, k: k, groups: rows.count, totalRows: total)
-        shape.tensorScaled = tensorScaled(precision)
+        shape.fp8Recipe = fp8Recipe
         if !rowsAreK { shape.rowsPerGroup = rows }
         let read = rowsAreK ? Double(total * (k + n)) * e : Double(total * k) * e + Double(rows.count * k * n) * e
         let written = rowsAreK ? Double(rows.count * k * n * 4) : Double(total * n * activationBytes)

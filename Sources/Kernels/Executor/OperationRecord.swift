@@ -37,16 +37,17 @@ public struct GEMMShape: Sendable, Codable, Equatable {
     public var k: Int
     public var groups: Int
     public var totalRows: Int
-    /// FP8 inputs scaled once per tensor (Transformer Engine) rather than per tile (DeepSeek).
-    public var tensorScaled = false
+    /// How an FP8 GEMM's inputs are scaled (`FP8Recipe`), which decides its kernel; DeepSeek's
+    /// tiles unless the recipe says otherwise (ignored for other precisions).
+    public var fp8Recipe = FP8Recipe.deepSeek
     /// Rows of each group's output when the groups differ (a grouped GEMM over per-expert
     /// rows); empty when every group's output has `m` rows.
     public var rowsPerGroup: [Int] = []
 
     /// `totalRows` defaults to `m` rows in each of the `groups`.
-    public init(m: Int, n: Int, k: Int, groups: Int = 1, totalRows: Int? = nil, tensorScaled: Bool = false) {
+    public init(m: Int, n: Int, k: Int, groups: Int = 1, totalRows: Int? = nil, fp8Recipe: FP8Recipe = .deepSeek) {
         self.m = m; self.n = n; self.k = k; self.groups = groups; self.totalRows = totalRows ?? m * groups
-        self.tensorScaled = tensorScaled
+        self.fp8Recipe = fp8Recipe
     }
 
     /// Output tiles of `tileRows` × `tileColumns` over all groups: each group's rows and
@@ -89,6 +90,14 @@ public struct OperationRecord: Sendable, Codable, Equatable {
     /// For the MoE's bookkeeping kernels: what they keep track of. They are priced per layer or
     /// per routed row, not by their bytes.
     public var bookkeeping: Bookkeeping? = nil
+
+    /// A lone forward GEMM of `shape` (as a benchmark runs it): its FLOPs, no bytes (a GEMM's
+    /// price rests on its rate, not on its operands' traffic, above the streaming floor).
+    public static func gemm(_ name: String, _ shape: GEMMShape, precision: Precision) -> OperationRecord {
+        let flops = FLOPCount.gemm(m: shape.m, n: shape.n, k: shape.k) * Double(shape.groups)
+        return OperationRecord(name: name, kind: .gemm, pass: .forward, block: .attention, layer: 0, flops: flops, modelFLOPs: flops,
+                               bytesRead: 0, bytesWritten: 0, precision: precision, gemm: shape, recompute: false)
+    }
 
     /// The MoE's small bookkeeping kernels, which neither stream much memory nor compute
     /// much (DeepSeek's trace, `docs/checks/trace_moe_bookkeeping.py`).

@@ -9,28 +9,33 @@ public struct PrecisionPolicy: Sendable, Codable, Equatable {
     public var linear: Precision
     public var head: Precision
     public var gate: Precision
-    /// How FP8 GEMM inputs are scaled: DeepSeek's tiles (1×128 activations, 128×128 weights;
-    /// V3 report §3.3.2) or one scale per tensor (Transformer Engine's recipes, as NeMo and
-    /// Megatron-LM train on Hopper). It decides how the weight-gradient GEMM runs: with tiles
-    /// along the token dimension it needs DeepSeek's own kernels (the trace's wgrad rate);
-    /// per tensor it is a plain FP8 GEMM.
-    public var fp8Scaling: ScalingGranularity
+    /// How FP8 GEMM inputs are scaled (`FP8Recipe`): DeepSeek's tiles (1×128 activations,
+    /// 128×128 weights; V3 report §3.3.2), one scale per tensor (Transformer Engine's FP8-CS, as
+    /// NeMo and Megatron-LM train on Hopper), or MXFP8's 1×32 blocks (Transformer Engine on
+    /// Blackwell). It decides how the weight-gradient GEMM runs: with tiles along the token
+    /// dimension it needs DeepSeek's own kernels (the trace's wgrad rate); per tensor it is a
+    /// plain FP8 GEMM, with MX blocks a block-scaled one.
+    public var fp8Recipe: FP8Recipe
 
-    public init(linear: Precision, head: Precision = .bf16, gate: Precision = .bf16, fp8Scaling: ScalingGranularity = .tile1x128) {
-        self.linear = linear; self.head = head; self.gate = gate; self.fp8Scaling = fp8Scaling
+    public init(linear: Precision, head: Precision = .bf16, gate: Precision = .bf16, fp8Recipe: FP8Recipe = .deepSeek) {
+        self.linear = linear; self.head = head; self.gate = gate; self.fp8Recipe = fp8Recipe
     }
 
     /// How the MoE dispatch carries tokens: FP8 where the recipe quantizes activations in
     /// DeepSeek's 1×128 tiles before the dispatch (V3 report §3.3.3), BF16 otherwise (BF16
-    /// training; per-tensor FP8, which Transformer Engine quantizes inside the expert GEMMs).
+    /// training; Transformer Engine's per-tensor and MX recipes, which quantize inside the
+    /// expert GEMMs' modules after the dispatch).
     public var dispatchFormat: DispatchFormat {
-        linear == .fp8 && fp8Scaling == .tile1x128 ? .fp8 : .bf16
+        linear == .fp8 && fp8Recipe == .deepSeek ? .fp8 : .bf16
     }
 
     public static let deepSeekFP8 = PrecisionPolicy(linear: .fp8)
     /// Transformer Engine's FP8 (delayed or current per-tensor scaling): every Linear's three
     /// GEMMs in FP8 with one scale per tensor; embedding, head, core attention in BF16.
-    public static let tensorScaledFP8 = PrecisionPolicy(linear: .fp8, fp8Scaling: .perTensor)
+    public static let tensorScaledFP8 = PrecisionPolicy(linear: .fp8, fp8Recipe: .tensor)
+    /// Transformer Engine's MXFP8 (Blackwell): every Linear's three GEMMs in FP8 with an E8M0
+    /// scale per 32 values along the inner dimension; embedding, head, core attention in BF16.
+    public static let mxFP8 = PrecisionPolicy(linear: .fp8, fp8Recipe: .mx)
     public static let bf16 = PrecisionPolicy(linear: .bf16)
 }
 
