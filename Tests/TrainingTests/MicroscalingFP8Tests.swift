@@ -112,12 +112,7 @@ import Testing
     /// 557 model TFLOP/s on the B200 is 0.56 of its GB200 figure on the same MXFP8).
     @Test("FP8-MX what-ifs: 8B B200 and GB200 within 10%, GB300 11% slow; 405B 11% fast; V3 GB300 within 1%, GB200 17% slow, B200 41% fast")
     func steps() throws {
-        var ratios: [Double] = []
-        for run in PublishedNeMoRun.microscaling {
-            let (c, _, step) = try publishedNeMoStep(run)
-            #expect(c.topology.node.device.id == run.deviceID)
-            ratios.append(step.stepTimeS / run.stepSeconds)
-        }
+        let ratios = try publishedNeMoRatios(PublishedNeMoRun.microscaling)
         for (ratio, expected) in zip(ratios, [0.996, 0.919, 1.113, 0.894, 1.002, 1.172, 0.589]) { #expect(abs(ratio - expected) < 0.01, "\(ratios)") }
     }
 }

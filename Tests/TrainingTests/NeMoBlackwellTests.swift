@@ -54,12 +54,7 @@ import Testing
     /// this model 1.25, llmsim's 1.07.
     @Test("Blackwell what-ifs: B200 and GB200 8B within 10%; B200 405B 10% fast; GB300 8B 12% slow; 70B GB200 12% fast, GB300 7% fast; V3 GB200 22% fast, GB300 7% fast; Qwen3-235B GB200 17% fast, GB300 3% fast")
     func blackwellSteps() throws {
-        var ratios: [Double] = []
-        for run in PublishedNeMoRun.blackwell {
-            let (c, _, step) = try publishedNeMoStep(run)
-            #expect(c.topology.node.device.id == run.deviceID)
-            ratios.append(step.stepTimeS / run.stepSeconds)
-        }
+        let ratios = try publishedNeMoRatios(PublishedNeMoRun.blackwell)
         #expect(abs(ratios[0] - 0.996) < 0.01, "\(ratios)")
         #expect(abs(ratios[1] - 0.938) < 0.01, "\(ratios)")
         #expect(abs(ratios[2] - 0.902) < 0.01, "\(ratios)")

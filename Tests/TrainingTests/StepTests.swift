@@ -37,6 +37,15 @@ func publishedNeMoStep(_ run: PublishedNeMoRun) throws -> (config: StepConfigura
     return (c, plan, try sim.run(microbatches: c.microbatches, plan: plan))
 }
 
+/// Each run's simulated step over its published step, the runs' GPUs checked.
+func publishedNeMoRatios(_ runs: [PublishedNeMoRun]) throws -> [Double] {
+    try runs.map { run in
+        let (c, _, step) = try publishedNeMoStep(run)
+        #expect(c.topology.node.device.id == run.deviceID)
+        return step.stepTimeS / run.stepSeconds
+    }
+}
+
 @Suite(.serialized) struct DeepSeekStepTests {
     static let result: Result<StepResult, Error> = Result { try StepSimulation(config: try deepSeekStep(), calibration: try KernelCalibration.hopper()).run() }
 
