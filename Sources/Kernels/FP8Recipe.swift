@@ -35,34 +35,7 @@ public enum FP8Recipe: String, Sendable, Codable, CaseIterable {
         }
     }
 
-    /// The scaling of a GEMM's activation (or gradient) operand along its inner dimension.
-    public var activationGranularity: ScalingGranularity {
-        switch self {
-        case .deepSeek: .tile1x128
-        case .tensor: .perTensor
-        case .mx: .mx1x32
-        }
-    }
-
-    /// The scaling of a weight operand (K rows × N columns) along its inner dimension.
-    public var weightGranularity: ScalingGranularity {
-        switch self {
-        case .deepSeek: .block128x128
-        case .tensor: .perTensor
-        case .mx: .mx32x1
-        }
-    }
-
     /// Whether the recipe needs block-scaled (microscaling) tensor cores, which only Blackwell
     /// has (`Device.microscalingTensorCores`).
     public var needsMicroscalingTensorCores: Bool { self == .mx }
-
-    /// The name NVIDIA's tables and the experiment files give it.
-    public var label: String {
-        switch self {
-        case .deepSeek: "FP8 (DeepSeek's tiles)"
-        case .tensor: "FP8-CS"
-        case .mx: "FP8-MX"
-        }
-    }
 }

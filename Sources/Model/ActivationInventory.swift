@@ -47,7 +47,7 @@ public struct ActivationInventory: Sendable {
         // byte per 32 values under MXFP8.
         let teScale = caching == .transformerEngineMXFP8 ? FP8Recipe.mx.scaleBytesPerValue : 0
         // DeepSeek's caches: FP8 values + per-128 scales, or BF16 without them.
-        let fp8 = { (n: Double) in low ? n * (1 + 4.0 / 128) : bf16(n) }
+        let fp8 = { (n: Double) in low ? n * (1 + FP8Recipe.deepSeek.scaleBytesPerValue) : bf16(n) }
         let cached = low ? "FP8" : "BF16"
         // A Linear's own input kept for its weight gradient: 1 B per value under Transformer
         // Engine (plus MXFP8's scales), DeepSeek's cache (with its scales), else BF16.
