@@ -134,6 +134,6 @@ public struct KernelCalibration: Sendable, Equatable {
             elementwiseEfficiency: try fraction(memory, "elementwise"), permuteEfficiency: try fraction(memory, "permute"),
             minimumKernelTime: try v.positiveDouble("minimum_kernel_us") * 1e-6,
             hostSecondsPerOperation: try v.positiveDouble("host_us_per_operation") * 1e-6,
-            mxfp8GEMMRateOverFP8Rows: try v.optional("mxfp8_gemm_rate_over_fp8_rows") == nil ? 1 : try v.positiveDouble("mxfp8_gemm_rate_over_fp8_rows"))
+            mxfp8GEMMRateOverFP8Rows: try v.positiveDouble("mxfp8_gemm_rate_over_fp8_rows", default: 1))
     }
 }

@@ -84,11 +84,7 @@ public struct KernelCostModel: Sendable {
             let (rate, gemmFigure) = calibratedGEMMPricing(r)
             let ceiling = matmulCeilingScale(r.precision)
             (t, figure) = (r.flops / (rate * ceiling), gemmFigure)
-            if ceiling != 1 { scale = DeviceScale(factor: ceiling, reason: "gemm_ceiling: measured") }
-            if r.gemm?.fp8Recipe == .mx, device.peak(r.precision).runsAs == .fp8, calibration.mxfp8GEMMRateOverFP8Rows != 1 {
-                scale = DeviceScale(factor: (scale?.factor ?? 1) * calibration.mxfp8GEMMRateOverFP8Rows,
-                                    reason: ([scale?.reason].compactMap { $0 } + ["MXFP8 kernels"]).joined(separator: ", "))
-            }
+            scale = .product([.unlessOne(ceiling, "gemm_ceiling: measured"), .unlessOne(microscalingScale(r), "MXFP8 kernels")])
             if device.peak(r.precision).runsAs != .fp8, streaming(r) > t { (t, figure, scale) = (streaming(r), .figure(.elementwise), nil) }
         case .attention, .attentionBackward:
             let forward = r.kind == .attention
@@ -172,11 +168,9 @@ public struct KernelCostModel: Sendable {
     /// dimensions (`attentionHeadDimScale`) and the SM unit that bounds it here
     /// (`attentionUnitsScale`), their product and both reasons; nil when neither does.
     func attentionScale(_ r: OperationRecord) -> DeviceScale? {
-        let units = attentionUnitsScale(r), headDims = attentionHeadDimScale(r)
-        var reasons: [String] = []
-        if headDims != 1, let d = r.attention { reasons.append("head dims \(d.qkDim)/\(d.vDim)") }
-        if units.scale != 1 { reasons.append("attention bound by \(units.resource.rawValue)") }
-        return reasons.isEmpty ? nil : DeviceScale(factor: units.scale * headDims, reason: reasons.joined(separator: ", "))
+        let units = attentionUnitsScale(r), shape = r.attention
+        return .product([.unlessOne(attentionHeadDimScale(r), "head dims \(shape?.qkDim ?? 0)/\(shape?.vDim ?? 0)"),
+                         .unlessOne(units.scale, "attention bound by \(units.resource.rawValue)")])
     }
 
     /// An attention record's rate over the calibrated rate for its head dimensions
@@ -245,8 +239,13 @@ public struct KernelCostModel: Sendable {
             let row = nearestDense(m: g.m, n: g.n, k: g.k)
             (efficiency, figure) = (calibration.fp8Dense[row].tflops * 1e12 / fp8Peak, .fp8DenseRow(row))
         }
-        let microscaling = g.fp8Recipe == .mx ? calibration.mxfp8GEMMRateOverFP8Rows : 1
-        return (peak.flops * efficiency * smFraction * microscaling, figure)
+        return (peak.flops * efficiency * smFraction * microscalingScale(r), figure)
+    }
+
+    /// An MXFP8 GEMM's rate over the FP8 row of its shape (`mxfp8_gemm_rate_over_fp8_rows`),
+    /// where it runs as FP8; 1 for every other record.
+    func microscalingScale(_ r: OperationRecord) -> Double {
+        r.gemm?.fp8Recipe == .mx && device.peak(r.precision).runsAs == .fp8 ? calibration.mxfp8GEMMRateOverFP8Rows : 1
     }
 
     /// A BF16/FP32 GEMM's efficiency per busy SM, as a fraction of the device's peak, and the

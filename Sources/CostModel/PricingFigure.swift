@@ -23,6 +23,19 @@ public struct KernelPrice: Sendable, Equatable {
 public struct DeviceScale: Sendable, Equatable {
     public var factor: Double
     public var reason: String
+
+    /// `factor` with its reason where it moves the figure, nil where it is 1.
+    static func unlessOne(_ factor: Double, _ reason: @autoclosure () -> String) -> DeviceScale? {
+        factor == 1 ? nil : DeviceScale(factor: factor, reason: reason())
+    }
+
+    /// The scales applied together: their factors' product and their reasons in order; nil when
+    /// there are none.
+    static func product(_ scales: [DeviceScale?]) -> DeviceScale? {
+        let present = scales.compactMap { $0 }
+        guard !present.isEmpty else { return nil }
+        return DeviceScale(factor: present.reduce(1) { $0 * $1.factor }, reason: present.map(\.reason).joined(separator: ", "))
+    }
 }
 
 /// The calibration figure that priced a kernel (`KernelCostModel.priced(_:)`).

@@ -18,15 +18,9 @@ public enum FP8Recipe: String, Sendable, Codable, CaseIterable {
 
     /// Scale bytes a cast of `values` elements writes beside its FP8 codes: a 4-byte scale per
     /// 128 values (DeepSeek), one 4-byte scale (per tensor), a 1-byte E8M0 scale per 32 values (MX).
-    public func scaleBytes(values n: Double) -> Double {
-        switch self {
-        case .deepSeek: n / 128 * 4
-        case .tensor: 4
-        case .mx: n / 32
-        }
-    }
+    public func scaleBytes(values n: Double) -> Double { self == .tensor ? 4 : n * scaleBytesPerValue }
 
-    /// Scale bytes per value of a tensor kept in FP8 (0 for one scale per tensor).
+    /// Scale bytes per value of an FP8 tensor (0 for one scale per tensor).
     public var scaleBytesPerValue: Double {
         switch self {
         case .deepSeek: 4.0 / 128

@@ -42,10 +42,11 @@ public struct ActivationInventory: Sendable {
         let T = Double(t), R = Double(rows)
         let d = Double(arch.hiddenSize), dSeq = d / Double(sequenceSplit)
         let bf16 = { (n: Double) in n * 2 }
-        let low = caching == .deepSeekFP8, te = caching.keepsLinearInputsInTransformerEngineFP8
-        // Scale bytes per value of a Transformer Engine FP8 copy: none per tensor, one E8M0
+        let low = caching == .deepSeekFP8
+        // Transformer Engine's FP8 copies carry their recipe's scales: none per tensor, an E8M0
         // byte per 32 values under MXFP8.
-        let teScale = caching == .transformerEngineMXFP8 ? FP8Recipe.mx.scaleBytesPerValue : 0
+        var te = false, teScale = 0.0
+        if case .transformerEngine(let recipe) = caching { (te, teScale) = (true, recipe.scaleBytesPerValue) }
         // DeepSeek's caches: FP8 values + per-128 scales, or BF16 without them.
         let fp8 = { (n: Double) in low ? n * (1 + FP8Recipe.deepSeek.scaleBytesPerValue) : bf16(n) }
         let cached = low ? "FP8" : "BF16"
@@ -120,32 +121,25 @@ public enum ActivationCaching: Sendable, Equatable {
     /// DeepSeek-V3's caches (report §3.3.3): Wgrad inputs and SwiGLU inputs in FP8 with a 4-B
     /// scale per 128 values, the attention-output Linear's input in E5M6.
     case deepSeekFP8
-    /// Transformer Engine's FP8 Linears (`transformer_engine/pytorch/module/linear.py` and
+    /// Transformer Engine's FP8 Linears in its `recipe` (per tensor or MXFP8;
+    /// `transformer_engine/pytorch/module/linear.py` and
     /// `layernorm_linear.py`: the FP8-cast input, or its transpose, is what `forward` saves for
-    /// the weight gradient): every FP8 Linear keeps its own input in FP8, 1 B per value with one
-    /// scale per tensor: the norm outputs, the SwiGLU outputs and the expert inputs. Tensors
+    /// the weight gradient): every FP8 Linear keeps its own input in FP8, 1 B per value (plus
+    /// the recipe's scales): the norm outputs, the SwiGLU outputs and the expert inputs. Tensors
     /// other operations keep stay BF16: Q, K, V and the attention output for the attention
     /// core's backward (so the output projection's FP8 input is a second copy), the SwiGLU
     /// input for Megatron-Core's fused SwiGLU (`fused_bias_swiglu.py` saves its BF16 input).
-    case transformerEngineFP8
-    /// Transformer Engine's MXFP8 Linears: as `transformerEngineFP8`, each kept FP8 input with
-    /// its E8M0 scales, one byte per 32 values (the column-wise copy the weight gradient reads;
-    /// on Blackwell the row-wise copy is dropped once the forward's GEMM has run).
-    case transformerEngineMXFP8
-
-    /// Whether every FP8 Linear keeps its own input in FP8 (Transformer Engine's recipes).
-    public var keepsLinearInputsInTransformerEngineFP8: Bool { self == .transformerEngineFP8 || self == .transformerEngineMXFP8 }
+    /// Under MXFP8 each kept FP8 input carries its E8M0 scales, one byte per 32 values (the
+    /// column-wise copy the weight gradient reads; `layernorm_linear.py` drops the row-wise copy
+    /// once the forward's GEMM has run).
+    case transformerEngine(FP8Recipe)
 
     /// The caching a recipe has: DeepSeek's when its savings are on with FP8 Linears;
     /// Transformer Engine's for its per-tensor and MX FP8 otherwise; BF16 for the rest.
     public static func of(_ precision: PrecisionPolicy, deepSeekSavings: Bool) -> ActivationCaching {
         guard precision.linear == .fp8 else { return .bf16 }
         if deepSeekSavings { return .deepSeekFP8 }
-        switch precision.fp8Recipe {
-        case .tensor: return .transformerEngineFP8
-        case .mx: return .transformerEngineMXFP8
-        case .deepSeek: return .bf16
-        }
+        return precision.fp8Recipe == .deepSeek ? .bf16 : .transformerEngine(precision.fp8Recipe)
     }
 }
 

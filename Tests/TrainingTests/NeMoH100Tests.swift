@@ -69,9 +69,9 @@ import Testing
             ActivationInventory.layer(c.layerModel, index: 0, tokens: 8192, routedRowsOnGPU: 0, recompute: false, caching: caching, sequenceSplit: 4)
                 .reduce(0) { $0 + $1.bytes }
         }
-        #expect(kept(.bf16) - kept(.transformerEngineFP8) == 8192 * (2 * 2048 + 7168 - 2048))
+        #expect(kept(.bf16) - kept(.transformerEngine(.tensor)) == 8192 * (2 * 2048 + 7168 - 2048))
         // The recipes that have it: per-tensor FP8 without DeepSeek's savings only.
-        #expect(ActivationCaching.of(c.precision, deepSeekSavings: false) == .transformerEngineFP8)
+        #expect(ActivationCaching.of(c.precision, deepSeekSavings: false) == .transformerEngine(.tensor))
         #expect(ActivationCaching.of(.deepSeekFP8, deepSeekSavings: false) == .bf16)
         #expect(ActivationCaching.of(.deepSeekFP8, deepSeekSavings: true) == .deepSeekFP8)
         #expect(ActivationCaching.of(.bf16, deepSeekSavings: false) == .bf16)

@@ -91,14 +91,6 @@ public struct OperationRecord: Sendable, Codable, Equatable {
     /// per routed row, not by their bytes.
     public var bookkeeping: Bookkeeping? = nil
 
-    /// A lone forward GEMM of `shape` (as a benchmark runs it): its FLOPs, no bytes (a GEMM's
-    /// price rests on its rate, not on its operands' traffic, above the streaming floor).
-    public static func gemm(_ name: String, _ shape: GEMMShape, precision: Precision) -> OperationRecord {
-        let flops = FLOPCount.gemm(m: shape.m, n: shape.n, k: shape.k) * Double(shape.groups)
-        return OperationRecord(name: name, kind: .gemm, pass: .forward, block: .attention, layer: 0, flops: flops, modelFLOPs: flops,
-                               bytesRead: 0, bytesWritten: 0, precision: precision, gemm: shape, recompute: false)
-    }
-
     /// The MoE's small bookkeeping kernels, which neither stream much memory nor compute
     /// much (DeepSeek's trace, `docs/checks/trace_moe_bookkeeping.py`).
     public enum Bookkeeping: Sendable, Codable, Equatable {
