@@ -118,6 +118,16 @@ extension StepConfiguration {
         }
     }
 
+    /// The experiment's `pipeline_layout` against the plan's stages and the model's layers and
+    /// MTP modules (nothing to check without one).
+    public func checkPipelineLayout() throws {
+        guard let layout = pipelineLayout else { return }
+        let interleaved = schedule == .interleaved
+        try layout.check(stageCount: interleaved ? pp * virtualStages : pp,
+                         stagesDescription: interleaved ? "PP \(pp) × \(virtualStages) virtual stages" : "PP \(pp) (\(schedule.rawValue))",
+                         layers: model.layers, mtpDepth: model.mtpDepth)
+    }
+
     /// Checks the plan; throws with the rule broken and the fix.
     public func validate() throws {
         func fail(_ problem: String, _ fix: String) -> ScheduleError { ScheduleError(problem: problem, fix: fix) }
@@ -137,8 +147,12 @@ extension StepConfiguration {
             throw fail("\(gpus) GPUs are not a multiple of the \(devicesPerPipeline * tp * cp) GPUs of one pipeline (PP × TP × CP)", "choose PP × TP × CP dividing the GPU count")
         }
         let stages = schedule == .interleaved ? pp * virtualStages : pp
-        guard stages <= model.layers else {
-            throw fail("\(stages) pipeline stages for \(model.layers) layers", "use at most \(model.layers) stages")
+        if pipelineLayout != nil {
+            try checkPipelineLayout()
+        } else {
+            guard stages <= model.layers else {
+                throw fail("\(stages) pipeline stages for \(model.layers) layers", "use at most \(model.layers) stages, or place them with parallel.pipeline_layout")
+            }
         }
         guard etp == 1 || model.moe != nil else {
             throw fail("etp \(etp) splits routed experts, but \(model.name) is a dense model", "remove parallel.etp (or set it to 1)")

@@ -79,6 +79,10 @@ public struct StepConfiguration: Sendable {
     public var schedule: ScheduleKind
     /// Virtual stages per rank for interleaved 1F1B.
     public var virtualStages: Int
+    /// The layers of each stage as the experiment places them (`parallel.pipeline_layout`,
+    /// Megatron-Core's notation); nil: llmsim balances the stages by their time, within memory
+    /// (`StagePartition`).
+    public var pipelineLayout: PipelineLayout?
     /// Micro-batches per pipeline per pass of the schedule.
     public var microbatches: Int
     /// Times a step runs the pipeline schedule over its `microbatches`, filling and draining it

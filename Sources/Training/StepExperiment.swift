@@ -56,7 +56,7 @@ public enum StepExperiment {
         let model = try parseModel(v, models: models)
         let topology = try parseCluster(v, hardware: hardware)
         let parallel = try v.required("parallel")
-        try parallel.requireKnownKeys(["pp", "ep", "etp", "tp", "cp", "sp", "tp_overlap", "tp_overlap_sms", "overlap_grad_reduce", "overlap_param_gather", "pipeline_sends", "overlap_forward_backward"])
+        try parallel.requireKnownKeys(["pp", "ep", "etp", "tp", "cp", "sp", "tp_overlap", "tp_overlap_sms", "overlap_grad_reduce", "overlap_param_gather", "pipeline_sends", "overlap_forward_backward", "pipeline_layout"])
         let tp = try parallel.positiveInt("tp", default: 1)
         let schedule = try v.choice("schedule", ScheduleKind.self)
         let precisionName = try v.choice("precision", precisions.map(\.name))
@@ -211,9 +211,16 @@ public enum StepExperiment {
                                                          handler: try offload.choiceIfPresent("handler", ActivationOffload.Handler.self) ?? .transformerEngine)
             do { try config.checkActivationOffload() } catch let e as ScheduleError { throw offload.error(e.problem, fix: e.fix).markedInfeasible }
         }
-        // The schedule's own rules first, reported at its key; then the rest of the plan.
+        // The schedule's own rules first, reported at its key; then the layout against the
+        // schedule's stages (a sweep over the pipeline may reach plans it does not fit); then
+        // the rest of the plan.
         do { try schedule.checkPlan(pp: config.pp, microbatches: config.microbatches, virtualStages: config.virtualStages, sequenceChunks: config.sequenceChunks) }
         catch let e as ScheduleError { throw try v.required("schedule").error(e.problem, fix: e.fix).markedInfeasible }
+        if let layout = try parallel.optional("pipeline_layout") {
+            do { config.pipelineLayout = try PipelineLayout(parsing: try layout.string()) }
+            catch let e as ScheduleError { throw layout.error(e.problem, fix: e.fix) }
+            do { try config.checkPipelineLayout() } catch let e as ScheduleError { throw layout.error(e.problem, fix: e.fix).markedInfeasible }
+        }
         do { try config.validate() } catch let e as ScheduleError { throw try v.required("parallel").error(e.problem, fix: e.fix).markedInfeasible }
         return config
     }

@@ -47,10 +47,13 @@ public struct StepSimulation: Sendable {
         /// partition. (Printed as "the load balance".)
         public var movedForMemory: (fastest: [Int], peakBytes: Double)?
 
+        /// Whether the experiment placed the layers (`pipeline_layout`) rather than llmsim.
+        public var placedByLayout = false
+
         /// The layers per stage in short (`StagePartition.runLengths`), and, when they were moved
         /// to fit, the load balance and what it would need.
         public var layersDescription: String {
-            StagePartition.runLengths(stageLayers) + (movedForMemory.map {
+            StagePartition.runLengths(stageLayers) + (placedByLayout ? " (pipeline_layout)" : "") + (movedForMemory.map {
                 " (moved to fit; the load balance " + StagePartition.runLengths($0.fastest) + " needs " + String(format: "%.1f", $0.peakBytes / 1e9) + " GB)"
             } ?? "")
         }
@@ -193,8 +196,11 @@ public struct StepSimulation: Sendable {
         let overlapped = c.overlapsForwardAndBackward
         let weight = { (t: LayerTimes) in overlapped ? t.overlappedForwardBackward : t.forward + t.backward }
         let weights = layerTimes.map(weight), firstExtra = weight(first), lastExtra = weight(last)
-        var counts = StagePartition.balance(weights: weights, stages: stages, firstExtra: firstExtra, lastExtra: lastExtra,
-                                            rankStages: generated.rankStages)
+        // The experiment's own layout, when it gives one, is run as written: not rebalanced, not
+        // moved to fit in memory (a plan that overflows is reported, as Megatron would fail).
+        let layout = c.pipelineLayout?.stageLayers
+        var counts = layout ?? StagePartition.balance(weights: weights, stages: stages, firstExtra: firstExtra, lastExtra: lastExtra,
+                                                      rankStages: generated.rankStages)
         // The host launching each stage chunk's operations (`HostIssue`).
         let host = HostIssue(secondsPerOperation: c.hostSecondsPerOperation ?? kernels.calibration.hostSecondsPerOperation)
         let firstPasses = passes(firstRecords), lastPasses = passes(lastRecords)
@@ -236,7 +242,7 @@ public struct StepSimulation: Sendable {
         // split (what Megatron-LM runs) competes, and the faster simulated pipeline wins.
         // (DualPipe pairs stage s with PP−1−s on one rank and overlaps them, so rank sums are
         // what it waits on; it is not re-simulated here, which keeps the V3 step at 35 ms.)
-        if generated.kind == .interleaved {
+        if layout == nil, generated.kind == .interleaved {
             let uniform = StagePartition.uniform(layers: arch.layers, stages: stages)
             func makespan(_ counts: [Int]) throws -> Double {
                 let d = stageTimes(counts).map { StagePlan.durations($0, stageSize: generated.stageSize, transfer: transfer) }
@@ -247,7 +253,7 @@ public struct StepSimulation: Sendable {
         let m = memoryConfig ?? c
         let memory = try StageMemoryModel(config: m, deepSeekSavings: m.effectiveRecompute == .deepseek, schedule: m.schedule)
         var moved: (fastest: [Int], peakBytes: Double)?
-        if let fitting = StagePartition.fitting(weights: weights, stages: stages, firstExtra: firstExtra, lastExtra: lastExtra,
+        if layout == nil, let fitting = StagePartition.fitting(weights: weights, stages: stages, firstExtra: firstExtra, lastExtra: lastExtra,
                                                 rankStages: generated.rankStages, memory: memory, start: counts), fitting != counts {
             moved = (counts, TrainingMemory.compute(model: memory, stageLayers: counts).peakBytesPerGpu)
             counts = fitting
@@ -258,7 +264,8 @@ public struct StepSimulation: Sendable {
         return StagePlan(stageDurations: [], stageTimes: [], stageLayers: counts,
                          moeLayer: byKind[kind(reported)]!, dispatchS: dispatchTime, combineS: combineTime,
                          transferS: transfer, stageSize: generated.stageSize,
-                         memory: TrainingMemory.compute(model: memory, stageLayers: counts), movedForMemory: moved).replacingStageTimes(stageTimes(counts))
+                         memory: TrainingMemory.compute(model: memory, stageLayers: counts), movedForMemory: moved,
+                         placedByLayout: layout != nil).replacingStageTimes(stageTimes(counts))
     }
 
     /// Runs the schedule with `microbatches` micro-batches per pipeline on a prepared plan: one

@@ -51,8 +51,10 @@ import Testing
     /// GB200, llmsim's 1.03 times. Qwen3-235B-A22B in BF16 with Hybrid-EP (measured 2026-11-25,
     /// the day the rows were added): GB200 PP 8 × 3, EP 32 22.253 s (−16.5 %), a miss in the same
     /// direction; GB300 PP 4 × 12, EP 16, MBS 2 20.786 s (−2.8 %). NVIDIA's GB300/GB200 ratio on
-    /// this model 1.25, llmsim's 1.07.
-    @Test("Blackwell what-ifs: B200 and GB200 8B within 10%; B200 405B 10% fast; GB300 8B 12% slow; 70B GB200 12% fast, GB300 7% fast; V3 GB200 22% fast, GB300 7% fast; Qwen3-235B GB200 17% fast, GB300 3% fast")
+    /// this model 1.25, llmsim's 1.07. Since 2026-11-25 with the recipe's layers per chunk
+    /// (the embedding and the loss counted as layers: `pipeline_layout`): 22.419 s (−15.9 %) and
+    /// 20.851 s (−2.5 %).
+    @Test("Blackwell what-ifs: B200 and GB200 8B within 10%; B200 405B 10% fast; GB300 8B 12% slow; 70B GB200 12% fast, GB300 7% fast; V3 GB200 22% fast, GB300 7% fast; Qwen3-235B GB200 16% fast, GB300 3% fast")
     func blackwellSteps() throws {
         let ratios = try publishedNeMoRatios(PublishedNeMoRun.blackwell)
         #expect(abs(ratios[0] - 0.996) < 0.01, "\(ratios)")
@@ -63,8 +65,8 @@ import Testing
         #expect(abs(ratios[5] - 0.926) < 0.01, "\(ratios)")
         #expect(abs(ratios[6] - 0.782) < 0.01, "\(ratios)")
         #expect(abs(ratios[7] - 0.928) < 0.01, "\(ratios)")
-        #expect(abs(ratios[8] - 0.835) < 0.01, "\(ratios)")
-        #expect(abs(ratios[9] - 0.972) < 0.01, "\(ratios)")
+        #expect(abs(ratios[8] - 0.841) < 0.01, "\(ratios)")
+        #expect(abs(ratios[9] - 0.975) < 0.01, "\(ratios)")
         // The tile roofline is what moved the 8B B200 step from 0.950 of the published time.
         var peak = try shippedStep(PublishedNeMoRun.llama3_8B_B200.experiment)
         peak.attentionCeiling = .peak

@@ -1,0 +1,105 @@
+import ConfigIO
+import CostModel
+import Foundation
+import Schedules
+import Testing
+@testable import Training
+
+/// `parallel.pipeline_layout`: Megatron-Core's `--pipeline-model-parallel-layout` notation
+/// (`megatron/core/transformer/pipeline_parallel_layer_layout.py`, `parse_str_to_list` and
+/// `PipelineParallelLayerLayout`), with the layouts Megatron-Bridge gives DeepSeek-V3
+/// (`src/megatron/bridge/recipes/deepseek/deepseek_v3.py`, `_get_deepseek_v3_pipeline_layout`;
+/// `scripts/performance/configs/deepseek/deepseek_llm_pretrain.py`).
+@Suite struct PipelineLayoutTests {
+    /// The notation unrolled as Megatron unrolls it: `(…)*n` and `x*n` repeat, commas are
+    /// cosmetic, stages split at '|' and may be empty of transformer layers.
+    @Test func parsesMegatronsNotation() throws {
+        let h100 = try PipelineLayout(parsing: "Et|(tt|)*30mL")
+        #expect(h100.stages.count == 32 && h100.stageLayers == [1] + Array(repeating: 2, count: 30) + [0])
+        #expect(h100.stages[0] == [.embedding, .transformer] && h100.stages[31] == [.mtp, .loss])
+        // Megatron-Bridge's (16, 1) entry, [E + 4t] + [4t] × 14 + [t + mtp + loss].
+        let b200 = try PipelineLayout(parsing: "Et*4|(t*4|)*14tmL")
+        #expect(b200.stageLayers == Array(repeating: 4, count: 15) + [1] && b200.stages[15] == [.transformer, .mtp, .loss])
+        // The guide's example, commas included; nested groups unroll too.
+        #expect(try PipelineLayout(parsing: "Et*3|(tt|)*29,m|L").stages.count == 32)
+        #expect(try PipelineLayout(parsing: "E((t|)*2)*2tL").stageLayers == [1, 1, 1, 1, 1])
+        #expect(try PipelineLayout(parsing: "E|t|L").stageLayers == [0, 1, 0])
+    }
+
+    /// Malformed text names the character or repetition at fault and the notation.
+    @Test func malformedTextIsNamed() {
+        for (text, problem) in [("Etx|L", "unknown character 'x' at 3"), ("E(t|L", "unmatched '('"), ("Et)|L", "unmatched ')' at character 3"),
+                                ("Et*|L", "'*' must be followed by a count"), ("E(t*1000)*1000L", "unrolls to more than 100000 pieces")] {
+            let error = #expect(throws: ScheduleError.self) { try PipelineLayout(parsing: text) }
+            #expect(error?.problem.contains(problem) == true && error?.fix.contains("E (embedding), t (transformer layer)") == true, "\(text): \(String(describing: error))")
+        }
+    }
+
+    /// The layout against the plan and the model: the stage count, the transformer layers, one
+    /// embedding first, one loss last, the model's MTP modules just before the loss.
+    @Test func checkedAgainstThePlanAndTheModel() throws {
+        func problem(_ text: String, stages: Int = 32, layers: Int = 61, mtp: Int = 1) -> String? {
+            do { try PipelineLayout(parsing: text).check(stageCount: stages, stagesDescription: "PP 8 × 4 virtual stages", layers: layers, mtpDepth: mtp); return nil }
+            catch let e as ScheduleError { return e.problem } catch { return "\(error)" }
+        }
+        #expect(problem("Et|(tt|)*30mL") == nil)
+        #expect(problem("Et|(tt|)*30mL", stages: 16)?.contains("32 stages, but PP 8 × 4 virtual stages runs 16") == true)
+        #expect(problem("Et|(tt|)*30mL", layers: 62)?.contains("61 transformer layers ('t'), but the model has 62") == true)
+        #expect(problem("tE|(tt|)*30mL")?.contains("the embedding ('E') must appear once, first on the first stage") == true)
+        #expect(problem("Et|(tt|)*30Lm")?.contains("the loss ('L') must appear once, last on the last stage") == true)
+        #expect(problem("Et|(tt|)*30mL", mtp: 0)?.contains("the model has no multi-token-prediction modules") == true)
+        #expect(problem("Et|(tt|)*30L", mtp: 1)?.contains("0 MTP modules ('m'), but the model has 1") == true)
+        // The guide's PP 16 × 2 example puts MTP on a chunk of its own; llmsim runs it with the head.
+        #expect(problem("Et*3|(tt|)*29,m|L")?.contains("llmsim runs the MTP modules on the last stage") == true)
+        #expect(problem("Et|(tt|)*29t|mtL")?.contains("llmsim runs the MTP modules on the last stage") == true)
+    }
+
+    /// Megatron lists stages as `layout[vpp_rank × PP + pp_rank]`: stage k on rank k mod PP as
+    /// its chunk k / PP, which is how llmsim's interleaved generator numbers them.
+    @Test func stagesRunOnMegatronsRanks() throws {
+        let c = try shippedStep("nemo-deepseek-v3-gb200-mxfp8.yaml")
+        let ranks = try c.generateSchedule(microbatches: 8).rankStages
+        #expect(ranks.count == 8 && ranks[0] == [0, 8, 16, 24] && ranks[7] == [7, 15, 23, 31])
+    }
+
+    /// The step runs the layout as written, not rebalanced; V3 on 256 GB200 (PP 8 × 4, FP8-MX)
+    /// with Megatron-Bridge's `Et|(tt|)*30mL` against llmsim's own split (1, 2 × 29, 1, 1),
+    /// which leaves the MTP module and the head beside a layer on rank 7: 19.108 s, where the
+    /// layout's last chunk holds MTP and loss alone: 17.163 s (measured 2026-11-25).
+    @Test func theStepRunsTheLayout() throws {
+        let calibration = try KernelCalibration.hopper()
+        let laid = try shippedStep("nemo-deepseek-v3-gb200-mxfp8.yaml")
+        #expect(laid.pipelineLayout?.text == "Et|(tt|)*30mL")
+        let plan = try StepSimulation(config: laid, calibration: calibration).plan()
+        #expect(plan.stageLayers == [1] + Array(repeating: 2, count: 30) + [0] && plan.layersDescription == "1 2×30 0 (pipeline_layout)")
+        var own = laid
+        own.pipelineLayout = nil
+        let ownPlan = try StepSimulation(config: own, calibration: calibration).plan()
+        #expect(ownPlan.stageLayers == [1] + Array(repeating: 2, count: 29) + [1, 1] && !ownPlan.placedByLayout)
+        let withLayout = try StepSimulation(config: laid, calibration: calibration).run(microbatches: laid.microbatches, plan: plan).stepTimeS
+        let without = try StepSimulation(config: own, calibration: calibration).run(microbatches: own.microbatches, plan: ownPlan).stepTimeS
+        #expect(abs(withLayout - 17.163) < 0.01 && abs(without - 19.108) < 0.01, "\(withLayout) \(without)")
+    }
+
+    /// Where Megatron-Bridge's table of DeepSeek-V3 layouts has an entry, llmsim's own balance
+    /// finds it: PP 16 (`[E + 4t] + [4t] × 14 + [t + mtp + loss]`, the B200 plan) and 8 chunks
+    /// (`[E + 8t] + [8t] × 6 + [5t + mtp + loss]`, the GB300 plan PP 2 × 4).
+    @Test func theBalanceFindsMegatronsOwnLayouts() throws {
+        let calibration = try KernelCalibration.hopper()
+        for (file, layout) in [("nemo-deepseek-v3-b200-mxfp8.yaml", "Et*4|(t*4|)*14tmL"), ("nemo-deepseek-v3-gb300.yaml", "Et*8|(t*8|)*6t*5mL")] {
+            let plan = try StepSimulation(config: try shippedStep(file), calibration: calibration).plan()
+            #expect(plan.stageLayers == (try PipelineLayout(parsing: layout)).stageLayers, "\(file)")
+        }
+    }
+
+    /// In an experiment file the errors name the key, and a layout for another pipeline is
+    /// infeasible (a sweep over pp skips it) while malformed text is an error.
+    @Test func experimentFileErrors() throws {
+        let wrongStages = #expect(throws: ConfigError.self) { try shippedStep("nemo-deepseek-v3-gb200-mxfp8.yaml", adding: "virtual_stages: 2") }
+        #expect(wrongStages?.key == "parallel.pipeline_layout" && wrongStages?.infeasible == true && wrongStages?.problem.contains("32 stages, but PP 8 × 2 virtual stages runs 16") == true)
+        let malformed = #expect(throws: ConfigError.self) { try shippedStep("nemo-deepseek-v3-gb200-mxfp8.yaml", adding: "parallel: {pipeline_layout: \"Et|(tt|)*30mX\"}") }
+        #expect(malformed?.key == "parallel.pipeline_layout" && malformed?.infeasible == false && malformed?.problem.contains("unknown character 'X'") == true)
+        let notAString = #expect(throws: ConfigError.self) { try shippedStep("nemo-deepseek-v3-gb200-mxfp8.yaml", adding: "parallel: {pipeline_layout: [1, 2]}") }
+        #expect(notAString?.key == "parallel.pipeline_layout")
+    }
+}
