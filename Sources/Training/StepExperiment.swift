@@ -16,7 +16,7 @@ import Schedules
 /// model_overrides: {topk_group: 8}        # optional: config.json keys replaced
 /// topology: ../Topologies/deepseek-v3-mpft.yaml   # or {file: ..., nodes: 512} or inline
 /// hardware: {node: HGX-H200-8GPU, nic_gbit_s: 800, scale_up_gb_s: 450, host_copy_gb_s: 52}   # optional overrides
-/// parallel: {pp: 16, ep: 64, tp: 1}        # tp: GPUs of a node; sp: sequence parallelism (default true); tp_overlap: none | backward | pipelined; tp_overlap_sms: {qkv_wgrad: 24, …} (userbuffers kernels' SMs)
+/// parallel: {pp: 16, ep: 64, tp: 1}        # tp: GPUs of a node; sp: sequence parallelism (default true); tp_overlap: none | backward | pipelined; tp_overlap_sms: {qkv_wgrad: 24, …} (userbuffers kernels' SMs); pipeline_layout: "Et|(tt|)*30mL" (Megatron's notation)
 /// schedule: dualpipe                      # gpipe 1f1b interleaved zb1p dualpipe dualpipev
 /// microbatches: 120                       # per pipeline per step
 /// microbatch_tokens: 4096                 # per GPU
