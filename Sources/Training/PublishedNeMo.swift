@@ -138,12 +138,14 @@ public struct PublishedNeMoRun: Sendable {
         run.offloadedLayers = 20
         return run
     }()
-    /// DeepSeek-V3 (one MTP layer) on 256 GB200 in BF16, each stage's EP group of 64 inside one
-    /// NVLink domain: 4,096 × 4,096 tokens, PP 4, VP 4, EP 64, GA 64, Hybrid-EP: 3,139 tokens/s
-    /// per GPU (782 model TFLOP/s), a step of 20.88 s.
-    public static let deepSeekV3_GB200 = PublishedNeMoRun(model: "DeepSeek-V3", experiment: "nemo-deepseek-v3-gb200.yaml", precision: .bf16,
+    /// DeepSeek-V3 without its MTP module on 256 GB200 in BF16, each stage's EP group of 64
+    /// inside one NVLink domain: 4,096 × 4,096 tokens, PP 4, VP 4, EP 64, GA 64, Hybrid-EP: 3,139
+    /// tokens/s per GPU (782 model TFLOP/s), a step of 20.88 s. (The summary's next revision,
+    /// at df0289c, labels the 25.11 GB200 and GB300 rows "DeepSeekV3 (w/o MTP)" and the B200
+    /// row "w/ MTP".)
+    public static let deepSeekV3_GB200 = PublishedNeMoRun(model: "DeepSeek-V3 (w/o MTP)", experiment: "nemo-deepseek-v3-gb200.yaml", precision: .bf16,
                                                           tokensPerSecondPerGPU: 3139, gpu: "GB200", deviceID: "GB200-186GB", gpus: 256, batch: 4096, sequence: 4096,
-                                                          tp: 1, pp: 4, cp: 1, virtualStages: 4, ep: 64, dispatcher: .hybridep, hidden: 7168, layers: 61, heads: 128, mtpDepth: 1)
+                                                          tp: 1, pp: 4, cp: 1, virtualStages: 4, ep: 64, dispatcher: .hybridep, hidden: 7168, layers: 61, heads: 128, mtpDepth: 0)
     /// DeepSeek-V3 on 256 GB300 in BF16: 4,096 × 4,096 tokens, PP 2, VP 4, EP 32, GA 32,
     /// Hybrid-EP: 3,848 tokens/s per GPU (961 model TFLOP/s), a step of 17.03 s.
     public static let deepSeekV3_GB300: PublishedNeMoRun = {
@@ -186,6 +188,7 @@ public struct PublishedNeMoRun: Sendable {
     }()
     public static let deepSeekV3_B200_MX: PublishedNeMoRun = {
         var run = deepSeekV3_GB200.onAnotherGPU("B200", deviceID: "B200-SXM-180GB", experiment: "nemo-deepseek-v3-b200-mxfp8.yaml", tokensPerSecondPerGPU: 2139)
+        (run.model, run.mtpDepth) = ("DeepSeek-V3 (w/ MTP)", 1)
         run.precision = .mxFP8
         (run.batch, run.pp, run.virtualStages, run.ep) = (2048, 16, 1, 8)
         return run

@@ -105,15 +105,16 @@ import Testing
     /// Measured 2026-11-25, the day MXFP8 was modelled: the 8B on B200 4.420 s (−0.4 %), GB200
     /// 4.044 s (−8.1 %), GB300 4.040 s (+11.3 %, the FP8-CS row's miss: llmsim's GB300 runs as
     /// its GB200); the 405B on B200 5.866 s (−10.6 %, the FP8-CS row's −9.7 % and MXFP8's
-    /// 1.048 against NVIDIA's 1.059); V3 on GB300 15.073 s (+0.2 %); on GB200 PP 8 × 4 19.108 s
-    /// (+17.2 %, a miss: the last rank's MTP and head beside seven layers paced the 32-chunk
-    /// pipeline, 5.8 s of bubble on rank 0), 17.163 s (+5.2 %) since 2026-11-25 with
-    /// Megatron-Bridge's layout `Et|(tt|)*30mL`, whose last chunk holds no transformer layer
-    /// (`PipelineLayoutTests`); on B200 PP 16, EP 8 9.017 s (−41.1 %, a miss not understood: NVIDIA's
-    /// 557 model TFLOP/s on the B200 is 0.56 of its GB200 figure on the same MXFP8).
-    @Test("FP8-MX what-ifs: 8B B200 and GB200 within 10%, GB300 11% slow; 405B 11% fast; V3 GB300 within 1%, GB200 5% slow, B200 41% fast")
+    /// 1.048 against NVIDIA's 1.059); V3 on B200 PP 16, EP 8 9.017 s (−41.1 %, a miss not
+    /// understood: NVIDIA's 557 model TFLOP/s on the B200 is 0.56 of its GB200 figure on the same
+    /// MXFP8). V3 on GB300 and GB200 first ran with MTP (15.073 s, +0.2 %; 19.108 s, +17.2 %,
+    /// the last rank's MTP and head beside seven layers pacing the 32-chunk pipeline); the same
+    /// day, with the runs as published — without MTP (the summary's revision at df0289c) and on
+    /// GB200 Megatron-Bridge's layout `Et|(tt|)*30L` (`PipelineLayoutTests`) — 14.555 s (−3.2 %)
+    /// and 15.589 s (−4.4 %).
+    @Test("FP8-MX what-ifs: 8B B200 and GB200 within 10%, GB300 11% slow; 405B 11% fast; V3 GB300 and GB200 within 5%, B200 41% fast")
     func steps() throws {
         let ratios = try publishedNeMoRatios(PublishedNeMoRun.microscaling)
-        for (ratio, expected) in zip(ratios, [0.996, 0.919, 1.113, 0.894, 1.002, 1.052, 0.589]) { #expect(abs(ratio - expected) < 0.01, "\(ratios)") }
+        for (ratio, expected) in zip(ratios, [0.996, 0.919, 1.113, 0.894, 0.968, 0.956, 0.589]) { #expect(abs(ratio - expected) < 0.01, "\(ratios)") }
     }
 }

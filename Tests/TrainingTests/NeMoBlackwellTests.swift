@@ -48,13 +48,15 @@ import Testing
     /// 256 GB200 with Hybrid-EP (measured 2026-11-25, the day multi-node NVLink was modelled):
     /// 16.319 s (−21.8 %), a miss of the size of NeMo AutoModel's V3 rows on H100; on 256 GB300
     /// (PP 2 × 4, EP 32) 15.80 s (−7.2 %): NVIDIA's GB300 runs V3 1.23 times as fast as its
-    /// GB200, llmsim's 1.03 times. Qwen3-235B-A22B in BF16 with Hybrid-EP (measured 2026-11-25,
+    /// GB200, llmsim's 1.03 times. Both ran with the MTP module; the same day, without it as
+    /// published (the summary's revision at df0289c labels the rows "w/o MTP") and on GB200 with
+    /// the recipe's layout `Et*4|(t*4|)*14tL`: 16.285 s (−22.0 %) and 15.268 s (−10.4 %, a miss). Qwen3-235B-A22B in BF16 with Hybrid-EP (measured 2026-11-25,
     /// the day the rows were added): GB200 PP 8 × 3, EP 32 22.253 s (−16.5 %), a miss in the same
     /// direction; GB300 PP 4 × 12, EP 16, MBS 2 20.786 s (−2.8 %). NVIDIA's GB300/GB200 ratio on
     /// this model 1.25, llmsim's 1.07. Since 2026-11-25 with the recipe's layers per chunk
     /// (the embedding and the loss counted as layers: `pipeline_layout`): 22.419 s (−15.9 %) and
     /// 20.851 s (−2.5 %).
-    @Test("Blackwell what-ifs: B200 and GB200 8B within 10%; B200 405B 10% fast; GB300 8B 12% slow; 70B GB200 12% fast, GB300 7% fast; V3 GB200 22% fast, GB300 7% fast; Qwen3-235B GB200 16% fast, GB300 3% fast")
+    @Test("Blackwell what-ifs: B200 and GB200 8B within 10%; B200 405B 10% fast; GB300 8B 12% slow; 70B GB200 12% fast, GB300 7% fast; V3 GB200 22% fast, GB300 10% fast; Qwen3-235B GB200 16% fast, GB300 3% fast")
     func blackwellSteps() throws {
         let ratios = try publishedNeMoRatios(PublishedNeMoRun.blackwell)
         #expect(abs(ratios[0] - 0.996) < 0.01, "\(ratios)")
@@ -63,8 +65,8 @@ import Testing
         #expect(abs(ratios[3] - 1.119) < 0.01, "\(ratios)")
         #expect(abs(ratios[4] - 0.884) < 0.01, "\(ratios)")
         #expect(abs(ratios[5] - 0.926) < 0.01, "\(ratios)")
-        #expect(abs(ratios[6] - 0.782) < 0.01, "\(ratios)")
-        #expect(abs(ratios[7] - 0.928) < 0.01, "\(ratios)")
+        #expect(abs(ratios[6] - 0.780) < 0.01, "\(ratios)")
+        #expect(abs(ratios[7] - 0.896) < 0.01, "\(ratios)")
         #expect(abs(ratios[8] - 0.841) < 0.01, "\(ratios)")
         #expect(abs(ratios[9] - 0.975) < 0.01, "\(ratios)")
         // The tile roofline is what moved the 8B B200 step from 0.950 of the published time.

@@ -62,32 +62,41 @@ import Testing
         #expect(ranks.count == 8 && ranks[0] == [0, 8, 16, 24] && ranks[7] == [7, 15, 23, 31])
     }
 
-    /// The step runs the layout as written, not rebalanced; V3 on 256 GB200 (PP 8 × 4, FP8-MX)
-    /// with Megatron-Bridge's `Et|(tt|)*30mL` against llmsim's own split (1, 2 × 29, 1, 1),
-    /// which leaves the MTP module and the head beside a layer on rank 7: 19.108 s, where the
-    /// layout's last chunk holds MTP and loss alone: 17.163 s (measured 2026-11-25).
+    /// The step runs the layout as written, not rebalanced. V3 with its MTP module on 256 GB200
+    /// (PP 8 × 4, FP8-MX) with Megatron-Bridge's `Et|(tt|)*30mL` against llmsim's own split
+    /// (1, 2 × 29, 1, 1), which leaves the MTP module and the head beside a layer on rank 7:
+    /// 17.163 s against 19.108 s; the shipped file, the published run without MTP
+    /// (`Et|(tt|)*30L`), 15.589 s (measured 2026-11-25).
     @Test func theStepRunsTheLayout() throws {
         let calibration = try KernelCalibration.hopper()
-        let laid = try shippedStep("nemo-deepseek-v3-gb200-mxfp8.yaml")
-        #expect(laid.pipelineLayout?.text == "Et|(tt|)*30mL")
-        let plan = try StepSimulation(config: laid, calibration: calibration).plan()
-        #expect(plan.stageLayers == [1] + Array(repeating: 2, count: 30) + [0] && plan.layersDescription == "1 2×30 0 (pipeline_layout)")
+        func step(_ c: StepConfiguration) throws -> (plan: StepSimulation.StagePlan, seconds: Double) {
+            let sim = try StepSimulation(config: c, calibration: calibration), plan = try sim.plan()
+            return (plan, try sim.run(microbatches: c.microbatches, plan: plan).stepTimeS)
+        }
+        let laid = try shippedStep("nemo-deepseek-v3-gb200-mxfp8.yaml", adding: "model_overrides: {num_nextn_predict_layers: 1}\nparallel: {pipeline_layout: \"Et|(tt|)*30mL\"}")
+        #expect(laid.pipelineLayout?.text == "Et|(tt|)*30mL" && laid.model.mtpDepth == 1)
+        let withLayout = try step(laid)
+        #expect(withLayout.plan.stageLayers == [1] + Array(repeating: 2, count: 30) + [0] && withLayout.plan.layersDescription == "1 2×30 0 (pipeline_layout)")
         var own = laid
         own.pipelineLayout = nil
-        let ownPlan = try StepSimulation(config: own, calibration: calibration).plan()
-        #expect(ownPlan.stageLayers == [1] + Array(repeating: 2, count: 29) + [1, 1] && !ownPlan.placedByLayout)
-        let withLayout = try StepSimulation(config: laid, calibration: calibration).run(microbatches: laid.microbatches, plan: plan).stepTimeS
-        let without = try StepSimulation(config: own, calibration: calibration).run(microbatches: own.microbatches, plan: ownPlan).stepTimeS
-        #expect(abs(withLayout - 17.163) < 0.01 && abs(without - 19.108) < 0.01, "\(withLayout) \(without)")
+        let without = try step(own)
+        #expect(without.plan.stageLayers == [1] + Array(repeating: 2, count: 29) + [1, 1] && !without.plan.placedByLayout)
+        #expect(abs(withLayout.seconds - 17.163) < 0.01 && abs(without.seconds - 19.108) < 0.01, "\(withLayout.seconds) \(without.seconds)")
+        let shipped = try shippedStep("nemo-deepseek-v3-gb200-mxfp8.yaml")
+        #expect(shipped.model.mtpDepth == 0 && shipped.pipelineLayout?.text == "Et|(tt|)*30L")
+        #expect(abs(try step(shipped).seconds - 15.589) < 0.01)
     }
 
     /// Where Megatron-Bridge's table of DeepSeek-V3 layouts has an entry, llmsim's own balance
-    /// finds it: PP 16 (`[E + 4t] + [4t] × 14 + [t + mtp + loss]`, the B200 plan) and 8 chunks
-    /// (`[E + 8t] + [8t] × 6 + [5t + mtp + loss]`, the GB300 plan PP 2 × 4).
+    /// finds it for the model with MTP: PP 16 (`[E + 4t] + [4t] × 14 + [t + mtp + loss]`, the
+    /// B200 plan) and 8 chunks (`[E + 8t] + [8t] × 6 + [5t + mtp + loss]`, on the GB300 plan
+    /// PP 2 × 4).
     @Test func theBalanceFindsMegatronsOwnLayouts() throws {
         let calibration = try KernelCalibration.hopper()
         for (file, layout) in [("nemo-deepseek-v3-b200-mxfp8.yaml", "Et*4|(t*4|)*14tmL"), ("nemo-deepseek-v3-gb300.yaml", "Et*8|(t*8|)*6t*5mL")] {
-            let plan = try StepSimulation(config: try shippedStep(file), calibration: calibration).plan()
+            var c = try shippedStep(file, adding: "model_overrides: {num_nextn_predict_layers: 1}")
+            c.pipelineLayout = nil
+            let plan = try StepSimulation(config: c, calibration: calibration).plan()
             #expect(plan.stageLayers == (try PipelineLayout(parsing: layout)).stageLayers, "\(file)")
         }
     }
