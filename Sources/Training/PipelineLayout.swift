@@ -33,7 +33,7 @@ public struct PipelineLayout: Sendable, Equatable {
     /// Parses Megatron's notation; throws naming the character or repetition at fault.
     public init(parsing text: String) throws {
         self.text = text
-        var parser = Parser(characters: Array(text.filter { $0 != "," && !$0.isWhitespace }))
+        var parser = Parser(characters: Array(text))
         let unrolled = try parser.sequence(depth: 0)
         if parser.position < parser.characters.count {
             throw parser.error("unmatched ')' at character \(parser.position + 1)")
@@ -78,10 +78,15 @@ public struct PipelineLayout: Sendable, Equatable {
     }
 
     /// A recursive-descent reader of the notation: a sequence of items, each a letter, a '|' or a
-    /// parenthesised sequence, optionally followed by `*n`.
+    /// parenthesised sequence, optionally followed by `*n`. Commas (Megatron's cosmetic
+    /// separators) and spaces are skipped where they stand, so positions in errors are the text's.
     struct Parser {
         let characters: [Character]
         var position = 0
+
+        mutating func skipCosmetic() {
+            while position < characters.count, characters[position] == "," || characters[position].isWhitespace { position += 1 }
+        }
 
         func error(_ problem: String) -> ScheduleError {
             ScheduleError(problem: "pipeline_layout \"\(String(characters))\": " + problem,
@@ -90,6 +95,7 @@ public struct PipelineLayout: Sendable, Equatable {
 
         mutating func sequence(depth: Int) throws -> [Character] {
             var out: [Character] = []
+            skipCosmetic()
             while position < characters.count, characters[position] != ")" {
                 var item: [Character]
                 let c = characters[position]
@@ -105,6 +111,7 @@ public struct PipelineLayout: Sendable, Equatable {
                 } else {
                     throw error("unknown character '\(c)' at \(position + 1)")
                 }
+                skipCosmetic()
                 if position < characters.count, characters[position] == "*" {
                     position += 1
                     let digits = characters[position...].prefix(while: \.isNumber)
@@ -114,6 +121,7 @@ public struct PipelineLayout: Sendable, Equatable {
                         throw error("unrolls to more than \(PipelineLayout.maxUnrolledLength) pieces")
                     }
                     item = Array(repeating: item, count: n).flatMap { $0 }
+                    skipCosmetic()
                 }
                 out += item
                 guard out.count <= PipelineLayout.maxUnrolledLength else { throw error("unrolls to more than \(PipelineLayout.maxUnrolledLength) pieces") }

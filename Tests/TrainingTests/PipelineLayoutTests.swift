@@ -21,15 +21,16 @@ import Testing
         let b200 = try PipelineLayout(parsing: "Et*4|(t*4|)*14tmL")
         #expect(b200.stageLayers == Array(repeating: 4, count: 15) + [1] && b200.stages[15] == [.transformer, .mtp, .loss])
         // The guide's example, commas included; nested groups unroll too.
-        #expect(try PipelineLayout(parsing: "Et*3|(tt|)*29,m|L").stages.count == 32)
+        #expect(try PipelineLayout(parsing: "Et*3|(tt|)*29,m|L").stages.count == 32 && (try PipelineLayout(parsing: "E t*2 , (t|) *2 L")).stageLayers == [3, 1, 0])
         #expect(try PipelineLayout(parsing: "E((t|)*2)*2tL").stageLayers == [1, 1, 1, 1, 1])
         #expect(try PipelineLayout(parsing: "E|t|L").stageLayers == [0, 1, 0])
     }
 
-    /// Malformed text names the character or repetition at fault and the notation.
+    /// Malformed text names the character (at its place in the text as written) or the repetition
+    /// at fault, and the notation.
     @Test func malformedTextIsNamed() {
         for (text, problem) in [("Etx|L", "unknown character 'x' at 3"), ("E(t|L", "unmatched '('"), ("Et)|L", "unmatched ')' at character 3"),
-                                ("Et*|L", "'*' must be followed by a count"), ("E(t*1000)*1000L", "unrolls to more than 100000 pieces")] {
+                                ("Et*|L", "'*' must be followed by a count"), ("Et, |x", "unknown character 'x' at 6"), ("E(t*1000)*1000L", "unrolls to more than 100000 pieces")] {
             let error = #expect(throws: ScheduleError.self) { try PipelineLayout(parsing: text) }
             #expect(error?.problem.contains(problem) == true && error?.fix.contains("E (embedding), t (transformer layer)") == true, "\(text): \(String(describing: error))")
         }
