@@ -122,11 +122,14 @@ extension StepConfiguration {
     /// MTP modules (nothing to check without one).
     public func checkPipelineLayout() throws {
         guard let layout = pipelineLayout else { return }
-        let interleaved = schedule == .interleaved
-        try layout.check(stageCount: interleaved ? pp * virtualStages : pp,
-                         stagesDescription: interleaved ? "PP \(pp) × \(virtualStages) virtual stages" : "PP \(pp) (\(schedule.rawValue))",
+        try layout.check(stageCount: pipelineStages,
+                         stagesDescription: schedule == .interleaved ? "PP \(pp) × \(virtualStages) virtual stages" : "PP \(pp) (\(schedule.rawValue))",
                          layers: model.layers, mtpDepth: model.mtpDepth)
     }
+
+    /// Model chunks of one pipeline: PP × virtual stages when interleaved, else PP (DualPipe's
+    /// and DualPipeV's PP stages included).
+    public var pipelineStages: Int { schedule == .interleaved ? pp * virtualStages : pp }
 
     /// Checks the plan; throws with the rule broken and the fix.
     public func validate() throws {
@@ -146,12 +149,11 @@ extension StepConfiguration {
         guard gpus % (devicesPerPipeline * tp * cp) == 0 else {
             throw fail("\(gpus) GPUs are not a multiple of the \(devicesPerPipeline * tp * cp) GPUs of one pipeline (PP × TP × CP)", "choose PP × TP × CP dividing the GPU count")
         }
-        let stages = schedule == .interleaved ? pp * virtualStages : pp
         if pipelineLayout != nil {
             try checkPipelineLayout()
         } else {
-            guard stages <= model.layers else {
-                throw fail("\(stages) pipeline stages for \(model.layers) layers", "use at most \(model.layers) stages, or place them with parallel.pipeline_layout")
+            guard pipelineStages <= model.layers else {
+                throw fail("\(pipelineStages) pipeline stages for \(model.layers) layers", "use at most \(model.layers) stages, or place them with parallel.pipeline_layout")
             }
         }
         guard etp == 1 || model.moe != nil else {
