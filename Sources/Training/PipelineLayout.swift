@@ -17,7 +17,7 @@ import Schedules
 /// (`StagePass`), so a layout must put `E` first on stage 0 and end with `m…L` on the last stage.
 public struct PipelineLayout: Sendable, Equatable {
     /// One piece of the model, by its letter in Megatron's notation.
-    public enum Piece: Character, Sendable, CaseIterable {
+    public enum Piece: Character, Sendable {
         case embedding = "E", transformer = "t", mtp = "m", loss = "L"
     }
 
@@ -29,6 +29,9 @@ public struct PipelineLayout: Sendable, Equatable {
     /// The most pieces and separators a layout may unroll to (a bound on bad input such as
     /// `(t*1000)*1000000`; far beyond a real model's few hundred layers).
     public static let maxUnrolledLength = 100_000
+    /// The deepest nesting of `(…)` groups (a bound on bad input that would exhaust the stack;
+    /// Megatron's own reader unrolls one level).
+    public static let maxNesting = 32
 
     /// Parses Megatron's notation; throws naming the character or repetition at fault.
     public init(parsing text: String) throws {
@@ -54,7 +57,8 @@ public struct PipelineLayout: Sendable, Equatable {
             throw fail("\(stages.count) stages, but \(stagesDescription) runs \(stageCount)",
                        "write \(stageCount) stages separated by '|' (e.g. \"Et|(tt|)*30mL\" is 32), or change the pipeline")
         }
-        let count = { (piece: Piece) in stages.joined().filter { $0 == piece }.count }
+        let counts = stages.joined().reduce(into: [Piece: Int]()) { $0[$1, default: 0] += 1 }
+        let count = { (piece: Piece) in counts[piece] ?? 0 }
         guard count(.transformer) == layers else {
             throw fail("\(count(.transformer)) transformer layers ('t'), but the model has \(layers)", "place exactly \(layers) 't'")
         }
@@ -97,10 +101,10 @@ public struct PipelineLayout: Sendable, Equatable {
             var out: [Character] = []
             skipCosmetic()
             while position < characters.count, characters[position] != ")" {
-                var item: [Character]
+                let item: [Character]
                 let c = characters[position]
                 if c == "(" {
-                    guard depth < 32 else { throw error("parentheses nested more than 32 deep") }
+                    guard depth < PipelineLayout.maxNesting else { throw error("parentheses nested more than \(PipelineLayout.maxNesting) deep") }
                     position += 1
                     item = try sequence(depth: depth + 1)
                     guard position < characters.count else { throw error("unmatched '('") }
@@ -112,19 +116,21 @@ public struct PipelineLayout: Sendable, Equatable {
                     throw error("unknown character '\(c)' at \(position + 1)")
                 }
                 skipCosmetic()
+                var repeats = 1
                 if position < characters.count, characters[position] == "*" {
                     position += 1
                     let digits = characters[position...].prefix(while: \.isNumber)
                     guard !digits.isEmpty, let n = Int(String(digits)) else { throw error("'*' must be followed by a count at \(position + 1)") }
                     position += digits.count
-                    guard item.count * n <= PipelineLayout.maxUnrolledLength else {
-                        throw error("unrolls to more than \(PipelineLayout.maxUnrolledLength) pieces")
-                    }
-                    item = Array(repeating: item, count: n).flatMap { $0 }
+                    repeats = n
                     skipCosmetic()
                 }
-                out += item
-                guard out.count <= PipelineLayout.maxUnrolledLength else { throw error("unrolls to more than \(PipelineLayout.maxUnrolledLength) pieces") }
+                // One bound on what the text unrolls to, checked before anything is repeated.
+                let (added, overflow) = item.count.multipliedReportingOverflow(by: repeats)
+                guard !overflow, out.count + added <= PipelineLayout.maxUnrolledLength else {
+                    throw error("unrolls to more than \(PipelineLayout.maxUnrolledLength) pieces")
+                }
+                if !item.isEmpty { for _ in 0..<repeats { out += item } }
             }
             return out
         }
