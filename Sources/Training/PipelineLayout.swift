@@ -108,6 +108,7 @@ public struct PipelineLayout: Sendable, Equatable {
                     position += 1
                     item = try sequence(depth: depth + 1)
                     guard position < characters.count else { throw error("unmatched '('") }
+                    guard !item.isEmpty else { throw error("empty group '()' at character \(position + 1)") }
                     position += 1
                 } else if Piece(rawValue: c) != nil || c == "|" {
                     item = [c]
@@ -130,7 +131,7 @@ public struct PipelineLayout: Sendable, Equatable {
                 guard !overflow, out.count + added <= PipelineLayout.maxUnrolledLength else {
                     throw error("unrolls to more than \(PipelineLayout.maxUnrolledLength) pieces")
                 }
-                if !item.isEmpty { for _ in 0..<repeats { out += item } }
+                for _ in 0..<repeats { out += item }
             }
             return out
         }

@@ -30,7 +30,8 @@ import Testing
     /// at fault, and the notation.
     @Test func malformedTextIsNamed() {
         for (text, problem) in [("Etx|L", "unknown character 'x' at 3"), ("E(t|L", "unmatched '('"), ("Et)|L", "unmatched ')' at character 3"),
-                                ("Et*|L", "'*' must be followed by a count"), ("Et, |x", "unknown character 'x' at 6"), ("E(t*1000)*1000L", "unrolls to more than 100000 pieces")] {
+                                ("Et*|L", "'*' must be followed by a count"), ("Et, |x", "unknown character 'x' at 6"), ("E(t*1000)*1000L", "unrolls to more than 100000 pieces"),
+                                ("E(tt)*9223372036854775807L", "unrolls to more than 100000 pieces"), ("E()*99999999999tL", "empty group '()' at character 3")] {
             let error = #expect(throws: ScheduleError.self) { try PipelineLayout(parsing: text) }
             #expect(error?.problem.contains(problem) == true && error?.fix.contains("E (embedding), t (transformer layer)") == true, "\(text): \(String(describing: error))")
         }
