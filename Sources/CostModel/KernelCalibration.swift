@@ -65,11 +65,22 @@ public struct KernelCalibration: Sendable, Equatable {
     /// recipe (1×128 and 128×128 scales, as the DeepGEMM rows run), measured together on a
     /// Blackwell GPU; 1 where the file has none.
     public var mxfp8GEMMRateOverFP8Rows = 1.0
+    /// An NVFP4 GEMM's rate over the FP8 row that prices its shape (`nvfp4_gemm_rate_over_fp8_rows`),
+    /// on the device's FP8 peak: Transformer Engine's NVFP4 kernels against the block-scaled FP8
+    /// kernels, measured together on a Blackwell GPU; never above the device's FP4 peak over
+    /// its FP8 peak. 1 where the file has none.
+    public var nvfp4GEMMRateOverFP8Rows = 1.0
+    /// The HBM bandwidth an NVFP4 cast reaches over the one an FP8 cast reaches
+    /// (`nvfp4_cast_bandwidth_over_mxfp8`), each on the bytes llmsim counts for it (NVFP4's
+    /// row-wise cast reads its input twice): Transformer Engine's NVFP4 and MXFP8 quantization
+    /// measured together; 1 where the file has none.
+    public var nvfp4CastBandwidthOverMXFP8 = 1.0
 
     public static let keys = ["calibration_device", "calibration_sms", "fp8_dense_gemm_tflops", "fp8_grouped_gemm_tflops", "fp8_wgrad_tflops_at_112_sms",
                        "attention_forward_tflops_at_112_sms", "attention_backward_tflops_at_112_sms", "attention_head_dim_law", "router_topk_ns_per_row_at_112_sms",
                        "router_bookkeeping_us", "expert_layout_ns_per_row", "bf16_gemm_efficiency",
-                       "bf16_gemm_tflops", "bf16_gemm_tile", "memory_bound_efficiency", "minimum_kernel_us", "host_us_per_operation", "mxfp8_gemm_rate_over_fp8_rows"]
+                       "bf16_gemm_tflops", "bf16_gemm_tile", "memory_bound_efficiency", "minimum_kernel_us", "host_us_per_operation", "mxfp8_gemm_rate_over_fp8_rows",
+                       "nvfp4_gemm_rate_over_fp8_rows", "nvfp4_cast_bandwidth_over_mxfp8"]
 
     /// The calibration shipped with llmsim.
     public static func hopper() throws -> KernelCalibration {
@@ -134,6 +145,8 @@ public struct KernelCalibration: Sendable, Equatable {
             elementwiseEfficiency: try fraction(memory, "elementwise"), permuteEfficiency: try fraction(memory, "permute"),
             minimumKernelTime: try v.positiveDouble("minimum_kernel_us") * 1e-6,
             hostSecondsPerOperation: try v.positiveDouble("host_us_per_operation") * 1e-6,
-            mxfp8GEMMRateOverFP8Rows: try v.positiveDouble("mxfp8_gemm_rate_over_fp8_rows", default: 1))
+            mxfp8GEMMRateOverFP8Rows: try v.positiveDouble("mxfp8_gemm_rate_over_fp8_rows", default: 1),
+            nvfp4GEMMRateOverFP8Rows: try v.positiveDouble("nvfp4_gemm_rate_over_fp8_rows", default: 1),
+            nvfp4CastBandwidthOverMXFP8: try v.positiveDouble("nvfp4_cast_bandwidth_over_mxfp8", default: 1))
     }
 }

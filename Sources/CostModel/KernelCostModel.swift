@@ -84,14 +84,18 @@ public struct KernelCostModel: Sendable {
             let (rate, gemmFigure) = calibratedGEMMPricing(r)
             let ceiling = matmulCeilingScale(r.precision)
             (t, figure) = (r.flops / (rate * ceiling), gemmFigure)
-            scale = .product([.unlessOne(ceiling, "gemm_ceiling: measured"), .unlessOne(microscalingScale(r), "MXFP8 kernels")])
-            if device.peak(r.precision).runsAs != .fp8, streaming(r) > t { (t, figure, scale) = (streaming(r), .figure(.elementwise), nil) }
+            let kernels = blockScaledKernelScale(r)
+            scale = .product([.unlessOne(ceiling, "gemm_ceiling: measured"), .unlessOne(kernels.scale, kernels.reason)])
+            if !device.peak(r.precision).runsAs.isQuantized, streaming(r) > t { (t, figure, scale) = (streaming(r), .figure(.elementwise), nil) }
         case .attention, .attentionBackward:
             let forward = r.kind == .attention
             let measured = forward ? calibration.attentionForwardTFLOPSAt112 : calibration.attentionBackwardTFLOPSAt112
             scale = attentionScale(r)
             (t, figure) = (r.flops / (attentionRate(measured) * (scale?.factor ?? 1)), .figure(forward ? .attentionForward : .attentionBackward))
-        case .cast: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.castEfficiency), .figure(.cast))
+        case .cast:
+            let fp4 = r.precision == .fp4 ? calibration.nvfp4CastBandwidthOverMXFP8 : 1
+            scale = .unlessOne(fp4, "NVFP4 quantization")
+            (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.castEfficiency * fp4), .figure(.cast))
         case .dispatchCast: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.dispatchCastEfficiency), .figure(.dispatchCast))
         case .norm: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.normEfficiency), .figure(.norm))
         case .permute: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.permuteEfficiency), .figure(.permute))
@@ -132,6 +136,8 @@ public struct KernelCostModel: Sendable {
     /// rows of `llmsim validate` from a mean of +1.4 % to −4.1 % (the 1T interleaved step to
     /// −11.8 %) and NVIDIA's Blackwell rows further below their published step times.
     public func matmulCeilingScale(_ precision: Precision) -> Double {
+        // An FP4 GEMM is priced from the FP8 rows at the FP8 peak: it keeps the FP8 ceiling.
+        let precision: Precision = device.peak(precision).runsAs == .fp4 ? .fp8 : precision
         guard gemmCeiling == .measured, let fraction = device.achievableMatmulFraction(precision) else { return 1 }
         let format: Precision = device.peak(precision).runsAs == .fp8 ? .fp8 : .bf16
         guard let reference = calibration.device.achievableMatmulFraction(format) else { return 1 }
@@ -219,13 +225,16 @@ public struct KernelCostModel: Sendable {
     /// figure that sets it.
     func calibratedGEMMPricing(_ r: OperationRecord) -> (rate: Double, figure: PricingFigure) {
         let peak = device.peak(r.precision)
-        guard peak.runsAs == .fp8, let g = r.gemm else {
+        guard peak.runsAs.isQuantized, let g = r.gemm else {
             let (efficiency, figure) = bf16Efficiency(r.gemm)
             return (peak.flops * efficiency * smFraction * (r.gemm.map(tileOccupancy) ?? 1), figure)
         }
+        // FP8 and FP4 GEMMs alike: the FP8 row's fraction of the FP8 peak, then their kernels'
+        // rate over it (`blockScaledKernelScale`).
+        let fp8DevicePeak = device.peak(.fp8).flops
         let fp8Peak = calibrationPeak.fp8
         let efficiency: Double, figure: PricingFigure
-        if r.name.hasSuffix(".wgrad"), g.fp8Recipe == .deepSeek {
+        if r.name.hasSuffix(".wgrad"), g.quantization == .deepSeek {
             (efficiency, figure) = (calibration.fp8WgradTFLOPSAt112 * 1e12 / fp8Peak / traceFraction, .figure(.fp8Wgrad))
         } else if r.kind == .groupedGemm, g.groups > 1 {
             let perGroup = max(1, g.totalRows / g.groups)
@@ -239,13 +248,21 @@ public struct KernelCostModel: Sendable {
             let row = nearestDense(m: g.m, n: g.n, k: g.k)
             (efficiency, figure) = (calibration.fp8Dense[row].tflops * 1e12 / fp8Peak, .fp8DenseRow(row))
         }
-        return (peak.flops * efficiency * smFraction * microscalingScale(r), figure)
+        return (fp8DevicePeak * efficiency * smFraction * blockScaledKernelScale(r).scale, figure)
     }
 
-    /// An MXFP8 GEMM's rate over the FP8 row of its shape (`mxfp8_gemm_rate_over_fp8_rows`),
-    /// where it runs as FP8; 1 for every other record.
-    func microscalingScale(_ r: OperationRecord) -> Double {
-        r.gemm?.fp8Recipe == .mx && device.peak(r.precision).runsAs == .fp8 ? calibration.mxfp8GEMMRateOverFP8Rows : 1
+    /// A block-scaled GEMM's rate over the FP8 row of its shape, and why: an MXFP8 GEMM's
+    /// (`mxfp8_gemm_rate_over_fp8_rows`) where it runs as FP8; an NVFP4 GEMM's
+    /// (`nvfp4_gemm_rate_over_fp8_rows`) where it runs as FP4, at most the device's FP4 peak
+    /// over its FP8 peak (the measured ratio, 1.82 on a B300, stays below the B200's and
+    /// GB200's 2 and the B300's 3); 1 for every other record.
+    func blockScaledKernelScale(_ r: OperationRecord) -> (scale: Double, reason: String) {
+        switch device.peak(r.precision).runsAs {
+        case .fp8 where r.gemm?.quantization == .mx: (calibration.mxfp8GEMMRateOverFP8Rows, "MXFP8 kernels")
+        case .fp4 where r.gemm != nil:
+            (min(calibration.nvfp4GEMMRateOverFP8Rows, device.peak(.fp4).flops / device.peak(.fp8).flops), "NVFP4 kernels")
+        default: (1, "")
+        }
     }
 
     /// A BF16/FP32 GEMM's efficiency per busy SM, as a fraction of the device's peak, and the

@@ -43,17 +43,19 @@ public struct ActivationInventory: Sendable {
         let d = Double(arch.hiddenSize), dSeq = d / Double(sequenceSplit)
         let bf16 = { (n: Double) in n * 2 }
         let low = caching == .deepSeekFP8
-        // Transformer Engine's FP8 copies carry their recipe's scales: none per tensor, an E8M0
-        // byte per 32 values under MXFP8.
-        var te = false, teScale = 0.0
-        if case .transformerEngine(let recipe) = caching { (te, teScale) = (true, recipe.scaleBytesPerValue) }
+        // Transformer Engine's quantized copies: FP8 codes with their recipe's scales (none per
+        // tensor, an E8M0 byte per 32 values under MXFP8), or NVFP4's half-byte codes with an
+        // E4M3 byte per 16 values.
+        var te = false, teBytes = 1.0, teLabel = "FP8"
+        if case .transformerEngine(let recipe) = caching { (te, teBytes, teLabel) = (true, recipe.bytesPerValue, recipe.label) }
         // DeepSeek's caches: FP8 values + per-128 scales, or BF16 without them.
-        let fp8 = { (n: Double) in low ? n * (1 + FP8Recipe.deepSeek.scaleBytesPerValue) : bf16(n) }
+        let fp8 = { (n: Double) in low ? n * (1 + QuantizationRecipe.deepSeek.scaleBytesPerValue) : bf16(n) }
         let cached = low ? "FP8" : "BF16"
-        // A Linear's own input kept for its weight gradient: 1 B per value under Transformer
-        // Engine (plus MXFP8's scales), DeepSeek's cache (with its scales), else BF16.
-        let linearInput = { (n: Double) in te ? n * (1 + teScale) : fp8(n) }
-        let inputFormat = te || low ? "FP8" : "BF16"
+        // A Linear's own input kept for its weight gradient: Transformer Engine's quantized copy
+        // (1 B per FP8 value, half a byte per FP4 one, with the recipe's scales), DeepSeek's
+        // cache (with its scales), else BF16.
+        let linearInput = { (n: Double) in te ? n * teBytes : fp8(n) }
+        let inputFormat = te ? teLabel : low ? "FP8" : "BF16"
         var items: [Item] = [Item(name: "layer input (BF16)", bytes: bf16(T * dSeq))]
         let heads = Double(arch.attention.heads)
         switch arch.attention {
@@ -68,7 +70,7 @@ public struct ActivationInventory: Sendable {
                 items.append(Item(name: "norm outputs x̂, ĉ_Q, ĉ_KV (\(inputFormat))", bytes: linearInput(T * (norm + latents))))
                 items.append(Item(name: "Q, K, V (BF16)", bytes: modules.contains(.mlaUpProj) ? 0 : bf16(T * heads * (2 * qk + v))))
                 items.append(Item(name: "attention output (BF16)", bytes: bf16(T * heads * v)))
-                if te { items.append(Item(name: "W_O input (FP8 copy of the attention output)", bytes: linearInput(T * heads * v))) }
+                if te { items.append(Item(name: "W_O input (\(teLabel) copy of the attention output)", bytes: linearInput(T * heads * v))) }
             }
         case .gqa(let g):
             let h = Double(g.headDim), kvh = Double(g.kvHeads)
@@ -76,7 +78,7 @@ public struct ActivationInventory: Sendable {
             items.append(Item(name: "Q, K, V (BF16)", bytes: bf16(T * (heads + 2 * kvh) * h)))
             if g.qkNorm { items.append(Item(name: "Q, K before their per-head norms (BF16)", bytes: bf16(T * (heads + kvh) * h))) }
             items.append(Item(name: "attention output (BF16)", bytes: bf16(T * heads * h)))
-            if te { items.append(Item(name: "W_O input (FP8 copy of the attention output)", bytes: linearInput(T * heads * h))) }
+            if te { items.append(Item(name: "W_O input (\(teLabel) copy of the attention output)", bytes: linearInput(T * heads * h))) }
         }
         if let m = materializedScores {
             let scores = T * Double(m.keys) * heads
@@ -131,15 +133,17 @@ public enum ActivationCaching: Sendable, Equatable {
     /// input for Megatron-Core's fused SwiGLU (`fused_bias_swiglu.py` saves its BF16 input).
     /// Under MXFP8 each kept FP8 input carries its E8M0 scales, one byte per 32 values (the
     /// column-wise copy the weight gradient reads; `layernorm_linear.py` drops the row-wise copy
-    /// once the forward's GEMM has run).
-    case transformerEngine(FP8Recipe)
+    /// once the forward's GEMM has run); under NVFP4 the kept copy is the column-wise FP4 one,
+    /// half a byte per value and an E4M3 scale per 16 (TE's `nvfp4.rst`: the column-wise data
+    /// is what the weight gradient's GEMM reads).
+    case transformerEngine(QuantizationRecipe)
 
     /// The caching a recipe has: DeepSeek's when its savings are on with FP8 Linears;
-    /// Transformer Engine's for its per-tensor and MX FP8 otherwise; BF16 for the rest.
+    /// Transformer Engine's for its per-tensor, MX FP8 and NVFP4 otherwise; BF16 for the rest.
     public static func of(_ precision: PrecisionPolicy, deepSeekSavings: Bool) -> ActivationCaching {
-        guard precision.linear == .fp8 else { return .bf16 }
+        guard precision.linear.isQuantized else { return .bf16 }
         if deepSeekSavings { return .deepSeekFP8 }
-        return precision.fp8Recipe == .deepSeek ? .bf16 : .transformerEngine(precision.fp8Recipe)
+        return precision.quantization == .deepSeek ? .bf16 : .transformerEngine(precision.quantization)
     }
 }
 

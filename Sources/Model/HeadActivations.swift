@@ -54,7 +54,7 @@ public struct HeadActivations: Sendable, Equatable {
     /// sequence-parallel group (1 without); `recomputedNorms` DeepSeek's savings.
     public init(_ arch: ModelArchitecture, tokens: Int, sequenceSplit: Int, recomputedNorms: Bool,
                 crossEntropy: CrossEntropyKernels, mtpBlockBytes: Double, eagerHeadBackward: Bool = false) {
-        let format = Precision.bf16.bytes
+        let format = Precision.bf16.wholeBytes
         let T = Double(tokens), hidden = Double(tokens * arch.hiddenSize * format) / Double(sequenceSplit)
         let logits = T * Double(arch.vocabularySize)
         let kept = logits * Double(crossEntropy.keptBytesPerLogit(format: format))

@@ -68,8 +68,8 @@ struct DataParallelOptimizer {
     func reduceScatter(_ params: RankParameters, dense denseFormat: Precision, expert expertFormat: Precision) -> Double {
         let c = config
         let dense = ring(replicas: c.denseShards, apart: c.tp), expert = ring(replicas: c.expertStateReplicas, apart: c.expertGroupSize)
-        return Collective.reduceScatter(bytes: params.dense * Double(denseFormat.bytes), over: dense)
-            + Collective.reduceScatter(bytes: params.expert * Double(expertFormat.bytes), over: expert)
+        return Collective.reduceScatter(bytes: params.dense * Double(denseFormat.wholeBytes), over: dense)
+            + Collective.reduceScatter(bytes: params.expert * Double(expertFormat.wholeBytes), over: expert)
     }
 
     /// Under FSDP, one layer's work per micro-batch around its collectives: the gather of its
@@ -83,7 +83,7 @@ struct DataParallelOptimizer {
     /// FSDP shards (the non-expert ones, and the experts when they have replicas: AutoModel
     /// leaves them out of FSDP otherwise); the deferred reduction is the optimizer step's.
     func fullyShardedWork(_ params: RankParameters) -> FullyShardedLayerWork {
-        let o = config.optimizer, weight = OptimizerStates.weights.bytes
+        let o = config.optimizer, weight = OptimizerStates.weights.wholeBytes
         guard !o.reshardsAfterForward else {
             let gathered = params.dense + (config.expertStateReplicas > 1 ? params.expert : 0)
             return FullyShardedLayerWork(gather: reduceScatter(params, in: OptimizerStates.weights), reduceScatter: 0,
@@ -92,7 +92,7 @@ struct DataParallelOptimizer {
         return FullyShardedLayerWork(
             gather: reduceScatter(params, in: OptimizerStates.weights), reduceScatter: reduceScatter(params, in: o.gradients),
             copyOut: memoryPass(params.total * Double(o.fullyShardedImplementation.copyOutBytes(weightBytes: weight))),
-            copyIn: memoryPass(params.total * Double(o.fullyShardedImplementation.copyInBytes(weightBytes: weight, reduceBytes: o.gradients.bytes))))
+            copyIn: memoryPass(params.total * Double(o.fullyShardedImplementation.copyInBytes(weightBytes: weight, reduceBytes: o.gradients.wholeBytes))))
     }
 
     func parts(_ params: RankParameters) -> Parts {
@@ -106,7 +106,7 @@ struct DataParallelOptimizer {
         if o.fullySharded {
             let groups = c.shardReplicaGroups
             guard groups > 1 else { return Parts(reduction: 0, update: update, allGather: 0) }
-            let shard = params.dense / Double(c.denseShards) * Double(o.gradients.bytes)
+            let shard = params.dense / Double(c.denseShards) * Double(o.gradients.wholeBytes)
             return Parts(reduction: 2 * Collective.reduceScatter(bytes: shard, over: ring(replicas: groups, apart: c.tp * c.denseShards)),
                          update: update, allGather: 0)
         }
@@ -133,7 +133,7 @@ struct DataParallelOptimizer {
         let c = config
         guard c.lastStageCopiesEmbedding else { return 0 }
         let o = c.optimizer, node = c.topology.node
-        let bytes = Double(c.layerModel.parameters.embedding) * Double(o.gradientFormat(expert: false).bytes) / Double(o.fullySharded ? c.denseShards : 1)
+        let bytes = Double(c.layerModel.parameters.embedding) * Double(o.gradientFormat(expert: false).wholeBytes) / Double(o.fullySharded ? c.denseShards : 1)
         let oneDomain = c.gpus <= c.topology.scaleUpDomainGPUs
         return 2 * Collective.reduceScatter(bytes: bytes, participants: 2,
                                             bandwidth: oneDomain ? node.ringScaleUpBandwidth(members: 2) : node.nicAchievableBandwidthPerGPU,
@@ -193,7 +193,7 @@ struct DataParallelOptimizer {
     func memoryPass(_ bytes: Double) -> Double { bytes / (config.topology.node.device.hbmBandwidth * memoryEfficiency) }
 
     /// Seconds of a rank's gradient norm under clipping: reading the gradients it updates once.
-    func normRead(_ params: RankParameters) -> Double { shardPass(params) { config.optimizer.gradientFormat(expert: $0).bytes } }
+    func normRead(_ params: RankParameters) -> Double { shardPass(params) { config.optimizer.gradientFormat(expert: $0).wholeBytes } }
 
     /// Seconds of the all-reduce of the squared norms (one FP32 number per GPU) over every GPU
     /// of the cluster: latency-bound, NCCL's faster of ring and tree.

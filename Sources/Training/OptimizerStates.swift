@@ -88,7 +88,7 @@ public struct OptimizerStates: Sendable, Equatable {
     public static let weights = Precision.bf16
 
     /// Bytes per parameter of the FP32 master weight (when kept) and the two moments.
-    public var stateBytes: Int { (masterWeights ? Precision.fp32.bytes : 0) + 2 * moments.bytes }
+    public var stateBytes: Int { (masterWeights ? Precision.fp32.wholeBytes : 0) + 2 * moments.wholeBytes }
 
     /// HBM bytes AdamW moves per parameter it updates, by its kernels (`updateKernels`); FP16
     /// gradients mean FP16 training under a loss scale, which the update first undoes. Fused
@@ -99,14 +99,14 @@ public struct OptimizerStates: Sendable, Equatable {
     /// `updateBytes` for a non-expert (`expert` false) or a routed expert's parameter, whose
     /// gradient may have its own format (`expertGradients`).
     public func updateBytes(expert: Bool) -> Int {
-        updateKernels.bytesPerParameter(gradient: gradientFormat(expert: expert).bytes, moment: moments.bytes, master: masterWeights, decays: weightDecay != 0,
+        updateKernels.bytesPerParameter(gradient: gradientFormat(expert: expert).wholeBytes, moment: moments.wholeBytes, master: masterWeights, decays: weightDecay != 0,
                                        unscales: gradientFormat(expert: expert) == .fp16)
     }
 
     /// Bytes per updated parameter of the update's temporary: the `foreach` kernels' √v, one
     /// moment's format, allocated for every parameter of the group at once (`_foreach_sqrt`
     /// in `_multi_tensor_adam`); the fused kernels keep none.
-    public var updateTemporaryBytesPerParameter: Int { updateKernels == .foreach ? moments.bytes : 0 }
+    public var updateTemporaryBytesPerParameter: Int { updateKernels == .foreach ? moments.wholeBytes : 0 }
 
     /// The gradients' format for non-expert (`expert` false) or routed expert parameters.
     public func gradientFormat(expert: Bool) -> Precision { expert ? expertGradients ?? gradients : gradients }
@@ -118,7 +118,7 @@ public struct OptimizerStates: Sendable, Equatable {
     /// shards); sparse, per element of the looked-up rows (their BF16 values read, the
     /// accumulated gradient read and written in its format).
     public func embeddingGradientCost(microbatches: Int) -> (kind: EmbeddingGradient, accumulationBytes: Double) {
-        let fresh = Self.weights.bytes, kept = gradientFormat(expert: false).bytes
+        let fresh = Self.weights.wholeBytes, kept = gradientFormat(expert: false).wholeBytes
         switch embeddingGradient {
         case .sparse: return (.sparse, Double(GradientAccumulation.addBytes(fresh: fresh, accumulated: kept)))
         case .dense:
@@ -178,7 +178,7 @@ extension StepConfiguration {
     /// Bytes of the gradients of `p` one GPU keeps between uses (`gradientShard`), each kind of
     /// parameter in its format (`OptimizerStates.gradientFormat`).
     func gradientBytes(_ p: RankParameters) -> Double {
-        gradientShard(p.denseOnly) * Double(optimizer.gradientFormat(expert: false).bytes)
-            + gradientShard(p.expertOnly) * Double(optimizer.gradientFormat(expert: true).bytes)
+        gradientShard(p.denseOnly) * Double(optimizer.gradientFormat(expert: false).wholeBytes)
+            + gradientShard(p.expertOnly) * Double(optimizer.gradientFormat(expert: true).wholeBytes)
     }
 }

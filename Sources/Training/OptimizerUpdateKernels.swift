@@ -46,7 +46,7 @@ public enum OptimizerUpdateKernels: String, Sendable, Equatable, CaseIterable {
     /// other two applies it inline) and a loss scale to undo (`unscales`, FP16 training: a pass
     /// of its own to `megatron` and `foreach`, inline in `fused`).
     public func bytesPerParameter(gradient g: Int, moment s: Int, master: Bool, decays: Bool, unscales: Bool = false) -> Int {
-        let w = OptimizerStates.weights.bytes, fp32 = Precision.fp32.bytes
+        let w = OptimizerStates.weights.wholeBytes, fp32 = Precision.fp32.wholeBytes
         let p = master ? fp32 : w
         // The updated parameter and the moments, each read and written once.
         let adam = 2 * (p + 2 * s)

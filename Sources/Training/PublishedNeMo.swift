@@ -71,14 +71,28 @@ public struct PublishedNeMoRun: Sendable {
         return run
     }
 
-    /// "BF16", "FP8" or "FP8-MX", as the tables name the precision.
-    public var precisionLabel: String { precision.linear != .fp8 ? "BF16" : precision.fp8Recipe == .mx ? "FP8-MX" : "FP8" }
+    /// "BF16", "FP8", "FP8-MX" or "NVFP4", as the tables name the precision.
+    public var precisionLabel: String {
+        switch precision.linear {
+        case .fp4: "NVFP4"
+        case .fp8: precision.quantization == .mx ? "FP8-MX" : "FP8"
+        default: "BF16"
+        }
+    }
 
     /// The same published plan with Transformer Engine's MXFP8 recipe, planned by its own
     /// experiment, at the throughput the table gives it.
     func withMXFP8(experiment: String, tokensPerSecondPerGPU: Double) -> PublishedNeMoRun {
         var run = self
         (run.precision, run.experiment, run.tokensPerSecondPerGPU) = (.mxFP8, experiment, tokensPerSecondPerGPU)
+        return run
+    }
+
+    /// The same published plan with Transformer Engine's NVFP4 recipe, planned by its own
+    /// experiment, at the throughput the table gives it.
+    func withNVFP4(experiment: String, tokensPerSecondPerGPU: Double) -> PublishedNeMoRun {
+        var run = self
+        (run.precision, run.experiment, run.tokensPerSecondPerGPU) = (.nvfp4, experiment, tokensPerSecondPerGPU)
         return run
     }
 
@@ -193,11 +207,42 @@ public struct PublishedNeMoRun: Sendable {
         (run.batch, run.pp, run.virtualStages, run.ep) = (2048, 16, 1, 8)
         return run
     }()
-    /// The FP8-MX rows (`fp8-mx`): Transformer Engine's MXFP8 on Blackwell.
+    /// Llama 3 70B on 64 GB300 with MXFP8 (Megatron-Bridge's summary at df0289c, "26.02 NeMo
+    /// Container", DGX-GB300 table): 256 × 8,192 tokens, PP 4, VP 5, DDP, GA 16: 4,596 tokens/s
+    /// per GPU (2,064 model TFLOP/s), a step of 7.13 s. On 64 GB200 with TP 2, GA 32: 3,887
+    /// (1,746), 8.43 s. Llama 3.1 405B on 256 GB200: 1,536 × 8,192 tokens, TP 4, PP 16, VP 8, GA
+    /// 384: 786 (1,983), 62.53 s.
+    public static let llama3_70B_GB300_MX = PublishedNeMoRun(model: "Llama 3 70B", experiment: "nemo-llama3-70b-gb300-mxfp8.yaml", source: "Megatron-Bridge 26.02",
+                                                             precision: .mxFP8, tokensPerSecondPerGPU: 4596, gpu: "GB300", deviceID: "GB300-279GB",
+                                                             gpus: 64, batch: 256, sequence: 8192, tp: 1, pp: 4, cp: 1, virtualStages: 5, hidden: 8192, layers: 80, heads: 64)
+    public static let llama3_70B_GB200_MX: PublishedNeMoRun = {
+        var run = llama3_70B_GB300_MX.onAnotherGPU("GB200", deviceID: "GB200-186GB", experiment: "nemo-llama3-70b-gb200-mxfp8.yaml", tokensPerSecondPerGPU: 3887)
+        run.tp = 2
+        return run
+    }()
+    public static let llama31_405B_GB200_MX = PublishedNeMoRun(model: "Llama 3.1 405B", experiment: "nemo-llama31-405b-gb200-mxfp8.yaml", source: "Megatron-Bridge 26.02",
+                                                               precision: .mxFP8, tokensPerSecondPerGPU: 786, gpu: "GB200", deviceID: "GB200-186GB",
+                                                               gpus: 256, batch: 1536, sequence: 8192, tp: 4, pp: 16, cp: 1, virtualStages: 8, hidden: 16384, layers: 126, heads: 128)
+    /// The NVFP4 rows of the same 26.02 tables, each on its FP8-MX row's plan: Llama 3 70B on 64
+    /// GB300 6,798 tokens/s per GPU (3,056 model TFLOP/s), a step of 4.82 s, 1.479 times FP8-MX's
+    /// throughput; on 64 GB200 5,041 (2,264), 6.50 s, 1.297 times; Llama 3.1 405B on 256 GB200
+    /// 1,145 (2,891), 42.93 s, 1.457 times.
+    public static let llama3_70B_GB300_NVFP4 = llama3_70B_GB300_MX.withNVFP4(experiment: "nemo-llama3-70b-gb300-nvfp4.yaml", tokensPerSecondPerGPU: 6798)
+    public static let llama3_70B_GB200_NVFP4 = llama3_70B_GB200_MX.withNVFP4(experiment: "nemo-llama3-70b-gb200-nvfp4.yaml", tokensPerSecondPerGPU: 5041)
+    public static let llama31_405B_GB200_NVFP4 = llama31_405B_GB200_MX.withNVFP4(experiment: "nemo-llama31-405b-gb200-nvfp4.yaml", tokensPerSecondPerGPU: 1145)
+
+    /// The FP8-MX rows (`fp8-mx`): Transformer Engine's MXFP8 on Blackwell (25.11, then 26.02).
     public static let microscaling = [llama3_8B_B200_MX, llama3_8B_GB200_MX, llama3_8B_GB300_MX, llama31_405B_B200_MX,
-                                      deepSeekV3_GB300_MX, deepSeekV3_GB200_MX, deepSeekV3_B200_MX]
+                                      deepSeekV3_GB300_MX, deepSeekV3_GB200_MX, deepSeekV3_B200_MX,
+                                      llama3_70B_GB300_MX, llama3_70B_GB200_MX, llama31_405B_GB200_MX]
+    /// The NVFP4 rows (`nvfp4`): Transformer Engine's NVFP4 on Blackwell, each beside its FP8-MX
+    /// row on the same plan (`fp4Pairs`).
+    public static let fp4 = [llama3_70B_GB300_NVFP4, llama3_70B_GB200_NVFP4, llama31_405B_GB200_NVFP4]
+    /// Each NVFP4 row and the FP8-MX row of the same plan.
+    public static let fp4Pairs = [(llama3_70B_GB300_MX, llama3_70B_GB300_NVFP4), (llama3_70B_GB200_MX, llama3_70B_GB200_NVFP4),
+                                  (llama31_405B_GB200_MX, llama31_405B_GB200_NVFP4)]
     /// The Blackwell rows: the what-if from the H800 to another GPU, against a measurement.
     public static let blackwell = [llama3_8B_B200, llama3_8B_GB200, llama31_405B_B200, llama3_8B_GB300, llama3_70B_GB200, llama3_70B_GB300,
                                    deepSeekV3_GB200, deepSeekV3_GB300, qwen3_235B_GB200, qwen3_235B_GB300]
-    public static let all = [llama3_8B, llama3_70B, llama31_405B, qwen3_30B_A3B] + blackwell + microscaling + autoModel
+    public static let all = [llama3_8B, llama3_70B, llama31_405B, qwen3_30B_A3B] + blackwell + microscaling + fp4 + autoModel
 }

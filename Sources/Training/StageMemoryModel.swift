@@ -88,10 +88,10 @@ public struct StageMemoryModel: Sendable {
         var scheduled = c
         scheduled.schedule = kind
         lastExtra = RankParameters.lastStageExtra(scheduled)
-        tableGradientBytes = c.optimizer.embeddingGradient == .dense ? Double(arch.vocabularySize * arch.hiddenSize * Precision.bf16.bytes) : 0
+        tableGradientBytes = c.optimizer.embeddingGradient == .dense ? Double(arch.vocabularySize * arch.hiddenSize * Precision.bf16.wholeBytes) : 0
         let gathersWeights = c.optimizer.fullySharded || c.optimizer.reshardsAfterForward
         let largest = gathersWeights ? (layerParameters + [firstExtra, lastExtra]).map(\.total).max() ?? 0 : 0
-        gatheredBytes = (2 * largest * Double(OptimizerStates.weights.bytes), c.optimizer.fullySharded ? largest * Double(c.optimizer.gradients.bytes) : 0)
+        gatheredBytes = (2 * largest * Double(OptimizerStates.weights.wholeBytes), c.optimizer.fullySharded ? largest * Double(c.optimizer.gradients.wholeBytes) : 0)
         config = scheduled
     }
 
@@ -168,7 +168,7 @@ public struct StageMemoryModel: Sendable {
         var tablePeaks = stages.filter { $0 % stageLayers.count == 0 }.map { tableGradientBytes - activation($0) }
         if runsLoss, head.mtpModuleBytes > 0 { tablePeaks.append(tableGradientBytes - head.mtpModuleBytes) }
         let tableGradient = max(0, (tablePeaks.max() ?? 0) - lossPeak)
-        var p = Parts(weights: config.weightShard(params) * Double(OptimizerStates.weights.bytes) + gatheredBytes.weights,
+        var p = Parts(weights: config.weightShard(params) * Double(OptimizerStates.weights.wholeBytes) + gatheredBytes.weights,
                       gradients: config.gradientBytes(params) + gatheredBytes.gradients,
                       optimizer: config.optimizerShard(params) * Double(optimizer.stateBytes),
                       activations: weighted(activation), headAndLoss: weighted(headKept) + lossPeak, tableGradient: tableGradient,
@@ -229,7 +229,7 @@ public struct StageMemoryModel: Sendable {
         // Offloaded layers keep their bytes off the GPU (and need one stage: nothing to partition).
         guard config.activationOffload == nil, profile.rankStages[r].count == 1, let held = profile.peakCounts[r].first?.first else { return nil }
         let bytes = { (p: RankParameters) in
-            config.weightShard(p) * Double(OptimizerStates.weights.bytes) + config.gradientBytes(p)
+            config.weightShard(p) * Double(OptimizerStates.weights.wholeBytes) + config.gradientBytes(p)
                 + config.optimizerShard(p) * Double(optimizer.stateBytes)
         }
         let perLayer = layerParameters.indices.map {

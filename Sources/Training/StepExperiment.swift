@@ -21,7 +21,7 @@ import Schedules
 /// microbatches: 120                       # per pipeline per step
 /// microbatch_tokens: 4096                 # per GPU
 /// microbatch_sequences: 1                 # sequences in those tokens (Megatron's micro-batch size)
-/// precision: fp8                          # fp8 (DeepSeek's tiles) | fp8-tensor (FP8-CS) | fp8-mx (MXFP8, Blackwell) | bf16
+/// precision: fp8                          # fp8 (DeepSeek's tiles) | fp8-tensor (FP8-CS) | fp8-mx (MXFP8, Blackwell) | nvfp4 (NVFP4, Blackwell) | bf16
 /// recompute: deepseek                     # none | deepseek | selective | full
 /// attention_kernel: flash                 # flash | unfused (scores materialized, pre-2022 Megatron)
 /// expert_bias_kernels: fused              # fused | per-expert (GPT-OSS's expert biases as NeMo AutoModel adds them)
@@ -42,7 +42,7 @@ public enum StepExperiment {
     static let hardwareKeys = ["node", "device", "nic_gbit_s", "scale_up_gb_s", "host_copy_gb_s"]
     static let optimizerKeys = ["distributed", "moments", "gradients", "fsdp", "fsdp_shard_group", "fsdp_implementation", "reshard_after_forward", "expert_gradients", "gradient_accumulation", "embedding_gradient", "master", "clip_grad_norm", "update_kernels", "weight_decay"]
     /// The values of `precision` and the recipes they name.
-    static let precisions: [(name: String, policy: PrecisionPolicy)] = [("fp8", .deepSeekFP8), ("fp8-tensor", .tensorScaledFP8), ("fp8-mx", .mxFP8), ("bf16", .bf16)]
+    static let precisions: [(name: String, policy: PrecisionPolicy)] = [("fp8", .deepSeekFP8), ("fp8-tensor", .tensorScaledFP8), ("fp8-mx", .mxFP8), ("nvfp4", .nvfp4), ("bf16", .bf16)]
     /// Formats `optimizer.moments` and `optimizer.gradients` accept.
     static let optimizerFormats: [Precision] = [.fp32, .bf16, .fp16]
 
@@ -61,13 +61,7 @@ public enum StepExperiment {
         let schedule = try v.choice("schedule", ScheduleKind.self)
         let precisionName = try v.choice("precision", precisions.map(\.name))
         let precision = precisions.first { $0.name == precisionName }!.policy
-        if precision.linear == .fp8, topology.node.device.peakFLOPS[.fp8] == nil {
-            throw try v.required("precision").error("\(topology.node.device.name) has no FP8 tensor cores", fix: "use precision: bf16 on this device").markedInfeasible
-        }
-        if precision.fp8Recipe.needsMicroscalingTensorCores, !topology.node.device.microscalingTensorCores {
-            throw try v.required("precision").error("MXFP8 needs tensor cores that apply block scales (Blackwell, SM 10.x); the \(topology.node.device.name) has none",
-                                                    fix: "use precision: fp8-tensor (per-tensor FP8) or fp8 (DeepSeek's tiles) on this device, or a Blackwell GPU").markedInfeasible
-        }
+        try checkPrecision(precision, name: precisionName, on: topology.node.device, at: try v.required("precision"))
         var skew = ExpertSkew.uniform, seed: UInt64 = 1, gate = GateKind.router
         var sequenceConcentration: Double?, microbatchRoutings = 1
         if let routing = try v.optional("routing") {

@@ -19,14 +19,14 @@ extension StepSimulation {
         e.expertBiasKernels = config.expertBiasKernels
         e.crossEntropyKernels = config.crossEntropyKernels
         e.attentionDropout = config.model.attentionDropout > 0
-        e.fp8Recipe = config.precision.fp8Recipe
+        e.quantization = config.precision.quantization
         // Every micro-batch of every pass adds into the same step's gradients.
         let microbatches = config.microbatches * config.pipelinePasses
         e.embeddingGradient = config.optimizer.embeddingGradientCost(microbatches: microbatches)
         if config.optimizer.gradientAccumulation == .unfused {
             let o = config.optimizer
             let bytes = { (expert: Bool) in
-                GradientAccumulation.unfusedBytesPerParameter(fresh: OptimizerStates.weights.bytes, accumulated: o.gradientFormat(expert: expert).bytes,
+                GradientAccumulation.unfusedBytesPerParameter(fresh: OptimizerStates.weights.wholeBytes, accumulated: o.gradientFormat(expert: expert).wholeBytes,
                                                               microbatches: microbatches)
             }
             e.gradientAccumulationBytes = (bytes(false), bytes(true))
@@ -69,9 +69,17 @@ extension StepSimulation {
     /// One tensor-parallel reduce-scatter (or all-gather) of a micro-batch's BF16 activations
     /// over the TP group on NVLink, seconds (ring: (p−1)/p of the bytes per GPU, p−1 hop
     /// latencies; an all-reduce is two). 0 at TP 1.
-    var tensorParallelHalfCollective: Double {
+    var tensorParallelHalfCollective: Double { tensorParallelHalfCollective(bytesPerValue: 2) }
+
+    /// One tensor-parallel all-gather of a micro-batch's activations into a quantized Linear,
+    /// in the copy the recipe gathers (`PrecisionPolicy.gatheredActivationBytes`), seconds.
+    var tensorParallelGather: Double { tensorParallelHalfCollective(bytesPerValue: config.precision.gatheredActivationBytes) }
+
+    /// One ring reduce-scatter or all-gather of a micro-batch's activations of `bytesPerValue`
+    /// bytes each over the TP group on NVLink, seconds.
+    func tensorParallelHalfCollective(bytesPerValue: Double) -> Double {
         let c = config
-        return Collective.reduceScatter(bytes: Double(c.gpuTokens * c.model.hiddenSize * 2), participants: c.tp,
+        return Collective.reduceScatter(bytes: Double(c.gpuTokens * c.model.hiddenSize) * bytesPerValue, participants: c.tp,
                                         bandwidth: c.topology.node.ringScaleUpBandwidth(members: c.tp), latency: c.topology.latency.scaleUp)
     }
 
@@ -95,7 +103,7 @@ extension StepSimulation {
 
     /// The TP collectives' placement for this step.
     var tensorParallelCollectives: TensorParallelCollectives {
-        TensorParallelCollectives(half: tensorParallelHalfCollective, sequenceParallel: config.tp > 1 && config.sequenceParallel,
+        TensorParallelCollectives(half: tensorParallelHalfCollective, gather: tensorParallelGather, sequenceParallel: config.tp > 1 && config.sequenceParallel,
                                   overlap: config.tensorParallelOverlap, group: config.tp)
     }
 

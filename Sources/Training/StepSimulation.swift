@@ -184,7 +184,7 @@ public struct StepSimulation: Sendable {
         first.tensorParallelBackward = tpCollectives.embeddingBackward
         let headWindow = tpKernelSMs.windows(lastRecords, kernels: kernels).other
         last.tensorParallelForward = tpCollectives.headForward(window: headWindow.full)
-        let headBackward = tpCollectives.columnParallelBackward(window: headWindow)
+        let headBackward = tpCollectives.columnParallelBackward(window: headWindow, regather: tpCollectives.half)
         (last.tensorParallelBackward, last.tensorParallelContentionBackward) = (headBackward.total, headBackward.contention)
         // 3. Stage partition balanced by the busiest rank's time.
         let generated = try c.generateSchedule()

@@ -140,6 +140,14 @@ struct TensorParallelTime: Equatable {
 /// all-reduce alone").
 struct TensorParallelCollectives {
     var half: Double
+    /// One all-gather of a micro-batch's activations into a quantized Linear: `half` in BF16,
+    /// less under Transformer Engine's FP8 and FP4 recipes, which quantize a sequence-parallel
+    /// Linear's input (forward, and again for the weight gradient) and the row-parallel output
+    /// gradient before they gather them (`gather_along_first_dim` with the tensor's quantizer;
+    /// TE's `nvfp4.rst`, "Quantized all-gather": amaxes reduced first), moving the quantized
+    /// copy instead (`PrecisionPolicy.gatheredActivationBytes`). The reduce-scatters move the
+    /// GEMMs' BF16 outputs.
+    var gather: Double
     var sequenceParallel: Bool
     var overlap: TensorParallelOverlap
     /// GPUs of the TP group (the chunks of a pipelined collective).
@@ -151,7 +159,7 @@ struct TensorParallelCollectives {
     /// kernel leaves).
     func blockForward(window: TensorParallelOverlap.Windows) -> TensorParallelTime {
         guard sequenceParallel else { return TensorParallelTime(exposed: 2 * half) }
-        return TensorParallelTime(exposed: overlap.pipelinedExposed(half, gemm: window.full.columnForward, group: group))
+        return TensorParallelTime(exposed: overlap.pipelinedExposed(gather, gemm: window.full.columnForward, group: group))
             + overlap.pipelinedExposed(half, gemm: window.full.rowForward, slowed: window.slowed.rowForward, group: group)
     }
 
@@ -159,18 +167,19 @@ struct TensorParallelCollectives {
     /// (`columnParallelBackward`), and with sequence parallelism the row-parallel linear's
     /// output-gradient all-gather (exposed, or pipelined with that linear's input gradient).
     func blockBackward(window: TensorParallelOverlap.Windows) -> TensorParallelTime {
-        TensorParallelTime(exposed: sequenceParallel ? overlap.pipelinedExposed(half, gemm: window.full.rowInputGradient, group: group) : 0)
-            + columnParallelBackward(window: window)
+        TensorParallelTime(exposed: sequenceParallel ? overlap.pipelinedExposed(gather, gemm: window.full.rowInputGradient, group: group) : 0)
+            + columnParallelBackward(window: window, regather: gather)
     }
 
     /// The backward collectives of column-parallel linears whose GEMMs take `window`: the input
     /// gradient all-reduced under the weight gradient, or with sequence parallelism
-    /// reduce-scattered under it and the saved input slice re-gathered under the input gradient.
-    func columnParallelBackward(window: TensorParallelOverlap.Windows) -> TensorParallelTime {
+    /// reduce-scattered under it and the saved input slice re-gathered under the input gradient
+    /// (taking `regather`: the block's quantized gather, the BF16 head's `half`).
+    func columnParallelBackward(window: TensorParallelOverlap.Windows, regather: Double) -> TensorParallelTime {
         let (w, slowed) = (window.full, window.slowed)
         guard sequenceParallel else { return overlap.exposed(2 * half, window: w.weightGradient, slowed: slowed.weightGradient) }
         return overlap.exposed(half, window: w.weightGradient, slowed: slowed.weightGradient)
-            + overlap.exposed(half, window: w.inputGradient, slowed: slowed.inputGradient)
+            + overlap.exposed(regather, window: w.inputGradient, slowed: slowed.inputGradient)
     }
 
     /// The vocabulary-parallel embedding's forward: its partial outputs all-reduced

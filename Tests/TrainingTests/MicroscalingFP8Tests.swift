@@ -20,11 +20,11 @@ import Testing
     /// quantizes inside the expert modules).
     @Test func onlyOnBlackwell() throws {
         let error = #expect(throws: (any Error).self) { try shippedStep("nemo-llama3-8b-h100.yaml", adding: "precision: fp8-mx") }
-        #expect("\(error!)".contains("MXFP8 needs tensor cores that apply block scales") && "\(error!)".contains("precision: fp8-tensor"))
+        #expect("\(error!)".contains("MXFP8 (precision: fp8-mx) needs tensor cores that apply block scales") && "\(error!)".contains("precision: fp8-tensor"))
         let c = try Self.plans().mx
         #expect(c.precision == .mxFP8 && c.precision.dispatchFormat == .bf16 && c.topology.node.device.microscalingTensorCores)
         #expect(try !HardwareCatalog.builtIn().device("H800-SXM5-80GB").microscalingTensorCores)
-        #expect(FP8Recipe.mx.scaleBytes(values: 4096) == 128 && FP8Recipe.deepSeek.scaleBytes(values: 4096) == 128 && FP8Recipe.tensor.scaleBytes(values: 4096) == 4)
+        #expect(QuantizationRecipe.mx.scaleBytes(values: 4096) == 128 && QuantizationRecipe.deepSeek.scaleBytes(values: 4096) == 128 && QuantizationRecipe.tensor.scaleBytes(values: 4096) == 4)
     }
 
     /// Each of the layer's 18 MXFP8 GEMMs (six Linears, three GEMMs each) runs at the FP8 row of
@@ -45,7 +45,7 @@ import Testing
         let gemms = { (r: [OperationRecord]) in r.filter { $0.kind == .gemm && $0.precision == .fp8 } }
         #expect(gemms(mr).count == 18 && gemms(mr).count == gemms(tr).count, "\(gemms(mr).count)")
         for (a, b) in zip(gemms(tr), gemms(mr)) {
-            #expect(a.name == b.name && b.gemm?.fp8Recipe == .mx && a.gemm?.fp8Recipe == .tensor)
+            #expect(a.name == b.name && b.gemm?.quantization == .mx && a.gemm?.quantization == .tensor)
             #expect(abs(ms.kernels.duration(b) * 0.9326 / ts.kernels.duration(a) - 1) < 1e-9, "\(b.name)")
             let price = ms.kernels.priced(b)
             #expect(price.deviceScale?.factor == 0.9326 && price.deviceScale?.reason == "MXFP8 kernels")

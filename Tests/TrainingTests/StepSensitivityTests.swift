@@ -116,10 +116,14 @@ import Testing
         // The shipped file has measured BF16 rows: the flat efficiency moves nothing.
         let flat = try #require(s.rows.first { $0.key == "calibration.bf16_gemm_efficiency" })
         #expect(flat.stepLowerS == s.stepS && flat.stepHigherS == s.stepS && flat.value == 0.7)
-        // DeepSeek's recipe runs no MXFP8 GEMM: their rate moves nothing.
-        let mx = try #require(s.rows.first { $0.key == "calibration.mxfp8_gemm_rate_over_fp8_rows" })
-        #expect(mx.stepLowerS == s.stepS && mx.stepHigherS == s.stepS && mx.value == 0.9326)
-        let throughputs = s.rows.filter { $0.key.hasPrefix("calibration.") && !times.contains($0.key) && $0.key != flat.key && $0.key != mx.key }
+        // DeepSeek's recipe runs no MXFP8 or NVFP4 kernel: their figures move nothing.
+        let blockScaled = ["calibration.mxfp8_gemm_rate_over_fp8_rows": 0.9326, "calibration.nvfp4_gemm_rate_over_fp8_rows": 1.819,
+                           "calibration.nvfp4_cast_bandwidth_over_mxfp8": 0.737]
+        for (key, value) in blockScaled {
+            let r = try #require(s.rows.first { $0.key == key })
+            #expect(r.stepLowerS == s.stepS && r.stepHigherS == s.stepS && r.value == value)
+        }
+        let throughputs = s.rows.filter { $0.key.hasPrefix("calibration.") && !times.contains($0.key) && $0.key != flat.key && blockScaled[$0.key] == nil }
         #expect(throughputs.count == 11)
         for key in times where key != "calibration.minimum_kernel_us" {      // the shortest kernel may move nothing
             let r = try #require(s.rows.first { $0.key == key })

@@ -60,8 +60,8 @@ public struct CostExecutor: Executor {
     /// GEMM makes this gradient, so no GEMM can fuse its accumulation). Default: a dense table
     /// added by Megatron-LM's hook `main_grad.add_(grad)` into an FP32 gradient, 2 + 2 × 4 B.
     public var embeddingGradient = (kind: EmbeddingGradient.dense, accumulationBytes: 10.0)
-    /// How FP8 GEMM inputs are scaled (`PrecisionPolicy.fp8Recipe`).
-    public var fp8Recipe = FP8Recipe.deepSeek
+    /// How the low-precision GEMMs' inputs are quantized (`PrecisionPolicy.quantization`).
+    public var quantization = QuantizationRecipe.deepSeek
     public private(set) var records: [OperationRecord] = []
     private var nextID = 0
     private var cast: Set<Int> = [], castTransposed: Set<Int> = []
@@ -92,7 +92,7 @@ public struct CostExecutor: Executor {
         let e = Double(precision.bytes)
         record(name, .gemm, flops: FLOPCount.gemm(m: m, n: n, k: k),
                read: Double(m * k) * e + Double(k * n) * e, written: Double(m * n * activationBytes), precision: precision,
-               gemm: GEMMShape(m: m, n: n, k: k, groups: 1, totalRows: m, fp8Recipe: fp8Recipe))
+               gemm: GEMMShape(m: m, n: n, k: k, groups: 1, totalRows: m, quantization: quantization))
     }
 
     /// One BF16 GEMM per head over all query–key pairs of a materialized attention
@@ -104,34 +104,35 @@ public struct CostExecutor: Executor {
                gemm: GEMMShape(m: m, n: n, k: k, groups: heads, totalRows: m * heads))
     }
 
-    public mutating func castFP8(_ x: ShapeTensor, transposed: Bool) { castFP8(x, transposed: transposed, kind: .cast) }
+    public mutating func quantize(_ x: ShapeTensor, transposed: Bool) { quantize(x, transposed: transposed, kind: .cast) }
 
-    mutating func castFP8(_ x: ShapeTensor, transposed: Bool, kind: OperationKind) {
+    mutating func quantize(_ x: ShapeTensor, transposed: Bool, kind: OperationKind) {
         if transposed ? castTransposed.contains(x.id) : cast.contains(x.id) { return }
         if transposed { castTransposed.insert(x.id) } else { cast.insert(x.id) }
         let n = Double(x.rows * x.cols)
         let inB = transposed && pass == .backwardWeight && !arrivedByAllToAll.contains(x.id)
-        // FP8 output plus the recipe's scales: a 4-byte scale per 1×128 (or 128×1) tile (V3
-        // report §3.3.2), one per tensor, or an E8M0 byte per 32 values.
-        let scales = fp8Recipe.scaleBytes(values: n)
-        record(kind == .dispatchCast ? "dispatch_cast" : transposed ? "cast_t" : "cast", kind, read: n * Double(activationBytes), written: n + scales, precision: .fp8,
-               pass: inB ? .backwardInput : nil)
+        // The recipe's codes (FP8, or FP4 two to a byte) plus its scales: a 4-byte scale per
+        // 1×128 (or 128×1) tile (V3 report §3.3.2), one per tensor, an E8M0 byte per 32 values,
+        // or an E4M3 byte per 16; NVFP4's row-wise cast reads its input twice (its maximum first).
+        let format = quantization.format, reads = Double(quantization.readPasses(transposed: transposed))
+        record(kind == .dispatchCast ? "dispatch_cast" : transposed ? "cast_t" : "cast", kind, read: reads * n * Double(activationBytes),
+               written: n * format.bytes + quantization.scaleBytes(values: n), precision: format, pass: inB ? .backwardInput : nil)
     }
 
     public mutating func linear(_ w: Weight, _ x: ShapeTensor) -> ShapeTensor {
-        if w.precision == .fp8 { castFP8(x, transposed: false) }
+        if w.precision.isQuantized { quantize(x, transposed: false) }
         gemmRecord("\(w.name).fprop", m: x.rows, n: w.output, k: w.input, precision: w.precision)
         return fresh(x.rows, w.output)
     }
 
     public mutating func linearDgrad(_ w: Weight, _ dy: ShapeTensor) -> ShapeTensor {
-        if w.precision == .fp8 { castFP8(dy, transposed: false) }
+        if w.precision.isQuantized { quantize(dy, transposed: false) }
         gemmRecord("\(w.name).dgrad", m: dy.rows, n: w.input, k: w.output, precision: w.precision)
         return fresh(dy.rows, w.input)
     }
 
     public mutating func linearWgrad(_ w: Weight, _ x: ShapeTensor, _ dy: ShapeTensor) {
-        if w.precision == .fp8 { castFP8(x, transposed: true); castFP8(dy, transposed: true) }
+        if w.precision.isQuantized { quantize(x, transposed: true); quantize(dy, transposed: true) }
         gemmRecord("\(w.name).wgrad", m: w.input, n: w.output, k: x.rows, precision: w.precision)
         accumulateGradient(w.name, parameters: w.input * w.output, bytesPerParameter: gradientAccumulationBytes.dense)
     }
@@ -150,7 +151,7 @@ public struct CostExecutor: Executor {
         let total = rows.reduce(0, +), e = Double(precision.bytes)
         var shape = rowsAreK ? GEMMShape(m: k, n: n, k: rows.max() ?? 0, groups: rows.count, totalRows: total)
                              : GEMMShape(m: rows.max() ?? 0, n: n, k: k, groups: rows.count, totalRows: total)
-        shape.fp8Recipe = fp8Recipe
+        shape.quantization = quantization
         if !rowsAreK { shape.rowsPerGroup = rows }
         let read = rowsAreK ? Double(total * (k + n)) * e : Double(total * k) * e + Double(rows.count * k * n) * e
         let written = rowsAreK ? Double(rows.count * k * n * 4) : Double(total * n * activationBytes)
@@ -159,19 +160,19 @@ public struct CostExecutor: Executor {
     }
 
     public mutating func groupedLinear(_ w: Weight, _ xs: [ShapeTensor]) -> [ShapeTensor] {
-        if w.precision == .fp8 { xs.forEach { castFP8($0, transposed: false) } }
+        if w.precision.isQuantized { xs.forEach { quantize($0, transposed: false) } }
         groupedRecord("\(w.name).fprop", rows: xs.map(\.rows), n: w.output, k: w.input, precision: w.precision)
         return xs.map { fresh($0.rows, w.output) }
     }
 
     public mutating func groupedLinearDgrad(_ w: Weight, _ dys: [ShapeTensor]) -> [ShapeTensor] {
-        if w.precision == .fp8 { dys.forEach { castFP8($0, transposed: false) } }
+        if w.precision.isQuantized { dys.forEach { quantize($0, transposed: false) } }
         groupedRecord("\(w.name).dgrad", rows: dys.map(\.rows), n: w.input, k: w.output, precision: w.precision)
         return dys.map { fresh($0.rows, w.input) }
     }
 
     public mutating func groupedLinearWgrad(_ w: Weight, _ xs: [ShapeTensor], _ dys: [ShapeTensor]) {
-        if w.precision == .fp8 { (xs + dys).forEach { castFP8($0, transposed: true) } }
+        if w.precision.isQuantized { (xs + dys).forEach { quantize($0, transposed: true) } }
         groupedRecord("\(w.name).wgrad", rows: xs.map(\.rows), n: w.output, k: w.input, precision: w.precision, rowsAreK: true)
         accumulateGradient(w.name, parameters: xs.count * w.input * w.output, bytesPerParameter: gradientAccumulationBytes.expert)
     }
@@ -359,7 +360,7 @@ public struct CostExecutor: Executor {
     /// The forward's cast is DeepSeek's special-format kernel (`dispatchCast`); the backward's,
     /// of the output gradient, the regular per-token cast (as the trace runs them).
     public mutating func quantizeForDispatch(_ x: ShapeTensor, _ r: MoETraffic) {
-        if r.dispatchFormat == .fp8 { castFP8(x, transposed: false, kind: pass == .forward ? .dispatchCast : .cast) }
+        if r.dispatchFormat == .fp8 { quantize(x, transposed: false, kind: pass == .forward ? .dispatchCast : .cast) }
     }
 
     /// Tokens of the micro-batch on this GPU and experts scored, from the last `route` call.

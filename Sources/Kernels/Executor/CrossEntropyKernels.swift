@@ -84,8 +84,8 @@ extension CrossEntropyKernels {
         switch self {
         case .fused: format
         case .eager: 2 * format
-        case .eagerFP32: format + Precision.fp32.bytes
-        case .megatron, .megatronNative: Precision.fp32.bytes
+        case .eagerFP32: format + Precision.fp32.wholeBytes
+        case .megatron, .megatronNative: Precision.fp32.wholeBytes
         }
     }
 
@@ -100,8 +100,8 @@ extension CrossEntropyKernels {
         switch self {
         case .fused: format
         case .eager: 4 * format
-        case .eagerFP32: format + 3 * Precision.fp32.bytes
-        case .megatron, .megatronNative: Precision.fp32.bytes + format
+        case .eagerFP32: format + 3 * Precision.fp32.wholeBytes
+        case .megatron, .megatronNative: Precision.fp32.wholeBytes + format
         }
     }
 
@@ -115,7 +115,7 @@ extension CrossEntropyKernels {
     /// is taken as one kernel (TorchInductor fuses a reduction with the element-wise op it reads
     /// when both run over the same rows).
     public func kernels(format f: Int) -> [LossKernel] {
-        let w = Precision.fp32.bytes
+        let w = Precision.fp32.wholeBytes
         switch self {
         case .fused:
             return [LossKernel("", read: f, written: f, flops: 5)]

@@ -57,7 +57,7 @@ public protocol Executor {
     mutating func attentionBackward(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ dO: Tensor, heads: Int, kvHeads: Int, window: Int?) -> (dq: Tensor, dk: Tensor, dv: Tensor)
 
     // FP8 casts of an activation (1×128 tiles; `transposed` for the 128×1 backward layout).
-    mutating func castFP8(_ x: Tensor, transposed: Bool)
+    mutating func quantize(_ x: Tensor, transposed: Bool)
 
     /// The rows of `x` this GPU's MoE block works on under sequence parallelism (its 1/TP
     /// share of the sequence: with experts not TP-split, each GPU of a TP group routes its own

@@ -128,7 +128,7 @@ public struct NumericExecutor: Executor {
         grouped("\(w.name).wgrad") { ex in for e in xs.indices { ex.linearWgrad(ex.expertWeight(w, e), xs[e], dys[e]) } }
     }
 
-    public mutating func castFP8(_ x: DenseTensor, transposed: Bool) {}
+    public mutating func quantize(_ x: DenseTensor, transposed: Bool) {}
 
     // MARK: Element-wise
 

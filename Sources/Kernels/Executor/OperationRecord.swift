@@ -37,17 +37,17 @@ public struct GEMMShape: Sendable, Codable, Equatable {
     public var k: Int
     public var groups: Int
     public var totalRows: Int
-    /// How an FP8 GEMM's inputs are scaled (`FP8Recipe`), which decides its kernel; DeepSeek's
+    /// How an FP8 GEMM's inputs are scaled (`QuantizationRecipe`), which decides its kernel; DeepSeek's
     /// tiles unless the recipe says otherwise (ignored for other precisions).
-    public var fp8Recipe = FP8Recipe.deepSeek
+    public var quantization = QuantizationRecipe.deepSeek
     /// Rows of each group's output when the groups differ (a grouped GEMM over per-expert
     /// rows); empty when every group's output has `m` rows.
     public var rowsPerGroup: [Int] = []
 
     /// `totalRows` defaults to `m` rows in each of the `groups`.
-    public init(m: Int, n: Int, k: Int, groups: Int = 1, totalRows: Int? = nil, fp8Recipe: FP8Recipe = .deepSeek) {
+    public init(m: Int, n: Int, k: Int, groups: Int = 1, totalRows: Int? = nil, quantization: QuantizationRecipe = .deepSeek) {
         self.m = m; self.n = n; self.k = k; self.groups = groups; self.totalRows = totalRows ?? m * groups
-        self.fp8Recipe = fp8Recipe
+        self.quantization = quantization
     }
 
     /// Output tiles of `tileRows` × `tileColumns` over all groups: each group's rows and

@@ -9,16 +9,16 @@ public struct PrecisionPolicy: Sendable, Codable, Equatable {
     public var linear: Precision
     public var head: Precision
     public var gate: Precision
-    /// How FP8 GEMM inputs are scaled (`FP8Recipe`): DeepSeek's tiles (1×128 activations,
-    /// 128×128 weights; V3 report §3.3.2), one scale per tensor (Transformer Engine's FP8-CS, as
-    /// NeMo and Megatron-LM train on Hopper), or MXFP8's 1×32 blocks (Transformer Engine on
-    /// Blackwell). It decides how the weight-gradient GEMM runs: with tiles along the token
+    /// How the low-precision GEMM inputs are quantized (`QuantizationRecipe`): DeepSeek's tiles
+    /// (1×128 activations, 128×128 weights; V3 report §3.3.2), one scale per tensor (Transformer
+    /// Engine's FP8-CS, as NeMo and Megatron-LM train on Hopper), MXFP8's 1×32 blocks or NVFP4's
+    /// 1×16 (Transformer Engine on Blackwell); `linear` is its format. It decides how the weight-gradient GEMM runs: with tiles along the token
     /// dimension it needs DeepSeek's own kernels (the trace's wgrad rate); per tensor it is a
     /// plain FP8 GEMM, with MX blocks a block-scaled one.
-    public var fp8Recipe: FP8Recipe
+    public var quantization: QuantizationRecipe
 
-    public init(linear: Precision, head: Precision = .bf16, gate: Precision = .bf16, fp8Recipe: FP8Recipe = .deepSeek) {
-        self.linear = linear; self.head = head; self.gate = gate; self.fp8Recipe = fp8Recipe
+    public init(linear: Precision, head: Precision = .bf16, gate: Precision = .bf16, quantization: QuantizationRecipe = .deepSeek) {
+        self.linear = linear; self.head = head; self.gate = gate; self.quantization = quantization
     }
 
     /// How the MoE dispatch carries tokens: FP8 where the recipe quantizes activations in
@@ -26,16 +26,29 @@ public struct PrecisionPolicy: Sendable, Codable, Equatable {
     /// training; Transformer Engine's per-tensor and MX recipes, which quantize inside the
     /// expert GEMMs' modules after the dispatch).
     public var dispatchFormat: DispatchFormat {
-        linear == .fp8 && fp8Recipe == .deepSeek ? .fp8 : .bf16
+        linear == .fp8 && quantization == .deepSeek ? .fp8 : .bf16
+    }
+
+    /// Bytes per value a sequence-parallel all-gather into a Linear moves: Transformer
+    /// Engine's quantized copy (`QuantizationRecipe.bytesPerValue`: FP8 1 B, MXFP8 1 + 1/32,
+    /// NVFP4 1/2 + 1/16), which TE gathers instead of the BF16 tensor; BF16 otherwise (BF16
+    /// Linears, and DeepSeek's tiles, whose recipe trained without TP).
+    public var gatheredActivationBytes: Double {
+        linear.isQuantized && quantization != .deepSeek ? quantization.bytesPerValue : 2
     }
 
     public static let deepSeekFP8 = PrecisionPolicy(linear: .fp8)
     /// Transformer Engine's FP8 (delayed or current per-tensor scaling): every Linear's three
     /// GEMMs in FP8 with one scale per tensor; embedding, head, core attention in BF16.
-    public static let tensorScaledFP8 = PrecisionPolicy(linear: .fp8, fp8Recipe: .tensor)
+    public static let tensorScaledFP8 = PrecisionPolicy(linear: .fp8, quantization: .tensor)
     /// Transformer Engine's MXFP8 (Blackwell): every Linear's three GEMMs in FP8 with an E8M0
     /// scale per 32 values along the inner dimension; embedding, head, core attention in BF16.
-    public static let mxFP8 = PrecisionPolicy(linear: .fp8, fp8Recipe: .mx)
+    public static let mxFP8 = PrecisionPolicy(linear: .fp8, quantization: .mx)
+    /// Transformer Engine's NVFP4 (Blackwell): every Linear's three GEMMs in FP4 (E2M1) with an
+    /// E4M3 scale per 16 values and an FP32 scale per tensor; embedding, head, core attention
+    /// in BF16, as Megatron-Bridge's `bf16_with_nvfp4_mixed` trains (no layer kept in BF16:
+    /// its `first_last_layers_bf16` stays off).
+    public static let nvfp4 = PrecisionPolicy(linear: .fp4, quantization: .nvfp4)
     public static let bf16 = PrecisionPolicy(linear: .bf16)
 }
 
