@@ -5,7 +5,8 @@ import Hardware
 ///
 /// FP8 casts are recorded where DeepSeek's kernels cast (V3 report §3.3.2): a Linear in FP8
 /// casts its input per 1×128 tile in forward, its output gradient in dgrad, and both operands
-/// transposed (128×1) for wgrad; a tensor already cast in a layout is not cast again.
+/// transposed (128×1) for wgrad; a tensor already cast in a layout is not cast again. A Linear
+/// in FP4 (NVFP4) casts at the same places, in its recipe's bytes (`QuantizationRecipe`).
 ///
 /// The transposed casts count in the input-backward pass (B), not in the weight pass (W), except
 /// for tokens that arrived by the dispatch all-to-all: that is where DeepSeek's trace runs them

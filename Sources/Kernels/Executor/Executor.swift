@@ -56,7 +56,8 @@ public protocol Executor {
     mutating func attention(_ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int, kvHeads: Int, window: Int?) -> Tensor
     mutating func attentionBackward(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ dO: Tensor, heads: Int, kvHeads: Int, window: Int?) -> (dq: Tensor, dk: Tensor, dv: Tensor)
 
-    // FP8 casts of an activation (1×128 tiles; `transposed` for the 128×1 backward layout).
+    // The recipe's cast of an activation to FP8 (or FP4) before a quantized Linear's GEMM
+    // (DeepSeek's 1×128 tiles; `transposed` for the 128×1 backward layout).
     mutating func quantize(_ x: Tensor, transposed: Bool)
 
     /// The rows of `x` this GPU's MoE block works on under sequence parallelism (its 1/TP

@@ -6,7 +6,9 @@ import Stochastic
 /// computed, and the FLOPs it performs are tallied per operation name, so tests can hold the
 /// cost executor's records to what was actually computed. FP8 Linears quantise both operands
 /// (1×128 tiles / 128×128 blocks when the shapes allow, one scale per tensor otherwise) before
-/// multiplying in FP64. All experts are local (EP = 1).
+/// multiplying in FP64; FP4 (NVFP4) Linears multiply their operands unquantized (no E2M1
+/// quantizer is modelled: this executor checks shapes and FLOPs, not NVFP4's numerics). All
+/// experts are local (EP = 1).
 public struct NumericExecutor: Executor {
     public typealias Tensor = DenseTensor
 
