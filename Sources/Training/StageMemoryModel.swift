@@ -110,8 +110,8 @@ public struct StageMemoryModel: Sendable {
         // Materialized attention scores are kept for the backward unless the core is recomputed.
         let scores = c.attentionKernel == .unfused && c.effectiveRecompute != .selective && !c.recomputeModules.contains(.coreAttn)
             ? (keys: c.attentionKeys ?? c.sequenceTokens, dropout: c.model.attentionDropout > 0) : nil
-        let caching = ActivationCaching.of(c.precision, deepSeekSavings: deepSeekSavings)
         return (0..<arch.layers).map { l -> [ActivationInventory.Item] in
+            let caching = ActivationCaching.of(c.precision.layer(l, of: arch.layers), deepSeekSavings: deepSeekSavings)
             // Full recomputation keeps only each layer's input (the layer is re-run in backward).
             if c.effectiveRecompute == .full {
                 return [ActivationInventory.Item(name: "layer input (BF16; the layer is recomputed)", bytes: Double(c.gpuTokens * arch.hiddenSize * 2 / split))]

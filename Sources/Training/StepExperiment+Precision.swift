@@ -21,4 +21,22 @@ extension StepExperiment {
                             fix: "use precision: fp8-mx or fp8-tensor on this device, or give its catalog entry a peak_tflops.fp4").markedInfeasible
         }
     }
+
+    /// `bf16_layers: {start: N, end: M}`: the first N and last M decoder layers keep their
+    /// Linears in BF16 (Megatron-Core's `first_last_layers_bf16`, `num_layers_at_start_in_bf16`,
+    /// `num_layers_at_end_in_bf16`), under Transformer Engine's recipes only: DeepSeek's
+    /// recipe (`fp8`) dispatches every MoE layer's tokens in FP8, a choice llmsim makes per step.
+    static func parseBF16Layers(_ v: ConfigValue, into precision: inout PrecisionPolicy, name: String, layers: Int) throws {
+        guard let key = try v.optional("bf16_layers") else { return }
+        try key.requireKnownKeys(["start", "end"])
+        guard precision.linear.isQuantized, precision.quantization != .deepSeek else {
+            throw key.error("bf16_layers keeps layers in BF16 under a Transformer Engine recipe; precision: \(name) has none to keep",
+                            fix: "use precision: fp8-tensor, fp8-mx or nvfp4, or remove bf16_layers")
+        }
+        let start = try key.positiveInt("start", default: 0, allowZero: true), end = try key.positiveInt("end", default: 0, allowZero: true)
+        guard start + end <= layers else {
+            throw key.error("\(start) + \(end) BF16 layers, but the model has \(layers)", fix: "keep at most \(layers) layers in BF16, or use precision: bf16")
+        }
+        (precision.bf16LayersAtStart, precision.bf16LayersAtEnd) = (start, end)
+    }
 }

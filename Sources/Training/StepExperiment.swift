@@ -22,6 +22,7 @@ import Schedules
 /// microbatch_tokens: 4096                 # per GPU
 /// microbatch_sequences: 1                 # sequences in those tokens (Megatron's micro-batch size)
 /// precision: fp8                          # fp8 (DeepSeek's tiles) | fp8-tensor (FP8-CS) | fp8-mx (MXFP8, Blackwell) | nvfp4 (NVFP4, Blackwell) | bf16
+/// bf16_layers: {start: 0, end: 4}         # optional: decoder layers kept in BF16 under fp8-tensor, fp8-mx or nvfp4
 /// recompute: deepseek                     # none | deepseek | selective | full
 /// attention_kernel: flash                 # flash | unfused (scores materialized, pre-2022 Megatron)
 /// expert_bias_kernels: fused              # fused | per-expert (GPT-OSS's expert biases as NeMo AutoModel adds them)
@@ -37,7 +38,7 @@ import Schedules
 public enum StepExperiment {
     /// Every top-level key an experiment file may have (the step's, `run`, `sweep`, `outputs`).
     public static let keys = ["base", "model", "model_overrides", "topology", "hardware", "parallel", "schedule", "virtual_stages",
-                              "microbatches", "pipeline_passes", "microbatch_tokens", "microbatch_sequences", "precision", "optimizer", "recompute", "recompute_modules", "attention_kernel", "expert_bias_kernels", "cross_entropy", "gemm_ceiling", "attention_ceiling", "communication_sms", "all_to_all_sms", "collective_sms", "moe_dispatcher", "deepep_kernels", "moe_shared_expert_overlap", "routing",
+                              "microbatches", "pipeline_passes", "microbatch_tokens", "microbatch_sequences", "precision", "bf16_layers", "optimizer", "recompute", "recompute_modules", "attention_kernel", "expert_bias_kernels", "cross_entropy", "gemm_ceiling", "attention_ceiling", "communication_sms", "all_to_all_sms", "collective_sms", "moe_dispatcher", "deepep_kernels", "moe_shared_expert_overlap", "routing",
                               "fidelity", "gpu_speed_spread_percent", "instruction_jitter_percent", "host_us_per_operation", "activation_offload", "calibration", "run", "sweep", "outputs"]
     static let hardwareKeys = ["node", "device", "nic_gbit_s", "scale_up_gb_s", "host_copy_gb_s"]
     static let optimizerKeys = ["distributed", "moments", "gradients", "fsdp", "fsdp_shard_group", "fsdp_implementation", "reshard_after_forward", "expert_gradients", "gradient_accumulation", "embedding_gradient", "master", "clip_grad_norm", "update_kernels", "weight_decay"]
@@ -60,8 +61,9 @@ public enum StepExperiment {
         let tp = try parallel.positiveInt("tp", default: 1)
         let schedule = try v.choice("schedule", ScheduleKind.self)
         let precisionName = try v.choice("precision", precisions.map(\.name))
-        let precision = precisions.first { $0.name == precisionName }!.policy
+        var precision = precisions.first { $0.name == precisionName }!.policy
         try checkPrecision(precision, name: precisionName, on: topology.node.device, at: try v.required("precision"))
+        try parseBF16Layers(v, into: &precision, name: precisionName, layers: model.layers)
         var skew = ExpertSkew.uniform, seed: UInt64 = 1, gate = GateKind.router
         var sequenceConcentration: Double?, microbatchRoutings = 1
         if let routing = try v.optional("routing") {

@@ -43,7 +43,7 @@ extension StepSimulation {
     /// The records of layer `index`'s forward and full backward on one micro-batch.
     func layerRecords(_ index: Int, traffic: MoETraffic) throws -> [OperationRecord] {
         let c = config, arch = c.layerModel
-        let layer = try TransformerLayer(arch: arch, index: index, policy: c.precision, recompute: c.recompute,
+        let layer = try TransformerLayer(arch: arch, index: index, policy: c.precision.layer(index, of: arch.layers), recompute: c.recompute,
                                              recomputeModules: c.recomputeModules)
         let x = ShapeTensor(rows: c.gpuTokens, cols: arch.hiddenSize)
         return records(traffic: traffic) { e in let f = layer.forward(&e, x); _ = layer.backward(&e, x, tape: f.tape) }
@@ -73,7 +73,10 @@ extension StepSimulation {
 
     /// One tensor-parallel all-gather of a micro-batch's activations into a quantized Linear,
     /// in the copy the recipe gathers (`PrecisionPolicy.gatheredActivationBytes`), seconds.
-    var tensorParallelGather: Double { tensorParallelHalfCollective(bytesPerValue: config.precision.gatheredActivationBytes) }
+    var tensorParallelGather: Double { tensorParallelGather(config.precision) }
+
+    /// One all-gather into the Linears of a layer trained in `policy`, seconds.
+    func tensorParallelGather(_ policy: PrecisionPolicy) -> Double { tensorParallelHalfCollective(bytesPerValue: policy.gatheredActivationBytes) }
 
     /// One ring reduce-scatter or all-gather of a micro-batch's activations of `bytesPerValue`
     /// bytes each over the TP group on NVLink, seconds.
@@ -102,8 +105,12 @@ extension StepSimulation {
     var tensorParallelNCCLSMs: Int { config.tp > 1 ? config.collectiveSMsTaken(crossesNodes: false) : 0 }
 
     /// The TP collectives' placement for this step.
-    var tensorParallelCollectives: TensorParallelCollectives {
-        TensorParallelCollectives(half: tensorParallelHalfCollective, gather: tensorParallelGather, sequenceParallel: config.tp > 1 && config.sequenceParallel,
+    var tensorParallelCollectives: TensorParallelCollectives { tensorParallelCollectives(config.precision) }
+
+    /// The TP collectives' placement for a layer trained in `policy` (its all-gathers move its
+    /// Linears' format).
+    func tensorParallelCollectives(_ policy: PrecisionPolicy) -> TensorParallelCollectives {
+        TensorParallelCollectives(half: tensorParallelHalfCollective, gather: tensorParallelGather(policy), sequenceParallel: config.tp > 1 && config.sequenceParallel,
                                   overlap: config.tensorParallelOverlap, group: config.tp)
     }
 

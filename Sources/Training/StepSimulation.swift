@@ -117,9 +117,12 @@ public struct StepSimulation: Sendable {
         let tpKernelSMs = tensorParallelOverlapSMs
         // Context parallelism: each attention core exchanges keys and values around the CP ring.
         let ring = ContextParallelRing(config: c)
-        // Layers of one kind (MoE or dense FFN, and the attention window) take the same time.
-        struct LayerKind: Hashable { var moe: Bool, window: Int? }
-        func kind(_ i: Int) -> LayerKind { LayerKind(moe: arch.moe?.isMoE(layer: i) ?? false, window: arch.attentionWindow(layer: i)) }
+        // Layers of one kind (MoE or dense FFN, the attention window, and the precision of
+        // their Linears) take the same time.
+        struct LayerKind: Hashable { var moe: Bool, window: Int?, linear: Precision }
+        func kind(_ i: Int) -> LayerKind {
+            LayerKind(moe: arch.moe?.isMoE(layer: i) ?? false, window: arch.attentionWindow(layer: i), linear: c.precision.layer(i, of: arch.layers).linear)
+        }
         var byKind: [LayerKind: LayerTimes] = [:]
         var passesByKind: [LayerKind: HostIssue.Passes] = [:]
         // FSDP: each chunk gathers its layers' weights and reduce-scatters their gradients (only
@@ -142,6 +145,7 @@ public struct StepSimulation: Sendable {
         let layerTimes = try (0..<arch.layers).map { i -> LayerTimes in
             let k = kind(i), moe = k.moe
             if let t = byKind[k] { return t }
+            let tpCollectives = tensorParallelCollectives(c.precision.layer(i, of: arch.layers))
             let records = try layerRecords(i, traffic: traffic)
             passesByKind[k] = passes(records)
             var t = priced(records)

@@ -116,6 +116,52 @@ import Testing
     }
 }
 
+/// `bf16_layers`: Megatron-Core's `first_last_layers_bf16` (`fp8_utils.is_first_last_bf16_layer`):
+/// the first `start` and last `end` decoder layers keep their Linears in BF16 under a quantized
+/// Transformer Engine recipe, as NVIDIA's NVFP4 recipes for stability often do (Megatron-Bridge's
+/// Llama 3 8B NVFP4 example: the last 4; its Nemotron 3 Super recipe: the last 14).
+@Suite struct BF16LayersTests {
+    @Test func theRule() {
+        var p = PrecisionPolicy.nvfp4
+        (p.bf16LayersAtStart, p.bf16LayersAtEnd) = (1, 4)
+        #expect(p.layer(0, of: 80).linear == .bf16 && p.layer(1, of: 80).linear == .fp4 && p.layer(75, of: 80).linear == .fp4)
+        #expect(p.layer(76, of: 80).linear == .bf16 && p.layer(79, of: 80).linear == .bf16 && p.layer(79, of: 80).bf16LayersAtEnd == 0)
+        #expect(p.layer(76, of: 80).gatheredActivationBytes == 2 && p.layer(75, of: 80).gatheredActivationBytes == 0.5625)
+        #expect(PrecisionPolicy.nvfp4.layer(79, of: 80) == .nvfp4)
+    }
+
+    /// The last four of the 70B's 80 layers in BF16: their GEMMs are BF16 with no casts, the
+    /// others FP4; those layers keep BF16 inputs; the step lengthens (measured 2026-11-25:
+    /// 6.021 → 6.115 s; with the first 2 and last 8, 6.483 s, the BF16 layers on the last ranks'
+    /// chunks pacing the interleaved pipeline).
+    @Test func theLastLayersInBF16() throws {
+        let all = try shippedStep("nemo-llama3-70b-gb200-nvfp4.yaml")
+        let pinned = try shippedStep("nemo-llama3-70b-gb200-nvfp4.yaml", adding: "bf16_layers: {end: 4}")
+        #expect(pinned.precision.bf16LayersAtEnd == 4 && pinned.precision.bf16LayersAtStart == 0)
+        let sim = try StepSimulation(config: pinned, calibration: try KernelCalibration.hopper())
+        let last = try sim.layerRecords(79, traffic: .local(expertRows: [])), first = try sim.layerRecords(0, traffic: .local(expertRows: []))
+        #expect(last.filter { $0.kind == .cast }.isEmpty && last.filter { $0.kind == .gemm }.allSatisfy { $0.precision == .bf16 })
+        #expect(first.filter { $0.kind == .gemm && $0.precision == .fp4 }.count == 18)
+        let items = StageMemoryModel.layerItems(pinned, deepSeekSavings: false)
+        #expect(items[79].totalBytes > items[0].totalBytes && items[75].totalBytes == items[0].totalBytes)
+        let step = { (c: StepConfiguration) in try StepSimulation(config: c, calibration: try KernelCalibration.hopper()).run().stepTimeS }
+        let (a, b) = (try step(all), try step(pinned))
+        #expect(abs(a - 6.021) < 0.01 && abs(b - 6.115) < 0.01, "\(a) \(b)")
+    }
+
+    @Test func badInput() throws {
+        func error(_ file: String, _ extra: String) -> String {
+            let e = #expect(throws: (any Error).self) { try shippedStep(file, adding: extra) }
+            return "\(e!)"
+        }
+        #expect(error("deepseek-v3.yaml", "bf16_layers: {end: 2}").contains("precision: fp8 has none to keep"))
+        #expect(error("nemo-llama3-8b-b200.yaml", "precision: bf16\nbf16_layers: {end: 2}").contains("precision: bf16 has none to keep"))
+        #expect(error("nemo-llama3-70b-gb200-nvfp4.yaml", "bf16_layers: {start: 50, end: 40}").contains("50 + 40 BF16 layers, but the model has 80"))
+        #expect(error("nemo-llama3-70b-gb200-nvfp4.yaml", "bf16_layers: {last: 4}").contains("last"))
+        #expect(error("nemo-llama3-70b-gb200-nvfp4.yaml", "bf16_layers: {end: -1}").contains("end"))
+    }
+}
+
 /// Megatron-Bridge's NVFP4 rows and the FP8-MX rows of the same plans (docs/performance-summary.md
 /// at df0289c, "26.02 NeMo Container"), as the shipped `-nvfp4` and `-mxfp8` experiments plan
 /// them.

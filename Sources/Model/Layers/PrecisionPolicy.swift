@@ -16,9 +16,24 @@ public struct PrecisionPolicy: Sendable, Codable, Equatable {
     /// dimension it needs DeepSeek's own kernels (the trace's wgrad rate); per tensor it is a
     /// plain FP8 GEMM, with MX blocks a block-scaled one.
     public var quantization: QuantizationRecipe
+    /// Decoder layers that keep their Linears in BF16 under a quantized recipe: the first
+    /// `bf16LayersAtStart` and the last `bf16LayersAtEnd` of the model's layers (Megatron-Core's
+    /// `first_last_layers_bf16` with `num_layers_at_start_in_bf16` / `num_layers_at_end_in_bf16`,
+    /// `fp8_utils.is_first_last_bf16_layer`: by global layer number, whatever the pipeline; the
+    /// MTP modules keep the recipe). 0 and 0: every layer in the recipe.
+    public var bf16LayersAtStart = 0, bf16LayersAtEnd = 0
 
     public init(linear: Precision, head: Precision = .bf16, gate: Precision = .bf16, quantization: QuantizationRecipe = .deepSeek) {
         self.linear = linear; self.head = head; self.gate = gate; self.quantization = quantization
+    }
+
+    /// The policy layer `index` of a model of `layers` layers trains in: BF16 Linears for the
+    /// pinned first and last layers, this policy elsewhere.
+    public func layer(_ index: Int, of layers: Int) -> PrecisionPolicy {
+        guard linear.isQuantized, index < bf16LayersAtStart || index >= layers - bf16LayersAtEnd else { return self }
+        var p = self
+        (p.linear, p.bf16LayersAtStart, p.bf16LayersAtEnd) = (.bf16, 0, 0)
+        return p
     }
 
     /// How the MoE dispatch carries tokens: FP8 where the recipe quantizes activations in

@@ -22,7 +22,9 @@ public struct StagePass {
             throw KernelError("layers", "range \(range) outside 0..<\(arch.layers)", fix: "give layers of the model")
         }
         self.arch = arch
-        layers = try range.map { try TransformerLayer(arch: arch, index: $0, policy: policy, recompute: recompute, recomputeModules: recomputeModules) }
+        layers = try range.map {
+            try TransformerLayer(arch: arch, index: $0, policy: policy.layer($0, of: arch.layers), recompute: recompute, recomputeModules: recomputeModules)
+        }
         self.embedding = embedding
         self.head = head
         headWeight = Weight("head", arch.hiddenSize, arch.vocabularySize, precision: policy.head)
