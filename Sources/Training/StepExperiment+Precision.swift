@@ -29,11 +29,13 @@ extension StepExperiment {
     static func parseBF16Layers(_ v: ConfigValue, into precision: inout PrecisionPolicy, name: String, layers: Int) throws {
         guard let key = try v.optional("bf16_layers") else { return }
         try key.requireKnownKeys(["start", "end"])
+        let start = try key.positiveInt("start", default: 0, allowZero: true), end = try key.positiveInt("end", default: 0, allowZero: true)
+        // No layer asked for: nothing to check (a sweep may zip it with every precision).
+        guard start + end > 0 else { return }
         guard precision.linear.isQuantized, precision.quantization != .deepSeek else {
             throw key.error("bf16_layers keeps layers in BF16 under a Transformer Engine recipe; precision: \(name) has none to keep",
                             fix: "use precision: fp8-tensor, fp8-mx or nvfp4, or remove bf16_layers")
         }
-        let start = try key.positiveInt("start", default: 0, allowZero: true), end = try key.positiveInt("end", default: 0, allowZero: true)
         guard start + end <= layers else {
             throw key.error("\(start) + \(end) BF16 layers, but the model has \(layers)", fix: "keep at most \(layers) layers in BF16, or use precision: bf16")
         }

@@ -37,7 +37,7 @@ public struct GEMMShape: Sendable, Codable, Equatable {
     public var k: Int
     public var groups: Int
     public var totalRows: Int
-    /// How an FP8 GEMM's inputs are scaled (`QuantizationRecipe`), which decides its kernel; DeepSeek's
+    /// How a low-precision GEMM's inputs are quantized (`QuantizationRecipe`), which decides its kernel; DeepSeek's
     /// tiles unless the recipe says otherwise (ignored for other precisions).
     public var quantization = QuantizationRecipe.deepSeek
     /// Rows of each group's output when the groups differ (a grouped GEMM over per-expert
