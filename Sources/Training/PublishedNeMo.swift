@@ -223,6 +223,13 @@ public struct PublishedNeMoRun: Sendable {
     public static let llama31_405B_GB200_MX = PublishedNeMoRun(model: "Llama 3.1 405B", experiment: "nemo-llama31-405b-gb200-mxfp8.yaml", source: "Megatron-Bridge 26.02",
                                                                precision: .mxFP8, tokensPerSecondPerGPU: 786, gpu: "GB200", deviceID: "GB200-186GB",
                                                                gpus: 256, batch: 1536, sequence: 8192, tp: 4, pp: 16, cp: 1, virtualStages: 8, hidden: 16384, layers: 126, heads: 128)
+    /// Llama 3.1 405B on 256 GB300 with MXFP8: TP 2, PP 8, VP 4, CP 2, GA 192: 931 tokens/s per
+    /// GPU (2,349 model TFLOP/s), a step of 52.79 s.
+    public static let llama31_405B_GB300_MX: PublishedNeMoRun = {
+        var run = llama31_405B_GB200_MX.onAnotherGPU("GB300", deviceID: "GB300-279GB", experiment: "nemo-llama31-405b-gb300-mxfp8.yaml", tokensPerSecondPerGPU: 931)
+        (run.tp, run.pp, run.cp, run.virtualStages) = (2, 8, 2, 4)
+        return run
+    }()
     /// The NVFP4 rows of the same 26.02 tables, each on its FP8-MX row's plan: Llama 3 70B on 64
     /// GB300 6,798 tokens/s per GPU (3,056 model TFLOP/s), a step of 4.82 s, 1.479 times FP8-MX's
     /// throughput; on 64 GB200 5,041 (2,264), 6.50 s, 1.297 times; Llama 3.1 405B on 256 GB200
@@ -230,14 +237,21 @@ public struct PublishedNeMoRun: Sendable {
     public static let llama3_70B_GB300_NVFP4 = llama3_70B_GB300_MX.withNVFP4(experiment: "nemo-llama3-70b-gb300-nvfp4.yaml", tokensPerSecondPerGPU: 6798)
     public static let llama3_70B_GB200_NVFP4 = llama3_70B_GB200_MX.withNVFP4(experiment: "nemo-llama3-70b-gb200-nvfp4.yaml", tokensPerSecondPerGPU: 5041)
     public static let llama31_405B_GB200_NVFP4 = llama31_405B_GB200_MX.withNVFP4(experiment: "nemo-llama31-405b-gb200-nvfp4.yaml", tokensPerSecondPerGPU: 1145)
+    /// Llama 3.1 405B on 256 GB300 in NVFP4, on a plan of its own (TP 4, PP 8, VP 4, no CP, GA
+    /// 192): 1,347 tokens/s per GPU (3,401 model TFLOP/s), a step of 36.49 s.
+    public static let llama31_405B_GB300_NVFP4: PublishedNeMoRun = {
+        var run = llama31_405B_GB300_MX.withNVFP4(experiment: "nemo-llama31-405b-gb300-nvfp4.yaml", tokensPerSecondPerGPU: 1347)
+        (run.tp, run.cp) = (4, 1)
+        return run
+    }()
 
     /// The FP8-MX rows (`fp8-mx`): Transformer Engine's MXFP8 on Blackwell (25.11, then 26.02).
     public static let microscaling = [llama3_8B_B200_MX, llama3_8B_GB200_MX, llama3_8B_GB300_MX, llama31_405B_B200_MX,
                                       deepSeekV3_GB300_MX, deepSeekV3_GB200_MX, deepSeekV3_B200_MX,
-                                      llama3_70B_GB300_MX, llama3_70B_GB200_MX, llama31_405B_GB200_MX]
-    /// The NVFP4 rows (`nvfp4`): Transformer Engine's NVFP4 on Blackwell, each beside its FP8-MX
-    /// row on the same plan (`fp4Pairs`).
-    public static let fp4 = [llama3_70B_GB300_NVFP4, llama3_70B_GB200_NVFP4, llama31_405B_GB200_NVFP4]
+                                      llama3_70B_GB300_MX, llama3_70B_GB200_MX, llama31_405B_GB200_MX, llama31_405B_GB300_MX]
+    /// The NVFP4 rows (`nvfp4`): Transformer Engine's NVFP4 on Blackwell, the first three beside
+    /// their FP8-MX rows on the same plan (`fp4Pairs`).
+    public static let fp4 = [llama3_70B_GB300_NVFP4, llama3_70B_GB200_NVFP4, llama31_405B_GB200_NVFP4, llama31_405B_GB300_NVFP4]
     /// Each NVFP4 row and the FP8-MX row of the same plan.
     public static let fp4Pairs = [(llama3_70B_GB300_MX, llama3_70B_GB300_NVFP4), (llama3_70B_GB200_MX, llama3_70B_GB200_NVFP4),
                                   (llama31_405B_GB200_MX, llama31_405B_GB200_NVFP4)]
