@@ -47,7 +47,7 @@ extension KernelCalibration {
             case .hostOperation: "host time per operation"
             case .mxfp8GEMM: "MXFP8 GEMMs, rate over the FP8 rows"
             case .nvfp4GEMM: "NVFP4 GEMMs, rate over the FP8 rows"
-            case .nvfp4Cast: "NVFP4 casts, bandwidth over FP8 casts'"
+            case .nvfp4Cast: "NVFP4 casts, bandwidth over an FP8 cast's"
             }
         }
 
