@@ -131,6 +131,12 @@ import Testing
         #expect(try (LLMSim.parseAsRoot(["kernels", h800]) as! KernelsCommand).output() == text)
         let dense = try (LLMSim.parseAsRoot(["kernels", v3, "--layer", "0"]) as! KernelsCommand).output()
         #expect(dense.hasPrefix("layer 0 (dense)") && !dense.contains("all-to-all") && dense.contains("mlp.ffn.up.fprop"))
+        // A layer that `bf16_layers` keeps in BF16 says so, and prices BF16 GEMMs with no casts.
+        let pinned = try write(try scratch(), "pinned.yaml", base: "nemo-llama3-70b-gb200-nvfp4.yaml", "bf16_layers: {end: 1}\n")
+        let last = try (LLMSim.parseAsRoot(["kernels", pinned, "--layer", "79"]) as! KernelsCommand).output()
+        #expect(last.hasPrefix("layer 79 (dense, its Linears in BF16: bf16_layers)") && !last.contains(" cast ") && !last.contains("NVFP4 kernels"))
+        let fp4 = try (LLMSim.parseAsRoot(["kernels", pinned, "--layer", "78"]) as! KernelsCommand).output()
+        #expect(fp4.hasPrefix("layer 78 (dense) of") && fp4.contains("×1.819 (NVFP4 kernels)") && fp4.contains("×0.737 (NVFP4 quantization)"))
         do { _ = try (LLMSim.parseAsRoot(["kernels", v3, "--layer", "61"]) as! KernelsCommand).output(); Issue.record("layer 61 accepted") }
         catch { #expect("\(error)".contains("no layer 61") && "\(error)".contains("from 0 to 60")) }
     }
