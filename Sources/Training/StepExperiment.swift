@@ -16,7 +16,7 @@ import Schedules
 /// model_overrides: {topk_group: 8}        # optional: config.json keys replaced
 /// topology: ../Topologies/deepseek-v3-mpft.yaml   # or {file: ..., nodes: 512} or inline
 /// hardware: {node: HGX-H200-8GPU, nic_gbit_s: 800, scale_up_gb_s: 450, host_copy_gb_s: 52}   # optional overrides
-/// parallel: {pp: 16, ep: 64, tp: 1}        # tp: GPUs of a node; sp: sequence parallelism (default true); tp_overlap: none | backward | pipelined; tp_overlap_sms: {qkv_wgrad: 24, …} (userbuffers kernels' SMs); pipeline_layout: "Et|(tt|)*30mL" (Megatron's notation)
+/// parallel: {pp: 16, ep: 64, tp: 1}        # tp: GPUs of a node; sp: sequence parallelism (default true); tp_overlap: none | backward | pipelined; tp_overlap_sms: {qkv_wgrad: 24, …} (userbuffers kernels' SMs); pipeline_layout: "Et|(tt|)*30mL" (Megatron's notation), or Megatron's account_for_embedding/loss_in_pipeline_split, num_layers_in_first/last_pipeline_stage
 /// schedule: dualpipe                      # gpipe 1f1b interleaved zb1p dualpipe dualpipev
 /// microbatches: 120                       # per pipeline per step
 /// microbatch_tokens: 4096                 # per GPU
@@ -57,7 +57,9 @@ public enum StepExperiment {
         let model = try parseModel(v, models: models)
         let topology = try parseCluster(v, hardware: hardware)
         let parallel = try v.required("parallel")
-        try parallel.requireKnownKeys(["pp", "ep", "etp", "tp", "cp", "sp", "tp_overlap", "tp_overlap_sms", "overlap_grad_reduce", "overlap_param_gather", "pipeline_sends", "overlap_forward_backward", "pipeline_layout"])
+        try parallel.requireKnownKeys(["pp", "ep", "etp", "tp", "cp", "sp", "tp_overlap", "tp_overlap_sms", "overlap_grad_reduce", "overlap_param_gather", "pipeline_sends", "overlap_forward_backward", "pipeline_layout",
+                                      "account_for_embedding_in_pipeline_split", "account_for_loss_in_pipeline_split",
+                                      "num_layers_in_first_pipeline_stage", "num_layers_in_last_pipeline_stage"])
         let tp = try parallel.positiveInt("tp", default: 1)
         let schedule = try v.choice("schedule", ScheduleKind.self)
         let precisionName = try v.choice("precision", precisions.map(\.name))
@@ -217,6 +219,7 @@ public enum StepExperiment {
             catch let e as ScheduleError { throw layout.error(e.problem, fix: e.fix) }
             do { try config.checkPipelineLayout() } catch let e as ScheduleError { throw layout.error(e.problem, fix: e.fix).markedInfeasible }
         }
+        try parseMegatronSplit(parallel, into: &config)
         do { try config.validate() } catch let e as ScheduleError { throw try v.required("parallel").error(e.problem, fix: e.fix).markedInfeasible }
         return config
     }

@@ -37,7 +37,7 @@ import Training
 
     @Test func unknownKeyWithSuggestion() {
         expectError("microbatch: 16\n", ["bad.yaml:2", "key 'microbatch'", "unknown key", "did you mean 'microbatches'"], line: 2)
-        expectError("parallel: {pp: 4, ep: 1, tpp: 1}\n", ["key 'parallel.tpp'", "Allowed: cp, ep, etp, overlap_forward_backward, overlap_grad_reduce, overlap_param_gather, pipeline_layout, pipeline_sends, pp, sp, tp"], line: 2)
+        expectError("parallel: {pp: 4, ep: 1, tpp: 1}\n", ["key 'parallel.tpp'", "Allowed: account_for_embedding_in_pipeline_split, account_for_loss_in_pipeline_split, cp, ep, etp, num_layers_in_first_pipeline_stage, num_layers_in_last_pipeline_stage, overlap_forward_backward, overlap_grad_reduce, overlap_param_gather, pipeline_layout, pipeline_sends, pp, sp, tp"], line: 2)
         expectError("hardware: {nic_gbps: 400}\n", ["hardware.nic_gbps", "nic_gbit_s"], line: 2)
         expectError("topology: {file: ../../x.yaml, nodez: 4}\n", ["does not exist"], line: 2)
         expectError("optimizer: {distributed: false, moment: fp32}\n", ["key 'optimizer.moment'", "did you mean 'moments'"], line: 2)
