@@ -63,12 +63,17 @@ public struct PublishedNeMoRun: Sendable {
         return parts.joined(separator: " ") + (offloadedLayers.map { ", \($0) layers offloaded" } ?? "")
     }
 
+    /// This row with `change` made: a published row that differs from another in a few fields.
+    func changing(_ change: (inout PublishedNeMoRun) -> Void) -> PublishedNeMoRun {
+        var run = self
+        change(&run)
+        return run
+    }
+
     /// The same published plan run on another GPU, planned by its own experiment, at the
     /// throughput the other GPU's table gives.
     func onAnotherGPU(_ gpu: String, deviceID: String, experiment: String, tokensPerSecondPerGPU: Double) -> PublishedNeMoRun {
-        var run = self
-        (run.gpu, run.deviceID, run.experiment, run.tokensPerSecondPerGPU) = (gpu, deviceID, experiment, tokensPerSecondPerGPU)
-        return run
+        changing { run in (run.gpu, run.deviceID, run.experiment, run.tokensPerSecondPerGPU) = (gpu, deviceID, experiment, tokensPerSecondPerGPU) }
     }
 
     /// "BF16", "FP8", "FP8-MX" or "NVFP4", as the tables name the precision.
@@ -83,17 +88,13 @@ public struct PublishedNeMoRun: Sendable {
     /// The same published plan with Transformer Engine's MXFP8 recipe, planned by its own
     /// experiment, at the throughput the table gives it.
     func withMXFP8(experiment: String, tokensPerSecondPerGPU: Double) -> PublishedNeMoRun {
-        var run = self
-        (run.precision, run.experiment, run.tokensPerSecondPerGPU) = (.mxFP8, experiment, tokensPerSecondPerGPU)
-        return run
+        changing { run in (run.precision, run.experiment, run.tokensPerSecondPerGPU) = (.mxFP8, experiment, tokensPerSecondPerGPU) }
     }
 
     /// The same published plan with Transformer Engine's NVFP4 recipe, planned by its own
     /// experiment, at the throughput the table gives it.
     func withNVFP4(experiment: String, tokensPerSecondPerGPU: Double) -> PublishedNeMoRun {
-        var run = self
-        (run.precision, run.experiment, run.tokensPerSecondPerGPU) = (.nvfp4, experiment, tokensPerSecondPerGPU)
-        return run
+        changing { run in (run.precision, run.experiment, run.tokensPerSecondPerGPU) = (.nvfp4, experiment, tokensPerSecondPerGPU) }
     }
 
     /// Llama 3 8B on 8 H100 with FSDP: 128 × 8,192 tokens, no TP, PP or CP, GA 16: 14,451
@@ -147,11 +148,9 @@ public struct PublishedNeMoRun: Sendable {
                                                           hidden: 8192, layers: 80, heads: 64)
     /// Llama 3 70B on 64 GB300: the GB200's plan with 20 layers offloaded: 4,520 tokens/s per GPU
     /// (2,030 model TFLOP/s), a step of 7.25 s.
-    public static let llama3_70B_GB300: PublishedNeMoRun = {
-        var run = llama3_70B_GB200.onAnotherGPU("GB300", deviceID: "GB300-279GB", experiment: "nemo-llama3-70b-gb300.yaml", tokensPerSecondPerGPU: 4520)
-        run.offloadedLayers = 20
-        return run
-    }()
+    public static let llama3_70B_GB300 = llama3_70B_GB200
+        .onAnotherGPU("GB300", deviceID: "GB300-279GB", experiment: "nemo-llama3-70b-gb300.yaml", tokensPerSecondPerGPU: 4520)
+        .changing { run in run.offloadedLayers = 20 }
     /// DeepSeek-V3 without its MTP module on 256 GB200 in BF16, each stage's EP group of 64
     /// inside one NVLink domain: 4,096 × 4,096 tokens, PP 4, VP 4, EP 64, GA 64, Hybrid-EP: 3,139
     /// tokens/s per GPU (782 model TFLOP/s), a step of 20.88 s. (The summary's next revision,
@@ -162,11 +161,9 @@ public struct PublishedNeMoRun: Sendable {
                                                           tp: 1, pp: 4, cp: 1, virtualStages: 4, ep: 64, dispatcher: .hybridep, hidden: 7168, layers: 61, heads: 128, mtpDepth: 0)
     /// DeepSeek-V3 on 256 GB300 in BF16: 4,096 × 4,096 tokens, PP 2, VP 4, EP 32, GA 32,
     /// Hybrid-EP: 3,848 tokens/s per GPU (961 model TFLOP/s), a step of 17.03 s.
-    public static let deepSeekV3_GB300: PublishedNeMoRun = {
-        var run = deepSeekV3_GB200.onAnotherGPU("GB300", deviceID: "GB300-279GB", experiment: "nemo-deepseek-v3-gb300.yaml", tokensPerSecondPerGPU: 3848)
-        (run.pp, run.ep) = (2, 32)
-        return run
-    }()
+    public static let deepSeekV3_GB300 = deepSeekV3_GB200
+        .onAnotherGPU("GB300", deviceID: "GB300-279GB", experiment: "nemo-deepseek-v3-gb300.yaml", tokensPerSecondPerGPU: 3848)
+        .changing { run in (run.pp, run.ep) = (2, 32) }
     /// Qwen3-235B-A22B on 256 GB200 in BF16, each EP group of 32 inside one NVLink domain: 8,192
     /// × 4,096 tokens, PP 8, VP 3, EP 32, GA 256, Hybrid-EP: 4,916 tokens/s per GPU (728 model
     /// TFLOP/s), a step of 26.66 s.
@@ -177,11 +174,9 @@ public struct PublishedNeMoRun: Sendable {
     /// sequences, PP 4, VP 12, EP 16, Hybrid-EP: 6,131 tokens/s per GPU (907 model TFLOP/s), a
     /// step of 21.38 s. (The table's GA of 32 makes 4,096 sequences with DP 64 and MBS 2, not its
     /// GBS; the GBS is taken, as the recipe's presets give it.)
-    public static let qwen3_235B_GB300: PublishedNeMoRun = {
-        var run = qwen3_235B_GB200.onAnotherGPU("GB300", deviceID: "GB300-279GB", experiment: "nemo-qwen3-235b-gb300.yaml", tokensPerSecondPerGPU: 6131)
-        (run.pp, run.virtualStages, run.ep, run.microbatchSequences) = (4, 12, 16, 2)
-        return run
-    }()
+    public static let qwen3_235B_GB300 = qwen3_235B_GB200
+        .onAnotherGPU("GB300", deviceID: "GB300-279GB", experiment: "nemo-qwen3-235b-gb300.yaml", tokensPerSecondPerGPU: 6131)
+        .changing { run in (run.pp, run.virtualStages, run.ep, run.microbatchSequences) = (4, 12, 16, 2) }
     /// Llama 3 8B on 8 B200, GB200 and GB300 with MXFP8 (the FP8-MX figures in parentheses in
     /// the tables): 29,521, 29,789 and 36,108 tokens/s per GPU, steps of 4.44, 4.40 and 3.63 s,
     /// 1.037, 1.058 and 1.040 times the FP8-CS steps. Llama 3.1 405B on 128 B200: 624, a step of
@@ -195,18 +190,16 @@ public struct PublishedNeMoRun: Sendable {
     /// GA 128, 4,018 (1,003), 16.31 s; on 256 B200 (32 DGX B200), GBS 2,048, PP 16 (1F1B), EP 8,
     /// GA 128, 2,139 (557), 15.32 s.
     public static let deepSeekV3_GB300_MX = deepSeekV3_GB300.withMXFP8(experiment: "nemo-deepseek-v3-gb300-mxfp8.yaml", tokensPerSecondPerGPU: 4357)
-    public static let deepSeekV3_GB200_MX: PublishedNeMoRun = {
-        var run = deepSeekV3_GB200.withMXFP8(experiment: "nemo-deepseek-v3-gb200-mxfp8.yaml", tokensPerSecondPerGPU: 4018)
-        (run.pp, run.ep) = (8, 32)
-        return run
-    }()
-    public static let deepSeekV3_B200_MX: PublishedNeMoRun = {
-        var run = deepSeekV3_GB200.onAnotherGPU("B200", deviceID: "B200-SXM-180GB", experiment: "nemo-deepseek-v3-b200-mxfp8.yaml", tokensPerSecondPerGPU: 2139)
-        (run.model, run.mtpDepth) = ("DeepSeek-V3 (w/ MTP)", 1)
-        run.precision = .mxFP8
-        (run.batch, run.pp, run.virtualStages, run.ep) = (2048, 16, 1, 8)
-        return run
-    }()
+    public static let deepSeekV3_GB200_MX = deepSeekV3_GB200
+        .withMXFP8(experiment: "nemo-deepseek-v3-gb200-mxfp8.yaml", tokensPerSecondPerGPU: 4018)
+        .changing { run in (run.pp, run.ep) = (8, 32) }
+    public static let deepSeekV3_B200_MX = deepSeekV3_GB200
+        .onAnotherGPU("B200", deviceID: "B200-SXM-180GB", experiment: "nemo-deepseek-v3-b200-mxfp8.yaml", tokensPerSecondPerGPU: 2139)
+        .changing { run in
+            (run.model, run.mtpDepth) = ("DeepSeek-V3 (w/ MTP)", 1)
+            run.precision = .mxFP8
+            (run.batch, run.pp, run.virtualStages, run.ep) = (2048, 16, 1, 8)
+        }
     /// Llama 3 70B on 64 GB300 with MXFP8 (Megatron-Bridge's summary at df0289c, "26.02 NeMo
     /// Container", DGX-GB300 table): 256 × 8,192 tokens, PP 4, VP 5, DDP, GA 16: 4,596 tokens/s
     /// per GPU (2,064 model TFLOP/s), a step of 7.13 s. On 64 GB200 with TP 2, GA 32: 3,887
@@ -215,21 +208,17 @@ public struct PublishedNeMoRun: Sendable {
     public static let llama3_70B_GB300_MX = PublishedNeMoRun(model: "Llama 3 70B", experiment: "nemo-llama3-70b-gb300-mxfp8.yaml", source: "Megatron-Bridge 26.02",
                                                              precision: .mxFP8, tokensPerSecondPerGPU: 4596, gpu: "GB300", deviceID: "GB300-279GB",
                                                              gpus: 64, batch: 256, sequence: 8192, tp: 1, pp: 4, cp: 1, virtualStages: 5, hidden: 8192, layers: 80, heads: 64)
-    public static let llama3_70B_GB200_MX: PublishedNeMoRun = {
-        var run = llama3_70B_GB300_MX.onAnotherGPU("GB200", deviceID: "GB200-186GB", experiment: "nemo-llama3-70b-gb200-mxfp8.yaml", tokensPerSecondPerGPU: 3887)
-        run.tp = 2
-        return run
-    }()
+    public static let llama3_70B_GB200_MX = llama3_70B_GB300_MX
+        .onAnotherGPU("GB200", deviceID: "GB200-186GB", experiment: "nemo-llama3-70b-gb200-mxfp8.yaml", tokensPerSecondPerGPU: 3887)
+        .changing { run in run.tp = 2 }
     public static let llama31_405B_GB200_MX = PublishedNeMoRun(model: "Llama 3.1 405B", experiment: "nemo-llama31-405b-gb200-mxfp8.yaml", source: "Megatron-Bridge 26.02",
                                                                precision: .mxFP8, tokensPerSecondPerGPU: 786, gpu: "GB200", deviceID: "GB200-186GB",
                                                                gpus: 256, batch: 1536, sequence: 8192, tp: 4, pp: 16, cp: 1, virtualStages: 8, hidden: 16384, layers: 126, heads: 128)
     /// Llama 3.1 405B on 256 GB300 with MXFP8: TP 2, PP 8, VP 4, CP 2, GA 192: 931 tokens/s per
     /// GPU (2,349 model TFLOP/s), a step of 52.79 s.
-    public static let llama31_405B_GB300_MX: PublishedNeMoRun = {
-        var run = llama31_405B_GB200_MX.onAnotherGPU("GB300", deviceID: "GB300-279GB", experiment: "nemo-llama31-405b-gb300-mxfp8.yaml", tokensPerSecondPerGPU: 931)
-        (run.tp, run.pp, run.cp, run.virtualStages) = (2, 8, 2, 4)
-        return run
-    }()
+    public static let llama31_405B_GB300_MX = llama31_405B_GB200_MX
+        .onAnotherGPU("GB300", deviceID: "GB300-279GB", experiment: "nemo-llama31-405b-gb300-mxfp8.yaml", tokensPerSecondPerGPU: 931)
+        .changing { run in (run.tp, run.pp, run.cp, run.virtualStages) = (2, 8, 2, 4) }
     /// The NVFP4 rows of the same 26.02 tables, each on its FP8-MX row's plan: Llama 3 70B on 64
     /// GB300 6,798 tokens/s per GPU (3,056 model TFLOP/s), a step of 4.82 s, 1.479 times FP8-MX's
     /// throughput; on 64 GB200 5,041 (2,264), 6.50 s, 1.297 times; Llama 3.1 405B on 256 GB200
@@ -239,11 +228,9 @@ public struct PublishedNeMoRun: Sendable {
     public static let llama31_405B_GB200_NVFP4 = llama31_405B_GB200_MX.withNVFP4(experiment: "nemo-llama31-405b-gb200-nvfp4.yaml", tokensPerSecondPerGPU: 1145)
     /// Llama 3.1 405B on 256 GB300 in NVFP4, on a plan of its own (TP 4, PP 8, VP 4, no CP, GA
     /// 192): 1,347 tokens/s per GPU (3,401 model TFLOP/s), a step of 36.49 s.
-    public static let llama31_405B_GB300_NVFP4: PublishedNeMoRun = {
-        var run = llama31_405B_GB300_MX.withNVFP4(experiment: "nemo-llama31-405b-gb300-nvfp4.yaml", tokensPerSecondPerGPU: 1347)
-        (run.tp, run.cp) = (4, 1)
-        return run
-    }()
+    public static let llama31_405B_GB300_NVFP4 = llama31_405B_GB300_MX
+        .withNVFP4(experiment: "nemo-llama31-405b-gb300-nvfp4.yaml", tokensPerSecondPerGPU: 1347)
+        .changing { run in (run.tp, run.cp) = (4, 1) }
 
     /// The FP8-MX rows (`fp8-mx`): Transformer Engine's MXFP8 on Blackwell (25.11, then 26.02).
     public static let microscaling = [llama3_8B_B200_MX, llama3_8B_GB200_MX, llama3_8B_GB300_MX, llama31_405B_B200_MX,
