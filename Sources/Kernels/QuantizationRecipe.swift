@@ -3,7 +3,7 @@ import Hardware
 /// How a low-precision training recipe quantizes the inputs of its GEMMs: the format it casts
 /// them to, the scales it keeps beside them, and so the kernels that run them, the bytes their
 /// casts read and write, what the MoE dispatch carries and where the recipe runs.
-public enum QuantizationRecipe: String, Sendable, Codable, CaseIterable {
+public enum QuantizationRecipe: String, Sendable, Codable, CaseIterable, Hashable {
     /// DeepSeek-V3's fine-grained scaling (V3 report §3.3.2): 1×128 tiles of activations and
     /// gradients, 128×128 blocks of weights, one FP32 scale each; DeepGEMM's kernels, whose
     /// weight gradient (tiles along the token dimension) runs at the trace's own rate. Hopper

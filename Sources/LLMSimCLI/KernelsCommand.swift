@@ -22,7 +22,7 @@ struct KernelsCommand: ParsableCommand {
         let layer = try simulation.layerKernels(self.layer)
         if json { return try Output.json(layer) }
         let device = config.topology.node.device
-        let pinned = config.precision.linear.isQuantized && config.precision.layer(layer.layer, of: config.model.layers).linear == .bf16
+        let pinned = config.precision.layer(layer.layer, of: config.model.layers) != config.precision
         let header = "layer \(layer.layer) (\(layer.isMoE ? "MoE" : "dense")\(pinned ? ", its Linears in BF16: bf16_layers" : "")) of \(config.model.name) on \(device.name), \(config.gpuTokens) tokens per GPU, "
             + "\(layer.computeSMs) of \(device.smCount) SMs for compute\n"
             + "every operation of one micro-batch's forward and backward, in issue order, as the step prices it (rate: TFLOPS for GEMMs and attention, TB/s of HBM traffic for the rest but the MoE's bookkeeping, priced per layer or per routed row)"

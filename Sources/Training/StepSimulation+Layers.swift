@@ -69,7 +69,7 @@ extension StepSimulation {
     /// One tensor-parallel reduce-scatter (or all-gather) of a micro-batch's BF16 activations
     /// over the TP group on NVLink, seconds (ring: (p−1)/p of the bytes per GPU, p−1 hop
     /// latencies; an all-reduce is two). 0 at TP 1.
-    var tensorParallelHalfCollective: Double { tensorParallelHalfCollective(bytesPerValue: 2) }
+    var tensorParallelHalfCollective: Double { tensorParallelHalfCollective(bytesPerValue: Precision.bf16.bytes) }
 
     /// One tensor-parallel all-gather of a micro-batch's activations into a quantized Linear,
     /// in the copy the recipe gathers (`PrecisionPolicy.gatheredActivationBytes`), seconds.

@@ -111,17 +111,18 @@ public struct StepSimulation: Sendable {
         // TP group in the forward and again in the backward, where parts may hide under the
         // column-parallel linears' GEMMs (`TensorParallelCollectives`); a full recomputation
         // repeats the forward's. Routed experts are not TP-split (EP, or expert-TP); shared
-        // experts are.
+        // experts are. Each layer kind gathers in its own Linears' format (`layerCollectives`);
+        // these are the embedding's and the BF16 head's.
         let tpCollectives = tensorParallelCollectives
         // The kernels of the TP collectives hold SMs beside the GEMMs they hide under.
         let tpKernelSMs = tensorParallelOverlapSMs
         // Context parallelism: each attention core exchanges keys and values around the CP ring.
         let ring = ContextParallelRing(config: c)
-        // Layers of one kind (MoE or dense FFN, the attention window, and the precision of
-        // their Linears) take the same time.
-        struct LayerKind: Hashable { var moe: Bool, window: Int?, linear: Precision }
+        // Layers of one kind (MoE or dense FFN, the attention window, and the precisions they
+        // train in: `bf16_layers` keeps some in BF16) take the same time.
+        struct LayerKind: Hashable { var moe: Bool, window: Int?, precision: PrecisionPolicy }
         func kind(_ i: Int) -> LayerKind {
-            LayerKind(moe: arch.moe?.isMoE(layer: i) ?? false, window: arch.attentionWindow(layer: i), linear: c.precision.layer(i, of: arch.layers).linear)
+            LayerKind(moe: arch.moe?.isMoE(layer: i) ?? false, window: arch.attentionWindow(layer: i), precision: c.precision.layer(i, of: arch.layers))
         }
         var byKind: [LayerKind: LayerTimes] = [:]
         var passesByKind: [LayerKind: HostIssue.Passes] = [:]
@@ -145,7 +146,7 @@ public struct StepSimulation: Sendable {
         let layerTimes = try (0..<arch.layers).map { i -> LayerTimes in
             let k = kind(i), moe = k.moe
             if let t = byKind[k] { return t }
-            let tpCollectives = tensorParallelCollectives(c.precision.layer(i, of: arch.layers))
+            let layerCollectives = tensorParallelCollectives(k.precision)
             let records = try layerRecords(i, traffic: traffic)
             passesByKind[k] = passes(records)
             var t = priced(records)
@@ -157,13 +158,13 @@ public struct StepSimulation: Sendable {
             let ffnCollectives = !moe || (arch.moe?.sharedExperts ?? 0) > 0
             let sideStream = moe && c.sharedExpertOverlap
             let none = TensorParallelTime()
-            let ffn = ffnCollectives ? (forward: tpCollectives.blockForward(window: window.mlp), backward: tpCollectives.blockBackward(window: window.mlp))
+            let ffn = ffnCollectives ? (forward: layerCollectives.blockForward(window: window.mlp), backward: layerCollectives.blockBackward(window: window.mlp))
                                      : (forward: none, backward: none)
             if sideStream {
                 SharedExpertOverlap(kernels: kernels).apply(&t, records: records, forwardCollectives: ffn.forward.total, backwardCollectives: ffn.backward.total)
             }
-            let forward = tpCollectives.blockForward(window: window.attention) + (sideStream ? none : ffn.forward)
-            let backward = tpCollectives.blockBackward(window: window.attention) + (sideStream ? none : ffn.backward)
+            let forward = layerCollectives.blockForward(window: window.attention) + (sideStream ? none : ffn.forward)
+            let backward = layerCollectives.blockBackward(window: window.attention) + (sideStream ? none : ffn.backward)
             let recomputed = c.effectiveRecompute == .full ? forward : none
             (t.tensorParallelForward, t.tensorParallelBackward) = (forward.total, backward.total + recomputed.total)
             (t.tensorParallelContentionForward, t.tensorParallelContentionBackward) = (forward.contention, backward.contention + recomputed.contention)

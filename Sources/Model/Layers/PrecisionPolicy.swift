@@ -5,7 +5,7 @@ import Kernels
 /// Linears of attention and FFN in all three GEMMs; BF16 for embedding, output head and core
 /// attention and the MoE gate's GEMM (DeepSeek's training trace runs the router's fprop, dgrad
 /// and wgrad as cuBLAS BF16 tensor-core kernels; the report allows "BF16 or FP32").
-public struct PrecisionPolicy: Sendable, Codable, Equatable {
+public struct PrecisionPolicy: Sendable, Codable, Hashable {
     public var linear: Precision
     public var head: Precision
     public var gate: Precision
@@ -49,7 +49,7 @@ public struct PrecisionPolicy: Sendable, Codable, Equatable {
     /// NVFP4 1/2 + 1/16), which TE gathers instead of the BF16 tensor; BF16 otherwise (BF16
     /// Linears, and DeepSeek's tiles, whose recipe trained without TP).
     public var gatheredActivationBytes: Double {
-        linear.isQuantized && quantization != .deepSeek ? quantization.bytesPerValue : 2
+        linear.isQuantized && quantization != .deepSeek ? quantization.bytesPerValue : Precision.bf16.bytes
     }
 
     public static let deepSeekFP8 = PrecisionPolicy(linear: .fp8)
