@@ -24,6 +24,7 @@ extension KernelCalibration {
         case mxfp8GEMM = "mxfp8_gemm_rate_over_fp8_rows"
         case nvfp4GEMM = "nvfp4_gemm_rate_over_fp8_rows"
         case nvfp4Cast = "nvfp4_cast_bandwidth_over_mxfp8"
+        case mxfp8Cast = "mxfp8_cast_efficiency"
 
         /// What the figure prices, in a few words.
         public var label: String {
@@ -47,7 +48,8 @@ extension KernelCalibration {
             case .hostOperation: "host time per operation"
             case .mxfp8GEMM: "MXFP8 GEMMs, rate over the FP8 rows"
             case .nvfp4GEMM: "NVFP4 GEMMs, rate over the FP8 rows"
-            case .nvfp4Cast: "NVFP4 casts, bandwidth over an FP8 cast's"
+            case .nvfp4Cast: "NVFP4 casts, bandwidth over an MXFP8 cast's"
+            case .mxfp8Cast: "MXFP8 casts, of HBM peak"
             }
         }
 
@@ -55,7 +57,7 @@ extension KernelCalibration {
         public var unit: String {
             switch self {
             case .fp8DenseGEMM, .fp8GroupedGEMM, .bf16GEMMTable, .fp8Wgrad, .attentionForward, .attentionBackward: "TFLOPS"
-            case .bf16GEMM, .cast, .dispatchCast, .norm, .elementwise, .permute, .mxfp8GEMM, .nvfp4GEMM, .nvfp4Cast: ""
+            case .bf16GEMM, .cast, .dispatchCast, .norm, .elementwise, .permute, .mxfp8GEMM, .nvfp4GEMM, .nvfp4Cast, .mxfp8Cast: ""
             case .minimumKernel, .hostOperation, .routerBookkeeping: "µs"
             case .routerTopK, .expertLayout: "ns"
             }
@@ -68,7 +70,7 @@ extension KernelCalibration {
             case .bf16GEMM: "placeholder (prices without rows)"
             case .bf16GEMMTable: "OpenXLA's sm_90 table (H100)"
             case .elementwise: "assumption (the casts')"
-            case .mxfp8GEMM, .nvfp4GEMM, .nvfp4Cast: "Transformer Engine's GEMM benchmark (B300)"
+            case .mxfp8GEMM, .nvfp4GEMM, .nvfp4Cast, .mxfp8Cast: "Transformer Engine's GEMM benchmark (B300)"
             case .fp8Wgrad, .attentionForward, .attentionBackward, .routerTopK, .routerBookkeeping, .expertLayout, .cast, .dispatchCast, .norm, .permute, .minimumKernel, .hostOperation: "DeepSeek's trace (H800)"
             }
         }
@@ -95,6 +97,7 @@ extension KernelCalibration {
             case .mxfp8GEMM: (\.mxfp8GEMMRateOverFP8Rows, 1)
             case .nvfp4GEMM: (\.nvfp4GEMMRateOverFP8Rows, 1)
             case .nvfp4Cast: (\.nvfp4CastBandwidthOverMXFP8, 1)
+            case .mxfp8Cast: (\.mxfp8CastEfficiency, 1)
             }
         }
     }

@@ -75,12 +75,17 @@ public struct KernelCalibration: Sendable, Equatable {
     /// row-wise cast reads its input twice): Transformer Engine's NVFP4 and MXFP8 quantization
     /// measured together; 1 where the file has none.
     public var nvfp4CastBandwidthOverMXFP8 = 1.0
+    /// The HBM bandwidth, as a fraction of the peak, of Transformer Engine's block-scaled casts
+    /// on Blackwell (`mxfp8_cast_efficiency`; NVFP4's at `nvfp4CastBandwidthOverMXFP8` of it),
+    /// on the bytes llmsim counts; the cast figure (`memory_bound_efficiency.cast`) where the
+    /// file has none.
+    public var mxfp8CastEfficiency = 1.0
 
     public static let keys = ["calibration_device", "calibration_sms", "fp8_dense_gemm_tflops", "fp8_grouped_gemm_tflops", "fp8_wgrad_tflops_at_112_sms",
                        "attention_forward_tflops_at_112_sms", "attention_backward_tflops_at_112_sms", "attention_head_dim_law", "router_topk_ns_per_row_at_112_sms",
                        "router_bookkeeping_us", "expert_layout_ns_per_row", "bf16_gemm_efficiency",
                        "bf16_gemm_tflops", "bf16_gemm_tile", "memory_bound_efficiency", "minimum_kernel_us", "host_us_per_operation", "mxfp8_gemm_rate_over_fp8_rows",
-                       "nvfp4_gemm_rate_over_fp8_rows", "nvfp4_cast_bandwidth_over_mxfp8"]
+                       "nvfp4_gemm_rate_over_fp8_rows", "nvfp4_cast_bandwidth_over_mxfp8", "mxfp8_cast_efficiency"]
 
     /// The calibration shipped with llmsim.
     public static func hopper() throws -> KernelCalibration {
@@ -147,6 +152,7 @@ public struct KernelCalibration: Sendable, Equatable {
             hostSecondsPerOperation: try v.positiveDouble("host_us_per_operation") * 1e-6,
             mxfp8GEMMRateOverFP8Rows: try v.positiveDouble("mxfp8_gemm_rate_over_fp8_rows", default: 1),
             nvfp4GEMMRateOverFP8Rows: try v.positiveDouble("nvfp4_gemm_rate_over_fp8_rows", default: 1),
-            nvfp4CastBandwidthOverMXFP8: try v.positiveDouble("nvfp4_cast_bandwidth_over_mxfp8", default: 1))
+            nvfp4CastBandwidthOverMXFP8: try v.positiveDouble("nvfp4_cast_bandwidth_over_mxfp8", default: 1),
+            mxfp8CastEfficiency: try v.optional("mxfp8_cast_efficiency") == nil ? try fraction(memory, "cast") : try fraction(v, "mxfp8_cast_efficiency"))
     }
 }

@@ -93,9 +93,13 @@ public struct KernelCostModel: Sendable {
             scale = attentionScale(r)
             (t, figure) = (r.flops / (attentionRate(measured) * (scale?.factor ?? 1)), .figure(forward ? .attentionForward : .attentionBackward))
         case .cast:
+            // Transformer Engine's block-scaled casts (MXFP8, NVFP4) at their own measured
+            // bandwidth; DeepSeek's and per-tensor scaling's at the trace's cast figure.
+            let blockScaled = r.quantization?.needsMicroscalingTensorCores ?? false
             let fp4 = r.precision == .fp4 ? calibration.nvfp4CastBandwidthOverMXFP8 : 1
             scale = .unlessOne(fp4, "NVFP4 quantization")
-            (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.castEfficiency * fp4), .figure(.cast))
+            (t, figure) = (bytes(r) / (device.hbmBandwidth * (blockScaled ? calibration.mxfp8CastEfficiency : calibration.castEfficiency) * fp4),
+                           .figure(blockScaled ? .mxfp8Cast : .cast))
         case .dispatchCast: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.dispatchCastEfficiency), .figure(.dispatchCast))
         case .norm: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.normEfficiency), .figure(.norm))
         case .permute: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.permuteEfficiency), .figure(.permute))

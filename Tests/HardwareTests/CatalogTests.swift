@@ -210,4 +210,18 @@ import Testing
             }
         }
     }
+
+    /// The B300 (Blackwell Ultra, HGX): the B200's BF16 and FP8 peaks, a dense FP4 peak three
+    /// times its FP8 one, the GB300's doubled exponential units, 268 GB; its node 8 GPUs with an
+    /// 800 Gb/s NIC each.
+    @Test("B300: 2,250 / 4,500 / 13,500 TFLOPS, 32 exponentials per SM per clock, 268 GB; HGX node of 8 with 800 Gb/s NICs")
+    func blackwellUltraHGX() throws {
+        let catalog = try HardwareCatalog.builtIn()
+        let b300 = try catalog.device("B300-SXM-268GB")
+        #expect(b300.peakFLOPS[.bf16] == 2250e12 && b300.peakFLOPS[.fp8] == 4500e12 && b300.peakFLOPS[.fp4] == 13_500e12)
+        #expect(b300.smThroughput?.exp2 == 32 && b300.microscalingTensorCores && b300.smCount == 160)
+        #expect(b300.hbmBandwidth == 8e12 && b300.tdpWatts == 1100)
+        let node = try catalog.node("HGX-B300-8GPU")
+        #expect(node.gpus == 8 && node.device == b300 && node.nicBandwidth == 100e9 && node.computeNICs == 8)
+    }
 }

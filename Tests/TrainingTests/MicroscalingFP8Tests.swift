@@ -50,11 +50,25 @@ import Testing
             let price = ms.kernels.priced(b)
             #expect(price.deviceScale?.factor == 0.9326 && price.deviceScale?.reason == "MXFP8 kernels")
         }
-        let casts = { (r: [OperationRecord]) in r.filter { $0.kind == .cast } }
-        #expect(casts(mr).count == casts(tr).count)
-        for (a, b) in zip(casts(tr), casts(mr)) {
-            let scales: Double = a.bytesRead / 2 / 32 - 4
-            #expect(b.bytesWritten - a.bytesWritten == scales)
+        // Per-tensor scaling casts each way apart; MXFP8 casts both ways at once where the
+        // per-tensor recipe casts row-wise (a Linear's input in F, its output gradient in B),
+        // reading the tensor once and writing two copies with their E8M0 scales, at Transformer
+        // Engine's measured cast bandwidth; the weight gradient casts nothing more.
+        let casts = { (r: [OperationRecord], kind: String) in r.filter { $0.kind == .cast && $0.name.hasSuffix("." + kind) } }
+        let rowWise = casts(tr, "cast"), both = casts(mr, "cast_rc")
+        #expect(!both.isEmpty && both.count == rowWise.count && casts(tr, "cast_t").count == rowWise.count)
+        // Only a tensor the backward makes anew is cast column-wise on its own: the SwiGLU
+        // output this plan recomputes, for the down projection's weight gradient.
+        #expect(casts(mr, "cast").isEmpty && casts(mr, "cast_t").count == 1 && casts(mr, "cast_t")[0].block == .mlp)
+        #expect(calibration.mxfp8CastEfficiency == 0.958 && calibration.castEfficiency == 0.61)
+        for (a, b) in zip(rowWise, both) {
+            let values = a.bytesRead / 2
+            #expect(a.name == b.name.replacingOccurrences(of: "cast_rc", with: "cast") && a.pass == b.pass)
+            #expect(b.bytesRead == a.bytesRead && b.bytesWritten == 2 * (values + values / 32) && b.quantization == .mx)
+            let price = ms.kernels.priced(b)
+            #expect(price.figure == .figure(.mxfp8Cast))
+            #expect(abs(price.seconds * 0.958 * mx.topology.node.device.hbmBandwidth / (b.bytesRead + b.bytesWritten) - 1) < 1e-9)
+            #expect(ts.kernels.priced(a).figure == .figure(.cast))
         }
     }
 
@@ -73,16 +87,19 @@ import Testing
         #expect(kept(.transformerEngine(.mx)) - kept(.transformerEngine(.tensor)) == scaleBytes)
     }
 
-    /// The step: MXFP8's slower GEMMs outweigh its casts' savings, so the 8B step on the B200
-    /// runs 1.034 times the per-tensor step (measured 2026-11-25), where NVIDIA's table gives
-    /// 30,624 / 29,521 = 1.037.
-    @Test("MXFP8 against FP8-CS, Llama 3 8B on 8 B200: 1.034 times the step, NVIDIA 1.037")
+    /// The step: MXFP8's casts (both ways in one read, at Transformer Engine's measured 0.958 of
+    /// the HBM peak) save what its slower GEMMs cost, so the 8B step on the B200 runs 0.990
+    /// times the per-tensor step (measured 2026-11-26; 1.034 while MXFP8 cast each way apart at
+    /// the trace's 0.61), where NVIDIA's table gives 30,624 / 29,521 = 1.037: a miss in the
+    /// ratio. Transformer Engine's own B300 benchmark has the per-tensor layer (GEMMs and
+    /// casts) 1.42 / 1.39 = 1.022 times the MXFP8 one, the same way round as llmsim.
+    @Test("MXFP8 against FP8-CS, Llama 3 8B on 8 B200: 0.990 times the step, NVIDIA 1.037")
     func slowerThanPerTensorAsPublished() throws {
         let (tensor, mx) = try Self.plans()
         let calibration = try KernelCalibration.hopper()
         let t = try StepSimulation(config: tensor, calibration: calibration).run().stepTimeS
         let m = try StepSimulation(config: mx, calibration: calibration).run().stepTimeS
-        #expect(abs(m / t - 1.034) < 0.005, "\(m / t)")
+        #expect(abs(m / t - 0.990) < 0.005, "\(m / t)")
         let published = PublishedNeMoRun.llama3_8B_B200.tokensPerSecondPerGPU / PublishedNeMoRun.llama3_8B_B200_MX.tokensPerSecondPerGPU
         #expect(abs(published - 1.037) < 1e-3)
     }
@@ -114,11 +131,15 @@ import Testing
     /// GB200 Megatron-Bridge's layout `Et|(tt|)*30L` (`PipelineLayoutTests`) — 14.555 s (−3.2 %)
     /// and 15.589 s (−4.4 %). The 26.02 rows, measured the day NVFP4 was modelled: Llama 3 70B
     /// on 64 GB300 8.011 s (+12.4 %, the GB300 miss), on 64 GB200 7.694 s (−8.7 %), Llama 3.1
-    /// 405B on 256 GB200 55.314 s (−11.5 %) and on 256 GB300 56.329 s (+6.7 %).
-    @Test("FP8-MX what-ifs: 8B B200 and GB200 within 10%, GB300 11% slow; 405B 11% fast; V3 GB300 and GB200 within 5%, B200 41% fast; 26.02 rows −12 to +12%")
+    /// 405B on 256 GB200 55.314 s (−11.5 %) and on 256 GB300 56.329 s (+6.7 %). Since MXFP8
+    /// casts both ways in one read at Transformer Engine's measured bandwidth (2026-11-26):
+    /// the 8B 4.229 s (−4.8 %), 3.860 s (−12.3 %), 3.856 s (+6.2 %); the 405B on B200 5.693 s
+    /// (−13.3 %); V3 13.808 s (−8.2 %), 14.791 s (−9.3 %), 8.705 s (−43.2 %); the 26.02 rows
+    /// 7.777 s (+9.1 %), 7.403 s (−12.2 %), 53.420 s (−14.6 %), 54.991 s (+4.2 %).
+    @Test("FP8-MX what-ifs: 8B B200 within 5%, GB200 12% fast, GB300 6% slow; 405B 13% fast; V3 GB300 and GB200 within 10%, B200 43% fast; 26.02 rows −15 to +9%")
     func steps() throws {
         let ratios = try publishedNeMoRatios(PublishedNeMoRun.microscaling)
-        let expected = [0.996, 0.919, 1.113, 0.894, 0.968, 0.956, 0.589, 1.124, 0.913, 0.885, 1.067]
+        let expected = [0.952, 0.877, 1.062, 0.867, 0.918, 0.907, 0.568, 1.091, 0.878, 0.854, 1.042]
         #expect(ratios.count == expected.count)
         for (ratio, expected) in zip(ratios, expected) { #expect(abs(ratio - expected) < 0.01, "\(ratios)") }
     }

@@ -64,23 +64,27 @@ import Testing
 
     /// An NVFP4 row-wise cast reads its BF16 input twice (the tensor's maximum first, for the
     /// FP32 scale) and writes half a byte and an E4M3 scale per 16 values; a column-wise cast
-    /// reads it once; both reach 0.737 of the bandwidth of an FP8 cast (Transformer Engine's
-    /// B300 benchmark, autocast less pre-quantized).
+    /// reads it once; both reach 0.737 of the bandwidth of an MXFP8 cast (Transformer Engine's
+    /// B300 benchmark, autocast less pre-quantized), itself 0.958 of the HBM peak.
     @Test func castsReadTwiceAndWriteNineSixteenths() throws {
         let (mx, fp4) = try Self.plans()
         let calibration = try KernelCalibration.hopper()
         let (ms, fs) = (try StepSimulation(config: mx, calibration: calibration), try StepSimulation(config: fp4, calibration: calibration))
         let casts = { (s: StepSimulation) in try s.layerRecords(0, traffic: .local(expertRows: [])).filter { $0.kind == .cast } }
         let (m, f) = (try casts(ms), try casts(fs))
-        #expect(m.count == f.count && !f.isEmpty)
-        for (a, b) in zip(m, f) {
-            let values = a.bytesRead / 2
-            #expect(b.precision == .fp4 && b.bytesWritten == values * 0.5625)
+        // MXFP8 casts both ways at once where NVFP4 casts each way apart.
+        let named = { (r: [OperationRecord], kind: String) in r.filter { $0.name.hasSuffix("." + kind) }.count }
+        #expect(named(f, "cast") == named(m, "cast_rc") && named(m, "cast_rc") > 0)
+        #expect(named(f, "cast_t") > named(m, "cast_t") && named(f, "cast") + named(f, "cast_t") == f.count)
+        for b in f {
+            let values = b.bytesWritten / 0.5625
+            #expect(b.precision == .fp4 && b.quantization == .nvfp4)
             #expect(b.bytesRead == (b.name.hasSuffix("cast_t") ? 2 : 4) * values, "\(b.name)")
             let price = fs.kernels.priced(b)
-            if price.figure == .figure(.cast) {
-                #expect(abs(price.seconds * 0.737 * calibration.castEfficiency * fp4.topology.node.device.hbmBandwidth / (b.bytesRead + b.bytesWritten) - 1) < 1e-9)
-                #expect(price.deviceScale?.reason == "NVFP4 quantization")
+            // (The smallest casts take the shortest kernel's time.)
+            if price.figure != .figure(.minimumKernel) {
+                #expect(price.figure == .figure(.mxfp8Cast) && price.deviceScale?.reason == "NVFP4 quantization")
+                #expect(abs(price.seconds * 0.737 * calibration.mxfp8CastEfficiency * fp4.topology.node.device.hbmBandwidth / (b.bytesRead + b.bytesWritten) - 1) < 1e-9)
             }
         }
     }
@@ -131,9 +135,9 @@ import Testing
     }
 
     /// The last four of the 70B's 80 layers in BF16: their GEMMs are BF16 with no casts, the
-    /// others FP4; those layers keep BF16 inputs; the step lengthens (measured 2026-11-25:
-    /// 6.036 → 6.813 s on Megatron's uniform split, the last chunk's four BF16 layers and head
-    /// pacing the interleaved pipeline; 6.115 s on llmsim's own balance, `pipeline_layout: null`).
+    /// others FP4; those layers keep BF16 inputs; the step lengthens (measured 2026-11-26:
+    /// 5.716 → 6.556 s on Megatron's uniform split, the last chunk's four BF16 layers and head
+    /// pacing the interleaved pipeline; 5.798 s on llmsim's own balance, `pipeline_layout: null`).
     @Test func theLastLayersInBF16() throws {
         let all = try shippedStep("nemo-llama3-70b-gb200-nvfp4.yaml")
         let pinned = try shippedStep("nemo-llama3-70b-gb200-nvfp4.yaml", adding: "bf16_layers: {end: 4}")
@@ -147,7 +151,7 @@ import Testing
         let step = { (c: StepConfiguration) in try StepSimulation(config: c, calibration: try KernelCalibration.hopper()).run().stepTimeS }
         let balanced = try shippedStep("nemo-llama3-70b-gb200-nvfp4.yaml", adding: "bf16_layers: {end: 4}\nparallel: {pipeline_layout: null}")
         let (a, b, c) = (try step(all), try step(pinned), try step(balanced))
-        #expect(abs(a - 6.036) < 0.01 && abs(b - 6.813) < 0.01 && abs(c - 6.115) < 0.01, "\(a) \(b) \(c)")
+        #expect(abs(a - 5.716) < 0.01 && abs(b - 6.556) < 0.01 && abs(c - 5.798) < 0.01, "\(a) \(b) \(c)")
     }
 
     @Test func badInput() throws {
@@ -189,15 +193,18 @@ import Testing
     /// (−7.1 %; FP8-MX 7.694 s, −8.7 %), 405B on GB200 41.677 s (−2.9 %; FP8-MX 55.314 s,
     /// −11.5 %), 405B on GB300 (TP 4, no CP) 40.803 s (+11.8 %; FP8-MX on its TP 2, CP 2 plan
     /// 56.329 s, +6.7 %). NVFP4 over FP8-MX on the same plan: llmsim 1.380, 1.275 and 1.327
-    /// times the throughput, NVIDIA 1.479, 1.297 and 1.457.
-    @Test("NVFP4 what-ifs: 70B GB300 20% slow, 405B 12%; 70B and 405B GB200 within 8%; 1.27-1.38 times FP8-MX, NVIDIA 1.30-1.48")
+    /// times the throughput, NVIDIA 1.479, 1.297 and 1.457. Since the block-scaled casts run at
+    /// Transformer Engine's measured bandwidth (MXFP8's 0.958 of the HBM peak, NVFP4's 0.737 of
+    /// it; 2026-11-26): 5.538 s (+14.9 %), 5.716 s (−12.1 %), 40.034 s (−6.7 %), 38.903 s
+    /// (+6.6 %); over FP8-MX 1.404, 1.295 and 1.334 times.
+    @Test("NVFP4 what-ifs: 70B GB300 15% slow, 405B 7%; 70B GB200 12% fast, 405B 7%; 1.30-1.40 times FP8-MX, NVIDIA 1.30-1.48")
     func steps() throws {
         let ratios = try publishedNeMoRatios(PublishedNeMoRun.fp4)
-        for (ratio, expected) in zip(ratios, [1.204, 0.929, 0.971, 1.118]) { #expect(abs(ratio - expected) < 0.01, "\(ratios)") }
+        for (ratio, expected) in zip(ratios, [1.149, 0.879, 0.933, 1.066]) { #expect(abs(ratio - expected) < 0.01, "\(ratios)") }
         let mx = try publishedNeMoRatios(PublishedNeMoRun.fp4Pairs.map(\.0))
         for (i, (m, f)) in PublishedNeMoRun.fp4Pairs.enumerated() {
             let llmsim = mx[i] * m.stepSeconds / (ratios[i] * f.stepSeconds), published = m.stepSeconds / f.stepSeconds
-            #expect(abs(llmsim - [1.380, 1.275, 1.327][i]) < 0.01 && abs(published - [1.479, 1.297, 1.457][i]) < 0.001, "\(llmsim) \(published)")
+            #expect(abs(llmsim - [1.404, 1.295, 1.334][i]) < 0.01 && abs(published - [1.479, 1.297, 1.457][i]) < 0.001, "\(llmsim) \(published)")
         }
     }
 }

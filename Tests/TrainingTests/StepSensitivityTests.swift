@@ -118,7 +118,7 @@ import Testing
         #expect(flat.stepLowerS == s.stepS && flat.stepHigherS == s.stepS && flat.value == 0.7)
         // DeepSeek's recipe runs no MXFP8 or NVFP4 kernel: their figures move nothing.
         let blockScaled = ["calibration.mxfp8_gemm_rate_over_fp8_rows": 0.9326, "calibration.nvfp4_gemm_rate_over_fp8_rows": 1.819,
-                           "calibration.nvfp4_cast_bandwidth_over_mxfp8": 0.737]
+                           "calibration.nvfp4_cast_bandwidth_over_mxfp8": 0.737, "calibration.mxfp8_cast_efficiency": 0.958]
         for (key, value) in blockScaled {
             let r = try #require(s.rows.first { $0.key == key })
             #expect(r.stepLowerS == s.stepS && r.stepHigherS == s.stepS && r.value == value)

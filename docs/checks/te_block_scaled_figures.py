@@ -7,11 +7,12 @@ docs/features/low_precision_training/gemm_profiling/gemm_profiling.rst at commit
 
 - mxfp8_gemm_rate_over_fp8_rows and nvfp4_gemm_rate_over_fp8_rows: the pre-quantized run's
   per-layer time of the block-scaled FP8 kernels over MXFP8's and NVFP4's;
-- nvfp4_cast_bandwidth_over_mxfp8: the autocast run less the pre-quantized run is the time a
-  te.Linear forward spends quantizing (benchmarks/gemm/benchmark_gemm.py at 8f2e635: each shape
-  is one te.Linear forward with grad enabled and an input that needs no gradient, so the input
-  is quantized both ways and the weight row-wise); over the bytes llmsim counts for those
-  casts, the NVFP4 bandwidth over the MXFP8 one.
+- mxfp8_cast_efficiency and nvfp4_cast_bandwidth_over_mxfp8: the autocast run less the
+  pre-quantized run is the time a te.Linear forward spends quantizing
+  (benchmarks/gemm/benchmark_gemm.py at 8f2e635: each shape is one te.Linear forward with grad
+  enabled and an input that needs no gradient, so the input is quantized both ways and the
+  weight row-wise); over the bytes llmsim counts for those casts, the MXFP8 bandwidth over the
+  HBM peak and the NVFP4 bandwidth over the MXFP8 one.
 
 Usage: python3 docs/checks/te_block_scaled_figures.py (no arguments; the published numbers are
 below, as the document prints them, in ms).
@@ -22,6 +23,8 @@ PRE_QUANTIZED = {"fp8_block": (2.264, 2.323, 2.243), "mxfp8": (2.391, 2.448, 2.4
 AUTOCAST = {"mxfp8": (2.692, 2.891, 2.924), "nvfp4": (1.944, 2.183, 2.312)}
 
 M, H, I = 15872, 4096, 16384
+# The B300's HBM peak, B/s (the catalog's B300-SXM-268GB).
+HBM_PEAK = 8.0e12
 # The benchmark's (M, K, N) shapes per pass; the forward's operands are X = M x K and W = K x N.
 SHAPES = {
     "fprop": [(M, H, 3 * H), (M, H, H), (M, H, I), (M, I, H)],
@@ -56,6 +59,7 @@ def main():
         rates[recipe] = total / seconds
         print(f"{recipe} quantization: {seconds * 1e3:.3f} ms per layer, {total / 1e9:.2f} GB, {rates[recipe] / 1e12:.2f} TB/s")
     print(f"nvfp4_cast_bandwidth_over_mxfp8: {rates['nvfp4'] / rates['mxfp8']:.3f}")
+    print(f"mxfp8_cast_efficiency: {rates['mxfp8'] / HBM_PEAK:.3f} (of the B300's {HBM_PEAK / 1e12:g} TB/s)")
 
 
 if __name__ == "__main__":

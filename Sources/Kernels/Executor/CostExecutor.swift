@@ -80,13 +80,14 @@ public struct CostExecutor: Executor {
     mutating func record(_ name: String, _ kind: OperationKind, flops: Double = 0, modelFLOPs: Double? = nil,
                          read: Double, written: Double, precision: Precision, gemm: GEMMShape? = nil,
                          attention: OperationRecord.AttentionShape? = nil, traffic: OperationRecord.Traffic? = nil, pass: Pass? = nil,
-                         selection: OperationRecord.Selection? = nil, bookkeeping: OperationRecord.Bookkeeping? = nil) {
+                         selection: OperationRecord.Selection? = nil, bookkeeping: OperationRecord.Bookkeeping? = nil,
+                         quantization: QuantizationRecipe? = nil) {
         let countsAsModel = (kind == .gemm || kind == .groupedGemm || kind == .attention || kind == .attentionBackward) && !recomputing
         records.append(OperationRecord(
             name: "L\(layer).\(block.rawValue).\(name)", kind: kind, pass: pass ?? self.pass, block: block, layer: layer,
             flops: flops, modelFLOPs: countsAsModel ? (modelFLOPs ?? flops) : 0,
             bytesRead: read, bytesWritten: written, precision: precision, gemm: gemm, attention: attention,
-            traffic: traffic, recompute: recomputing, selection: selection, bookkeeping: bookkeeping))
+            traffic: traffic, recompute: recomputing, selection: selection, bookkeeping: bookkeeping, quantization: quantization))
     }
 
     mutating func gemmRecord(_ name: String, m: Int, n: Int, k: Int, precision: Precision) {
@@ -107,7 +108,14 @@ public struct CostExecutor: Executor {
 
     public mutating func quantize(_ x: ShapeTensor, transposed: Bool) { quantize(x, transposed: transposed, kind: .cast) }
 
-    mutating func quantize(_ x: ShapeTensor, transposed: Bool, kind: OperationKind) {
+    /// A Linear's input (forward) or output gradient (input backward), quantized for its GEMM:
+    /// row-wise, and under MXFP8 column-wise too in the same kernel, for the weight gradient
+    /// (`QuantizationRecipe.quantizesBothWaysAtOnce`).
+    mutating func quantizeGEMMInput(_ x: ShapeTensor) {
+        quantize(x, transposed: false, kind: .cast, bothWays: quantization.quantizesBothWaysAtOnce)
+    }
+
+    mutating func quantize(_ x: ShapeTensor, transposed: Bool, kind: OperationKind, bothWays: Bool = false) {
         if transposed ? castTransposed.contains(x.id) : cast.contains(x.id) { return }
         if transposed { castTransposed.insert(x.id) } else { cast.insert(x.id) }
         let n = Double(x.rows * x.cols)
@@ -116,18 +124,24 @@ public struct CostExecutor: Executor {
         // 1×128 (or 128×1) tile (V3 report §3.3.2), one per tensor, an E8M0 byte per 32 values,
         // or an E4M3 byte per 16; NVFP4's row-wise cast reads its input twice (its maximum first).
         let format = quantization.format, reads = Double(quantization.readPasses(transposed: transposed))
-        record(kind == .dispatchCast ? "dispatch_cast" : transposed ? "cast_t" : "cast", kind, read: reads * n * Double(activationBytes),
-               written: n * format.bytes + quantization.scaleBytes(values: n), precision: format, pass: inB ? .backwardInput : nil)
+        let copy = n * format.bytes + quantization.scaleBytes(values: n)
+        // MXFP8 quantizes a Linear's input (forward) and output gradient (input backward) both
+        // ways in one kernel, reading the tensor once: the weight gradient's column-wise copy
+        // is made there and kept (`QuantizationRecipe.quantizesBothWaysAtOnce`).
+        let both = bothWays && !transposed && !castTransposed.contains(x.id)
+        if both { castTransposed.insert(x.id) }
+        record(kind == .dispatchCast ? "dispatch_cast" : both ? "cast_rc" : transposed ? "cast_t" : "cast", kind, read: reads * n * Double(activationBytes),
+               written: both ? 2 * copy : copy, precision: format, pass: inB ? .backwardInput : nil, quantization: quantization)
     }
 
     public mutating func linear(_ w: Weight, _ x: ShapeTensor) -> ShapeTensor {
-        if w.precision.isQuantized { quantize(x, transposed: false) }
+        if w.precision.isQuantized { quantizeGEMMInput(x) }
         gemmRecord("\(w.name).fprop", m: x.rows, n: w.output, k: w.input, precision: w.precision)
         return fresh(x.rows, w.output)
     }
 
     public mutating func linearDgrad(_ w: Weight, _ dy: ShapeTensor) -> ShapeTensor {
-        if w.precision.isQuantized { quantize(dy, transposed: false) }
+        if w.precision.isQuantized { quantizeGEMMInput(dy) }
         gemmRecord("\(w.name).dgrad", m: dy.rows, n: w.input, k: w.output, precision: w.precision)
         return fresh(dy.rows, w.input)
     }
@@ -161,13 +175,13 @@ public struct CostExecutor: Executor {
     }
 
     public mutating func groupedLinear(_ w: Weight, _ xs: [ShapeTensor]) -> [ShapeTensor] {
-        if w.precision.isQuantized { xs.forEach { quantize($0, transposed: false) } }
+        if w.precision.isQuantized { xs.forEach { quantizeGEMMInput($0) } }
         groupedRecord("\(w.name).fprop", rows: xs.map(\.rows), n: w.output, k: w.input, precision: w.precision)
         return xs.map { fresh($0.rows, w.output) }
     }
 
     public mutating func groupedLinearDgrad(_ w: Weight, _ dys: [ShapeTensor]) -> [ShapeTensor] {
-        if w.precision.isQuantized { dys.forEach { quantize($0, transposed: false) } }
+        if w.precision.isQuantized { dys.forEach { quantizeGEMMInput($0) } }
         groupedRecord("\(w.name).dgrad", rows: dys.map(\.rows), n: w.input, k: w.output, precision: w.precision)
         return dys.map { fresh($0.rows, w.input) }
     }

@@ -90,6 +90,8 @@ public struct OperationRecord: Sendable, Codable, Equatable {
     /// For the MoE's bookkeeping kernels: what they keep track of. They are priced per layer or
     /// per routed row, not by their bytes.
     public var bookkeeping: Bookkeeping? = nil
+    /// For a cast: the recipe it quantizes for (its kernels' bandwidth depends on it).
+    public var quantization: QuantizationRecipe? = nil
 
     /// The MoE's small bookkeeping kernels, which neither stream much memory nor compute
     /// much (DeepSeek's trace, `docs/checks/trace_moe_bookkeeping.py`).
