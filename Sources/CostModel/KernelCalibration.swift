@@ -131,6 +131,7 @@ public struct KernelCalibration: Sendable, Equatable {
             throw try v.required("calibration_sms").error("\(sms) SMs, but the \(device.name) has \(device.smCount)",
                                                           fix: "give the SMs the measurements ran on, at most \(device.smCount)")
         }
+        let castEfficiency = try fraction(memory, "cast")
         return KernelCalibration(
             device: device,
             calibrationSMs: sms,
@@ -146,13 +147,13 @@ public struct KernelCalibration: Sendable, Equatable {
             bf16GEMMEfficiency: try fraction(v, "bf16_gemm_efficiency"),
             bf16Dense: try rows("bf16_gemm_tflops", width: 4, optional: true).map { DenseRow(m: Int($0[0]), n: Int($0[1]), k: Int($0[2]), tflops: $0[3]) },
             bf16GEMMTile: Tile(rows: tileSides[0], columns: tileSides[1]),
-            castEfficiency: try fraction(memory, "cast"), dispatchCastEfficiency: try fraction(memory, "dispatch_cast"), normEfficiency: try fraction(memory, "norm"),
+            castEfficiency: castEfficiency, dispatchCastEfficiency: try fraction(memory, "dispatch_cast"), normEfficiency: try fraction(memory, "norm"),
             elementwiseEfficiency: try fraction(memory, "elementwise"), permuteEfficiency: try fraction(memory, "permute"),
             minimumKernelTime: try v.positiveDouble("minimum_kernel_us") * 1e-6,
             hostSecondsPerOperation: try v.positiveDouble("host_us_per_operation") * 1e-6,
             mxfp8GEMMRateOverFP8Rows: try v.positiveDouble("mxfp8_gemm_rate_over_fp8_rows", default: 1),
             nvfp4GEMMRateOverFP8Rows: try v.positiveDouble("nvfp4_gemm_rate_over_fp8_rows", default: 1),
             nvfp4CastBandwidthOverMXFP8: try v.positiveDouble("nvfp4_cast_bandwidth_over_mxfp8", default: 1),
-            mxfp8CastEfficiency: try v.optional("mxfp8_cast_efficiency") == nil ? try fraction(memory, "cast") : try fraction(v, "mxfp8_cast_efficiency"))
+            mxfp8CastEfficiency: try v.optional("mxfp8_cast_efficiency") == nil ? castEfficiency : try fraction(v, "mxfp8_cast_efficiency"))
     }
 }

@@ -93,13 +93,9 @@ public struct KernelCostModel: Sendable {
             scale = attentionScale(r)
             (t, figure) = (r.flops / (attentionRate(measured) * (scale?.factor ?? 1)), .figure(forward ? .attentionForward : .attentionBackward))
         case .cast:
-            // Transformer Engine's block-scaled casts (MXFP8, NVFP4) at their own measured
-            // bandwidth; DeepSeek's and per-tensor scaling's at the trace's cast figure.
-            let blockScaled = r.quantization?.needsMicroscalingTensorCores ?? false
-            let fp4 = r.precision == .fp4 ? calibration.nvfp4CastBandwidthOverMXFP8 : 1
-            scale = .unlessOne(fp4, "NVFP4 quantization")
-            (t, figure) = (bytes(r) / (device.hbmBandwidth * (blockScaled ? calibration.mxfp8CastEfficiency : calibration.castEfficiency) * fp4),
-                           .figure(blockScaled ? .mxfp8Cast : .cast))
+            let cast = castBandwidth(r.quantization)
+            scale = .unlessOne(cast.nvfp4, "NVFP4 quantization")
+            (t, figure) = (bytes(r) / (device.hbmBandwidth * cast.fraction * cast.nvfp4), .figure(cast.figure))
         case .dispatchCast: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.dispatchCastEfficiency), .figure(.dispatchCast))
         case .norm: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.normEfficiency), .figure(.norm))
         case .permute: (t, figure) = (bytes(r) / (device.hbmBandwidth * calibration.permuteEfficiency), .figure(.permute))
@@ -108,6 +104,15 @@ public struct KernelCostModel: Sendable {
             else { (t, figure) = (streaming(r), .figure(.elementwise)) }
         }
         return atLeastShortestKernel(KernelPrice(seconds: t, figure: figure, deviceScale: scale))
+    }
+
+    /// A cast's HBM bandwidth as a fraction of the peak, the figure that sets it, and NVFP4's
+    /// factor on it: Transformer Engine's block-scaled casts (MXFP8, NVFP4) at their measured
+    /// `mxfp8_cast_efficiency`, NVFP4's at `nvfp4_cast_bandwidth_over_mxfp8` of it; DeepSeek's and
+    /// per-tensor scaling's at the trace's cast figure.
+    func castBandwidth(_ recipe: QuantizationRecipe?) -> (fraction: Double, figure: KernelCalibration.Figure, nvfp4: Double) {
+        let nvfp4 = recipe == .nvfp4 ? calibration.nvfp4CastBandwidthOverMXFP8 : 1
+        return recipe?.needsMicroscalingTensorCores == true ? (calibration.mxfp8CastEfficiency, .mxfp8Cast, nvfp4) : (calibration.castEfficiency, .cast, nvfp4)
     }
 
     /// A kernel's price, or the shortest measured launch (`minimum_kernel_us`) when it would be

@@ -21,9 +21,9 @@ import Kernels
 /// Engine's weight gradient is a GEMM like the others). The MXFP8 and NVFP4 rates over those
 /// rows and NVFP4's cast bandwidth over MXFP8's are calibrated from this benchmark
 /// (`mxfp8_gemm_rate_over_fp8_rows`, `nvfp4_gemm_rate_over_fp8_rows`,
-/// `nvfp4_cast_bandwidth_over_mxfp8`),
-/// and MXFP8's cast bandwidth (`mxfp8_cast_efficiency`) too, so their autocast rows check only
-/// that the figures are applied as they were derived (each row names what it calibrates).
+/// `nvfp4_cast_bandwidth_over_mxfp8`), and MXFP8's cast bandwidth (`mxfp8_cast_efficiency`)
+/// too, so their autocast rows check only that the figures are applied as they were derived
+/// (each row names what it calibrates).
 public enum TransformerEngineGEMMBenchmark {
     public enum Mode: String, Sendable { case preQuantized = "pre-quantized", autocast }
 

@@ -63,9 +63,9 @@ public enum QuantizationRecipe: String, Sendable, Codable, CaseIterable, Hashabl
     /// Engine's MXFP8 quantizer with both usages set (`quantize_mxfp8_kernel`, templated on
     /// `ROWWISE_SCALING` and `COLWISE_SCALING`, writes both codes and scales from one read:
     /// `transformer_engine/common/cast/mxfp8/quantize_mxfp8.cuh`; the column-wise input copy is
-    /// what the Linear keeps for its weight gradient). The other recipes cast each way on its own: DeepSeek's
-    /// kernels (the trace's `per_token_cast` forward, `per_channel_cast_and_transpose` beside
-    /// the backward), Transformer Engine's per-tensor scaling (an amax pass, then the fused
+    /// what the Linear keeps for its weight gradient). The other recipes cast each way on its own:
+    /// DeepSeek's kernels (the trace's `per_token_cast` forward, `per_channel_cast_and_transpose`
+    /// beside the backward), Transformer Engine's per-tensor scaling (an amax pass, then the fused
     /// cast-transpose: two reads either way) and NVFP4 (its column-wise copy rotated by the
     /// Hadamard transform in a kernel of its own).
     public var quantizesBothWaysAtOnce: Bool { self == .mx }

@@ -12,7 +12,9 @@ extension ValidateCommand {
         var out: [Case] = []
         for s in MaximumAchievableMatmul.shapes {
             let device = try hardware.device(s.deviceID)
-            guard let best = device.achievableMatmulFLOPS[s.precision] else { continue }
+            guard let best = device.achievableMatmulFLOPS[s.precision] else {
+                preconditionFailure("the catalog's \(s.deviceID) has no achievable_matmul_tflops.\(s.precision.rawValue) for MaximumAchievableMatmul's shape")
+            }
             let model = try KernelCostModel(device: device, calibration: calibration, communicationSMs: 0)
             out.append(check("best \(s.precision.rawValue.uppercased()) matmul, \(device.name), \(s.m)x\(s.n)x\(s.k)", "Bekman MAMF table v2",
                              published: best / 1e12, simulated: MaximumAchievableMatmul.tflops(s, on: model), unit: "TFLOPS", tolerance: 0.10))

@@ -115,7 +115,9 @@ public struct CostExecutor: Executor {
         quantize(x, transposed: false, kind: .cast, bothWays: quantization.quantizesBothWaysAtOnce)
     }
 
+    /// `bothWays` (row-wise casts only): one kernel also writes the column-wise copy.
     mutating func quantize(_ x: ShapeTensor, transposed: Bool, kind: OperationKind, bothWays: Bool = false) {
+        precondition(!(bothWays && transposed), "a two-way cast is asked for row-wise")
         if transposed ? castTransposed.contains(x.id) : cast.contains(x.id) { return }
         if transposed { castTransposed.insert(x.id) } else { cast.insert(x.id) }
         let n = Double(x.rows * x.cols)
@@ -128,7 +130,7 @@ public struct CostExecutor: Executor {
         // MXFP8 quantizes a Linear's input (forward) and output gradient (input backward) both
         // ways in one kernel, reading the tensor once: the weight gradient's column-wise copy
         // is made there and kept (`QuantizationRecipe.quantizesBothWaysAtOnce`).
-        let both = bothWays && !transposed && !castTransposed.contains(x.id)
+        let both = bothWays && !castTransposed.contains(x.id)
         if both { castTransposed.insert(x.id) }
         record(kind == .dispatchCast ? "dispatch_cast" : both ? "cast_rc" : transposed ? "cast_t" : "cast", kind, read: reads * n * Double(activationBytes),
                written: both ? 2 * copy : copy, precision: format, pass: inB ? .backwardInput : nil, quantization: quantization)
