@@ -46,6 +46,16 @@ public struct KernelCalibration: Sendable, Equatable {
     /// Whether measured rows price the BF16/FP32 GEMMs (`bf16Dense`); the flat
     /// `bf16GEMMEfficiency` prices them only without.
     public var pricesBF16FromRows: Bool { !bf16Dense.isEmpty }
+    /// Measured BF16 GEMMs on a GPU with Blackwell's SM (`bf16_gemm_tflops_blackwell`, rows
+    /// [M, N, K, TFLOPS] on all the SMs of `blackwellBF16Device`): they price the BF16/FP32 GEMMs
+    /// of every device whose SM has that device's tensor rate per clock (B200, GB200, B300,
+    /// GB300), unless the calibration GPU's SM is that one already, and only beside
+    /// `bf16Dense` rows (without them the flat efficiency prices every GPU's BF16 GEMMs). The
+    /// shipped file holds OpenXLA's sm_100 table.
+    public var blackwellBF16Dense: [DenseRow] = []
+    /// The GPU `blackwellBF16Dense` was measured on (`bf16_gemm_blackwell_device`, a catalog
+    /// device with per-SM figures); nil when the file has no such rows.
+    public var blackwellBF16Device: Device? = nil
     /// Output tile (rows, columns) of the BF16/FP32 GEMM kernels: a GEMM keeps only as many SMs
     /// busy as it has tiles, wave by wave (`bf16_gemm_tile`).
     public var bf16GEMMTile: Tile
@@ -84,7 +94,7 @@ public struct KernelCalibration: Sendable, Equatable {
     public static let keys = ["calibration_device", "calibration_sms", "fp8_dense_gemm_tflops", "fp8_grouped_gemm_tflops", "fp8_wgrad_tflops_at_112_sms",
                        "attention_forward_tflops_at_112_sms", "attention_backward_tflops_at_112_sms", "attention_head_dim_law", "router_topk_ns_per_row_at_112_sms",
                        "router_bookkeeping_us", "expert_layout_ns_per_row", "bf16_gemm_efficiency",
-                       "bf16_gemm_tflops", "bf16_gemm_tile", "memory_bound_efficiency", "minimum_kernel_us", "host_us_per_operation", "mxfp8_gemm_rate_over_fp8_rows",
+                       "bf16_gemm_tflops", "bf16_gemm_tflops_blackwell", "bf16_gemm_blackwell_device", "bf16_gemm_tile", "memory_bound_efficiency", "minimum_kernel_us", "host_us_per_operation", "mxfp8_gemm_rate_over_fp8_rows",
                        "nvfp4_gemm_rate_over_fp8_rows", "nvfp4_cast_bandwidth_over_mxfp8", "mxfp8_cast_efficiency"]
 
     /// The calibration shipped with llmsim.
@@ -132,6 +142,8 @@ public struct KernelCalibration: Sendable, Equatable {
                                                           fix: "give the SMs the measurements ran on, at most \(device.smCount)")
         }
         let castEfficiency = try fraction(memory, "cast")
+        let blackwellRows = try rows("bf16_gemm_tflops_blackwell", width: 4, optional: true).map { DenseRow(m: Int($0[0]), n: Int($0[1]), k: Int($0[2]), tflops: $0[3]) }
+        let blackwellDevice = try blackwellBF16Device(v, rows: blackwellRows)
         return KernelCalibration(
             device: device,
             calibrationSMs: sms,
@@ -146,6 +158,7 @@ public struct KernelCalibration: Sendable, Equatable {
             expertLayoutSecondsPerRow: try v.positiveDouble("expert_layout_ns_per_row", allowZero: true) * 1e-9,
             bf16GEMMEfficiency: try fraction(v, "bf16_gemm_efficiency"),
             bf16Dense: try rows("bf16_gemm_tflops", width: 4, optional: true).map { DenseRow(m: Int($0[0]), n: Int($0[1]), k: Int($0[2]), tflops: $0[3]) },
+            blackwellBF16Dense: blackwellRows, blackwellBF16Device: blackwellDevice,
             bf16GEMMTile: Tile(rows: tileSides[0], columns: tileSides[1]),
             castEfficiency: castEfficiency, dispatchCastEfficiency: try fraction(memory, "dispatch_cast"), normEfficiency: try fraction(memory, "norm"),
             elementwiseEfficiency: try fraction(memory, "elementwise"), permuteEfficiency: try fraction(memory, "permute"),
@@ -155,5 +168,21 @@ public struct KernelCalibration: Sendable, Equatable {
             nvfp4GEMMRateOverFP8Rows: try v.positiveDouble("nvfp4_gemm_rate_over_fp8_rows", default: 1),
             nvfp4CastBandwidthOverMXFP8: try v.positiveDouble("nvfp4_cast_bandwidth_over_mxfp8", default: 1),
             mxfp8CastEfficiency: try v.optional("mxfp8_cast_efficiency") == nil ? castEfficiency : try fraction(v, "mxfp8_cast_efficiency"))
+    }
+
+    /// The device `bf16_gemm_tflops_blackwell` was measured on: required with rows, and it must
+    /// have per-SM figures (the SM generation the rows price is matched by them).
+    static func blackwellBF16Device(_ v: ConfigValue, rows: [DenseRow]) throws -> Device? {
+        guard let key = try v.optional("bf16_gemm_blackwell_device") else {
+            if rows.isEmpty { return nil }
+            throw try v.required("bf16_gemm_tflops_blackwell").error("measured rows without the GPU they ran on",
+                                                                      fix: "name it beside them, e.g. bf16_gemm_blackwell_device: B200-SXM-180GB")
+        }
+        let device = try key.entry(of: try HardwareCatalog.builtIn().devices, what: "device of the Blackwell BF16 rows")
+        guard device.smThroughput != nil else {
+            throw key.error("the \(device.name) has no per-SM figures (sm_throughput_per_clock), so no device can be matched to its SM",
+                            fix: "name a catalog GPU with Blackwell's SM, e.g. B200-SXM-180GB")
+        }
+        return device
     }
 }

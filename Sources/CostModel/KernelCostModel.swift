@@ -11,7 +11,8 @@ import Kernels
 ///   (Transformer Engine) are plain FP8 GEMMs and use the dense rows like the others. Grouped GEMMs use the nearest DeepGEMM grouped row by (N, K),
 ///   or the dense table with M per group when groups are small.
 /// - BF16/FP32 GEMMs: the nearest measured BF16 row's rate per SM its tiles kept busy
-///   (`bf16_gemm_tflops`; the shipped file holds OpenXLA's sm_90 table), or a flat efficiency
+///   (`bf16_gemm_tflops`, OpenXLA's sm_90 table in the shipped file; on GPUs with Blackwell's
+///   SM `bf16_gemm_tflops_blackwell`, its sm_100 table), or a flat efficiency
 ///   per busy SM in a calibration without rows; either on the SMs the GEMM's output tiles keep busy wave by wave
 ///   (`tileOccupancy`), but never faster than streaming their operands and output at the
 ///   element-wise HBM efficiency (the batched GEMMs of a materialized attention, small-M GEMMs).
@@ -149,7 +150,8 @@ public struct KernelCostModel: Sendable {
         let precision: Precision = device.peak(precision).runsAs == .fp4 ? .fp8 : precision
         guard gemmCeiling == .measured, let fraction = device.achievableMatmulFraction(precision) else { return 1 }
         let format: Precision = device.peak(precision).runsAs == .fp8 ? .fp8 : .bf16
-        guard let reference = calibration.device.achievableMatmulFraction(format) else { return 1 }
+        let measuredOn = format == .bf16 ? bf16Table?.device ?? calibration.device : calibration.device
+        guard let reference = measuredOn.achievableMatmulFraction(format) else { return 1 }
         return fraction / reference
     }
 
@@ -274,20 +276,46 @@ public struct KernelCostModel: Sendable {
         }
     }
 
+    /// Measured BF16 GEMM rows, the GPU and SMs they ran on, and whether they are the
+    /// calibration's Blackwell table (`bf16_gemm_tflops_blackwell`).
+    struct BF16Table {
+        var rows: [KernelCalibration.DenseRow]
+        var device: Device
+        var sms: Int
+        var blackwell: Bool
+    }
+
+    /// The measured rows that price this device's BF16/FP32 GEMMs: the Blackwell table on a
+    /// device whose SM has its device's tensor rate per clock (unless the calibration GPU's SM
+    /// has it too), the calibration GPU's rows otherwise; nil without `bf16_gemm_tflops` rows
+    /// (an experiment's `bf16_gemm_tflops: []`): the flat `bf16_gemm_efficiency` prices every
+    /// GPU's then, the Blackwell table set aside with the rest. A GEMM keeps its fraction of the peak per busy SM
+    /// from the GPU of its own SM generation: OpenXLA's tables have the B200 reaching 0.63 of
+    /// its peak at 4,096³ where the H100 reaches 0.79.
+    var bf16Table: BF16Table? {
+        let c = calibration
+        guard c.pricesBF16FromRows else { return nil }
+        if let measuredOn = c.blackwellBF16Device, !c.blackwellBF16Dense.isEmpty,
+           let rate = measuredOn.smThroughput?.bf16TensorFLOPs, device.smThroughput?.bf16TensorFLOPs == rate,
+           c.device.smThroughput?.bf16TensorFLOPs != rate {
+            return BF16Table(rows: c.blackwellBF16Dense, device: measuredOn, sms: measuredOn.smCount, blackwell: true)
+        }
+        return BF16Table(rows: c.bf16Dense, device: c.device, sms: c.calibrationSMs, blackwell: false)
+    }
+
     /// A BF16/FP32 GEMM's efficiency per busy SM, as a fraction of the device's peak, and the
-    /// figure that set it: the flat `bf16_gemm_efficiency`, or with measured rows the nearest
-    /// one's (in log M, log N, log K, M per group for a grouped GEMM), its TFLOPS over the BF16
-    /// peak of the SMs its own tiles kept busy on the calibration GPU. A row measured at the
-    /// shape priced gives back its own time on the calibration GPU's SMs; a GEMM of fewer tiles
-    /// than a busy SM count runs at the row's rate per SM on its own tiles' SMs.
+    /// figure that set it: the flat `bf16_gemm_efficiency`, or with measured rows (`bf16Table`)
+    /// the nearest one's (in log M, log N, log K, M per group for a grouped GEMM), its TFLOPS
+    /// over the BF16 peak of the SMs its own tiles kept busy on the GPU it was measured on. A
+    /// row measured at the shape priced gives back its own time on that GPU's SMs; a GEMM of
+    /// fewer tiles than a busy SM count runs at the row's rate per SM on its own tiles' SMs.
     func bf16Efficiency(_ g: GEMMShape?) -> (efficiency: Double, figure: PricingFigure) {
-        guard let g, calibration.pricesBF16FromRows else { return (calibration.bf16GEMMEfficiency, .figure(.bf16GEMM)) }
-        let rows = calibration.bf16Dense
-        let i = Self.nearest(rows, m: max(1, g.totalRows / max(g.groups, 1)), n: g.n, k: g.k)
-        let row = rows[i]
-        let busy = min(calibration.calibrationSMs, outputTiles(GEMMShape(m: row.m, n: row.n, k: row.k)))
-        let perBusySM = row.tflops * 1e12 / calibrationPeak.bf16 * Double(calibration.calibrationSMs) / Double(busy)
-        return (perBusySM, .bf16DenseRow(i))
+        guard let g, let table = bf16Table else { return (calibration.bf16GEMMEfficiency, .figure(.bf16GEMM)) }
+        let i = Self.nearest(table.rows, m: max(1, g.totalRows / max(g.groups, 1)), n: g.n, k: g.k)
+        let row = table.rows[i]
+        let busy = min(table.sms, outputTiles(GEMMShape(m: row.m, n: row.n, k: row.k)))
+        let perBusySM = row.tflops * 1e12 / table.device.peak(.bf16).flops * Double(table.sms) / Double(busy)
+        return (perBusySM, table.blackwell ? .blackwellBF16DenseRow(i) : .bf16DenseRow(i))
     }
 
     /// Share of the compute SMs a BF16/FP32 GEMM keeps busy: one output tile

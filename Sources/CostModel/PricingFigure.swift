@@ -42,8 +42,8 @@ public struct DeviceScale: Sendable, Equatable {
 public enum PricingFigure: Sendable, Equatable, Hashable {
     /// A row of `fp8_dense_gemm_tflops` or `fp8_grouped_gemm_tflops` (index into the table).
     case fp8DenseRow(Int), fp8GroupedRow(Int)
-    /// A row of `bf16_gemm_tflops` (index into the table).
-    case bf16DenseRow(Int)
+    /// A row of `bf16_gemm_tflops` or `bf16_gemm_tflops_blackwell` (index into the table).
+    case bf16DenseRow(Int), blackwellBF16DenseRow(Int)
     /// A scalar figure of the file. `.elementwise` also prices BF16 GEMMs too thin to reach
     /// their compute rate before streaming their operands; `.minimumKernel` any kernel that
     /// would be shorter than the shortest measured launch.
@@ -55,7 +55,7 @@ public enum PricingFigure: Sendable, Equatable, Hashable {
     /// runs on as many SMs as it has output tiles (`KernelCostModel.tileOccupancy`).
     public var runsOnItsTiles: Bool {
         switch self {
-        case .figure(.bf16GEMM), .bf16DenseRow: true
+        case .figure(.bf16GEMM), .bf16DenseRow, .blackwellBF16DenseRow: true
         default: false
         }
     }
@@ -73,6 +73,9 @@ public enum PricingFigure: Sendable, Equatable, Hashable {
         case .bf16DenseRow(let i):
             let r = calibration.bf16Dense[i]
             return KernelCalibration.Figure.bf16GEMMTable.rawValue + " [\(r.m), \(r.n), \(r.k)]"
+        case .blackwellBF16DenseRow(let i):
+            let r = calibration.blackwellBF16Dense[i]
+            return KernelCalibration.Figure.blackwellBF16GEMMTable.rawValue + " [\(r.m), \(r.n), \(r.k)]"
         case .figure(let f): return f.rawValue
         case .communication: return "(the fabric)"
         }

@@ -10,7 +10,8 @@ extension StepExperiment {
     ///   tables are replaced whole), with an optional `file:` to start from another file.
     ///   `bf16_gemm_efficiency` prices only when there are no measured BF16 rows, so setting it
     ///   over a file that has them (the shipped one does) is refused unless the mapping also
-    ///   sets `bf16_gemm_tflops` (`[]` to price every BF16 GEMM at the flat figure).
+    ///   sets `bf16_gemm_tflops` (`[]` to price every BF16 GEMM at the flat figure, on every GPU:
+    ///   the Blackwell rows, `bf16_gemm_tflops_blackwell`, price only beside measured rows).
     /// Sweeps set its keys like any other (`calibration.attention_forward_tflops_at_112_sms: [500, 555]`).
     /// The shipped file and its sources: Sources/CostModel/Resources/hopper-kernels.yaml.
     static func parseCalibration(_ c: ConfigValue) throws -> KernelCalibration {

@@ -159,7 +159,7 @@ import Hardware
         let memory = ["cast", "dispatch_cast", "norm", "elementwise", "permute"].map { "memory_bound_efficiency." + $0 }
         // Not figures: the GPU and SMs the figures were measured on, the BF16 kernels' tile
         // shape and the law carrying attention's figures to other head dimensions.
-        let read = KernelCalibration.keys.filter { !["calibration_device", "calibration_sms", "memory_bound_efficiency", "bf16_gemm_tile", "attention_head_dim_law"].contains($0) } + memory
+        let read = KernelCalibration.keys.filter { !["calibration_device", "calibration_sms", "memory_bound_efficiency", "bf16_gemm_tile", "attention_head_dim_law", "bf16_gemm_blackwell_device"].contains($0) } + memory
         #expect(Set(KernelCalibration.Figure.allCases.map(\.rawValue)) == Set(read))
         #expect(calibration.value(.bf16GEMM) == 0.70 && abs(calibration.value(.minimumKernel) - 3) < 1e-9 && abs(calibration.value(.hostOperation) - 100) < 1e-9)
         #expect(abs(calibration.value(.routerBookkeeping) - 105) < 1e-9 && abs(calibration.value(.expertLayout) - 7.41) < 1e-9)

@@ -55,25 +55,31 @@ import Testing
     /// direction; GB300 PP 4 × 12, EP 16, MBS 2 20.786 s (−2.8 %). NVIDIA's GB300/GB200 ratio on
     /// this model 1.25, llmsim's 1.07. Since 2026-11-25 with the recipe's layers per chunk
     /// (the embedding and the loss counted as layers: `pipeline_layout`): 22.419 s (−15.9 %) and
-    /// 20.851 s (−2.5 %).
-    @Test("Blackwell what-ifs: B200 and GB200 8B within 10%; B200 405B 10% fast; GB300 8B 12% slow; 70B GB200 12% fast, GB300 7% fast; V3 GB200 22% fast, GB300 10% fast; Qwen3-235B GB200 16% fast, GB300 3% fast")
+    /// 20.851 s (−2.5 %). Since 2026-11-27 the BF16 GEMMs of Blackwell GPUs price from OpenXLA's
+    /// sm_100 table (0.63 of the peak at 4,096^3, where the H100's rows reach 0.79): 8B B200
+    /// 4.333 s (+1.2 %), GB200 3.966 s (−4.7 %), 405B B200 5.589 s (−9.8 %), GB300 8B 3.961 s
+    /// (+13.5 %), 70B offloaded GB200 6.745 s (−11.2 %) and GB300 6.743 s (−7.0 %); the BF16 MoE
+    /// rows move most: V3 GB200 18.508 s (−11.4 %), GB300 17.455 s (+2.5 %), Qwen3-235B GB200
+    /// 25.038 s (−6.1 %), GB300 23.286 s (+8.9 %).
+    @Test("Blackwell what-ifs: B200 and GB200 8B within 5%; B200 405B 10% fast; GB300 8B 14% slow; 70B GB200 11% fast, GB300 7% fast; V3 GB200 11% fast, GB300 3% slow; Qwen3-235B GB200 6% fast, GB300 9% slow")
     func blackwellSteps() throws {
         let ratios = try publishedNeMoRatios(PublishedNeMoRun.blackwell)
-        #expect(abs(ratios[0] - 0.996) < 0.01, "\(ratios)")
-        #expect(abs(ratios[1] - 0.938) < 0.01, "\(ratios)")
+        #expect(abs(ratios[0] - 1.012) < 0.01, "\(ratios)")
+        #expect(abs(ratios[1] - 0.953) < 0.01, "\(ratios)")
         #expect(abs(ratios[2] - 0.902) < 0.01, "\(ratios)")
-        #expect(abs(ratios[3] - 1.119) < 0.01, "\(ratios)")
-        #expect(abs(ratios[4] - 0.884) < 0.01, "\(ratios)")
-        #expect(abs(ratios[5] - 0.926) < 0.01, "\(ratios)")
-        #expect(abs(ratios[6] - 0.780) < 0.01, "\(ratios)")
-        #expect(abs(ratios[7] - 0.896) < 0.01, "\(ratios)")
-        #expect(abs(ratios[8] - 0.841) < 0.01, "\(ratios)")
-        #expect(abs(ratios[9] - 0.975) < 0.01, "\(ratios)")
-        // The tile roofline is what moved the 8B B200 step from 0.950 of the published time.
+        #expect(abs(ratios[3] - 1.135) < 0.01, "\(ratios)")
+        #expect(abs(ratios[4] - 0.888) < 0.01, "\(ratios)")
+        #expect(abs(ratios[5] - 0.930) < 0.01, "\(ratios)")
+        #expect(abs(ratios[6] - 0.886) < 0.01, "\(ratios)")
+        #expect(abs(ratios[7] - 1.025) < 0.01, "\(ratios)")
+        #expect(abs(ratios[8] - 0.939) < 0.01, "\(ratios)")
+        #expect(abs(ratios[9] - 1.089) < 0.01, "\(ratios)")
+        // The tile roofline is what moved the 8B B200 step from 0.950 of the published time
+        // (0.966 with Blackwell's own BF16 rows).
         var peak = try shippedStep(PublishedNeMoRun.llama3_8B_B200.experiment)
         peak.attentionCeiling = .peak
         let atPeak = try StepSimulation(config: peak, calibration: try KernelCalibration.hopper()).run()
-        #expect(abs(atPeak.stepTimeS / PublishedNeMoRun.llama3_8B_B200.stepSeconds - 0.950) < 0.01)
+        #expect(abs(atPeak.stepTimeS / PublishedNeMoRun.llama3_8B_B200.stepSeconds - 0.966) < 0.01, "\(atPeak.stepTimeS / PublishedNeMoRun.llama3_8B_B200.stepSeconds)")
     }
 
     /// The plans are checked against the GPU too: the B200 file on H100 nodes is not the

@@ -16,7 +16,12 @@ TFLOPS to one decimal.
 
 Usage:
   python3 docs/checks/xla_matmul_table.py matmul_interpolator_data.h [--arch sm_90]
-      [--dtype bf16xbf16->bf16] [--batch 1]
+      [--dtype bf16xbf16->bf16] [--batch 1] [--key bf16_gemm_tflops]
+
+The shipped calibration's `bf16_gemm_tflops` is `--arch sm_90` at the commit named above;
+its `bf16_gemm_tflops_blackwell` is `--arch sm_100 --key bf16_gemm_tflops_blackwell` on
+tensorflow/tensorflow a305421c45a1ea5117c170b8d8a00a51f9dcee8f,
+third_party/xla/xla/backends/gpu/cost_model/matmul_interpolator_data.h.
 """
 import argparse
 import re
@@ -44,6 +49,7 @@ def main():
     p.add_argument("--arch", default="sm_90")
     p.add_argument("--dtype", default="bf16xbf16->bf16")
     p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--key", default="bf16_gemm_tflops", help="the calibration key the rows are printed under")
     a = p.parse_args()
     text = open(a.header, encoding="utf-8").read()
     rows = sorted((m, n, k, f[a.dtype.lower()]) for b, m, n, k, f in entries(text, a.arch)
@@ -51,7 +57,7 @@ def main():
     if not rows:
         sys.exit(f"no {a.dtype} rows at batch {a.batch} for {a.arch}")
     print(f"# {len(rows)} rows: {a.arch}, {a.dtype}, batch {a.batch}, from {a.header}")
-    print("bf16_gemm_tflops:")
+    print(f"{a.key}:")
     for m, n, k, flops in rows:
         print(f"  - [{m}, {n}, {k}, {flops / 1e12:.1f}]")
 

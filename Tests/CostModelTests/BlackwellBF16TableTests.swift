@@ -1,0 +1,90 @@
+import Testing
+import ConfigIO
+import Foundation
+import Hardware
+@testable import Kernels
+@testable import CostModel
+
+/// The calibration's second BF16 table (`bf16_gemm_tflops_blackwell`, OpenXLA's sm_100 table
+/// taken as the B200): it prices the BF16 GEMMs of GPUs with Blackwell's SM, the sm_90 rows
+/// everyone else's.
+@Suite struct BlackwellBF16TableTests {
+    let catalog: HardwareCatalog
+    let calibration: KernelCalibration
+    init() throws {
+        catalog = try HardwareCatalog.builtIn()
+        calibration = try KernelCalibration.hopper()
+    }
+
+    func bf16GEMM(_ m: Int, _ n: Int, _ k: Int) -> OperationRecord {
+        OperationRecord(name: "x.fprop", kind: .gemm, pass: .forward, block: .attention, layer: 0, flops: 2 * Double(m) * Double(n) * Double(k),
+                        modelFLOPs: 0, bytesRead: 0, bytesWritten: 0, precision: .bf16,
+                        gemm: GEMMShape(m: m, n: n, k: k, groups: 1, totalRows: m), attention: nil, traffic: nil, recompute: false)
+    }
+
+    func model(_ id: String, communicationSMs: Int = 0) throws -> KernelCostModel {
+        try KernelCostModel(device: try catalog.device(id), calibration: calibration, communicationSMs: communicationSMs)
+    }
+
+    /// The shipped rows: all 125 batch-1 shapes of the sm_100 table, 6.8 to 1,416.9 TFLOPS
+    /// (tensorflow/tensorflow a305421c, matmul_interpolator_data.h), on the B200.
+    @Test func shippedRowsAreOpenXLAsSM100Table() throws {
+        let rows = calibration.blackwellBF16Dense
+        #expect(rows.count == 125 && Set(rows.map { "\($0.m),\($0.n),\($0.k)" }).count == 125)
+        #expect(rows.map(\.tflops).min() == 6.8 && rows.map(\.tflops).max() == 1416.9)
+        #expect(rows.contains(.init(m: 2048, n: 4096, k: 4096, tflops: 1342.5)))
+        #expect(calibration.blackwellBF16Device?.id == "B200-SXM-180GB")
+    }
+
+    /// On the B200 with every SM computing, a GEMM at a row's shape runs at the row's TFLOPS;
+    /// on a GB200 at the same fraction of its own peak (2,500 over 2,250); the B300 and GB300
+    /// (Blackwell Ultra, the same tensor rate per SM) take the same rows; Hopper and Ampere keep
+    /// the sm_90 rows.
+    @Test func pricesEveryBlackwellSMAndNoOther() throws {
+        let edge = bf16GEMM(4096, 4096, 4096)
+        let b200 = try model("B200-SXM-180GB")
+        #expect(abs(edge.flops / b200.duration(edge) / 1e12 - 1416.9) < 1e-6)
+        #expect(b200.priced(edge).figure.key(in: calibration) == "bf16_gemm_tflops_blackwell [4096, 4096, 4096]")
+        let gb200 = try model("GB200-186GB")
+        #expect(abs(edge.flops / gb200.duration(edge) / 1e12 - 1416.9 * 2500 / 2250) < 0.5)
+        for id in ["B300-SXM-268GB", "GB300-279GB"] {
+            #expect(try model(id).priced(edge).figure == .blackwellBF16DenseRow(124), "\(id)")
+        }
+        for id in ["H100-SXM5-80GB", "H800-SXM5-80GB", "A100-SXM4-80GB"] {
+            #expect(try model(id).priced(edge).figure == .bf16DenseRow(124), "\(id)")
+        }
+        // At 4,096^3 Blackwell keeps 0.63 of its peak where the H100's row keeps 0.79.
+        let h100 = try model("H100-SXM5-80GB")
+        #expect(abs(edge.flops / h100.duration(edge) / 1e12 - 783.3) < 1e-6)
+    }
+
+    /// A Blackwell row of fewer 128×128 tiles than SMs keeps its rate per busy SM, as the sm_90
+    /// rows do: 4,096 × 256 has 64 tiles, so it takes the same time on 128 compute SMs as on 148.
+    @Test func smallGEMMsKeepTheirRatePerBusySM() throws {
+        let router = bf16GEMM(4096, 256, 4096)
+        let all = try model("B200-SXM-180GB"), some = try model("B200-SXM-180GB", communicationSMs: 20)
+        #expect(abs(router.flops / all.duration(router) / 1e12 - 645.1) < 1e-6)
+        #expect(abs(some.duration(router) - all.duration(router)) < 1e-15)
+    }
+
+    /// Without `bf16_gemm_tflops` rows (an experiment's `bf16_gemm_tflops: []`) the flat
+    /// efficiency prices every GPU's BF16 GEMMs, the Blackwell rows set aside with the rest.
+    @Test func flatEfficiencyPricesEveryGPUWithoutRows() throws {
+        let b200 = try KernelCostModel(device: try catalog.device("B200-SXM-180GB"), calibration: calibration.withoutBF16Rows, communicationSMs: 0)
+        #expect(b200.priced(bf16GEMM(4096, 4096, 4096)).figure == .figure(.bf16GEMM))
+    }
+
+    /// The rows need the GPU they ran on, and a GPU with per-SM figures (its SM is what the
+    /// priced devices are matched by).
+    @Test func rowsNeedTheirDevice() throws {
+        let text = try String(contentsOfFile: try KernelCalibration.shippedPath(), encoding: .utf8)
+        let without = text.replacingOccurrences(of: "bf16_gemm_blackwell_device: B200-SXM-180GB\n", with: "")
+        let missing = #expect(throws: (any Error).self) { try KernelCalibration.parse(try ConfigValue.parse(without, file: "a.yaml")) }
+        #expect("\(missing!)".contains("bf16_gemm_blackwell_device: B200-SXM-180GB"))
+        let noSM = text.replacingOccurrences(of: "bf16_gemm_blackwell_device: B200-SXM-180GB", with: "bf16_gemm_blackwell_device: MI300X-192GB")
+        let error = #expect(throws: (any Error).self) { try KernelCalibration.parse(try ConfigValue.parse(noSM, file: "b.yaml")) }
+        #expect("\(error!)".contains("no per-SM figures"))
+        let unknown = text.replacingOccurrences(of: "bf16_gemm_blackwell_device: B200-SXM-180GB", with: "bf16_gemm_blackwell_device: B201")
+        #expect(throws: (any Error).self) { try KernelCalibration.parse(try ConfigValue.parse(unknown, file: "c.yaml")) }
+    }
+}
