@@ -122,6 +122,10 @@ public struct KernelCalibration: Sendable, Equatable {
                 return values
             }
         }
+        /// A GEMM table of rows [M, N, K, TFLOPS].
+        func denseRows(_ key: String, optional: Bool = false) throws -> [DenseRow] {
+            try rows(key, width: 4, optional: optional).map { DenseRow(m: Int($0[0]), n: Int($0[1]), k: Int($0[2]), tflops: $0[3]) }
+        }
         let memory = try v.required("memory_bound_efficiency")
         try memory.requireKnownKeys(["cast", "dispatch_cast", "norm", "elementwise", "permute"])
         /// A fraction of a peak: above 1 the kernel would outrun the roofline.
@@ -142,12 +146,12 @@ public struct KernelCalibration: Sendable, Equatable {
                                                           fix: "give the SMs the measurements ran on, at most \(device.smCount)")
         }
         let castEfficiency = try fraction(memory, "cast")
-        let blackwellRows = try rows("bf16_gemm_tflops_blackwell", width: 4, optional: true).map { DenseRow(m: Int($0[0]), n: Int($0[1]), k: Int($0[2]), tflops: $0[3]) }
+        let blackwellRows = try denseRows("bf16_gemm_tflops_blackwell", optional: true)
         let blackwellDevice = try blackwellBF16Device(v, rows: blackwellRows)
         return KernelCalibration(
             device: device,
             calibrationSMs: sms,
-            fp8Dense: try rows("fp8_dense_gemm_tflops", width: 4).map { DenseRow(m: Int($0[0]), n: Int($0[1]), k: Int($0[2]), tflops: $0[3]) },
+            fp8Dense: try denseRows("fp8_dense_gemm_tflops"),
             fp8Grouped: try rows("fp8_grouped_gemm_tflops", width: 5).map { GroupedRow(groups: Int($0[0]), mPerGroup: Int($0[1]), n: Int($0[2]), k: Int($0[3]), tflops: $0[4]) },
             fp8WgradTFLOPSAt112: try v.positiveDouble("fp8_wgrad_tflops_at_112_sms"),
             attentionForwardTFLOPSAt112: try v.positiveDouble("attention_forward_tflops_at_112_sms"),
@@ -157,7 +161,7 @@ public struct KernelCalibration: Sendable, Equatable {
             routerBookkeepingSeconds: try v.positiveDouble("router_bookkeeping_us", allowZero: true) * 1e-6,
             expertLayoutSecondsPerRow: try v.positiveDouble("expert_layout_ns_per_row", allowZero: true) * 1e-9,
             bf16GEMMEfficiency: try fraction(v, "bf16_gemm_efficiency"),
-            bf16Dense: try rows("bf16_gemm_tflops", width: 4, optional: true).map { DenseRow(m: Int($0[0]), n: Int($0[1]), k: Int($0[2]), tflops: $0[3]) },
+            bf16Dense: try denseRows("bf16_gemm_tflops", optional: true),
             blackwellBF16Dense: blackwellRows, blackwellBF16Device: blackwellDevice,
             bf16GEMMTile: Tile(rows: tileSides[0], columns: tileSides[1]),
             castEfficiency: castEfficiency, dispatchCastEfficiency: try fraction(memory, "dispatch_cast"), normEfficiency: try fraction(memory, "norm"),

@@ -289,9 +289,9 @@ public struct KernelCostModel: Sendable {
     /// device whose SM has its device's tensor rate per clock (unless the calibration GPU's SM
     /// has it too), the calibration GPU's rows otherwise; nil without `bf16_gemm_tflops` rows
     /// (an experiment's `bf16_gemm_tflops: []`): the flat `bf16_gemm_efficiency` prices every
-    /// GPU's then, the Blackwell table set aside with the rest. A GEMM keeps its fraction of the peak per busy SM
-    /// from the GPU of its own SM generation: OpenXLA's tables have the B200 reaching 0.63 of
-    /// its peak at 4,096³ where the H100 reaches 0.79.
+    /// GPU's then, the Blackwell table set aside with the rest. A GEMM keeps its fraction of the
+    /// peak per busy SM from the GPU of its own SM generation: OpenXLA's tables have the B200
+    /// reaching 0.63 of its peak at 4,096³ where the H100 reaches 0.79.
     var bf16Table: BF16Table? {
         let c = calibration
         guard c.pricesBF16FromRows else { return nil }

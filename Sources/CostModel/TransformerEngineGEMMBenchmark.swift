@@ -14,8 +14,9 @@ import Kernels
 /// its input row-wise and column-wise, the column-wise copy being the weight gradient's — the
 /// input needs no gradient but the weight does — and its weight row-wise).
 ///
-/// What it checks (`llmsim validate`): the BF16 and FP8 Block rows price the kernel model's BF16
-/// and FP8 tables, carried from Hopper by the fraction of peak, on a Blackwell Ultra GPU;
+/// What it checks (`llmsim validate`): the BF16 row prices the kernel model's Blackwell BF16
+/// table (OpenXLA's sm_100 rows, at the 4,096 edge these shapes take), the FP8 Block row its FP8
+/// table carried from Hopper by the fraction of peak, on a Blackwell Ultra GPU;
 /// "FP8 Block" (cuBLAS's 1×128 / 128×128 block-scaled kernels) is priced as the FP8 rows, which
 /// are DeepGEMM's kernels with the same scaling, every pass from the dense rows (Transformer
 /// Engine's weight gradient is a GEMM like the others). The MXFP8 and NVFP4 rates over those
