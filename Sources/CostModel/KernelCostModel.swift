@@ -305,13 +305,16 @@ public struct KernelCostModel: Sendable {
 
     /// A BF16/FP32 GEMM's efficiency per busy SM, as a fraction of the device's peak, and the
     /// figure that set it: the flat `bf16_gemm_efficiency`, or with measured rows (`bf16Table`)
-    /// the nearest one's (in log M, log N, log K, M per group for a grouped GEMM), its TFLOPS
-    /// over the BF16 peak of the SMs its own tiles kept busy on the GPU it was measured on. A
-    /// row measured at the shape priced gives back its own time on that GPU's SMs; a GEMM of
-    /// fewer tiles than a busy SM count runs at the row's rate per SM on its own tiles' SMs.
+    /// the nearest one's (in log M, log N, log K, M per group for a grouped GEMM, the row or its
+    /// transpose: a GEMM and its transpose run alike), its TFLOPS over the BF16 peak of the SMs
+    /// its own tiles kept busy on the GPU it was measured on. A row measured at the shape priced
+    /// gives back its own time on that GPU's SMs; a GEMM of fewer tiles than a busy SM count
+    /// runs at the row's rate per SM on its own tiles' SMs. Rows past M = 4,096 are OpenXLA's
+    /// batched rows (their only measurements past the edge), so a GEMM past 4,096 in M or N
+    /// finds rows of its own size up to 16,384; past that, and in K past 4,096, the edge's rate.
     func bf16Efficiency(_ g: GEMMShape?) -> (efficiency: Double, figure: PricingFigure) {
         guard let g, let table = bf16Table else { return (calibration.bf16GEMMEfficiency, .figure(.bf16GEMM)) }
-        let i = Self.nearest(table.rows, m: max(1, g.totalRows / max(g.groups, 1)), n: g.n, k: g.k)
+        let i = Self.nearest(table.rows, m: max(1, g.totalRows / max(g.groups, 1)), n: g.n, k: g.k, transposable: true)
         let row = table.rows[i]
         let busy = min(table.sms, outputTiles(GEMMShape(m: row.m, n: row.n, k: row.k)))
         let perBusySM = row.tflops * 1e12 / table.device.peak(.bf16).flops * Double(table.sms) / Double(busy)
@@ -344,10 +347,15 @@ public struct KernelCostModel: Sendable {
     }
 
     /// Index of the row of a non-empty GEMM table nearest in (log M, log N, log K), the first
-    /// of equally near ones.
-    static func nearest(_ rows: [KernelCalibration.DenseRow], m: Int, n: Int, k: Int) -> Int {
+    /// of equally near ones; `transposable`, a row also stands for its transpose (M and N
+    /// swapped), a row as measured winning a tie with one transposed.
+    static func nearest(_ rows: [KernelCalibration.DenseRow], m: Int, n: Int, k: Int, transposable: Bool = false) -> Int {
         func d(_ a: Int, _ b: Int) -> Double { let x = log2(Double(max(a, 1))) - log2(Double(b)); return x * x }
-        func distance(_ r: KernelCalibration.DenseRow) -> Double { d(m, r.m) + d(n, r.n) + d(k, r.k) }
+        func distance(_ r: KernelCalibration.DenseRow) -> (Double, transposed: Int) {
+            let direct = d(m, r.m) + d(n, r.n) + d(k, r.k)
+            let transposed = d(n, r.m) + d(m, r.n) + d(k, r.k)
+            return transposable && transposed < direct ? (transposed, 1) : (direct, 0)
+        }
         return rows.indices.min { distance(rows[$0]) < distance(rows[$1]) }!
     }
 

@@ -26,13 +26,17 @@ import Hardware
         try KernelCostModel(device: try catalog.device(id), calibration: calibration, communicationSMs: communicationSMs)
     }
 
-    /// The shipped rows: all 125 batch-1 shapes of the sm_100 table, 6.8 to 1,416.9 TFLOPS
+    /// The shipped rows: all 125 batch-1 shapes of the sm_100 table and its 50 batch-2 and
+    /// batch-4 rows at M = 4,096 as M = 8,192 and 16,384, 6.8 to 1,670.5 TFLOPS
     /// (tensorflow/tensorflow a305421c, matmul_interpolator_data.h), on the B200.
     @Test func shippedRowsAreOpenXLAsSM100Table() throws {
         let rows = calibration.blackwellBF16Dense
-        #expect(rows.count == 125 && Set(rows.map { "\($0.m),\($0.n),\($0.k)" }).count == 125)
-        #expect(rows.map(\.tflops).min() == 6.8 && rows.map(\.tflops).max() == 1416.9)
+        #expect(rows.count == 175 && Set(rows.map { "\($0.m),\($0.n),\($0.k)" }).count == 175)
+        #expect(rows.map(\.tflops).min() == 6.8 && rows.map(\.tflops).max() == 1670.5)
         #expect(rows.contains(.init(m: 2048, n: 4096, k: 4096, tflops: 1342.5)))
+        // Batch 2 and 4 of 4,096 × 4,096 × 4,096: 1,466.6 and 1,670.5 TFLOPS.
+        #expect(rows.contains(.init(m: 8192, n: 4096, k: 4096, tflops: 1466.6)))
+        #expect(rows.contains(.init(m: 16384, n: 4096, k: 4096, tflops: 1670.5)))
         #expect(calibration.blackwellBF16Device?.id == "B200-SXM-180GB")
     }
 
@@ -56,6 +60,20 @@ import Hardware
         // At 4,096^3 Blackwell keeps 0.63 of its peak where the H100's row keeps 0.79.
         let h100 = try model("H100-SXM5-80GB")
         #expect(abs(edge.flops / h100.duration(edge) / 1e12 - 783.3) < 1e-6)
+    }
+
+    /// Past the 4,096 edge a GEMM finds the batched rows of its own size, in M or, transposed,
+    /// in N: Transformer Engine's 15,872 × 4,096 × 4,096 (M, N, K) and its transpose both take
+    /// the 16,384 row's 1,670.5 TFLOPS on the B200 (TE measures 1,799 on a B300); in K alone
+    /// past the edge, the edge's rate.
+    @Test func pastTheEdgeTheBatchedRows() throws {
+        let b200 = try model("B200-SXM-180GB")
+        for g in [bf16GEMM(15872, 4096, 4096), bf16GEMM(4096, 15872, 4096)] {
+            #expect(b200.priced(g).figure.key(in: calibration) == "bf16_gemm_tflops_blackwell [16384, 4096, 4096]")
+            #expect(abs(g.flops / b200.duration(g) / 1e12 - 1670.5) < 1e-6)
+        }
+        #expect(b200.priced(bf16GEMM(8192, 2048, 4096)).figure.key(in: calibration) == "bf16_gemm_tflops_blackwell [8192, 2048, 4096]")
+        #expect(b200.priced(bf16GEMM(4096, 4096, 15872)).figure.key(in: calibration) == "bf16_gemm_tflops_blackwell [4096, 4096, 4096]")
     }
 
     /// A Blackwell row of fewer 128×128 tiles than SMs keeps its rate per busy SM, as the sm_90

@@ -60,20 +60,25 @@ import Testing
     /// 4.333 s (+1.2 %), GB200 3.966 s (−4.7 %), 405B B200 5.589 s (−9.8 %), GB300 8B 3.961 s
     /// (+13.5 %), 70B offloaded GB200 6.745 s (−11.2 %) and GB300 6.743 s (−7.0 %); the BF16 MoE
     /// rows move most: V3 GB200 18.508 s (−11.4 %), GB300 17.455 s (+2.5 %), Qwen3-235B GB200
-    /// 25.038 s (−6.1 %), GB300 23.286 s (+8.9 %).
-    @Test("Blackwell what-ifs: B200 and GB200 8B within 5%; B200 405B 10% fast; GB300 8B 14% slow; 70B GB200 11% fast, GB300 7% fast; V3 GB200 11% fast, GB300 3% slow; Qwen3-235B GB200 6% fast, GB300 9% slow")
+    /// 25.038 s (−6.1 %), GB300 23.286 s (+8.9 %). With the table's batched rows past its 4,096
+    /// edge (M or N of 8,192 and 16,384 at OpenXLA's batch-2 and batch-4 rates, not the edge's):
+    /// 8B B200 4.288 s (+0.2 %), GB200 3.925 s (−5.6 %), 405B B200 5.587 s (−9.8 %), GB300 8B
+    /// 3.921 s (+12.4 %), 70B offloaded GB200 6.725 s (−11.5 %), GB300 6.722 s (−7.3 %); V3 GB200
+    /// 17.846 s (−14.5 %), GB300 16.894 s (−0.8 %), Qwen3-235B GB200 24.458 s (−8.3 %), GB300
+    /// 22.762 s (+6.5 %).
+    @Test("Blackwell what-ifs: B200 and GB200 8B within 6%; B200 405B 10% fast; GB300 8B 12% slow; 70B GB200 12% fast, GB300 7% fast; V3 GB200 15% fast, GB300 1% fast; Qwen3-235B GB200 8% fast, GB300 7% slow")
     func blackwellSteps() throws {
         let ratios = try publishedNeMoRatios(PublishedNeMoRun.blackwell)
-        #expect(abs(ratios[0] - 1.012) < 0.01, "\(ratios)")
-        #expect(abs(ratios[1] - 0.953) < 0.01, "\(ratios)")
+        #expect(abs(ratios[0] - 1.002) < 0.01, "\(ratios)")
+        #expect(abs(ratios[1] - 0.944) < 0.01, "\(ratios)")
         #expect(abs(ratios[2] - 0.902) < 0.01, "\(ratios)")
-        #expect(abs(ratios[3] - 1.135) < 0.01, "\(ratios)")
-        #expect(abs(ratios[4] - 0.888) < 0.01, "\(ratios)")
-        #expect(abs(ratios[5] - 0.930) < 0.01, "\(ratios)")
-        #expect(abs(ratios[6] - 0.886) < 0.01, "\(ratios)")
-        #expect(abs(ratios[7] - 1.025) < 0.01, "\(ratios)")
-        #expect(abs(ratios[8] - 0.939) < 0.01, "\(ratios)")
-        #expect(abs(ratios[9] - 1.089) < 0.01, "\(ratios)")
+        #expect(abs(ratios[3] - 1.124) < 0.01, "\(ratios)")
+        #expect(abs(ratios[4] - 0.885) < 0.01, "\(ratios)")
+        #expect(abs(ratios[5] - 0.927) < 0.01, "\(ratios)")
+        #expect(abs(ratios[6] - 0.855) < 0.01, "\(ratios)")
+        #expect(abs(ratios[7] - 0.992) < 0.01, "\(ratios)")
+        #expect(abs(ratios[8] - 0.917) < 0.01, "\(ratios)")
+        #expect(abs(ratios[9] - 1.065) < 0.01, "\(ratios)")
         // The tile roofline is what moved the 8B B200 step from 0.950 of the published time
         // (0.966 with Blackwell's own BF16 rows).
         var peak = try shippedStep(PublishedNeMoRun.llama3_8B_B200.experiment)

@@ -11,15 +11,20 @@ protobuf in a C++ header:
   (commit 372d578bb861cc5804e56d37d93aec931a59762c holds the sm_90-only table llmsim ships;
   later versions moved it to xla/backends/gpu/cost_model/ and added sm_100 and FP8 entries).
 
-llmsim prices unbatched GEMMs, so only batch-1 rows are kept. Values are FLOP/s; rows print
-TFLOPS to one decimal.
+llmsim prices unbatched GEMMs, so batch-1 rows are kept, and with --extend-m the batch-2 and
+batch-4 rows at the table's largest M (4,096) as unbatched rows of M = 8,192 and 16,384: a
+batched GEMM of b x [M, N, K] has the output tiles and FLOPs of one [b*M, N, K] GEMM (it reads b
+weight matrices where the unbatched GEMM reads one, so if anything it is the slower), and these
+are the table's only measurements past its 4,096 edge. Values are FLOP/s; rows print TFLOPS to
+one decimal.
 
 Usage:
   python3 docs/checks/xla_matmul_table.py matmul_interpolator_data.h [--arch sm_90]
-      [--dtype bf16xbf16->bf16] [--batch 1] [--key bf16_gemm_tflops]
+      [--dtype bf16xbf16->bf16] [--batch 1] [--extend-m] [--key bf16_gemm_tflops]
 
-The shipped calibration's `bf16_gemm_tflops` is `--arch sm_90` at the commit named above;
-its `bf16_gemm_tflops_blackwell` is `--arch sm_100 --key bf16_gemm_tflops_blackwell` on
+The shipped calibration's `bf16_gemm_tflops` is `--arch sm_90 --extend-m` at the commit named
+above; its `bf16_gemm_tflops_blackwell` is `--arch sm_100 --extend-m --key
+bf16_gemm_tflops_blackwell` on
 tensorflow/tensorflow a305421c45a1ea5117c170b8d8a00a51f9dcee8f,
 third_party/xla/xla/backends/gpu/cost_model/matmul_interpolator_data.h.
 """
@@ -49,14 +54,23 @@ def main():
     p.add_argument("--arch", default="sm_90")
     p.add_argument("--dtype", default="bf16xbf16->bf16")
     p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--extend-m", action="store_true",
+                   help="also print the larger batches' rows at the largest M as unbatched rows of M x batch")
     p.add_argument("--key", default="bf16_gemm_tflops", help="the calibration key the rows are printed under")
     a = p.parse_args()
     text = open(a.header, encoding="utf-8").read()
-    rows = sorted((m, n, k, f[a.dtype.lower()]) for b, m, n, k, f in entries(text, a.arch)
-                  if b == a.batch and a.dtype.lower() in f)
+    dtype = a.dtype.lower()
+    table = [(b, m, n, k, f[dtype]) for b, m, n, k, f in entries(text, a.arch) if dtype in f]
+    rows = sorted((m, n, k, flops) for b, m, n, k, flops in table if b == a.batch)
     if not rows:
         sys.exit(f"no {a.dtype} rows at batch {a.batch} for {a.arch}")
-    print(f"# {len(rows)} rows: {a.arch}, {a.dtype}, batch {a.batch}, from {a.header}")
+    note = ""
+    if a.extend_m:
+        edge = max(m for m, _, _, _ in rows)
+        extended = sorted((m * b // a.batch, n, k, flops) for b, m, n, k, flops in table if b > a.batch and m == edge)
+        rows += extended
+        note = f", and {len(extended)} rows of larger batches at M {edge} as M x batch"
+    print(f"# {len(rows)} rows: {a.arch}, {a.dtype}, batch {a.batch}{note}, from {a.header}")
     print(f"{a.key}:")
     for m, n, k, flops in rows:
         print(f"  - [{m}, {n}, {k}, {flops / 1e12:.1f}]")
