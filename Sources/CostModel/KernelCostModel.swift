@@ -350,13 +350,18 @@ public struct KernelCostModel: Sendable {
     /// of equally near ones; `transposable`, a row also stands for its transpose (M and N
     /// swapped), a row as measured winning a tie with one transposed.
     static func nearest(_ rows: [KernelCalibration.DenseRow], m: Int, n: Int, k: Int, transposable: Bool = false) -> Int {
-        func d(_ a: Int, _ b: Int) -> Double { let x = log2(Double(max(a, 1))) - log2(Double(b)); return x * x }
-        func distance(_ r: KernelCalibration.DenseRow) -> (Double, transposed: Int) {
-            let direct = d(m, r.m) + d(n, r.n) + d(k, r.k)
-            let transposed = d(n, r.m) + d(m, r.n) + d(k, r.k)
-            return transposable && transposed < direct ? (transposed, 1) : (direct, 0)
+        func lg(_ x: Int) -> Double { log2(Double(max(x, 1))) }
+        let (lm, ln, lk) = (lg(m), lg(n), lg(k))
+        var best = 0, bestKey = (Double.infinity, 1)
+        for (i, r) in rows.enumerated() {
+            let (rm, rn, rk) = (lg(r.m), lg(r.n), lg(r.k))
+            let dk = (lk - rk) * (lk - rk)
+            let direct = (lm - rm) * (lm - rm) + (ln - rn) * (ln - rn) + dk
+            let transposed = (ln - rm) * (ln - rm) + (lm - rn) * (lm - rn) + dk
+            let key = transposable && transposed < direct ? (transposed, 1) : (direct, 0)
+            if key < bestKey { (best, bestKey) = (i, key) }
         }
-        return rows.indices.min { distance(rows[$0]) < distance(rows[$1]) }!
+        return best
     }
 
     /// Index of the DeepGEMM grouped row nearest in (log N, log K).

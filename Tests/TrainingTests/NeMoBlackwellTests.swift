@@ -80,11 +80,11 @@ import Testing
         #expect(abs(ratios[8] - 0.917) < 0.01, "\(ratios)")
         #expect(abs(ratios[9] - 1.065) < 0.01, "\(ratios)")
         // The tile roofline is what moved the 8B B200 step from 0.950 of the published time
-        // (0.966 with Blackwell's own BF16 rows).
+        // (0.966 with Blackwell's own BF16 rows, 0.956 with their batched rows past the edge).
         var peak = try shippedStep(PublishedNeMoRun.llama3_8B_B200.experiment)
         peak.attentionCeiling = .peak
         let atPeak = try StepSimulation(config: peak, calibration: try KernelCalibration.hopper()).run()
-        #expect(abs(atPeak.stepTimeS / PublishedNeMoRun.llama3_8B_B200.stepSeconds - 0.966) < 0.01, "\(atPeak.stepTimeS / PublishedNeMoRun.llama3_8B_B200.stepSeconds)")
+        #expect(abs(atPeak.stepTimeS / PublishedNeMoRun.llama3_8B_B200.stepSeconds - 0.956) < 0.01, "\(atPeak.stepTimeS / PublishedNeMoRun.llama3_8B_B200.stepSeconds)")
     }
 
     /// The plans are checked against the GPU too: the B200 file on H100 nodes is not the
