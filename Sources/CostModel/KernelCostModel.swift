@@ -10,9 +10,10 @@ import Kernels
 ///   DeepSeek's tile scaling use the trace's wgrad throughput, those with one scale per tensor
 ///   (Transformer Engine) are plain FP8 GEMMs and use the dense rows like the others. Grouped GEMMs use the nearest DeepGEMM grouped row by (N, K),
 ///   or the dense table with M per group when groups are small.
-/// - BF16/FP32 GEMMs: the nearest measured BF16 row's rate per SM its tiles kept busy
-///   (`bf16_gemm_tflops`, OpenXLA's sm_90 table in the shipped file; on GPUs with Blackwell's
-///   SM `bf16_gemm_tflops_blackwell`, its sm_100 table), or a flat efficiency
+/// - BF16/FP32 GEMMs: the nearest measured BF16 row's (or its transpose's) rate per SM its tiles
+///   kept busy (`bf16_gemm_tflops`, OpenXLA's sm_90 table in the shipped file, its batched rows
+///   standing for M = 8,192 and 16,384 past its 4,096 edge; on GPUs with Blackwell's SM
+///   `bf16_gemm_tflops_blackwell`, its sm_100 table), or a flat efficiency
 ///   per busy SM in a calibration without rows; either on the SMs the GEMM's output tiles keep busy wave by wave
 ///   (`tileOccupancy`), but never faster than streaming their operands and output at the
 ///   element-wise HBM efficiency (the batched GEMMs of a materialized attention, small-M GEMMs).
@@ -314,11 +315,11 @@ public struct KernelCostModel: Sendable {
     /// finds rows of its own size up to 16,384; past that, and in K past 4,096, the edge's rate.
     func bf16Efficiency(_ g: GEMMShape?) -> (efficiency: Double, figure: PricingFigure) {
         guard let g, let table = bf16Table else { return (calibration.bf16GEMMEfficiency, .figure(.bf16GEMM)) }
-        let i = Self.nearest(table.rows, m: max(1, g.totalRows / max(g.groups, 1)), n: g.n, k: g.k, transposable: true)
+        let (i, transposed) = Self.nearest(table.rows, m: max(1, g.totalRows / max(g.groups, 1)), n: g.n, k: g.k, transposable: true)
         let row = table.rows[i]
         let busy = min(table.sms, outputTiles(GEMMShape(m: row.m, n: row.n, k: row.k)))
         let perBusySM = row.tflops * 1e12 / table.device.peak(.bf16).flops * Double(table.sms) / Double(busy)
-        return (perBusySM, table.blackwell ? .blackwellBF16DenseRow(i) : .bf16DenseRow(i))
+        return (perBusySM, table.blackwell ? .blackwellBF16DenseRow(i, transposed: transposed) : .bf16DenseRow(i, transposed: transposed))
     }
 
     /// Share of the compute SMs a BF16/FP32 GEMM keeps busy: one output tile
@@ -343,13 +344,14 @@ public struct KernelCostModel: Sendable {
 
     /// Index of the DeepGEMM dense row nearest in (log M, log N, log K), M capped at 4,096.
     func nearestDense(m: Int, n: Int, k: Int) -> Int {
-        Self.nearest(calibration.fp8Dense, m: min(m, 4096), n: n, k: k)
+        Self.nearest(calibration.fp8Dense, m: min(m, 4096), n: n, k: k).index
     }
 
     /// Index of the row of a non-empty GEMM table nearest in (log M, log N, log K), the first
     /// of equally near ones; `transposable`, a row also stands for its transpose (M and N
-    /// swapped), a row as measured winning a tie with one transposed.
-    static func nearest(_ rows: [KernelCalibration.DenseRow], m: Int, n: Int, k: Int, transposable: Bool = false) -> Int {
+    /// swapped; `transposed`: the GEMM's transpose matched it), a row as measured winning a tie
+    /// with one transposed.
+    static func nearest(_ rows: [KernelCalibration.DenseRow], m: Int, n: Int, k: Int, transposable: Bool = false) -> (index: Int, transposed: Bool) {
         func lg(_ x: Int) -> Double { log2(Double(max(x, 1))) }
         let (lm, ln, lk) = (lg(m), lg(n), lg(k))
         var best = 0, bestKey = (Double.infinity, 1)
@@ -361,7 +363,7 @@ public struct KernelCostModel: Sendable {
             let key = transposable && transposed < direct ? (transposed, 1) : (direct, 0)
             if key < bestKey { (best, bestKey) = (i, key) }
         }
-        return best
+        return (best, bestKey.1 == 1)
     }
 
     /// Index of the DeepGEMM grouped row nearest in (log N, log K).

@@ -42,8 +42,9 @@ public struct DeviceScale: Sendable, Equatable {
 public enum PricingFigure: Sendable, Equatable, Hashable {
     /// A row of `fp8_dense_gemm_tflops` or `fp8_grouped_gemm_tflops` (index into the table).
     case fp8DenseRow(Int), fp8GroupedRow(Int)
-    /// A row of `bf16_gemm_tflops` or `bf16_gemm_tflops_blackwell` (index into the table).
-    case bf16DenseRow(Int), blackwellBF16DenseRow(Int)
+    /// A row of `bf16_gemm_tflops` or `bf16_gemm_tflops_blackwell` (index into the table),
+    /// `transposed` when it priced the GEMM as its transpose (M and N swapped).
+    case bf16DenseRow(Int, transposed: Bool = false), blackwellBF16DenseRow(Int, transposed: Bool = false)
     /// A scalar figure of the file. `.elementwise` also prices BF16 GEMMs too thin to reach
     /// their compute rate before streaming their operands; `.minimumKernel` any kernel that
     /// would be shorter than the shortest measured launch.
@@ -61,7 +62,8 @@ public enum PricingFigure: Sendable, Equatable, Hashable {
     }
 
     /// The figure as a key of the calibration file, with the row for a table row
-    /// (`fp8_dense_gemm_tflops [4096, 7168, 2048]`).
+    /// (`fp8_dense_gemm_tflops [4096, 7168, 2048]`; a BF16 row that priced the GEMM's transpose
+    /// says so: `bf16_gemm_tflops [8192, 4096, 256] transposed`).
     public func key(in calibration: KernelCalibration) -> String {
         switch self {
         case .fp8DenseRow(let i):
@@ -70,12 +72,12 @@ public enum PricingFigure: Sendable, Equatable, Hashable {
         case .fp8GroupedRow(let i):
             let r = calibration.fp8Grouped[i]
             return KernelCalibration.Figure.fp8GroupedGEMM.rawValue + " [\(r.groups), \(r.mPerGroup), \(r.n), \(r.k)]"
-        case .bf16DenseRow(let i):
+        case .bf16DenseRow(let i, let transposed):
             let r = calibration.bf16Dense[i]
-            return KernelCalibration.Figure.bf16GEMMTable.rawValue + " [\(r.m), \(r.n), \(r.k)]"
-        case .blackwellBF16DenseRow(let i):
+            return KernelCalibration.Figure.bf16GEMMTable.rawValue + " [\(r.m), \(r.n), \(r.k)]" + (transposed ? " transposed" : "")
+        case .blackwellBF16DenseRow(let i, let transposed):
             let r = calibration.blackwellBF16Dense[i]
-            return KernelCalibration.Figure.blackwellBF16GEMMTable.rawValue + " [\(r.m), \(r.n), \(r.k)]"
+            return KernelCalibration.Figure.blackwellBF16GEMMTable.rawValue + " [\(r.m), \(r.n), \(r.k)]" + (transposed ? " transposed" : "")
         case .figure(let f): return f.rawValue
         case .communication: return "(the fabric)"
         }

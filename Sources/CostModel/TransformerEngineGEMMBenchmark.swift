@@ -15,8 +15,9 @@ import Kernels
 /// input needs no gradient but the weight does — and its weight row-wise).
 ///
 /// What it checks (`llmsim validate`): the BF16 row prices the kernel model's Blackwell BF16
-/// table (OpenXLA's sm_100 rows, the batch-4 rows at M = 16,384 for these M = 15,872 shapes), the FP8 Block row its FP8
-/// table carried from Hopper by the fraction of peak, on a Blackwell Ultra GPU;
+/// table (OpenXLA's sm_100 rows; these M = 15,872 shapes take its batch-4 rows at M = 16,384),
+/// the FP8 Block row its FP8 table carried from Hopper by the fraction of peak, on a Blackwell
+/// Ultra GPU;
 /// "FP8 Block" (cuBLAS's 1×128 / 128×128 block-scaled kernels) is priced as the FP8 rows, which
 /// are DeepGEMM's kernels with the same scaling, every pass from the dense rows (Transformer
 /// Engine's weight gradient is a GEMM like the others). The MXFP8 and NVFP4 rates over those

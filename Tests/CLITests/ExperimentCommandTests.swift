@@ -109,7 +109,7 @@ import Testing
         let gate = try #require(kernels.first { ($0["name"] as? String) == "L3.attn.gate.fprop" })
         #expect(gate["figure"] as? String == "bf16_gemm_tflops [4096, 256, 4096] on 64 of 112 SMs" && gate["precision"] as? String == "bf16")
         let gateDgrad = try #require(kernels.first { ($0["name"] as? String) == "L3.mlp.gate.dgrad" })
-        #expect(gateDgrad["figure"] as? String == "bf16_gemm_tflops [8192, 4096, 256]")
+        #expect(gateDgrad["figure"] as? String == "bf16_gemm_tflops [8192, 4096, 256] transposed")
         // A measured BF16 row at the router's shape prices it and is named, with the SMs it fills.
         let measured = try write(try scratch(), "measured.yaml", base: "deepseek-v3.yaml", "calibration: {bf16_gemm_tflops: [[4096, 256, 7168, 380]]}\n")
         let withRow = try (LLMSim.parseAsRoot(["kernels", measured]) as! KernelsCommand).output()

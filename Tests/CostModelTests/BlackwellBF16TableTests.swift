@@ -68,8 +68,8 @@ import Hardware
     /// past the edge, the edge's rate.
     @Test func pastTheEdgeTheBatchedRows() throws {
         let b200 = try model("B200-SXM-180GB")
-        for g in [bf16GEMM(15872, 4096, 4096), bf16GEMM(4096, 15872, 4096)] {
-            #expect(b200.priced(g).figure.key(in: calibration) == "bf16_gemm_tflops_blackwell [16384, 4096, 4096]")
+        for (g, key) in [(bf16GEMM(15872, 4096, 4096), "[16384, 4096, 4096]"), (bf16GEMM(4096, 15872, 4096), "[16384, 4096, 4096] transposed")] {
+            #expect(b200.priced(g).figure.key(in: calibration) == "bf16_gemm_tflops_blackwell " + key)
             #expect(abs(g.flops / b200.duration(g) / 1e12 - 1670.5) < 1e-6)
         }
         #expect(b200.priced(bf16GEMM(8192, 2048, 4096)).figure.key(in: calibration) == "bf16_gemm_tflops_blackwell [8192, 2048, 4096]")
