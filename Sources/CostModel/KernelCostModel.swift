@@ -352,11 +352,11 @@ public struct KernelCostModel: Sendable {
     /// swapped; `transposed`: the GEMM's transpose matched it), a row as measured winning a tie
     /// with one transposed.
     static func nearest(_ rows: [KernelCalibration.DenseRow], m: Int, n: Int, k: Int, transposable: Bool = false) -> (index: Int, transposed: Bool) {
-        func lg(_ x: Int) -> Double { log2(Double(max(x, 1))) }
-        let (lm, ln, lk) = (lg(m), lg(n), lg(k))
+        let (lm, ln, lk) = (logSize(m), logSize(n), logSize(k))
+        // (squared distance, 1 if the transpose matched): a row as measured sorts first on a tie.
         var best = 0, bestKey = (Double.infinity, 1)
         for (i, r) in rows.enumerated() {
-            let (rm, rn, rk) = (lg(r.m), lg(r.n), lg(r.k))
+            let (rm, rn, rk) = (logSize(r.m), logSize(r.n), logSize(r.k))
             let dk = (lk - rk) * (lk - rk)
             let direct = (lm - rm) * (lm - rm) + (ln - rn) * (ln - rn) + dk
             let transposed = (ln - rm) * (ln - rm) + (lm - rn) * (lm - rn) + dk
@@ -368,10 +368,17 @@ public struct KernelCostModel: Sendable {
 
     /// Index of the DeepGEMM grouped row nearest in (log N, log K).
     func nearestGrouped(n: Int, k: Int) -> Int? {
-        func d(_ a: Int, _ b: Int) -> Double { let x = log2(Double(max(a, 1))) - log2(Double(b)); return x * x }
+        let (ln, lk) = (Self.logSize(n), Self.logSize(k))
+        func distance(_ r: KernelCalibration.GroupedRow) -> Double {
+            let (dn, dk) = (ln - Self.logSize(r.n), lk - Self.logSize(r.k))
+            return dn * dn + dk * dk
+        }
         let rows = calibration.fp8Grouped
-        return rows.indices.min { d(n, rows[$0].n) + d(k, rows[$0].k) < d(n, rows[$1].n) + d(k, rows[$1].k) }
+        return rows.indices.min { distance(rows[$0]) < distance(rows[$1]) }
     }
+
+    /// log₂ of a GEMM dimension (at least 1): the axis the tables' nearest rows are found on.
+    static func logSize(_ x: Int) -> Double { log2(Double(max(x, 1))) }
 }
 
 /// What a GEMM calibrated on the H800 keeps on another device (`gemm_ceiling`): its fraction of

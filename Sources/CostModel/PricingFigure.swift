@@ -66,20 +66,21 @@ public enum PricingFigure: Sendable, Equatable, Hashable {
     /// says so: `bf16_gemm_tflops [8192, 4096, 256] transposed`).
     public func key(in calibration: KernelCalibration) -> String {
         switch self {
-        case .fp8DenseRow(let i):
-            let r = calibration.fp8Dense[i]
-            return KernelCalibration.Figure.fp8DenseGEMM.rawValue + " [\(r.m), \(r.n), \(r.k)]"
+        case .fp8DenseRow(let i): return Self.rowKey(.fp8DenseGEMM, calibration.fp8Dense[i])
         case .fp8GroupedRow(let i):
             let r = calibration.fp8Grouped[i]
             return KernelCalibration.Figure.fp8GroupedGEMM.rawValue + " [\(r.groups), \(r.mPerGroup), \(r.n), \(r.k)]"
-        case .bf16DenseRow(let i, let transposed):
-            let r = calibration.bf16Dense[i]
-            return KernelCalibration.Figure.bf16GEMMTable.rawValue + " [\(r.m), \(r.n), \(r.k)]" + (transposed ? " transposed" : "")
+        case .bf16DenseRow(let i, let transposed): return Self.rowKey(.bf16GEMMTable, calibration.bf16Dense[i], transposed: transposed)
         case .blackwellBF16DenseRow(let i, let transposed):
-            let r = calibration.blackwellBF16Dense[i]
-            return KernelCalibration.Figure.blackwellBF16GEMMTable.rawValue + " [\(r.m), \(r.n), \(r.k)]" + (transposed ? " transposed" : "")
+            return Self.rowKey(.blackwellBF16GEMMTable, calibration.blackwellBF16Dense[i], transposed: transposed)
         case .figure(let f): return f.rawValue
         case .communication: return "(the fabric)"
         }
+    }
+
+    /// A [M, N, K, TFLOPS] table's key with the row's shape, and ` transposed` when the row
+    /// priced the GEMM's transpose.
+    static func rowKey(_ table: KernelCalibration.Figure, _ r: KernelCalibration.DenseRow, transposed: Bool = false) -> String {
+        table.rawValue + " [\(r.m), \(r.n), \(r.k)]" + (transposed ? " transposed" : "")
     }
 }
