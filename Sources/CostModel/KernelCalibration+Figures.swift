@@ -15,6 +15,7 @@ extension KernelCalibration {
         case bf16GEMM = "bf16_gemm_efficiency"
         case bf16GEMMTable = "bf16_gemm_tflops"
         case blackwellBF16GEMMTable = "bf16_gemm_tflops_blackwell"
+        case blackwellFP8GEMMTable = "fp8_gemm_tflops_blackwell"
         case cast = "memory_bound_efficiency.cast"
         case dispatchCast = "memory_bound_efficiency.dispatch_cast"
         case norm = "memory_bound_efficiency.norm"
@@ -41,6 +42,7 @@ extension KernelCalibration {
             case .bf16GEMM: "BF16 / FP32 GEMMs, of peak"
             case .bf16GEMMTable: "BF16 / FP32 GEMMs (table mean)"
             case .blackwellBF16GEMMTable: "BF16 / FP32 GEMMs on Blackwell SMs (table mean)"
+            case .blackwellFP8GEMMTable: "FP8 GEMMs on Blackwell SMs (table mean)"
             case .cast: "casts, of HBM peak"
             case .dispatchCast: "cast before FP8 dispatch, of HBM peak"
             case .norm: "norms, of HBM peak"
@@ -58,7 +60,7 @@ extension KernelCalibration {
         /// The unit the file gives it in ("" for a fraction of a peak).
         public var unit: String {
             switch self {
-            case .fp8DenseGEMM, .fp8GroupedGEMM, .bf16GEMMTable, .blackwellBF16GEMMTable, .fp8Wgrad, .attentionForward, .attentionBackward: "TFLOPS"
+            case .fp8DenseGEMM, .fp8GroupedGEMM, .bf16GEMMTable, .blackwellBF16GEMMTable, .blackwellFP8GEMMTable, .fp8Wgrad, .attentionForward, .attentionBackward: "TFLOPS"
             case .bf16GEMM, .cast, .dispatchCast, .norm, .elementwise, .permute, .mxfp8GEMM, .nvfp4GEMM, .nvfp4Cast, .mxfp8Cast: ""
             case .minimumKernel, .hostOperation, .routerBookkeeping: "µs"
             case .routerTopK, .expertLayout: "ns"
@@ -71,7 +73,7 @@ extension KernelCalibration {
             case .fp8DenseGEMM, .fp8GroupedGEMM: "DeepGEMM's tables (H800)"
             case .bf16GEMM: "placeholder (prices without rows)"
             case .bf16GEMMTable: "OpenXLA's sm_90 table (H100)"
-            case .blackwellBF16GEMMTable: "OpenXLA's sm_100 table (B200)"
+            case .blackwellBF16GEMMTable, .blackwellFP8GEMMTable: "OpenXLA's sm_100 table (B200)"
             case .elementwise: "assumption (the casts')"
             case .mxfp8GEMM, .nvfp4GEMM, .nvfp4Cast, .mxfp8Cast: "Transformer Engine's GEMM benchmark (B300)"
             case .fp8Wgrad, .attentionForward, .attentionBackward, .routerTopK, .routerBookkeeping, .expertLayout, .cast, .dispatchCast, .norm, .permute, .minimumKernel, .hostOperation: "DeepSeek's trace (H800)"
@@ -82,7 +84,7 @@ extension KernelCalibration {
         /// (nil for the GEMM tables).
         var field: (path: any WritableKeyPath<KernelCalibration, Double> & Sendable, toUnit: Double)? {
             switch self {
-            case .fp8DenseGEMM, .fp8GroupedGEMM, .bf16GEMMTable, .blackwellBF16GEMMTable: nil
+            case .fp8DenseGEMM, .fp8GroupedGEMM, .bf16GEMMTable, .blackwellBF16GEMMTable, .blackwellFP8GEMMTable: nil
             case .fp8Wgrad: (\.fp8WgradTFLOPSAt112, 1)
             case .attentionForward: (\.attentionForwardTFLOPSAt112, 1)
             case .attentionBackward: (\.attentionBackwardTFLOPSAt112, 1)
@@ -105,6 +107,18 @@ extension KernelCalibration {
         }
     }
 
+    /// The rows of an [M, N, K, TFLOPS] table figure (`fp8DenseGEMM`, `bf16GEMMTable`,
+    /// `blackwellBF16GEMMTable`, `blackwellFP8GEMMTable`); empty for any other figure.
+    public func denseRows(_ table: Figure) -> [DenseRow] {
+        switch table {
+        case .fp8DenseGEMM: fp8Dense
+        case .bf16GEMMTable: bf16Dense
+        case .blackwellBF16GEMMTable: blackwellBF16Dense
+        case .blackwellFP8GEMMTable: blackwellFP8Dense
+        default: []
+        }
+    }
+
     /// The figure in its file unit; a table, the mean of its rows.
     public func value(_ figure: Figure) -> Double {
         func mean(_ x: [Double]) -> Double { x.isEmpty ? 0 : x.reduce(0, +) / Double(x.count) }
@@ -113,6 +127,7 @@ extension KernelCalibration {
         case .fp8GroupedGEMM: return mean(fp8Grouped.map(\.tflops))
         case .bf16GEMMTable: return mean(bf16Dense.map(\.tflops))
         case .blackwellBF16GEMMTable: return mean(blackwellBF16Dense.map(\.tflops))
+        case .blackwellFP8GEMMTable: return mean(blackwellFP8Dense.map(\.tflops))
         default:
             let (path, toUnit) = figure.field!
             return self[keyPath: path] * toUnit
@@ -127,6 +142,7 @@ extension KernelCalibration {
         case .fp8GroupedGEMM: for i in c.fp8Grouped.indices { c.fp8Grouped[i].tflops *= factor }
         case .bf16GEMMTable: for i in c.bf16Dense.indices { c.bf16Dense[i].tflops *= factor }
         case .blackwellBF16GEMMTable: for i in c.blackwellBF16Dense.indices { c.blackwellBF16Dense[i].tflops *= factor }
+        case .blackwellFP8GEMMTable: for i in c.blackwellFP8Dense.indices { c.blackwellFP8Dense[i].tflops *= factor }
         default: c[keyPath: figure.field!.path] *= factor
         }
         return c

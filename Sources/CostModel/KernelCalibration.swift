@@ -47,15 +47,21 @@ public struct KernelCalibration: Sendable, Equatable {
     /// `bf16GEMMEfficiency` prices them only without.
     public var pricesBF16FromRows: Bool { !bf16Dense.isEmpty }
     /// Measured BF16 GEMMs on a GPU with Blackwell's SM (`bf16_gemm_tflops_blackwell`, rows
-    /// [M, N, K, TFLOPS] on all the SMs of `blackwellBF16Device`): they price the BF16/FP32 GEMMs
+    /// [M, N, K, TFLOPS] on all the SMs of `blackwellDevice`): they price the BF16/FP32 GEMMs
     /// of every device whose SM has that device's tensor rate per clock (B200, GB200, B300,
     /// GB300), unless the calibration GPU's SM is that one already, and only beside
     /// `bf16Dense` rows (without them the flat efficiency prices every GPU's BF16 GEMMs). The
     /// shipped file holds OpenXLA's sm_100 table.
     public var blackwellBF16Dense: [DenseRow] = []
-    /// The GPU `blackwellBF16Dense` was measured on (`bf16_gemm_blackwell_device`, a catalog
-    /// device with per-SM figures); nil when the file has no such rows.
-    public var blackwellBF16Device: Device? = nil
+    /// Measured FP8 GEMMs (E4M3 operands, one scale per tensor) on the same GPU
+    /// (`fp8_gemm_tflops_blackwell`, rows [M, N, K, TFLOPS] on all its SMs): they price the FP8
+    /// GEMMs, and through their rates the MXFP8 and NVFP4 ones, of the same devices in place of
+    /// the `fp8Dense`, `fp8Grouped` and wgrad figures carried from the calibration GPU. The
+    /// shipped file holds OpenXLA's sm_100 FP8 table.
+    public var blackwellFP8Dense: [DenseRow] = []
+    /// The GPU the Blackwell rows were measured on (`blackwell_gemm_device`, a catalog device
+    /// with per-SM figures); nil when the file has no such rows.
+    public var blackwellDevice: Device? = nil
     /// Output tile (rows, columns) of the BF16/FP32 GEMM kernels: a GEMM keeps only as many SMs
     /// busy as it has tiles, wave by wave (`bf16_gemm_tile`).
     public var bf16GEMMTile: Tile
@@ -94,7 +100,7 @@ public struct KernelCalibration: Sendable, Equatable {
     public static let keys = ["calibration_device", "calibration_sms", "fp8_dense_gemm_tflops", "fp8_grouped_gemm_tflops", "fp8_wgrad_tflops_at_112_sms",
                        "attention_forward_tflops_at_112_sms", "attention_backward_tflops_at_112_sms", "attention_head_dim_law", "router_topk_ns_per_row_at_112_sms",
                        "router_bookkeeping_us", "expert_layout_ns_per_row", "bf16_gemm_efficiency",
-                       "bf16_gemm_tflops", "bf16_gemm_tflops_blackwell", "bf16_gemm_blackwell_device", "bf16_gemm_tile", "memory_bound_efficiency", "minimum_kernel_us", "host_us_per_operation", "mxfp8_gemm_rate_over_fp8_rows",
+                       "bf16_gemm_tflops", "bf16_gemm_tflops_blackwell", "fp8_gemm_tflops_blackwell", "blackwell_gemm_device", "bf16_gemm_tile", "memory_bound_efficiency", "minimum_kernel_us", "host_us_per_operation", "mxfp8_gemm_rate_over_fp8_rows",
                        "nvfp4_gemm_rate_over_fp8_rows", "nvfp4_cast_bandwidth_over_mxfp8", "mxfp8_cast_efficiency"]
 
     /// The calibration shipped with llmsim.
@@ -146,8 +152,9 @@ public struct KernelCalibration: Sendable, Equatable {
                                                           fix: "give the SMs the measurements ran on, at most \(device.smCount)")
         }
         let castEfficiency = try fraction(memory, "cast")
-        let blackwellRows = try denseRows("bf16_gemm_tflops_blackwell", optional: true)
-        let blackwellDevice = try blackwellBF16Device(v, rows: blackwellRows)
+        let blackwellBF16 = try denseRows("bf16_gemm_tflops_blackwell", optional: true)
+        let blackwellFP8 = try denseRows("fp8_gemm_tflops_blackwell", optional: true)
+        let blackwellDevice = try blackwellDevice(v, tables: [("bf16_gemm_tflops_blackwell", blackwellBF16), ("fp8_gemm_tflops_blackwell", blackwellFP8)])
         return KernelCalibration(
             device: device,
             calibrationSMs: sms,
@@ -162,7 +169,7 @@ public struct KernelCalibration: Sendable, Equatable {
             expertLayoutSecondsPerRow: try v.positiveDouble("expert_layout_ns_per_row", allowZero: true) * 1e-9,
             bf16GEMMEfficiency: try fraction(v, "bf16_gemm_efficiency"),
             bf16Dense: try denseRows("bf16_gemm_tflops", optional: true),
-            blackwellBF16Dense: blackwellRows, blackwellBF16Device: blackwellDevice,
+            blackwellBF16Dense: blackwellBF16, blackwellFP8Dense: blackwellFP8, blackwellDevice: blackwellDevice,
             bf16GEMMTile: Tile(rows: tileSides[0], columns: tileSides[1]),
             castEfficiency: castEfficiency, dispatchCastEfficiency: try fraction(memory, "dispatch_cast"), normEfficiency: try fraction(memory, "norm"),
             elementwiseEfficiency: try fraction(memory, "elementwise"), permuteEfficiency: try fraction(memory, "permute"),
@@ -174,15 +181,16 @@ public struct KernelCalibration: Sendable, Equatable {
             mxfp8CastEfficiency: try v.optional("mxfp8_cast_efficiency") == nil ? castEfficiency : try fraction(v, "mxfp8_cast_efficiency"))
     }
 
-    /// The device `bf16_gemm_tflops_blackwell` was measured on: required with rows, and it must
-    /// have per-SM figures (the SM generation the rows price is matched by them).
-    static func blackwellBF16Device(_ v: ConfigValue, rows: [DenseRow]) throws -> Device? {
-        guard let key = try v.optional("bf16_gemm_blackwell_device") else {
-            if rows.isEmpty { return nil }
-            throw try v.required("bf16_gemm_tflops_blackwell").error("measured rows without the GPU they ran on",
-                                                                      fix: "name it beside them, e.g. bf16_gemm_blackwell_device: B200-SXM-180GB")
+    /// The device the Blackwell tables (`bf16_gemm_tflops_blackwell`, `fp8_gemm_tflops_blackwell`)
+    /// were measured on: required with rows, and it must have per-SM figures (the SM
+    /// generation the rows price is matched by them).
+    static func blackwellDevice(_ v: ConfigValue, tables: [(key: String, rows: [DenseRow])]) throws -> Device? {
+        guard let key = try v.optional("blackwell_gemm_device") else {
+            guard let measured = tables.first(where: { !$0.rows.isEmpty }) else { return nil }
+            throw try v.required(measured.key).error("measured rows without the GPU they ran on",
+                                                     fix: "name it beside them, e.g. blackwell_gemm_device: B200-SXM-180GB")
         }
-        let device = try key.entry(of: try HardwareCatalog.builtIn().devices, what: "device of the Blackwell BF16 rows")
+        let device = try key.entry(of: try HardwareCatalog.builtIn().devices, what: "device of the Blackwell GEMM rows")
         guard device.smThroughput != nil else {
             throw key.error("the \(device.name) has no per-SM figures (sm_throughput_per_clock), so no device can be matched to its SM",
                             fix: "name a catalog GPU with Blackwell's SM, e.g. B200-SXM-180GB")

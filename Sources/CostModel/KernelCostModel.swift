@@ -8,8 +8,12 @@ import Kernels
 /// - FP8 dense GEMM: efficiency of the nearest DeepGEMM row in (log M, log N, log K), rows
 ///   beyond M = 4096 treated as M = 4096 (throughput saturates); weight-gradient GEMMs with
 ///   DeepSeek's tile scaling use the trace's wgrad throughput, those with one scale per tensor
-///   (Transformer Engine) are plain FP8 GEMMs and use the dense rows like the others. Grouped GEMMs use the nearest DeepGEMM grouped row by (N, K),
-///   or the dense table with M per group when groups are small.
+///   (Transformer Engine) are plain FP8 GEMMs and use the dense rows like the others. Grouped
+///   GEMMs use the nearest DeepGEMM grouped row by (N, K), or the dense table with M per group
+///   when groups are small. On GPUs with Blackwell's SM every FP8 GEMM (dense, grouped, weight
+///   gradient) takes the nearest measured Blackwell FP8 row's rate per busy SM instead
+///   (`fp8_gemm_tflops_blackwell`, OpenXLA's sm_100 FP8 table), as BF16 GEMMs do below.
+///   MXFP8 and NVFP4 GEMMs run at their measured rates over the FP8 row of their shape.
 /// - BF16/FP32 GEMMs: the nearest measured BF16 row's (or its transpose's) rate per SM its tiles
 ///   kept busy (`bf16_gemm_tflops`, OpenXLA's sm_90 table in the shipped file, its batched rows
 ///   standing for M = 8,192 and 16,384 past its 4,096 edge; on GPUs with Blackwell's SM
@@ -151,7 +155,7 @@ public struct KernelCostModel: Sendable {
         let precision: Precision = device.peak(precision).runsAs == .fp4 ? .fp8 : precision
         guard gemmCeiling == .measured, let fraction = device.achievableMatmulFraction(precision) else { return 1 }
         let format: Precision = device.peak(precision).runsAs == .fp8 ? .fp8 : .bf16
-        let measuredOn = format == .bf16 ? bf16Table?.device ?? calibration.device : calibration.device
+        let measuredOn = (format == .bf16 ? bf16Table : fp8Table)?.device ?? calibration.device
         guard let reference = measuredOn.achievableMatmulFraction(format) else { return 1 }
         return fraction / reference
     }
@@ -244,6 +248,10 @@ public struct KernelCostModel: Sendable {
         // FP8 and FP4 GEMMs alike: the FP8 row's fraction of the FP8 peak, then their kernels'
         // rate over it (`blockScaledKernelScale`).
         let fp8DevicePeak = device.peak(.fp8).flops
+        if let table = fp8Table {
+            let (efficiency, figure) = measuredEfficiency(g, in: table, format: .fp8)
+            return (fp8DevicePeak * efficiency * smFraction * tileOccupancy(g) * blockScaledKernelScale(r).scale, figure)
+        }
         let fp8Peak = calibrationPeak.fp8
         let efficiency: Double, figure: PricingFigure
         if r.name.hasSuffix(".wgrad"), g.quantization == .deepSeek {
@@ -254,11 +262,11 @@ public struct KernelCostModel: Sendable {
                 (efficiency, figure) = (calibration.fp8Grouped[row].tflops * 1e12 / fp8Peak, .fp8GroupedRow(row))
             } else {
                 let row = nearestDense(m: perGroup, n: g.n, k: g.k)
-                (efficiency, figure) = (calibration.fp8Dense[row].tflops * 1e12 / fp8Peak, .fp8DenseRow(row))
+                (efficiency, figure) = (calibration.fp8Dense[row].tflops * 1e12 / fp8Peak, .denseRow(.fp8DenseGEMM, row))
             }
         } else {
             let row = nearestDense(m: g.m, n: g.n, k: g.k)
-            (efficiency, figure) = (calibration.fp8Dense[row].tflops * 1e12 / fp8Peak, .fp8DenseRow(row))
+            (efficiency, figure) = (calibration.fp8Dense[row].tflops * 1e12 / fp8Peak, .denseRow(.fp8DenseGEMM, row))
         }
         return (fp8DevicePeak * efficiency * smFraction * blockScaledKernelScale(r).scale, figure)
     }
@@ -276,109 +284,6 @@ public struct KernelCostModel: Sendable {
         default: (1, "")
         }
     }
-
-    /// Measured BF16 GEMM rows, the GPU and SMs they ran on, and whether they are the
-    /// calibration's Blackwell table (`bf16_gemm_tflops_blackwell`).
-    struct BF16Table {
-        var rows: [KernelCalibration.DenseRow]
-        var device: Device
-        var sms: Int
-        var blackwell: Bool
-    }
-
-    /// The measured rows that price this device's BF16/FP32 GEMMs: the Blackwell table on a
-    /// device whose SM has its device's tensor rate per clock (unless the calibration GPU's SM
-    /// has it too), the calibration GPU's rows otherwise; nil without `bf16_gemm_tflops` rows
-    /// (an experiment's `bf16_gemm_tflops: []`): the flat `bf16_gemm_efficiency` prices every
-    /// GPU's then, the Blackwell table set aside with the rest. A GEMM keeps its fraction of the
-    /// peak per busy SM from the GPU of its own SM generation: OpenXLA's tables have the B200
-    /// reaching 0.63 of its peak at 4,096³ where the H100 reaches 0.79.
-    var bf16Table: BF16Table? {
-        let c = calibration
-        guard c.pricesBF16FromRows else { return nil }
-        if let measuredOn = c.blackwellBF16Device, !c.blackwellBF16Dense.isEmpty,
-           let rate = measuredOn.smThroughput?.bf16TensorFLOPs, device.smThroughput?.bf16TensorFLOPs == rate,
-           c.device.smThroughput?.bf16TensorFLOPs != rate {
-            return BF16Table(rows: c.blackwellBF16Dense, device: measuredOn, sms: measuredOn.smCount, blackwell: true)
-        }
-        return BF16Table(rows: c.bf16Dense, device: c.device, sms: c.calibrationSMs, blackwell: false)
-    }
-
-    /// A BF16/FP32 GEMM's efficiency per busy SM, as a fraction of the device's peak, and the
-    /// figure that set it: the flat `bf16_gemm_efficiency`, or with measured rows (`bf16Table`)
-    /// the nearest one's (in log M, log N, log K, M per group for a grouped GEMM, the row or its
-    /// transpose: a GEMM and its transpose run alike), its TFLOPS over the BF16 peak of the SMs
-    /// its own tiles kept busy on the GPU it was measured on. A row measured at the shape priced
-    /// gives back its own time on that GPU's SMs; a GEMM of fewer tiles than a busy SM count
-    /// runs at the row's rate per SM on its own tiles' SMs. Rows past M = 4,096 are OpenXLA's
-    /// batched rows (their only measurements past the edge), so a GEMM past 4,096 in M or N
-    /// finds rows of its own size up to 16,384; past that, and in K past 4,096, the edge's rate.
-    func bf16Efficiency(_ g: GEMMShape?) -> (efficiency: Double, figure: PricingFigure) {
-        guard let g, let table = bf16Table else { return (calibration.bf16GEMMEfficiency, .figure(.bf16GEMM)) }
-        let (i, transposed) = Self.nearest(table.rows, m: max(1, g.totalRows / max(g.groups, 1)), n: g.n, k: g.k, transposable: true)
-        let row = table.rows[i]
-        let busy = min(table.sms, outputTiles(GEMMShape(m: row.m, n: row.n, k: row.k)))
-        let perBusySM = row.tflops * 1e12 / table.device.peak(.bf16).flops * Double(table.sms) / Double(busy)
-        return (perBusySM, table.blackwell ? .blackwellBF16DenseRow(i, transposed: transposed) : .bf16DenseRow(i, transposed: transposed))
-    }
-
-    /// Share of the compute SMs a BF16/FP32 GEMM keeps busy: one output tile
-    /// (`bf16_gemm_tile`) runs on one SM, so a GEMM of fewer tiles than SMs leaves the rest
-    /// idle. DeepSeek's trace shows it on the router's 4,096 × 256 × 7,168 fprop: cuBLAS's
-    /// 128×128 kernel launches 32 × 2 = 64 CTAs and takes 44-52 µs, a rate of 64 SMs, not 112
-    /// (OpenXLA's row prices it at 40.0 µs on 64 SMs; on 112 it would take 22.9). A GEMM of more
-    /// tiles than SMs counts as filling them: its last partial wave is part of what a measured
-    /// rate (or the flat efficiency) averages, and libraries choose
-    /// tile shapes (and on Hopper stream-K) to fill it — charging every tail wave at one fixed
-    /// tile put the A100 Megatron steps of `llmsim validate` 1–7 % slower, past published
-    /// figures they met. The FP8 tables are measured at their shapes and are not corrected.
-    public func tileOccupancy(_ g: GEMMShape) -> Double {
-        let tiles = outputTiles(g)
-        return tiles > 0 ? min(1, Double(tiles) / Double(computeSMs)) : 1
-    }
-
-    /// Output tiles of a BF16/FP32 GEMM in the calibration's `bf16_gemm_tile`.
-    public func outputTiles(_ g: GEMMShape) -> Int {
-        g.outputTiles(tileRows: calibration.bf16GEMMTile.rows, tileColumns: calibration.bf16GEMMTile.columns)
-    }
-
-    /// Index of the DeepGEMM dense row nearest in (log M, log N, log K), M capped at 4,096.
-    func nearestDense(m: Int, n: Int, k: Int) -> Int {
-        Self.nearest(calibration.fp8Dense, m: min(m, 4096), n: n, k: k).index
-    }
-
-    /// Index of the row of a non-empty GEMM table nearest in (log M, log N, log K), the first
-    /// of equally near ones; `transposable`, a row also stands for its transpose (M and N
-    /// swapped; `transposed`: the GEMM's transpose matched it), a row as measured winning a tie
-    /// with one transposed.
-    static func nearest(_ rows: [KernelCalibration.DenseRow], m: Int, n: Int, k: Int, transposable: Bool = false) -> (index: Int, transposed: Bool) {
-        let (lm, ln, lk) = (logSize(m), logSize(n), logSize(k))
-        // (squared distance, 1 if the transpose matched): a row as measured sorts first on a tie.
-        var best = 0, bestKey = (Double.infinity, 1)
-        for (i, r) in rows.enumerated() {
-            let (rm, rn, rk) = (logSize(r.m), logSize(r.n), logSize(r.k))
-            let dk = (lk - rk) * (lk - rk)
-            let direct = (lm - rm) * (lm - rm) + (ln - rn) * (ln - rn) + dk
-            let transposed = (ln - rm) * (ln - rm) + (lm - rn) * (lm - rn) + dk
-            let key = transposable && transposed < direct ? (transposed, 1) : (direct, 0)
-            if key < bestKey { (best, bestKey) = (i, key) }
-        }
-        return (best, bestKey.1 == 1)
-    }
-
-    /// Index of the DeepGEMM grouped row nearest in (log N, log K).
-    func nearestGrouped(n: Int, k: Int) -> Int? {
-        let (ln, lk) = (Self.logSize(n), Self.logSize(k))
-        func distance(_ r: KernelCalibration.GroupedRow) -> Double {
-            let (dn, dk) = (ln - Self.logSize(r.n), lk - Self.logSize(r.k))
-            return dn * dn + dk * dk
-        }
-        let rows = calibration.fp8Grouped
-        return rows.indices.min { distance(rows[$0]) < distance(rows[$1]) }
-    }
-
-    /// log₂ of a GEMM dimension (at least 1): the axis the tables' nearest rows are found on.
-    static func logSize(_ x: Int) -> Double { log2(Double(max(x, 1))) }
 }
 
 /// What a GEMM calibrated on the H800 keeps on another device (`gemm_ceiling`): its fraction of

@@ -40,11 +40,13 @@ public struct DeviceScale: Sendable, Equatable {
 
 /// The calibration figure that priced a kernel (`KernelCostModel.priced(_:)`).
 public enum PricingFigure: Sendable, Equatable, Hashable {
-    /// A row of `fp8_dense_gemm_tflops` or `fp8_grouped_gemm_tflops` (index into the table).
-    case fp8DenseRow(Int), fp8GroupedRow(Int)
-    /// A row of `bf16_gemm_tflops` or `bf16_gemm_tflops_blackwell` (index into the table),
-    /// `transposed` when it priced the GEMM as its transpose (M and N swapped).
-    case bf16DenseRow(Int, transposed: Bool = false), blackwellBF16DenseRow(Int, transposed: Bool = false)
+    /// A row (index into the table) of one of the [M, N, K, TFLOPS] tables
+    /// (`fp8_dense_gemm_tflops`, `bf16_gemm_tflops`, `bf16_gemm_tflops_blackwell`,
+    /// `fp8_gemm_tflops_blackwell`), `transposed` when it priced the GEMM as its transpose (M and
+    /// N swapped; never for DeepGEMM's `fp8_dense_gemm_tflops`).
+    case denseRow(KernelCalibration.Figure, Int, transposed: Bool = false)
+    /// A row of `fp8_grouped_gemm_tflops` (index into the table).
+    case fp8GroupedRow(Int)
     /// A scalar figure of the file. `.elementwise` also prices BF16 GEMMs too thin to reach
     /// their compute rate before streaming their operands; `.minimumKernel` any kernel that
     /// would be shorter than the shortest measured launch.
@@ -52,27 +54,25 @@ public enum PricingFigure: Sendable, Equatable, Hashable {
     /// Not priced here: the fabric times it.
     case communication
 
-    /// A BF16/FP32 GEMM priced per busy SM (the flat efficiency or a measured BF16 row): it
-    /// runs on as many SMs as it has output tiles (`KernelCostModel.tileOccupancy`).
+    /// A GEMM priced per busy SM (the flat BF16 efficiency, a measured BF16 row, a Blackwell
+    /// FP8 row): it runs on as many SMs as it has output tiles (`KernelCostModel.tileOccupancy`).
     public var runsOnItsTiles: Bool {
         switch self {
-        case .figure(.bf16GEMM), .bf16DenseRow, .blackwellBF16DenseRow: true
+        case .figure(.bf16GEMM): true
+        case .denseRow(let table, _, _): table != .fp8DenseGEMM
         default: false
         }
     }
 
     /// The figure as a key of the calibration file, with the row for a table row
-    /// (`fp8_dense_gemm_tflops [4096, 7168, 2048]`; a BF16 row that priced the GEMM's transpose
-    /// says so: `bf16_gemm_tflops [8192, 4096, 256] transposed`).
+    /// (`fp8_dense_gemm_tflops [4096, 7168, 2048]`; a row that priced the GEMM's transpose says
+    /// so: `bf16_gemm_tflops [8192, 4096, 256] transposed`).
     public func key(in calibration: KernelCalibration) -> String {
         switch self {
-        case .fp8DenseRow(let i): return Self.rowKey(.fp8DenseGEMM, calibration.fp8Dense[i])
+        case .denseRow(let table, let i, let transposed): return Self.rowKey(table, calibration.denseRows(table)[i], transposed: transposed)
         case .fp8GroupedRow(let i):
             let r = calibration.fp8Grouped[i]
             return KernelCalibration.Figure.fp8GroupedGEMM.rawValue + " [\(r.groups), \(r.mPerGroup), \(r.n), \(r.k)]"
-        case .bf16DenseRow(let i, let transposed): return Self.rowKey(.bf16GEMMTable, calibration.bf16Dense[i], transposed: transposed)
-        case .blackwellBF16DenseRow(let i, let transposed):
-            return Self.rowKey(.blackwellBF16GEMMTable, calibration.blackwellBF16Dense[i], transposed: transposed)
         case .figure(let f): return f.rawValue
         case .communication: return "(the fabric)"
         }

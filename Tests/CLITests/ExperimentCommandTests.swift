@@ -83,7 +83,7 @@ import Testing
         let sensitivity = (try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any])["sensitivity"] as! [String: Any]
         #expect(sensitivity["perturbation"] as? Double == 0.1)
         let rows = sensitivity["rows"] as! [[String: Any]]
-        #expect(rows.count == 25 && rows[0]["key"] as? String == "calibration.bf16_gemm_tflops")
+        #expect(rows.count == 26 && rows[0]["key"] as? String == "calibration.bf16_gemm_tflops")
         for key in ["label", "unit", "value", "evidence", "step_lower_s", "step_higher_s", "elasticity"] { #expect(rows[0][key] != nil, "\(key)") }
         #expect(!(try (LLMSim.parseAsRoot(["step", small, "--json"]) as! StepCommand).output()).contains("sensitivity"))
         do { _ = try (LLMSim.parseAsRoot(["step", small, "--sensitivity", "--perturbation", "100"]) as! StepCommand).output(); Issue.record("100 % accepted") }

@@ -37,7 +37,7 @@ import Hardware
         // Batch 2 and 4 of 4,096 × 4,096 × 4,096: 1,466.6 and 1,670.5 TFLOPS.
         #expect(rows.contains(.init(m: 8192, n: 4096, k: 4096, tflops: 1466.6)))
         #expect(rows.contains(.init(m: 16384, n: 4096, k: 4096, tflops: 1670.5)))
-        #expect(calibration.blackwellBF16Device?.id == "B200-SXM-180GB")
+        #expect(calibration.blackwellDevice?.id == "B200-SXM-180GB")
     }
 
     /// On the B200 with every SM computing, a GEMM at a row's shape runs at the row's TFLOPS;
@@ -52,10 +52,10 @@ import Hardware
         let gb200 = try model("GB200-186GB")
         #expect(abs(edge.flops / gb200.duration(edge) / 1e12 - 1416.9 * 2500 / 2250) < 0.5)
         for id in ["B300-SXM-268GB", "GB300-279GB"] {
-            #expect(try model(id).priced(edge).figure == .blackwellBF16DenseRow(124), "\(id)")
+            #expect(try model(id).priced(edge).figure == .denseRow(.blackwellBF16GEMMTable, 124), "\(id)")
         }
         for id in ["H100-SXM5-80GB", "H800-SXM5-80GB", "A100-SXM4-80GB"] {
-            #expect(try model(id).priced(edge).figure == .bf16DenseRow(124), "\(id)")
+            #expect(try model(id).priced(edge).figure == .denseRow(.bf16GEMMTable, 124), "\(id)")
         }
         // At 4,096^3 Blackwell keeps 0.63 of its peak where the H100's row keeps 0.79.
         let h100 = try model("H100-SXM5-80GB")
@@ -96,13 +96,13 @@ import Hardware
     /// priced devices are matched by).
     @Test func rowsNeedTheirDevice() throws {
         let text = try String(contentsOfFile: try KernelCalibration.shippedPath(), encoding: .utf8)
-        let without = text.replacingOccurrences(of: "bf16_gemm_blackwell_device: B200-SXM-180GB\n", with: "")
+        let without = text.replacingOccurrences(of: "blackwell_gemm_device: B200-SXM-180GB\n", with: "")
         let missing = #expect(throws: (any Error).self) { try KernelCalibration.parse(try ConfigValue.parse(without, file: "a.yaml")) }
-        #expect("\(missing!)".contains("bf16_gemm_blackwell_device: B200-SXM-180GB"))
-        let noSM = text.replacingOccurrences(of: "bf16_gemm_blackwell_device: B200-SXM-180GB", with: "bf16_gemm_blackwell_device: MI300X-192GB")
+        #expect("\(missing!)".contains("blackwell_gemm_device: B200-SXM-180GB"))
+        let noSM = text.replacingOccurrences(of: "blackwell_gemm_device: B200-SXM-180GB", with: "blackwell_gemm_device: MI300X-192GB")
         let error = #expect(throws: (any Error).self) { try KernelCalibration.parse(try ConfigValue.parse(noSM, file: "b.yaml")) }
         #expect("\(error!)".contains("no per-SM figures"))
-        let unknown = text.replacingOccurrences(of: "bf16_gemm_blackwell_device: B200-SXM-180GB", with: "bf16_gemm_blackwell_device: B201")
+        let unknown = text.replacingOccurrences(of: "blackwell_gemm_device: B200-SXM-180GB", with: "blackwell_gemm_device: B201")
         #expect(throws: (any Error).self) { try KernelCalibration.parse(try ConfigValue.parse(unknown, file: "c.yaml")) }
     }
 }

@@ -145,7 +145,7 @@ import Hardware
         #expect(m.tileOccupancy(grouped) == 8.0 / 112)
         // FP8 GEMMs keep their measured rows.
         let fp8 = gemm(4096, 256, 7168)
-        #expect(m.priced(fp8).figure == .fp8DenseRow(12))
+        #expect(m.priced(fp8).figure == .denseRow(.fp8DenseGEMM, 12))
     }
 
     /// A tile that is not two positive integers is refused, naming the key.
@@ -163,7 +163,7 @@ import Hardware
         let memory = ["cast", "dispatch_cast", "norm", "elementwise", "permute"].map { "memory_bound_efficiency." + $0 }
         // Not figures: the GPU and SMs the figures were measured on, the BF16 kernels' tile
         // shape and the law carrying attention's figures to other head dimensions.
-        let read = KernelCalibration.keys.filter { !["calibration_device", "calibration_sms", "memory_bound_efficiency", "bf16_gemm_tile", "attention_head_dim_law", "bf16_gemm_blackwell_device"].contains($0) } + memory
+        let read = KernelCalibration.keys.filter { !["calibration_device", "calibration_sms", "memory_bound_efficiency", "bf16_gemm_tile", "attention_head_dim_law", "blackwell_gemm_device"].contains($0) } + memory
         #expect(Set(KernelCalibration.Figure.allCases.map(\.rawValue)) == Set(read))
         #expect(calibration.value(.bf16GEMM) == 0.70 && abs(calibration.value(.minimumKernel) - 3) < 1e-9 && abs(calibration.value(.hostOperation) - 100) < 1e-9)
         #expect(abs(calibration.value(.routerBookkeeping) - 105) < 1e-9 && abs(calibration.value(.expertLayout) - 7.41) < 1e-9)
@@ -204,10 +204,10 @@ import Hardware
         #expect(abs(router.flops / all.duration(router) / 1e12 - 380) < 1e-9)
         #expect(abs(some.duration(router) - all.duration(router)) < 1e-15)
         // Nearest in log space: a 100,000-wide head takes the head's row, a 512-wide GEMM the router's.
-        #expect(some.priced(gemm(4096, 100_000, 7168, precision: .bf16)).figure == .bf16DenseRow(0))
-        #expect(some.priced(gemm(4096, 512, 7168, precision: .bf16)).figure == .bf16DenseRow(1))
+        #expect(some.priced(gemm(4096, 100_000, 7168, precision: .bf16)).figure == .denseRow(.bf16GEMMTable, 0))
+        #expect(some.priced(gemm(4096, 512, 7168, precision: .bf16)).figure == .denseRow(.bf16GEMMTable, 1))
         // FP8 GEMMs keep DeepGEMM's rows; without BF16 rows the flat efficiency prices BF16.
-        #expect(some.priced(gemm(4096, 256, 7168)).figure == .fp8DenseRow(12))
+        #expect(some.priced(gemm(4096, 256, 7168)).figure == .denseRow(.fp8DenseGEMM, 12))
         let withoutRows = try KernelCostModel(device: h800, calibration: flat, communicationSMs: 20)
         #expect(withoutRows.priced(head).figure == .figure(.bf16GEMM))
     }

@@ -117,10 +117,12 @@ import Testing
         let flat = try #require(s.rows.first { $0.key == "calibration.bf16_gemm_efficiency" })
         #expect(flat.stepLowerS == s.stepS && flat.stepHigherS == s.stepS && flat.value == 0.7)
         // DeepSeek's recipe runs no MXFP8 or NVFP4 kernel: their figures move nothing.
-        // Nor does the Blackwell BF16 table on the H800.
+        // Nor do the Blackwell tables on the H800.
+        let shipped = try KernelCalibration.hopper()
         let blockScaled = ["calibration.mxfp8_gemm_rate_over_fp8_rows": 0.9326, "calibration.nvfp4_gemm_rate_over_fp8_rows": 1.819,
                            "calibration.nvfp4_cast_bandwidth_over_mxfp8": 0.737, "calibration.mxfp8_cast_efficiency": 0.958,
-                           "calibration.bf16_gemm_tflops_blackwell": try KernelCalibration.hopper().value(.blackwellBF16GEMMTable)]
+                           "calibration.bf16_gemm_tflops_blackwell": shipped.value(.blackwellBF16GEMMTable),
+                           "calibration.fp8_gemm_tflops_blackwell": shipped.value(.blackwellFP8GEMMTable)]
         for (key, value) in blockScaled {
             let r = try #require(s.rows.first { $0.key == key })
             #expect(r.stepLowerS == s.stepS && r.stepHigherS == s.stepS && r.value == value)

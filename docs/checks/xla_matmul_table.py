@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Print OpenXLA's measured GPU matmul table as rows of llmsim's `bf16_gemm_tflops`
-([M, N, K, TFLOPS]).
+"""Print OpenXLA's measured GPU matmul table as rows of llmsim's `bf16_gemm_tflops` (or another
+[M, N, K, TFLOPS] table of the calibration).
 
 OpenXLA ships a default performance table for its GPU cost model: for each GPU architecture
 (`sm_90`, later also `sm_100`), matmuls of every M, N, K in {256, 512, 1024, 2048, 4096} and
@@ -24,7 +24,8 @@ Usage:
 
 The shipped calibration's `bf16_gemm_tflops` is `--arch sm_90 --extend-m` at the commit named
 above; its `bf16_gemm_tflops_blackwell` is `--arch sm_100 --extend-m --key
-bf16_gemm_tflops_blackwell` on
+bf16_gemm_tflops_blackwell` and its `fp8_gemm_tflops_blackwell` `--arch sm_100 --dtype
+'f8e4m3fnxf8e4m3fn->bf16' --extend-m --key fp8_gemm_tflops_blackwell`, both on
 tensorflow/tensorflow a305421c45a1ea5117c170b8d8a00a51f9dcee8f,
 third_party/xla/xla/backends/gpu/cost_model/matmul_interpolator_data.h.
 """
