@@ -78,8 +78,8 @@ public struct KernelCalibration: Sendable, Equatable {
     public var hostSecondsPerOperation: Double
     /// An MXFP8 GEMM's rate over the FP8 row that prices its shape (`mxfp8_gemm_rate_over_fp8_rows`):
     /// Transformer Engine's MXFP8 kernels against the block-scaled FP8 kernels of DeepSeek's
-    /// recipe (1×128 and 128×128 scales, as the DeepGEMM rows run), measured together on a
-    /// Blackwell GPU; 1 where the file has none.
+    /// recipe (1×128 and 128×128 scales, which the Blackwell FP8 rows price alike), measured
+    /// together on a Blackwell GPU; 1 where the file has none.
     public var mxfp8GEMMRateOverFP8Rows = 1.0
     /// An NVFP4 GEMM's rate over the FP8 row that prices its shape (`nvfp4_gemm_rate_over_fp8_rows`),
     /// on the device's FP8 peak: Transformer Engine's NVFP4 kernels against the block-scaled FP8
