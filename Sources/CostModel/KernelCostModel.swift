@@ -245,7 +245,8 @@ public struct KernelCostModel: Sendable {
             let (efficiency, figure) = bf16Efficiency(r.gemm)
             return (peak.flops * efficiency * smFraction * (r.gemm.map(tileOccupancy) ?? 1), figure)
         }
-        // FP8 and FP4 GEMMs alike: the FP8 row's fraction of the FP8 peak, then their kernels'
+        // FP8 and FP4 GEMMs alike: the FP8 row's fraction of the FP8 peak (a Blackwell FP8 row
+        // per busy SM, else DeepGEMM's rows and the trace's wgrad figure), then their kernels'
         // rate over it (`blockScaledKernelScale`).
         let fp8DevicePeak = device.peak(.fp8).flops
         if let table = fp8Table {

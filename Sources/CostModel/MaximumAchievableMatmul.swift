@@ -7,9 +7,9 @@ import Kernels
 /// themselves are the catalog's `achievable_matmul_tflops`, with their sources). Priced at
 /// their shape by llmsim's kernel model under its default `gemm_ceiling: peak`, they check how
 /// a GEMM calibrated on the H800 carries to each GPU by its fraction of peak: the H100's BF16
-/// row checks OpenXLA's sm_90 table (the shipped BF16 rows), the B200's and GB200's BF16 rows
-/// its sm_100 table's batched rows past that table's 4,096 edge, the H100's FP8 row DeepGEMM's
-/// table, the rest the carry. The H800 and A800 (the H100's and A100's dies) and H200's BF16 (the table
+/// row checks OpenXLA's sm_90 table (the shipped BF16 rows), the B200's and GB200's rows its
+/// sm_100 tables' batched rows past their 4,096 edge (BF16 and FP8), the H100's FP8 row
+/// DeepGEMM's table, the rest the carry. The H800 and A800 (the H100's and A100's dies) and H200's BF16 (the table
 /// gives the H100's) are left out: the same measurement.
 public enum MaximumAchievableMatmul {
     public struct Shape: Sendable {

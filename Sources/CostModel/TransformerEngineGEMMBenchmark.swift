@@ -16,12 +16,12 @@ import Kernels
 ///
 /// What it checks (`llmsim validate`): the BF16 row prices the kernel model's Blackwell BF16
 /// table (OpenXLA's sm_100 rows; these M = 15,872 shapes take its batch-4 rows at M = 16,384),
-/// the FP8 Block row its FP8 table carried from Hopper by the fraction of peak, on a Blackwell
-/// Ultra GPU;
-/// "FP8 Block" (cuBLAS's 1×128 / 128×128 block-scaled kernels) is priced as the FP8 rows, which
-/// are DeepGEMM's kernels with the same scaling, every pass from the dense rows (Transformer
-/// Engine's weight gradient is a GEMM like the others). The MXFP8 and NVFP4 rates over those
-/// rows and NVFP4's cast bandwidth over MXFP8's are calibrated from this benchmark
+/// the FP8 Block row its Blackwell FP8 table (the same file's per-tensor FP8 rows), on a
+/// Blackwell Ultra GPU: "FP8 Block" (cuBLAS's 1×128 / 128×128 block-scaled kernels) is priced
+/// as those rows, every pass alike (Transformer Engine's weight gradient is a GEMM like the
+/// others), which assumes block scaling costs nothing over per-tensor scaling on Blackwell.
+/// The MXFP8 and NVFP4 rates over those rows and NVFP4's cast bandwidth over MXFP8's are
+/// calibrated from this benchmark
 /// (`mxfp8_gemm_rate_over_fp8_rows`, `nvfp4_gemm_rate_over_fp8_rows`,
 /// `nvfp4_cast_bandwidth_over_mxfp8`), and MXFP8's cast bandwidth (`mxfp8_cast_efficiency`)
 /// too, so their autocast rows check only that the figures are applied as they were derived
