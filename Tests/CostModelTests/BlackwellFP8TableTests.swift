@@ -44,6 +44,13 @@ import Hardware
         #expect(rows.contains(.init(m: 8192, n: 4096, k: 4096, tflops: 3123.5)))
         #expect(rows.contains(.init(m: 16384, n: 4096, k: 4096, tflops: 3279.7)))
         #expect(calibration.value(.blackwellFP8GEMMTable) > calibration.value(.blackwellBF16GEMMTable))
+        // Physical: no row past 0.73 of the B200's 4,500 FP8 peak, none more than 2.16 times
+        // its BF16 row (the peaks' ratio is 2; the same file's sm_90 FP8 rows reach 3.1 and pass
+        // the H100's peak, so they are not shipped).
+        let bf16 = Dictionary(uniqueKeysWithValues: calibration.blackwellBF16Dense.map { ("\($0.m),\($0.n),\($0.k)", $0.tflops) })
+        let ratios = rows.compactMap { r in bf16["\(r.m),\(r.n),\(r.k)"].map { r.tflops / $0 } }
+        #expect(rows.allSatisfy { $0.tflops <= 0.73 * 4500 } && ratios.count == 175)
+        #expect(abs((ratios.max() ?? 0) - 2.158) < 0.001)
     }
 
     /// On the B200 a per-tensor FP8 GEMM at a row's shape runs at the row's TFLOPS (4,096³ at
