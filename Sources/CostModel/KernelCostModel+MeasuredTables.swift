@@ -51,7 +51,9 @@ extension KernelCostModel {
 
     /// A GEMM's efficiency per busy SM from a measured table, as a fraction of the peak of its
     /// `format`, and the row that set it: the nearest row (in log M, log N, log K, M per group
-    /// for a grouped GEMM, the row or its transpose: a GEMM and its transpose run alike), its
+    /// for a grouped GEMM — Transformer Engine's `GroupedLinear` runs one cuBLAS GEMM per expert
+    /// over a few streams, NVIDIA/TransformerEngine#853, their tiles sharing the SMs; the row or
+    /// its transpose: a GEMM and its transpose run alike), its
     /// TFLOPS over the peak of the SMs its own tiles kept busy on the GPU it was measured on. A
     /// row measured at the shape priced gives back its own time on that GPU's SMs; a GEMM of
     /// fewer tiles than a busy SM count runs at the row's rate per SM on its own tiles' SMs.
