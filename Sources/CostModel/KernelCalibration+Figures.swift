@@ -109,42 +109,41 @@ extension KernelCalibration {
 
     /// The rows of an [M, N, K, TFLOPS] table figure (`fp8DenseGEMM`, `bf16GEMMTable`,
     /// `blackwellBF16GEMMTable`, `blackwellFP8GEMMTable`); empty for any other figure.
-    public func denseRows(_ table: Figure) -> [DenseRow] {
-        switch table {
-        case .fp8DenseGEMM: fp8Dense
-        case .bf16GEMMTable: bf16Dense
-        case .blackwellBF16GEMMTable: blackwellBF16Dense
-        case .blackwellFP8GEMMTable: blackwellFP8Dense
-        default: []
-        }
-    }
+    public func denseRows(_ table: Figure) -> [DenseRow] { table.denseRowsPath.map { self[keyPath: $0] } ?? [] }
 
     /// The figure in its file unit; a table, the mean of its rows.
     public func value(_ figure: Figure) -> Double {
         func mean(_ x: [Double]) -> Double { x.isEmpty ? 0 : x.reduce(0, +) / Double(x.count) }
-        switch figure {
-        case .fp8DenseGEMM: return mean(fp8Dense.map(\.tflops))
-        case .fp8GroupedGEMM: return mean(fp8Grouped.map(\.tflops))
-        case .bf16GEMMTable: return mean(bf16Dense.map(\.tflops))
-        case .blackwellBF16GEMMTable: return mean(blackwellBF16Dense.map(\.tflops))
-        case .blackwellFP8GEMMTable: return mean(blackwellFP8Dense.map(\.tflops))
-        default:
-            let (path, toUnit) = figure.field!
-            return self[keyPath: path] * toUnit
-        }
+        if let rows = figure.denseRowsPath { return mean(self[keyPath: rows].map(\.tflops)) }
+        if figure == .fp8GroupedGEMM { return mean(fp8Grouped.map(\.tflops)) }
+        let (path, toUnit) = figure.field!
+        return self[keyPath: path] * toUnit
     }
 
     /// A copy with the figure multiplied by `factor` (a table: every row).
     public func scaling(_ figure: Figure, by factor: Double) -> KernelCalibration {
         var c = self
-        switch figure {
-        case .fp8DenseGEMM: for i in c.fp8Dense.indices { c.fp8Dense[i].tflops *= factor }
-        case .fp8GroupedGEMM: for i in c.fp8Grouped.indices { c.fp8Grouped[i].tflops *= factor }
-        case .bf16GEMMTable: for i in c.bf16Dense.indices { c.bf16Dense[i].tflops *= factor }
-        case .blackwellBF16GEMMTable: for i in c.blackwellBF16Dense.indices { c.blackwellBF16Dense[i].tflops *= factor }
-        case .blackwellFP8GEMMTable: for i in c.blackwellFP8Dense.indices { c.blackwellFP8Dense[i].tflops *= factor }
-        default: c[keyPath: figure.field!.path] *= factor
+        if let rows = figure.denseRowsPath {
+            for i in c[keyPath: rows].indices { c[keyPath: rows][i].tflops *= factor }
+        } else if figure == .fp8GroupedGEMM {
+            for i in c.fp8Grouped.indices { c.fp8Grouped[i].tflops *= factor }
+        } else {
+            c[keyPath: figure.field!.path] *= factor
         }
         return c
+    }
+}
+
+extension KernelCalibration.Figure {
+    /// The field holding an [M, N, K, TFLOPS] table figure's rows; nil for any other figure
+    /// (the grouped table's rows have another shape).
+    var denseRowsPath: WritableKeyPath<KernelCalibration, [KernelCalibration.DenseRow]>? {
+        switch self {
+        case .fp8DenseGEMM: \.fp8Dense
+        case .bf16GEMMTable: \.bf16Dense
+        case .blackwellBF16GEMMTable: \.blackwellBF16Dense
+        case .blackwellFP8GEMMTable: \.blackwellFP8Dense
+        default: nil
+        }
     }
 }

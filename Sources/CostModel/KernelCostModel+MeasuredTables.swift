@@ -5,13 +5,13 @@ import Kernels
 /// The cost model's measured GEMM tables: which one prices a GEMM on this device, the nearest
 /// row of a GEMM's shape, and the SMs a GEMM's output tiles keep busy.
 extension KernelCostModel {
-    /// Measured GEMM rows of one format, the GPU and SMs they ran on, and the calibration table
-    /// they are (`bf16_gemm_tflops`, `bf16_gemm_tflops_blackwell` or `fp8_gemm_tflops_blackwell`).
+    /// A table of measured GEMM rows of one format (`bf16_gemm_tflops`,
+    /// `bf16_gemm_tflops_blackwell` or `fp8_gemm_tflops_blackwell`) and the GPU and SMs they
+    /// ran on.
     struct MeasuredTable {
-        var rows: [KernelCalibration.DenseRow]
+        var figure: KernelCalibration.Figure
         var device: Device
         var sms: Int
-        var figure: KernelCalibration.Figure
     }
 
     /// A Blackwell table of the calibration (`blackwell_gemm_device`'s rows) where it prices this
@@ -20,10 +20,10 @@ extension KernelCostModel {
     /// from the GPU of its own SM generation: OpenXLA's tables have the B200 reaching 0.63 of
     /// its BF16 peak at 4,096³ where the H100 reaches 0.79.
     func blackwellTable(_ figure: KernelCalibration.Figure) -> MeasuredTable? {
-        let c = calibration, rows = c.denseRows(figure)
-        guard let measuredOn = c.blackwellDevice, !rows.isEmpty, let rate = measuredOn.smThroughput?.bf16TensorFLOPs,
+        let c = calibration
+        guard let measuredOn = c.blackwellDevice, !c.denseRows(figure).isEmpty, let rate = measuredOn.smThroughput?.bf16TensorFLOPs,
               device.smThroughput?.bf16TensorFLOPs == rate, c.device.smThroughput?.bf16TensorFLOPs != rate else { return nil }
-        return MeasuredTable(rows: rows, device: measuredOn, sms: measuredOn.smCount, figure: figure)
+        return MeasuredTable(figure: figure, device: measuredOn, sms: measuredOn.smCount)
     }
 
     /// The measured rows that price this device's BF16/FP32 GEMMs: the Blackwell BF16 table
@@ -33,7 +33,7 @@ extension KernelCostModel {
     var bf16Table: MeasuredTable? {
         let c = calibration
         guard c.pricesBF16FromRows else { return nil }
-        return blackwellTable(.blackwellBF16GEMMTable) ?? MeasuredTable(rows: c.bf16Dense, device: c.device, sms: c.calibrationSMs, figure: .bf16GEMMTable)
+        return blackwellTable(.blackwellBF16GEMMTable) ?? MeasuredTable(figure: .bf16GEMMTable, device: c.device, sms: c.calibrationSMs)
     }
 
     /// The measured rows that price this device's FP8 GEMMs (and through their rates its MXFP8
@@ -50,36 +50,36 @@ extension KernelCostModel {
     }
 
     /// A GEMM's efficiency per busy SM from a measured table, as a fraction of the peak of its
-    /// `format`, and the row that set it: the nearest row (in log M, log N, log K, M per group
-    /// for a grouped GEMM — Transformer Engine's `GroupedLinear` runs one cuBLAS GEMM per expert
-    /// over a few streams, NVIDIA/TransformerEngine#853, their tiles sharing the SMs; the row or
-    /// its transpose: a GEMM and its transpose run alike), its
-    /// TFLOPS over the peak of the SMs its own tiles kept busy on the GPU it was measured on. A
-    /// row measured at the shape priced gives back its own time on that GPU's SMs; a GEMM of
-    /// fewer tiles than a busy SM count runs at the row's rate per SM on its own tiles' SMs.
-    /// Rows past M = 4,096 are OpenXLA's batched rows (their only measurements past the edge),
-    /// so a GEMM past 4,096 in M or N finds rows of its own size up to 16,384; past that, and in
-    /// K past 4,096, the edge's rate.
+    /// `format`, and the row that set it: the nearest row, in log M, log N, log K, its TFLOPS
+    /// over the peak of the SMs its own tiles kept busy on the GPU it was measured on.
+    /// - A row also stands for its transpose: a GEMM and its transpose run alike.
+    /// - A grouped GEMM is priced by its M per group: Transformer Engine's `GroupedLinear` runs
+    ///   one cuBLAS GEMM per expert over a few streams (NVIDIA/TransformerEngine#853), their
+    ///   tiles sharing the SMs.
+    /// - A row measured at the shape priced gives back its own time on that GPU's SMs; a GEMM
+    ///   of fewer tiles than a busy SM count runs at the row's rate per SM on its own tiles' SMs.
+    /// - Rows past M = 4,096 are OpenXLA's batched rows (their only measurements past the
+    ///   edge), so a GEMM past 4,096 in M or N finds rows of its own size up to 16,384; past
+    ///   that, and in K past 4,096, the edge's rate.
     func measuredEfficiency(_ g: GEMMShape, in table: MeasuredTable, format: Precision) -> (efficiency: Double, figure: PricingFigure) {
-        let (i, transposed) = Self.nearest(table.rows, m: max(1, g.totalRows / max(g.groups, 1)), n: g.n, k: g.k, transposable: true)
-        let row = table.rows[i]
+        let rows = calibration.denseRows(table.figure)
+        let (i, transposed) = Self.nearest(rows, m: max(1, g.totalRows / max(g.groups, 1)), n: g.n, k: g.k, transposable: true)
+        let row = rows[i]
         let busy = min(table.sms, outputTiles(GEMMShape(m: row.m, n: row.n, k: row.k)))
         let perBusySM = row.tflops * 1e12 / table.device.peak(format).flops * Double(table.sms) / Double(busy)
         return (perBusySM, .denseRow(table.figure, i, transposed: transposed))
     }
 
-    /// Share of the compute SMs a BF16/FP32 GEMM (or one priced from the Blackwell FP8 rows)
-    /// keeps busy: one output tile
-    /// (`bf16_gemm_tile`) runs on one SM, so a GEMM of fewer tiles than SMs leaves the rest
-    /// idle. DeepSeek's trace shows it on the router's 4,096 × 256 × 7,168 fprop: cuBLAS's
-    /// 128×128 kernel launches 32 × 2 = 64 CTAs and takes 44-52 µs, a rate of 64 SMs, not 112
-    /// (OpenXLA's row prices it at 40.0 µs on 64 SMs; on 112 it would take 22.9). A GEMM of more
-    /// tiles than SMs counts as filling them: its last partial wave is part of what a measured
-    /// rate (or the flat efficiency) averages, and libraries choose
-    /// tile shapes (and on Hopper stream-K) to fill it — charging every tail wave at one fixed
-    /// tile put the A100 Megatron steps of `llmsim validate` 1–7 % slower, past published
-    /// figures they met. The Blackwell FP8 rows are corrected alike; DeepGEMM's FP8 tables are
-    /// measured at their shapes and are not.
+    /// Share of the compute SMs a GEMM priced per busy SM (BF16/FP32, or from the Blackwell FP8
+    /// rows) keeps busy: one output tile (`bf16_gemm_tile`) runs on one SM, so a GEMM of fewer
+    /// tiles than SMs leaves the rest idle. DeepSeek's trace shows it on the router's 4,096 ×
+    /// 256 × 7,168 fprop: cuBLAS's 128×128 kernel launches 32 × 2 = 64 CTAs and takes 44-52 µs,
+    /// a rate of 64 SMs, not 112 (OpenXLA's row prices it at 40.0 µs on 64 SMs; on 112 it would
+    /// take 22.9). A GEMM of more tiles than SMs counts as filling them: its last partial wave is
+    /// part of what a measured rate (or the flat efficiency) averages, and libraries choose tile
+    /// shapes (and on Hopper stream-K) to fill it — charging every tail wave at one fixed tile
+    /// put the A100 Megatron steps of `llmsim validate` 1–7 % slower, past published figures
+    /// they met. DeepGEMM's FP8 tables are measured at their shapes and are not corrected.
     public func tileOccupancy(_ g: GEMMShape) -> Double {
         let tiles = outputTiles(g)
         return tiles > 0 ? min(1, Double(tiles) / Double(computeSMs)) : 1

@@ -254,19 +254,19 @@ public struct KernelCostModel: Sendable {
             return (fp8DevicePeak * efficiency * smFraction * tileOccupancy(g) * blockScaledKernelScale(r).scale, figure)
         }
         let fp8Peak = calibrationPeak.fp8
+        // A grouped GEMM by its rows per group: DeepGEMM's grouped rows (measured at 4,096 and
+        // 8,192 per group) from 1,024 up, its dense rows below. 1,024 is a round threshold, not a
+        // measurement: from there a group is nearer, in log M, to the grouped rows than to the
+        // dense table's M = 128 rows (they are equally near at 724).
+        let grouped = r.kind == .groupedGemm && g.groups > 1
+        let m = grouped ? max(1, g.totalRows / g.groups) : g.m
         let efficiency: Double, figure: PricingFigure
         if r.name.hasSuffix(".wgrad"), g.quantization == .deepSeek {
             (efficiency, figure) = (calibration.fp8WgradTFLOPSAt112 * 1e12 / fp8Peak / traceFraction, .figure(.fp8Wgrad))
-        } else if r.kind == .groupedGemm, g.groups > 1 {
-            let perGroup = max(1, g.totalRows / g.groups)
-            if perGroup >= 1024, let row = nearestGrouped(n: g.n, k: g.k) {
-                (efficiency, figure) = (calibration.fp8Grouped[row].tflops * 1e12 / fp8Peak, .fp8GroupedRow(row))
-            } else {
-                let row = nearestDense(m: perGroup, n: g.n, k: g.k)
-                (efficiency, figure) = (calibration.fp8Dense[row].tflops * 1e12 / fp8Peak, .denseRow(.fp8DenseGEMM, row))
-            }
+        } else if grouped, m >= 1024, let row = nearestGrouped(n: g.n, k: g.k) {
+            (efficiency, figure) = (calibration.fp8Grouped[row].tflops * 1e12 / fp8Peak, .fp8GroupedRow(row))
         } else {
-            let row = nearestDense(m: g.m, n: g.n, k: g.k)
+            let row = nearestDense(m: m, n: g.n, k: g.k)
             (efficiency, figure) = (calibration.fp8Dense[row].tflops * 1e12 / fp8Peak, .denseRow(.fp8DenseGEMM, row))
         }
         return (fp8DevicePeak * efficiency * smFraction * blockScaledKernelScale(r).scale, figure)

@@ -69,18 +69,14 @@ public enum PricingFigure: Sendable, Equatable, Hashable {
     /// so: `bf16_gemm_tflops [8192, 4096, 256] transposed`).
     public func key(in calibration: KernelCalibration) -> String {
         switch self {
-        case .denseRow(let table, let i, let transposed): return Self.rowKey(table, calibration.denseRows(table)[i], transposed: transposed)
+        case .denseRow(let table, let i, let transposed):
+            let r = calibration.denseRows(table)[i]
+            return table.rawValue + " [\(r.m), \(r.n), \(r.k)]" + (transposed ? " transposed" : "")
         case .fp8GroupedRow(let i):
             let r = calibration.fp8Grouped[i]
             return KernelCalibration.Figure.fp8GroupedGEMM.rawValue + " [\(r.groups), \(r.mPerGroup), \(r.n), \(r.k)]"
         case .figure(let f): return f.rawValue
         case .communication: return "(the fabric)"
         }
-    }
-
-    /// A [M, N, K, TFLOPS] table's key with the row's shape, and ` transposed` when the row
-    /// priced the GEMM's transpose.
-    static func rowKey(_ table: KernelCalibration.Figure, _ r: KernelCalibration.DenseRow, transposed: Bool = false) -> String {
-        table.rawValue + " [\(r.m), \(r.n), \(r.k)]" + (transposed ? " transposed" : "")
     }
 }

@@ -9,22 +9,8 @@ import Hardware
 /// taken as the B200): it prices the BF16 GEMMs of GPUs with Blackwell's SM, the sm_90 rows
 /// everyone else's.
 @Suite struct BlackwellBF16TableTests {
-    let catalog: HardwareCatalog
     let calibration: KernelCalibration
-    init() throws {
-        catalog = try HardwareCatalog.builtIn()
-        calibration = try KernelCalibration.hopper()
-    }
-
-    func bf16GEMM(_ m: Int, _ n: Int, _ k: Int) -> OperationRecord {
-        OperationRecord(name: "x.fprop", kind: .gemm, pass: .forward, block: .attention, layer: 0, flops: 2 * Double(m) * Double(n) * Double(k),
-                        modelFLOPs: 0, bytesRead: 0, bytesWritten: 0, precision: .bf16,
-                        gemm: GEMMShape(m: m, n: n, k: k, groups: 1, totalRows: m), attention: nil, traffic: nil, recompute: false)
-    }
-
-    func model(_ id: String, communicationSMs: Int = 0) throws -> KernelCostModel {
-        try KernelCostModel(device: try catalog.device(id), calibration: calibration, communicationSMs: communicationSMs)
-    }
+    init() throws { calibration = try KernelCalibration.hopper() }
 
     /// The shipped rows: all 125 batch-1 shapes of the sm_100 table and its 50 batch-2 and
     /// batch-4 rows at M = 4,096 as M = 8,192 and 16,384, 6.8 to 1,670.5 TFLOPS
@@ -45,20 +31,20 @@ import Hardware
     /// (Blackwell Ultra, the same tensor rate per SM) take the same rows; Hopper and Ampere keep
     /// the sm_90 rows.
     @Test func pricesEveryBlackwellSMAndNoOther() throws {
-        let edge = bf16GEMM(4096, 4096, 4096)
-        let b200 = try model("B200-SXM-180GB")
+        let edge = gemmRecord(4096, 4096, 4096, precision: .bf16)
+        let b200 = try costModel(on: "B200-SXM-180GB")
         #expect(abs(edge.flops / b200.duration(edge) / 1e12 - 1416.9) < 1e-6)
         #expect(b200.priced(edge).figure.key(in: calibration) == "bf16_gemm_tflops_blackwell [4096, 4096, 4096]")
-        let gb200 = try model("GB200-186GB")
+        let gb200 = try costModel(on: "GB200-186GB")
         #expect(abs(edge.flops / gb200.duration(edge) / 1e12 - 1416.9 * 2500 / 2250) < 0.5)
         for id in ["B300-SXM-268GB", "GB300-279GB"] {
-            #expect(try model(id).priced(edge).figure == .denseRow(.blackwellBF16GEMMTable, 124), "\(id)")
+            #expect(try costModel(on: id).priced(edge).figure == .denseRow(.blackwellBF16GEMMTable, 124), "\(id)")
         }
         for id in ["H100-SXM5-80GB", "H800-SXM5-80GB", "A100-SXM4-80GB"] {
-            #expect(try model(id).priced(edge).figure == .denseRow(.bf16GEMMTable, 124), "\(id)")
+            #expect(try costModel(on: id).priced(edge).figure == .denseRow(.bf16GEMMTable, 124), "\(id)")
         }
         // At 4,096^3 Blackwell keeps 0.63 of its peak where the H100's row keeps 0.79.
-        let h100 = try model("H100-SXM5-80GB")
+        let h100 = try costModel(on: "H100-SXM5-80GB")
         #expect(abs(edge.flops / h100.duration(edge) / 1e12 - 783.3) < 1e-6)
     }
 
@@ -67,20 +53,20 @@ import Hardware
     /// the 16,384 row's 1,670.5 TFLOPS on the B200 (TE measures 1,799 on a B300); in K alone
     /// past the edge, the edge's rate.
     @Test func pastTheEdgeTheBatchedRows() throws {
-        let b200 = try model("B200-SXM-180GB")
-        for (g, key) in [(bf16GEMM(15872, 4096, 4096), "[16384, 4096, 4096]"), (bf16GEMM(4096, 15872, 4096), "[16384, 4096, 4096] transposed")] {
+        let b200 = try costModel(on: "B200-SXM-180GB")
+        for (g, key) in [(gemmRecord(15872, 4096, 4096, precision: .bf16), "[16384, 4096, 4096]"), (gemmRecord(4096, 15872, 4096, precision: .bf16), "[16384, 4096, 4096] transposed")] {
             #expect(b200.priced(g).figure.key(in: calibration) == "bf16_gemm_tflops_blackwell " + key)
             #expect(abs(g.flops / b200.duration(g) / 1e12 - 1670.5) < 1e-6)
         }
-        #expect(b200.priced(bf16GEMM(8192, 2048, 4096)).figure.key(in: calibration) == "bf16_gemm_tflops_blackwell [8192, 2048, 4096]")
-        #expect(b200.priced(bf16GEMM(4096, 4096, 15872)).figure.key(in: calibration) == "bf16_gemm_tflops_blackwell [4096, 4096, 4096]")
+        #expect(b200.priced(gemmRecord(8192, 2048, 4096, precision: .bf16)).figure.key(in: calibration) == "bf16_gemm_tflops_blackwell [8192, 2048, 4096]")
+        #expect(b200.priced(gemmRecord(4096, 4096, 15872, precision: .bf16)).figure.key(in: calibration) == "bf16_gemm_tflops_blackwell [4096, 4096, 4096]")
     }
 
     /// A Blackwell row of fewer 128×128 tiles than SMs keeps its rate per busy SM, as the sm_90
     /// rows do: 4,096 × 256 has 64 tiles, so it takes the same time on 128 compute SMs as on 148.
     @Test func smallGEMMsKeepTheirRatePerBusySM() throws {
-        let router = bf16GEMM(4096, 256, 4096)
-        let all = try model("B200-SXM-180GB"), some = try model("B200-SXM-180GB", communicationSMs: 20)
+        let router = gemmRecord(4096, 256, 4096, precision: .bf16)
+        let all = try costModel(on: "B200-SXM-180GB"), some = try costModel(on: "B200-SXM-180GB", communicationSMs: 20)
         #expect(abs(router.flops / all.duration(router) / 1e12 - 645.1) < 1e-6)
         #expect(abs(some.duration(router) - all.duration(router)) < 1e-15)
     }
@@ -88,8 +74,8 @@ import Hardware
     /// Without `bf16_gemm_tflops` rows (an experiment's `bf16_gemm_tflops: []`) the flat
     /// efficiency prices every GPU's BF16 GEMMs, the Blackwell rows set aside with the rest.
     @Test func flatEfficiencyPricesEveryGPUWithoutRows() throws {
-        let b200 = try KernelCostModel(device: try catalog.device("B200-SXM-180GB"), calibration: calibration.withoutBF16Rows, communicationSMs: 0)
-        #expect(b200.priced(bf16GEMM(4096, 4096, 4096)).figure == .figure(.bf16GEMM))
+        let b200 = try costModel(on: "B200-SXM-180GB", calibration: calibration.withoutBF16Rows)
+        #expect(b200.priced(gemmRecord(4096, 4096, 4096, precision: .bf16)).figure == .figure(.bf16GEMM))
     }
 
     /// The rows need the GPU they ran on, and a GPU with per-SM figures (its SM is what the

@@ -10,23 +10,8 @@ import Hardware
 /// Blackwell's SM, and through their rates over it the MXFP8 and NVFP4 ones; DeepGEMM's rows and
 /// the trace's wgrad figure price everyone else's.
 @Suite struct BlackwellFP8TableTests {
-    let catalog: HardwareCatalog
     let calibration: KernelCalibration
-    init() throws {
-        catalog = try HardwareCatalog.builtIn()
-        calibration = try KernelCalibration.hopper()
-    }
-
-    func gemm(_ m: Int, _ n: Int, _ k: Int, name: String = "x.fprop", groups: Int = 1, precision: Precision = .fp8,
-              quantization: QuantizationRecipe = .tensor) -> OperationRecord {
-        OperationRecord(name: name, kind: groups > 1 ? .groupedGemm : .gemm, pass: .forward, block: .mlp, layer: 0,
-                        flops: 2 * Double(m * groups) * Double(n) * Double(k), modelFLOPs: 0, bytesRead: 0, bytesWritten: 0, precision: precision,
-                        gemm: GEMMShape(m: m, n: n, k: k, groups: groups, quantization: quantization), attention: nil, traffic: nil, recompute: false)
-    }
-
-    func model(_ id: String, calibration: KernelCalibration? = nil, communicationSMs: Int = 0) throws -> KernelCostModel {
-        try KernelCostModel(device: try catalog.device(id), calibration: calibration ?? self.calibration, communicationSMs: communicationSMs)
-    }
+    init() throws { calibration = try KernelCalibration.hopper() }
 
     /// TFLOPS the model prices a record at.
     func tflops(_ r: OperationRecord, on m: KernelCostModel) -> Double { r.flops / m.duration(r) / 1e12 }
@@ -58,20 +43,20 @@ import Hardware
     /// peak gave 2,331); the GB200 at the same fraction of its 5,000; the B300 and GB300 take the
     /// same rows; Hopper keeps DeepGEMM's rows.
     @Test func pricesEveryBlackwellSMAndNoOther() throws {
-        let b200 = try model("B200-SXM-180GB")
-        let edge = gemm(4096, 4096, 4096)
+        let b200 = try costModel(on: "B200-SXM-180GB")
+        let edge = gemmRecord(4096, 4096, 4096, quantization: .tensor)
         #expect(abs(tflops(edge, on: b200) - 2765.0) < 1e-6)
         #expect(b200.priced(edge).figure.key(in: calibration) == "fp8_gemm_tflops_blackwell [4096, 4096, 4096]")
-        #expect(abs(tflops(gemm(2048, 2048, 2048), on: b200) - 1427.7) < 1e-6)
-        #expect(abs(tflops(edge, on: try model("GB200-186GB")) - 2765.0 * 5000 / 4500) < 0.5)
+        #expect(abs(tflops(gemmRecord(2048, 2048, 2048), on: b200) - 1427.7) < 1e-6)
+        #expect(abs(tflops(edge, on: try costModel(on: "GB200-186GB")) - 2765.0 * 5000 / 4500) < 0.5)
         for id in ["B300-SXM-268GB", "GB300-279GB"] {
-            #expect(try model(id).priced(edge).figure == .denseRow(.blackwellFP8GEMMTable, 124), "\(id)")
+            #expect(try costModel(on: id).priced(edge).figure == .denseRow(.blackwellFP8GEMMTable, 124), "\(id)")
         }
         for id in ["H100-SXM5-80GB", "H800-SXM5-80GB"] {
-            guard case .denseRow(.fp8DenseGEMM, _, transposed: false) = try model(id).priced(edge).figure else { Issue.record("\(id)"); continue }
+            guard case .denseRow(.fp8DenseGEMM, _, transposed: false) = try costModel(on: id).priced(edge).figure else { Issue.record("\(id)"); continue }
         }
         // Past the edge, the batched rows, a GEMM's transpose included: Bekman's best B200 shape.
-        let bekman = gemm(15360, 4096, 3072), transposed = gemm(4096, 15360, 3072)
+        let bekman = gemmRecord(15360, 4096, 3072), transposed = gemmRecord(4096, 15360, 3072)
         #expect(abs(tflops(bekman, on: b200) - 3279.7) < 1e-6)
         #expect(b200.priced(transposed).figure.key(in: calibration) == "fp8_gemm_tflops_blackwell [16384, 4096, 4096] transposed")
     }
@@ -80,27 +65,27 @@ import Hardware
     /// figure on Hopper) and a grouped GEMM by its rows per group (DeepGEMM's grouped rows on
     /// Hopper); a GEMM of fewer tiles than SMs keeps its row's rate per busy SM.
     @Test func everyFP8GEMMTakesTheRows() throws {
-        let b200 = try model("B200-SXM-180GB"), h800 = try model("H800-SXM5-80GB")
-        let wgrad = gemm(7168, 2048, 4096, name: "x.wgrad", quantization: .deepSeek)
+        let b200 = try costModel(on: "B200-SXM-180GB"), h800 = try costModel(on: "H800-SXM5-80GB")
+        let wgrad = gemmRecord(7168, 2048, 4096, name: "x.wgrad", quantization: .deepSeek)
         #expect(h800.priced(wgrad).figure == .figure(.fp8Wgrad))
         #expect(b200.priced(wgrad).figure.key(in: calibration) == "fp8_gemm_tflops_blackwell [8192, 2048, 4096]")
-        let experts = gemm(8192, 4096, 7168, groups: 4, quantization: .deepSeek)
+        let experts = gemmRecord(8192, 4096, 7168, groups: 4, quantization: .deepSeek)
         guard case .fp8GroupedRow = h800.priced(experts).figure else { Issue.record("H800 grouped"); return }
         #expect(b200.priced(experts).figure.key(in: calibration) == "fp8_gemm_tflops_blackwell [8192, 4096, 4096]")
         #expect(abs(tflops(experts, on: b200) - 3123.5) < 1e-6)
         // 4,096 × 256 × 4,096: 64 tiles, the same time on 128 compute SMs as on 148.
-        let small = gemm(4096, 256, 4096)
+        let small = gemmRecord(4096, 256, 4096)
         #expect(abs(tflops(small, on: b200) - 861.8) < 1e-6)
-        #expect(abs(try model("B200-SXM-180GB", communicationSMs: 20).duration(small) - b200.duration(small)) < 1e-15)
+        #expect(abs(try costModel(on: "B200-SXM-180GB", communicationSMs: 20).duration(small) - b200.duration(small)) < 1e-15)
         #expect(b200.priced(small).figure.runsOnItsTiles && !h800.priced(small).figure.runsOnItsTiles)
     }
 
     /// MXFP8 GEMMs run at `mxfp8_gemm_rate_over_fp8_rows` of the row, NVFP4 GEMMs at
     /// `nvfp4_gemm_rate_over_fp8_rows` of it on the FP8 peak (below the B200's FP4 / FP8 of 2).
     @Test func blockScaledGEMMsRunAtTheirRatesOverTheRow() throws {
-        let b200 = try model("B200-SXM-180GB")
-        #expect(abs(tflops(gemm(4096, 4096, 4096, quantization: .mx), on: b200) - 2765.0 * 0.9326) < 1e-6)
-        #expect(abs(tflops(gemm(4096, 4096, 4096, precision: .fp4, quantization: .nvfp4), on: b200) - 2765.0 * 1.819) < 1e-6)
+        let b200 = try costModel(on: "B200-SXM-180GB")
+        #expect(abs(tflops(gemmRecord(4096, 4096, 4096, quantization: .mx), on: b200) - 2765.0 * 0.9326) < 1e-6)
+        #expect(abs(tflops(gemmRecord(4096, 4096, 4096, precision: .fp4, quantization: .nvfp4), on: b200) - 2765.0 * 1.819) < 1e-6)
     }
 
     /// Without the rows (an experiment's `calibration: {fp8_gemm_tflops_blackwell: []}`) the
@@ -108,9 +93,9 @@ import Hardware
     @Test func withoutRowsDeepGEMMsFractions() throws {
         var without = calibration
         without.blackwellFP8Dense = []
-        let b200 = try model("B200-SXM-180GB", calibration: without)
-        #expect(b200.priced(gemm(4096, 4096, 7168)).figure == .denseRow(.fp8DenseGEMM, 16))
-        #expect(abs(tflops(gemm(4096, 4096, 7168), on: b200) - 1304 * 4500 / 1978.9) < 0.5)
+        let b200 = try costModel(on: "B200-SXM-180GB", calibration: without)
+        #expect(b200.priced(gemmRecord(4096, 4096, 7168)).figure == .denseRow(.fp8DenseGEMM, 16))
+        #expect(abs(tflops(gemmRecord(4096, 4096, 7168), on: b200) - 1304 * 4500 / 1978.9) < 0.5)
     }
 
     /// The FP8 rows alone need the GPU they ran on too, and the error names them.

@@ -16,19 +16,13 @@ import Hardware
         flat = calibration.withoutBF16Rows
     }
 
-    func gemm(_ m: Int, _ n: Int, _ k: Int, name: String = "x.fprop", precision: Precision = .fp8) -> OperationRecord {
-        OperationRecord(name: name, kind: .gemm, pass: .forward, block: .attention, layer: 0, flops: 2 * Double(m * n * k),
-                        modelFLOPs: 0, bytesRead: 0, bytesWritten: 0, precision: precision,
-                        gemm: GEMMShape(m: m, n: n, k: k, groups: 1, totalRows: m), attention: nil, traffic: nil, recompute: false)
-    }
-
     /// On all 132 SMs a DeepGEMM table shape runs at the table's TFLOPS (DeepGEMM README).
     @Test("DeepGEMM table: M=4096 N=7168 K=16384 at 1,358 TFLOPS on 132 SMs")
     func reproducesTableRowsOnAllSMs() throws {
         let m = try KernelCostModel(device: h800, calibration: calibration, communicationSMs: 0)
-        let r = gemm(4096, 7168, 16384)
+        let r = gemmRecord(4096, 7168, 16384)
         #expect(abs(r.flops / m.duration(r) / 1e12 - 1358) < 1)
-        let small = gemm(64, 2112, 7168)
+        let small = gemmRecord(64, 2112, 7168)
         #expect(abs(small.flops / m.duration(small) / 1e12 - 206) < 1)
     }
 
@@ -36,7 +30,7 @@ import Hardware
     @Test func communicationSMsSlowCompute() throws {
         let all = try KernelCostModel(device: h800, calibration: calibration, communicationSMs: 0)
         let some = try KernelCostModel(device: h800, calibration: calibration, communicationSMs: 20)
-        let r = gemm(4096, 4096, 7168)
+        let r = gemmRecord(4096, 4096, 7168)
         #expect(abs(some.duration(r) / all.duration(r) - 132.0 / 112) < 1e-9)
         #expect(throws: KernelError.self) { try KernelCostModel(device: h800, calibration: calibration, communicationSMs: 132) }
     }
@@ -47,7 +41,7 @@ import Hardware
     @Test func fp8FallsBackToBF16OnAmpere() throws {
         let a100 = try HardwareCatalog.builtIn().device("A100-SXM4-80GB")
         let m = try KernelCostModel(device: a100, calibration: calibration, communicationSMs: 0)
-        let r = gemm(4096, 4096, 4096)
+        let r = gemmRecord(4096, 4096, 4096)
         #expect(abs(r.flops / m.duration(r) - 312e12 * 783.3 / 989.4) < 1e6)
         let withoutRows = try KernelCostModel(device: a100, calibration: flat, communicationSMs: 0)
         #expect(abs(r.flops / withoutRows.duration(r) - 312e12 * 0.70) < 1e6)
@@ -61,7 +55,7 @@ import Hardware
     func measuredCeilingCarriesTheFraction() throws {
         let catalog = try HardwareCatalog.builtIn()
         let a100 = try catalog.device("A100-SXM4-80GB")
-        let r = gemm(4096, 4096, 4096, precision: .bf16)
+        let r = gemmRecord(4096, 4096, 4096, precision: .bf16)
         let peak = try KernelCostModel(device: a100, calibration: calibration, communicationSMs: 0)
         let measured = try KernelCostModel(device: a100, calibration: calibration, communicationSMs: 0, gemmCeiling: .measured)
         let scale = (271.2 / 312) / (794.5 / 989.4)
@@ -82,7 +76,7 @@ import Hardware
 
     @Test func tinyKernelsTakeAtLeastTheMinimum() throws {
         let m = try KernelCostModel(device: h800, calibration: calibration, communicationSMs: 20)
-        #expect(m.duration(gemm(1, 1, 1)) == 3e-6)
+        #expect(m.duration(gemmRecord(1, 1, 1)) == 3e-6)
     }
 
     /// `priced` names the calibration figure behind each duration (what `llmsim kernels`
@@ -93,24 +87,24 @@ import Hardware
         let m = try KernelCostModel(device: h800, calibration: calibration, communicationSMs: 20)
         func key(_ r: OperationRecord) -> String { m.priced(r).figure.key(in: calibration) }
         // The row's 1,358 TFLOPS on 112 of its 132 SMs.
-        let row = gemm(4096, 7168, 16384)
+        let row = gemmRecord(4096, 7168, 16384)
         #expect(abs(m.priced(row).seconds / (row.flops / (1358e12 * 112 / 132)) - 1) < 1e-9)
         #expect(key(row) == "fp8_dense_gemm_tflops [4096, 7168, 16384]")
-        #expect(key(gemm(8192, 7000, 2100)) == "fp8_dense_gemm_tflops [4096, 7168, 2048]")
-        #expect(key(gemm(7168, 2048, 4096, name: "x.wgrad")) == "fp8_wgrad_tflops_at_112_sms")
-        #expect(key(gemm(4096, 4096, 4096, precision: .bf16)) == "bf16_gemm_tflops [4096, 4096, 4096]")
+        #expect(key(gemmRecord(8192, 7000, 2100)) == "fp8_dense_gemm_tflops [4096, 7168, 2048]")
+        #expect(key(gemmRecord(7168, 2048, 4096, name: "x.wgrad")) == "fp8_wgrad_tflops_at_112_sms")
+        #expect(key(gemmRecord(4096, 4096, 4096, precision: .bf16)) == "bf16_gemm_tflops [4096, 4096, 4096]")
         // Past the edge: a GEMM finds the batched rows' M of its own size, in M or (transposed) N.
-        #expect(key(gemm(8192, 4096, 4096, precision: .bf16)) == "bf16_gemm_tflops [8192, 4096, 4096]")
-        #expect(key(gemm(8192, 28672, 8192, precision: .bf16)) == "bf16_gemm_tflops [16384, 4096, 4096] transposed")
-        #expect(key(gemm(4096, 256, 4096, precision: .bf16)) == "bf16_gemm_tflops [4096, 256, 4096]")
-        #expect(key(gemm(256, 4096, 4096, precision: .bf16)) == "bf16_gemm_tflops [256, 4096, 4096]")
+        #expect(key(gemmRecord(8192, 4096, 4096, precision: .bf16)) == "bf16_gemm_tflops [8192, 4096, 4096]")
+        #expect(key(gemmRecord(8192, 28672, 8192, precision: .bf16)) == "bf16_gemm_tflops [16384, 4096, 4096] transposed")
+        #expect(key(gemmRecord(4096, 256, 4096, precision: .bf16)) == "bf16_gemm_tflops [4096, 256, 4096]")
+        #expect(key(gemmRecord(256, 4096, 4096, precision: .bf16)) == "bf16_gemm_tflops [256, 4096, 4096]")
         let withoutRows = try KernelCostModel(device: h800, calibration: flat, communicationSMs: 20)
-        #expect(withoutRows.priced(gemm(4096, 4096, 4096, precision: .bf16)).figure == .figure(.bf16GEMM))
-        var thin = gemm(4096, 8, 7168, precision: .bf16)
+        #expect(withoutRows.priced(gemmRecord(4096, 4096, 4096, precision: .bf16)).figure == .figure(.bf16GEMM))
+        var thin = gemmRecord(4096, 8, 7168, precision: .bf16)
         thin.bytesRead = 4096 * 7168 * 2
         #expect(key(thin) == "memory_bound_efficiency.elementwise")
-        #expect(key(gemm(1, 1, 1)) == "minimum_kernel_us")
-        var grouped = gemm(8192, 4096, 7168)
+        #expect(key(gemmRecord(1, 1, 1)) == "minimum_kernel_us")
+        var grouped = gemmRecord(8192, 4096, 7168)
         grouped.kind = .groupedGemm
         grouped.gemm = GEMMShape(m: 8192, n: 4096, k: 7168, groups: 4, totalRows: 4 * 8192)
         #expect(key(grouped) == "fp8_grouped_gemm_tflops [4, 8192, 4096, 7168]")
@@ -124,7 +118,7 @@ import Hardware
     @Test("BF16 router GEMM on 64 of 112 SMs: 40.0 µs (OpenXLA's row), 44.8 µs (flat 0.70), against the trace's 44-52 µs")
     func bf16GEMMRunsOnItsTiles() throws {
         let m = try KernelCostModel(device: h800, calibration: calibration, communicationSMs: 20)
-        let router = gemm(4096, 256, 7168, precision: .bf16)
+        let router = gemmRecord(4096, 256, 7168, precision: .bf16)
         #expect(m.tileOccupancy(router.gemm!) == 64.0 / 112)
         let t = m.duration(router) * 1e6
         #expect(abs(t - 15.032385536e9 / 376.2e12 * 1e6) < 1e-6 && t > 39.9 && t < 40.1, "\(t) µs")
@@ -132,7 +126,7 @@ import Hardware
         let flatTime = withoutRows.duration(router) * 1e6
         #expect(flatTime > 44 && flatTime < 46, "\(flatTime) µs")
         // As many tiles as SMs or more: the whole flat efficiency on every SM.
-        let wide = gemm(4096, 512, 7168, precision: .bf16)
+        let wide = gemmRecord(4096, 512, 7168, precision: .bf16)
         #expect(m.tileOccupancy(wide.gemm!) == 1)
         #expect(abs(wide.flops / withoutRows.duration(wide) - 989.4e12 * 0.70 * 112 / 132) < 1e6)
         // With the row [4096, 512, 4096] (650.0 TFLOPS on its 128 tiles' SMs of 132): per busy
@@ -144,7 +138,7 @@ import Hardware
         #expect(grouped.outputTiles(tileRows: 128, tileColumns: 128) == 8)
         #expect(m.tileOccupancy(grouped) == 8.0 / 112)
         // FP8 GEMMs keep their measured rows.
-        let fp8 = gemm(4096, 256, 7168)
+        let fp8 = gemmRecord(4096, 256, 7168)
         #expect(m.priced(fp8).figure == .denseRow(.fp8DenseGEMM, 12))
     }
 
@@ -196,18 +190,18 @@ import Hardware
         measured.bf16Dense = [.init(m: 4096, n: 129280, k: 7168, tflops: 780), .init(m: 4096, n: 256, k: 7168, tflops: 380)]
         let all = try KernelCostModel(device: h800, calibration: measured, communicationSMs: 0)
         let some = try KernelCostModel(device: h800, calibration: measured, communicationSMs: 20)
-        let head = gemm(4096, 129280, 7168, precision: .bf16)
+        let head = gemmRecord(4096, 129280, 7168, precision: .bf16)
         #expect(abs(head.flops / all.duration(head) / 1e12 - 780) < 1e-9)
         #expect(abs(head.flops / some.duration(head) / 1e12 - 780 * 112 / 132) < 1e-9)
         #expect(some.priced(head).figure.key(in: measured) == "bf16_gemm_tflops [4096, 129280, 7168]")
-        let router = gemm(4096, 256, 7168, precision: .bf16)
+        let router = gemmRecord(4096, 256, 7168, precision: .bf16)
         #expect(abs(router.flops / all.duration(router) / 1e12 - 380) < 1e-9)
         #expect(abs(some.duration(router) - all.duration(router)) < 1e-15)
         // Nearest in log space: a 100,000-wide head takes the head's row, a 512-wide GEMM the router's.
-        #expect(some.priced(gemm(4096, 100_000, 7168, precision: .bf16)).figure == .denseRow(.bf16GEMMTable, 0))
-        #expect(some.priced(gemm(4096, 512, 7168, precision: .bf16)).figure == .denseRow(.bf16GEMMTable, 1))
+        #expect(some.priced(gemmRecord(4096, 100_000, 7168, precision: .bf16)).figure == .denseRow(.bf16GEMMTable, 0))
+        #expect(some.priced(gemmRecord(4096, 512, 7168, precision: .bf16)).figure == .denseRow(.bf16GEMMTable, 1))
         // FP8 GEMMs keep DeepGEMM's rows; without BF16 rows the flat efficiency prices BF16.
-        #expect(some.priced(gemm(4096, 256, 7168)).figure == .denseRow(.fp8DenseGEMM, 12))
+        #expect(some.priced(gemmRecord(4096, 256, 7168)).figure == .denseRow(.fp8DenseGEMM, 12))
         let withoutRows = try KernelCostModel(device: h800, calibration: flat, communicationSMs: 20)
         #expect(withoutRows.priced(head).figure == .figure(.bf16GEMM))
     }
