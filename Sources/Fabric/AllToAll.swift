@@ -65,18 +65,21 @@ public struct MoEAllToAll: Sendable {
     /// dispatcher's all-to-all keeps the full rate (its own benchmarks, not this one).
     public var deepepNVLinkFraction = 0.84
     /// The share of a GPU's achievable NVLink rate (per direction) that Hybrid-EP's TMA copies
-    /// move tokens at: 0.873, from its GB200 table (`HybridEPTable`) at its largest NVLink
+    /// move tokens at: 1.006, from its GB200 table (`HybridEPTable`) at its largest NVLink
     /// domain, EP 36 (nearest the EP 32–64 of the training recipes), BF16 dispatch on 32 SMs,
     /// kernel only: 632.31 GB/s received per GPU, where the same routing
-    /// (`GateKind.hybridepBenchmark`) on this fluid network at the GB200's full 720 GB/s gives
-    /// 724.4: ≈ 629 GB/s per direction. Checked, not fitted, on the table's other rows
+    /// (`GateKind.hybridepBenchmark`) on this fluid network at the GB200's achievable 623.7 GB/s
+    /// (0.693 of 900, the rate OpenXLA's sm_100 table measures NCCL's collectives at: the
+    /// catalog's GB200 entry) gives 628.3: ≈ 627 GB/s per direction. So Hybrid-EP's copies
+    /// reach what NCCL's ring collectives reach on NVLink 5, to 0.6 %: two independent
+    /// measurements of the same link. Checked, not fitted, on the table's other rows
     /// (`llmsim validate`): BF16 dispatch and combine at EP 8 to 32 within −7 % to +6 % (the
     /// rates fall a little as the domain grows, which one share does not follow); FP8 dispatch
     /// misses from EP 24 up (+11 % to +29 %): its rates fall with EP and nearly halve on half the
     /// SMs there, a per-token cost on the SMs this model does not have. The training recipes
     /// dispatch BF16 (Megatron-Core does not yet send MXFP8 through the dispatcher: NVIDIA's
     /// DeepSeek-V3 GB200 guide §2.1.3).
-    public var hybridepNVLinkFraction = 0.873
+    public var hybridepNVLinkFraction = 1.006
     /// SMs from which Hybrid-EP's published rates hold: the smaller count of its GB200 table
     /// (Hybrid-EP_Implementation.md in deepseek-ai/DeepEP, 16 and 32 SMs), where its BF16
     /// dispatch at 16 SMs reaches 94–98 % of 32's at EP 8 to 36 and its combine 88–93 % (so at

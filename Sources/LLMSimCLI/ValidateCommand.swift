@@ -128,6 +128,7 @@ struct ValidateCommand: ParsableCommand {
             out.append(check("DeepEP V2 \(kind.rawValue) EP32, 8,192 tokens", "DeepEP V2 README (SM90, CX7)", published: 61, simulated: r.logicalBandwidthGbps, unit: "GB/s", tolerance: 0.10))
         }
         out += try hybridEPCases(hardware: hardware)
+        out += try nvlinkCollectiveCases(hardware: hardware)
         out += try kernelCases(hardware: hardware)
         let fp8 = try FP8GEMMExperiment(m: 256, n: 128, k: 4096, accumulation: .limited).run()
         out.append(check("FP8 limited accumulation, K=4096, max error", "V3 report §3.3.2", published: 0.02, simulated: fp8.maxRelativeError, unit: "", tolerance: 0.5))
