@@ -15,11 +15,13 @@
 /// figure and nccl-tests, so the method agrees with them where both exist. The 4-GPU rows
 /// reach less on both (Blackwell 0.631–0.671, Hopper 0.639–0.738), which one fraction per
 /// device does not follow: `llmsim validate` shows them. All transcribed rows, the sizes
-/// from 1 MiB and the permutes included, are in `docs/checks/xla_collective_table.txt`;
+/// from 4 MiB and the permutes included, are in `docs/checks/xla_collective_table.txt`;
 /// `docs/checks/xla_collective_fraction.py` recomputes these figures from it.
 public enum OpenXLACollectiveTable {
     /// The buffer of the rows kept, bytes: 2 GiB, the table's largest.
-    public static let bytes = 2_147_483_648.0
+    public static let bufferBytes = 2_147_483_648.0
+    /// The group size whose rows give a generation's achievable share: a whole 8-GPU node.
+    public static let shareGPUs = 8
 
     /// A collective as the table names it.
     public enum Operation: String, Sendable, CaseIterable {
@@ -31,41 +33,52 @@ public enum OpenXLACollectiveTable {
             let share = Double(n - 1) / Double(n)
             return self == .allReduce ? 2 * share : share
         }
+
+        /// Seconds of this collective of a `bytes` buffer as llmsim prices it: a ring over `n`
+        /// GPUs at `bandwidth` (bytes/s per direction) with `latency` per hop (`Collective`).
+        public func ringSeconds(bytes: Double, gpus n: Int, bandwidth: Double, latency: Double) -> Double {
+            switch self {
+            case .allReduce: Collective.allReduce(bytes: bytes, participants: n, bandwidth: bandwidth, latency: latency)
+            case .allGather: Collective.allGather(bytes: bytes, participants: n, bandwidth: bandwidth, latency: latency)
+            case .reduceScatter: Collective.reduceScatter(bytes: bytes, participants: n, bandwidth: bandwidth, latency: latency)
+            }
+        }
     }
 
-    /// One measured collective: the GPU generation's table key, the node template of
-    /// llmsim's catalog it stands for, the operation, the group size and the algorithmic rate,
-    /// bytes/s.
+    /// One measured collective: the operation, the group size and the algorithmic rate, bytes/s.
     public struct Row: Sendable, Equatable {
-        public var arch: String, node: String, operation: Operation, gpus: Int, algorithmicBandwidth: Double
+        public var operation: Operation, gpus: Int, algorithmicBandwidth: Double
+        init(_ operation: Operation, _ gpus: Int, _ algorithmicBandwidth: Double) {
+            self.operation = operation; self.gpus = gpus; self.algorithmicBandwidth = algorithmicBandwidth
+        }
         /// The bus rate, bytes/s.
         public var busBandwidth: Double { algorithmicBandwidth * operation.busFactor(gpus: gpus) }
     }
 
-    /// The node templates its two tables stand for: an HGX H100 (sm_90; the H200 has the same
-    /// NVLink 4) and an HGX B200 (the table's `sm_100_B200`).
-    public static let hopperNode = "HGX-H100-8GPU", blackwellNode = "HGX-B200-8GPU"
+    /// One GPU generation's rows: its table key, the node template of llmsim's catalog it
+    /// stands for, and whether its share is the one the catalog carries (a calibration) or a
+    /// check of one from elsewhere.
+    public struct Generation: Sendable, Equatable {
+        public var arch: String, node: String, setsCatalogShare: Bool, rows: [Row]
 
-    /// The 2 GiB rows of groups of 8 and 4 GPUs.
-    public static let rows: [Row] = [
-        Row(arch: "sm_90", node: hopperNode, operation: .allReduce, gpus: 8, algorithmicBandwidth: 229_968_237_690),
-        Row(arch: "sm_90", node: hopperNode, operation: .allGather, gpus: 8, algorithmicBandwidth: 401_897_616_481),
-        Row(arch: "sm_90", node: hopperNode, operation: .reduceScatter, gpus: 8, algorithmicBandwidth: 376_090_719_201),
-        Row(arch: "sm_90", node: hopperNode, operation: .allReduce, gpus: 4, algorithmicBandwidth: 201_566_254_276),
-        Row(arch: "sm_90", node: hopperNode, operation: .allGather, gpus: 4, algorithmicBandwidth: 443_094_410_881),
-        Row(arch: "sm_90", node: hopperNode, operation: .reduceScatter, gpus: 4, algorithmicBandwidth: 383_183_624_061),
-        Row(arch: "sm_100", node: blackwellNode, operation: .allReduce, gpus: 8, algorithmicBandwidth: 350_752_968_723),
-        Row(arch: "sm_100", node: blackwellNode, operation: .allGather, gpus: 8, algorithmicBandwidth: 704_488_436_788),
-        Row(arch: "sm_100", node: blackwellNode, operation: .reduceScatter, gpus: 8, algorithmicBandwidth: 733_454_255_330),
-        Row(arch: "sm_100", node: blackwellNode, operation: .allReduce, gpus: 4, algorithmicBandwidth: 378_611_362_482),
-        Row(arch: "sm_100", node: blackwellNode, operation: .allGather, gpus: 4, algorithmicBandwidth: 757_137_293_394),
-        Row(arch: "sm_100", node: blackwellNode, operation: .reduceScatter, gpus: 4, algorithmicBandwidth: 804_836_343_575),
-    ]
-
-    /// Mean bus rate of a generation's 8-GPU rows over the link's per-direction line rate
-    /// `lineRate` (bytes/s): the achievable share of NVLink the catalog carries.
-    public static func achievableFraction(arch: String, lineRate: Double) -> Double {
-        let eight = rows.filter { $0.arch == arch && $0.gpus == 8 }
-        return eight.map(\.busBandwidth).reduce(0, +) / Double(eight.count) / lineRate
+        /// Mean bus rate of the `shareGPUs` rows over the link's per-direction line rate
+        /// `lineRate` (bytes/s): the achievable share of NVLink.
+        public func achievableFraction(lineRate: Double) -> Double {
+            let node = rows.filter { $0.gpus == OpenXLACollectiveTable.shareGPUs }
+            return node.map(\.busBandwidth).reduce(0, +) / Double(node.count) / lineRate
+        }
     }
+
+    /// Hopper (an HGX H100; the H200 has the same NVLink 4): checks the 0.8 of DeepSeek's H800
+    /// figure and nccl-tests.
+    public static let hopper = Generation(arch: "sm_90", node: "HGX-H100-8GPU", setsCatalogShare: false, rows: [
+        Row(.allReduce, 8, 229_968_237_690), Row(.allGather, 8, 401_897_616_481), Row(.reduceScatter, 8, 376_090_719_201),
+        Row(.allReduce, 4, 201_566_254_276), Row(.allGather, 4, 443_094_410_881), Row(.reduceScatter, 4, 383_183_624_061),
+    ])
+    /// Blackwell (the table's `sm_100_B200`, an HGX B200): sets NVLink 5's share.
+    public static let blackwell = Generation(arch: "sm_100", node: "HGX-B200-8GPU", setsCatalogShare: true, rows: [
+        Row(.allReduce, 8, 350_752_968_723), Row(.allGather, 8, 704_488_436_788), Row(.reduceScatter, 8, 733_454_255_330),
+        Row(.allReduce, 4, 378_611_362_482), Row(.allGather, 4, 757_137_293_394), Row(.reduceScatter, 4, 804_836_343_575),
+    ])
+    public static let generations = [hopper, blackwell]
 }

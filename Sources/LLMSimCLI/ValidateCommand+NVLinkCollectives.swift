@@ -3,21 +3,22 @@ import Hardware
 
 extension ValidateCommand {
     /// OpenXLA's NVLink collectives at 2 GiB (`OpenXLACollectiveTable`) against the ring llmsim
-    /// prices a tensor-parallel collective with (`Collective`, the node's ring rate inside its
-    /// scale-up domain, the default hop latency). The Blackwell 8-GPU rows set NVLink 5's
-    /// achievable share (their mean): a calibration, each row within a few per cent of it;
+    /// prices a tensor-parallel collective with (`Operation.ringSeconds`, the node's ring rate
+    /// inside its scale-up domain, the default hop latency). The Blackwell 8-GPU rows set NVLink
+    /// 5's achievable share (their mean): a calibration, each row within a few per cent of it;
     /// the Hopper rows check the 0.8 its entries carry; the 4-GPU rows check that one share
     /// serves smaller groups.
     static func nvlinkCollectiveCases(hardware: HardwareCatalog) throws -> [Case] {
-        let bytes = OpenXLACollectiveTable.bytes
-        return try OpenXLACollectiveTable.rows.map { row in
-            let node = try hardware.node(row.node)
-            let half = Collective.reduceScatter(bytes: bytes, participants: row.gpus, bandwidth: node.ringScaleUpBandwidth(members: row.gpus),
-                                                latency: Topology.defaultLatency.scaleUp)
-            let seconds = row.operation == .allReduce ? 2 * half : half
-            let calibrates = row.arch == "sm_100" && row.gpus == 8 ? " (calibrates NVLink 5)" : ""
-            return check("NCCL \(row.operation.rawValue), \(row.gpus) \(node.device.name), 2 GiB\(calibrates)", "OpenXLA collective table (\(row.arch))",
-                         published: row.algorithmicBandwidth / 1e9, simulated: bytes / seconds / 1e9, unit: "GB/s", tolerance: 0.10)
+        let table = OpenXLACollectiveTable.self, bytes = table.bufferBytes
+        return try table.generations.flatMap { generation in
+            let node = try hardware.node(generation.node)
+            return generation.rows.map { row in
+                let seconds = row.operation.ringSeconds(bytes: bytes, gpus: row.gpus, bandwidth: node.ringScaleUpBandwidth(members: row.gpus),
+                                                        latency: Topology.defaultLatency.scaleUp)
+                let calibrates = generation.setsCatalogShare && row.gpus == table.shareGPUs ? " (calibrates NVLink 5)" : ""
+                return check("NCCL \(row.operation.rawValue), \(row.gpus) \(node.device.name), 2 GiB\(calibrates)", "OpenXLA collective table (\(generation.arch))",
+                             published: row.algorithmicBandwidth / 1e9, simulated: bytes / seconds / 1e9, unit: "GB/s", tolerance: 0.10)
+            }
         }
     }
 }

@@ -16,8 +16,8 @@ import Testing
     /// each generation; the Blackwell 8-GPU bus rates 613.8, 616.4 and 641.8 GB/s.
     @Test func rows() {
         let t = OpenXLACollectiveTable.self
-        #expect(t.rows.count == 12 && Set(t.rows.map(\.arch)) == ["sm_90", "sm_100"])
-        let blackwell = t.rows.filter { $0.arch == "sm_100" && $0.gpus == 8 }.map { $0.busBandwidth / 1e9 }
+        #expect(t.generations.flatMap(\.rows).count == 12 && t.generations.map(\.arch) == ["sm_90", "sm_100"])
+        let blackwell = t.blackwell.rows.filter { $0.gpus == 8 }.map { $0.busBandwidth / 1e9 }
         for (bus, expected) in zip(blackwell, [613.8, 616.4, 641.8]) { #expect(abs(bus - expected) < 0.1, "\(bus)") }
     }
 
@@ -26,7 +26,7 @@ import Testing
     /// H100 and H800 entries carry from nccl-tests and DeepSeek's H800 figure.
     @Test func catalogSharesAreTheTables() throws {
         let t = OpenXLACollectiveTable.self
-        let blackwell = t.achievableFraction(arch: "sm_100", lineRate: 900e9), hopper = t.achievableFraction(arch: "sm_90", lineRate: 450e9)
+        let blackwell = t.blackwell.achievableFraction(lineRate: 900e9), hopper = t.hopper.achievableFraction(lineRate: 450e9)
         #expect(abs(blackwell - 0.6933) < 0.0005 && abs(hopper - 0.8020) < 0.0005, "\(blackwell) \(hopper)")
         let catalog = try HardwareCatalog.builtIn()
         for id in ["B200-SXM-180GB", "B300-SXM-268GB", "GB200-186GB", "GB300-279GB"] {
