@@ -40,12 +40,12 @@ public struct GPUSpeedVariation: Sendable, Equatable {
     public func slowdown(rank: Int, group: Int, config c: StepConfiguration) -> Double {
         // A TP × EP group is `ep` × expert-TP consecutive GPUs in TP-, then CP-innermost order:
         // ep × etp / (TP × CP) DP indices.
-        let members = max(c.expertGroupSize / max(c.tp * c.cp, 1), 1)
+        let members = c.pipelinesPerSynchronisationGroup, fold = c.tp * c.cp
+        precondition(group >= 0 && group < c.synchronisationGroups, "synchronisation group \(group) of \(c.synchronisationGroups)")
         var slowest = Double.infinity
         for d in (group * members)..<min((group + 1) * members, c.dp) {
             // The TP × CP GPUs of a replica wait on each other (collectives, the ring).
-            let group = c.tp * c.cp
-            for t in 0..<group { slowest = min(slowest, speeds[(rank * c.dp + d) * group + t]) }
+            for t in 0..<fold { slowest = min(slowest, speeds[(rank * c.dp + d) * fold + t]) }
         }
         return 1 / slowest
     }

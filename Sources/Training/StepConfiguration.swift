@@ -261,7 +261,14 @@ public struct StepConfiguration: Sendable {
     /// The pipeline runs a step's batch is split over: DP pipelines × passes of the schedule.
     public var batchPipelines: Int { dp * pipelinePasses }
 
-    /// Groups of pipelines that run in lockstep (their all-to-alls couple them): one per TP × EP
-    /// group of a stage, TP × CP × DP / (EP × expert-TP) (DP / EP without TP, CP and expert-TP).
-    public var synchronisationGroups: Int { expertReplicas }
+    /// Groups of pipelines that run in lockstep: a pipeline's TP × CP GPUs always (their
+    /// collectives couple them) and, for an MoE model, the pipelines one TP × EP group spans (its
+    /// all-to-alls couple them). DP / `pipelinesPerSynchronisationGroup`: TP × CP × DP / (EP ×
+    /// expert-TP) for an MoE model (DP / EP without TP, CP and expert-TP), DP for a dense one.
+    public var synchronisationGroups: Int { max(dp / pipelinesPerSynchronisationGroup, 1) }
+
+    /// Data-parallel indices (pipelines, each with its TP × CP GPUs) one synchronisation group
+    /// spans: EP × expert-TP / (TP × CP), at least 1 (validation makes an MoE group fold whole
+    /// TP × CP groups).
+    public var pipelinesPerSynchronisationGroup: Int { max(expertGroupSize / max(tp * cp, 1), 1) }
 }

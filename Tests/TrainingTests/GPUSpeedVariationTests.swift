@@ -46,6 +46,23 @@ import Testing
         }
     }
 
+    /// A dense model's lockstep groups are its data-parallel replicas, each its TP group's
+    /// GPUs (a first version counted TP × DP groups, past the GPUs there are, and trapped).
+    @Test("a dense model with TP: one group per replica, waiting for its TP group's slowest GPU")
+    func denseGroupsAreReplicas() throws {
+        var c = try fourSingleGPUPipelines()
+        c.tp = 4
+        #expect(c.dp == 4 && c.synchronisationGroups == 4 && c.pipelinesPerSynchronisationGroup == 1)
+        let v = GPUSpeedVariation(spread: 0.05, gpus: c.gpus, seed: 5)
+        for g in 0..<4 {
+            #expect(v.slowdown(rank: 0, group: g, config: c) == 1 / v.speeds[(4 * g)..<(4 * g + 4)].min()!)
+        }
+        c.gpuSpeedSpread = 0.05; c.hostSecondsPerOperation = 0
+        let varied = try StepSimulation(config: c, calibration: try KernelCalibration.hopper())
+        let (_, groups) = try varied.runGroups(microbatches: c.microbatches, groupPlans: [try varied.plan()])
+        #expect(groups.count == 4)
+    }
+
     @Test("compute stretches, communication does not")
     func computeScaledKeepsCommunication() {
         var t = LayerTimes()
