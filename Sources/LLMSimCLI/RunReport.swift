@@ -28,9 +28,9 @@ enum RunReport {
             overheads: run.overheads)
         if json { return try Output.json(report) }
         typealias P = PublishedDeepSeekV3
-        let published = P.describesRun(e.config, phases: results)
+        let published = P.describesRun(e.config, phases: results), on = P.deviceQualifier(e.config)
         func thousands(_ h: Double) -> String { Output.grouped(Int((h / 1000).rounded())) + "K" }
-        var rows: [[String]] = [["phase", "tokens", "steps", "GPU-hours", "days", "peak memory"] + (published ? ["published GPU-hours"] : [])]
+        var rows: [[String]] = [["phase", "tokens", "steps", "GPU-hours", "days", "peak memory"] + (published ? ["published GPU-hours\(on)"] : [])]
         let publishedHours = [P.preTraining: thousands(P.preTrainingGPUHours), P.contextExtension32K: thousands(P.contextExtensionGPUHours) + " (both)",
                               P.postTraining: thousands(P.postTrainingGPUHours)]
         for r in results {
@@ -41,12 +41,12 @@ enum RunReport {
         }
         rows.append(["total", "", "", Output.grouped(Int(total.rounded())), Output.fixed(run.wallDays, 1), ""] + (published ? [thousands(P.totalGPUHours)] : []))
         var text = Output.table(rows)
-        text += "\n\nstep (full batch): \(Output.fixed(step.stepTimeS, 3)) s" + (published ? " (published \(P.stepSeconds) s)" : "")
+        text += "\n\nstep (full batch): \(Output.fixed(step.stepTimeS, 3)) s" + (published ? " (published\(on) \(P.stepSeconds) s)" : "")
         if report.gpuHoursPerTrillionTokens > 0 {
-            text += "\nGPU-hours per trillion tokens (pre-training): \(Output.grouped(Int(report.gpuHoursPerTrillionTokens.rounded())))" + (published ? " (published \(thousands(P.gpuHoursPerTrillionTokens)))" : "")
+            text += "\nGPU-hours per trillion tokens (pre-training): \(Output.grouped(Int(report.gpuHoursPerTrillionTokens.rounded())))" + (published ? " (published\(on) \(thousands(P.gpuHoursPerTrillionTokens)))" : "")
         }
         text += "\nmemory: \(Output.fixed(memory.peakBytesPerGpu / 1e9, 1)) GB peak per GPU (rank \(memory.peakRank)) of \(Output.fixed(memory.capacityBytes / 1e9, 1)) GB usable: \(memory.fits ? "fits" : "does not fit; largest term \(memory.largestTerm)")"
-        text += "\ncost: $\(Output.fixed(report.costUsd / 1e6, 3))M" + (published ? " (published $\(Output.fixed(P.costUSD / 1e6, 3))M)" : "")
+        text += "\ncost: $\(Output.fixed(report.costUsd / 1e6, 3))M" + (published ? " (published\(on) $\(Output.fixed(P.costUSD / 1e6, 3))M)" : "")
         text += "\nenergy: \(Output.fixed(run.energyMwh, 0)) MWh, CO2: \(Output.fixed(report.co2Tonnes, 0)) t (\(report.assumptions))"
         if let o = run.overheads {
             text += "\noverheads (not in the total): \(Output.fixed(o.interruptions, 1)) expected interruptions, \(Output.grouped(Int(o.failureGPUHours))) GPU-h lost to failures, \(Output.grouped(Int(o.checkpointGPUHours))) GPU-h blocked by checkpoints, \(Output.grouped(Int(o.maintenanceGPUHours))) GPU-h of planned maintenance, \(Output.grouped(Int(o.evaluationGPUHours))) GPU-h of evaluation; total \(Output.grouped(Int(o.totalGPUHours))) GPU-h"

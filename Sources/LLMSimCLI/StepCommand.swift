@@ -71,7 +71,7 @@ struct StepCommand: ParsableCommand {
             return Output.fixed(low, 3) + " – " + Output.fixed(high, 3) + " s"
         }
         let phaseRows: [[String]] = [
-            ["", "simulated (rank 0)", r.phasesPerRank.count > 1 ? "ranks min – max" : "", "published (ISCA 2025 Table 4)"],
+            ["", "simulated (rank 0)", r.phasesPerRank.count > 1 ? "ranks min – max" : "", "published\(P.deviceQualifier(config)) (ISCA 2025 Table 4)"],
             ["step time", s(r.stepTimeS), "", s(P.stepSeconds)],
             ["1F (forward only)", s(r.forwardOnlyS), spread(\.forwardOnlyS), s(P.forwardOnlySeconds)],
             ["1F1B (overlapped)", s(r.steadyS), spread(\.steadyS), s(P.steadySeconds)],

@@ -37,11 +37,22 @@ public enum PublishedDeepSeekV3 {
     public static let preTraining = "pre-training", contextExtension32K = "context-extension-32k",
                       contextExtension128K = "context-extension-128k", postTraining = "post-training"
 
+    /// The GPU the published figures were measured on (V3 report §3.1: 2,048 H800).
+    public static let deviceID = "H800-SXM5-80GB"
+
+    /// What a report adds to "published" so a what-if on another GPU does not read as the
+    /// reproduction: "" on the H800, " on H800" otherwise (`describes` accepts any GPU on the
+    /// published plan).
+    public static func deviceQualifier(_ c: StepConfiguration) -> String {
+        c.topology.node.device.id == deviceID ? "" : " on H800"
+    }
+
     /// Whether a configuration runs the published plan (V3 report §3.2, §4.2; reference
     /// validation case 6: 2,048 GPUs, PP16 DualPipe, EP64, TP1, no CP, 120 micro-batches of one
     /// 4,096-token sequence per pipeline, DeepSeek's FP8), so that reports show the published
-    /// column beside it. The cluster's network and the kernel settings may differ (a what-if on
-    /// the same plan still compares with the published step); a different plan may not.
+    /// column beside it. The cluster's network, its GPU and the kernel settings may differ (a
+    /// what-if on the same plan still compares with the published step, the column then naming
+    /// the H800: `deviceQualifier`); a different plan may not.
     public static func describes(_ c: StepConfiguration) -> Bool {
         c.model.name == "deepseek-v3" && c.gpus == 2048 && c.pp == 16 && c.ep == 64 && c.etp == 1 && c.tp == 1 && c.cp == 1
             && c.schedule == .dualpipe && c.microbatches == 120 && c.microbatchTokens == 4096 && c.microbatchSequences == 1

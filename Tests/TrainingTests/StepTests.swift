@@ -235,6 +235,10 @@ func publishedNeMoRatios(_ runs: [PublishedNeMoRun]) throws -> [Double] {
         #expect(!PublishedDeepSeekV3.describes(try load(base + "microbatches: 32\nparallel: {pp: 16, ep: 64}")))
         #expect(!PublishedDeepSeekV3.describes(try load(base.replacingOccurrences(of: "fp8", with: "bf16") + "microbatches: 120\nparallel: {pp: 16, ep: 64}")))
         #expect(!PublishedDeepSeekV3.describes(try load(base.replacingOccurrences(of: "dualpipe", with: "zb1p") + "microbatches: 120\nparallel: {pp: 16, ep: 64}")))
+        // Another GPU on the published plan still compares, the column naming the H800.
+        let b200 = try load(base + "microbatches: 120\nparallel: {pp: 16, ep: 64}\nhardware: {device: B200-SXM-180GB}")
+        #expect(PublishedDeepSeekV3.describes(b200) && PublishedDeepSeekV3.deviceQualifier(b200) == " on H800")
+        #expect(PublishedDeepSeekV3.deviceQualifier(try deepSeekStep()) == "")
     }
 
     /// DualPipeV on one stage has no rank to fold onto (PP/2 = 0): the plan's GPUs per pipeline
