@@ -12,13 +12,30 @@ import Testing
         #expect(OpenXLACollectiveTable.Operation.reduceScatter.busFactor(gpus: 4) == 0.75)
     }
 
-    /// The 12 transcribed 2 GiB rows: 8- and 4-GPU all-reduce, all-gather and reduce-scatter on
-    /// each generation; the Blackwell 8-GPU bus rates 613.8, 616.4 and 641.8 GB/s.
+    /// The 15 transcribed 2 GiB rows: 8- and 4-GPU all-reduce, all-gather and reduce-scatter on
+    /// each 8-GPU node, the three on 64 GPUs of a GB200 rack; the Blackwell 8-GPU bus rates
+    /// 613.8, 616.4 and 641.8 GB/s, the rack's 821.4, 668.8 and 687.1 GB/s.
     @Test func rows() {
         let t = OpenXLACollectiveTable.self
-        #expect(t.generations.flatMap(\.rows).count == 12 && t.generations.map(\.arch) == ["sm_90", "sm_100"])
+        #expect(t.generations.flatMap(\.rows).count == 15 && t.generations.map(\.arch) == ["sm_90", "sm_100", "sm_100_GB200"])
         let blackwell = t.blackwell.rows.filter { $0.gpus == 8 }.map { $0.busBandwidth / 1e9 }
         for (bus, expected) in zip(blackwell, [613.8, 616.4, 641.8]) { #expect(abs(bus - expected) < 0.1, "\(bus)") }
+        let rack = t.blackwellRack.rows.map { $0.busBandwidth / 1e9 }
+        for (bus, expected) in zip(rack, [821.4, 668.8, 687.1]) { #expect(abs(bus - expected) < 0.1, "\(bus)") }
+    }
+
+    /// The rows NCCL reduced in the switch are the all-reduces whose bus rate no ring of the
+    /// same GPUs reaches: past the node's all-gather and reduce-scatter by more than 10 %.
+    @Test func inSwitchRowsAreTheFastAllReduces() {
+        for generation in OpenXLACollectiveTable.generations {
+            for gpus in Set(generation.rows.map(\.gpus)) {
+                let rows = generation.rows.filter { $0.gpus == gpus }
+                let ring = rows.filter { $0.operation != .allReduce }.map(\.busBandwidth).max()!
+                for row in rows where row.operation == .allReduce {
+                    #expect(row.inSwitch == (row.busBandwidth > 1.1 * ring), "\(generation.arch) \(gpus)")
+                }
+            }
+        }
     }
 
     /// Blackwell's 8-GPU rows give 0.693 of NVLink 5's 900 GB/s, the share the catalog's
