@@ -46,14 +46,11 @@ public enum OpenXLACollectiveTable {
         }
     }
 
-    /// One measured collective: the operation, the group size and the algorithmic rate, bytes/s;
-    /// `inSwitch` when its bus rate says NCCL reduced it in the NVSwitch (NVLS: each GPU sends
-    /// and receives the buffer once, so the bus rate may pass a ring's ceiling), which llmsim's
-    /// rings do not model.
+    /// One measured collective: the operation, the group size and the algorithmic rate, bytes/s.
     public struct Row: Sendable, Equatable {
-        public var operation: Operation, gpus: Int, algorithmicBandwidth: Double, inSwitch: Bool
-        init(_ operation: Operation, _ gpus: Int, _ algorithmicBandwidth: Double, inSwitch: Bool = false) {
-            self.operation = operation; self.gpus = gpus; self.algorithmicBandwidth = algorithmicBandwidth; self.inSwitch = inSwitch
+        public var operation: Operation, gpus: Int, algorithmicBandwidth: Double
+        init(_ operation: Operation, _ gpus: Int, _ algorithmicBandwidth: Double) {
+            self.operation = operation; self.gpus = gpus; self.algorithmicBandwidth = algorithmicBandwidth
         }
         /// The bus rate, bytes/s.
         public var busBandwidth: Double { algorithmicBandwidth * operation.busFactor(gpus: gpus) }
@@ -71,13 +68,29 @@ public enum OpenXLACollectiveTable {
             let node = rows.filter { $0.gpus == OpenXLACollectiveTable.shareGPUs }
             return node.map(\.busBandwidth).reduce(0, +) / Double(node.count) / lineRate
         }
+
+        /// Whether NCCL reduced `row` in the NVSwitch (NVLS: each GPU sends and receives the
+        /// buffer once), which llmsim's rings do not model. A ring all-reduce is a reduce-scatter
+        /// then an all-gather, so its bus rate cannot pass theirs on the same GPUs; one past the
+        /// faster of them by more than `inSwitchMargin` ran in the switch.
+        public func ranInSwitch(_ row: Row) -> Bool {
+            guard row.operation == .allReduce,
+                  let ring = rows.filter({ $0.gpus == row.gpus && $0.operation != .allReduce }).map(\.busBandwidth).max() else { return false }
+            return row.busBandwidth > (1 + OpenXLACollectiveTable.inSwitchMargin) * ring
+        }
     }
+
+    /// How far past its group's all-gather and reduce-scatter an all-reduce's bus rate must be
+    /// to have run in the switch: 10 %, past the spread of the ring rows (the B200's 8-GPU
+    /// all-reduce sits 4 % below its reduce-scatter; the H100's NVLS one 14 % above its
+    /// all-gather, the GB200 rack's 20 % above its reduce-scatter).
+    public static let inSwitchMargin = 0.10
 
     /// Hopper (an HGX H100; the H200 has the same NVLink 4): checks the 0.8 of DeepSeek's H800
     /// figure and nccl-tests. Its 8-GPU all-reduce, 0.894 of the line rate where its all-gather
     /// and reduce-scatter reach 0.78 and 0.73, is NVLS.
     public static let hopper = Generation(arch: "sm_90", node: "HGX-H100-8GPU", setsCatalogShare: false, rows: [
-        Row(.allReduce, 8, 229_968_237_690, inSwitch: true), Row(.allGather, 8, 401_897_616_481), Row(.reduceScatter, 8, 376_090_719_201),
+        Row(.allReduce, 8, 229_968_237_690), Row(.allGather, 8, 401_897_616_481), Row(.reduceScatter, 8, 376_090_719_201),
         Row(.allReduce, 4, 201_566_254_276), Row(.allGather, 4, 443_094_410_881), Row(.reduceScatter, 4, 383_183_624_061),
     ])
     /// Blackwell (the table's `sm_100_B200`, an HGX B200): sets NVLink 5's share.
@@ -91,7 +104,7 @@ public enum OpenXLACollectiveTable {
     /// (above the B200's 8-GPU 0.685 and 0.713); the all-reduce's 0.913, 1.041 at 32 GiB, is
     /// NVLS (reduced in the switch).
     public static let blackwellRack = Generation(arch: "sm_100_GB200", node: "GB200-NVL72-TRAY", setsCatalogShare: false, rows: [
-        Row(.allReduce, 64, 417_210_000_000, inSwitch: true), Row(.allGather, 64, 679_450_000_000), Row(.reduceScatter, 64, 698_000_000_000),
+        Row(.allReduce, 64, 417_210_000_000), Row(.allGather, 64, 679_450_000_000), Row(.reduceScatter, 64, 698_000_000_000),
     ])
     public static let generations = [hopper, blackwell, blackwellRack]
 }

@@ -16,9 +16,9 @@ extension ValidateCommand {
             return generation.rows.map { row in
                 let seconds = row.operation.ringSeconds(bytes: bytes, gpus: row.gpus, bandwidth: node.ringScaleUpBandwidth(members: row.gpus),
                                                         latency: Topology.defaultLatency.scaleUp)
-                let calibrates = generation.setsCatalogShare && row.gpus == table.shareGPUs ? " (calibrates NVLink 5)"
-                    : row.inSwitch ? " (NVLS: not modelled)" : ""
-                return check("NCCL \(row.operation.rawValue), \(row.gpus) \(node.device.name), 2 GiB\(calibrates)", "OpenXLA collective table (\(generation.arch))",
+                let note = generation.setsCatalogShare && row.gpus == table.shareGPUs ? " (calibrates NVLink 5)"
+                    : generation.ranInSwitch(row) ? " (NVLS: not modelled)" : ""
+                return check("NCCL \(row.operation.rawValue), \(row.gpus) \(node.device.name), 2 GiB\(note)", "OpenXLA collective table (\(generation.arch))",
                              published: row.algorithmicBandwidth / 1e9, simulated: bytes / seconds / 1e9, unit: "GB/s", tolerance: 0.10)
             }
         }

@@ -38,8 +38,8 @@ public struct GPUSpeedVariation: Sendable, Equatable {
     /// How much the compute of pipeline rank `rank` in synchronisation group `group` stretches
     /// (≥ 1 unless every GPU of the group is faster than the calibration).
     public func slowdown(rank: Int, group: Int, config c: StepConfiguration) -> Double {
-        // A TP × EP group is `ep` × expert-TP consecutive GPUs in TP-, then CP-innermost order:
-        // ep × etp / (TP × CP) DP indices.
+        // The group's DP indices (`pipelinesPerSynchronisationGroup`), each with its TP × CP GPUs,
+        // in Megatron-LM's order (TP innermost, then CP).
         let members = c.pipelinesPerSynchronisationGroup, fold = c.tp * c.cp
         precondition(group >= 0 && group < c.synchronisationGroups, "synchronisation group \(group) of \(c.synchronisationGroups)")
         var slowest = Double.infinity

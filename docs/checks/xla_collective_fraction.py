@@ -50,7 +50,7 @@ def main():
         shares = {op: table[("sm_100_GB200", op, 64)][2**31] / LINE_RATE["sm_100_GB200"] for op in ("ar", "ag", "rs", "a2a")}
         print("sm_100_GB200: 64-GPU all-reduce / all-gather / reduce-scatter / all-to-all at 2 GiB "
               + " / ".join(f"{shares[op]:.3f}" for op in ("ar", "ag", "rs", "a2a")) + " of the line rate (the all-reduce"
-              + f" at 32 GiB {table[('sm_100_GB200', 'ar', 64)][2**35] / 900e9:.3f}: NVLS; ring collectives' mean"
+              + f" at 32 GiB {table[('sm_100_GB200', 'ar', 64)][2**35] / LINE_RATE['sm_100_GB200']:.3f}: NVLS; ring collectives' mean"
               + f" {(shares['ag'] + shares['rs']) / 2:.3f})")
     print("B200 / H100 bus rate, same collective and size:")
     for (arch, op, group), sizes in sorted(table.items(), key=str):
